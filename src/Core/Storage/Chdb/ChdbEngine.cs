@@ -1,0 +1,361 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+
+namespace SegmentMcp.Core.Storage.Chdb;
+
+/// <summary>
+/// The embedded engine: chDB loaded in-process. chDB runs one statement at a time per connection but several
+/// connections to the same storage path run in parallel, so the engine keeps a small pool of connections and hands
+/// one to each query. The engine is opened once per process (chDB allows one storage path per process and should
+/// not be shut down and rebooted); <see cref="Open"/> returns the shared instance.
+/// </summary>
+public sealed class ChdbEngine : IClickHouseEngine
+{
+    private const string Format = "JSONCompactEachRowWithNamesAndTypes";
+    private static readonly Lock OpenLock = new();
+    private static ChdbEngine? shared;
+
+    private readonly Channel<ChdbConnectionHandle> pool;
+    private readonly ChdbConnectionHandle control;
+    private readonly Lock controlLock = new();
+
+    private ChdbEngine(string dataPath, int connections, EngineLimits limits)
+    {
+        DataPath = dataPath;
+        Limits = limits;
+        Connections = connections;
+        pool = Channel.CreateBounded<ChdbConnectionHandle>(connections);
+        control = Connect(dataPath, limits);
+        for (var i = 0; i < connections; i++)
+        {
+            pool.Writer.TryWrite(Connect(dataPath, limits));
+        }
+    }
+
+    public string Kind => "chdb";
+
+    /// <summary>The storage directory (or ":memory:").</summary>
+    public string DataPath { get; }
+
+    public EngineLimits Limits { get; }
+
+    /// <summary>How many queries can run at once.</summary>
+    public int Connections { get; }
+
+    /// <summary>The version of the loaded engine, e.g. "26.7.2".</summary>
+    public static unsafe string EngineVersion
+    {
+        get
+        {
+            ChdbLibrary.EnsureResolver();
+            return Marshal.PtrToStringUTF8((nint)NativeMethods.Version()) ?? string.Empty;
+        }
+    }
+
+    /// <summary>Opens (first call) or returns (later calls) this process's embedded engine.</summary>
+    public static ChdbEngine Open(string dataPath, EngineLimits? limits = null, int? connections = null)
+    {
+        var fullPath = dataPath == ":memory:" ? dataPath : Path.GetFullPath(dataPath);
+        lock (OpenLock)
+        {
+            if (shared is not null)
+            {
+                if (!string.Equals(shared.DataPath, fullPath, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException(
+                        $"The embedded engine is already open at '{shared.DataPath}' in this process; chDB allows one storage " +
+                        $"path per process, so '{fullPath}' cannot be opened too.");
+                }
+
+                return shared;
+            }
+
+            if (fullPath != ":memory:")
+            {
+                Directory.CreateDirectory(fullPath);
+            }
+
+            ChdbLibrary.EnsureResolver();
+            shared = new ChdbEngine(fullPath, connections ?? Math.Max(2, Environment.ProcessorCount), limits ?? new EngineLimits());
+            return shared;
+        }
+    }
+
+    public async Task<QueryStatistics> ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken = default)
+    {
+        var (_, statistics) = await RunAsync(statement.Text, statement.Parameters, static _ => 0, cancellationToken).ConfigureAwait(false);
+        return statistics;
+    }
+
+    public async Task<QueryResult> QueryAsync(SqlStatement query, CancellationToken cancellationToken = default)
+    {
+        var reader = new JsonRowReader();
+        var rows = new List<object?[]>();
+        var (_, statistics) = await RunAsync(
+            query.Text,
+            query.Parameters,
+            buffer =>
+            {
+                reader.ReadLines(buffer, rows);
+                return 0;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new QueryResult(reader.Names, reader.Types, rows, statistics);
+    }
+
+    public async IAsyncEnumerable<object?[]> StreamAsync(SqlStatement query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var connection = await pool.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        ChdbResultHandle? stream = null;
+        var finished = false;
+        try
+        {
+            var marker = NewMarker();
+            var text = Encoding.UTF8.GetBytes(marker + query.Text);
+            var parameters = EncodeParameters(query.Parameters);
+            stream = await Task.Run(() => Invoke(connection.Connection, text, parameters, streaming: true), CancellationToken.None).ConfigureAwait(false);
+            ThrowIfError(stream, cancellationToken);
+            var rows = new List<object?[]>();
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var currentStream = stream;
+                using var chunk = await Task.Run(() => NativeMethods.StreamFetch(connection.Connection, currentStream), CancellationToken.None).ConfigureAwait(false);
+                ThrowIfError(chunk, cancellationToken);
+                var length = NativeMethods.ResultLength(chunk);
+                if (length == 0)
+                {
+                    finished = true;
+                    break;
+                }
+
+                // Every chunk is formatted on its own, names and types lines included.
+                rows.Clear();
+                var reader = new JsonRowReader();
+                ReadBuffer<int>(chunk, length, buffer =>
+                {
+                    reader.ReadLines(buffer, rows);
+                    return 0;
+                });
+                foreach (var row in rows)
+                {
+                    yield return row;
+                }
+            }
+        }
+        finally
+        {
+            if (stream is not null)
+            {
+                if (!finished)
+                {
+                    NativeMethods.StreamCancel(connection.Connection, stream);
+                }
+
+                stream.Dispose();
+            }
+
+            pool.Writer.TryWrite(connection);
+        }
+    }
+
+    public async Task<QueryStatistics> InsertJsonEachRowAsync(
+        string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default)
+    {
+        Identifiers.RequireQualifiedName(table);
+        var settings = deduplicationToken is null ? string.Empty : $" SETTINGS insert_deduplication_token = '{Identifiers.RequireToken(deduplicationToken)}'";
+        var header = Encoding.UTF8.GetBytes($"INSERT INTO {table}{settings} FORMAT JSONEachRow\n");
+        var statement = new byte[header.Length + rows.Length];
+        header.CopyTo(statement, 0);
+        rows.Span.CopyTo(statement.AsSpan(header.Length));
+        var (_, statistics) = await RunBytesAsync(statement, [], static _ => 0, cancellationToken).ConfigureAwait(false);
+        return statistics;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask; // The process keeps its engine: see the class summary.
+
+    private static unsafe ChdbConnectionHandle Connect(string dataPath, EngineLimits limits)
+    {
+        var arguments = new List<string> { "clickhouse" };
+        if (dataPath != ":memory:")
+        {
+            arguments.Add("--path=" + dataPath);
+        }
+
+        foreach (var (name, value) in limits.ToSettings())
+        {
+            arguments.Add($"--{name}={value}");
+        }
+
+        var encoded = arguments.Select(a => Encoding.UTF8.GetBytes(a + "\0")).ToArray();
+        var handles = encoded.Select(bytes => GCHandle.Alloc(bytes, GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var argv = stackalloc byte*[encoded.Length];
+            for (var i = 0; i < encoded.Length; i++)
+            {
+                argv[i] = (byte*)handles[i].AddrOfPinnedObject();
+            }
+
+            var connection = NativeMethods.Connect(encoded.Length, argv);
+            if (connection.IsInvalid)
+            {
+                throw new ClickHouseException(0, string.Empty, $"chDB could not open a connection at '{dataPath}' (is another process using that directory?)");
+            }
+
+            return connection;
+        }
+        finally
+        {
+            foreach (var handle in handles)
+            {
+                handle.Free();
+            }
+        }
+    }
+
+    private static string NewMarker() => $"/* segmentmcp:{Guid.NewGuid():N} */ ";
+
+    private Task<(T Value, QueryStatistics Statistics)> RunAsync<T>(
+        string text, IReadOnlyList<SqlParameter> parameters, ReadBufferFunc<T> read, CancellationToken cancellationToken) =>
+        RunBytesAsync(Encoding.UTF8.GetBytes(text), EncodeParameters(parameters), read, cancellationToken);
+
+    private async Task<(T Value, QueryStatistics Statistics)> RunBytesAsync<T>(
+        byte[] text, (byte[] Name, byte[] Value)[] parameters, ReadBufferFunc<T> read, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var marker = NewMarker();
+        var markerBytes = Encoding.UTF8.GetBytes(marker);
+        var statement = new byte[markerBytes.Length + text.Length];
+        markerBytes.CopyTo(statement, 0);
+        text.CopyTo(statement, markerBytes.Length);
+
+        var connection = await pool.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var registration = cancellationToken.Register(() => Kill(marker));
+            return await Task.Run(
+                () =>
+                {
+                    using var result = Invoke(connection.Connection, statement, parameters, streaming: false);
+                    ThrowIfError(result, cancellationToken);
+                    var length = NativeMethods.ResultLength(result);
+                    var value = ReadBuffer(result, length, read);
+                    var statistics = new QueryStatistics(
+                        NativeMethods.ResultRowsRead(result),
+                        NativeMethods.ResultBytesRead(result),
+                        TimeSpan.FromSeconds(NativeMethods.ResultElapsed(result)));
+                    return (value, statistics);
+                },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            pool.Writer.TryWrite(connection);
+        }
+    }
+
+    private unsafe void Kill(string marker)
+    {
+        // KILL runs on a connection of its own so it never waits behind the query it stops.
+        var sql = $"KILL QUERY WHERE startsWith(query, '{marker.Trim()}') ASYNC";
+        lock (controlLock)
+        {
+            using var result = Invoke(control.Connection, Encoding.UTF8.GetBytes(sql), [], streaming: false);
+        }
+    }
+
+    private static unsafe T ReadBuffer<T>(ChdbResultHandle result, nuint length, ReadBufferFunc<T> read)
+    {
+        if (length > int.MaxValue)
+        {
+            throw new ClickHouseException(0, string.Empty, $"The result is {length} bytes, more than one buffer can hold; page it with LIMIT.");
+        }
+
+        var buffer = length == 0 ? [] : new ReadOnlySpan<byte>(NativeMethods.ResultBuffer(result), (int)length);
+        return read(buffer);
+    }
+
+    private static unsafe void ThrowIfError(ChdbResultHandle result, CancellationToken cancellationToken)
+    {
+        if (result.IsInvalid)
+        {
+            throw new ClickHouseException(0, string.Empty, "chDB returned no result.");
+        }
+
+        var error = NativeMethods.ResultError(result);
+        if (error == null)
+        {
+            return;
+        }
+
+        var exception = ClickHouseException.FromEngineText(Marshal.PtrToStringUTF8((nint)error) ?? "unknown chDB error");
+        if (exception.Code == ClickHouseException.QueryWasCancelled && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The query was cancelled.", exception, cancellationToken);
+        }
+
+        throw exception;
+    }
+
+    private static (byte[] Name, byte[] Value)[] EncodeParameters(IReadOnlyList<SqlParameter> parameters)
+    {
+        var encoded = new (byte[] Name, byte[] Value)[parameters.Count];
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var parameter = parameters[i];
+            encoded[i] = (Encoding.UTF8.GetBytes(parameter.Name), Encoding.UTF8.GetBytes(ParameterText.Format(parameter.ClickHouseType, parameter.Value)));
+        }
+
+        return encoded;
+    }
+
+    private static unsafe ChdbResultHandle Invoke(nint connection, byte[] statement, (byte[] Name, byte[] Value)[] parameters, bool streaming)
+    {
+        var count = parameters.Length;
+        var pins = new GCHandle[count * 2];
+        var names = new byte*[Math.Max(count, 1)];
+        var values = new byte*[Math.Max(count, 1)];
+        var nameLengths = new nuint[Math.Max(count, 1)];
+        var valueLengths = new nuint[Math.Max(count, 1)];
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                pins[2 * i] = GCHandle.Alloc(parameters[i].Name, GCHandleType.Pinned);
+                pins[(2 * i) + 1] = GCHandle.Alloc(parameters[i].Value, GCHandleType.Pinned);
+                names[i] = (byte*)pins[2 * i].AddrOfPinnedObject();
+                values[i] = (byte*)pins[(2 * i) + 1].AddrOfPinnedObject();
+                nameLengths[i] = (nuint)parameters[i].Name.Length;
+                valueLengths[i] = (nuint)parameters[i].Value.Length;
+            }
+
+            var format = "JSONCompactEachRowWithNamesAndTypes"u8;
+            fixed (byte* text = statement)
+            fixed (byte* formatPointer = format)
+            fixed (byte** namePointers = names)
+            fixed (byte** valuePointers = values)
+            fixed (nuint* nameLengthPointer = nameLengths)
+            fixed (nuint* valueLengthPointer = valueLengths)
+            {
+                return streaming
+                    ? NativeMethods.StreamQueryWithParameters(connection, text, (nuint)statement.Length, formatPointer, (nuint)format.Length, namePointers, nameLengthPointer, valuePointers, valueLengthPointer, (nuint)count)
+                    : NativeMethods.QueryWithParameters(connection, text, (nuint)statement.Length, formatPointer, (nuint)format.Length, namePointers, nameLengthPointer, valuePointers, valueLengthPointer, (nuint)count);
+            }
+        }
+        finally
+        {
+            foreach (var pin in pins)
+            {
+                if (pin.IsAllocated)
+                {
+                    pin.Free();
+                }
+            }
+        }
+    }
+
+    private delegate T ReadBufferFunc<out T>(ReadOnlySpan<byte> buffer);
+}

@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+
+namespace SegmentMcp.Core.Storage.Chdb;
+
+/// <summary>The subset of chdb.h (chDB 26.7) that SegmentMcp binds. Strings are UTF-8; results are freed by us.</summary>
+internal static unsafe partial class NativeMethods
+{
+    internal const string Library = "chdb";
+
+    [LibraryImport(Library, EntryPoint = "chdb_connect")]
+    internal static partial ChdbConnectionHandle Connect(int argc, byte** argv);
+
+    [LibraryImport(Library, EntryPoint = "chdb_close_conn")]
+    internal static partial void CloseConnection(nint* connectionPointer);
+
+    [LibraryImport(Library, EntryPoint = "chdb_query_with_params_n")]
+    internal static partial ChdbResultHandle QueryWithParameters(
+        nint connection,
+        byte* query,
+        nuint queryLength,
+        byte* format,
+        nuint formatLength,
+        byte** parameterNames,
+        nuint* parameterNameLengths,
+        byte** parameterValues,
+        nuint* parameterValueLengths,
+        nuint parameterCount);
+
+    [LibraryImport(Library, EntryPoint = "chdb_stream_query_with_params_n")]
+    internal static partial ChdbResultHandle StreamQueryWithParameters(
+        nint connection,
+        byte* query,
+        nuint queryLength,
+        byte* format,
+        nuint formatLength,
+        byte** parameterNames,
+        nuint* parameterNameLengths,
+        byte** parameterValues,
+        nuint* parameterValueLengths,
+        nuint parameterCount);
+
+    [LibraryImport(Library, EntryPoint = "chdb_stream_fetch_result")]
+    internal static partial ChdbResultHandle StreamFetch(nint connection, ChdbResultHandle stream);
+
+    [LibraryImport(Library, EntryPoint = "chdb_stream_cancel_query")]
+    internal static partial void StreamCancel(nint connection, ChdbResultHandle stream);
+
+    [LibraryImport(Library, EntryPoint = "chdb_query_cmdline")]
+    internal static partial ChdbResultHandle QueryCommandLine(int argc, byte** argv);
+
+    [LibraryImport(Library, EntryPoint = "chdb_destroy_query_result")]
+    internal static partial void DestroyResult(nint result);
+
+    [LibraryImport(Library, EntryPoint = "chdb_result_buffer")]
+    internal static partial byte* ResultBuffer(ChdbResultHandle result);
+
+    [LibraryImport(Library, EntryPoint = "chdb_result_length")]
+    internal static partial nuint ResultLength(ChdbResultHandle result);
+
+    [LibraryImport(Library, EntryPoint = "chdb_result_elapsed")]
+    internal static partial double ResultElapsed(ChdbResultHandle result);
+
+    [LibraryImport(Library, EntryPoint = "chdb_result_rows_read")]
+    internal static partial ulong ResultRowsRead(ChdbResultHandle result);
+
+    [LibraryImport(Library, EntryPoint = "chdb_result_bytes_read")]
+    internal static partial ulong ResultBytesRead(ChdbResultHandle result);
+
+    /// <summary>The error text is owned by the result: read it before destroying the result.</summary>
+    [LibraryImport(Library, EntryPoint = "chdb_result_error")]
+    internal static partial byte* ResultError(ChdbResultHandle result);
+
+    [LibraryImport(Library, EntryPoint = "chdb_version")]
+    internal static partial byte* Version();
+}

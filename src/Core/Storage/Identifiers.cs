@@ -1,0 +1,46 @@
+using System.Text.RegularExpressions;
+
+namespace SegmentMcp.Core.Storage;
+
+/// <summary>
+/// Identifiers never travel as parameters, so every name that reaches SQL text is checked here first: database and
+/// table names from configuration, settings names, deduplication tokens we derive ourselves.
+/// </summary>
+public static partial class Identifiers
+{
+    public static string RequireName(string name, string what = "identifier")
+    {
+        if (!NamePattern().IsMatch(name))
+        {
+            throw new ArgumentException($"'{name}' is not a valid {what}: use letters, digits and underscores, starting with a letter or underscore (at most 64 characters).", nameof(name));
+        }
+
+        return name;
+    }
+
+    public static string RequireQualifiedName(string name)
+    {
+        foreach (var part in name.Split('.'))
+        {
+            RequireName(part, "table name");
+        }
+
+        return name;
+    }
+
+    public static string RequireToken(string token)
+    {
+        if (!TokenPattern().IsMatch(token))
+        {
+            throw new ArgumentException($"'{token}' is not a valid deduplication token.", nameof(token));
+        }
+
+        return token;
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,128}$")]
+    private static partial Regex TokenPattern();
+}

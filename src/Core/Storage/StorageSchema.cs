@@ -1,0 +1,241 @@
+using System.Globalization;
+
+namespace SegmentMcp.Core.Storage;
+
+/// <summary>
+/// The tables SegmentMcp keeps in one ClickHouse database, created idempotently and stamped with a schema version.
+/// Every table leads with the tenant; everything about one profile is keyed by (tenant, profile_id) so that a
+/// cluster can shard by <c>cityHash64(tenant, profile_id)</c> and every segment query runs shard by shard.
+/// </summary>
+/// <remarks>
+/// Property values (event properties and profile traits) are stored as text tagged with their JSON type:
+/// <c>s</c> + text for strings, <c>n</c> + the JSON number text for numbers, <c>b</c> + true/false for booleans.
+/// An empty tag-less value in a profile update means "removed" (the record set the property to null).
+/// </remarks>
+public sealed class StorageSchema
+{
+    public const int CurrentVersion = 1;
+
+    public StorageSchema(string database)
+    {
+        Database = Identifiers.RequireName(database, "database name");
+    }
+
+    public string Database { get; }
+
+    public string Events => $"{Database}.events";
+
+    public string ProfileUpdates => $"{Database}.profile_updates";
+
+    public string Traits => $"{Database}.traits";
+
+    public string Profiles => $"{Database}.profiles";
+
+    public string Segments => $"{Database}.segments";
+
+    public string SegmentState => $"{Database}.segment_state";
+
+    public string Membership => $"{Database}.membership";
+
+    public string MembershipLog => $"{Database}.membership_log";
+
+    public string SchemaVersions => $"{Database}.schema_versions";
+
+    /// <summary>The DDL, in order. Every statement is idempotent.</summary>
+    public IReadOnlyList<string> Statements() =>
+    [
+        $"CREATE DATABASE IF NOT EXISTS {Database}",
+
+        // Events: (tenant, metric, profile_id, ts) — a segment reads a few metrics of one tenant in a time range and
+        // aggregates per profile; the key prunes to exactly those metric ranges, reads each profile's events together
+        // and lets phase 2 of the evaluator seek to given profile_ids. Partitions by month drop old data cheaply.
+        $"""
+        CREATE TABLE IF NOT EXISTS {Events}
+        (
+            tenant LowCardinality(String),
+            metric LowCardinality(String),
+            profile_id String,
+            ts DateTime64(3, 'UTC'),
+            value Nullable(Float64),
+            properties Map(String, String),
+            ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+            INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+        )
+        ENGINE = MergeTree
+        PARTITION BY toYYYYMM(ts)
+        ORDER BY (tenant, metric, profile_id, ts)
+        SETTINGS non_replicated_deduplication_window = 100000
+        """,
+
+        // Profile records as ingested: (tenant, profile_id, updated_at) keeps a profile's history together in time order.
+        $"""
+        CREATE TABLE IF NOT EXISTS {ProfileUpdates}
+        (
+            tenant LowCardinality(String),
+            profile_id String,
+            updated_at DateTime64(3, 'UTC'),
+            properties Map(String, String),
+            ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+            INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+        )
+        ENGINE = MergeTree
+        ORDER BY (tenant, profile_id, updated_at)
+        SETTINGS non_replicated_deduplication_window = 100000
+        """,
+
+        // Traits (entity-attribute-value): (tenant, property, profile_id, updated_at) — a segment names a few
+        // properties, so the property leads after the tenant and a condition reads only those properties' ranges.
+        // History is kept (not replaced) so evaluation at an earlier time sees the value that was current then;
+        // the latest value is chosen at read time by argMax over (updated_at, ingested_at).
+        $"""
+        CREATE TABLE IF NOT EXISTS {Traits}
+        (
+            tenant LowCardinality(String),
+            property String,
+            profile_id String,
+            value String,
+            updated_at DateTime64(3, 'UTC'),
+            ingested_at DateTime64(6, 'UTC'),
+            INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+        )
+        ENGINE = MergeTree
+        ORDER BY (tenant, property, profile_id, updated_at)
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Database}.traits_from_updates TO {Traits} AS
+        SELECT tenant, kv.1 AS property, profile_id, kv.2 AS value, updated_at, ingested_at
+        FROM {ProfileUpdates}
+        ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv
+        """,
+
+        // The universe: every profile of a tenant with the first time it existed. (tenant, profile_id) is the
+        // profile's identity; AggregatingMergeTree folds repeated sightings into the earliest.
+        $"""
+        CREATE TABLE IF NOT EXISTS {Profiles}
+        (
+            tenant LowCardinality(String),
+            profile_id String,
+            first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+        )
+        ENGINE = AggregatingMergeTree
+        ORDER BY (tenant, profile_id)
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Database}.profiles_from_events TO {Profiles} AS
+        SELECT tenant, profile_id, min(ts) AS first_seen FROM {Events} GROUP BY tenant, profile_id
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Database}.profiles_from_updates TO {Profiles} AS
+        SELECT tenant, profile_id, min(updated_at) AS first_seen FROM {ProfileUpdates} GROUP BY tenant, profile_id
+        """,
+
+        // Saved segment definitions, every version kept: (tenant, segment_id, version) reads one segment's history
+        // in order; the current version is the highest. A delete writes a version with deleted = 1.
+        $"""
+        CREATE TABLE IF NOT EXISTS {Segments}
+        (
+            tenant LowCardinality(String),
+            segment_id String,
+            version UInt32,
+            name String,
+            description String,
+            definition String,
+            deleted UInt8,
+            created_at DateTime64(3, 'UTC')
+        )
+        ENGINE = ReplacingMergeTree
+        ORDER BY (tenant, segment_id, version)
+        """,
+
+        // Evaluation progress per segment (tenant, segment_id): the latest row by written_at wins. evaluated_at is
+        // the evaluation time; ingest_watermark is the ingestion time up to which new data has been seen.
+        $"""
+        CREATE TABLE IF NOT EXISTS {SegmentState}
+        (
+            tenant LowCardinality(String),
+            segment_id String,
+            version UInt32,
+            evaluated_at DateTime64(3, 'UTC'),
+            ingest_watermark DateTime64(6, 'UTC'),
+            size UInt64,
+            written_at DateTime64(6, 'UTC') DEFAULT now64(6)
+        )
+        ENGINE = ReplacingMergeTree(written_at)
+        ORDER BY (tenant, segment_id)
+        """,
+
+        // Current membership: one row per (tenant, segment_id, profile_id), latest by changed_at then sequence;
+        // rewriting the same change is harmless.
+        $"""
+        CREATE TABLE IF NOT EXISTS {Membership}
+        (
+            tenant LowCardinality(String),
+            segment_id String,
+            profile_id String,
+            is_member UInt8,
+            changed_at DateTime64(3, 'UTC'),
+            sequence UInt64
+        )
+        ENGINE = ReplacingMergeTree(sequence)
+        ORDER BY (tenant, segment_id, profile_id)
+        """,
+
+        // The entered/exited log: (tenant, segment_id, at, profile_id) answers "who entered since T" with a range
+        // read; ReplacingMergeTree makes a re-written chunk a no-op.
+        $"""
+        CREATE TABLE IF NOT EXISTS {MembershipLog}
+        (
+            tenant LowCardinality(String),
+            segment_id String,
+            at DateTime64(3, 'UTC'),
+            profile_id String,
+            change Enum8('exited' = 0, 'entered' = 1)
+        )
+        ENGINE = ReplacingMergeTree
+        ORDER BY (tenant, segment_id, at, profile_id, change)
+        """,
+
+        $"""
+        CREATE TABLE IF NOT EXISTS {SchemaVersions}
+        (
+            version UInt32,
+            applied_at DateTime64(3, 'UTC')
+        )
+        ENGINE = ReplacingMergeTree
+        ORDER BY version
+        """,
+    ];
+
+    /// <summary>Creates whatever is missing and records the schema version. Safe to run any number of times.</summary>
+    public async Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
+    {
+        foreach (var statement in Statements())
+        {
+            await engine.ExecuteAsync(new SqlStatement(statement), cancellationToken).ConfigureAwait(false);
+        }
+
+        var existing = await engine.QueryAsync(new SqlStatement($"SELECT max(version) FROM {SchemaVersions}"), cancellationToken).ConfigureAwait(false);
+        var version = Convert.ToInt64(existing.Rows[0][0], CultureInfo.InvariantCulture);
+        if (version > CurrentVersion)
+        {
+            throw new InvalidOperationException($"Database '{Database}' has schema version {version}, newer than this build's {CurrentVersion}; upgrade segmentmcp.");
+        }
+
+        if (version < CurrentVersion)
+        {
+            await engine.ExecuteAsync(
+                new SqlStatement($"INSERT INTO {SchemaVersions} (version, applied_at) VALUES ({{v:UInt32}}, now64(3))", [new SqlParameter("v", "UInt32", (long)CurrentVersion)]),
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The schema version recorded in the database (0 when none).</summary>
+    public async Task<int> ReadVersionAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
+    {
+        var result = await engine.QueryAsync(new SqlStatement($"SELECT max(version) FROM {SchemaVersions}"), cancellationToken).ConfigureAwait(false);
+        return Convert.ToInt32(result.Rows[0][0], CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,3 @@
+using SegmentMcp.Cli;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);
