@@ -1,0 +1,9 @@
+namespace SegmentMcp.Cli;
+
+/// <summary>The one place where verbs defined in other files join the command line.</summary>
+internal static class VerbRegistry
+{
+    public static void RegisterAll()
+    {
+    }
+}
