@@ -5,5 +5,11 @@ internal static class VerbRegistry
 {
     public static void RegisterAll()
     {
+        CommandLine.Register(
+            "benchmark engine",
+            "Measure the embedded engine: parallelism of one connection vs the pool, 20M-row insert, filtered aggregate.",
+            "[--data DIR]",
+            [],
+            BenchmarkCommand.RunEngineAsync);
     }
 }
