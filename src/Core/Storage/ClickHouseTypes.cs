@@ -20,6 +20,10 @@ internal static class ClickHouseTypes
             {
                 type = type[15..^1];
             }
+            else if (type.StartsWith("SimpleAggregateFunction(", StringComparison.Ordinal))
+            {
+                type = Arguments(type)[1];
+            }
             else
             {
                 return type;

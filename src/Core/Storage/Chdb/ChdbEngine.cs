@@ -13,7 +13,6 @@ namespace SegmentMcp.Core.Storage.Chdb;
 /// </summary>
 public sealed class ChdbEngine : IClickHouseEngine
 {
-    private const string Format = "JSONCompactEachRowWithNamesAndTypes";
     private static readonly Lock OpenLock = new();
     private static ChdbEngine? shared;
 
@@ -117,6 +116,7 @@ public sealed class ChdbEngine : IClickHouseEngine
             var parameters = EncodeParameters(query.Parameters);
             stream = await Task.Run(() => Invoke(connection.Connection, text, parameters, streaming: true), CancellationToken.None).ConfigureAwait(false);
             ThrowIfError(stream, cancellationToken);
+            var reader = new JsonRowReader();
             var rows = new List<object?[]>();
             while (true)
             {
@@ -131,9 +131,7 @@ public sealed class ChdbEngine : IClickHouseEngine
                     break;
                 }
 
-                // Every chunk is formatted on its own, names and types lines included.
                 rows.Clear();
-                var reader = new JsonRowReader();
                 ReadBuffer<int>(chunk, length, buffer =>
                 {
                     reader.ReadLines(buffer, rows);
@@ -147,17 +145,13 @@ public sealed class ChdbEngine : IClickHouseEngine
         }
         finally
         {
-            if (stream is not null)
+            if (stream is not null && !finished)
             {
-                if (!finished)
-                {
-                    NativeMethods.StreamCancel(connection.Connection, stream);
-                }
-
-                stream.Dispose();
+                NativeMethods.StreamCancel(connection.Connection, stream);
             }
 
-            pool.Writer.TryWrite(connection);
+            stream?.Dispose();
+            Return(connection, healthy: finished);
         }
     }
 
@@ -176,7 +170,7 @@ public sealed class ChdbEngine : IClickHouseEngine
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask; // The process keeps its engine: see the class summary.
 
-    private static unsafe ChdbConnectionHandle Connect(string dataPath, EngineLimits limits)
+    internal static unsafe ChdbConnectionHandle Connect(string dataPath, EngineLimits limits)
     {
         var arguments = new List<string> { "clickhouse" };
         if (dataPath != ":memory:")
@@ -233,6 +227,7 @@ public sealed class ChdbEngine : IClickHouseEngine
         text.CopyTo(statement, markerBytes.Length);
 
         var connection = await pool.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var healthy = false;
         try
         {
             using var registration = cancellationToken.Register(() => Kill(marker));
@@ -244,17 +239,33 @@ public sealed class ChdbEngine : IClickHouseEngine
                     var length = NativeMethods.ResultLength(result);
                     var value = ReadBuffer(result, length, read);
                     var statistics = new QueryStatistics(
-                        NativeMethods.ResultRowsRead(result),
-                        NativeMethods.ResultBytesRead(result),
+                        NativeMethods.ResultStorageRowsRead(result),
+                        NativeMethods.ResultStorageBytesRead(result),
                         TimeSpan.FromSeconds(NativeMethods.ResultElapsed(result)));
+                    healthy = true;
                     return (value, statistics);
                 },
                 CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
-            pool.Writer.TryWrite(connection);
+            Return(connection, healthy);
         }
+    }
+
+    /// <summary>
+    /// A connection whose statement failed, was killed or was abandoned mid-stream can keep that statement's partial
+    /// output and prepend it to the next result; such a connection is closed and replaced by a fresh one.
+    /// </summary>
+    private void Return(ChdbConnectionHandle connection, bool healthy)
+    {
+        if (!healthy)
+        {
+            connection.Dispose();
+            connection = Connect(DataPath, Limits);
+        }
+
+        pool.Writer.TryWrite(connection);
     }
 
     private unsafe void Kill(string marker)
@@ -312,7 +323,7 @@ public sealed class ChdbEngine : IClickHouseEngine
         return encoded;
     }
 
-    private static unsafe ChdbResultHandle Invoke(nint connection, byte[] statement, (byte[] Name, byte[] Value)[] parameters, bool streaming)
+    internal static unsafe ChdbResultHandle Invoke(nint connection, byte[] statement, (byte[] Name, byte[] Value)[] parameters, bool streaming)
     {
         var count = parameters.Length;
         var pins = new GCHandle[count * 2];

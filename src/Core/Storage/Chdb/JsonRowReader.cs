@@ -13,7 +13,9 @@ internal sealed class JsonRowReader
 
     public List<string> Types { get; } = [];
 
-    public bool HasHeader => Types.Count > 0;
+    private byte[]? namesLine;
+    private byte[]? typesLine;
+    private bool skipTypesLine;
 
     /// <summary>Parses every complete line of <paramref name="buffer"/>; header lines fill Names/Types the first time.</summary>
     public void ReadLines(ReadOnlySpan<byte> buffer, List<object?[]> rows)
@@ -28,17 +30,35 @@ internal sealed class JsonRowReader
                 continue;
             }
 
+            // Streamed chunks repeat the names and types lines: skip a repeat of both.
+            if (skipTypesLine)
+            {
+                skipTypesLine = false;
+                if (line.SequenceEqual(typesLine))
+                {
+                    continue;
+                }
+            }
+
             var reader = new Utf8JsonReader(line);
             reader.Read();
-            if (Names.Count == 0)
+            if (namesLine is null)
             {
+                namesLine = line.ToArray();
                 ReadStrings(ref reader, Names);
                 continue;
             }
 
-            if (Types.Count == 0)
+            if (typesLine is null)
             {
+                typesLine = line.ToArray();
                 ReadStrings(ref reader, Types);
+                continue;
+            }
+
+            if (line.SequenceEqual(namesLine) && StartsWithLine(buffer, typesLine))
+            {
+                skipTypesLine = true;
                 continue;
             }
 
@@ -52,6 +72,9 @@ internal sealed class JsonRowReader
             rows.Add(row);
         }
     }
+
+    private static bool StartsWithLine(ReadOnlySpan<byte> buffer, byte[] line) =>
+        buffer.Length >= line.Length && buffer[..line.Length].SequenceEqual(line) && (buffer.Length == line.Length || buffer[line.Length] == (byte)'\n');
 
     private static void ReadStrings(ref Utf8JsonReader reader, List<string> target)
     {

@@ -60,11 +60,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "chdb_result_elapsed")]
     internal static partial double ResultElapsed(ChdbResultHandle result);
 
-    [LibraryImport(Library, EntryPoint = "chdb_result_rows_read")]
-    internal static partial ulong ResultRowsRead(ChdbResultHandle result);
+    /// <summary>Rows read from storage (chdb_result_rows_read counts result rows instead).</summary>
+    [LibraryImport(Library, EntryPoint = "chdb_result_storage_rows_read")]
+    internal static partial ulong ResultStorageRowsRead(ChdbResultHandle result);
 
-    [LibraryImport(Library, EntryPoint = "chdb_result_bytes_read")]
-    internal static partial ulong ResultBytesRead(ChdbResultHandle result);
+    [LibraryImport(Library, EntryPoint = "chdb_result_storage_bytes_read")]
+    internal static partial ulong ResultStorageBytesRead(ChdbResultHandle result);
 
     /// <summary>The error text is owned by the result: read it before destroying the result.</summary>
     [LibraryImport(Library, EntryPoint = "chdb_result_error")]
@@ -72,4 +73,11 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "chdb_version")]
     internal static partial byte* Version();
+}
+
+/// <summary>libc calls the embedded server mode needs.</summary>
+internal static partial class LibC
+{
+    [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int MakeFifo(string path, uint mode);
 }

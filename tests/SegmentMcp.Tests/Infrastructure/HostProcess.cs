@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace SegmentMcp.Tests.Infrastructure;
+
+/// <summary>Starts the real segmentmcp executable (built next to the tests) as a child process.</summary>
+public static class HostProcess
+{
+    public static string AssemblyPath => Path.Combine(AppContext.BaseDirectory, "segmentmcp.dll");
+
+    public static ProcessStartInfo StartInfo(params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(AssemblyPath);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
+    }
+
+    /// <summary>Runs the host to completion and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunAsync(string? standardInput, params string[] arguments)
+    {
+        var info = StartInfo(arguments);
+        info.RedirectStandardInput = true;
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+        }
+
+        process.StandardInput.Close();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+}

@@ -1,0 +1,240 @@
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Storage.Server;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Storage;
+
+/// <summary>
+/// What every engine adapter must do the same way. Runs once on the embedded engine and once on the
+/// clickhouse-server verb reached through ClickHouse.Driver.
+/// </summary>
+public abstract class EngineContractTests
+{
+    protected abstract IClickHouseEngine Engine { get; }
+
+    public static TheoryData<string> NastyStrings() =>
+    [
+        "plain",
+        "it's \"quoted\"",
+        "back\\slash \\N \\t",
+        "new\nline\ttab\rreturn",
+        "unicode: café 東京 🎉",
+        string.Empty,
+        "'; DROP TABLE events; --",
+        "{p0:String}",
+    ];
+
+    [Theory]
+    [MemberData(nameof(NastyStrings))]
+    public async Task String_parameters_round_trip_exactly(string value)
+    {
+        var result = await Engine.QueryAsync(new SqlStatement(
+            "SELECT {s:String} AS s, length({s:String}) AS n, {xs:Array(String)} AS xs",
+            [new SqlParameter("s", "String", value), new SqlParameter("xs", "Array(String)", new[] { value, "x" + value })]));
+
+        Assert.Equal(value, result.Rows[0][0]);
+        Assert.Equal((long)System.Text.Encoding.UTF8.GetByteCount(value), result.Rows[0][1]);
+        Assert.Equal(new object?[] { value, "x" + value }, (object?[])result.Rows[0][2]!);
+    }
+
+    [Fact]
+    public async Task Typed_values_come_back_in_one_shape()
+    {
+        var at = new DateTime(2026, 11, 20, 10, 0, 0, 123, DateTimeKind.Utc);
+        var result = await Engine.QueryAsync(new SqlStatement(
+            """
+            SELECT {n:Int64} AS n, toUInt64(7) AS u, {f:Float64} AS f, {t:DateTime64(3, 'UTC')} AS t, true AS b,
+                   CAST(NULL, 'Nullable(String)') AS missing, map('k', 1.5) AS m, [1, 2, 3] AS xs, toDate32('1900-01-01') AS d
+            """,
+            [new SqlParameter("n", "Int64", -42L), new SqlParameter("f", "Float64", 2.5), new SqlParameter("t", "DateTime64(3, 'UTC')", at)]));
+
+        Assert.Equal(["n", "u", "f", "t", "b", "missing", "m", "xs", "d"], result.ColumnNames);
+        var row = result.Rows[0];
+        Assert.Equal(-42L, row[0]);
+        Assert.Equal(7L, row[1]);
+        Assert.Equal(2.5, row[2]);
+        Assert.Equal(at, row[3]);
+        Assert.Equal(DateTimeKind.Utc, ((DateTime)row[3]!).Kind);
+        Assert.Equal(true, row[4]);
+        Assert.Null(row[5]);
+        Assert.Equal(1.5, Assert.IsType<Dictionary<string, object?>>(row[6])["k"]);
+        Assert.Equal(new object?[] { 1L, 2L, 3L }, (object?[])row[7]!);
+        Assert.Equal(1900, ((DateTime)row[8]!).Year);
+    }
+
+    [Fact]
+    public async Task Schema_is_idempotent_and_versioned()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        var tables = await Engine.QueryAsync(new SqlStatement(
+            "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name",
+            [new SqlParameter("db", "String", schema.Database)]));
+        var names = tables.Rows.Select(r => (string)r[0]!).ToList();
+        Assert.Contains("events", names);
+        Assert.Contains("traits", names);
+        Assert.Contains("membership_log", names);
+    }
+
+    [Fact]
+    public async Task Inserts_land_once_per_deduplication_token_and_feed_the_views()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var rows = System.Text.Encoding.UTF8.GetBytes(
+            """
+            {"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"2026-11-20 10:00:00.000","value":42.5,"properties":{"category":"sshoes"}}
+            {"tenant":"acme","metric":"Placed Order","profile_id":"p2","ts":"2026-11-21 10:00:00.000","value":null,"properties":{}}
+
+            """);
+
+        await Engine.InsertJsonEachRowAsync(schema.Events, rows, "batch-1");
+        await Engine.InsertJsonEachRowAsync(schema.Events, rows, "batch-1");
+        await Engine.InsertJsonEachRowAsync(schema.Events, rows, "batch-2");
+
+        var events = await Engine.QueryAsync(new SqlStatement($"SELECT count(), sum(value), countIf(properties['category'] = 'sshoes') FROM {schema.Events}"));
+        Assert.Equal(4L, events.Rows[0][0]);
+        Assert.Equal(85.0, events.Rows[0][1]);
+        Assert.Equal(2L, events.Rows[0][2]);
+
+        var profiles = await Engine.QueryAsync(new SqlStatement(
+            $"SELECT profile_id, min(first_seen) FROM {schema.Profiles} WHERE tenant = {{t:String}} GROUP BY profile_id ORDER BY profile_id",
+            [new SqlParameter("t", "String", "acme")]));
+        Assert.Equal(["p1", "p2"], profiles.Rows.Select(r => (string)r[0]!));
+        Assert.Equal(new DateTime(2026, 11, 20, 10, 0, 0, DateTimeKind.Utc), profiles.Rows[0][1]);
+    }
+
+    [Fact]
+    public async Task Profile_updates_become_traits_with_the_property_in_the_key()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var rows = System.Text.Encoding.UTF8.GetBytes(
+            """
+            {"tenant":"acme","profile_id":"p1","updated_at":"2026-11-20 10:00:00.000","properties":{"city":"sBoston","age":"n34"}}
+            {"tenant":"acme","profile_id":"p1","updated_at":"2026-11-21 10:00:00.000","properties":{"city":""}}
+
+            """);
+        await Engine.InsertJsonEachRowAsync(schema.ProfileUpdates, rows, null);
+
+        var traits = await Engine.QueryAsync(new SqlStatement(
+            $"SELECT property, argMax(value, updated_at) FROM {schema.Traits} WHERE tenant = {{t:String}} GROUP BY property ORDER BY property",
+            [new SqlParameter("t", "String", "acme")]));
+        Assert.Equal(2, traits.Rows.Count);
+        Assert.Equal(new object?[] { "age", "n34" }, traits.Rows[0]);
+        Assert.Equal(new object?[] { "city", string.Empty }, traits.Rows[1]);
+    }
+
+    [Fact]
+    public async Task Streams_rows_in_order_without_buffering_them_all()
+    {
+        var count = 0L;
+        await foreach (var row in Engine.StreamAsync(new SqlStatement("SELECT number FROM numbers({n:UInt64})", [new SqlParameter("n", "UInt64", 250_000L)])))
+        {
+            Assert.Equal(count, row[0]);
+            count++;
+        }
+
+        Assert.Equal(250_000, count);
+    }
+
+    [Fact]
+    public async Task Stopping_a_stream_early_leaves_the_engine_usable()
+    {
+        await foreach (var row in Engine.StreamAsync(new SqlStatement("SELECT number FROM numbers(10000000)")))
+        {
+            if ((long)row[0]! >= 10)
+            {
+                break;
+            }
+        }
+
+        var result = await Engine.QueryAsync(new SqlStatement("SELECT 1"));
+        Assert.Equal(1L, result.Rows[0][0]);
+    }
+
+    [Fact]
+    public async Task Reports_rows_read()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await Engine.ExecuteAsync(new SqlStatement(
+            $"INSERT INTO {schema.Events} (tenant, metric, profile_id, ts) SELECT 'acme', 'Viewed Product', toString(number), now64(3) FROM numbers(100000)"));
+        var result = await Engine.QueryAsync(new SqlStatement($"SELECT count() FROM {schema.Events} WHERE cityHash64(profile_id) % 3 = 0"));
+        Assert.InRange((long)result.Rows[0][0]!, 30_000, 37_000);
+        Assert.True(result.Statistics.RowsRead >= 100_000, $"rows read {result.Statistics.RowsRead}");
+    }
+
+    [Fact]
+    public async Task Errors_carry_the_ClickHouse_code_and_name()
+    {
+        var error = await Assert.ThrowsAsync<ClickHouseException>(() => Engine.QueryAsync(new SqlStatement("SELECT * FROM no_such_database.no_such_table")));
+        Assert.True(error.Code is 60 or 81, $"code {error.Code}: {error.Message}");
+        Assert.Contains("no_such", error.Message, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(error.ErrorName));
+    }
+
+    [Fact]
+    public async Task Every_query_runs_under_the_configured_limits()
+    {
+        var result = await Engine.QueryAsync(new SqlStatement("SELECT getSetting('max_execution_time') > 0, getSetting('session_timezone')"));
+        Assert.Equal(1L, result.Rows[0][0]);
+        Assert.Equal("UTC", result.Rows[0][1]);
+    }
+
+    [Fact]
+    public async Task Cancelling_stops_the_query_in_the_engine()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        var started = DateTime.UtcNow;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Engine.QueryAsync(
+            new SqlStatement("SELECT count() FROM numbers(100000000000) WHERE cityHash64(number) % 7 = 1 SETTINGS max_threads = 1"),
+            cancel.Token));
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20));
+
+        var after = await Engine.QueryAsync(new SqlStatement("SELECT 2"));
+        Assert.Equal(2L, after.Rows[0][0]);
+    }
+
+    [Fact]
+    public async Task Runs_queries_from_several_threads()
+    {
+        var tasks = Enumerable.Range(0, 8).Select(i => Engine.QueryAsync(new SqlStatement(
+            "SELECT sum(number) FROM numbers({n:UInt64})", [new SqlParameter("n", "UInt64", (long)(1000 + i))])));
+        var results = await Task.WhenAll(tasks);
+        for (var i = 0; i < 8; i++)
+        {
+            var n = 1000L + i;
+            Assert.Equal(n * (n - 1) / 2, results[i].Rows[0][0]);
+        }
+    }
+}
+
+public sealed class EmbeddedEngineContractTests : EngineContractTests
+{
+    protected override IClickHouseEngine Engine => TestEngines.Embedded;
+}
+
+/// <summary>The clickhouse-server verb as a child process, one per test class.</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    public ServerProcess Server { get; private set; } = null!;
+
+    public ClickHouseServerEngine Engine { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Server = await ServerProcess.StartAsync();
+        Engine = new ClickHouseServerEngine(Server.ConnectionString);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+        await Server.DisposeAsync();
+    }
+}
+
+public sealed class ServerEngineContractTests(ServerFixture fixture) : EngineContractTests, IClassFixture<ServerFixture>
+{
+    protected override IClickHouseEngine Engine => fixture.Engine;
+}
