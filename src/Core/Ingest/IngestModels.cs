@@ -114,6 +114,12 @@ public sealed record IngestOptions
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(2);
 
     public int MaxKeptErrors { get; init; } = 1000;
+
+    /// <summary>
+    /// Mixed into every batch's deduplication token. Runs with the same scope and the same input write each batch once;
+    /// a new scope (after the caller deleted the data on purpose, say) writes it again.
+    /// </summary>
+    public string DeduplicationScope { get; init; } = string.Empty;
 }
 
 /// <summary>A bad input line. <see cref="ToString"/> is the contract form <c>line N: reason</c>.</summary>

@@ -223,7 +223,7 @@ public sealed class NdjsonIngestor
         var converter = new RecordConverter(kind, options.Company, now);
         var progress = new ProgressClock(options, stopwatch);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var scope = Encoding.UTF8.GetBytes($"segmentmcp-ingest-v1\n{kind}\n{options.Company}\n");
+        var scope = Encoding.UTF8.GetBytes($"segmentmcp-ingest-v1\n{kind}\n{options.Company}\n{options.DeduplicationScope}\n");
         RowBuffer? batch = null;
         while (reader.TryReadLine(out var line))
         {
