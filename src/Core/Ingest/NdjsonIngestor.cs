@@ -111,7 +111,7 @@ public sealed class NdjsonIngestor
                     var path = Path.Combine(Path.GetTempPath(), $"segmentmcp-ingest-{Guid.NewGuid():N}.ndjson");
                     temporaryFiles.Add(path);
                     copy = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                    result = IngestSource.File(path);
+                    result = IngestSource.File(path, source.Name);
                 }
 
                 using (copy)

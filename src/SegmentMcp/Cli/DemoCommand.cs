@@ -30,6 +30,7 @@ internal static class DemoCommand
             throw new UsageException("--company must be 1 to 256 characters");
         }
 
+        StandardInput.Detach(); // see StandardInput: a piped stdin would break the engine's inserts
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (await DeleteTenantAsync(engine, schema, company, cancellationToken).ConfigureAwait(false))
         {

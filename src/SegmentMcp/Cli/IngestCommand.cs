@@ -34,6 +34,8 @@ internal static class IngestCommand
             throw new UsageException("--company must be 1 to 256 characters");
         }
 
+        // Set aside before the engine opens, whether or not we read it: see StandardInput.
+        StandardInput.Detach();
         var eventSource = Source("events", events);
         var profileSource = Source("profiles", profiles);
         var both = eventSource is not null && profileSource is not null;
@@ -101,6 +103,7 @@ internal static class IngestCommand
                 : throw new UsageException($"--sizes must be comma-separated positive line counts, not '{sizesText}'"));
         }
 
+        StandardInput.Detach();
         var engine = Core.Storage.Chdb.ChdbEngine.Open(selection.DataPath, selection.Limits);
         await IngestBenchmark.RunAsync(engine, Console.Out, sizes, cancellationToken).ConfigureAwait(false);
         return CommandLine.Ok;
@@ -115,7 +118,7 @@ internal static class IngestCommand
 
         if (value == "-")
         {
-            return IngestSource.OneShot("stdin", Console.OpenStandardInput());
+            return IngestSource.OneShot("stdin", StandardInput.Detach());
         }
 
         return File.Exists(value) ? IngestSource.File(value) : throw new UsageException($"--{flag}: no file at '{value}'");
