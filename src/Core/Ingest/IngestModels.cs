@@ -124,6 +124,9 @@ public sealed record IngestOptions
 
     public int MaxKeptErrors { get; init; } = 1000;
 
+    /// <summary>Inputs at least this large are validated by one worker per core (tests lower it).</summary>
+    internal long ParallelValidationMinBytes { get; init; } = 64 * 1024 * 1024;
+
     /// <summary>
     /// Mixed into every batch's deduplication token. Runs with the same scope and the same input write each batch once;
     /// a new scope (after the caller deleted the data on purpose, say) writes it again.

@@ -15,13 +15,19 @@ internal sealed class LineReader
     private byte[] buffer;
     private int start;
     private int end;
+    private readonly bool stripByteOrderMark;
+    private long remaining;
     private bool eof;
 
-    public LineReader(Stream stream, Stream? tee = null, int bufferSize = 4 * 1024 * 1024)
+    /// <param name="limit">Bytes to read at most (a slice of a file validated in parallel).</param>
+    /// <param name="stripByteOrderMark">False for a slice that does not start the file.</param>
+    public LineReader(Stream stream, Stream? tee = null, int bufferSize = 4 * 1024 * 1024, long limit = long.MaxValue, bool stripByteOrderMark = true)
     {
         this.stream = stream;
         this.tee = tee;
-        buffer = new byte[bufferSize];
+        this.stripByteOrderMark = stripByteOrderMark;
+        remaining = limit;
+        buffer = new byte[(int)Math.Min(bufferSize, Math.Max(limit, 4096))];
     }
 
     /// <summary>The 1-based number of the line last returned.</summary>
@@ -66,7 +72,7 @@ internal sealed class LineReader
             line = line[..^1];
         }
 
-        if (LineNumber == 0 && line.StartsWith("\uFEFF"u8))
+        if (LineNumber == 0 && stripByteOrderMark && line.StartsWith("\uFEFF"u8))
         {
             line = line[3..];
         }
@@ -97,7 +103,8 @@ internal sealed class LineReader
             Array.Resize(ref buffer, buffer.Length * 2);
         }
 
-        var read = stream.Read(buffer, end, buffer.Length - end);
+        var read = remaining <= 0 ? 0 : stream.Read(buffer, end, (int)Math.Min(buffer.Length - end, remaining));
+        remaining -= read;
         if (read == 0)
         {
             eof = true;

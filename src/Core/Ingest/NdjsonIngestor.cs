@@ -97,7 +97,124 @@ public sealed class NdjsonIngestor
     }
 
     /// <summary>Reads every line and reports the bad ones; returns the source the write pass should read.</summary>
-    private Task<IngestSource> ValidateAsync(
+    private async Task<IngestSource> ValidateAsync(
+        IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        if (source.IsReopenable && Environment.ProcessorCount > 1)
+        {
+            var slices = Slice(source, options.ParallelValidationMinBytes);
+            if (slices.Count > 1)
+            {
+                await ValidateInParallelAsync(kind, source, slices, now, errors, stopwatch, cancellationToken).ConfigureAwait(false);
+                return source;
+            }
+        }
+
+        return await ValidateSequentiallyAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cuts a large seekable input into one slice per core, each starting just after a newline, so the validation pass
+    /// (which has the machine to itself: nothing is inserted yet) uses every core.
+    /// </summary>
+    private static List<(long Start, long End)> Slice(IngestSource source, long minBytes)
+    {
+        using var stream = source.Open();
+        if (!stream.CanSeek || stream.Length < minBytes)
+        {
+            return [];
+        }
+
+        var length = stream.Length;
+        var count = Math.Min(Environment.ProcessorCount, 8);
+        var starts = new List<long> { 0 };
+        var probe = new byte[64 * 1024];
+        for (var i = 1; i < count; i++)
+        {
+            var position = Math.Max(length * i / count, starts[^1]);
+            stream.Position = position;
+            while (true)
+            {
+                var read = stream.Read(probe);
+                if (read == 0)
+                {
+                    position = length;
+                    break;
+                }
+
+                var newline = probe.AsSpan(0, read).IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    position += newline + 1;
+                    break;
+                }
+
+                position += read;
+            }
+
+            if (position < length && position > starts[^1])
+            {
+                starts.Add(position);
+            }
+        }
+
+        return [.. starts.Select((start, i) => (start, i + 1 < starts.Count ? starts[i + 1] : length))];
+    }
+
+    private async Task ValidateInParallelAsync(
+        IngestKind kind, IngestSource source, List<(long Start, long End)> slices, DateTimeOffset now, ErrorLog errors, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        var linesSeen = new long[slices.Count];
+        var workers = slices.Select((slice, index) => Task.Factory.StartNew(
+            () =>
+            {
+                // Line numbers are relative to the slice until every earlier slice has been counted.
+                var found = new List<(long Line, string Reason)>();
+                using var stream = source.Open();
+                stream.Position = slice.Start;
+                var reader = new LineReader(stream, limit: slice.End - slice.Start, stripByteOrderMark: index == 0);
+                var converter = new RecordConverter(kind, options.Company, now);
+                var scratch = new RowBuffer(64 * 1024);
+                var progress = new ProgressClock(options, stopwatch);
+                while (reader.TryReadLine(out var line))
+                {
+                    if (!IsBlank(line) && converter.Convert(line, scratch) is { } reason)
+                    {
+                        found.Add((reader.LineNumber, reason));
+                    }
+
+                    scratch.Clear();
+                    if ((reader.LineNumber & 0x3FFF) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        Interlocked.Exchange(ref linesSeen[index], reader.LineNumber);
+                        if (index == 0 && progress.Due(reader.LineNumber))
+                        {
+                            progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Validating, linesSeen.Sum(), 0, stopwatch.Elapsed));
+                        }
+                    }
+                }
+
+                return (Lines: reader.LineNumber, Errors: found);
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default)).ToArray();
+        var results = await Task.WhenAll(workers).ConfigureAwait(false);
+
+        long offset = 0;
+        foreach (var (lines, found) in results)
+        {
+            foreach (var (line, reason) in found)
+            {
+                errors.Add(new IngestError(kind, source.Name, offset + line, reason));
+            }
+
+            offset += lines;
+        }
+    }
+
+    private Task<IngestSource> ValidateSequentiallyAsync(
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(
             () =>

@@ -228,6 +228,27 @@ public class IngestTests
     }
 
     [Fact]
+    public async Task Parallel_validation_reports_the_same_lines_as_a_sequential_pass()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var lines = Enumerable.Range(1, 3000).Select(i => i % 397 == 0 ? "{\"broken\"" : i % 911 == 0 ? "" :
+            $$$"""{"company_id":"acme","profile_id":"p{{{i}}}","metric":"Viewed Product","timestamp":"2026-11-20T10:00:00Z"}""").ToArray();
+        var bytes = Encoding.UTF8.GetBytes(string.Join('\n', lines));
+
+        var parallel = await new NdjsonIngestor(engine, schema, new IngestOptions { ParallelValidationMinBytes = 1 })
+            .IngestAsync(IngestSource.Reopenable("big.ndjson", () => new MemoryStream(bytes, writable: false)), null);
+        var sequential = await new NdjsonIngestor(engine, schema)
+            .IngestAsync(IngestSource.OneShot("stdin", new MemoryStream(bytes, writable: false)), null);
+
+        var expected = Enumerable.Range(1, 3000).Where(i => i % 397 == 0).Select(i => $"line {i}: not valid JSON at column 10").ToArray();
+        Assert.Equal(expected, parallel.Errors.Select(e => e.ToString()));
+        Assert.Equal(expected, sequential.Errors.Select(e => e.ToString()));
+        Assert.True(parallel.Rejected);
+        Assert.Equal(0L, await Count(engine, schema.Events));
+    }
+
+    [Fact]
     public async Task A_one_shot_input_like_stdin_is_validated_then_written()
     {
         var engine = TestEngines.Embedded;
