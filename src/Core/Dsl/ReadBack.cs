@@ -81,7 +81,7 @@ public static class ReadBack
 
     private static string PropertyClause(PropertyFilter filter) => filter.Op switch
     {
-        FilterOperator.IsSet => $"who have a {filter.Name}",
+        FilterOperator.IsSet => $"who have {Article(filter.Name)} {filter.Name}",
         FilterOperator.IsNotSet => $"who have no {filter.Name}",
         FilterOperator.AnniversaryInNextDays => $"whose {filter.Name} anniversary is {InNextDays(filter.Days)}",
         _ => $"whose {filter.Name} {Predicate(filter)}",
@@ -160,7 +160,7 @@ public static class ReadBack
             MeasureKind.Avg => $"an average {property}",
             MeasureKind.Min => $"a minimum {property}",
             MeasureKind.Max => $"a maximum {property}",
-            _ => $"a number of distinct {property} values",
+            _ => e.Measure.Property == PropertyFilter.ValueProperty ? "a number of distinct values" : $"a number of distinct {property} values",
         };
         return (false, $" with {phrase} {Comparative(e.Op)} {value}");
     }
@@ -219,9 +219,10 @@ public static class ReadBack
             return (first, baseForm, $" {rest}"); // "signed up", "logged in": a phrasal verb takes no article.
         }
 
-        var article = "aeiou".Contains(rest[0], StringComparison.Ordinal) ? "an" : "a";
-        return (first, baseForm, $" {article} {rest}");
+        return (first, baseForm, $" {Article(rest)} {rest}");
     }
+
+    private static string Article(string noun) => noun.Length > 0 && "aeiouAEIOU".Contains(noun[0], StringComparison.Ordinal) ? "an" : "a";
 
     private static string PropertyName(PropertyFilter filter) => filter.IsEventValue ? "the value" : filter.Name;
 

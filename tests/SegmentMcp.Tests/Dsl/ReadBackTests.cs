@@ -16,7 +16,7 @@ public sealed class ReadBackTests
         "Profiles who did Page View where url starts with /pricing at least 3 times or whose plan is one of pro, team")]
     [InlineData(
         """{"all": [{"property": {"name": "birthday", "op": "anniversary_in_next_days", "value": 7}}, {"property": {"name": "email", "op": "is_set"}}, {"segment": {"id": "vip", "member": false}}]}""",
-        "Profiles whose birthday anniversary is in the next 7 days, who have a email, and who are not in segment 'vip'")]
+        "Profiles whose birthday anniversary is in the next 7 days, who have an email, and who are not in segment 'vip'")]
     [InlineData(
         """{"all": [{"event": {"metric": "Signed Up", "window": {"since": "2024-01-01"}, "op": "eq", "value": 0}}, {"not": {"any": [{"property": {"name": "age", "op": "between", "value": [18, 25]}}, {"property": {"name": "country", "op": "neq", "value": "US"}}]}}]}""",
         "Profiles who did not sign up since 2024-01-01 and who do not match (whose age is between 18 and 25 or whose country is not US)")]
