@@ -111,7 +111,7 @@ public sealed class NdjsonIngestor
                     var path = Path.Combine(Path.GetTempPath(), $"segmentmcp-ingest-{Guid.NewGuid():N}.ndjson");
                     temporaryFiles.Add(path);
                     copy = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                    result = IngestSource.File(path);
+                    result = IngestSource.File(path, source.Name);
                 }
 
                 using (copy)
@@ -223,7 +223,7 @@ public sealed class NdjsonIngestor
         var converter = new RecordConverter(kind, options.Company, now);
         var progress = new ProgressClock(options, stopwatch);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var scope = Encoding.UTF8.GetBytes($"segmentmcp-ingest-v1\n{kind}\n{options.Company}\n");
+        var scope = Encoding.UTF8.GetBytes($"segmentmcp-ingest-v1\n{kind}\n{options.Company}\n{options.DeduplicationScope}\n");
         RowBuffer? batch = null;
         while (reader.TryReadLine(out var line))
         {
