@@ -29,5 +29,6 @@ internal static class VerbRegistry
             "[--data DIR] [--sizes 1000000,10000000]",
             [],
             IngestCommand.RunBenchmarkAsync);
+        EvaluateCommand.Register();
     }
 }
