@@ -1,0 +1,201 @@
+namespace SegmentMcp.Core.Dsl;
+
+/// <summary>Where saved segment definitions come from when a definition references one.</summary>
+public interface ISegmentDefinitionSource
+{
+    /// <summary>The current definition of a tenant's saved segment, or null when there is none.</summary>
+    Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken);
+}
+
+/// <summary>A source with no saved segments (every reference is unknown).</summary>
+public sealed class NoSegments : ISegmentDefinitionSource
+{
+    public static NoSegments Instance { get; } = new();
+
+    public Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
+        Task.FromResult<SegmentDefinition?>(null);
+}
+
+/// <summary>
+/// A definition that passed every check, with the definitions of all segments it references (transitively), so
+/// the compiler can inline them. Only <see cref="DefinitionValidator"/> creates one.
+/// </summary>
+public sealed class ValidatedDefinition
+{
+    internal ValidatedDefinition(string tenant, SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition> references)
+    {
+        Tenant = tenant;
+        Definition = definition;
+        References = references;
+    }
+
+    public string Tenant { get; }
+
+    public SegmentDefinition Definition { get; }
+
+    /// <summary>Every segment reached through references, by id.</summary>
+    public IReadOnlyDictionary<string, SegmentDefinition> References { get; }
+
+    /// <summary>
+    /// Trusts a definition without a catalog or reference check: for tests and tools that build definitions in code
+    /// and accept that unknown names simply match nothing.
+    /// </summary>
+    public static ValidatedDefinition Unchecked(string tenant, SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition>? references = null) =>
+        new(tenant, definition, references ?? new Dictionary<string, SegmentDefinition>());
+}
+
+/// <summary>The outcome of validation: the validated definition, or every error with its JSON path.</summary>
+public sealed record DslValidationResult(ValidatedDefinition? Definition, IReadOnlyList<DslError> Errors)
+{
+    public bool IsValid => Definition is not null && Errors.Count == 0;
+}
+
+/// <summary>
+/// Checks a parsed definition against a tenant's catalog (metrics, event and profile property names, with
+/// suggestions) and resolves its segment references, rejecting cycles.
+/// </summary>
+public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
+{
+    /// <summary>Parses and validates JSON text.</summary>
+    public async Task<DslValidationResult> ValidateAsync(
+        string tenant, string json, TenantCatalog catalog, string? ownSegmentId = null, CancellationToken cancellationToken = default)
+    {
+        var parsed = SegmentDefinitionJson.Parse(json);
+        return parsed.Definition is null
+            ? new DslValidationResult(null, parsed.Errors)
+            : await ValidateAsync(tenant, parsed.Definition, catalog, ownSegmentId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <param name="ownSegmentId">The id the definition is saved under, if any: a reference back to it is a cycle.</param>
+    public async Task<DslValidationResult> ValidateAsync(
+        string tenant, SegmentDefinition definition, TenantCatalog catalog, string? ownSegmentId = null, CancellationToken cancellationToken = default)
+    {
+        var walk = new Walk(segments, tenant, catalog, cancellationToken);
+        if (ownSegmentId is not null)
+        {
+            walk.Stack.Add(ownSegmentId);
+        }
+
+        await walk.CheckAsync(definition.Condition, "condition", walk.Errors).ConfigureAwait(false);
+        return walk.Errors.Count == 0
+            ? new DslValidationResult(new ValidatedDefinition(tenant, definition, walk.References), [])
+            : new DslValidationResult(null, walk.Errors);
+    }
+
+    /// <summary>One validation: the references resolved so far and the chain of segments being checked.</summary>
+    private sealed class Walk(ISegmentDefinitionSource segments, string tenant, TenantCatalog catalog, CancellationToken cancellationToken)
+    {
+        public List<string> Stack { get; } = [];
+
+        public Dictionary<string, SegmentDefinition> References { get; } = new(StringComparer.Ordinal);
+
+        public List<DslError> Errors { get; } = [];
+
+        public async Task CheckAsync(Condition condition, string path, List<DslError> errors)
+        {
+            switch (condition)
+            {
+                case AllCondition all:
+                    for (var i = 0; i < all.Items.Count; i++)
+                    {
+                        await CheckAsync(all.Items[i], $"{path}.all[{i}]", errors).ConfigureAwait(false);
+                    }
+
+                    break;
+                case AnyCondition any:
+                    for (var i = 0; i < any.Items.Count; i++)
+                    {
+                        await CheckAsync(any.Items[i], $"{path}.any[{i}]", errors).ConfigureAwait(false);
+                    }
+
+                    break;
+                case NotCondition not:
+                    await CheckAsync(not.Inner, $"{path}.not", errors).ConfigureAwait(false);
+                    break;
+                case PropertyCondition property:
+                    CheckName(property.Filter.Name, catalog.ProfileProperties, $"{path}.property.name", "profile property", errors);
+                    break;
+                case EventCondition e:
+                    CheckEvent(e, $"{path}.event", catalog, errors);
+                    break;
+                case SegmentReferenceCondition reference:
+                    await CheckReferenceAsync(reference, $"{path}.segment.id", errors).ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        private async Task CheckReferenceAsync(SegmentReferenceCondition reference, string path, List<DslError> errors)
+        {
+            var id = reference.SegmentId;
+            if (Stack.Contains(id, StringComparer.Ordinal))
+            {
+                var cycle = string.Join(" → ", Stack.SkipWhile(s => s != id).Append(id).Select(s => $"'{s}'"));
+                errors.Add(new DslError(path, $"Segment references form a cycle: {cycle}."));
+                return;
+            }
+
+            if (References.ContainsKey(id))
+            {
+                return;
+            }
+
+            var referenced = await segments.FindAsync(tenant, id, cancellationToken).ConfigureAwait(false);
+            if (referenced is null)
+            {
+                errors.Add(new DslError(path, $"Unknown segment '{id}' for this tenant."));
+                return;
+            }
+
+            var inner = new List<DslError>();
+            Stack.Add(id);
+            await CheckAsync(referenced.Condition, "condition", inner).ConfigureAwait(false);
+            Stack.RemoveAt(Stack.Count - 1);
+            foreach (var error in inner)
+            {
+                // A cycle found deeper is already phrased as a cycle; anything else is the referenced segment's own problem.
+                var message = error.Message.StartsWith("Segment references form a cycle", StringComparison.Ordinal)
+                    ? error.Message
+                    : $"Segment '{id}' is not valid any more at {error.Path}: {error.Message}";
+                errors.Add(new DslError(path, message));
+            }
+
+            References[id] = referenced;
+        }
+    }
+
+    private static void CheckEvent(EventCondition e, string path, TenantCatalog catalog, List<DslError> errors)
+    {
+        if (!CheckName(e.Metric, catalog.Metrics, $"{path}.metric", "metric", errors))
+        {
+            return;
+        }
+
+        var properties = catalog.EventProperties(e.Metric);
+        for (var i = 0; i < e.Where.Count; i++)
+        {
+            if (!e.Where[i].IsEventValue)
+            {
+                CheckName(e.Where[i].Name, properties, $"{path}.where[{i}].name", $"property of '{e.Metric}' events", errors);
+            }
+        }
+
+        if (e.Measure.Property is { } measured && measured != PropertyFilter.ValueProperty)
+        {
+            CheckName(measured, properties, $"{path}.measure", $"property of '{e.Metric}' events", errors);
+        }
+    }
+
+    private static bool CheckName(string name, IReadOnlyCollection<string> known, string path, string what, List<DslError> errors)
+    {
+        if (known.Contains(name))
+        {
+            return true;
+        }
+
+        var hint = known.Count == 0
+            ? $" No {what} is known for this tenant yet."
+            : Suggestions.DidYouMean(name, known);
+        errors.Add(new DslError(path, $"Unknown {what} '{name}'.{hint}"));
+        return false;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Collections.Frozen;
+
+namespace SegmentMcp.Core.Dsl;
+
+/// <summary>The JSON spelling of every keyword of the language, in one place for the parser, writer, schema and read-back.</summary>
+public static class DslNames
+{
+    public static readonly IReadOnlyList<string> ConditionKinds = ["all", "any", "not", "property", "event", "segment"];
+
+    public static readonly IReadOnlyList<string> WindowKinds = ["last_days", "last_hours", "between_days_ago", "since", "before", "from", "to"];
+
+    public static readonly IReadOnlyList<string> MeasureKinds = ["count", "sum", "avg", "min", "max", "distinct"];
+
+    private static readonly FrozenDictionary<FilterOperator, string> OperatorNames = new Dictionary<FilterOperator, string>
+    {
+        [FilterOperator.Eq] = "eq",
+        [FilterOperator.Neq] = "neq",
+        [FilterOperator.In] = "in",
+        [FilterOperator.NotIn] = "not_in",
+        [FilterOperator.Contains] = "contains",
+        [FilterOperator.NotContains] = "not_contains",
+        [FilterOperator.StartsWith] = "starts_with",
+        [FilterOperator.EndsWith] = "ends_with",
+        [FilterOperator.Gt] = "gt",
+        [FilterOperator.Gte] = "gte",
+        [FilterOperator.Lt] = "lt",
+        [FilterOperator.Lte] = "lte",
+        [FilterOperator.Between] = "between",
+        [FilterOperator.IsSet] = "is_set",
+        [FilterOperator.IsNotSet] = "is_not_set",
+        [FilterOperator.Before] = "before",
+        [FilterOperator.After] = "after",
+        [FilterOperator.InLastDays] = "in_last_days",
+        [FilterOperator.MoreThanDaysAgo] = "more_than_days_ago",
+        [FilterOperator.InNextDays] = "in_next_days",
+        [FilterOperator.AnniversaryInNextDays] = "anniversary_in_next_days",
+    }.ToFrozenDictionary();
+
+    private static readonly FrozenDictionary<string, FilterOperator> OperatorsByName =
+        OperatorNames.ToFrozenDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
+
+    private static readonly FrozenDictionary<Comparison, string> ComparisonNames = new Dictionary<Comparison, string>
+    {
+        [Comparison.Eq] = "eq",
+        [Comparison.Neq] = "neq",
+        [Comparison.Gt] = "gt",
+        [Comparison.Gte] = "gte",
+        [Comparison.Lt] = "lt",
+        [Comparison.Lte] = "lte",
+    }.ToFrozenDictionary();
+
+    private static readonly FrozenDictionary<string, Comparison> ComparisonsByName =
+        ComparisonNames.ToFrozenDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
+
+    public static IReadOnlyList<string> FilterOperators { get; } = [.. OperatorNames.OrderBy(p => p.Key).Select(p => p.Value)];
+
+    public static IReadOnlyList<string> Comparisons { get; } = [.. ComparisonNames.OrderBy(p => p.Key).Select(p => p.Value)];
+
+    public static string Name(this FilterOperator op) => OperatorNames[op];
+
+    public static string Name(this Comparison comparison) => ComparisonNames[comparison];
+
+    public static string Name(this MeasureKind kind) => MeasureKinds[(int)kind];
+
+    public static bool TryParseOperator(string name, out FilterOperator op) => OperatorsByName.TryGetValue(name, out op);
+
+    public static bool TryParseComparison(string name, out Comparison comparison) => ComparisonsByName.TryGetValue(name, out comparison);
+
+    public static bool TryParseMeasure(string name, out MeasureKind kind)
+    {
+        var index = MeasureKinds.ToList().IndexOf(name);
+        kind = (MeasureKind)Math.Max(index, 0);
+        return index >= 0;
+    }
+
+    /// <summary>The day-count operators (a non-negative integer operand).</summary>
+    public static bool TakesDays(this FilterOperator op) =>
+        op is FilterOperator.InLastDays or FilterOperator.MoreThanDaysAgo or FilterOperator.InNextDays or FilterOperator.AnniversaryInNextDays;
+
+    /// <summary>Operators on dates (the value must parse as an ISO-8601 date or timestamp).</summary>
+    public static bool IsDateOperator(this FilterOperator op) => op is FilterOperator.Before or FilterOperator.After || op.TakesDays();
+
+    /// <summary>Operators on text (substring and prefix tests).</summary>
+    public static bool IsTextOperator(this FilterOperator op) =>
+        op is FilterOperator.Contains or FilterOperator.NotContains or FilterOperator.StartsWith or FilterOperator.EndsWith;
+}

@@ -1,0 +1,184 @@
+namespace SegmentMcp.Core.Dsl;
+
+/// <summary>A segment definition as written by a user or a model: a name, an optional description, one condition.</summary>
+public sealed record SegmentDefinition(string Name, string? Description, Condition Condition);
+
+/// <summary>
+/// One node of a definition's condition tree. The hierarchy is closed (the constructor is private protected), so a
+/// switch over the six kinds below is exhaustive everywhere the tree is walked.
+/// </summary>
+public abstract record Condition
+{
+    private protected Condition()
+    {
+    }
+}
+
+/// <summary><c>{"all": [...]}</c>: every item holds.</summary>
+public sealed record AllCondition(IReadOnlyList<Condition> Items) : Condition;
+
+/// <summary><c>{"any": [...]}</c>: at least one item holds.</summary>
+public sealed record AnyCondition(IReadOnlyList<Condition> Items) : Condition;
+
+/// <summary><c>{"not": c}</c>.</summary>
+public sealed record NotCondition(Condition Inner) : Condition;
+
+/// <summary><c>{"property": {...}}</c>: a filter on a profile property's current value.</summary>
+public sealed record PropertyCondition(PropertyFilter Filter) : Condition;
+
+/// <summary>
+/// <c>{"event": {...}}</c>: the profile's events of <see cref="Metric"/> in <see cref="Window"/> passing every
+/// <see cref="Where"/> filter, aggregated by <see cref="Measure"/>, compared with <see cref="Value"/>.
+/// </summary>
+public sealed record EventCondition(
+    string Metric,
+    IReadOnlyList<PropertyFilter> Where,
+    Window? Window,
+    Measure Measure,
+    Comparison Op,
+    double Value) : Condition;
+
+/// <summary><c>{"segment": {"id": ..., "member": true|false}}</c>: membership in another saved segment.</summary>
+public sealed record SegmentReferenceCondition(string SegmentId, bool Member) : Condition;
+
+/// <summary>Operators of property and <c>where</c> filters, named as in the JSON.</summary>
+public enum FilterOperator
+{
+    Eq,
+    Neq,
+    In,
+    NotIn,
+    Contains,
+    NotContains,
+    StartsWith,
+    EndsWith,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Between,
+    IsSet,
+    IsNotSet,
+    Before,
+    After,
+    InLastDays,
+    MoreThanDaysAgo,
+    InNextDays,
+    AnniversaryInNextDays,
+}
+
+/// <summary>Comparisons of an event measure with a number.</summary>
+public enum Comparison
+{
+    Eq,
+    Neq,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+/// <summary>How an event condition aggregates its events.</summary>
+public enum MeasureKind
+{
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Distinct,
+}
+
+/// <summary>A measure: <c>"count"</c> or <c>{"sum": P}</c> etc., where P is an event property or <c>$value</c>.</summary>
+public sealed record Measure(MeasureKind Kind, string? Property)
+{
+    public static Measure Count { get; } = new(MeasureKind.Count, null);
+}
+
+/// <summary>A scalar filter value: a JSON string, number or boolean.</summary>
+public abstract record Scalar
+{
+    private protected Scalar()
+    {
+    }
+}
+
+public sealed record StringScalar(string Value) : Scalar;
+
+public sealed record NumberScalar(double Value) : Scalar;
+
+public sealed record BoolScalar(bool Value) : Scalar;
+
+/// <summary>
+/// A filter on a property value. <see cref="Values"/> holds the operand(s): none for is_set/is_not_set, one for
+/// eq/neq/contains/gt/…/before/after and the day counts, the list for in/not_in, [lo, hi] for between.
+/// <see cref="Instant"/> is the parsed time of before/after.
+/// </summary>
+public sealed record PropertyFilter(string Name, FilterOperator Op, IReadOnlyList<Scalar> Values)
+{
+    /// <summary>The name of the event's numeric value in where filters and measures.</summary>
+    public const string ValueProperty = "$value";
+
+    public bool IsEventValue => Name == ValueProperty;
+
+    /// <summary>The single operand of a one-value operator.</summary>
+    public Scalar Single => Values[0];
+
+    /// <summary>The day count of in_last_days, more_than_days_ago, in_next_days, anniversary_in_next_days.</summary>
+    public int Days => (int)((NumberScalar)Values[0]).Value;
+
+    /// <summary>The instant of before/after, parsed from the ISO text.</summary>
+    public DateTime Instant => IsoTime.TryParse(((StringScalar)Values[0]).Value, out var instant)
+        ? instant
+        : throw new InvalidOperationException("The filter was not validated: its value is not an ISO date.");
+}
+
+/// <summary>A time window of an event condition. <see cref="EventWindow"/> names the shape.</summary>
+public abstract record Window
+{
+    private protected Window()
+    {
+    }
+}
+
+/// <summary><c>{"last_days": N}</c>: now − N·24h ≤ ts ≤ now.</summary>
+public sealed record LastDaysWindow(int Days) : Window;
+
+/// <summary><c>{"last_hours": N}</c>: now − N h ≤ ts ≤ now.</summary>
+public sealed record LastHoursWindow(int Hours) : Window;
+
+/// <summary><c>{"between_days_ago": [A, B]}</c>: now − B·24h ≤ ts &lt; now − A·24h.</summary>
+public sealed record BetweenDaysAgoWindow(int FromDaysAgo, int ToDaysAgo) : Window;
+
+/// <summary><c>{"since": T}</c>: T ≤ ts ≤ now.</summary>
+public sealed record SinceWindow(DateTime Since) : Window;
+
+/// <summary><c>{"before": T}</c>: ts &lt; T.</summary>
+public sealed record BeforeWindow(DateTime Before) : Window;
+
+/// <summary><c>{"from": T1, "to": T2}</c>: T1 ≤ ts &lt; T2.</summary>
+public sealed record FromToWindow(DateTime From, DateTime To) : Window;
+
+/// <summary>A JSON path and what is wrong there.</summary>
+public sealed record DslError(string Path, string Message)
+{
+    public override string ToString() => Path.Length == 0 ? Message : $"{Path}: {Message}";
+}
+
+/// <summary>A window resolved at a time <c>now</c>: From ≤ ts &lt; Until, each bound optional, and always ts ≤ now.</summary>
+public readonly record struct TimeRange(DateTime? From, DateTime? Until)
+{
+    public static TimeRange All { get; } = new(null, null);
+
+    public static TimeRange Of(Window? window, DateTime now) => window switch
+    {
+        null => All,
+        LastDaysWindow w => new(now.AddDays(-w.Days), null),
+        LastHoursWindow w => new(now.AddHours(-w.Hours), null),
+        BetweenDaysAgoWindow w => new(now.AddDays(-w.ToDaysAgo), now.AddDays(-w.FromDaysAgo)),
+        SinceWindow w => new(w.Since, null),
+        BeforeWindow w => new(null, w.Before),
+        FromToWindow w => new(w.From, w.To),
+        _ => throw new InvalidOperationException($"Unknown window {window.GetType().Name}."),
+    };
+}

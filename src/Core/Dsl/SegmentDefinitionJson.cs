@@ -1,0 +1,820 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace SegmentMcp.Core.Dsl;
+
+/// <summary>The outcome of parsing: a definition when there are no errors, otherwise every error found.</summary>
+public sealed record DslParseResult(SegmentDefinition? Definition, IReadOnlyList<DslError> Errors)
+{
+    public bool IsValid => Definition is not null && Errors.Count == 0;
+}
+
+/// <summary>
+/// Reads and writes definitions as JSON. Parsing never throws on bad input: it walks the document and reports every
+/// problem with its JSON path (<c>condition.all[2].event.window</c>), so a caller (often a language model) can fix
+/// them all at once. Structure, operator/value types, windows and limits are checked here; names against the
+/// tenant's data are checked by <see cref="DefinitionValidator"/>.
+/// </summary>
+public static class SegmentDefinitionJson
+{
+    public const int MaxDepth = 12;
+    public const int MaxLeaves = 64;
+    public const int MaxStringLength = 1000;
+    public const int MaxListLength = 1000;
+    public const int MaxDays = 36500;
+    public const int MaxHours = MaxDays * 24;
+    public const int MaxAnniversaryDays = 366;
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
+
+    public static DslParseResult Parse(string json)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 });
+        }
+        catch (JsonException exception)
+        {
+            var where = exception.LineNumber is { } line ? $" (line {line + 1}, position {exception.BytePositionInLine + 1})" : string.Empty;
+            return new DslParseResult(null, [new DslError(string.Empty, $"The definition is not valid JSON{where}.")]);
+        }
+
+        using (document)
+        {
+            return Parse(document.RootElement);
+        }
+    }
+
+    public static DslParseResult Parse(JsonElement root)
+    {
+        var reader = new Reader();
+        var definition = reader.ReadDefinition(root);
+        return reader.Errors.Count == 0 && definition is not null
+            ? new DslParseResult(definition, [])
+            : new DslParseResult(null, reader.Errors);
+    }
+
+    /// <summary>The canonical JSON of a definition (the same shape the parser reads).</summary>
+    public static string Write(SegmentDefinition definition)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", definition.Name);
+            if (definition.Description is not null)
+            {
+                writer.WriteString("description", definition.Description);
+            }
+
+            writer.WritePropertyName("condition");
+            WriteCondition(writer, definition.Condition);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static void WriteCondition(Utf8JsonWriter writer, Condition condition)
+    {
+        writer.WriteStartObject();
+        switch (condition)
+        {
+            case AllCondition all:
+                WriteItems(writer, "all", all.Items);
+                break;
+            case AnyCondition any:
+                WriteItems(writer, "any", any.Items);
+                break;
+            case NotCondition not:
+                writer.WritePropertyName("not");
+                WriteCondition(writer, not.Inner);
+                break;
+            case PropertyCondition property:
+                writer.WritePropertyName("property");
+                WriteFilter(writer, property.Filter);
+                break;
+            case EventCondition e:
+                writer.WriteStartObject("event");
+                writer.WriteString("metric", e.Metric);
+                if (e.Where.Count > 0)
+                {
+                    writer.WriteStartArray("where");
+                    foreach (var filter in e.Where)
+                    {
+                        WriteFilter(writer, filter);
+                    }
+
+                    writer.WriteEndArray();
+                }
+
+                if (e.Window is not null)
+                {
+                    writer.WritePropertyName("window");
+                    WriteWindow(writer, e.Window);
+                }
+
+                if (e.Measure.Kind != MeasureKind.Count)
+                {
+                    writer.WriteStartObject("measure");
+                    writer.WriteString(e.Measure.Kind.Name(), e.Measure.Property);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteString("op", e.Op.Name());
+                writer.WriteNumber("value", e.Value);
+                writer.WriteEndObject();
+                break;
+            case SegmentReferenceCondition reference:
+                writer.WriteStartObject("segment");
+                writer.WriteString("id", reference.SegmentId);
+                writer.WriteBoolean("member", reference.Member);
+                writer.WriteEndObject();
+                break;
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteItems(Utf8JsonWriter writer, string name, IReadOnlyList<Condition> items)
+    {
+        writer.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            WriteCondition(writer, item);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static void WriteFilter(Utf8JsonWriter writer, PropertyFilter filter)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name", filter.Name);
+        writer.WriteString("op", filter.Op.Name());
+        if (filter.Op is FilterOperator.In or FilterOperator.NotIn or FilterOperator.Between)
+        {
+            writer.WriteStartArray("value");
+            foreach (var value in filter.Values)
+            {
+                WriteScalar(writer, value);
+            }
+
+            writer.WriteEndArray();
+        }
+        else if (filter.Values.Count == 1)
+        {
+            writer.WritePropertyName("value");
+            WriteScalar(writer, filter.Values[0]);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteScalar(Utf8JsonWriter writer, Scalar scalar)
+    {
+        switch (scalar)
+        {
+            case StringScalar s:
+                writer.WriteStringValue(s.Value);
+                break;
+            case NumberScalar n:
+                writer.WriteNumberValue(n.Value);
+                break;
+            case BoolScalar b:
+                writer.WriteBooleanValue(b.Value);
+                break;
+        }
+    }
+
+    private static void WriteWindow(Utf8JsonWriter writer, Window window)
+    {
+        writer.WriteStartObject();
+        switch (window)
+        {
+            case LastDaysWindow w:
+                writer.WriteNumber("last_days", w.Days);
+                break;
+            case LastHoursWindow w:
+                writer.WriteNumber("last_hours", w.Hours);
+                break;
+            case BetweenDaysAgoWindow w:
+                writer.WriteStartArray("between_days_ago");
+                writer.WriteNumberValue(w.FromDaysAgo);
+                writer.WriteNumberValue(w.ToDaysAgo);
+                writer.WriteEndArray();
+                break;
+            case SinceWindow w:
+                writer.WriteString("since", IsoTime.Format(w.Since));
+                break;
+            case BeforeWindow w:
+                writer.WriteString("before", IsoTime.Format(w.Before));
+                break;
+            case FromToWindow w:
+                writer.WriteString("from", IsoTime.Format(w.From));
+                writer.WriteString("to", IsoTime.Format(w.To));
+                break;
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private sealed class Reader
+    {
+        private static readonly string[] RootFields = ["name", "description", "condition"];
+        private static readonly string[] FilterFields = ["name", "op", "value"];
+        private static readonly string[] EventFields = ["metric", "where", "window", "measure", "op", "value"];
+        private static readonly string[] SegmentFields = ["id", "member"];
+
+        private int leaves;
+
+        public List<DslError> Errors { get; } = [];
+
+        public SegmentDefinition? ReadDefinition(JsonElement root)
+        {
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                Error(string.Empty, $"A definition is an object {{\"name\": …, \"condition\": …}}, not {Describe(root)}.");
+                return null;
+            }
+
+            CheckFields(root, string.Empty, RootFields, ["name", "condition"]);
+            var name = root.TryGetProperty("name", out var nameElement) ? ReadString(nameElement, "name", requireNonBlank: true) : null;
+            string? description = null;
+            if (root.TryGetProperty("description", out var descriptionElement) && descriptionElement.ValueKind != JsonValueKind.Null)
+            {
+                description = ReadString(descriptionElement, "description", requireNonBlank: false);
+            }
+
+            var condition = root.TryGetProperty("condition", out var conditionElement) ? ReadCondition(conditionElement, "condition", 1) : null;
+            if (leaves > MaxLeaves)
+            {
+                Error("condition", $"A definition has at most {MaxLeaves} leaf conditions (property, event, segment); this one has {leaves}.");
+            }
+
+            return name is null || condition is null ? null : new SegmentDefinition(name, description, condition);
+        }
+
+        private Condition? ReadCondition(JsonElement element, string path, int depth)
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                Error(path, $"A condition is an object with one key ({string.Join(", ", DslNames.ConditionKinds)}), not {Describe(element)}.");
+                return null;
+            }
+
+            if (depth > MaxDepth)
+            {
+                Error(path, $"Conditions nest at most {MaxDepth} levels deep.");
+                return null;
+            }
+
+            var keys = element.EnumerateObject().Select(p => p.Name).ToList();
+            if (keys.Count == 0)
+            {
+                Error(path, $"An empty condition: use exactly one of {string.Join(", ", DslNames.ConditionKinds)}.");
+                return null;
+            }
+
+            if (keys.Count > 1)
+            {
+                Error(path, $"A condition has exactly one key, found {Suggestions.JoinQuoted(keys, "and")}; combine conditions with \"all\" or \"any\".");
+                return null;
+            }
+
+            var kind = keys[0];
+            var body = element.GetProperty(kind);
+            var bodyPath = $"{path}.{kind}";
+            switch (kind)
+            {
+                case "all":
+                case "any":
+                    var items = ReadItems(body, bodyPath, depth);
+                    return items is null ? null : kind == "all" ? new AllCondition(items) : new AnyCondition(items);
+                case "not":
+                    var inner = ReadCondition(body, bodyPath, depth + 1);
+                    return inner is null ? null : new NotCondition(inner);
+                case "property":
+                    leaves++;
+                    var filter = ReadFilter(body, bodyPath, isEventWhere: false);
+                    return filter is null ? null : new PropertyCondition(filter);
+                case "event":
+                    leaves++;
+                    return ReadEvent(body, bodyPath);
+                case "segment":
+                    leaves++;
+                    return ReadSegment(body, bodyPath);
+                default:
+                    Error(bodyPath, $"Unknown condition '{kind}'.{Suggestions.DidYouMean(kind, DslNames.ConditionKinds)} A condition is one of {string.Join(", ", DslNames.ConditionKinds)}.");
+                    return null;
+            }
+        }
+
+        private List<Condition>? ReadItems(JsonElement body, string path, int depth)
+        {
+            if (body.ValueKind != JsonValueKind.Array || body.GetArrayLength() == 0)
+            {
+                Error(path, $"Expected a non-empty array of conditions, not {Describe(body)}.");
+                return null;
+            }
+
+            var items = new List<Condition>();
+            var index = 0;
+            var failed = false;
+            foreach (var item in body.EnumerateArray())
+            {
+                var condition = ReadCondition(item, $"{path}[{index++}]", depth + 1);
+                if (condition is null)
+                {
+                    failed = true;
+                }
+                else
+                {
+                    items.Add(condition);
+                }
+            }
+
+            return failed ? null : items;
+        }
+
+        private EventCondition? ReadEvent(JsonElement body, string path)
+        {
+            if (!RequireObject(body, path, "an event condition {\"metric\": …, \"op\": …, \"value\": …}"))
+            {
+                return null;
+            }
+
+            var ok = CheckFields(body, path, EventFields, ["metric", "op", "value"]);
+            var metric = body.TryGetProperty("metric", out var metricElement) ? ReadString(metricElement, $"{path}.metric", requireNonBlank: true) : null;
+            var where = new List<PropertyFilter>();
+            if (body.TryGetProperty("where", out var whereElement))
+            {
+                if (whereElement.ValueKind != JsonValueKind.Array)
+                {
+                    Error($"{path}.where", $"Expected an array of filters {{\"name\": …, \"op\": …, \"value\": …}}, not {Describe(whereElement)}.");
+                    ok = false;
+                }
+                else
+                {
+                    var index = 0;
+                    foreach (var item in whereElement.EnumerateArray())
+                    {
+                        var filter = ReadFilter(item, $"{path}.where[{index++}]", isEventWhere: true);
+                        if (filter is null)
+                        {
+                            ok = false;
+                        }
+                        else
+                        {
+                            where.Add(filter);
+                        }
+                    }
+                }
+            }
+
+            Window? window = null;
+            if (body.TryGetProperty("window", out var windowElement))
+            {
+                window = ReadWindow(windowElement, $"{path}.window");
+                ok &= window is not null;
+            }
+
+            var measure = Measure.Count;
+            if (body.TryGetProperty("measure", out var measureElement))
+            {
+                var read = ReadMeasure(measureElement, $"{path}.measure");
+                ok &= read is not null;
+                measure = read ?? measure;
+            }
+
+            Comparison? op = null;
+            if (body.TryGetProperty("op", out var opElement))
+            {
+                var name = ReadString(opElement, $"{path}.op", requireNonBlank: true);
+                if (name is not null && DslNames.TryParseComparison(name, out var comparison))
+                {
+                    op = comparison;
+                }
+                else if (name is not null)
+                {
+                    Error($"{path}.op", $"Unknown comparison '{name}'.{Suggestions.DidYouMean(name, DslNames.Comparisons)} An event condition compares its measure with one of {string.Join(", ", DslNames.Comparisons)}.");
+                }
+            }
+
+            double? value = null;
+            if (body.TryGetProperty("value", out var valueElement))
+            {
+                value = ReadNumber(valueElement, $"{path}.value", $"the number the {measure.Kind.Name()} is compared with");
+            }
+
+            return ok && metric is not null && op is not null && value is not null
+                ? new EventCondition(metric, where, window, measure, op.Value, value.Value)
+                : null;
+        }
+
+        private SegmentReferenceCondition? ReadSegment(JsonElement body, string path)
+        {
+            if (!RequireObject(body, path, "a segment reference {\"id\": …, \"member\": true}"))
+            {
+                return null;
+            }
+
+            var ok = CheckFields(body, path, SegmentFields, ["id"]);
+            var id = body.TryGetProperty("id", out var idElement) ? ReadString(idElement, $"{path}.id", requireNonBlank: true) : null;
+            var member = true;
+            if (body.TryGetProperty("member", out var memberElement))
+            {
+                if (memberElement.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                {
+                    member = memberElement.GetBoolean();
+                }
+                else
+                {
+                    Error($"{path}.member", $"Expected true (members of the segment) or false (non-members), not {Describe(memberElement)}.");
+                    ok = false;
+                }
+            }
+
+            return ok && id is not null ? new SegmentReferenceCondition(id, member) : null;
+        }
+
+        private Measure? ReadMeasure(JsonElement element, string path)
+        {
+            if (element.ValueKind == JsonValueKind.String && element.GetString() == "count")
+            {
+                return Measure.Count;
+            }
+
+            const string Shapes = "\"count\" or an object with one of sum, avg, min, max, distinct naming an event property or \"$value\", e.g. {\"sum\": \"$value\"}";
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                var what = element.ValueKind == JsonValueKind.String ? $"\"{Truncate(element.GetString()!)}\"" : Describe(element);
+                Error(path, $"A measure is {Shapes}, not {what}.");
+                return null;
+            }
+
+            var keys = element.EnumerateObject().Select(p => p.Name).ToList();
+            if (keys.Count != 1 || !DslNames.TryParseMeasure(keys[0], out var kind) || kind == MeasureKind.Count)
+            {
+                var hint = keys.Count == 1 ? Suggestions.DidYouMean(keys[0], DslNames.MeasureKinds.Skip(1)) : string.Empty;
+                Error(path, $"A measure is {Shapes}.{hint}");
+                return null;
+            }
+
+            var property = ReadString(element.GetProperty(keys[0]), path, requireNonBlank: true);
+            return property is null ? null : new Measure(kind, property);
+        }
+
+        private Window? ReadWindow(JsonElement element, string path)
+        {
+            const string Shapes = "{\"last_days\": N}, {\"last_hours\": N}, {\"between_days_ago\": [A, B]}, {\"since\": T}, {\"before\": T} or {\"from\": T1, \"to\": T2}";
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                Error(path, $"A window is one of {Shapes}, not {Describe(element)}.");
+                return null;
+            }
+
+            var keys = element.EnumerateObject().Select(p => p.Name).ToList();
+            foreach (var key in keys.Where(k => !DslNames.WindowKinds.Contains(k)))
+            {
+                Error(path, $"Unknown window field '{key}'.{Suggestions.DidYouMean(key, DslNames.WindowKinds)} A window is one of {Shapes}.");
+                return null;
+            }
+
+            var isFromTo = keys.Count == 2 && keys.Contains("from") && keys.Contains("to");
+            if (keys.Count != 1 && !isFromTo)
+            {
+                var found = keys.Count == 0 ? "an empty object" : Suggestions.JoinQuoted(keys, "and");
+                Error(path, $"A window has exactly one shape, found {found}. Use one of {Shapes}.");
+                return null;
+            }
+
+            if (isFromTo)
+            {
+                var from = ReadInstant(element.GetProperty("from"), path, "from");
+                var to = ReadInstant(element.GetProperty("to"), path, "to");
+                if (from is null || to is null)
+                {
+                    return null;
+                }
+
+                if (from >= to)
+                {
+                    Error(path, "In a from/to window, \"from\" must be earlier than \"to\" (from ≤ ts < to).");
+                    return null;
+                }
+
+                return new FromToWindow(from.Value, to.Value);
+            }
+
+            var value = element.GetProperty(keys[0]);
+            switch (keys[0])
+            {
+                case "last_days":
+                    return ReadInteger(value, path, "last_days", 1, MaxDays) is { } days ? new LastDaysWindow(days) : null;
+                case "last_hours":
+                    return ReadInteger(value, path, "last_hours", 1, MaxHours) is { } hours ? new LastHoursWindow(hours) : null;
+                case "between_days_ago":
+                    if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != 2)
+                    {
+                        Error(path, $"\"between_days_ago\" takes two whole numbers [A, B] with A < B (from B days ago up to A days ago), not {Describe(value)}.");
+                        return null;
+                    }
+
+                    var a = ReadInteger(value[0], path, "between_days_ago[0]", 0, MaxDays);
+                    var b = ReadInteger(value[1], path, "between_days_ago[1]", 0, MaxDays);
+                    if (a is null || b is null)
+                    {
+                        return null;
+                    }
+
+                    if (a >= b)
+                    {
+                        Error(path, $"\"between_days_ago\": [A, B] needs A < B (events from B days ago up to A days ago); got [{a}, {b}].");
+                        return null;
+                    }
+
+                    return new BetweenDaysAgoWindow(a.Value, b.Value);
+                case "since":
+                    return ReadInstant(value, path, "since") is { } since ? new SinceWindow(since) : null;
+                case "before":
+                    return ReadInstant(value, path, "before") is { } before ? new BeforeWindow(before) : null;
+                default:
+                    Error(path, $"\"{keys[0]}\" needs its partner: a window {{\"from\": T1, \"to\": T2}} has both.");
+                    return null;
+            }
+        }
+
+        private PropertyFilter? ReadFilter(JsonElement element, string path, bool isEventWhere)
+        {
+            if (!RequireObject(element, path, "a filter {\"name\": …, \"op\": …, \"value\": …}"))
+            {
+                return null;
+            }
+
+            var ok = CheckFields(element, path, FilterFields, ["name", "op"]);
+            var name = element.TryGetProperty("name", out var nameElement) ? ReadString(nameElement, $"{path}.name", requireNonBlank: true) : null;
+            if (name == PropertyFilter.ValueProperty && !isEventWhere)
+            {
+                Error($"{path}.name", "\"$value\" names an event's numeric value: use it in an event's \"where\" or \"measure\", not on a profile property.");
+                ok = false;
+            }
+
+            if (!element.TryGetProperty("op", out var opElement))
+            {
+                return null;
+            }
+
+            var opName = ReadString(opElement, $"{path}.op", requireNonBlank: true);
+            if (opName is null)
+            {
+                return null;
+            }
+
+            if (!DslNames.TryParseOperator(opName, out var op))
+            {
+                Error($"{path}.op", $"Unknown operator '{opName}'.{Suggestions.DidYouMean(opName, DslNames.FilterOperators)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
+                return null;
+            }
+
+            var values = ReadOperands(element, path, op, name == PropertyFilter.ValueProperty);
+            return ok && name is not null && values is not null ? new PropertyFilter(name, op, values) : null;
+        }
+
+        private List<Scalar>? ReadOperands(JsonElement filter, string path, FilterOperator op, bool isEventValue)
+        {
+            var valuePath = $"{path}.value";
+            var hasValue = filter.TryGetProperty("value", out var value) && value.ValueKind != JsonValueKind.Null;
+            var opName = op.Name();
+            if (op is FilterOperator.IsSet or FilterOperator.IsNotSet)
+            {
+                if (hasValue)
+                {
+                    Error(valuePath, $"'{opName}' takes no value.");
+                    return null;
+                }
+
+                return [];
+            }
+
+            if (isEventValue && (op.IsTextOperator() || op.IsDateOperator()))
+            {
+                Error($"{path}.op", $"'{opName}' does not apply to \"$value\", which is a number: use eq, neq, in, not_in, gt, gte, lt, lte, between, is_set or is_not_set.");
+                return null;
+            }
+
+            if (!hasValue)
+            {
+                Error(path, $"'{opName}' needs a \"value\".");
+                return null;
+            }
+
+            switch (op)
+            {
+                case FilterOperator.Eq or FilterOperator.Neq:
+                    return ReadScalar(value, valuePath, opName, isEventValue) is { } scalar ? [scalar] : null;
+                case FilterOperator.In or FilterOperator.NotIn:
+                    if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
+                    {
+                        Error(valuePath, $"'{opName}' takes a non-empty array of values, not {Describe(value)}.");
+                        return null;
+                    }
+
+                    if (value.GetArrayLength() > MaxListLength)
+                    {
+                        Error(valuePath, $"'{opName}' takes at most {MaxListLength} values; this list has {value.GetArrayLength()}.");
+                        return null;
+                    }
+
+                    var list = new List<Scalar>();
+                    var index = 0;
+                    foreach (var item in value.EnumerateArray())
+                    {
+                        if (ReadScalar(item, $"{valuePath}[{index++}]", opName, isEventValue) is { } element)
+                        {
+                            list.Add(element);
+                        }
+                    }
+
+                    return list.Count == value.GetArrayLength() ? list : null;
+                case FilterOperator.Contains or FilterOperator.NotContains or FilterOperator.StartsWith or FilterOperator.EndsWith:
+                    if (value.ValueKind != JsonValueKind.String)
+                    {
+                        Error(valuePath, $"'{opName}' compares text: the value must be a string, not {Describe(value)}.");
+                        return null;
+                    }
+
+                    return ReadString(value, valuePath, requireNonBlank: false) is { } text ? [new StringScalar(text)] : null;
+                case FilterOperator.Gt or FilterOperator.Gte or FilterOperator.Lt or FilterOperator.Lte:
+                    return ReadNumber(value, valuePath, $"'{opName}' compares numbers: the value") is { } number ? [new NumberScalar(number)] : null;
+                case FilterOperator.Between:
+                    if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != 2)
+                    {
+                        Error(valuePath, $"'between' takes two numbers [lo, hi] (inclusive), not {Describe(value)}.");
+                        return null;
+                    }
+
+                    var lo = ReadNumber(value[0], $"{valuePath}[0]", "the lower bound");
+                    var hi = ReadNumber(value[1], $"{valuePath}[1]", "the upper bound");
+                    if (lo is null || hi is null)
+                    {
+                        return null;
+                    }
+
+                    if (lo > hi)
+                    {
+                        Error(valuePath, $"'between' needs lo ≤ hi; got [{Format(lo.Value)}, {Format(hi.Value)}].");
+                        return null;
+                    }
+
+                    return [new NumberScalar(lo.Value), new NumberScalar(hi.Value)];
+                case FilterOperator.Before or FilterOperator.After:
+                    if (value.ValueKind != JsonValueKind.String || !IsoTime.TryParse(value.GetString()!, out _))
+                    {
+                        Error(valuePath, $"'{opName}' takes an ISO-8601 date or timestamp such as \"2024-02-29\" or \"2024-02-29T10:00:00Z\", not {Describe(value)}.");
+                        return null;
+                    }
+
+                    return [new StringScalar(value.GetString()!)];
+                default:
+                    var max = op == FilterOperator.AnniversaryInNextDays ? MaxAnniversaryDays : MaxDays;
+                    return ReadInteger(value, valuePath, opName, 0, max) is { } days ? [new NumberScalar(days)] : null;
+            }
+        }
+
+        private Scalar? ReadScalar(JsonElement element, string path, string opName, bool numbersOnly)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Number when ReadNumber(element, path, "the value") is { } number:
+                    return new NumberScalar(number);
+                case JsonValueKind.String when !numbersOnly:
+                    return ReadString(element, path, requireNonBlank: false) is { } text ? new StringScalar(text) : null;
+                case JsonValueKind.True or JsonValueKind.False when !numbersOnly:
+                    return new BoolScalar(element.GetBoolean());
+                case JsonValueKind.Number:
+                    return null;
+                default:
+                    var expected = numbersOnly ? "a number (\"$value\" is numeric)" : "a string, number or boolean";
+                    Error(path, $"'{opName}' takes {expected}, not {Describe(element)}.");
+                    return null;
+            }
+        }
+
+        private DateTime? ReadInstant(JsonElement element, string path, string field)
+        {
+            if (element.ValueKind == JsonValueKind.String && IsoTime.TryParse(element.GetString()!, out var instant))
+            {
+                return instant;
+            }
+
+            Error(path, $"\"{field}\" takes an ISO-8601 date or timestamp such as \"2024-02-29\" or \"2024-02-29T10:00:00Z\" (years 1900–2299), not {Describe(element)}.");
+            return null;
+        }
+
+        private int? ReadInteger(JsonElement element, string path, string what, int min, int max)
+        {
+            if (element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number) && number == Math.Floor(number) && number >= min && number <= max)
+            {
+                return (int)number;
+            }
+
+            Error(path, $"\"{what}\" takes a whole number from {min} to {max}, not {Describe(element)}.");
+            return null;
+        }
+
+        private double? ReadNumber(JsonElement element, string path, string what)
+        {
+            if (element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number) && double.IsFinite(number))
+            {
+                return number;
+            }
+
+            Error(path, $"{Capitalize(what)} must be a number, not {Describe(element)}.");
+            return null;
+        }
+
+        private string? ReadString(JsonElement element, string path, bool requireNonBlank)
+        {
+            if (element.ValueKind != JsonValueKind.String)
+            {
+                Error(path, $"Expected a string, not {Describe(element)}.");
+                return null;
+            }
+
+            var text = element.GetString()!;
+            if (text.Length > MaxStringLength)
+            {
+                Error(path, $"Strings are at most {MaxStringLength} characters; this one has {text.Length}.");
+                return null;
+            }
+
+            if (requireNonBlank && string.IsNullOrWhiteSpace(text))
+            {
+                Error(path, "Expected a non-empty string.");
+                return null;
+            }
+
+            return text;
+        }
+
+        private bool RequireObject(JsonElement element, string path, string what)
+        {
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                return true;
+            }
+
+            Error(path, $"Expected {what}, not {Describe(element)}.");
+            return false;
+        }
+
+        /// <summary>Reports unknown fields (with suggestions) and missing required ones; true when there were none.</summary>
+        private bool CheckFields(JsonElement element, string path, IReadOnlyList<string> allowed, IReadOnlyList<string> required)
+        {
+            var ok = true;
+            foreach (var property in element.EnumerateObject())
+            {
+                if (!allowed.Contains(property.Name))
+                {
+                    Error(Join(path, property.Name), $"Unknown field '{Truncate(property.Name)}'.{Suggestions.DidYouMean(property.Name, allowed)} Allowed here: {string.Join(", ", allowed)}.");
+                    ok = false;
+                }
+            }
+
+            foreach (var name in required)
+            {
+                if (!element.TryGetProperty(name, out _))
+                {
+                    Error(Join(path, name), $"Missing required field '{name}'.");
+                    ok = false;
+                }
+            }
+
+            return ok;
+        }
+
+        private void Error(string path, string message) => Errors.Add(new DslError(path, message));
+
+        private static string Join(string path, string field) => path.Length == 0 ? field : $"{path}.{field}";
+
+        private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+
+        private static string Truncate(string text) => text.Length <= 60 ? text : text[..57] + "...";
+
+        private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+        private static string Describe(JsonElement element) => element.ValueKind switch
+        {
+            JsonValueKind.Object => "an object",
+            JsonValueKind.Array => $"an array of {element.GetArrayLength()}",
+            JsonValueKind.String => $"the string \"{Truncate(element.GetString()!)}\"",
+            JsonValueKind.Number => $"the number {element.GetRawText()}",
+            JsonValueKind.True or JsonValueKind.False => $"the boolean {element.GetRawText()}",
+            JsonValueKind.Null => "null",
+            _ => "nothing",
+        };
+    }
+}

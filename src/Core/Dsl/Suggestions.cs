@@ -1,0 +1,54 @@
+namespace SegmentMcp.Core.Dsl;
+
+/// <summary>"Did you mean" lists: the closest candidates by edit distance, ignoring case.</summary>
+public static class Suggestions
+{
+    public static IReadOnlyList<string> Closest(string name, IEnumerable<string> candidates, int count = 3) =>
+        [.. candidates
+            .Distinct(StringComparer.Ordinal)
+            .Select(candidate => (candidate, distance: Distance(name.ToUpperInvariant(), candidate.ToUpperInvariant())))
+            .OrderBy(pair => pair.distance)
+            .ThenBy(pair => pair.candidate, StringComparer.Ordinal)
+            .Take(count)
+            .Select(pair => pair.candidate)];
+
+    /// <summary>" did you mean 'a', 'b' or 'c'?" or an empty string when there is nothing to suggest.</summary>
+    public static string DidYouMean(string name, IEnumerable<string> candidates)
+    {
+        var closest = Closest(name, candidates);
+        return closest.Count == 0 ? string.Empty : $" Did you mean {JoinQuoted(closest, "or")}?";
+    }
+
+    public static string JoinQuoted(IReadOnlyList<string> names, string conjunction) =>
+        names.Count switch
+        {
+            0 => string.Empty,
+            1 => $"'{names[0]}'",
+            _ => string.Join(", ", names.Take(names.Count - 1).Select(n => $"'{n}'")) + $" {conjunction} '{names[^1]}'",
+        };
+
+    /// <summary>Levenshtein distance (insert, delete, substitute, each 1).</summary>
+    public static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j] + 1, current[j - 1] + 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}

@@ -1,0 +1,174 @@
+using SegmentMcp.Core.Dsl;
+
+namespace SegmentMcp.Core.Sql;
+
+/// <summary>
+/// One property value as SQL can see it: a tagged text value (a trait or an event property: 's'/'n'/'b' + text,
+/// '' when not set) or the event's Nullable(Float64) <c>value</c> column.
+/// </summary>
+internal abstract class ValueSql
+{
+    /// <summary>Non-null UInt8: the value is set.</summary>
+    public abstract SqlFragment IsSet { get; }
+
+    /// <summary>Nullable(Float64): the number for JSON numbers and numeric strings, NULL for anything else.</summary>
+    public abstract SqlFragment Number { get; }
+
+    /// <summary>String: the text of any tag (only meaningful when set).</summary>
+    public abstract SqlFragment Text { get; }
+
+    /// <summary>String: the whole tagged value (for bool equality).</summary>
+    public abstract SqlFragment Tagged { get; }
+
+    /// <summary>Nullable(DateTime64(3, 'UTC')): the instant for ISO-8601 date strings, NULL otherwise.</summary>
+    public abstract SqlFragment Date { get; }
+}
+
+internal sealed class TaggedValueSql(SqlFragment value) : ValueSql
+{
+    // Numbers: JSON numbers (tag n) and strings (tag s) of the same shape; booleans never.
+    private static readonly SqlFragment NumberPattern = Sql.Of($"'^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'");
+
+    // IsoTime.SqlPattern, checked before parsing so best-effort parsing cannot accept non-ISO text.
+    private static readonly SqlFragment DatePattern = Sql.Of($"'^s(19|2[0-2])[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{{1,9}})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$'");
+
+    public override SqlFragment IsSet => Sql.Of($"({value} != '')");
+
+    public override SqlFragment Number => Sql.Of($"toFloat64OrNull(if(match({value}, {NumberPattern}), substring({value}, 2), ''))");
+
+    public override SqlFragment Text => Sql.Of($"substring({value}, 2)");
+
+    public override SqlFragment Tagged => value;
+
+    public override SqlFragment Date => Sql.Of($"parseDateTime64BestEffortOrNull(if(match({value}, {DatePattern}), substring({value}, 2), ''), 3, 'UTC')");
+}
+
+internal sealed class EventValueSql : ValueSql
+{
+    public static EventValueSql Instance { get; } = new();
+
+    public override SqlFragment IsSet => Sql.Of($"isNotNull(value)");
+
+    public override SqlFragment Number => Sql.Of($"value");
+
+    public override SqlFragment Text => throw new InvalidOperationException("$value has no text form (validation rejects text operators on it).");
+
+    public override SqlFragment Tagged => throw new InvalidOperationException("$value has no tagged form.");
+
+    public override SqlFragment Date => throw new InvalidOperationException("$value is not a date (validation rejects date operators on it).");
+}
+
+/// <summary>Writes a filter as a non-null UInt8 predicate, so NOT and OR above it behave as two-valued logic.</summary>
+internal static class FilterSql
+{
+    public const string DateTimeType = "DateTime64(3, 'UTC')";
+
+    public static SqlFragment Predicate(PropertyFilter filter, ValueSql v, SqlFragment now, DateTime nowValue)
+    {
+        switch (filter.Op)
+        {
+            case FilterOperator.Eq:
+                return Equal(filter.Single, v);
+            case FilterOperator.Neq:
+                return Sql.Of($"({v.IsSet} AND NOT {Equal(filter.Single, v)})");
+            case FilterOperator.In:
+                return In(filter.Values, v);
+            case FilterOperator.NotIn:
+                return Sql.Of($"({v.IsSet} AND NOT {In(filter.Values, v)})");
+            case FilterOperator.Contains:
+                return Sql.Of($"({v.IsSet} AND position({v.Text}, {Text(filter)}) > 0)");
+            case FilterOperator.NotContains:
+                return Sql.Of($"({v.IsSet} AND position({v.Text}, {Text(filter)}) = 0)");
+            case FilterOperator.StartsWith:
+                return Sql.Of($"({v.IsSet} AND startsWith({v.Text}, {Text(filter)}))");
+            case FilterOperator.EndsWith:
+                return Sql.Of($"({v.IsSet} AND endsWith({v.Text}, {Text(filter)}))");
+            case FilterOperator.Gt:
+                return Sql.Of($"ifNull({v.Number} > {Number(filter.Single)}, 0)");
+            case FilterOperator.Gte:
+                return Sql.Of($"ifNull({v.Number} >= {Number(filter.Single)}, 0)");
+            case FilterOperator.Lt:
+                return Sql.Of($"ifNull({v.Number} < {Number(filter.Single)}, 0)");
+            case FilterOperator.Lte:
+                return Sql.Of($"ifNull({v.Number} <= {Number(filter.Single)}, 0)");
+            case FilterOperator.Between:
+                return Sql.Of($"ifNull({v.Number} BETWEEN {Number(filter.Values[0])} AND {Number(filter.Values[1])}, 0)");
+            case FilterOperator.IsSet:
+                return v.IsSet;
+            case FilterOperator.IsNotSet:
+                return Sql.Of($"NOT {v.IsSet}");
+            case FilterOperator.Before:
+                return Sql.Of($"ifNull({v.Date} < {Sql.Param(DateTimeType, filter.Instant)}, 0)");
+            case FilterOperator.After:
+                return Sql.Of($"ifNull({v.Date} > {Sql.Param(DateTimeType, filter.Instant)}, 0)");
+            case FilterOperator.InLastDays:
+                return Sql.Of($"ifNull({v.Date} BETWEEN {Sql.Param(DateTimeType, nowValue.AddDays(-filter.Days))} AND {now}, 0)");
+            case FilterOperator.MoreThanDaysAgo:
+                return Sql.Of($"ifNull({v.Date} < {Sql.Param(DateTimeType, nowValue.AddDays(-filter.Days))}, 0)");
+            case FilterOperator.InNextDays:
+                return Sql.Of($"ifNull({v.Date} BETWEEN {now} AND {Sql.Param(DateTimeType, nowValue.AddDays(filter.Days))}, 0)");
+            case FilterOperator.AnniversaryInNextDays:
+                var date = v.Date;
+                var codes = Sql.Param("Array(UInt16)", AnniversaryCodes(nowValue, filter.Days));
+                return Sql.Of($"ifNull(has({codes}, toMonth({date}) * 100 + toDayOfMonth({date})), 0)");
+            default:
+                throw new InvalidOperationException($"Unknown operator {filter.Op}.");
+        }
+    }
+
+    /// <summary>
+    /// The month·100+day codes of the days from today (UTC) to today + <paramref name="days"/>. A 29 February
+    /// anniversary falls on 28 February in non-leap years, so such a 28 February also stands for 229.
+    /// </summary>
+    public static long[] AnniversaryCodes(DateTime now, int days)
+    {
+        var codes = new SortedSet<long>();
+        for (var offset = 0; offset <= days; offset++)
+        {
+            var day = now.Date.AddDays(offset);
+            codes.Add((day.Month * 100) + day.Day);
+            if (day.Month == 2 && day.Day == 28 && !DateTime.IsLeapYear(day.Year))
+            {
+                codes.Add(229);
+            }
+        }
+
+        return [.. codes];
+    }
+
+    private static SqlFragment Equal(Scalar operand, ValueSql v) => operand switch
+    {
+        StringScalar s => Sql.Of($"({v.IsSet} AND {v.Text} = {Sql.Param("String", s.Value)})"),
+        NumberScalar n => Sql.Of($"ifNull({v.Number} = {Number(n)}, 0)"),
+        BoolScalar b => Sql.Of($"({v.Tagged} = {Sql.Param("String", b.Value ? "btrue" : "bfalse")})"),
+        _ => throw new InvalidOperationException("Unknown scalar."),
+    };
+
+    private static SqlFragment In(IReadOnlyList<Scalar> values, ValueSql v)
+    {
+        var alternatives = new List<SqlFragment>();
+        var strings = values.OfType<StringScalar>().Select(s => s.Value).Distinct(StringComparer.Ordinal).ToArray();
+        if (strings.Length > 0)
+        {
+            alternatives.Add(Sql.Of($"({v.IsSet} AND has({Sql.Param("Array(String)", strings)}, {v.Text}))"));
+        }
+
+        var numbers = values.OfType<NumberScalar>().Select(n => n.Value).Distinct().ToArray();
+        if (numbers.Length > 0)
+        {
+            alternatives.Add(Sql.Of($"ifNull(has({Sql.Param("Array(Float64)", numbers)}, {v.Number}), 0)"));
+        }
+
+        var bools = values.OfType<BoolScalar>().Select(b => b.Value ? "btrue" : "bfalse").Distinct(StringComparer.Ordinal).ToArray();
+        if (bools.Length > 0)
+        {
+            alternatives.Add(Sql.Of($"has({Sql.Param("Array(String)", bools)}, {v.Tagged})"));
+        }
+
+        return Sql.Or(alternatives);
+    }
+
+    private static SqlFragment Text(PropertyFilter filter) => Sql.Param("String", ((StringScalar)filter.Single).Value);
+
+    private static SqlFragment Number(Scalar scalar) => Sql.Param("Float64", ((NumberScalar)scalar).Value);
+}

@@ -1,0 +1,305 @@
+using System.Globalization;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Core.Sql;
+
+/// <summary>What a compiled segment query returns.</summary>
+public enum CompileMode
+{
+    /// <summary>One row per member: <c>profile_id</c>.</summary>
+    Members,
+
+    /// <summary>One row: <c>members</c>, the member count.</summary>
+    Count,
+
+    /// <summary>Like <see cref="Members"/>, limited to <see cref="CompileOptions.ProfileIds"/> (pushed into every scan).</summary>
+    Restricted,
+}
+
+/// <param name="Now">The evaluation time (UTC; truncated to milliseconds).</param>
+/// <param name="ProfileIds">The candidates of <see cref="CompileMode.Restricted"/>, bound as <c>{profile_ids:Array(String)}</c>.</param>
+public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode.Members, IReadOnlyList<string>? ProfileIds = null);
+
+/// <summary>
+/// Compiles a validated definition into one ClickHouse query over <see cref="StorageSchema"/>'s tables.
+/// </summary>
+/// <remarks>
+/// Shape: every event leaf is one conditional aggregate column of a single GROUP BY profile_id over events (tenant,
+/// the metrics, the union of the windows and ts ≤ now pushed into WHERE, the sort key's order); every profile
+/// property is one argMaxIf column of a single GROUP BY profile_id over traits (tenant, the property names,
+/// updated_at ≤ now). Both are LEFT JOINed to the universe (profiles that exist at now), so NOT and "count eq 0"
+/// need no NOT IN set: a profile missing from an aggregate reads the column defaults (0, '', NULL), which are exactly
+/// the values of an empty event set and an unset property. When the condition can only hold for a profile that
+/// has matching events (or a set property), the query drives from that aggregate instead of the universe.
+/// Segment references are inlined, so the whole tree is evaluated in the same query at the same now.
+/// </remarks>
+public static class SegmentCompiler
+{
+    private const string DateTimeType = FilterSql.DateTimeType;
+
+    public static SqlStatement Compile(ValidatedDefinition definition, StorageSchema schema, CompileOptions options)
+    {
+        var condition = Inline(definition.Definition.Condition, definition.References, 0);
+        var query = new QueryBuilder(definition.Tenant, schema, options).Build(condition);
+        var statement = query.ToStatement();
+        return statement with { Text = statement.Text + " SETTINGS join_use_nulls = 0" };
+    }
+
+    /// <summary>Replaces segment references by their (inlined) conditions; member = false becomes NOT.</summary>
+    private static Condition Inline(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references, int depth)
+    {
+        if (depth > 64)
+        {
+            throw new InvalidOperationException("Segment references nest too deeply (is there a cycle the validator did not see?).");
+        }
+
+        return condition switch
+        {
+            AllCondition all => new AllCondition([.. all.Items.Select(c => Inline(c, references, depth))]),
+            AnyCondition any => new AnyCondition([.. any.Items.Select(c => Inline(c, references, depth))]),
+            NotCondition not => new NotCondition(Inline(not.Inner, references, depth)),
+            SegmentReferenceCondition reference => references.TryGetValue(reference.SegmentId, out var referenced)
+                ? reference.Member
+                    ? Inline(referenced.Condition, references, depth + 1)
+                    : new NotCondition(Inline(referenced.Condition, references, depth + 1))
+                : throw new InvalidOperationException($"Segment '{reference.SegmentId}' was not resolved by validation."),
+            _ => condition,
+        };
+    }
+
+    /// <summary>The value of an event leaf for a profile with no matching events.</summary>
+    internal static bool HoldsForNoEvents(EventCondition e) =>
+        e.Measure.Kind is MeasureKind.Count or MeasureKind.Sum or MeasureKind.Distinct && Compare(0, e.Op, e.Value);
+
+    private static bool Compare(double measured, Comparison op, double value) => op switch
+    {
+        Comparison.Eq => measured == value,
+        Comparison.Neq => measured != value,
+        Comparison.Gt => measured > value,
+        Comparison.Gte => measured >= value,
+        Comparison.Lt => measured < value,
+        _ => measured <= value,
+    };
+
+    [Flags]
+    private enum Sources
+    {
+        None = 0,
+        Events = 1,
+        Traits = 2,
+    }
+
+    private sealed class QueryBuilder
+    {
+        private readonly StorageSchema schema;
+        private readonly CompileOptions options;
+        private readonly DateTime now;
+        private readonly SqlFragment nowParameter;
+        private readonly SqlFragment tenantParameter;
+        private readonly SqlFragment? profileIdsParameter;
+        private readonly List<(EventCondition Leaf, SqlFragment Aggregate)> eventColumns = [];
+        private readonly List<string> properties = [];
+
+        public QueryBuilder(string tenant, StorageSchema schema, CompileOptions options)
+        {
+            this.schema = schema;
+            this.options = options;
+            if (options.Now.Kind == DateTimeKind.Local)
+            {
+                throw new ArgumentException("CompileOptions.Now must be UTC.", nameof(options));
+            }
+
+            now = new DateTime(options.Now.Ticks - (options.Now.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
+            nowParameter = Sql.Named("now", DateTimeType, now);
+            tenantParameter = Sql.Named("tenant", "String", tenant);
+            if (options.Mode == CompileMode.Restricted)
+            {
+                profileIdsParameter = Sql.Named(
+                    "profile_ids",
+                    "Array(String)",
+                    (options.ProfileIds ?? throw new ArgumentException("Restricted mode needs ProfileIds.", nameof(options))).ToArray());
+            }
+        }
+
+        public SqlFragment Build(Condition condition)
+        {
+            // The WHERE expression registers event columns and properties as it goes.
+            var predicate = Predicate(condition);
+            var required = Required(condition);
+            var hasEvents = eventColumns.Count > 0;
+            var hasTraits = properties.Count > 0;
+            var driver = required.HasFlag(Sources.Events) ? "e" : required.HasFlag(Sources.Traits) ? "t" : "u";
+            var from = driver switch
+            {
+                "e" => Sql.Of($"{EventAggregate()} AS e"),
+                "t" => Sql.Of($"{TraitAggregate()} AS t"),
+                _ => Sql.Of($"{Universe()} AS u"),
+            };
+            var joins = new List<SqlFragment>();
+            var driverId = driver switch { "e" => Sql.Of($"e.profile_id"), "t" => Sql.Of($"t.profile_id"), _ => Sql.Of($"u.profile_id") };
+            if (hasEvents && driver != "e")
+            {
+                joins.Add(Sql.Of($" LEFT JOIN {EventAggregate()} AS e ON e.profile_id = {driverId}"));
+            }
+
+            if (hasTraits && driver != "t")
+            {
+                joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate()} AS t ON t.profile_id = {driverId}"));
+            }
+
+            var members = Sql.Of($"SELECT {driverId} AS profile_id FROM {from}{Sql.Join(Sql.Empty, joins)} WHERE {predicate}");
+            return options.Mode == CompileMode.Count ? Sql.Of($"SELECT count() AS members FROM ({members})") : members;
+        }
+
+        private SqlFragment Predicate(Condition condition) => condition switch
+        {
+            AllCondition all => Sql.And([.. all.Items.Select(Predicate)]),
+            AnyCondition any => Sql.Or([.. any.Items.Select(Predicate)]),
+            NotCondition not => Sql.Of($"NOT {Parenthesize(Predicate(not.Inner))}"),
+            PropertyCondition property => FilterSql.Predicate(property.Filter, new TaggedValueSql(TraitColumn(property.Filter.Name)), nowParameter, now),
+            EventCondition e => EventPredicate(e),
+            _ => throw new InvalidOperationException($"Unexpected condition {condition.GetType().Name} after inlining."),
+        };
+
+        private static SqlFragment Parenthesize(SqlFragment fragment) => Sql.Of($"({fragment})");
+
+        /// <summary>Which aggregates a profile must appear in for the condition to possibly hold.</summary>
+        private static Sources Required(Condition condition) => condition switch
+        {
+            AllCondition all => all.Items.Aggregate(Sources.None, (sources, item) => sources | Required(item)),
+            AnyCondition any => any.Items.Aggregate(Sources.Events | Sources.Traits, (sources, item) => sources & Required(item)),
+            PropertyCondition property => property.Filter.Op == FilterOperator.IsNotSet ? Sources.None : Sources.Traits,
+            EventCondition e => HoldsForNoEvents(e) ? Sources.None : Sources.Events,
+            _ => Sources.None,
+        };
+
+        private SqlFragment TraitColumn(string property)
+        {
+            var index = properties.IndexOf(property);
+            if (index < 0)
+            {
+                index = properties.Count;
+                properties.Add(property);
+            }
+
+            return Sql.Of($"t.{Sql.Alias("t", index)}");
+        }
+
+        private SqlFragment EventPredicate(EventCondition e)
+        {
+            var range = TimeRange.Of(e.Window, now);
+            var conditions = new List<SqlFragment> { Sql.Of($"metric = {Sql.Param("String", e.Metric)}") };
+            if (range.From is { } lower)
+            {
+                conditions.Add(Sql.Of($"ts >= {Sql.Param(DateTimeType, lower)}"));
+            }
+
+            if (range.Until is { } upper)
+            {
+                conditions.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, upper)}"));
+            }
+
+            foreach (var filter in e.Where)
+            {
+                var value = filter.IsEventValue ? EventValueSql.Instance : (ValueSql)new TaggedValueSql(Sql.Of($"properties[{Sql.Param("String", filter.Name)}]"));
+                conditions.Add(FilterSql.Predicate(filter, value, nowParameter, now));
+            }
+
+            var selected = Sql.Join(Sql.Of($" AND "), conditions);
+            var measured = e.Measure.Property switch
+            {
+                null => null,
+                PropertyFilter.ValueProperty => EventValueSql.Instance,
+                var name => (ValueSql)new TaggedValueSql(Sql.Of($"properties[{Sql.Param("String", name)}]")),
+            };
+            var aggregate = e.Measure.Kind switch
+            {
+                MeasureKind.Count => Sql.Of($"countIf({selected})"),
+                MeasureKind.Sum => Sql.Of($"sumIf(ifNull({measured!.Number}, 0), {selected})"),
+                MeasureKind.Avg => Sql.Of($"avgOrNullIf({measured!.Number}, {selected})"),
+                MeasureKind.Min => Sql.Of($"minOrNullIf({measured!.Number}, {selected})"),
+                MeasureKind.Max => Sql.Of($"maxOrNullIf({measured!.Number}, {selected})"),
+                _ => measured is EventValueSql
+                    ? Sql.Of($"uniqExactIf(value, {selected} AND isNotNull(value))")
+                    : Sql.Of($"uniqExactIf({measured!.Tagged}, {selected} AND {measured.IsSet})"),
+            };
+            var column = Sql.Of($"e.{Sql.Alias("e", eventColumns.Count)}");
+            eventColumns.Add((e, aggregate));
+            var comparison = Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");
+
+            // avg/min/max are NULL for an empty set (and for profiles missing from the aggregate): false.
+            return e.Measure.Kind is MeasureKind.Avg or MeasureKind.Min or MeasureKind.Max ? Sql.Of($"ifNull({comparison}, 0)") : comparison;
+        }
+
+        private static SqlFragment Operator(Comparison op) => op switch
+        {
+            Comparison.Eq => Sql.Of($"="),
+            Comparison.Neq => Sql.Of($"!="),
+            Comparison.Gt => Sql.Of($">"),
+            Comparison.Gte => Sql.Of($">="),
+            Comparison.Lt => Sql.Of($"<"),
+            _ => Sql.Of($"<="),
+        };
+
+        private SqlFragment RestrictProfiles() =>
+            profileIdsParameter is null ? Sql.Empty : Sql.Of($" AND profile_id IN {profileIdsParameter}");
+
+        private SqlFragment Universe() =>
+            Sql.Of($"(SELECT profile_id FROM {Sql.Table(schema.Profiles)} WHERE tenant = {tenantParameter}{RestrictProfiles()} GROUP BY profile_id HAVING min(first_seen) <= {nowParameter})");
+
+        private SqlFragment EventAggregate()
+        {
+            var columns = eventColumns.Select((column, index) => Sql.Of($"{column.Aggregate} AS {Sql.Alias("e", index)}"));
+            var metrics = eventColumns.Select(c => c.Leaf.Metric).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            var bounds = new List<SqlFragment> { Sql.Of($"ts <= {nowParameter}") };
+
+            // The union of the windows: a lower bound only if every leaf has one, likewise the upper bound.
+            var ranges = eventColumns.Select(c => TimeRange.Of(c.Leaf.Window, now)).ToList();
+            if (ranges.All(r => r.From is not null))
+            {
+                bounds.Add(Sql.Of($"ts >= {Sql.Param(DateTimeType, ranges.Min(r => r.From!.Value))}"));
+            }
+
+            if (ranges.All(r => r.Until is not null) && ranges.Max(r => r.Until!.Value) <= now)
+            {
+                bounds.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, ranges.Max(r => r.Until!.Value))}"));
+            }
+
+            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
+        }
+
+        private SqlFragment TraitAggregate()
+        {
+            var columns = properties.Select((property, index) =>
+                Sql.Of($"argMaxIf(value, (updated_at, ingested_at), property = {Sql.Param("String", property)}) AS {Sql.Alias("t", index)}"));
+            var names = properties.Order(StringComparer.Ordinal).ToArray();
+            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantParameter} AND property IN {Sql.Param("Array(String)", names)} AND updated_at <= {nowParameter}{RestrictProfiles()} GROUP BY profile_id)");
+        }
+    }
+}
+
+/// <summary>An explain-friendly view of a compiled statement: the SQL and its parameters as text.</summary>
+public sealed record SqlExplain(string Sql, IReadOnlyList<SqlExplainParameter> Parameters)
+{
+    public static SqlExplain Of(SqlStatement statement) =>
+        new(statement.Text, [.. statement.Parameters.Select(p => new SqlExplainParameter(p.Name, p.ClickHouseType, FormatValue(p.Value)))]);
+
+    /// <summary>The SQL followed by one line per parameter: <c>-- p0 String = 'Boston'</c>.</summary>
+    public override string ToString() =>
+        Sql + Environment.NewLine + string.Concat(Parameters.Select(p => $"-- {p.Name} {p.ClickHouseType} = {p.Value}{Environment.NewLine}"));
+
+    private static string FormatValue(object? value) => value switch
+    {
+        null => "NULL",
+        string s => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'",
+        DateTime d => "'" + d.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture) + "'",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        System.Collections.IEnumerable sequence => "[" + string.Join(", ", sequence.Cast<object?>().Select(FormatValue)) + "]",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? string.Empty,
+    };
+}
+
+public sealed record SqlExplainParameter(string Name, string ClickHouseType, string Value);
