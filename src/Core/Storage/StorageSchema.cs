@@ -86,7 +86,8 @@ public sealed class StorageSchema
         // Traits (entity-attribute-value): (tenant, property, profile_id, updated_at) — a segment names a few
         // properties, so the property leads after the tenant and a condition reads only those properties' ranges.
         // History is kept (not replaced) so evaluation at an earlier time sees the value that was current then;
-        // the latest value is chosen at read time by argMax over (updated_at, ingested_at).
+        // the latest value is chosen at read time by argMax over (updated_at, ingested_at). The view's blocks carry the
+        // source insert's deduplication token, but only a table with a deduplication window drops them on a re-run.
         $"""
         CREATE TABLE IF NOT EXISTS {Traits}
         (
@@ -100,6 +101,7 @@ public sealed class StorageSchema
         )
         ENGINE = MergeTree
         ORDER BY (tenant, property, profile_id, updated_at)
+        SETTINGS non_replicated_deduplication_window = 100000
         """,
 
         $"""

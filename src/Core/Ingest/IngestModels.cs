@@ -1,0 +1,151 @@
+namespace SegmentMcp.Core.Ingest;
+
+/// <summary>What one NDJSON input holds.</summary>
+public enum IngestKind
+{
+    Events,
+    Profiles,
+}
+
+/// <summary>
+/// One NDJSON input. A reopenable source (a file, a factory) is read twice when bad lines must reject the whole input:
+/// once to validate, once to write. A one-shot source (stdin, a stream) is copied to a temporary file while it is
+/// validated and written from that copy.
+/// </summary>
+public sealed class IngestSource
+{
+    private readonly Func<Stream> open;
+
+    private IngestSource(string name, Func<Stream> open, bool reopenable)
+    {
+        Name = name;
+        this.open = open;
+        IsReopenable = reopenable;
+    }
+
+    /// <summary>What messages call this input (a path, "stdin", "demo events").</summary>
+    public string Name { get; }
+
+    /// <summary>Whether <see cref="Open"/> may be called more than once and yields the same bytes every time.</summary>
+    public bool IsReopenable { get; }
+
+    public static IngestSource File(string path) =>
+        new(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true);
+
+    /// <summary>A source read once (stdin, a network stream). The ingestor does not dispose the stream it is given.</summary>
+    public static IngestSource OneShot(string name, Stream stream)
+    {
+        var opened = false;
+        return new IngestSource(
+            name,
+            () =>
+            {
+                if (opened)
+                {
+                    throw new InvalidOperationException($"The input '{name}' can be read only once.");
+                }
+
+                opened = true;
+                return new NonClosingStream(stream);
+            },
+            reopenable: false);
+    }
+
+    /// <summary>A source that <paramref name="open"/> can produce again, byte for byte (a generator with a fixed seed).</summary>
+    public static IngestSource Reopenable(string name, Func<Stream> open) => new(name, open, reopenable: true);
+
+    internal Stream Open() => open();
+
+    public override string ToString() => Name;
+
+    /// <summary>Keeps a caller's stream (stdin) open when the ingestor disposes what it opened.</summary>
+    private sealed class NonClosingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>How an ingest run behaves.</summary>
+public sealed record IngestOptions
+{
+    /// <summary>The tenant for records that leave out <c>company_id</c>; a record naming another company is an error.</summary>
+    public string? Company { get; init; }
+
+    /// <summary>Write the good lines and report the bad ones, instead of rejecting the whole run on the first bad line.</summary>
+    public bool SkipInvalid { get; init; }
+
+    /// <summary>Rows per insert. Each batch is one deduplicated INSERT: whole or absent after a crash.</summary>
+    public int BatchRows { get; init; } = 100_000;
+
+    /// <summary>A batch is also closed when its JSONEachRow text reaches this size, whatever its row count.</summary>
+    public int BatchBytes { get; init; } = 48 * 1024 * 1024;
+
+    /// <summary>The <c>updated_at</c> of profile records that leave it out (default: when the run starts).</summary>
+    public DateTimeOffset? Now { get; init; }
+
+    /// <summary>Receives every bad line as it is found (the result keeps only the first <see cref="MaxKeptErrors"/>).</summary>
+    public Action<IngestError>? OnError { get; init; }
+
+    /// <summary>Receives progress about once per <see cref="ProgressInterval"/> on long inputs.</summary>
+    public Action<IngestProgress>? OnProgress { get; init; }
+
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    public int MaxKeptErrors { get; init; } = 1000;
+}
+
+/// <summary>A bad input line. <see cref="ToString"/> is the contract form <c>line N: reason</c>.</summary>
+public sealed record IngestError(IngestKind Kind, string Source, long Line, string Reason)
+{
+    public override string ToString() => $"line {Line}: {Reason}";
+}
+
+public enum IngestPhase
+{
+    Validating,
+    Writing,
+}
+
+public sealed record IngestProgress(IngestKind Kind, string Source, IngestPhase Phase, long Lines, long Rows, TimeSpan Elapsed);
+
+/// <summary>What one input contributed.</summary>
+public sealed record IngestSourceResult(IngestKind Kind, string Source, long Lines, long RowsWritten, long InvalidLines, int Batches);
+
+/// <summary>The outcome of a run.</summary>
+public sealed record IngestResult(
+    IReadOnlyList<IngestSourceResult> Sources,
+    IReadOnlyList<IngestError> Errors,
+    long InvalidLines,
+    bool Rejected,
+    TimeSpan Elapsed)
+{
+    public long EventsWritten => Sources.Where(s => s.Kind == IngestKind.Events).Sum(s => s.RowsWritten);
+
+    public long ProfilesWritten => Sources.Where(s => s.Kind == IngestKind.Profiles).Sum(s => s.RowsWritten);
+
+    public long RowsWritten => Sources.Sum(s => s.RowsWritten);
+
+    public double RowsPerSecond => Elapsed > TimeSpan.Zero ? RowsWritten / Elapsed.TotalSeconds : 0;
+}

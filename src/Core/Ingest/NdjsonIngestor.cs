@@ -1,0 +1,328 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Core.Ingest;
+
+/// <summary>
+/// Loads NDJSON events and profile records into the storage schema.
+/// </summary>
+/// <remarks>
+/// <para>By default a run is all or nothing: every input is validated first (a reopenable input is read twice, a
+/// one-shot input is copied to a temporary file while it is validated) and a single bad line means nothing is written.
+/// With <see cref="IngestOptions.SkipInvalid"/> the good lines are written in one pass and the bad ones reported.</para>
+/// <para>Rows go to the engine in batches, each one INSERT carrying a deduplication token derived from the batch's
+/// input lines (SHA-256). A crash leaves each batch whole or absent, and running the same ingest again writes every
+/// batch exactly once: the engine drops a block whose token it has seen. The token hashes the input lines, not the
+/// rows, so a profile record without <c>updated_at</c> (which gets "now") still deduplicates on a re-run.</para>
+/// <para>Parsing runs on its own thread, one batch ahead of the insert in flight (a bounded channel), so the two
+/// cores of a small machine parse and insert at the same time.</para>
+/// </remarks>
+public sealed class NdjsonIngestor
+{
+    private const int Buffers = 3; // one being filled, one queued, one being inserted
+
+    private readonly IClickHouseEngine engine;
+    private readonly StorageSchema schema;
+    private readonly IngestOptions options;
+
+    public NdjsonIngestor(IClickHouseEngine engine, StorageSchema schema, IngestOptions? options = null)
+    {
+        this.engine = engine;
+        this.schema = schema;
+        this.options = options ?? new IngestOptions();
+        if (this.options.Company is { } company && (company.Length == 0 || company.Length > RecordConverter.MaxIdLength))
+        {
+            throw new ArgumentException($"--company must be 1 to {RecordConverter.MaxIdLength} characters.", nameof(options));
+        }
+
+        if (this.options.BatchRows < 1 || this.options.BatchBytes < 1024)
+        {
+            throw new ArgumentException("BatchRows must be positive and BatchBytes at least 1 KiB.", nameof(options));
+        }
+    }
+
+    /// <summary>Ingests the given inputs (either may be null): events first, then profiles.</summary>
+    public async Task<IngestResult> IngestAsync(IngestSource? events, IngestSource? profiles, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var now = options.Now ?? DateTimeOffset.UtcNow;
+        var inputs = new List<(IngestKind Kind, IngestSource Source)>();
+        if (events is not null)
+        {
+            inputs.Add((IngestKind.Events, events));
+        }
+
+        if (profiles is not null)
+        {
+            inputs.Add((IngestKind.Profiles, profiles));
+        }
+
+        var errors = new ErrorLog(options);
+        var temporaryFiles = new List<string>();
+        try
+        {
+            if (!options.SkipInvalid)
+            {
+                var validated = new List<(IngestKind Kind, IngestSource Source)>();
+                foreach (var (kind, source) in inputs)
+                {
+                    validated.Add((kind, await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false)));
+                }
+
+                if (errors.Count > 0)
+                {
+                    var untouched = inputs.Select(i => new IngestSourceResult(i.Kind, i.Source.Name, 0, 0, errors.CountFor(i.Kind), 0)).ToList();
+                    return new IngestResult(untouched, errors.Kept, errors.Count, Rejected: true, stopwatch.Elapsed);
+                }
+
+                inputs = validated;
+            }
+
+            var results = new List<IngestSourceResult>();
+            foreach (var (kind, source) in inputs)
+            {
+                results.Add(await WriteAsync(kind, source, now, errors, stopwatch, cancellationToken).ConfigureAwait(false));
+            }
+
+            return new IngestResult(results, errors.Kept, errors.Count, Rejected: false, stopwatch.Elapsed);
+        }
+        finally
+        {
+            foreach (var file in temporaryFiles)
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    /// <summary>Reads every line and reports the bad ones; returns the source the write pass should read.</summary>
+    private Task<IngestSource> ValidateAsync(
+        IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () =>
+            {
+                FileStream? copy = null;
+                var result = source;
+                if (!source.IsReopenable)
+                {
+                    var path = Path.Combine(Path.GetTempPath(), $"segmentmcp-ingest-{Guid.NewGuid():N}.ndjson");
+                    temporaryFiles.Add(path);
+                    copy = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                    result = IngestSource.File(path);
+                }
+
+                using (copy)
+                using (var stream = source.Open())
+                {
+                    var reader = new LineReader(stream, copy);
+                    var converter = new RecordConverter(kind, options.Company, now);
+                    var scratch = new RowBuffer(64 * 1024);
+                    var progress = new ProgressClock(options, stopwatch);
+                    while (reader.TryReadLine(out var line))
+                    {
+                        if (IsBlank(line))
+                        {
+                            continue;
+                        }
+
+                        if (converter.Convert(line, scratch) is { } reason)
+                        {
+                            errors.Add(new IngestError(kind, source.Name, reader.LineNumber, reason));
+                        }
+
+                        scratch.Clear();
+                        if (progress.Due(reader.LineNumber))
+                        {
+                            cancellationToken.ThrowIfCancellationRequested();
+                            progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Validating, reader.LineNumber, 0, stopwatch.Elapsed));
+                        }
+                    }
+                }
+
+                return result;
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+    private async Task<IngestSourceResult> WriteAsync(
+        IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        var table = kind == IngestKind.Events ? schema.Events : schema.ProfileUpdates;
+        var free = Channel.CreateBounded<RowBuffer>(Buffers);
+        for (var i = 0; i < Buffers; i++)
+        {
+            free.Writer.TryWrite(new RowBuffer(Math.Min(options.BatchBytes, 16 * 1024 * 1024) + (64 * 1024)));
+        }
+
+        var full = Channel.CreateBounded<(RowBuffer Rows, string Token)>(1);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        long rowsWritten = 0;
+        var batches = 0;
+        var invalidBefore = errors.CountFor(kind);
+        long lines = 0;
+
+        var producer = Task.Factory.StartNew(
+            () =>
+            {
+                try
+                {
+                    lines = Produce(kind, source, now, errors, stopwatch, free.Reader, full.Writer, () => Interlocked.Read(ref rowsWritten), stop.Token);
+                    full.Writer.Complete();
+                }
+                catch (Exception exception)
+                {
+                    full.Writer.Complete(exception);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+        try
+        {
+            await foreach (var (rows, token) in full.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            {
+                await engine.InsertJsonEachRowAsync(table, rows.Written, token, stop.Token).ConfigureAwait(false);
+                Interlocked.Add(ref rowsWritten, rows.Rows);
+                batches++;
+                rows.Clear();
+                free.Writer.TryWrite(rows);
+            }
+        }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            await producer.ConfigureAwait(false);
+        }
+
+        return new IngestSourceResult(kind, source.Name, lines, rowsWritten, errors.CountFor(kind) - invalidBefore, batches);
+    }
+
+    /// <summary>The parsing thread: fills batches and hands them to the inserting loop. Returns the number of lines read.</summary>
+    private long Produce(
+        IngestKind kind,
+        IngestSource source,
+        DateTimeOffset now,
+        ErrorLog errors,
+        Stopwatch stopwatch,
+        ChannelReader<RowBuffer> free,
+        ChannelWriter<(RowBuffer Rows, string Token)> full,
+        Func<long> rowsWritten,
+        CancellationToken cancellationToken)
+    {
+        using var stream = source.Open();
+        var reader = new LineReader(stream);
+        var converter = new RecordConverter(kind, options.Company, now);
+        var progress = new ProgressClock(options, stopwatch);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var scope = Encoding.UTF8.GetBytes($"segmentmcp-ingest-v1\n{kind}\n{options.Company}\n");
+        RowBuffer? batch = null;
+        while (reader.TryReadLine(out var line))
+        {
+            if (IsBlank(line))
+            {
+                continue;
+            }
+
+            if (batch is null)
+            {
+                batch = Wait(free.ReadAsync(cancellationToken));
+                hash.AppendData(scope);
+            }
+
+            if (converter.Convert(line, batch) is { } reason)
+            {
+                var error = new IngestError(kind, source.Name, reader.LineNumber, reason);
+                if (!options.SkipInvalid)
+                {
+                    // Validated a moment ago: the input changed under us. Stop rather than write half of it.
+                    throw new InvalidDataException($"{source.Name} changed while it was being ingested: {error}");
+                }
+
+                errors.Add(error);
+                continue;
+            }
+
+            batch.Rows++;
+            hash.AppendData(line);
+            hash.AppendData("\n"u8);
+            if (batch.Rows >= options.BatchRows || batch.Length >= options.BatchBytes)
+            {
+                Wait(full.WriteAsync((batch, Convert.ToHexStringLower(hash.GetHashAndReset())), cancellationToken));
+                batch = null;
+            }
+
+            if (progress.Due(reader.LineNumber))
+            {
+                progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Writing, reader.LineNumber, rowsWritten(), stopwatch.Elapsed));
+            }
+        }
+
+        if (batch is not null)
+        {
+            Wait(full.WriteAsync((batch, Convert.ToHexStringLower(hash.GetHashAndReset())), cancellationToken));
+        }
+
+        return reader.LineNumber;
+    }
+
+    // The parsing thread is a dedicated one: blocking it while the inserter catches up is the point.
+    private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+
+    private static void Wait(ValueTask task)
+    {
+        if (!task.IsCompletedSuccessfully)
+        {
+            task.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line) => !line.ContainsAnyExcept((byte)' ', (byte)'\t');
+
+    /// <summary>Every bad line goes to the callback; the first few are kept for the result.</summary>
+    private sealed class ErrorLog(IngestOptions options)
+    {
+        private readonly List<IngestError> kept = [];
+        private readonly Dictionary<IngestKind, long> perKind = [];
+
+        public long Count { get; private set; }
+
+        public IReadOnlyList<IngestError> Kept => kept;
+
+        public long CountFor(IngestKind kind) => perKind.GetValueOrDefault(kind);
+
+        public void Add(IngestError error)
+        {
+            Count++;
+            perKind[error.Kind] = perKind.GetValueOrDefault(error.Kind) + 1;
+            if (kept.Count < options.MaxKeptErrors)
+            {
+                kept.Add(error);
+            }
+
+            options.OnError?.Invoke(error);
+        }
+    }
+
+    /// <summary>Checks the clock every few thousand lines and reports at most once per interval.</summary>
+    private sealed class ProgressClock(IngestOptions options, Stopwatch stopwatch)
+    {
+        private TimeSpan next = options.ProgressInterval;
+
+        public bool Due(long line) => (line & 0x3FFF) == 0 && stopwatch.Elapsed >= next;
+
+        public void Report(IngestProgress progress)
+        {
+            next = stopwatch.Elapsed + options.ProgressInterval;
+            options.OnProgress?.Invoke(progress);
+        }
+    }
+}

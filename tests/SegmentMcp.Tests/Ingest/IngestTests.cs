@@ -1,0 +1,264 @@
+using System.Text;
+using SegmentMcp.Core.Ingest;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Ingest;
+
+public class IngestTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 8, 30, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Good_events_land_with_tagged_properties_and_utc_timestamps()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var events = Lines(
+            """{"company_id":"acme","profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z","value":42.5,"properties":{"category":"shoes","qty":2,"gift":true,"coupon":null,"tags":["a","b"],"size":{"eu":42}}}""",
+            """{"company_id":"acme","profile_id":"p2","metric":"Viewed Product","timestamp":"2026-11-20T12:30:15.1239+02:00"}""",
+            "",
+            """{"metric":"Opened Email","timestamp":"2026-11-21","profile_id":"p\u00e9\"q","company_id":"acme","value":null,"properties":{"subject":"Say \"hi\"\n"},"event_id":"ignored"}""");
+
+        var result = await new NdjsonIngestor(engine, schema).IngestAsync(events, null);
+
+        Assert.False(result.Rejected);
+        Assert.Equal(3, result.EventsWritten);
+        var rows = await Rows(engine, $"SELECT tenant, metric, profile_id, toString(ts), value, toJSONString(mapSort(properties)) FROM {schema.Events} ORDER BY ts");
+        AssertRows(
+            [
+                ["acme", "Placed Order", "p1", "2026-11-20 10:00:00.000", 42.5, """{"category":"sshoes","gift":"btrue","qty":"n2","size":"s{\"eu\":42}","tags":"s[\"a\",\"b\"]"}"""],
+                ["acme", "Viewed Product", "p2", "2026-11-20 10:30:15.123", null, "{}"],
+                ["acme", "Opened Email", "pé\"q", "2026-11-21 00:00:00.000", null, """{"subject":"sSay \"hi\"\n"}"""],
+            ],
+            rows);
+        var profiles = await Rows(engine, $"SELECT profile_id, toString(min(first_seen)) FROM {schema.Profiles} GROUP BY profile_id ORDER BY profile_id");
+        Assert.Equal(3, profiles.Count);
+    }
+
+    [Fact]
+    public async Task Profile_updates_keep_json_types_and_null_removes_the_trait()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var profiles = Lines(
+            """{"company_id":"acme","profile_id":"p1","properties":{"city":"Boston","birthday":"1990-05-01","age":34,"vip":false},"updated_at":"2026-11-20T10:00:00Z"}""",
+            """{"company_id":"acme","profile_id":"p1","properties":{"city":null,"age":35.0},"updated_at":"2026-11-21T10:00:00Z"}""",
+            """{"company_id":"acme","profile_id":"p2","properties":{"plan":"gold"}}""");
+
+        var result = await new NdjsonIngestor(engine, schema, new IngestOptions { Now = Now }).IngestAsync(null, profiles);
+
+        Assert.Equal(3, result.ProfilesWritten);
+        var latest = await Rows(
+            engine,
+            $"SELECT profile_id, property, argMax(value, (updated_at, ingested_at)), toString(max(updated_at)) FROM {schema.Traits} WHERE tenant = {{t:String}} GROUP BY profile_id, property ORDER BY profile_id, property",
+            new SqlParameter("t", "String", "acme"));
+        AssertRows(
+            [
+                ["p1", "age", "n35.0", "2026-11-21 10:00:00.000"],
+                ["p1", "birthday", "s1990-05-01", "2026-11-20 10:00:00.000"],
+                ["p1", "city", string.Empty, "2026-11-21 10:00:00.000"],
+                ["p1", "vip", "bfalse", "2026-11-20 10:00:00.000"],
+                ["p2", "plan", "sgold", "2026-12-01 08:30:00.000"],
+            ],
+            latest);
+    }
+
+    [Fact]
+    public async Task A_bad_line_rejects_the_whole_input_and_every_bad_line_is_reported()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var reported = new List<string>();
+        var events = Lines(
+            """{"company_id":"acme","profile_id":"p1","metric":"Viewed Product","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"company_id":"acme","profile_id":"p1","metric":"Viewed Product",""",
+            """{"company_id":"acme","profile_id":"p1","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"company_id":"acme","profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z","value":"42"}""",
+            """{"company_id":"acme","profile_id":"p1","metric":"Placed Order","timestamp":"20/11/2026"}""",
+            """{"company_id":"acme","profile_id":"","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z"}""",
+            """[1,2]""",
+            """{"company_id":"acme","profile_id":7,"metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"company_id":"acme","profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z","properties":[]}""",
+            """{"company_id":"acme","profile_id":"p1","metric":"Placed Order","timestamp":"2026-02-30T10:00:00Z"}""",
+            """{"company_id":"acme","profile_id":"p1","metric":"A","metric":"B","timestamp":"2026-11-20T10:00:00Z"}""");
+        var profiles = Lines(
+            """{"company_id":"acme","profile_id":"p1","properties":{"city":"Boston"}}""",
+            """{"company_id":"acme","profile_id":"p1"}""",
+            """{"company_id":"acme","profile_id":"p1","properties":{},"updated_at":"soon"}""");
+
+        var result = await new NdjsonIngestor(engine, schema, new IngestOptions { OnError = e => reported.Add(e.ToString()) }).IngestAsync(events, profiles);
+
+        Assert.True(result.Rejected);
+        Assert.Equal(0, result.RowsWritten);
+        string[] expected =
+        [
+            "line 2: not valid JSON at column 65",
+            "line 3: missing field 'metric'",
+            "line 4: field 'value' must be a number or null, not a string",
+            "line 5: field 'timestamp' is not an ISO-8601 timestamp between 1900 and 2299: \"20/11/2026\"",
+            "line 6: field 'profile_id' is empty",
+            "line 7: missing field 'company_id' (or pass --company)",
+            "line 8: expected a JSON object",
+            "line 9: field 'profile_id' must be a string, not a number",
+            "line 10: field 'properties' must be an object, not an array",
+            "line 11: field 'timestamp' is not an ISO-8601 timestamp between 1900 and 2299: \"2026-02-30T10:00:00Z\"",
+            "line 12: duplicate field 'metric'",
+            "line 2: missing field 'properties'",
+            "line 3: field 'updated_at' is not an ISO-8601 timestamp between 1900 and 2299: \"soon\"",
+        ];
+        Assert.Equal(expected, reported);
+        Assert.Equal(expected, result.Errors.Select(e => e.ToString()));
+        Assert.Equal(13, result.InvalidLines);
+        Assert.Equal(0L, await Count(engine, schema.Events));
+        Assert.Equal(0L, await Count(engine, schema.ProfileUpdates));
+    }
+
+    [Fact]
+    public async Task Skip_invalid_writes_the_good_lines_and_reports_the_bad()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var events = Lines(
+            """{"company_id":"acme","profile_id":"p1","metric":"Viewed Product","timestamp":"2026-11-20T10:00:00Z"}""",
+            "not json",
+            """{"company_id":"acme","profile_id":"p2","metric":"Viewed Product","timestamp":"2026-11-20T11:00:00Z"}""");
+
+        var result = await new NdjsonIngestor(engine, schema, new IngestOptions { SkipInvalid = true }).IngestAsync(events, null);
+
+        Assert.False(result.Rejected);
+        Assert.Equal(2, result.EventsWritten);
+        Assert.Equal<string>(["line 2: not valid JSON at column 2"], result.Errors.Select(e => e.ToString()));
+        Assert.Equal(1, result.Sources.Single().InvalidLines);
+        AssertRows(
+            [["p1"], ["p2"]],
+            await Rows(engine, $"SELECT profile_id FROM {schema.Events} ORDER BY profile_id"));
+    }
+
+    [Fact]
+    public async Task Running_the_same_ingest_again_writes_nothing_new()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var events = Enumerable.Range(0, 25).Select(i =>
+            $$$"""{"company_id":"acme","profile_id":"p{{{i % 7}}}","metric":"Viewed Product","timestamp":"2026-{{{1 + (i % 12):00}}}-20T10:00:00Z","properties":{"n":{{{i}}}}}""");
+        var profiles = Enumerable.Range(0, 9).Select(i => $$$"""{"company_id":"acme","profile_id":"p{{{i}}}","properties":{"rank":{{{i}}},"city":null}}""");
+        var options = new IngestOptions { BatchRows = 4 };
+
+        var first = await new NdjsonIngestor(engine, schema, options).IngestAsync(Lines([.. events]), Lines([.. profiles]));
+        var counts = await Counts(engine, schema);
+        var second = await new NdjsonIngestor(engine, schema, options with { Now = DateTimeOffset.UtcNow.AddHours(1) }).IngestAsync(Lines([.. events]), Lines([.. profiles]));
+
+        Assert.Equal(7, first.Sources[0].Batches);
+        Assert.Equal(3, first.Sources[1].Batches);
+        Assert.Equal((25L, 9L, 18L), counts);
+        Assert.Equal(counts, await Counts(engine, schema));
+        Assert.Equal(34, second.RowsWritten); // sent again; the engine drops the known blocks
+    }
+
+    [Fact]
+    public async Task A_crash_between_batches_is_repaired_by_running_again()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var all = Enumerable.Range(0, 10).Select(i =>
+            $$"""{"company_id":"acme","profile_id":"p{{i}}","metric":"Clicked Email","timestamp":"2026-03-0{{1 + (i % 9)}}T00:00:00Z"}""").ToArray();
+        var options = new IngestOptions { BatchRows = 3 };
+
+        // The first run "crashed" after its first two batches: only those lines reached the engine.
+        await new NdjsonIngestor(engine, schema, options).IngestAsync(Lines(all[..6]), null);
+        await new NdjsonIngestor(engine, schema, options).IngestAsync(Lines(all), null);
+
+        Assert.Equal(10L, await Count(engine, schema.Events));
+        Assert.Equal(10L, await Scalar(engine, $"SELECT uniqExact(profile_id) FROM {schema.Events}"));
+    }
+
+    [Fact]
+    public async Task Company_option_fills_missing_company_ids_and_rejects_other_companies()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var options = new IngestOptions { Company = "demo", SkipInvalid = true };
+        var events = Lines(
+            """{"profile_id":"p1","metric":"Active on Site","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"company_id":"demo","profile_id":"p2","metric":"Active on Site","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"company_id":"other","profile_id":"p3","metric":"Active on Site","timestamp":"2026-11-20T10:00:00Z"}""");
+        var profiles = Lines("""{"profile_id":"p1","properties":{"plan":"free"}}""");
+
+        var result = await new NdjsonIngestor(engine, schema, options).IngestAsync(events, profiles);
+
+        Assert.Equal<string>(["line 3: company_id 'other' differs from --company 'demo'"], result.Errors.Select(e => e.ToString()));
+        AssertRows(
+            [["demo", "p1"], ["demo", "p2"]],
+            await Rows(engine, $"SELECT tenant, profile_id FROM {schema.Events} ORDER BY profile_id"));
+        AssertRows([["demo", "p1", "plan", "sfree"]], await Rows(engine, $"SELECT tenant, profile_id, property, value FROM {schema.Traits}"));
+    }
+
+    [Fact]
+    public async Task Ids_may_have_256_characters_but_not_257()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var ascii256 = new string('a', 256);
+        var accented256 = new string('é', 256);
+        var escaped256 = string.Concat(Enumerable.Repeat("\\u00e9", 256));
+        string Event(string profile, string metric) =>
+            $$"""{"company_id":"acme","profile_id":"{{profile}}","metric":"{{metric}}","timestamp":"2026-11-20T10:00:00Z"}""";
+        var events = Lines(
+            Event(ascii256, "m"),
+            Event(accented256, "m"),
+            Event(escaped256, ascii256),
+            Event(ascii256 + "a", "m"),
+            Event("p", accented256 + "é"),
+            Event(escaped256 + "\\u00e9", "m"));
+
+        var result = await new NdjsonIngestor(engine, schema, new IngestOptions { SkipInvalid = true }).IngestAsync(events, null);
+
+        Assert.Equal(
+            [
+                "line 4: field 'profile_id' is longer than 256 characters (257)",
+                "line 5: field 'metric' is longer than 256 characters (257)",
+                "line 6: field 'profile_id' is longer than 256 characters (257)",
+            ],
+            result.Errors.Select(e => e.ToString()));
+        AssertRows(
+            [[256L, 1L], [256L, 256L]],
+            await Rows(engine, $"SELECT lengthUTF8(profile_id) AS p, lengthUTF8(metric) FROM {schema.Events} GROUP BY p, metric ORDER BY 1, 2"));
+    }
+
+    [Fact]
+    public async Task A_one_shot_input_like_stdin_is_validated_then_written()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        using var stdin = new MemoryStream(Encoding.UTF8.GetBytes(
+            "\uFEFF{\"company_id\":\"acme\",\"profile_id\":\"p1\",\"metric\":\"Received Email\",\"timestamp\":\"2026-11-20T10:00:00Z\"}\r\n" +
+            "{\"company_id\":\"acme\",\"profile_id\":\"p2\",\"metric\":\"Received Email\",\"timestamp\":\"2026-11-20T10:00:00Z\"}"));
+
+        var result = await new NdjsonIngestor(engine, schema).IngestAsync(IngestSource.OneShot("stdin", stdin), null);
+
+        Assert.Equal(2, result.EventsWritten);
+        Assert.Equal(2L, await Count(engine, schema.Events));
+        Assert.True(stdin.CanRead); // the caller's stream is left open
+    }
+
+    private static void AssertRows(object?[][] expected, List<object?[]> actual) => Assert.Equal(expected, actual.ToArray());
+
+    private static IngestSource Lines(params string[] lines)
+    {
+        var bytes = Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n");
+        return IngestSource.Reopenable("test.ndjson", () => new MemoryStream(bytes, writable: false));
+    }
+
+    private static async Task<List<object?[]>> Rows(IClickHouseEngine engine, string sql, params SqlParameter[] parameters) =>
+        [.. (await engine.QueryAsync(new SqlStatement(sql, parameters))).Rows];
+
+    private static async Task<long> Scalar(IClickHouseEngine engine, string sql) =>
+        Convert.ToInt64((await engine.QueryAsync(new SqlStatement(sql))).Rows[0][0]);
+
+    private static Task<long> Count(IClickHouseEngine engine, string table) => Scalar(engine, $"SELECT count() FROM {table}");
+
+    private static async Task<(long Events, long Updates, long Traits)> Counts(IClickHouseEngine engine, StorageSchema schema) =>
+        (await Count(engine, schema.Events), await Count(engine, schema.ProfileUpdates), await Count(engine, schema.Traits));
+}
