@@ -214,7 +214,7 @@ public sealed class StorageSchema
     /// <summary>Creates whatever is missing and records the schema version. Safe to run any number of times.</summary>
     public async Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
     {
-        foreach (var statement in Statements())
+        foreach (var statement in Statements().Concat(Evaluation.EvaluationSchema.Statements(this)))
         {
             await engine.ExecuteAsync(new SqlStatement(statement), cancellationToken).ConfigureAwait(false);
         }

@@ -6,5 +6,6 @@ internal static class VerbRegistry
     public static void RegisterAll()
     {
         Mcp.ServeCommand.Register();
+        EvaluateCommand.Register();
     }
 }
