@@ -7,5 +7,11 @@ internal static class VerbRegistry
     {
         Mcp.ServeCommand.Register();
         EvaluateCommand.Register();
+        CommandLine.Register(
+            "benchmark engine",
+            "Measure the embedded engine: parallelism of one connection vs the pool, 20M-row insert, filtered aggregate.",
+            "[--data DIR]",
+            [],
+            BenchmarkCommand.RunEngineAsync);
     }
 }

@@ -170,7 +170,7 @@ public sealed class ChdbEngine : IClickHouseEngine
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask; // The process keeps its engine: see the class summary.
 
-    private static unsafe ChdbConnectionHandle Connect(string dataPath, EngineLimits limits)
+    internal static unsafe ChdbConnectionHandle Connect(string dataPath, EngineLimits limits)
     {
         var arguments = new List<string> { "clickhouse" };
         if (dataPath != ":memory:")
@@ -323,7 +323,7 @@ public sealed class ChdbEngine : IClickHouseEngine
         return encoded;
     }
 
-    private static unsafe ChdbResultHandle Invoke(nint connection, byte[] statement, (byte[] Name, byte[] Value)[] parameters, bool streaming)
+    internal static unsafe ChdbResultHandle Invoke(nint connection, byte[] statement, (byte[] Name, byte[] Value)[] parameters, bool streaming)
     {
         var count = parameters.Length;
         var pins = new GCHandle[count * 2];
