@@ -39,7 +39,14 @@ internal static class SegmentMcpServer
     /// <summary>The evaluator issue's services (branch eval), once they exist.</summary>
     private static void AddEvaluation(IServiceCollection services)
     {
-        _ = services;
+        services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });
+        services.TryAddSingleton<ISegmentStore>(sp => new SegmentStore(sp.GetRequiredService<IClickHouseEngine>(), sp.GetRequiredService<StorageSchema>()));
+        services.TryAddSingleton<IMembershipReader>(sp => new MembershipStore(sp.GetRequiredService<IClickHouseEngine>(), sp.GetRequiredService<StorageSchema>()));
+        services.TryAddSingleton<ISegmentEvaluator>(sp => new SegmentEvaluator(
+            sp.GetRequiredService<IClickHouseEngine>(),
+            sp.GetRequiredService<StorageSchema>(),
+            sp.GetRequiredService<EvaluatorOptions>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<SegmentEvaluator>>()));
     }
 
     /// <summary>Adds the tools, resources, prompts, completions and the error boundary to an MCP server.</summary>
@@ -82,6 +89,10 @@ internal static class SegmentMcpServer
                 catch (ClickHouseException exception)
                 {
                     return Error(EngineMessage(exception));
+                }
+                catch (TickFailedException exception)
+                {
+                    return Error($"Evaluation failed for {string.Join(", ", exception.Failures.Keys.Select(k => $"'{k}'"))}; the change is saved and the next refresh_segments or background tick retries.");
                 }
             }));
     }

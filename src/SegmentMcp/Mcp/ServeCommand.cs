@@ -61,7 +61,7 @@ internal static class ServeCommand
         var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
         await using (engine.ConfigureAwait(false))
         {
-            var background = new BackgroundOptions(TimeSpan.FromSeconds(evaluateEvery), http ? null : company);
+            var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery };
             if (http)
             {
                 await RunHttpAsync(engine, schema, keys!, urls, background, prompts, stop).ConfigureAwait(false);
@@ -76,21 +76,21 @@ internal static class ServeCommand
     }
 
     private static async Task RunStdioAsync(
-        IClickHouseEngine engine, StorageSchema schema, string company, (Stream Input, Stream Output) streams, BackgroundOptions background, string? prompts, CancellationToken stop)
+        IClickHouseEngine engine, StorageSchema schema, string company, (Stream Input, Stream Output) streams, EvaluatorOptions background, string? prompts, CancellationToken stop)
     {
         var builder = Host.CreateEmptyApplicationBuilder(settings: null);
         LogToStandardError(builder.Logging);
         builder.Services.AddSegmentServices(engine, schema, prompts);
         builder.Services.AddSingleton<ITenantAccessor>(new FixedTenant(company));
         builder.Services.AddSingleton(background);
-        builder.Services.AddHostedService<BackgroundEvaluation>();
+        builder.Services.AddHostedService<EvaluationService>();
         builder.Services.AddMcpServer().WithStreamServerTransport(streams.Input, streams.Output).WithSegmentMcp();
         using var host = builder.Build();
         await host.RunAsync(stop).ConfigureAwait(false);
     }
 
     private static async Task RunHttpAsync(
-        IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, BackgroundOptions background, string? prompts, CancellationToken stop)
+        IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, EvaluatorOptions background, string? prompts, CancellationToken stop)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
@@ -99,7 +99,7 @@ internal static class ServeCommand
         builder.Services.AddSegmentServices(engine, schema, prompts);
         builder.Services.AddSingleton<ITenantAccessor, HttpTenant>();
         builder.Services.AddSingleton(background);
-        builder.Services.AddHostedService<BackgroundEvaluation>();
+        builder.Services.AddHostedService<EvaluationService>();
         builder.Services.AddMcpServer().WithHttpTransport().WithSegmentMcp();
         await using var app = builder.Build();
         app.Use(keys.Authenticate);
@@ -115,39 +115,4 @@ internal static class ServeCommand
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
     }
-}
-
-/// <summary>Background ticks: every <see cref="Interval"/> (zero: never), for one tenant or all (null).</summary>
-internal sealed record BackgroundOptions(TimeSpan Interval, string? Tenant);
-
-/// <summary>Runs the evaluator's ticks on an interval while the server runs; a failed tick is logged and retried next time.</summary>
-internal sealed partial class BackgroundEvaluation(BackgroundOptions options, IServiceProvider services, ILogger<BackgroundEvaluation> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.Interval <= TimeSpan.Zero || services.GetService<ISegmentEvaluator>() is not { } evaluator)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(options.Interval);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            try
-            {
-                var report = await evaluator.TickAsync(options.Tenant, null, null, stoppingToken).ConfigureAwait(false);
-                LogTick(report.EvaluatedAt, report.Segments.Count, report.Statistics.Entered, report.Statistics.Exited);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                LogFailed(exception);
-            }
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Background tick at {EvaluatedAt:o}: {Segments} segments, {Entered} entered, {Exited} exited")]
-    private partial void LogTick(DateTime evaluatedAt, int segments, long entered, long exited);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Background tick failed")]
-    private partial void LogFailed(Exception exception);
 }
