@@ -22,9 +22,11 @@ internal sealed class ApiKeys
 
     public int Count => keys.Count;
 
-    public static ApiKeys Load(string path)
+    public static ApiKeys Load(string path) => Parse(File.ReadAllText(path), path);
+
+    /// <summary>Parses the text of a keys file; <paramref name="path"/> only names it in errors.</summary>
+    public static ApiKeys Parse(string text, string path)
     {
-        var text = File.ReadAllText(path);
         var pairs = new List<(string Key, string Tenant)>();
         if (text.TrimStart().StartsWith('{'))
         {

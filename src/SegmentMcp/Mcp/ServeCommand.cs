@@ -92,6 +92,14 @@ internal static class ServeCommand
     private static async Task RunHttpAsync(
         IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, EvaluatorOptions background, string? prompts, CancellationToken stop)
     {
+        await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts);
+        await app.RunAsync(stop).ConfigureAwait(false);
+    }
+
+    /// <summary>The HTTP server: bearer keys checked before anything else, then the MCP endpoint at <c>/</c>.</summary>
+    internal static WebApplication BuildHttpApp(
+        IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, EvaluatorOptions background, string? prompts)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
         LogToStandardError(builder.Logging);
@@ -101,10 +109,10 @@ internal static class ServeCommand
         builder.Services.AddSingleton(background);
         builder.Services.AddHostedService<EvaluationService>();
         builder.Services.AddMcpServer().WithHttpTransport().WithSegmentMcp();
-        await using var app = builder.Build();
+        var app = builder.Build();
         app.Use(keys.Authenticate);
         app.MapMcp();
-        await app.RunAsync(stop).ConfigureAwait(false);
+        return app;
     }
 
     private static void LogToStandardError(ILoggingBuilder logging)
