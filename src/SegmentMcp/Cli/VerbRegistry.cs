@@ -5,6 +5,8 @@ internal static class VerbRegistry
 {
     public static void RegisterAll()
     {
+        Mcp.ServeCommand.Register();
+        EvaluateCommand.Register();
         CommandLine.Register(
             "benchmark engine",
             "Measure the embedded engine: parallelism of one connection vs the pool, 20M-row insert, filtered aggregate.",
@@ -29,6 +31,5 @@ internal static class VerbRegistry
             "[--data DIR] [--sizes 1000000,10000000]",
             [],
             IngestCommand.RunBenchmarkAsync);
-        EvaluateCommand.Register();
     }
 }
