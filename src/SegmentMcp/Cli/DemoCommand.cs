@@ -1,7 +1,6 @@
 using System.Globalization;
 using SegmentMcp.Core.Demo;
 using SegmentMcp.Core.Ingest;
-using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Cli;
 
@@ -32,11 +31,6 @@ internal static class DemoCommand
 
         StandardInput.Detach(); // see StandardInput: a piped stdin would break the engine's inserts
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (await DeleteTenantAsync(engine, schema, company, cancellationToken).ConfigureAwait(false))
-        {
-            await Console.Error.WriteLineAsync($"demo: replaced the existing data of tenant '{company}'").ConfigureAwait(false);
-        }
-
         var options = new DemoOptions
         {
             Profiles = profiles,
@@ -52,6 +46,10 @@ internal static class DemoCommand
                 CultureInfo.InvariantCulture,
                 $"demo {(progress.Kind == IngestKind.Events ? "events" : "profiles")}: {progress.Rows:N0} rows written ({progress.Elapsed.TotalSeconds:F0} s)")),
             cancellationToken).ConfigureAwait(false);
+        if (result.ReplacedExisting)
+        {
+            await Console.Error.WriteLineAsync($"demo: replaced the existing data of tenant '{company}'").ConfigureAwait(false);
+        }
 
         await Console.Out.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
@@ -61,27 +59,5 @@ internal static class DemoCommand
             loaded in {result.Elapsed.TotalSeconds:F1} s ({result.RowsPerSecond:N0} rows/s, peak memory {Core.Ingest.IngestBenchmark.PeakMemoryMegabytes():N0} MB) into {selection.Describe()}, database {schema.Database}
             """)).ConfigureAwait(false);
         return CommandLine.Ok;
-    }
-
-    /// <summary>Removes the tenant's rows so a new demo does not pile on an old one; true when there was any.</summary>
-    private static async Task<bool> DeleteTenantAsync(IClickHouseEngine engine, StorageSchema schema, string tenant, CancellationToken cancellationToken)
-    {
-        var parameters = new[] { new SqlParameter("tenant", "String", tenant) };
-        var existing = await engine.QueryAsync(
-            new SqlStatement($"SELECT (SELECT count() FROM {schema.Events} WHERE tenant = {{tenant:String}}) + (SELECT count() FROM {schema.ProfileUpdates} WHERE tenant = {{tenant:String}})", parameters),
-            cancellationToken).ConfigureAwait(false);
-        if (Convert.ToInt64(existing.Rows[0][0], CultureInfo.InvariantCulture) == 0)
-        {
-            return false;
-        }
-
-        foreach (var table in new[] { schema.Events, schema.ProfileUpdates, schema.Traits, schema.Profiles })
-        {
-            await engine.ExecuteAsync(
-                new SqlStatement($"ALTER TABLE {table} DELETE WHERE tenant = {{tenant:String}} SETTINGS mutations_sync = 2", parameters),
-                cancellationToken).ConfigureAwait(false);
-        }
-
-        return true;
     }
 }

@@ -101,6 +101,16 @@ public sealed class GoldenCompilerTests
         Assert.All(DslNames.Comparisons, op => Assert.Contains($"\"op\": \"{op}\", \"value\"", all, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Sql_recognizes_dates_with_the_same_pattern_as_the_parser()
+    {
+        var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases["property_dates"].Condition));
+
+        var statement = SegmentCompiler.Compile(definition, GoldenSchema, new CompileOptions(Now));
+
+        Assert.Contains($"'^s{IsoTime.SqlPattern}$'", statement.Text, StringComparison.Ordinal);
+    }
+
     private static SegmentDefinition Parse(string condition, string name = "golden")
     {
         var result = SegmentDefinitionJson.Parse($$"""{"name": "{{name}}", "condition": {{condition}}}""");
