@@ -6,6 +6,7 @@ internal static class VerbRegistry
     public static void RegisterAll()
     {
         Mcp.ServeCommand.Register();
+        Mcp.McpBenchmark.Register();
         EvaluateCommand.Register();
         CommandLine.Register(
             "benchmark engine",
