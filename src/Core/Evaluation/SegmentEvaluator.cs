@@ -289,6 +289,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
         await membership.WriteChangesAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, entered, exited, hook, cancellationToken).ConfigureAwait(false);
         job.AddChanges(entered.Count, exited.Count);
+        logger.LogDebug(
+            "Chunk {Chunk} of {Tenant}/{Segment} written: {Profiles} profiles, {Entered} entered, {Exited} exited",
+            work.ChunkIndex, work.Tenant, work.SegmentId, work.ProfileIds.Count, entered.Count, exited.Count);
     }
 
     /// <summary>Groups segments so that every segment comes after the segments it references.</summary>
