@@ -5,12 +5,15 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Core.Demo;
 
 /// <summary>What loading the demo tenant did.</summary>
-public sealed record DemoResult(int Profiles, long Events, long ProfileRecords, DateTimeOffset ReferenceTime, TimeSpan Elapsed)
+public sealed record DemoResult(int Profiles, long Events, long ProfileRecords, DateTimeOffset ReferenceTime, TimeSpan Elapsed, bool ReplacedExisting)
 {
     public double RowsPerSecond => Elapsed > TimeSpan.Zero ? (Events + ProfileRecords) / Elapsed.TotalSeconds : 0;
 }
 
-/// <summary>Generates the demo tenant and loads it through the regular NDJSON ingest path.</summary>
+/// <summary>
+/// Generates the demo tenant and loads it through the regular NDJSON ingest path, replacing whatever the tenant held
+/// (so running the demo twice gives one dataset, not two).
+/// </summary>
 public static class DemoLoader
 {
     public static async Task<DemoResult> LoadAsync(
@@ -22,6 +25,7 @@ public static class DemoLoader
     {
         var stopwatch = Stopwatch.StartNew();
         var generator = new DemoGenerator(options);
+        var replaced = await DeleteTenantAsync(engine, schema, options.Company, cancellationToken).ConfigureAwait(false);
         var ingestor = new NdjsonIngestor(engine, schema, new IngestOptions
         {
             Company = options.Company,
@@ -30,6 +34,9 @@ public static class DemoLoader
             // line by line all the same, and a bad line is a bug that fails the run below.
             SkipInvalid = true,
             OnProgress = onProgress,
+
+            // A fresh scope per run: the same seed after a delete must be written again, not deduplicated away.
+            DeduplicationScope = Guid.NewGuid().ToString("N"),
         });
         var result = await ingestor.IngestAsync(
             IngestSource.Reopenable("demo events", generator.OpenEvents),
@@ -40,6 +47,28 @@ public static class DemoLoader
             throw new InvalidOperationException($"The demo generator wrote {result.InvalidLines} invalid lines; the first: {result.Errors[0]}");
         }
 
-        return new DemoResult(options.Profiles, result.EventsWritten, result.ProfilesWritten, generator.ReferenceTime, stopwatch.Elapsed);
+        return new DemoResult(options.Profiles, result.EventsWritten, result.ProfilesWritten, generator.ReferenceTime, stopwatch.Elapsed, replaced);
+    }
+
+    /// <summary>Removes the tenant's rows from every table; true when there were any.</summary>
+    private static async Task<bool> DeleteTenantAsync(IClickHouseEngine engine, StorageSchema schema, string tenant, CancellationToken cancellationToken)
+    {
+        var parameters = new[] { new SqlParameter("tenant", "String", tenant) };
+        var existing = await engine.QueryAsync(
+            new SqlStatement($"SELECT (SELECT count() FROM {schema.Events} WHERE tenant = {{tenant:String}}) + (SELECT count() FROM {schema.ProfileUpdates} WHERE tenant = {{tenant:String}})", parameters),
+            cancellationToken).ConfigureAwait(false);
+        if (Convert.ToInt64(existing.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            return false;
+        }
+
+        foreach (var table in new[] { schema.Events, schema.ProfileUpdates, schema.Traits, schema.Profiles })
+        {
+            await engine.ExecuteAsync(
+                new SqlStatement($"ALTER TABLE {table} DELETE WHERE tenant = {{tenant:String}} SETTINGS mutations_sync = 2", parameters),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
     }
 }

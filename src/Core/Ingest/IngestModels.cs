@@ -29,8 +29,11 @@ public sealed class IngestSource
     /// <summary>Whether <see cref="Open"/> may be called more than once and yields the same bytes every time.</summary>
     public bool IsReopenable { get; }
 
-    public static IngestSource File(string path) =>
-        new(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true);
+    public static IngestSource File(string path) => File(path, path);
+
+    /// <summary>A file that messages call <paramref name="name"/> (the temporary copy of stdin is still "stdin").</summary>
+    internal static IngestSource File(string path, string name) =>
+        new(name, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true);
 
     /// <summary>A source read once (stdin, a network stream). The ingestor does not dispose the stream it is given.</summary>
     public static IngestSource OneShot(string name, Stream stream)
@@ -102,6 +105,12 @@ public sealed record IngestOptions
     /// <summary>A batch is also closed when its JSONEachRow text reaches this size, whatever its row count.</summary>
     public int BatchBytes { get; init; } = 48 * 1024 * 1024;
 
+    /// <summary>
+    /// Batches inserted at the same time. Two keep both cores of a small machine busy (the engine parses one batch's
+    /// JSON on one thread); each batch is still whole or absent on its own.
+    /// </summary>
+    public int ParallelInserts { get; init; } = 2;
+
     /// <summary>The <c>updated_at</c> of profile records that leave it out (default: when the run starts).</summary>
     public DateTimeOffset? Now { get; init; }
 
@@ -114,6 +123,12 @@ public sealed record IngestOptions
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(2);
 
     public int MaxKeptErrors { get; init; } = 1000;
+
+    /// <summary>
+    /// Mixed into every batch's deduplication token. Runs with the same scope and the same input write each batch once;
+    /// a new scope (after the caller deleted the data on purpose, say) writes it again.
+    /// </summary>
+    public string DeduplicationScope { get; init; } = string.Empty;
 }
 
 /// <summary>A bad input line. <see cref="ToString"/> is the contract form <c>line N: reason</c>.</summary>

@@ -14,5 +14,23 @@ internal static class VerbRegistry
             "[--data DIR]",
             [],
             BenchmarkCommand.RunEngineAsync);
+        CommandLine.Register(
+            "ingest",
+            "Load NDJSON events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
+            "--events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] (--data DIR | --clickhouse CONN) [--database NAME]",
+            ["skip-invalid"],
+            IngestCommand.RunAsync);
+        CommandLine.Register(
+            "demo",
+            "Generate the demo e-commerce tenant (400 days of history) through the ingest path, replacing the tenant's data.",
+            "[--profiles N] [--company demo] [--seed S] [--reference-time T] (--data DIR | --clickhouse CONN) [--database NAME]",
+            [],
+            DemoCommand.RunAsync);
+        CommandLine.Register(
+            "benchmark ingest",
+            "Measure ingest: 1M and 10M NDJSON event lines into fresh databases, events/s and peak memory.",
+            "[--data DIR] [--sizes 1000000,10000000]",
+            [],
+            IngestCommand.RunBenchmarkAsync);
     }
 }

@@ -85,6 +85,23 @@ public class DemoTests
         Assert.True(await Scalar(engine, $"SELECT countIf(v = '') FROM ({traits}) WHERE property = 'coupon_code'") > 0);
     }
 
+    [Fact]
+    public async Task Loading_the_demo_again_replaces_the_tenant_instead_of_doubling_it()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var options = new DemoOptions { Profiles = 100, Seed = 5, ReferenceTime = Reference };
+
+        var first = await DemoLoader.LoadAsync(engine, schema, options);
+        var counts = (await Scalar(engine, $"SELECT count() FROM {schema.Events}"), await Scalar(engine, $"SELECT count() FROM {schema.Traits}"));
+        var second = await DemoLoader.LoadAsync(engine, schema, options);
+
+        Assert.False(first.ReplacedExisting);
+        Assert.True(second.ReplacedExisting);
+        Assert.Equal(first.Events, counts.Item1);
+        Assert.Equal(counts, (await Scalar(engine, $"SELECT count() FROM {schema.Events}"), await Scalar(engine, $"SELECT count() FROM {schema.Traits}")));
+    }
+
     private static string Orphans(StorageSchema schema, string metric, string before, string key) =>
         $"""
         SELECT count() FROM {schema.Events} AS later

@@ -1,0 +1,128 @@
+using System.Globalization;
+using SegmentMcp.Core.Ingest;
+
+namespace SegmentMcp.Cli;
+
+/// <summary>
+/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N]</c>:
+/// NDJSON into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
+/// means nothing is written (exit 1). The summary goes to standard output.
+/// </summary>
+internal static class IngestCommand
+{
+    public static async Task<int> RunAsync(CliArguments args, CancellationToken cancellationToken)
+    {
+        var events = args.Get("events");
+        var profiles = args.Get("profiles");
+        var company = args.Get("company");
+        var skipInvalid = args.Has("skip-invalid");
+        var batchRows = args.GetInt("batch-rows", 100_000, 1, 10_000_000);
+        var selection = EngineSelection.FromArguments(args);
+        args.RejectUnknown();
+        if (events is null && profiles is null)
+        {
+            throw new UsageException("give --events FILE and/or --profiles FILE (- reads standard input)");
+        }
+
+        if (events == "-" && profiles == "-")
+        {
+            throw new UsageException("only one of --events and --profiles can read standard input");
+        }
+
+        if (company is not null && (company.Length == 0 || company.Length > 256))
+        {
+            throw new UsageException("--company must be 1 to 256 characters");
+        }
+
+        // Set aside before the engine opens, whether or not we read it: see StandardInput.
+        StandardInput.Detach();
+        var eventSource = Source("events", events);
+        var profileSource = Source("profiles", profiles);
+        var both = eventSource is not null && profileSource is not null;
+        IngestKind? reporting = null;
+        var options = new IngestOptions
+        {
+            Company = company,
+            SkipInvalid = skipInvalid,
+            BatchRows = batchRows,
+            OnError = error =>
+            {
+                // With two inputs, a heading says which file the line numbers belong to.
+                if (both && reporting != error.Kind)
+                {
+                    reporting = error.Kind;
+                    Console.Error.WriteLine($"{Name(error.Kind)} ({error.Source}):");
+                }
+
+                Console.Error.WriteLine(error.ToString());
+            },
+            OnProgress = progress => Console.Error.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Name(progress.Kind)}: {(progress.Phase == IngestPhase.Validating ? "validating" : "writing")}, line {progress.Lines:N0}, {progress.Rows:N0} rows written ({progress.Elapsed.TotalSeconds:F0} s)")),
+        };
+
+        var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var result = await new NdjsonIngestor(engine, schema, options).IngestAsync(eventSource, profileSource, cancellationToken).ConfigureAwait(false);
+        if (result.Rejected)
+        {
+            await Console.Error.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"segmentmcp ingest: {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}; nothing was written (fix them, or pass --skip-invalid to write the good lines)")).ConfigureAwait(false);
+            return CommandLine.Failed;
+        }
+
+        foreach (var source in result.Sources)
+        {
+            await Console.Out.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Name(source.Kind) + ":",-10}{source.RowsWritten:N0} rows written from {source.Source} ({source.Lines:N0} lines, {source.Batches} batch{(source.Batches == 1 ? string.Empty : "es")}{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad lines skipped" : string.Empty)})")).ConfigureAwait(false);
+        }
+
+        await Console.Out.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{"total:",-10}{result.RowsWritten:N0} rows in {result.Elapsed.TotalSeconds:F1} s ({result.RowsPerSecond:N0} rows/s) into {selection.Describe()}, database {schema.Database}")).ConfigureAwait(false);
+        return CommandLine.Ok;
+    }
+
+    /// <summary><c>segmentmcp benchmark ingest</c>: on the embedded engine, as the performance figures require.</summary>
+    public static async Task<int> RunBenchmarkAsync(CliArguments args, CancellationToken cancellationToken)
+    {
+        var sizesText = args.Get("sizes") ?? "1000000,10000000";
+        var selection = EngineSelection.FromArguments(args);
+        args.RejectUnknown();
+        if (selection.ConnectionString is not null)
+        {
+            throw new UsageException("benchmark ingest measures the embedded engine: use --data, not --clickhouse");
+        }
+
+        var sizes = new List<int>();
+        foreach (var part in sizesText.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            sizes.Add(int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) && size > 0
+                ? size
+                : throw new UsageException($"--sizes must be comma-separated positive line counts, not '{sizesText}'"));
+        }
+
+        StandardInput.Detach();
+        var engine = Core.Storage.Chdb.ChdbEngine.Open(selection.DataPath, selection.Limits);
+        await IngestBenchmark.RunAsync(engine, Console.Out, sizes, cancellationToken).ConfigureAwait(false);
+        return CommandLine.Ok;
+    }
+
+    private static IngestSource? Source(string flag, string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value == "-")
+        {
+            return IngestSource.OneShot("stdin", StandardInput.Detach());
+        }
+
+        return File.Exists(value) ? IngestSource.File(value) : throw new UsageException($"--{flag}: no file at '{value}'");
+    }
+
+    private static string Name(IngestKind kind) => kind == IngestKind.Events ? "events" : "profiles";
+}
