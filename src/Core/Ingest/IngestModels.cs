@@ -105,6 +105,12 @@ public sealed record IngestOptions
     /// <summary>A batch is also closed when its JSONEachRow text reaches this size, whatever its row count.</summary>
     public int BatchBytes { get; init; } = 48 * 1024 * 1024;
 
+    /// <summary>
+    /// Batches inserted at the same time. Two keep both cores of a small machine busy (the engine parses one batch's
+    /// JSON on one thread); each batch is still whole or absent on its own.
+    /// </summary>
+    public int ParallelInserts { get; init; } = 2;
+
     /// <summary>The <c>updated_at</c> of profile records that leave it out (default: when the run starts).</summary>
     public DateTimeOffset? Now { get; init; }
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SegmentMcp.Core.Ingest;
 
 /// <summary>
@@ -14,6 +16,7 @@ internal static class Iso8601
     private static readonly long MaxTicks = new DateTime(2300, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
 
     /// <summary>Parses <paramref name="text"/> into UTC ticks; false when it is not an ISO-8601 timestamp in range.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(ReadOnlySpan<byte> text, out long utcTicks)
     {
         utcTicks = 0;
@@ -115,6 +118,7 @@ internal static class Iso8601
     }
 
     /// <summary>Writes <c>yyyy-MM-dd HH:mm:ss.fff</c> (the form ClickHouse parses fastest) into 23 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Format(long utcTicks, Span<byte> destination)
     {
         var value = new DateTime(utcTicks, DateTimeKind.Utc);

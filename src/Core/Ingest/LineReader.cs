@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SegmentMcp.Core.Ingest;
 
 /// <summary>
@@ -28,6 +30,7 @@ internal sealed class LineReader
     /// <summary>Bytes consumed so far (for progress).</summary>
     public long Position { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryReadLine(out ReadOnlySpan<byte> line)
     {
         while (true)

@@ -22,8 +22,6 @@ namespace SegmentMcp.Core.Ingest;
 /// </remarks>
 public sealed class NdjsonIngestor
 {
-    private const int Buffers = 3; // one being filled, one queued, one being inserted
-
     private readonly IClickHouseEngine engine;
     private readonly StorageSchema schema;
     private readonly IngestOptions options;
@@ -38,9 +36,9 @@ public sealed class NdjsonIngestor
             throw new ArgumentException($"--company must be 1 to {RecordConverter.MaxIdLength} characters.", nameof(options));
         }
 
-        if (this.options.BatchRows < 1 || this.options.BatchBytes < 1024)
+        if (this.options.BatchRows < 1 || this.options.BatchBytes < 1024 || this.options.ParallelInserts < 1)
         {
-            throw new ArgumentException("BatchRows must be positive and BatchBytes at least 1 KiB.", nameof(options));
+            throw new ArgumentException("BatchRows and ParallelInserts must be positive and BatchBytes at least 1 KiB.", nameof(options));
         }
     }
 
@@ -152,8 +150,10 @@ public sealed class NdjsonIngestor
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         var table = kind == IngestKind.Events ? schema.Events : schema.ProfileUpdates;
-        var free = Channel.CreateBounded<RowBuffer>(Buffers);
-        for (var i = 0; i < Buffers; i++)
+        // One buffer being filled, one queued, one per insert in flight: memory stays bounded whatever the input size.
+        var buffers = options.ParallelInserts + 2;
+        var free = Channel.CreateBounded<RowBuffer>(buffers);
+        for (var i = 0; i < buffers; i++)
         {
             free.Writer.TryWrite(new RowBuffer(Math.Min(options.BatchBytes, 16 * 1024 * 1024) + (64 * 1024)));
         }
@@ -182,20 +182,36 @@ public sealed class NdjsonIngestor
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
 
+        async Task InsertAsync(RowBuffer rows, string token)
+        {
+            await engine.InsertJsonEachRowAsync(table, rows.Written, token, stop.Token).ConfigureAwait(false);
+            Interlocked.Add(ref rowsWritten, rows.Rows);
+            Interlocked.Increment(ref batches);
+            rows.Clear();
+            free.Writer.TryWrite(rows);
+        }
+
+        var inFlight = new List<Task>();
         try
         {
             await foreach (var (rows, token) in full.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
             {
-                await engine.InsertJsonEachRowAsync(table, rows.Written, token, stop.Token).ConfigureAwait(false);
-                Interlocked.Add(ref rowsWritten, rows.Rows);
-                batches++;
-                rows.Clear();
-                free.Writer.TryWrite(rows);
+                if (inFlight.Count >= options.ParallelInserts)
+                {
+                    var done = await Task.WhenAny(inFlight).ConfigureAwait(false);
+                    inFlight.Remove(done);
+                    await done.ConfigureAwait(false);
+                }
+
+                inFlight.Add(InsertAsync(rows, token));
             }
+
+            await Task.WhenAll(inFlight).ConfigureAwait(false);
         }
         catch
         {
             await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(inFlight.Select(t => t.ContinueWith(static _ => { }, TaskScheduler.Default))).ConfigureAwait(false);
             throw;
         }
         finally

@@ -7,6 +7,7 @@ internal static class VerbRegistry
     {
         Mcp.ServeCommand.Register();
         QuickstartCommand.Register();
+        Mcp.McpBenchmark.Register();
         EvaluateCommand.Register();
         CommandLine.Register(
             "benchmark engine",

@@ -90,24 +90,9 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
 
     public SqlStatement Compile(ValidatedDefinition definition, CompileOptions options) => SegmentCompiler.Compile(definition, schema, options);
 
-    /// <summary>
-    /// The English read-back of a definition. The DSL has no read-back yet (issue 3 asks for one); until it lands this
-    /// states the name and the condition's canonical JSON.
-    /// </summary>
-    public static string ReadBack(SegmentDefinition definition) =>
-        $"{definition.Name}: profiles matching {ConditionText(definition.Condition)}";
-
-    /// <summary>A condition's canonical JSON (the DSL's own writer).</summary>
-    public static string ConditionText(Condition condition)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            SegmentDefinitionJson.WriteCondition(writer, condition);
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+    /// <summary>The DSL's deterministic English read-back of a definition.</summary>
+    public static string ReadBack(SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition>? references = null) =>
+        Core.Dsl.ReadBack.Describe(definition, references);
 
     /// <summary>Members at <paramref name="now"/> after <paramref name="afterProfileId"/>, in profile id order, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<string>> MembersAsync(ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken)

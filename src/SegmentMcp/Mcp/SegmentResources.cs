@@ -13,7 +13,7 @@ internal sealed class SegmentResources(ITenantAccessor tenant, ISegmentStore sto
 {
     [McpServerResource(UriTemplate = "segmentmcp://dsl/schema", Name = "dsl_schema", Title = "Segment language (JSON Schema)", MimeType = "application/schema+json")]
     [Description("The JSON Schema of segment definitions: what create_segment, update_segment, preview_segment, explain_segment and check_membership accept as definition.")]
-    public static string DslSchemaResource() => DslSchema.Text;
+    public static string DslSchemaResource() => DslJsonSchema.Text;
 
     [McpServerResource(UriTemplate = "segmentmcp://schema", Name = "catalog", Title = "This workspace's names", MimeType = "application/json")]
     [Description("This workspace's metrics (event names) with the properties their events carry, and its profile properties: the names a definition may use. describe_schema adds counts and sample values.")]

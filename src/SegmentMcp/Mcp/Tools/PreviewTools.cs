@@ -52,7 +52,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             count,
             page,
             members.Count > take ? Cursor.Encode("preview_segment", page[^1], ToolSupport.Iso(now)) : null,
-            DefinitionService.ReadBack(validated.Definition),
+            DefinitionService.ReadBack(validated.Definition, validated.References),
             now);
     }
 
@@ -86,7 +86,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         }
 
         return new ExplainSegmentResult(
-            DefinitionService.ReadBack(validated.Definition),
+            DefinitionService.ReadBack(validated.Definition, validated.References),
             explain.Sql,
             [.. explain.Parameters.Select(p => new ExplainParameter(p.Name, p.ClickHouseType, p.Value))],
             estimate,
@@ -153,7 +153,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
                 break;
         }
 
-        checks[index] = new ConditionCheck(path, DefinitionService.ConditionText(condition), matched, evidence);
+        checks[index] = new ConditionCheck(path, DefinitionService.ReadBack(root.Definition with { Condition = condition }, root.References), matched, evidence);
         return matched;
     }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
@@ -12,7 +13,7 @@ internal sealed record SegmentListItem(string Id, string Name, string? Descripti
 internal sealed record ListSegmentsResult(IReadOnlyList<SegmentListItem> Segments, string? NextCursor);
 
 internal sealed record GetSegmentResult(
-    string Id, string Name, string? Description, JsonElement Definition, int Version, long? Size, DateTime? EvaluatedAt, string ReadBack);
+    string Id, string Name, string? Description, JsonObject Definition, int Version, long? Size, DateTime? EvaluatedAt, string ReadBack);
 
 internal sealed record SaveSegmentResult(string SegmentId, int Version, long? Size, string ReadBack, DateTime? EvaluatedAt);
 
@@ -59,7 +60,7 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
             saved.Id,
             saved.Name,
             saved.Description,
-            document.RootElement.Clone(),
+            JsonNode.Parse(saved.DefinitionJson)!.AsObject(),
             saved.Version,
             saved.Size,
             saved.EvaluatedAt,
