@@ -23,7 +23,7 @@ public static class EvaluatorBenchmark
         new("Repeat buyers 90d", null, Event("Placed Order", new LastDaysWindow(90), Measure.Count, Comparison.Gte, 3)),
         new("Big spenders 365d", null, Event("Placed Order", new LastDaysWindow(365), new Measure(MeasureKind.Sum, PropertyFilter.ValueProperty), Comparison.Gt, 500)),
         new("Electronics browsers 7d", null, new EventCondition(
-            "Viewed Product", [new PropertyFilter("category", FilterOperator.Eq, [new StringScalar("Electronics")])], new LastDaysWindow(7), Measure.Count, Comparison.Gte, 2)),
+            "Viewed Product", [new PropertyFilter("category", FilterOperator.Eq, [new StringScalar("electronics")])], new LastDaysWindow(7), Measure.Count, Comparison.Gte, 2)),
         new("Cart abandoners 24h", null, new AllCondition([
             Event("Added to Cart", new LastHoursWindow(24), Measure.Count, Comparison.Gte, 1),
             new NotCondition(Event("Placed Order", new LastHoursWindow(24), Measure.Count, Comparison.Gte, 1))])),

@@ -16,6 +16,12 @@ internal static class VerbRegistry
             [],
             BenchmarkCommand.RunEngineAsync);
         CommandLine.Register(
+            "benchmark evaluator",
+            "On a loaded demo tenant: one hour of new activity, incremental tick vs full recompute (time and rows read), 1/2/4 workers. Writes into the tenant.",
+            "[--company demo] [--data DIR | --clickhouse CONN]",
+            [],
+            BenchmarkCommand.RunEvaluatorAsync);
+        CommandLine.Register(
             "ingest",
             "Load NDJSON events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
             "--events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] (--data DIR | --clickhouse CONN) [--database NAME]",
