@@ -78,7 +78,7 @@ internal sealed class SegmentReads
 /// Phase 1: one light statement per segment returning, sorted, every profile whose membership can differ between the
 /// stored evaluation (time <c>t0</c>, data ingested up to watermark <c>w0</c>) and an evaluation at <c>t1</c> over
 /// everything ingested now. Each rule below is a UNION branch that the sort keys, the <c>ingested_at</c> skip
-/// indexes or the evaluator's projections (see <see cref="EvaluationSchema"/>) narrow to the changed rows.
+/// indexes or the evaluator's projections (see <see cref="StorageSchema"/>) narrow to the changed rows.
 /// </summary>
 /// <remarks>
 /// Why the union is complete: a profile's membership is a function of (its events of the metrics the condition
