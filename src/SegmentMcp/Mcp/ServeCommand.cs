@@ -58,7 +58,22 @@ internal static class ServeCommand
 
         var keys = keysPath is null ? null : ApiKeys.Load(keysPath);
         var streams = http ? default : StdioStreams.Detach();
-        var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
+        // The engine opens in the background so the server answers initialize and tools/list at once; a failed
+        // open is reported here and stops the server, and any call that was waiting for it gets the error.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var opening = Task.Run(async () => (await selection.OpenAsync(stopping.Token).ConfigureAwait(false)).Engine, stopping.Token);
+        _ = opening.ContinueWith(
+            failed =>
+            {
+                Console.Error.WriteLine($"segmentmcp serve: the engine could not be opened: {failed.Exception?.GetBaseException().Message}");
+                stopping.Cancel();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
+        var schema = new StorageSchema(selection.Database);
+        var engine = new DeferredEngine(opening);
+        stop = stopping.Token;
         await using (engine.ConfigureAwait(false))
         {
             var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery };
@@ -72,7 +87,7 @@ internal static class ServeCommand
             }
         }
 
-        return CommandLine.Ok;
+        return opening.IsFaulted ? CommandLine.Failed : CommandLine.Ok;
     }
 
     private static async Task RunStdioAsync(
