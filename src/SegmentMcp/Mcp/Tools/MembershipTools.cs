@@ -31,8 +31,10 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         [Description("The saved segment's id.")] string segment_id,
         CancellationToken cancellationToken = default)
     {
+        // The count and the segment's lookup run side by side: the call costs one round trip, not two.
+        var counting = segment_id is null ? Task.FromResult(0L) : membership.CountAsync(tenant.Tenant, segment_id, cancellationToken);
         var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
-        var count = await membership.CountAsync(tenant.Tenant, saved.Id, cancellationToken).ConfigureAwait(false);
+        var count = await counting.ConfigureAwait(false);
         return new CountMembersResult(saved.Id, count, saved.EvaluatedAt);
     }
 
