@@ -14,7 +14,8 @@ namespace SegmentMcp.Core.Storage;
 /// </remarks>
 public sealed class StorageSchema
 {
-    public const int CurrentVersion = 1;
+    /// <summary>Bump whenever <see cref="Statements"/> changes, so existing databases get the new statements.</summary>
+    public const int CurrentVersion = 2;
 
     public StorageSchema(string database)
     {
@@ -200,6 +201,14 @@ public sealed class StorageSchema
         ORDER BY (tenant, segment_id, at, profile_id, change)
         """,
 
+        // Projections the evaluator's phase 1 reads through: the base tables are sorted for segment queries (by metric
+        // or property, then profile); these sort the same rows by time or value, so "events of metric M whose ts
+        // crosses a window edge" or "updates that took effect between t0 and t1" read only those rows. Parts written
+        // before a projection existed are read without it (slower, still correct).
+        $"ALTER TABLE {Events} ADD PROJECTION IF NOT EXISTS by_time (SELECT tenant, metric, ts, profile_id ORDER BY tenant, metric, ts)",
+        $"ALTER TABLE {Traits} ADD PROJECTION IF NOT EXISTS by_update (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at)",
+        $"ALTER TABLE {Traits} ADD PROJECTION IF NOT EXISTS by_value (SELECT tenant, property, value, updated_at, profile_id ORDER BY tenant, property, value)",
+
         $"""
         CREATE TABLE IF NOT EXISTS {SchemaVersions}
         (
@@ -211,9 +220,23 @@ public sealed class StorageSchema
         """,
     ];
 
-    /// <summary>Creates whatever is missing and records the schema version. Safe to run any number of times.</summary>
+    /// <summary>
+    /// Creates whatever is missing and records the schema version. Safe to run any number of times; a database
+    /// already at <see cref="CurrentVersion"/> costs one query (it runs at every start of every verb).
+    /// </summary>
     public async Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
     {
+        var recorded = await engine.QueryAsync(
+            new SqlStatement(
+                "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'schema_versions'",
+                [new SqlParameter("db", "String", Database)]),
+            cancellationToken).ConfigureAwait(false);
+        if (Convert.ToInt64(recorded.Rows[0][0], CultureInfo.InvariantCulture) > 0
+            && await ReadVersionAsync(engine, cancellationToken).ConfigureAwait(false) == CurrentVersion)
+        {
+            return;
+        }
+
         foreach (var statement in Statements())
         {
             await engine.ExecuteAsync(new SqlStatement(statement), cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Storage.Chdb;
 
 namespace SegmentMcp.Cli;
@@ -16,6 +18,28 @@ internal static class BenchmarkCommand
 
         var engine = ChdbEngine.Open(selection.DataPath, selection.Limits);
         await ChdbEngineBenchmark.RunAsync(engine, Console.Out, cancellationToken).ConfigureAwait(false);
+        return CommandLine.Ok;
+    }
+
+    /// <summary>
+    /// <c>segmentmcp benchmark evaluator</c>: on a loaded demo tenant, saves the 12 benchmark segments, adds one hour of
+    /// activity and compares the incremental tick with a full recompute. It writes into the tenant: use a copy.
+    /// </summary>
+    public static async Task<int> RunEvaluatorAsync(CliArguments args, CancellationToken cancellationToken)
+    {
+        var company = args.Get("company") ?? "demo";
+        var selection = EngineSelection.FromArguments(args);
+        args.RejectUnknown();
+        var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var latest = await engine.QueryAsync(
+            new SqlStatement($"SELECT count(), max(ts) FROM {schema.Events} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", company)]),
+            cancellationToken).ConfigureAwait(false);
+        if (Convert.ToInt64(latest.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            throw new UsageException($"tenant '{company}' has no events: load it first with 'segmentmcp demo --profiles 2000000 --data DIR'");
+        }
+
+        await EvaluatorBenchmark.RunAsync(engine, schema, company, (DateTime)latest.Rows[0][1]!, Console.Out, cancellationToken).ConfigureAwait(false);
         return CommandLine.Ok;
     }
 }

@@ -104,8 +104,8 @@ internal static class CommandLine
         text.AppendLine();
         foreach (var (name, verb) in Verbs.OrderBy(v => v.Key, StringComparer.Ordinal))
         {
-            text.AppendLine($"  {name,-18} {verb.Summary}");
-            text.AppendLine($"  {string.Empty,-18} {verb.Usage}");
+            text.AppendLine($"  {name,-20} {verb.Summary}");
+            text.AppendLine($"  {string.Empty,-20} {verb.Usage}");
         }
 
         text.AppendLine();

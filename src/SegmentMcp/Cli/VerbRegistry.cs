@@ -5,12 +5,22 @@ internal static class VerbRegistry
 {
     public static void RegisterAll()
     {
+        Mcp.ServeCommand.Register();
+        QuickstartCommand.Register();
+        Mcp.McpBenchmark.Register();
+        EvaluateCommand.Register();
         CommandLine.Register(
             "benchmark engine",
             "Measure the embedded engine: parallelism of one connection vs the pool, 20M-row insert, filtered aggregate.",
             "[--data DIR]",
             [],
             BenchmarkCommand.RunEngineAsync);
+        CommandLine.Register(
+            "benchmark evaluator",
+            "On a loaded demo tenant: one hour of new activity, incremental tick vs full recompute (time and rows read), 1/2/4 workers. Writes into the tenant.",
+            "[--company demo] [--data DIR | --clickhouse CONN]",
+            [],
+            BenchmarkCommand.RunEvaluatorAsync);
         CommandLine.Register(
             "ingest",
             "Load NDJSON events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",

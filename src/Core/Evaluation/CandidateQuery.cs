@@ -1,0 +1,344 @@
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SqlF = SegmentMcp.Core.Sql.Sql;
+
+namespace SegmentMcp.Core.Evaluation;
+
+/// <summary>What a segment's own condition reads (referenced segments are read through their stored membership).</summary>
+internal sealed class SegmentReads
+{
+    private SegmentReads(IReadOnlyList<EventCondition> events, IReadOnlyList<PropertyFilter> properties, IReadOnlyList<string> references)
+    {
+        Events = events;
+        Properties = properties;
+        References = references;
+    }
+
+    public IReadOnlyList<EventCondition> Events { get; }
+
+    public IReadOnlyList<PropertyFilter> Properties { get; }
+
+    /// <summary>Ids of the segments referenced directly.</summary>
+    public IReadOnlyList<string> References { get; }
+
+    public static SegmentReads Of(Condition condition)
+    {
+        var events = new List<EventCondition>();
+        var properties = new List<PropertyFilter>();
+        var references = new SortedSet<string>(StringComparer.Ordinal);
+        Walk(condition);
+        return new SegmentReads(events, properties, [.. references]);
+
+        void Walk(Condition c)
+        {
+            switch (c)
+            {
+                case AllCondition all:
+                    all.Items.ToList().ForEach(Walk);
+                    break;
+                case AnyCondition any:
+                    any.Items.ToList().ForEach(Walk);
+                    break;
+                case NotCondition not:
+                    Walk(not.Inner);
+                    break;
+                case EventCondition e:
+                    events.Add(e);
+                    break;
+                case PropertyCondition p:
+                    properties.Add(p.Filter);
+                    break;
+                case SegmentReferenceCondition r:
+                    references.Add(r.SegmentId);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the condition holds for a profile with no events and no properties (then merely entering the universe
+    /// can make a profile a member). Referenced segments are looked up in <paramref name="references"/>.
+    /// </summary>
+    public static bool HoldsForEmptyProfile(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references) => condition switch
+    {
+        AllCondition all => all.Items.All(c => HoldsForEmptyProfile(c, references)),
+        AnyCondition any => any.Items.Any(c => HoldsForEmptyProfile(c, references)),
+        NotCondition not => !HoldsForEmptyProfile(not.Inner, references),
+        EventCondition e => SegmentCompiler.HoldsForNoEvents(e),
+        PropertyCondition p => p.Filter.Op == FilterOperator.IsNotSet,
+        SegmentReferenceCondition r => references.TryGetValue(r.SegmentId, out var referenced)
+            ? HoldsForEmptyProfile(referenced.Condition, references) == r.Member
+            : throw new InvalidOperationException($"Segment '{r.SegmentId}' is not resolved."),
+        _ => throw new InvalidOperationException($"Unknown condition {condition.GetType().Name}."),
+    };
+}
+
+/// <summary>
+/// Phase 1: one light statement per segment returning, sorted, every profile whose membership can differ between the
+/// stored evaluation (time <c>t0</c>, data ingested up to watermark <c>w0</c>) and an evaluation at <c>t1</c> over
+/// everything ingested now. Each rule below is a UNION branch that the sort keys, the <c>ingested_at</c> skip
+/// indexes or the evaluator's projections (see <see cref="StorageSchema"/>) narrow to the changed rows.
+/// </summary>
+/// <remarks>
+/// Why the union is complete: a profile's membership is a function of (its events of the metrics the condition
+/// reads, restricted to each leaf's window; its latest value, as of now, of each property read; the referenced
+/// segments' membership; whether it exists in the universe), evaluated at now. Between (t0, w0) and (t1, now) such an
+/// input changes only if (1) a row it reads was ingested after w0, (2) a window edge moved across an event, (3) a
+/// relative date edge moved across a date value, (4) a property update's own time passed into (t0, t1], (5) a
+/// referenced segment's membership changed, or (6) the profile entered the universe — each has a rule below.
+/// </remarks>
+internal static class CandidateQuery
+{
+    private const string Time3 = "DateTime64(3, 'UTC')";
+    private const string Time6 = "DateTime64(6, 'UTC')";
+
+    /// <param name="t0">The stored evaluation time (t0 &lt; t1).</param>
+    /// <param name="w0">The stored ingestion watermark: rows ingested after it were not seen by the stored evaluation.</param>
+    public static SqlStatement Incremental(
+        StorageSchema schema,
+        string tenant,
+        SegmentDefinition definition,
+        IReadOnlyDictionary<string, SegmentDefinition> references,
+        DateTime t0,
+        DateTime t1,
+        DateTime w0)
+    {
+        var reads = SegmentReads.Of(definition.Condition);
+        var tenantParameter = SqlF.Named("tenant", "String", tenant);
+        var t0Parameter = SqlF.Named("t0", Time3, t0);
+        var t1Parameter = SqlF.Named("t1", Time3, t1);
+        var w0Parameter = SqlF.Named("w0", Time6, w0);
+        var events = SqlF.Table(schema.Events);
+        var traits = SqlF.Table(schema.Traits);
+        var branches = new List<SqlFragment>();
+
+        foreach (var metricLeaves in reads.Events.GroupBy(e => e.Metric, StringComparer.Ordinal))
+        {
+            var metric = SqlF.Param("String", metricLeaves.Key);
+
+            // (1) Late and new events: any row of this metric ingested after w0 with a time that can be in a window at
+            // t1. Ingestion order, not event time, so a late event (ts ≤ t0) is seen too. The ingested_at minmax index
+            // skips every granule written before w0.
+            var lowers = metricLeaves.Select(e => TimeRange.Of(e.Window, t1).From).ToList();
+            var lowerBound = lowers.All(l => l is not null) ? SqlF.Of($" AND ts >= {SqlF.Param(Time3, lowers.Min()!.Value)}") : SqlF.Empty;
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}{lowerBound}"));
+
+            // (2) Window edges: an event is in a window at t iff L(t) ≤ ts ≤ U(t) with U(t) = min(until, now), and both
+            // edges only move forward with t. So an event that left between t0 and t1 has L(t0) ≤ ts ≤ L(t1) and one
+            // that entered has U(t0) ≤ ts ≤ U(t1): two ts ranges per window, read through the (tenant, metric, ts)
+            // projection. No window is the window with only an upper edge (ts ≤ now), which catches events whose
+            // time was in the future at t0.
+            var ranges = new SortedSet<(DateTime From, DateTime To)>();
+            foreach (var leaf in metricLeaves)
+            {
+                var before = TimeRange.Of(leaf.Window, t0);
+                var after = TimeRange.Of(leaf.Window, t1);
+                if (before.From is { } l0 && after.From is { } l1 && l0 < l1)
+                {
+                    ranges.Add((l0, l1));
+                }
+
+                var u0 = Min(before.Until, t0);
+                var u1 = Min(after.Until, t1);
+                if (u0 < u1)
+                {
+                    ranges.Add((u0, u1));
+                }
+
+                // (3) Relative dates inside where filters flip an event in or out with no edge of the window moving:
+                // read the metric's events in either window whose date value crosses the filter's edges.
+                foreach (var filter in leaf.Where.Where(f => f.Op.TakesDays()))
+                {
+                    var crossing = DateCrossing(filter, new TaggedValueSql(SqlF.Of($"properties[{SqlF.Param("String", filter.Name)}]")), t0, t1);
+                    if (crossing is null)
+                    {
+                        continue;
+                    }
+
+                    var span = new List<SqlFragment> { SqlF.Of($"ts <= {t1Parameter}") };
+                    if (before.From is { } from)
+                    {
+                        span.Add(SqlF.Of($"ts >= {SqlF.Param(Time3, from)}"));
+                    }
+
+                    branches.Add(SqlF.Of(
+                        $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND {SqlF.And(span)} AND {crossing}"));
+                }
+            }
+
+            foreach (var (from, to) in Merge(ranges))
+            {
+                branches.Add(SqlF.Of(
+                    $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ts BETWEEN {SqlF.Param(Time3, from)} AND {SqlF.Param(Time3, to)}"));
+            }
+        }
+
+        var propertyNames = reads.Properties.Select(p => p.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (propertyNames.Length > 0)
+        {
+            var names = SqlF.Param("Array(String)", propertyNames);
+
+            // (1) Property updates ingested after w0 (late ones included), effective by t1.
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}"));
+
+            // (4) Updates already ingested whose update time was still ahead at t0 and has passed by t1; the (tenant,
+            // property, updated_at) projection reads just that range.
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at > {t0Parameter} AND updated_at <= {t1Parameter}"));
+        }
+
+        // (3) Relative date properties: the value's date crossed an edge of the operator between t0 and t1. Every
+        // historical value up to t1 is tested (a superset of the values current at t0 and at t1). For the ranged
+        // operators the date's day prefix bounds the (tenant, property, value) projection; ISO text sorts by date.
+        foreach (var filter in reads.Properties.Where(p => p.Op.TakesDays()))
+        {
+            var crossing = DateCrossing(filter, new TaggedValueSql(SqlF.Of($"value")), t0, t1);
+            if (crossing is null)
+            {
+                continue;
+            }
+
+            var prefix = DayPrefixRange(filter, t0, t1);
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property = {SqlF.Param("String", filter.Name)}{prefix} AND updated_at <= {t1Parameter} AND {crossing}"));
+        }
+
+        // (5) Referenced segments are evaluated earlier in the same tick at the same t1, so a change of their part of
+        // the condition is exactly an entry in their log after t0 (the log's key starts with tenant, segment, at).
+        if (reads.References.Count > 0)
+        {
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {SqlF.Table(schema.MembershipLog)} WHERE tenant = {tenantParameter} AND segment_id IN {SqlF.Param("Array(String)", reads.References.ToArray())} AND at > {t0Parameter} AND at <= {t1Parameter}"));
+        }
+
+        // (6) Entering the universe changes nothing for a condition that is false on an empty profile: a member needs
+        // some data the rules above see. Otherwise add the profiles that appeared between t0 and t1, and those with
+        // any data ingested after w0 (a late row can move a profile's first appearance before t0).
+        if (SegmentReads.HoldsForEmptyProfile(definition.Condition, references))
+        {
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {SqlF.Table(schema.Profiles)} WHERE tenant = {tenantParameter} GROUP BY profile_id HAVING min(first_seen) > {t0Parameter} AND min(first_seen) <= {t1Parameter}"));
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}"));
+            branches.Add(SqlF.Of(
+                $"SELECT profile_id FROM {SqlF.Table(schema.ProfileUpdates)} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}"));
+        }
+
+        return Distinct(branches);
+    }
+
+    /// <summary>A new or changed definition: every profile of the universe at t1, plus every stored member (to exit them).</summary>
+    public static SqlStatement Everyone(StorageSchema schema, string tenant, string segmentId, DateTime t1)
+    {
+        var tenantParameter = SqlF.Named("tenant", "String", tenant);
+        return Distinct(
+        [
+            SqlF.Of($"SELECT profile_id FROM {SqlF.Table(schema.Profiles)} WHERE tenant = {tenantParameter} GROUP BY profile_id HAVING min(first_seen) <= {SqlF.Named("t1", Time3, t1)}"),
+            SqlF.Of($"SELECT profile_id FROM {SqlF.Table(schema.Membership)} FINAL WHERE tenant = {tenantParameter} AND segment_id = {SqlF.Param("String", segmentId)} AND is_member = 1"),
+        ]);
+    }
+
+    private static SqlStatement Distinct(IReadOnlyList<SqlFragment> branches)
+    {
+        if (branches.Count == 0)
+        {
+            return new SqlStatement("SELECT '' AS profile_id WHERE 0");
+        }
+
+        var union = SqlF.Join(SqlF.Of($" UNION ALL "), branches.Select(b => SqlF.Of($"({b})")));
+        return SqlF.Of($"SELECT DISTINCT profile_id FROM ({union}) ORDER BY profile_id").ToStatement();
+    }
+
+    /// <summary>
+    /// A predicate true when the value's date can be inside the operator's range at one of t0, t1 and outside at the
+    /// other; null when nothing can change. The ranges are closed, so boundaries are included (a superset is fine).
+    /// </summary>
+    private static SqlFragment? DateCrossing(PropertyFilter filter, ValueSql value, DateTime t0, DateTime t1)
+    {
+        if (filter.Op == FilterOperator.AnniversaryInNextDays)
+        {
+            var before = FilterSql.AnniversaryCodes(t0, filter.Days);
+            var after = FilterSql.AnniversaryCodes(t1, filter.Days);
+            var changed = before.Except(after).Union(after.Except(before)).Order().ToArray();
+            if (changed.Length == 0)
+            {
+                return null;
+            }
+
+            var date = value.Date;
+            return SqlF.Of($"ifNull(has({SqlF.Param("Array(UInt16)", changed)}, toMonth({date}) * 100 + toDayOfMonth({date})), 0)");
+        }
+
+        var ranges = DateRanges(filter, t0, t1);
+        if (ranges.Count == 0)
+        {
+            return null;
+        }
+
+        return SqlF.Or([.. ranges.Select(r => SqlF.Of($"ifNull({value.Date} BETWEEN {SqlF.Param(Time3, r.From)} AND {SqlF.Param(Time3, r.To)}, 0)"))]);
+    }
+
+    /// <summary>The edges each ranged date operator has, at t0 and at t1: the date ranges they sweep.</summary>
+    private static List<(DateTime From, DateTime To)> DateRanges(PropertyFilter filter, DateTime t0, DateTime t1)
+    {
+        var days = filter.Days;
+        return filter.Op switch
+        {
+            FilterOperator.InLastDays => [(t0.AddDays(-days), t1.AddDays(-days)), (t0, t1)],
+            FilterOperator.MoreThanDaysAgo => [(t0.AddDays(-days), t1.AddDays(-days))],
+            FilterOperator.InNextDays => [(t0, t1), (t0.AddDays(days), t1.AddDays(days))],
+            _ => [],
+        };
+    }
+
+    /// <summary>
+    /// For the ranged date operators on profile properties: the tagged value ('s' + ISO text) lies between the day
+    /// prefixes of the swept ranges, widened by a day each side for time-zone offsets. Lets the value projection prune.
+    /// </summary>
+    private static SqlFragment DayPrefixRange(PropertyFilter filter, DateTime t0, DateTime t1)
+    {
+        var ranges = DateRanges(filter, t0, t1);
+        if (ranges.Count == 0)
+        {
+            return SqlF.Empty;
+        }
+
+        var alternatives = ranges.Select(r => SqlF.Of(
+            $"(value >= {SqlF.Param("String", "s" + Day(r.From.AddDays(-1)))} AND value < {SqlF.Param("String", "s" + Day(r.To.AddDays(2)))})")).ToList();
+        return SqlF.Of($" AND {SqlF.Or(alternatives)}");
+
+        static string Day(DateTime t) => t.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static DateTime Min(DateTime? until, DateTime now) => until is { } u && u < now ? u : now;
+
+    /// <summary>Merges overlapping ranges so each event row is read once per metric.</summary>
+    private static IEnumerable<(DateTime From, DateTime To)> Merge(SortedSet<(DateTime From, DateTime To)> ranges)
+    {
+        (DateTime From, DateTime To)? current = null;
+        foreach (var range in ranges)
+        {
+            if (current is { } c && range.From <= c.To)
+            {
+                current = (c.From, range.To > c.To ? range.To : c.To);
+            }
+            else
+            {
+                if (current is { } done)
+                {
+                    yield return done;
+                }
+
+                current = range;
+            }
+        }
+
+        if (current is { } last)
+        {
+            yield return last;
+        }
+    }
+}

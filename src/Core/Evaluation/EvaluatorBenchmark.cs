@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Globalization;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Core.Evaluation;
+
+/// <summary>
+/// <c>segmentmcp benchmark evaluator</c>: on a loaded demo tenant, saves the 12 benchmark segment shapes, brings them
+/// up to the reference time, adds one hour of new activity from about 0.1% of the profiles, then compares one
+/// incremental tick with a full recompute of the same segments (wall time and rows read, measured in the same run),
+/// with phase timings and 1/2/4 workers.
+/// </summary>
+public static class EvaluatorBenchmark
+{
+    private static readonly string[] ActivityMetrics = ["Opened Email", "Clicked Email", "Viewed Product", "Added to Cart", "Started Checkout", "Placed Order", "Active on Site"];
+
+    /// <summary>The 12 shapes (time windows, counts, sums, where filters, NOT, OR, property dates, segment-in-segment).</summary>
+    public static IReadOnlyList<SegmentDefinition> Shapes(string firstSegmentId) =>
+    [
+        new("Openers 30d", null, Event("Opened Email", new LastDaysWindow(30), Measure.Count, Comparison.Gte, 1)),
+        new("Repeat buyers 90d", null, Event("Placed Order", new LastDaysWindow(90), Measure.Count, Comparison.Gte, 3)),
+        new("Big spenders 365d", null, Event("Placed Order", new LastDaysWindow(365), new Measure(MeasureKind.Sum, PropertyFilter.ValueProperty), Comparison.Gt, 500)),
+        new("Electronics browsers 7d", null, new EventCondition(
+            "Viewed Product", [new PropertyFilter("category", FilterOperator.Eq, [new StringScalar("electronics")])], new LastDaysWindow(7), Measure.Count, Comparison.Gte, 2)),
+        new("Cart abandoners 24h", null, new AllCondition([
+            Event("Added to Cart", new LastHoursWindow(24), Measure.Count, Comparison.Gte, 1),
+            new NotCondition(Event("Placed Order", new LastHoursWindow(24), Measure.Count, Comparison.Gte, 1))])),
+        new("Engaged 14d", null, new AnyCondition([
+            Event("Clicked Email", new LastDaysWindow(14), Measure.Count, Comparison.Gte, 1),
+            Event("Viewed Product", new LastDaysWindow(3), Measure.Count, Comparison.Gte, 1)])),
+        new("Premium in Boston", null, new AllCondition([
+            new PropertyCondition(new PropertyFilter("city", FilterOperator.Eq, [new StringScalar("Boston")])),
+            new PropertyCondition(new PropertyFilter("plan", FilterOperator.Eq, [new StringScalar("premium")]))])),
+        new("New signups 30d", null, new PropertyCondition(new PropertyFilter("signup_date", FilterOperator.InLastDays, [new NumberScalar(30)]))),
+        new("Birthday this week", null, new PropertyCondition(new PropertyFilter("birthday", FilterOperator.AnniversaryInNextDays, [new NumberScalar(7)]))),
+        new("Received but never opened 60d", null, new AllCondition([
+            Event("Received Email", new LastDaysWindow(60), Measure.Count, Comparison.Gte, 4),
+            Event("Opened Email", new LastDaysWindow(60), Measure.Count, Comparison.Eq, 0)])),
+        new("Paying openers", null, new AllCondition([
+            new SegmentReferenceCondition(firstSegmentId, true),
+            new PropertyCondition(new PropertyFilter("plan", FilterOperator.Neq, [new StringScalar("free")]))])),
+        new("Lapsed buyers", null, new AllCondition([
+            Event("Placed Order", new BetweenDaysAgoWindow(30, 90), Measure.Count, Comparison.Gte, 1),
+            new NotCondition(Event("Placed Order", new LastDaysWindow(30), Measure.Count, Comparison.Gte, 1))])),
+    ];
+
+    public static async Task RunAsync(
+        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime referenceTime, TextWriter output, CancellationToken cancellationToken = default)
+    {
+        var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+        var t1 = t0.AddHours(1);
+        var store = new SegmentStore(engine, schema);
+        var ids = new List<string>();
+        var definitions = new List<SegmentDefinition>();
+        foreach (var shape in Shapes("pending"))
+        {
+            var definition = ids.Count == 10 ? Shapes(ids[0])[10] : shape;
+            var saved = await store.SaveAsync(tenant, null, "bench " + definition.Name, "evaluator benchmark", SegmentDefinitionJson.Write(definition), cancellationToken).ConfigureAwait(false);
+            ids.Add(saved.Id);
+            definitions.Add(definition);
+        }
+
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}").ConfigureAwait(false);
+        var initial = Stopwatch.StartNew();
+        var first = await new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 4 }).TickAsync(tenant, t0, null, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"initial evaluation (all profiles, new segments): {initial.Elapsed.TotalSeconds:0.00} s, {first.Statistics.RowsRead:N0} rows read").ConfigureAwait(false);
+        var states = await store.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+
+        var active = await AddActivityAsync(engine, schema, tenant, t0, cancellationToken).ConfigureAwait(false);
+        var universe = await engine.QueryAsync(
+            new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),
+            cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"new activity: {active.Profiles:N0} profiles ({active.Profiles * 100.0 / Math.Max(1, Convert.ToInt64(universe.Rows[0][0], CultureInfo.InvariantCulture)):0.000}% of the universe), {active.Events:N0} events, {active.Updates:N0} profile updates in ({t0:HH:mm}, {t1:HH:mm}]").ConfigureAwait(false);
+
+        // The full recompute: every segment's compiled query over the whole universe at t1.
+        var full = Stopwatch.StartNew();
+        ulong fullRows = 0;
+        foreach (var id in ids)
+        {
+            var validated = ValidatedDefinition.Unchecked(tenant, definitions[ids.IndexOf(id)], id == ids[10] ? new Dictionary<string, SegmentDefinition> { [ids[0]] = definitions[0] } : null);
+            var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, new CompileOptions(t1)), cancellationToken).ConfigureAwait(false);
+            fullRows += result.Statistics.RowsRead;
+        }
+
+        var fullTime = full.Elapsed;
+        await output.WriteLineAsync($"full recompute at t0+1h: {fullTime.TotalMilliseconds:0} ms, {fullRows:N0} rows read").ConfigureAwait(false);
+        await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio").ConfigureAwait(false);
+        foreach (var workers in new[] { 1, 2, 4 })
+        {
+            // Same work each time: the segments go back to their t0 state (membership already at t1 after the first
+            // run, so later runs find the same candidates and write nothing).
+            foreach (var (id, state) in states)
+            {
+                await store.WriteStateAsync(tenant, id, state, cancellationToken).ConfigureAwait(false);
+            }
+
+            var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = 2_000 });
+            var watch = Stopwatch.StartNew();
+            var report = await evaluator.TickAsync(tenant, t1, null, cancellationToken).ConfigureAwait(false);
+            var elapsed = watch.Elapsed;
+            var s = report.Statistics;
+            await output.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / fullTime,9:P1}  {(double)s.RowsRead / Math.Max(1, fullRows),9:P1}")).ConfigureAwait(false);
+        }
+    }
+
+    private static EventCondition Event(string metric, Window window, Measure measure, Comparison op, double value) => new(metric, [], window, measure, op, value);
+
+    /// <summary>Events (and some profile updates) in (t0, t0 + 1h] for the profiles whose id hashes to 0 mod 1000.</summary>
+    private static async Task<(long Profiles, long Events, long Updates)> AddActivityAsync(
+        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime t0, CancellationToken cancellationToken)
+    {
+        var sample = await engine.QueryAsync(
+            new SqlStatement(
+                $"SELECT profile_id FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND cityHash64(profile_id) % 1000 = 0 GROUP BY profile_id",
+                [new SqlParameter("tenant", "String", tenant)]),
+            cancellationToken).ConfigureAwait(false);
+        var random = new Random(2026);
+        using var events = new JsonRows();
+        using var updates = new JsonRows();
+        foreach (var row in sample.Rows)
+        {
+            var profile = (string)row[0]!;
+            for (var i = random.Next(1, 6); i > 0; i--)
+            {
+                var e = events.Begin();
+                e.WriteString("tenant", tenant);
+                e.WriteString("metric", ActivityMetrics[random.Next(ActivityMetrics.Length)]);
+                e.WriteString("profile_id", profile);
+                e.WriteString("ts", JsonRows.Time(t0.AddSeconds(random.Next(1, 3600))));
+                e.WriteNumber("value", random.Next(5, 300));
+                e.WriteStartObject("properties");
+                e.WriteString("category", "sElectronics");
+                e.WriteEndObject();
+                events.End();
+            }
+
+            if (random.Next(5) == 0)
+            {
+                var u = updates.Begin();
+                u.WriteString("tenant", tenant);
+                u.WriteString("profile_id", profile);
+                u.WriteString("updated_at", JsonRows.Time(t0.AddSeconds(random.Next(1, 3600))));
+                u.WriteStartObject("properties");
+                u.WriteString("plan", random.Next(2) == 0 ? "spremium" : "sbasic");
+                u.WriteEndObject();
+                updates.End();
+            }
+        }
+
+        if (events.Count > 0)
+        {
+            await engine.InsertJsonEachRowAsync(schema.Events, events.ToMemory(), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (updates.Count > 0)
+        {
+            await engine.InsertJsonEachRowAsync(schema.ProfileUpdates, updates.ToMemory(), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (sample.Rows.Count, events.Count, updates.Count);
+    }
+}

@@ -1,0 +1,45 @@
+namespace SegmentMcp.Core.Evaluation;
+
+/// <summary>How the evaluator splits and runs its work.</summary>
+public sealed class EvaluatorOptions
+{
+    /// <summary>Parallel phase-2 workers (each runs one chunk query at a time).</summary>
+    public int Workers { get; set; } = 4;
+
+    /// <summary>Candidate profiles per chunk (one restricted segment query and one membership write each).</summary>
+    public int ChunkSize { get; set; } = 20_000;
+
+    /// <summary>
+    /// How long an insert may take between being stamped (<c>ingested_at</c>) and becoming visible. The ingestion
+    /// watermark a tick records is the database clock at tick start minus this, so a slow insert in flight is still
+    /// picked up by the next tick.
+    /// </summary>
+    public TimeSpan IngestLag { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Seconds between background ticks (<see cref="EvaluationService"/>); 0 = never.</summary>
+    public int EvaluateEverySeconds { get; set; } = 60;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Workers, 1, nameof(Workers));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ChunkSize, 1, nameof(ChunkSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(IngestLag.Ticks, nameof(IngestLag));
+        ArgumentOutOfRangeException.ThrowIfNegative(EvaluateEverySeconds, nameof(EvaluateEverySeconds));
+    }
+}
+
+/// <summary>A tick finished with some segments not brought up to date; they keep their state and the next tick retries them.</summary>
+public sealed class TickFailedException(TickReport report, IReadOnlyDictionary<string, Exception> failures)
+    : Exception(Describe(failures), failures.Values.FirstOrDefault())
+{
+    /// <summary>What the tick did for the segments that did complete.</summary>
+    public TickReport Report { get; } = report;
+
+    /// <summary>The first failure per segment (tenant/segment id).</summary>
+    public IReadOnlyDictionary<string, Exception> Failures { get; } = failures;
+
+    private static string Describe(IReadOnlyDictionary<string, Exception> failures) =>
+        $"{failures.Count} segment(s) were not evaluated: " +
+        string.Join("; ", failures.Take(5).Select(f => $"{f.Key}: {f.Value.Message}")) +
+        (failures.Count > 5 ? "; …" : string.Empty);
+}

@@ -1,0 +1,462 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Core.Evaluation;
+
+/// <summary>
+/// The two-phase incremental evaluator. A tick brings every saved segment of a tenant to one evaluation time t1,
+/// segments that reference others after those (dependency levels). Per level: phase 1 finds each segment's
+/// candidates (<see cref="CandidateQuery"/>), chunks them onto an <see cref="IChunkQueue"/>; phase 2 runs
+/// <see cref="EvaluatorOptions.Workers"/> workers that evaluate the compiled segment restricted to a chunk, diff it
+/// against stored membership and write the transitions (<see cref="MembershipStore.WriteChangesAsync"/>). A segment's
+/// state (evaluation time, ingestion watermark, size) advances only once all its chunks are written; a failure
+/// leaves it where it was, and the next tick re-derives the same candidates from the old state and repairs.
+/// </summary>
+public sealed class SegmentEvaluator : ISegmentEvaluator
+{
+    private readonly IClickHouseEngine engine;
+    private readonly StorageSchema schema;
+    private readonly EvaluatorOptions options;
+    private readonly ILogger logger;
+    private readonly IChunkQueueFactory queues;
+    private readonly SegmentStore segments;
+    private readonly MembershipStore membership;
+    private readonly SemaphoreSlim tickLock = new(1, 1);
+
+    public SegmentEvaluator(
+        IClickHouseEngine engine,
+        StorageSchema schema,
+        EvaluatorOptions? options = null,
+        ILogger<SegmentEvaluator>? logger = null,
+        IChunkQueueFactory? queues = null)
+    {
+        this.engine = engine;
+        this.schema = schema;
+        this.options = options ?? new EvaluatorOptions();
+        this.options.Validate();
+        this.logger = (ILogger?)logger ?? NullLogger.Instance;
+        this.queues = queues ?? ChannelChunkQueue.Factory.Instance;
+        segments = new SegmentStore(engine, schema);
+        membership = new MembershipStore(engine, schema);
+    }
+
+    /// <summary>Test hook: runs after a chunk's log rows are written and before its membership rows.</summary>
+    internal Func<ChunkWork, ValueTask>? AfterLogWritten { get; set; }
+
+    /// <summary>Test hook: runs when a worker takes a chunk, before it queries.</summary>
+    internal Func<ChunkWork, ValueTask>? BeforeChunk { get; set; }
+
+    public async Task<TickReport> TickAsync(string? tenant, DateTime? asOf, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
+    {
+        var t1 = Truncate(asOf ?? DateTime.UtcNow);
+        if (t1.Kind == DateTimeKind.Local)
+        {
+            throw new ArgumentException("asOf must be UTC.", nameof(asOf));
+        }
+
+        await tickLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var tick = new Tick(t1);
+            var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
+            var watermark = await DatabaseNowAsync(cancellationToken).ConfigureAwait(false) - options.IngestLag;
+            foreach (var name in tenants)
+            {
+                await TickTenantAsync(tick, name, watermark, progress, cancellationToken).ConfigureAwait(false);
+            }
+
+            var report = tick.Report();
+            var s = report.Statistics;
+            logger.LogInformation(
+                "Tick at {EvaluatedAt:O}: {Segments} segments, {Candidates} candidates in {Chunks} chunks, {Entered} entered, {Exited} exited, {RowsRead} rows read; phase 1 {Phase1} ms, phase 2 {Phase2} ms",
+                t1, report.Segments.Count, s.Candidates, s.Chunks, s.Entered, s.Exited, s.RowsRead, (long)s.Phase1.TotalMilliseconds, (long)s.Phase2.TotalMilliseconds);
+            if (!tick.Failures.IsEmpty)
+            {
+                throw new TickFailedException(report, new Dictionary<string, Exception>(tick.Failures, StringComparer.Ordinal));
+            }
+
+            return report;
+        }
+        finally
+        {
+            tickLock.Release();
+        }
+    }
+
+    private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
+    {
+        var rows = await segments.LiveRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+        var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            var parsed = SegmentDefinitionJson.Parse(row.DefinitionJson);
+            if (parsed.Definition is null)
+            {
+                tick.Fail(tenant, row.SegmentId, new InvalidOperationException("The saved definition no longer parses: " + string.Join("; ", parsed.Errors)));
+                continue;
+            }
+
+            definitions[row.SegmentId] = parsed.Definition;
+        }
+
+        var levels = Levels(tenant, definitions, tick);
+        var done = 0;
+        var doneAtT1 = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var level in levels)
+        {
+            var jobs = new List<SegmentJob>();
+            var phase1 = Stopwatch.StartNew();
+            foreach (var id in level)
+            {
+                var definition = definitions[id];
+                var row = rows.First(r => r.SegmentId == id);
+                states.TryGetValue(id, out var state);
+                var direct = SegmentReads.Of(definition.Condition).References;
+                if (direct.FirstOrDefault(r => !doneAtT1.Contains(r)) is { } behind)
+                {
+                    tick.Fail(tenant, id, new InvalidOperationException($"Referenced segment '{behind}' is not evaluated at {tick.T1:O}; retried next tick."));
+                    continue;
+                }
+
+                if (state is not null && state.Version == row.Version && state.EvaluatedAt >= tick.T1)
+                {
+                    // Already at (or past) t1: nothing to do. Only exactly t1 lets dependents use its log.
+                    if (state.EvaluatedAt == tick.T1)
+                    {
+                        doneAtT1.Add(id);
+                    }
+
+                    tick.Add(new SegmentTickResult(id, state.Size, 0, 0, 0));
+                    continue;
+                }
+
+                try
+                {
+                    var job = await PlanAsync(tick, tenant, row, definition, definitions, state, watermark, cancellationToken).ConfigureAwait(false);
+                    jobs.Add(job);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    tick.Fail(tenant, id, exception);
+                }
+            }
+
+            tick.AddPhase1(phase1.Elapsed);
+            var phase2 = Stopwatch.StartNew();
+            await RunChunksAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
+            foreach (var job in jobs)
+            {
+                if (job.Failure is { } failure)
+                {
+                    tick.Fail(tenant, job.SegmentId, failure);
+                    continue;
+                }
+
+                try
+                {
+                    var size = job.CountAfter || job.Previous is null
+                        ? await membership.CountAsync(tenant, job.SegmentId, cancellationToken).ConfigureAwait(false)
+                        : job.Previous.Size + job.Entered - job.Exited;
+                    await segments.WriteStateAsync(
+                        tenant,
+                        job.SegmentId,
+                        new SegmentState(job.Version, tick.T1, job.Watermark, size),
+                        cancellationToken).ConfigureAwait(false);
+                    doneAtT1.Add(job.SegmentId);
+                    tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.Candidates.Count));
+                    logger.LogDebug(
+                        "Segment {Tenant}/{Segment} v{Version} at {EvaluatedAt:O}: {Candidates} candidates, {Entered} entered, {Exited} exited, size {Size}",
+                        tenant, job.SegmentId, job.Version, tick.T1, job.Candidates.Count, job.Entered, job.Exited, size);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    tick.Fail(tenant, job.SegmentId, exception);
+                }
+
+                progress?.Report(new TickProgress(++done, rows.Count, $"{tenant}/{job.SegmentId}: {job.Entered} entered, {job.Exited} exited"));
+            }
+
+            tick.AddPhase2(phase2.Elapsed);
+        }
+    }
+
+    /// <summary>Phase 1 for one segment: roll forward an interrupted tick's log, then find the candidates.</summary>
+    private async Task<SegmentJob> PlanAsync(
+        Tick tick,
+        string tenant,
+        SegmentStore.Row row,
+        SegmentDefinition definition,
+        IReadOnlyDictionary<string, SegmentDefinition> all,
+        SegmentState? state,
+        DateTime watermark,
+        CancellationToken cancellationToken)
+    {
+        var references = Closure(definition, all);
+        var (rolled, rollRows) = await membership.RollForwardAsync(tenant, row.SegmentId, state?.EvaluatedAt, cancellationToken).ConfigureAwait(false);
+        tick.AddRows(rollRows);
+        var incremental = state is not null && state.Version == row.Version;
+        var query = incremental
+            ? CandidateQuery.Incremental(schema, tenant, definition, references, state!.EvaluatedAt, tick.T1, state.IngestWatermark)
+            : CandidateQuery.Everyone(schema, tenant, row.SegmentId, tick.T1);
+        var candidates = new List<string>();
+        var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
+        tick.AddRows(result.Statistics.RowsRead);
+        candidates.AddRange(result.Rows.Select(r => (string)r[0]!));
+        if (rolled.Count > 0)
+        {
+            // Profiles an interrupted tick changed: re-evaluated, so they end up exact at t1 whatever happened before.
+            candidates = [.. candidates.Concat(rolled).Distinct(StringComparer.Ordinal)];
+        }
+
+        candidates.Sort(StringComparer.Ordinal);
+        var validated = ValidatedDefinition.Unchecked(tenant, definition, references);
+        return new SegmentJob(tenant, row.SegmentId, row.Version, validated, candidates, state)
+        {
+            CountAfter = rolled.Count > 0,
+            Watermark = state is null || watermark > state.IngestWatermark ? watermark : state.IngestWatermark,
+        };
+    }
+
+    /// <summary>Phase 2: every job's chunks onto one queue, drained by the workers.</summary>
+    private async Task RunChunksAsync(Tick tick, IReadOnlyList<SegmentJob> jobs, CancellationToken cancellationToken)
+    {
+        var byKey = jobs.ToDictionary(j => (j.Tenant, j.SegmentId, j.Version));
+        var queue = queues.Create();
+        var chunks = 0;
+        foreach (var job in jobs)
+        {
+            for (var start = 0; start < job.Candidates.Count; start += options.ChunkSize)
+            {
+                var ids = job.Candidates.GetRange(start, Math.Min(options.ChunkSize, job.Candidates.Count - start));
+                await queue.EnqueueAsync(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, chunks++, ids), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        queue.Complete();
+        tick.AddChunks(chunks);
+        if (chunks == 0)
+        {
+            return;
+        }
+
+        var workers = Enumerable.Range(0, Math.Min(options.Workers, chunks)).Select(_ => Task.Run(
+            async () =>
+            {
+                await foreach (var work in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var job = byKey[(work.Tenant, work.SegmentId, work.Version)];
+                    if (job.Failure is not null)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        await EvaluateChunkAsync(tick, job, work, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        job.Failure ??= exception;
+                        logger.LogWarning(exception, "Chunk {Chunk} of {Tenant}/{Segment} failed; the segment keeps its state and is repaired next tick", work.ChunkIndex, work.Tenant, work.SegmentId);
+                    }
+                }
+            },
+            cancellationToken)).ToList();
+        await Task.WhenAll(workers).ConfigureAwait(false);
+    }
+
+    private async Task EvaluateChunkAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
+    {
+        if (BeforeChunk is { } before)
+        {
+            await before(work).ConfigureAwait(false);
+        }
+
+        var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt, CompileMode.Restricted, work.ProfileIds));
+        var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
+        var now = evaluated.Rows.Select(r => (string)r[0]!).ToHashSet(StringComparer.Ordinal);
+        var (stored, storedRows) = await membership.MembersAmongAsync(work.Tenant, work.SegmentId, work.ProfileIds, cancellationToken).ConfigureAwait(false);
+        tick.AddRows(evaluated.Statistics.RowsRead + storedRows);
+        var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
+        var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
+        Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
+        await membership.WriteChangesAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, entered, exited, hook, cancellationToken).ConfigureAwait(false);
+        job.AddChanges(entered.Count, exited.Count);
+        logger.LogDebug(
+            "Chunk {Chunk} of {Tenant}/{Segment} written: {Profiles} profiles, {Entered} entered, {Exited} exited",
+            work.ChunkIndex, work.Tenant, work.SegmentId, work.ProfileIds.Count, entered.Count, exited.Count);
+    }
+
+    /// <summary>Groups segments so that every segment comes after the segments it references.</summary>
+    private static List<List<string>> Levels(string tenant, IReadOnlyDictionary<string, SegmentDefinition> definitions, Tick tick)
+    {
+        var depth = new Dictionary<string, int>(StringComparer.Ordinal);
+        var visiting = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in definitions.Keys.Order(StringComparer.Ordinal))
+        {
+            Depth(id);
+        }
+
+        return [.. depth.Where(d => d.Value >= 0).GroupBy(d => d.Value).OrderBy(g => g.Key).Select(g => g.Select(d => d.Key).Order(StringComparer.Ordinal).ToList())];
+
+        int Depth(string id)
+        {
+            if (depth.TryGetValue(id, out var known))
+            {
+                return known;
+            }
+
+            if (!definitions.TryGetValue(id, out var definition) || !visiting.Add(id))
+            {
+                return -1;
+            }
+
+            var level = 0;
+            foreach (var reference in SegmentReads.Of(definition.Condition).References)
+            {
+                var inner = Depth(reference);
+                if (inner < 0)
+                {
+                    tick.Fail(tenant, id, new InvalidOperationException($"Referenced segment '{reference}' is missing, deleted, unparseable or part of a cycle."));
+                    level = -1;
+                    break;
+                }
+
+                level = Math.Max(level, inner + 1);
+            }
+
+            visiting.Remove(id);
+            depth[id] = level;
+            return level;
+        }
+    }
+
+    /// <summary>Every definition reachable from <paramref name="definition"/> through references.</summary>
+    private static Dictionary<string, SegmentDefinition> Closure(SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition> all)
+    {
+        var result = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
+        var pending = new Stack<SegmentDefinition>([definition]);
+        while (pending.TryPop(out var current))
+        {
+            foreach (var id in SegmentReads.Of(current.Condition).References)
+            {
+                if (!result.ContainsKey(id))
+                {
+                    result[id] = all[id];
+                    pending.Push(all[id]);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<DateTime> DatabaseNowAsync(CancellationToken cancellationToken)
+    {
+        var result = await engine.QueryAsync(new SqlStatement("SELECT now64(6, 'UTC')"), cancellationToken).ConfigureAwait(false);
+        return (DateTime)result.Rows[0][0]!;
+    }
+
+    private static DateTime Truncate(DateTime utc) =>
+        new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), utc.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : utc.Kind);
+
+    /// <summary>One segment's work in a tick.</summary>
+    private sealed class SegmentJob(string tenant, string segmentId, int version, ValidatedDefinition definition, List<string> candidates, SegmentState? previous)
+    {
+        private long entered;
+        private long exited;
+
+        public string Tenant { get; } = tenant;
+
+        public string SegmentId { get; } = segmentId;
+
+        public int Version { get; } = version;
+
+        public ValidatedDefinition Definition { get; } = definition;
+
+        public List<string> Candidates { get; } = candidates;
+
+        public SegmentState? Previous { get; } = previous;
+
+        public bool CountAfter { get; init; }
+
+        public DateTime Watermark { get; init; }
+
+        public long Entered => Interlocked.Read(ref entered);
+
+        public long Exited => Interlocked.Read(ref exited);
+
+        public Exception? Failure { get; set; }
+
+        public void AddChanges(int enteredCount, int exitedCount)
+        {
+            Interlocked.Add(ref entered, enteredCount);
+            Interlocked.Add(ref exited, exitedCount);
+        }
+    }
+
+    /// <summary>A tick's running totals.</summary>
+    private sealed class Tick(DateTime t1)
+    {
+        private readonly ConcurrentQueue<SegmentTickResult> results = new();
+        private long rowsRead;
+        private long phase1Ticks;
+        private long phase2Ticks;
+        private int chunks;
+
+        public DateTime T1 { get; } = t1;
+
+        public ConcurrentDictionary<string, Exception> Failures { get; } = new(StringComparer.Ordinal);
+
+        public void Fail(string tenant, string segmentId, Exception exception) => Failures.TryAdd($"{tenant}/{segmentId}", exception);
+
+        public void Add(SegmentTickResult result) => results.Enqueue(result);
+
+        public void AddRows(ulong rows) => Interlocked.Add(ref rowsRead, (long)rows);
+
+        public void AddChunks(int count) => Interlocked.Add(ref chunks, count);
+
+        public void AddPhase1(TimeSpan elapsed) => Interlocked.Add(ref phase1Ticks, elapsed.Ticks);
+
+        public void AddPhase2(TimeSpan elapsed) => Interlocked.Add(ref phase2Ticks, elapsed.Ticks);
+
+        public TickReport Report()
+        {
+            var list = results.ToList();
+            return new TickReport(
+                T1,
+                list,
+                new TickStatistics(
+                    list.Sum(r => r.Candidates),
+                    chunks,
+                    list.Sum(r => r.Entered),
+                    list.Sum(r => r.Exited),
+                    (ulong)Interlocked.Read(ref rowsRead),
+                    TimeSpan.FromTicks(phase1Ticks),
+                    TimeSpan.FromTicks(phase2Ticks)));
+        }
+    }
+
+    /// <summary>A tick report as printed by <c>segmentmcp evaluate</c>.</summary>
+    public static string Format(TickReport report)
+    {
+        var s = report.Statistics;
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"evaluated at {report.EvaluatedAt:yyyy-MM-ddTHH:mm:ss.fffZ}: {report.Segments.Count} segment(s)");
+        foreach (var segment in report.Segments.OrderBy(r => r.SegmentId, StringComparer.Ordinal))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {segment.SegmentId,-40} size {segment.Size,10}  +{segment.Entered} -{segment.Exited}  candidates {segment.Candidates}");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"candidates {s.Candidates}, chunks {s.Chunks}, entered {s.Entered}, exited {s.Exited}, rows read {s.RowsRead}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"phase 1 {s.Phase1.TotalMilliseconds:0} ms, phase 2 {s.Phase2.TotalMilliseconds:0} ms");
+        return text.ToString();
+    }
+}

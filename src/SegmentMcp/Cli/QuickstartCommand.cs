@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using SegmentMcp.Core.Demo;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Mcp;
+
+namespace SegmentMcp.Cli;
+
+/// <summary>
+/// <c>segmentmcp quickstart</c>: the first thing a new user runs. Loads the demo shop when the tenant is empty,
+/// saves a few example segments (once), brings them up to date with one evaluator tick, and shows each segment's
+/// read-back, size and a few members — then how to connect an assistant.
+/// </summary>
+internal static class QuickstartCommand
+{
+    private static readonly (string Name, string Condition)[] Examples =
+    [
+        ("Recent openers in Boston who have not ordered",
+            """{ "all": [ { "event": { "metric": "Opened Email", "window": { "between_days_ago": [3, 5] }, "op": "gte", "value": 1 } }, { "property": { "name": "city", "op": "eq", "value": "Boston" } }, { "not": { "event": { "metric": "Placed Order", "window": { "last_days": 30 }, "op": "gte", "value": 1 } } } ] }"""),
+        ("Big spenders this quarter",
+            """{ "event": { "metric": "Placed Order", "window": { "last_days": 90 }, "measure": { "sum": "$value" }, "op": "gte", "value": 500 } }"""),
+        ("Abandoned carts this week",
+            """{ "all": [ { "event": { "metric": "Added to Cart", "window": { "last_days": 7 }, "op": "gte", "value": 1 } }, { "event": { "metric": "Placed Order", "window": { "last_days": 7 }, "op": "eq", "value": 0 } } ] }"""),
+        ("Birthdays in the next 7 days",
+            """{ "property": { "name": "birthday", "op": "anniversary_in_next_days", "value": 7 } }"""),
+        ("Lapsed premium customers",
+            """{ "all": [ { "property": { "name": "plan", "op": "eq", "value": "premium" } }, { "not": { "event": { "metric": "Active on Site", "window": { "last_days": 60 }, "op": "gte", "value": 1 } } } ] }"""),
+    ];
+
+    public static void Register() =>
+        CommandLine.Register(
+            "quickstart",
+            "Load the demo shop (if the tenant is empty), save example segments, evaluate them and show the results.",
+            "[--company demo] [--profiles N] [--data DIR | --clickhouse CONN] [--database NAME]",
+            [],
+            RunAsync);
+
+    public static async Task<int> RunAsync(CliArguments args, CancellationToken cancellationToken)
+    {
+        var company = args.Get("company") ?? "demo";
+        var profiles = args.GetInt("profiles", 50_000, 100, 50_000_000);
+        var selection = EngineSelection.FromArguments(args);
+        args.RejectUnknown();
+
+        StandardInput.Detach();
+        var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var output = Console.Out;
+        await output.WriteLineAsync($"SegmentMcp quick start — tenant '{company}' on the {selection.Describe()}").ConfigureAwait(false);
+
+        if (await CountProfilesAsync(engine, schema, company, cancellationToken).ConfigureAwait(false) == 0)
+        {
+            await output.WriteLineAsync($"Loading the demo shop ({profiles:N0} profiles, 400 days of email, browsing and orders)…").ConfigureAwait(false);
+            var loaded = await DemoLoader.LoadAsync(
+                engine,
+                schema,
+                new DemoOptions { Profiles = profiles, Company = company },
+                progress => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {progress.Rows:N0} rows written ({progress.Elapsed.TotalSeconds:F0} s)")),
+                cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Loaded {loaded.Profiles:N0} profiles and {loaded.Events:N0} events in {loaded.Elapsed.TotalSeconds:F1} s.")).ConfigureAwait(false);
+        }
+
+        var store = new SegmentStore(engine, schema);
+        var catalog = await TenantCatalogReader.ReadAsync(engine, schema, company, cancellationToken).ConfigureAwait(false);
+        var validator = new DefinitionValidator(new StoreDefinitionSource(store));
+        var existing = (await store.ListAsync(company, cancellationToken).ConfigureAwait(false)).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, condition) in Examples.Where(e => !existing.Contains(e.Name)))
+        {
+            var json = $$"""{ "name": "{{name}}", "condition": {{condition}} }""";
+            var validated = await validator.ValidateAsync(company, json, catalog, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!validated.IsValid)
+            {
+                // The demo tenant's catalog differs (another --company with other data): skip what it cannot express.
+                await Console.Error.WriteLineAsync($"  skipping example '{name}': {string.Join("; ", validated.Errors.Select(e => $"{e.Path}: {e.Message}"))}").ConfigureAwait(false);
+                continue;
+            }
+
+            await store.SaveAsync(company, null, name, null, json, cancellationToken).ConfigureAwait(false);
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions(), NullLogger<SegmentEvaluator>.Instance);
+        var report = await evaluator.TickAsync(company, null, null, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Evaluated {report.Segments.Count} saved segments at {report.EvaluatedAt:yyyy-MM-dd HH:mm} UTC in {stopwatch.Elapsed.TotalSeconds:F1} s:")).ConfigureAwait(false);
+        await output.WriteLineAsync().ConfigureAwait(false);
+
+        var membership = new MembershipStore(engine, schema);
+        foreach (var segment in await store.ListAsync(company, cancellationToken).ConfigureAwait(false))
+        {
+            var parsed = SegmentDefinitionJson.Parse(segment.DefinitionJson);
+            var size = await membership.CountAsync(company, segment.Id, cancellationToken).ConfigureAwait(false);
+            var sample = await membership.MembersAsync(company, segment.Id, null, 3, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"  {segment.Name}  [{segment.Id}]").ConfigureAwait(false);
+            if (parsed.Definition is not null)
+            {
+                await output.WriteLineAsync($"    {ReadBack.Describe(parsed.Definition)}").ConfigureAwait(false);
+            }
+
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    {size:N0} members{(sample.Count > 0 ? ", e.g. " + string.Join(", ", sample) : string.Empty)}")).ConfigureAwait(false);
+        }
+
+        await output.WriteLineAsync(
+            """
+
+            Next:
+              ask an assistant: add this repository's mcp.json to VS Code (or see README: Claude Desktop, Cursor), then
+                "Which customers in Berlin bought shoes last month but haven't opened an email since?"
+              serve MCP yourself:      dotnet run --project src/SegmentMcp -- serve --company demo
+              keep segments current:   dotnet run --project src/SegmentMcp -- evaluate --company demo
+            """).ConfigureAwait(false);
+        return CommandLine.Ok;
+    }
+
+    private static async Task<long> CountProfilesAsync(IClickHouseEngine engine, StorageSchema schema, string company, CancellationToken cancellationToken)
+    {
+        var result = await engine.QueryAsync(
+            new SqlStatement($"SELECT count() FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", company)]),
+            cancellationToken).ConfigureAwait(false);
+        return Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture);
+    }
+}

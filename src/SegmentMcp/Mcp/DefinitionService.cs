@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ModelContextProtocol;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Mcp;
+
+/// <summary>Saved segments as the validator's source of referenced definitions.</summary>
+internal sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefinitionSource
+{
+    public async Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken)
+    {
+        var saved = await store.GetAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false);
+        return saved is null ? null : SegmentDefinitionJson.Parse(saved.DefinitionJson).Definition;
+    }
+}
+
+/// <summary>
+/// The MCP layer's door to the DSL: parses and validates a <c>definition</c> argument against the tenant's catalog
+/// (errors become one tool error listing every problem with its JSON path), compiles it, reads it back in English.
+/// </summary>
+internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema schema, ISegmentStore store, TimeProvider time)
+{
+    private static readonly TimeSpan CatalogLifetime = TimeSpan.FromSeconds(60);
+    private readonly ConcurrentDictionary<string, (TenantCatalog Catalog, DateTimeOffset ReadAt)> catalogs = new(StringComparer.Ordinal);
+
+    public IClickHouseEngine Engine => engine;
+
+    public StorageSchema Schema => schema;
+
+    /// <summary>The tenant's catalog, cached for a minute (a reload is forced when a name is unknown).</summary>
+    public async Task<TenantCatalog> CatalogAsync(string tenant, bool fresh, CancellationToken cancellationToken)
+    {
+        if (!fresh && catalogs.TryGetValue(tenant, out var cached) && time.GetUtcNow() - cached.ReadAt < CatalogLifetime)
+        {
+            return cached.Catalog;
+        }
+
+        var catalog = await TenantCatalogReader.ReadAsync(engine, schema, tenant, cancellationToken).ConfigureAwait(false);
+        catalogs[tenant] = (catalog, time.GetUtcNow());
+        return catalog;
+    }
+
+    /// <summary>Parses and validates; throws an <see cref="McpException"/> listing every problem when it is not valid.</summary>
+    public async Task<ValidatedDefinition> ValidateAsync(string tenant, JsonElement definition, string? ownSegmentId, CancellationToken cancellationToken)
+    {
+        if (definition.ValueKind == JsonValueKind.String)
+        {
+            // Some clients send the object as a JSON string; accept it.
+            try
+            {
+                using var document = JsonDocument.Parse(definition.GetString() ?? string.Empty);
+                definition = document.RootElement.Clone();
+            }
+            catch (JsonException exception)
+            {
+                throw new McpException($"Invalid definition:\n- definition: not a JSON object ({exception.Message}). Pass the definition as a JSON object; see the resource segmentmcp://dsl/schema.");
+            }
+        }
+
+        var parsed = SegmentDefinitionJson.Parse(definition);
+        if (parsed.Definition is null || parsed.Errors.Count > 0)
+        {
+            throw Invalid(parsed.Errors);
+        }
+
+        var validator = new DefinitionValidator(new StoreDefinitionSource(store));
+        var catalog = await CatalogAsync(tenant, fresh: false, cancellationToken).ConfigureAwait(false);
+        var result = await validator.ValidateAsync(tenant, parsed.Definition, catalog, ownSegmentId, cancellationToken).ConfigureAwait(false);
+        if (!result.IsValid && result.Errors.Any(e => e.Message.StartsWith("Unknown", StringComparison.Ordinal)))
+        {
+            catalog = await CatalogAsync(tenant, fresh: true, cancellationToken).ConfigureAwait(false);
+            result = await validator.ValidateAsync(tenant, parsed.Definition, catalog, ownSegmentId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result.IsValid ? result.Definition! : throw Invalid(result.Errors);
+    }
+
+    /// <summary>A saved segment's definition, validated as it is now (references resolved).</summary>
+    public async Task<ValidatedDefinition> ValidateSavedAsync(string tenant, SavedSegment saved, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(saved.DefinitionJson);
+        return await ValidateAsync(tenant, document.RootElement, saved.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    public SqlStatement Compile(ValidatedDefinition definition, CompileOptions options) => SegmentCompiler.Compile(definition, schema, options);
+
+    /// <summary>The DSL's deterministic English read-back of a definition.</summary>
+    public static string ReadBack(SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition>? references = null) =>
+        Core.Dsl.ReadBack.Describe(definition, references);
+
+    /// <summary>Members at <paramref name="now"/> after <paramref name="afterProfileId"/>, in profile id order, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<string>> MembersAsync(ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken)
+    {
+        var compiled = Compile(definition, new CompileOptions(now));
+        var page = compiled with
+        {
+            Text = $"SELECT profile_id FROM ({compiled.Text}) WHERE profile_id > {{mcp_after:String}} ORDER BY profile_id LIMIT {{mcp_limit:UInt32}}",
+            Parameters = [.. compiled.Parameters, new SqlParameter("mcp_after", "String", afterProfileId ?? string.Empty), new SqlParameter("mcp_limit", "UInt32", (long)limit)],
+        };
+        var result = await engine.QueryAsync(page, cancellationToken).ConfigureAwait(false);
+        return [.. result.Rows.Select(row => (string)row[0]!)];
+    }
+
+    public async Task<long> CountAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
+    {
+        var result = await engine.QueryAsync(Compile(definition, new CompileOptions(now, CompileMode.Count)), cancellationToken).ConfigureAwait(false);
+        return Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Whether one profile satisfies <paramref name="definition"/> at <paramref name="now"/> (the compiled query restricted to it).</summary>
+    public async Task<bool> HoldsForAsync(ValidatedDefinition definition, string profileId, DateTime now, CancellationToken cancellationToken)
+    {
+        var result = await engine.QueryAsync(Compile(definition, new CompileOptions(now, CompileMode.Restricted, [profileId])), cancellationToken).ConfigureAwait(false);
+        return result.Rows.Count > 0;
+    }
+
+    private static McpException Invalid(IReadOnlyList<DslError> errors)
+    {
+        var text = new StringBuilder("Invalid definition (fix every problem below and call again; the language is described by the resource segmentmcp://dsl/schema):");
+        foreach (var error in errors)
+        {
+            text.Append("\n- ").Append(error.Path.Length == 0 ? "definition" : error.Path).Append(": ").Append(error.Message);
+        }
+
+        return new McpException(text.ToString());
+    }
+}

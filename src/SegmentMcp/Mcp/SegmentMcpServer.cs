@@ -1,0 +1,114 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Catalog;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Profiles;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Mcp.Tools;
+
+namespace SegmentMcp.Mcp;
+
+/// <summary>Everything the MCP server serves, registered the same way for stdio, HTTP and the in-process tests.</summary>
+internal static class SegmentMcpServer
+{
+    public const string Instructions = """
+        SegmentMcp builds audience segments over this workspace's profiles and events. Start with describe_schema for
+        real metric, property and value names; draft definitions in the segment language (resource
+        segmentmcp://dsl/schema) and try them with preview_segment; show the person the read_back and create_segment
+        only after they confirm. Errors list every problem with its JSON path and the closest existing names.
+        """;
+
+    /// <summary>Registers the engine-backed services the tools use. Evaluation services (store, membership, evaluator) are added by <see cref="AddEvaluation"/>.</summary>
+    public static IServiceCollection AddSegmentServices(this IServiceCollection services, IClickHouseEngine engine, StorageSchema schema, string? promptsDirectory = null)
+    {
+        services.TryAddSingleton(engine);
+        services.TryAddSingleton(schema);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SchemaDescriber>();
+        services.TryAddSingleton<ProfileReader>();
+        services.TryAddSingleton<DefinitionService>();
+        services.TryAddSingleton(_ => new SegmentPrompts(promptsDirectory ?? SegmentPrompts.DefaultDirectory));
+        AddEvaluation(services);
+        return services;
+    }
+
+    /// <summary>The evaluator issue's services (branch eval), once they exist.</summary>
+    private static void AddEvaluation(IServiceCollection services)
+    {
+        services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });
+        services.TryAddSingleton<ISegmentStore>(sp => new SegmentStore(sp.GetRequiredService<IClickHouseEngine>(), sp.GetRequiredService<StorageSchema>()));
+        services.TryAddSingleton<IMembershipReader>(sp => new MembershipStore(sp.GetRequiredService<IClickHouseEngine>(), sp.GetRequiredService<StorageSchema>()));
+        services.TryAddSingleton<ISegmentEvaluator>(sp => new SegmentEvaluator(
+            sp.GetRequiredService<IClickHouseEngine>(),
+            sp.GetRequiredService<StorageSchema>(),
+            sp.GetRequiredService<EvaluatorOptions>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<SegmentEvaluator>>()));
+    }
+
+    /// <summary>Adds the tools, resources, prompts, completions and the error boundary to an MCP server.</summary>
+    public static IMcpServerBuilder WithSegmentMcp(this IMcpServerBuilder builder)
+    {
+        builder.Services.Configure<McpServerOptions>(options =>
+        {
+            options.ServerInfo = new Implementation { Name = "segmentmcp", Title = "SegmentMcp", Version = typeof(SegmentMcpServer).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
+            options.ServerInstructions = Instructions;
+        });
+        return builder
+            .WithTools<SchemaTools>(McpJson.Options)
+            .WithTools<SegmentTools>(McpJson.Options)
+            .WithTools<PreviewTools>(McpJson.Options)
+            .WithTools<MembershipTools>(McpJson.Options)
+            .WithTools<RefreshTools>(McpJson.Options)
+            .WithTools<ProfileTools>(McpJson.Options)
+            .WithResources<SegmentResources>()
+            .WithListPromptsHandler((request, _) => ValueTask.FromResult(Prompts(request.Services).List()))
+            .WithGetPromptHandler(async (request, cancellationToken) =>
+            {
+                var services = request.Services!;
+                var arguments = (request.Params?.Arguments ?? new Dictionary<string, System.Text.Json.JsonElement>())
+                    .ToDictionary(a => a.Key, a => a.Value.ValueKind == System.Text.Json.JsonValueKind.String ? a.Value.GetString() : a.Value.GetRawText(), StringComparer.Ordinal);
+                return await Prompts(services).GetAsync(
+                    request.Params?.Name ?? string.Empty,
+                    arguments,
+                    services.GetRequiredService<ITenantAccessor>().Tenant,
+                    services.GetRequiredService<ISegmentStore>(),
+                    services.GetRequiredService<DefinitionService>(),
+                    cancellationToken).ConfigureAwait(false);
+            })
+            .WithCompleteHandler((request, cancellationToken) => Completions.CompleteAsync(request, cancellationToken))
+            .WithRequestFilters(filters => filters.AddCallToolFilter(next => async (request, cancellationToken) =>
+            {
+                try
+                {
+                    return await next(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ClickHouseException exception)
+                {
+                    return Error(EngineMessage(exception));
+                }
+                catch (TickFailedException exception)
+                {
+                    return Error($"Evaluation failed for {string.Join(", ", exception.Failures.Keys.Select(k => $"'{k}'"))}; the change is saved and the next refresh_segments or background tick retries.");
+                }
+            }));
+    }
+
+    /// <summary>What a model may read about an engine failure: the kind of failure and what to do, never the SQL.</summary>
+    internal static string EngineMessage(ClickHouseException exception) => exception.Code switch
+    {
+        ClickHouseException.TimeoutExceeded => "The query took longer than the server's time limit and was stopped. Narrow the definition (shorter windows, fewer metrics) or ask for a count instead of members.",
+        ClickHouseException.MemoryLimitExceeded => "The query needed more memory than the server allows and was stopped. Narrow the definition or page with a smaller limit.",
+        ClickHouseException.QueryWasCancelled => "The query was cancelled.",
+        _ => $"The database could not run this request (ClickHouse error {exception.Code} {exception.ErrorName}). Try again; if it persists, report it.",
+    };
+
+    internal static CallToolResult Error(string message) => new() { IsError = true, Content = [new TextContentBlock { Text = message }] };
+
+    private static SegmentPrompts Prompts(IServiceProvider? services) => services!.GetRequiredService<SegmentPrompts>();
+
+    internal static string Describe(IEnumerable<string> lines) => new StringBuilder().AppendJoin('\n', lines).ToString();
+}

@@ -1,0 +1,145 @@
+using System.ComponentModel;
+using System.Globalization;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Evaluation;
+
+namespace SegmentMcp.Mcp.Tools;
+
+internal sealed record CountMembersResult(string SegmentId, long Count, DateTime? EvaluatedAt);
+
+internal sealed record ListMembersResult(string SegmentId, long Count, IReadOnlyList<string> Members, string? NextCursor, DateTime? EvaluatedAt);
+
+internal sealed record OverlapPair(string A, string B, long Both);
+
+internal sealed record SegmentOverlapResult(IReadOnlyDictionary<string, long> Sizes, IReadOnlyList<OverlapPair> Pairs);
+
+internal sealed record MembershipChangeItem(string ProfileId, DateTime At);
+
+internal sealed record MembershipChangesResult(string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor);
+
+[McpServerToolType]
+internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership)
+{
+    [McpServerTool(Name = "count_members", Title = "Count a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        How many profiles are in a saved segment, as of its last evaluation (evaluated_at; segments are re-evaluated in
+        the background and by refresh_segments). Cheap: use it whenever a person asks "how many". Example:
+        {"segment_id": "boston-openers-3f9a"}.
+        """)]
+    public async Task<CountMembersResult> CountMembers(
+        [Description("The saved segment's id.")] string segment_id,
+        CancellationToken cancellationToken = default)
+    {
+        // The count and the segment's lookup run side by side: the call costs one round trip, not two.
+        var counting = segment_id is null ? Task.FromResult(0L) : membership.CountAsync(tenant.Tenant, segment_id, cancellationToken);
+        var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
+        var count = await counting.ConfigureAwait(false);
+        return new CountMembersResult(saved.Id, count, saved.EvaluatedAt);
+    }
+
+    [McpServerTool(Name = "list_members", Title = "List a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Lists the profile ids in a saved segment (as of its last evaluation), in id order, 100 per page by default (limit
+        up to 1000); pass next_cursor back as cursor for the next page. Use get_profile on an id to see who it is.
+        Example: {"segment_id": "boston-openers-3f9a", "limit": 50}.
+        """)]
+    public async Task<ListMembersResult> ListMembers(
+        [Description("The saved segment's id.")] string segment_id,
+        [Description("Profile ids per page, 1–1000 (default 100).")] int? limit = null,
+        [Description("next_cursor of the previous list_members call for this segment; omit for the first page.")] string? cursor = null,
+        CancellationToken cancellationToken = default)
+    {
+        var take = ToolSupport.Limit(limit);
+        var position = Cursor.Decode(cursor, "list_members", 2);
+        var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
+        if (position is not null && position[0] != saved.Id)
+        {
+            throw new McpException("cursor: this cursor belongs to another segment; omit it to start from the beginning.");
+        }
+
+        var count = await membership.CountAsync(tenant.Tenant, saved.Id, cancellationToken).ConfigureAwait(false);
+        var members = await membership.MembersAsync(tenant.Tenant, saved.Id, position?[1], take + 1, cancellationToken).ConfigureAwait(false);
+        var page = members.Take(take).ToList();
+        return new ListMembersResult(saved.Id, count, page, members.Count > take ? Cursor.Encode("list_members", saved.Id, page[^1]) : null, saved.EvaluatedAt);
+    }
+
+    [McpServerTool(Name = "segment_overlap", Title = "Compare segments' overlap", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        For 2 to 8 saved segments: each one's size and, for every pair, how many profiles are in both. Use it to compare
+        audiences ("how many of my VIPs are also churn risks?"). Example: {"segment_ids": ["vips-1a2b", "churn-risk-9f8e"]}.
+        """)]
+    public async Task<SegmentOverlapResult> SegmentOverlap(
+        [Description("2 to 8 distinct saved segment ids.")] string[] segment_ids,
+        CancellationToken cancellationToken = default)
+    {
+        var ids = (segment_ids ?? []).ToList();
+        if (ids.Count is < 2 or > 8 || ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
+        {
+            throw new McpException($"segment_ids: give 2 to 8 distinct segment ids (got {ids.Count}{(ids.Distinct(StringComparer.Ordinal).Count() != ids.Count ? ", with repeats" : string.Empty)}).");
+        }
+
+        var company = tenant.Tenant;
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            await ToolSupport.RequireSegmentAsync(store, company, id, cancellationToken).ConfigureAwait(false);
+            sizes[id] = await membership.CountAsync(company, id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var pairs = new List<OverlapPair>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            for (var j = i + 1; j < ids.Count; j++)
+            {
+                pairs.Add(new OverlapPair(ids[i], ids[j], await membership.OverlapAsync(company, ids[i], ids[j], cancellationToken).ConfigureAwait(false)));
+            }
+        }
+
+        return new SegmentOverlapResult(sizes, pairs);
+    }
+
+    [McpServerTool(Name = "membership_changes", Title = "Who entered or left a segment", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Who entered and who exited a saved segment between since and until (ISO-8601 UTC; default: all history up to
+        now), with the evaluation time of each change, oldest first, 100 changes per page by default (limit up to 1000).
+        Use it for "who joined this week?". Example: {"segment_id": "boston-openers-3f9a", "since": "2026-11-13T00:00:00Z"}.
+        """)]
+    public async Task<MembershipChangesResult> MembershipChanges(
+        [Description("The saved segment's id.")] string segment_id,
+        [Description("Changes at or after this ISO-8601 UTC time; default the beginning.")] string? since = null,
+        [Description("Changes before this ISO-8601 UTC time; default now.")] string? until = null,
+        [Description("Changes per page, 1–1000 (default 100).")] int? limit = null,
+        [Description("next_cursor of the previous membership_changes call with the same arguments.")] string? cursor = null,
+        CancellationToken cancellationToken = default)
+    {
+        var take = ToolSupport.Limit(limit);
+        var from = ToolSupport.Time(since, "since");
+        var to = ToolSupport.Time(until, "until");
+        if (from is not null && to is not null && from >= to)
+        {
+            throw new McpException("since/until: since must be earlier than until.");
+        }
+
+        var position = Cursor.Decode(cursor, "membership_changes", 3);
+        var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
+        (DateTime, string)? after = null;
+        if (position is not null)
+        {
+            if (position[0] != saved.Id)
+            {
+                throw new McpException("cursor: this cursor belongs to another segment; omit it to start from the beginning.");
+            }
+
+            after = (DateTime.Parse(position[1], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal), position[2]);
+        }
+
+        var changes = await membership.ChangesAsync(tenant.Tenant, saved.Id, from, to, after, take + 1, cancellationToken).ConfigureAwait(false);
+        var page = changes.Take(take).ToList();
+        return new MembershipChangesResult(
+            saved.Id,
+            [.. page.Where(c => c.Entered).Select(c => new MembershipChangeItem(c.ProfileId, c.At))],
+            [.. page.Where(c => !c.Entered).Select(c => new MembershipChangeItem(c.ProfileId, c.At))],
+            changes.Count > take ? Cursor.Encode("membership_changes", saved.Id, ToolSupport.Iso(page[^1].At), page[^1].ProfileId) : null);
+    }
+}

@@ -1,0 +1,216 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Profiles;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Mcp.Tools;
+
+internal sealed record PreviewSegmentResult(long Count, IReadOnlyList<string> Members, string? NextCursor, string ReadBack, DateTime EvaluatedAt);
+
+internal sealed record ExplainParameter(string Name, string Type, string Value);
+
+internal sealed record ExplainSegmentResult(string ReadBack, string Sql, IReadOnlyList<ExplainParameter> Parameters, long? EstimatedRowsRead, DateTime EvaluatedAt);
+
+internal sealed record ConditionCheck(string Path, string ReadBack, bool Matched, IReadOnlyDictionary<string, object?> Evidence);
+
+internal sealed record CheckMembershipResult(string ProfileId, bool Member, IReadOnlyList<ConditionCheck> Conditions, DateTime EvaluatedAt);
+
+[McpServerToolType]
+internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, DefinitionService definitions, ProfileReader profiles)
+{
+    [McpServerTool(Name = "preview_segment", Title = "Preview a definition", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Evaluates a segment definition without saving anything: how many profiles match now (or at as_of), the first
+        page of matching profile ids and an English read-back. Use it to draft and check a definition before
+        create_segment; if the definition is invalid the error lists every problem with its JSON path and the closest
+        existing names, so fix those and preview again. Example: {"definition": {"name": "Big spenders", "condition":
+        {"event": {"metric": "Placed Order", "window": {"last_days": 90}, "measure": {"sum": "$value"}, "op": "gte", "value": 500}}}, "limit": 10}
+        """)]
+    public async Task<PreviewSegmentResult> PreviewSegment(
+        [Description("The segment definition to try: {\"name\", \"description\"?, \"condition\"}.")] JsonElement definition,
+        [Description("Evaluate as of this ISO-8601 UTC time (e.g. \"2026-11-20T10:00:00Z\"); default now.")] string? as_of = null,
+        [Description("Member ids per page, 1–1000 (default 100).")] int? limit = null,
+        [Description("next_cursor of the previous preview of the same definition; omit for the first page.")] string? cursor = null,
+        CancellationToken cancellationToken = default)
+    {
+        var take = ToolSupport.Limit(limit);
+        var position = Cursor.Decode(cursor, "preview_segment", 2);
+        var now = position is null
+            ? ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow
+            : DateTime.Parse(position[1], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+        var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken).ConfigureAwait(false);
+        var count = await definitions.CountAsync(validated, now, cancellationToken).ConfigureAwait(false);
+        var members = await definitions.MembersAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
+        var page = members.Take(take).ToList();
+        return new PreviewSegmentResult(
+            count,
+            page,
+            members.Count > take ? Cursor.Encode("preview_segment", page[^1], ToolSupport.Iso(now)) : null,
+            DefinitionService.ReadBack(validated.Definition, validated.References),
+            now);
+    }
+
+    [McpServerTool(Name = "explain_segment", Title = "Show a segment's query", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Shows how a saved segment (segment_id) or a draft (definition) is evaluated: the English read-back, the one
+        ClickHouse query it compiles to with its parameters, and ClickHouse's estimate of the rows it reads. Use it when
+        a person asks why a segment is slow or how it is computed. Give exactly one of segment_id or definition.
+        Example: {"segment_id": "boston-openers-3f9a"}.
+        """)]
+    public async Task<ExplainSegmentResult> ExplainSegment(
+        [Description("A saved segment's id (or give definition instead).")] string? segment_id = null,
+        [Description("A draft definition (or give segment_id instead).")] JsonElement? definition = null,
+        [Description("Compile as of this ISO-8601 UTC time; default now.")] string? as_of = null,
+        CancellationToken cancellationToken = default)
+    {
+        var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
+        var validated = await ResolveAsync(segment_id, definition, cancellationToken).ConfigureAwait(false);
+        var statement = definitions.Compile(validated, new CompileOptions(now));
+        var explain = SqlExplain.Of(statement);
+        long? estimate = null;
+        try
+        {
+            var rows = await definitions.Engine.QueryAsync(statement with { Text = "EXPLAIN ESTIMATE " + statement.Text }, cancellationToken).ConfigureAwait(false);
+            var rowsColumn = rows.ColumnNames.ToList().IndexOf("rows");
+            estimate = rowsColumn < 0 ? null : rows.Rows.Sum(r => Convert.ToInt64(r[rowsColumn], CultureInfo.InvariantCulture));
+        }
+        catch (ClickHouseException)
+        {
+            // The estimate is a courtesy; the SQL and parameters above are still right.
+        }
+
+        return new ExplainSegmentResult(
+            DefinitionService.ReadBack(validated.Definition, validated.References),
+            explain.Sql,
+            [.. explain.Parameters.Select(p => new ExplainParameter(p.Name, p.ClickHouseType, p.Value))],
+            estimate,
+            now);
+    }
+
+    [McpServerTool(Name = "check_membership", Title = "Check one profile against a segment", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Says whether one profile is in a segment (saved: segment_id, or draft: definition) now or at as_of, and why:
+        every condition of the definition with its JSON path, a read-back, whether it matched for this profile, and the
+        evidence (the property's value, or the profile's events of that metric in the window). Use it to answer "why is
+        (or isn't) this person in the segment?". Example: {"profile_id": "p-000042", "segment_id": "boston-openers-3f9a"}.
+        """)]
+    public async Task<CheckMembershipResult> CheckMembership(
+        [Description("The profile id to check.")] string profile_id,
+        [Description("A saved segment's id (or give definition instead).")] string? segment_id = null,
+        [Description("A draft definition (or give segment_id instead).")] JsonElement? definition = null,
+        [Description("Evaluate as of this ISO-8601 UTC time; default now.")] string? as_of = null,
+        CancellationToken cancellationToken = default)
+    {
+        ToolSupport.Required(profile_id, "profile_id");
+        var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
+        var validated = await ResolveAsync(segment_id, definition, cancellationToken).ConfigureAwait(false);
+        var checks = new List<ConditionCheck>();
+        var member = await CheckAsync(validated, validated.Definition.Condition, "condition", profile_id, now, checks, cancellationToken).ConfigureAwait(false);
+        return new CheckMembershipResult(profile_id, member, checks, now);
+    }
+
+    private async Task<bool> CheckAsync(
+        ValidatedDefinition root, Condition condition, string path, string profileId, DateTime now, List<ConditionCheck> checks, CancellationToken cancellationToken)
+    {
+        var index = checks.Count;
+        checks.Add(null!);
+        var evidence = new Dictionary<string, object?>(StringComparer.Ordinal);
+        bool matched;
+        switch (condition)
+        {
+            case AllCondition or AnyCondition:
+                {
+                    var items = condition is AllCondition all ? all.Items : ((AnyCondition)condition).Items;
+                    var key = condition is AllCondition ? "all" : "any";
+                    var results = new List<bool>();
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        results.Add(await CheckAsync(root, items[i], $"{path}.{key}[{i}]", profileId, now, checks, cancellationToken).ConfigureAwait(false));
+                    }
+
+                    matched = key == "all" ? results.All(r => r) : results.Any(r => r);
+                    evidence["items_matched"] = results.Count(r => r);
+                    evidence["items"] = results.Count;
+                    break;
+                }
+
+            case NotCondition not:
+                matched = !await CheckAsync(root, not.Inner, $"{path}.not", profileId, now, checks, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                matched = await definitions.HoldsForAsync(
+                    ValidatedDefinition.Unchecked(root.Tenant, root.Definition with { Condition = condition }, root.References),
+                    profileId,
+                    now,
+                    cancellationToken).ConfigureAwait(false);
+                await AddEvidenceAsync(root.Tenant, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        checks[index] = new ConditionCheck(path, DefinitionService.ReadBack(root.Definition with { Condition = condition }, root.References), matched, evidence);
+        return matched;
+    }
+
+    private async Task AddEvidenceAsync(string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
+    {
+        switch (condition)
+        {
+            case PropertyCondition property:
+                {
+                    var values = await profiles.PropertiesAsync(company, profileId, now, cancellationToken).ConfigureAwait(false);
+                    evidence["property"] = property.Filter.Name;
+                    evidence["value"] = values.GetValueOrDefault(property.Filter.Name);
+                    evidence["is_set"] = values.ContainsKey(property.Filter.Name);
+                    break;
+                }
+
+            case EventCondition e:
+                {
+                    var range = TimeRange.Of(e.Window, now);
+                    var seen = await profiles.EventsInRangeAsync(company, profileId, e.Metric, range.From, range.Until, now, cancellationToken).ConfigureAwait(false);
+                    evidence["metric"] = e.Metric;
+                    evidence["from"] = range.From;
+                    evidence["until"] = range.Until ?? now;
+                    evidence["events_in_window"] = seen.Events;
+                    evidence["first"] = seen.First;
+                    evidence["last"] = seen.Last;
+                    evidence["sum_of_values"] = seen.SumOfValues;
+                    if (e.Where.Count > 0)
+                    {
+                        evidence["note"] = "events_in_window counts every event of the metric in the window, before the where filters.";
+                    }
+
+                    break;
+                }
+
+            case SegmentReferenceCondition reference:
+                evidence["segment_id"] = reference.SegmentId;
+                evidence["stored_member"] = await membership.IsMemberAsync(company, reference.SegmentId, profileId, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task<ValidatedDefinition> ResolveAsync(string? segmentId, JsonElement? definition, CancellationToken cancellationToken)
+    {
+        var hasDefinition = definition is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) };
+        if (string.IsNullOrWhiteSpace(segmentId) == !hasDefinition)
+        {
+            throw new McpException("Give exactly one of segment_id (a saved segment) or definition (a draft).");
+        }
+
+        var company = tenant.Tenant;
+        if (hasDefinition)
+        {
+            return await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        var saved = await ToolSupport.RequireSegmentAsync(store, company, segmentId, cancellationToken).ConfigureAwait(false);
+        return await definitions.ValidateSavedAsync(company, saved, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,85 @@
+using System.ComponentModel;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Catalog;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+
+namespace SegmentMcp.Mcp.Tools;
+
+/// <summary>A saved segment in a schema overview.</summary>
+internal sealed record SegmentBrief(string Id, string Name, long? Size);
+
+internal sealed record DescribeSchemaResult(
+    string Tenant,
+    long Profiles,
+    long Events,
+    IReadOnlyList<PropertyStatistics> Properties,
+    IReadOnlyList<MetricStatistics> Metrics,
+    IReadOnlyList<SegmentBrief> Segments,
+    string? NextCursor,
+    bool Truncated);
+
+[McpServerToolType]
+internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber describer, ISegmentStore store, DefinitionService definitions)
+{
+    private const int PageSize = 100;
+    private const int PropertiesPerMetric = 100;
+
+    [McpServerTool(Name = "describe_schema", Title = "Describe the data", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Describes this workspace's data so you can write segment definitions with real names and values: how many
+        profiles and events there are; every profile property with its JSON types, how many profiles have a value and
+        the most frequent values; every metric (event name) with event and profile counts, first/last time seen and the
+        properties its events carry; and the saved segments. Call it first, before drafting a definition, and again
+        with metric or property to look closer at one name. Example: {"metric": "Placed Order"}.
+        Lists are paged 100 at a time; pass next_cursor back as cursor for more.
+        """)]
+    public async Task<DescribeSchemaResult> DescribeSchema(
+        [Description("Only this metric (exact event name, e.g. \"Opened Email\"); omit for all.")] string? metric = null,
+        [Description("Only this profile property (exact name, e.g. \"city\"); omit for all.")] string? property = null,
+        [Description("next_cursor from the previous describe_schema call with the same metric/property; omit for the first page.")] string? cursor = null,
+        CancellationToken cancellationToken = default)
+    {
+        var page = Cursor.Decode(cursor, "describe_schema", 1) is { } values && int.TryParse(values[0], out var p) && p >= 0 ? p : 0;
+        var company = tenant.Tenant;
+        if (metric is not null || property is not null)
+        {
+            var catalog = await definitions.CatalogAsync(company, fresh: true, cancellationToken).ConfigureAwait(false);
+            if (metric is not null && !catalog.HasMetric(metric))
+            {
+                throw new McpException($"metric: no metric '{metric}' in this workspace.{Suggestions.DidYouMean(metric, catalog.Metrics)}");
+            }
+
+            if (property is not null && !catalog.ProfileProperties.Contains(property))
+            {
+                throw new McpException($"property: no profile property '{property}' in this workspace.{Suggestions.DidYouMean(property, catalog.ProfileProperties)}");
+            }
+        }
+
+        var statistics = await describer.DescribeAsync(company, metric, property, cancellationToken).ConfigureAwait(false);
+        var segments = await store.ListAsync(company, cancellationToken).ConfigureAwait(false);
+        var truncated = false;
+        var metrics = statistics.Metrics.Skip(page * PageSize).Take(PageSize).Select(m =>
+        {
+            if (m.Properties.Count <= PropertiesPerMetric)
+            {
+                return m;
+            }
+
+            truncated = true;
+            return m with { Properties = [.. m.Properties.Take(PropertiesPerMetric)] };
+        }).ToList();
+        var properties = statistics.Properties.Skip(page * PageSize).Take(PageSize).ToList();
+        var more = statistics.Metrics.Count > (page + 1) * PageSize || statistics.Properties.Count > (page + 1) * PageSize;
+        return new DescribeSchemaResult(
+            company,
+            statistics.Profiles,
+            statistics.Events,
+            properties,
+            metrics,
+            page == 0 ? [.. segments.Take(PageSize).Select(s => new SegmentBrief(s.Id, s.Name, s.Size))] : [],
+            more ? Cursor.Encode("describe_schema", (page + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)) : null,
+            truncated || segments.Count > PageSize);
+    }
+}

@@ -1,0 +1,180 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+
+namespace SegmentMcp.Mcp.Tools;
+
+internal sealed record SegmentListItem(string Id, string Name, string? Description, long? Size, int Version, DateTime? EvaluatedAt);
+
+internal sealed record ListSegmentsResult(IReadOnlyList<SegmentListItem> Segments, string? NextCursor);
+
+internal sealed record GetSegmentResult(
+    string Id, string Name, string? Description, JsonObject Definition, int Version, long? Size, DateTime? EvaluatedAt, string ReadBack);
+
+internal sealed record SaveSegmentResult(string SegmentId, int Version, long? Size, string ReadBack, DateTime? EvaluatedAt);
+
+internal sealed record DeleteSegmentResult(string SegmentId, bool Deleted);
+
+[McpServerToolType]
+internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, ISegmentEvaluator evaluator, DefinitionService definitions)
+{
+    [McpServerTool(Name = "list_segments", Title = "List saved segments", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Lists the saved segments of this workspace in id order: id, name, description, current size, version and when
+        the size was last evaluated. Use it to find a segment's id. Pages of 100 by default (limit up to 1000); pass
+        next_cursor back as cursor for the next page. Example: {"limit": 20}.
+        """)]
+    public async Task<ListSegmentsResult> ListSegments(
+        [Description("next_cursor from the previous list_segments call; omit for the first page.")] string? cursor = null,
+        [Description("Segments per page, 1–1000 (default 100).")] int? limit = null,
+        CancellationToken cancellationToken = default)
+    {
+        var take = ToolSupport.Limit(limit);
+        var after = Cursor.Decode(cursor, "list_segments", 1)?[0];
+        var all = await store.ListAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false);
+        var rest = all.Where(s => after is null || string.CompareOrdinal(s.Id, after) > 0).OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
+        var page = rest.Take(take).ToList();
+        return new ListSegmentsResult(
+            [.. page.Select(s => new SegmentListItem(s.Id, s.Name, s.Description, s.Size, s.Version, s.EvaluatedAt))],
+            rest.Count > take ? Cursor.Encode("list_segments", page[^1].Id) : null);
+    }
+
+    [McpServerTool(Name = "get_segment", Title = "Show a saved segment", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Shows one saved segment: its definition (the JSON of the segment language), an English read-back to show a
+        person, its version, size and evaluation time. Use it before update_segment to start from the current
+        definition. Example: {"segment_id": "recent-openers-3f9a"}.
+        """)]
+    public async Task<GetSegmentResult> GetSegment(
+        [Description("The segment id from list_segments or create_segment.")] string segment_id,
+        CancellationToken cancellationToken = default)
+    {
+        var saved = await RequireAsync(segment_id, cancellationToken).ConfigureAwait(false);
+        using var document = JsonDocument.Parse(saved.DefinitionJson);
+        var parsed = SegmentDefinitionJson.Parse(document.RootElement);
+        return new GetSegmentResult(
+            saved.Id,
+            saved.Name,
+            saved.Description,
+            JsonNode.Parse(saved.DefinitionJson)!.AsObject(),
+            saved.Version,
+            saved.Size,
+            saved.EvaluatedAt,
+            parsed.Definition is { } definition ? DefinitionService.ReadBack(definition) : saved.Name);
+    }
+
+    [McpServerTool(Name = "create_segment", Title = "Save a new segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Saves a new segment and evaluates its membership now; returns its id, size and an English read-back. Draft and
+        check the definition with preview_segment first, show the read-back to the person and create only once they
+        confirm. The definition's language is in the resource segmentmcp://dsl/schema. Example:
+        {"definition": {"name": "Boston openers", "condition": {"all": [
+          {"event": {"metric": "Opened Email", "window": {"last_days": 30}, "op": "gte", "value": 1}},
+          {"property": {"name": "city", "op": "eq", "value": "Boston"}}]}}}
+        """)]
+    public async Task<SaveSegmentResult> CreateSegment(
+        [Description("The segment definition: {\"name\", \"description\"?, \"condition\"} in the segment language.")] JsonElement definition,
+        CancellationToken cancellationToken = default)
+    {
+        var company = tenant.Tenant;
+        var validated = await definitions.ValidateAsync(company, definition, null, cancellationToken).ConfigureAwait(false);
+        var parsed = validated.Definition;
+        var saved = await store.SaveAsync(company, null, parsed.Name, parsed.Description, SegmentDefinitionJson.Write(parsed), cancellationToken).ConfigureAwait(false);
+        return await EvaluateAsync(company, saved, parsed, cancellationToken).ConfigureAwait(false);
+    }
+
+    [McpServerTool(Name = "update_segment", Title = "Change a saved segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Replaces a saved segment's definition with a new version and re-evaluates its membership; profiles that no
+        longer match are logged as exited. Start from get_segment's definition, preview the change, confirm the
+        read-back with the person, then update. Example: {"segment_id": "boston-openers-3f9a", "definition": {"name":
+        "Boston openers", "condition": {"property": {"name": "city", "op": "in", "value": ["Boston", "Cambridge"]}}}}
+        """)]
+    public async Task<SaveSegmentResult> UpdateSegment(
+        [Description("The id of the segment to change.")] string segment_id,
+        [Description("The complete new definition (not a patch).")] JsonElement definition,
+        CancellationToken cancellationToken = default)
+    {
+        var company = tenant.Tenant;
+        await RequireAsync(segment_id, cancellationToken).ConfigureAwait(false);
+        var validated = await definitions.ValidateAsync(company, definition, segment_id, cancellationToken).ConfigureAwait(false);
+        var parsed = validated.Definition;
+        SavedSegment saved;
+        try
+        {
+            saved = await store.SaveAsync(company, segment_id, parsed.Name, parsed.Description, SegmentDefinitionJson.Write(parsed), cancellationToken).ConfigureAwait(false);
+        }
+        catch (KeyNotFoundException)
+        {
+            throw ToolSupport.UnknownSegment(segment_id, []);
+        }
+
+        return await EvaluateAsync(company, saved, parsed, cancellationToken).ConfigureAwait(false);
+    }
+
+    [McpServerTool(Name = "delete_segment", Title = "Delete a saved segment", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Deletes a saved segment: it stops being evaluated and disappears from list_segments (its past membership log
+        stays as history). This cannot be undone: confirm with the person first. Refused while another segment refers
+        to it. Deleting a segment that does not exist returns deleted = false. Example: {"segment_id": "boston-openers-3f9a"}.
+        """)]
+    public async Task<DeleteSegmentResult> DeleteSegment(
+        [Description("The id of the segment to delete.")] string segment_id,
+        CancellationToken cancellationToken = default)
+    {
+        ToolSupport.Required(segment_id, "segment_id");
+        var company = tenant.Tenant;
+        var all = await store.ListAsync(company, cancellationToken).ConfigureAwait(false);
+        var users = all
+            .Where(s => s.Id != segment_id && SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } d && References(d.Condition).Contains(segment_id))
+            .Select(s => s.Id)
+            .ToList();
+        if (users.Count > 0)
+        {
+            throw new McpException($"segment_id: '{segment_id}' is used by {Suggestions.JoinQuoted(users, "and")}; change or delete those segments first.");
+        }
+
+        var deleted = await store.DeleteAsync(company, segment_id, cancellationToken).ConfigureAwait(false);
+        return new DeleteSegmentResult(segment_id, deleted);
+    }
+
+    private async Task<SaveSegmentResult> EvaluateAsync(string company, SavedSegment saved, SegmentDefinition parsed, CancellationToken cancellationToken)
+    {
+        await evaluator.TickAsync(company, null, null, cancellationToken).ConfigureAwait(false);
+        var evaluated = await store.GetAsync(company, saved.Id, cancellationToken).ConfigureAwait(false) ?? saved;
+        return new SaveSegmentResult(evaluated.Id, evaluated.Version, evaluated.Size, DefinitionService.ReadBack(parsed), evaluated.EvaluatedAt);
+    }
+
+    private Task<SavedSegment> RequireAsync(string segmentId, CancellationToken cancellationToken) =>
+        ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segmentId, cancellationToken);
+
+    internal static HashSet<string> References(Condition condition)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(Condition c)
+        {
+            switch (c)
+            {
+                case AllCondition all:
+                    all.Items.ToList().ForEach(Walk);
+                    break;
+                case AnyCondition any:
+                    any.Items.ToList().ForEach(Walk);
+                    break;
+                case NotCondition not:
+                    Walk(not.Inner);
+                    break;
+                case SegmentReferenceCondition reference:
+                    found.Add(reference.SegmentId);
+                    break;
+            }
+        }
+
+        Walk(condition);
+        return found;
+    }
+}

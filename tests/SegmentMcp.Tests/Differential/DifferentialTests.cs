@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace SegmentMcp.Tests.Differential;
+
+/// <summary>
+/// Random datasets × random definitions: the compiled SQL on the embedded engine must return exactly the members
+/// the reference evaluator computes. SEGMENTMCP_DIFF_CASES=N runs N cases (default 600), SEGMENTMCP_DIFF_SEED
+/// replays a failing run.
+/// </summary>
+public sealed class DifferentialTests(ITestOutputHelper output)
+{
+    private const int DefinitionsPerDataset = 30;
+
+    private static readonly DateTime[] Nows =
+    [
+        new(2024, 2, 27, 12, 0, 0, DateTimeKind.Utc),
+        new(2023, 2, 26, 6, 30, 0, DateTimeKind.Utc),
+        new(2024, 12, 30, 23, 0, 0, DateTimeKind.Utc),
+        new(2025, 6, 15, 0, 0, 0, DateTimeKind.Utc),
+    ];
+
+    [Fact]
+    public async Task Compiled_sql_returns_exactly_the_reference_members()
+    {
+        var cases = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_DIFF_CASES"), CultureInfo.InvariantCulture, out var n) ? n : 600;
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_DIFF_SEED"), CultureInfo.InvariantCulture, out var s) ? s : Environment.TickCount;
+        output.WriteLine($"seed {seed}, {cases} cases (replay with SEGMENTMCP_DIFF_SEED={seed})");
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var random = new Random(seed);
+        var datasets = (cases + DefinitionsPerDataset - 1) / DefinitionsPerDataset;
+        var checkedCases = 0;
+        var nonEmpty = 0;
+        for (var d = 0; d < datasets; d++)
+        {
+            // One database, a tenant pair per dataset: the datasets stay isolated the way tenants are.
+            var world = new RandomWorld(random, Nows[d % Nows.Length], $"d{d}");
+            world.GenerateData(profilesPerTenant: 20);
+            world.GenerateSavedSegments(3);
+            await engine.InsertJsonEachRowAsync(schema.Events, RandomWorld.EventRows(world.Events), null);
+            await engine.InsertJsonEachRowAsync(schema.ProfileUpdates, RandomWorld.UpdateRows(world.Updates), null);
+            var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved);
+            var validator = new DefinitionValidator(new InMemorySegments(world.Saved));
+            for (var i = 0; i < DefinitionsPerDataset && checkedCases < cases; i++, checkedCases++)
+            {
+                var definition = world.Definition();
+                var json = SegmentDefinitionJson.Write(definition);
+                var tenant = world.Tenants[i % 2];
+                var validation = await validator.ValidateAsync(tenant, json, world.Catalog);
+                Assert.True(validation.IsValid, $"seed {seed}: a generated definition did not validate: {string.Join("; ", validation.Errors)}\n{json}");
+                var expected = reference.Members(tenant, definition.Condition, world.Now);
+                nonEmpty += expected.Count > 0 ? 1 : 0;
+                var mode = i % 6 == 5 ? CompileMode.Count : i % 6 == 4 ? CompileMode.Restricted : CompileMode.Members;
+                var restriction = Enumerable.Range(0, 20).Where(_ => random.Next(2) == 0).Select(p => "u" + p.ToString(CultureInfo.InvariantCulture)).ToArray();
+                var statement = SegmentCompiler.Compile(validation.Definition!, schema, new CompileOptions(world.Now, mode, restriction));
+                var result = await engine.QueryAsync(statement);
+                var failure = new StringBuilder()
+                    .AppendLine(CultureInfo.InvariantCulture, $"seed {seed} (SEGMENTMCP_DIFF_SEED={seed}), dataset {d}, definition {i}, tenant {tenant}, now {world.Now:O}, mode {mode}")
+                    .AppendLine(json)
+                    .AppendLine(SqlExplain.Of(statement).ToString());
+                if (mode == CompileMode.Count)
+                {
+                    Assert.True(expected.Count == Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture), $"{failure}expected {expected.Count}, got {result.Rows[0][0]}");
+                    continue;
+                }
+
+                var actual = result.Rows.Select(row => (string)row[0]!).ToList();
+                var wanted = mode == CompileMode.Restricted ? expected.Intersect(restriction).ToHashSet() : expected.ToHashSet();
+                Assert.True(actual.Count == actual.Distinct().Count(), $"{failure}duplicate rows");
+                var missing = wanted.Except(actual).Order().ToList();
+                var extra = actual.Except(wanted).Order().ToList();
+                Assert.True(missing.Count == 0 && extra.Count == 0, $"{failure}missing [{string.Join(", ", missing)}], extra [{string.Join(", ", extra)}]");
+            }
+        }
+
+        output.WriteLine($"{checkedCases} cases, {nonEmpty} with members");
+
+        // Guards against a generator that only produces empty segments (which would test little).
+        Assert.True(nonEmpty > checkedCases / 4, $"only {nonEmpty} of {checkedCases} cases had members");
+    }
+
+    private sealed class InMemorySegments(IReadOnlyDictionary<string, SegmentDefinition> saved) : ISegmentDefinitionSource
+    {
+        public Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
+            Task.FromResult(saved.GetValueOrDefault(segmentId));
+    }
+}

@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using SegmentMcp.Core.Dsl;
+
+namespace SegmentMcp.Tests.Differential;
+
+/// <summary>An event as stored: property values are tagged text ('s'/'n'/'b' + text).</summary>
+public sealed record TestEvent(string Tenant, string Metric, string ProfileId, DateTime Ts, double? Value, IReadOnlyDictionary<string, string> Properties);
+
+/// <summary>A profile record: tagged property values, '' for a property set to null (removed).</summary>
+public sealed record TestProfileUpdate(string Tenant, string ProfileId, DateTime UpdatedAt, DateTime IngestedAt, IReadOnlyDictionary<string, string> Properties);
+
+/// <summary>
+/// The language's semantics (issue 3), written plainly over in-memory rows, independent of the SQL compiler: the
+/// differential test holds the compiled SQL to this.
+/// </summary>
+public sealed partial class ReferenceEvaluator(
+    IReadOnlyList<TestEvent> events,
+    IReadOnlyList<TestProfileUpdate> updates,
+    IReadOnlyDictionary<string, SegmentDefinition> savedSegments)
+{
+    private IReadOnlyList<TestEvent> Events { get; } = events;
+
+    private IReadOnlyList<TestProfileUpdate> Updates { get; } = updates;
+
+    private IReadOnlyDictionary<string, SegmentDefinition> SavedSegments { get; } = savedSegments;
+
+    public IReadOnlySet<string> Members(string tenant, Condition condition, DateTime now)
+    {
+        var context = new Context(this, tenant, now);
+        return context.Universe.Where(profile => context.Holds(condition, profile)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    [GeneratedRegex("^-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$")]
+    private static partial Regex NumberText();
+
+    private static bool IsSet(string tagged) => tagged.Length > 0;
+
+    private static string Text(string tagged) => tagged[1..];
+
+    private static double? Number(string tagged) =>
+        tagged.Length > 0 && tagged[0] is 'n' or 's' && NumberText().IsMatch(tagged[1..])
+            ? double.Parse(tagged[1..], NumberStyles.Float, CultureInfo.InvariantCulture)
+            : null;
+
+    private static DateTime? Date(string tagged) =>
+        tagged.Length > 0 && tagged[0] == 's' && IsoTime.TryParse(tagged[1..], out var instant) ? instant : null;
+
+    private sealed class Context
+    {
+        private readonly ReferenceEvaluator owner;
+        private readonly string tenant;
+        private readonly DateTime now;
+        private readonly Dictionary<string, List<TestEvent>> eventsByProfile;
+        private readonly Dictionary<(string Profile, string Property), string> traits = [];
+
+        public Context(ReferenceEvaluator owner, string tenant, DateTime now)
+        {
+            this.owner = owner;
+            this.tenant = tenant;
+            this.now = now;
+            eventsByProfile = owner.Events
+                .Where(e => e.Tenant == tenant && e.Ts <= now)
+                .GroupBy(e => e.ProfileId)
+                .ToDictionary(g => g.Key, g => g.ToList());
+            var current = owner.Updates.Where(u => u.Tenant == tenant && u.UpdatedAt <= now).ToList();
+            foreach (var group in current.SelectMany(u => u.Properties.Select(p => (u, p.Key, p.Value))).GroupBy(x => (x.u.ProfileId, x.Key)))
+            {
+                var latest = group.OrderBy(x => x.u.UpdatedAt).ThenBy(x => x.u.IngestedAt).Last();
+                traits[(group.Key.ProfileId, group.Key.Key)] = latest.Value;
+            }
+
+            Universe = eventsByProfile.Keys.Concat(current.Select(u => u.ProfileId)).ToHashSet(StringComparer.Ordinal);
+        }
+
+        public HashSet<string> Universe { get; }
+
+        public bool Holds(Condition condition, string profile) => condition switch
+        {
+            AllCondition all => all.Items.All(c => Holds(c, profile)),
+            AnyCondition any => any.Items.Any(c => Holds(c, profile)),
+            NotCondition not => !Holds(not.Inner, profile),
+            PropertyCondition p => Filter(p.Filter, traits.GetValueOrDefault((profile, p.Filter.Name), string.Empty), null),
+            EventCondition e => Event(e, profile),
+            SegmentReferenceCondition r => Holds(owner.SavedSegments[r.SegmentId].Condition, profile) == r.Member,
+            _ => throw new InvalidOperationException(),
+        };
+
+        private bool Event(EventCondition e, string profile)
+        {
+            var selected = eventsByProfile.GetValueOrDefault(profile, [])
+                .Where(x => x.Metric == e.Metric && InWindow(e.Window, x.Ts))
+                .Where(x => e.Where.All(f => f.IsEventValue ? Filter(f, string.Empty, x.Value, isEventValue: true) : Filter(f, x.Properties.GetValueOrDefault(f.Name, string.Empty), null)))
+                .ToList();
+            double? measured;
+            if (e.Measure.Kind == MeasureKind.Count)
+            {
+                measured = selected.Count;
+            }
+            else if (e.Measure.Kind == MeasureKind.Distinct)
+            {
+                measured = e.Measure.Property == PropertyFilter.ValueProperty
+                    ? selected.Where(x => x.Value is not null).Select(x => x.Value!.Value).Distinct().Count()
+                    : selected.Select(x => x.Properties.GetValueOrDefault(e.Measure.Property!, string.Empty)).Where(IsSet).Distinct(StringComparer.Ordinal).Count();
+            }
+            else
+            {
+                var numbers = selected
+                    .Select(x => e.Measure.Property == PropertyFilter.ValueProperty ? x.Value : Number(x.Properties.GetValueOrDefault(e.Measure.Property!, string.Empty)))
+                    .Where(n => n is not null)
+                    .Select(n => n!.Value)
+                    .ToList();
+                measured = e.Measure.Kind switch
+                {
+                    MeasureKind.Sum => numbers.Sum(),
+                    _ when numbers.Count == 0 => null,
+                    MeasureKind.Avg => numbers.Sum() / numbers.Count,
+                    MeasureKind.Min => numbers.Min(),
+                    _ => numbers.Max(),
+                };
+            }
+
+            return measured is { } m && e.Op switch
+            {
+                Comparison.Eq => m == e.Value,
+                Comparison.Neq => m != e.Value,
+                Comparison.Gt => m > e.Value,
+                Comparison.Gte => m >= e.Value,
+                Comparison.Lt => m < e.Value,
+                _ => m <= e.Value,
+            };
+        }
+
+        private bool InWindow(Window? window, DateTime ts) => window switch
+        {
+            null => true,
+            LastDaysWindow w => now.AddDays(-w.Days) <= ts,
+            LastHoursWindow w => now.AddHours(-w.Hours) <= ts,
+            BetweenDaysAgoWindow w => now.AddDays(-w.ToDaysAgo) <= ts && ts < now.AddDays(-w.FromDaysAgo),
+            SinceWindow w => w.Since <= ts,
+            BeforeWindow w => ts < w.Before,
+            FromToWindow w => w.From <= ts && ts < w.To,
+            _ => throw new InvalidOperationException(),
+        };
+
+        /// <param name="tagged">The tagged value ('' when not set); ignored for $value.</param>
+        /// <param name="eventValue">The event's numeric value when the filter is on $value.</param>
+        private bool Filter(PropertyFilter f, string tagged, double? eventValue, bool isEventValue = false)
+        {
+            var set = isEventValue ? eventValue is not null : IsSet(tagged);
+            var number = isEventValue ? eventValue : Number(tagged);
+            switch (f.Op)
+            {
+                case FilterOperator.IsSet:
+                    return set;
+                case FilterOperator.IsNotSet:
+                    return !set;
+                case FilterOperator.Eq:
+                    return Equal(f.Single, tagged, number);
+                case FilterOperator.Neq:
+                    return set && !Equal(f.Single, tagged, number);
+                case FilterOperator.In:
+                    return f.Values.Any(v => Equal(v, tagged, number));
+                case FilterOperator.NotIn:
+                    return set && !f.Values.Any(v => Equal(v, tagged, number));
+                case FilterOperator.Gt:
+                    return number > Num(f.Single);
+                case FilterOperator.Gte:
+                    return number >= Num(f.Single);
+                case FilterOperator.Lt:
+                    return number < Num(f.Single);
+                case FilterOperator.Lte:
+                    return number <= Num(f.Single);
+                case FilterOperator.Between:
+                    return number >= Num(f.Values[0]) && number <= Num(f.Values[1]);
+            }
+
+            if (!set)
+            {
+                return false;
+            }
+
+            var text = Text(tagged);
+            var needle = f.Single is StringScalar s ? s.Value : string.Empty;
+            var date = Date(tagged);
+            return f.Op switch
+            {
+                FilterOperator.Contains => text.Contains(needle, StringComparison.Ordinal),
+                FilterOperator.NotContains => !text.Contains(needle, StringComparison.Ordinal),
+                FilterOperator.StartsWith => text.StartsWith(needle, StringComparison.Ordinal),
+                FilterOperator.EndsWith => text.EndsWith(needle, StringComparison.Ordinal),
+                FilterOperator.Before => date < f.Instant,
+                FilterOperator.After => date > f.Instant,
+                FilterOperator.InLastDays => date >= now.AddDays(-f.Days) && date <= now,
+                FilterOperator.MoreThanDaysAgo => date < now.AddDays(-f.Days),
+                FilterOperator.InNextDays => date >= now && date <= now.AddDays(f.Days),
+                FilterOperator.AnniversaryInNextDays => date is { } d && DaysToAnniversary(d) <= f.Days,
+                _ => throw new InvalidOperationException(f.Op.ToString()),
+            };
+        }
+
+        private static double Num(Scalar scalar) => ((NumberScalar)scalar).Value;
+
+        private static bool Equal(Scalar operand, string tagged, double? number) => operand switch
+        {
+            StringScalar s => IsSet(tagged) && Text(tagged) == s.Value,
+            NumberScalar n => number == n.Value,
+            BoolScalar b => tagged == (b.Value ? "btrue" : "bfalse"),
+            _ => false,
+        };
+
+        private int DaysToAnniversary(DateTime date)
+        {
+            var today = now.Date;
+            var next = Occurrence(today.Year, date);
+            if (next < today)
+            {
+                next = Occurrence(today.Year + 1, date);
+            }
+
+            return (next - today).Days;
+        }
+
+        private static DateTime Occurrence(int year, DateTime date) =>
+            date.Month == 2 && date.Day == 29 && !DateTime.IsLeapYear(year)
+                ? new DateTime(year, 2, 28, 0, 0, 0, DateTimeKind.Utc)
+                : new DateTime(year, date.Month, date.Day, 0, 0, 0, DateTimeKind.Utc);
+    }
+}

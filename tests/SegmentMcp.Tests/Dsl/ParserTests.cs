@@ -1,0 +1,170 @@
+using System.Text;
+using SegmentMcp.Core.Dsl;
+
+namespace SegmentMcp.Tests.Dsl;
+
+public sealed class ParserTests
+{
+    private const string IssueExample = """
+        { "name": "Recent openers in Boston", "description": "optional",
+          "condition": { "all": [
+            { "event": { "metric": "Opened Email", "window": { "between_days_ago": [3, 5] }, "op": "gte", "value": 1 } },
+            { "property": { "name": "city", "op": "eq", "value": "Boston" } },
+            { "not": { "event": { "metric": "Placed Order", "window": { "last_days": 30 }, "op": "gte", "value": 1 } } } ] } }
+        """;
+
+    [Fact]
+    public void The_issue_example_parses_into_the_model()
+    {
+        var result = SegmentDefinitionJson.Parse(IssueExample);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var all = Assert.IsType<AllCondition>(result.Definition!.Condition);
+        var opened = Assert.IsType<EventCondition>(all.Items[0]);
+        Assert.Equal(new BetweenDaysAgoWindow(3, 5), opened.Window);
+        Assert.Equal((Comparison.Gte, 1.0, MeasureKind.Count), (opened.Op, opened.Value, opened.Measure.Kind));
+        var city = Assert.IsType<PropertyCondition>(all.Items[1]).Filter;
+        Assert.Equal(("city", FilterOperator.Eq), (city.Name, city.Op));
+        Assert.Equal(new StringScalar("Boston"), city.Single);
+        var not = Assert.IsType<NotCondition>(all.Items[2]);
+        Assert.Equal(new LastDaysWindow(30), Assert.IsType<EventCondition>(not.Inner).Window);
+        Assert.Equal("optional", result.Definition.Description);
+    }
+
+    [Fact]
+    public void Writing_then_parsing_gives_back_the_same_canonical_json()
+    {
+        var json = SegmentDefinitionJson.Write(SegmentDefinitionJson.Parse(IssueExample).Definition!);
+
+        Assert.Equal(json, SegmentDefinitionJson.Write(SegmentDefinitionJson.Parse(json).Definition!));
+        Assert.Contains("\"between_days_ago\":[3,5]", json, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"name": "x", "condition": {"all": [{"property": {"name": "a", "op": "is_set"}}, {"property": {"name": "b", "op": "is_set"}}, {"event": {"metric": "m", "window": {"between_days_ago": [5, 3]}, "op": "gte", "value": 1}}]}}""", "condition.all[2].event.window", "A < B")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_days": 0}, "op": "gte", "value": 1}}}""", "condition.event.window", "whole number from 1")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_days": 2.5}, "op": "gte", "value": 1}}}""", "condition.event.window", "whole number")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"from": "2024-01-02"}, "op": "gte", "value": 1}}}""", "condition.event.window", "needs its partner")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"from": "2024-01-02", "to": "2024-01-01"}, "op": "gte", "value": 1}}}""", "condition.event.window", "earlier than")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"since": "yesterday"}, "op": "gte", "value": 1}}}""", "condition.event.window", "ISO-8601")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_days": 3, "since": "2024-01-01"}, "op": "gte", "value": 1}}}""", "condition.event.window", "exactly one shape")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_day": 3}, "op": "gte", "value": 1}}}""", "condition.event.window", "Did you mean 'last_days'")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "value": 1}}}""", "condition.event.op", "Missing required field 'op'")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "op": "atleast", "value": 1}}}""", "condition.event.op", "Unknown comparison 'atleast'")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "op": "gte", "value": "1"}}}""", "condition.event.value", "must be a number")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "measure": {"total": "$value"}, "op": "gte", "value": 1}}}""", "condition.event.measure", "A measure is")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "measure": "sum", "op": "gte", "value": 1}}}""", "condition.event.measure", "not \"sum\"")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "where": [{"name": "$value", "op": "contains", "value": "a"}], "op": "gte", "value": 1}}}""", "condition.event.where[0].op", "does not apply to \"$value\"")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "where": [{"name": "$value", "op": "eq", "value": "a"}], "op": "gte", "value": 1}}}""", "condition.event.where[0].value", "a number")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "op": "gte", "value": 1, "windw": {"last_days": 3}}}}""", "condition.event.windw", "Did you mean 'window'")]
+    [InlineData("""{"name": "x", "condition": {"and": [{"property": {"name": "a", "op": "is_set"}}]}}""", "condition.and", "Unknown condition 'and'. Did you mean 'any', 'all' or")]
+    [InlineData("""{"name": "x", "condition": {"all": [], "any": []}}""", "condition", "exactly one key")]
+    [InlineData("""{"name": "x", "condition": {}}""", "condition", "An empty condition")]
+    [InlineData("""{"name": "x", "condition": {"any": []}}""", "condition.any", "non-empty array")]
+    [InlineData("""{"name": "x", "condition": {"not": [1]}}""", "condition.not", "A condition is an object")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "contain", "value": "a"}}}""", "condition.property.op", "Did you mean 'contains'")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "age", "op": "gt", "value": "30"}}}""", "condition.property.value", "must be a number")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "contains", "value": 3}}}""", "condition.property.value", "must be a string")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "in", "value": []}}}""", "condition.property.value", "non-empty array")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "in", "value": ["a", {}]}}}""", "condition.property.value[1]", "string, number or boolean")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "is_set", "value": "a"}}}""", "condition.property.value", "takes no value")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "eq"}}}""", "condition.property", "needs a \"value\"")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "age", "op": "between", "value": [5, 1]}}}""", "condition.property.value", "lo ≤ hi")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "age", "op": "between", "value": [1]}}}""", "condition.property.value", "two numbers")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "signup", "op": "before", "value": "2023-02-29"}}}""", "condition.property.value", "ISO-8601")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "signup", "op": "in_last_days", "value": -1}}}""", "condition.property.value", "whole number from 0")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "birthday", "op": "anniversary_in_next_days", "value": 400}}}""", "condition.property.value", "from 0 to 366")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "$value", "op": "gt", "value": 1}}}""", "condition.property.name", "$value")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "eq", "value": "a", "extra": 1}}}""", "condition.property.extra", "Unknown field 'extra'")]
+    [InlineData("""{"name": "x", "condition": {"segment": {"member": true}}}""", "condition.segment.id", "Missing required field 'id'")]
+    [InlineData("""{"name": "x", "condition": {"segment": {"id": "s", "member": "yes"}}}""", "condition.segment.member", "Expected true")]
+    [InlineData("""{"condition": {"segment": {"id": "s"}}}""", "name", "Missing required field 'name'")]
+    [InlineData("""{"name": "x", "nmae": "y", "condition": {"segment": {"id": "s"}}}""", "nmae", "Did you mean 'name'")]
+    [InlineData("""{"name": "x"}""", "condition", "Missing required field 'condition'")]
+    [InlineData("""[1, 2]""", "", "A definition is an object")]
+    [InlineData("""{"name": "x", "condition": """, "", "not valid JSON")]
+    public void Each_error_names_its_path(string json, string path, string message)
+    {
+        var result = SegmentDefinitionJson.Parse(json);
+
+        Assert.Null(result.Definition);
+        Assert.Contains(result.Errors, e => e.Path == path && e.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_error_of_a_definition_is_reported_at_once()
+    {
+        var result = SegmentDefinitionJson.Parse("""
+            {"name": "", "condition": {"all": [
+              {"property": {"name": "age", "op": "gt", "value": "x"}},
+              {"event": {"metric": "m", "op": "gte"}}]}}
+            """);
+
+        Assert.Equal(
+            ["name", "condition.all[0].property.value", "condition.all[1].event.value"],
+            result.Errors.Select(e => e.Path).ToArray());
+    }
+
+    [Fact]
+    public void Nesting_deeper_than_twelve_levels_is_rejected_at_the_thirteenth()
+    {
+        var leaf = """{"property": {"name": "a", "op": "is_set"}}""";
+        string Nest(int levels) => levels == 1 ? leaf : $$"""{"not": {{Nest(levels - 1)}}}""";
+
+        Assert.True(SegmentDefinitionJson.Parse($$"""{"name": "x", "condition": {{Nest(12)}}}""").IsValid);
+        var result = SegmentDefinitionJson.Parse($$"""{"name": "x", "condition": {{Nest(13)}}}""");
+        Assert.Equal("condition" + string.Concat(Enumerable.Repeat(".not", 12)), Assert.Single(result.Errors).Path);
+    }
+
+    [Fact]
+    public void More_than_sixty_four_leaves_are_rejected()
+    {
+        string Definition(int leaves) =>
+            """{"name": "x", "condition": {"any": [""" + string.Join(", ", Enumerable.Repeat("""{"property": {"name": "a", "op": "is_set"}}""", leaves)) + "]}}";
+
+        Assert.True(SegmentDefinitionJson.Parse(Definition(64)).IsValid);
+        var error = Assert.Single(SegmentDefinitionJson.Parse(Definition(65)).Errors);
+        Assert.Equal("condition", error.Path);
+        Assert.Contains("65", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Strings_longer_than_a_thousand_characters_and_lists_longer_than_a_thousand_values_are_rejected()
+    {
+        var longText = new string('a', 1001);
+        var longString = SegmentDefinitionJson.Parse(Property("eq", $"\"{longText}\""));
+        var list = new StringBuilder("[").AppendJoin(',', Enumerable.Range(0, 1001)).Append(']').ToString();
+        var longList = SegmentDefinitionJson.Parse(Property("in", list));
+        var fullList = new StringBuilder("[").AppendJoin(',', Enumerable.Range(0, 1000)).Append(']').ToString();
+
+        Assert.Equal("condition.property.value", Assert.Single(longString.Errors).Path);
+        Assert.Contains("1000 characters", longString.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Equal("condition.property.value", Assert.Single(longList.Errors).Path);
+        Assert.Contains("at most 1000 values", longList.Errors[0].Message, StringComparison.Ordinal);
+        Assert.True(SegmentDefinitionJson.Parse(Property("in", fullList)).IsValid);
+    }
+
+    private static string Property(string op, string value) =>
+        "{\"name\": \"x\", \"condition\": {\"property\": {\"name\": \"city\", \"op\": \"" + op + "\", \"value\": " + value + "}}}";
+
+    [Theory]
+    [InlineData("2024-02-29", "2024-02-29T00:00:00.000Z")]
+    [InlineData("1969-12-31T23:00:00Z", "1969-12-31T23:00:00.000Z")]
+    [InlineData("2024-02-29T10:00:00+02:00", "2024-02-29T08:00:00.000Z")]
+    [InlineData("2024-02-29 10:00", "2024-02-29T10:00:00.000Z")]
+    [InlineData("1900-01-01T00:00:00.1234Z", "1900-01-01T00:00:00.123Z")]
+    public void Iso_dates_and_timestamps_parse_to_utc(string text, string expected)
+    {
+        Assert.True(IsoTime.TryParse(text, out var instant));
+        Assert.Equal(expected, IsoTime.Format(instant));
+    }
+
+    [Theory]
+    [InlineData("2023-02-29")]
+    [InlineData("2024-13-01")]
+    [InlineData("2024-02-29T25:00:00Z")]
+    [InlineData("1899-12-31")]
+    [InlineData("29/02/2024")]
+    [InlineData("")]
+    public void Non_iso_or_impossible_dates_do_not_parse(string text) => Assert.False(IsoTime.TryParse(text, out _));
+}

@@ -1,0 +1,106 @@
+using System.Text;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Dsl;
+
+public sealed class ValidatorTests
+{
+    private static readonly TenantCatalog Catalog = new(
+        new Dictionary<string, IReadOnlyCollection<string>>
+        {
+            ["Opened Email"] = ["subject", "campaign"],
+            ["Placed Order"] = ["amount", "currency"],
+            ["Page View"] = ["url"],
+        },
+        ["city", "country", "birthday"]);
+
+    private static readonly Dictionary<string, SegmentDefinition> Saved = new()
+    {
+        ["bostonians"] = Definition("""{"property": {"name": "city", "op": "eq", "value": "Boston"}}"""),
+        ["a"] = Definition("""{"segment": {"id": "b"}}"""),
+        ["b"] = Definition("""{"all": [{"property": {"name": "city", "op": "is_set"}}, {"segment": {"id": "a", "member": false}}]}"""),
+        ["stale"] = Definition("""{"property": {"name": "town", "op": "is_set"}}"""),
+    };
+
+    private readonly DefinitionValidator validator = new(new InMemorySegments());
+
+    [Theory]
+    [InlineData("""{"event": {"metric": "Opend Email", "op": "gte", "value": 1}}""", "condition.event.metric", "Unknown metric 'Opend Email'. Did you mean 'Opened Email', ")]
+    [InlineData("""{"event": {"metric": "Opened Email", "where": [{"name": "subjet", "op": "is_set"}], "op": "gte", "value": 1}}""", "condition.event.where[0].name", "Unknown property of 'Opened Email' events 'subjet'. Did you mean 'subject'")]
+    [InlineData("""{"event": {"metric": "Placed Order", "measure": {"sum": "amout"}, "op": "gte", "value": 1}}""", "condition.event.measure", "Did you mean 'amount'")]
+    [InlineData("""{"any": [{"property": {"name": "city", "op": "is_set"}}, {"property": {"name": "Country", "op": "is_set"}}]}""", "condition.any[1].property.name", "Unknown profile property 'Country'. Did you mean 'country'")]
+    [InlineData("""{"segment": {"id": "nope"}}""", "condition.segment.id", "Unknown segment 'nope'")]
+    [InlineData("""{"not": {"segment": {"id": "a"}}}""", "condition.not.segment.id", "Segment references form a cycle: 'a' → 'b' → 'a'.")]
+    [InlineData("""{"segment": {"id": "stale"}}""", "condition.segment.id", "Segment 'stale' is not valid any more at condition.property.name: Unknown profile property 'town'.")]
+    public async Task Names_are_checked_against_the_catalog_and_saved_segments(string condition, string path, string message)
+    {
+        var result = await validator.ValidateAsync("acme", Definition(condition), Catalog);
+
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors, e => e.Path == path && e.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_definition_referencing_itself_through_its_own_id_is_a_cycle()
+    {
+        var result = await validator.ValidateAsync("acme", Definition("""{"segment": {"id": "a"}}"""), Catalog, ownSegmentId: "b");
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(("condition.segment.id", "Segment references form a cycle: 'b' → 'a' → 'b'."), (error.Path, error.Message));
+    }
+
+    [Fact]
+    public async Task Valid_definitions_carry_their_resolved_references()
+    {
+        var json = """{"name": "n", "condition": {"all": [{"segment": {"id": "bostonians"}}, {"event": {"metric": "Placed Order", "where": [{"name": "$value", "op": "gt", "value": 3}], "measure": {"sum": "amount"}, "op": "gte", "value": 100}}]}}""";
+
+        var result = await validator.ValidateAsync("acme", json, Catalog);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal("acme", result.Definition!.Tenant);
+        Assert.Equal(["bostonians"], result.Definition.References.Keys);
+    }
+
+    [Fact]
+    public async Task An_empty_catalog_says_there_is_nothing_to_suggest()
+    {
+        var result = await validator.ValidateAsync("acme", Definition("""{"event": {"metric": "X", "op": "gte", "value": 1}}"""), TenantCatalog.Empty);
+
+        Assert.Equal("Unknown metric 'X'. No metric is known for this tenant yet.", Assert.Single(result.Errors).Message);
+    }
+
+    [Fact]
+    public async Task The_catalog_reader_loads_metrics_with_their_properties_and_profile_properties_per_tenant()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await engine.InsertJsonEachRowAsync(schema.Events, Encoding.UTF8.GetBytes("""
+            {"tenant": "acme", "metric": "Opened Email", "profile_id": "p1", "ts": "2024-01-01 00:00:00", "value": null, "properties": {"subject": "sHi"}}
+            {"tenant": "acme", "metric": "Opened Email", "profile_id": "p2", "ts": "2024-01-02 00:00:00", "value": null, "properties": {"campaign": "sx"}}
+            {"tenant": "acme", "metric": "Placed Order", "profile_id": "p1", "ts": "2024-01-01 00:00:00", "value": 5, "properties": {}}
+            {"tenant": "other", "metric": "Secret", "profile_id": "p1", "ts": "2024-01-01 00:00:00", "value": 5, "properties": {"k": "n1"}}
+            """), null);
+        await engine.InsertJsonEachRowAsync(schema.ProfileUpdates, Encoding.UTF8.GetBytes("""
+            {"tenant": "acme", "profile_id": "p1", "updated_at": "2024-01-01 00:00:00", "properties": {"city": "sBoston", "age": "n30"}}
+            {"tenant": "other", "profile_id": "p1", "updated_at": "2024-01-01 00:00:00", "properties": {"secret": "sx"}}
+            """), null);
+
+        var catalog = await TenantCatalogReader.ReadAsync(engine, schema, "acme");
+
+        Assert.Equal(["Opened Email", "Placed Order"], catalog.Metrics.Order(StringComparer.Ordinal));
+        Assert.Equal(["campaign", "subject"], catalog.EventProperties("Opened Email").Order(StringComparer.Ordinal));
+        Assert.Empty(catalog.EventProperties("Placed Order"));
+        Assert.Equal(["age", "city"], catalog.ProfileProperties.Order(StringComparer.Ordinal));
+    }
+
+    private static SegmentDefinition Definition(string condition) =>
+        SegmentDefinitionJson.Parse($$"""{"name": "test", "condition": {{condition}}}""").Definition
+        ?? throw new InvalidOperationException("test definition does not parse: " + condition);
+
+    private sealed class InMemorySegments : ISegmentDefinitionSource
+    {
+        public Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
+            Task.FromResult(Saved.GetValueOrDefault(segmentId));
+    }
+}

@@ -1,0 +1,66 @@
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Evaluation;
+
+/// <summary>Events and profile updates keep arriving while ticks run; once ingestion stops, one more tick is exact.</summary>
+public sealed class EvaluatorConcurrencyTests
+{
+    [Fact]
+    public async Task Ingesting_while_ticks_run_loses_nothing()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, 31);
+        var start = new DateTime(2026, 7, 1, 8, 0, 0, DateTimeKind.Utc);
+        for (var day = 15; day > 0; day--)
+        {
+            await world.IngestAsync(start.AddDays(-day), 15, 5);
+        }
+
+        await world.SaveRandomSegmentsAsync(6, start);
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 10, IngestLag = TimeSpan.FromSeconds(1) });
+
+        // The ingester writes data stamped around the simulated clock, which the ticking loop advances.
+        var simulated = start.Ticks;
+        using var stop = new CancellationTokenSource();
+        var batches = 0;
+        var ingester = Task.Run(async () =>
+        {
+            var ingest = new EvaluationWorld(engine, schema, 32);
+            while (!stop.IsCancellationRequested)
+            {
+                await ingest.IngestAsync(new DateTime(Interlocked.Read(ref simulated), DateTimeKind.Utc), 8, 3);
+                Interlocked.Increment(ref batches);
+                await Task.Delay(15);
+            }
+        });
+
+        var now = start;
+        for (var tick = 0; tick < 8; tick++)
+        {
+            now = now.AddMinutes(37 + (tick * 11));
+            Interlocked.Exchange(ref simulated, now.Ticks);
+            await evaluator.TickAsync(EvaluationWorld.Tenant, now, null, CancellationToken.None);
+        }
+
+        await stop.CancelAsync();
+        await ingester;
+        Assert.True(batches >= 8, $"only {batches} batches were ingested during the ticks");
+
+        now = now.AddMinutes(5);
+        await evaluator.TickAsync(EvaluationWorld.Tenant, now, null, CancellationToken.None);
+        foreach (var id in world.SegmentIds)
+        {
+            var expected = await world.RecomputeAsync(id, now);
+            Assert.Equal(expected, await world.StoredMembersAsync(id));
+            var replay = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var change in await world.ChangesAsync(id))
+            {
+                Assert.True(change.Entered ? replay.Add(change.ProfileId) : replay.Remove(change.ProfileId));
+            }
+
+            Assert.Equal(expected, replay);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Evaluation;
+
+/// <summary>
+/// The incremental evaluator against full recomputes over simulated time: after every tick each segment's stored
+/// membership equals the compiled segment over the whole universe at that time, and the tick's log entries are
+/// exactly the difference between consecutive recomputes. SEGMENTMCP_EVAL_TICKS / SEGMENTMCP_EVAL_SEEDS scale it up.
+/// </summary>
+public sealed class EvaluatorDifferentialTests
+{
+    private static readonly TimeSpan[] Steps =
+    [
+        TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(17), TimeSpan.FromMinutes(55), TimeSpan.FromHours(3),
+        TimeSpan.FromHours(7.5), TimeSpan.FromHours(23), TimeSpan.FromDays(1), TimeSpan.FromDays(2.6),
+    ];
+
+    public static TheoryData<int> Seeds()
+    {
+        var count = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_SEEDS"), out var n) ? n : 1;
+        var data = new TheoryData<int>();
+        for (var i = 0; i < count; i++)
+        {
+            data.Add(20261120 + i);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public async Task Membership_and_log_equal_full_recomputes_tick_after_tick(int seed)
+    {
+        var ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : 40;
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, seed);
+        var now = new DateTime(2026, 3, 1, 9, 30, 0, DateTimeKind.Utc);
+        for (var day = 30; day > 0; day--)
+        {
+            await world.IngestAsync(now.AddDays(-day), 12, 4, profileLimit: 50);
+        }
+
+        await world.SaveRandomSegmentsAsync(8, now);
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 3, ChunkSize = 7, IngestLag = TimeSpan.Zero });
+        var previous = new Dictionary<string, SortedSet<string>>();
+        var deleted = new HashSet<string>();
+        long totalChanges = 0;
+        for (var tick = 0; tick < ticks; tick++)
+        {
+            now += Steps[world.Random.Next(Steps.Length)] + TimeSpan.FromMilliseconds(world.Random.Next(1000));
+            now = new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
+            if (tick % 3 != 2)
+            {
+                await world.IngestAsync(now, world.Random.Next(0, 25), world.Random.Next(0, 8));
+            }
+
+            if (tick == ticks / 2)
+            {
+                await world.ReplaceAsync(world.SegmentIds[0], now);
+            }
+
+            if (tick == (ticks * 2) / 3)
+            {
+                var last = world.SegmentIds[^1];
+                Assert.True(await world.Segments.DeleteAsync(EvaluationWorld.Tenant, last, CancellationToken.None));
+                deleted.Add(last);
+            }
+
+            var report = await evaluator.TickAsync(EvaluationWorld.Tenant, now, null, CancellationToken.None);
+            Assert.Equal(now, report.EvaluatedAt);
+            Assert.Equal(world.SegmentIds.Count - deleted.Count, report.Segments.Count);
+            foreach (var id in world.SegmentIds.Where(id => !deleted.Contains(id)))
+            {
+                var expected = await world.RecomputeAsync(id, now);
+                var stored = await world.StoredMembersAsync(id);
+                Assert.True(
+                    expected.SetEquals(stored),
+                    $"tick {tick} at {now:O}, segment {id}: missing [{string.Join(",", expected.Except(stored))}], extra [{string.Join(",", stored.Except(expected))}]");
+
+                var before = previous.GetValueOrDefault(id) ?? [];
+                var log = await world.ChangesAsync(id, now, now.AddMilliseconds(1));
+                Assert.Equal(expected.Except(before).Order(StringComparer.Ordinal), log.Where(c => c.Entered).Select(c => c.ProfileId).Order(StringComparer.Ordinal));
+                Assert.Equal(before.Except(expected).Order(StringComparer.Ordinal), log.Where(c => !c.Entered).Select(c => c.ProfileId).Order(StringComparer.Ordinal));
+                Assert.Equal(expected.Count, report.Segments.Single(s => s.SegmentId == id).Size);
+                if (tick % 5 == 0)
+                {
+                    Assert.Equal(expected.Count, await world.Membership.CountAsync(EvaluationWorld.Tenant, id, CancellationToken.None));
+                    var saved = await world.Segments.GetAsync(EvaluationWorld.Tenant, id, CancellationToken.None);
+                    Assert.Equal(now, saved!.EvaluatedAt);
+                }
+
+                totalChanges += log.Count;
+                previous[id] = expected;
+            }
+        }
+
+        // The whole log replays to the final membership (nothing lost, nothing doubled).
+        foreach (var id in world.SegmentIds.Where(id => !deleted.Contains(id)))
+        {
+            var replay = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var change in await world.ChangesAsync(id))
+            {
+                Assert.True(change.Entered ? replay.Add(change.ProfileId) : replay.Remove(change.ProfileId), $"{id}: {change} does not follow the previous entry");
+            }
+
+            Assert.Equal(previous[id], replay);
+        }
+
+        Assert.True(totalChanges > 50, $"the random world should move membership around; only {totalChanges} changes");
+    }
+}

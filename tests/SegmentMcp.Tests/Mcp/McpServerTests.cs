@@ -1,0 +1,297 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Mcp;
+
+/// <summary>One seeded database (two tenants) shared by the in-process tests; each test saves its own segments.</summary>
+public sealed class McpFixture : IAsyncLifetime
+{
+    public StorageSchema Schema { get; private set; } = null!;
+
+    public IClickHouseEngine Engine => TestEngines.Embedded;
+
+    public async Task InitializeAsync()
+    {
+        Schema = await TestEngines.NewSchemaAsync(Engine, "mcp_pipes");
+        await McpTestData.SeedAsync(Engine, Schema, "acme", string.Empty);
+        await McpTestData.SeedAsync(Engine, Schema, "globex", "g-");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
+
+/// <summary>Every tool, resource, prompt and completion through a real MCP client over pipes, errors included.</summary>
+public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixture>, IAsyncLifetime
+{
+    private McpPipeServer server = null!;
+
+    public static readonly string[] ToolNames =
+    [
+        "check_membership", "count_members", "create_segment", "delete_segment", "describe_schema", "explain_segment", "get_profile",
+        "get_segment", "list_members", "list_segments", "membership_changes", "preview_segment", "refresh_segments", "segment_overlap", "update_segment",
+    ];
+
+    public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme");
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    private static JsonElement Definition(string json) => JsonDocument.Parse(json).RootElement;
+
+    [Fact]
+    public async Task Lists_the_fifteen_tools_with_annotations_and_output_schemas()
+    {
+        var tools = await server.Client.ListToolsAsync();
+        Assert.Equal(ToolNames, tools.Select(t => t.Name).Order(StringComparer.Ordinal));
+        foreach (var tool in tools)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(tool.Description));
+            Assert.Contains("Example", tool.Description, StringComparison.Ordinal);
+            Assert.NotNull(tool.ProtocolTool.OutputSchema);
+            Assert.DoesNotContain("tenant", tool.ProtocolTool.InputSchema.GetRawText(), StringComparison.OrdinalIgnoreCase);
+        }
+
+        var annotations = tools.ToDictionary(t => t.Name, t => t.ProtocolTool.Annotations!);
+        Assert.True(annotations["delete_segment"].DestructiveHint);
+        Assert.True(annotations["describe_schema"].ReadOnlyHint);
+        Assert.True(annotations["preview_segment"].IdempotentHint);
+        Assert.False(annotations["create_segment"].ReadOnlyHint);
+    }
+
+    [Fact]
+    public async Task Describe_schema_reports_counts_types_and_samples()
+    {
+        var schema = await server.CallAsync("describe_schema");
+        Assert.Equal("acme", (string?)schema["tenant"]);
+        Assert.Equal(4, (long)schema["profiles"]!);
+        Assert.Equal(6, (long)schema["events"]!);
+        var city = schema["properties"]!.AsArray().Single(p => (string?)p!["name"] == "city")!;
+        Assert.Equal(4, (long)city["profiles_with_value"]!);
+        Assert.Equal("Boston", (string?)city["sample_values"]![0]);
+        Assert.Equal(["string"], city["types"]!.AsArray().Select(t => (string?)t));
+        var orders = schema["metrics"]!.AsArray().Single(m => (string?)m!["name"] == "Placed Order")!;
+        Assert.Equal(2, (long)orders["events"]!);
+        Assert.Equal(2, (long)orders["profiles"]!);
+        Assert.NotNull(orders["first_seen"]);
+        Assert.Equal("sku", (string?)orders["properties"]![0]!["name"]);
+
+        var one = await server.CallAsync("describe_schema", new { metric = "Opened Email" });
+        Assert.Equal("Opened Email", (string?)Assert.Single(one["metrics"]!.AsArray())!["name"]);
+        var error = await server.FailAsync("describe_schema", new { metric = "Opened Emial" });
+        Assert.Contains("Did you mean 'Opened Email'", error, StringComparison.Ordinal);
+        Assert.Contains("cursor", await server.FailAsync("describe_schema", new { cursor = "not-a-cursor" }), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Preview_counts_pages_and_reads_back_without_saving()
+    {
+        var first = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), limit = 1 });
+        Assert.Equal(2, (long)first["count"]!);
+        Assert.Equal("p1", (string?)Assert.Single(first["members"]!.AsArray()));
+        Assert.False(string.IsNullOrEmpty((string?)first["read_back"]));
+        var second = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), limit = 1, cursor = (string?)first["next_cursor"] });
+        Assert.Equal("p2", (string?)Assert.Single(second["members"]!.AsArray()));
+        Assert.Null(second["next_cursor"]);
+
+        var past = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), as_of = McpTestData.Now.AddDays(-10).ToString("o") });
+        Assert.Equal(0, (long)past["count"]!);
+        var list = await server.CallAsync("list_segments");
+        Assert.DoesNotContain(list["segments"]!.AsArray(), s => (string?)s!["name"] == "Boston openers");
+    }
+
+    [Fact]
+    public async Task Invalid_definitions_list_every_problem_with_its_path_and_suggestions()
+    {
+        var error = await server.FailAsync("preview_segment", new
+        {
+            definition = Definition("""
+                {"name": "typos", "condition": {"all": [
+                  {"event": {"metric": "Opened Emial", "op": "gte", "value": 1}},
+                  {"property": {"name": "ctiy", "op": "eq", "value": "Boston"}}]}}
+                """),
+        });
+        Assert.Contains("condition.all[0].event.metric", error, StringComparison.Ordinal);
+        Assert.Contains("'Opened Email'", error, StringComparison.Ordinal);
+        Assert.Contains("condition.all[1].property.name", error, StringComparison.Ordinal);
+        Assert.Contains("'city'", error, StringComparison.Ordinal);
+        Assert.Contains("limit", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.Buyers), limit = 5000 }), StringComparison.Ordinal);
+        Assert.Contains("as_of", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.Buyers), as_of = "yesterday" }), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Segment_lifecycle_create_read_count_list_update_changes_delete()
+    {
+        var created = await server.CallAsync("create_segment", new { definition = Definition(McpTestData.BostonOpeners) });
+        var id = (string)created["segment_id"]!;
+        Assert.Equal(2, (long)created["size"]!);
+        Assert.NotNull(created["evaluated_at"]);
+        Assert.False(string.IsNullOrEmpty((string?)created["read_back"]));
+
+        var got = await server.CallAsync("get_segment", new { segment_id = id });
+        Assert.Equal("Boston openers", (string?)got["name"]);
+        Assert.Equal(1, (int)got["version"]!);
+        Assert.NotNull(got["definition"]!["condition"]);
+
+        var listed = await server.CallAsync("list_segments", new { limit = 1000 });
+        Assert.Contains(listed["segments"]!.AsArray(), s => (string?)s!["id"] == id);
+        var count = await server.CallAsync("count_members", new { segment_id = id });
+        Assert.Equal(2, (long)count["count"]!);
+
+        var page1 = await server.CallAsync("list_members", new { segment_id = id, limit = 1 });
+        Assert.Equal(2, (long)page1["count"]!);
+        var page2 = await server.CallAsync("list_members", new { segment_id = id, limit = 1, cursor = (string?)page1["next_cursor"] });
+        Assert.Equal(["p1", "p2"], page1["members"]!.AsArray().Concat(page2["members"]!.AsArray()).Select(m => (string?)m));
+
+        var updated = await server.CallAsync("update_segment", new
+        {
+            segment_id = id,
+            definition = Definition("""{"name": "Boston openers", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}"""),
+        });
+        Assert.Equal(2, (int)updated["version"]!);
+        Assert.Equal(3, (long)updated["size"]!);
+
+        var changes = await server.CallAsync("membership_changes", new { segment_id = id });
+        Assert.Equal(["p1", "p2", "p4"], changes["entered"]!.AsArray().Select(c => (string?)c!["profile_id"]).Order());
+        Assert.Empty(changes["exited"]!.AsArray());
+
+        Assert.Contains("Did you mean", await server.FailAsync("get_segment", new { segment_id = id + "x" }), StringComparison.Ordinal);
+        var deleted = await server.CallAsync("delete_segment", new { segment_id = id });
+        Assert.True((bool)deleted["deleted"]!);
+        Assert.False((bool)(await server.CallAsync("delete_segment", new { segment_id = id }))["deleted"]!);
+        await server.FailAsync("count_members", new { segment_id = id });
+    }
+
+    [Fact]
+    public async Task Check_membership_gives_evidence_per_condition()
+    {
+        var member = await server.CallAsync("check_membership", new { profile_id = "p1", definition = Definition(McpTestData.BostonOpeners) });
+        Assert.True((bool)member["member"]!);
+        var conditions = member["conditions"]!.AsArray();
+        Assert.Equal(["condition", "condition.all[0]", "condition.all[1]"], conditions.Select(c => (string?)c!["path"]));
+        Assert.Equal(2, (long)conditions[1]!["evidence"]!["events_in_window"]!);
+        Assert.Equal("Boston", (string?)conditions[2]!["evidence"]!["value"]);
+
+        var outsider = await server.CallAsync("check_membership", new { profile_id = "p3", definition = Definition(McpTestData.BostonOpeners) });
+        Assert.False((bool)outsider["member"]!);
+        Assert.True((bool)outsider["conditions"]![1]!["matched"]!);
+        Assert.False((bool)outsider["conditions"]![2]!["matched"]!);
+        Assert.Equal("Denver", (string?)outsider["conditions"]![2]!["evidence"]!["value"]);
+
+        Assert.Contains("exactly one", await server.FailAsync("check_membership", new { profile_id = "p1" }), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Explain_overlap_refresh_and_profile()
+    {
+        var a = (string)(await server.CallAsync("create_segment", new { definition = Definition(McpTestData.BostonOpeners) }))["segment_id"]!;
+        var b = (string)(await server.CallAsync("create_segment", new { definition = Definition(McpTestData.Buyers) }))["segment_id"]!;
+
+        var explained = await server.CallAsync("explain_segment", new { segment_id = a });
+        var sql = (string)explained["sql"]!;
+        Assert.Contains("{tenant:String}", sql, StringComparison.Ordinal);
+        Assert.DoesNotContain("Boston", sql, StringComparison.Ordinal);
+        Assert.Contains(explained["parameters"]!.AsArray(), p => ((string?)p!["value"])!.Contains("Boston", StringComparison.Ordinal));
+
+        var overlap = await server.CallAsync("segment_overlap", new { segment_ids = new[] { a, b } });
+        Assert.Equal(2, (long)overlap["sizes"]![a]!);
+        Assert.Equal(2, (long)overlap["sizes"]![b]!);
+        Assert.Equal(1, (long)Assert.Single(overlap["pairs"]!.AsArray())!["both"]!);
+        Assert.Contains("2 to 8", await server.FailAsync("segment_overlap", new { segment_ids = new[] { a } }), StringComparison.Ordinal);
+
+        var progress = new List<ProgressNotificationValue>();
+        var refreshed = await server.CallAsync("refresh_segments", null, new SyncProgressRecorder(progress));
+        Assert.Contains(refreshed["segments"]!.AsArray(), s => (string?)s!["segment_id"] == a);
+        Assert.NotNull(refreshed["statistics"]);
+
+        var profile = await server.CallAsync("get_profile", new { profile_id = "p1" });
+        Assert.Equal("Boston", (string?)profile["properties"]!["city"]);
+        Assert.Equal(41, (double)profile["properties"]!["age"]!);
+        Assert.Equal("Opened Email", (string?)profile["recent_events"]![0]!["metric"]);
+        Assert.Contains(a, profile["segments"]!.AsArray().Select(s => (string?)s));
+        Assert.Contains("no profile", await server.FailAsync("get_profile", new { profile_id = "nobody" }), StringComparison.Ordinal);
+
+        await server.CallAsync("delete_segment", new { segment_id = a });
+        await server.CallAsync("delete_segment", new { segment_id = b });
+    }
+
+    [Fact]
+    public async Task Resources_serve_the_language_schema_the_catalog_and_segments()
+    {
+        var dsl = await server.Client.ReadResourceAsync("segmentmcp://dsl/schema");
+        var schema = JsonNode.Parse(Assert.IsType<TextResourceContents>(Assert.Single(dsl.Contents)).Text)!;
+        Assert.Contains("anniversary_in_next_days", schema.ToJsonString(), StringComparison.Ordinal);
+
+        var catalog = await server.Client.ReadResourceAsync("segmentmcp://schema");
+        var names = JsonNode.Parse(Assert.IsType<TextResourceContents>(Assert.Single(catalog.Contents)).Text)!;
+        Assert.Equal("acme", (string?)names["tenant"]);
+        Assert.NotNull(names["metrics"]!["Placed Order"]);
+
+        var id = (string)(await server.CallAsync("create_segment", new { definition = Definition(McpTestData.Buyers) }))["segment_id"]!;
+        var segment = await server.Client.ReadResourceAsync($"segmentmcp://segments/{id}");
+        Assert.Equal("Buyers", (string?)JsonNode.Parse(Assert.IsType<TextResourceContents>(Assert.Single(segment.Contents)).Text)!["name"]);
+        await Assert.ThrowsAnyAsync<McpException>(() => server.Client.ReadResourceAsync("segmentmcp://segments/does-not-exist").AsTask());
+        await server.CallAsync("delete_segment", new { segment_id = id });
+    }
+
+    [Fact]
+    public async Task Prompts_render_with_the_tenant_catalog()
+    {
+        var prompts = await server.Client.ListPromptsAsync();
+        Assert.Equal(["audit_segment", "build_segment", "compare_segments", "explain_profile"], prompts.Select(p => p.Name).Order(StringComparer.Ordinal));
+
+        var built = await server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?> { ["goal"] = "Bostonians who open emails" });
+        var text = Assert.IsType<TextContentBlock>(Assert.Single(built.Messages).Content).Text;
+        Assert.Contains("Bostonians who open emails", text, StringComparison.Ordinal);
+        Assert.Contains("Opened Email", text, StringComparison.Ordinal);
+        Assert.Contains("preview_segment", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{{$", text, StringComparison.Ordinal);
+
+        foreach (var (name, arguments) in new (string, Dictionary<string, object?>)[]
+        {
+            ("explain_profile", new() { ["profile_id"] = "p1" }),
+            ("compare_segments", new() { ["segment_ids"] = "a,b" }),
+            ("audit_segment", new() { ["segment_id"] = "a" }),
+        })
+        {
+            var rendered = await server.Client.GetPromptAsync(name, arguments);
+            Assert.Contains("acme", Assert.IsType<TextContentBlock>(Assert.Single(rendered.Messages).Content).Text, StringComparison.Ordinal);
+        }
+
+        var error = await Assert.ThrowsAnyAsync<McpException>(() => server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?>()).AsTask());
+        Assert.Contains("goal", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Completions_for_metrics_properties_values_and_segment_ids()
+    {
+        var prompt = new PromptReference { Name = "build_segment" };
+        Assert.Contains("Opened Email", (await server.Client.CompleteAsync(prompt, "metric", "Op")).Completion.Values);
+        Assert.Equal(["city"], (await server.Client.CompleteAsync(prompt, "property", "ci")).Completion.Values);
+        var values = await server.Client.CompleteAsync(new CompleteRequestParams
+        {
+            Ref = prompt,
+            Argument = new Argument { Name = "value", Value = string.Empty },
+            Context = new CompleteContext { Arguments = new Dictionary<string, string> { ["property"] = "city" } },
+        });
+        Assert.Equal(["Boston", "Denver"], values.Completion.Values);
+
+        var id = (string)(await server.CallAsync("create_segment", new { definition = Definition(McpTestData.Buyers) }))["segment_id"]!;
+        var ids = await server.Client.CompleteAsync(new ResourceTemplateReference { Uri = "segmentmcp://segments/{id}" }, "id", id[..3]);
+        Assert.Contains(id, ids.Completion.Values);
+        await server.CallAsync("delete_segment", new { segment_id = id });
+    }
+
+    private sealed class SyncProgressRecorder(List<ProgressNotificationValue> values) : IProgress<ProgressNotificationValue>
+    {
+        public void Report(ProgressNotificationValue value)
+        {
+            lock (values)
+            {
+                values.Add(value);
+            }
+        }
+    }
+}

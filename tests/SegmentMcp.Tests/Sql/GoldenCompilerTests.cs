@@ -1,0 +1,121 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Sql;
+
+/// <summary>
+/// Definition → SQL text + parameters, pinned in Golden/Compiler/*.sql (with the read-back on top). Run with
+/// SEGMENTMCP_REWRITE_GOLDEN=1 to rewrite the baselines after an intended change, then review the diff. Every case
+/// also runs on the embedded engine, so a baseline is always SQL the engine accepts.
+/// </summary>
+public sealed class GoldenCompilerTests
+{
+    private static readonly DateTime Now = new(2024, 2, 27, 12, 0, 0, DateTimeKind.Utc);
+    private static readonly StorageSchema GoldenSchema = new("segmentmcp");
+    private static readonly Lazy<Task<StorageSchema>> ExecutionSchema = new(() => TestEngines.NewSchemaAsync(TestEngines.Embedded, "golden"));
+
+    private static readonly Dictionary<string, SegmentDefinition> Saved = new()
+    {
+        ["bostonians"] = Parse("""{"property": {"name": "city", "op": "eq", "value": "Boston"}}""", "Bostonians"),
+        ["buyers"] = Parse("""{"all": [{"event": {"metric": "Placed Order", "window": {"last_days": 90}, "op": "gte", "value": 1}}, {"segment": {"id": "bostonians"}}]}""", "Buyers in Boston"),
+    };
+
+    private static readonly Dictionary<string, (string Condition, CompileMode Mode)> Cases = new()
+    {
+        ["issue_example"] = ("""{"all": [{"event": {"metric": "Opened Email", "window": {"between_days_ago": [3, 5]}, "op": "gte", "value": 1}}, {"property": {"name": "city", "op": "eq", "value": "Boston"}}, {"not": {"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "gte", "value": 1}}}]}""", CompileMode.Members),
+        ["property_equality"] = ("""{"all": [{"property": {"name": "city", "op": "eq", "value": "Boston"}}, {"property": {"name": "age", "op": "eq", "value": 30}}, {"property": {"name": "vip", "op": "eq", "value": true}}, {"property": {"name": "country", "op": "neq", "value": "US"}}]}""", CompileMode.Members),
+        ["property_lists"] = ("""{"any": [{"property": {"name": "city", "op": "in", "value": ["Boston", 5, true]}}, {"property": {"name": "city", "op": "not_in", "value": ["Paris", "Rome"]}}]}""", CompileMode.Members),
+        ["property_text"] = ("""{"all": [{"property": {"name": "email", "op": "contains", "value": "@"}}, {"property": {"name": "email", "op": "not_contains", "value": "test"}}, {"property": {"name": "name", "op": "starts_with", "value": "Jo"}}, {"property": {"name": "email", "op": "ends_with", "value": ".com"}}]}""", CompileMode.Members),
+        ["property_numbers"] = ("""{"all": [{"property": {"name": "age", "op": "gt", "value": 17}}, {"property": {"name": "age", "op": "gte", "value": 18}}, {"property": {"name": "score", "op": "lt", "value": 9.5}}, {"property": {"name": "score", "op": "lte", "value": 9}}, {"property": {"name": "visits", "op": "between", "value": [1, 10]}}]}""", CompileMode.Members),
+        ["property_presence"] = ("""{"any": [{"property": {"name": "email", "op": "is_set"}}, {"property": {"name": "phone", "op": "is_not_set"}}]}""", CompileMode.Members),
+        ["property_dates"] = ("""{"all": [{"property": {"name": "signup", "op": "before", "value": "2024-01-01"}}, {"property": {"name": "signup", "op": "after", "value": "1969-12-31T23:00:00Z"}}, {"property": {"name": "last_seen", "op": "in_last_days", "value": 7}}, {"property": {"name": "trial_end", "op": "more_than_days_ago", "value": 30}}, {"property": {"name": "renewal", "op": "in_next_days", "value": 14}}, {"property": {"name": "birthday", "op": "anniversary_in_next_days", "value": 3}}]}""", CompileMode.Members),
+        ["measure_count"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 3}}""", CompileMode.Members),
+        ["measure_sum"] = ("""{"event": {"metric": "Placed Order", "measure": {"sum": "$value"}, "op": "gt", "value": 100}}""", CompileMode.Members),
+        ["measure_avg"] = ("""{"event": {"metric": "Placed Order", "measure": {"avg": "amount"}, "op": "gte", "value": 10}}""", CompileMode.Members),
+        ["measure_min"] = ("""{"event": {"metric": "Placed Order", "measure": {"min": "$value"}, "op": "lt", "value": 5}}""", CompileMode.Members),
+        ["measure_max"] = ("""{"event": {"metric": "Placed Order", "measure": {"max": "amount"}, "op": "lte", "value": 500}}""", CompileMode.Members),
+        ["measure_distinct"] = ("""{"event": {"metric": "Page View", "measure": {"distinct": "url"}, "op": "neq", "value": 1}}""", CompileMode.Members),
+        ["measure_distinct_value"] = ("""{"event": {"metric": "Placed Order", "measure": {"distinct": "$value"}, "op": "eq", "value": 2}}""", CompileMode.Members),
+        ["window_none"] = ("""{"event": {"metric": "Opened Email", "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["window_last_hours"] = ("""{"event": {"metric": "Opened Email", "window": {"last_hours": 6}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["window_between_days_ago"] = ("""{"event": {"metric": "Opened Email", "window": {"between_days_ago": [1, 7]}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["window_since"] = ("""{"event": {"metric": "Opened Email", "window": {"since": "2024-02-01"}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["window_before"] = ("""{"event": {"metric": "Opened Email", "window": {"before": "2024-02-01T08:30:00Z"}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["window_from_to"] = ("""{"event": {"metric": "Opened Email", "window": {"from": "2024-01-01", "to": "2024-02-01"}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["event_where"] = ("""{"event": {"metric": "Placed Order", "where": [{"name": "$value", "op": "gte", "value": 20}, {"name": "currency", "op": "in", "value": ["USD", "EUR"]}, {"name": "coupon", "op": "is_not_set"}], "window": {"last_days": 30}, "op": "gte", "value": 2}}""", CompileMode.Members),
+        ["did_not"] = ("""{"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "eq", "value": 0}}""", CompileMode.Members),
+        ["not_any"] = ("""{"not": {"any": [{"property": {"name": "city", "op": "eq", "value": "Boston"}}, {"event": {"metric": "Page View", "op": "gte", "value": 1}}]}}""", CompileMode.Members),
+        ["traits_drive"] = ("""{"all": [{"property": {"name": "city", "op": "eq", "value": "Boston"}}, {"event": {"metric": "Page View", "window": {"last_days": 7}, "op": "eq", "value": 0}}]}""", CompileMode.Members),
+        ["segment_member"] = ("""{"all": [{"segment": {"id": "buyers"}}, {"property": {"name": "vip", "op": "eq", "value": true}}]}""", CompileMode.Members),
+        ["segment_not_member"] = ("""{"segment": {"id": "buyers", "member": false}}""", CompileMode.Members),
+        ["mode_count"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}""", CompileMode.Count),
+        ["mode_restricted"] = ("""{"any": [{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}, {"property": {"name": "city", "op": "eq", "value": "Boston"}}]}""", CompileMode.Restricted),
+    };
+
+    public static TheoryData<string> CaseNames => [.. Cases.Keys];
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task Compiled_sql_matches_the_baseline_and_runs(string name)
+    {
+        var (condition, mode) = Cases[name];
+        var definition = ValidatedDefinition.Unchecked("acme", Parse(condition), Saved);
+        var options = new CompileOptions(Now, mode, mode == CompileMode.Restricted ? ["p1", "p2"] : null);
+        var statement = SegmentCompiler.Compile(definition, GoldenSchema, options);
+        var actual = $"-- {ReadBack.Describe(definition.Definition, Saved)}\n{SqlExplain.Of(statement)}".ReplaceLineEndings("\n");
+
+        var baseline = Path.Combine(AppContext.BaseDirectory, "Golden", "Compiler", name + ".sql");
+        if (Environment.GetEnvironmentVariable("SEGMENTMCP_REWRITE_GOLDEN") == "1")
+        {
+            var source = Path.Combine(SourceDirectory(), "..", "Golden", "Compiler", name + ".sql");
+            Directory.CreateDirectory(Path.GetDirectoryName(source)!);
+            await File.WriteAllTextAsync(source, actual, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        }
+        else
+        {
+            Assert.True(File.Exists(baseline), $"No baseline {baseline}: run with SEGMENTMCP_REWRITE_GOLDEN=1 to create it.");
+            Assert.Equal((await File.ReadAllTextAsync(baseline)).ReplaceLineEndings("\n"), actual);
+        }
+
+        // No user text in SQL: every value of the definition is a parameter.
+        Assert.DoesNotContain("Boston", statement.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Opened Email", statement.Text, StringComparison.Ordinal);
+
+        var schema = await ExecutionSchema.Value;
+        var result = await TestEngines.Embedded.QueryAsync(SegmentCompiler.Compile(definition, schema, options));
+        Assert.Equal(mode == CompileMode.Count ? ["members"] : ["profile_id"], result.ColumnNames);
+    }
+
+    [Fact]
+    public void Every_operator_measure_and_window_has_a_golden_case()
+    {
+        var all = string.Join("\n", Cases.Values.Select(c => c.Condition));
+
+        Assert.All(DslNames.FilterOperators, op => Assert.Contains($"\"op\": \"{op}\"", all, StringComparison.Ordinal));
+        Assert.All(DslNames.MeasureKinds.Skip(1), measure => Assert.Contains($"\"{measure}\":", all, StringComparison.Ordinal));
+        Assert.All(DslNames.WindowKinds, window => Assert.Contains($"\"{window}\":", all, StringComparison.Ordinal));
+        Assert.All(DslNames.Comparisons, op => Assert.Contains($"\"op\": \"{op}\", \"value\"", all, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Sql_recognizes_dates_with_the_same_pattern_as_the_parser()
+    {
+        var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases["property_dates"].Condition));
+
+        var statement = SegmentCompiler.Compile(definition, GoldenSchema, new CompileOptions(Now));
+
+        Assert.Contains($"'^s{IsoTime.SqlPattern}$'", statement.Text, StringComparison.Ordinal);
+    }
+
+    private static SegmentDefinition Parse(string condition, string name = "golden")
+    {
+        var result = SegmentDefinitionJson.Parse($$"""{"name": "{{name}}", "condition": {{condition}}}""");
+        return result.Definition ?? throw new InvalidOperationException(string.Join("; ", result.Errors));
+    }
+
+    private static string SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+}
