@@ -6,7 +6,7 @@ using SqlF = SegmentMcp.Core.Sql.Sql;
 namespace SegmentMcp.Core.Evaluation;
 
 /// <summary>What a segment's own condition reads (referenced segments are read through their stored membership).</summary>
-internal sealed class SegmentReads
+public sealed class SegmentReads
 {
     private SegmentReads(IReadOnlyList<EventCondition> events, IReadOnlyList<PropertyFilter> properties, IReadOnlyList<string> references)
     {

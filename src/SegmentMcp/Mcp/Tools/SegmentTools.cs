@@ -130,7 +130,7 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
         var company = tenant.Tenant;
         var all = await store.ListAsync(company, cancellationToken).ConfigureAwait(false);
         var users = all
-            .Where(s => s.Id != segment_id && SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } d && References(d.Condition).Contains(segment_id))
+            .Where(s => s.Id != segment_id && SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } d && SegmentReads.Of(d.Condition).References.Contains(segment_id, StringComparer.Ordinal))
             .Select(s => s.Id)
             .ToList();
         if (users.Count > 0)
@@ -151,30 +151,4 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
 
     private Task<SavedSegment> RequireAsync(string segmentId, CancellationToken cancellationToken) =>
         ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segmentId, cancellationToken);
-
-    internal static HashSet<string> References(Condition condition)
-    {
-        var found = new HashSet<string>(StringComparer.Ordinal);
-        void Walk(Condition c)
-        {
-            switch (c)
-            {
-                case AllCondition all:
-                    all.Items.ToList().ForEach(Walk);
-                    break;
-                case AnyCondition any:
-                    any.Items.ToList().ForEach(Walk);
-                    break;
-                case NotCondition not:
-                    Walk(not.Inner);
-                    break;
-                case SegmentReferenceCondition reference:
-                    found.Add(reference.SegmentId);
-                    break;
-            }
-        }
-
-        Walk(condition);
-        return found;
-    }
 }
