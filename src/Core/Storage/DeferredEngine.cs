@@ -3,11 +3,12 @@ using System.Runtime.CompilerServices;
 namespace SegmentMcp.Core.Storage;
 
 /// <summary>
-/// An engine that is still opening. The MCP server answers initialize and tools/list while chDB boots (which takes
-/// most of a second on a loaded database); the first call that needs data waits for the open to finish, and an open
-/// that failed surfaces as that call's error.
+/// An engine that is still opening. The MCP server answers initialize and tools/list without waiting for chDB to boot
+/// (which takes most of a second of both cores on a loaded database); the first call that needs data waits for the
+/// open to finish, and an open that failed surfaces as that call's error. <paramref name="onFirstUse"/> lets the
+/// owner start a deliberately delayed open as soon as something needs it.
 /// </summary>
-public sealed class DeferredEngine(Task<IClickHouseEngine> opening) : IClickHouseEngine
+public sealed class DeferredEngine(Task<IClickHouseEngine> opening, Action? onFirstUse = null) : IClickHouseEngine
 {
     public string Kind => opening.IsCompletedSuccessfully ? opening.Result.Kind : "opening";
 
@@ -15,14 +16,14 @@ public sealed class DeferredEngine(Task<IClickHouseEngine> opening) : IClickHous
     public Task<IClickHouseEngine> Opened => opening;
 
     public async Task<QueryStatistics> ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken = default) =>
-        await (await opening.WaitAsync(cancellationToken).ConfigureAwait(false)).ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
+        await (await OpenedAsync(cancellationToken).ConfigureAwait(false)).ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
 
     public async Task<QueryResult> QueryAsync(SqlStatement query, CancellationToken cancellationToken = default) =>
-        await (await opening.WaitAsync(cancellationToken).ConfigureAwait(false)).QueryAsync(query, cancellationToken).ConfigureAwait(false);
+        await (await OpenedAsync(cancellationToken).ConfigureAwait(false)).QueryAsync(query, cancellationToken).ConfigureAwait(false);
 
     public async IAsyncEnumerable<object?[]> StreamAsync(SqlStatement query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var engine = await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var engine = await OpenedAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var row in engine.StreamAsync(query, cancellationToken).ConfigureAwait(false))
         {
             yield return row;
@@ -30,7 +31,13 @@ public sealed class DeferredEngine(Task<IClickHouseEngine> opening) : IClickHous
     }
 
     public async Task<QueryStatistics> InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
-        await (await opening.WaitAsync(cancellationToken).ConfigureAwait(false)).InsertJsonEachRowAsync(table, rows, deduplicationToken, cancellationToken).ConfigureAwait(false);
+        await (await OpenedAsync(cancellationToken).ConfigureAwait(false)).InsertJsonEachRowAsync(table, rows, deduplicationToken, cancellationToken).ConfigureAwait(false);
+
+    private Task<IClickHouseEngine> OpenedAsync(CancellationToken cancellationToken)
+    {
+        onFirstUse?.Invoke();
+        return opening.WaitAsync(cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {

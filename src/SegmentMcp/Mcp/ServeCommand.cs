@@ -20,6 +20,9 @@ internal static class ServeCommand
     public const string DefaultCompany = "demo";
     public const string DefaultUrls = "http://127.0.0.1:3001";
 
+    /// <summary>How long start-up leaves the CPU to the MCP handshake before booting the engine unasked.</summary>
+    private static readonly TimeSpan HandshakeGrace = TimeSpan.FromSeconds(1);
+
     public static void Register() => CommandLine.Register(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
@@ -58,10 +61,19 @@ internal static class ServeCommand
 
         var keys = keysPath is null ? null : ApiKeys.Load(keysPath);
         var streams = http ? default : StdioStreams.Detach();
-        // The engine opens in the background so the server answers initialize and tools/list at once; a failed
-        // open is reported here and stops the server, and any call that was waiting for it gets the error.
+        // The engine opens in the background, a moment after start-up or at the first call that needs it, whichever
+        // comes first: chDB's boot takes both cores for most of a second, and the MCP handshake (initialize,
+        // tools/list) needs no data, so it is answered first. A failed open is reported here and stops the server;
+        // any call waiting for it gets the error.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var opening = Task.Run(async () => (await selection.OpenAsync(stopping.Token).ConfigureAwait(false)).Engine, stopping.Token);
+        var needed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var opening = Task.Run(
+            async () =>
+            {
+                await Task.WhenAny(needed.Task, Task.Delay(HandshakeGrace, stopping.Token)).ConfigureAwait(false);
+                return (await selection.OpenAsync(stopping.Token).ConfigureAwait(false)).Engine;
+            },
+            stopping.Token);
         _ = opening.ContinueWith(
             failed =>
             {
@@ -72,7 +84,7 @@ internal static class ServeCommand
             TaskContinuationOptions.OnlyOnFaulted,
             TaskScheduler.Default);
         var schema = new StorageSchema(selection.Database);
-        var engine = new DeferredEngine(opening);
+        var engine = new DeferredEngine(opening, () => needed.TrySetResult());
         stop = stopping.Token;
         await using (engine.ConfigureAwait(false))
         {
