@@ -5,9 +5,12 @@ using System.Text.Json;
 namespace SegmentMcp.Core.Ingest;
 
 /// <summary>
-/// Validates one NDJSON record and appends it to a batch as a JSONEachRow row of the <c>events</c> or
-/// <c>profile_updates</c> table. Strings are copied in their JSON-escaped form (ClickHouse reads the same escapes),
-/// so a valid line costs one pass of <see cref="Utf8JsonReader"/> and no allocation.
+/// Validates one NDJSON record and appends it to a batch as a JSONCompactEachRow row (a JSON array in the order of
+/// <see cref="EventColumns"/> or <see cref="ProfileColumns"/>) of the <c>events</c> or <c>profile_updates</c> table.
+/// ClickHouse parses compact rows about 3× faster than JSONEachRow objects. Fields may come in any order, so the
+/// line's ids are remembered as offsets into the line and the properties are written to a scratch buffer; the row is
+/// assembled once the line is known good. Strings are copied in their JSON-escaped form (ClickHouse reads the same
+/// escapes), so a valid line costs one pass of <see cref="Utf8JsonReader"/> and no allocation.
 /// </summary>
 /// <remarks>
 /// Property values become tagged text: <c>s</c> + string, <c>n</c> + the number's JSON text, <c>b</c> + true/false.
@@ -19,13 +22,26 @@ internal sealed class RecordConverter
 {
     public const int MaxIdLength = 256;
 
+    /// <summary>The column order of an event row.</summary>
+    public static readonly IReadOnlyList<string> EventColumns = ["tenant", "profile_id", "metric", "ts", "value", "properties"];
+
+    /// <summary>The column order of a profile update row.</summary>
+    public static readonly IReadOnlyList<string> ProfileColumns = ["tenant", "profile_id", "updated_at", "properties"];
+
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
     private readonly IngestKind kind;
     private readonly byte[]? company;
     private readonly string? companyText;
     private readonly byte[] now = new byte[Iso8601.FormattedLength];
-    private int rowStart;
+    private readonly RowBuffer properties = new(4096);
+    private (int Start, int Length) companyField;
+    private (int Start, int Length) profileField;
+    private (int Start, int Length) metricField;
+    private (int Start, int Length) valueField;
+    private long ticks;
+    private bool hasTicks;
+    private bool hasProperties;
 
     public RecordConverter(IngestKind kind, string? company, DateTimeOffset now)
     {
@@ -59,17 +75,9 @@ internal sealed class RecordConverter
     /// </summary>
     // Hot path: compiled optimized at once rather than after tiering (a CLI run is over before tier-1 catches up).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public string? Convert(ReadOnlySpan<byte> line, RowBuffer output)
-    {
-        var start = output.Length;
-        var reason = TryConvert(line, output);
-        if (reason is not null)
-        {
-            output.Truncate(start);
-        }
+    public string? Convert(ReadOnlySpan<byte> line, RowBuffer output) => TryConvert(line, output);
 
-        return reason;
-    }
+    public IReadOnlyList<string> Columns => kind == IngestKind.Events ? EventColumns : ProfileColumns;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? TryConvert(ReadOnlySpan<byte> line, RowBuffer output)
@@ -82,8 +90,10 @@ internal sealed class RecordConverter
                 return "expected a JSON object";
             }
 
-            rowStart = output.Length;
-            output.Write((byte)'{');
+            properties.Clear();
+            hasTicks = false;
+            hasProperties = false;
+            valueField = default;
             var seen = Fields.None;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
@@ -103,12 +113,12 @@ internal sealed class RecordConverter
                 seen |= field;
                 var reason = field switch
                 {
-                    Fields.Company => WriteCompany(ref reader, output),
-                    Fields.Profile => WriteId(ref reader, output, "profile_id", "\"profile_id\":\""u8),
-                    Fields.Metric => WriteId(ref reader, output, "metric", "\"metric\":\""u8),
-                    Fields.Timestamp => WriteTimestamp(ref reader, output),
-                    Fields.Value => WriteValue(ref reader, output),
-                    _ => WriteProperties(ref reader, output),
+                    Fields.Company => ReadCompany(ref reader),
+                    Fields.Profile => ReadId(ref reader, "profile_id", out profileField),
+                    Fields.Metric => ReadId(ref reader, "metric", out metricField),
+                    Fields.Timestamp => ReadTimestamp(ref reader),
+                    Fields.Value => ReadValue(ref reader),
+                    _ => ReadProperties(ref reader),
                 };
                 if (reason is not null)
                 {
@@ -122,7 +132,7 @@ internal sealed class RecordConverter
                 return "expected one JSON object per line";
             }
 
-            return Finish(output, seen);
+            return Finish(line, output, seen);
         }
         catch (JsonException exception)
         {
@@ -130,7 +140,7 @@ internal sealed class RecordConverter
         }
     }
 
-    private string? Finish(RowBuffer output, Fields seen)
+    private string? Finish(ReadOnlySpan<byte> line, RowBuffer output, Fields seen)
     {
         if ((seen & Fields.Profile) == 0)
         {
@@ -154,24 +164,65 @@ internal sealed class RecordConverter
             return "missing field 'properties'";
         }
 
-        if ((seen & Fields.Company) == 0)
+        if ((seen & Fields.Company) == 0 && company is null)
         {
-            if (company is null)
-            {
-                return "missing field 'company_id' (or pass --company)";
-            }
-
-            WriteString(output, "\"tenant\":\""u8, company);
+            return "missing field 'company_id' (or pass --company)";
         }
 
-        if (kind == IngestKind.Profiles && (seen & Fields.Timestamp) == 0)
+        // The line is good: write ["tenant","profile_id",("metric",)"ts",(value,){properties}].
+        output.Write("[\""u8);
+        if ((seen & Fields.Company) != 0)
         {
-            WriteString(output, "\"updated_at\":\""u8, now);
+            output.Write(Slice(line, companyField));
+        }
+        else
+        {
+            output.Write(company);
         }
 
-        output.Write("}\n"u8);
+        output.Write("\",\""u8);
+        output.Write(Slice(line, profileField));
+        if (kind == IngestKind.Events)
+        {
+            output.Write("\",\""u8);
+            output.Write(Slice(line, metricField));
+        }
+
+        output.Write("\",\""u8);
+        if (hasTicks)
+        {
+            Iso8601.Format(ticks, output.GetSpan(Iso8601.FormattedLength));
+            output.Advance(Iso8601.FormattedLength);
+        }
+        else
+        {
+            output.Write(now); // A profile update without updated_at takes effect now.
+        }
+
+        output.Write("\","u8);
+        if (kind == IngestKind.Events)
+        {
+            output.Write(valueField.Length == 0 ? "null"u8 : Slice(line, valueField)); // The column is Nullable.
+            output.Write((byte)',');
+        }
+
+        if (hasProperties)
+        {
+            output.Write(properties.Written.Span);
+        }
+        else
+        {
+            output.Write("{}"u8);
+        }
+
+        output.Write("]\n"u8);
         return null;
     }
+
+    private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> line, (int Start, int Length) field) => line.Slice(field.Start, field.Length);
+
+    /// <summary>Where the current string token's text (between its quotes) lies in the line.</summary>
+    private static (int Start, int Length) StringField(ref Utf8JsonReader reader) => ((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Fields Identify(ref Utf8JsonReader reader)
@@ -212,7 +263,7 @@ internal sealed class RecordConverter
         _ => "properties",
     };
 
-    private string? WriteCompany(ref Utf8JsonReader reader, RowBuffer output)
+    private string? ReadCompany(ref Utf8JsonReader reader)
     {
         var reason = CheckId(ref reader, "company_id");
         if (reason is not null)
@@ -225,18 +276,14 @@ internal sealed class RecordConverter
             return $"company_id '{Truncated(reader.GetString())}' differs from --company '{companyText}'";
         }
 
-        WriteString(output, "\"tenant\":\""u8, reader.ValueSpan);
+        companyField = StringField(ref reader);
         return null;
     }
 
-    private string? WriteId(ref Utf8JsonReader reader, RowBuffer output, string name, ReadOnlySpan<byte> prefix)
+    private static string? ReadId(ref Utf8JsonReader reader, string name, out (int Start, int Length) field)
     {
         var reason = CheckId(ref reader, name);
-        if (reason is null)
-        {
-            WriteString(output, prefix, reader.ValueSpan);
-        }
-
+        field = reason is null ? StringField(ref reader) : default;
         return reason;
     }
 
@@ -265,13 +312,12 @@ internal sealed class RecordConverter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private string? WriteTimestamp(ref Utf8JsonReader reader, RowBuffer output)
+    private string? ReadTimestamp(ref Utf8JsonReader reader)
     {
         var name = kind == IngestKind.Events ? "timestamp" : "updated_at";
         if (reader.TokenType == JsonTokenType.Null && kind == IngestKind.Profiles)
         {
-            WriteString(output, "\"updated_at\":\""u8, now); // An explicit null means "now", like a missing one.
-            return null;
+            return null; // An explicit null means "now", like a missing one.
         }
 
         if (reader.TokenType != JsonTokenType.String)
@@ -286,24 +332,20 @@ internal sealed class RecordConverter
             text = text.Length <= scratch.Length ? scratch[..reader.CopyString(scratch)] : Encoding.UTF8.GetBytes(reader.GetString()!);
         }
 
-        if (!Iso8601.TryParse(text, out var ticks))
+        if (!Iso8601.TryParse(text, out ticks))
         {
             return $"field '{name}' is not an ISO-8601 timestamp between 1900 and 2299: \"{Truncated(reader.GetString())}\"";
         }
 
-        WriteSeparator(output);
-        output.Write(kind == IngestKind.Events ? "\"ts\":\""u8 : "\"updated_at\":\""u8);
-        Iso8601.Format(ticks, output.GetSpan(Iso8601.FormattedLength));
-        output.Advance(Iso8601.FormattedLength);
-        output.Write((byte)'"');
+        hasTicks = true;
         return null;
     }
 
-    private string? WriteValue(ref Utf8JsonReader reader, RowBuffer output)
+    private string? ReadValue(ref Utf8JsonReader reader)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
-            return null; // The column is Nullable: leaving it out stores NULL.
+            return null; // Stored as NULL.
         }
 
         if (reader.TokenType != JsonTokenType.Number)
@@ -316,15 +358,14 @@ internal sealed class RecordConverter
             return "field 'value' is out of the range of a 64-bit float";
         }
 
-        WriteSeparator(output);
-        output.Write("\"value\":"u8);
-        output.Write(reader.ValueSpan);
+        valueField = ((int)reader.TokenStartIndex, reader.ValueSpan.Length);
         return null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private string? WriteProperties(ref Utf8JsonReader reader, RowBuffer output)
+    private string? ReadProperties(ref Utf8JsonReader reader)
     {
+        var output = properties;
         if (reader.TokenType == JsonTokenType.Null && kind == IngestKind.Events)
         {
             return null;
@@ -335,8 +376,8 @@ internal sealed class RecordConverter
             return WrongType("properties", "an object", reader.TokenType);
         }
 
-        WriteSeparator(output);
-        output.Write("\"properties\":{"u8);
+        hasProperties = true;
+        output.Write((byte)'{');
         var first = true;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -391,23 +432,6 @@ internal sealed class RecordConverter
         using var document = JsonDocument.ParseValue(ref reader);
         var encoded = JsonEncodedText.Encode(document.RootElement.GetRawText(), System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         output.Write(encoded.EncodedUtf8Bytes);
-    }
-
-    private void WriteString(RowBuffer output, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> escaped)
-    {
-        WriteSeparator(output);
-        output.Write(prefix);
-        output.Write(escaped);
-        output.Write((byte)'"');
-    }
-
-    /// <summary>A comma unless this is the first column written (fields that are null write nothing).</summary>
-    private void WriteSeparator(RowBuffer output)
-    {
-        if (output.Length > rowStart + 1)
-        {
-            output.Write((byte)',');
-        }
     }
 
     private static int CountScalars(ReadOnlySpan<byte> utf8)
