@@ -302,7 +302,7 @@ public sealed class NdjsonIngestor
 
         async Task InsertAsync(RowBuffer rows, string token)
         {
-            await engine.InsertAsync(table, columns, InsertFormats.JsonCompactEachRow, rows.Written, token, stop.Token).ConfigureAwait(false);
+            await engine.InsertAsync(table, columns, RecordConverter.Format, rows.Written, token, stop.Token).ConfigureAwait(false);
             Interlocked.Add(ref rowsWritten, rows.Rows);
             Interlocked.Increment(ref batches);
             rows.Clear();

@@ -129,6 +129,34 @@ public abstract class EngineContractTests
     }
 
     [Fact]
+    public async Task RowBinary_inserts_fill_the_named_columns()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var row = new List<byte>();
+        void Text(string text)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            row.Add((byte)bytes.Length); // Short strings: a one-byte LEB128 length.
+            row.AddRange(bytes);
+        }
+
+        Text("acme");
+        Text("p1");
+        Text("Placed Order");
+        row.AddRange(BitConverter.GetBytes(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds()));
+        row.Add(0); // Nullable: not null
+        row.AddRange(BitConverter.GetBytes(42.5));
+        row.Add(1); // Map: one pair
+        Text("category");
+        Text("sshoes");
+
+        await Engine.InsertAsync(schema.Events, ["tenant", "profile_id", "metric", "ts", "value", "properties"], InsertFormats.RowBinary, row.ToArray(), "binary-1");
+
+        var events = await Engine.QueryAsync(new SqlStatement($"SELECT tenant, profile_id, metric, toString(ts), value, properties['category'] FROM {schema.Events}"));
+        Assert.Equal(new object?[] { "acme", "p1", "Placed Order", "2026-11-20 10:00:00.000", 42.5, "sshoes" }, Assert.Single(events.Rows));
+    }
+
+    [Fact]
     public async Task Insert_rejects_bad_rows_and_writes_none_of_the_batch()
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
