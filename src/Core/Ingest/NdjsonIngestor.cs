@@ -267,6 +267,7 @@ public sealed class NdjsonIngestor
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         var table = kind == IngestKind.Events ? schema.Events : schema.ProfileUpdates;
+        var columns = kind == IngestKind.Events ? RecordConverter.EventColumns : RecordConverter.ProfileColumns;
         // One buffer being filled, one queued, one per insert in flight: memory stays bounded whatever the input size.
         var buffers = options.ParallelInserts + 2;
         var free = Channel.CreateBounded<RowBuffer>(buffers);
@@ -301,7 +302,7 @@ public sealed class NdjsonIngestor
 
         async Task InsertAsync(RowBuffer rows, string token)
         {
-            await engine.InsertJsonEachRowAsync(table, rows.Written, token, stop.Token).ConfigureAwait(false);
+            await engine.InsertAsync(table, columns, RecordConverter.Format, rows.Written, token, stop.Token).ConfigureAwait(false);
             Interlocked.Add(ref rowsWritten, rows.Rows);
             Interlocked.Increment(ref batches);
             rows.Clear();

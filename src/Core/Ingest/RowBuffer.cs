@@ -1,6 +1,6 @@
 namespace SegmentMcp.Core.Ingest;
 
-/// <summary>A growable byte buffer that batches of JSONEachRow rows are written into, reused from batch to batch.</summary>
+/// <summary>A growable byte buffer that batches of rows (JSONCompactEachRow) are written into, reused from batch to batch.</summary>
 internal sealed class RowBuffer(int initialCapacity)
 {
     private byte[] buffer = new byte[initialCapacity];

@@ -39,6 +39,15 @@ public sealed class DeferredEngine(Task<IClickHouseEngine> opening, Action? onFi
         return opening.WaitAsync(cancellationToken);
     }
 
+    public async Task<QueryStatistics> InsertAsync(
+        string table,
+        IReadOnlyList<string> columns,
+        string format,
+        ReadOnlyMemory<byte> rows,
+        string? deduplicationToken,
+        CancellationToken cancellationToken = default) =>
+        await (await opening.WaitAsync(cancellationToken).ConfigureAwait(false)).InsertAsync(table, columns, format, rows, deduplicationToken, cancellationToken).ConfigureAwait(false);
+
     public async ValueTask DisposeAsync()
     {
         if (opening.IsCompletedSuccessfully)

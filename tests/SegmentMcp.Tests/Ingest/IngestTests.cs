@@ -37,6 +37,23 @@ public class IngestTests
     }
 
     [Fact]
+    public async Task Escaped_and_long_text_lands_unescaped_in_every_column()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var longEscaped = string.Concat(Enumerable.Repeat("\\u00e9\\\"", 150));
+        var longText = string.Concat(Enumerable.Repeat("é\"", 150));
+        var events = Lines(
+            $$$"""{"company_id":"ac\u006de","profile_id":"Zürich \/ p","metric":"M\t1","timestamp":"1969-12-31T23:59:59.999Z","value":-0.5e3,"properties":{"k\u00e9y":"{{{longEscaped}}}","":"","n":1E+2}}""");
+
+        var result = await new NdjsonIngestor(engine, schema).IngestAsync(events, null);
+
+        Assert.Equal(1, result.EventsWritten);
+        var rows = await Rows(engine, $"SELECT tenant, profile_id, metric, toString(ts), value, properties['kéy'], properties[''], properties['n'], length(properties) FROM {schema.Events}");
+        Assert.Equal("acme|Zürich / p|M\t1|1969-12-31 23:59:59.999|-500|s" + longText + "|s|n1E+2|3", string.Join("|", Assert.Single(rows)));
+    }
+
+    [Fact]
     public async Task Profile_updates_keep_json_types_and_null_removes_the_trait()
     {
         var engine = TestEngines.Embedded;

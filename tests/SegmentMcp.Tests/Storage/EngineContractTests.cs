@@ -106,6 +106,89 @@ public abstract class EngineContractTests
     }
 
     [Fact]
+    public async Task Compact_inserts_fill_the_named_columns_in_order_once_per_token()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var rows = System.Text.Encoding.UTF8.GetBytes(
+            """
+            ["p1","acme","Placed Order","2026-11-20 10:00:00.000",42.5,{"category":"sshoes"}]
+            ["p2","acme","Placed Order","2026-11-21 10:00:00.000",null,{}]
+
+            """);
+        string[] columns = ["profile_id", "tenant", "metric", "ts", "value", "properties"];
+
+        await Engine.InsertAsync(schema.Events, columns, InsertFormats.JsonCompactEachRow, rows, "compact-1");
+        await Engine.InsertAsync(schema.Events, columns, InsertFormats.JsonCompactEachRow, rows, "compact-1");
+        await Engine.InsertAsync(schema.Events, columns, InsertFormats.JsonCompactEachRow, rows.AsMemory(0, 0), "compact-empty");
+
+        var events = await Engine.QueryAsync(new SqlStatement(
+            $"SELECT profile_id, tenant, value, properties['category'] FROM {schema.Events} ORDER BY profile_id"));
+        Assert.Equal(2, events.Rows.Count);
+        Assert.Equal(new object?[] { "p1", "acme", 42.5, "sshoes" }, events.Rows[0]);
+        Assert.Equal(new object?[] { "p2", "acme", null, string.Empty }, events.Rows[1]);
+    }
+
+    [Fact]
+    public async Task RowBinary_inserts_fill_the_named_columns()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var row = new List<byte>();
+        void Text(string text)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            row.Add((byte)bytes.Length); // Short strings: a one-byte LEB128 length.
+            row.AddRange(bytes);
+        }
+
+        Text("acme");
+        Text("p1");
+        Text("Placed Order");
+        row.AddRange(BitConverter.GetBytes(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds()));
+        row.Add(0); // Nullable: not null
+        row.AddRange(BitConverter.GetBytes(42.5));
+        row.Add(1); // Map: one pair
+        Text("category");
+        Text("sshoes");
+
+        await Engine.InsertAsync(schema.Events, ["tenant", "profile_id", "metric", "ts", "value", "properties"], InsertFormats.RowBinary, row.ToArray(), "binary-1");
+
+        var events = await Engine.QueryAsync(new SqlStatement($"SELECT tenant, profile_id, metric, toString(ts), value, properties['category'] FROM {schema.Events}"));
+        Assert.Equal(new object?[] { "acme", "p1", "Placed Order", "2026-11-20 10:00:00.000", 42.5, "sshoes" }, Assert.Single(events.Rows));
+    }
+
+    [Fact]
+    public async Task Insert_rejects_bad_rows_and_writes_none_of_the_batch()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var rows = System.Text.Encoding.UTF8.GetBytes(
+            """
+            ["p1","acme","Placed Order","2026-11-20 10:00:00.000",1,{}]
+            ["p2","acme","Placed Order","not a time",2,{}]
+
+            """);
+        string[] columns = ["profile_id", "tenant", "metric", "ts", "value", "properties"];
+
+        await Assert.ThrowsAsync<ClickHouseException>(() => Engine.InsertAsync(schema.Events, columns, InsertFormats.JsonCompactEachRow, rows, null));
+        var count = await Engine.QueryAsync(new SqlStatement($"SELECT count() FROM {schema.Events}"));
+        Assert.Equal(0L, count.Rows[0][0]);
+
+        // The engine stays usable after a failed insert.
+        await Engine.InsertAsync(schema.Events, columns, InsertFormats.JsonCompactEachRow, rows.AsMemory(0, rows.AsSpan().IndexOf((byte)'\n') + 1), null);
+        count = await Engine.QueryAsync(new SqlStatement($"SELECT count() FROM {schema.Events}"));
+        Assert.Equal(1L, count.Rows[0][0]);
+    }
+
+    [Fact]
+    public async Task Insert_checks_columns_and_formats_before_any_sql()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var rows = System.Text.Encoding.UTF8.GetBytes("[\"x\"]\n");
+        await Assert.ThrowsAsync<ArgumentException>(() => Engine.InsertAsync(schema.Events, ["profile_id) SELECT 1 --"], InsertFormats.JsonCompactEachRow, rows, null));
+        await Assert.ThrowsAsync<ArgumentException>(() => Engine.InsertAsync(schema.Events, ["profile_id"], "JSONCompactEachRow SETTINGS x=1", rows, null));
+        await Assert.ThrowsAsync<ArgumentException>(() => Engine.InsertAsync(schema.Events, ["profile_id"], InsertFormats.JsonCompactEachRow, rows, "bad token'"));
+    }
+
+    [Fact]
     public async Task Profile_updates_become_traits_with_the_property_in_the_key()
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);

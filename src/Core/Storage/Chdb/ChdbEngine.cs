@@ -155,17 +155,84 @@ public sealed class ChdbEngine : IClickHouseEngine
         }
     }
 
-    public async Task<QueryStatistics> InsertJsonEachRowAsync(
-        string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default)
+    public Task<QueryStatistics> InsertJsonEachRowAsync(
+        string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
+        InsertAsync(table, [], InsertFormats.JsonEachRow, rows, deduplicationToken, cancellationToken);
+
+    /// <summary>
+    /// Streams the rows into chDB's streaming INSERT (chdb_stream_insert_n / append / done) straight from the caller's
+    /// memory: no copy of the batch is made on our side. Until <c>done</c> nothing is committed, so a failed or
+    /// cancelled insert leaves no rows behind.
+    /// </summary>
+    public async Task<QueryStatistics> InsertAsync(
+        string table,
+        IReadOnlyList<string> columns,
+        string format,
+        ReadOnlyMemory<byte> rows,
+        string? deduplicationToken,
+        CancellationToken cancellationToken = default)
     {
-        Identifiers.RequireQualifiedName(table);
-        var settings = deduplicationToken is null ? string.Empty : $" SETTINGS insert_deduplication_token = '{Identifiers.RequireToken(deduplicationToken)}'";
-        var header = Encoding.UTF8.GetBytes($"INSERT INTO {table}{settings} FORMAT JSONEachRow\n");
-        var statement = new byte[header.Length + rows.Length];
-        header.CopyTo(statement, 0);
-        rows.Span.CopyTo(statement.AsSpan(header.Length));
-        var (_, statistics) = await RunBytesAsync(statement, [], static _ => 0, cancellationToken).ConfigureAwait(false);
-        return statistics;
+        cancellationToken.ThrowIfCancellationRequested();
+        var marker = NewMarker();
+        var text = Encoding.UTF8.GetBytes(marker + InsertFormats.InsertText(table, columns, deduplicationToken));
+        var formatName = Encoding.UTF8.GetBytes(InsertFormats.Require(format));
+
+        return await OnConnectionAsync(marker, connection => StreamInsert(connection, text, formatName, rows, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static unsafe QueryStatistics StreamInsert(
+        nint connection, byte[] text, byte[] format, ReadOnlyMemory<byte> rows, CancellationToken cancellationToken)
+    {
+        ChdbInsertStreamHandle stream;
+        fixed (byte* textPointer = text)
+        fixed (byte* formatPointer = format)
+        {
+            stream = NativeMethods.StreamInsert(connection, textPointer, (nuint)text.Length, formatPointer, (nuint)format.Length);
+        }
+
+        using (stream)
+        {
+            if (stream.IsInvalid)
+            {
+                throw new ClickHouseException(0, string.Empty, "chDB returned no insert stream.");
+            }
+
+            ThrowIfInsertError(stream, cancellationToken);
+            var finished = false;
+            try
+            {
+                if (!rows.IsEmpty)
+                {
+                    using var pin = rows.Pin();
+                    if (NativeMethods.StreamAppend(stream, (byte*)pin.Pointer, (nuint)rows.Length) != 0)
+                    {
+                        ThrowIfInsertError(stream, cancellationToken);
+                        throw new ClickHouseException(0, string.Empty, "chDB refused the inserted rows.");
+                    }
+                }
+
+                finished = true;
+                using var result = NativeMethods.StreamDone(stream);
+                ThrowIfError(result, cancellationToken);
+                return Statistics(result);
+            }
+            finally
+            {
+                if (!finished)
+                {
+                    NativeMethods.StreamCancelInsert(stream);
+                }
+            }
+        }
+    }
+
+    private static unsafe void ThrowIfInsertError(ChdbInsertStreamHandle stream, CancellationToken cancellationToken)
+    {
+        var error = NativeMethods.InsertStreamError(stream);
+        if (error != null)
+        {
+            ThrowEngineError(Marshal.PtrToStringUTF8((nint)error) ?? "unknown chDB error", cancellationToken);
+        }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask; // The process keeps its engine: see the class summary.
@@ -226,6 +293,24 @@ public sealed class ChdbEngine : IClickHouseEngine
         markerBytes.CopyTo(statement, 0);
         text.CopyTo(statement, markerBytes.Length);
 
+        return await OnConnectionAsync(
+            marker,
+            connection =>
+            {
+                using var result = Invoke(connection, statement, parameters, streaming: false);
+                ThrowIfError(result, cancellationToken);
+                var value = ReadBuffer(result, NativeMethods.ResultLength(result), read);
+                return (value, Statistics(result));
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled connection on a worker thread; cancellation kills the statement that
+    /// starts with <paramref name="marker"/>. A connection whose work threw is replaced (see <see cref="Return"/>).
+    /// </summary>
+    private async Task<T> OnConnectionAsync<T>(string marker, Func<nint, T> work, CancellationToken cancellationToken)
+    {
         var connection = await pool.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var healthy = false;
         try
@@ -234,16 +319,9 @@ public sealed class ChdbEngine : IClickHouseEngine
             return await Task.Run(
                 () =>
                 {
-                    using var result = Invoke(connection.Connection, statement, parameters, streaming: false);
-                    ThrowIfError(result, cancellationToken);
-                    var length = NativeMethods.ResultLength(result);
-                    var value = ReadBuffer(result, length, read);
-                    var statistics = new QueryStatistics(
-                        NativeMethods.ResultStorageRowsRead(result),
-                        NativeMethods.ResultStorageBytesRead(result),
-                        TimeSpan.FromSeconds(NativeMethods.ResultElapsed(result)));
+                    var value = work(connection.Connection);
                     healthy = true;
-                    return (value, statistics);
+                    return value;
                 },
                 CancellationToken.None).ConfigureAwait(false);
         }
@@ -252,6 +330,11 @@ public sealed class ChdbEngine : IClickHouseEngine
             Return(connection, healthy);
         }
     }
+
+    private static QueryStatistics Statistics(ChdbResultHandle result) => new(
+        NativeMethods.ResultStorageRowsRead(result),
+        NativeMethods.ResultStorageBytesRead(result),
+        TimeSpan.FromSeconds(NativeMethods.ResultElapsed(result)));
 
     /// <summary>
     /// A connection whose statement failed, was killed or was abandoned mid-stream can keep that statement's partial
@@ -302,7 +385,12 @@ public sealed class ChdbEngine : IClickHouseEngine
             return;
         }
 
-        var exception = ClickHouseException.FromEngineText(Marshal.PtrToStringUTF8((nint)error) ?? "unknown chDB error");
+        ThrowEngineError(Marshal.PtrToStringUTF8((nint)error) ?? "unknown chDB error", cancellationToken);
+    }
+
+    private static void ThrowEngineError(string text, CancellationToken cancellationToken)
+    {
+        var exception = ClickHouseException.FromEngineText(text);
         if (exception.Code == ClickHouseException.QueryWasCancelled && cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException("The query was cancelled.", exception, cancellationToken);

@@ -39,3 +39,20 @@ internal sealed class ChdbResultHandle : SafeHandle
         return true;
     }
 }
+
+/// <summary>A chdb_insert_stream (streaming INSERT: append input bytes, then done or cancel).</summary>
+internal sealed class ChdbInsertStreamHandle : SafeHandle
+{
+    public ChdbInsertStreamHandle()
+        : base(nint.Zero, ownsHandle: true)
+    {
+    }
+
+    public override bool IsInvalid => handle == nint.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.DestroyInsertStream(handle);
+        return true;
+    }
+}

@@ -45,6 +45,28 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "chdb_stream_cancel_query")]
     internal static partial void StreamCancel(nint connection, ChdbResultHandle stream);
 
+    /// <summary>Opens a streaming INSERT (the statement without FORMAT); check <see cref="InsertStreamError"/> before appending.</summary>
+    [LibraryImport(Library, EntryPoint = "chdb_stream_insert_n")]
+    internal static partial ChdbInsertStreamHandle StreamInsert(nint connection, byte* query, nuint queryLength, byte* format, nuint formatLength);
+
+    /// <summary>Feeds input bytes (only <paramref name="length"/> of them are read); 0 on success.</summary>
+    [LibraryImport(Library, EntryPoint = "chdb_stream_append")]
+    internal static partial int StreamAppend(ChdbInsertStreamHandle stream, byte* data, nuint length);
+
+    /// <summary>Finishes the INSERT and commits it; the result carries the error, if any.</summary>
+    [LibraryImport(Library, EntryPoint = "chdb_stream_done")]
+    internal static partial ChdbResultHandle StreamDone(ChdbInsertStreamHandle stream);
+
+    [LibraryImport(Library, EntryPoint = "chdb_stream_cancel_insert")]
+    internal static partial void StreamCancelInsert(ChdbInsertStreamHandle stream);
+
+    /// <summary>The stream's error text (owned by the stream), or null.</summary>
+    [LibraryImport(Library, EntryPoint = "chdb_stream_insert_error")]
+    internal static partial byte* InsertStreamError(ChdbInsertStreamHandle stream);
+
+    [LibraryImport(Library, EntryPoint = "chdb_destroy_insert_stream")]
+    internal static partial void DestroyInsertStream(nint stream);
+
     [LibraryImport(Library, EntryPoint = "chdb_query_cmdline")]
     internal static partial ChdbResultHandle QueryCommandLine(int argc, byte** argv);
 

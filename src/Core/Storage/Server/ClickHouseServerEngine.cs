@@ -99,19 +99,29 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
         }
     }
 
-    public async Task<QueryStatistics> InsertJsonEachRowAsync(
-        string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default)
+    public Task<QueryStatistics> InsertJsonEachRowAsync(
+        string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
+        InsertAsync(table, [], InsertFormats.JsonEachRow, rows, deduplicationToken, cancellationToken);
+
+    public async Task<QueryStatistics> InsertAsync(
+        string table,
+        IReadOnlyList<string> columns,
+        string format,
+        ReadOnlyMemory<byte> rows,
+        string? deduplicationToken,
+        CancellationToken cancellationToken = default)
     {
-        Identifiers.RequireQualifiedName(table);
-        var settings = deduplicationToken is null ? string.Empty : $" SETTINGS insert_deduplication_token = '{Identifiers.RequireToken(deduplicationToken)}'";
+        var text = $"{InsertFormats.InsertText(table, columns, deduplicationToken)} FORMAT {InsertFormats.Require(format)}";
         using var connection = Connect();
-        var stream = new MemoryStream(rows.ToArray(), writable: false);
+        var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(rows, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(rows.ToArray(), writable: false);
         await using (stream.ConfigureAwait(false))
         {
             var queryId = Guid.NewGuid().ToString();
             try
             {
-                using var response = await connection.PostStreamAsync($"INSERT INTO {table}{settings} FORMAT JSONEachRow", stream, false, cancellationToken, queryId).ConfigureAwait(false);
+                using var response = await connection.PostStreamAsync(text, stream, false, cancellationToken, queryId).ConfigureAwait(false);
                 response.EnsureSuccessStatusCode();
             }
             catch (Exception exception) when (Translate(exception, cancellationToken) is { } translated)
