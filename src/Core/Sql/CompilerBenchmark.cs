@@ -104,7 +104,7 @@ public static class CompilerBenchmark
               {"event": {"metric": "Viewed Product", "window": {"last_days": 3}, "op": "gte", "value": 1}}]}}
             """, s => $$"""
             SELECT DISTINCT profile_id FROM {{s.Events}}
-            WHERE tenant = {{TenantParameter}} AND metric IN ('Clicked Email', 'Viewed Product') AND ts <= {{Now}}
+            WHERE tenant = {{TenantParameter}} AND metric IN ('Clicked Email', 'Viewed Product') AND ts <= {{Now}} AND ts >= {{Now}} - INTERVAL 14 DAY
               AND ts >= if(metric = 'Clicked Email', {{Now}} - INTERVAL 14 DAY, {{Now}} - INTERVAL 3 DAY)
             """),
         new("premium in Boston (properties)", """

@@ -31,7 +31,9 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
 /// updated_at ≤ now). Both are LEFT JOINed to the universe (profiles that exist at now), so NOT and "count eq 0"
 /// need no NOT IN set: a profile missing from an aggregate reads the column defaults (0, '', NULL), which are exactly
 /// the values of an empty event set and an unset property. When the condition can only hold for a profile that
-/// has matching events (or a set property), the query drives from that aggregate instead of the universe.
+/// has matching events (or a set property), the query drives from that aggregate instead of the universe. A joined
+/// trait aggregate keeps, by a HAVING, only the profiles that pass the top-level property-only conjuncts, so the
+/// join's table holds the candidates, not every profile.
 /// Segment references are inlined, so the whole tree is evaluated in the same query at the same now.
 /// </remarks>
 public static class SegmentCompiler
@@ -133,7 +135,7 @@ public static class SegmentCompiler
             var from = driver switch
             {
                 "e" => Sql.Of($"{EventAggregate()} AS e"),
-                "t" => Sql.Of($"{TraitAggregate()} AS t"),
+                "t" => Sql.Of($"{TraitAggregate(null)} AS t"),
                 _ => Sql.Of($"{Universe()} AS u"),
             };
             var joins = new List<SqlFragment>();
@@ -145,19 +147,20 @@ public static class SegmentCompiler
 
             if (hasTraits && driver != "t")
             {
-                joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate()} AS t ON t.profile_id = {driverId}"));
+                joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate(TraitFilter(condition))} AS t ON t.profile_id = {driverId}"));
             }
 
             var members = Sql.Of($"SELECT {driverId} AS profile_id FROM {from}{Sql.Join(Sql.Empty, joins)} WHERE {predicate}");
             return options.Mode == CompileMode.Count ? Sql.Of($"SELECT count() AS members FROM ({members})") : members;
         }
 
-        private SqlFragment Predicate(Condition condition) => condition switch
+        /// <param name="insideTraits">Write trait columns unqualified, for a HAVING inside the trait aggregate.</param>
+        private SqlFragment Predicate(Condition condition, bool insideTraits = false) => condition switch
         {
-            AllCondition all => Sql.And([.. all.Items.Select(Predicate)]),
-            AnyCondition any => Sql.Or([.. any.Items.Select(Predicate)]),
-            NotCondition not => Sql.Of($"NOT {Parenthesize(Predicate(not.Inner))}"),
-            PropertyCondition property => FilterSql.Predicate(property.Filter, new TaggedValueSql(TraitColumn(property.Filter.Name)), nowParameter, now),
+            AllCondition all => Sql.And([.. all.Items.Select(c => Predicate(c, insideTraits))]),
+            AnyCondition any => Sql.Or([.. any.Items.Select(c => Predicate(c, insideTraits))]),
+            NotCondition not => Sql.Of($"NOT {Parenthesize(Predicate(not.Inner, insideTraits))}"),
+            PropertyCondition property => FilterSql.Predicate(property.Filter, new TaggedValueSql(TraitColumn(property.Filter.Name, insideTraits)), nowParameter, now),
             EventCondition e => EventPredicate(e),
             _ => throw new InvalidOperationException($"Unexpected condition {condition.GetType().Name} after inlining."),
         };
@@ -174,7 +177,7 @@ public static class SegmentCompiler
             _ => Sources.None,
         };
 
-        private SqlFragment TraitColumn(string property)
+        private SqlFragment TraitColumn(string property, bool insideTraits)
         {
             var index = properties.IndexOf(property);
             if (index < 0)
@@ -183,8 +186,36 @@ public static class SegmentCompiler
                 properties.Add(property);
             }
 
-            return Sql.Of($"t.{Sql.Alias("t", index)}");
+            return insideTraits ? Sql.Alias("t", index) : Sql.Of($"t.{Sql.Alias("t", index)}");
         }
+
+        /// <summary>
+        /// When the trait aggregate is joined (not the driver), the top-level conjuncts that read only properties and
+        /// cannot hold for a profile without traits, as a HAVING of the aggregate: the join then builds its table
+        /// from the profiles that can still qualify, not from every profile. A profile dropped by it reads the
+        /// column defaults, on which those conjuncts are false, and they stay in the outer WHERE: the result is the same.
+        /// </summary>
+        private SqlFragment? TraitFilter(Condition condition)
+        {
+            var conjuncts = Conjuncts(condition)
+                .Where(c => OnlyProperties(c) && Required(c).HasFlag(Sources.Traits))
+                .Select(c => Predicate(c, insideTraits: true))
+                .ToList();
+            return conjuncts.Count == 0 ? null : Sql.And(conjuncts);
+        }
+
+        /// <summary>The items of nested ALLs (an inlined segment reference is one), flattened.</summary>
+        private static IEnumerable<Condition> Conjuncts(Condition condition) =>
+            condition is AllCondition all ? all.Items.SelectMany(Conjuncts) : [condition];
+
+        private static bool OnlyProperties(Condition condition) => condition switch
+        {
+            AllCondition all => all.Items.All(OnlyProperties),
+            AnyCondition any => any.Items.All(OnlyProperties),
+            NotCondition not => OnlyProperties(not.Inner),
+            PropertyCondition => true,
+            _ => false,
+        };
 
         private SqlFragment EventPredicate(EventCondition e)
         {
@@ -269,12 +300,12 @@ public static class SegmentCompiler
             return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
         }
 
-        private SqlFragment TraitAggregate()
+        private SqlFragment TraitAggregate(SqlFragment? having)
         {
             var columns = properties.Select((property, index) =>
                 Sql.Of($"argMaxIf(value, (updated_at, ingested_at), property = {Sql.Param("String", property)}) AS {Sql.Alias("t", index)}"));
             var names = properties.Order(StringComparer.Ordinal).ToArray();
-            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantParameter} AND property IN {Sql.Param("Array(String)", names)} AND updated_at <= {nowParameter}{RestrictProfiles()} GROUP BY profile_id)");
+            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantParameter} AND property IN {Sql.Param("Array(String)", names)} AND updated_at <= {nowParameter}{RestrictProfiles()} GROUP BY profile_id{(having is null ? Sql.Empty : Sql.Of($" HAVING {having}"))})");
         }
     }
 }
