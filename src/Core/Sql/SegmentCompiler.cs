@@ -33,7 +33,8 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
 /// the values of an empty event set and an unset property. When the condition can only hold for a profile that
 /// has matching events (or a set property), the query drives from that aggregate instead of the universe. A joined
 /// trait aggregate keeps, by a HAVING, only the profiles that pass the top-level property-only conjuncts, so the
-/// join's table holds the candidates, not every profile.
+/// join's table holds the candidates, not every profile. Likewise, when a leaf has where filters, the event
+/// aggregate reads only the rows some leaf selects.
 /// Segment references are inlined, so the whole tree is evaluated in the same query at the same now.
 /// </remarks>
 public static class SegmentCompiler
@@ -100,7 +101,7 @@ public static class SegmentCompiler
         private readonly SqlFragment nowParameter;
         private readonly SqlFragment tenantParameter;
         private readonly SqlFragment? profileIdsParameter;
-        private readonly List<(EventCondition Leaf, SqlFragment Aggregate)> eventColumns = [];
+        private readonly List<(EventCondition Leaf, SqlFragment Aggregate, SqlFragment Selection)> eventColumns = [];
         private readonly List<string> properties = [];
 
         public QueryBuilder(string tenant, StorageSchema schema, CompileOptions options)
@@ -256,7 +257,7 @@ public static class SegmentCompiler
                     : Sql.Of($"uniqExactIf({measured!.Tagged}, {selected} AND {measured.IsSet})"),
             };
             var column = Sql.Of($"e.{Sql.Alias("e", eventColumns.Count)}");
-            eventColumns.Add((e, aggregate));
+            eventColumns.Add((e, aggregate, selected));
             var comparison = Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");
 
             // avg/min/max are NULL for an empty set (and for profiles missing from the aggregate): false.
@@ -295,6 +296,13 @@ public static class SegmentCompiler
             if (ranges.All(r => r.Until is not null) && ranges.Max(r => r.Until!.Value) <= now)
             {
                 bounds.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, ranges.Max(r => r.Until!.Value))}"));
+            }
+
+            // With where filters, only rows some leaf selects: a profile none of whose rows is selected reads the
+            // column defaults (the values of empty selections) or, when the aggregate drives, cannot qualify.
+            if (eventColumns.Any(c => c.Leaf.Where.Count > 0))
+            {
+                bounds.Add(Sql.Or([.. eventColumns.Select(c => Parenthesize(c.Selection))]));
             }
 
             return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
