@@ -31,7 +31,10 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
 /// updated_at ≤ now). Both are LEFT JOINed to the universe (profiles that exist at now), so NOT and "count eq 0"
 /// need no NOT IN set: a profile missing from an aggregate reads the column defaults (0, '', NULL), which are exactly
 /// the values of an empty event set and an unset property. When the condition can only hold for a profile that
-/// has matching events (or a set property), the query drives from that aggregate instead of the universe.
+/// has matching events (or a set property), the query drives from that aggregate instead of the universe. A joined
+/// trait aggregate keeps, by a HAVING, only the profiles that pass the top-level property-only conjuncts, so the
+/// join's table holds the candidates, not every profile. Likewise, when a leaf has where filters, the event
+/// aggregate reads only the rows some leaf selects.
 /// Segment references are inlined, so the whole tree is evaluated in the same query at the same now.
 /// </remarks>
 public static class SegmentCompiler
@@ -98,7 +101,7 @@ public static class SegmentCompiler
         private readonly SqlFragment nowParameter;
         private readonly SqlFragment tenantParameter;
         private readonly SqlFragment? profileIdsParameter;
-        private readonly List<(EventCondition Leaf, SqlFragment Aggregate)> eventColumns = [];
+        private readonly List<(EventCondition Leaf, SqlFragment Aggregate, SqlFragment Selection)> eventColumns = [];
         private readonly List<string> properties = [];
 
         public QueryBuilder(string tenant, StorageSchema schema, CompileOptions options)
@@ -133,7 +136,7 @@ public static class SegmentCompiler
             var from = driver switch
             {
                 "e" => Sql.Of($"{EventAggregate()} AS e"),
-                "t" => Sql.Of($"{TraitAggregate()} AS t"),
+                "t" => Sql.Of($"{TraitAggregate(null)} AS t"),
                 _ => Sql.Of($"{Universe()} AS u"),
             };
             var joins = new List<SqlFragment>();
@@ -145,19 +148,20 @@ public static class SegmentCompiler
 
             if (hasTraits && driver != "t")
             {
-                joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate()} AS t ON t.profile_id = {driverId}"));
+                joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate(TraitFilter(condition))} AS t ON t.profile_id = {driverId}"));
             }
 
             var members = Sql.Of($"SELECT {driverId} AS profile_id FROM {from}{Sql.Join(Sql.Empty, joins)} WHERE {predicate}");
             return options.Mode == CompileMode.Count ? Sql.Of($"SELECT count() AS members FROM ({members})") : members;
         }
 
-        private SqlFragment Predicate(Condition condition) => condition switch
+        /// <param name="insideTraits">Write trait columns unqualified, for a HAVING inside the trait aggregate.</param>
+        private SqlFragment Predicate(Condition condition, bool insideTraits = false) => condition switch
         {
-            AllCondition all => Sql.And([.. all.Items.Select(Predicate)]),
-            AnyCondition any => Sql.Or([.. any.Items.Select(Predicate)]),
-            NotCondition not => Sql.Of($"NOT {Parenthesize(Predicate(not.Inner))}"),
-            PropertyCondition property => FilterSql.Predicate(property.Filter, new TaggedValueSql(TraitColumn(property.Filter.Name)), nowParameter, now),
+            AllCondition all => Sql.And([.. all.Items.Select(c => Predicate(c, insideTraits))]),
+            AnyCondition any => Sql.Or([.. any.Items.Select(c => Predicate(c, insideTraits))]),
+            NotCondition not => Sql.Of($"NOT {Parenthesize(Predicate(not.Inner, insideTraits))}"),
+            PropertyCondition property => FilterSql.Predicate(property.Filter, new TaggedValueSql(TraitColumn(property.Filter.Name, insideTraits)), nowParameter, now),
             EventCondition e => EventPredicate(e),
             _ => throw new InvalidOperationException($"Unexpected condition {condition.GetType().Name} after inlining."),
         };
@@ -174,7 +178,7 @@ public static class SegmentCompiler
             _ => Sources.None,
         };
 
-        private SqlFragment TraitColumn(string property)
+        private SqlFragment TraitColumn(string property, bool insideTraits)
         {
             var index = properties.IndexOf(property);
             if (index < 0)
@@ -183,8 +187,36 @@ public static class SegmentCompiler
                 properties.Add(property);
             }
 
-            return Sql.Of($"t.{Sql.Alias("t", index)}");
+            return insideTraits ? Sql.Alias("t", index) : Sql.Of($"t.{Sql.Alias("t", index)}");
         }
+
+        /// <summary>
+        /// When the trait aggregate is joined (not the driver), the top-level conjuncts that read only properties and
+        /// cannot hold for a profile without traits, as a HAVING of the aggregate: the join then builds its table
+        /// from the profiles that can still qualify, not from every profile. A profile dropped by it reads the
+        /// column defaults, on which those conjuncts are false, and they stay in the outer WHERE: the result is the same.
+        /// </summary>
+        private SqlFragment? TraitFilter(Condition condition)
+        {
+            var conjuncts = Conjuncts(condition)
+                .Where(c => OnlyProperties(c) && Required(c).HasFlag(Sources.Traits))
+                .Select(c => Predicate(c, insideTraits: true))
+                .ToList();
+            return conjuncts.Count == 0 ? null : Sql.And(conjuncts);
+        }
+
+        /// <summary>The items of nested ALLs (an inlined segment reference is one), flattened.</summary>
+        private static IEnumerable<Condition> Conjuncts(Condition condition) =>
+            condition is AllCondition all ? all.Items.SelectMany(Conjuncts) : [condition];
+
+        private static bool OnlyProperties(Condition condition) => condition switch
+        {
+            AllCondition all => all.Items.All(OnlyProperties),
+            AnyCondition any => any.Items.All(OnlyProperties),
+            NotCondition not => OnlyProperties(not.Inner),
+            PropertyCondition => true,
+            _ => false,
+        };
 
         private SqlFragment EventPredicate(EventCondition e)
         {
@@ -225,7 +257,7 @@ public static class SegmentCompiler
                     : Sql.Of($"uniqExactIf({measured!.Tagged}, {selected} AND {measured.IsSet})"),
             };
             var column = Sql.Of($"e.{Sql.Alias("e", eventColumns.Count)}");
-            eventColumns.Add((e, aggregate));
+            eventColumns.Add((e, aggregate, selected));
             var comparison = Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");
 
             // avg/min/max are NULL for an empty set (and for profiles missing from the aggregate): false.
@@ -266,15 +298,22 @@ public static class SegmentCompiler
                 bounds.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, ranges.Max(r => r.Until!.Value))}"));
             }
 
+            // With where filters, only rows some leaf selects: a profile none of whose rows is selected reads the
+            // column defaults (the values of empty selections) or, when the aggregate drives, cannot qualify.
+            if (eventColumns.Any(c => c.Leaf.Where.Count > 0))
+            {
+                bounds.Add(Sql.Or([.. eventColumns.Select(c => Parenthesize(c.Selection))]));
+            }
+
             return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
         }
 
-        private SqlFragment TraitAggregate()
+        private SqlFragment TraitAggregate(SqlFragment? having)
         {
             var columns = properties.Select((property, index) =>
                 Sql.Of($"argMaxIf(value, (updated_at, ingested_at), property = {Sql.Param("String", property)}) AS {Sql.Alias("t", index)}"));
             var names = properties.Order(StringComparer.Ordinal).ToArray();
-            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantParameter} AND property IN {Sql.Param("Array(String)", names)} AND updated_at <= {nowParameter}{RestrictProfiles()} GROUP BY profile_id)");
+            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantParameter} AND property IN {Sql.Param("Array(String)", names)} AND updated_at <= {nowParameter}{RestrictProfiles()} GROUP BY profile_id{(having is null ? Sql.Empty : Sql.Of($" HAVING {having}"))})");
         }
     }
 }

@@ -22,6 +22,12 @@ internal static class VerbRegistry
             [],
             BenchmarkCommand.RunEvaluatorAsync);
         CommandLine.Register(
+            "benchmark compiler",
+            "Measure compiled segment queries against hand-written SQL on the demo tenant: median ms, ratio, rows read per shape.",
+            "[--runs N] [--data DIR | --clickhouse CONN] [--database NAME]",
+            [],
+            BenchmarkCommand.RunCompilerAsync);
+        CommandLine.Register(
             "ingest",
             "Load NDJSON events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
             "--events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] (--data DIR | --clickhouse CONN) [--database NAME]",

@@ -1,0 +1,60 @@
+using SegmentMcp.Core.Demo;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Sql;
+
+/// <summary>
+/// Keeps the compiler benchmark's hand-written baselines honest: on a small demo tenant, every shape's compiled
+/// query and its baseline find exactly the same profiles, at the demo's reference time and at earlier times.
+/// </summary>
+public sealed class CompilerBenchmarkTests
+{
+    private static readonly DateTime Reference = new(2026, 11, 30, 18, 0, 0, DateTimeKind.Utc);
+
+    [Fact]
+    public async Task Every_shape_finds_the_same_members_compiled_and_by_hand()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await DemoLoader.LoadAsync(engine, schema, new DemoOptions { Profiles = 1_000, Seed = 11, ReferenceTime = Reference });
+
+        var nonEmpty = new HashSet<string>(StringComparer.Ordinal);
+
+        // The reference time, a time inside the history, and one just before 29 February of a leap year.
+        foreach (var now in new[] { Reference, Reference.AddDays(-101).AddHours(-7.5), new DateTime(2026, 2, 24, 9, 0, 0, DateTimeKind.Utc) })
+        {
+            var shapes = await CompilerBenchmark.PrepareAsync(engine, schema, CompilerBenchmark.Tenant, now);
+            Assert.Equal(CompilerBenchmark.Shapes.Count, shapes.Count);
+            foreach (var shape in shapes)
+            {
+                var compiled = await Members(engine, shape.Compiled);
+                var baseline = await Members(engine, shape.Baseline);
+                Assert.True(
+                    compiled.SetEquals(baseline),
+                    $"{shape.Name} at {now:O}: compiled {compiled.Count}, baseline {baseline.Count}, only compiled: {string.Join(", ", compiled.Except(baseline).Take(5))}, only baseline: {string.Join(", ", baseline.Except(compiled).Take(5))}");
+                if (compiled.Count > 0)
+                {
+                    nonEmpty.Add(shape.Name);
+                }
+            }
+        }
+
+        // The comparison means something only where there are members.
+        Assert.True(nonEmpty.Count == CompilerBenchmark.Shapes.Count, "empty everywhere: " + string.Join(", ", CompilerBenchmark.Shapes.Select(s => s.Name).Except(nonEmpty)));
+    }
+
+    [Fact]
+    public void There_are_at_least_twelve_shapes_with_distinct_names()
+    {
+        Assert.True(CompilerBenchmark.Shapes.Count >= 12);
+        Assert.Equal(CompilerBenchmark.Shapes.Count, CompilerBenchmark.Shapes.Select(s => s.Name).Distinct().Count());
+    }
+
+    private static async Task<HashSet<string>> Members(IClickHouseEngine engine, SqlStatement statement)
+    {
+        var result = await engine.QueryAsync(statement);
+        return result.Rows.Select(row => (string)row[0]!).ToHashSet(StringComparer.Ordinal);
+    }
+}
