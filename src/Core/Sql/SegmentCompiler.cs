@@ -33,8 +33,8 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
 /// the values of an empty event set and an unset property. When the condition can only hold for a profile that
 /// has matching events (or a set property), the query drives from that aggregate instead of the universe. A joined
 /// trait aggregate keeps, by a HAVING, only the profiles that pass the top-level property-only conjuncts, so the
-/// join's table holds the candidates, not every profile. Likewise, when a leaf has where filters, the event
-/// aggregate reads only the rows some leaf selects.
+/// join's table holds the candidates, not every profile. Likewise, when a leaf has where filters or the leaves'
+/// windows differ, the event aggregate reads only the rows some leaf selects.
 /// Segment references are inlined, so the whole tree is evaluated in the same query at the same now.
 /// </remarks>
 public static class SegmentCompiler
@@ -298,9 +298,11 @@ public static class SegmentCompiler
                 bounds.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, ranges.Max(r => r.Until!.Value))}"));
             }
 
-            // With where filters, only rows some leaf selects: a profile none of whose rows is selected reads the
-            // column defaults (the values of empty selections) or, when the aggregate drives, cannot qualify.
-            if (eventColumns.Any(c => c.Leaf.Where.Count > 0))
+            // With where filters or different windows, only rows some leaf selects: a profile none of whose rows is
+            // selected reads the column defaults (the values of empty selections) or, when the aggregate drives,
+            // cannot qualify. Fewer rows reach the GROUP BY (an OR of a 14-day and a 3-day window groups only rows
+            // either leaf counts).
+            if (eventColumns.Any(c => c.Leaf.Where.Count > 0) || eventColumns.Select(c => c.Leaf.Window).Distinct().Count() > 1)
             {
                 bounds.Add(Sql.Or([.. eventColumns.Select(c => Parenthesize(c.Selection))]));
             }
