@@ -60,14 +60,12 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
 
     public async Task<SavedSegment?> GetAsync(string tenant, string segmentId, CancellationToken cancellationToken)
     {
-        var current = await LatestAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false);
-        if (current is null || current.Deleted)
-        {
-            return null;
-        }
-
-        var state = await StatesAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false);
-        return ToSaved(current, state);
+        // Definition and evaluation state are independent reads: run them side by side.
+        var reading = LatestAsync(tenant, segmentId, cancellationToken);
+        var readingState = StatesAsync(tenant, segmentId, cancellationToken);
+        var current = await reading.ConfigureAwait(false);
+        var state = await readingState.ConfigureAwait(false);
+        return current is null || current.Deleted ? null : ToSaved(current, state);
     }
 
     public async Task<IReadOnlyList<SavedSegment>> ListAsync(string tenant, CancellationToken cancellationToken)
