@@ -4,7 +4,7 @@ using SegmentMcp.Core.Ingest;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N]</c>:
+/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N]</c>:
 /// NDJSON into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
 /// means nothing is written (exit 1). The summary goes to standard output.
 /// </summary>
@@ -17,6 +17,7 @@ internal static class IngestCommand
         var company = args.Get("company");
         var skipInvalid = args.Has("skip-invalid");
         var batchRows = args.GetInt("batch-rows", 100_000, 1, 10_000_000);
+        var parallelInserts = args.GetInt("parallel-inserts", 2, 1, 16);
         var selection = EngineSelection.FromArguments(args);
         args.RejectUnknown();
         if (events is null && profiles is null)
@@ -45,6 +46,7 @@ internal static class IngestCommand
             Company = company,
             SkipInvalid = skipInvalid,
             BatchRows = batchRows,
+            ParallelInserts = parallelInserts,
             OnError = error =>
             {
                 // With two inputs, a heading says which file the line numbers belong to.

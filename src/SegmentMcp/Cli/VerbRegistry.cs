@@ -30,7 +30,7 @@ internal static class VerbRegistry
         CommandLine.Register(
             "ingest",
             "Load NDJSON events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
-            "--events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] (--data DIR | --clickhouse CONN) [--database NAME]",
+            "--events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N] (--data DIR | --clickhouse CONN) [--database NAME]",
             ["skip-invalid"],
             IngestCommand.RunAsync);
         CommandLine.Register(
