@@ -52,6 +52,7 @@ public sealed class IngestCommandTests : IDisposable
     [InlineData("ingest", "--events", "-", "--profiles", "-", "--data", "DATA")]
     [InlineData("ingest", "--events", "x", "--bogus", "1", "--data", "DATA")]
     [InlineData("demo", "--profiles", "zero", "--data", "DATA")]
+    [InlineData("ingest", "--events", "-", "--parallel-inserts", "0", "--data", "DATA")]
     public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
     {
         var run = await HostProcess.RunAsync(null, [.. arguments.Select(a => a == "DATA" ? Data : a)]);
