@@ -102,6 +102,23 @@ public sealed class GoldenCompilerTests
     }
 
     [Fact]
+    public async Task A_restriction_to_no_profiles_returns_no_rows()
+    {
+        var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases["not_any"].Condition));
+        var schema = await ExecutionSchema.Value;
+        await TestEngines.Embedded.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            Encoding.UTF8.GetBytes("""{"tenant": "acme", "profile_id": "nobody_in_particular", "updated_at": "2024-01-01 00:00:00", "properties": {"age": "n3"}}"""),
+            null);
+
+        var everyone = await TestEngines.Embedded.QueryAsync(SegmentCompiler.Compile(definition, schema, new CompileOptions(Now)));
+        var restricted = await TestEngines.Embedded.QueryAsync(SegmentCompiler.Compile(definition, schema, new CompileOptions(Now, CompileMode.Restricted, [])));
+
+        Assert.Contains(everyone.Rows, row => (string)row[0]! == "nobody_in_particular");
+        Assert.Empty(restricted.Rows);
+    }
+
+    [Fact]
     public void Sql_recognizes_dates_with_the_same_pattern_as_the_parser()
     {
         var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases["property_dates"].Condition));
