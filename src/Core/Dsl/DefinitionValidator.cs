@@ -77,6 +77,12 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
         }
 
         await walk.CheckAsync(definition.Condition, "condition", walk.Errors).ConfigureAwait(false);
+        if (walk.Errors.Count == 0)
+        {
+            // Every reference is resolved now; what the compiler will inline must stay within bounds.
+            walk.Errors.AddRange(ReferenceExpansion.Check(definition.Condition, id => walk.References.GetValueOrDefault(id)));
+        }
+
         return walk.Errors.Count == 0
             ? new DslValidationResult(new ValidatedDefinition(tenant, definition, walk.References), [])
             : new DslValidationResult(null, walk.Errors);

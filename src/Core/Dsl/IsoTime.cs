@@ -64,6 +64,19 @@ public static partial class IsoTime
         return true;
     }
 
+    /// <summary>The first instant a time argument may name (ClickHouse DateTime64's range starts in 1900).</summary>
+    public static readonly DateTime MinArgument = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>The first instant past the range a time argument may name.</summary>
+    public static readonly DateTime EndOfArguments = new(2300, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>
+    /// Like <see cref="TryParse"/>, and the instant itself (after its offset is applied) lies in 1900–2299: an offset
+    /// cannot carry a time out of the range the engine represents.
+    /// </summary>
+    public static bool TryParseInRange(string text, out DateTime utc) =>
+        TryParse(text, out utc) && utc >= MinArgument && utc < EndOfArguments;
+
     /// <summary>The canonical text of an instant: <c>2024-02-29T10:00:00.000Z</c>.</summary>
     public static string Format(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 

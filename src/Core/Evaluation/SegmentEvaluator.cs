@@ -27,7 +27,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private readonly IChunkQueueFactory queues;
     private readonly SegmentStore segments;
     private readonly MembershipStore membership;
-    private readonly SemaphoreSlim tickLock = new(1, 1);
+
+    /// <summary>One tick at a time per tenant; tenants never wait for each other.</summary>
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
 
     public SegmentEvaluator(
         IClickHouseEngine engine,
@@ -52,6 +54,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// <summary>Test hook: runs when a worker takes a chunk, before it queries.</summary>
     internal Func<ChunkWork, ValueTask>? BeforeChunk { get; set; }
 
+    /// <summary>
+    /// How far past the engine's clock an explicit evaluation time may lie (clocks of client and server differ a
+    /// little). Stored evaluation times only move forward, so one in the future would freeze a segment until then.
+    /// </summary>
+    public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(5);
+
     public async Task<TickReport> TickAsync(string? tenant, DateTime? asOf, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
     {
         var t1 = Truncate(asOf ?? DateTime.UtcNow);
@@ -60,33 +68,42 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             throw new ArgumentException("asOf must be UTC.", nameof(asOf));
         }
 
-        await tickLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var tick = new Tick(t1);
+        var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
+        var databaseNow = await DatabaseNowAsync(cancellationToken).ConfigureAwait(false);
+        if (asOf is not null && t1 > databaseNow + ClockSkewAllowance)
         {
-            var tick = new Tick(t1);
-            var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
-            var watermark = await DatabaseNowAsync(cancellationToken).ConfigureAwait(false) - options.IngestLag;
-            foreach (var name in tenants)
+            throw new ArgumentOutOfRangeException(
+                nameof(asOf),
+                $"{IsoTime.Format(t1)} is in the future (the engine's clock says {IsoTime.Format(databaseNow)}); saved segments are evaluated up to now at the latest.");
+        }
+
+        var watermark = databaseNow - options.IngestLag;
+        foreach (var name in tenants)
+        {
+            var tenantLock = tenantLocks.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
+            await tenantLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
                 await TickTenantAsync(tick, name, watermark, progress, cancellationToken).ConfigureAwait(false);
             }
-
-            var report = tick.Report();
-            var s = report.Statistics;
-            logger.LogInformation(
-                "Tick at {EvaluatedAt:O}: {Segments} segments, {Candidates} candidates in {Chunks} chunks, {Entered} entered, {Exited} exited, {RowsRead} rows read; phase 1 {Phase1} ms, phase 2 {Phase2} ms",
-                t1, report.Segments.Count, s.Candidates, s.Chunks, s.Entered, s.Exited, s.RowsRead, (long)s.Phase1.TotalMilliseconds, (long)s.Phase2.TotalMilliseconds);
-            if (!tick.Failures.IsEmpty)
+            finally
             {
-                throw new TickFailedException(report, new Dictionary<string, Exception>(tick.Failures, StringComparer.Ordinal));
+                tenantLock.Release();
             }
+        }
 
-            return report;
-        }
-        finally
+        var report = tick.Report();
+        var s = report.Statistics;
+        logger.LogInformation(
+            "Tick at {EvaluatedAt:O}: {Segments} segments, {Candidates} candidates in {Chunks} chunks, {Entered} entered, {Exited} exited, {RowsRead} rows read; phase 1 {Phase1} ms, phase 2 {Phase2} ms",
+            t1, report.Segments.Count, s.Candidates, s.Chunks, s.Entered, s.Exited, s.RowsRead, (long)s.Phase1.TotalMilliseconds, (long)s.Phase2.TotalMilliseconds);
+        if (!tick.Failures.IsEmpty)
         {
-            tickLock.Release();
+            throw new TickFailedException(report, new Dictionary<string, Exception>(tick.Failures, StringComparer.Ordinal));
         }
+
+        return report;
     }
 
     private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
@@ -104,6 +121,18 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
 
             definitions[row.SegmentId] = parsed.Definition;
+        }
+
+        // Definitions saved before the inlining limits existed (or grown through a reference since) are not compiled:
+        // they would cost the engine unbounded parsing and memory on every tick.
+        var oversized = definitions
+            .Select(d => (d.Key, Errors: ReferenceExpansion.Check(d.Value.Condition, definitions.GetValueOrDefault)))
+            .Where(d => d.Errors.Count > 0)
+            .ToList();
+        foreach (var (id, errors) in oversized)
+        {
+            tick.Fail(tenant, id, new InvalidOperationException(string.Join(" ", errors.Select(e => e.ToString()))));
+            definitions.Remove(id);
         }
 
         var levels = Levels(tenant, definitions, tick);

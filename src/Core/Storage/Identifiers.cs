@@ -28,6 +28,9 @@ public static partial class Identifiers
         return name;
     }
 
+    /// <summary>Whether <paramref name="token"/> is a token (letters, digits, '_' and '-', 1–128 characters).</summary>
+    public static bool IsToken(string token) => TokenPattern().IsMatch(token);
+
     public static string RequireToken(string token)
     {
         if (!TokenPattern().IsMatch(token))

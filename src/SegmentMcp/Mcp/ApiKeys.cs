@@ -27,48 +27,89 @@ internal sealed class ApiKeys
     /// <summary>Parses the text of a keys file; <paramref name="path"/> only names it in errors.</summary>
     public static ApiKeys Parse(string text, string path)
     {
-        var pairs = new List<(string Key, string Tenant)>();
-        if (text.TrimStart().StartsWith('{'))
-        {
-            using var document = JsonDocument.Parse(text);
-            foreach (var property in document.RootElement.EnumerateObject())
-            {
-                pairs.Add((property.Name, property.Value.GetString() ?? string.Empty));
-            }
-        }
-        else
-        {
-            foreach (var raw in text.Split('\n'))
-            {
-                var line = raw.Split('#', 2)[0].Trim();
-                if (line.Length == 0)
-                {
-                    continue;
-                }
-
-                var parts = line.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                if (parts.Length != 2)
-                {
-                    throw new InvalidOperationException($"{path}: each line must be 'KEY TENANT', not '{line[..Math.Min(line.Length, 8)]}…'.");
-                }
-
-                pairs.Add((parts[0], parts[1]));
-            }
-        }
-
+        var pairs = text.TrimStart().StartsWith('{') ? JsonPairs(text, path) : LinePairs(text, path);
         var loaded = new List<(byte[], string, int)>();
-        foreach (var (key, tenant) in pairs)
+        var firstLine = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (key, tenant, line) in pairs)
         {
             if (key.Length < 16)
             {
-                throw new InvalidOperationException($"{path}: every key must be at least 16 characters (tenant '{tenant}' has a shorter one).");
+                throw new InvalidOperationException($"{path}:{line}: every key must be at least 16 characters (tenant '{ToolSupport.Echo(tenant)}' has a shorter one).");
             }
 
-            Identifiers.RequireToken(tenant);
+            if (!Identifiers.IsToken(tenant))
+            {
+                throw new InvalidOperationException($"{path}:{line}: '{ToolSupport.Echo(tenant)}' is not a valid tenant id (letters, digits, '_' and '-').");
+            }
+
+            // A key must name one tenant: listed twice it is either a copy-paste slip or one key opening two tenants.
+            if (firstLine.TryGetValue(key, out var earlier))
+            {
+                throw new InvalidOperationException($"{path}: lines {earlier} and {line} list the same key; each key must appear once (give every tenant its own key).");
+            }
+
+            firstLine[key] = line;
             loaded.Add((Hash(key), tenant, loaded.Count));
         }
 
         return loaded.Count == 0 ? throw new InvalidOperationException($"{path}: no keys.") : new ApiKeys(loaded);
+    }
+
+    private static List<(string Key, string Tenant, int Line)> LinePairs(string text, string path)
+    {
+        var pairs = new List<(string, string, int)>();
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].Split('#', 2)[0].Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var parts = line.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length != 2)
+            {
+                throw new InvalidOperationException($"{path}:{i + 1}: each line must be 'KEY TENANT', not '{line[..Math.Min(line.Length, 8)]}…'.");
+            }
+
+            pairs.Add((parts[0], parts[1], i + 1));
+        }
+
+        return pairs;
+    }
+
+    /// <summary>The members of a JSON object with the line each starts on (a reader, not a DOM, so duplicates are seen).</summary>
+    private static List<(string Key, string Tenant, int Line)> JsonPairs(string text, string path)
+    {
+        var pairs = new List<(string, string, int)>();
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new InvalidOperationException($"{path}: a JSON keys file is one object {{\"KEY\": \"tenant\", …}}.");
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var line = 1 + bytes.AsSpan(0, (int)reader.TokenStartIndex).Count((byte)'\n');
+                var key = reader.GetString()!;
+                if (!reader.Read() || reader.TokenType != JsonTokenType.String)
+                {
+                    throw new InvalidOperationException($"{path}:{line}: the tenant of a key must be a string.");
+                }
+
+                pairs.Add((key, reader.GetString()!, line));
+            }
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidOperationException($"{path}: not valid JSON (line {exception.LineNumber + 1}).", exception);
+        }
+
+        return pairs;
     }
 
     /// <summary>The tenant of a presented key, or null.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
 using ModelContextProtocol;
 
@@ -40,7 +39,18 @@ internal static class Cursor
         throw new McpException($"cursor: '{Shorten(cursor)}' is not a cursor of this tool. Pass the next_cursor of the previous {kind} result unchanged, or omit cursor to start from the beginning.");
     }
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    /// <summary>A time carried in a cursor, under the same rules as a time argument; anything else is an invalid cursor.</summary>
+    public static DateTime Time(string text, string kind) =>
+        Core.Dsl.IsoTime.TryParseInRange(text, out var utc) ? utc : throw Invalid(text, kind);
 
-    public static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+    /// <summary>A page number carried in a cursor: 0 to <paramref name="maxPage"/>; anything else is an invalid cursor.</summary>
+    public static int Page(string text, string kind, int maxPage) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var page) && page <= maxPage
+            ? page
+            : throw Invalid(text, kind);
+
+    private static McpException Invalid(string value, string kind) =>
+        new($"cursor: it carries '{ToolSupport.Echo(value)}', which is not valid. Pass the next_cursor of the previous {kind} result unchanged, or omit cursor to start from the beginning.");
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

@@ -78,7 +78,77 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
             result = await validator.ValidateAsync(tenant, parsed.Definition, catalog, ownSegmentId, cancellationToken).ConfigureAwait(false);
         }
 
-        return result.IsValid ? result.Definition! : throw Invalid(result.Errors);
+        if (!result.IsValid)
+        {
+            throw Invalid(result.Errors);
+        }
+
+        if (ownSegmentId is not null)
+        {
+            await CheckDependentsAsync(tenant, ownSegmentId, parsed.Definition, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result.Definition!;
+    }
+
+    /// <summary>
+    /// A changed segment grows every segment that references it: each of those must still be within the inlining
+    /// limits with the new version, or the change is refused before anything is stored.
+    /// </summary>
+    private async Task CheckDependentsAsync(string tenant, string segmentId, SegmentDefinition changed, CancellationToken cancellationToken)
+    {
+        var saved = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
+        foreach (var segment in saved)
+        {
+            if (SegmentDefinitionJson.Parse(segment.DefinitionJson).Definition is { } definition)
+            {
+                definitions[segment.Id] = definition;
+            }
+        }
+
+        definitions[segmentId] = changed;
+        var errors = new List<DslError>();
+        foreach (var (id, definition) in definitions.OrderBy(d => d.Key, StringComparer.Ordinal))
+        {
+            if (id == segmentId || !Reaches(definition, segmentId, definitions))
+            {
+                continue;
+            }
+
+            foreach (var error in ReferenceExpansion.Check(definition.Condition, definitions.GetValueOrDefault))
+            {
+                errors.Add(new DslError("condition", $"Saved segment '{id}' references this segment; with this change it would break a limit at {error.Path}: {error.Message}"));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw Invalid(errors);
+        }
+    }
+
+    private static bool Reaches(SegmentDefinition from, string target, IReadOnlyDictionary<string, SegmentDefinition> definitions)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<SegmentDefinition>([from]);
+        while (pending.TryPop(out var current))
+        {
+            foreach (var id in SegmentReads.Of(current.Condition).References)
+            {
+                if (id == target)
+                {
+                    return true;
+                }
+
+                if (seen.Add(id) && definitions.TryGetValue(id, out var next))
+                {
+                    pending.Push(next);
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A saved segment's definition, validated as it is now (references resolved).</summary>

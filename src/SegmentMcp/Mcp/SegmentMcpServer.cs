@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ModelContextProtocol;
@@ -80,11 +81,39 @@ internal static class SegmentMcpServer
                     cancellationToken).ConfigureAwait(false);
             })
             .WithCompleteHandler((request, cancellationToken) => Completions.CompleteAsync(request, cancellationToken))
+            .WithMessageFilters(filters => filters.AddIncomingFilter(next => (context, cancellationToken) =>
+            {
+                if (context.JsonRpcMessage is JsonRpcRequest { Method: RequestMethods.ToolsCall, Params: JsonObject call }
+                    && call["arguments"] is JsonObject arguments
+                    && ArgumentGuard.ScrubInvalidText(arguments) is { } invalid)
+                {
+                    context.Items[InvalidArgumentsKey] = invalid;
+                }
+
+                return next(context, cancellationToken);
+            }))
             .WithRequestFilters(filters => filters.AddCallToolFilter(next => async (request, cancellationToken) =>
             {
+                if (request.Items.TryGetValue(InvalidArgumentsKey, out var invalid) && invalid is string invalidText)
+                {
+                    return Error(invalidText);
+                }
+
+                // Arguments are checked before the tool (and its binder) sees them: named errors, and nothing
+                // oversized reaches a query, a did-you-mean or an echo.
+                if (request.MatchedPrimitive is McpServerTool tool && ArgumentGuard.Check(tool, request.Params?.Arguments) is { } problem)
+                {
+                    return Error(problem);
+                }
+
                 try
                 {
                     return await next(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (McpException exception) when (exception is not McpProtocolException)
+                {
+                    // The tool's own words for the model, without the SDK's "An error occurred invoking" wrapper.
+                    return Error(exception.Message);
                 }
                 catch (ClickHouseException exception)
                 {
@@ -105,6 +134,9 @@ internal static class SegmentMcpServer
         ClickHouseException.QueryWasCancelled => "The query was cancelled.",
         _ => $"The database could not run this request (ClickHouse error {exception.Code} {exception.ErrorName}). Try again; if it persists, report it.",
     };
+
+    /// <summary>Where the incoming message filter leaves a problem found in the raw arguments for the tool filter.</summary>
+    private const string InvalidArgumentsKey = "segmentmcp.invalid-arguments";
 
     internal static CallToolResult Error(string message) => new() { IsError = true, Content = [new TextContentBlock { Text = message }] };
 

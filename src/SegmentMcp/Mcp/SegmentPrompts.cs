@@ -15,7 +15,10 @@ namespace SegmentMcp.Mcp;
 /// </summary>
 internal sealed class SegmentPrompts
 {
-    private readonly IReadOnlyList<PromptTemplateConfig> configs;
+    /// <summary>The variables the server fills in itself; never prompt arguments.</summary>
+    private static readonly string[] ServerVariables = ["tenant", "catalog", "segments"];
+
+    private readonly IReadOnlyList<PromptFiles> configs;
     private readonly KernelPromptTemplateFactory factory = new() { AllowDangerouslySetContent = true };
     private readonly Kernel kernel = new();
 
@@ -35,28 +38,33 @@ internal sealed class SegmentPrompts
     {
         Prompts = [.. configs.Select(c => new Prompt
         {
-            Name = c.Name!,
+            Name = c.Name,
             Description = c.Description,
-            Arguments = [.. c.InputVariables.Select(v => new PromptArgument { Name = v.Name, Description = v.Description, Required = v.IsRequired })],
+            Arguments = [.. c.Arguments.Select(v => new PromptArgument { Name = v.Name, Description = v.Description, Required = v.IsRequired })],
         })],
     };
 
     public async Task<GetPromptResult> GetAsync(
         string name, IDictionary<string, string?> arguments, string tenant, ISegmentStore store, DefinitionService definitions, CancellationToken cancellationToken)
     {
-        var config = configs.FirstOrDefault(c => c.Name == name)
-            ?? throw new McpException($"No prompt '{name}'.{Suggestions.DidYouMean(name, configs.Select(c => c.Name!))}");
-        var missing = config.InputVariables.Where(v => v.IsRequired && (!arguments.TryGetValue(v.Name, out var value) || string.IsNullOrWhiteSpace(value))).Select(v => v.Name).ToList();
-        var unknown = arguments.Keys.Where(k => config.InputVariables.All(v => v.Name != k)).ToList();
+        var files = configs.FirstOrDefault(c => c.Name == name)
+            ?? throw new McpException($"No prompt '{ToolSupport.Echo(name)}'.{Suggestions.DidYouMean(ToolSupport.Echo(name), configs.Select(c => c.Name))}");
+
+        // Semantic Kernel's template adds the variables it finds in the text to its config's InputVariables, marked
+        // required: each render gets a config of its own so the shared one (and prompts/list) never changes.
+        var config = files.Config();
+        var declared = files.Arguments;
+        var missing = declared.Where(v => v.IsRequired && (!arguments.TryGetValue(v.Name, out var value) || string.IsNullOrWhiteSpace(value))).Select(v => v.Name).ToList();
+        var unknown = arguments.Keys.Where(k => declared.All(v => v.Name != k)).ToList();
         if (missing.Count > 0 || unknown.Count > 0)
         {
             var problems = missing.Select(m => $"- {m}: required")
-                .Concat(unknown.Select(u => $"- {u}: not an argument of {name}.{Suggestions.DidYouMean(u, config.InputVariables.Select(v => v.Name))}"));
+                .Concat(unknown.Select(u => $"- {ToolSupport.Echo(u)}: not an argument of {name}.{Suggestions.DidYouMean(ToolSupport.Echo(u), declared.Select(v => v.Name))}"));
             throw new McpException($"Invalid arguments for prompt {name}:\n{string.Join('\n', problems)}");
         }
 
         var values = new KernelArguments();
-        foreach (var variable in config.InputVariables)
+        foreach (var variable in declared)
         {
             values[variable.Name] = arguments.TryGetValue(variable.Name, out var value) && value is not null ? value : variable.Default?.ToString() ?? string.Empty;
         }
@@ -88,11 +96,29 @@ internal sealed class SegmentPrompts
         return text.ToString();
     }
 
-    private static PromptTemplateConfig Load(string folder)
+    private static PromptFiles Load(string folder)
     {
-        var config = PromptTemplateConfig.FromJson(File.ReadAllText(Path.Combine(folder, "config.json")));
-        config.Template = File.ReadAllText(Path.Combine(folder, "skprompt.txt"));
-        config.Name ??= Path.GetFileName(folder);
-        return config;
+        var json = File.ReadAllText(Path.Combine(folder, "config.json"));
+        var template = File.ReadAllText(Path.Combine(folder, "skprompt.txt"));
+        var parsed = PromptTemplateConfig.FromJson(json);
+        var reserved = parsed.InputVariables.Select(v => v.Name).Intersect(ServerVariables, StringComparer.Ordinal).ToList();
+        if (reserved.Count > 0)
+        {
+            throw new InvalidOperationException($"{Path.Combine(folder, "config.json")}: {string.Join(", ", reserved)} are filled in by the server and cannot be prompt arguments.");
+        }
+
+        return new PromptFiles(parsed.Name ?? Path.GetFileName(folder), parsed.Description, [.. parsed.InputVariables], json, template);
+    }
+
+    /// <summary>One prompt folder as read at start-up; <see cref="Config"/> makes a fresh, unshared template config.</summary>
+    private sealed record PromptFiles(string Name, string? Description, IReadOnlyList<InputVariable> Arguments, string Json, string Template)
+    {
+        public PromptTemplateConfig Config()
+        {
+            var config = PromptTemplateConfig.FromJson(Json);
+            config.Template = Template;
+            config.Name = Name;
+            return config;
+        }
     }
 }

@@ -27,7 +27,16 @@ internal sealed class SegmentResources(ITenantAccessor tenant, ISegmentStore sto
     [Description("One saved segment: id, name, description, definition, version, size, evaluation time and read-back.")]
     public async Task<string> Segment([Description("The segment id.")] string id, CancellationToken cancellationToken)
     {
-        var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, id, cancellationToken).ConfigureAwait(false);
+        var saved = id.Length <= ArgumentGuard.MaxIdLength ? await store.GetAsync(tenant.Tenant, id, cancellationToken).ConfigureAwait(false) : null;
+        if (saved is null)
+        {
+            // The spec's "resource not found": invalid params, with the URI in data.
+            var uri = $"segmentmcp://segments/{Uri.EscapeDataString(ToolSupport.Echo(id))}";
+            var notFound = new McpProtocolException($"Resource not found: no saved segment '{ToolSupport.Echo(id)}' in this workspace ({uri}). List them with list_segments.", McpErrorCode.InvalidParams);
+            notFound.Data["uri"] = uri;
+            throw notFound;
+        }
+
         var parsed = SegmentDefinitionJson.Parse(saved.DefinitionJson).Definition;
         var json = new JsonObject
         {

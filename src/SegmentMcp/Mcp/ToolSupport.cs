@@ -11,6 +11,26 @@ internal static class ToolSupport
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
 
+    /// <summary>How much of a caller's text an error repeats back.</summary>
+    public const int EchoLength = 80;
+
+    /// <summary>At most <see cref="EchoLength"/> characters of <paramref name="text"/> for an error message (never splitting a surrogate pair).</summary>
+    public static string Echo(string text)
+    {
+        if (text.Length <= EchoLength)
+        {
+            return text;
+        }
+
+        var cut = EchoLength - 1;
+        if (char.IsHighSurrogate(text[cut - 1]))
+        {
+            cut--;
+        }
+
+        return text[..cut] + "…";
+    }
+
     public static int Limit(int? limit)
     {
         if (limit is null)
@@ -31,22 +51,24 @@ internal static class ToolSupport
             return null;
         }
 
-        if (IsoTime.TryParse(value.Trim(), out var utc))
+        if (IsoTime.TryParseInRange(value.Trim(), out var utc))
         {
             return utc;
         }
 
-        throw new McpException($"{argument}: '{value}' is not an ISO-8601 time; write e.g. 2026-11-20T10:00:00Z or 2026-11-20.");
+        throw new McpException($"{argument}: '{Echo(value)}' is not an ISO-8601 time from 1900 to 2299; write e.g. 2026-11-20T10:00:00Z or 2026-11-20.");
     }
 
     public static string Required(string? value, string argument) =>
-        string.IsNullOrWhiteSpace(value) ? throw new McpException($"{argument}: required; give a non-empty string.") : value;
+        string.IsNullOrWhiteSpace(value) ? throw new McpException($"{argument}: required; give a non-empty string.")
+        : value.Length > ArgumentGuard.MaxIdLength ? throw new McpException($"{argument}: at most {ArgumentGuard.MaxIdLength} characters (got {value.Length}: '{Echo(value)}').")
+        : value;
 
     public static string Iso(DateTime time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>"Unknown segment" with the closest ids of the tenant.</summary>
     public static McpException UnknownSegment(string segmentId, IEnumerable<string> known) =>
-        new($"segment_id: no segment '{segmentId}' in this workspace.{Suggestions.DidYouMean(segmentId, known)} Call list_segments to see the saved segments.");
+        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMean(segmentId, known)} Call list_segments to see the saved segments.");
 
     /// <summary>The saved segment, or a tool error naming the closest ids.</summary>
     public static async Task<SavedSegment> RequireSegmentAsync(ISegmentStore store, string tenant, string? segmentId, CancellationToken cancellationToken)

@@ -131,7 +131,7 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
                 throw new McpException("cursor: this cursor belongs to another segment; omit it to start from the beginning.");
             }
 
-            after = (DateTime.Parse(position[1], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal), position[2]);
+            after = (Cursor.Time(position[1], "membership_changes"), position[2]);
         }
 
         var changes = await membership.ChangesAsync(tenant.Tenant, saved.Id, from, to, after, take + 1, cancellationToken).ConfigureAwait(false);

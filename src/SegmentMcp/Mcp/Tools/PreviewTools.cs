@@ -43,7 +43,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         var position = Cursor.Decode(cursor, "preview_segment", 2);
         var now = position is null
             ? ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow
-            : DateTime.Parse(position[1], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+            : Cursor.Time(position[1], "preview_segment");
         var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken).ConfigureAwait(false);
         var count = await definitions.CountAsync(validated, now, cancellationToken).ConfigureAwait(false);
         var members = await definitions.MembersAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);

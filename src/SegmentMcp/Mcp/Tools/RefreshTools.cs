@@ -12,7 +12,7 @@ internal sealed record RefreshStatistics(long Candidates, int Chunks, long Enter
 internal sealed record RefreshSegmentsResult(DateTime EvaluatedAt, IReadOnlyList<RefreshedSegment> Segments, RefreshStatistics Statistics);
 
 [McpServerToolType]
-internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator evaluator)
+internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator evaluator, ISegmentStore store)
 {
     [McpServerTool(Name = "refresh_segments", Title = "Re-evaluate saved segments", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -27,6 +27,24 @@ internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator eva
         CancellationToken cancellationToken = default)
     {
         var asOf = ToolSupport.Time(as_of, "as_of");
+        if (asOf is { } requested)
+        {
+            // Stored evaluation times only move forward: a time in the future would freeze the segments until then,
+            // and one before their last evaluation cannot be stored without rewriting history.
+            if (requested > DateTime.UtcNow + SegmentEvaluator.ClockSkewAllowance)
+            {
+                throw new McpException($"as_of: {ToolSupport.Iso(requested)} is in the future; refresh_segments evaluates up to now at the latest (omit as_of for now). To see who would match at a future time use preview_segment with as_of; it stores nothing.");
+            }
+
+            var saved = await store.ListAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false);
+            var ahead = saved.Where(s => s.EvaluatedAt > requested).OrderByDescending(s => s.EvaluatedAt).ToList();
+            if (ahead.Count > 0)
+            {
+                throw new McpException(
+                    $"as_of: {ToolSupport.Iso(requested)} is before the last evaluation of {Core.Dsl.Suggestions.JoinQuoted([.. ahead.Take(3).Select(s => s.Id)], "and")}{(ahead.Count > 3 ? $" and {ahead.Count - 3} more" : string.Empty)} (latest {ToolSupport.Iso(ahead[0].EvaluatedAt!.Value)}); saved segments only move forward in time, so nothing was evaluated. Omit as_of to refresh up to now; to see membership at an earlier time use preview_segment with as_of, or membership_changes.");
+            }
+        }
+
         var report = await evaluator.TickAsync(
             tenant.Tenant,
             asOf,

@@ -41,19 +41,20 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
         [Description("next_cursor from the previous describe_schema call with the same metric/property; omit for the first page.")] string? cursor = null,
         CancellationToken cancellationToken = default)
     {
-        var page = Cursor.Decode(cursor, "describe_schema", 1) is { } values && int.TryParse(values[0], out var p) && p >= 0 ? p : 0;
+        // The page must stay small enough that page × PageSize cannot overflow; a larger one was never issued.
+        var page = Cursor.Decode(cursor, "describe_schema", 1) is { } values ? Cursor.Page(values[0], "describe_schema", (int.MaxValue / PageSize) - 1) : 0;
         var company = tenant.Tenant;
         if (metric is not null || property is not null)
         {
             var catalog = await definitions.CatalogAsync(company, fresh: true, cancellationToken).ConfigureAwait(false);
             if (metric is not null && !catalog.HasMetric(metric))
             {
-                throw new McpException($"metric: no metric '{metric}' in this workspace.{Suggestions.DidYouMean(metric, catalog.Metrics)}");
+                throw new McpException($"metric: no metric '{ToolSupport.Echo(metric)}' in this workspace.{Suggestions.DidYouMean(metric, catalog.Metrics)}");
             }
 
             if (property is not null && !catalog.ProfileProperties.Contains(property))
             {
-                throw new McpException($"property: no profile property '{property}' in this workspace.{Suggestions.DidYouMean(property, catalog.ProfileProperties)}");
+                throw new McpException($"property: no profile property '{ToolSupport.Echo(property)}' in this workspace.{Suggestions.DidYouMean(property, catalog.ProfileProperties)}");
             }
         }
 
