@@ -12,8 +12,8 @@ namespace SegmentMcp.Mcp;
 
 /// <summary>
 /// <c>segmentmcp serve</c> (also: no verb): MCP over stdio for one tenant (<c>--company</c>, default demo), or
-/// Streamable HTTP on Kestrel with bearer keys mapped to tenants (<c>--http --urls URL --keys FILE</c>). Standard
-/// output carries only the protocol; logs go to standard error.
+/// Streamable HTTP on Kestrel with bearer keys mapped to tenants (<c>--http --urls URL --keys FILE</c>), behind a
+/// Host/Origin check (<c>--allowed-hosts</c>). Standard output carries only the protocol; logs go to standard error.
 /// </summary>
 internal static class ServeCommand
 {
@@ -26,7 +26,7 @@ internal static class ServeCommand
     public static void Register() => CommandLine.Register(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
-        "[--company ID] [--http --urls http://127.0.0.1:PORT --keys FILE] [--evaluate-every SECONDS] [--prompts DIR] [--data DIR | --clickhouse CONN] [--database NAME] [--query-timeout S]",
+        "[--company ID] [--http --urls http://127.0.0.1:PORT --keys FILE [--allowed-hosts HOST,...]] [--evaluate-every SECONDS] [--prompts DIR] [--data DIR | --clickhouse CONN] [--database NAME] [--query-timeout S]",
         ["http"],
         RunAsync);
 
@@ -36,6 +36,7 @@ internal static class ServeCommand
         var company = args.Get("company") ?? DefaultCompany;
         var urls = args.Get("urls") ?? DefaultUrls;
         var keysPath = args.Get("keys");
+        var allowedHosts = args.GetAll("allowed-hosts");
         var evaluateEvery = args.GetInt("evaluate-every", 60, 0, 86_400);
         var prompts = args.Get("prompts");
         var selection = EngineSelection.FromArguments(args);
@@ -49,14 +50,15 @@ internal static class ServeCommand
             throw new UsageException($"--company: '{company}' is not a valid company id (letters, digits, '_' and '-').");
         }
 
+        if (!http && (keysPath is not null || args.Get("urls") is not null || allowedHosts.Count > 0))
+        {
+            throw new UsageException("--keys, --urls and --allowed-hosts apply to --http only");
+        }
+
+        var hosts = http ? CheckHosts(urls, allowedHosts) : null;
         if (http && keysPath is null)
         {
             throw new UsageException("--http needs --keys FILE (bearer keys → tenants)");
-        }
-
-        if (!http && (keysPath is not null || args.Get("urls") is not null))
-        {
-            throw new UsageException("--keys and --urls apply to --http only");
         }
 
         var keys = keysPath is null ? null : ApiKeys.Load(keysPath);
@@ -91,7 +93,8 @@ internal static class ServeCommand
             var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery };
             if (http)
             {
-                await RunHttpAsync(engine, schema, keys!, urls, background, prompts, stop).ConfigureAwait(false);
+                await using var app = BuildHttpApp(engine, schema, keys!, urls, background, prompts, hosts);
+                await app.RunAsync(stop).ConfigureAwait(false);
             }
             else
             {
@@ -116,16 +119,18 @@ internal static class ServeCommand
         await host.RunAsync(stop).ConfigureAwait(false);
     }
 
-    private static async Task RunHttpAsync(
-        IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, EvaluatorOptions background, string? prompts, CancellationToken stop)
-    {
-        await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts);
-        await app.RunAsync(stop).ConfigureAwait(false);
-    }
-
-    /// <summary>The HTTP server: bearer keys checked before anything else, then the MCP endpoint at <c>/</c>.</summary>
+    /// <summary>
+    /// The HTTP server: the Host/Origin check first (a rebinding attempt gets 403, not 401), then bearer keys, then the
+    /// MCP endpoint at <c>/</c>. <paramref name="hosts"/> defaults to loopback and the hosts of <paramref name="urls"/>.
+    /// </summary>
     internal static WebApplication BuildHttpApp(
-        IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, EvaluatorOptions background, string? prompts)
+        IClickHouseEngine engine,
+        StorageSchema schema,
+        ApiKeys keys,
+        string urls,
+        EvaluatorOptions background,
+        string? prompts,
+        HostCheck? hosts = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
@@ -137,9 +142,31 @@ internal static class ServeCommand
         builder.Services.AddHostedService<EvaluationService>();
         builder.Services.AddMcpServer().WithHttpTransport().WithSegmentMcp();
         var app = builder.Build();
+        app.Use((hosts ?? HostCheck.Create(urls, [])).Check);
         app.Use(keys.Authenticate);
         app.MapMcp();
         return app;
+    }
+
+    private static HostCheck CheckHosts(string urls, IReadOnlyList<string> allowedHosts)
+    {
+        try
+        {
+            _ = HostCheck.BoundHosts(urls).ToList();
+        }
+        catch (FormatException)
+        {
+            throw new UsageException($"--urls: '{urls}' is not a list of URLs such as http://127.0.0.1:3001");
+        }
+
+        try
+        {
+            return HostCheck.Create(urls, allowedHosts);
+        }
+        catch (FormatException exception)
+        {
+            throw new UsageException($"--allowed-hosts: {exception.Message}");
+        }
     }
 
     private static void LogToStandardError(ILoggingBuilder logging)
