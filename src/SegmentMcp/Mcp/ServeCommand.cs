@@ -3,17 +3,21 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Server;
 using SegmentMcp.Cli;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Mcp.Conformance;
 
 namespace SegmentMcp.Mcp;
 
 /// <summary>
 /// <c>segmentmcp serve</c> (also: no verb): MCP over stdio for one tenant (<c>--company</c>, default demo), or
-/// Streamable HTTP on Kestrel with bearer keys mapped to tenants (<c>--http --urls URL --keys FILE</c>). Standard
-/// output carries only the protocol; logs go to standard error.
+/// Streamable HTTP on Kestrel with bearer keys mapped to tenants (<c>--http --urls URL --keys FILE</c>), behind a
+/// Host/Origin check (<c>--allowed-hosts</c>). <c>--conformance-fixtures</c> adds what the MCP conformance suite
+/// calls and, on loopback only, lets <c>--keys</c> be left out (one tenant, <c>--company</c>). Standard output carries
+/// only the protocol; logs go to standard error.
 /// </summary>
 internal static class ServeCommand
 {
@@ -26,8 +30,8 @@ internal static class ServeCommand
     public static void Register() => CommandLine.Register(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
-        "[--company ID] [--http --urls http://127.0.0.1:PORT --keys FILE] [--evaluate-every SECONDS] [--prompts DIR] [--data DIR | --clickhouse CONN] [--database NAME] [--query-timeout S]",
-        ["http"],
+        "[--company ID] [--http --urls http://127.0.0.1:PORT --keys FILE [--allowed-hosts HOST,...] [--conformance-fixtures]] [--evaluate-every SECONDS] [--prompts DIR] [--data DIR | --clickhouse CONN] [--database NAME] [--query-timeout S]",
+        ["http", "conformance-fixtures"],
         RunAsync);
 
     public static async Task<int> RunAsync(CliArguments args, CancellationToken stop)
@@ -36,6 +40,8 @@ internal static class ServeCommand
         var company = args.Get("company") ?? DefaultCompany;
         var urls = args.Get("urls") ?? DefaultUrls;
         var keysPath = args.Get("keys");
+        var allowedHosts = args.GetAll("allowed-hosts");
+        var fixtures = args.Has("conformance-fixtures");
         var evaluateEvery = args.GetInt("evaluate-every", 60, 0, 86_400);
         var prompts = args.Get("prompts");
         var selection = EngineSelection.FromArguments(args);
@@ -49,14 +55,29 @@ internal static class ServeCommand
             throw new UsageException($"--company: '{company}' is not a valid company id (letters, digits, '_' and '-').");
         }
 
-        if (http && keysPath is null)
+        if (!http && (keysPath is not null || args.Get("urls") is not null || allowedHosts.Count > 0 || fixtures))
         {
-            throw new UsageException("--http needs --keys FILE (bearer keys → tenants)");
+            throw new UsageException("--keys, --urls, --allowed-hosts and --conformance-fixtures apply to --http only");
         }
 
-        if (!http && (keysPath is not null || args.Get("urls") is not null))
+        var hosts = http ? CheckHosts(urls, allowedHosts) : null;
+        if (http && keysPath is null)
         {
-            throw new UsageException("--keys and --urls apply to --http only");
+            // Without keys whoever reaches the port acts as --company: only the conformance suite, only on this machine.
+            if (!fixtures)
+            {
+                throw new UsageException("--http needs --keys FILE (bearer keys → tenants)");
+            }
+
+            if (!HostCheck.IsLoopbackOnly(urls))
+            {
+                throw new UsageException($"--conformance-fixtures without --keys serves '{company}' to anyone who connects: --urls must be loopback (localhost, 127.0.0.1, [::1]), not '{urls}'");
+            }
+
+            if (hosts!.AnyHost)
+            {
+                throw new UsageException("--conformance-fixtures without --keys keeps the Host/Origin check: --allowed-hosts may not be '*'");
+            }
         }
 
         var keys = keysPath is null ? null : ApiKeys.Load(keysPath);
@@ -91,7 +112,8 @@ internal static class ServeCommand
             var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery };
             if (http)
             {
-                await RunHttpAsync(engine, schema, keys!, urls, background, prompts, stop).ConfigureAwait(false);
+                await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts, hosts, company, fixtures);
+                await app.RunAsync(stop).ConfigureAwait(false);
             }
             else
             {
@@ -116,30 +138,89 @@ internal static class ServeCommand
         await host.RunAsync(stop).ConfigureAwait(false);
     }
 
-    private static async Task RunHttpAsync(
-        IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, EvaluatorOptions background, string? prompts, CancellationToken stop)
-    {
-        await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts);
-        await app.RunAsync(stop).ConfigureAwait(false);
-    }
-
-    /// <summary>The HTTP server: bearer keys checked before anything else, then the MCP endpoint at <c>/</c>.</summary>
+    /// <summary>
+    /// The HTTP server: the Host/Origin check first (a rebinding attempt gets 403, not 401), then bearer keys, then the
+    /// MCP endpoint at <c>/</c>. <paramref name="hosts"/> defaults to loopback and the hosts of <paramref name="urls"/>.
+    /// Without <paramref name="keys"/> (conformance fixtures only) every request acts as <paramref name="company"/>.
+    /// </summary>
     internal static WebApplication BuildHttpApp(
-        IClickHouseEngine engine, StorageSchema schema, ApiKeys keys, string urls, EvaluatorOptions background, string? prompts)
+        IClickHouseEngine engine,
+        StorageSchema schema,
+        ApiKeys? keys,
+        string urls,
+        EvaluatorOptions background,
+        string? prompts,
+        HostCheck? hosts = null,
+        string company = DefaultCompany,
+        bool conformanceFixtures = false)
     {
+        if (keys is null && !conformanceFixtures)
+        {
+            throw new ArgumentNullException(nameof(keys), "Serving HTTP without keys is for the conformance fixtures only.");
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
         LogToStandardError(builder.Logging);
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSegmentServices(engine, schema, prompts);
-        builder.Services.AddSingleton<ITenantAccessor, HttpTenant>();
+        if (keys is null)
+        {
+            builder.Services.AddSingleton<ITenantAccessor>(new FixedTenant(company));
+        }
+        else
+        {
+            builder.Services.AddSingleton<ITenantAccessor, HttpTenant>();
+        }
+
         builder.Services.AddSingleton(background);
         builder.Services.AddHostedService<EvaluationService>();
-        builder.Services.AddMcpServer().WithHttpTransport().WithSegmentMcp();
+        var mcp = builder.Services.AddMcpServer()
+            .WithHttpTransport(options =>
+            {
+                // The product stays stateless (the SDK's default): none of its tools asks the client anything. The
+                // suite speaks 2025-11-25, whose sampling, elicitation and multiple-stream scenarios need a session.
+                if (conformanceFixtures)
+                {
+                    options.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
+                }
+            })
+            .WithSegmentMcp();
+        if (conformanceFixtures)
+        {
+            mcp.WithConformanceFixtures();
+        }
+
         var app = builder.Build();
-        app.Use(keys.Authenticate);
+        app.Use((hosts ?? HostCheck.Create(urls, [])).Check);
+        if (keys is not null)
+        {
+            app.Use(keys.Authenticate);
+        }
+
         app.MapMcp();
         return app;
+    }
+
+    private static HostCheck CheckHosts(string urls, IReadOnlyList<string> allowedHosts)
+    {
+        try
+        {
+            _ = HostCheck.BoundHosts(urls).ToList();
+        }
+        catch (FormatException)
+        {
+            throw new UsageException($"--urls: '{urls}' is not a list of URLs such as http://127.0.0.1:3001");
+        }
+
+        try
+        {
+            return HostCheck.Create(urls, allowedHosts);
+        }
+        catch (FormatException exception)
+        {
+            throw new UsageException($"--allowed-hosts: {exception.Message}");
+        }
     }
 
     private static void LogToStandardError(ILoggingBuilder logging)
