@@ -23,7 +23,7 @@ internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator eva
         """)]
     public async Task<RefreshSegmentsResult> RefreshSegments(
         IProgress<ProgressNotificationValue> progress,
-        [Description("Evaluate up to this ISO-8601 UTC time; default now.")] string? as_of = null,
+        [Description("Evaluate up to this ISO-8601 UTC time; default now. Not in the future, and not before a segment's last evaluation (saved segments only move forward; use preview_segment to look at other times).")] string? as_of = null,
         CancellationToken cancellationToken = default)
     {
         var asOf = ToolSupport.Time(as_of, "as_of");
