@@ -17,6 +17,12 @@ public static class ReferenceExpansion
     public const int MaxReferenceDepth = 4;
 
     /// <summary>
+    /// The JSON text of a definition with its references inlined, in characters: what bounds the values (long <c>in</c>
+    /// lists, long strings) that the compiled query carries as parameters. The same as one definition's own cap.
+    /// </summary>
+    public const int MaxInlinedCharacters = 1 << 20;
+
+    /// <summary>
     /// Checks a definition's inlined size against the limits. <paramref name="lookup"/> gives referenced definitions
     /// (a missing one counts as one leaf; the validator reports it separately). Returns the problems with JSON paths.
     /// </summary>
@@ -33,9 +39,19 @@ public static class ReferenceExpansion
                 $"Segment references nest {total.Depth} deep ({Chain(chain)}); at most {MaxReferenceDepth} levels are allowed. Reference a segment that does not itself go through so many references, or copy its conditions in."));
         }
 
+        var characters = Characters(condition) + total.ReferencedCharacters;
+        if (characters > MaxInlinedCharacters)
+        {
+            var (path, id, _) = Largest(condition, measure, "condition", id => measure.Of(id).Characters);
+            var culprit = id is null ? string.Empty : $" The largest part is {path} → '{id}' with {Format(measure.Of(id).Characters)} characters.";
+            errors.Add(new DslError(
+                id is null ? "condition" : path,
+                $"With its segment references inlined this definition is {Format(characters)} characters of conditions; at most {Format(MaxInlinedCharacters)} are allowed.{culprit} Reference fewer or smaller segments (long 'in' lists count once per use)."));
+        }
+
         if (total.Leaves > MaxInlinedLeaves)
         {
-            var (path, id, leaves) = LargestReference(condition, measure, "condition");
+            var (path, id, leaves) = Largest(condition, measure, "condition", id => measure.Of(id).Leaves);
             var culprit = id is null
                 ? string.Empty
                 : $" The largest part is {path} → '{id}' with {Format(leaves)} ({Chain(measure.LargestChain(id))}).";
@@ -71,20 +87,23 @@ public static class ReferenceExpansion
         return best;
     }
 
-    private static (string Path, string? Id, long Leaves) LargestReference(Condition condition, Measurer measure, string path)
+    /// <summary>The reference leaf under <paramref name="condition"/> with the largest <paramref name="size"/>.</summary>
+    private static (string Path, string? Id, long Size) Largest(Condition condition, Measurer measure, string path, Func<string, long> size)
     {
         (string, string?, long) best = (path, null, 0);
         foreach (var (leafPath, reference) in References(condition, path))
         {
-            var leaves = measure.Of(reference.SegmentId).Leaves;
-            if (leaves > best.Item3)
+            var measured = size(reference.SegmentId);
+            if (measured > best.Item3)
             {
-                best = ($"{leafPath}.segment.id", reference.SegmentId, leaves);
+                best = ($"{leafPath}.segment.id", reference.SegmentId, measured);
             }
         }
 
         return best;
     }
+
+    private static long Characters(Condition condition) => SegmentDefinitionJson.Write(new SegmentDefinition(string.Empty, null, condition)).Length;
 
     private static IEnumerable<(string Path, SegmentReferenceCondition Reference)> References(Condition condition, string path)
     {
@@ -123,26 +142,30 @@ public static class ReferenceExpansion
         }
     }
 
-    /// <summary>Inlined leaves and reference depth per segment, memoized so a shared segment is measured once; cycles count as one leaf (the validator rejects them).</summary>
+    /// <summary>
+    /// Inlined leaves, reference depth and inlined characters per segment, memoized so a shared segment is measured
+    /// once; cycles count as one leaf (the validator rejects them).
+    /// </summary>
     private sealed class Measurer(Func<string, SegmentDefinition?> lookup)
     {
-        private readonly Dictionary<string, (long Leaves, int Depth)> known = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Measure> known = new(StringComparer.Ordinal);
         private readonly HashSet<string> visiting = new(StringComparer.Ordinal);
 
-        public (long Leaves, int Depth) Of(Condition condition) => condition switch
+        /// <summary>A condition's inlined leaves, reference depth, and the characters its references add when inlined.</summary>
+        public Measure Of(Condition condition) => condition switch
         {
             AllCondition all => Sum(all.Items),
             AnyCondition any => Sum(any.Items),
             NotCondition not => Of(not.Inner),
             SegmentReferenceCondition reference => Referenced(reference.SegmentId),
-            _ => (1, 0),
+            _ => new Measure(1, 0, 0),
         };
 
-        /// <summary>A segment's own inlined leaves and how many reference hops lie below it.</summary>
-        public (long Leaves, int Depth) Of(string segmentId)
+        /// <summary>A segment's own inlined leaves, how many reference hops lie below it, and its inlined characters.</summary>
+        public Measure Of(string segmentId)
         {
-            var (leaves, depth) = Referenced(segmentId);
-            return (leaves, depth - 1);
+            var measure = Referenced(segmentId);
+            return measure with { Depth = measure.Depth - 1 };
         }
 
         /// <summary>From <paramref name="segmentId"/> down the references with the most leaves.</summary>
@@ -174,22 +197,20 @@ public static class ReferenceExpansion
             return chain;
         }
 
-        private (long Leaves, int Depth) Sum(IReadOnlyList<Condition> items)
+        private Measure Sum(IReadOnlyList<Condition> items)
         {
-            long leaves = 0;
-            var depth = 0;
+            var total = new Measure(0, 0, 0);
             foreach (var item in items)
             {
-                var (l, d) = Of(item);
-                leaves = leaves > long.MaxValue - l ? long.MaxValue : leaves + l;
-                depth = Math.Max(depth, d);
+                var measure = Of(item);
+                total = new Measure(Add(total.Leaves, measure.Leaves), Math.Max(total.Depth, measure.Depth), Add(total.ReferencedCharacters, measure.ReferencedCharacters));
             }
 
-            return (leaves, depth);
+            return total;
         }
 
-        /// <summary>A reference leaf: the referenced segment's inlined leaves, one level deeper than it.</summary>
-        private (long Leaves, int Depth) Referenced(string segmentId)
+        /// <summary>A reference leaf: the referenced segment inlined, one level deeper than it; all of its text is added.</summary>
+        private Measure Referenced(string segmentId)
         {
             if (known.TryGetValue(segmentId, out var measured))
             {
@@ -198,12 +219,20 @@ public static class ReferenceExpansion
 
             if (lookup(segmentId) is not { } definition || !visiting.Add(segmentId))
             {
-                return (1, 1);
+                return new Measure(1, 1, 0);
             }
 
-            var (leaves, depth) = Of(definition.Condition);
+            var inner = Of(definition.Condition);
             visiting.Remove(segmentId);
-            return known[segmentId] = (Math.Max(leaves, 1), depth + 1);
+            return known[segmentId] = new Measure(Math.Max(inner.Leaves, 1), inner.Depth + 1, Add(Characters(definition.Condition), inner.ReferencedCharacters));
         }
+
+        private static long Add(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+    }
+
+    /// <param name="ReferencedCharacters">For a condition: what inlining its references adds; for a segment (<see cref="Measurer.Of(string)"/>): its whole inlined text.</param>
+    private readonly record struct Measure(long Leaves, int Depth, long ReferencedCharacters)
+    {
+        public long Characters => ReferencedCharacters;
     }
 }

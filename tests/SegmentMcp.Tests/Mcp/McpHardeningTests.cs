@@ -77,6 +77,25 @@ public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFix
     }
 
     [Fact]
+    public async Task The_heaviest_inlined_parameters_the_limits_allow_run_and_more_is_refused()
+    {
+        // Four leaves with 1,000-value lists (about 220 KB of JSON), referenced four times: close to the 1 MiB of
+        // inlined conditions allowed. A fifth reference crosses it.
+        var values = string.Join(", ", Enumerable.Range(0, 999).Select(i => $"\"{new string('v', 50)}{i}\"").Append("\"Boston\""));
+        var city = "{\"property\": {\"name\": \"city\", \"op\": \"in\", \"value\": [" + values + "]}}";
+        var opened = "{\"event\": {\"metric\": \"Opened Email\", \"where\": [{\"name\": \"subject\", \"op\": \"not_in\", \"value\": [" + values + "]}], \"op\": \"gte\", \"value\": 1}}";
+        var heavy = Json("{\"name\": \"heavy\", \"condition\": {\"all\": [" + city + ", " + opened + ", " + city + ", " + opened + "]}}");
+        var expected = (long)(await server.CallAsync("preview_segment", new { definition = heavy }))["count"]!;
+        Assert.True(expected > 0);
+        var id = await CreateAsync(heavy);
+
+        Assert.Equal(expected, (long)(await server.CallAsync("preview_segment", new { definition = AnyOf(id, 4) }))["count"]!);
+        var refused = await server.FailAsync("preview_segment", new { definition = AnyOf(id, 5) });
+        Assert.Contains("characters of conditions; at most 1,048,576 are allowed", refused, StringComparison.Ordinal);
+        Assert.Contains($"condition.any[0].segment.id → '{id}'", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_reference_bomb_stored_before_the_limits_fails_its_tick_with_a_clear_error_and_spares_the_rest()
     {
         var store = new SegmentStore(fixture.Engine, fixture.Schema);

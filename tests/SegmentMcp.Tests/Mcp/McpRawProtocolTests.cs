@@ -58,6 +58,15 @@ public sealed class McpRawProtocolTests : IAsyncLifetime
         Assert.StartsWith(expected, (string)result["content"]![0]!["text"]!, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_unknown_segment_resource_is_invalid_params_with_the_uri_in_data()
+    {
+        var response = await SendAsync("""{"jsonrpc":"2.0","id":8,"method":"resources/read","params":{"uri":"segmentmcp://segments/no-such-segment"}}""");
+        var error = response!["error"]!;
+        Assert.Equal(-32602, (int)error["code"]!);
+        Assert.Equal("segmentmcp://segments/no-such-segment", (string?)error["data"]?["uri"]);
+    }
+
     private async Task<JsonNode?> SendAsync(string body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
