@@ -85,7 +85,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             await tenantLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await TickTenantAsync(tick, name, watermark, progress, cancellationToken).ConfigureAwait(false);
+                await TickTenantAsync(tick, name, watermark, databaseNow, progress, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -106,7 +106,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         return report;
     }
 
-    private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
+    private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, DateTime databaseNow, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
     {
         var rows = await segments.LiveRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
         var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
@@ -147,6 +147,16 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 var definition = definitions[id];
                 var row = rows.First(r => r.SegmentId == id);
                 states.TryGetValue(id, out var state);
+                if (state is not null && state.EvaluatedAt > databaseNow + ClockSkewAllowance)
+                {
+                    // Stored by a version that accepted a future evaluation time: such a segment would be skipped until
+                    // then. It is re-evaluated from scratch instead, as a new version would be.
+                    logger.LogWarning(
+                        "Segment {Tenant}/{Segment} was evaluated at {EvaluatedAt:O}, in the future; re-evaluating it in full at {T1:O}",
+                        tenant, id, state.EvaluatedAt, tick.T1);
+                    state = null;
+                }
+
                 var direct = SegmentReads.Of(definition.Condition).References;
                 if (direct.FirstOrDefault(r => !doneAtT1.Contains(r)) is { } behind)
                 {

@@ -169,6 +169,28 @@ public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFix
     }
 
     [Fact]
+    public async Task A_segment_frozen_in_the_future_by_an_earlier_version_is_re_evaluated_at_now()
+    {
+        var id = await CreateAsync(Json(McpTestData.BostonOpeners));
+        var expected = (long)(await server.CallAsync("count_members", new { segment_id = id }))["count"]!;
+        Assert.True(expected > 0);
+
+        // What refresh_segments {"as_of": "2027-…"} used to store: a future evaluation time, and nothing evaluated.
+        var store = new SegmentStore(fixture.Engine, fixture.Schema);
+        var future = DateTime.UtcNow.AddDays(400);
+        await store.WriteStateAsync("acme", id, new SegmentState(1, future, DateTime.UtcNow, 0), CancellationToken.None);
+        Assert.Equal(future.Date, ((DateTime)(await server.CallAsync("get_segment", new { segment_id = id }))["evaluated_at"]!).Date);
+
+        var refreshed = await server.CallAsync("refresh_segments", new { });
+        var now = (DateTime)refreshed["evaluated_at"]!;
+        var segment = await server.CallAsync("get_segment", new { segment_id = id });
+        Assert.Equal(now, (DateTime)segment["evaluated_at"]!);
+        Assert.Equal(expected, (long)segment["size"]!);
+        Assert.Equal(expected, (long)(await server.CallAsync("count_members", new { segment_id = id }))["count"]!);
+        await CreateAsync(Json(McpTestData.Buyers));
+    }
+
+    [Fact]
     public async Task Oversized_arguments_are_refused_first_and_echoed_short()
     {
         var huge = new string('x', 10_000_000);
