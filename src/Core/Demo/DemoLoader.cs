@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SegmentMcp.Core.Ingest;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Demo;
 

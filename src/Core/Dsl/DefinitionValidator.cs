@@ -136,7 +136,7 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
             if (Stack.Contains(id, StringComparer.Ordinal))
             {
                 var cycle = string.Join(" → ", Stack.SkipWhile(s => s != id).Append(id).Select(s => $"'{s}'"));
-                errors.Add(new DslError(path, $"Segment references form a cycle: {cycle}."));
+                errors.Add(new DslError(path, $"Segment references form a cycle: {cycle}.", DslErrorCode.ReferenceCycle));
                 return;
             }
 
@@ -148,7 +148,7 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
             var referenced = await segments.FindAsync(tenant, id, cancellationToken).ConfigureAwait(false);
             if (referenced is null)
             {
-                errors.Add(new DslError(path, $"Unknown segment '{id}' for this tenant."));
+                errors.Add(new DslError(path, $"Unknown segment '{id}' for this tenant.", DslErrorCode.UnknownSegment));
                 return;
             }
 
@@ -159,10 +159,9 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
             foreach (var error in inner)
             {
                 // A cycle found deeper is already phrased as a cycle; anything else is the referenced segment's own problem.
-                var message = error.Message.StartsWith("Segment references form a cycle", StringComparison.Ordinal)
-                    ? error.Message
-                    : $"Segment '{id}' is not valid any more at {error.Path}: {error.Message}";
-                errors.Add(new DslError(path, message));
+                errors.Add(error.Code == DslErrorCode.ReferenceCycle
+                    ? new DslError(path, error.Message, DslErrorCode.ReferenceCycle)
+                    : new DslError(path, $"Segment '{id}' is not valid any more at {error.Path}: {error.Message}", DslErrorCode.InvalidReference));
             }
 
             References[id] = referenced;
@@ -201,7 +200,7 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
         var hint = known.Count == 0
             ? $" No {what} is known for this tenant yet."
             : Suggestions.DidYouMean(name, known);
-        errors.Add(new DslError(path, $"Unknown {what} '{name}'.{hint}"));
+        errors.Add(new DslError(path, $"Unknown {what} '{name}'.{hint}", DslErrorCode.UnknownName));
         return false;
     }
 }

@@ -36,7 +36,7 @@ public static class ReferenceExpansion
             var (path, chain) = DeepestReference(condition, measure, "condition");
             errors.Add(new DslError(
                 path,
-                $"Segment references nest {total.Depth} deep ({Chain(chain)}); at most {MaxReferenceDepth} levels are allowed. Reference a segment that does not itself go through so many references, or copy its conditions in."));
+                $"Segment references nest {total.Depth} deep ({Chain(chain)}); at most {MaxReferenceDepth} levels are allowed. Reference a segment that does not itself go through so many references, or copy its conditions in.", DslErrorCode.Limit));
         }
 
         var characters = Characters(condition) + total.ReferencedCharacters;
@@ -46,7 +46,7 @@ public static class ReferenceExpansion
             var culprit = id is null ? string.Empty : $" The largest part is {path} → '{id}' with {Format(measure.Of(id).Characters)} characters.";
             errors.Add(new DslError(
                 id is null ? "condition" : path,
-                $"With its segment references inlined this definition is {Format(characters)} characters of conditions; at most {Format(MaxInlinedCharacters)} are allowed.{culprit} Reference fewer or smaller segments (long 'in' lists count once per use)."));
+                $"With its segment references inlined this definition is {Format(characters)} characters of conditions; at most {Format(MaxInlinedCharacters)} are allowed.{culprit} Reference fewer or smaller segments (long 'in' lists count once per use).", DslErrorCode.Limit));
         }
 
         if (total.Leaves > MaxInlinedLeaves)
@@ -57,7 +57,7 @@ public static class ReferenceExpansion
                 : $" The largest part is {path} → '{id}' with {Format(leaves)} ({Chain(measure.LargestChain(id))}).";
             errors.Add(new DslError(
                 id is null ? "condition" : path,
-                $"With its segment references inlined this definition has {Format(total.Leaves)} leaf conditions; at most {MaxInlinedLeaves.ToString("N0", CultureInfo.InvariantCulture)} are allowed.{culprit} Reference fewer or smaller segments."));
+                $"With its segment references inlined this definition has {Format(total.Leaves)} leaf conditions; at most {MaxInlinedLeaves.ToString("N0", CultureInfo.InvariantCulture)} are allowed.{culprit} Reference fewer or smaller segments.", DslErrorCode.Limit));
         }
 
         return errors;

@@ -159,8 +159,30 @@ public sealed record BeforeWindow(DateTime Before) : Window;
 /// <summary><c>{"from": T1, "to": T2}</c>: T1 ≤ ts &lt; T2.</summary>
 public sealed record FromToWindow(DateTime From, DateTime To) : Window;
 
-/// <summary>A JSON path and what is wrong there.</summary>
-public sealed record DslError(string Path, string Message)
+/// <summary>What kind of problem a <see cref="DslError"/> is, so callers branch on a code, never on message text.</summary>
+public enum DslErrorCode
+{
+    /// <summary>Not valid in the language: JSON shape, a missing or unknown field, a value of the wrong kind or range.</summary>
+    Syntax,
+
+    /// <summary>A metric or property name the tenant's data does not have (yet): a reload of the catalog may fix it.</summary>
+    UnknownName,
+
+    /// <summary>A referenced segment that does not exist for the tenant.</summary>
+    UnknownSegment,
+
+    /// <summary>Segment references that lead back to where they started.</summary>
+    ReferenceCycle,
+
+    /// <summary>A referenced segment whose own definition is no longer valid.</summary>
+    InvalidReference,
+
+    /// <summary>A size limit of the definition with its references inlined.</summary>
+    Limit,
+}
+
+/// <summary>A JSON path, what is wrong there, and what kind of problem it is.</summary>
+public sealed record DslError(string Path, string Message, DslErrorCode Code = DslErrorCode.Syntax)
 {
     public override string ToString() => Path.Length == 0 ? Message : $"{Path}: {Message}";
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SegmentMcp.Core.Demo;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Ingest;
 

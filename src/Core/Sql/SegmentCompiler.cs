@@ -1,6 +1,5 @@
 using System.Globalization;
 using SegmentMcp.Core.Dsl;
-using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Core.Sql;
 
@@ -15,14 +14,30 @@ public enum CompileMode
 
     /// <summary>Like <see cref="Members"/>, limited to <see cref="CompileOptions.ProfileIds"/> (pushed into every scan).</summary>
     Restricted,
+
+    /// <summary>
+    /// One page of members in profile id order: after <see cref="CompileOptions.AfterProfileId"/>, at most
+    /// <see cref="CompileOptions.PageSize"/> rows (keyset paging).
+    /// </summary>
+    Page,
 }
 
 /// <param name="Now">The evaluation time (UTC; truncated to milliseconds).</param>
 /// <param name="ProfileIds">The candidates of <see cref="CompileMode.Restricted"/>, bound as <c>{profile_ids:Array(String)}</c>.</param>
-public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode.Members, IReadOnlyList<string>? ProfileIds = null);
+public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode.Members, IReadOnlyList<string>? ProfileIds = null)
+{
+    /// <summary><see cref="CompileMode.Page"/>: the last profile id of the previous page (null for the first page).</summary>
+    public string? AfterProfileId { get; init; }
+
+    /// <summary><see cref="CompileMode.Page"/>: rows per page.</summary>
+    public int PageSize { get; init; } = 100;
+
+    /// <summary>Compile to <c>EXPLAIN ESTIMATE</c> of the query: the engine's estimate of the rows and marks it reads.</summary>
+    public bool ExplainEstimate { get; init; }
+}
 
 /// <summary>
-/// Compiles a validated definition into one ClickHouse query over <see cref="StorageSchema"/>'s tables.
+/// Compiles a validated definition into one ClickHouse query over <see cref="TableNames"/>'s tables.
 /// </summary>
 /// <remarks>
 /// Shape: every event leaf is one conditional aggregate column of a single GROUP BY profile_id over events (tenant,
@@ -41,12 +56,13 @@ public static class SegmentCompiler
 {
     private const string DateTimeType = FilterSql.DateTimeType;
 
-    public static SqlStatement Compile(ValidatedDefinition definition, StorageSchema schema, CompileOptions options)
+    public static SqlStatement Compile(ValidatedDefinition definition, TableNames schema, CompileOptions options)
     {
         var condition = Inline(definition.Definition.Condition, definition.References, 0);
         var query = new QueryBuilder(definition.Tenant, schema, options).Build(condition);
         var statement = query.ToStatement();
-        return statement with { Text = statement.Text + " SETTINGS join_use_nulls = 0" };
+        var text = statement.Text + " SETTINGS join_use_nulls = 0";
+        return statement with { Text = options.ExplainEstimate ? "EXPLAIN ESTIMATE " + text : text };
     }
 
     /// <summary>Replaces segment references by their (inlined) conditions; member = false becomes NOT.</summary>
@@ -71,20 +87,6 @@ public static class SegmentCompiler
         };
     }
 
-    /// <summary>The value of an event leaf for a profile with no matching events.</summary>
-    internal static bool HoldsForNoEvents(EventCondition e) =>
-        e.Measure.Kind is MeasureKind.Count or MeasureKind.Sum or MeasureKind.Distinct && Compare(0, e.Op, e.Value);
-
-    private static bool Compare(double measured, Comparison op, double value) => op switch
-    {
-        Comparison.Eq => measured == value,
-        Comparison.Neq => measured != value,
-        Comparison.Gt => measured > value,
-        Comparison.Gte => measured >= value,
-        Comparison.Lt => measured < value,
-        _ => measured <= value,
-    };
-
     [Flags]
     private enum Sources
     {
@@ -95,7 +97,7 @@ public static class SegmentCompiler
 
     private sealed class QueryBuilder
     {
-        private readonly StorageSchema schema;
+        private readonly TableNames schema;
         private readonly CompileOptions options;
         private readonly DateTime now;
         private readonly SqlFragment nowParameter;
@@ -104,7 +106,7 @@ public static class SegmentCompiler
         private readonly List<(EventCondition Leaf, SqlFragment Aggregate, SqlFragment Selection)> eventColumns = [];
         private readonly List<string> properties = [];
 
-        public QueryBuilder(string tenant, StorageSchema schema, CompileOptions options)
+        public QueryBuilder(string tenant, TableNames schema, CompileOptions options)
         {
             this.schema = schema;
             this.options = options;
@@ -152,7 +154,13 @@ public static class SegmentCompiler
             }
 
             var members = Sql.Of($"SELECT {driverId} AS profile_id FROM {from}{Sql.Join(Sql.Empty, joins)} WHERE {predicate}");
-            return options.Mode == CompileMode.Count ? Sql.Of($"SELECT count() AS members FROM ({members})") : members;
+            return options.Mode switch
+            {
+                CompileMode.Count => Sql.Of($"SELECT count() AS members FROM ({members})"),
+                CompileMode.Page => Sql.Of(
+                    $"SELECT profile_id FROM ({members}) WHERE profile_id > {Sql.Named("page_after", "String", options.AfterProfileId ?? string.Empty)} ORDER BY profile_id LIMIT {Sql.Named("page_size", "UInt32", (long)options.PageSize)}"),
+                _ => members,
+            };
         }
 
         /// <param name="insideTraits">Write trait columns unqualified, for a HAVING inside the trait aggregate.</param>
@@ -174,7 +182,7 @@ public static class SegmentCompiler
             AllCondition all => all.Items.Aggregate(Sources.None, (sources, item) => sources | Required(item)),
             AnyCondition any => any.Items.Aggregate(Sources.Events | Sources.Traits, (sources, item) => sources & Required(item)),
             PropertyCondition property => property.Filter.Op == FilterOperator.IsNotSet ? Sources.None : Sources.Traits,
-            EventCondition e => HoldsForNoEvents(e) ? Sources.None : Sources.Events,
+            EventCondition e => SegmentReads.HoldsForNoEvents(e) ? Sources.None : Sources.Events,
             _ => Sources.None,
         };
 

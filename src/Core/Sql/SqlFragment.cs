@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Core.Sql;
 
@@ -59,7 +58,7 @@ public static class Sql
     public static SqlFragment Named(string name, string clickHouseType, object value) =>
         new SqlParameterFragment(Identifiers.RequireName(name, "parameter name"), clickHouseType, value);
 
-    /// <summary>A table name from <see cref="StorageSchema"/> (checked, never user text).</summary>
+    /// <summary>A table name from <see cref="TableNames"/> (checked, never user text).</summary>
     public static SqlFragment Table(string qualifiedName) => new SqlText(Identifiers.RequireQualifiedName(qualifiedName));
 
     /// <summary>A generated column alias such as <c>e3</c>.</summary>

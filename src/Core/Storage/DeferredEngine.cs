@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
 

@@ -1,3 +1,4 @@
+using SegmentMcp.Core.Sql;
 namespace SegmentMcp.Core.Storage;
 
 /// <summary>

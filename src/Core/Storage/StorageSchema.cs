@@ -1,4 +1,5 @@
 using System.Globalization;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
 
@@ -12,35 +13,15 @@ namespace SegmentMcp.Core.Storage;
 /// <c>s</c> + text for strings, <c>n</c> + the JSON number text for numbers, <c>b</c> + true/false for booleans.
 /// An empty tag-less value in a profile update means "removed" (the record set the property to null).
 /// </remarks>
-public sealed class StorageSchema
+public sealed class StorageSchema : TableNames
 {
     /// <summary>Bump whenever <see cref="Statements"/> changes, so existing databases get the new statements.</summary>
     public const int CurrentVersion = 2;
 
     public StorageSchema(string database)
+        : base(database)
     {
-        Database = Identifiers.RequireName(database, "database name");
     }
-
-    public string Database { get; }
-
-    public string Events => $"{Database}.events";
-
-    public string ProfileUpdates => $"{Database}.profile_updates";
-
-    public string Traits => $"{Database}.traits";
-
-    public string Profiles => $"{Database}.profiles";
-
-    public string Segments => $"{Database}.segments";
-
-    public string SegmentState => $"{Database}.segment_state";
-
-    public string Membership => $"{Database}.membership";
-
-    public string MembershipLog => $"{Database}.membership_log";
-
-    public string SchemaVersions => $"{Database}.schema_versions";
 
     /// <summary>The DDL, in order. Every statement is idempotent.</summary>
     public IReadOnlyList<string> Statements() =>

@@ -1,6 +1,7 @@
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Storage.Chdb;
 using SegmentMcp.Core.Storage.Server;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Cli;
 

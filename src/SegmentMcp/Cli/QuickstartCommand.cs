@@ -7,6 +7,7 @@ using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Mcp;
+using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Cli;
 

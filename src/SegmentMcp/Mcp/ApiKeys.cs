@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Mcp;
 

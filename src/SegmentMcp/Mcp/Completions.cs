@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
-using SegmentMcp.Core.Catalog;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp;
 

@@ -8,6 +8,8 @@ using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Cli;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Mcp;
 
@@ -42,7 +44,7 @@ internal static class McpBenchmark
         await using (engine.ConfigureAwait(false))
         {
             // 2. Demo data when the company has none.
-            var existing = await Core.Dsl.TenantCatalogReader.ReadAsync(engine, schema, company, stop).ConfigureAwait(false);
+            var existing = await TenantCatalogReader.ReadAsync(engine, schema, company, stop).ConfigureAwait(false);
             if (existing.Metrics.Count == 0)
             {
                 var loaded = await Core.Demo.DemoLoader.LoadAsync(engine, schema, new Core.Demo.DemoOptions { Company = company, Profiles = demoProfiles }, cancellationToken: stop).ConfigureAwait(false);
@@ -51,7 +53,7 @@ internal static class McpBenchmark
 
             var services = new ServiceCollection();
             services.AddLogging();
-            services.AddSegmentServices(engine, schema);
+            services.AddSegmentMcpServices(engine, schema);
             services.AddSingleton<ITenantAccessor>(new FixedTenant(company));
             var clientToServer = new Pipe();
             var serverToClient = new Pipe();

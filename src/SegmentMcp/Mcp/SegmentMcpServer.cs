@@ -5,9 +5,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
-using SegmentMcp.Core.Catalog;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Evaluation;
-using SegmentMcp.Core.Profiles;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Mcp.Tools;
 
@@ -23,31 +22,12 @@ internal static class SegmentMcpServer
         only after they confirm. Errors list every problem with its JSON path and the closest existing names.
         """;
 
-    /// <summary>Registers the engine-backed services the tools use. Evaluation services (store, membership, evaluator) are added by <see cref="AddEvaluation"/>.</summary>
-    public static IServiceCollection AddSegmentServices(this IServiceCollection services, IClickHouseEngine engine, StorageSchema schema, string? promptsDirectory = null)
+    /// <summary>The product's services (<see cref="SegmentServices"/>) plus what only the MCP server needs: its prompts.</summary>
+    public static IServiceCollection AddSegmentMcpServices(this IServiceCollection services, IClickHouseEngine engine, StorageSchema schema, string? promptsDirectory = null)
     {
-        services.TryAddSingleton(engine);
-        services.TryAddSingleton(schema);
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<SchemaDescriber>();
-        services.TryAddSingleton<ProfileReader>();
-        services.TryAddSingleton<DefinitionService>();
+        services.AddSegmentServices(engine, schema);
         services.TryAddSingleton(_ => new SegmentPrompts(promptsDirectory ?? SegmentPrompts.DefaultDirectory));
-        AddEvaluation(services);
         return services;
-    }
-
-    /// <summary>The evaluator issue's services (branch eval), once they exist.</summary>
-    private static void AddEvaluation(IServiceCollection services)
-    {
-        services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });
-        services.TryAddSingleton<ISegmentStore>(sp => new SegmentStore(sp.GetRequiredService<IClickHouseEngine>(), sp.GetRequiredService<StorageSchema>()));
-        services.TryAddSingleton<IMembershipReader>(sp => new MembershipStore(sp.GetRequiredService<IClickHouseEngine>(), sp.GetRequiredService<StorageSchema>()));
-        services.TryAddSingleton<ISegmentEvaluator>(sp => new SegmentEvaluator(
-            sp.GetRequiredService<IClickHouseEngine>(),
-            sp.GetRequiredService<StorageSchema>(),
-            sp.GetRequiredService<EvaluatorOptions>(),
-            sp.GetService<Microsoft.Extensions.Logging.ILogger<SegmentEvaluator>>()));
     }
 
     /// <summary>Adds the tools, resources, prompts, completions and the error boundary to an MCP server.</summary>
@@ -115,6 +95,10 @@ internal static class SegmentMcpServer
                     // The tool's own words for the model, without the SDK's "An error occurred invoking" wrapper.
                     return Error(exception.Message);
                 }
+                catch (DefinitionException exception)
+                {
+                    return Error(exception.Message);
+                }
                 catch (ClickHouseException exception)
                 {
                     return Error(EngineMessage(exception));
@@ -141,6 +125,4 @@ internal static class SegmentMcpServer
     internal static CallToolResult Error(string message) => new() { IsError = true, Content = [new TextContentBlock { Text = message }] };
 
     private static SegmentPrompts Prompts(IServiceProvider? services) => services!.GetRequiredService<SegmentPrompts>();
-
-    internal static string Describe(IEnumerable<string> lines) => new StringBuilder().AppendJoin('\n', lines).ToString();
 }

@@ -9,6 +9,7 @@ using SegmentMcp.Cli;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Mcp.Conformance;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Mcp;
 
@@ -129,7 +130,7 @@ internal static class ServeCommand
     {
         var builder = Host.CreateEmptyApplicationBuilder(settings: null);
         LogToStandardError(builder.Logging);
-        builder.Services.AddSegmentServices(engine, schema, prompts);
+        builder.Services.AddSegmentMcpServices(engine, schema, prompts);
         builder.Services.AddSingleton<ITenantAccessor>(new FixedTenant(company));
         builder.Services.AddSingleton(background);
         builder.Services.AddHostedService<EvaluationService>();
@@ -163,7 +164,7 @@ internal static class ServeCommand
         builder.WebHost.UseUrls(urls);
         LogToStandardError(builder.Logging);
         builder.Services.AddHttpContextAccessor();
-        builder.Services.AddSegmentServices(engine, schema, prompts);
+        builder.Services.AddSegmentMcpServices(engine, schema, prompts);
         if (keys is null)
         {
             builder.Services.AddSingleton<ITenantAccessor>(new FixedTenant(company));

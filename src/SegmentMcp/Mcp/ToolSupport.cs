@@ -2,6 +2,7 @@ using System.Globalization;
 using ModelContextProtocol;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Tests.Dsl;
 

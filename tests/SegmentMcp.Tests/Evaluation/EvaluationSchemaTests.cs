@@ -1,5 +1,6 @@
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Tests.Evaluation;
 

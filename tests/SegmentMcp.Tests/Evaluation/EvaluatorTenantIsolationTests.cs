@@ -1,6 +1,7 @@
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Tests.Infrastructure;
 using SegmentMcp.Tests.Mcp;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Tests.Evaluation;
 

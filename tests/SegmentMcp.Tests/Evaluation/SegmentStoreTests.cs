@@ -1,5 +1,6 @@
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Tests.Evaluation;
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using SegmentMcp.Core.Demo;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Tests.Ingest;
 

@@ -2,6 +2,7 @@ using System.Text;
 using SegmentMcp.Core.Ingest;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Tests.Ingest;
 

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Tests.Mcp;
 

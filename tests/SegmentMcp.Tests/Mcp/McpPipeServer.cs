@@ -34,7 +34,7 @@ public sealed class McpPipeServer : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddSegmentServices(engine, schema, McpTestData.PromptsDirectory());
+        services.AddSegmentMcpServices(engine, schema, McpTestData.PromptsDirectory());
         services.AddSingleton<ITenantAccessor>(new FixedTenant(tenant));
         var clientToServer = new Pipe();
         var serverToClient = new Pipe();

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage.Chdb;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage.Chdb;
 

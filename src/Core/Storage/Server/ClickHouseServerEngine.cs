@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using ClickHouse.Driver;
 using ClickHouse.Driver.ADO;
 using ClickHouse.Driver.ADO.Parameters;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage.Server;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp.Tools;
 

@@ -5,9 +5,9 @@ using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
-using SegmentMcp.Core.Profiles;
 using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Mcp.Tools;
 
@@ -76,9 +76,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         long? estimate = null;
         try
         {
-            var rows = await definitions.Engine.QueryAsync(statement with { Text = "EXPLAIN ESTIMATE " + statement.Text }, cancellationToken).ConfigureAwait(false);
-            var rowsColumn = rows.ColumnNames.ToList().IndexOf("rows");
-            estimate = rowsColumn < 0 ? null : rows.Rows.Sum(r => Convert.ToInt64(r[rowsColumn], CultureInfo.InvariantCulture));
+            estimate = await definitions.EstimateRowsAsync(validated, now, cancellationToken).ConfigureAwait(false);
         }
         catch (ClickHouseException)
         {

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp.Tools;
 

@@ -1,9 +1,10 @@
 using System.ComponentModel;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
-using SegmentMcp.Core.Catalog;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Mcp.Tools;
 

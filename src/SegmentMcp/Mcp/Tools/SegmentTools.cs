@@ -5,6 +5,8 @@ using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Mcp.Tools;
 

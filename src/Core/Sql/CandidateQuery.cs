@@ -1,84 +1,13 @@
 using SegmentMcp.Core.Dsl;
-using SegmentMcp.Core.Sql;
-using SegmentMcp.Core.Storage;
 using SqlF = SegmentMcp.Core.Sql.Sql;
 
-namespace SegmentMcp.Core.Evaluation;
-
-/// <summary>What a segment's own condition reads (referenced segments are read through their stored membership).</summary>
-public sealed class SegmentReads
-{
-    private SegmentReads(IReadOnlyList<EventCondition> events, IReadOnlyList<PropertyFilter> properties, IReadOnlyList<string> references)
-    {
-        Events = events;
-        Properties = properties;
-        References = references;
-    }
-
-    public IReadOnlyList<EventCondition> Events { get; }
-
-    public IReadOnlyList<PropertyFilter> Properties { get; }
-
-    /// <summary>Ids of the segments referenced directly.</summary>
-    public IReadOnlyList<string> References { get; }
-
-    public static SegmentReads Of(Condition condition)
-    {
-        var events = new List<EventCondition>();
-        var properties = new List<PropertyFilter>();
-        var references = new SortedSet<string>(StringComparer.Ordinal);
-        Walk(condition);
-        return new SegmentReads(events, properties, [.. references]);
-
-        void Walk(Condition c)
-        {
-            switch (c)
-            {
-                case AllCondition all:
-                    all.Items.ToList().ForEach(Walk);
-                    break;
-                case AnyCondition any:
-                    any.Items.ToList().ForEach(Walk);
-                    break;
-                case NotCondition not:
-                    Walk(not.Inner);
-                    break;
-                case EventCondition e:
-                    events.Add(e);
-                    break;
-                case PropertyCondition p:
-                    properties.Add(p.Filter);
-                    break;
-                case SegmentReferenceCondition r:
-                    references.Add(r.SegmentId);
-                    break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Whether the condition holds for a profile with no events and no properties (then merely entering the universe
-    /// can make a profile a member). Referenced segments are looked up in <paramref name="references"/>.
-    /// </summary>
-    public static bool HoldsForEmptyProfile(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references) => condition switch
-    {
-        AllCondition all => all.Items.All(c => HoldsForEmptyProfile(c, references)),
-        AnyCondition any => any.Items.Any(c => HoldsForEmptyProfile(c, references)),
-        NotCondition not => !HoldsForEmptyProfile(not.Inner, references),
-        EventCondition e => SegmentCompiler.HoldsForNoEvents(e),
-        PropertyCondition p => p.Filter.Op == FilterOperator.IsNotSet,
-        SegmentReferenceCondition r => references.TryGetValue(r.SegmentId, out var referenced)
-            ? HoldsForEmptyProfile(referenced.Condition, references) == r.Member
-            : throw new InvalidOperationException($"Segment '{r.SegmentId}' is not resolved."),
-        _ => throw new InvalidOperationException($"Unknown condition {condition.GetType().Name}."),
-    };
-}
+namespace SegmentMcp.Core.Sql;
 
 /// <summary>
 /// Phase 1: one light statement per segment returning, sorted, every profile whose membership can differ between the
 /// stored evaluation (time <c>t0</c>, data ingested up to watermark <c>w0</c>) and an evaluation at <c>t1</c> over
 /// everything ingested now. Each rule below is a UNION branch that the sort keys, the <c>ingested_at</c> skip
-/// indexes or the evaluator's projections (see <see cref="StorageSchema"/>) narrow to the changed rows.
+/// indexes or the evaluator's projections (see <see cref="TableNames"/>) narrow to the changed rows.
 /// </summary>
 /// <remarks>
 /// Why the union is complete: a profile's membership is a function of (its events of the metrics the condition
@@ -96,7 +25,7 @@ internal static class CandidateQuery
     /// <param name="t0">The stored evaluation time (t0 &lt; t1).</param>
     /// <param name="w0">The stored ingestion watermark: rows ingested after it were not seen by the stored evaluation.</param>
     public static SqlStatement Incremental(
-        StorageSchema schema,
+        TableNames schema,
         string tenant,
         SegmentDefinition definition,
         IReadOnlyDictionary<string, SegmentDefinition> references,
@@ -231,7 +160,7 @@ internal static class CandidateQuery
     }
 
     /// <summary>A new or changed definition: every profile of the universe at t1, plus every stored member (to exit them).</summary>
-    public static SqlStatement Everyone(StorageSchema schema, string tenant, string segmentId, DateTime t1)
+    public static SqlStatement Everyone(TableNames schema, string tenant, string segmentId, DateTime t1)
     {
         var tenantParameter = SqlF.Named("tenant", "String", tenant);
         return Distinct(

@@ -1,7 +1,8 @@
 using System.Globalization;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Sql;
 
-namespace SegmentMcp.Core.Evaluation;
+namespace SegmentMcp.Core.Storage;
 
 /// <summary>
 /// Stored membership (<see cref="StorageSchema.Membership"/>, latest row per profile by sequence) and the

@@ -2,16 +2,23 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using ModelContextProtocol;
 using SegmentMcp.Core.Dsl;
-using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
 
-namespace SegmentMcp.Mcp;
+namespace SegmentMcp.Core.App;
+
+/// <summary>
+/// A definition that cannot be used, with every problem and its JSON path; <see cref="Exception.Message"/> is written
+/// for a reader (a person or a language model) and lists them all.
+/// </summary>
+public sealed class DefinitionException(string message, IReadOnlyList<DslError> errors) : Exception(message)
+{
+    public IReadOnlyList<DslError> Errors { get; } = errors;
+}
 
 /// <summary>Saved segments as the validator's source of referenced definitions.</summary>
-internal sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefinitionSource
+public sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefinitionSource
 {
     public async Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken)
     {
@@ -21,10 +28,11 @@ internal sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefin
 }
 
 /// <summary>
-/// The MCP layer's door to the DSL: parses and validates a <c>definition</c> argument against the tenant's catalog
-/// (errors become one tool error listing every problem with its JSON path), compiles it, reads it back in English.
+/// The door to the DSL for every front end (MCP tools, CLI verbs): parses and validates a definition against the
+/// tenant's catalog (errors become one <see cref="DefinitionException"/> listing every problem with its JSON path),
+/// compiles it, runs it (members, count, one profile, the engine's estimate), reads it back in English.
 /// </summary>
-internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema schema, ISegmentStore store, TimeProvider time)
+public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema schema, ISegmentStore store, TimeProvider time)
 {
     private static readonly TimeSpan CatalogLifetime = TimeSpan.FromSeconds(60);
     private readonly ConcurrentDictionary<string, (TenantCatalog Catalog, DateTimeOffset ReadAt)> catalogs = new(StringComparer.Ordinal);
@@ -46,7 +54,7 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
         return catalog;
     }
 
-    /// <summary>Parses and validates; throws an <see cref="McpException"/> listing every problem when it is not valid.</summary>
+    /// <summary>Parses and validates; throws a <see cref="DefinitionException"/> listing every problem when it is not valid.</summary>
     public async Task<ValidatedDefinition> ValidateAsync(string tenant, JsonElement definition, string? ownSegmentId, CancellationToken cancellationToken)
     {
         if (definition.ValueKind == JsonValueKind.String)
@@ -59,7 +67,8 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
             }
             catch (JsonException exception)
             {
-                throw new McpException($"Invalid definition:\n- definition: not a JSON object ({exception.Message}). Pass the definition as a JSON object; see the resource segmentmcp://dsl/schema.");
+                var error = new DslError("definition", $"not a JSON object ({exception.Message}). Pass the definition as a JSON object; see the resource segmentmcp://dsl/schema.");
+                throw new DefinitionException($"Invalid definition:\n- {error}", [error]);
             }
         }
 
@@ -72,7 +81,7 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
         var validator = new DefinitionValidator(new StoreDefinitionSource(store));
         var catalog = await CatalogAsync(tenant, fresh: false, cancellationToken).ConfigureAwait(false);
         var result = await validator.ValidateAsync(tenant, parsed.Definition, catalog, ownSegmentId, cancellationToken).ConfigureAwait(false);
-        if (!result.IsValid && result.Errors.Any(e => e.Message.StartsWith("Unknown", StringComparison.Ordinal)))
+        if (!result.IsValid && result.Errors.Any(e => e.Code is DslErrorCode.UnknownName or DslErrorCode.UnknownSegment or DslErrorCode.InvalidReference))
         {
             catalog = await CatalogAsync(tenant, fresh: true, cancellationToken).ConfigureAwait(false);
             result = await validator.ValidateAsync(tenant, parsed.Definition, catalog, ownSegmentId, cancellationToken).ConfigureAwait(false);
@@ -118,7 +127,7 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
 
             foreach (var error in ReferenceExpansion.Check(definition.Condition, definitions.GetValueOrDefault))
             {
-                errors.Add(new DslError("condition", $"Saved segment '{id}' references this segment; with this change it would break a limit at {error.Path}: {error.Message}"));
+                errors.Add(new DslError("condition", $"Saved segment '{id}' references this segment; with this change it would break a limit at {error.Path}: {error.Message}", DslErrorCode.Limit));
             }
         }
 
@@ -167,14 +176,17 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
     /// <summary>Members at <paramref name="now"/> after <paramref name="afterProfileId"/>, in profile id order, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<string>> MembersAsync(ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken)
     {
-        var compiled = Compile(definition, new CompileOptions(now));
-        var page = compiled with
-        {
-            Text = $"SELECT profile_id FROM ({compiled.Text}) WHERE profile_id > {{mcp_after:String}} ORDER BY profile_id LIMIT {{mcp_limit:UInt32}}",
-            Parameters = [.. compiled.Parameters, new SqlParameter("mcp_after", "String", afterProfileId ?? string.Empty), new SqlParameter("mcp_limit", "UInt32", (long)limit)],
-        };
+        var page = Compile(definition, new CompileOptions(now, CompileMode.Page) { AfterProfileId = afterProfileId, PageSize = limit });
         var result = await engine.QueryAsync(page, cancellationToken).ConfigureAwait(false);
         return [.. result.Rows.Select(row => (string)row[0]!)];
+    }
+
+    /// <summary>The engine's estimate of the rows the compiled query reads (<c>EXPLAIN ESTIMATE</c>).</summary>
+    public async Task<long> EstimateRowsAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
+    {
+        var result = await engine.QueryAsync(Compile(definition, new CompileOptions(now) { ExplainEstimate = true }), cancellationToken).ConfigureAwait(false);
+        var rows = result.ColumnNames.ToList().IndexOf("rows");
+        return rows < 0 ? 0 : result.Rows.Sum(r => Convert.ToInt64(r[rows], CultureInfo.InvariantCulture));
     }
 
     public async Task<long> CountAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
@@ -190,7 +202,7 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
         return result.Rows.Count > 0;
     }
 
-    private static McpException Invalid(IReadOnlyList<DslError> errors)
+    private static DefinitionException Invalid(IReadOnlyList<DslError> errors)
     {
         var text = new StringBuilder("Invalid definition (fix every problem below and call again; the language is described by the resource segmentmcp://dsl/schema):");
         foreach (var error in errors)
@@ -198,6 +210,6 @@ internal sealed class DefinitionService(IClickHouseEngine engine, StorageSchema 
             text.Append("\n- ").Append(error.Path.Length == 0 ? "definition" : error.Path).Append(": ").Append(error.Message);
         }
 
-        return new McpException(text.ToString());
+        return new DefinitionException(text.ToString(), errors);
     }
 }

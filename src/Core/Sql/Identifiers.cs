@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace SegmentMcp.Core.Storage;
+namespace SegmentMcp.Core.Sql;
 
 /// <summary>
 /// Identifiers never travel as parameters, so every name that reaches SQL text is checked here first: database and

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Sql;
 
-namespace SegmentMcp.Core.Evaluation;
+namespace SegmentMcp.Core.Storage;
 
 /// <summary>
 /// Saved segments in <see cref="StorageSchema.Segments"/>: every version is a row, the highest version is current, a

@@ -1,7 +1,8 @@
 using System.Globalization;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Sql;
 
-namespace SegmentMcp.Core.Catalog;
+namespace SegmentMcp.Core.Storage;
 
 /// <summary>A profile property: its JSON types, how many profiles have a value now, and the most frequent values.</summary>
 public sealed record PropertyStatistics(string Name, IReadOnlyList<string> Types, long ProfilesWithValue, IReadOnlyList<object?> SampleValues);

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SegmentMcp.Core.Catalog;
+namespace SegmentMcp.Core.Storage;
 
 /// <summary>
 /// Reads the type-tagged text that storage keeps for property values (<c>s</c> + text, <c>n</c> + JSON number,

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 
-namespace SegmentMcp.Core.Evaluation;
+namespace SegmentMcp.Core.Storage;
 
 /// <summary>Builds JSONEachRow bytes for <see cref="Storage.IClickHouseEngine.InsertJsonEachRowAsync"/>, one object a line.</summary>
 internal sealed class JsonRows : IDisposable

@@ -1,8 +1,8 @@
 using System.Globalization;
-using SegmentMcp.Core.Catalog;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Sql;
 
-namespace SegmentMcp.Core.Profiles;
+namespace SegmentMcp.Core.Storage;
 
 /// <summary>One event of a profile, its properties decoded to JSON values.</summary>
 public sealed record ProfileEvent(string Metric, DateTime Timestamp, double? Value, IReadOnlyDictionary<string, object?> Properties);

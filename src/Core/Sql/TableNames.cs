@@ -1,0 +1,33 @@
+namespace SegmentMcp.Core.Sql;
+
+/// <summary>
+/// The qualified names of SegmentMcp's tables in one database: all the query builders need of the storage schema.
+/// The database name is checked against the identifier allow-list here, so every name below is safe SQL text.
+/// </summary>
+public class TableNames
+{
+    public TableNames(string database)
+    {
+        Database = Identifiers.RequireName(database, "database name");
+    }
+
+    public string Database { get; }
+
+    public string Events => $"{Database}.events";
+
+    public string ProfileUpdates => $"{Database}.profile_updates";
+
+    public string Traits => $"{Database}.traits";
+
+    public string Profiles => $"{Database}.profiles";
+
+    public string Segments => $"{Database}.segments";
+
+    public string SegmentState => $"{Database}.segment_state";
+
+    public string Membership => $"{Database}.membership";
+
+    public string MembershipLog => $"{Database}.membership_log";
+
+    public string SchemaVersions => $"{Database}.schema_versions";
+}
