@@ -4,16 +4,30 @@ using System.Text.RegularExpressions;
 namespace SegmentMcp.Core.Dsl;
 
 /// <summary>
-/// The ISO-8601 dates and timestamps the language accepts: <c>YYYY-MM-DD</c> (00:00:00 UTC), optionally followed by
-/// <c>T</c> or a space, <c>hh:mm[:ss[.fff]]</c> and <c>Z</c> or an offset; no zone means UTC. Years 1900–2299, the
-/// range of ClickHouse's DateTime64. The compiler's SQL applies the same pattern (<see cref="SqlPattern"/>) before
-/// parsing, so a text is a date in SQL exactly when it is one here.
+/// The one ISO-8601 grammar of the product, for ingested timestamps and for dates in definitions and property values:
+/// <c>YYYY-MM-DD</c> (00:00:00 UTC), optionally followed by <c>T</c>, <c>t</c> or a space, <c>hh:mm[:ss[(.|,)f…]]</c>
+/// and a zone <c>Z</c>, <c>z</c>, <c>±hh</c>, <c>±hhmm</c> or <c>±hh:mm</c>; no zone means UTC. Years 1900–2299, and the
+/// instant after its offset stays in that range, as ClickHouse's <c>DateTime64</c> does. Fractions beyond
+/// milliseconds are dropped (<see cref="Truncate"/>), as the <c>DateTime64(3, 'UTC')</c> columns keep them. The
+/// compiler's SQL matches the same text (<see cref="SqlPattern"/>) and normalizes it (<c>t</c>/<c>z</c> upper-cased,
+/// <c>,</c> as <c>.</c>, <c>±hh</c> as <c>±hh:00</c>) before parsing, so a text is a date in SQL exactly when it is one
+/// here; ingest's allocation-free parser over UTF-8 bytes implements this grammar too.
 /// </summary>
 public static partial class IsoTime
 {
     /// <summary>The pattern as ClickHouse re2 text (no backslashes), without anchors' tag prefix.</summary>
     public const string SqlPattern =
-        "(19|2[0-2])[0-9]{2}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?";
+        "(19|2[0-2])[0-9]{2}-[0-9]{2}-[0-9]{2}([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?";
+
+    /// <summary>The first instant of the range (ClickHouse DateTime64's range starts in 1900).</summary>
+    public static readonly DateTime MinInstant = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>The first instant past the range.</summary>
+    public static readonly DateTime EndOfRange = new(2300, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>Drops what a <c>DateTime64(3)</c> column does not keep: everything below a millisecond. Unspecified kinds become UTC.</summary>
+    public static DateTime Truncate(DateTime utc) =>
+        new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), utc.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : utc.Kind);
 
     public static bool TryParse(string text, out DateTime utc)
     {
@@ -46,7 +60,6 @@ public static partial class IsoTime
 
         if (match.Groups["f"].Success)
         {
-            // DateTime64(3) keeps milliseconds: further digits are dropped, as ClickHouse does.
             var fraction = (match.Groups["f"].Value + "00")[..3];
             value = value.AddMilliseconds(int.Parse(fraction, CultureInfo.InvariantCulture));
         }
@@ -55,31 +68,18 @@ public static partial class IsoTime
         {
             var offset = new TimeSpan(
                 int.Parse(match.Groups["oh"].ValueSpan, CultureInfo.InvariantCulture),
-                int.Parse(match.Groups["om"].ValueSpan, CultureInfo.InvariantCulture),
+                match.Groups["om"].Success ? int.Parse(match.Groups["om"].ValueSpan, CultureInfo.InvariantCulture) : 0,
                 0);
             value = match.Groups["sign"].Value == "+" ? value - offset : value + offset;
         }
 
         utc = value;
-        return true;
+        return value >= MinInstant && value < EndOfRange;
     }
-
-    /// <summary>The first instant a time argument may name (ClickHouse DateTime64's range starts in 1900).</summary>
-    public static readonly DateTime MinArgument = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-
-    /// <summary>The first instant past the range a time argument may name.</summary>
-    public static readonly DateTime EndOfArguments = new(2300, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-
-    /// <summary>
-    /// Like <see cref="TryParse"/>, and the instant itself (after its offset is applied) lies in 1900–2299: an offset
-    /// cannot carry a time out of the range the engine represents.
-    /// </summary>
-    public static bool TryParseInRange(string text, out DateTime utc) =>
-        TryParse(text, out utc) && utc >= MinArgument && utc < EndOfArguments;
 
     /// <summary>The canonical text of an instant: <c>2024-02-29T10:00:00.000Z</c>.</summary>
     public static string Format(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    [GeneratedRegex(@"^(?<y>(19|2[0-2])[0-9]{2})-(?<mo>[0-9]{2})-(?<d>[0-9]{2})([T ](?<h>[01][0-9]|2[0-3]):(?<mi>[0-5][0-9])(:(?<s>[0-5][0-9])([.](?<f>[0-9]{1,9}))?)?(Z|(?<sign>[+-])(?<oh>[01][0-9]|2[0-3]):?(?<om>[0-5][0-9]))?)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<y>(19|2[0-2])[0-9]{2})-(?<mo>[0-9]{2})-(?<d>[0-9]{2})([Tt ](?<h>[01][0-9]|2[0-3]):(?<mi>[0-5][0-9])(:(?<s>[0-5][0-9])([.,](?<f>[0-9]+))?)?([Zz]|(?<sign>[+-])(?<oh>[01][0-9]|2[0-3])(:?(?<om>[0-5][0-9]))?)?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

@@ -29,8 +29,9 @@ internal sealed class TaggedValueSql(SqlFragment value) : ValueSql
     // Numbers: JSON numbers (tag n) and strings (tag s) of the same shape; booleans never.
     private static readonly SqlFragment NumberPattern = Sql.Of($"'^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'");
 
-    // IsoTime.SqlPattern, checked before parsing so best-effort parsing cannot accept non-ISO text.
-    private static readonly SqlFragment DatePattern = Sql.Of($"'^s(19|2[0-2])[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{{1,9}})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$'");
+    // IsoTime.SqlPattern (a test holds them equal), checked before parsing so best-effort parsing cannot accept
+    // non-ISO text.
+    private static readonly SqlFragment DatePattern = Sql.Of($"'^s(19|2[0-2])[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$'");
 
     public override SqlFragment IsSet => Sql.Of($"({value} != '')");
 
@@ -40,7 +41,20 @@ internal sealed class TaggedValueSql(SqlFragment value) : ValueSql
 
     public override SqlFragment Tagged => value;
 
-    public override SqlFragment Date => Sql.Of($"parseDateTime64BestEffortOrNull(if(match({value}, {DatePattern}), substring({value}, 2), ''), 3, 'UTC')");
+    // The grammar's spellings that best-effort parsing may not read as ISO are made canonical first: t and z
+    // upper-cased, a comma fraction written with a point, a bare ±hh zone as ±hh:00. Only on the range's first and
+    // last day can an offset carry the instant out of 1900–2299; there (short-circuit evaluation keeps it to those
+    // rows) the instant is checked too, so SQL and IsoTime agree on every text.
+    public override SqlFragment Date
+    {
+        get
+        {
+            var parsed = Sql.Of(
+                $"parseDateTime64BestEffortOrNull(if(match({value}, {DatePattern}), replaceRegexpOne(replaceOne(upper(substring({value}, 2)), ',', '.'), '([ T][0-9:.]+[+-][0-9]{{2}})$', '\\\\1:00'), ''), 3, 'UTC')");
+            return Sql.Of(
+                $"if(startsWith({value}, 's1900-01-01') OR startsWith({value}, 's2299-12-31'), if({parsed} >= toDateTime64('1900-01-01 00:00:00', 3, 'UTC') AND {parsed} < toDateTime64('2300-01-01 00:00:00', 3, 'UTC'), {parsed}, NULL), {parsed})");
+        }
+    }
 }
 
 internal sealed class EventValueSql : ValueSql

@@ -41,7 +41,7 @@ internal static class Cursor
 
     /// <summary>A time carried in a cursor, under the same rules as a time argument; anything else is an invalid cursor.</summary>
     public static DateTime Time(string text, string kind) =>
-        Core.Dsl.IsoTime.TryParseInRange(text, out var utc) ? utc : throw Invalid(text, kind);
+        Core.Dsl.IsoTime.TryParse(text, out var utc) ? utc : throw Invalid(text, kind);
 
     /// <summary>A page number carried in a cursor: 0 to <paramref name="maxPage"/>; anything else is an invalid cursor.</summary>
     public static int Page(string text, string kind, int maxPage) =>

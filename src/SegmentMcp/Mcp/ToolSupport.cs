@@ -52,7 +52,7 @@ internal static class ToolSupport
             return null;
         }
 
-        if (IsoTime.TryParseInRange(value.Trim(), out var utc))
+        if (IsoTime.TryParse(value.Trim(), out var utc))
         {
             return utc;
         }

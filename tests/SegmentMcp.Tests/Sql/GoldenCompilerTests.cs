@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.RegularExpressions;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
@@ -53,6 +54,7 @@ public sealed class GoldenCompilerTests
         ["segment_member"] = ("""{"all": [{"segment": {"id": "buyers"}}, {"property": {"name": "vip", "op": "eq", "value": true}}]}""", CompileMode.Members),
         ["segment_not_member"] = ("""{"segment": {"id": "buyers", "member": false}}""", CompileMode.Members),
         ["mode_count"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}""", CompileMode.Count),
+        ["mode_page"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}""", CompileMode.Page),
         ["mode_restricted"] = ("""{"any": [{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}, {"property": {"name": "city", "op": "eq", "value": "Boston"}}]}""", CompileMode.Restricted),
     };
 
@@ -66,7 +68,8 @@ public sealed class GoldenCompilerTests
         var definition = ValidatedDefinition.Unchecked("acme", Parse(condition), Saved);
         var options = new CompileOptions(Now, mode, mode == CompileMode.Restricted ? ["p1", "p2"] : null);
         var statement = SegmentCompiler.Compile(definition, GoldenSchema, options);
-        var actual = $"-- {ReadBack.Describe(definition.Definition, Saved)}\n{SqlExplain.Of(statement)}".ReplaceLineEndings("\n");
+        var explained = SqlExplain.Of(statement);
+        var actual = $"-- {ReadBack.Describe(definition.Definition, Saved)}\n{GoldenSql.Format(explained.Sql)}\n{string.Concat(explained.Parameters.Select(p => $"-- {p.Name} {p.ClickHouseType} = {p.Value}\n"))}".ReplaceLineEndings("\n");
 
         var baseline = Path.Combine(AppContext.BaseDirectory, "Golden", "Compiler", name + ".sql");
         if (Environment.GetEnvironmentVariable("SEGMENTMCP_REWRITE_GOLDEN") == "1")
@@ -88,6 +91,9 @@ public sealed class GoldenCompilerTests
         var schema = await ExecutionSchema.Value;
         var result = await TestEngines.Embedded.QueryAsync(SegmentCompiler.Compile(definition, schema, options));
         Assert.Equal(mode == CompileMode.Count ? ["members"] : ["profile_id"], result.ColumnNames);
+
+        // The layout changes whitespace only.
+        Assert.Equal(Regex.Replace(statement.Text, @"\s", string.Empty), Regex.Replace(GoldenSql.Format(statement.Text), @"\s", string.Empty));
     }
 
     [Fact]

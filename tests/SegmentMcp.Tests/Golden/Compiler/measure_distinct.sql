@@ -1,5 +1,18 @@
 -- Profiles who did Page View with a number of distinct url values other than 1
-SELECT u.profile_id AS profile_id FROM (SELECT profile_id FROM segmentmcp.profiles WHERE tenant = {tenant:String} GROUP BY profile_id HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u LEFT JOIN (SELECT profile_id, uniqExactIf(properties[{p0:String}], metric = {p1:String} AND (properties[{p0:String}] != '')) AS e0 FROM segmentmcp.events WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} GROUP BY profile_id) AS e ON e.profile_id = u.profile_id WHERE e.e0 != {p3:Float64} SETTINGS join_use_nulls = 0
+SELECT u.profile_id AS profile_id
+FROM (
+  SELECT profile_id
+  FROM segmentmcp.profiles
+  WHERE tenant = {tenant:String}
+  GROUP BY profile_id
+  HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
+LEFT JOIN (
+  SELECT profile_id, uniqExactIf(properties[{p0:String}], metric = {p1:String} AND (properties[{p0:String}] != '')) AS e0
+  FROM segmentmcp.events
+  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
+  GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
+WHERE e.e0 != {p3:Float64}
+SETTINGS join_use_nulls = 0
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'url'

@@ -1,5 +1,12 @@
 -- Profiles who placed an order with a number of distinct values of exactly 2
-SELECT e.profile_id AS profile_id FROM (SELECT profile_id, uniqExactIf(value, metric = {p0:String} AND isNotNull(value)) AS e0 FROM segmentmcp.events WHERE tenant = {tenant:String} AND metric IN {p1:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} GROUP BY profile_id) AS e WHERE e.e0 = {p2:Float64} SETTINGS join_use_nulls = 0
+SELECT e.profile_id AS profile_id
+FROM (
+  SELECT profile_id, uniqExactIf(value, metric = {p0:String} AND isNotNull(value)) AS e0
+  FROM segmentmcp.events
+  WHERE tenant = {tenant:String} AND metric IN {p1:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
+  GROUP BY profile_id) AS e
+WHERE e.e0 = {p2:Float64}
+SETTINGS join_use_nulls = 0
 -- p0 String = 'Placed Order'
 -- tenant String = 'acme'
 -- p1 Array(String) = ['Placed Order']

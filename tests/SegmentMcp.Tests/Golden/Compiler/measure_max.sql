@@ -1,5 +1,12 @@
 -- Profiles who placed an order with a maximum amount at most 500
-SELECT e.profile_id AS profile_id FROM (SELECT profile_id, maxOrNullIf(toFloat64OrNull(if(match(properties[{p0:String}], '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(properties[{p0:String}], 2), '')), metric = {p1:String}) AS e0 FROM segmentmcp.events WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} GROUP BY profile_id) AS e WHERE ifNull(e.e0 <= {p3:Float64}, 0) SETTINGS join_use_nulls = 0
+SELECT e.profile_id AS profile_id
+FROM (
+  SELECT profile_id, maxOrNullIf(toFloat64OrNull(if(match(properties[{p0:String}], '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(properties[{p0:String}], 2), '')), metric = {p1:String}) AS e0
+  FROM segmentmcp.events
+  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
+  GROUP BY profile_id) AS e
+WHERE ifNull(e.e0 <= {p3:Float64}, 0)
+SETTINGS join_use_nulls = 0
 -- p0 String = 'amount'
 -- p1 String = 'Placed Order'
 -- tenant String = 'acme'

@@ -1,5 +1,23 @@
 -- Profiles who opened an email in the last 7 days or whose city is Boston
-SELECT u.profile_id AS profile_id FROM (SELECT profile_id FROM segmentmcp.profiles WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} GROUP BY profile_id HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u LEFT JOIN (SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0 FROM segmentmcp.events WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)} GROUP BY profile_id) AS e ON e.profile_id = u.profile_id LEFT JOIN (SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p4:String}) AS t0 FROM segmentmcp.traits WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)} GROUP BY profile_id) AS t ON t.profile_id = u.profile_id WHERE (e.e0 >= {p6:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p7:String})) SETTINGS join_use_nulls = 0
+SELECT u.profile_id AS profile_id
+FROM (
+  SELECT profile_id
+  FROM segmentmcp.profiles
+  WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)}
+  GROUP BY profile_id
+  HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
+LEFT JOIN (
+  SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
+  FROM segmentmcp.events
+  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
+  GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
+LEFT JOIN (
+  SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p4:String}) AS t0
+  FROM segmentmcp.traits
+  WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
+  GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
+WHERE (e.e0 >= {p6:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p7:String}))
+SETTINGS join_use_nulls = 0
 -- tenant String = 'acme'
 -- profile_ids Array(String) = ['p1', 'p2']
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'

@@ -1,5 +1,18 @@
 -- Profiles who have an email or who have no phone
-SELECT u.profile_id AS profile_id FROM (SELECT profile_id FROM segmentmcp.profiles WHERE tenant = {tenant:String} GROUP BY profile_id HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u LEFT JOIN (SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p0:String}) AS t0, argMaxIf(value, (updated_at, ingested_at), property = {p1:String}) AS t1 FROM segmentmcp.traits WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} GROUP BY profile_id) AS t ON t.profile_id = u.profile_id WHERE ((t.t0 != '') OR NOT (t.t1 != '')) SETTINGS join_use_nulls = 0
+SELECT u.profile_id AS profile_id
+FROM (
+  SELECT profile_id
+  FROM segmentmcp.profiles
+  WHERE tenant = {tenant:String}
+  GROUP BY profile_id
+  HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
+LEFT JOIN (
+  SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p0:String}) AS t0, argMaxIf(value, (updated_at, ingested_at), property = {p1:String}) AS t1
+  FROM segmentmcp.traits
+  WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')}
+  GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
+WHERE ((t.t0 != '') OR NOT (t.t1 != ''))
+SETTINGS join_use_nulls = 0
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'email'

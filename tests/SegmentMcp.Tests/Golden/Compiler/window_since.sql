@@ -1,5 +1,12 @@
 -- Profiles who opened an email since 2024-02-01
-SELECT e.profile_id AS profile_id FROM (SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0 FROM segmentmcp.events WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} GROUP BY profile_id) AS e WHERE e.e0 >= {p4:Float64} SETTINGS join_use_nulls = 0
+SELECT e.profile_id AS profile_id
+FROM (
+  SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
+  FROM segmentmcp.events
+  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')}
+  GROUP BY profile_id) AS e
+WHERE e.e0 >= {p4:Float64}
+SETTINGS join_use_nulls = 0
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
 -- tenant String = 'acme'
