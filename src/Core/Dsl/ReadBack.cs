@@ -37,7 +37,7 @@ public static class ReadBack
         "deactivat", "chang", "clos", "receiv", "invit", "mov", "remov", "delet", "upgrad", "downgrad", "enabl", "disabl",
         "schedul", "configur", "issu", "paus", "releas", "rat", "typ", "brows", "scor", "archiv", "approv", "engag",
         "declin", "continu", "servic", "charg", "captur", "stor", "explor", "observ", "requir", "retir", "revok",
-        "resolv", "manag", "messag", "pric", "receiv", "generat", "validat", "authenticat", "verifi", "rac",
+        "resolv", "manag", "messag", "pric", "generat", "validat", "authenticat", "verifi", "rac",
     };
 
     private static readonly HashSet<string> Particles = new(StringComparer.OrdinalIgnoreCase)

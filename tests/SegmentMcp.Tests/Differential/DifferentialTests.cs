@@ -12,6 +12,7 @@ namespace SegmentMcp.Tests.Differential;
 /// the reference evaluator computes. SEGMENTMCP_DIFF_CASES=N runs N cases (default 600), SEGMENTMCP_DIFF_SEED
 /// replays a failing run.
 /// </summary>
+[Trait("Category", "Engine")]
 public sealed class DifferentialTests(ITestOutputHelper output)
 {
     private const int DefinitionsPerDataset = 30;

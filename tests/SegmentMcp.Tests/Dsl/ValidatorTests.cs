@@ -71,6 +71,7 @@ public sealed class ValidatorTests
         Assert.Equal("Unknown metric 'X'. No metric is known for this tenant yet.", Assert.Single(result.Errors).Message);
     }
 
+    [Trait("Category", "Engine")]
     [Fact]
     public async Task The_catalog_reader_loads_metrics_with_their_properties_and_profile_properties_per_tenant()
     {

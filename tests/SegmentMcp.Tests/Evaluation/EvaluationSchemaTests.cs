@@ -5,6 +5,7 @@ using SegmentMcp.Core.Sql;
 namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>Phase 1's time and value ranges read through the evaluator's projections, not the whole metric or property.</summary>
+[Trait("Category", "Engine")]
 public sealed class EvaluationSchemaTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using SegmentMcp.Tests.Infrastructure;
 namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>Events and profile updates keep arriving while ticks run; once ingestion stops, one more tick is exact.</summary>
+[Trait("Category", "Engine")]
 public sealed class EvaluatorConcurrencyTests
 {
     [Fact]

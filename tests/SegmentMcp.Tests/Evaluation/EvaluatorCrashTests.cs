@@ -11,6 +11,7 @@ namespace SegmentMcp.Tests.Evaluation;
 /// membership to the full recompute, and the log still replays entry by entry to that membership, with an entry for
 /// every profile whose membership differs between the last good evaluation and the repaired one.
 /// </summary>
+[Trait("Category", "Engine")]
 public sealed class EvaluatorCrashTests
 {
     private static readonly DateTime Start = new(2026, 5, 10, 12, 0, 0, DateTimeKind.Utc);

@@ -8,6 +8,7 @@ namespace SegmentMcp.Tests.Evaluation;
 /// membership equals the compiled segment over the whole universe at that time, and the tick's log entries are
 /// exactly the difference between consecutive recomputes. SEGMENTMCP_EVAL_TICKS / SEGMENTMCP_EVAL_SEEDS scale it up.
 /// </summary>
+[Trait("Category", "Engine")]
 public sealed class EvaluatorDifferentialTests
 {
     private static readonly TimeSpan[] Steps =

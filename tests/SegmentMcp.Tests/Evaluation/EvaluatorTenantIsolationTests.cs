@@ -6,6 +6,7 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>Ticks hold a lock per tenant: one tenant's slow or stuck tick never holds up another tenant's.</summary>
+[Trait("Category", "Engine")]
 public sealed class EvaluatorTenantIsolationTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Tests.Evaluation;
 
+[Trait("Category", "Engine")]
 public sealed class SegmentStoreTests
 {
     private const string Definition = """{"name":"x","condition":{"property":{"name":"city","op":"eq","value":"Boston"}}}""";

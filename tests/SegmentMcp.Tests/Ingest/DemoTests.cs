@@ -6,6 +6,7 @@ using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Tests.Ingest;
 
+[Trait("Category", "Engine")]
 public class DemoTests
 {
     private static readonly DateTimeOffset Reference = new(2026, 11, 30, 18, 0, 0, TimeSpan.Zero);

@@ -3,6 +3,7 @@ using SegmentMcp.Tests.Infrastructure;
 namespace SegmentMcp.Tests.Ingest;
 
 /// <summary>The ingest and demo verbs as a user runs them: the real executable, its own data directory, exit codes.</summary>
+[Trait("Category", "Engine")]
 public sealed class IngestCommandTests : IDisposable
 {
     private const string GoodEvent = """{"profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z","value":42.5,"properties":{"category":"shoes"}}""";

@@ -6,6 +6,7 @@ using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Tests.Ingest;
 
+[Trait("Category", "Engine")]
 public class IngestTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 8, 30, 0, TimeSpan.Zero);

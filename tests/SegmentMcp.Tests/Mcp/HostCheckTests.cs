@@ -10,6 +10,7 @@ using SegmentMcp.Tests.Infrastructure;
 namespace SegmentMcp.Tests.Mcp;
 
 /// <summary>DNS-rebinding protection: which Host and Origin values pass, and that the HTTP server refuses the rest with 403 before the key check.</summary>
+[Trait("Category", "Engine")]
 public sealed class HostCheckTests : IAsyncLifetime
 {
     private const string Key = "acme-key-0123456789abcdef";

@@ -15,6 +15,7 @@ namespace SegmentMcp.Tests.Mcp;
 /// <c>serve --http --conformance-fixtures</c> without keys: the suite's fixtures sit next to the product's tools,
 /// resources and prompts, every call acts as the one tenant, and the CLI refuses it anywhere but loopback.
 /// </summary>
+[Trait("Category", "Engine")]
 public sealed class McpConformanceFixturesTests : IAsyncLifetime
 {
     private WebApplication app = null!;

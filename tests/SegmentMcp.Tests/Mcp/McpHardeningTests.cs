@@ -9,6 +9,7 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Tests.Mcp;
 
 /// <summary>What an attacker or a careless client sends: oversized and mistyped arguments, reference bombs, times out of range.</summary>
+[Trait("Category", "Engine")]
 public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFixture>, IAsyncLifetime
 {
     private McpPipeServer server = null!;

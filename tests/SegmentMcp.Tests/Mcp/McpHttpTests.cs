@@ -12,6 +12,7 @@ using SegmentMcp.Tests.Infrastructure;
 namespace SegmentMcp.Tests.Mcp;
 
 /// <summary>Streamable HTTP on Kestrel with two tenants' keys: every tool stays inside the caller's tenant, and bad keys get 401.</summary>
+[Trait("Category", "Engine")]
 public sealed class McpHttpTests : IAsyncLifetime
 {
     private const string AcmeKey = "acme-key-0123456789abcdef";

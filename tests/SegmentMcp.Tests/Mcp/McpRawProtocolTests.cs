@@ -14,6 +14,7 @@ namespace SegmentMcp.Tests.Mcp;
 /// JSON-RPC written by hand over Streamable HTTP, for what a well-behaved client library cannot even send: strings that
 /// are not valid Unicode (a lone UTF-16 surrogate escape).
 /// </summary>
+[Trait("Category", "Engine")]
 public sealed class McpRawProtocolTests : IAsyncLifetime
 {
     private const string Key = "raw-key-0123456789abcdef";

@@ -25,6 +25,7 @@ public sealed class McpFixture : IAsyncLifetime
 }
 
 /// <summary>Every tool, resource, prompt and completion through a real MCP client over pipes, errors included.</summary>
+[Trait("Category", "Engine")]
 public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixture>, IAsyncLifetime
 {
     private McpPipeServer server = null!;

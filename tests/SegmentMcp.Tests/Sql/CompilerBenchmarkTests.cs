@@ -9,6 +9,7 @@ namespace SegmentMcp.Tests.Sql;
 /// Keeps the compiler benchmark's hand-written baselines honest: on a small demo tenant, every shape's compiled
 /// query and its baseline find exactly the same profiles, at the demo's reference time and at earlier times.
 /// </summary>
+[Trait("Category", "Engine")]
 public sealed class CompilerBenchmarkTests
 {
     private static readonly DateTime Reference = new(2026, 11, 30, 18, 0, 0, DateTimeKind.Utc);

@@ -61,6 +61,7 @@ public sealed class GoldenCompilerTests
     public static TheoryData<string> CaseNames => [.. Cases.Keys];
 
     [Theory]
+    [Trait("Category", "Engine")]
     [MemberData(nameof(CaseNames))]
     public async Task Compiled_sql_matches_the_baseline_and_runs(string name)
     {
@@ -107,6 +108,7 @@ public sealed class GoldenCompilerTests
         Assert.All(DslNames.Comparisons, op => Assert.Contains($"\"op\": \"{op}\", \"value\"", all, StringComparison.Ordinal));
     }
 
+    [Trait("Category", "Engine")]
     [Fact]
     public async Task A_restriction_to_no_profiles_returns_no_rows()
     {
