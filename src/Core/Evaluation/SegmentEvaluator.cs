@@ -62,7 +62,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     public async Task<TickReport> TickAsync(string? tenant, DateTime? asOf, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
     {
-        var t1 = Truncate(asOf ?? DateTime.UtcNow);
+        var t1 = IsoTime.Truncate(asOf ?? DateTime.UtcNow);
         if (t1.Kind == DateTimeKind.Local)
         {
             throw new ArgumentException("asOf must be UTC.", nameof(asOf));
@@ -402,9 +402,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var result = await engine.QueryAsync(new SqlStatement("SELECT now64(6, 'UTC')"), cancellationToken).ConfigureAwait(false);
         return (DateTime)result.Rows[0][0]!;
     }
-
-    private static DateTime Truncate(DateTime utc) =>
-        new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), utc.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : utc.Kind);
 
     /// <summary>One segment's work in a tick.</summary>
     private sealed class SegmentJob(string tenant, string segmentId, int version, ValidatedDefinition definition, List<string> candidates, SegmentState? previous)

@@ -19,8 +19,8 @@ namespace SegmentMcp.Core.Sql;
 /// </remarks>
 internal static class CandidateQuery
 {
-    private const string Time3 = "DateTime64(3, 'UTC')";
-    private const string Time6 = "DateTime64(6, 'UTC')";
+    private const string Time3 = ClickHouseTime.Milliseconds;
+    private const string Time6 = ClickHouseTime.Microseconds;
 
     /// <param name="t0">The stored evaluation time (t0 &lt; t1).</param>
     /// <param name="w0">The stored ingestion watermark: rows ingested after it were not seen by the stored evaluation.</param>

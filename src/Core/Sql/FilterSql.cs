@@ -75,7 +75,7 @@ internal sealed class EventValueSql : ValueSql
 /// <summary>Writes a filter as a non-null UInt8 predicate, so NOT and OR above it behave as two-valued logic.</summary>
 internal static class FilterSql
 {
-    public const string DateTimeType = "DateTime64(3, 'UTC')";
+    public const string DateTimeType = ClickHouseTime.Milliseconds;
 
     public static SqlFragment Predicate(PropertyFilter filter, ValueSql v, SqlFragment now, DateTime nowValue)
     {

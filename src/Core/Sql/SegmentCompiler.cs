@@ -115,7 +115,7 @@ public static class SegmentCompiler
                 throw new ArgumentException("CompileOptions.Now must be UTC.", nameof(options));
             }
 
-            now = new DateTime(options.Now.Ticks - (options.Now.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
+            now = IsoTime.Truncate(options.Now);
             nowParameter = Sql.Named("now", DateTimeType, now);
             tenantParameter = Sql.Named("tenant", "String", tenant);
             if (options.Mode == CompileMode.Restricted)
