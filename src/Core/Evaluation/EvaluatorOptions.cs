@@ -16,6 +16,14 @@ public sealed class EvaluatorOptions
     /// </summary>
     public TimeSpan IngestLag { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How far past the engine's clock an explicit evaluation time may lie: clocks differ a little
+    /// (<see cref="SegmentEvaluator.ClockSkewAllowance"/>, the default). Stored evaluation times only move forward,
+    /// so a time further ahead would freeze segments until then; only a simulation of time (the evaluator benchmark,
+    /// which plays an hour ahead on a freshly loaded demo) sets more.
+    /// </summary>
+    public TimeSpan FutureAllowance { get; set; } = SegmentEvaluator.ClockSkewAllowance;
+
     /// <summary>Seconds between background ticks (<see cref="EvaluationService"/>); 0 = never.</summary>
     public int EvaluateEverySeconds { get; set; } = 60;
 
@@ -25,6 +33,7 @@ public sealed class EvaluatorOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(ChunkSize, 1, nameof(ChunkSize));
         ArgumentOutOfRangeException.ThrowIfNegative(IngestLag.Ticks, nameof(IngestLag));
         ArgumentOutOfRangeException.ThrowIfNegative(EvaluateEverySeconds, nameof(EvaluateEverySeconds));
+        ArgumentOutOfRangeException.ThrowIfNegative(FutureAllowance.Ticks, nameof(FutureAllowance));
     }
 }
 

@@ -71,7 +71,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var tick = new Tick(t1);
         var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
         var databaseNow = await DatabaseNowAsync(cancellationToken).ConfigureAwait(false);
-        if (asOf is not null && t1 > databaseNow + ClockSkewAllowance)
+        if (asOf is not null && t1 > databaseNow + options.FutureAllowance)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(asOf),
@@ -147,7 +147,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 var definition = definitions[id];
                 var row = rows.First(r => r.SegmentId == id);
                 states.TryGetValue(id, out var state);
-                if (state is not null && state.EvaluatedAt > databaseNow + ClockSkewAllowance)
+                if (state is not null && state.EvaluatedAt > databaseNow + options.FutureAllowance)
                 {
                     // Stored by a version that accepted a future evaluation time: such a segment would be skipped until
                     // then. It is re-evaluated from scratch instead, as a new version would be.
