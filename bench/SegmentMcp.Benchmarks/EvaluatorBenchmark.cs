@@ -64,7 +64,14 @@ internal static class EvaluatorBenchmark
             throw new BenchUsageException($"tenant '{company}' has no events: load it first with 'segmentmcp demo --profiles 2000000 --data DIR'");
         }
 
-        await RunAsync(engine, schema, company, (DateTime)latest.Rows[0][1]!, output, cancellationToken).ConfigureAwait(false);
+        // The hour of new activity follows the latest event, and the evaluator does not evaluate the future.
+        var referenceTime = (DateTime)latest.Rows[0][1]!;
+        if (referenceTime.AddHours(1) > DateTime.UtcNow)
+        {
+            throw new BenchUsageException($"tenant '{company}' has events until {referenceTime:yyyy-MM-dd HH:mm} UTC, and the hour of new activity after them must be past: load the demo with --reference-time at least an hour ago");
+        }
+
+        await RunAsync(engine, schema, company, referenceTime, output, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task RunAsync(
