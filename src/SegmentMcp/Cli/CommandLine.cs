@@ -42,12 +42,6 @@ internal static class CommandLine
 
         var verbName = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "serve";
         var rest = verbName == "serve" && (args.Length == 0 || args[0] != "serve") ? args : args[1..];
-        if (verbName == "benchmark" && rest.Length > 0 && !rest[0].StartsWith("--", StringComparison.Ordinal))
-        {
-            // Benchmarks are two-word verbs: "benchmark engine", "benchmark ingest", …
-            verbName = "benchmark " + rest[0];
-            rest = rest[1..];
-        }
         if (!Verbs.TryGetValue(verbName, out var verb))
         {
             await Console.Error.WriteLineAsync($"segmentmcp: unknown verb '{verbName}'. Verbs: {string.Join(", ", Verbs.Keys.Order(StringComparer.Ordinal))}. See 'segmentmcp help'.").ConfigureAwait(false);

@@ -56,7 +56,7 @@ internal static class DemoCommand
             $"""
             demo tenant '{company}': {result.Profiles:N0} profiles, {result.Events:N0} events, {result.ProfileRecords:N0} profile records
             history: {result.ReferenceTime.AddDays(-400):yyyy-MM-dd} to {result.ReferenceTime:yyyy-MM-dd HH:mm} UTC (seed {seed})
-            loaded in {result.Elapsed.TotalSeconds:F1} s ({result.RowsPerSecond:N0} rows/s, peak memory {Core.Ingest.IngestBenchmark.PeakMemoryMegabytes():N0} MB) into {selection.Describe()}, database {schema.Database}
+            loaded in {result.Elapsed.TotalSeconds:F1} s ({result.RowsPerSecond:N0} rows/s, peak memory {Core.Ingest.ProcessMemory.PeakMegabytes():N0} MB) into {selection.Describe()}, database {schema.Database}
             """)).ConfigureAwait(false);
         return CommandLine.Ok;
     }

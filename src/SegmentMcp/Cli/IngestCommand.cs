@@ -86,31 +86,6 @@ internal static class IngestCommand
         return CommandLine.Ok;
     }
 
-    /// <summary><c>segmentmcp benchmark ingest</c>: on the embedded engine, as the performance figures require.</summary>
-    public static async Task<int> RunBenchmarkAsync(CliArguments args, CancellationToken cancellationToken)
-    {
-        var sizesText = args.Get("sizes") ?? "1000000,10000000";
-        var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
-        if (selection.ConnectionString is not null)
-        {
-            throw new UsageException("benchmark ingest measures the embedded engine: use --data, not --clickhouse");
-        }
-
-        var sizes = new List<int>();
-        foreach (var part in sizesText.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            sizes.Add(int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) && size > 0
-                ? size
-                : throw new UsageException($"--sizes must be comma-separated positive line counts, not '{sizesText}'"));
-        }
-
-        StandardInput.Detach();
-        var engine = Core.Storage.Chdb.ChdbEngine.Open(selection.DataPath, selection.Limits);
-        await IngestBenchmark.RunAsync(engine, Console.Out, sizes, cancellationToken).ConfigureAwait(false);
-        return CommandLine.Ok;
-    }
-
     private static IngestSource? Source(string flag, string? value)
     {
         if (value is null)

@@ -1,3 +1,4 @@
+using SegmentMcp.Benchmarks;
 using SegmentMcp.Core.Demo;
 using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;

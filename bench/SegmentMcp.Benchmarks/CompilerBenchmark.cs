@@ -1,29 +1,30 @@
 using System.Diagnostics;
 using System.Globalization;
 using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
 
-namespace SegmentMcp.Core.Sql;
+namespace SegmentMcp.Benchmarks;
 
 /// <summary>
 /// One benchmark shape: a segment definition (DSL JSON) and the SQL a ClickHouse expert would write by hand for the
 /// same audience over the same tables. The baseline returns one <c>profile_id</c> per member and may use the
 /// parameters <c>{tenant:String}</c> and <c>{now:DateTime64(3, 'UTC')}</c> (and <c>{codes:Array(UInt16)}</c>).
 /// </summary>
-public sealed record CompilerBenchmarkShape(string Name, string Definition, Func<StorageSchema, string> Baseline);
+internal sealed record CompilerBenchmarkShape(string Name, string Definition, Func<StorageSchema, string> Baseline);
 
 /// <summary>A shape made ready to run: the compiled statement and the baseline statement, both returning profile_id.</summary>
-public sealed record PreparedShape(string Name, SqlStatement Compiled, SqlStatement Baseline);
+internal sealed record PreparedShape(string Name, SqlStatement Compiled, SqlStatement Baseline);
 
 /// <summary>One shape's measurements.</summary>
-public sealed record CompilerBenchmarkResult(
+internal sealed record CompilerBenchmarkResult(
     string Name, long Members, double CompiledMedianMs, double BaselineMedianMs, ulong CompiledRowsRead, ulong BaselineRowsRead)
 {
     public double Ratio => BaselineMedianMs > 0 ? CompiledMedianMs / BaselineMedianMs : double.PositiveInfinity;
 }
 
 /// <summary>
-/// <c>segmentmcp benchmark compiler</c>: each shape's compiled query against its hand-written baseline, in the same
+/// <c>compiler</c>: each shape's compiled query against its hand-written baseline, in the same
 /// process, interleaved, N runs each after a warm-up; the two must find the same members.
 /// </summary>
 /// <remarks>
@@ -31,7 +32,7 @@ public sealed record CompilerBenchmarkResult(
 /// members do not cross into .NET (that would measure the transfer, not the query) and equal fingerprints show that
 /// both return the same set, not just the same number of profiles.
 /// </remarks>
-public static class CompilerBenchmark
+internal static class CompilerBenchmark
 {
     public const string Tenant = "demo";
 
@@ -199,6 +200,18 @@ public static class CompilerBenchmark
             GROUP BY profile_id
             """),
     ];
+
+    /// <summary><c>compiler [--runs N] [--data DIR | --clickhouse CONN] [--database NAME]</c>, on the demo tenant at the current time.</summary>
+    public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken cancellationToken)
+    {
+        var runs = args.Number("runs", 5, 1, 1_000);
+        var selection = args.Engine();
+        args.RejectUnread();
+        var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var now = DateTime.UtcNow;
+        now = new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+        await RunAsync(engine, schema, Tenant, now, runs, output, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Validates every shape against the tenant's catalog (the segment-in-segment shape resolves its reference from

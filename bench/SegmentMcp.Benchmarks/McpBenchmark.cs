@@ -7,37 +7,36 @@ using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Cli;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
-using SegmentMcp.Core.App;
+using SegmentMcp.Mcp;
 
-namespace SegmentMcp.Mcp;
+namespace SegmentMcp.Benchmarks;
 
 /// <summary>
-/// <c>segmentmcp benchmark mcp [--company demo] [--iterations N] [--data DIR]</c>: stdio startup to first response of
-/// the built executable, then the MCP overhead per call (in-process client over pipes) of count_members and
-/// preview_segment against the same work done by calling the engine-side services directly.
+/// <c>mcp [--company demo] [--iterations N] [--profiles N] [--server PATH] [--data DIR | --clickhouse CONN]</c>: stdio
+/// startup to first response of the built <c>segmentmcp</c> executable, then the MCP overhead per call (in-process
+/// client over pipes, services from the product's composition root) of count_members and preview_segment against the
+/// same work done by calling the engine-side services directly.
 /// </summary>
+/// <remarks>
+/// The executable started is <c>--server PATH</c> (the <c>segmentmcp</c> apphost or <c>segmentmcp.dll</c>, for
+/// example a published build), by default the one the project reference builds next to this benchmark.
+/// </remarks>
 internal static class McpBenchmark
 {
-    public static void Register() => CommandLine.Register(
-        "benchmark mcp",
-        "Measure MCP overhead per call (count_members, preview_segment) vs engine time, and stdio startup to first response.",
-        "[--company ID] [--iterations N] [--profiles N (demo data loaded when the company has none)] [--data DIR]",
-        [],
-        RunAsync);
-
-    public static async Task<int> RunAsync(CliArguments args, CancellationToken stop)
+    public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken stop)
     {
-        var company = args.Get("company") ?? ServeCommand.DefaultCompany;
-        var iterations = args.GetInt("iterations", 30, 3, 10_000);
-        var demoProfiles = args.GetInt("profiles", 20_000, 100, 10_000_000);
-        var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
-        var output = Console.Out;
+        var company = args.Text("company") ?? ServeCommand.DefaultCompany;
+        var iterations = args.Number("iterations", 30, 3, 10_000);
+        var demoProfiles = args.Number("profiles", 20_000, 100, 10_000_000);
+        var server = Server(args.Text("server"));
+        var selection = args.Engine();
+        args.RejectUnread();
 
         // 1. Startup of the real executable (before this process opens the embedded data: one process per data path).
-        var startup = await StartupAsync(selection, company, stop).ConfigureAwait(false);
+        var startup = await StartupAsync(server, selection, company, stop).ConfigureAwait(false);
         await output.WriteLineAsync($"stdio startup to first response (initialize + tools/list): {startup.TotalMilliseconds:F0} ms (goal < 1000 ms)").ConfigureAwait(false);
 
         var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
@@ -108,8 +107,6 @@ internal static class McpBenchmark
                 }
             }
         }
-
-        return CommandLine.Ok;
     }
 
     private static async Task Report(TextWriter output, string tool, int iterations, Func<Task> viaMcp, Func<Task> direct)
@@ -140,18 +137,34 @@ internal static class McpBenchmark
         return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
-    private static async Task<TimeSpan> StartupAsync(EngineSelection selection, string company, CancellationToken stop)
+    /// <summary>The segmentmcp to start: the named file, else the apphost next to this assembly, else its dll.</summary>
+    private static string Server(string? path)
     {
-        var directory = AppContext.BaseDirectory;
-        var apphost = Path.Combine(directory, OperatingSystem.IsWindows() ? "segmentmcp.exe" : "segmentmcp");
+        if (path is not null)
+        {
+            return File.Exists(path) ? Path.GetFullPath(path) : throw new BenchUsageException($"--server: no file at '{path}' (give the segmentmcp executable or segmentmcp.dll)");
+        }
+
+        var apphost = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "segmentmcp.exe" : "segmentmcp");
+        return File.Exists(apphost) ? apphost : Path.Combine(AppContext.BaseDirectory, "segmentmcp.dll");
+    }
+
+    private static async Task<TimeSpan> StartupAsync(string server, EngineSelection selection, string company, CancellationToken stop)
+    {
         List<string> arguments = ["serve", "--company", company, "--evaluate-every", "0"];
         arguments.AddRange(selection.ConnectionString is null ? ["--data", selection.DataPath] : ["--clickhouse", selection.ConnectionString]);
+        if (selection.Database != EngineSelection.DefaultDatabase)
+        {
+            arguments.AddRange(["--database", selection.Database]);
+        }
+
+        var viaDotnet = server.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
         var watch = Stopwatch.StartNew();
         await using var client = await McpClient.CreateAsync(
             new StdioClientTransport(new StdioClientTransportOptions
             {
-                Command = File.Exists(apphost) ? apphost : "dotnet",
-                Arguments = File.Exists(apphost) ? arguments : [Path.Combine(directory, "segmentmcp.dll"), .. arguments],
+                Command = viaDotnet ? "dotnet" : server,
+                Arguments = viaDotnet ? [server, .. arguments] : arguments,
                 Name = "segmentmcp",
             }),
             cancellationToken: stop).ConfigureAwait(false);

@@ -1,18 +1,28 @@
 using System.Diagnostics;
 using System.Globalization;
 using SegmentMcp.Core.Demo;
-using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Ingest;
 using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Storage.Chdb;
 
-namespace SegmentMcp.Core.Ingest;
+namespace SegmentMcp.Benchmarks;
 
 /// <summary>
-/// <c>segmentmcp benchmark ingest</c>: writes NDJSON files of demo events (1M and 10M lines by default), ingests each
+/// <c>ingest [--data DIR] [--sizes 1000000,10000000]</c>: writes NDJSON files of demo events (1M and 10M lines by default), ingests each
 /// into a fresh database through the full default path (validation pass, then the write pass) and prints events/s and
 /// the process's peak resident memory.
 /// </summary>
-public static class IngestBenchmark
+internal static class IngestBenchmark
 {
+    public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken cancellationToken)
+    {
+        var sizes = args.Numbers("sizes", [1_000_000, 10_000_000]);
+        var selection = args.Engine(embeddedOnly: true);
+        args.RejectUnread();
+        await RunAsync(ChdbEngine.Open(selection.DataPath, selection.Limits), output, sizes, cancellationToken).ConfigureAwait(false);
+    }
+
     public static async Task RunAsync(IClickHouseEngine engine, TextWriter output, IReadOnlyList<int>? sizes = null, CancellationToken cancellationToken = default)
     {
         sizes ??= [1_000_000, 10_000_000];
@@ -44,7 +54,7 @@ public static class IngestBenchmark
                     var cpuPerMillion = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds * 1_000_000 / size;
                     await output.WriteLineAsync(string.Create(
                         CultureInfo.InvariantCulture,
-                        $"| {size:N0} | {new FileInfo(path).Length / 1048576.0:N0} MB | {generate.Elapsed.TotalSeconds:F1} s | {result.Elapsed.TotalSeconds:F1} s | {result.RowsPerSecond:N0} | {cpuPerMillion:F1} s | {PeakMemoryMegabytes():N0} MB |")).ConfigureAwait(false);
+                        $"| {size:N0} | {new FileInfo(path).Length / 1048576.0:N0} MB | {generate.Elapsed.TotalSeconds:F1} s | {result.Elapsed.TotalSeconds:F1} s | {result.RowsPerSecond:N0} | {cpuPerMillion:F1} s | {ProcessMemory.PeakMegabytes():N0} MB |")).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -62,7 +72,7 @@ public static class IngestBenchmark
     }
 
     /// <summary>Exactly <paramref name="lines"/> demo events (as many profiles as it takes).</summary>
-    internal static void WriteEventsFile(string path, long lines)
+    private static void WriteEventsFile(string path, long lines)
     {
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         var generator = new DemoGenerator(new DemoOptions { Profiles = int.MaxValue, Seed = 1 });
@@ -84,26 +94,5 @@ public static class IngestBenchmark
                 chunk.Clear();
             });
         }
-    }
-
-    /// <summary>VmHWM from /proc/self/status (Linux): the peak resident set of this process, native engine included.</summary>
-    public static double PeakMemoryMegabytes()
-    {
-        const string path = "/proc/self/status";
-        if (!File.Exists(path))
-        {
-            return Environment.WorkingSet / 1048576.0;
-        }
-
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                var kilobytes = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
-                return kilobytes / 1024.0;
-            }
-        }
-
-        return Environment.WorkingSet / 1048576.0;
     }
 }

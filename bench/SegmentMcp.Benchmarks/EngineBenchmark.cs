@@ -1,16 +1,25 @@
 using System.Diagnostics;
 using System.Text;
 using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Storage.Chdb;
 
-namespace SegmentMcp.Core.Storage.Chdb;
+namespace SegmentMcp.Benchmarks;
 
 /// <summary>
-/// Measures what the embedded engine's design rests on: whether statements on one chDB connection run in parallel
+/// <c>engine [--data DIR]</c>: measures what the embedded engine's design rests on: whether statements on one chDB connection run in parallel
 /// (they do not), whether separate connections do (they do), and bulk insert / filtered aggregate speed.
 /// </summary>
-public static class ChdbEngineBenchmark
+internal static class EngineBenchmark
 {
     private const string CpuBoundQuery = "SELECT max(sipHash64(toString(number))) FROM numbers(20000000) SETTINGS max_threads = 1";
+
+    public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken cancellationToken)
+    {
+        var selection = args.Engine(embeddedOnly: true);
+        args.RejectUnread();
+        await RunAsync(ChdbEngine.Open(selection.DataPath, selection.Limits), output, cancellationToken).ConfigureAwait(false);
+    }
 
     public static async Task RunAsync(ChdbEngine engine, TextWriter output, CancellationToken cancellationToken)
     {
