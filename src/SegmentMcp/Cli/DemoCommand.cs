@@ -1,6 +1,7 @@
 using System.Globalization;
 using SegmentMcp.Core.Demo;
 using SegmentMcp.Core.Ingest;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Cli;
 
@@ -24,9 +25,9 @@ internal static class DemoCommand
             throw new UsageException($"--seed must be a whole number, not '{seedText}'");
         }
 
-        if (company.Length is 0 or > 256)
+        if (TenantId.Problem(company) is { } problem)
         {
-            throw new UsageException("--company must be 1 to 256 characters");
+            throw new UsageException($"--company {problem} (a company id is {TenantId.Rule})");
         }
 
         StandardInput.Detach(); // see StandardInput: a piped stdin would break the engine's inserts

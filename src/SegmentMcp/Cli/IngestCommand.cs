@@ -1,5 +1,6 @@
 using System.Globalization;
 using SegmentMcp.Core.Ingest;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Cli;
 
@@ -30,9 +31,9 @@ internal static class IngestCommand
             throw new UsageException("only one of --events and --profiles can read standard input");
         }
 
-        if (company is not null && (company.Length == 0 || company.Length > 256))
+        if (company is not null && TenantId.Problem(company) is { } problem)
         {
-            throw new UsageException("--company must be 1 to 256 characters");
+            throw new UsageException($"--company {problem} (a company id is {TenantId.Rule})");
         }
 
         // Set aside before the engine opens, whether or not we read it: see StandardInput.

@@ -46,13 +46,9 @@ internal static class ServeCommand
         var prompts = args.Get("prompts");
         var selection = EngineSelection.FromArguments(args);
         args.RejectUnknown();
-        try
+        if (TenantId.Problem(company) is { } problem)
         {
-            Identifiers.RequireToken(company);
-        }
-        catch (ArgumentException)
-        {
-            throw new UsageException($"--company: '{company}' is not a valid company id (letters, digits, '_' and '-').");
+            throw new UsageException($"--company {problem} (a company id is {TenantId.Rule})");
         }
 
         if (!http && (keysPath is not null || args.Get("urls") is not null || allowedHosts.Count > 0 || fixtures))
