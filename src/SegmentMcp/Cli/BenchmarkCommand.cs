@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Sql;
@@ -11,10 +12,30 @@ namespace SegmentMcp.Cli;
 /// </summary>
 internal static class BenchmarkCommand
 {
-    public static async Task<int> RunEngineAsync(CliArguments args, CancellationToken cancellationToken)
+    private static readonly Option<string> EvaluatorCompany = Flags.Company("The loaded demo tenant to measure on (it is written to: use a copy).", "demo");
+    private static readonly Option<int> Runs = Flags.Int("--runs", "N", "Runs of each query after a warm-up; the median is reported.", 5, 1, 1_000);
+
+    public static Command CreateEngine() => CommandLine.Verb(
+        "engine",
+        "Measure the embedded engine: parallelism of one connection vs the pool, 20M-row insert, filtered aggregate.",
+        EngineSelection.Options,
+        RunEngineAsync);
+
+    public static Command CreateEvaluator() => CommandLine.Verb(
+        "evaluator",
+        "On a loaded demo tenant: one hour of new activity, incremental tick vs full recompute (time and rows read), 1/2/4 workers. Writes into the tenant.",
+        [EvaluatorCompany, .. EngineSelection.Options],
+        RunEvaluatorAsync);
+
+    public static Command CreateCompiler() => CommandLine.Verb(
+        "compiler",
+        "Measure compiled segment queries against hand-written SQL on the demo tenant: median ms, ratio, rows read per shape.",
+        [Runs, .. EngineSelection.Options],
+        RunCompilerAsync);
+
+    public static async Task<int> RunEngineAsync(ParseResult args, CancellationToken cancellationToken)
     {
         var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
         if (selection.ConnectionString is not null)
         {
             throw new UsageException("benchmark engine measures the embedded engine: use --data, not --clickhouse");
@@ -29,11 +50,10 @@ internal static class BenchmarkCommand
     /// <c>segmentmcp benchmark evaluator</c>: on a loaded demo tenant, saves the 12 benchmark segments, adds one hour of
     /// activity and compares the incremental tick with a full recompute. It writes into the tenant: use a copy.
     /// </summary>
-    public static async Task<int> RunEvaluatorAsync(CliArguments args, CancellationToken cancellationToken)
+    public static async Task<int> RunEvaluatorAsync(ParseResult args, CancellationToken cancellationToken)
     {
-        var company = args.Get("company") ?? "demo";
+        var company = args.ValueOf(EvaluatorCompany);
         var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var latest = await engine.QueryAsync(
             new SqlStatement($"SELECT count(), max(ts) FROM {schema.Events} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", company)]),
@@ -48,11 +68,10 @@ internal static class BenchmarkCommand
     }
 
     /// <summary><c>segmentmcp benchmark compiler</c>: compiled segment queries vs hand-written SQL on the demo tenant.</summary>
-    public static async Task<int> RunCompilerAsync(CliArguments args, CancellationToken cancellationToken)
+    public static async Task<int> RunCompilerAsync(ParseResult args, CancellationToken cancellationToken)
     {
-        var runs = args.GetInt("runs", 5, 1, 1_000);
+        var runs = args.GetValue(Runs);
         var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var now = DateTime.UtcNow;
         now = new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);

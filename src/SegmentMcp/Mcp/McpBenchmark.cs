@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -18,20 +19,22 @@ namespace SegmentMcp.Mcp;
 /// </summary>
 internal static class McpBenchmark
 {
-    public static void Register() => CommandLine.Register(
-        "benchmark mcp",
+    private static readonly Option<string> Company = Flags.Company("The tenant to measure on.", ServeCommand.DefaultCompany);
+    private static readonly Option<int> Iterations = Flags.Int("--iterations", "N", "Calls of each tool measured.", 30, 3, 10_000);
+    private static readonly Option<int> Profiles = Flags.Int("--profiles", "N", "Profiles of the demo data loaded when the company has none.", 20_000, 100, 10_000_000);
+
+    public static Command Create() => CommandLine.Verb(
+        "mcp",
         "Measure MCP overhead per call (count_members, preview_segment) vs engine time, and stdio startup to first response.",
-        "[--company ID] [--iterations N] [--profiles N (demo data loaded when the company has none)] [--data DIR]",
-        [],
+        [Company, Iterations, Profiles, .. EngineSelection.Options],
         RunAsync);
 
-    public static async Task<int> RunAsync(CliArguments args, CancellationToken stop)
+    public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
     {
-        var company = args.Get("company") ?? ServeCommand.DefaultCompany;
-        var iterations = args.GetInt("iterations", 30, 3, 10_000);
-        var demoProfiles = args.GetInt("profiles", 20_000, 100, 10_000_000);
+        var company = args.ValueOf(Company);
+        var iterations = args.GetValue(Iterations);
+        var demoProfiles = args.GetValue(Profiles);
         var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
         var output = Console.Out;
 
         // 1. Startup of the real executable (before this process opens the embedded data: one process per data path).
