@@ -31,9 +31,9 @@ public sealed class NdjsonIngestor
         this.engine = engine;
         this.schema = schema;
         this.options = options ?? new IngestOptions();
-        if (this.options.Company is { } company && (company.Length == 0 || company.Length > RecordConverter.MaxIdLength))
+        if (this.options.Company is { } company)
         {
-            throw new ArgumentException($"--company must be 1 to {RecordConverter.MaxIdLength} characters.", nameof(options));
+            TenantId.Require(company, "--company");
         }
 
         if (this.options.BatchRows < 1 || this.options.BatchBytes < 1024 || this.options.ParallelInserts < 1)

@@ -303,7 +303,7 @@ internal sealed class RecordConverter
 
     private string? ReadCompany(ref Utf8JsonReader reader)
     {
-        var reason = CheckId(ref reader, "company_id");
+        var reason = CheckId(ref reader, "company_id", Storage.TenantId.MaxLength);
         if (reason is not null)
         {
             return reason;
@@ -320,7 +320,7 @@ internal sealed class RecordConverter
 
     private string? ReadId(ref Utf8JsonReader reader, string name, ref Field field)
     {
-        var reason = CheckId(ref reader, name);
+        var reason = CheckId(ref reader, name, MaxIdLength);
         if (reason is null)
         {
             field = StringField(ref reader);
@@ -329,8 +329,11 @@ internal sealed class RecordConverter
         return reason;
     }
 
-    /// <summary>An id is a non-empty string of at most 256 characters (Unicode scalar values).</summary>
-    private static string? CheckId(ref Utf8JsonReader reader, string name)
+    /// <summary>
+    /// An id is a non-empty string of at most <paramref name="maxLength"/> characters (Unicode scalar values); for
+    /// <c>company_id</c> that is <see cref="Storage.TenantId"/>'s rule, checked here on the line's bytes without allocating.
+    /// </summary>
+    private static string? CheckId(ref Utf8JsonReader reader, string name, int maxLength)
     {
         if (reader.TokenType != JsonTokenType.String)
         {
@@ -344,13 +347,13 @@ internal sealed class RecordConverter
         }
 
         // Fast path: characters never outnumber the bytes of their escaped UTF-8.
-        if (raw.Length <= MaxIdLength)
+        if (raw.Length <= maxLength)
         {
             return null;
         }
 
         var length = reader.ValueIsEscaped ? reader.GetString()!.EnumerateRunes().Count() : CountScalars(raw);
-        return length > MaxIdLength ? $"field '{name}' is longer than {MaxIdLength} characters ({length})" : null;
+        return length > maxLength ? $"field '{name}' is longer than {maxLength} characters ({length})" : null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SegmentMcp.Core.Storage.Chdb;
 
 namespace SegmentMcp.Cli;
@@ -9,15 +10,28 @@ namespace SegmentMcp.Cli;
 /// </summary>
 internal static class ClickHouseServerCommand
 {
-    public static async Task<int> RunAsync(CliArguments args, CancellationToken stop)
+    // Not the engine flags' --data: this verb has never read SEGMENTMCP_DATA.
+    private static readonly Option<string?> Data = Flags.Text("--data", "DIR", "The embedded data to serve (default ~/.local/share/segmentmcp).");
+    private static readonly Option<int> HttpPort = Flags.Int("--http-port", "N", "ClickHouse's HTTP port.", 8123, 1, 65535);
+    private static readonly Option<int> TcpPort = Flags.Int("--tcp-port", "M", "ClickHouse's native TCP port.", 9000, 1, 65535);
+    private static readonly Option<string?> Config = Flags.Text("--config", "FILE", "A ClickHouse server config to add (for example a remote_servers section).");
+    private static readonly Option<string[]> ListenHosts = Flags.Repeated("--listen-host", "HOST", "An address to listen on besides loopback (repeatable).");
+    private static readonly Option<bool> StopOnStdinEof = Flags.Switch("--stop-on-stdin-eof", "Stop when standard input closes (for a parent process).");
+
+    public static Command Create() => CommandLine.Verb(
+        "clickhouse-server",
+        "Serve the embedded data as a ClickHouse server (HTTP + native TCP) on loopback.",
+        [Data, HttpPort, TcpPort, Config, ListenHosts, StopOnStdinEof],
+        RunAsync);
+
+    public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
     {
-        var data = args.Get("data") ?? EngineSelection.DefaultDataPath();
-        var httpPort = args.GetInt("http-port", 8123, 1, 65535);
-        var tcpPort = args.GetInt("tcp-port", 9000, 1, 65535);
-        var config = args.Get("config");
-        var hosts = args.GetAll("listen-host");
-        var stopOnStdinEof = args.Has("stop-on-stdin-eof");
-        args.RejectUnknown();
+        var data = args.GetValue(Data) ?? EngineSelection.DefaultDataPath();
+        var httpPort = args.GetValue(HttpPort);
+        var tcpPort = args.GetValue(TcpPort);
+        var config = args.GetValue(Config);
+        var hosts = args.ValueOf(ListenHosts);
+        var stopOnStdinEof = args.GetValue(StopOnStdinEof);
         if (config is not null && !File.Exists(config))
         {
             throw new UsageException($"--config: no file at '{config}'");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using SegmentMcp.Core.Demo;
 using SegmentMcp.Core.Ingest;
@@ -10,24 +11,24 @@ namespace SegmentMcp.Cli;
 /// </summary>
 internal static class DemoCommand
 {
-    public static async Task<int> RunAsync(CliArguments args, CancellationToken cancellationToken)
-    {
-        var profiles = args.GetInt("profiles", 50_000, 1, 50_000_000);
-        var company = args.Get("company") ?? "demo";
-        var seedText = args.Get("seed");
-        var reference = args.GetTime("reference-time");
-        var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
-        long seed = 42;
-        if (seedText is not null && !long.TryParse(seedText, NumberStyles.Integer, CultureInfo.InvariantCulture, out seed))
-        {
-            throw new UsageException($"--seed must be a whole number, not '{seedText}'");
-        }
+    private static readonly Option<int> Profiles = Flags.Int("--profiles", "N", "Profiles to generate.", 50_000, 1, 50_000_000);
+    private static readonly Option<string> Company = Flags.Company("The tenant to replace with the demo shop.", "demo");
+    private static readonly Option<long> Seed = Flags.Long("--seed", "S", "Seed of the generator: the same seed gives the same data.", 42);
+    private static readonly Option<DateTime?> ReferenceTime = Flags.Time("--reference-time", "The end of the 400 days of history (default now).");
 
-        if (company.Length is 0 or > 256)
-        {
-            throw new UsageException("--company must be 1 to 256 characters");
-        }
+    public static Command Create() => CommandLine.Verb(
+        "demo",
+        "Generate the demo e-commerce tenant (400 days of history) through the ingest path, replacing the tenant's data.",
+        [Profiles, Company, Seed, ReferenceTime, .. EngineSelection.Options],
+        RunAsync);
+
+    public static async Task<int> RunAsync(ParseResult args, CancellationToken cancellationToken)
+    {
+        var profiles = args.GetValue(Profiles);
+        var company = args.ValueOf(Company);
+        var seed = args.GetValue(Seed);
+        var reference = args.GetValue(ReferenceTime);
+        var selection = EngineSelection.FromArguments(args);
 
         StandardInput.Detach(); // see StandardInput: a piped stdin would break the engine's inserts
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);

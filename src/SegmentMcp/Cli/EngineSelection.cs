@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Storage.Chdb;
 using SegmentMcp.Core.Storage.Server;
@@ -13,28 +14,34 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
 {
     public const string DefaultDatabase = "segmentmcp";
 
-    public static EngineSelection FromArguments(CliArguments args)
+    public static readonly Option<string?> Data = Flags.Text(
+        "--data", "DIR", "The embedded engine's data directory (env SEGMENTMCP_DATA; default ~/.local/share/segmentmcp).");
+
+    public static readonly Option<string?> ClickHouse = Flags.Text(
+        "--clickhouse", "CONN", "A ClickHouse server instead: \"Host=…;Port=8123;Username=…;Password=…\" (env SEGMENTMCP_CLICKHOUSE).");
+
+    public static readonly Option<string> DatabaseFlag = Flags.Text(
+        "--database", "NAME", "The database that holds the tables.", DefaultDatabase, CheckDatabase);
+
+    public static readonly Option<int> QueryTimeout = Flags.Int(
+        "--query-timeout", "SECONDS", "How long one query may run, enforced by ClickHouse.", 60, 1, 86_400);
+
+    /// <summary>The engine flags, declared once: every verb that reads data adds them all.</summary>
+    public static IReadOnlyList<Option> Options { get; } = [Data, ClickHouse, DatabaseFlag, QueryTimeout];
+
+    public static EngineSelection FromArguments(ParseResult args)
     {
-        var connection = args.Get("clickhouse") ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_CLICKHOUSE"));
-        var data = args.Get("data") ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_DATA")) ?? DefaultDataPath();
-        if (args.Get("clickhouse") is not null && args.Get("data") is not null)
+        var connectionFlag = args.GetValue(ClickHouse);
+        var dataFlag = args.GetValue(Data);
+        if (connectionFlag is not null && dataFlag is not null)
         {
             throw new UsageException("--data and --clickhouse both name an engine: give one");
         }
 
-        var database = args.Get("database") ?? DefaultDatabase;
-        try
-        {
-            Identifiers.RequireName(database, "database name");
-        }
-        catch (ArgumentException exception)
-        {
-            throw new UsageException("--database: " + exception.Message.Split(" (Parameter", 2)[0]);
-        }
-
-        var timeoutSeconds = args.GetInt("query-timeout", 60, 1, 86_400);
-        var limits = new EngineLimits { QueryTimeout = TimeSpan.FromSeconds(timeoutSeconds) };
-        return new EngineSelection(connection, data, database, limits);
+        var connection = connectionFlag ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_CLICKHOUSE"));
+        var data = dataFlag ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_DATA")) ?? DefaultDataPath();
+        var limits = new EngineLimits { QueryTimeout = TimeSpan.FromSeconds(args.GetValue(QueryTimeout)) };
+        return new EngineSelection(connection, data, args.ValueOf(DatabaseFlag), limits);
     }
 
     public static string DefaultDataPath()
@@ -62,4 +69,17 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static string? CheckDatabase(string database)
+    {
+        try
+        {
+            Identifiers.RequireName(database, "database name");
+            return null;
+        }
+        catch (ArgumentException exception)
+        {
+            return "--database: " + exception.Message.Split(" (Parameter", 2)[0];
+        }
+    }
 }

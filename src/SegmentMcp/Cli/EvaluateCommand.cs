@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using SegmentMcp.Core.Evaluation;
 
@@ -9,28 +10,29 @@ namespace SegmentMcp.Cli;
 /// </summary>
 internal static class EvaluateCommand
 {
-    public const string Usage = "[--as-of T] [--company ID] [--workers N] [--chunk-size N] [--data DIR | --clickhouse CONN] [--database NAME] [--verbose]";
+    private static readonly Option<DateTime?> AsOf = Flags.Time("--as-of", "Evaluate at this time instead of now.");
+    private static readonly Option<string?> Company = Flags.Company("Only this tenant's segments (default: every tenant).");
+    private static readonly Option<int> Workers = Flags.Int("--workers", "N", "Segments evaluated at the same time (default: the cores, at least 2).", Math.Max(2, Environment.ProcessorCount), 1, 256);
+    private static readonly Option<int> ChunkSize = Flags.Int("--chunk-size", "N", "Candidate profiles per chunk.", 20_000, 1, 1_000_000);
+    private static readonly Option<bool> Verbose = Flags.Switch("--verbose", "Log every chunk.");
 
-    public static void Register() =>
-        CommandLine.Register(
-            "evaluate",
-            "Run one evaluator tick: bring saved segments' membership and entered/exited log up to now (or --as-of).",
-            Usage,
-            ["verbose"],
-            RunAsync);
+    public static Command Create() => CommandLine.Verb(
+        "evaluate",
+        "Run one evaluator tick: bring saved segments' membership and entered/exited log up to now (or --as-of).",
+        [AsOf, Company, Workers, ChunkSize, Verbose, .. EngineSelection.Options],
+        RunAsync);
 
-    public static async Task<int> RunAsync(CliArguments args, CancellationToken stop)
+    public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
     {
-        var asOf = args.GetTime("as-of");
-        var company = args.Get("company");
+        var asOf = args.GetValue(AsOf);
+        var company = args.GetValue(Company);
         var options = new EvaluatorOptions
         {
-            Workers = args.GetInt("workers", Math.Max(2, Environment.ProcessorCount), 1, 256),
-            ChunkSize = args.GetInt("chunk-size", 20_000, 1, 1_000_000),
+            Workers = args.GetValue(Workers),
+            ChunkSize = args.GetValue(ChunkSize),
         };
-        var verbose = args.Has("verbose");
+        var verbose = args.GetValue(Verbose);
         var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
 
         using var logging = LoggerFactory.Create(builder => builder
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)

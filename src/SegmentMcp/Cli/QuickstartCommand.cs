@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,20 +33,20 @@ internal static class QuickstartCommand
             """{ "all": [ { "property": { "name": "plan", "op": "eq", "value": "premium" } }, { "not": { "event": { "metric": "Active on Site", "window": { "last_days": 60 }, "op": "gte", "value": 1 } } } ] }"""),
     ];
 
-    public static void Register() =>
-        CommandLine.Register(
-            "quickstart",
-            "Load the demo shop (if the tenant is empty), save example segments, evaluate them and show the results.",
-            "[--company demo] [--profiles N] [--data DIR | --clickhouse CONN] [--database NAME]",
-            [],
-            RunAsync);
+    private static readonly Option<string> Company = Flags.Company("The tenant to show (the demo shop is loaded into it when it is empty).", "demo");
+    private static readonly Option<int> Profiles = Flags.Int("--profiles", "N", "Profiles of the demo shop, when it is loaded.", 50_000, 100, 50_000_000);
 
-    public static async Task<int> RunAsync(CliArguments args, CancellationToken cancellationToken)
+    public static Command Create() => CommandLine.Verb(
+        "quickstart",
+        "Load the demo shop (if the tenant is empty), save example segments, evaluate them and show the results.",
+        [Company, Profiles, .. EngineSelection.Options],
+        RunAsync);
+
+    public static async Task<int> RunAsync(ParseResult args, CancellationToken cancellationToken)
     {
-        var company = args.Get("company") ?? "demo";
-        var profiles = args.GetInt("profiles", 50_000, 100, 50_000_000);
+        var company = args.ValueOf(Company);
+        var profiles = args.GetValue(Profiles);
         var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
 
         StandardInput.Detach();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);

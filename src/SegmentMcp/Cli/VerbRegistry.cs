@@ -1,24 +1,22 @@
+using System.CommandLine;
+
 namespace SegmentMcp.Cli;
 
-/// <summary>The one place where verbs defined in other files join the command line.</summary>
+/// <summary>
+/// The one place where verbs defined in other files join the command line. A verb is a <see cref="Command"/> made
+/// by <see cref="CommandLine.Verb"/>; a two-word verb would be a subcommand of its group's <see cref="Command"/>.
+/// <c>help</c> and <c>version</c> are added by <see cref="CommandLine"/>. The benchmarks are their own program
+/// (bench/SegmentMcp.Benchmarks), not verbs of the product.
+/// </summary>
 internal static class VerbRegistry
 {
-    public static void RegisterAll()
-    {
-        Mcp.ServeCommand.Register();
-        QuickstartCommand.Register();
-        EvaluateCommand.Register();
-        CommandLine.Register(
-            "ingest",
-            "Load NDJSON events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
-            "--events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N] (--data DIR | --clickhouse CONN) [--database NAME]",
-            ["skip-invalid"],
-            IngestCommand.RunAsync);
-        CommandLine.Register(
-            "demo",
-            "Generate the demo e-commerce tenant (400 days of history) through the ingest path, replacing the tenant's data.",
-            "[--profiles N] [--company demo] [--seed S] [--reference-time T] (--data DIR | --clickhouse CONN) [--database NAME]",
-            [],
-            DemoCommand.RunAsync);
-    }
+    public static IEnumerable<Command> All() =>
+    [
+        Mcp.ServeCommand.Create(),
+        QuickstartCommand.Create(),
+        IngestCommand.Create(),
+        DemoCommand.Create(),
+        EvaluateCommand.Create(),
+        ClickHouseServerCommand.Create(),
+    ];
 }

@@ -10,7 +10,9 @@ namespace SegmentMcp.Mcp;
 
 /// <summary>
 /// Bearer keys → tenants, from a file: a JSON object <c>{"KEY": "tenant", …}</c>, or lines <c>KEY TENANT</c>
-/// (<c>#</c> starts a comment). Keys are compared by their SHA-256 in constant time; no key is ever logged.
+/// (<c>#</c> starts a comment). Keys are compared by their SHA-256 in constant time; no key is ever logged. A tenant
+/// follows <see cref="TenantId"/>'s rule, as everywhere; on a line it is the rest after the key, trimmed, so a tenant
+/// with a <c>#</c> or with spaces at its ends needs the JSON form.
 /// </summary>
 internal sealed class ApiKeys
 {
@@ -38,9 +40,9 @@ internal sealed class ApiKeys
                 throw new InvalidOperationException($"{path}:{line}: every key must be at least 16 characters (tenant '{ToolSupport.Echo(tenant)}' has a shorter one).");
             }
 
-            if (!Identifiers.IsToken(tenant))
+            if (!TenantId.IsValid(tenant))
             {
-                throw new InvalidOperationException($"{path}:{line}: '{ToolSupport.Echo(tenant)}' is not a valid tenant id (letters, digits, '_' and '-').");
+                throw new InvalidOperationException($"{path}:{line}: '{ToolSupport.Echo(tenant)}' is not a valid tenant id ({TenantId.Rule}).");
             }
 
             // A key must name one tenant: listed twice it is either a copy-paste slip or one key opening two tenants.

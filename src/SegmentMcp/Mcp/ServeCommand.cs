@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,35 +29,33 @@ internal static class ServeCommand
     /// <summary>How long start-up leaves the CPU to the MCP handshake before booting the engine unasked.</summary>
     private static readonly TimeSpan HandshakeGrace = TimeSpan.FromSeconds(1);
 
-    public static void Register() => CommandLine.Register(
+    private static readonly Option<string> Company = Flags.Company("The tenant served over stdio (and over HTTP without --keys).", DefaultCompany);
+    private static readonly Option<bool> Http = Flags.Switch("--http", "Serve Streamable HTTP instead of stdio.");
+    private static readonly Option<string?> Urls = Flags.Text("--urls", "URL", $"Where HTTP listens (default {DefaultUrls}).");
+    private static readonly Option<string?> Keys = Flags.Text("--keys", "FILE", "Bearer keys → tenants: lines 'KEY TENANT' or a JSON object.");
+    private static readonly Option<string[]> AllowedHosts = Flags.Repeated("--allowed-hosts", "HOSTS", "Hosts (comma-separated) accepted in Host/Origin besides loopback and the --urls host ('*' = any).");
+    private static readonly Option<bool> ConformanceFixtures = Flags.Switch("--conformance-fixtures", "Add the MCP conformance suite's fixtures (off by default).");
+    private static readonly Option<int> EvaluateEvery = Flags.Int("--evaluate-every", "SECONDS", "Keep saved segments current in the background every SECONDS (0 = never).", 60, 0, 86_400);
+    private static readonly Option<string?> Prompts = Flags.Text("--prompts", "DIR", "The directory of prompt templates to serve (default: prompts/ beside the executable).");
+
+    public static Command Create() => CommandLine.Verb(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
-        "[--company ID] [--http --urls http://127.0.0.1:PORT --keys FILE [--allowed-hosts HOST,...] [--conformance-fixtures]] [--evaluate-every SECONDS] [--prompts DIR] [--data DIR | --clickhouse CONN] [--database NAME] [--query-timeout S]",
-        ["http", "conformance-fixtures"],
+        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, .. EngineSelection.Options],
         RunAsync);
 
-    public static async Task<int> RunAsync(CliArguments args, CancellationToken stop)
+    public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
     {
-        var http = args.Has("http");
-        var company = args.Get("company") ?? DefaultCompany;
-        var urls = args.Get("urls") ?? DefaultUrls;
-        var keysPath = args.Get("keys");
-        var allowedHosts = args.GetAll("allowed-hosts");
-        var fixtures = args.Has("conformance-fixtures");
-        var evaluateEvery = args.GetInt("evaluate-every", 60, 0, 86_400);
-        var prompts = args.Get("prompts");
+        var http = args.GetValue(Http);
+        var company = args.ValueOf(Company);
+        var urls = args.GetValue(Urls) ?? DefaultUrls;
+        var keysPath = args.GetValue(Keys);
+        var allowedHosts = args.ValueOf(AllowedHosts);
+        var fixtures = args.GetValue(ConformanceFixtures);
+        var evaluateEvery = args.GetValue(EvaluateEvery);
+        var prompts = args.GetValue(Prompts);
         var selection = EngineSelection.FromArguments(args);
-        args.RejectUnknown();
-        try
-        {
-            Identifiers.RequireToken(company);
-        }
-        catch (ArgumentException)
-        {
-            throw new UsageException($"--company: '{company}' is not a valid company id (letters, digits, '_' and '-').");
-        }
-
-        if (!http && (keysPath is not null || args.Get("urls") is not null || allowedHosts.Count > 0 || fixtures))
+        if (!http && (keysPath is not null || args.GetValue(Urls) is not null || allowedHosts.Length > 0 || fixtures))
         {
             throw new UsageException("--keys, --urls, --allowed-hosts and --conformance-fixtures apply to --http only");
         }

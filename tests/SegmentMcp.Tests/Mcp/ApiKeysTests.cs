@@ -23,7 +23,7 @@ public sealed class ApiKeysTests
     [InlineData("{\n  \"acme-key-0123456789abcdef\": \"acme\",\n  \"other-key-0123456789abcdef\": \"other\",\n  \"acme-key-0123456789abcdef\": \"globex\"\n}", "keys.txt: lines 2 and 4 list the same key")]
     [InlineData("short acme\n", "keys.txt:1: every key must be at least 16 characters")]
     [InlineData("acme-key-0123456789abcdef\n", "keys.txt:1: each line must be 'KEY TENANT'")]
-    [InlineData("\nacme-key-0123456789abcdef bad/tenant\n", "keys.txt:2: 'bad/tenant' is not a valid tenant id")]
+    [InlineData("{\n  \"acme-key-0123456789abcdef\": \"\"\n}", "keys.txt:2: '' is not a valid tenant id")]
     [InlineData("{\"acme-key-0123456789abcdef\": 5}", "keys.txt:1: the tenant of a key must be a string")]
     [InlineData("{\"acme-key-0123456789abcdef\": \"acme\"", "keys.txt: not valid JSON")]
     [InlineData("# nothing\n", "keys.txt: no keys.")]

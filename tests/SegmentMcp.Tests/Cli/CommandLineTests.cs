@@ -1,0 +1,185 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using SegmentMcp.Cli;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Cli;
+
+/// <summary>
+/// The command line on System.CommandLine: every verb and flag as declared, usage mistakes as exit code 2 naming the
+/// flag, the tenant rule on every <c>--company</c>, and no verb meaning <c>serve</c>.
+/// </summary>
+public sealed class CommandLineTests
+{
+    private static readonly string[] VerbNames =
+    [
+        "clickhouse-server", "demo", "evaluate", "help", "ingest", "quickstart", "serve", "version",
+    ];
+
+    [Fact]
+    public void Every_verb_is_declared_with_described_flags()
+    {
+        Assert.Equal(VerbNames, CommandLine.Verbs().Select(CommandLine.Name));
+        foreach (var verb in CommandLine.Verbs())
+        {
+            Assert.False(string.IsNullOrWhiteSpace(verb.Description), CommandLine.Name(verb));
+            Assert.All(verb.Options, option => Assert.False(string.IsNullOrWhiteSpace(option.Description), $"{CommandLine.Name(verb)} {option.Name}"));
+        }
+    }
+
+    [Theory]
+    [InlineData("help")]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    public async Task Help_lists_every_verb_and_the_engine_flags(string word)
+    {
+        var (exitCode, output, error) = await HostProcess.RunAsync(null, word);
+
+        Assert.Equal(0, exitCode);
+        Assert.Empty(error);
+        var lines = output.Split('\n');
+        Assert.All(VerbNames, verb => Assert.Contains(lines, line => line.StartsWith($"  {verb} ", StringComparison.Ordinal)));
+        Assert.Contains("[--parallel-inserts N]", output, StringComparison.Ordinal);
+        Assert.Contains("SEGMENTMCP_DATA", output, StringComparison.Ordinal);
+        Assert.Contains("SEGMENTMCP_CLICKHOUSE", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("version")]
+    [InlineData("--version")]
+    public async Task Version_prints_the_assembly_version(string word)
+    {
+        var (exitCode, output, _) = await HostProcess.RunAsync(null, word);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(typeof(CommandLine).Assembly.GetName().Version!.ToString(), output.Trim());
+    }
+
+    [Theory]
+    [InlineData("--bogus", "ingest", "--events", "x", "--bogus", "1")]
+    [InlineData("--http-port", "clickhouse-server", "--http-port", "0")]
+    [InlineData("--company", "ingest", "--company")]
+    [InlineData("--company", "evaluate", "--company", "--verbose")]
+    [InlineData("--events FILE and/or --profiles FILE", "ingest")]
+    [InlineData("--query-timeout", "evaluate", "--query-timeout", "0")]
+    public async Task Usage_mistakes_exit_2_naming_the_flag(string named, params string[] arguments)
+    {
+        var verb = arguments[0].Split(' ');
+        var (exitCode, output, error) = await HostProcess.RunAsync(null, [.. verb, .. arguments[1..]]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.StartsWith($"segmentmcp {arguments[0]}: ", error, StringComparison.Ordinal);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+        Assert.Contains($"usage: segmentmcp {arguments[0]} ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_out_of_range_number_names_the_flag_and_the_range()
+    {
+        var (exitCode, _, error) = await HostProcess.RunAsync(null, "serve", "--evaluate-every", "90000");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--evaluate-every must be a whole number from 0 to 86400, not '90000'", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("bogus", "bogus")]
+    [InlineData("benchmark", "benchmark", "compiler")]
+    public async Task An_unknown_verb_exits_2_and_lists_the_verbs(string named, params string[] arguments)
+    {
+        var (exitCode, output, error) = await HostProcess.RunAsync(null, arguments);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.StartsWith($"segmentmcp: unknown verb '{named}'. Verbs: clickhouse-server, ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Flags_take_equals_keep_the_last_value_and_repeat_where_declared()
+    {
+        var parsed = CommandLine.Parse(["ingest", "--batch-rows=5", "--batch-rows", "7", "--company", "acme", "--skip-invalid", "--events", "-"]);
+        Assert.Empty(parsed.Errors);
+        Assert.Equal(7, parsed.GetValue<int>("--batch-rows"));
+        Assert.Equal(2, parsed.GetValue<int>("--parallel-inserts"));
+        Assert.True(parsed.GetValue<bool>("--skip-invalid"));
+        Assert.Equal("-", parsed.GetValue<string?>("--events"));
+
+        var server = CommandLine.Parse(["clickhouse-server", "--listen-host", "0.0.0.0", "--listen-host=::"]);
+        Assert.Empty(server.Errors);
+        Assert.Equal(["0.0.0.0", "::"], server.GetValue<string[]>("--listen-host")!);
+    }
+
+    [Fact]
+    public void No_verb_or_flags_first_mean_serve()
+    {
+        Assert.Equal("serve", CommandLine.Parse([]).CommandResult.Command.Name);
+        var parsed = CommandLine.Parse(["--company", "acme", "--evaluate-every", "0"]);
+        Assert.Empty(parsed.Errors);
+        Assert.Equal("serve", parsed.CommandResult.Command.Name);
+        Assert.Equal("acme", parsed.GetValue<string>("--company"));
+    }
+
+    [Fact]
+    public void Every_company_flag_follows_the_one_tenant_rule()
+    {
+        var withCompany = CommandLine.Verbs().Where(verb => verb.Options.Any(option => option.Name == "--company")).ToList();
+        Assert.Equal(["demo", "evaluate", "ingest", "quickstart", "serve"], withCompany.Select(CommandLine.Name));
+        foreach (var verb in withCompany)
+        {
+            var words = CommandLine.Name(verb).Split(' ');
+            foreach (var good in new[] { "acme", "Acme Inc", "bad/tenant", "ü-🙂", new string('x', 256), string.Concat(Enumerable.Repeat("🙂", 256)) })
+            {
+                Assert.Empty(CommandLine.Parse([.. words, "--company", good]).Errors);
+            }
+
+            foreach (var bad in new[] { string.Empty, new string('x', 257) })
+            {
+                var error = Assert.Single(CommandLine.Parse([.. words, "--company", bad]).Errors);
+                Assert.StartsWith("--company is ", error.Message, StringComparison.Ordinal);
+                Assert.Contains("1 to 256 characters", error.Message, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Engine")]
+    public async Task A_tenant_ingest_loads_is_served_with_no_verb_given()
+    {
+        const string Tenant = "Acme Inc/EU";
+        var data = Path.Combine(Path.GetTempPath(), "segmentmcp-cli-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            const string Event = """{"profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z"}""";
+            var ingest = await HostProcess.RunAsync(Event + "\n", "ingest", "--events", "-", "--company", Tenant, "--data", data);
+            Assert.True(ingest.ExitCode == 0, ingest.StandardError);
+
+            // Flags first, no verb: serve, with the data directory from SEGMENTMCP_DATA.
+            await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+            {
+                Command = "dotnet",
+                Arguments = [HostProcess.AssemblyPath, "--company", Tenant, "--evaluate-every", "0"],
+                EnvironmentVariables = new Dictionary<string, string?> { ["SEGMENTMCP_DATA"] = data },
+                Name = "segmentmcp",
+            }));
+            var result = await client.CallToolAsync("describe_schema", new Dictionary<string, object?>());
+            Assert.False(result.IsError ?? false);
+            var schema = JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text)!;
+            Assert.Equal(Tenant, (string?)schema["tenant"]);
+            Assert.Equal(1, (long)schema["events"]!);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(data, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
