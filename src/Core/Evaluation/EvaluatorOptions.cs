@@ -10,11 +10,11 @@ public sealed class EvaluatorOptions
     public int ChunkSize { get; set; } = 20_000;
 
     /// <summary>
-    /// How long an insert may take between being stamped (<c>ingested_at</c>) and becoming visible. The ingestion
-    /// watermark a tick records is the database clock at tick start minus this, so a slow insert in flight is still
-    /// picked up by the next tick.
+    /// An extra margin subtracted from the ingestion watermark a tick records (<see cref="Storage.IngestClock"/>: the
+    /// engine's time held back to the start of any insert still running). The watermark is exact on one engine, so
+    /// the default is none; give a margin where inserts reach the data through clocks that may disagree.
     /// </summary>
-    public TimeSpan IngestLag { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan IngestLag { get; set; } = TimeSpan.Zero;
 
     /// <summary>
     /// How far past the engine's clock an explicit evaluation time may lie: clocks differ a little

@@ -70,7 +70,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         var tick = new Tick(t1);
         var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
-        var databaseNow = await DatabaseNowAsync(cancellationToken).ConfigureAwait(false);
+        var clock = await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false);
+        var databaseNow = clock.Now;
         if (asOf is not null && t1 > databaseNow + options.FutureAllowance)
         {
             throw new ArgumentOutOfRangeException(
@@ -78,7 +79,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 $"{IsoTime.Format(t1)} is in the future (the engine's clock says {IsoTime.Format(databaseNow)}); saved segments are evaluated up to now at the latest.");
         }
 
-        var watermark = databaseNow - options.IngestLag;
+        var watermark = clock.Watermark - options.IngestLag;
         foreach (var name in tenants)
         {
             var tenantLock = tenantLocks.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
@@ -395,12 +396,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         return result;
-    }
-
-    private async Task<DateTime> DatabaseNowAsync(CancellationToken cancellationToken)
-    {
-        var result = await engine.QueryAsync(new SqlStatement("SELECT now64(6, 'UTC')"), cancellationToken).ConfigureAwait(false);
-        return (DateTime)result.Rows[0][0]!;
     }
 
     /// <summary>One segment's work in a tick.</summary>

@@ -20,7 +20,7 @@ public sealed class EvaluatorConcurrencyTests
         }
 
         await world.SaveRandomSegmentsAsync(6, start);
-        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 10, IngestLag = TimeSpan.FromSeconds(1) });
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 10, IngestLag = TimeSpan.Zero });
 
         // The ingester writes data stamped around the simulated clock, which the ticking loop advances.
         var simulated = start.Ticks;

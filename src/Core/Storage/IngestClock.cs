@@ -1,0 +1,36 @@
+using SegmentMcp.Core.Sql;
+
+namespace SegmentMcp.Core.Storage;
+
+/// <summary>The engine's clock and the ingestion watermark at one moment.</summary>
+/// <param name="Now">The engine's current time.</param>
+/// <param name="Watermark">
+/// Every row whose <c>ingested_at</c> is at or before this is visible to queries started from now on: the engine's
+/// time, held back to the start of the oldest insert still running (its rows are stamped no earlier than its start,
+/// and become visible only when it ends) and to the oldest pending asynchronous insert.
+/// </param>
+public readonly record struct IngestInstant(DateTime Now, DateTime Watermark);
+
+/// <summary>
+/// Reads <see cref="IngestInstant"/> from the engine's own process list, so the watermark is exact instead of "now
+/// minus a safety lag": rows loaded moments before an evaluation are not mistaken for new ones afterwards.
+/// </summary>
+public static class IngestClock
+{
+    public static async Task<IngestInstant> ReadAsync(IClickHouseEngine engine, CancellationToken cancellationToken)
+    {
+        var result = await engine.QueryAsync(
+            new SqlStatement(
+                """
+                SELECT
+                    now64(6, 'UTC') AS now,
+                    least(
+                        now,
+                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000))) FROM system.processes WHERE query_kind = 'Insert'), now),
+                        ifNull((SELECT minOrNull(toDateTime64(first_update, 6, 'UTC')) FROM system.asynchronous_inserts), now)) AS watermark
+                """),
+            cancellationToken).ConfigureAwait(false);
+        var row = result.Rows[0];
+        return new IngestInstant((DateTime)row[0]!, (DateTime)row[1]!);
+    }
+}
