@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Extensions.Logging.Abstractions;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.Demo;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
-using SegmentMcp.Mcp;
 using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Cli;
@@ -65,31 +65,35 @@ internal static class QuickstartCommand
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Loaded {loaded.Profiles:N0} profiles and {loaded.Events:N0} events in {loaded.Elapsed.TotalSeconds:F1} s.")).ConfigureAwait(false);
         }
 
-        var store = new SegmentStore(engine, schema);
-        var catalog = await TenantCatalogReader.ReadAsync(engine, schema, company, cancellationToken).ConfigureAwait(false);
-        var validator = new DefinitionValidator(new StoreDefinitionSource(store));
+        await using var services = SegmentServices.Build(engine, schema);
+        var store = services.GetRequiredService<ISegmentStore>();
+        var definitions = services.GetRequiredService<DefinitionService>();
         var existing = (await store.ListAsync(company, cancellationToken).ConfigureAwait(false)).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, condition) in Examples.Where(e => !existing.Contains(e.Name)))
         {
             var json = $$"""{ "name": "{{name}}", "condition": {{condition}} }""";
-            var validated = await validator.ValidateAsync(company, json, catalog, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!validated.IsValid)
+            ValidatedDefinition validated;
+            try
+            {
+                using var document = JsonDocument.Parse(json);
+                validated = await definitions.ValidateAsync(company, document.RootElement, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DefinitionException invalid)
             {
                 // The demo tenant's catalog differs (another --company with other data): skip what it cannot express.
-                await Console.Error.WriteLineAsync($"  skipping example '{name}': {string.Join("; ", validated.Errors.Select(e => $"{e.Path}: {e.Message}"))}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"  skipping example '{name}': {string.Join("; ", invalid.Errors.Select(e => e.ToString()))}").ConfigureAwait(false);
                 continue;
             }
 
-            await store.SaveAsync(company, null, name, null, json, cancellationToken).ConfigureAwait(false);
+            await store.SaveAsync(company, null, name, null, SegmentDefinitionJson.Write(validated.Definition), cancellationToken).ConfigureAwait(false);
         }
 
         var stopwatch = Stopwatch.StartNew();
-        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions(), NullLogger<SegmentEvaluator>.Instance);
-        var report = await evaluator.TickAsync(company, null, null, cancellationToken).ConfigureAwait(false);
+        var report = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(company, null, null, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Evaluated {report.Segments.Count} saved segments at {report.EvaluatedAt:yyyy-MM-dd HH:mm} UTC in {stopwatch.Elapsed.TotalSeconds:F1} s:")).ConfigureAwait(false);
         await output.WriteLineAsync().ConfigureAwait(false);
 
-        var membership = new MembershipStore(engine, schema);
+        var membership = services.GetRequiredService<IMembershipReader>();
         foreach (var segment in await store.ListAsync(company, cancellationToken).ConfigureAwait(false))
         {
             var parsed = SegmentDefinitionJson.Parse(segment.DefinitionJson);
