@@ -9,7 +9,7 @@ namespace SegmentMcp.Tests.Storage;
 /// What every engine adapter must do the same way. Runs once on the embedded engine and once on the
 /// clickhouse-server verb reached through ClickHouse.Driver.
 /// </summary>
-public abstract class EngineContractTests
+public abstract partial class EngineContractTests
 {
     protected abstract IClickHouseEngine Engine { get; }
 
