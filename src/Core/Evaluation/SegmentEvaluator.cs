@@ -230,7 +230,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task<SegmentJob> PlanAsync(
         Tick tick,
         string tenant,
-        SegmentStore.Row row,
+        SegmentVersion row,
         SegmentDefinition definition,
         IReadOnlyDictionary<string, SegmentDefinition> all,
         SegmentState? state,
@@ -247,7 +247,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var candidates = new List<string>();
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         tick.AddRows(result.Statistics.RowsRead);
-        candidates.AddRange(result.Rows.Select(r => (string)r[0]!));
+        candidates.AddRange(result.Read(row => row.GetString(0)));
         if (rolled.Count > 0)
         {
             // Profiles an interrupted tick changed: re-evaluated, so they end up exact at t1 whatever happened before.
@@ -320,7 +320,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt, CompileMode.Restricted, work.ProfileIds));
         var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
-        var now = evaluated.Rows.Select(r => (string)r[0]!).ToHashSet(StringComparer.Ordinal);
+        var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
         var (stored, storedRows) = await membership.MembersAmongAsync(work.Tenant, work.SegmentId, work.ProfileIds, cancellationToken).ConfigureAwait(false);
         tick.AddRows(evaluated.Statistics.RowsRead + storedRows);
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
@@ -397,11 +397,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         return result;
     }
 
-    private async Task<DateTime> DatabaseNowAsync(CancellationToken cancellationToken)
-    {
-        var result = await engine.QueryAsync(new SqlStatement("SELECT now64(6, 'UTC')"), cancellationToken).ConfigureAwait(false);
-        return (DateTime)result.Rows[0][0]!;
-    }
+    private Task<DateTime> DatabaseNowAsync(CancellationToken cancellationToken) =>
+        engine.QueryScalarAsync<DateTime>(new SqlStatement("SELECT now64(6, 'UTC')"), cancellationToken);
 
     private static DateTime Truncate(DateTime utc) =>
         new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), utc.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : utc.Kind);
