@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SegmentMcp.Core.Dsl;
@@ -14,7 +13,7 @@ namespace SegmentMcp.Core.Evaluation;
 /// segments that reference others after those (dependency levels). Per level: phase 1 finds each segment's
 /// candidates (<see cref="CandidateQuery"/>), chunks them onto an <see cref="IChunkQueue"/>; phase 2 runs
 /// <see cref="EvaluatorOptions.Workers"/> workers that evaluate the compiled segment restricted to a chunk, diff it
-/// against stored membership and write the transitions (<see cref="MembershipStore.WriteChangesAsync"/>). A segment's
+/// against stored membership and write the transitions (<see cref="IMembershipStore.WriteChangesAsync"/>). A segment's
 /// state (evaluation time, ingestion watermark, size) advances only once all its chunks are written; a failure
 /// leaves it where it was, and the next tick re-derives the same candidates from the old state and repairs.
 /// </summary>
@@ -25,27 +24,44 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private readonly EvaluatorOptions options;
     private readonly ILogger logger;
     private readonly IChunkQueueFactory queues;
-    private readonly SegmentStore segments;
-    private readonly MembershipStore membership;
+    private readonly ISegmentStateStore segments;
+    private readonly IMembershipStore membership;
 
     /// <summary>One tick at a time per tenant; tenants never wait for each other.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
 
+    /// <summary>An evaluator over the engine's own <see cref="SegmentStore"/> and <see cref="MembershipStore"/>.</summary>
     public SegmentEvaluator(
         IClickHouseEngine engine,
         StorageSchema schema,
         EvaluatorOptions? options = null,
         ILogger<SegmentEvaluator>? logger = null,
         IChunkQueueFactory? queues = null)
+        : this(engine, schema, new SegmentStore(engine, schema), new MembershipStore(engine, schema), options, logger, queues)
+    {
+    }
+
+    /// <summary>
+    /// An evaluator that runs its segment queries on <paramref name="engine"/> and keeps evaluation state and membership
+    /// in the given stores.
+    /// </summary>
+    public SegmentEvaluator(
+        IClickHouseEngine engine,
+        StorageSchema schema,
+        ISegmentStateStore segments,
+        IMembershipStore membership,
+        EvaluatorOptions? options = null,
+        ILogger<SegmentEvaluator>? logger = null,
+        IChunkQueueFactory? queues = null)
     {
         this.engine = engine;
         this.schema = schema;
+        this.segments = segments;
+        this.membership = membership;
         this.options = options ?? new EvaluatorOptions();
         this.options.Validate();
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
         this.queues = queues ?? ChannelChunkQueue.Factory.Instance;
-        segments = new SegmentStore(engine, schema);
-        membership = new MembershipStore(engine, schema);
     }
 
     /// <summary>Test hook: runs after a chunk's log rows are written and before its membership rows.</summary>
@@ -108,7 +124,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, DateTime databaseNow, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
     {
-        var rows = await segments.LiveRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var rows = await segments.LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
         var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
         var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
         foreach (var row in rows)
@@ -478,21 +494,5 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     TimeSpan.FromTicks(phase1Ticks),
                     TimeSpan.FromTicks(phase2Ticks)));
         }
-    }
-
-    /// <summary>A tick report as printed by <c>segmentmcp evaluate</c>.</summary>
-    public static string Format(TickReport report)
-    {
-        var s = report.Statistics;
-        var text = new System.Text.StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"evaluated at {report.EvaluatedAt:yyyy-MM-ddTHH:mm:ss.fffZ}: {report.Segments.Count} segment(s)");
-        foreach (var segment in report.Segments.OrderBy(r => r.SegmentId, StringComparer.Ordinal))
-        {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {segment.SegmentId,-40} size {segment.Size,10}  +{segment.Entered} -{segment.Exited}  candidates {segment.Candidates}");
-        }
-
-        text.AppendLine(CultureInfo.InvariantCulture, $"candidates {s.Candidates}, chunks {s.Chunks}, entered {s.Entered}, exited {s.Exited}, rows read {s.RowsRead}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"phase 1 {s.Phase1.TotalMilliseconds:0} ms, phase 2 {s.Phase2.TotalMilliseconds:0} ms");
-        return text.ToString();
     }
 }

@@ -16,7 +16,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// membership never disagree about a transition. Re-writing the same rows is harmless: the log deduplicates on its
 /// whole key and membership keeps the row with the highest sequence.
 /// </remarks>
-public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema schema) : IMembershipReader
+public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema schema) : IMembershipStore
 {
     private const string Time3 = "DateTime64(3, 'UTC')";
     private static long lastSequence;
@@ -115,8 +115,7 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
             cancellationToken);
     }
 
-    /// <summary>Which of <paramref name="profileIds"/> are stored members.</summary>
-    internal async Task<(HashSet<string> Members, ulong RowsRead)> MembersAmongAsync(
+    public async Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken)
     {
         var result = await engine.QueryAsync(
@@ -133,7 +132,7 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
     /// Writes one chunk's transitions at evaluation time <paramref name="at"/>: the log first, then membership (see
     /// the class remarks). <paramref name="betweenWrites"/> is a test hook called between the two inserts.
     /// </summary>
-    internal async Task WriteChangesAsync(
+    public async Task WriteChangesAsync(
         string tenant,
         string segmentId,
         DateTime at,
@@ -180,7 +179,7 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
     /// before its membership rows or before the segment's state advanced) to membership; returns their profiles so
     /// the evaluator re-evaluates them.
     /// </summary>
-    internal async Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(
+    public async Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(
         string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken)
     {
         var result = await engine.QueryAsync(

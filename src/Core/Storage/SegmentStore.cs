@@ -15,7 +15,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// Two writers saving a new version of the same segment at the same instant could both pick the same version
 /// number; the server holds one evaluator and callers serialize edits per segment, so this store does not lock.
 /// </remarks>
-public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema) : ISegmentStore
+public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema) : ISegmentStore, ISegmentStateStore
 {
     private const string Time3 = "DateTime64(3, 'UTC')";
     private readonly SqlFragment segments = Sql.Table(schema.Segments);
@@ -74,12 +74,11 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
 
     public async Task<IReadOnlyList<SavedSegment>> ListAsync(string tenant, CancellationToken cancellationToken)
     {
-        var rows = await LiveRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var rows = await LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
         var states = await StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
         return [.. rows.Select(row => ToSaved(row, states))];
     }
 
-    /// <summary>The tenants that have at least one live segment, ordered.</summary>
     public Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken) =>
         engine.QueryAsync(
             Sql.Of(
@@ -91,8 +90,7 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
             row => row.GetString(0),
             cancellationToken);
 
-    /// <summary>Every live segment's current row (including its definition), ordered by id.</summary>
-    internal Task<IReadOnlyList<SegmentVersion>> LiveRowsAsync(string tenant, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<SegmentVersion>> LiveVersionsAsync(string tenant, CancellationToken cancellationToken) =>
         engine.QueryAsync(
             Sql.Of(
                 $"""
@@ -118,8 +116,7 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         return rows.Count == 0 ? null : rows[0];
     }
 
-    /// <summary>The latest evaluation state per segment (one segment, or all of the tenant's).</summary>
-    internal async Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken)
     {
         var filter = segmentId is null ? Sql.Empty : Sql.Of($" AND segment_id = {Sql.Param("String", segmentId)}");
         var states = await engine.QueryAsync(
@@ -133,8 +130,7 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         return states.ToDictionary(s => s.Id, s => s.State, StringComparer.Ordinal);
     }
 
-    /// <summary>Records that a segment's membership is complete up to <paramref name="state"/>.</summary>
-    internal async Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken)
+    public async Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken)
     {
         await engine.ExecuteAsync(
             Sql.Of(
@@ -216,10 +212,3 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
 
     private static DateTime Truncate(DateTime utc) => new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
 }
-
-/// <summary>One version row of a segment.</summary>
-internal sealed record SegmentVersion(
-    string Tenant, string SegmentId, int Version, string Name, string Description, string DefinitionJson, bool Deleted, DateTime CreatedAt);
-
-/// <summary>How far a segment's stored membership is evaluated: version, evaluation time, ingestion watermark, size.</summary>
-internal sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime IngestWatermark, long Size);

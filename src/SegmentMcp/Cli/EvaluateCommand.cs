@@ -43,12 +43,12 @@ internal static class EvaluateCommand
             try
             {
                 var report = await evaluator.TickAsync(company, asOf, progress, stop).ConfigureAwait(false);
-                await Console.Out.WriteAsync(SegmentEvaluator.Format(report)).ConfigureAwait(false);
+                await Console.Out.WriteAsync(TickReportText.Format(report)).ConfigureAwait(false);
                 return CommandLine.Ok;
             }
             catch (TickFailedException failed)
             {
-                await Console.Out.WriteAsync(SegmentEvaluator.Format(failed.Report)).ConfigureAwait(false);
+                await Console.Out.WriteAsync(TickReportText.Format(failed.Report)).ConfigureAwait(false);
                 await Console.Error.WriteLineAsync($"segmentmcp evaluate: {failed.Message}").ConfigureAwait(false);
                 return CommandLine.Failed;
             }
