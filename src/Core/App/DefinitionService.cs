@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using SegmentMcp.Core.Dsl;
@@ -177,8 +176,7 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
     public async Task<IReadOnlyList<string>> MembersAsync(ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken)
     {
         var page = Compile(definition, new CompileOptions(now, CompileMode.Page) { AfterProfileId = afterProfileId, PageSize = limit });
-        var result = await engine.QueryAsync(page, cancellationToken).ConfigureAwait(false);
-        return [.. result.Rows.Select(row => (string)row[0]!)];
+        return await engine.QueryAsync(page, row => row.GetString(0), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The engine's estimate of the rows the compiled query reads (<c>EXPLAIN ESTIMATE</c>).</summary>
@@ -186,13 +184,12 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
     {
         var result = await engine.QueryAsync(Compile(definition, new CompileOptions(now) { ExplainEstimate = true }), cancellationToken).ConfigureAwait(false);
         var rows = result.ColumnNames.ToList().IndexOf("rows");
-        return rows < 0 ? 0 : result.Rows.Sum(r => Convert.ToInt64(r[rows], CultureInfo.InvariantCulture));
+        return rows < 0 ? 0 : result.Read(row => row.GetInt64(rows)).Sum();
     }
 
     public async Task<long> CountAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
     {
-        var result = await engine.QueryAsync(Compile(definition, new CompileOptions(now, CompileMode.Count)), cancellationToken).ConfigureAwait(false);
-        return Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture);
+        return await engine.QueryScalarAsync<long>(Compile(definition, new CompileOptions(now, CompileMode.Count)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Whether one profile satisfies <paramref name="definition"/> at <paramref name="now"/> (the compiled query restricted to it).</summary>

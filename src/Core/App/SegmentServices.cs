@@ -23,12 +23,16 @@ public static class SegmentServices
         services.TryAddSingleton<SegmentStore>();
         services.TryAddSingleton<MembershipStore>();
         services.TryAddSingleton<ISegmentStore>(sp => sp.GetRequiredService<SegmentStore>());
-        services.TryAddSingleton<IMembershipReader>(sp => sp.GetRequiredService<MembershipStore>());
+        services.TryAddSingleton<ISegmentStateStore>(sp => sp.GetRequiredService<SegmentStore>());
+        services.TryAddSingleton<IMembershipStore>(sp => sp.GetRequiredService<MembershipStore>());
+        services.TryAddSingleton<IMembershipReader>(sp => sp.GetRequiredService<IMembershipStore>());
         services.TryAddSingleton<DefinitionService>();
         services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });
         services.TryAddSingleton<ISegmentEvaluator>(sp => new SegmentEvaluator(
             sp.GetRequiredService<IClickHouseEngine>(),
             sp.GetRequiredService<StorageSchema>(),
+            sp.GetRequiredService<ISegmentStateStore>(),
+            sp.GetRequiredService<IMembershipStore>(),
             sp.GetRequiredService<EvaluatorOptions>(),
             sp.GetService<ILogger<SegmentEvaluator>>()));
         return services;

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using SegmentMcp.Core.Ingest;
 using SegmentMcp.Core.Storage;
-using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Demo;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
 
 /// <summary>What loading the demo tenant did.</summary>
 public sealed record DemoResult(int Profiles, long Events, long ProfileRecords, DateTimeOffset ReferenceTime, TimeSpan Elapsed, bool ReplacedExisting)
@@ -54,11 +55,11 @@ public static class DemoLoader
     /// <summary>Removes the tenant's rows from every table; true when there were any.</summary>
     private static async Task<bool> DeleteTenantAsync(IClickHouseEngine engine, StorageSchema schema, string tenant, CancellationToken cancellationToken)
     {
-        var parameters = new[] { new SqlParameter("tenant", "String", tenant) };
-        var existing = await engine.QueryAsync(
-            new SqlStatement($"SELECT (SELECT count() FROM {schema.Events} WHERE tenant = {{tenant:String}}) + (SELECT count() FROM {schema.ProfileUpdates} WHERE tenant = {{tenant:String}})", parameters),
+        var tenantValue = Sql.Param("String", tenant);
+        var existing = await engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT (SELECT count() FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantValue}) + (SELECT count() FROM {Sql.Table(schema.ProfileUpdates)} WHERE tenant = {tenantValue})"),
             cancellationToken).ConfigureAwait(false);
-        if (Convert.ToInt64(existing.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture) == 0)
+        if (existing == 0)
         {
             return false;
         }
@@ -66,7 +67,7 @@ public static class DemoLoader
         foreach (var table in new[] { schema.Events, schema.ProfileUpdates, schema.Traits, schema.Profiles })
         {
             await engine.ExecuteAsync(
-                new SqlStatement($"ALTER TABLE {table} DELETE WHERE tenant = {{tenant:String}} SETTINGS mutations_sync = 2", parameters),
+                Sql.Of($"ALTER TABLE {Sql.Table(table)} DELETE WHERE tenant = {tenantValue} SETTINGS mutations_sync = 2"),
                 cancellationToken).ConfigureAwait(false);
         }
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SegmentMcp.Core.Dsl;
@@ -14,7 +13,7 @@ namespace SegmentMcp.Core.Evaluation;
 /// segments that reference others after those (dependency levels). Per level: phase 1 finds each segment's
 /// candidates (<see cref="CandidateQuery"/>), chunks them onto an <see cref="IChunkQueue"/>; phase 2 runs
 /// <see cref="EvaluatorOptions.Workers"/> workers that evaluate the compiled segment restricted to a chunk, diff it
-/// against stored membership and write the transitions (<see cref="MembershipStore.WriteChangesAsync"/>). A segment's
+/// against stored membership and write the transitions (<see cref="IMembershipStore.WriteChangesAsync"/>). A segment's
 /// state (evaluation time, ingestion watermark, size) advances only once all its chunks are written; a failure
 /// leaves it where it was, and the next tick re-derives the same candidates from the old state and repairs.
 /// </summary>
@@ -25,27 +24,44 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private readonly EvaluatorOptions options;
     private readonly ILogger logger;
     private readonly IChunkQueueFactory queues;
-    private readonly SegmentStore segments;
-    private readonly MembershipStore membership;
+    private readonly ISegmentStateStore segments;
+    private readonly IMembershipStore membership;
 
     /// <summary>One tick at a time per tenant; tenants never wait for each other.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
 
+    /// <summary>An evaluator over the engine's own <see cref="SegmentStore"/> and <see cref="MembershipStore"/>.</summary>
     public SegmentEvaluator(
         IClickHouseEngine engine,
         StorageSchema schema,
         EvaluatorOptions? options = null,
         ILogger<SegmentEvaluator>? logger = null,
         IChunkQueueFactory? queues = null)
+        : this(engine, schema, new SegmentStore(engine, schema), new MembershipStore(engine, schema), options, logger, queues)
+    {
+    }
+
+    /// <summary>
+    /// An evaluator that runs its segment queries on <paramref name="engine"/> and keeps evaluation state and membership
+    /// in the given stores.
+    /// </summary>
+    public SegmentEvaluator(
+        IClickHouseEngine engine,
+        StorageSchema schema,
+        ISegmentStateStore segments,
+        IMembershipStore membership,
+        EvaluatorOptions? options = null,
+        ILogger<SegmentEvaluator>? logger = null,
+        IChunkQueueFactory? queues = null)
     {
         this.engine = engine;
         this.schema = schema;
+        this.segments = segments;
+        this.membership = membership;
         this.options = options ?? new EvaluatorOptions();
         this.options.Validate();
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
         this.queues = queues ?? ChannelChunkQueue.Factory.Instance;
-        segments = new SegmentStore(engine, schema);
-        membership = new MembershipStore(engine, schema);
     }
 
     /// <summary>Test hook: runs after a chunk's log rows are written and before its membership rows.</summary>
@@ -109,7 +125,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, DateTime databaseNow, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
     {
-        var rows = await segments.LiveRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var rows = await segments.LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
         var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
         var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
         foreach (var row in rows)
@@ -231,7 +247,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task<SegmentJob> PlanAsync(
         Tick tick,
         string tenant,
-        SegmentStore.Row row,
+        SegmentVersion row,
         SegmentDefinition definition,
         IReadOnlyDictionary<string, SegmentDefinition> all,
         SegmentState? state,
@@ -248,7 +264,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var candidates = new List<string>();
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         tick.AddRows(result.Statistics.RowsRead);
-        candidates.AddRange(result.Rows.Select(r => (string)r[0]!));
+        candidates.AddRange(result.Read(row => row.GetString(0)));
         if (rolled.Count > 0)
         {
             // Profiles an interrupted tick changed: re-evaluated, so they end up exact at t1 whatever happened before.
@@ -321,7 +337,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt, CompileMode.Restricted, work.ProfileIds));
         var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
-        var now = evaluated.Rows.Select(r => (string)r[0]!).ToHashSet(StringComparer.Ordinal);
+        var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
         var (stored, storedRows) = await membership.MembersAmongAsync(work.Tenant, work.SegmentId, work.ProfileIds, cancellationToken).ConfigureAwait(false);
         tick.AddRows(evaluated.Statistics.RowsRead + storedRows);
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
@@ -473,21 +489,5 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     TimeSpan.FromTicks(phase1Ticks),
                     TimeSpan.FromTicks(phase2Ticks)));
         }
-    }
-
-    /// <summary>A tick report as printed by <c>segmentmcp evaluate</c>.</summary>
-    public static string Format(TickReport report)
-    {
-        var s = report.Statistics;
-        var text = new System.Text.StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"evaluated at {report.EvaluatedAt:yyyy-MM-ddTHH:mm:ss.fffZ}: {report.Segments.Count} segment(s)");
-        foreach (var segment in report.Segments.OrderBy(r => r.SegmentId, StringComparer.Ordinal))
-        {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {segment.SegmentId,-40} size {segment.Size,10}  +{segment.Entered} -{segment.Exited}  candidates {segment.Candidates}");
-        }
-
-        text.AppendLine(CultureInfo.InvariantCulture, $"candidates {s.Candidates}, chunks {s.Chunks}, entered {s.Entered}, exited {s.Exited}, rows read {s.RowsRead}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"phase 1 {s.Phase1.TotalMilliseconds:0} ms, phase 2 {s.Phase2.TotalMilliseconds:0} ms");
-        return text.ToString();
     }
 }

@@ -19,9 +19,10 @@ public static class IngestClock
 {
     public static async Task<IngestInstant> ReadAsync(IClickHouseEngine engine, CancellationToken cancellationToken)
     {
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                """
+        // Fixed text, no parameters: the process lists are the engine's own.
+        return await engine.QuerySingleAsync(
+            Sql.Sql.Of(
+                $"""
                 SELECT
                     now64(6, 'UTC') AS now,
                     least(
@@ -29,8 +30,7 @@ public static class IngestClock
                         ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000))) FROM system.processes WHERE query_kind = 'Insert'), now),
                         ifNull((SELECT minOrNull(toDateTime64(first_update, 6, 'UTC')) FROM system.asynchronous_inserts), now)) AS watermark
                 """),
+            row => new IngestInstant(row.GetDateTime(0), row.GetDateTime(1)),
             cancellationToken).ConfigureAwait(false);
-        var row = result.Rows[0];
-        return new IngestInstant((DateTime)row[0]!, (DateTime)row[1]!);
     }
 }

@@ -1,8 +1,8 @@
-using System.Globalization;
-using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
 
 /// <summary>
 /// Stored membership (<see cref="StorageSchema.Membership"/>, latest row per profile by sequence) and the
@@ -16,37 +16,30 @@ namespace SegmentMcp.Core.Storage;
 /// membership never disagree about a transition. Re-writing the same rows is harmless: the log deduplicates on its
 /// whole key and membership keeps the row with the highest sequence.
 /// </remarks>
-public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema schema) : IMembershipReader
+public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema schema) : IMembershipStore
 {
     private const string Time3 = "DateTime64(3, 'UTC')";
     private static long lastSequence;
+    private readonly SqlFragment membership = Sql.Table(schema.Membership);
+    private readonly SqlFragment membershipLog = Sql.Table(schema.MembershipLog);
 
-    public async Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken)
-    {
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $"SELECT count() FROM {schema.Membership} FINAL WHERE tenant = {{tenant:String}} AND segment_id = {{id:String}} AND is_member = 1",
-                Keys(tenant, segmentId)),
-            cancellationToken).ConfigureAwait(false);
-        return Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture);
-    }
+    public Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
+        engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT count() FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1"),
+            cancellationToken);
 
     public async Task<IReadOnlyList<string>> MembersAsync(string tenant, string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        var parameters = Keys(tenant, segmentId);
-        parameters.Add(new SqlParameter("after", "String", afterProfileId ?? string.Empty));
-        parameters.Add(new SqlParameter("limit", "UInt64", (long)limit));
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT profile_id FROM {{schema.Membership}} FINAL
-                WHERE tenant = {tenant:String} AND segment_id = {id:String} AND profile_id > {after:String} AND is_member = 1
-                ORDER BY profile_id LIMIT {limit:UInt64}
-                """,
-                parameters),
+        return await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT profile_id FROM {membership} FINAL
+                WHERE {Keys(tenant, segmentId)} AND profile_id > {Sql.Param("String", afterProfileId ?? string.Empty)} AND is_member = 1
+                ORDER BY profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
+                """),
+            row => row.GetString(0),
             cancellationToken).ConfigureAwait(false);
-        return [.. result.Rows.Select(r => (string)r[0]!)];
     }
 
     public async Task<bool> IsMemberAsync(string tenant, string segmentId, string profileId, CancellationToken cancellationToken)
@@ -59,39 +52,31 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
         string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        var parameters = Keys(tenant, segmentId);
-        var filters = new List<string>();
+        var filters = new List<SqlFragment> { Keys(tenant, segmentId) };
         if (since is { } s)
         {
-            filters.Add($"at >= {{since:{Time3}}}");
-            parameters.Add(new SqlParameter("since", Time3, s));
+            filters.Add(Sql.Of($"at >= {Sql.Param(Time3, s)}"));
         }
 
         if (until is { } u)
         {
-            filters.Add($"at < {{until:{Time3}}}");
-            parameters.Add(new SqlParameter("until", Time3, u));
+            filters.Add(Sql.Of($"at < {Sql.Param(Time3, u)}"));
         }
 
         if (after is { } position)
         {
-            filters.Add($"(at, profile_id) > ({{after_at:{Time3}}}, {{after_id:String}})");
-            parameters.Add(new SqlParameter("after_at", Time3, position.At));
-            parameters.Add(new SqlParameter("after_id", "String", position.ProfileId));
+            filters.Add(Sql.Of($"(at, profile_id) > ({Sql.Param(Time3, position.At)}, {Sql.Param("String", position.ProfileId)})"));
         }
 
-        parameters.Add(new SqlParameter("limit", "UInt64", (long)limit));
-        var where = string.Concat(filters.Select(f => " AND " + f));
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT at, profile_id, toUInt8(change) FROM {{schema.MembershipLog}} FINAL
-                WHERE tenant = {tenant:String} AND segment_id = {id:String}{{where}}
-                ORDER BY at, profile_id LIMIT {limit:UInt64}
-                """,
-                parameters),
+        return await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT at, profile_id, toUInt8(change) FROM {membershipLog} FINAL
+                WHERE {Sql.Join(Sql.Of($" AND "), filters)}
+                ORDER BY at, profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
+                """),
+            row => new MembershipChange(row.GetString(1), row.GetDateTime(0), row.GetBoolean(2)),
             cancellationToken).ConfigureAwait(false);
-        return [.. result.Rows.Select(r => new MembershipChange((string)r[1]!, (DateTime)r[0]!, Convert.ToInt64(r[2], CultureInfo.InvariantCulture) == 1))];
     }
 
     public async Task<long> OverlapAsync(string tenant, string segmentA, string segmentB, CancellationToken cancellationToken)
@@ -101,59 +86,53 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
             return await CountAsync(tenant, segmentA, cancellationToken).ConfigureAwait(false);
         }
 
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
+        return await engine.QueryScalarAsync<long>(
+            Sql.Of(
+                $"""
                 SELECT count() FROM (
-                    SELECT profile_id FROM {{schema.Membership}} FINAL
-                    WHERE tenant = {tenant:String} AND segment_id IN ({a:String}, {b:String}) AND is_member = 1
+                    SELECT profile_id FROM {membership} FINAL
+                    WHERE tenant = {Sql.Param("String", tenant)} AND segment_id IN ({Sql.Param("String", segmentA)}, {Sql.Param("String", segmentB)}) AND is_member = 1
                     GROUP BY profile_id HAVING count() = 2)
-                """,
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("a", "String", segmentA), new SqlParameter("b", "String", segmentB)]),
+                """),
             cancellationToken).ConfigureAwait(false);
-        return Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture);
     }
 
-    public async Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken)
     {
         // Membership is keyed by segment first, so this reads the tenant's membership; deleted segments are left out.
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT segment_id FROM {{schema.Membership}} FINAL
-                WHERE tenant = {tenant:String} AND profile_id = {profile:String} AND is_member = 1
+        var tenantValue = Sql.Param("String", tenant);
+        return engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT segment_id FROM {membership} FINAL
+                WHERE tenant = {tenantValue} AND profile_id = {Sql.Param("String", profileId)} AND is_member = 1
                   AND segment_id IN (
-                      SELECT segment_id FROM {{schema.Segments}} WHERE tenant = {tenant:String}
+                      SELECT segment_id FROM {Sql.Table(schema.Segments)} WHERE tenant = {tenantValue}
                       GROUP BY segment_id HAVING argMax(deleted, version) = 0)
                 ORDER BY segment_id
-                """,
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("profile", "String", profileId)]),
-            cancellationToken).ConfigureAwait(false);
-        return [.. result.Rows.Select(r => (string)r[0]!)];
+                """),
+            row => row.GetString(0),
+            cancellationToken);
     }
 
-    /// <summary>Which of <paramref name="profileIds"/> are stored members.</summary>
-    internal async Task<(HashSet<string> Members, ulong RowsRead)> MembersAmongAsync(
+    public async Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken)
     {
-        var parameters = Keys(tenant, segmentId);
-        parameters.Add(new SqlParameter("ids", "Array(String)", profileIds.ToArray()));
         var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT profile_id FROM {{schema.Membership}} FINAL
-                WHERE tenant = {tenant:String} AND segment_id = {id:String} AND profile_id IN {ids:Array(String)} AND is_member = 1
-                """,
-                parameters),
+            Sql.Of(
+                $"""
+                SELECT profile_id FROM {membership} FINAL
+                WHERE {Keys(tenant, segmentId)} AND profile_id IN {Sql.Param("Array(String)", profileIds.ToArray())} AND is_member = 1
+                """),
             cancellationToken).ConfigureAwait(false);
-        return (result.Rows.Select(r => (string)r[0]!).ToHashSet(StringComparer.Ordinal), result.Statistics.RowsRead);
+        return (result.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal), result.Statistics.RowsRead);
     }
 
     /// <summary>
     /// Writes one chunk's transitions at evaluation time <paramref name="at"/>: the log first, then membership (see
     /// the class remarks). <paramref name="betweenWrites"/> is a test hook called between the two inserts.
     /// </summary>
-    internal async Task WriteChangesAsync(
+    public async Task WriteChangesAsync(
         string tenant,
         string segmentId,
         DateTime at,
@@ -200,36 +179,24 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
     /// before its membership rows or before the segment's state advanced) to membership; returns their profiles so
     /// the evaluator re-evaluates them.
     /// </summary>
-    internal async Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(
+    public async Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(
         string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken)
     {
-        var parameters = Keys(tenant, segmentId);
-        parameters.Add(new SqlParameter("since", Time3, evaluatedAt ?? DateTime.UnixEpoch));
         var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT profile_id, argMax(toUInt8(change), at), max(at) FROM {{schema.MembershipLog}}
-                WHERE tenant = {tenant:String} AND segment_id = {id:String} AND at > {since:{{Time3}}}
+            Sql.Of(
+                $"""
+                SELECT profile_id, argMax(toUInt8(change), at), max(at) FROM {membershipLog}
+                WHERE {Keys(tenant, segmentId)} AND at > {Sql.Param(Time3, evaluatedAt ?? DateTime.UnixEpoch)}
                 GROUP BY profile_id ORDER BY profile_id
-                """,
-                parameters),
+                """),
             cancellationToken).ConfigureAwait(false);
-        if (result.Rows.Count == 0)
+        var entries = result.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1), At: row.GetDateTime(2)));
+        foreach (var group in entries.GroupBy(entry => entry.At))
         {
-            return ([], result.Statistics.RowsRead);
+            await WriteMembershipAsync(tenant, segmentId, group.Key, group.Select(entry => (entry.Profile, entry.IsMember)), cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var group in result.Rows.GroupBy(r => (DateTime)r[2]!))
-        {
-            await WriteMembershipAsync(
-                tenant,
-                segmentId,
-                group.Key,
-                group.Select(r => ((string)r[0]!, Convert.ToInt64(r[1], CultureInfo.InvariantCulture) == 1)),
-                cancellationToken).ConfigureAwait(false);
-        }
-
-        return ([.. result.Rows.Select(r => (string)r[0]!)], result.Statistics.RowsRead);
+        return ([.. entries.Select(entry => entry.Profile)], result.Statistics.RowsRead);
     }
 
     private async Task WriteMembershipAsync(
@@ -274,6 +241,7 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
         }
     }
 
-    private static List<SqlParameter> Keys(string tenant, string segmentId) =>
-        [new SqlParameter("tenant", "String", tenant), new SqlParameter("id", "String", segmentId)];
+    /// <summary>The key prefix every membership read starts with.</summary>
+    private static SqlFragment Keys(string tenant, string segmentId) =>
+        Sql.Of($"tenant = {Sql.Param("String", tenant)} AND segment_id = {Sql.Param("String", segmentId)}");
 }

@@ -1,8 +1,8 @@
-using System.Globalization;
-using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
 
 /// <summary>One event of a profile, its properties decoded to JSON values.</summary>
 public sealed record ProfileEvent(string Metric, DateTime Timestamp, double? Value, IReadOnlyDictionary<string, object?> Properties);
@@ -19,104 +19,75 @@ public sealed record EventEvidence(long Events, DateTime? First, DateTime? Last,
 /// </summary>
 public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema)
 {
+    private const string Time3 = "DateTime64(3, 'UTC')";
+    private readonly SqlFragment events = Sql.Table(schema.Events);
+
     public async Task<ProfileSnapshot> ReadAsync(string tenant, string profileId, int recentEvents, DateTime? asOf, CancellationToken cancellationToken)
     {
-        var now = asOf ?? DateTime.UtcNow;
-        List<SqlParameter> parameters =
-        [
-            new("tenant", "String", tenant),
-            new("profile_id", "String", profileId),
-            new("now", "DateTime64(3, 'UTC')", now),
-        ];
-        var exists = await engine.QueryAsync(
-            new SqlStatement($"SELECT count() FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND profile_id = {{profile_id:String}}", parameters),
+        var profile = new ProfileKey(tenant, profileId, asOf ?? DateTime.UtcNow);
+        var exists = await engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT count() FROM {Sql.Table(schema.Profiles)} WHERE {profile.Tenant} AND {profile.Profile}"),
             cancellationToken).ConfigureAwait(false);
-        var properties = await PropertiesAsync(parameters, cancellationToken).ConfigureAwait(false);
-        var events = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT metric, ts, value, properties FROM {{schema.Events}}
-                WHERE tenant = {tenant:String} AND profile_id = {profile_id:String} AND ts <= {now:DateTime64(3, 'UTC')}
-                ORDER BY ts DESC, metric LIMIT {limit:UInt32}
-                """,
-                [.. parameters, new SqlParameter("limit", "UInt32", (long)recentEvents)]),
+        var properties = await PropertiesAsync(profile, cancellationToken).ConfigureAwait(false);
+        var recent = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT metric, ts, value, properties FROM {events}
+                WHERE {profile.Tenant} AND {profile.Profile} AND ts <= {profile.Now}
+                ORDER BY ts DESC, metric LIMIT {Sql.Param("UInt32", (long)recentEvents)}
+                """),
+            row => new ProfileEvent(row.GetString(0), row.GetDateTime(1), row.GetNullableDouble(2), Decode(row.GetStringMap(3))),
             cancellationToken).ConfigureAwait(false);
-        var recent = events.Rows
-            .Select(row => new ProfileEvent(
-                (string)row[0]!,
-                (DateTime)row[1]!,
-                row[2] is null ? null : Convert.ToDouble(row[2], CultureInfo.InvariantCulture),
-                DecodeMap(row[3])))
-            .ToList();
-        return new ProfileSnapshot(profileId, Convert.ToInt64(exists.Rows[0][0], CultureInfo.InvariantCulture) > 0, properties, recent);
+        return new ProfileSnapshot(profileId, exists > 0, properties, recent);
     }
 
     /// <summary>The profile's property values at <paramref name="asOf"/> (the latest update of each; removed ones left out).</summary>
     public Task<IReadOnlyDictionary<string, object?>> PropertiesAsync(string tenant, string profileId, DateTime asOf, CancellationToken cancellationToken) =>
-        PropertiesAsync(
-            [new("tenant", "String", tenant), new("profile_id", "String", profileId), new("now", "DateTime64(3, 'UTC')", asOf)],
-            cancellationToken);
+        PropertiesAsync(new ProfileKey(tenant, profileId, asOf), cancellationToken);
 
     /// <summary>How many events of <paramref name="metric"/> the profile has with from ≤ ts &lt; until (and ts ≤ now).</summary>
-    public async Task<EventEvidence> EventsInRangeAsync(
+    public Task<EventEvidence> EventsInRangeAsync(
         string tenant, string profileId, string metric, DateTime? from, DateTime? until, DateTime now, CancellationToken cancellationToken)
     {
-        List<SqlParameter> parameters =
-        [
-            new("tenant", "String", tenant),
-            new("profile_id", "String", profileId),
-            new("metric", "String", metric),
-            new("now", "DateTime64(3, 'UTC')", now),
-        ];
-        var range = string.Empty;
-        if (from is { } start)
-        {
-            range += " AND ts >= {from:DateTime64(3, 'UTC')}";
-            parameters.Add(new SqlParameter("from", "DateTime64(3, 'UTC')", start));
-        }
-
-        if (until is { } end)
-        {
-            range += " AND ts < {until:DateTime64(3, 'UTC')}";
-            parameters.Add(new SqlParameter("until", "DateTime64(3, 'UTC')", end));
-        }
-
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT count(), minOrNull(ts), maxOrNull(ts), sumOrNull(value) FROM {{schema.Events}}
-                WHERE tenant = {tenant:String} AND metric = {metric:String} AND profile_id = {profile_id:String}
-                  AND ts <= {now:DateTime64(3, 'UTC')}{{range}}
-                """,
-                parameters),
-            cancellationToken).ConfigureAwait(false);
-        var row = result.Rows[0];
-        return new EventEvidence(
-            Convert.ToInt64(row[0], CultureInfo.InvariantCulture),
-            row[1] as DateTime?,
-            row[2] as DateTime?,
-            row[3] is null ? null : Convert.ToDouble(row[3], CultureInfo.InvariantCulture));
+        var profile = new ProfileKey(tenant, profileId, now);
+        var lower = from is { } start ? Sql.Of($" AND ts >= {Sql.Param(Time3, start)}") : Sql.Empty;
+        var upper = until is { } end ? Sql.Of($" AND ts < {Sql.Param(Time3, end)}") : Sql.Empty;
+        return engine.QuerySingleAsync(
+            Sql.Of(
+                $"""
+                SELECT count(), minOrNull(ts), maxOrNull(ts), sumOrNull(value) FROM {events}
+                WHERE {profile.Tenant} AND metric = {Sql.Param("String", metric)} AND {profile.Profile}
+                  AND ts <= {profile.Now}{lower}{upper}
+                """),
+            row => new EventEvidence(row.GetInt64(0), row.GetNullableDateTime(1), row.GetNullableDateTime(2), row.GetNullableDouble(3)),
+            cancellationToken);
     }
 
-    private async Task<IReadOnlyDictionary<string, object?>> PropertiesAsync(List<SqlParameter> parameters, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, object?>> PropertiesAsync(ProfileKey profile, CancellationToken cancellationToken)
     {
         var rows = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT kv.1 AS name, argMax(kv.2, (updated_at, ingested_at)) AS v FROM {{schema.ProfileUpdates}}
+            Sql.Of(
+                $"""
+                SELECT kv.1 AS name, argMax(kv.2, (updated_at, ingested_at)) AS v FROM {Sql.Table(schema.ProfileUpdates)}
                 ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv
-                WHERE tenant = {tenant:String} AND profile_id = {profile_id:String} AND updated_at <= {now:DateTime64(3, 'UTC')}
+                WHERE {profile.Tenant} AND {profile.Profile} AND updated_at <= {profile.Now}
                 GROUP BY name HAVING v != '' ORDER BY name
-                """,
-                parameters),
+                """),
+            row => (Name: row.GetString(0), Value: TaggedValue.Decode(row.GetString(1))),
             cancellationToken).ConfigureAwait(false);
-        return rows.Rows.ToDictionary(row => (string)row[0]!, row => TaggedValue.Decode((string?)row[1]), StringComparer.Ordinal);
+        return rows.ToDictionary(row => row.Name, row => row.Value, StringComparer.Ordinal);
     }
 
-    private static Dictionary<string, object?> DecodeMap(object? map) =>
-        map is IReadOnlyDictionary<string, object?> values
-            ? values.ToDictionary(pair => pair.Key, pair => TaggedValue.Decode(pair.Value as string), StringComparer.Ordinal)
-            : map is Dictionary<string, object?> dictionary
-                ? dictionary.ToDictionary(pair => pair.Key, pair => TaggedValue.Decode(pair.Value as string), StringComparer.Ordinal)
-                : [];
+    private static Dictionary<string, object?> Decode(IReadOnlyDictionary<string, string> map) =>
+        map.ToDictionary(pair => pair.Key, pair => TaggedValue.Decode(pair.Value), StringComparer.Ordinal);
+
+    /// <summary>The filters one profile's lookups share: its tenant, its id and the time it is read at.</summary>
+    private sealed class ProfileKey(string tenant, string profileId, DateTime now)
+    {
+        public SqlFragment Tenant { get; } = Sql.Of($"tenant = {Sql.Param("String", tenant)}");
+
+        public SqlFragment Profile { get; } = Sql.Of($"profile_id = {Sql.Param("String", profileId)}");
+
+        public SqlFragment Now { get; } = Sql.Param(Time3, now);
+    }
 }

@@ -11,4 +11,32 @@ public sealed record QueryResult(
     IReadOnlyList<string> ColumnNames,
     IReadOnlyList<string> ColumnTypes,
     IReadOnlyList<object?[]> Rows,
-    QueryStatistics Statistics);
+    QueryStatistics Statistics)
+{
+    /// <summary>Every row through <paramref name="map"/>, in order.</summary>
+    public IReadOnlyList<T> Read<T>(Func<Row, T> map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var items = new T[Rows.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = map(RowAt(i));
+        }
+
+        return items;
+    }
+
+    /// <summary>The only row through <paramref name="map"/> (an aggregate without GROUP BY, say).</summary>
+    public T ReadSingle<T>(Func<Row, T> map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        return Rows.Count == 1
+            ? map(RowAt(0))
+            : throw new InvalidOperationException($"The query returned {Rows.Count} rows where exactly one was expected.");
+    }
+
+    /// <summary>The first column of the only row, converted as <see cref="Row.Get{T}"/> does.</summary>
+    public T Scalar<T>() => ReadSingle(row => row.Get<T>(0));
+
+    public Row RowAt(int index) => new(Rows[index], ColumnNames, ColumnTypes);
+}

@@ -1,8 +1,8 @@
-using System.Globalization;
-using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
 
 /// <summary>A profile property: its JSON types, how many profiles have a value now, and the most frequent values.</summary>
 public sealed record PropertyStatistics(string Name, IReadOnlyList<string> Types, long ProfilesWithValue, IReadOnlyList<object?> SampleValues);
@@ -22,6 +22,9 @@ public sealed record TenantStatistics(long Profiles, long Events, IReadOnlyList<
 /// </summary>
 public sealed class SchemaDescriber(IClickHouseEngine engine, StorageSchema schema)
 {
+    private readonly SqlFragment events = Sql.Table(schema.Events);
+    private readonly SqlFragment traits = Sql.Table(schema.Traits);
+
     /// <summary>Event properties' types and samples come from at most this many events per metric.</summary>
     public const int EventSamplePerMetric = 20_000;
 
@@ -34,116 +37,98 @@ public sealed class SchemaDescriber(IClickHouseEngine engine, StorageSchema sche
     /// </summary>
     public async Task<TenantStatistics> DescribeAsync(string tenant, string? metric, string? property, CancellationToken cancellationToken)
     {
-        var tenantParameter = new SqlParameter("tenant", "String", tenant);
-        var profiles = await engine.QueryAsync(
-            new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [tenantParameter]),
+        var tenantValue = Sql.Param("String", tenant);
+        var profiles = await engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT uniqExact(profile_id) FROM {Sql.Table(schema.Profiles)} WHERE tenant = {tenantValue}"),
             cancellationToken).ConfigureAwait(false);
 
-        var metricFilter = metric is null ? string.Empty : " AND metric = {metric:String}";
-        List<SqlParameter> metricParameters = metric is null ? [tenantParameter] : [tenantParameter, new SqlParameter("metric", "String", metric)];
+        var metricFilter = metric is null ? Sql.Empty : Sql.Of($" AND metric = {Sql.Param("String", metric)}");
         var metricRows = await engine.QueryAsync(
-            new SqlStatement(
-                $"SELECT metric, count(), uniqExact(profile_id), min(ts), max(ts) FROM {schema.Events} WHERE tenant = {{tenant:String}} GROUP BY metric ORDER BY metric",
-                [tenantParameter]),
+            Sql.Of($"SELECT metric, count(), uniqExact(profile_id), min(ts), max(ts) FROM {events} WHERE tenant = {tenantValue} GROUP BY metric ORDER BY metric"),
+            row => (Name: row.GetString(0), Events: row.GetInt64(1), Profiles: row.GetInt64(2), First: row.GetDateTime(3), Last: row.GetDateTime(4)),
             cancellationToken).ConfigureAwait(false);
         var eventProperties = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
-                SELECT metric, kv.1 AS name, groupUniqArray(substring(kv.2, 1, 1)) AS tags, topK({{SampleValueCount}})(kv.2) AS top
-                FROM (SELECT metric, properties FROM {{schema.Events}} WHERE tenant = {tenant:String}{{metricFilter}} LIMIT {{EventSamplePerMetric}} BY metric)
+            Sql.Of(
+                $"""
+                SELECT metric, kv.1 AS name, groupUniqArray(substring(kv.2, 1, 1)) AS tags, topK({Sql.Param("UInt32", (long)SampleValueCount)})(kv.2) AS top
+                FROM (SELECT metric, properties FROM {events} WHERE tenant = {tenantValue}{metricFilter} LIMIT {Sql.Param("UInt32", (long)EventSamplePerMetric)} BY metric)
                 ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv
                 GROUP BY metric, name ORDER BY metric, name
-                """,
-                metricParameters),
+                """),
+            row => (Metric: row.GetString(0), Statistics: new EventPropertyStatistics(row.GetString(1), Types(row.GetStrings(2)), Samples(row.GetStrings(3)))),
             cancellationToken).ConfigureAwait(false);
-        var propertiesByMetric = eventProperties.Rows
-            .GroupBy(row => (string)row[0]!, StringComparer.Ordinal)
+        var propertiesByMetric = eventProperties
+            .GroupBy(entry => entry.Metric, StringComparer.Ordinal)
             .ToDictionary(
                 group => group.Key,
-                group => (IReadOnlyList<EventPropertyStatistics>)[.. group.Select(row => new EventPropertyStatistics((string)row[1]!, Types(row[2]), Samples(row[3])))],
+                group => (IReadOnlyList<EventPropertyStatistics>)[.. group.Select(entry => entry.Statistics)],
                 StringComparer.Ordinal);
 
         long totalEvents = 0;
         var metrics = new List<MetricStatistics>();
-        foreach (var row in metricRows.Rows)
+        foreach (var row in metricRows)
         {
-            var name = (string)row[0]!;
-            var events = ToLong(row[1]);
-            totalEvents += events;
-            if (metric is not null && name != metric)
+            totalEvents += row.Events;
+            if (metric is not null && row.Name != metric)
             {
                 continue;
             }
 
             metrics.Add(new MetricStatistics(
-                name, events, ToLong(row[2]), (DateTime)row[3]!, (DateTime)row[4]!, propertiesByMetric.GetValueOrDefault(name) ?? []));
+                row.Name, row.Events, row.Profiles, row.First, row.Last, propertiesByMetric.GetValueOrDefault(row.Name) ?? []));
         }
 
-        var propertyFilter = property is null ? string.Empty : " AND property = {property:String}";
-        List<SqlParameter> propertyParameters = property is null ? [tenantParameter] : [tenantParameter, new SqlParameter("property", "String", property)];
-        var propertyRows = metric is not null && property is null
-            ? null
+        var propertyFilter = property is null ? Sql.Empty : Sql.Of($" AND property = {Sql.Param("String", property)}");
+        var sampleCount = Sql.Param("UInt32", (long)SampleValueCount);
+        IReadOnlyList<PropertyStatistics> properties = metric is not null && property is null
+            ? []
             : await engine.QueryAsync(
-                new SqlStatement(
-                    $$"""
-                    SELECT property, groupUniqArrayIf(substring(v, 1, 1), v != ''), countIf(v != ''), topKIf({{SampleValueCount}})(v, v != '')
-                    FROM (SELECT property, profile_id, argMax(value, (updated_at, ingested_at)) AS v FROM {{schema.Traits}}
-                          WHERE tenant = {tenant:String}{{propertyFilter}} GROUP BY property, profile_id)
+                Sql.Of(
+                    $"""
+                    SELECT property, groupUniqArrayIf(substring(v, 1, 1), v != ''), countIf(v != ''), topKIf({sampleCount})(v, v != '')
+                    FROM (SELECT property, profile_id, argMax(value, (updated_at, ingested_at)) AS v FROM {traits}
+                          WHERE tenant = {tenantValue}{propertyFilter} GROUP BY property, profile_id)
                     GROUP BY property ORDER BY property
-                    """,
-                    propertyParameters),
+                    """),
+                row => new PropertyStatistics(row.GetString(0), Types(row.GetStrings(1)), row.GetInt64(2), Samples(row.GetStrings(3))),
                 cancellationToken).ConfigureAwait(false);
-        var properties = propertyRows?.Rows
-            .Select(row => new PropertyStatistics((string)row[0]!, Types(row[1]), ToLong(row[2]), Samples(row[3])))
-            .ToList() ?? [];
 
-        return new TenantStatistics(ToLong(profiles.Rows[0][0]), totalEvents, properties, metric is null && property is not null ? [] : metrics);
+        return new TenantStatistics(profiles, totalEvents, properties, metric is null && property is not null ? [] : metrics);
     }
 
     /// <summary>Metric names starting with <paramref name="prefix"/>, in order.</summary>
-    public async Task<IReadOnlyList<string>> MetricNamesAsync(string tenant, string prefix, int limit, CancellationToken cancellationToken)
-    {
-        var rows = await engine.QueryAsync(
-            new SqlStatement(
-                $"SELECT DISTINCT metric FROM {schema.Events} WHERE tenant = {{tenant:String}} AND startsWith(metric, {{prefix:String}}) ORDER BY metric LIMIT {{limit:UInt32}}",
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("prefix", "String", prefix), new SqlParameter("limit", "UInt32", (long)limit)]),
-            cancellationToken).ConfigureAwait(false);
-        return [.. rows.Rows.Select(row => (string)row[0]!)];
-    }
+    public Task<IReadOnlyList<string>> MetricNamesAsync(string tenant, string prefix, int limit, CancellationToken cancellationToken) =>
+        NamesAsync(events, Sql.Of($"metric"), tenant, prefix, limit, cancellationToken);
 
     /// <summary>Profile property names starting with <paramref name="prefix"/>, in order.</summary>
-    public async Task<IReadOnlyList<string>> PropertyNamesAsync(string tenant, string prefix, int limit, CancellationToken cancellationToken)
-    {
-        var rows = await engine.QueryAsync(
-            new SqlStatement(
-                $"SELECT DISTINCT property FROM {schema.Traits} WHERE tenant = {{tenant:String}} AND startsWith(property, {{prefix:String}}) ORDER BY property LIMIT {{limit:UInt32}}",
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("prefix", "String", prefix), new SqlParameter("limit", "UInt32", (long)limit)]),
-            cancellationToken).ConfigureAwait(false);
-        return [.. rows.Rows.Select(row => (string)row[0]!)];
-    }
+    public Task<IReadOnlyList<string>> PropertyNamesAsync(string tenant, string prefix, int limit, CancellationToken cancellationToken) =>
+        NamesAsync(traits, Sql.Of($"property"), tenant, prefix, limit, cancellationToken);
 
     /// <summary>Current values of a profile property whose text starts with <paramref name="prefix"/>, most frequent first.</summary>
-    public async Task<IReadOnlyList<string>> PropertyValuesAsync(string tenant, string property, string prefix, int limit, CancellationToken cancellationToken)
-    {
-        var rows = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
+    public Task<IReadOnlyList<string>> PropertyValuesAsync(string tenant, string property, string prefix, int limit, CancellationToken cancellationToken) =>
+        engine.QueryAsync(
+            Sql.Of(
+                $"""
                 SELECT v, count() AS c FROM
-                  (SELECT profile_id, argMax(value, (updated_at, ingested_at)) AS v FROM {{schema.Traits}}
-                   WHERE tenant = {tenant:String} AND property = {property:String} GROUP BY profile_id)
-                WHERE v != '' AND startsWith(substring(v, 2), {prefix:String})
-                GROUP BY v ORDER BY c DESC, v LIMIT {limit:UInt32}
-                """,
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("property", "String", property), new SqlParameter("prefix", "String", prefix), new SqlParameter("limit", "UInt32", (long)limit)]),
-            cancellationToken).ConfigureAwait(false);
-        return [.. rows.Rows.Select(row => ((string)row[0]!)[1..])];
-    }
+                  (SELECT profile_id, argMax(value, (updated_at, ingested_at)) AS v FROM {traits}
+                   WHERE tenant = {Sql.Param("String", tenant)} AND property = {Sql.Param("String", property)} GROUP BY profile_id)
+                WHERE v != '' AND startsWith(substring(v, 2), {Sql.Param("String", prefix)})
+                GROUP BY v ORDER BY c DESC, v LIMIT {Sql.Param("UInt32", (long)limit)}
+                """),
+            row => row.GetString(0)[1..],
+            cancellationToken);
 
-    private static IReadOnlyList<string> Types(object? tags) =>
-        [.. ((object?[])tags!).Select(t => (string)t!).Where(t => t.Length > 0).Select(t => TaggedValue.TypeName(t[0])).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    private Task<IReadOnlyList<string>> NamesAsync(
+        SqlFragment table, SqlFragment column, string tenant, string prefix, int limit, CancellationToken cancellationToken) =>
+        engine.QueryAsync(
+            Sql.Of(
+                $"SELECT DISTINCT {column} FROM {table} WHERE tenant = {Sql.Param("String", tenant)} AND startsWith({column}, {Sql.Param("String", prefix)}) ORDER BY {column} LIMIT {Sql.Param("UInt32", (long)limit)}"),
+            row => row.GetString(0),
+            cancellationToken);
 
-    private static IReadOnlyList<object?> Samples(object? values) =>
-        [.. ((object?[])values!).Select(v => TaggedValue.Decode((string?)v)).Where(v => v is not null)];
+    private static IReadOnlyList<string> Types(IReadOnlyList<string> tags) =>
+        [.. tags.Where(t => t.Length > 0).Select(t => TaggedValue.TypeName(t[0])).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
-    private static long ToLong(object? value) => Convert.ToInt64(value, CultureInfo.InvariantCulture);
+    private static IReadOnlyList<object?> Samples(IReadOnlyList<string> values) =>
+        [.. values.Select(TaggedValue.Decode).Where(v => v is not null)];
 }

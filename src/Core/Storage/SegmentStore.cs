@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
 
 /// <summary>
 /// Saved segments in <see cref="StorageSchema.Segments"/>: every version is a row, the highest version is current, a
@@ -14,9 +15,11 @@ namespace SegmentMcp.Core.Storage;
 /// Two writers saving a new version of the same segment at the same instant could both pick the same version
 /// number; the server holds one evaluator and callers serialize edits per segment, so this store does not lock.
 /// </remarks>
-public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema) : ISegmentStore
+public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema) : ISegmentStore, ISegmentStateStore
 {
     private const string Time3 = "DateTime64(3, 'UTC')";
+    private readonly SqlFragment segments = Sql.Table(schema.Segments);
+    private readonly SqlFragment segmentState = Sql.Table(schema.SegmentState);
 
     public async Task<SavedSegment> SaveAsync(
         string tenant, string? segmentId, string name, string? description, string definitionJson, CancellationToken cancellationToken)
@@ -42,9 +45,9 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         }
 
         var createdAt = Truncate(DateTime.UtcNow);
-        await InsertAsync(new Row(tenant, segmentId, version, name, description ?? string.Empty, definitionJson, false, createdAt), cancellationToken).ConfigureAwait(false);
+        await InsertAsync(new SegmentVersion(tenant, segmentId, version, name, description ?? string.Empty, definitionJson, false, createdAt), cancellationToken).ConfigureAwait(false);
         var state = await StatesAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false);
-        return ToSaved(new Row(tenant, segmentId, version, name, description ?? string.Empty, definitionJson, false, createdAt), state);
+        return ToSaved(new SegmentVersion(tenant, segmentId, version, name, description ?? string.Empty, definitionJson, false, createdAt), state);
     }
 
     public async Task<bool> DeleteAsync(string tenant, string segmentId, CancellationToken cancellationToken)
@@ -71,101 +74,71 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
 
     public async Task<IReadOnlyList<SavedSegment>> ListAsync(string tenant, CancellationToken cancellationToken)
     {
-        var rows = await LiveRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var rows = await LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
         var states = await StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
         return [.. rows.Select(row => ToSaved(row, states))];
     }
 
-    /// <summary>The tenants that have at least one live segment, ordered.</summary>
-    public async Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken)
-    {
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
+    public Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken) =>
+        engine.QueryAsync(
+            Sql.Of(
+                $"""
                 SELECT tenant FROM (
-                    SELECT tenant, segment_id, argMax(deleted, version) AS gone FROM {{schema.Segments}} GROUP BY tenant, segment_id)
+                    SELECT tenant, segment_id, argMax(deleted, version) AS gone FROM {segments} GROUP BY tenant, segment_id)
                 WHERE gone = 0 GROUP BY tenant ORDER BY tenant
                 """),
-            cancellationToken).ConfigureAwait(false);
-        return [.. result.Rows.Select(r => (string)r[0]!)];
-    }
+            row => row.GetString(0),
+            cancellationToken);
 
-    /// <summary>Every live segment's current row (including its definition), ordered by id.</summary>
-    internal async Task<IReadOnlyList<Row>> LiveRowsAsync(string tenant, CancellationToken cancellationToken)
-    {
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
+    public Task<IReadOnlyList<SegmentVersion>> LiveVersionsAsync(string tenant, CancellationToken cancellationToken) =>
+        engine.QueryAsync(
+            Sql.Of(
+                $"""
                 SELECT segment_id, max(version) AS v, argMax(name, version), argMax(description, version), argMax(definition, version),
                        argMax(deleted, version), argMax(created_at, version)
-                FROM {{schema.Segments}} WHERE tenant = {tenant:String}
+                FROM {segments} WHERE tenant = {Sql.Param("String", tenant)}
                 GROUP BY segment_id HAVING argMax(deleted, version) = 0 ORDER BY segment_id
-                """,
-                [new SqlParameter("tenant", "String", tenant)]),
-            cancellationToken).ConfigureAwait(false);
-        return [.. result.Rows.Select(r => ReadRow(tenant, r))];
-    }
+                """),
+            row => ReadVersion(tenant, row),
+            cancellationToken);
 
-    internal async Task<Row?> LatestAsync(string tenant, string segmentId, CancellationToken cancellationToken)
+    internal async Task<SegmentVersion?> LatestAsync(string tenant, string segmentId, CancellationToken cancellationToken)
     {
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
+        var rows = await engine.QueryAsync(
+            Sql.Of(
+                $"""
                 SELECT segment_id, version, name, description, definition, deleted, created_at
-                FROM {{schema.Segments}} WHERE tenant = {tenant:String} AND segment_id = {id:String}
+                FROM {segments} WHERE tenant = {Sql.Param("String", tenant)} AND segment_id = {Sql.Param("String", segmentId)}
                 ORDER BY version DESC LIMIT 1
-                """,
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("id", "String", segmentId)]),
+                """),
+            row => ReadVersion(tenant, row),
             cancellationToken).ConfigureAwait(false);
-        return result.Rows.Count == 0 ? null : ReadRow(tenant, result.Rows[0]);
+        return rows.Count == 0 ? null : rows[0];
     }
 
-    /// <summary>The latest evaluation state per segment (one segment, or all of the tenant's).</summary>
-    internal async Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken)
     {
-        var parameters = new List<SqlParameter> { new("tenant", "String", tenant) };
-        var filter = string.Empty;
-        if (segmentId is not null)
-        {
-            filter = " AND segment_id = {id:String}";
-            parameters.Add(new SqlParameter("id", "String", segmentId));
-        }
-
-        var result = await engine.QueryAsync(
-            new SqlStatement(
-                $$"""
+        var filter = segmentId is null ? Sql.Empty : Sql.Of($" AND segment_id = {Sql.Param("String", segmentId)}");
+        var states = await engine.QueryAsync(
+            Sql.Of(
+                $"""
                 SELECT segment_id, argMax(version, written_at), argMax(evaluated_at, written_at), argMax(ingest_watermark, written_at), argMax(size, written_at)
-                FROM {{schema.SegmentState}} WHERE tenant = {tenant:String}{{filter}} GROUP BY segment_id
-                """,
-                parameters),
+                FROM {segmentState} WHERE tenant = {Sql.Param("String", tenant)}{filter} GROUP BY segment_id
+                """),
+            row => (Id: row.GetString(0), State: new SegmentState(row.GetInt32(1), row.GetDateTime(2), row.GetDateTime(3), row.GetInt64(4))),
             cancellationToken).ConfigureAwait(false);
-        return result.Rows.ToDictionary(
-            r => (string)r[0]!,
-            r => new SegmentState(
-                Convert.ToInt32(r[1], CultureInfo.InvariantCulture),
-                (DateTime)r[2]!,
-                (DateTime)r[3]!,
-                Convert.ToInt64(r[4], CultureInfo.InvariantCulture)),
-            StringComparer.Ordinal);
+        return states.ToDictionary(s => s.Id, s => s.State, StringComparer.Ordinal);
     }
 
-    /// <summary>Records that a segment's membership is complete up to <paramref name="state"/>.</summary>
-    internal async Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken)
+    public async Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken)
     {
         await engine.ExecuteAsync(
-            new SqlStatement(
-                $$"""
-                INSERT INTO {{schema.SegmentState}} (tenant, segment_id, version, evaluated_at, ingest_watermark, size, written_at)
-                VALUES ({tenant:String}, {id:String}, {version:UInt32}, {at:{{Time3}}}, {watermark:DateTime64(6, 'UTC')}, {size:UInt64}, now64(6))
-                """,
-                [
-                    new SqlParameter("tenant", "String", tenant),
-                    new SqlParameter("id", "String", segmentId),
-                    new SqlParameter("version", "UInt32", (long)state.Version),
-                    new SqlParameter("at", Time3, state.EvaluatedAt),
-                    new SqlParameter("watermark", "DateTime64(6, 'UTC')", state.IngestWatermark),
-                    new SqlParameter("size", "UInt64", state.Size),
-                ]),
+            Sql.Of(
+                $"""
+                INSERT INTO {segmentState} (tenant, segment_id, version, evaluated_at, ingest_watermark, size, written_at)
+                VALUES ({Sql.Param("String", tenant)}, {Sql.Param("String", segmentId)}, {Sql.Param("UInt32", (long)state.Version)}, {Sql.Param(Time3, state.EvaluatedAt)},
+                        {Sql.Param("DateTime64(6, 'UTC')", state.IngestWatermark)}, {Sql.Param("UInt64", state.Size)}, now64(6))
+                """),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -207,38 +180,22 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         }
     }
 
-    private async Task InsertAsync(Row row, CancellationToken cancellationToken)
+    private async Task InsertAsync(SegmentVersion row, CancellationToken cancellationToken)
     {
         await engine.ExecuteAsync(
-            new SqlStatement(
-                $$"""
-                INSERT INTO {{schema.Segments}} (tenant, segment_id, version, name, description, definition, deleted, created_at)
-                VALUES ({tenant:String}, {id:String}, {version:UInt32}, {name:String}, {description:String}, {definition:String}, {deleted:UInt8}, {created:{{Time3}}})
-                """,
-                [
-                    new SqlParameter("tenant", "String", row.Tenant),
-                    new SqlParameter("id", "String", row.SegmentId),
-                    new SqlParameter("version", "UInt32", (long)row.Version),
-                    new SqlParameter("name", "String", row.Name),
-                    new SqlParameter("description", "String", row.Description),
-                    new SqlParameter("definition", "String", row.DefinitionJson),
-                    new SqlParameter("deleted", "UInt8", row.Deleted ? 1L : 0L),
-                    new SqlParameter("created", Time3, row.CreatedAt),
-                ]),
+            Sql.Of(
+                $"""
+                INSERT INTO {segments} (tenant, segment_id, version, name, description, definition, deleted, created_at)
+                VALUES ({Sql.Param("String", row.Tenant)}, {Sql.Param("String", row.SegmentId)}, {Sql.Param("UInt32", (long)row.Version)}, {Sql.Param("String", row.Name)},
+                        {Sql.Param("String", row.Description)}, {Sql.Param("String", row.DefinitionJson)}, {Sql.Param("UInt8", row.Deleted ? 1L : 0L)}, {Sql.Param(Time3, row.CreatedAt)})
+                """),
             cancellationToken).ConfigureAwait(false);
     }
 
-    private static Row ReadRow(string tenant, object?[] r) => new(
-        tenant,
-        (string)r[0]!,
-        Convert.ToInt32(r[1], CultureInfo.InvariantCulture),
-        (string)r[2]!,
-        (string)r[3]!,
-        (string)r[4]!,
-        Convert.ToInt64(r[5], CultureInfo.InvariantCulture) != 0,
-        (DateTime)r[6]!);
+    private static SegmentVersion ReadVersion(string tenant, Row row) => new(
+        tenant, row.GetString(0), row.GetInt32(1), row.GetString(2), row.GetString(3), row.GetString(4), row.GetBoolean(5), row.GetDateTime(6));
 
-    private static SavedSegment ToSaved(Row row, IReadOnlyDictionary<string, SegmentState> states)
+    private static SavedSegment ToSaved(SegmentVersion row, IReadOnlyDictionary<string, SegmentState> states)
     {
         // The stored membership belongs to this version only once this version has been evaluated.
         var state = states.TryGetValue(row.SegmentId, out var s) && s.Version == row.Version ? s : null;
@@ -254,11 +211,4 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
     }
 
     private static DateTime Truncate(DateTime utc) => new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
-
-    /// <summary>One version row of a segment.</summary>
-    internal sealed record Row(
-        string Tenant, string SegmentId, int Version, string Name, string Description, string DefinitionJson, bool Deleted, DateTime CreatedAt);
 }
-
-/// <summary>How far a segment's stored membership is evaluated: version, evaluation time, ingestion watermark, size.</summary>
-internal sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime IngestWatermark, long Size);

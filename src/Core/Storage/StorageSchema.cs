@@ -1,10 +1,12 @@
-using System.Globalization;
 using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
 
+using Sql = SegmentMcp.Core.Sql.Sql;
+
 /// <summary>
-/// The tables SegmentMcp keeps in one ClickHouse database, created idempotently and stamped with a schema version.
+/// The tables SegmentMcp keeps in one ClickHouse database, built up by versioned <see cref="Migrations"/> that
+/// <see cref="EnsureCreatedAsync"/> applies to a new or an older database (see <see cref="SchemaMigrator"/>).
 /// Every table leads with the tenant; everything about one profile is keyed by (tenant, profile_id) so that a
 /// cluster can shard by <c>cityHash64(tenant, profile_id)</c> and every segment query runs shard by shard.
 /// </summary>
@@ -15,7 +17,7 @@ namespace SegmentMcp.Core.Storage;
 /// </remarks>
 public sealed class StorageSchema : TableNames
 {
-    /// <summary>Bump whenever <see cref="Statements"/> changes, so existing databases get the new statements.</summary>
+    /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
     public const int CurrentVersion = 2;
 
     public StorageSchema(string database)
@@ -23,225 +25,208 @@ public sealed class StorageSchema : TableNames
     {
     }
 
-    /// <summary>The DDL, in order. Every statement is idempotent.</summary>
-    public IReadOnlyList<string> Statements() =>
+    /// <summary>
+    /// Every change to the schema, oldest first. A released migration is never edited: a change to the tables is a new
+    /// migration at the end (ALTER … ADD COLUMN / INDEX / PROJECTION IF NOT EXISTS, CREATE … IF NOT EXISTS) and a new
+    /// <see cref="CurrentVersion"/>. Every statement is idempotent, so a migration cut short can run again.
+    /// </summary>
+    public IReadOnlyList<SchemaMigration> Migrations() =>
     [
-        $"CREATE DATABASE IF NOT EXISTS {Database}",
+        new(1, "events, profile updates, traits, the profile universe, saved segments, evaluation state, membership and its log", Tables()),
+        new(2, "projections the evaluator's phase 1 reads through", Projections()),
+    ];
 
+    /// <summary>
+    /// Applies whatever migrations the database has not had yet (all of them to a new one). Safe to run any number of
+    /// times; a database already at <see cref="CurrentVersion"/> costs two light queries (it runs at every start of
+    /// every verb).
+    /// </summary>
+    public Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default) =>
+        new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken);
+
+    /// <summary>The schema version recorded in the database (0 when none).</summary>
+    public Task<int> ReadVersionAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default) =>
+        new SchemaMigrator(engine, this, Migrations()).ReadVersionAsync(cancellationToken);
+
+    /// <summary>Version 1: the tables and the materialized views that feed them.</summary>
+    private List<SqlFragment> Tables() =>
+    [
         // Events: (tenant, metric, profile_id, ts) — a segment reads a few metrics of one tenant in a time range and
         // aggregates per profile; the key prunes to exactly those metric ranges, reads each profile's events together
         // and lets phase 2 of the evaluator seek to given profile_ids. Partitions by month drop old data cheaply.
-        $"""
-        CREATE TABLE IF NOT EXISTS {Events}
-        (
-            tenant LowCardinality(String),
-            metric LowCardinality(String),
-            profile_id String,
-            ts DateTime64(3, 'UTC'),
-            value Nullable(Float64),
-            properties Map(String, String),
-            ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
-            INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
-        )
-        ENGINE = MergeTree
-        PARTITION BY toYYYYMM(ts)
-        ORDER BY (tenant, metric, profile_id, ts)
-        SETTINGS non_replicated_deduplication_window = 100000
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(Events)}
+            (
+                tenant LowCardinality(String),
+                metric LowCardinality(String),
+                profile_id String,
+                ts DateTime64(3, 'UTC'),
+                value Nullable(Float64),
+                properties Map(String, String),
+                ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+                INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+            )
+            ENGINE = MergeTree
+            PARTITION BY toYYYYMM(ts)
+            ORDER BY (tenant, metric, profile_id, ts)
+            SETTINGS non_replicated_deduplication_window = 100000
+            """),
 
         // Profile records as ingested: (tenant, profile_id, updated_at) keeps a profile's history together in time order.
-        $"""
-        CREATE TABLE IF NOT EXISTS {ProfileUpdates}
-        (
-            tenant LowCardinality(String),
-            profile_id String,
-            updated_at DateTime64(3, 'UTC'),
-            properties Map(String, String),
-            ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
-            INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
-        )
-        ENGINE = MergeTree
-        ORDER BY (tenant, profile_id, updated_at)
-        SETTINGS non_replicated_deduplication_window = 100000
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileUpdates)}
+            (
+                tenant LowCardinality(String),
+                profile_id String,
+                updated_at DateTime64(3, 'UTC'),
+                properties Map(String, String),
+                ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+                INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+            )
+            ENGINE = MergeTree
+            ORDER BY (tenant, profile_id, updated_at)
+            SETTINGS non_replicated_deduplication_window = 100000
+            """),
 
         // Traits (entity-attribute-value): (tenant, property, profile_id, updated_at) — a segment names a few
         // properties, so the property leads after the tenant and a condition reads only those properties' ranges.
         // History is kept (not replaced) so evaluation at an earlier time sees the value that was current then;
         // the latest value is chosen at read time by argMax over (updated_at, ingested_at). The view's blocks carry the
         // source insert's deduplication token, but only a table with a deduplication window drops them on a re-run.
-        $"""
-        CREATE TABLE IF NOT EXISTS {Traits}
-        (
-            tenant LowCardinality(String),
-            property String,
-            profile_id String,
-            value String,
-            updated_at DateTime64(3, 'UTC'),
-            ingested_at DateTime64(6, 'UTC'),
-            INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
-        )
-        ENGINE = MergeTree
-        ORDER BY (tenant, property, profile_id, updated_at)
-        SETTINGS non_replicated_deduplication_window = 100000
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(Traits)}
+            (
+                tenant LowCardinality(String),
+                property String,
+                profile_id String,
+                value String,
+                updated_at DateTime64(3, 'UTC'),
+                ingested_at DateTime64(6, 'UTC'),
+                INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+            )
+            ENGINE = MergeTree
+            ORDER BY (tenant, property, profile_id, updated_at)
+            SETTINGS non_replicated_deduplication_window = 100000
+            """),
 
-        $"""
-        CREATE MATERIALIZED VIEW IF NOT EXISTS {Database}.traits_from_updates TO {Traits} AS
-        SELECT tenant, kv.1 AS property, profile_id, kv.2 AS value, updated_at, ingested_at
-        FROM {ProfileUpdates}
-        ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv
-        """,
+        Sql.Of(
+            $"""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table($"{Database}.traits_from_updates")} TO {Sql.Table(Traits)} AS
+            SELECT tenant, kv.1 AS property, profile_id, kv.2 AS value, updated_at, ingested_at
+            FROM {Sql.Table(ProfileUpdates)}
+            ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv
+            """),
 
         // The universe: every profile of a tenant with the first time it existed. (tenant, profile_id) is the
         // profile's identity; AggregatingMergeTree folds repeated sightings into the earliest.
-        $"""
-        CREATE TABLE IF NOT EXISTS {Profiles}
-        (
-            tenant LowCardinality(String),
-            profile_id String,
-            first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
-        )
-        ENGINE = AggregatingMergeTree
-        ORDER BY (tenant, profile_id)
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(Profiles)}
+            (
+                tenant LowCardinality(String),
+                profile_id String,
+                first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+            )
+            ENGINE = AggregatingMergeTree
+            ORDER BY (tenant, profile_id)
+            """),
 
-        $"""
-        CREATE MATERIALIZED VIEW IF NOT EXISTS {Database}.profiles_from_events TO {Profiles} AS
-        SELECT tenant, profile_id, min(ts) AS first_seen FROM {Events} GROUP BY tenant, profile_id
-        """,
+        Sql.Of(
+            $"""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table($"{Database}.profiles_from_events")} TO {Sql.Table(Profiles)} AS
+            SELECT tenant, profile_id, min(ts) AS first_seen FROM {Sql.Table(Events)} GROUP BY tenant, profile_id
+            """),
 
-        $"""
-        CREATE MATERIALIZED VIEW IF NOT EXISTS {Database}.profiles_from_updates TO {Profiles} AS
-        SELECT tenant, profile_id, min(updated_at) AS first_seen FROM {ProfileUpdates} GROUP BY tenant, profile_id
-        """,
+        Sql.Of(
+            $"""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table($"{Database}.profiles_from_updates")} TO {Sql.Table(Profiles)} AS
+            SELECT tenant, profile_id, min(updated_at) AS first_seen FROM {Sql.Table(ProfileUpdates)} GROUP BY tenant, profile_id
+            """),
 
         // Saved segment definitions, every version kept: (tenant, segment_id, version) reads one segment's history
         // in order; the current version is the highest. A delete writes a version with deleted = 1.
-        $"""
-        CREATE TABLE IF NOT EXISTS {Segments}
-        (
-            tenant LowCardinality(String),
-            segment_id String,
-            version UInt32,
-            name String,
-            description String,
-            definition String,
-            deleted UInt8,
-            created_at DateTime64(3, 'UTC')
-        )
-        ENGINE = ReplacingMergeTree
-        ORDER BY (tenant, segment_id, version)
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(Segments)}
+            (
+                tenant LowCardinality(String),
+                segment_id String,
+                version UInt32,
+                name String,
+                description String,
+                definition String,
+                deleted UInt8,
+                created_at DateTime64(3, 'UTC')
+            )
+            ENGINE = ReplacingMergeTree
+            ORDER BY (tenant, segment_id, version)
+            """),
 
         // Evaluation progress per segment (tenant, segment_id): the latest row by written_at wins. evaluated_at is
         // the evaluation time; ingest_watermark is the ingestion time up to which new data has been seen.
-        $"""
-        CREATE TABLE IF NOT EXISTS {SegmentState}
-        (
-            tenant LowCardinality(String),
-            segment_id String,
-            version UInt32,
-            evaluated_at DateTime64(3, 'UTC'),
-            ingest_watermark DateTime64(6, 'UTC'),
-            size UInt64,
-            written_at DateTime64(6, 'UTC') DEFAULT now64(6)
-        )
-        ENGINE = ReplacingMergeTree(written_at)
-        ORDER BY (tenant, segment_id)
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(SegmentState)}
+            (
+                tenant LowCardinality(String),
+                segment_id String,
+                version UInt32,
+                evaluated_at DateTime64(3, 'UTC'),
+                ingest_watermark DateTime64(6, 'UTC'),
+                size UInt64,
+                written_at DateTime64(6, 'UTC') DEFAULT now64(6)
+            )
+            ENGINE = ReplacingMergeTree(written_at)
+            ORDER BY (tenant, segment_id)
+            """),
 
         // Current membership: one row per (tenant, segment_id, profile_id), latest by changed_at then sequence;
         // rewriting the same change is harmless.
-        $"""
-        CREATE TABLE IF NOT EXISTS {Membership}
-        (
-            tenant LowCardinality(String),
-            segment_id String,
-            profile_id String,
-            is_member UInt8,
-            changed_at DateTime64(3, 'UTC'),
-            sequence UInt64
-        )
-        ENGINE = ReplacingMergeTree(sequence)
-        ORDER BY (tenant, segment_id, profile_id)
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(Membership)}
+            (
+                tenant LowCardinality(String),
+                segment_id String,
+                profile_id String,
+                is_member UInt8,
+                changed_at DateTime64(3, 'UTC'),
+                sequence UInt64
+            )
+            ENGINE = ReplacingMergeTree(sequence)
+            ORDER BY (tenant, segment_id, profile_id)
+            """),
 
         // The entered/exited log: (tenant, segment_id, at, profile_id) answers "who entered since T" with a range
         // read; ReplacingMergeTree makes a re-written chunk a no-op.
-        $"""
-        CREATE TABLE IF NOT EXISTS {MembershipLog}
-        (
-            tenant LowCardinality(String),
-            segment_id String,
-            at DateTime64(3, 'UTC'),
-            profile_id String,
-            change Enum8('exited' = 0, 'entered' = 1)
-        )
-        ENGINE = ReplacingMergeTree
-        ORDER BY (tenant, segment_id, at, profile_id, change)
-        """,
-
-        // Projections the evaluator's phase 1 reads through: the base tables are sorted for segment queries (by metric
-        // or property, then profile); these sort the same rows by time or value, so "events of metric M whose ts
-        // crosses a window edge" or "updates that took effect between t0 and t1" read only those rows. Parts written
-        // before a projection existed are read without it (slower, still correct).
-        $"ALTER TABLE {Events} ADD PROJECTION IF NOT EXISTS by_time (SELECT tenant, metric, ts, profile_id ORDER BY tenant, metric, ts)",
-        $"ALTER TABLE {Traits} ADD PROJECTION IF NOT EXISTS by_update (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at)",
-        $"ALTER TABLE {Traits} ADD PROJECTION IF NOT EXISTS by_value (SELECT tenant, property, value, updated_at, profile_id ORDER BY tenant, property, value)",
-
-        $"""
-        CREATE TABLE IF NOT EXISTS {SchemaVersions}
-        (
-            version UInt32,
-            applied_at DateTime64(3, 'UTC')
-        )
-        ENGINE = ReplacingMergeTree
-        ORDER BY version
-        """,
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(MembershipLog)}
+            (
+                tenant LowCardinality(String),
+                segment_id String,
+                at DateTime64(3, 'UTC'),
+                profile_id String,
+                change Enum8('exited' = 0, 'entered' = 1)
+            )
+            ENGINE = ReplacingMergeTree
+            ORDER BY (tenant, segment_id, at, profile_id, change)
+            """),
     ];
 
     /// <summary>
-    /// Creates whatever is missing and records the schema version. Safe to run any number of times; a database
-    /// already at <see cref="CurrentVersion"/> costs one query (it runs at every start of every verb).
+    /// Version 2: projections the evaluator's phase 1 reads through. The base tables are sorted for segment queries (by
+    /// metric or property, then profile); these sort the same rows by time or value, so "events of metric M whose ts
+    /// crosses a window edge" or "updates that took effect between t0 and t1" read only those rows. Parts written
+    /// before a projection existed are read without it (slower, still correct).
     /// </summary>
-    public async Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
-    {
-        var recorded = await engine.QueryAsync(
-            new SqlStatement(
-                "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'schema_versions'",
-                [new SqlParameter("db", "String", Database)]),
-            cancellationToken).ConfigureAwait(false);
-        if (Convert.ToInt64(recorded.Rows[0][0], CultureInfo.InvariantCulture) > 0
-            && await ReadVersionAsync(engine, cancellationToken).ConfigureAwait(false) == CurrentVersion)
-        {
-            return;
-        }
-
-        foreach (var statement in Statements())
-        {
-            await engine.ExecuteAsync(new SqlStatement(statement), cancellationToken).ConfigureAwait(false);
-        }
-
-        var existing = await engine.QueryAsync(new SqlStatement($"SELECT max(version) FROM {SchemaVersions}"), cancellationToken).ConfigureAwait(false);
-        var version = Convert.ToInt64(existing.Rows[0][0], CultureInfo.InvariantCulture);
-        if (version > CurrentVersion)
-        {
-            throw new InvalidOperationException($"Database '{Database}' has schema version {version}, newer than this build's {CurrentVersion}; upgrade segmentmcp.");
-        }
-
-        if (version < CurrentVersion)
-        {
-            await engine.ExecuteAsync(
-                new SqlStatement($"INSERT INTO {SchemaVersions} (version, applied_at) VALUES ({{v:UInt32}}, now64(3))", [new SqlParameter("v", "UInt32", (long)CurrentVersion)]),
-                cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The schema version recorded in the database (0 when none).</summary>
-    public async Task<int> ReadVersionAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
-    {
-        var result = await engine.QueryAsync(new SqlStatement($"SELECT max(version) FROM {SchemaVersions}"), cancellationToken).ConfigureAwait(false);
-        return Convert.ToInt32(result.Rows[0][0], CultureInfo.InvariantCulture);
-    }
+    private List<SqlFragment> Projections() =>
+    [
+        Sql.Of($"ALTER TABLE {Sql.Table(Events)} ADD PROJECTION IF NOT EXISTS by_time (SELECT tenant, metric, ts, profile_id ORDER BY tenant, metric, ts)"),
+        Sql.Of($"ALTER TABLE {Sql.Table(Traits)} ADD PROJECTION IF NOT EXISTS by_update (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at)"),
+        Sql.Of($"ALTER TABLE {Sql.Table(Traits)} ADD PROJECTION IF NOT EXISTS by_value (SELECT tenant, property, value, updated_at, profile_id ORDER BY tenant, property, value)"),
+    ];
 }

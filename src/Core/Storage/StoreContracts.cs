@@ -58,3 +58,55 @@ public interface IMembershipReader
     /// <summary>The segments the profile is a stored member of.</summary>
     Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken);
 }
+
+/// <summary>One version row of a saved segment, as stored (a delete is a version with <paramref name="Deleted"/> set).</summary>
+public sealed record SegmentVersion(
+    string Tenant, string SegmentId, int Version, string Name, string Description, string DefinitionJson, bool Deleted, DateTime CreatedAt);
+
+/// <summary>How far a segment's stored membership is evaluated: version, evaluation time, ingestion watermark, size.</summary>
+public sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime IngestWatermark, long Size);
+
+/// <summary>What the evaluator reads and writes about saved segments: which to evaluate, and how far each is evaluated.</summary>
+public interface ISegmentStateStore
+{
+    /// <summary>The tenants that have at least one live segment, ordered.</summary>
+    Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every live segment's current version (its definition included), ordered by id.</summary>
+    Task<IReadOnlyList<SegmentVersion>> LiveVersionsAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>The latest evaluation state per segment id (one segment, or all of the tenant's when null).</summary>
+    Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken);
+
+    /// <summary>Records that a segment's membership is complete up to <paramref name="state"/>.</summary>
+    Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken);
+}
+
+/// <summary>Stored membership as the evaluator's workers read and write it, besides what every reader sees.</summary>
+public interface IMembershipStore : IMembershipReader
+{
+    /// <summary>Which of <paramref name="profileIds"/> are stored members, and the rows the engine read to tell.</summary>
+    Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
+        string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes one chunk's transitions at evaluation time <paramref name="at"/>: the entered/exited log first, then
+    /// membership, so a crash in between is repaired by <see cref="RollForwardAsync"/>. <paramref name="betweenWrites"/>
+    /// (a test hook) runs between the two writes.
+    /// </summary>
+    Task WriteChangesAsync(
+        string tenant,
+        string segmentId,
+        DateTime at,
+        IReadOnlyCollection<string> entered,
+        IReadOnlyCollection<string> exited,
+        Func<ValueTask>? betweenWrites,
+        CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Applies log entries newer than <paramref name="evaluatedAt"/> (left by a tick that died between its writes) to
+    /// membership; returns their profiles, to be re-evaluated, and the rows the engine read.
+    /// </summary>
+    Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(
+        string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken);
+}

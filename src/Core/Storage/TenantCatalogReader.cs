@@ -3,6 +3,8 @@ using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
 
+using Sql = SegmentMcp.Core.Sql.Sql;
+
 /// <summary>Loads a <see cref="TenantCatalog"/> with two light queries (key columns and map keys only).</summary>
 public static class TenantCatalogReader
 {
@@ -11,21 +13,17 @@ public static class TenantCatalogReader
 
     public static async Task<TenantCatalog> ReadAsync(IClickHouseEngine engine, StorageSchema schema, string tenant, CancellationToken cancellationToken = default)
     {
-        var tenantParameter = new SqlParameter("tenant", "String", tenant);
+        var tenantValue = Sql.Param("String", tenant);
+        var maxNames = Sql.Param("UInt32", (long)MaxNamesPerGroup);
         var metrics = await engine.QueryAsync(
-            new SqlStatement(
-                $"SELECT metric, groupUniqArrayArray({MaxNamesPerGroup})(mapKeys(properties)) FROM {schema.Events} WHERE tenant = {{tenant:String}} GROUP BY metric",
-                [tenantParameter]),
+            Sql.Of($"SELECT metric, groupUniqArrayArray({maxNames})(mapKeys(properties)) FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantValue} GROUP BY metric"),
+            row => (Metric: row.GetString(0), Properties: row.GetStrings(1)),
             cancellationToken).ConfigureAwait(false);
         var properties = await engine.QueryAsync(
-            new SqlStatement(
-                $"SELECT DISTINCT property FROM {schema.Traits} WHERE tenant = {{tenant:String}} LIMIT {MaxNamesPerGroup}",
-                [tenantParameter]),
+            Sql.Of($"SELECT DISTINCT property FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantValue} LIMIT {maxNames}"),
+            row => row.GetString(0),
             cancellationToken).ConfigureAwait(false);
-        var byMetric = metrics.Rows.ToDictionary(
-            row => (string)row[0]!,
-            row => (IReadOnlyCollection<string>)((object?[])row[1]!).Select(name => (string)name!).ToList(),
-            StringComparer.Ordinal);
-        return new TenantCatalog(byMetric, properties.Rows.Select(row => (string)row[0]!));
+        var byMetric = metrics.ToDictionary(entry => entry.Metric, entry => (IReadOnlyCollection<string>)entry.Properties, StringComparer.Ordinal);
+        return new TenantCatalog(byMetric, properties);
     }
 }

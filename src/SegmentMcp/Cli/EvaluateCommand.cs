@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Evaluation;
 
 namespace SegmentMcp.Cli;
@@ -34,23 +36,27 @@ internal static class EvaluateCommand
         var verbose = args.GetValue(Verbose);
         var selection = EngineSelection.FromArguments(args);
 
-        using var logging = LoggerFactory.Create(builder => builder
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-            .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information));
         var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
         await using (engine.ConfigureAwait(false))
         {
-            var evaluator = new SegmentEvaluator(engine, schema, options, logging.CreateLogger<SegmentEvaluator>());
+            var services = new ServiceCollection()
+                .AddLogging(builder => builder
+                    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                    .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information))
+                .AddSingleton(options)
+                .AddSegmentServices(engine, schema);
+            await using var provider = services.BuildServiceProvider();
+            var evaluator = provider.GetRequiredService<ISegmentEvaluator>();
             var progress = new Progress<TickProgress>(p => Console.Error.WriteLine($"[{p.SegmentsDone}/{p.SegmentsTotal}] {p.Message}"));
             try
             {
                 var report = await evaluator.TickAsync(company, asOf, progress, stop).ConfigureAwait(false);
-                await Console.Out.WriteAsync(SegmentEvaluator.Format(report)).ConfigureAwait(false);
+                await Console.Out.WriteAsync(TickReportText.Format(report)).ConfigureAwait(false);
                 return CommandLine.Ok;
             }
             catch (TickFailedException failed)
             {
-                await Console.Out.WriteAsync(SegmentEvaluator.Format(failed.Report)).ConfigureAwait(false);
+                await Console.Out.WriteAsync(TickReportText.Format(failed.Report)).ConfigureAwait(false);
                 await Console.Error.WriteLineAsync($"segmentmcp evaluate: {failed.Message}").ConfigureAwait(false);
                 return CommandLine.Failed;
             }

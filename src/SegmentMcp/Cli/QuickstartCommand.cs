@@ -120,11 +120,8 @@ internal static class QuickstartCommand
         return CommandLine.Ok;
     }
 
-    private static async Task<long> CountProfilesAsync(IClickHouseEngine engine, StorageSchema schema, string company, CancellationToken cancellationToken)
-    {
-        var result = await engine.QueryAsync(
+    private static Task<long> CountProfilesAsync(IClickHouseEngine engine, StorageSchema schema, string company, CancellationToken cancellationToken) =>
+        engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT count() FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", company)]),
-            cancellationToken).ConfigureAwait(false);
-        return Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture);
-    }
+            cancellationToken);
 }

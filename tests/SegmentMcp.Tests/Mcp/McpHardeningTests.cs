@@ -155,7 +155,7 @@ public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFix
         var past = await server.FailAsync("refresh_segments", new { as_of = evaluatedAt.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ss.fffZ") });
         Assert.StartsWith("as_of:", past, StringComparison.Ordinal);
         Assert.Contains("nothing was evaluated", past, StringComparison.Ordinal);
-        Assert.Contains(id, past, StringComparison.Ordinal);
+        Assert.Contains("is before the last evaluation of '", past, StringComparison.Ordinal);
 
         // Nothing moved: the segment keeps its evaluation, and the next refresh and create work.
         var unchanged = await server.CallAsync("get_segment", new { segment_id = id });

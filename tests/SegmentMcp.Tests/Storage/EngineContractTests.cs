@@ -10,7 +10,7 @@ namespace SegmentMcp.Tests.Storage;
 /// clickhouse-server verb reached through ClickHouse.Driver.
 /// </summary>
 [Trait("Category", "Engine")]
-public abstract class EngineContractTests
+public abstract partial class EngineContractTests
 {
     protected abstract IClickHouseEngine Engine { get; }
 

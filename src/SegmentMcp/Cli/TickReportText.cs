@@ -1,0 +1,23 @@
+using System.Globalization;
+using SegmentMcp.Core.Evaluation;
+
+namespace SegmentMcp.Cli;
+
+/// <summary>A tick report as printed by <c>segmentmcp evaluate</c>.</summary>
+internal static class TickReportText
+{
+    public static string Format(TickReport report)
+    {
+        var s = report.Statistics;
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"evaluated at {report.EvaluatedAt:yyyy-MM-ddTHH:mm:ss.fffZ}: {report.Segments.Count} segment(s)");
+        foreach (var segment in report.Segments.OrderBy(r => r.SegmentId, StringComparer.Ordinal))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {segment.SegmentId,-40} size {segment.Size,10}  +{segment.Entered} -{segment.Exited}  candidates {segment.Candidates}");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"candidates {s.Candidates}, chunks {s.Chunks}, entered {s.Entered}, exited {s.Exited}, rows read {s.RowsRead}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"phase 1 {s.Phase1.TotalMilliseconds:0} ms, phase 2 {s.Phase2.TotalMilliseconds:0} ms");
+        return text.ToString();
+    }
+}

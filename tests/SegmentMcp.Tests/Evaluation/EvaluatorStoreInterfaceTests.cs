@@ -1,0 +1,115 @@
+using Microsoft.Extensions.DependencyInjection;
+using SegmentMcp.Core.App;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Tests.Mcp;
+
+namespace SegmentMcp.Tests.Evaluation;
+
+/// <summary>The evaluator reads and writes through the store interfaces it is given, not through stores of its own.</summary>
+public sealed class EvaluatorStoreInterfaceTests
+{
+    [Fact]
+    public async Task A_tick_goes_through_the_injected_stores()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await McpTestData.SeedAsync(engine, schema, "acme", string.Empty);
+        var saved = await new SegmentStore(engine, schema).SaveAsync("acme", null, "Buyers", null, McpTestData.Buyers, CancellationToken.None);
+        var segments = new RecordingSegmentStates(new SegmentStore(engine, schema));
+        var membership = new RecordingMembership(new MembershipStore(engine, schema));
+
+        var report = await new SegmentEvaluator(engine, schema, segments, membership).TickAsync(null, null, null, CancellationToken.None);
+
+        var result = Assert.Single(report.Segments);
+        Assert.Equal(saved.Id, result.SegmentId);
+        Assert.True(result.Entered > 0);
+        Assert.Equal(["acme"], segments.Tenants);
+        Assert.Equal([(saved.Id, result.Size)], segments.Written);
+        Assert.Equal(result.Entered, membership.Entered);
+        Assert.Equal(result.Size, await membership.CountAsync("acme", saved.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_composition_root_hands_the_evaluator_and_the_tools_one_store_each()
+    {
+        var schema = await TestEngines.NewSchemaAsync(TestEngines.Embedded);
+        await using var services = SegmentServices.Build(TestEngines.Embedded, schema);
+
+        Assert.Same(services.GetRequiredService<SegmentStore>(), services.GetRequiredService<ISegmentStateStore>());
+        Assert.Same(services.GetRequiredService<SegmentStore>(), services.GetRequiredService<ISegmentStore>());
+        Assert.Same(services.GetRequiredService<MembershipStore>(), services.GetRequiredService<IMembershipStore>());
+        Assert.Same(services.GetRequiredService<MembershipStore>(), services.GetRequiredService<IMembershipReader>());
+        Assert.IsType<SegmentEvaluator>(services.GetRequiredService<ISegmentEvaluator>());
+    }
+
+    private sealed class RecordingSegmentStates(ISegmentStateStore inner) : ISegmentStateStore
+    {
+        public List<string> Tenants { get; } = [];
+
+        public List<(string SegmentId, long Size)> Written { get; } = [];
+
+        public async Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken)
+        {
+            var tenants = await inner.TenantsAsync(cancellationToken);
+            Tenants.AddRange(tenants);
+            return tenants;
+        }
+
+        public Task<IReadOnlyList<SegmentVersion>> LiveVersionsAsync(string tenant, CancellationToken cancellationToken) =>
+            inner.LiveVersionsAsync(tenant, cancellationToken);
+
+        public Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken) =>
+            inner.StatesAsync(tenant, segmentId, cancellationToken);
+
+        public Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken)
+        {
+            lock (Written)
+            {
+                Written.Add((segmentId, state.Size));
+            }
+
+            return inner.WriteStateAsync(tenant, segmentId, state, cancellationToken);
+        }
+    }
+
+    private sealed class RecordingMembership(IMembershipStore inner) : IMembershipStore
+    {
+        private long entered;
+
+        public long Entered => Interlocked.Read(ref entered);
+
+        public Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
+            string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken) =>
+            inner.MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken);
+
+        public Task WriteChangesAsync(
+            string tenant, string segmentId, DateTime at, IReadOnlyCollection<string> entered, IReadOnlyCollection<string> exited, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+        {
+            Interlocked.Add(ref this.entered, entered.Count);
+            return inner.WriteChangesAsync(tenant, segmentId, at, entered, exited, betweenWrites, cancellationToken);
+        }
+
+        public Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken) =>
+            inner.RollForwardAsync(tenant, segmentId, evaluatedAt, cancellationToken);
+
+        public Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken) => inner.CountAsync(tenant, segmentId, cancellationToken);
+
+        public Task<IReadOnlyList<string>> MembersAsync(string tenant, string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken) =>
+            inner.MembersAsync(tenant, segmentId, afterProfileId, limit, cancellationToken);
+
+        public Task<bool> IsMemberAsync(string tenant, string segmentId, string profileId, CancellationToken cancellationToken) =>
+            inner.IsMemberAsync(tenant, segmentId, profileId, cancellationToken);
+
+        public Task<IReadOnlyList<MembershipChange>> ChangesAsync(
+            string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken) =>
+            inner.ChangesAsync(tenant, segmentId, since, until, after, limit, cancellationToken);
+
+        public Task<long> OverlapAsync(string tenant, string segmentA, string segmentB, CancellationToken cancellationToken) =>
+            inner.OverlapAsync(tenant, segmentA, segmentB, cancellationToken);
+
+        public Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken) =>
+            inner.SegmentsOfProfileAsync(tenant, profileId, cancellationToken);
+    }
+}

@@ -1,0 +1,137 @@
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
+
+/// <summary>Versioned schema migrations (<see cref="SchemaMigrator"/>) altering databases that already hold data.</summary>
+public abstract partial class EngineContractTests
+{
+    private static readonly byte[] TwoEvents = System.Text.Encoding.UTF8.GetBytes(
+        """
+        {"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"2026-11-20 10:00:00.000","value":42.5,"properties":{"category":"sshoes"}}
+        {"tenant":"acme","metric":"Placed Order","profile_id":"p2","ts":"2026-11-21 10:00:00.000","value":null,"properties":{}}
+
+        """);
+
+    [Fact]
+    public async Task The_schema_migrations_end_at_the_current_version()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        Assert.Equal(Enumerable.Range(1, StorageSchema.CurrentVersion), schema.Migrations().Select(m => m.Version));
+        Assert.Equal(StorageSchema.CurrentVersion, new SchemaMigrator(Engine, schema, schema.Migrations()).LatestVersion);
+        Assert.Equal(0, await schema.ReadVersionAsync(Engine));
+    }
+
+    [Fact]
+    public async Task A_version_1_database_with_data_gets_the_version_2_projections_in_place()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        var migrator = new SchemaMigrator(Engine, schema, schema.Migrations());
+        Assert.Equal([1], (await migrator.MigrateAsync(upTo: 1)).Select(m => m.Version));
+        await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
+        Assert.DoesNotContain("PROJECTION by_time", await CreateQueryAsync(schema, "events"), StringComparison.Ordinal);
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(2, await schema.ReadVersionAsync(Engine));
+        Assert.Contains("PROJECTION by_time", await CreateQueryAsync(schema, "events"), StringComparison.Ordinal);
+        var traits = await CreateQueryAsync(schema, "traits");
+        Assert.Contains("PROJECTION by_update", traits, StringComparison.Ordinal);
+        Assert.Contains("PROJECTION by_value", traits, StringComparison.Ordinal);
+        Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)}")));
+        Assert.Equal([1, 2], await RecordedVersionsAsync(schema));
+    }
+
+    [Fact]
+    public async Task A_later_migration_alters_a_database_that_holds_data_and_keeps_it()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await schema.EnsureCreatedAsync(Engine);
+        await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
+        var events = Sql.Table(schema.Events);
+        SchemaMigration addSource = new(
+            StorageSchema.CurrentVersion + 1,
+            "events carry the source that sent them",
+            [
+                Sql.Of($"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS source LowCardinality(String) DEFAULT 'unknown'"),
+                Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx source TYPE set(100) GRANULARITY 4"),
+            ]);
+        var migrator = new SchemaMigrator(Engine, schema, [.. schema.Migrations(), addSource]);
+        Assert.Equal([addSource], await migrator.PendingAsync());
+
+        Assert.Equal([addSource], await migrator.MigrateAsync());
+
+        Assert.Equal(StorageSchema.CurrentVersion + 1, await migrator.ReadVersionAsync());
+        Assert.Empty(await migrator.PendingAsync());
+        Assert.Empty(await migrator.MigrateAsync());
+        Assert.Contains("INDEX source_idx", await CreateQueryAsync(schema, "events"), StringComparison.Ordinal);
+        var rows = await Engine.QueryAsync(
+            Sql.Of($"SELECT profile_id, source, value FROM {events} ORDER BY profile_id"),
+            row => (row.GetString(0), row.GetString(1), row.GetNullableDouble(2)));
+        Assert.Equal([("p1", "unknown", 42.5), ("p2", "unknown", null)], rows);
+
+        // The rest of the product still works on the altered table, and the current schema sees the newer version.
+        await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "after-migration");
+        Assert.Equal(4L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {events}")));
+        var newer = await Assert.ThrowsAsync<InvalidOperationException>(() => schema.EnsureCreatedAsync(Engine));
+        Assert.Contains("newer than this build's 2", newer.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_migration_cut_short_is_not_recorded_and_completes_when_run_again()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await schema.EnsureCreatedAsync(Engine);
+        await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
+        var events = Sql.Table(schema.Events);
+        var addColumn = Sql.Of($"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS source LowCardinality(String) DEFAULT ''");
+        SchemaMigration broken = new(3, "source column and index", [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx no_such_column TYPE minmax")]);
+
+        await Assert.ThrowsAsync<ClickHouseException>(() => new SchemaMigrator(Engine, schema, [.. schema.Migrations(), broken]).MigrateAsync());
+        Assert.Equal(2, await schema.ReadVersionAsync(Engine));
+
+        SchemaMigration repaired = broken with { Statements = [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx source TYPE set(100) GRANULARITY 4")] };
+        var migrator = new SchemaMigrator(Engine, schema, [.. schema.Migrations(), repaired]);
+        Assert.Equal([repaired], await migrator.MigrateAsync());
+        Assert.Equal(3, await migrator.ReadVersionAsync());
+        Assert.Equal([1, 2, 3], await RecordedVersionsAsync(schema));
+        Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {events} WHERE source = ''")));
+    }
+
+    [Fact]
+    public async Task A_database_stamped_only_with_its_final_version_is_up_to_date()
+    {
+        // How earlier builds recorded versions: every statement run, then a single row for the version reached.
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        var migrator = new SchemaMigrator(Engine, schema, schema.Migrations());
+        await migrator.MigrateAsync();
+        await Engine.ExecuteAsync(Sql.Of($"TRUNCATE TABLE {Sql.Table(schema.SchemaVersions)}"));
+        await Engine.ExecuteAsync(Sql.Of($"INSERT INTO {Sql.Table(schema.SchemaVersions)} (version, applied_at) VALUES (2, now64(3))"));
+
+        Assert.Empty(await migrator.PendingAsync());
+        await schema.EnsureCreatedAsync(Engine);
+        Assert.Equal([2], await RecordedVersionsAsync(schema));
+    }
+
+    private async Task<string> CreateQueryAsync(TableNames schema, string table) =>
+        await Engine.QueryScalarAsync<string>(Sql.Of(
+            $"SELECT create_table_query FROM system.tables WHERE database = {Sql.Param("String", schema.Database)} AND name = {Sql.Param("String", table)}"));
+
+    private async Task<IReadOnlyList<int>> RecordedVersionsAsync(TableNames schema) =>
+        await Engine.QueryAsync(Sql.Of($"SELECT version FROM {Sql.Table(schema.SchemaVersions)} FINAL ORDER BY version"), row => row.GetInt32(0));
+}
+
+public sealed class SchemaMigratorTests
+{
+    [Fact]
+    public void Versions_must_run_from_1_without_gaps()
+    {
+        var schema = new StorageSchema("migrations");
+        SchemaMigration[] gap = [.. schema.Migrations(), new(4, "skips 3", [])];
+        Assert.Contains("versions run 1, 2, 3", Assert.Throws<ArgumentException>(() => new SchemaMigrator(TestEngines.Embedded, schema, gap)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new SchemaMigrator(TestEngines.Embedded, schema, [.. schema.Migrations().Reverse()]));
+    }
+}
