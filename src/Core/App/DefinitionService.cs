@@ -31,7 +31,7 @@ public sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefinit
 /// tenant's catalog (errors become one <see cref="DefinitionException"/> listing every problem with its JSON path),
 /// compiles it, runs it (members, count, one profile, the engine's estimate), reads it back in English.
 /// </summary>
-public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema schema, ISegmentStore store, TimeProvider time)
+public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema schema, ISegmentStore store, ITenantCatalogSource catalogSource, TimeProvider time)
 {
     private static readonly TimeSpan CatalogLifetime = TimeSpan.FromSeconds(60);
     private readonly ConcurrentDictionary<string, (TenantCatalog Catalog, DateTimeOffset ReadAt)> catalogs = new(StringComparer.Ordinal);
@@ -48,7 +48,7 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
             return cached.Catalog;
         }
 
-        var catalog = await TenantCatalogReader.ReadAsync(engine, schema, tenant, cancellationToken).ConfigureAwait(false);
+        var catalog = await catalogSource.ReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         catalogs[tenant] = (catalog, time.GetUtcNow());
         return catalog;
     }

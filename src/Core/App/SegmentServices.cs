@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 
@@ -26,6 +27,7 @@ public static class SegmentServices
         services.TryAddSingleton<ISegmentStateStore>(sp => sp.GetRequiredService<SegmentStore>());
         services.TryAddSingleton<IMembershipStore>(sp => sp.GetRequiredService<MembershipStore>());
         services.TryAddSingleton<IMembershipReader>(sp => sp.GetRequiredService<IMembershipStore>());
+        services.TryAddSingleton<ITenantCatalogSource, EngineCatalogSource>();
         services.TryAddSingleton<DefinitionService>();
         services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });
         services.TryAddSingleton<ISegmentEvaluator>(sp => new SegmentEvaluator(

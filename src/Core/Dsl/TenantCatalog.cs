@@ -29,3 +29,9 @@ public sealed class TenantCatalog
     public IReadOnlySet<string> EventProperties(string metric) =>
         metricProperties.TryGetValue(metric, out var properties) ? properties : new HashSet<string>();
 }
+
+/// <summary>Where a tenant's catalog comes from (the engine's data, in Storage): the language reads it only through this.</summary>
+public interface ITenantCatalogSource
+{
+    Task<TenantCatalog> ReadAsync(string tenant, CancellationToken cancellationToken);
+}

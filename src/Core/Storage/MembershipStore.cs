@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// </remarks>
 public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema schema) : IMembershipStore
 {
-    private const string Time3 = "DateTime64(3, 'UTC')";
+    private const string Time3 = ClickHouseTime.Milliseconds;
     private static long lastSequence;
     private readonly SqlFragment membership = Sql.Table(schema.Membership);
     private readonly SqlFragment membershipLog = Sql.Table(schema.MembershipLog);

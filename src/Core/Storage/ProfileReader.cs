@@ -19,7 +19,7 @@ public sealed record EventEvidence(long Events, DateTime? First, DateTime? Last,
 /// </summary>
 public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema)
 {
-    private const string Time3 = "DateTime64(3, 'UTC')";
+    private const string Time3 = ClickHouseTime.Milliseconds;
     private readonly SqlFragment events = Sql.Table(schema.Events);
 
     public async Task<ProfileSnapshot> ReadAsync(string tenant, string profileId, int recentEvents, DateTime? asOf, CancellationToken cancellationToken)

@@ -17,7 +17,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// </remarks>
 public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema) : ISegmentStore, ISegmentStateStore
 {
-    private const string Time3 = "DateTime64(3, 'UTC')";
+    private const string Time3 = ClickHouseTime.Milliseconds;
     private readonly SqlFragment segments = Sql.Table(schema.Segments);
     private readonly SqlFragment segmentState = Sql.Table(schema.SegmentState);
 
@@ -137,7 +137,7 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
                 $"""
                 INSERT INTO {segmentState} (tenant, segment_id, version, evaluated_at, ingest_watermark, size, written_at)
                 VALUES ({Sql.Param("String", tenant)}, {Sql.Param("String", segmentId)}, {Sql.Param("UInt32", (long)state.Version)}, {Sql.Param(Time3, state.EvaluatedAt)},
-                        {Sql.Param("DateTime64(6, 'UTC')", state.IngestWatermark)}, {Sql.Param("UInt64", state.Size)}, now64(6))
+                        {Sql.Param(ClickHouseTime.Microseconds, state.IngestWatermark)}, {Sql.Param("UInt64", state.Size)}, now64(6))
                 """),
             cancellationToken).ConfigureAwait(false);
     }

@@ -5,6 +5,13 @@ namespace SegmentMcp.Core.Storage;
 
 using Sql = SegmentMcp.Core.Sql.Sql;
 
+/// <summary>The catalog source over the engine's data: <see cref="TenantCatalogReader.ReadAsync"/> for one schema.</summary>
+public sealed class EngineCatalogSource(IClickHouseEngine engine, StorageSchema schema) : ITenantCatalogSource
+{
+    public Task<TenantCatalog> ReadAsync(string tenant, CancellationToken cancellationToken) =>
+        TenantCatalogReader.ReadAsync(engine, schema, tenant, cancellationToken);
+}
+
 /// <summary>Loads a <see cref="TenantCatalog"/> with two light queries (key columns and map keys only).</summary>
 public static class TenantCatalogReader
 {
