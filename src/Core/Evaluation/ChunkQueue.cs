@@ -5,9 +5,10 @@ namespace SegmentMcp.Core.Evaluation;
 
 /// <summary>
 /// One unit of phase 2: re-evaluate <see cref="ProfileIds"/> (sorted, so the chunk is one contiguous key range) for
-/// one segment version at <see cref="EvaluatedAt"/>. Plain data, so a durable broker can carry it.
+/// one segment version at <see cref="EvaluatedAt"/>; or, when <see cref="Whole"/>, the whole segment in one query (a
+/// new or changed version, where every profile is a candidate). Plain data, so a durable broker can carry it.
 /// </summary>
-public sealed record ChunkWork(string Tenant, string SegmentId, int Version, DateTime EvaluatedAt, int ChunkIndex, IReadOnlyList<string> ProfileIds);
+public sealed record ChunkWork(string Tenant, string SegmentId, int Version, DateTime EvaluatedAt, int ChunkIndex, IReadOnlyList<string> ProfileIds, bool Whole = false);
 
 /// <summary>
 /// The work queue between phase 1 and the workers. The in-process implementation is a channel; a durable broker

@@ -226,10 +226,10 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                         new SegmentState(job.Version, tick.T1, job.Watermark, size),
                         cancellationToken).ConfigureAwait(false);
                     doneAtT1.Add(job.SegmentId);
-                    tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.Candidates.Count));
+                    tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount));
                     logger.LogDebug(
                         "Segment {Tenant}/{Segment} v{Version} at {EvaluatedAt:O}: {Candidates} candidates, {Entered} entered, {Exited} exited, size {Size}",
-                        tenant, job.SegmentId, job.Version, tick.T1, job.Candidates.Count, job.Entered, job.Exited, size);
+                        tenant, job.SegmentId, job.Version, tick.T1, job.CandidateCount, job.Entered, job.Exited, size);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {
@@ -257,10 +257,16 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var references = Closure(definition, all);
         var (rolled, rollRows) = await membership.RollForwardAsync(tenant, row.SegmentId, state?.EvaluatedAt, cancellationToken).ConfigureAwait(false);
         tick.AddRows(rollRows);
-        var incremental = state is not null && state.Version == row.Version;
-        var query = incremental
-            ? CandidateQuery.Incremental(schema, tenant, definition, references, state!.EvaluatedAt, tick.T1, state.IngestWatermark)
-            : CandidateQuery.Everyone(schema, tenant, row.SegmentId, tick.T1);
+        var validated = ValidatedDefinition.Unchecked(tenant, definition, references);
+        var watermarkAfter = state is null || watermark > state.IngestWatermark ? watermark : state.IngestWatermark;
+        if (state is null || state.Version != row.Version)
+        {
+            // A new or changed version: every profile is a candidate, so phase 2 runs the compiled query once over
+            // the whole universe instead of once per chunk (each chunk would re-read the same granules).
+            return new SegmentJob(tenant, row.SegmentId, row.Version, validated, [], state) { Whole = true, CountAfter = true, Watermark = watermarkAfter };
+        }
+
+        var query = CandidateQuery.Incremental(schema, tenant, definition, references, state.EvaluatedAt, tick.T1, state.IngestWatermark);
         var candidates = new List<string>();
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         tick.AddRows(result.Statistics.RowsRead);
@@ -272,11 +278,10 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         candidates.Sort(StringComparer.Ordinal);
-        var validated = ValidatedDefinition.Unchecked(tenant, definition, references);
         return new SegmentJob(tenant, row.SegmentId, row.Version, validated, candidates, state)
         {
             CountAfter = rolled.Count > 0,
-            Watermark = state is null || watermark > state.IngestWatermark ? watermark : state.IngestWatermark,
+            Watermark = watermarkAfter,
         };
     }
 
@@ -288,6 +293,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var chunks = 0;
         foreach (var job in jobs)
         {
+            if (job.Whole)
+            {
+                await queue.EnqueueAsync(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, chunks++, [], Whole: true), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             for (var start = 0; start < job.Candidates.Count; start += options.ChunkSize)
             {
                 var ids = job.Candidates.GetRange(start, Math.Min(options.ChunkSize, job.Candidates.Count - start));
@@ -335,6 +346,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             await before(work).ConfigureAwait(false);
         }
 
+        if (work.Whole)
+        {
+            await EvaluateWholeAsync(tick, job, work, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt, CompileMode.Restricted, work.ProfileIds));
         var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
         var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
@@ -348,6 +365,39 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         logger.LogDebug(
             "Chunk {Chunk} of {Tenant}/{Segment} written: {Profiles} profiles, {Entered} entered, {Exited} exited",
             work.ChunkIndex, work.Tenant, work.SegmentId, work.ProfileIds.Count, entered.Count, exited.Count);
+    }
+
+    /// <summary>
+    /// A new or changed version: the compiled query once over the universe, diffed against every stored member, the
+    /// transitions written in batches of <see cref="EvaluatorOptions.ChunkSize"/> (log first, then membership, as for
+    /// a chunk). A crash between batches leaves the version's state behind, so the next tick evaluates it whole again
+    /// after rolling the written log forward.
+    /// </summary>
+    private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
+    {
+        var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt));
+        var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
+        tick.AddRows(evaluated.Statistics.RowsRead);
+        var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
+        var stored = (await membership.MembersAsync(work.Tenant, work.SegmentId, null, int.MaxValue, cancellationToken).ConfigureAwait(false))
+            .ToHashSet(StringComparer.Ordinal);
+        var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
+        var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
+        job.WholeCandidates = now.Count + exited.Count;
+        Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
+        for (int e = 0, x = 0; e < entered.Count || x < exited.Count;)
+        {
+            var enteredBatch = entered.GetRange(e, Math.Min(options.ChunkSize, entered.Count - e));
+            var exitedBatch = exited.GetRange(x, Math.Min(options.ChunkSize - enteredBatch.Count, exited.Count - x));
+            await membership.WriteChangesAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, enteredBatch, exitedBatch, hook, cancellationToken).ConfigureAwait(false);
+            job.AddChanges(enteredBatch.Count, exitedBatch.Count);
+            e += enteredBatch.Count;
+            x += exitedBatch.Count;
+        }
+
+        logger.LogDebug(
+            "{Tenant}/{Segment} v{Version} evaluated whole: {Members} members, {Entered} entered, {Exited} exited",
+            work.Tenant, work.SegmentId, work.Version, now.Count, entered.Count, exited.Count);
     }
 
     /// <summary>Groups segments so that every segment comes after the segments it references.</summary>
@@ -433,6 +483,14 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public SegmentState? Previous { get; } = previous;
 
         public bool CountAfter { get; init; }
+
+        /// <summary>Evaluated in one query over the universe (<see cref="EvaluateWholeAsync"/>).</summary>
+        public bool Whole { get; init; }
+
+        /// <summary>For a whole job: profiles that are or were members, reported as its candidates.</summary>
+        public int WholeCandidates { get; set; }
+
+        public int CandidateCount => Whole ? WholeCandidates : Candidates.Count;
 
         public DateTime Watermark { get; init; }
 

@@ -159,17 +159,6 @@ internal static class CandidateQuery
         return Distinct(branches);
     }
 
-    /// <summary>A new or changed definition: every profile of the universe at t1, plus every stored member (to exit them).</summary>
-    public static SqlStatement Everyone(TableNames schema, string tenant, string segmentId, DateTime t1)
-    {
-        var tenantParameter = SqlF.Named("tenant", "String", tenant);
-        return Distinct(
-        [
-            SqlF.Of($"SELECT profile_id FROM {SqlF.Table(schema.Profiles)} WHERE tenant = {tenantParameter} GROUP BY profile_id HAVING min(first_seen) <= {SqlF.Named("t1", Time3, t1)}"),
-            SqlF.Of($"SELECT profile_id FROM {SqlF.Table(schema.Membership)} FINAL WHERE tenant = {tenantParameter} AND segment_id = {SqlF.Param("String", segmentId)} AND is_member = 1"),
-        ]);
-    }
-
     private static SqlStatement Distinct(IReadOnlyList<SqlFragment> branches)
     {
         if (branches.Count == 0)
