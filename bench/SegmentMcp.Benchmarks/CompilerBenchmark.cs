@@ -250,12 +250,12 @@ internal static class CompilerBenchmark
     public static async Task<IReadOnlyList<CompilerBenchmarkResult>> RunAsync(
         IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime now, int runs, TextWriter output, CancellationToken cancellationToken = default)
     {
-        var universe = await engine.QueryAsync(
+        var universe = await engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),
             cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
-            $"compiler benchmark on tenant '{tenant}' ({engine.Kind}): {Convert.ToInt64(universe.Rows[0][0], CultureInfo.InvariantCulture):N0} profiles, now {now:yyyy-MM-dd HH:mm:ss} UTC, {runs} runs each after a warm-up, medians")).ConfigureAwait(false);
+            $"compiler benchmark on tenant '{tenant}' ({engine.Kind}): {universe:N0} profiles, now {now:yyyy-MM-dd HH:mm:ss} UTC, {runs} runs each after a warm-up, medians")).ConfigureAwait(false);
         var shapes = await PrepareAsync(engine, schema, tenant, now, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync().ConfigureAwait(false);
         await output.WriteLineAsync("| shape | members | compiled ms | baseline ms | ratio | compiled rows read | baseline rows read |").ConfigureAwait(false);
@@ -301,7 +301,8 @@ internal static class CompilerBenchmark
                 var watch = Stopwatch.StartNew();
                 var result = await engine.QueryAsync(isCompiled ? compiled : baseline, cancellationToken).ConfigureAwait(false);
                 var elapsed = watch.Elapsed.TotalMilliseconds;
-                var measured = (Convert.ToInt64(result.Rows[0][0], CultureInfo.InvariantCulture), Convert.ToUInt64(result.Rows[0][1], CultureInfo.InvariantCulture), result.Statistics.RowsRead);
+                var first = result.RowAt(0);
+                var measured = (first.GetInt64(0), first.GetUInt64(1), result.Statistics.RowsRead);
                 if (isCompiled)
                 {
                     compiledRun = measured;

@@ -59,17 +59,18 @@ internal static class EvaluatorBenchmark
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var latest = await engine.QueryAsync(
+        var latest = (await engine.QueryAsync(
             new SqlStatement($"SELECT count(), max(ts) FROM {schema.Events} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", company)]),
-            cancellationToken).ConfigureAwait(false);
-        if (Convert.ToInt64(latest.Rows[0][0], CultureInfo.InvariantCulture) == 0)
+            row => (Events: row.GetInt64(0), Latest: row.GetDateTime(1)),
+            cancellationToken).ConfigureAwait(false))[0];
+        if (latest.Events == 0)
         {
             throw new BenchUsageException($"tenant '{company}' has no events: load it first with 'segmentmcp demo --profiles 2000000 --data DIR'");
         }
 
         // The hour of new activity follows the latest event; right after a load that hour lies ahead of the clock,
         // which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, (DateTime)latest.Rows[0][1]!, output, cancellationToken).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, output, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task RunAsync(
@@ -96,10 +97,10 @@ internal static class EvaluatorBenchmark
         var states = await store.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
 
         var active = await AddActivityAsync(engine, schema, tenant, t0, cancellationToken).ConfigureAwait(false);
-        var universe = await engine.QueryAsync(
+        var universe = await engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),
             cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"new activity: {active.Profiles:N0} profiles ({active.Profiles * 100.0 / Math.Max(1, Convert.ToInt64(universe.Rows[0][0], CultureInfo.InvariantCulture)):0.000}% of the universe), {active.Events:N0} events, {active.Updates:N0} profile updates in ({t0:HH:mm}, {t1:HH:mm}]").ConfigureAwait(false);
+        await output.WriteLineAsync($"new activity: {active.Profiles:N0} profiles ({active.Profiles * 100.0 / Math.Max(1, universe):0.000}% of the universe), {active.Events:N0} events, {active.Updates:N0} profile updates in ({t0:HH:mm}, {t1:HH:mm}]").ConfigureAwait(false);
 
         // The full recompute: every segment's compiled query over the whole universe at t1.
         var full = Stopwatch.StartNew();
@@ -149,9 +150,8 @@ internal static class EvaluatorBenchmark
         var random = new Random(2026);
         using var events = new JsonRows();
         using var updates = new JsonRows();
-        foreach (var row in sample.Rows)
+        foreach (var profile in sample.Read(row => row.GetString(0)))
         {
-            var profile = (string)row[0]!;
             for (var i = random.Next(1, 6); i > 0; i--)
             {
                 var e = events.Begin();
