@@ -71,6 +71,7 @@ public static class DemoLoader
                 cancellationToken).ConfigureAwait(false);
         }
 
+        await new CurrentTraitsRefresher(engine, schema).ResetAsync(tenant, cancellationToken).ConfigureAwait(false);
         return true;
     }
 }

@@ -21,6 +21,12 @@ public class TableNames
 
     public string Profiles => $"{Database}.profiles";
 
+    /// <summary>Each profile's current value of each property, sorted by value: an accelerator of <see cref="Traits"/>.</summary>
+    public string CurrentTraits => $"{Database}.current_traits";
+
+    /// <summary>Per tenant, the ingestion time up to which <see cref="CurrentTraits"/> reflects the trait history.</summary>
+    public string CurrentTraitsWatermark => $"{Database}.current_traits_watermark";
+
     public string Segments => $"{Database}.segments";
 
     public string SegmentState => $"{Database}.segment_state";

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     public StorageSchema(string database)
         : base(database)
@@ -34,6 +34,7 @@ public sealed class StorageSchema : TableNames
     [
         new(1, "events, profile updates, traits, the profile universe, saved segments, evaluation state, membership and its log", Tables()),
         new(2, "projections the evaluator's phase 1 reads through", Projections()),
+        new(3, "the current-value trait table (built from the history by the first refresh after the upgrade)", CurrentTraitTables()),
     ];
 
     /// <summary>
@@ -41,8 +42,15 @@ public sealed class StorageSchema : TableNames
     /// times; a database already at <see cref="CurrentVersion"/> costs two light queries (it runs at every start of
     /// every verb).
     /// </summary>
-    public Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default) =>
-        new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken);
+    public async Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
+    {
+        var applied = await new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (applied.Any(m => m.Version == 3))
+        {
+            // The current-value table of a database that already holds history is built from it now, once.
+            await new CurrentTraitsRefresher(engine, this).RefreshAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>The schema version recorded in the database (0 when none).</summary>
     public Task<int> ReadVersionAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default) =>
@@ -228,5 +236,47 @@ public sealed class StorageSchema : TableNames
         Sql.Of($"ALTER TABLE {Sql.Table(Events)} ADD PROJECTION IF NOT EXISTS by_time (SELECT tenant, metric, ts, profile_id ORDER BY tenant, metric, ts)"),
         Sql.Of($"ALTER TABLE {Sql.Table(Traits)} ADD PROJECTION IF NOT EXISTS by_update (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at)"),
         Sql.Of($"ALTER TABLE {Sql.Table(Traits)} ADD PROJECTION IF NOT EXISTS by_value (SELECT tenant, property, value, updated_at, profile_id ORDER BY tenant, property, value)"),
+    ];
+
+    /// <summary>
+    /// Version 3: each profile's current value of each property, sorted by (tenant, property, value) so that a
+    /// condition on a property value is a range scan instead of an argMax over the whole history. The history stays
+    /// the truth: <see cref="CurrentTraitsRefresher"/> derives this table from it up to a recorded ingestion
+    /// watermark, and the compiler reads it only for profiles whose history has nothing newer (see the compiler's
+    /// remarks), so time travel and future-dated updates stay exact.
+    /// </summary>
+    /// <remarks>
+    /// The value is part of the key, so a value that stops being current is retracted by a row with
+    /// <c>is_deleted = 1</c>; the version is the refresh's ingestion watermark, so a refresh that knows more history
+    /// wins over one that knew less, whatever order they were written in. Readers use FINAL.
+    /// </remarks>
+    private List<SqlFragment> CurrentTraitTables() =>
+    [
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(CurrentTraits)}
+            (
+                tenant LowCardinality(String),
+                property String,
+                value String,
+                profile_id String,
+                updated_at DateTime64(3, 'UTC'),
+                ingested_at DateTime64(6, 'UTC'),
+                version DateTime64(6, 'UTC'),
+                is_deleted UInt8
+            )
+            ENGINE = ReplacingMergeTree(version, is_deleted)
+            ORDER BY (tenant, property, value, profile_id)
+            """),
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(CurrentTraitsWatermark)}
+            (
+                tenant LowCardinality(String),
+                watermark DateTime64(6, 'UTC')
+            )
+            ENGINE = ReplacingMergeTree(watermark)
+            ORDER BY tenant
+            """),
     ];
 }
