@@ -393,6 +393,20 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// </summary>
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
+        Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
+        if (job.Previous is null && await membership.CountAsync(work.Tenant, work.SegmentId, cancellationToken).ConfigureAwait(false) == 0)
+        {
+            // A brand-new segment: every member enters, written by the engine straight from the compiled query.
+            var members = SegmentCompiler.CompileMembers(job.Definition, schema, work.EvaluatedAt);
+            var written = await membership.WriteAllEnteredAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, hook, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(written.RowsRead);
+            job.AddWork(written.RowsRead, TimeSpan.Zero);
+            job.AddChanges((int)written.Entered, 0);
+            job.WholeCandidates = (int)written.Entered;
+            logger.LogDebug("{Tenant}/{Segment} v{Version} evaluated whole: {Members} members, all entered", work.Tenant, work.SegmentId, work.Version, written.Entered);
+            return;
+        }
+
         var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt));
         var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
         tick.AddRows(evaluated.Statistics.RowsRead);
@@ -403,7 +417,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
         var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
         job.WholeCandidates = now.Count + exited.Count;
-        Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
         for (int e = 0, x = 0; e < entered.Count || x < exited.Count;)
         {
             var enteredBatch = entered.GetRange(e, Math.Min(options.ChunkSize, entered.Count - e));

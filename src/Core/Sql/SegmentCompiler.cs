@@ -56,13 +56,26 @@ public static class SegmentCompiler
 {
     private const string DateTimeType = FilterSql.DateTimeType;
 
+    /// <summary>The settings every compiled query runs with (the column defaults of a missed LEFT JOIN are relied on).</summary>
+    public static SqlFragment Settings { get; } = Sql.Of($" SETTINGS join_use_nulls = 0");
+
     public static SqlStatement Compile(ValidatedDefinition definition, TableNames schema, CompileOptions options)
     {
+        var query = Sql.Of($"{Query(definition, schema, options)}{Settings}");
+        return options.ExplainEstimate ? Sql.Of($"EXPLAIN ESTIMATE {query}").ToStatement() : query.ToStatement();
+    }
+
+    /// <summary>
+    /// The members query (<see cref="CompileMode.Members"/>) as a fragment, for a statement that consumes it inside
+    /// the engine (INSERT … SELECT); the statement must end with <see cref="Settings"/>.
+    /// </summary>
+    public static SqlFragment CompileMembers(ValidatedDefinition definition, TableNames schema, DateTime now) =>
+        Query(definition, schema, new CompileOptions(now));
+
+    private static SqlFragment Query(ValidatedDefinition definition, TableNames schema, CompileOptions options)
+    {
         var condition = Inline(definition.Definition.Condition, definition.References, 0);
-        var query = new QueryBuilder(definition.Tenant, schema, options).Build(condition);
-        var statement = query.ToStatement();
-        var text = statement.Text + " SETTINGS join_use_nulls = 0";
-        return statement with { Text = options.ExplainEstimate ? "EXPLAIN ESTIMATE " + text : text };
+        return new QueryBuilder(definition.Tenant, schema, options).Build(condition);
     }
 
     /// <summary>Replaces segment references by their (inlined) conditions; member = false becomes NOT.</summary>
