@@ -5,8 +5,12 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SegmentMcp.Cli;
 using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Agent;
+
+/// <summary>What <c>ask</c> was asked to do.</summary>
+internal sealed record AskRequest(string Company, string Question, bool Json, bool Save, int MaxSteps, LlmEndpoint Endpoint);
 
 /// <summary>
 /// <c>segmentmcp ask "QUESTION"</c> and <c>segmentmcp chat</c>: a question in words becomes a checked segment
@@ -48,30 +52,33 @@ internal static class AskCommand
         }
 
         var endpoint = LlmEndpoint.FromArguments(args);
-        var json = args.GetValue(Json);
         var selection = EngineSelection.FromArguments(args);
         StandardInput.Detach(); // see StandardInput: a piped stdin would break the engine's inserts
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var toolbox = await SegmentToolbox.StartAsync(engine, schema, args.ValueOf(Company), null, cancellationToken).ConfigureAwait(false);
-        var agent = await SegmentAgent.CreateAsync(toolbox, endpoint, new AgentOptions { MaxSteps = args.GetValue(MaxSteps) }, cancellationToken).ConfigureAwait(false);
-        var words = json ? Console.Error : Console.Out;
-        var answer = await agent.AskAsync(question, words, cancellationToken).ConfigureAwait(false);
+        var request = new AskRequest(args.ValueOf(Company), question, args.GetValue(Json), args.GetValue(Save), args.GetValue(MaxSteps), endpoint);
+        return await AnswerAsync(engine, schema, request, Console.Out, Console.Error, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>ask</c> once the engine is open: the answer (or the <c>--json</c> object) goes to <paramref name="output"/>;
+    /// with <c>--json</c> the model's words and any problem go to <paramref name="messages"/>.
+    /// </summary>
+    internal static async Task<int> AnswerAsync(
+        IClickHouseEngine engine, StorageSchema schema, AskRequest request, TextWriter output, TextWriter messages, string? promptsDirectory, CancellationToken cancellationToken)
+    {
+        await using var toolbox = await SegmentToolbox.StartAsync(engine, schema, request.Company, promptsDirectory, cancellationToken).ConfigureAwait(false);
+        var agent = await SegmentAgent.CreateAsync(toolbox, request.Endpoint, new AgentOptions { MaxSteps = request.MaxSteps }, cancellationToken).ConfigureAwait(false);
+        var words = request.Json ? messages : output;
+        var answer = await agent.AskAsync(request.Question, words, cancellationToken).ConfigureAwait(false);
         await words.WriteLineAsync().ConfigureAwait(false);
-        var segmentId = answer.Definition is not null && args.GetValue(Save)
+        var segmentId = answer.Definition is not null && request.Save
             ? await agent.SaveAsync(answer, cancellationToken).ConfigureAwait(false)
             : null;
-        if (json)
-        {
-            await Console.Out.WriteLineAsync(ToJson(answer, segmentId)).ConfigureAwait(false);
-        }
-        else
-        {
-            await Console.Out.WriteAsync(Summary(answer, segmentId)).ConfigureAwait(false);
-        }
-
+        await output.WriteAsync(request.Json ? ToJson(answer, segmentId) + Environment.NewLine : Summary(answer, segmentId)).ConfigureAwait(false);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (answer.Problem is not null)
         {
-            await Console.Error.WriteLineAsync($"segmentmcp ask: {answer.Problem}").ConfigureAwait(false);
+            await messages.WriteLineAsync($"segmentmcp ask: {answer.Problem}").ConfigureAwait(false);
             return CommandLine.Failed;
         }
 
