@@ -20,7 +20,12 @@ internal sealed record AskRequest(string Company, string Question, bool Json, bo
 /// </summary>
 internal static class AskCommand
 {
-    private static readonly Argument<string> Question = new("QUESTION") { Description = "The audience in words, e.g. \"premium customers in Boston who ordered this month\"." };
+    // Optional to the parser so that a missing question is worded like every other usage mistake of the verb.
+    private static readonly Argument<string?> Question = new("QUESTION")
+    {
+        Description = "The audience in words, e.g. \"premium customers in Boston who ordered this month\".",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
     private static readonly Option<string> Company = Flags.Company("The tenant to ask about.", "demo");
     private static readonly Option<bool> Json = Flags.Switch("--json", "Print one JSON object {question, definition, read_back, count, sample, steps, segment_id?} (the model's words go to standard error).");
     private static readonly Option<bool> Save = Flags.Switch("--save", "Save the segment and print its id.");
@@ -48,7 +53,7 @@ internal static class AskCommand
         var question = args.GetValue(Question)?.Trim() ?? string.Empty;
         if (question.Length == 0)
         {
-            throw new UsageException("QUESTION is empty: ask in words, e.g. segmentmcp ask \"premium customers in Boston\"");
+            throw new UsageException("QUESTION is missing: ask in words, e.g. segmentmcp ask \"premium customers in Boston\"");
         }
 
         var endpoint = LlmEndpoint.FromArguments(args);

@@ -156,13 +156,21 @@ internal static class NlBenchmark
         IEnumerable<NlCase> cases, string tenant, ISegmentStore store, DefinitionService definitions, CancellationToken cancellationToken)
     {
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        var defined = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         var existing = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
         foreach (var helper in cases.SelectMany(c => c.Helpers))
         {
             if (ids.ContainsKey(helper.Key))
             {
+                if (!JsonElement.DeepEquals(defined[helper.Key], helper.Definition))
+                {
+                    throw new InvalidOperationException($"Helper segment '{helper.Key}' is defined twice, differently.");
+                }
+
                 continue;
             }
+
+            defined[helper.Key] = helper.Definition;
 
             var validated = await definitions.ValidateAsync(tenant, helper.Definition, null, cancellationToken).ConfigureAwait(false);
             var json = SegmentDefinitionJson.Write(validated.Definition with { Name = helper.Name });
