@@ -96,10 +96,23 @@ internal static class AskCommand
         var selection = EngineSelection.FromArguments(args);
         using var input = new StreamReader(StandardInput.Detach(), Encoding.UTF8);
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var company = args.ValueOf(Company);
-        await using var toolbox = await SegmentToolbox.StartAsync(engine, schema, company, null, cancellationToken).ConfigureAwait(false);
-        var agent = await SegmentAgent.CreateAsync(toolbox, endpoint, new AgentOptions { MaxSteps = args.GetValue(MaxSteps) }, cancellationToken).ConfigureAwait(false);
-        var output = Console.Out;
+        return await ConverseAsync(engine, schema, args.ValueOf(Company), endpoint, args.GetValue(MaxSteps), input, Console.Out, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><c>chat</c> once the engine is open: questions from <paramref name="input"/>, one a line, answered in one conversation.</summary>
+    internal static async Task<int> ConverseAsync(
+        IClickHouseEngine engine,
+        StorageSchema schema,
+        string company,
+        LlmEndpoint endpoint,
+        int maxSteps,
+        TextReader input,
+        TextWriter output,
+        string? promptsDirectory,
+        CancellationToken cancellationToken)
+    {
+        await using var toolbox = await SegmentToolbox.StartAsync(engine, schema, company, promptsDirectory, cancellationToken).ConfigureAwait(false);
+        var agent = await SegmentAgent.CreateAsync(toolbox, endpoint, new AgentOptions { MaxSteps = maxSteps }, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync($"Segment agent for '{company}' ({endpoint.Model}). Ask for an audience in words; 'save' saves the last segment; an empty line or 'exit' quits.").ConfigureAwait(false);
         AgentAnswer? last = null;
         while (true)
@@ -109,6 +122,7 @@ internal static class AskCommand
             var line = (await input.ReadLineAsync(cancellationToken).ConfigureAwait(false))?.Trim();
             if (string.IsNullOrEmpty(line) || line.Equals("exit", StringComparison.OrdinalIgnoreCase))
             {
+                await output.WriteLineAsync().ConfigureAwait(false);
                 return CommandLine.Ok;
             }
 

@@ -60,15 +60,17 @@ internal sealed class SegmentAgent
     private static readonly HashSet<string> DefinitionTools = new(StringComparer.Ordinal) { "preview_segment", "explain_segment", "check_membership" };
 
     private readonly SegmentToolbox toolbox;
+    private readonly LlmEndpoint endpoint;
     private readonly AgentOptions options;
     private readonly Kernel kernel;
     private readonly IChatClient chat;
     private readonly List<ChatMessage> history;
     private Turn turn = new();
 
-    private SegmentAgent(SegmentToolbox toolbox, AgentOptions options, Kernel kernel, string systemPrompt)
+    private SegmentAgent(SegmentToolbox toolbox, LlmEndpoint endpoint, AgentOptions options, Kernel kernel, string systemPrompt)
     {
         this.toolbox = toolbox;
+        this.endpoint = endpoint;
         this.options = options;
         this.kernel = kernel;
         chat = kernel.GetRequiredService<IChatClient>();
@@ -96,7 +98,7 @@ internal sealed class SegmentAgent
             toolbox.Store,
             toolbox.Definitions,
             cancellationToken).ConfigureAwait(false);
-        agent = new SegmentAgent(toolbox, options, kernel, system);
+        agent = new SegmentAgent(toolbox, endpoint, options, kernel, system);
         return agent;
     }
 
@@ -120,6 +122,25 @@ internal sealed class SegmentAgent
         var chatOptions = settings.ToChatOptions(kernel);
         chatOptions.Temperature = 0;
         var updates = new List<ChatResponseUpdate>();
+        try
+        {
+            await StreamAsync(chatOptions, updates, stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or System.ClientModel.ClientResultException)
+        {
+            // The question is not part of the conversation when the model never answered it.
+            history.RemoveAt(history.Count - 1);
+            throw new InvalidOperationException($"The language model at {endpoint.Endpoint} ({endpoint.Model}) did not answer: {exception.Message}", exception);
+        }
+
+        var response = updates.ToChatResponse();
+        history.AddRange(response.Messages);
+        var answerText = response.Messages.LastOrDefault(m => m.Role == ChatRole.Assistant)?.Text ?? string.Empty;
+        return await ConcludeAsync(question, answerText, stopwatch, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StreamAsync(ChatOptions chatOptions, List<ChatResponseUpdate> updates, TextWriter? stream, CancellationToken cancellationToken)
+    {
         await foreach (var update in chat.GetStreamingResponseAsync(history, chatOptions, cancellationToken).ConfigureAwait(false))
         {
             updates.Add(update);
@@ -135,11 +156,6 @@ internal sealed class SegmentAgent
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
-
-        var response = updates.ToChatResponse();
-        history.AddRange(response.Messages);
-        var answerText = response.Messages.LastOrDefault(m => m.Role == ChatRole.Assistant)?.Text ?? string.Empty;
-        return await ConcludeAsync(question, answerText, stopwatch, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Saves the answer's definition through the server's own create_segment tool; returns the new segment's id.</summary>

@@ -39,7 +39,7 @@ public sealed class AskTests
         var code = await AskCommand.AnswerAsync(
             engine,
             schema,
-            new AskRequest(Tenant, "who in boston opened an email this month?", Json: true, Save: false, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)),
+            new AskRequest(Tenant, "who in boston opened an email this month?", Json: true, Save: true, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)),
             output,
             messages,
             McpTestData.PromptsDirectory(),
@@ -47,7 +47,7 @@ public sealed class AskTests
 
         Assert.True(code == 0, messages.ToString());
         var answer = JsonNode.Parse(output.ToString())!.AsObject();
-        Assert.Equal(["question", "definition", "read_back", "count", "sample", "steps"], answer.Select(p => p.Key));
+        Assert.Equal(["question", "definition", "read_back", "count", "sample", "steps", "segment_id"], answer.Select(p => p.Key));
         Assert.Equal("who in boston opened an email this month?", answer["question"]!.GetValue<string>());
         Assert.Equal(3, answer["steps"]!.GetValue<int>());
 
@@ -64,11 +64,16 @@ public sealed class AskTests
         Assert.Equal(DefinitionService.ReadBack(validated.Definition), answer["read_back"]!.GetValue<string>());
         Assert.Contains("Boston openers: profiles in Boston", messages.ToString(), StringComparison.Ordinal);
 
+        // --save saved exactly that definition.
+        var saved = await services.GetRequiredService<Core.Storage.ISegmentStore>().GetAsync(Tenant, answer["segment_id"]!.GetValue<string>(), CancellationToken.None);
+        Assert.True(JsonNode.DeepEquals(answer["definition"], JsonNode.Parse(saved!.DefinitionJson)));
+
         // What the model was sent: the product's read-only tools, streamed requests, the system prompt from prompts/,
         // and the validation error (JSON path, did-you-mean) as the invalid draft's tool result.
         var requests = model.Requests;
         Assert.Equal(4, requests.Count);
         Assert.All(requests, r => Assert.True(r["stream"]!.GetValue<bool>()));
+        Assert.All(requests, r => Assert.True(r["stream_options"]?["include_usage"]?.GetValue<bool>() ?? false, "usage is asked for when streaming"));
         var tools = requests[0]["tools"]!.AsArray().Select(t => t!["function"]!["name"]!.GetValue<string>()).ToList();
         Assert.Contains(tools, t => t.EndsWith("describe_schema", StringComparison.Ordinal));
         Assert.Contains(tools, t => t.EndsWith("preview_segment", StringComparison.Ordinal));
@@ -115,5 +120,56 @@ public sealed class AskTests
 
         // Two tool calls ran; the third request's call was refused by the step limit and the loop ended.
         Assert.Equal(3, model.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Chat_keeps_the_conversation_and_saves_the_last_segment()
+    {
+        const string Buyers = """
+            {"name": "Boston openers who bought", "condition": {"all": [
+              {"event": {"metric": "Opened Email", "window": {"last_days": 30}, "op": "gte", "value": 1}},
+              {"property": {"name": "city", "op": "eq", "value": "Boston"}},
+              {"event": {"metric": "Placed Order", "op": "gte", "value": 1}}]}}
+            """;
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await McpTestData.SeedAsync(engine, schema, Tenant, string.Empty);
+        await using var model = await FakeChatCompletions.StartAsync((request, index) => index switch
+        {
+            0 => FakeTurn.Call("preview_segment", $$"""{"definition": {{McpTestData.BostonOpeners}}}"""),
+            1 => FakeTurn.Say("Two Bostonians opened an email."),
+            2 => FakeTurn.Call("preview_segment", $$"""{"definition": {{Buyers}}}"""),
+            _ => FakeTurn.Say("One of them has ordered."),
+        });
+
+        var output = new StringWriter();
+        var code = await AskCommand.ConverseAsync(
+            engine,
+            schema,
+            Tenant,
+            new LlmEndpoint(model.BaseUrl, "fake-model", null),
+            8,
+            new StringReader("boston openers\nonly the ones who bought\nsave\n"),
+            output,
+            McpTestData.PromptsDirectory(),
+            CancellationToken.None);
+
+        Assert.Equal(0, code);
+        var text = output.ToString();
+        Assert.Contains("Two Bostonians opened an email.", text, StringComparison.Ordinal);
+        Assert.Contains("  2 members, e.g. p1, p2", text, StringComparison.Ordinal);
+        Assert.Contains("  1 members, e.g. p1", text, StringComparison.Ordinal);
+
+        // The follow-up is asked with the whole conversation: both questions, the first answer and its tool call.
+        var followUp = model.Requests[2];
+        Assert.Equal(["boston openers", "only the ones who bought"], FakeChatCompletions.Messages(followUp, "user"));
+        Assert.Contains("Two Bostonians opened an email.", FakeChatCompletions.Messages(followUp, "assistant"));
+        Assert.Single(FakeChatCompletions.Messages(followUp, "tool"));
+
+        // 'save' saved the last answer's definition.
+        await using var services = SegmentServices.Build(engine, schema);
+        var saved = Assert.Single(await services.GetRequiredService<Core.Storage.ISegmentStore>().ListAsync(Tenant, CancellationToken.None));
+        Assert.Equal("Boston openers who bought", saved.Name);
+        Assert.Contains($"Saved as {saved.Id}.", text, StringComparison.Ordinal);
     }
 }
