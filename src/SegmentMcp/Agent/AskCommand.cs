@@ -72,7 +72,8 @@ internal static class AskCommand
         IClickHouseEngine engine, StorageSchema schema, AskRequest request, TextWriter output, TextWriter messages, string? promptsDirectory, CancellationToken cancellationToken)
     {
         await using var toolbox = await SegmentToolbox.StartAsync(engine, schema, request.Company, promptsDirectory, cancellationToken).ConfigureAwait(false);
-        var agent = await SegmentAgent.CreateAsync(toolbox, request.Endpoint, new AgentOptions { MaxSteps = request.MaxSteps }, cancellationToken).ConfigureAwait(false);
+        using var http = SegmentAgent.CreateHttpClient();
+        var agent = await SegmentAgent.CreateAsync(toolbox, request.Endpoint, new AgentOptions { MaxSteps = request.MaxSteps }, http, cancellationToken).ConfigureAwait(false);
         var words = request.Json ? messages : output;
         var answer = await agent.AskAsync(request.Question, words, cancellationToken).ConfigureAwait(false);
         await words.WriteLineAsync().ConfigureAwait(false);
@@ -112,7 +113,8 @@ internal static class AskCommand
         CancellationToken cancellationToken)
     {
         await using var toolbox = await SegmentToolbox.StartAsync(engine, schema, company, promptsDirectory, cancellationToken).ConfigureAwait(false);
-        var agent = await SegmentAgent.CreateAsync(toolbox, endpoint, new AgentOptions { MaxSteps = maxSteps }, cancellationToken).ConfigureAwait(false);
+        using var http = SegmentAgent.CreateHttpClient();
+        var agent = await SegmentAgent.CreateAsync(toolbox, endpoint, new AgentOptions { MaxSteps = maxSteps }, http, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync($"Segment agent for '{company}' ({endpoint.Model}). Ask for an audience in words; 'save' saves the last segment; an empty line or 'exit' quits.").ConfigureAwait(false);
         AgentAnswer? last = null;
         while (true)

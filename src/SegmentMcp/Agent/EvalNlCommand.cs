@@ -48,7 +48,7 @@ internal static class EvalNlCommand
         StandardInput.Detach(); // see StandardInput: a piped stdin would break the engine's inserts
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var error = Console.Error;
-        await error.WriteLineAsync($"eval-nl: loading the demo shop ({profiles:N0} profiles, seed 42, history to {ToolSupportIso(NlBenchmark.EvaluatedAt)}) into '{company}'").ConfigureAwait(false);
+        await error.WriteLineAsync($"eval-nl: loading the demo shop ({profiles:N0} profiles, seed 42, history to {Mcp.ToolSupport.Iso(NlBenchmark.EvaluatedAt)}) into '{company}'").ConfigureAwait(false);
         await DemoLoader.LoadAsync(engine, schema, new DemoOptions { Profiles = profiles, Company = company, ReferenceTime = NlBenchmark.EvaluatedAt }, null, cancellationToken).ConfigureAwait(false);
         await using var toolbox = await SegmentToolbox.StartAsync(engine, schema, company, null, cancellationToken).ConfigureAwait(false);
         var run = await PrepareAsync(cases, toolbox, cancellationToken).ConfigureAwait(false);
@@ -58,9 +58,10 @@ internal static class EvalNlCommand
         }
 
         var results = new List<NlCaseResult>();
+        using var http = SegmentAgent.CreateHttpClient();
         foreach (var (@case, expected) in run.Expected)
         {
-            var result = await RunCaseAsync(@case, expected, toolbox, endpoint!, new AgentOptions { MaxSteps = args.GetValue(MaxSteps), AsOf = NlBenchmark.EvaluatedAt }, cancellationToken).ConfigureAwait(false);
+            var result = await RunCaseAsync(@case, expected, toolbox, endpoint!, new AgentOptions { MaxSteps = args.GetValue(MaxSteps), AsOf = NlBenchmark.EvaluatedAt }, http, cancellationToken).ConfigureAwait(false);
             results.Add(result);
             await error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
@@ -74,7 +75,7 @@ internal static class EvalNlCommand
             ["cases_file"] = Path.GetFullPath(casesPath),
             ["tenant"] = company,
             ["profiles"] = profiles,
-            ["evaluated_at"] = ToolSupportIso(NlBenchmark.EvaluatedAt),
+            ["evaluated_at"] = Mcp.ToolSupport.Iso(NlBenchmark.EvaluatedAt),
             ["max_steps"] = args.GetValue(MaxSteps),
         });
         var reportPath = args.ValueOf(Report);
@@ -113,12 +114,13 @@ internal static class EvalNlCommand
     }
 
     internal static async Task<NlCaseResult> RunCaseAsync(
-        NlCase @case, IReadOnlyList<string> expected, SegmentToolbox toolbox, LlmEndpoint endpoint, AgentOptions options, CancellationToken cancellationToken, HttpClient? httpClient = null)
+        NlCase @case, IReadOnlyList<string> expected, SegmentToolbox toolbox, LlmEndpoint endpoint, AgentOptions options, HttpClient httpClient, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            var agent = await SegmentAgent.CreateAsync(toolbox, endpoint, options, cancellationToken, httpClient).ConfigureAwait(false);
+            // A fresh conversation per case: no question sees another's answer.
+            var agent = await SegmentAgent.CreateAsync(toolbox, endpoint, options, httpClient, cancellationToken).ConfigureAwait(false);
             var answer = await agent.AskAsync(@case.Question, null, cancellationToken).ConfigureAwait(false);
             var (passed, reason, count) = await NlBenchmark.ScoreAsync(answer, expected, toolbox.Definitions, cancellationToken).ConfigureAwait(false);
             return new NlCaseResult(
@@ -168,6 +170,4 @@ internal static class EvalNlCommand
     }
 
     private static string Percent(JsonNode? rate) => (rate?.GetValue<double>() ?? 0).ToString("P0", CultureInfo.InvariantCulture);
-
-    private static string ToolSupportIso(DateTime time) => Mcp.ToolSupport.Iso(time);
 }

@@ -104,9 +104,10 @@ internal static class NlBenchmark
             var features = root.TryGetProperty("features", out var list) && list.ValueKind == JsonValueKind.Array
                 ? list.EnumerateArray().Select(f => f.GetString() ?? string.Empty).ToList()
                 : throw new InvalidOperationException(Where("'features' must be an array of feature names"));
-            if (features.Count == 0 || features.FirstOrDefault(f => !Features.Contains(f)) is { } unknown)
+            var unknown = features.FirstOrDefault(f => !Features.Contains(f));
+            if (features.Count == 0 || unknown is not null)
             {
-                throw new InvalidOperationException(Where($"'features' must name at least one of {string.Join(", ", Features)}{(features.Count == 0 ? string.Empty : $" (not '{features.First(f => !Features.Contains(f))}')")}"));
+                throw new InvalidOperationException(Where($"'features' must name at least one of {string.Join(", ", Features)}{(unknown is null ? string.Empty : $" (not '{unknown}')")}"));
             }
 
             var style = Text("style");

@@ -67,40 +67,40 @@ internal sealed class SegmentAgent
     private readonly List<ChatMessage> history;
     private Turn turn = new();
 
-    private SegmentAgent(SegmentToolbox toolbox, LlmEndpoint endpoint, AgentOptions options, Kernel kernel, string systemPrompt)
+    private SegmentAgent(SegmentToolbox toolbox, LlmEndpoint endpoint, AgentOptions options, HttpClient httpClient, string systemPrompt)
     {
         this.toolbox = toolbox;
         this.endpoint = endpoint;
         this.options = options;
-        this.kernel = kernel;
-        chat = kernel.GetRequiredService<IChatClient>();
-        history = [new ChatMessage(ChatRole.System, systemPrompt)];
-        kernel.AutoFunctionInvocationFilters.Add(new StepLimit(this));
-    }
-
-    public static async Task<SegmentAgent> CreateAsync(
-        SegmentToolbox toolbox, LlmEndpoint endpoint, AgentOptions options, CancellationToken cancellationToken, HttpClient? httpClient = null)
-    {
         var builder = Kernel.CreateBuilder();
 
         // SKEXP0010: Semantic Kernel marks its IChatClient registration experimental; it is the connector's
         // vendor-neutral path (any OpenAI-compatible base URL) that the agent is built on.
 #pragma warning disable SKEXP0010
-        builder.AddOpenAIChatClient(endpoint.Model, endpoint.Endpoint, endpoint.Key, httpClient: httpClient ?? new HttpClient { Timeout = TimeSpan.FromMinutes(10) });
+        builder.AddOpenAIChatClient(endpoint.Model, endpoint.Endpoint, endpoint.Key, httpClient: httpClient);
 #pragma warning restore SKEXP0010
-        var agent = (SegmentAgent?)null;
-        builder.Plugins.AddFromFunctions(PluginName, toolbox.ReadOnlyTools.Select(tool => new RecordedTool(tool, () => agent!).AsKernelFunction()));
-        var kernel = builder.Build();
-        var now = options.AsOf ?? DateTime.UtcNow;
+        builder.Plugins.AddFromFunctions(PluginName, toolbox.ReadOnlyTools.Select(tool => new RecordedTool(tool, this).AsKernelFunction()));
+        kernel = builder.Build();
+        kernel.AutoFunctionInvocationFilters.Add(new StepLimit(this));
+        chat = kernel.GetRequiredService<IChatClient>();
+        history = [new ChatMessage(ChatRole.System, systemPrompt)];
+    }
+
+    /// <summary>An agent for <paramref name="toolbox"/>'s tenant with a fresh conversation; <paramref name="httpClient"/> is shared and not disposed.</summary>
+    public static async Task<SegmentAgent> CreateAsync(
+        SegmentToolbox toolbox, LlmEndpoint endpoint, AgentOptions options, HttpClient httpClient, CancellationToken cancellationToken)
+    {
         var system = await toolbox.Prompts.RenderAgentAsync(
             toolbox.Tenant,
-            new Dictionary<string, string>(StringComparer.Ordinal) { ["now"] = ToolSupport.Iso(now) },
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["now"] = ToolSupport.Iso(options.AsOf ?? DateTime.UtcNow) },
             toolbox.Store,
             toolbox.Definitions,
             cancellationToken).ConfigureAwait(false);
-        agent = new SegmentAgent(toolbox, endpoint, options, kernel, system);
-        return agent;
+        return new SegmentAgent(toolbox, endpoint, options, httpClient, system);
     }
+
+    /// <summary>The HTTP client for a model: one per process, with room for a slow local model's long answers.</summary>
+    public static HttpClient CreateHttpClient() => new() { Timeout = TimeSpan.FromMinutes(10) };
 
     /// <summary>
     /// Answers one question (the conversation so far is its context): streams the model's words to
@@ -242,11 +242,10 @@ internal sealed class SegmentAgent
     /// <see cref="SegmentToolbox.CallAsync"/> and are recorded: the last definition that previewed without error is
     /// the answer, and every definition that came back with an error is a repair round.
     /// </summary>
-    private sealed class RecordedTool(McpClientTool tool, Func<SegmentAgent> agent) : DelegatingAIFunction(tool)
+    private sealed class RecordedTool(McpClientTool tool, SegmentAgent self) : DelegatingAIFunction(tool)
     {
         protected override async ValueTask<object?> InvokeCoreAsync(AIFunctionArguments arguments, CancellationToken cancellationToken)
         {
-            var self = agent();
             var values = new Dictionary<string, object?>(StringComparer.Ordinal);
             foreach (var (name, value) in arguments)
             {
