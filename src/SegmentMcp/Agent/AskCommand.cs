@@ -186,9 +186,9 @@ internal static class AskCommand
         var text = new StringBuilder();
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"  {answer.ReadBack}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {answer.Count:N0} members{(answer.Sample.Count > 0 ? ", e.g. " + string.Join(", ", answer.Sample) : string.Empty)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {answer.Count:N0} {(answer.Count == 1 ? "member" : "members")}{(answer.Sample.Count > 0 ? ", e.g. " + string.Join(", ", answer.Sample) : string.Empty)}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  definition: {SegmentDefinitionJson.Write(answer.Definition.Definition)}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {answer.Steps} tool calls, {answer.RepairRounds} repaired, {answer.Elapsed.TotalSeconds:F1} s");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {answer.Steps} tool calls, {answer.RepairRounds} repair rounds, {answer.Elapsed.TotalSeconds:F1} s");
         if (segmentId is not null)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  saved as {segmentId}");

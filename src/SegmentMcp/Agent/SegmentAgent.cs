@@ -111,6 +111,7 @@ internal sealed class SegmentAgent
         var stopwatch = Stopwatch.StartNew();
         turn = new Turn();
         history.Add(new ChatMessage(ChatRole.User, question));
+
         // SKEXP0001: without RetainArgumentTypes every argument reaches the tool as a string, and the tools' argument
         // guard rightly refuses "10" for a whole number; a definition must arrive as the JSON object the model wrote.
 #pragma warning disable SKEXP0001
@@ -119,8 +120,8 @@ internal sealed class SegmentAgent
             FunctionChoiceBehavior = FunctionChoiceBehavior.Auto(options: new FunctionChoiceBehaviorOptions { RetainArgumentTypes = true }),
         };
 #pragma warning restore SKEXP0001
+        // No sampling settings: reasoning models refuse a temperature, and the model's defaults are what a user gets.
         var chatOptions = settings.ToChatOptions(kernel);
-        chatOptions.Temperature = 0;
         var updates = new List<ChatResponseUpdate>();
         try
         {

@@ -158,7 +158,7 @@ public sealed class AskTests
         var text = output.ToString();
         Assert.Contains("Two Bostonians opened an email.", text, StringComparison.Ordinal);
         Assert.Contains("  2 members, e.g. p1, p2", text, StringComparison.Ordinal);
-        Assert.Contains("  1 members, e.g. p1", text, StringComparison.Ordinal);
+        Assert.Contains("  1 member, e.g. p1", text, StringComparison.Ordinal);
 
         // The follow-up is asked with the whole conversation: both questions, the first answer and its tool call.
         var followUp = model.Requests[2];
