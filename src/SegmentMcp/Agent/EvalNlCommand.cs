@@ -65,7 +65,7 @@ internal static class EvalNlCommand
             results.Add(result);
             await error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"  {(result.Passed ? "pass" : "FAIL")}  {@case.Id}  ({result.Steps} steps, {result.Seconds:F1} s){(result.Reason is null ? string.Empty : ": " + result.Reason)}")).ConfigureAwait(false);
+                $"  {(result.Passed ? "pass" : "FAIL")}  {@case.Id}  ({result.Steps} {(result.Steps == 1 ? "step" : "steps")}, {result.Seconds:F1} s){(result.Reason is null ? string.Empty : ": " + result.Reason)}")).ConfigureAwait(false);
         }
 
         var report = NlBenchmark.Report(results, new JsonObject
