@@ -57,6 +57,7 @@ internal static class EvalNlCommand
             return await CheckReferencesAsync(run, error).ConfigureAwait(false);
         }
 
+        var startedAt = DateTime.UtcNow;
         var results = new List<NlCaseResult>();
         using var http = SegmentAgent.CreateHttpClient();
         foreach (var (@case, expected) in run.Expected)
@@ -77,6 +78,7 @@ internal static class EvalNlCommand
             ["profiles"] = profiles,
             ["evaluated_at"] = Mcp.ToolSupport.Iso(NlBenchmark.EvaluatedAt),
             ["max_steps"] = args.GetValue(MaxSteps),
+            ["started_at"] = Mcp.ToolSupport.Iso(startedAt),
         });
         var reportPath = args.ValueOf(Report);
         await File.WriteAllTextAsync(reportPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + Environment.NewLine, cancellationToken).ConfigureAwait(false);
