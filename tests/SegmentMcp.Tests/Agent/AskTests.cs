@@ -172,4 +172,40 @@ public sealed class AskTests
         Assert.Equal("Boston openers who bought", saved.Name);
         Assert.Contains($"Saved as {saved.Id}.", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_agents_tools_keep_the_servers_argument_limits_and_tenant_binding()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await McpTestData.SeedAsync(engine, schema, Tenant, string.Empty);
+        await McpTestData.SeedAsync(engine, schema, "globex", "g-");
+        await using var services = SegmentServices.Build(engine, schema);
+        var other = await services.GetRequiredService<Core.Storage.ISegmentStore>().SaveAsync("globex", null, "Globex buyers", null, McpTestData.Buyers, CancellationToken.None);
+        await using var model = await FakeChatCompletions.StartAsync((request, index) => index switch
+        {
+            0 => FakeTurn.Call("preview_segment", $$"""{"definition": {{McpTestData.BostonOpeners}}, "limit": 5000}"""),
+            1 => FakeTurn.Call("get_segment", new { segment_id = other.Id }),
+            2 => FakeTurn.Call("get_profile", new { profile_id = "g-p1" }),
+            _ => FakeTurn.Say("I could not find it."),
+        });
+
+        var output = new StringWriter();
+        var messages = new StringWriter();
+        await AskCommand.AnswerAsync(
+            engine,
+            schema,
+            new AskRequest(Tenant, "the globex buyers", Json: true, Save: false, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)),
+            output,
+            messages,
+            McpTestData.PromptsDirectory(),
+            CancellationToken.None);
+
+        var results = FakeChatCompletions.Messages(model.Requests[3], "tool").ToList();
+        Assert.Equal(3, results.Count);
+        Assert.StartsWith("Error: limit: 5000 is out of range", results[0], StringComparison.Ordinal);
+        Assert.StartsWith($"Error: segment_id: no segment '{other.Id}' in this workspace.", results[1], StringComparison.Ordinal);
+        Assert.StartsWith("Error: profile_id: no profile 'g-p1' in this workspace.", results[2], StringComparison.Ordinal);
+        Assert.Null(JsonNode.Parse(output.ToString())!["definition"]);
+    }
 }
