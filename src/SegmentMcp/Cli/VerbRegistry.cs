@@ -18,5 +18,8 @@ internal static class VerbRegistry
         DemoCommand.Create(),
         EvaluateCommand.Create(),
         ClickHouseServerCommand.Create(),
+        Agent.AskCommand.CreateAsk(),
+        Agent.AskCommand.CreateChat(),
+        Agent.EvalNlCommand.Create(),
     ];
 }

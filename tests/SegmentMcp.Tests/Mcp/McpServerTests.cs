@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Mcp;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Mcp;
@@ -263,6 +265,25 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
 
         var error = await Assert.ThrowsAnyAsync<McpException>(() => server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?>()).AsTask());
         Assert.Contains("goal", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_agent_prompt_is_not_an_mcp_prompt_and_renders_with_the_catalog()
+    {
+        var prompts = new SegmentPrompts(McpTestData.PromptsDirectory());
+        Assert.DoesNotContain(prompts.List().Prompts, p => p.Name.Contains("agent", StringComparison.Ordinal));
+        await using var services = Core.App.SegmentServices.Build(fixture.Engine, fixture.Schema);
+        var text = await prompts.RenderAgentAsync(
+            "acme",
+            new Dictionary<string, string> { ["now"] = "2026-11-20T12:00:00.000Z" },
+            services.GetRequiredService<ISegmentStore>(),
+            services.GetRequiredService<Core.App.DefinitionService>(),
+            CancellationToken.None);
+        Assert.Contains("workspace acme", text, StringComparison.Ordinal);
+        Assert.Contains("Now is 2026-11-20T12:00:00.000Z", text, StringComparison.Ordinal);
+        Assert.Contains("metric \"Placed Order\"", text, StringComparison.Ordinal);
+        Assert.Contains("preview_segment", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{{$", text, StringComparison.Ordinal);
     }
 
     [Fact]
