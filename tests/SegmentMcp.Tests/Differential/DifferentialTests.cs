@@ -45,7 +45,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             world.GenerateSavedSegments(3);
             await engine.InsertJsonEachRowAsync(schema.Events, RandomWorld.EventRows(world.Events), null);
             await engine.InsertJsonEachRowAsync(schema.ProfileUpdates, RandomWorld.UpdateRows(world.Updates), null);
-            var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved);
+            await engine.InsertJsonEachRowAsync(schema.ListMembers, RandomWorld.ListRows(world.ListChanges), null);
+            var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved, world.ListChanges);
             var validator = new DefinitionValidator(new InMemorySegments(world.Saved));
             for (var i = 0; i < DefinitionsPerDataset && checkedCases < cases; i++, checkedCases++)
             {
