@@ -31,12 +31,20 @@ public sealed class EvaluatorDifferentialTests
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public async Task Membership_and_log_equal_full_recomputes_tick_after_tick(int seed)
+    public Task Membership_and_log_equal_full_recomputes_tick_after_tick(int seed) => RunAsync(seed, behavioural: false);
+
+    /// <summary>The same with the behavioural conditions and static lists: time alone (period boundaries, then_not
+    /// intervals elapsing, recent-day edges) and list changes must reach phase 1.</summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public Task Behavioural_conditions_and_lists_equal_full_recomputes_tick_after_tick(int seed) => RunAsync(seed + 7, behavioural: true);
+
+    private static async Task RunAsync(int seed, bool behavioural)
     {
         var ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : 40;
         var engine = TestEngines.Embedded;
         var schema = await TestEngines.NewSchemaAsync(engine);
-        var world = new EvaluationWorld(engine, schema, seed);
+        var world = new EvaluationWorld(engine, schema, seed) { Behavioural = behavioural };
         var now = new DateTime(2026, 3, 1, 9, 30, 0, DateTimeKind.Utc);
         for (var day = 30; day > 0; day--)
         {
