@@ -111,8 +111,8 @@ public sealed class ListStore(IClickHouseEngine engine, StorageSchema schema, Ti
         return await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT l.list_id, l.name, l.created_at, ifNull(m.size, 0) FROM
-                    (SELECT list_id, argMax(name, created_at) AS name, min(created_at) AS created_at FROM {lists} WHERE tenant = {tenantParameter}{one} GROUP BY list_id) AS l
+                SELECT l.list_id, l.list_name, l.first_created, ifNull(m.size, 0) FROM
+                    (SELECT list_id, argMax(name, created_at) AS list_name, min(created_at) AS first_created FROM {lists} WHERE tenant = {tenantParameter}{one} GROUP BY list_id) AS l
                 LEFT JOIN
                     (SELECT list_id, countIf(on_list = 1) AS size FROM
                         (SELECT list_id, profile_id, argMax(added, (at, ingested_at)) AS on_list FROM {members}
