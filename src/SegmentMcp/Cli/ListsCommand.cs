@@ -64,13 +64,12 @@ internal static class ListsCommand
             var lists = services.GetRequiredService<ListStore>();
             var created = await lists.EnsureAsync(company, id, stop).ConfigureAwait(false);
             var added = 0;
-            long size = 0;
             foreach (var batch in ids.Chunk(ListStore.MaxProfilesPerCall))
             {
-                var change = await lists.AddAsync(company, id, batch, stop).ConfigureAwait(false);
-                added += change.Changed;
-                size = change.Size;
+                added += (await lists.AddAsync(company, id, batch, stop).ConfigureAwait(false)).Changed;
             }
+
+            var size = (await lists.GetAsync(company, id, stop).ConfigureAwait(false))?.Size ?? 0;
 
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,

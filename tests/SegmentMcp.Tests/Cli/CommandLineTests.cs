@@ -15,7 +15,7 @@ public sealed class CommandLineTests
 {
     private static readonly string[] VerbNames =
     [
-        "clickhouse-server", "demo", "evaluate", "help", "ingest", "quickstart", "serve", "version",
+        "clickhouse-server", "demo", "evaluate", "help", "ingest", "lists import", "quickstart", "serve", "version",
     ];
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class CommandLineTests
     public void Every_company_flag_follows_the_one_tenant_rule()
     {
         var withCompany = CommandLine.Verbs().Where(verb => verb.Options.Any(option => option.Name == "--company")).ToList();
-        Assert.Equal(["demo", "evaluate", "ingest", "quickstart", "serve"], withCompany.Select(CommandLine.Name));
+        Assert.Equal(["demo", "evaluate", "ingest", "lists import", "quickstart", "serve"], withCompany.Select(CommandLine.Name));
         foreach (var verb in withCompany)
         {
             var words = CommandLine.Name(verb).Split(' ');
