@@ -127,6 +127,9 @@ public static partial class SegmentCompiler
         /// earliest later event of each next step; a first-step event starts a sequence exactly when this chain
         /// completes within the hours. With then_not, the last step may be any of its events after the chain's
         /// previous step, within the hours, whose then_not interval has elapsed with no event of that metric in it.
+        /// windowFunnel is not used: it reports only the deepest level reached (not the last step's time then_not
+        /// needs), its window is in whole seconds for DateTime, and its handling of events that match several steps or
+        /// share a timestamp differs between modes and versions.
         /// </summary>
         private SqlFragment Sequence(SequenceCondition c)
         {

@@ -1,4 +1,5 @@
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Evaluation;
@@ -54,6 +55,7 @@ public sealed class EvaluatorDifferentialTests
         await world.SaveRandomSegmentsAsync(8, now);
         var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 3, ChunkSize = 7, IngestLag = TimeSpan.Zero });
         var previous = new Dictionary<string, SortedSet<string>>();
+        var history = new List<(DateTime At, Dictionary<string, SortedSet<string>> Members)>();
         var deleted = new HashSet<string>();
         long totalChanges = 0;
         for (var tick = 0; tick < ticks; tick++)
@@ -103,7 +105,23 @@ public sealed class EvaluatorDifferentialTests
                 totalChanges += log.Count;
                 previous[id] = expected;
             }
+
+            history.Add((now, previous.Where(p => !deleted.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value)));
         }
+
+        // members_at replays the log: at (or just after) any past tick it gives that tick's membership; before the
+        // first evaluation there is no history.
+        var replayed = new MembershipStore(engine, schema);
+        foreach (var (at, members) in history.Where((_, i) => i % 7 == 3 || i == 0))
+        {
+            foreach (var (id, expected) in members.Where(m => !deleted.Contains(m.Key)))
+            {
+                var page = await replayed.MembersAtAsync(EvaluationWorld.Tenant, id, at.AddMilliseconds(world.Random.Next(0, 2)), null, 1000, CancellationToken.None);
+                Assert.True(expected.SetEquals(page), $"members_at {at:O}, segment {id}: expected [{string.Join(",", expected)}], got [{string.Join(",", page)}]");
+            }
+        }
+
+        Assert.Equal(history[0].At, await replayed.FirstEvaluatedAtAsync(EvaluationWorld.Tenant, world.SegmentIds[1], CancellationToken.None));
 
         // The whole log replays to the final membership (nothing lost, nothing doubled).
         foreach (var id in world.SegmentIds.Where(id => !deleted.Contains(id)))

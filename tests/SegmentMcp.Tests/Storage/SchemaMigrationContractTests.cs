@@ -36,13 +36,32 @@ public abstract partial class EngineContractTests
 
         await schema.EnsureCreatedAsync(Engine);
 
-        Assert.Equal(2, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
         Assert.Contains("PROJECTION by_time", await CreateQueryAsync(schema, "events"), StringComparison.Ordinal);
         var traits = await CreateQueryAsync(schema, "traits");
         Assert.Contains("PROJECTION by_update", traits, StringComparison.Ordinal);
         Assert.Contains("PROJECTION by_value", traits, StringComparison.Ordinal);
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)}")));
-        Assert.Equal([1, 2], await RecordedVersionsAsync(schema));
+        Assert.Equal(Enumerable.Range(1, StorageSchema.CurrentVersion), await RecordedVersionsAsync(schema));
+    }
+
+    [Fact]
+    public async Task A_version_2_database_gets_lists_and_the_first_evaluations_of_its_logged_segments()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        Assert.Equal([1, 2], (await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 2)).Select(m => m.Version));
+        var store = new MembershipStore(Engine, schema);
+        var first = new DateTime(2026, 3, 1, 9, 30, 0, DateTimeKind.Utc);
+        await store.WriteChangesAsync("acme", "s1", first, ["p1", "p2"], [], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", "s1", first.AddHours(1), [], ["p1"], null, CancellationToken.None);
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(first, await store.FirstEvaluatedAtAsync("acme", "s1", CancellationToken.None));
+        Assert.Null(await store.FirstEvaluatedAtAsync("acme", "s2", CancellationToken.None));
+        Assert.Equal(["p1", "p2"], await store.MembersAtAsync("acme", "s1", first.AddMinutes(59), null, 10, CancellationToken.None));
+        Assert.Equal(["p2"], await store.MembersAtAsync("acme", "s1", first.AddHours(1), null, 10, CancellationToken.None));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ListMembers)}")));
     }
 
     [Fact]
@@ -77,7 +96,7 @@ public abstract partial class EngineContractTests
         await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "after-migration");
         Assert.Equal(4L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {events}")));
         var newer = await Assert.ThrowsAsync<InvalidOperationException>(() => schema.EnsureCreatedAsync(Engine));
-        Assert.Contains("newer than this build's 2", newer.Message, StringComparison.Ordinal);
+        Assert.Contains($"newer than this build's {StorageSchema.CurrentVersion}", newer.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -88,16 +107,16 @@ public abstract partial class EngineContractTests
         await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
         var events = Sql.Table(schema.Events);
         var addColumn = Sql.Of($"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS source LowCardinality(String) DEFAULT ''");
-        SchemaMigration broken = new(3, "source column and index", [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx no_such_column TYPE minmax")]);
+        SchemaMigration broken = new(StorageSchema.CurrentVersion + 1, "source column and index", [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx no_such_column TYPE minmax")]);
 
         await Assert.ThrowsAsync<ClickHouseException>(() => new SchemaMigrator(Engine, schema, [.. schema.Migrations(), broken]).MigrateAsync());
-        Assert.Equal(2, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
 
         SchemaMigration repaired = broken with { Statements = [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx source TYPE set(100) GRANULARITY 4")] };
         var migrator = new SchemaMigrator(Engine, schema, [.. schema.Migrations(), repaired]);
         Assert.Equal([repaired], await migrator.MigrateAsync());
-        Assert.Equal(3, await migrator.ReadVersionAsync());
-        Assert.Equal([1, 2, 3], await RecordedVersionsAsync(schema));
+        Assert.Equal(StorageSchema.CurrentVersion + 1, await migrator.ReadVersionAsync());
+        Assert.Equal(Enumerable.Range(1, StorageSchema.CurrentVersion + 1), await RecordedVersionsAsync(schema));
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {events} WHERE source = ''")));
     }
 
@@ -109,11 +128,11 @@ public abstract partial class EngineContractTests
         var migrator = new SchemaMigrator(Engine, schema, schema.Migrations());
         await migrator.MigrateAsync();
         await Engine.ExecuteAsync(Sql.Of($"TRUNCATE TABLE {Sql.Table(schema.SchemaVersions)}"));
-        await Engine.ExecuteAsync(Sql.Of($"INSERT INTO {Sql.Table(schema.SchemaVersions)} (version, applied_at) VALUES (2, now64(3))"));
+        await Engine.ExecuteAsync(Sql.Of($"INSERT INTO {Sql.Table(schema.SchemaVersions)} (version, applied_at) VALUES ({Sql.Param("UInt32", (long)StorageSchema.CurrentVersion)}, now64(3))"));
 
         Assert.Empty(await migrator.PendingAsync());
         await schema.EnsureCreatedAsync(Engine);
-        Assert.Equal([2], await RecordedVersionsAsync(schema));
+        Assert.Equal([StorageSchema.CurrentVersion], await RecordedVersionsAsync(schema));
     }
 
     private async Task<string> CreateQueryAsync(TableNames schema, string table) =>
