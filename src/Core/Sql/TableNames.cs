@@ -36,4 +36,13 @@ public class TableNames
     public string MembershipLog => $"{Database}.membership_log";
 
     public string SchemaVersions => $"{Database}.schema_versions";
+
+    /// <summary>Static lists of a tenant: id, name, creation time.</summary>
+    public string Lists => $"{Database}.lists";
+
+    /// <summary>Every add and remove of a profile on a static list, with its time.</summary>
+    public string ListMembers => $"{Database}.list_members";
+
+    /// <summary>Each saved segment's first evaluation time (the start of its membership log).</summary>
+    public string SegmentFirstEvaluation => $"{Database}.segment_first_evaluation";
 }

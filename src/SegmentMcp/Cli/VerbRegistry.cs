@@ -17,6 +17,7 @@ internal static class VerbRegistry
         IngestCommand.Create(),
         DemoCommand.Create(),
         EvaluateCommand.Create(),
+        ListsCommand.Create(),
         ClickHouseServerCommand.Create(),
         Agent.AskCommand.CreateAsk(),
         Agent.AskCommand.CreateChat(),

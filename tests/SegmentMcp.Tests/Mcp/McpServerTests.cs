@@ -34,8 +34,9 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
 
     public static readonly string[] ToolNames =
     [
-        "check_membership", "count_members", "create_segment", "delete_segment", "describe_schema", "explain_segment", "get_profile",
-        "get_segment", "list_members", "list_segments", "membership_changes", "preview_segment", "refresh_segments", "segment_overlap", "update_segment",
+        "add_to_list", "check_membership", "count_members", "create_list", "create_segment", "delete_segment", "describe_schema", "explain_segment",
+        "get_profile", "get_segment", "list_lists", "list_members", "list_segments", "members_at", "membership_changes", "preview_segment",
+        "refresh_segments", "remove_from_list", "segment_overlap", "update_segment",
     ];
 
     public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme");
@@ -45,7 +46,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     private static JsonElement Definition(string json) => JsonDocument.Parse(json).RootElement;
 
     [Fact]
-    public async Task Lists_the_fifteen_tools_with_annotations_and_output_schemas()
+    public async Task Lists_every_tool_with_annotations_and_output_schemas()
     {
         var tools = await server.Client.ListToolsAsync();
         Assert.Equal(ToolNames, tools.Select(t => t.Name).Order(StringComparer.Ordinal));
