@@ -61,7 +61,10 @@ public static class SegmentCompiler
         var condition = Inline(definition.Definition.Condition, definition.References, 0);
         var query = new QueryBuilder(definition.Tenant, schema, options).Build(condition);
         var statement = query.ToStatement();
-        var text = statement.Text + " SETTINGS join_use_nulls = 0";
+        // On a cluster every table is a Distributed table sharded by (tenant, profile_id), so each per-profile
+        // aggregate is complete on its shard: the entry point concatenates them instead of merging (on one engine the
+        // setting does nothing, and the text stays the same on both).
+        var text = statement.Text + " SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1";
         return statement with { Text = options.ExplainEstimate ? "EXPLAIN ESTIMATE " + text : text };
     }
 

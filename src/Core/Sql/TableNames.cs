@@ -4,30 +4,57 @@ namespace SegmentMcp.Core.Sql;
 /// The qualified names of SegmentMcp's tables in one database: all the query builders need of the storage schema.
 /// The database name is checked against the identifier allow-list here, so every name below is safe SQL text.
 /// </summary>
+/// <remarks>
+/// On a cluster every table exists twice on each node: the shard's own rows in <c>events_local</c> (a MergeTree) and
+/// the cluster-wide view <c>events</c> (a Distributed table over the local ones). Queries use the plain names, so
+/// the compiled SQL is the same on one engine and on a cluster; <see cref="ShardLocal"/> names the local tables,
+/// which only the schema's DDL and per-shard maintenance touch.
+/// </remarks>
 public class TableNames
 {
+    /// <summary>The suffix of a shard's local tables on a cluster.</summary>
+    public const string LocalSuffix = "_local";
+
+    private readonly string suffix;
+
     public TableNames(string database)
+        : this(database, shardLocal: false)
+    {
+    }
+
+    /// <param name="database">The database.</param>
+    /// <param name="shardLocal">Name the shard-local tables of a cluster (<c>events_local</c>, …).</param>
+    public TableNames(string database, bool shardLocal)
     {
         Database = Identifiers.RequireName(database, "database name");
+        ShardLocal = shardLocal;
+        suffix = shardLocal ? LocalSuffix : string.Empty;
     }
 
     public string Database { get; }
 
-    public string Events => $"{Database}.events";
+    /// <summary>Whether these are a cluster shard's local tables.</summary>
+    public bool ShardLocal { get; }
 
-    public string ProfileUpdates => $"{Database}.profile_updates";
+    public string Events => Name("events");
 
-    public string Traits => $"{Database}.traits";
+    public string ProfileUpdates => Name("profile_updates");
 
-    public string Profiles => $"{Database}.profiles";
+    public string Traits => Name("traits");
 
-    public string Segments => $"{Database}.segments";
+    public string Profiles => Name("profiles");
 
-    public string SegmentState => $"{Database}.segment_state";
+    public string Segments => Name("segments");
 
-    public string Membership => $"{Database}.membership";
+    public string SegmentState => Name("segment_state");
 
-    public string MembershipLog => $"{Database}.membership_log";
+    public string Membership => Name("membership");
 
+    public string MembershipLog => Name("membership_log");
+
+    /// <summary>Per node, never sharded: every node records the schema versions its own tables have.</summary>
     public string SchemaVersions => $"{Database}.schema_versions";
+
+    /// <summary>The qualified name of a table of this layout (<c>db.name</c>, or <c>db.name_local</c> on a shard).</summary>
+    protected string Name(string table) => $"{Database}.{Identifiers.RequireName(table, "table name")}{suffix}";
 }
