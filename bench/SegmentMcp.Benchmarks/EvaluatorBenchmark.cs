@@ -138,14 +138,14 @@ internal static class EvaluatorBenchmark
 
     private static EventCondition Event(string metric, Window window, Measure measure, Comparison op, double value) => new(metric, [], window, measure, op, value);
 
-    /// <summary>Events (and some profile updates) in (t0, t0 + 1h] for the profiles whose id hashes to 0 mod 1000.</summary>
-    private static async Task<(long Profiles, long Events, long Updates)> AddActivityAsync(
-        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime t0, CancellationToken cancellationToken)
+    /// <summary>Events (and some profile updates) in (t0, t0 + 1h] for the profiles whose id hashes to 0 mod <paramref name="oneIn"/>.</summary>
+    internal static async Task<(long Profiles, long Events, long Updates)> AddActivityAsync(
+        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime t0, CancellationToken cancellationToken, long oneIn = 1000)
     {
         var sample = await engine.QueryAsync(
             new SqlStatement(
-                $"SELECT profile_id FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND cityHash64(profile_id) % 1000 = 0 GROUP BY profile_id",
-                [new SqlParameter("tenant", "String", tenant)]),
+                $"SELECT profile_id FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND cityHash64(profile_id) % {{one_in:UInt64}} = 0 GROUP BY profile_id ORDER BY profile_id",
+                [new SqlParameter("tenant", "String", tenant), new SqlParameter("one_in", "UInt64", oneIn)]),
             cancellationToken).ConfigureAwait(false);
         var random = new Random(2026);
         using var events = new JsonRows();

@@ -18,5 +18,6 @@ internal static class VerbRegistry
         DemoCommand.Create(),
         EvaluateCommand.Create(),
         ClickHouseServerCommand.Create(),
+        ClusterDemoCommand.Create(),
     ];
 }

@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND property IN {p3:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS t
 WHERE (ifNull(toFloat64OrNull(if(match(t.t0, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t0, 2), '')) > {p4:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t0, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t0, 2), '')) >= {p5:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t1, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t1, 2), '')) < {p6:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t1, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t1, 2), '')) <= {p7:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t2, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t2, 2), '')) BETWEEN {p8:Float64} AND {p9:Float64}, 0))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'age'
 -- p1 String = 'score'
 -- p2 String = 'visits'

@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS t
 WHERE (((t.t0 != '') AND position(substring(t.t0, 2), {p3:String}) > 0) AND ((t.t0 != '') AND position(substring(t.t0, 2), {p4:String}) = 0) AND ((t.t1 != '') AND startsWith(substring(t.t1, 2), {p5:String})) AND ((t.t0 != '') AND endsWith(substring(t.t0, 2), {p6:String})))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'email'
 -- p1 String = 'name'
 -- tenant String = 'acme'

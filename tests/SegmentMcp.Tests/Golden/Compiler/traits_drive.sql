@@ -11,7 +11,7 @@ LEFT JOIN (
   WHERE tenant = {tenant:String} AND metric IN {p4:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p5:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = t.profile_id
 WHERE (((t.t0 != '') AND substring(t.t0, 2) = {p6:String}) AND e.e0 = {p7:Float64})
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'city'
 -- tenant String = 'acme'
 -- p1 Array(String) = ['city']
