@@ -34,7 +34,7 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         var clustered = await cluster.NewSchemaAsync();
         var single = TestEngines.Embedded;
         var alone = await TestEngines.NewSchemaAsync(single);
-        var demo = new DemoOptions { Profiles = 1_500, Seed = 7, ReferenceTime = Reference };
+        var demo = new DemoOptions { Profiles = 1_000, Seed = 7, ReferenceTime = Reference };
         var loadedOnCluster = await DemoLoader.LoadAsync(cluster.Engine, clustered, demo);
         var loadedAlone = await DemoLoader.LoadAsync(single, alone, demo);
         Assert.Equal(loadedAlone.Events, loadedOnCluster.Events);
@@ -43,26 +43,17 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
             await ClusterTestData.RowCountsAsync(cluster.Engine, clustered, Tenant));
 
         // One compiler: the same text apart from table names, the same members.
-        var onCluster = await CompilerBenchmark.PrepareAsync(cluster.Engine, clustered, Tenant, Reference);
-        var onOne = await CompilerBenchmark.PrepareAsync(single, alone, Tenant, Reference);
-        for (var i = 0; i < onOne.Count; i++)
-        {
-            Assert.Equal(Normalize(onOne[i].Compiled.Text, alone), Normalize(onCluster[i].Compiled.Text, clustered));
-            Assert.Equal(Parameters(onOne[i].Compiled), Parameters(onCluster[i].Compiled));
-            var expected = await ClusterTestData.ProfilesAsync(single, onOne[i].Compiled);
-            var actual = await ClusterTestData.ProfilesAsync(cluster.Engine, onCluster[i].Compiled);
-            Assert.True(expected.SetEquals(actual), $"{onOne[i].Name}: one engine {expected.Count}, cluster {actual.Count}");
-        }
+        await ClusterTestData.AssertSameCompiledMembersAsync(single, alone, cluster.Engine, clustered, Tenant, Reference);
 
         // Both evaluator phases: a whole evaluation of new segments at t0, then an incremental tick after new activity.
         var t1 = Reference.AddHours(1);
         var options = new EvaluatorOptions { Workers = 2, ChunkSize = 50 };
         await using var clusterServices = SegmentServices.Build(cluster.Engine, clustered, options);
         await using var singleServices = SegmentServices.Build(single, alone, options);
-        var clusterIds = await SaveShapesAsync(clusterServices);
-        var singleIds = await SaveShapesAsync(singleServices);
+        var clusterIds = await ClusterTestData.SaveShapesAsync(clusterServices, Tenant);
+        var singleIds = await ClusterTestData.SaveShapesAsync(singleServices, Tenant);
         await TickBothAsync(clusterServices, singleServices, Reference);
-        await AssertSameStoredAsync(single, alone, singleIds, cluster.Engine, clustered, clusterIds);
+        await ClusterTestData.AssertSameStoredAsync(single, alone, singleIds, cluster.Engine, clustered, clusterIds, Tenant);
 
         await EvaluatorBenchmark.AddActivityAsync(cluster.Engine, clustered, Tenant, Reference, CancellationToken.None, oneIn: 10);
         await EvaluatorBenchmark.AddActivityAsync(single, alone, Tenant, Reference, CancellationToken.None, oneIn: 10);
@@ -71,7 +62,7 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         Assert.Equal(singleTick.Statistics.Candidates, clusterTick.Statistics.Candidates);
         Assert.Equal(singleTick.Statistics.Entered + singleTick.Statistics.Exited, clusterTick.Statistics.Entered + clusterTick.Statistics.Exited);
         Assert.True(singleTick.Statistics.Entered + singleTick.Statistics.Exited > 0, "the incremental tick changed nothing");
-        await AssertSameStoredAsync(single, alone, singleIds, cluster.Engine, clustered, clusterIds);
+        await ClusterTestData.AssertSameStoredAsync(single, alone, singleIds, cluster.Engine, clustered, clusterIds, Tenant);
 
         // The MCP tools over the stored and the previewed membership.
         await using var clusterMcp = await McpPipeServer.StartAsync(cluster.Engine, clustered, Tenant);
@@ -105,7 +96,7 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
 
         var explainedOne = await singleMcp.CallAsync("explain_segment", new { segment_id = singleIds[4], as_of = t1.ToString("o") });
         var explainedCluster = await clusterMcp.CallAsync("explain_segment", new { segment_id = clusterIds[4], as_of = t1.ToString("o") });
-        Assert.Equal(Normalize((string)explainedOne["sql"]!, alone), Normalize((string)explainedCluster["sql"]!, clustered));
+        Assert.Equal(ClusterTestData.Normalize((string)explainedOne["sql"]!, alone), ClusterTestData.Normalize((string)explainedCluster["sql"]!, clustered));
         Assert.Equal(explainedOne["parameters"]!.ToJsonString(), explainedCluster["parameters"]!.ToJsonString());
 
         var member = (string)(await singleMcp.CallAsync("list_members", new { segment_id = singleIds[0], limit = 1 }))["members"]![0]!;
@@ -114,11 +105,6 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         Assert.True((bool)checkCluster["member"]!);
         Assert.Equal(checkOne.ToJsonString(), checkCluster.ToJsonString());
     }
-
-    private static List<string> Parameters(SqlStatement statement) =>
-        [.. statement.Parameters.Select(p => $"{p.Name} {p.ClickHouseType} {(p.Value is System.Collections.IEnumerable list and not string ? string.Join(",", list.Cast<object>()) : p.Value)}")];
-
-    private static string Normalize(string sql, TableNames schema) => sql.Replace(schema.Database + ".", "db.", StringComparison.Ordinal);
 
     /// <summary>A tool result with the engine's own segment ids replaced by their position.</summary>
     private static string WithoutIds(JsonNode result, params string[] ids)
@@ -132,20 +118,6 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         return text;
     }
 
-    /// <summary>The evaluator benchmark's 12 shapes, saved in order (the 11th references the first).</summary>
-    private static async Task<List<string>> SaveShapesAsync(ServiceProvider services)
-    {
-        var store = services.GetRequiredService<SegmentStore>();
-        var ids = new List<string>();
-        foreach (var shape in EvaluatorBenchmark.Shapes("pending"))
-        {
-            var definition = ids.Count == 10 ? EvaluatorBenchmark.Shapes(ids[0])[10] : shape;
-            ids.Add((await store.SaveAsync(Tenant, null, definition.Name, null, SegmentDefinitionJson.Write(definition), CancellationToken.None)).Id);
-        }
-
-        return ids;
-    }
-
     private static async Task<(TickReport Cluster, TickReport Single)> TickBothAsync(ServiceProvider cluster, ServiceProvider single, DateTime asOf)
     {
         var onCluster = await cluster.GetRequiredService<ISegmentEvaluator>().TickAsync(Tenant, asOf, null, CancellationToken.None);
@@ -154,27 +126,5 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         Assert.Equal(onOne.Statistics.Entered, onCluster.Statistics.Entered);
         Assert.Equal(onOne.Statistics.Exited, onCluster.Statistics.Exited);
         return (onCluster, onOne);
-    }
-
-    /// <summary>Stored membership and log of every segment, by segment position, the same on both.</summary>
-    private static async Task AssertSameStoredAsync(
-        IClickHouseEngine single, StorageSchema alone, List<string> singleIds, IClickHouseEngine cluster, StorageSchema clustered, List<string> clusterIds)
-    {
-        var expected = await StoredAsync(single, alone, singleIds);
-        var actual = await StoredAsync(cluster, clustered, clusterIds);
-        Assert.True(expected.Count > 100, $"only {expected.Count} stored rows: the comparison would mean little");
-        Assert.Equal(expected, actual);
-    }
-
-    private static async Task<List<string>> StoredAsync(IClickHouseEngine engine, StorageSchema schema, List<string> ids)
-    {
-        var tenant = Sql.Param("String", Tenant);
-        var members = await engine.QueryAsync(
-            Sql.Of($"SELECT segment_id, profile_id FROM {Sql.Table(schema.Membership)} FINAL WHERE tenant = {tenant} AND is_member = 1"),
-            row => $"member {ids.IndexOf(row.GetString(0))} {row.GetString(1)}");
-        var log = await engine.QueryAsync(
-            Sql.Of($"SELECT segment_id, profile_id, toString(at), toString(change) FROM {Sql.Table(schema.MembershipLog)} FINAL WHERE tenant = {tenant}"),
-            row => $"log {ids.IndexOf(row.GetString(0))} {row.GetString(1)} {row.GetString(2)} {row.GetString(3)}");
-        return [.. members.Concat(log).Order(StringComparer.Ordinal)];
     }
 }

@@ -30,17 +30,22 @@ public sealed class ClusterShardingTests(ThreeShardCluster fixture) : IClassFixt
     {
         var cluster = fixture.Cluster;
         var schema = await cluster.NewSchemaAsync();
+        var alone = await TestEngines.NewSchemaAsync(TestEngines.Embedded);
         var reference = ClusterTestData.Second(DateTime.UtcNow.AddHours(-1));
-        await DemoLoader.LoadAsync(cluster.Engine, schema, new DemoOptions { Profiles = 600, Seed = 3, ReferenceTime = reference });
-        await using (var services = SegmentServices.Build(cluster.Engine, schema))
-        {
-            var store = services.GetRequiredService<SegmentStore>();
-            foreach (var shape in EvaluatorBenchmark.Shapes("unused").Take(3))
-            {
-                await store.SaveAsync("demo", null, shape.Name, null, SegmentDefinitionJson.Write(shape), CancellationToken.None);
-            }
+        var demo = new DemoOptions { Profiles = 600, Seed = 3, ReferenceTime = reference };
+        await DemoLoader.LoadAsync(cluster.Engine, schema, demo);
+        await DemoLoader.LoadAsync(TestEngines.Embedded, alone, demo);
 
+        // Three shards answer as one engine does: compiled members, and a whole evaluation of the 12 shapes.
+        await ClusterTestData.AssertSameCompiledMembersAsync(TestEngines.Embedded, alone, cluster.Engine, schema, "demo", reference);
+        await using (var services = SegmentServices.Build(cluster.Engine, schema))
+        await using (var singleServices = SegmentServices.Build(TestEngines.Embedded, alone))
+        {
+            var ids = await ClusterTestData.SaveShapesAsync(services, "demo");
+            var singleIds = await ClusterTestData.SaveShapesAsync(singleServices, "demo");
             await services.GetRequiredService<ISegmentEvaluator>().TickAsync("demo", reference, null, CancellationToken.None);
+            await singleServices.GetRequiredService<ISegmentEvaluator>().TickAsync("demo", reference, null, CancellationToken.None);
+            await ClusterTestData.AssertSameStoredAsync(TestEngines.Embedded, alone, singleIds, cluster.Engine, schema, ids, "demo");
         }
 
         var universe = await ClusterTestData.ProfilesAsync(
@@ -137,12 +142,12 @@ public sealed class ClusterShardingTests(ThreeShardCluster fixture) : IClassFixt
     {
         var cluster = fixture.Cluster;
         var schema = await cluster.NewSchemaAsync();
-        var (events, profiles) = WriteTenant("acme", profiles: 4_000, eventsPerProfile: 40);
-        const long total = 4_000 * 40;
+        var (events, profiles) = WriteTenant("acme", profiles: 3_000, eventsPerProfile: 30);
+        const long total = 3_000 * 30;
         string[] arguments =
         [
             "ingest", "--events", events, "--profiles", profiles, "--company", "acme", "--database", schema.Database,
-            "--batch-rows", "2000", "--parallel-inserts", "1", "--clickhouse", cluster.ConnectionString, "--cluster", cluster.ClusterName,
+            "--batch-rows", "1500", "--parallel-inserts", "1", "--clickhouse", cluster.ConnectionString, "--cluster", cluster.ClusterName,
         ];
 
         var info = HostProcess.StartInfo(arguments);
@@ -196,7 +201,7 @@ public sealed class ClusterShardingTests(ThreeShardCluster fixture) : IClassFixt
             }
 
             Assert.Equal(total, sum);
-            Assert.Equal(4_000, await cluster.Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileUpdates)} WHERE tenant = 'acme'")));
+            Assert.Equal(3_000, await cluster.Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileUpdates)} WHERE tenant = 'acme'")));
         }
         finally
         {
