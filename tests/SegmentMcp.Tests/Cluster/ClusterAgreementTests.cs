@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Benchmarks;
 using SegmentMcp.Core.App;
@@ -19,6 +21,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// The same demo shop on a real 2-shard cluster (clickhouse-server processes started by <c>cluster-demo</c>) and on
 /// the embedded engine: the compiled SQL is the same text apart from the database name, and every result — compiled
 /// members, both evaluator phases (stored membership and log), and the MCP tools that read them — is the same.
+/// And the data verbs run on it as a user runs them.
 /// </summary>
 [Trait("Category", "Engine")]
 public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixture<TwoShardCluster>
@@ -104,6 +107,42 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         var checkCluster = await clusterMcp.CallAsync("check_membership", new { profile_id = member, segment_id = clusterIds[0], as_of = t1.ToString("o") });
         Assert.True((bool)checkCluster["member"]!);
         Assert.Equal(checkOne.ToJsonString(), checkCluster.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Quickstart_demo_evaluate_and_serve_run_on_the_cluster()
+    {
+        var cluster = fixture.Cluster;
+        var database = TestEngines.DatabaseName();
+        string[] flags = ["--clickhouse", cluster.ConnectionString, "--cluster", cluster.ClusterName, "--database", database];
+
+        var quickstart = await HostProcess.RunAsync(null, ["quickstart", "--profiles", "300", .. flags]);
+        Assert.True(quickstart.ExitCode == 0, quickstart.StandardError);
+        Assert.Contains($"on the ClickHouse cluster '{cluster.ClusterName}'", quickstart.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Evaluated 5 saved segments", quickstart.StandardOutput, StringComparison.Ordinal);
+
+        // Loading the demo again replaces the tenant's rows on every shard (a Distributed table takes no DELETE).
+        var demo = await HostProcess.RunAsync(null, ["demo", "--profiles", "300", .. flags]);
+        Assert.True(demo.ExitCode == 0, demo.StandardError);
+        Assert.Contains("replaced the existing data of tenant 'demo'", demo.StandardError, StringComparison.Ordinal);
+        var profiles = await cluster.Engine.QueryScalarAsync<long>(Sql.Of($"SELECT uniqExact(profile_id) FROM {Sql.Table(database + ".profile_updates")}"));
+        Assert.Equal(300, profiles);
+
+        var evaluate = await HostProcess.RunAsync(null, ["evaluate", "--company", "demo", .. flags]);
+        Assert.True(evaluate.ExitCode == 0, evaluate.StandardError);
+
+        await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [HostProcess.AssemblyPath, "serve", "--company", "demo", "--evaluate-every", "0", .. flags],
+            Name = "segmentmcp",
+        }));
+        var listed = await client.CallToolAsync("list_segments", new Dictionary<string, object?>());
+        Assert.False(listed.IsError ?? false);
+        var segments = JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(listed.Content)).Text)!["segments"]!.AsArray();
+        Assert.Equal(5, segments.Count);
+        var counted = await client.CallToolAsync("count_members", new Dictionary<string, object?> { ["segment_id"] = (string)segments[0]!["id"]! });
+        Assert.False(counted.IsError ?? false, Assert.IsType<TextContentBlock>(Assert.Single(counted.Content)).Text);
     }
 
     /// <summary>A tool result with the engine's own segment ids replaced by their position.</summary>
