@@ -141,8 +141,28 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         Assert.False(listed.IsError ?? false);
         var segments = JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(listed.Content)).Text)!["segments"]!.AsArray();
         Assert.Equal(5, segments.Count);
-        var counted = await client.CallToolAsync("count_members", new Dictionary<string, object?> { ["segment_id"] = (string)segments[0]!["id"]! });
-        Assert.False(counted.IsError ?? false, Assert.IsType<TextContentBlock>(Assert.Single(counted.Content)).Text);
+        var id = (string)segments.MaxBy(segment => (long?)segment!["size"] ?? 0)!["id"]!;
+        var member = (string?)(await CallAsync(client, "list_members", new() { ["segment_id"] = id, ["limit"] = 1 }))["members"]![0];
+        foreach (var (tool, arguments) in new (string, Dictionary<string, object?>)[]
+        {
+            ("count_members", new() { ["segment_id"] = id }),
+            ("get_segment", new() { ["segment_id"] = id }),
+            ("describe_schema", new()),
+            ("get_profile", new() { ["profile_id"] = member }),
+            ("refresh_segments", new()),
+            ("delete_segment", new() { ["segment_id"] = id }),
+        })
+        {
+            await CallAsync(client, tool, arguments);
+        }
+    }
+
+    private static async Task<JsonNode> CallAsync(McpClient client, string tool, Dictionary<string, object?> arguments)
+    {
+        var result = await client.CallToolAsync(tool, arguments);
+        var text = Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+        Assert.False(result.IsError ?? false, $"{tool}: {text}");
+        return JsonNode.Parse(text)!;
     }
 
     /// <summary>A tool result with the engine's own segment ids replaced by their position.</summary>
