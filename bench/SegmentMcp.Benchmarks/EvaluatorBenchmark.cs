@@ -51,11 +51,16 @@ internal static class EvaluatorBenchmark
     ];
 
     /// <summary>The benchmark plays one hour past the demo's reference time, which is "now" right after a load.</summary>
-    private static readonly TimeSpan SimulatedAhead = TimeSpan.FromHours(2);
+    private static readonly TimeSpan SimulatedAhead = TimeSpan.FromDays(1);
 
     public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken cancellationToken)
     {
         var company = args.Text("company") ?? "demo";
+        var changed = (args.Text("changed") ?? "0.1,1").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(text => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) && percent > 0 && percent <= 100
+                ? percent
+                : throw new BenchUsageException($"--changed: '{text}' is not a percentage in (0, 100]"))
+            .ToList();
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -68,16 +73,22 @@ internal static class EvaluatorBenchmark
             throw new BenchUsageException($"tenant '{company}' has no events: load it first with 'segmentmcp demo --profiles 2000000 --data DIR'");
         }
 
-        // The hour of new activity follows the latest event; right after a load that hour lies ahead of the clock,
-        // which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, output, cancellationToken).ConfigureAwait(false);
+        // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
+        // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
     public static async Task RunAsync(
-        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime referenceTime, TextWriter output, CancellationToken cancellationToken = default)
+        IClickHouseEngine engine,
+        StorageSchema schema,
+        string tenant,
+        DateTime referenceTime,
+        IReadOnlyList<double> changedPercents,
+        TextWriter output,
+        CancellationToken cancellationToken = default)
     {
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
-        var t1 = t0.AddHours(1);
         await using var services = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = 4, FutureAllowance = SimulatedAhead });
         var store = services.GetRequiredService<SegmentStore>();
         var ids = new List<string>();
@@ -91,61 +102,98 @@ internal static class EvaluatorBenchmark
         }
 
         await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}").ConfigureAwait(false);
+
+        // A new segment costs one compiled query over the universe plus writing its members: compare with that query.
+        var full0 = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, t0, cancellationToken).ConfigureAwait(false);
         var initial = Stopwatch.StartNew();
         var first = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, t0, null, cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"initial evaluation (all profiles, new segments): {initial.Elapsed.TotalSeconds:0.00} s, {first.Statistics.RowsRead:N0} rows read").ConfigureAwait(false);
-        var states = await store.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
-
-        var active = await AddActivityAsync(engine, schema, tenant, t0, cancellationToken).ConfigureAwait(false);
+        var initialTime = initial.Elapsed;
+        await output.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"new segments: evaluating the 12 (all profiles) took {initialTime.TotalSeconds:0.00} s and read {first.Statistics.RowsRead:N0} rows; their compiled queries alone: {full0.Time.TotalSeconds:0.00} s, {full0.Rows:N0} rows ({initialTime / full0.Time:0.00}× the time, {(double)first.Statistics.RowsRead / Math.Max(1, full0.Rows):0.00}× the rows)")).ConfigureAwait(false);
         var universe = await engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),
             cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"new activity: {active.Profiles:N0} profiles ({active.Profiles * 100.0 / Math.Max(1, universe):0.000}% of the universe), {active.Events:N0} events, {active.Updates:N0} profile updates in ({t0:HH:mm}, {t1:HH:mm}]").ConfigureAwait(false);
 
-        // The full recompute: every segment's compiled query over the whole universe at t1.
-        var full = Stopwatch.StartNew();
-        ulong fullRows = 0;
-        foreach (var id in ids)
+        var from = t0;
+        foreach (var percent in changedPercents)
         {
-            var validated = ValidatedDefinition.Unchecked(tenant, definitions[ids.IndexOf(id)], id == ids[10] ? new Dictionary<string, SegmentDefinition> { [ids[0]] = definitions[0] } : null);
-            var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, new CompileOptions(t1)), cancellationToken).ConfigureAwait(false);
-            fullRows += result.Statistics.RowsRead;
-        }
-
-        var fullTime = full.Elapsed;
-        await output.WriteLineAsync($"full recompute at t0+1h: {fullTime.TotalMilliseconds:0} ms, {fullRows:N0} rows read").ConfigureAwait(false);
-        await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio").ConfigureAwait(false);
-        foreach (var workers in new[] { 1, 2, 4 })
-        {
-            // Same work each time: the segments go back to their t0 state (membership already at t1 after the first
-            // run, so later runs find the same candidates and write nothing).
-            foreach (var (id, state) in states)
-            {
-                await store.WriteStateAsync(tenant, id, state, cancellationToken).ConfigureAwait(false);
-            }
-
-            await using var workerServices = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = 2_000, FutureAllowance = SimulatedAhead });
-            var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
-            var watch = Stopwatch.StartNew();
-            var report = await evaluator.TickAsync(tenant, t1, null, cancellationToken).ConfigureAwait(false);
-            var elapsed = watch.Elapsed;
-            var s = report.Statistics;
+            var to = from.AddHours(1);
+            var states = await store.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+            var active = await AddActivityAsync(engine, schema, tenant, from, percent, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync().ConfigureAwait(false);
             await output.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / fullTime,9:P1}  {(double)s.RowsRead / Math.Max(1, fullRows),9:P1}")).ConfigureAwait(false);
+                $"{percent}% changed: {active.Profiles:N0} profiles ({active.Profiles * 100.0 / Math.Max(1, universe):0.000}% of the universe), {active.Events:N0} events, {active.Updates:N0} profile updates in ({from:HH:mm}, {to:HH:mm}]")).ConfigureAwait(false);
+            var full = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, to, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms, {full.Rows:N0} rows read").ConfigureAwait(false);
+            await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio").ConfigureAwait(false);
+            TickReport? single = null;
+            foreach (var workers in new[] { 1, 2, 4 })
+            {
+                // Same work each time: the segments go back to their state at the level's start (membership is already
+                // at the level's end after the first run, so later runs find the same candidates and write nothing).
+                foreach (var (id, state) in states)
+                {
+                    await store.WriteStateAsync(tenant, id, state, cancellationToken).ConfigureAwait(false);
+                }
+
+                await using var workerServices = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = 2_000, FutureAllowance = SimulatedAhead });
+                var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
+                var watch = Stopwatch.StartNew();
+                var report = await evaluator.TickAsync(tenant, to, null, cancellationToken).ConfigureAwait(false);
+                var elapsed = watch.Elapsed;
+                single ??= report;
+                var s = report.Statistics;
+                await output.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}")).ConfigureAwait(false);
+            }
+
+            // Per shape (one worker): the segment's share of the tick against its own full query.
+            await output.WriteLineAsync("shape (1 worker)                        candidates  tick ms  full ms  time ratio  tick rows  full rows  rows ratio").ConfigureAwait(false);
+            for (var i = 0; i < ids.Count; i++)
+            {
+                var result = single!.Segments.First(r => r.SegmentId == ids[i]);
+                var (time, rows) = full.PerSegment[i];
+                await output.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{definitions[i].Name,-38}  {result.Candidates,10}  {result.Work.TotalMilliseconds,7:0}  {time.TotalMilliseconds,7:0}  {result.Work / time,10:P1}  {result.RowsRead,9}  {rows,9}  {(double)result.RowsRead / Math.Max(1, rows),10:P1}")).ConfigureAwait(false);
+            }
+
+            from = to;
         }
+    }
+
+    /// <summary>Every segment's compiled query over the whole universe at <paramref name="at"/>, one after the other.</summary>
+    private static async Task<(TimeSpan Time, ulong Rows, List<(TimeSpan Time, ulong Rows)> PerSegment)> FullRecomputeAsync(
+        IClickHouseEngine engine, StorageSchema schema, string tenant, List<string> ids, List<SegmentDefinition> definitions, DateTime at, CancellationToken cancellationToken)
+    {
+        var perSegment = new List<(TimeSpan, ulong)>();
+        var total = Stopwatch.StartNew();
+        ulong rows = 0;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var validated = ValidatedDefinition.Unchecked(tenant, definitions[i], i == 10 ? new Dictionary<string, SegmentDefinition> { [ids[0]] = definitions[0] } : null);
+            var watch = Stopwatch.StartNew();
+            var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, new CompileOptions(at)), cancellationToken).ConfigureAwait(false);
+            perSegment.Add((watch.Elapsed, result.Statistics.RowsRead));
+            rows += result.Statistics.RowsRead;
+        }
+
+        return (total.Elapsed, rows, perSegment);
     }
 
     private static EventCondition Event(string metric, Window window, Measure measure, Comparison op, double value) => new(metric, [], window, measure, op, value);
 
-    /// <summary>Events (and some profile updates) in (t0, t0 + 1h] for the profiles whose id hashes to 0 mod <paramref name="oneIn"/>.</summary>
+    /// <summary>Events (and some profile updates) in (t0, t0 + 1h] for the given share of profiles (chosen by id hash).</summary>
     internal static async Task<(long Profiles, long Events, long Updates)> AddActivityAsync(
-        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime t0, CancellationToken cancellationToken, long oneIn = 1000)
+        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime t0, double percent, CancellationToken cancellationToken)
     {
         var sample = await engine.QueryAsync(
             new SqlStatement(
-                $"SELECT profile_id FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND cityHash64(profile_id) % {{one_in:UInt64}} = 0 GROUP BY profile_id ORDER BY profile_id",
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("one_in", "UInt64", oneIn)]),
+                $"SELECT profile_id FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND cityHash64(profile_id, {{level:Float64}}) % 100000 < {{share:UInt32}} GROUP BY profile_id ORDER BY profile_id",
+                [new SqlParameter("tenant", "String", tenant), new SqlParameter("level", "Float64", percent), new SqlParameter("share", "UInt32", (long)Math.Round(percent * 1000))]),
             cancellationToken).ConfigureAwait(false);
         var random = new Random(2026);
         using var events = new JsonRows();

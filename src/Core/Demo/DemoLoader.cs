@@ -72,6 +72,7 @@ public static class DemoLoader
                 cancellationToken).ConfigureAwait(false);
         }
 
+        await new CurrentTraitsRefresher(engine, schema).ResetAsync(tenant, cancellationToken).ConfigureAwait(false);
         return true;
     }
 }

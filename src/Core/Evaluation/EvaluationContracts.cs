@@ -1,7 +1,14 @@
 namespace SegmentMcp.Core.Evaluation;
 
 /// <summary>Per-segment outcome of a tick.</summary>
-public sealed record SegmentTickResult(string SegmentId, long Size, long Entered, long Exited, long Candidates);
+public sealed record SegmentTickResult(string SegmentId, long Size, long Entered, long Exited, long Candidates)
+{
+    /// <summary>Rows the engine read for this segment (phase 1 and its chunks).</summary>
+    public ulong RowsRead { get; init; }
+
+    /// <summary>Time spent on this segment's queries and writes (phase 1 plus its chunks, summed over workers).</summary>
+    public TimeSpan Work { get; init; }
+}
 
 /// <summary>What a tick cost.</summary>
 public sealed record TickStatistics(long Candidates, int Chunks, long Entered, long Exited, ulong RowsRead, TimeSpan Phase1, TimeSpan Phase2);

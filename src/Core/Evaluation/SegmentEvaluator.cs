@@ -26,6 +26,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private readonly IChunkQueueFactory queues;
     private readonly ISegmentStateStore segments;
     private readonly IMembershipStore membership;
+    private readonly CurrentTraitsRefresher currentTraits;
 
     /// <summary>One tick at a time per tenant; tenants never wait for each other.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
@@ -58,6 +59,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         this.schema = schema;
         this.segments = segments;
         this.membership = membership;
+        currentTraits = new CurrentTraitsRefresher(engine, schema);
         this.options = options ?? new EvaluatorOptions();
         this.options.Validate();
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -127,6 +129,15 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     {
         var rows = await segments.LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
         var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+        if (rows.Count > 0)
+        {
+            // Not needed for correctness (queries read the history for anything newer than the current-value table),
+            // only for speed: the segments below read property values from the table.
+            var refresh = Stopwatch.StartNew();
+            var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(refreshed.RowsRead);
+            tick.AddPhase1(refresh.Elapsed);
+        }
         var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
@@ -195,7 +206,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
                 try
                 {
+                    var planning = Stopwatch.StartNew();
                     var job = await PlanAsync(tick, tenant, row, definition, definitions, state, watermark, cancellationToken).ConfigureAwait(false);
+                    job.AddWork(0, planning.Elapsed);
                     jobs.Add(job);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
@@ -226,7 +239,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                         new SegmentState(job.Version, tick.T1, job.Watermark, size),
                         cancellationToken).ConfigureAwait(false);
                     doneAtT1.Add(job.SegmentId);
-                    tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount));
+                    tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount) { RowsRead = job.RowsRead, Work = job.Work });
                     logger.LogDebug(
                         "Segment {Tenant}/{Segment} v{Version} at {EvaluatedAt:O}: {Candidates} candidates, {Entered} entered, {Exited} exited, size {Size}",
                         tenant, job.SegmentId, job.Version, tick.T1, job.CandidateCount, job.Entered, job.Exited, size);
@@ -257,19 +270,21 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var references = Closure(definition, all);
         var (rolled, rollRows) = await membership.RollForwardAsync(tenant, row.SegmentId, state?.EvaluatedAt, cancellationToken).ConfigureAwait(false);
         tick.AddRows(rollRows);
+        var planRows = rollRows;
         var validated = ValidatedDefinition.Unchecked(tenant, definition, references);
         var watermarkAfter = state is null || watermark > state.IngestWatermark ? watermark : state.IngestWatermark;
         if (state is null || state.Version != row.Version)
         {
             // A new or changed version: every profile is a candidate, so phase 2 runs the compiled query once over
             // the whole universe instead of once per chunk (each chunk would re-read the same granules).
-            return new SegmentJob(tenant, row.SegmentId, row.Version, validated, [], state) { Whole = true, CountAfter = true, Watermark = watermarkAfter };
+            return new SegmentJob(tenant, row.SegmentId, row.Version, validated, [], state, planRows) { Whole = true, CountAfter = true, Watermark = watermarkAfter };
         }
 
         var query = CandidateQuery.Incremental(schema, tenant, definition, references, state.EvaluatedAt, tick.T1, state.IngestWatermark);
         var candidates = new List<string>();
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         tick.AddRows(result.Statistics.RowsRead);
+        planRows += result.Statistics.RowsRead;
         candidates.AddRange(result.Read(row => row.GetString(0)));
         if (rolled.Count > 0)
         {
@@ -278,7 +293,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         candidates.Sort(StringComparer.Ordinal);
-        return new SegmentJob(tenant, row.SegmentId, row.Version, validated, candidates, state)
+        return new SegmentJob(tenant, row.SegmentId, row.Version, validated, candidates, state, planRows)
         {
             CountAfter = rolled.Count > 0,
             Watermark = watermarkAfter,
@@ -326,7 +341,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
                     try
                     {
+                        var chunkWatch = Stopwatch.StartNew();
                         await EvaluateChunkAsync(tick, job, work, cancellationToken).ConfigureAwait(false);
+                        job.AddWork(0, chunkWatch.Elapsed);
                     }
                     catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                     {
@@ -357,6 +374,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
         var (stored, storedRows) = await membership.MembersAmongAsync(work.Tenant, work.SegmentId, work.ProfileIds, cancellationToken).ConfigureAwait(false);
         tick.AddRows(evaluated.Statistics.RowsRead + storedRows);
+        job.AddWork(evaluated.Statistics.RowsRead + storedRows, TimeSpan.Zero);
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
         var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
@@ -375,16 +393,30 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// </summary>
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
+        Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
+        if (job.Previous is null && await membership.CountAsync(work.Tenant, work.SegmentId, cancellationToken).ConfigureAwait(false) == 0)
+        {
+            // A brand-new segment: every member enters, written by the engine straight from the compiled query.
+            var members = SegmentCompiler.CompileMembers(job.Definition, schema, work.EvaluatedAt);
+            var written = await membership.WriteAllEnteredAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, hook, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(written.RowsRead);
+            job.AddWork(written.RowsRead, TimeSpan.Zero);
+            job.AddChanges((int)written.Entered, 0);
+            job.WholeCandidates = (int)written.Entered;
+            logger.LogDebug("{Tenant}/{Segment} v{Version} evaluated whole: {Members} members, all entered", work.Tenant, work.SegmentId, work.Version, written.Entered);
+            return;
+        }
+
         var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt));
         var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
         tick.AddRows(evaluated.Statistics.RowsRead);
+        job.AddWork(evaluated.Statistics.RowsRead, TimeSpan.Zero);
         var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
         var stored = (await membership.MembersAsync(work.Tenant, work.SegmentId, null, int.MaxValue, cancellationToken).ConfigureAwait(false))
             .ToHashSet(StringComparer.Ordinal);
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
         var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
         job.WholeCandidates = now.Count + exited.Count;
-        Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
         for (int e = 0, x = 0; e < entered.Count || x < exited.Count;)
         {
             var enteredBatch = entered.GetRange(e, Math.Min(options.ChunkSize, entered.Count - e));
@@ -465,10 +497,22 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     }
 
     /// <summary>One segment's work in a tick.</summary>
-    private sealed class SegmentJob(string tenant, string segmentId, int version, ValidatedDefinition definition, List<string> candidates, SegmentState? previous)
+    private sealed class SegmentJob(string tenant, string segmentId, int version, ValidatedDefinition definition, List<string> candidates, SegmentState? previous, ulong planRows)
     {
         private long entered;
         private long exited;
+        private long rowsRead = (long)planRows;
+        private long workTicks;
+
+        public ulong RowsRead => (ulong)Interlocked.Read(ref rowsRead);
+
+        public TimeSpan Work => TimeSpan.FromTicks(Interlocked.Read(ref workTicks));
+
+        public void AddWork(ulong rows, TimeSpan elapsed)
+        {
+            Interlocked.Add(ref rowsRead, (long)rows);
+            Interlocked.Add(ref workTicks, elapsed.Ticks);
+        }
 
         public string Tenant { get; } = tenant;
 

@@ -85,7 +85,18 @@ public sealed class NdjsonIngestor
                 results.Add(await WriteAsync(kind, source, now, errors, stopwatch, cancellationToken).ConfigureAwait(false));
             }
 
-            return new IngestResult(results, errors.Kept, errors.Count, Rejected: false, stopwatch.Elapsed);
+            var result = new IngestResult(results, errors.Kept, errors.Count, Rejected: false, stopwatch.Elapsed);
+            if (result.ProfilesWritten > 0)
+            {
+                // New property values are exact at once (queries read history newer than the current-value table);
+                // the refresh makes them fast.
+                var refresher = new CurrentTraitsRefresher(engine, schema);
+                _ = options.Company is { } company
+                    ? [await refresher.RefreshAsync(company, cancellationToken).ConfigureAwait(false)]
+                    : await refresher.RefreshAllAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return result;
         }
         finally
         {

@@ -151,6 +151,50 @@ internal static class FilterSql
         return [.. codes];
     }
 
+    /// <summary>
+    /// For <c>eq</c>/<c>in</c> on strings and booleans: the tagged texts the value can be (a string operand matches
+    /// its text under any tag), as <c>column IN (…)</c> on the raw column, which a sort key on that column can seek to.
+    /// Implied by <see cref="Predicate"/>, never a replacement for it; null for every other filter.
+    /// </summary>
+    public static SqlFragment? KeyHint(PropertyFilter filter, SqlFragment column, DateTime now)
+    {
+        if (DateSpan(filter, now) is var (from, until))
+        {
+            // A date is 's' + an ISO text in 1900–2299, which sorts by its day; a day either side covers UTC offsets.
+            return Sql.Of($"{column} >= {Sql.Param("String", from is { } f ? "s" + Day(f.AddDays(-1)) : "s1")} AND {column} < {Sql.Param("String", until is { } u ? "s" + Day(u.AddDays(2)) : "s3")}");
+        }
+
+        if (filter.Op is not (FilterOperator.Eq or FilterOperator.In) || filter.Values.Any(v => v is NumberScalar))
+        {
+            return null;
+        }
+
+        var tagged = filter.Values
+            .SelectMany(v => v switch
+            {
+                StringScalar s => new[] { "s" + s.Value, "n" + s.Value, "b" + s.Value },
+                BoolScalar b => [b.Value ? "btrue" : "bfalse"],
+                _ => [],
+            })
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        return Sql.Of($"{column} IN {Sql.Param("Array(String)", tagged)}");
+    }
+
+    /// <summary>The instants a date operator accepts (null: unbounded that side), or null for other operators.</summary>
+    private static (DateTime? From, DateTime? Until)? DateSpan(PropertyFilter filter, DateTime now) => filter.Op switch
+    {
+        FilterOperator.InLastDays => (now.AddDays(-filter.Days), now),
+        FilterOperator.InNextDays => (now, now.AddDays(filter.Days)),
+        FilterOperator.MoreThanDaysAgo => (null, now.AddDays(-filter.Days)),
+        FilterOperator.Before => (null, filter.Instant),
+        FilterOperator.After => (filter.Instant, null),
+        _ => null,
+    };
+
+    private static string Day(DateTime t) => t.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
     private static SqlFragment Equal(Scalar operand, ValueSql v) => operand switch
     {
         StringScalar s => Sql.Of($"({v.IsSet} AND {v.Text} = {Sql.Param("String", s.Value)})"),

@@ -56,16 +56,31 @@ public static class SegmentCompiler
 {
     private const string DateTimeType = FilterSql.DateTimeType;
 
+    /// <summary>
+    /// The settings every compiled query runs with: the column defaults of a missed LEFT JOIN are relied on; and on a
+    /// cluster, where every table is a Distributed table sharded by (tenant, profile_id), each per-profile aggregate
+    /// is complete on its shard, so the entry point concatenates them instead of merging (on one engine that setting
+    /// does nothing, and the text stays the same on both).
+    /// </summary>
+    public static SqlFragment Settings { get; } = Sql.Of($" SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1");
+
     public static SqlStatement Compile(ValidatedDefinition definition, TableNames schema, CompileOptions options)
     {
+        var query = Sql.Of($"{Query(definition, schema, options)}{Settings}");
+        return options.ExplainEstimate ? Sql.Of($"EXPLAIN ESTIMATE {query}").ToStatement() : query.ToStatement();
+    }
+
+    /// <summary>
+    /// The members query (<see cref="CompileMode.Members"/>) as a fragment, for a statement that consumes it inside
+    /// the engine (INSERT … SELECT); the statement must end with <see cref="Settings"/>.
+    /// </summary>
+    public static SqlFragment CompileMembers(ValidatedDefinition definition, TableNames schema, DateTime now) =>
+        Query(definition, schema, new CompileOptions(now));
+
+    private static SqlFragment Query(ValidatedDefinition definition, TableNames schema, CompileOptions options)
+    {
         var condition = Inline(definition.Definition.Condition, definition.References, 0);
-        var query = new QueryBuilder(definition.Tenant, schema, options).Build(condition);
-        var statement = query.ToStatement();
-        // On a cluster every table is a Distributed table sharded by (tenant, profile_id), so each per-profile
-        // aggregate is complete on its shard: the entry point concatenates them instead of merging (on one engine the
-        // setting does nothing, and the text stays the same on both).
-        var text = statement.Text + " SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1";
-        return statement with { Text = options.ExplainEstimate ? "EXPLAIN ESTIMATE " + text : text };
+        return new QueryBuilder(definition.Tenant, schema, options).Build(condition);
     }
 
     /// <summary>Replaces segment references by their (inlined) conditions; member = false becomes NOT.</summary>
@@ -141,7 +156,7 @@ public static class SegmentCompiler
             var from = driver switch
             {
                 "e" => Sql.Of($"{EventAggregate()} AS e"),
-                "t" => Sql.Of($"{TraitAggregate(null)} AS t"),
+                "t" => Sql.Of($"{TraitAggregate(null, condition)} AS t"),
                 _ => Sql.Of($"{Universe()} AS u"),
             };
             var joins = new List<SqlFragment>();
@@ -153,7 +168,7 @@ public static class SegmentCompiler
 
             if (hasTraits && driver != "t")
             {
-                joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate(TraitFilter(condition))} AS t ON t.profile_id = {driverId}"));
+                joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate(TraitFilter(condition), condition)} AS t ON t.profile_id = {driverId}"));
             }
 
             var members = Sql.Of($"SELECT {driverId} AS profile_id FROM {from}{Sql.Join(Sql.Empty, joins)} WHERE {predicate}");
@@ -321,12 +336,67 @@ public static class SegmentCompiler
             return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
         }
 
-        private SqlFragment TraitAggregate(SqlFragment? having)
+        /// <summary>
+        /// One row per profile with the value, as of now, of each property read. Restricted to candidates, from the
+        /// history (its key seeks to the candidates' rows). Otherwise from the current-value table for every profile
+        /// whose history holds nothing it does not (no update dated after now, none ingested after the table's
+        /// watermark) and from the history for the others ("uncertain"): the same values argMax over the history
+        /// gives, so time travel and future-dated updates stay exact. On the current-value table each profile has one
+        /// row per property, so the row filter of <see cref="PushedRows"/> may drop rows before grouping.
+        /// </summary>
+        private SqlFragment TraitAggregate(SqlFragment? having, Condition condition)
         {
-            var columns = properties.Select((property, index) =>
-                Sql.Of($"argMaxIf(value, (updated_at, ingested_at), property = {Sql.Param("String", property)}) AS {Sql.Alias("t", index)}"));
-            var names = properties.Order(StringComparer.Ordinal).ToArray();
-            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantParameter} AND property IN {Sql.Param("Array(String)", names)} AND updated_at <= {nowParameter}{RestrictProfiles()} GROUP BY profile_id{(having is null ? Sql.Empty : Sql.Of($" HAVING {having}"))})");
+            var columns = Sql.Join(Sql.Of($", "), properties.Select((property, index) =>
+                Sql.Of($"argMaxIf(value, (updated_at, ingested_at), property = {Sql.Param("String", property)}) AS {Sql.Alias("t", index)}")));
+            var names = Sql.Param("Array(String)", properties.Order(StringComparer.Ordinal).ToArray());
+            var grouping = Sql.Of($" GROUP BY profile_id{(having is null ? Sql.Empty : Sql.Of($" HAVING {having}"))}");
+            var traits = Sql.Table(schema.Traits);
+            if (profileIdsParameter is not null)
+            {
+                return Sql.Of($"(SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}{grouping})");
+            }
+
+            var watermark = Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(schema.CurrentTraitsWatermark)} WHERE tenant = {tenantParameter})");
+            var uncertain = Sql.Of(
+                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at > {nowParameter} UNION ALL SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {watermark}");
+            return Sql.Of(
+                $"(SELECT profile_id, {columns} FROM (SELECT profile_id, property, value, updated_at, ingested_at FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {PushedRows(condition, names)} AND profile_id NOT IN ({uncertain}) UNION ALL SELECT profile_id, property, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter} AND profile_id IN ({uncertain})){grouping})");
+        }
+
+        /// <summary>
+        /// The rows of the current-value table worth reading: for a property that a top-level conjunct tests and that
+        /// conjunct is false when the property is unset, only the rows passing it (a profile without such a row reads
+        /// the unset value, on which the conjunct is false anyway); every row of the other properties. Written as
+        /// one (property = P AND …) branch per tested property so that the (tenant, property, value) key seeks.
+        /// </summary>
+        private SqlFragment PushedRows(Condition condition, SqlFragment names)
+        {
+            var tested = Conjuncts(condition)
+                .OfType<PropertyCondition>()
+                .Where(p => Required(p).HasFlag(Sources.Traits))
+                .GroupBy(p => p.Filter.Name, StringComparer.Ordinal)
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
+                .ToList();
+            if (tested.Count == 0)
+            {
+                return Sql.Of($"property IN {names}");
+            }
+
+            var value = Sql.Of($"value");
+            var branches = tested.Select(group =>
+            {
+                var tests = new List<SqlFragment> { Sql.Of($"property = {Sql.Param("String", group.Key)}") };
+                tests.AddRange(group.Select(p => FilterSql.KeyHint(p.Filter, value, now)).OfType<SqlFragment>());
+                tests.AddRange(group.Select(p => FilterSql.Predicate(p.Filter, new TaggedValueSql(value), nowParameter, now)));
+                return Sql.And(tests);
+            }).ToList();
+            var untested = properties.Where(p => !tested.Any(g => g.Key == p)).Order(StringComparer.Ordinal).ToArray();
+            if (untested.Length > 0)
+            {
+                branches.Add(Sql.Of($"property IN {Sql.Param("Array(String)", untested)}"));
+            }
+
+            return Sql.Or(branches);
         }
     }
 }

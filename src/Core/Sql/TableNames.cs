@@ -44,6 +44,12 @@ public class TableNames
 
     public string Profiles => Name("profiles");
 
+    /// <summary>Each profile's current value of each property, sorted by value: an accelerator of <see cref="Traits"/>.</summary>
+    public string CurrentTraits => Name("current_traits");
+
+    /// <summary>Per tenant, the ingestion time up to which <see cref="CurrentTraits"/> reflects the trait history.</summary>
+    public string CurrentTraitsWatermark => Name("current_traits_watermark");
+
     public string Segments => Name("segments");
 
     public string SegmentState => Name("segment_state");

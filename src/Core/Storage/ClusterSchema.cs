@@ -127,17 +127,24 @@ public sealed partial class ClusterSchema
     /// node, so any node can be the entry point. Refuses a database created for another number of shards or another
     /// tenant group size: its rows would not be where the sharding key looks for them.
     /// </summary>
-    public async Task EnsureCreatedAsync(IClickHouseEngine engine, string database, CancellationToken cancellationToken = default)
+    /// <returns>The migrations that some node had not had yet.</returns>
+    public async Task<IReadOnlyList<SchemaMigration>> EnsureCreatedAsync(IClickHouseEngine engine, string database, CancellationToken cancellationToken = default)
     {
         var nodes = await ReadNodesAsync(engine, cancellationToken).ConfigureAwait(false);
         var shards = nodes.Select(n => n.ShardNumber).Distinct().Count();
         var tenantShards = await ResolveTenantShardsAsync(engine, database, shards, cancellationToken).ConfigureAwait(false);
+        var applied = new SortedDictionary<int, SchemaMigration>();
         await ForEachNodeAsync(
             engine,
             nodes,
             async (node, token) =>
             {
-                await new StorageSchema(database, shardLocal: true, Replicated).EnsureCreatedAsync(node, token).ConfigureAwait(false);
+                var local = new StorageSchema(database, shardLocal: true, Replicated);
+                foreach (var migration in await new SchemaMigrator(node, local, local.Migrations()).MigrateAsync(cancellationToken: token).ConfigureAwait(false))
+                {
+                    applied[migration.Version] = migration;
+                }
+
                 var tables = await node.QueryAsync(
                     Sql.Of(
                         $"""
@@ -154,6 +161,7 @@ public sealed partial class ClusterSchema
                 }
             },
             cancellationToken).ConfigureAwait(false);
+        return [.. applied.Values];
     }
 
     /// <summary>Runs <paramref name="action"/> on every node of the cluster (connected directly, one after another).</summary>

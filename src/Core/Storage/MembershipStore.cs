@@ -174,6 +174,32 @@ public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema sche
         await WriteMembershipAsync(tenant, segmentId, at, entered.Select(p => (p, true)).Concat(exited.Select(p => (p, false))), cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<(long Entered, ulong RowsRead)> WriteAllEnteredAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    {
+        var tenantValue = Sql.Param("String", tenant);
+        var segmentValue = Sql.Param("String", segmentId);
+        var time = Sql.Param(Time3, at);
+        var keys = Sql.Of($"tenant = {tenantValue} AND segment_id = {segmentValue}");
+        var log = await engine.ExecuteAsync(
+            Sql.Of(
+                $"INSERT INTO {membershipLog} (tenant, segment_id, at, profile_id, change) SELECT {tenantValue}, {segmentValue}, {time}, profile_id, 'entered' FROM ({members}){SegmentCompiler.Settings}"),
+            cancellationToken).ConfigureAwait(false);
+        if (betweenWrites is not null)
+        {
+            await betweenWrites().ConfigureAwait(false);
+        }
+
+        var written = await engine.ExecuteAsync(
+            Sql.Of(
+                $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
+            cancellationToken).ConfigureAwait(false);
+        var entered = await engine.QueryAsync(
+            Sql.Of($"SELECT uniqExact(profile_id) FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
+            cancellationToken).ConfigureAwait(false);
+        return (entered.Scalar<long>(), log.RowsRead + written.RowsRead + entered.Statistics.RowsRead);
+    }
+
     /// <summary>
     /// Applies log entries newer than <paramref name="evaluatedAt"/> (left by a tick that wrote a chunk's log but died
     /// before its membership rows or before the segment's state advanced) to membership; returns their profiles so

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     public StorageSchema(string database)
         : base(database)
@@ -60,6 +60,7 @@ public sealed class StorageSchema : TableNames
     [
         new(1, "events, profile updates, traits, the profile universe, saved segments, evaluation state, membership and its log", Tables()),
         new(2, "projections the evaluator's phase 1 reads through", Projections()),
+        new(3, "the current-value trait table (built from the history by the first refresh after the upgrade)", CurrentTraitTables()),
     ];
 
     /// <summary>
@@ -69,13 +70,16 @@ public sealed class StorageSchema : TableNames
     /// </summary>
     public async Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
     {
-        if (Cluster is not null)
+        // On a cluster every node is migrated first, and the current values are then built through the Distributed
+        // tables, so that one watermark holds for the whole tenant.
+        var applied = Cluster is not null
+            ? await Cluster.EnsureCreatedAsync(engine, Database, cancellationToken).ConfigureAwait(false)
+            : await new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (applied.Any(m => m.Version == 3))
         {
-            await Cluster.EnsureCreatedAsync(engine, Database, cancellationToken).ConfigureAwait(false);
-            return;
+            // The current-value table of a database that already holds history is built from it now, once.
+            await new CurrentTraitsRefresher(engine, this).RefreshAllAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        await new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -286,19 +290,61 @@ public sealed class StorageSchema : TableNames
     ];
 
     /// <summary>
+    /// Version 3: each profile's current value of each property, sorted by (tenant, property, value) so that a
+    /// condition on a property value is a range scan instead of an argMax over the whole history. The history stays
+    /// the truth: <see cref="CurrentTraitsRefresher"/> derives this table from it up to a recorded ingestion
+    /// watermark, and the compiler reads it only for profiles whose history has nothing newer (see the compiler's
+    /// remarks), so time travel and future-dated updates stay exact.
+    /// </summary>
+    /// <remarks>
+    /// The value is part of the key, so a value that stops being current is retracted by a row with
+    /// <c>is_deleted = 1</c>; the version is the refresh's ingestion watermark, so a refresh that knows more history
+    /// wins over one that knew less, whatever order they were written in. Readers use FINAL.
+    /// </remarks>
+    private List<SqlFragment> CurrentTraitTables() =>
+    [
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(CurrentTraits)}
+            (
+                tenant LowCardinality(String),
+                property String,
+                value String,
+                profile_id String,
+                updated_at DateTime64(3, 'UTC'),
+                ingested_at DateTime64(6, 'UTC'),
+                version DateTime64(6, 'UTC'),
+                is_deleted UInt8
+            )
+            ENGINE = {TableEngine("ReplacingMergeTree", CurrentTraits, "version", "is_deleted")}
+            ORDER BY (tenant, property, value, profile_id)
+            """),
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(CurrentTraitsWatermark)}
+            (
+                tenant LowCardinality(String),
+                watermark DateTime64(6, 'UTC')
+            )
+            ENGINE = {TableEngine("ReplacingMergeTree", CurrentTraitsWatermark, "watermark")}
+            ORDER BY tenant
+            """),
+    ];
+
+    /// <summary>
     /// A table's engine clause: the MergeTree family member as it is, or its Replicated form whose Keeper path holds
     /// the <c>{shard}</c> macro (one replica set per shard) and whose replica name is the <c>{replica}</c> macro.
     /// </summary>
-    private SqlFragment TableEngine(string family, string qualifiedTable, string? versionColumn = null)
+    private SqlFragment TableEngine(string family, string qualifiedTable, params string[] columns)
     {
-        var version = versionColumn is null ? Sql.Empty : Sql.Table(versionColumn);
+        var arguments = Sql.Join(Sql.Of($", "), columns.Select(Sql.Table));
         if (!Replicated)
         {
-            return versionColumn is null ? Sql.Table(family) : Sql.Of($"{Sql.Table(family)}({version})");
+            return columns.Length == 0 ? Sql.Table(family) : Sql.Of($"{Sql.Table(family)}({arguments})");
         }
 
         var table = Sql.Table(qualifiedTable.Split('.')[1]);
-        var separator = versionColumn is null ? Sql.Empty : Sql.Of($", ");
-        return Sql.Of($"Replicated{Sql.Table(family)}('/clickhouse/tables/{{shard}}/{Sql.Table(Database)}/{table}', '{{replica}}'{separator}{version})");
+        var separator = columns.Length == 0 ? Sql.Empty : Sql.Of($", ");
+        return Sql.Of($"Replicated{Sql.Table(family)}('/clickhouse/tables/{{shard}}/{Sql.Table(Database)}/{table}', '{{replica}}'{separator}{arguments})");
     }
 }

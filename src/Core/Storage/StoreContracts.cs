@@ -1,3 +1,4 @@
+using SegmentMcp.Core.Sql;
 namespace SegmentMcp.Core.Storage;
 
 /// <summary>A saved segment's current version and its evaluation state.</summary>
@@ -102,6 +103,14 @@ public interface IMembershipStore : IMembershipReader
         IReadOnlyCollection<string> exited,
         Func<ValueTask>? betweenWrites,
         CancellationToken cancellationToken);
+
+    /// <summary>
+    /// For a segment with no stored members: every profile <paramref name="members"/> returns entered at
+    /// <paramref name="at"/>, written by the engine itself (log first, then membership from the log), so the members
+    /// never cross into the process. Returns how many entered and the rows the engine read.
+    /// </summary>
+    Task<(long Entered, ulong RowsRead)> WriteAllEnteredAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
 
     /// <summary>
     /// Applies log entries newer than <paramref name="evaluatedAt"/> (left by a tick that died between its writes) to

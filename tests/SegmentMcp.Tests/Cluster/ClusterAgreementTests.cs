@@ -58,8 +58,8 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         await TickBothAsync(clusterServices, singleServices, Reference);
         await ClusterTestData.AssertSameStoredAsync(single, alone, singleIds, cluster.Engine, clustered, clusterIds, Tenant);
 
-        await EvaluatorBenchmark.AddActivityAsync(cluster.Engine, clustered, Tenant, Reference, CancellationToken.None, oneIn: 10);
-        await EvaluatorBenchmark.AddActivityAsync(single, alone, Tenant, Reference, CancellationToken.None, oneIn: 10);
+        await EvaluatorBenchmark.AddActivityAsync(cluster.Engine, clustered, Tenant, Reference, 10, CancellationToken.None);
+        await EvaluatorBenchmark.AddActivityAsync(single, alone, Tenant, Reference, 10, CancellationToken.None);
         var (clusterTick, singleTick) = await TickBothAsync(clusterServices, singleServices, t1);
         Assert.True(singleTick.Statistics.Candidates > 0, "the incremental tick had no candidates: phase 2 was not exercised");
         Assert.Equal(singleTick.Statistics.Candidates, clusterTick.Statistics.Candidates);

@@ -13,7 +13,7 @@ internal static class ClusterTestData
 {
     /// <summary>The tables keyed by profile: everything about one profile must be on one shard.</summary>
     public static readonly Func<TableNames, string>[] ProfileTables =
-        [t => t.Events, t => t.ProfileUpdates, t => t.Traits, t => t.Profiles, t => t.Membership, t => t.MembershipLog];
+        [t => t.Events, t => t.ProfileUpdates, t => t.Traits, t => t.CurrentTraits, t => t.Profiles, t => t.Membership, t => t.MembershipLog];
 
     public static DateTime Second(DateTime time) => new(time.Ticks - (time.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
 

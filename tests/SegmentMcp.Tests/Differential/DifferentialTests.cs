@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -44,7 +45,21 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             world.GenerateData(profilesPerTenant: 20);
             world.GenerateSavedSegments(3);
             await engine.InsertJsonEachRowAsync(schema.Events, RandomWorld.EventRows(world.Events), null);
+
+            // The current-value table is refreshed up to an ingestion time inside the updates': the compiled queries
+            // read it for some profiles and the history for the others (ingested later, or dated after now).
             await engine.InsertJsonEachRowAsync(schema.ProfileUpdates, RandomWorld.UpdateRows(world.Updates), null);
+            var ingested = world.Updates.Select(u => u.IngestedAt).Order().ToList();
+            var cutoffs = ingested.Count == 0 ? [world.Now] : new[] { ingested[random.Next(ingested.Count)], ingested[random.Next(ingested.Count)] }.Order().ToArray();
+            foreach (var tenant in world.Tenants)
+            {
+                // A rebuild, then an incremental refresh that retracts the values the later updates replaced.
+                foreach (var cutoff in cutoffs)
+                {
+                    await new CurrentTraitsRefresher(engine, schema).RefreshAsync(tenant, cutoff);
+                }
+            }
+
             var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved);
             var validator = new DefinitionValidator(new InMemorySegments(world.Saved));
             for (var i = 0; i < DefinitionsPerDataset && checkedCases < cases; i++, checkedCases++)

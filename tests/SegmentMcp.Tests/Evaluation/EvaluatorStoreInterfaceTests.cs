@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.App;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
 using SegmentMcp.Tests.Mcp;
@@ -89,6 +90,14 @@ public sealed class EvaluatorStoreInterfaceTests
         {
             Interlocked.Add(ref this.entered, entered.Count);
             return inner.WriteChangesAsync(tenant, segmentId, at, entered, exited, betweenWrites, cancellationToken);
+        }
+
+        public async Task<(long Entered, ulong RowsRead)> WriteAllEnteredAsync(
+            string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+        {
+            var written = await inner.WriteAllEnteredAsync(tenant, segmentId, at, members, betweenWrites, cancellationToken);
+            Interlocked.Add(ref entered, written.Entered);
+            return written;
         }
 
         public Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken) =>

@@ -25,9 +25,13 @@ public sealed class CompilerBenchmarkTests
         var nonEmpty = new HashSet<string>(StringComparer.Ordinal);
 
         // The reference time, a time inside the history, and one just before 29 February of a leap year.
-        foreach (var now in new[] { Reference, Reference.AddDays(-101).AddHours(-7.5), new DateTime(2026, 2, 24, 9, 0, 0, DateTimeKind.Utc) })
+        // At the reference time (no update dated later) also against the current-value baselines.
+        foreach (var (now, currentValue) in new[]
         {
-            var shapes = await CompilerBenchmark.PrepareAsync(engine, schema, CompilerBenchmark.Tenant, now);
+            (Reference, true), (Reference, false), (Reference.AddDays(-101).AddHours(-7.5), false), (new DateTime(2026, 2, 24, 9, 0, 0, DateTimeKind.Utc), false),
+        })
+        {
+            var shapes = await CompilerBenchmark.PrepareAsync(engine, schema, CompilerBenchmark.Tenant, now, currentValue);
             Assert.Equal(CompilerBenchmark.Shapes.Count, shapes.Count);
             foreach (var shape in shapes)
             {
@@ -38,7 +42,7 @@ public sealed class CompilerBenchmarkTests
                     $"{shape.Name} at {now:O}: compiled {compiled.Count}, baseline {baseline.Count}, only compiled: {string.Join(", ", compiled.Except(baseline).Take(5))}, only baseline: {string.Join(", ", baseline.Except(compiled).Take(5))}");
                 if (compiled.Count > 0)
                 {
-                    nonEmpty.Add(shape.Name);
+                    nonEmpty.Add(shape.Name.TrimEnd(' ', '†'));
                 }
             }
         }

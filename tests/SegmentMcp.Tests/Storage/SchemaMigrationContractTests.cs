@@ -46,6 +46,31 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task A_version_2_database_with_trait_history_gets_its_current_values_built_from_it()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 2);
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            System.Text.Encoding.UTF8.GetBytes(
+                """
+                {"tenant":"acme","profile_id":"p1","updated_at":"2026-11-01 10:00:00.000","properties":{"city":"sBoston","plan":"sbasic"}}
+                {"tenant":"acme","profile_id":"p1","updated_at":"2026-11-02 10:00:00.000","properties":{"city":"sParis"}}
+                {"tenant":"acme","profile_id":"p2","updated_at":"2026-11-03 10:00:00.000","properties":{"city":"sBoston"}}
+
+                """),
+            "before-migration");
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        var current = await Engine.QueryAsync(
+            Sql.Of($"SELECT profile_id, property, value FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = 'acme' ORDER BY profile_id, property"),
+            row => (row.GetString(0), row.GetString(1), row.GetString(2)));
+        Assert.Equal([("p1", "city", "sParis"), ("p1", "plan", "sbasic"), ("p2", "city", "sBoston")], current);
+    }
+
+    [Fact]
     public async Task A_later_migration_alters_a_database_that_holds_data_and_keeps_it()
     {
         var schema = new StorageSchema(TestEngines.DatabaseName());
@@ -77,7 +102,7 @@ public abstract partial class EngineContractTests
         await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "after-migration");
         Assert.Equal(4L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {events}")));
         var newer = await Assert.ThrowsAsync<InvalidOperationException>(() => schema.EnsureCreatedAsync(Engine));
-        Assert.Contains("newer than this build's 2", newer.Message, StringComparison.Ordinal);
+        Assert.Contains($"newer than this build's {StorageSchema.CurrentVersion}", newer.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -88,16 +113,17 @@ public abstract partial class EngineContractTests
         await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
         var events = Sql.Table(schema.Events);
         var addColumn = Sql.Of($"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS source LowCardinality(String) DEFAULT ''");
-        SchemaMigration broken = new(3, "source column and index", [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx no_such_column TYPE minmax")]);
+        var next = StorageSchema.CurrentVersion + 1;
+        SchemaMigration broken = new(next, "source column and index", [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx no_such_column TYPE minmax")]);
 
         await Assert.ThrowsAsync<ClickHouseException>(() => new SchemaMigrator(Engine, schema, [.. schema.Migrations(), broken]).MigrateAsync());
-        Assert.Equal(2, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
 
         SchemaMigration repaired = broken with { Statements = [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx source TYPE set(100) GRANULARITY 4")] };
         var migrator = new SchemaMigrator(Engine, schema, [.. schema.Migrations(), repaired]);
         Assert.Equal([repaired], await migrator.MigrateAsync());
-        Assert.Equal(3, await migrator.ReadVersionAsync());
-        Assert.Equal([1, 2, 3], await RecordedVersionsAsync(schema));
+        Assert.Equal(next, await migrator.ReadVersionAsync());
+        Assert.Equal(Enumerable.Range(1, next), await RecordedVersionsAsync(schema));
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {events} WHERE source = ''")));
     }
 
@@ -109,11 +135,11 @@ public abstract partial class EngineContractTests
         var migrator = new SchemaMigrator(Engine, schema, schema.Migrations());
         await migrator.MigrateAsync();
         await Engine.ExecuteAsync(Sql.Of($"TRUNCATE TABLE {Sql.Table(schema.SchemaVersions)}"));
-        await Engine.ExecuteAsync(Sql.Of($"INSERT INTO {Sql.Table(schema.SchemaVersions)} (version, applied_at) VALUES (2, now64(3))"));
+        await Engine.ExecuteAsync(Sql.Of($"INSERT INTO {Sql.Table(schema.SchemaVersions)} (version, applied_at) VALUES ({Sql.Param("UInt32", (long)StorageSchema.CurrentVersion)}, now64(3))"));
 
         Assert.Empty(await migrator.PendingAsync());
         await schema.EnsureCreatedAsync(Engine);
-        Assert.Equal([2], await RecordedVersionsAsync(schema));
+        Assert.Equal([StorageSchema.CurrentVersion], await RecordedVersionsAsync(schema));
     }
 
     private async Task<string> CreateQueryAsync(TableNames schema, string table) =>
@@ -130,7 +156,7 @@ public sealed class SchemaMigratorTests
     public void Versions_must_run_from_1_without_gaps()
     {
         var schema = new StorageSchema("migrations");
-        SchemaMigration[] gap = [.. schema.Migrations(), new(4, "skips 3", [])];
+        SchemaMigration[] gap = [.. schema.Migrations(), new(StorageSchema.CurrentVersion + 2, "skips one", [])];
         Assert.Contains("versions run 1, 2, 3", Assert.Throws<ArgumentException>(() => new SchemaMigrator(TestEngines.Embedded, schema, gap)).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new SchemaMigrator(TestEngines.Embedded, schema, [.. schema.Migrations().Reverse()]));
     }

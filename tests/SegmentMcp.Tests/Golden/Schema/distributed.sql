@@ -29,3 +29,11 @@ COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
 CREATE TABLE IF NOT EXISTS segmentmcp.membership_log AS segmentmcp.membership_log_local
 ENGINE = Distributed('segmentmcp', 'segmentmcp', 'membership_log_local', (cityHash64(tenant) % 3 + cityHash64(tenant, profile_id) % 2) % 3)
 COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
+
+CREATE TABLE IF NOT EXISTS segmentmcp.current_traits AS segmentmcp.current_traits_local
+ENGINE = Distributed('segmentmcp', 'segmentmcp', 'current_traits_local', (cityHash64(tenant) % 3 + cityHash64(tenant, profile_id) % 2) % 3)
+COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
+
+CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_watermark AS segmentmcp.current_traits_watermark_local
+ENGINE = Distributed('segmentmcp', 'segmentmcp', 'current_traits_watermark_local', cityHash64(tenant) % 3)
+COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';

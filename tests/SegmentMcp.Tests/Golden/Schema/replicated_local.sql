@@ -116,3 +116,25 @@ ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_time (SELECT
 ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_update (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at);
 
 ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_value (SELECT tenant, property, value, updated_at, profile_id ORDER BY tenant, property, value);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_local
+(
+    tenant LowCardinality(String),
+    property String,
+    value String,
+    profile_id String,
+    updated_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(6, 'UTC'),
+    version DateTime64(6, 'UTC'),
+    is_deleted UInt8
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/current_traits_local', '{replica}', version, is_deleted)
+ORDER BY (tenant, property, value, profile_id);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_watermark_local
+(
+    tenant LowCardinality(String),
+    watermark DateTime64(6, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/current_traits_watermark_local', '{replica}', watermark)
+ORDER BY tenant;

@@ -1,0 +1,156 @@
+using SegmentMcp.Core.Sql;
+
+namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
+
+/// <summary>What one refresh of a tenant's current-value traits did.</summary>
+/// <param name="Tenant">The tenant.</param>
+/// <param name="Watermark">The ingestion time the table now reflects.</param>
+/// <param name="Rebuilt">True when the tenant's table was built from its whole history (first refresh, or after a reset).</param>
+/// <param name="RowsRead">Rows the engine read.</param>
+public sealed record CurrentTraitsRefresh(string Tenant, DateTime Watermark, bool Rebuilt, ulong RowsRead);
+
+/// <summary>
+/// Keeps <see cref="TableNames.CurrentTraits"/> in step with the trait history, tenant by tenant: every (property,
+/// profile) pair with history ingested after the tenant's watermark gets its latest value as a live row, and the
+/// values it had before are retracted. Safe to run at any time and from several processes: a refresh only adds rows,
+/// versioned by the watermark it reflects, and records the watermark last, so a refresh cut short is repeated by the
+/// next. Queries never depend on it being recent (the compiler reads history for anything newer than the watermark).
+/// </summary>
+public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames tables)
+{
+    private const string Time6 = ClickHouseTime.Microseconds;
+
+    /// <summary>Refreshes every tenant that has trait history.</summary>
+    public async Task<IReadOnlyList<CurrentTraitsRefresh>> RefreshAllAsync(CancellationToken cancellationToken = default)
+    {
+        var tenants = await engine.QueryAsync(
+            Sql.Of($"SELECT DISTINCT tenant FROM {Sql.Table(tables.Traits)} ORDER BY tenant"),
+            row => row.GetString(0),
+            cancellationToken).ConfigureAwait(false);
+        var results = new List<CurrentTraitsRefresh>();
+        foreach (var tenant in tenants)
+        {
+            results.Add(await RefreshAsync(tenant, cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    /// <summary>Brings one tenant's current values up to the engine's exact ingestion watermark.</summary>
+    public Task<CurrentTraitsRefresh> RefreshAsync(string tenant, CancellationToken cancellationToken = default) =>
+        RefreshAsync(tenant, null, cancellationToken);
+
+    /// <summary>
+    /// Brings one tenant's current values up to <paramref name="upTo"/> (an ingestion time; capped at the engine's
+    /// watermark, since rows of inserts still running may be stamped earlier) or, when null, the watermark.
+    /// </summary>
+    public async Task<CurrentTraitsRefresh> RefreshAsync(string tenant, DateTime? upTo, CancellationToken cancellationToken = default)
+    {
+        var watermark = (await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false)).Watermark;
+        var until = upTo is { } requested && requested < watermark ? requested : watermark;
+        var tenantParameter = Sql.Named("tenant", "String", tenant);
+        var upToParameter = Sql.Named("up_to", Time6, until);
+        var from = await engine.QuerySingleAsync(
+            Sql.Of($"SELECT count(), max(watermark) FROM {Sql.Table(tables.CurrentTraitsWatermark)} WHERE tenant = {tenantParameter}"),
+            row => row.GetInt64(0) == 0 ? (DateTime?)null : row.GetDateTime(1),
+            cancellationToken).ConfigureAwait(false);
+        if (from is { } known && known >= until)
+        {
+            return new CurrentTraitsRefresh(tenant, known, false, 0);
+        }
+
+        ulong rows = 0;
+        if (from is null)
+        {
+            rows += await ResetRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
+            var properties = await engine.QueryAsync(
+                Sql.Of($"SELECT DISTINCT property FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} ORDER BY property"),
+                row => row.GetString(0),
+                cancellationToken).ConfigureAwait(false);
+
+            // Property by property: one GROUP BY over all of a tenant's pairs would hold every pair in memory at once.
+            foreach (var property in properties)
+            {
+                var source = Sql.Of(
+                    $"SELECT property, profile_id, {Latest()} FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} AND property = {Sql.Param("String", property)} AND ingested_at <= {upToParameter} GROUP BY property, profile_id");
+                rows += (await engine.ExecuteAsync(Live(tenantParameter, upToParameter, source), cancellationToken).ConfigureAwait(false)).RowsRead;
+            }
+        }
+        else
+        {
+            var fromParameter = Sql.Named("from", Time6, from.Value);
+            var keys = Sql.Of(
+                $"SELECT property, profile_id FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} AND ingested_at > {fromParameter} AND ingested_at <= {upToParameter}");
+            var latest = Sql.Of(
+                $"SELECT property, profile_id, {Latest()} FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} AND ingested_at <= {upToParameter} AND (property, profile_id) IN ({keys}) GROUP BY property, profile_id");
+
+            // Retract first: every stored value of a changed pair that is not its latest value. A crash before the
+            // live rows leaves the pair without a value, which the compiler never reads (its history is newer than
+            // the watermark, which is still the old one).
+            var retract = await engine.ExecuteAsync(
+                Sql.Of(
+                    $"""
+                    INSERT INTO {Sql.Table(tables.CurrentTraits)} (tenant, property, value, profile_id, updated_at, ingested_at, version, is_deleted)
+                    SELECT {tenantParameter}, c.property, c.value, c.profile_id, c.updated_at, c.ingested_at, {upToParameter}, 1
+                    FROM (SELECT property, value, profile_id, updated_at, ingested_at FROM {Sql.Table(tables.CurrentTraits)} WHERE tenant = {tenantParameter} AND is_deleted = 0 AND (property, profile_id) IN ({keys})) AS c
+                    LEFT ANTI JOIN (SELECT property, profile_id, latest.1 AS value FROM ({latest})) AS l ON c.property = l.property AND c.profile_id = l.profile_id AND c.value = l.value
+                    """),
+                cancellationToken).ConfigureAwait(false);
+            var live = await engine.ExecuteAsync(Live(tenantParameter, upToParameter, latest), cancellationToken).ConfigureAwait(false);
+            rows += retract.RowsRead + live.RowsRead;
+        }
+
+        await engine.ExecuteAsync(
+            Sql.Of($"INSERT INTO {Sql.Table(tables.CurrentTraitsWatermark)} (tenant, watermark) VALUES ({tenantParameter}, {upToParameter})"),
+            cancellationToken).ConfigureAwait(false);
+        return new CurrentTraitsRefresh(tenant, until, from is null, rows);
+    }
+
+    /// <summary>
+    /// Forgets a tenant's current values (after its history was deleted): the next refresh rebuilds them, and until
+    /// then queries read the history.
+    /// </summary>
+    public async Task ResetAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        // The watermark first: from then on the compiler reads the history for every profile of the tenant.
+        await MutateAsync(
+            t => Sql.Of($"ALTER TABLE {Sql.Table(t.CurrentTraitsWatermark)} DELETE WHERE tenant = {Sql.Param("String", tenant)} SETTINGS mutations_sync = 2"),
+            cancellationToken).ConfigureAwait(false);
+        await ResetRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ulong> ResetRowsAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var tenantParameter = Sql.Param("String", tenant);
+        var existing = await engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT count() FROM {Sql.Table(tables.CurrentTraits)} WHERE tenant = {tenantParameter}"),
+            cancellationToken).ConfigureAwait(false);
+        if (existing > 0)
+        {
+            await MutateAsync(
+                t => Sql.Of($"ALTER TABLE {Sql.Table(t.CurrentTraits)} DELETE WHERE tenant = {tenantParameter} SETTINGS mutations_sync = 2"),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        return (ulong)existing;
+    }
+
+    /// <summary>A mutation, run where the rows are stored (on a cluster: every shard's local table).</summary>
+    private Task MutateAsync(Func<TableNames, SqlFragment> statement, CancellationToken cancellationToken) =>
+        tables is StorageSchema schema
+            ? schema.ExecuteWhereStoredAsync(engine, statement, cancellationToken)
+            : engine.ExecuteAsync(statement(tables), cancellationToken);
+
+    /// <summary>The latest (value, updated_at, ingested_at) of a pair: the same order the compiler's argMax uses.</summary>
+    private static SqlFragment Latest() =>
+        Sql.Of($"argMax((value, updated_at, ingested_at), (updated_at, ingested_at)) AS latest");
+
+    private SqlFragment Live(SqlFragment tenantParameter, SqlFragment upToParameter, SqlFragment source) =>
+        Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(tables.CurrentTraits)} (tenant, property, value, profile_id, updated_at, ingested_at, version, is_deleted)
+            SELECT {tenantParameter}, property, latest.1, profile_id, latest.2, latest.3, {upToParameter}, 0 FROM ({source})
+            """);
+}
