@@ -74,7 +74,8 @@ internal sealed class BenchArguments
 
     /// <summary>
     /// The engine flags of the product's verbs: <c>--data DIR</c> (env SEGMENTMCP_DATA) or <c>--clickhouse CONN</c>
-    /// (env SEGMENTMCP_CLICKHOUSE), <c>--database NAME</c>, <c>--query-timeout SECONDS</c>. A benchmark of the
+    /// (env SEGMENTMCP_CLICKHOUSE) with <c>--cluster NAME</c> (env SEGMENTMCP_CLUSTER), <c>--database NAME</c>,
+    /// <c>--query-timeout SECONDS</c>. A benchmark of the
     /// embedded engine itself takes only <c>--data</c> and <c>--query-timeout</c>.
     /// </summary>
     public EngineSelection Engine(bool embeddedOnly = false)
@@ -101,12 +102,22 @@ internal sealed class BenchArguments
             throw new BenchUsageException("--database: " + exception.Message.Split(" (Parameter", 2)[0]);
         }
 
-        var limits = new EngineLimits { QueryTimeout = TimeSpan.FromSeconds(Number("query-timeout", 60, 1, 86_400)) };
-        return new EngineSelection(
-            embeddedOnly ? null : connection ?? Environment("SEGMENTMCP_CLICKHOUSE"),
-            data ?? Environment("SEGMENTMCP_DATA") ?? EngineSelection.DefaultDataPath(),
-            database,
-            limits);
+        var server = embeddedOnly ? null : connection ?? Environment("SEGMENTMCP_CLICKHOUSE");
+        var cluster = embeddedOnly ? null : Text("cluster") ?? Environment("SEGMENTMCP_CLUSTER");
+        if (cluster is not null && (server is null || !Identifiers.IsName(cluster)))
+        {
+            throw new BenchUsageException("--cluster NAME needs --clickhouse CONN and a name of letters, digits and underscores");
+        }
+
+        var limits = new EngineLimits
+        {
+            QueryTimeout = TimeSpan.FromSeconds(Number("query-timeout", 60, 1, 86_400)),
+            Settings = cluster is null ? new Dictionary<string, string>() : ClusterSchema.QuerySettings,
+        };
+        return new EngineSelection(server, data ?? Environment("SEGMENTMCP_DATA") ?? EngineSelection.DefaultDataPath(), database, limits)
+        {
+            ClusterName = cluster,
+        };
     }
 
     /// <summary>Call after reading every flag the benchmark knows: anything left over is a mistake.</summary>

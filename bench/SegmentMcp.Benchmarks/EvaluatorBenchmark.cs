@@ -206,12 +206,12 @@ internal static class EvaluatorBenchmark
     private static EventCondition Event(string metric, Window window, Measure measure, Comparison op, double value) => new(metric, [], window, measure, op, value);
 
     /// <summary>Events (and some profile updates) in (t0, t0 + 1h] for the given share of profiles (chosen by id hash).</summary>
-    private static async Task<(long Profiles, long Events, long Updates)> AddActivityAsync(
+    internal static async Task<(long Profiles, long Events, long Updates)> AddActivityAsync(
         IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime t0, double percent, CancellationToken cancellationToken)
     {
         var sample = await engine.QueryAsync(
             new SqlStatement(
-                $"SELECT profile_id FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND cityHash64(profile_id, {{level:Float64}}) % 100000 < {{share:UInt32}} GROUP BY profile_id",
+                $"SELECT profile_id FROM {schema.Profiles} WHERE tenant = {{tenant:String}} AND cityHash64(profile_id, {{level:Float64}}) % 100000 < {{share:UInt32}} GROUP BY profile_id ORDER BY profile_id",
                 [new SqlParameter("tenant", "String", tenant), new SqlParameter("level", "Float64", percent), new SqlParameter("share", "UInt32", (long)Math.Round(percent * 1000))]),
             cancellationToken).ConfigureAwait(false);
         var random = new Random(2026);

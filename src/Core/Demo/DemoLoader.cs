@@ -64,10 +64,11 @@ public static class DemoLoader
             return false;
         }
 
-        foreach (var table in new[] { schema.Events, schema.ProfileUpdates, schema.Traits, schema.Profiles })
+        foreach (var table in new Func<SegmentMcp.Core.Sql.TableNames, string>[] { t => t.Events, t => t.ProfileUpdates, t => t.Traits, t => t.Profiles })
         {
-            await engine.ExecuteAsync(
-                Sql.Of($"ALTER TABLE {Sql.Table(table)} DELETE WHERE tenant = {tenantValue} SETTINGS mutations_sync = 2"),
+            await schema.ExecuteWhereStoredAsync(
+                engine,
+                tables => Sql.Of($"ALTER TABLE {Sql.Table(table(tables))} DELETE WHERE tenant = {tenantValue} SETTINGS mutations_sync = 2"),
                 cancellationToken).ConfigureAwait(false);
         }
 

@@ -44,7 +44,8 @@ internal sealed class TaggedValueSql(SqlFragment value) : ValueSql
     // The grammar's spellings that best-effort parsing may not read as ISO are made canonical first: t and z
     // upper-cased, a comma fraction written with a point, a bare ±hh zone as ±hh:00. Only on the range's first and
     // last day can an offset carry the instant out of 1900–2299; there (short-circuit evaluation keeps it to those
-    // rows) the instant is checked too, so SQL and IsoTime agree on every text.
+    // rows) the instant is checked too, so SQL and IsoTime agree on every text. The check compares years, not
+    // DateTime64 constants: a folded pre-1970 DateTime64 constant does not survive the trip to a cluster's shards.
     public override SqlFragment Date
     {
         get
@@ -52,7 +53,7 @@ internal sealed class TaggedValueSql(SqlFragment value) : ValueSql
             var parsed = Sql.Of(
                 $"parseDateTime64BestEffortOrNull(if(match({value}, {DatePattern}), replaceRegexpOne(replaceOne(upper(substring({value}, 2)), ',', '.'), '([ T][0-9:.]+[+-][0-9]{{2}})$', '\\\\1:00'), ''), 3, 'UTC')");
             return Sql.Of(
-                $"if(startsWith({value}, 's1900-01-01') OR startsWith({value}, 's2299-12-31'), if({parsed} >= toDateTime64('1900-01-01 00:00:00', 3, 'UTC') AND {parsed} < toDateTime64('2300-01-01 00:00:00', 3, 'UTC'), {parsed}, NULL), {parsed})");
+                $"if(startsWith({value}, 's1900-01-01') OR startsWith({value}, 's2299-12-31'), if(toYear({parsed}) BETWEEN 1900 AND 2299, {parsed}, NULL), {parsed})");
         }
     }
 }

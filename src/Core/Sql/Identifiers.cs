@@ -8,6 +8,9 @@ namespace SegmentMcp.Core.Sql;
 /// </summary>
 public static partial class Identifiers
 {
+    /// <summary>Whether <paramref name="name"/> passes <see cref="RequireName"/>.</summary>
+    public static bool IsName(string name) => NamePattern().IsMatch(name);
+
     public static string RequireName(string name, string what = "identifier")
     {
         if (!NamePattern().IsMatch(name))

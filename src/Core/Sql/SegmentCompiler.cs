@@ -56,8 +56,13 @@ public static partial class SegmentCompiler
 {
     private const string DateTimeType = FilterSql.DateTimeType;
 
-    /// <summary>The settings every compiled query runs with (the column defaults of a missed LEFT JOIN are relied on).</summary>
-    public static SqlFragment Settings { get; } = Sql.Of($" SETTINGS join_use_nulls = 0");
+    /// <summary>
+    /// The settings every compiled query runs with: the column defaults of a missed LEFT JOIN are relied on; and on a
+    /// cluster, where every table is a Distributed table sharded by (tenant, profile_id), each per-profile aggregate
+    /// is complete on its shard, so the entry point concatenates them instead of merging (on one engine that setting
+    /// does nothing, and the text stays the same on both).
+    /// </summary>
+    public static SqlFragment Settings { get; } = Sql.Of($" SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1");
 
     public static SqlStatement Compile(ValidatedDefinition definition, TableNames schema, CompileOptions options)
     {

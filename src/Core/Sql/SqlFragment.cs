@@ -65,6 +65,9 @@ public static class Sql
     public static SqlFragment Alias(string prefix, int index) =>
         new SqlText(Identifiers.RequireName(prefix + index.ToString(System.Globalization.CultureInfo.InvariantCulture), "alias"));
 
+    /// <summary>A whole number as SQL text, for DDL that takes no parameters (sharding keys, engine arguments).</summary>
+    public static SqlFragment Number(long value) => new SqlText(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     public static SqlFragment Join(SqlFragment separator, IEnumerable<SqlFragment> items)
     {
         var parts = new List<SqlFragment>();

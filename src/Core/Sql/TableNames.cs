@@ -4,45 +4,72 @@ namespace SegmentMcp.Core.Sql;
 /// The qualified names of SegmentMcp's tables in one database: all the query builders need of the storage schema.
 /// The database name is checked against the identifier allow-list here, so every name below is safe SQL text.
 /// </summary>
+/// <remarks>
+/// On a cluster every table exists twice on each node: the shard's own rows in <c>events_local</c> (a MergeTree) and
+/// the cluster-wide view <c>events</c> (a Distributed table over the local ones). Queries use the plain names, so
+/// the compiled SQL is the same on one engine and on a cluster; <see cref="ShardLocal"/> names the local tables,
+/// which only the schema's DDL and per-shard maintenance touch.
+/// </remarks>
 public class TableNames
 {
+    /// <summary>The suffix of a shard's local tables on a cluster.</summary>
+    public const string LocalSuffix = "_local";
+
+    private readonly string suffix;
+
     public TableNames(string database)
+        : this(database, shardLocal: false)
+    {
+    }
+
+    /// <param name="database">The database.</param>
+    /// <param name="shardLocal">Name the shard-local tables of a cluster (<c>events_local</c>, …).</param>
+    public TableNames(string database, bool shardLocal)
     {
         Database = Identifiers.RequireName(database, "database name");
+        ShardLocal = shardLocal;
+        suffix = shardLocal ? LocalSuffix : string.Empty;
     }
 
     public string Database { get; }
 
-    public string Events => $"{Database}.events";
+    /// <summary>Whether these are a cluster shard's local tables.</summary>
+    public bool ShardLocal { get; }
 
-    public string ProfileUpdates => $"{Database}.profile_updates";
+    public string Events => Name("events");
 
-    public string Traits => $"{Database}.traits";
+    public string ProfileUpdates => Name("profile_updates");
 
-    public string Profiles => $"{Database}.profiles";
+    public string Traits => Name("traits");
+
+    public string Profiles => Name("profiles");
 
     /// <summary>Each profile's current value of each property, sorted by value: an accelerator of <see cref="Traits"/>.</summary>
-    public string CurrentTraits => $"{Database}.current_traits";
+    public string CurrentTraits => Name("current_traits");
 
     /// <summary>Per tenant, the ingestion time up to which <see cref="CurrentTraits"/> reflects the trait history.</summary>
-    public string CurrentTraitsWatermark => $"{Database}.current_traits_watermark";
+    public string CurrentTraitsWatermark => Name("current_traits_watermark");
 
-    public string Segments => $"{Database}.segments";
+    public string Segments => Name("segments");
 
-    public string SegmentState => $"{Database}.segment_state";
+    public string SegmentState => Name("segment_state");
 
-    public string Membership => $"{Database}.membership";
+    public string Membership => Name("membership");
 
-    public string MembershipLog => $"{Database}.membership_log";
+    public string MembershipLog => Name("membership_log");
 
+    /// <summary>Per node, never sharded: every node records the schema versions its own tables have.</summary>
     public string SchemaVersions => $"{Database}.schema_versions";
 
     /// <summary>Static lists of a tenant: id, name, creation time.</summary>
-    public string Lists => $"{Database}.lists";
+    public string Lists => Name("lists");
 
     /// <summary>Every add and remove of a profile on a static list, with its time.</summary>
-    public string ListMembers => $"{Database}.list_members";
+    public string ListMembers => Name("list_members");
 
     /// <summary>Each saved segment's first evaluation time (the start of its membership log).</summary>
-    public string SegmentFirstEvaluation => $"{Database}.segment_first_evaluation";
+    public string SegmentFirstEvaluation => Name("segment_first_evaluation");
+
+    /// <summary>The qualified name of a table of this layout (<c>db.name</c>, or <c>db.name_local</c> on a shard).</summary>
+    protected string Name(string table) => $"{Database}.{Identifiers.RequireName(table, "table name")}{suffix}";
 }

@@ -115,8 +115,8 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
     public async Task ResetAsync(string tenant, CancellationToken cancellationToken = default)
     {
         // The watermark first: from then on the compiler reads the history for every profile of the tenant.
-        await engine.ExecuteAsync(
-            Sql.Of($"ALTER TABLE {Sql.Table(tables.CurrentTraitsWatermark)} DELETE WHERE tenant = {Sql.Param("String", tenant)} SETTINGS mutations_sync = 2"),
+        await MutateAsync(
+            t => Sql.Of($"ALTER TABLE {Sql.Table(t.CurrentTraitsWatermark)} DELETE WHERE tenant = {Sql.Param("String", tenant)} SETTINGS mutations_sync = 2"),
             cancellationToken).ConfigureAwait(false);
         await ResetRowsAsync(tenant, cancellationToken).ConfigureAwait(false);
     }
@@ -129,13 +129,19 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
             cancellationToken).ConfigureAwait(false);
         if (existing > 0)
         {
-            await engine.ExecuteAsync(
-                Sql.Of($"ALTER TABLE {Sql.Table(tables.CurrentTraits)} DELETE WHERE tenant = {tenantParameter} SETTINGS mutations_sync = 2"),
+            await MutateAsync(
+                t => Sql.Of($"ALTER TABLE {Sql.Table(t.CurrentTraits)} DELETE WHERE tenant = {tenantParameter} SETTINGS mutations_sync = 2"),
                 cancellationToken).ConfigureAwait(false);
         }
 
         return (ulong)existing;
     }
+
+    /// <summary>A mutation, run where the rows are stored (on a cluster: every shard's local table).</summary>
+    private Task MutateAsync(Func<TableNames, SqlFragment> statement, CancellationToken cancellationToken) =>
+        tables is StorageSchema schema
+            ? schema.ExecuteWhereStoredAsync(engine, statement, cancellationToken)
+            : engine.ExecuteAsync(statement(tables), cancellationToken);
 
     /// <summary>The latest (value, updated_at, ingested_at) of a pair: the same order the compiler's argMax uses.</summary>
     private static SqlFragment Latest() =>

@@ -9,6 +9,9 @@ public sealed record EngineLimits
     /// <summary>ClickHouse's max_memory_usage per query, in bytes (0 = the engine's default).</summary>
     public long MaxMemoryUsageBytes { get; init; } = 8L * 1024 * 1024 * 1024;
 
+    /// <summary>More settings for every query (a cluster's, see <see cref="ClusterSchema.QuerySettings"/>).</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Settings both adapters apply to every query.</summary>
     internal IEnumerable<KeyValuePair<string, string>> ToSettings()
     {
@@ -21,5 +24,9 @@ public sealed record EngineLimits
         yield return new("session_timezone", "UTC");
         yield return new("output_format_json_quote_64bit_integers", "0");
         yield return new("insert_deduplicate", "1");
+        foreach (var setting in Settings)
+        {
+            yield return setting;
+        }
     }
 }

@@ -63,7 +63,8 @@ public static class InsertFormats
     /// <summary>
     /// The INSERT statement text (without FORMAT) shared by the adapters: table and columns checked, token checked.
     /// </summary>
-    public static string InsertText(string table, IReadOnlyList<string> columns, string? deduplicationToken)
+    public static string InsertText(
+        string table, IReadOnlyList<string> columns, string? deduplicationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         Identifiers.RequireQualifiedName(table);
         var text = new System.Text.StringBuilder("INSERT INTO ").Append(table);
@@ -78,9 +79,17 @@ public static class InsertFormats
             text.Append(')');
         }
 
+        var separator = " SETTINGS ";
         if (deduplicationToken is not null)
         {
-            text.Append(" SETTINGS insert_deduplication_token = '").Append(Identifiers.RequireToken(deduplicationToken)).Append('\'');
+            text.Append(separator).Append("insert_deduplication_token = '").Append(Identifiers.RequireToken(deduplicationToken)).Append('\'');
+            separator = ", ";
+        }
+
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            text.Append(separator).Append(Identifiers.RequireName(name, "setting name")).Append(" = '").Append(Identifiers.RequireToken(value)).Append('\'');
+            separator = ", ";
         }
 
         return text.ToString();

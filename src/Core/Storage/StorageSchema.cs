@@ -25,6 +25,32 @@ public sealed class StorageSchema : TableNames
     {
     }
 
+    /// <summary>The tables of one node of a cluster: the shard-local tables, optionally replicated.</summary>
+    /// <param name="database">The database.</param>
+    /// <param name="shardLocal">Name the shard-local tables (<c>events_local</c>, …).</param>
+    /// <param name="replicated">
+    /// Replicated*MergeTree engines keyed by the <c>{shard}</c> and <c>{replica}</c> macros (needs Keeper/ZooKeeper).
+    /// </param>
+    public StorageSchema(string database, bool shardLocal, bool replicated)
+        : base(database, shardLocal)
+    {
+        if (replicated && !shardLocal)
+        {
+            throw new ArgumentException("Replicated tables are the shard-local tables of a cluster.", nameof(replicated));
+        }
+
+        Replicated = replicated;
+    }
+
+    /// <summary>Whether the tables are Replicated*MergeTree (a cluster with a coordinator).</summary>
+    public bool Replicated { get; }
+
+    /// <summary>
+    /// The cluster these tables are distributed over, or null on one engine. Then every name of this schema is a
+    /// Distributed table over shard-local tables, and <see cref="EnsureCreatedAsync"/> creates both on every node.
+    /// </summary>
+    public ClusterSchema? Cluster { get; init; }
+
     /// <summary>
     /// Every change to the schema, oldest first. A released migration is never edited: a change to the tables is a new
     /// migration at the end (ALTER … ADD COLUMN / INDEX / PROJECTION IF NOT EXISTS, CREATE … IF NOT EXISTS) and a new
@@ -45,12 +71,37 @@ public sealed class StorageSchema : TableNames
     /// </summary>
     public async Task EnsureCreatedAsync(IClickHouseEngine engine, CancellationToken cancellationToken = default)
     {
-        var applied = await new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        // On a cluster every node is migrated first, and the current values are then built through the Distributed
+        // tables, so that one watermark holds for the whole tenant.
+        var applied = Cluster is not null
+            ? await Cluster.EnsureCreatedAsync(engine, Database, cancellationToken).ConfigureAwait(false)
+            : await new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         if (applied.Any(m => m.Version == 4))
         {
             // The current-value table of a database that already holds history is built from it now, once.
             await new CurrentTraitsRefresher(engine, this).RefreshAllAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Runs a maintenance statement (a mutation, say) where the rows are: on one engine, on it; on a cluster, on
+    /// every node against its shard-local tables (a Distributed table takes no ALTER … DELETE).
+    /// </summary>
+    public async Task ExecuteWhereStoredAsync(
+        IClickHouseEngine engine, Func<TableNames, SqlFragment> statement, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        if (Cluster is null)
+        {
+            await engine.ExecuteAsync(statement(this), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var local = new TableNames(Database, shardLocal: true);
+        await Cluster.ForEachNodeAsync(
+            engine,
+            (node, token) => node.ExecuteAsync(statement(local), token),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The schema version recorded in the database (0 when none).</summary>
@@ -76,7 +127,7 @@ public sealed class StorageSchema : TableNames
                 ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
                 INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
             )
-            ENGINE = MergeTree
+            ENGINE = {TableEngine("MergeTree", Events)}
             PARTITION BY toYYYYMM(ts)
             ORDER BY (tenant, metric, profile_id, ts)
             SETTINGS non_replicated_deduplication_window = 100000
@@ -94,7 +145,7 @@ public sealed class StorageSchema : TableNames
                 ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
                 INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
             )
-            ENGINE = MergeTree
+            ENGINE = {TableEngine("MergeTree", ProfileUpdates)}
             ORDER BY (tenant, profile_id, updated_at)
             SETTINGS non_replicated_deduplication_window = 100000
             """),
@@ -116,7 +167,7 @@ public sealed class StorageSchema : TableNames
                 ingested_at DateTime64(6, 'UTC'),
                 INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
             )
-            ENGINE = MergeTree
+            ENGINE = {TableEngine("MergeTree", Traits)}
             ORDER BY (tenant, property, profile_id, updated_at)
             SETTINGS non_replicated_deduplication_window = 100000
             """),
@@ -139,7 +190,7 @@ public sealed class StorageSchema : TableNames
                 profile_id String,
                 first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
             )
-            ENGINE = AggregatingMergeTree
+            ENGINE = {TableEngine("AggregatingMergeTree", Profiles)}
             ORDER BY (tenant, profile_id)
             """),
 
@@ -170,7 +221,7 @@ public sealed class StorageSchema : TableNames
                 deleted UInt8,
                 created_at DateTime64(3, 'UTC')
             )
-            ENGINE = ReplacingMergeTree
+            ENGINE = {TableEngine("ReplacingMergeTree", Segments)}
             ORDER BY (tenant, segment_id, version)
             """),
 
@@ -188,7 +239,7 @@ public sealed class StorageSchema : TableNames
                 size UInt64,
                 written_at DateTime64(6, 'UTC') DEFAULT now64(6)
             )
-            ENGINE = ReplacingMergeTree(written_at)
+            ENGINE = {TableEngine("ReplacingMergeTree", SegmentState, "written_at")}
             ORDER BY (tenant, segment_id)
             """),
 
@@ -205,7 +256,7 @@ public sealed class StorageSchema : TableNames
                 changed_at DateTime64(3, 'UTC'),
                 sequence UInt64
             )
-            ENGINE = ReplacingMergeTree(sequence)
+            ENGINE = {TableEngine("ReplacingMergeTree", Membership, "sequence")}
             ORDER BY (tenant, segment_id, profile_id)
             """),
 
@@ -221,7 +272,7 @@ public sealed class StorageSchema : TableNames
                 profile_id String,
                 change Enum8('exited' = 0, 'entered' = 1)
             )
-            ENGINE = ReplacingMergeTree
+            ENGINE = {TableEngine("ReplacingMergeTree", MembershipLog)}
             ORDER BY (tenant, segment_id, at, profile_id, change)
             """),
     ];
@@ -266,7 +317,7 @@ public sealed class StorageSchema : TableNames
                 version DateTime64(6, 'UTC'),
                 is_deleted UInt8
             )
-            ENGINE = ReplacingMergeTree(version, is_deleted)
+            ENGINE = {TableEngine("ReplacingMergeTree", CurrentTraits, "version", "is_deleted")}
             ORDER BY (tenant, property, value, profile_id)
             """),
         Sql.Of(
@@ -276,7 +327,7 @@ public sealed class StorageSchema : TableNames
                 tenant LowCardinality(String),
                 watermark DateTime64(6, 'UTC')
             )
-            ENGINE = ReplacingMergeTree(watermark)
+            ENGINE = {TableEngine("ReplacingMergeTree", CurrentTraitsWatermark, "watermark")}
             ORDER BY tenant
             """),
     ];
@@ -298,7 +349,7 @@ public sealed class StorageSchema : TableNames
                 name String,
                 created_at DateTime64(3, 'UTC')
             )
-            ENGINE = ReplacingMergeTree
+            ENGINE = {TableEngine("ReplacingMergeTree", Lists)}
             ORDER BY (tenant, list_id)
             """),
         Sql.Of(
@@ -313,7 +364,7 @@ public sealed class StorageSchema : TableNames
                 ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
                 INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
             )
-            ENGINE = MergeTree
+            ENGINE = {TableEngine("MergeTree", ListMembers)}
             ORDER BY (tenant, list_id, profile_id, at)
             """),
         Sql.Of(
@@ -324,7 +375,7 @@ public sealed class StorageSchema : TableNames
                 segment_id String,
                 first_evaluated_at SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
             )
-            ENGINE = AggregatingMergeTree
+            ENGINE = {TableEngine("AggregatingMergeTree", SegmentFirstEvaluation)}
             ORDER BY (tenant, segment_id)
             """),
         Sql.Of(
@@ -341,4 +392,21 @@ public sealed class StorageSchema : TableNames
             SELECT tenant, segment_id, min(at) FROM {Sql.Table(MembershipLog)} GROUP BY tenant, segment_id
             """),
     ];
+
+    /// <summary>
+    /// A table's engine clause: the MergeTree family member as it is, or its Replicated form whose Keeper path holds
+    /// the <c>{shard}</c> macro (one replica set per shard) and whose replica name is the <c>{replica}</c> macro.
+    /// </summary>
+    private SqlFragment TableEngine(string family, string qualifiedTable, params string[] columns)
+    {
+        var arguments = Sql.Join(Sql.Of($", "), columns.Select(Sql.Table));
+        if (!Replicated)
+        {
+            return columns.Length == 0 ? Sql.Table(family) : Sql.Of($"{Sql.Table(family)}({arguments})");
+        }
+
+        var table = Sql.Table(qualifiedTable.Split('.')[1]);
+        var separator = columns.Length == 0 ? Sql.Empty : Sql.Of($", ");
+        return Sql.Of($"Replicated{Sql.Table(family)}('/clickhouse/tables/{{shard}}/{Sql.Table(Database)}/{table}', '{{replica}}'{separator}{arguments})");
+    }
 }

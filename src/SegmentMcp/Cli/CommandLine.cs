@@ -132,10 +132,10 @@ internal static class CommandLine
 
         text.AppendLine();
         text.AppendLine("Engine flags (every verb that reads data):");
-        var width = EngineSelection.Options.Max(option => option.Name.Length + 1 + option.HelpName!.Length);
+        var width = EngineSelection.Options.Max(option => option.Name.Length + 1 + (option.HelpName?.Length ?? 0));
         foreach (var option in EngineSelection.Options)
         {
-            var usage = option.Name + " " + option.HelpName;
+            var usage = option.HelpName is null ? option.Name : option.Name + " " + option.HelpName;
             var byDefault = option.HasDefaultValue ? $" (default {option.GetDefaultValue()})" : string.Empty;
             text.AppendLine($"  {usage.PadRight(width)}  {option.Description}{byDefault}");
         }

@@ -9,9 +9,20 @@ namespace SegmentMcp.Cli;
 /// <summary>
 /// Which engine a verb runs on: <c>--clickhouse CONN</c> (or SEGMENTMCP_CLICKHOUSE) for a ClickHouse server,
 /// otherwise the embedded engine in <c>--data DIR</c> (or SEGMENTMCP_DATA, default ~/.local/share/segmentmcp).
+/// With <c>--cluster NAME</c> (or SEGMENTMCP_CLUSTER) the server is the entry point of that cluster and the tables
+/// are sharded over it (<see cref="ClusterSchema"/>).
 /// </summary>
 internal sealed record EngineSelection(string? ConnectionString, string DataPath, string Database, EngineLimits Limits)
 {
+    /// <summary>The cluster's name in the server's remote_servers, or null for one engine.</summary>
+    public string? ClusterName { get; init; }
+
+    /// <summary>Shards per tenant group (null: as created, every shard for a new database).</summary>
+    public int? TenantShards { get; init; }
+
+    /// <summary>Replicated*MergeTree shard-local tables.</summary>
+    public bool Replicated { get; init; }
+
     public const string DefaultDatabase = "segmentmcp";
 
     public static readonly Option<string?> Data = Flags.Text(
@@ -26,8 +37,17 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
     public static readonly Option<int> QueryTimeout = Flags.Int(
         "--query-timeout", "SECONDS", "How long one query may run, enforced by ClickHouse.", 60, 1, 86_400);
 
+    public static readonly Option<string?> Cluster = Flags.Text(
+        "--cluster", "NAME", "With --clickhouse: shard the tables over this cluster of the server's remote_servers (env SEGMENTMCP_CLUSTER).", CheckClusterName);
+
+    public static readonly Option<int?> TenantShardsFlag = Flags.OptionalInt(
+        "--tenant-shards", "N", "With --cluster: shards in one tenant's group (default every shard; fixed when the tables are created).", 1, 10_000);
+
+    public static readonly Option<bool> ReplicatedFlag = Flags.Switch(
+        "--replicated", "With --cluster: ReplicatedMergeTree shard tables over the {shard}/{replica} macros (needs Keeper).");
+
     /// <summary>The engine flags, declared once: every verb that reads data adds them all.</summary>
-    public static IReadOnlyList<Option> Options { get; } = [Data, ClickHouse, DatabaseFlag, QueryTimeout];
+    public static IReadOnlyList<Option> Options { get; } = [Data, ClickHouse, DatabaseFlag, QueryTimeout, Cluster, TenantShardsFlag, ReplicatedFlag];
 
     public static EngineSelection FromArguments(ParseResult args)
     {
@@ -40,8 +60,35 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
 
         var connection = connectionFlag ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_CLICKHOUSE"));
         var data = dataFlag ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_DATA")) ?? DefaultDataPath();
-        var limits = new EngineLimits { QueryTimeout = TimeSpan.FromSeconds(args.GetValue(QueryTimeout)) };
-        return new EngineSelection(connection, data, args.ValueOf(DatabaseFlag), limits);
+        var cluster = args.GetValue(Cluster) ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_CLUSTER"));
+        if (cluster is not null && CheckClusterName(cluster) is { } problem)
+        {
+            throw new UsageException(problem);
+        }
+
+        var tenantShards = args.GetValue(TenantShardsFlag);
+        var replicated = args.GetValue(ReplicatedFlag);
+        if (cluster is null && (tenantShards is not null || replicated))
+        {
+            throw new UsageException($"{(replicated ? "--replicated" : "--tenant-shards")} needs --cluster NAME");
+        }
+
+        if (cluster is not null && connection is null)
+        {
+            throw new UsageException("--cluster needs --clickhouse CONN (the entry point of the cluster)");
+        }
+
+        var limits = new EngineLimits
+        {
+            QueryTimeout = TimeSpan.FromSeconds(args.GetValue(QueryTimeout)),
+            Settings = cluster is null ? new Dictionary<string, string>() : ClusterSchema.QuerySettings,
+        };
+        return new EngineSelection(connection, data, args.ValueOf(DatabaseFlag), limits)
+        {
+            ClusterName = cluster,
+            TenantShards = tenantShards,
+            Replicated = replicated,
+        };
     }
 
     public static string DefaultDataPath()
@@ -55,7 +102,16 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
         return Path.Combine(dataHome, "segmentmcp");
     }
 
-    public string Describe() => ConnectionString is null ? $"embedded engine at {Path.GetFullPath(DataPath)}" : "ClickHouse server";
+    public string Describe() =>
+        ConnectionString is null ? $"embedded engine at {Path.GetFullPath(DataPath)}"
+        : ClusterName is null ? "ClickHouse server"
+        : $"ClickHouse cluster '{ClusterName}'";
+
+    /// <summary>The schema the verb works on: on a cluster, Distributed tables over shard-local ones.</summary>
+    public StorageSchema Schema() => new(Database)
+    {
+        Cluster = ClusterName is null ? null : new ClusterSchema(ClusterName, ConnectionString!, Limits, TenantShards, Replicated),
+    };
 
     /// <summary>Opens the engine and makes sure the schema exists.</summary>
     public async Task<(IClickHouseEngine Engine, StorageSchema Schema)> OpenAsync(CancellationToken cancellationToken)
@@ -63,12 +119,15 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
         IClickHouseEngine engine = ConnectionString is null
             ? ChdbEngine.Open(DataPath, Limits)
             : new ClickHouseServerEngine(ConnectionString, Limits);
-        var schema = new StorageSchema(Database);
+        var schema = Schema();
         await schema.EnsureCreatedAsync(engine, cancellationToken).ConfigureAwait(false);
         return (engine, schema);
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static string? CheckClusterName(string name) =>
+        Identifiers.IsName(name) ? null : $"--cluster: '{name}' is not a cluster name SegmentMcp accepts (letters, digits and underscores)";
 
     private static string? CheckDatabase(string database)
     {

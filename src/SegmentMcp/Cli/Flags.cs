@@ -42,6 +42,19 @@ internal static class Flags
         return option;
     }
 
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>, null when not given.</summary>
+    public static Option<int?> OptionalInt(string name, string helpName, string description, int min, int max) =>
+        Single<int?>(name, helpName, description, (result, text) =>
+        {
+            if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            {
+                return value;
+            }
+
+            result.AddError($"{name} must be a whole number from {min} to {max}, not '{text}'");
+            return null;
+        });
+
     /// <summary>Any 64-bit whole number.</summary>
     public static Option<long> Long(string name, string helpName, string description, long defaultValue)
     {

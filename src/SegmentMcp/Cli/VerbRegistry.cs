@@ -22,5 +22,6 @@ internal static class VerbRegistry
         Agent.AskCommand.CreateAsk(),
         Agent.AskCommand.CreateChat(),
         Agent.EvalNlCommand.Create(),
+        ClusterDemoCommand.Create(),
     ];
 }

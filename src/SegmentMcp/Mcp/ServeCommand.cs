@@ -104,7 +104,7 @@ internal static class ServeCommand
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted,
             TaskScheduler.Default);
-        var schema = new StorageSchema(selection.Database);
+        var schema = selection.Schema();
         var engine = new DeferredEngine(opening, () => needed.TrySetResult());
         stop = stopping.Token;
         await using (engine.ConfigureAwait(false))

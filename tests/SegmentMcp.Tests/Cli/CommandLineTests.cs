@@ -15,7 +15,7 @@ public sealed class CommandLineTests
 {
     private static readonly string[] VerbNames =
     [
-        "ask", "chat", "clickhouse-server", "demo", "eval-nl", "evaluate", "help", "ingest", "lists import", "quickstart", "serve", "version",
+        "ask", "chat", "clickhouse-server", "cluster-demo", "demo", "eval-nl", "evaluate", "help", "ingest", "lists import", "quickstart", "serve", "version",
     ];
 
     [Fact]
@@ -44,6 +44,7 @@ public sealed class CommandLineTests
         Assert.Contains("[--parallel-inserts N]", output, StringComparison.Ordinal);
         Assert.Contains("SEGMENTMCP_DATA", output, StringComparison.Ordinal);
         Assert.Contains("SEGMENTMCP_CLICKHOUSE", output, StringComparison.Ordinal);
+        Assert.Contains("SEGMENTMCP_CLUSTER", output, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -64,6 +65,12 @@ public sealed class CommandLineTests
     [InlineData("--company", "evaluate", "--company", "--verbose")]
     [InlineData("--events FILE and/or --profiles FILE", "ingest")]
     [InlineData("--query-timeout", "evaluate", "--query-timeout", "0")]
+    [InlineData("--cluster needs --clickhouse", "evaluate", "--cluster", "prod")]
+    [InlineData("--tenant-shards needs --cluster", "demo", "--tenant-shards", "2")]
+    [InlineData("--replicated needs --cluster", "quickstart", "--replicated")]
+    [InlineData("--cluster: 'my-cluster'", "serve", "--clickhouse", "Host=127.0.0.1", "--cluster", "my-cluster")]
+    [InlineData("--tenant-shards", "ingest", "--events", "-", "--tenant-shards", "0")]
+    [InlineData("--shards", "cluster-demo", "--shards", "0")]
     public async Task Usage_mistakes_exit_2_naming_the_flag(string named, params string[] arguments)
     {
         var verb = arguments[0].Split(' ');

@@ -41,4 +41,31 @@ public static class HostProcess
         await process.WaitForExitAsync();
         return (process.ExitCode, await output, await error);
     }
+
+    /// <summary>
+    /// Stops a host started with redirected standard input by closing it (killing it after <paramref name="grace"/>),
+    /// then removes its data directory.
+    /// </summary>
+    public static async Task StopAsync(Process process, TimeSpan grace, string dataPath)
+    {
+        try
+        {
+            process.StandardInput.Close();
+            using var timeout = new CancellationTokenSource(grace);
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        process.Dispose();
+        try
+        {
+            Directory.Delete(dataPath, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
 }

@@ -112,7 +112,7 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
         string? deduplicationToken,
         CancellationToken cancellationToken = default)
     {
-        var text = $"{InsertFormats.InsertText(table, columns, deduplicationToken)} FORMAT {InsertFormats.Require(format)}";
+        var text = $"{InsertFormats.InsertText(table, columns, deduplicationToken, limits.Settings)} FORMAT {InsertFormats.Require(format)}";
         using var connection = Connect();
         var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(rows, out var segment)
             ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)

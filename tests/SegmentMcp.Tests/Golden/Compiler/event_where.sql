@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p6:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p7:DateTime64(3, 'UTC')} AND (metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')} AND ifNull(value >= {p2:Float64}, 0) AND ((properties[{p3:String}] != '') AND has({p4:Array(String)}, substring(properties[{p3:String}], 2))) AND NOT (properties[{p5:String}] != ''))
   GROUP BY profile_id) AS e
 WHERE e.e0 >= {p8:Float64}
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Placed Order'
 -- p1 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
 -- p2 Float64 = 20

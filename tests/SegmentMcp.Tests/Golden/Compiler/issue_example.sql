@@ -38,7 +38,7 @@ LEFT JOIN (
   GROUP BY profile_id
   HAVING ((t0 != '') AND substring(t0, 2) = {p12:String})) AS t ON t.profile_id = e.profile_id
 WHERE (e.e0 >= {p13:Float64} AND ((t.t0 != '') AND substring(t.t0, 2) = {p14:String}) AND NOT (e.e1 >= {p15:Float64}))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-02-22 12:00:00.000'
 -- p2 DateTime64(3, 'UTC') = '2024-02-24 12:00:00.000'

@@ -11,7 +11,7 @@ FROM (
 WHERE profile_id > {page_after:String}
 ORDER BY profile_id
 LIMIT {page_size:UInt32}
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
 -- tenant String = 'acme'

@@ -43,7 +43,7 @@ LEFT JOIN (
         WHERE tenant = {tenant:String})))
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
 WHERE NOT ((((t.t0 != '') AND substring(t.t0, 2) = {p4:String}) OR e.e0 >= {p5:Float64}))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'Page View'

@@ -32,7 +32,7 @@ FROM (
         WHERE tenant = {tenant:String})))
   GROUP BY profile_id) AS t
 WHERE (((t.t0 != '') AND substring(t.t0, 2) = {p15:String}) AND ifNull(toFloat64OrNull(if(match(t.t1, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t1, 2), '')) = {p16:Float64}, 0) AND (t.t2 = {p17:String}) AND ((t.t3 != '') AND NOT ((t.t3 != '') AND substring(t.t3, 2) = {p18:String})))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'city'
 -- p1 String = 'age'
 -- p2 String = 'vip'

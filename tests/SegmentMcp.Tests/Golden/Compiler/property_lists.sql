@@ -32,7 +32,7 @@ FROM (
         WHERE tenant = {tenant:String})))
   GROUP BY profile_id) AS t
 WHERE ((((t.t0 != '') AND has({p2:Array(String)}, substring(t.t0, 2))) OR ifNull(has({p3:Array(Float64)}, toFloat64OrNull(if(match(t.t0, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t0, 2), ''))), 0) OR has({p4:Array(String)}, t.t0)) OR ((t.t0 != '') AND NOT ((t.t0 != '') AND has({p5:Array(String)}, substring(t.t0, 2)))))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'city'
 -- tenant String = 'acme'
 -- p1 Array(String) = ['city']

@@ -32,7 +32,7 @@ FROM (
         WHERE tenant = {tenant:String})))
   GROUP BY profile_id) AS t
 WHERE (ifNull(toFloat64OrNull(if(match(t.t0, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t0, 2), '')) > {p13:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t0, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t0, 2), '')) >= {p14:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t1, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t1, 2), '')) < {p15:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t1, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t1, 2), '')) <= {p16:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(t.t2, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(t.t2, 2), '')) BETWEEN {p17:Float64} AND {p18:Float64}, 0))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'age'
 -- p1 String = 'score'
 -- p2 String = 'visits'

@@ -38,7 +38,7 @@ LEFT JOIN (
         WHERE tenant = {tenant:String})))
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
 WHERE ((t.t0 != '') OR NOT (t.t1 != ''))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'email'

@@ -32,7 +32,7 @@ FROM (
         WHERE tenant = {tenant:String})))
   GROUP BY profile_id) AS t
 WHERE (((t.t0 != '') AND position(substring(t.t0, 2), {p9:String}) > 0) AND ((t.t0 != '') AND position(substring(t.t0, 2), {p10:String}) = 0) AND ((t.t1 != '') AND startsWith(substring(t.t1, 2), {p11:String})) AND ((t.t0 != '') AND endsWith(substring(t.t0, 2), {p12:String})))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'email'
 -- p1 String = 'name'
 -- tenant String = 'acme'

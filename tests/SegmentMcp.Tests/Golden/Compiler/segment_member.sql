@@ -38,7 +38,7 @@ LEFT JOIN (
   GROUP BY profile_id
   HAVING (((t0 != '') AND substring(t0, 2) = {p13:String}) AND (t1 = {p14:String}))) AS t ON t.profile_id = e.profile_id
 WHERE ((e.e0 >= {p15:Float64} AND ((t.t0 != '') AND substring(t.t0, 2) = {p16:String})) AND (t.t1 = {p17:String}))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Placed Order'
 -- p1 DateTime64(3, 'UTC') = '2023-11-29 12:00:00.000'
 -- tenant String = 'acme'

@@ -43,7 +43,7 @@ LEFT JOIN (
         WHERE tenant = {tenant:String})))
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
 WHERE NOT ((e.e0 >= {p6:Float64} AND ((t.t0 != '') AND substring(t.t0, 2) = {p7:String})))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'Placed Order'

@@ -37,7 +37,7 @@ LEFT JOIN (
   WHERE tenant = {tenant:String} AND metric IN {p7:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p8:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = t.profile_id
 WHERE (((t.t0 != '') AND substring(t.t0, 2) = {p9:String}) AND e.e0 = {p10:Float64})
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'city'
 -- tenant String = 'acme'
 -- p1 String = 'city'

@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts < {p3:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e
 WHERE e.e0 >= {p4:Float64}
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-02-01 08:30:00.000'
 -- tenant String = 'acme'

@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p3:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p4:DateTime64(3, 'UTC')} AND ts < {p5:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e
 WHERE e.e0 >= {p6:Float64}
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-01-01 00:00:00.000'
 -- p2 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'

@@ -1,0 +1,120 @@
+using Microsoft.Extensions.DependencyInjection;
+using SegmentMcp.Benchmarks;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Tests.Cluster;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
+
+/// <summary>Reading what a cluster holds, shard by shard, and comparing it with one engine.</summary>
+internal static class ClusterTestData
+{
+    /// <summary>The tables keyed by profile: everything about one profile must be on one shard.</summary>
+    public static readonly Func<TableNames, string>[] ProfileTables =
+        [t => t.Events, t => t.ProfileUpdates, t => t.Traits, t => t.CurrentTraits, t => t.Profiles, t => t.Membership, t => t.MembershipLog];
+
+    public static DateTime Second(DateTime time) => new(time.Ticks - (time.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+
+    public static async Task<HashSet<string>> ProfilesAsync(IClickHouseEngine engine, SqlStatement query)
+    {
+        var result = await engine.QueryAsync(query);
+        return result.Rows.Select(row => (string)row[0]!).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Row counts of the tenant in every profile table, through the given (Distributed or single) names.</summary>
+    public static async Task<List<long>> RowCountsAsync(IClickHouseEngine engine, TableNames tables, string tenant)
+    {
+        var counts = new List<long>();
+        foreach (var table in ProfileTables)
+        {
+            counts.Add(await engine.QueryScalarAsync<long>(
+                Sql.Of($"SELECT count() FROM {Sql.Table(table(tables))} WHERE tenant = {Sql.Param("String", tenant)}")));
+        }
+
+        return counts;
+    }
+
+    /// <summary>The profiles of the tenant that have any row in any profile table of one shard's local tables.</summary>
+    public static async Task<HashSet<string>> ShardProfilesAsync(IClickHouseEngine shard, string database, string tenant)
+    {
+        var local = new TableNames(database, shardLocal: true);
+        var profiles = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var table in ProfileTables)
+        {
+            profiles.UnionWith(await ProfilesAsync(
+                shard,
+                Sql.Of($"SELECT DISTINCT profile_id FROM {Sql.Table(table(local))} WHERE tenant = {Sql.Param("String", tenant)}").ToStatement()));
+        }
+
+        return profiles;
+    }
+
+    /// <summary>The 0-based shard index the sharding key gives the tenant's profile (computed by ClickHouse itself).</summary>
+    public static Task<long> ShardIndexAsync(IClickHouseEngine engine, int shards, int tenantShards, string tenant, string profileId) =>
+        engine.QueryScalarAsync<long>(Sql.Of(
+            $"SELECT {ClusterSchema.ProfileShardingKey(shards, tenantShards)} FROM (SELECT {Sql.Param("String", tenant)} AS tenant, {Sql.Param("String", profileId)} AS profile_id)"));
+
+    /// <summary>The evaluator benchmark's 12 shapes, saved in order (the 11th references the first).</summary>
+    public static async Task<List<string>> SaveShapesAsync(ServiceProvider services, string tenant)
+    {
+        var store = services.GetRequiredService<SegmentStore>();
+        var ids = new List<string>();
+        foreach (var shape in EvaluatorBenchmark.Shapes("pending"))
+        {
+            var definition = ids.Count == 10 ? EvaluatorBenchmark.Shapes(ids[0])[10] : shape;
+            ids.Add((await store.SaveAsync(tenant, null, definition.Name, null, SegmentDefinitionJson.Write(definition), CancellationToken.None)).Id);
+        }
+
+        return ids;
+    }
+
+    /// <summary>Stored membership and log of every segment, by segment position, the same on both.</summary>
+    public static async Task AssertSameStoredAsync(
+        IClickHouseEngine single, StorageSchema alone, List<string> singleIds, IClickHouseEngine cluster, StorageSchema clustered, List<string> clusterIds, string tenant)
+    {
+        var expected = await StoredAsync(single, alone, singleIds, tenant);
+        var actual = await StoredAsync(cluster, clustered, clusterIds, tenant);
+        Assert.True(expected.Count > 100, $"only {expected.Count} stored rows: the comparison would mean little");
+        Assert.Equal(expected, actual);
+    }
+
+    private static async Task<List<string>> StoredAsync(IClickHouseEngine engine, StorageSchema schema, List<string> ids, string tenant)
+    {
+        var tenantValue = Sql.Param("String", tenant);
+        var members = await engine.QueryAsync(
+            Sql.Of($"SELECT segment_id, profile_id FROM {Sql.Table(schema.Membership)} FINAL WHERE tenant = {tenantValue} AND is_member = 1"),
+            row => $"member {ids.IndexOf(row.GetString(0))} {row.GetString(1)}");
+        var log = await engine.QueryAsync(
+            Sql.Of($"SELECT segment_id, profile_id, toString(at), toString(change) FROM {Sql.Table(schema.MembershipLog)} FINAL WHERE tenant = {tenantValue}"),
+            row => $"log {ids.IndexOf(row.GetString(0))} {row.GetString(1)} {row.GetString(2)} {row.GetString(3)}");
+        return [.. members.Concat(log).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>Every compiler benchmark shape compiles to the same text apart from the database, and finds the same members.</summary>
+    public static async Task AssertSameCompiledMembersAsync(
+        IClickHouseEngine single, StorageSchema alone, IClickHouseEngine cluster, StorageSchema clustered, string tenant, DateTime now)
+    {
+        var onCluster = await CompilerBenchmark.PrepareAsync(cluster, clustered, tenant, now);
+        var onOne = await CompilerBenchmark.PrepareAsync(single, alone, tenant, now);
+        var nonEmpty = 0;
+        for (var i = 0; i < onOne.Count; i++)
+        {
+            Assert.Equal(Normalize(onOne[i].Compiled.Text, alone), Normalize(onCluster[i].Compiled.Text, clustered));
+            Assert.Equal(Parameters(onOne[i].Compiled), Parameters(onCluster[i].Compiled));
+            var expected = await ProfilesAsync(single, onOne[i].Compiled);
+            var actual = await ProfilesAsync(cluster, onCluster[i].Compiled);
+            Assert.True(expected.SetEquals(actual), $"{onOne[i].Name}: one engine {expected.Count}, cluster {actual.Count}");
+            nonEmpty += expected.Count > 0 ? 1 : 0;
+        }
+
+        Assert.True(nonEmpty >= onOne.Count - 2, $"only {nonEmpty} of {onOne.Count} shapes have members: the comparison would mean little");
+    }
+
+    /// <summary>SQL with the database name replaced, to compare the text of two databases' queries.</summary>
+    public static string Normalize(string sql, TableNames schema) => sql.Replace(schema.Database + ".", "db.", StringComparison.Ordinal);
+
+    private static List<string> Parameters(SqlStatement statement) =>
+        [.. statement.Parameters.Select(p => $"{p.Name} {p.ClickHouseType} {(p.Value is System.Collections.IEnumerable list and not string ? string.Join(",", list.Cast<object>()) : p.Value)}")];
+}

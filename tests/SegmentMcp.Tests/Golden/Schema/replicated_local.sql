@@ -1,0 +1,140 @@
+CREATE TABLE IF NOT EXISTS segmentmcp.events_local
+(
+    tenant LowCardinality(String),
+    metric LowCardinality(String),
+    profile_id String,
+    ts DateTime64(3, 'UTC'),
+    value Nullable(Float64),
+    properties Map(String, String),
+    ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+    INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/segmentmcp/events_local', '{replica}')
+PARTITION BY toYYYYMM(ts)
+ORDER BY (tenant, metric, profile_id, ts)
+SETTINGS non_replicated_deduplication_window = 100000;
+
+CREATE TABLE IF NOT EXISTS segmentmcp.profile_updates_local
+(
+    tenant LowCardinality(String),
+    profile_id String,
+    updated_at DateTime64(3, 'UTC'),
+    properties Map(String, String),
+    ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+    INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/segmentmcp/profile_updates_local', '{replica}')
+ORDER BY (tenant, profile_id, updated_at)
+SETTINGS non_replicated_deduplication_window = 100000;
+
+CREATE TABLE IF NOT EXISTS segmentmcp.traits_local
+(
+    tenant LowCardinality(String),
+    property String,
+    profile_id String,
+    value String,
+    updated_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(6, 'UTC'),
+    INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/segmentmcp/traits_local', '{replica}')
+ORDER BY (tenant, property, profile_id, updated_at)
+SETTINGS non_replicated_deduplication_window = 100000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS segmentmcp.traits_from_updates TO segmentmcp.traits_local AS
+SELECT tenant, kv.1 AS property, profile_id, kv.2 AS value, updated_at, ingested_at
+FROM segmentmcp.profile_updates_local
+ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv;
+
+CREATE TABLE IF NOT EXISTS segmentmcp.profiles_local
+(
+    tenant LowCardinality(String),
+    profile_id String,
+    first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/segmentmcp/profiles_local', '{replica}')
+ORDER BY (tenant, profile_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS segmentmcp.profiles_from_events TO segmentmcp.profiles_local AS
+SELECT tenant, profile_id, min(ts) AS first_seen FROM segmentmcp.events_local GROUP BY tenant, profile_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS segmentmcp.profiles_from_updates TO segmentmcp.profiles_local AS
+SELECT tenant, profile_id, min(updated_at) AS first_seen FROM segmentmcp.profile_updates_local GROUP BY tenant, profile_id;
+
+CREATE TABLE IF NOT EXISTS segmentmcp.segments_local
+(
+    tenant LowCardinality(String),
+    segment_id String,
+    version UInt32,
+    name String,
+    description String,
+    definition String,
+    deleted UInt8,
+    created_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/segments_local', '{replica}')
+ORDER BY (tenant, segment_id, version);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.segment_state_local
+(
+    tenant LowCardinality(String),
+    segment_id String,
+    version UInt32,
+    evaluated_at DateTime64(3, 'UTC'),
+    ingest_watermark DateTime64(6, 'UTC'),
+    size UInt64,
+    written_at DateTime64(6, 'UTC') DEFAULT now64(6)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/segment_state_local', '{replica}', written_at)
+ORDER BY (tenant, segment_id);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.membership_local
+(
+    tenant LowCardinality(String),
+    segment_id String,
+    profile_id String,
+    is_member UInt8,
+    changed_at DateTime64(3, 'UTC'),
+    sequence UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/membership_local', '{replica}', sequence)
+ORDER BY (tenant, segment_id, profile_id);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.membership_log_local
+(
+    tenant LowCardinality(String),
+    segment_id String,
+    at DateTime64(3, 'UTC'),
+    profile_id String,
+    change Enum8('exited' = 0, 'entered' = 1)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/membership_log_local', '{replica}')
+ORDER BY (tenant, segment_id, at, profile_id, change);
+
+ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_time (SELECT tenant, metric, ts, profile_id ORDER BY tenant, metric, ts);
+
+ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_update (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at);
+
+ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_value (SELECT tenant, property, value, updated_at, profile_id ORDER BY tenant, property, value);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_local
+(
+    tenant LowCardinality(String),
+    property String,
+    value String,
+    profile_id String,
+    updated_at DateTime64(3, 'UTC'),
+    ingested_at DateTime64(6, 'UTC'),
+    version DateTime64(6, 'UTC'),
+    is_deleted UInt8
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/current_traits_local', '{replica}', version, is_deleted)
+ORDER BY (tenant, property, value, profile_id);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_watermark_local
+(
+    tenant LowCardinality(String),
+    watermark DateTime64(6, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/current_traits_watermark_local', '{replica}', watermark)
+ORDER BY tenant;
