@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND (metric = {p0:String} AND ifNull(value > {p1:Float64}, 0))
   GROUP BY profile_id) AS e
 WHERE ((isNotNull(e.e0) AND ifNull(e.e0 >= {p3:DateTime64(3, 'UTC')}, 0)))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Placed Order'
 -- p1 Float64 = 10
 -- tenant String = 'acme'

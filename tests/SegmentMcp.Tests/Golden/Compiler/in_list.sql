@@ -17,7 +17,7 @@ WHERE (u.profile_id IN (
       WHERE tenant = {tenant:String} AND list_id = {p1:String} AND at <= {now:DateTime64(3, 'UTC')}
       GROUP BY profile_id
       HAVING argMax(added, (at, ingested_at)) = 1)))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'vips'

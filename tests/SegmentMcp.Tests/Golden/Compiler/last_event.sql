@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e
 WHERE ((e.e0 != '') AND substring(e.e0, 2) = {p3:String})
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'category'
 -- p1 String = 'Placed Order'
 -- tenant String = 'acme'

@@ -12,7 +12,7 @@ LEFT JOIN (
   WHERE tenant = {tenant:String} AND metric IN {p4:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p5:DateTime64(3, 'UTC')} AND ts < {p6:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 WHERE arrayCount(period_count -> period_count < {p7:Float64}, arrayMap(period_number -> countEqual(e.e0, period_number), range(1, {p8:UInt8}))) >= {p9:UInt8}
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 Array(DateTime64(3, 'UTC')) = ['2024-01-01 00:00:00.000', '2023-12-01 00:00:00.000', '2023-11-01 00:00:00.000']

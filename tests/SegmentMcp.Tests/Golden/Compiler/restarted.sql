@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p4:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ((metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) OR (metric = {p2:String} AND ts < {p3:DateTime64(3, 'UTC')}))
   GROUP BY profile_id) AS e
 WHERE ifNull(toUnixTimestamp64Milli(e.e0) - toUnixTimestamp64Milli(e.e1) >= {p5:Int64}, 0)
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Page View'
 -- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
 -- p2 String = 'Page View'

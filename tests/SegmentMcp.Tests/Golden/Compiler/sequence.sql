@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p8:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p9:DateTime64(3, 'UTC')} AND ((metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) OR (metric = {p2:String} AND ts >= {p3:DateTime64(3, 'UTC')} AND ((properties[{p4:String}] != '') AND substring(properties[{p4:String}], 2) = {p5:String})) OR (metric = {p6:String} AND ts >= {p7:DateTime64(3, 'UTC')}))
   GROUP BY profile_id) AS e
 WHERE arrayExists((seq_s, seq_e) -> ifNull(seq_e - seq_s <= {p10:Int64}, 0), e.e0, arrayMap(seq_t -> arrayFirstOrNull(seq_x -> ifNull(seq_x > seq_t, 0), e.e2), arrayMap(seq_t -> arrayFirstOrNull(seq_x -> ifNull(seq_x > seq_t, 0), e.e1), e.e0)))
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Viewed Product'
 -- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
 -- p2 String = 'Added To Cart'

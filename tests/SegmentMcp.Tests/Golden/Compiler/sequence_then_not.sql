@@ -6,7 +6,7 @@ FROM (
   WHERE tenant = {tenant:String} AND metric IN {p8:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p9:DateTime64(3, 'UTC')} AND ((metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')} AND ts < {p2:DateTime64(3, 'UTC')}) OR (metric = {p3:String} AND ts >= {p4:DateTime64(3, 'UTC')} AND ts < {p5:DateTime64(3, 'UTC')}) OR (metric = {p6:String} AND ts >= {p7:DateTime64(3, 'UTC')}))
   GROUP BY profile_id) AS e
 WHERE arrayExists((seq_s, seq_p) -> arrayExists(seq_k -> ifNull(seq_k > seq_p, 0) AND seq_k - seq_s <= {p10:Int64}, arrayFilter(seq_k -> seq_k + {p11:Int64} <= {p12:Int64} AND NOT arrayExists(seq_b -> seq_b > seq_k AND seq_b <= seq_k + {p11:Int64}, e.e2), e.e1)), e.e0, e.e0)
-SETTINGS join_use_nulls = 0
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Viewed Product'
 -- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
 -- p2 DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
