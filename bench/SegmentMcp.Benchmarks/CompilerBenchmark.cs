@@ -200,6 +200,43 @@ internal static class CompilerBenchmark
             WHERE tenant = {{TenantParameter}} AND metric IN ('Received Email', 'Opened Email') AND ts >= {{Now}} - INTERVAL 60 DAY AND ts <= {{Now}}
             GROUP BY profile_id HAVING countIf(metric = 'Received Email') >= 4 AND countIf(metric = 'Opened Email') = 0
             """),
+        new("first-time buyers 30d (first_time)", """
+            {"name": "First-time buyers", "condition": {"first_time": {"metric": "Placed Order", "window": {"last_days": 30}}}}
+            """, s => $$"""
+            SELECT profile_id FROM {{s.Events}}
+            WHERE tenant = {{TenantParameter}} AND metric = 'Placed Order' AND ts <= {{Now}}
+            GROUP BY profile_id HAVING min(ts) >= {{Now}} - INTERVAL 30 DAY
+            """),
+        new("viewed then carted within 1h, 7d (sequence)", """
+            {"name": "Viewed then carted", "condition": {"sequence": {"steps": [{"metric": "Viewed Product"}, {"metric": "Added to Cart"}], "within_hours": 1, "window": {"last_days": 7}}}}
+            """, s => $$"""
+            SELECT profile_id FROM {{s.Events}}
+            WHERE tenant = {{TenantParameter}} AND metric IN ('Viewed Product', 'Added to Cart') AND ts >= {{Now}} - INTERVAL 7 DAY AND ts <= {{Now}}
+            GROUP BY profile_id
+            HAVING arrayExists(v -> arrayExists(c -> c > v AND c - v <= 3600000, groupArrayIf(toUnixTimestamp64Milli(ts), metric = 'Added to Cart')),
+                               groupArrayIf(toUnixTimestamp64Milli(ts), metric = 'Viewed Product'))
+            """),
+        new("weekly browsers 3 of 4 weeks (regularly)", """
+            {"name": "Weekly browsers", "condition": {"regularly": {"metric": "Viewed Product", "period": "week", "periods": 4, "min_periods": 3, "op": "gte", "value": 1}}}
+            """, s => $$"""
+            SELECT profile_id FROM {{s.Events}}
+            WHERE tenant = {{TenantParameter}} AND metric = 'Viewed Product' AND ts >= toMonday({{Now}}) - INTERVAL 4 WEEK AND ts < toMonday({{Now}})
+            GROUP BY profile_id HAVING uniqExact(toMonday(ts)) >= 3
+            """),
+        new("latest order electronics (last_event)", """
+            {"name": "Latest order electronics", "condition": {"last_event": {"metric": "Placed Order", "property": "category", "op": "eq", "value": "electronics"}}}
+            """, s => $$"""
+            SELECT profile_id FROM {{s.Events}}
+            WHERE tenant = {{TenantParameter}} AND metric = 'Placed Order' AND ts <= {{Now}}
+            GROUP BY profile_id HAVING argMax(properties['category'], (ts, ingested_at)) = 'selectronics'
+            """),
+        new("lapsed buyers (stopped)", """
+            {"name": "Lapsed buyers", "condition": {"stopped": {"metric": "Placed Order", "before_days": [30, 90], "recent_days": 30}}}
+            """, s => $$"""
+            SELECT profile_id FROM {{s.Events}}
+            WHERE tenant = {{TenantParameter}} AND metric = 'Placed Order' AND ts >= {{Now}} - INTERVAL 90 DAY AND ts <= {{Now}}
+            GROUP BY profile_id HAVING max(ts) < {{Now}} - INTERVAL 30 DAY
+            """),
         new("valuable active shoppers (multi-leaf mix)", """
             {"name": "Valuable active shoppers", "condition": {"all": [
               {"property": {"name": "lifetime_value", "op": "gt", "value": 500}},

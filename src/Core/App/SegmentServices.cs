@@ -27,6 +27,8 @@ public static class SegmentServices
         services.TryAddSingleton<ISegmentStateStore>(sp => sp.GetRequiredService<SegmentStore>());
         services.TryAddSingleton<IMembershipStore>(sp => sp.GetRequiredService<MembershipStore>());
         services.TryAddSingleton<IMembershipReader>(sp => sp.GetRequiredService<IMembershipStore>());
+        services.TryAddSingleton<IMembershipHistory>(sp => sp.GetRequiredService<MembershipStore>());
+        services.TryAddSingleton<ListStore>();
         services.TryAddSingleton<ITenantCatalogSource, EngineCatalogSource>();
         services.TryAddSingleton<DefinitionService>();
         services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });

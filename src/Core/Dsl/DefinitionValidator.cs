@@ -127,6 +127,9 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
                 case SegmentReferenceCondition reference:
                     await CheckReferenceAsync(reference, $"{path}.segment.id", errors).ConfigureAwait(false);
                     break;
+                default:
+                    CheckBehavioural(condition, path, catalog, errors);
+                    break;
             }
         }
 
@@ -170,24 +173,76 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
 
     private static void CheckEvent(EventCondition e, string path, TenantCatalog catalog, List<DslError> errors)
     {
-        if (!CheckName(e.Metric, catalog.Metrics, $"{path}.metric", "metric", errors))
+        if (!CheckMetric(e.Metric, e.Where, path, catalog, errors))
         {
             return;
         }
 
         var properties = catalog.EventProperties(e.Metric);
-        for (var i = 0; i < e.Where.Count; i++)
-        {
-            if (!e.Where[i].IsEventValue)
-            {
-                CheckName(e.Where[i].Name, properties, $"{path}.where[{i}].name", $"property of '{e.Metric}' events", errors);
-            }
-        }
 
         if (e.Measure.Property is { } measured && measured != PropertyFilter.ValueProperty)
         {
             CheckName(measured, properties, $"{path}.measure", $"property of '{e.Metric}' events", errors);
         }
+    }
+
+    /// <summary>The names a behavioural condition reads: its metrics and their where filters' properties.</summary>
+    private static void CheckBehavioural(Condition condition, string path, TenantCatalog catalog, List<DslError> errors)
+    {
+        switch (condition)
+        {
+            case FirstTimeCondition c:
+                CheckMetric(c.Metric, c.Where, $"{path}.first_time", catalog, errors);
+                break;
+            case SequenceCondition c:
+                for (var i = 0; i < c.Steps.Count; i++)
+                {
+                    var step = $"{path}.sequence.steps[{i}]";
+                    CheckMetric(c.Steps[i].Metric, c.Steps[i].Where, step, catalog, errors);
+                    if (c.Steps[i].ThenNot is { } thenNot)
+                    {
+                        CheckName(thenNot.Metric, catalog.Metrics, $"{step}.then_not.metric", "metric", errors);
+                    }
+                }
+
+                break;
+            case StoppedCondition c:
+                CheckMetric(c.Metric, c.Where, $"{path}.stopped", catalog, errors);
+                break;
+            case RestartedCondition c:
+                CheckName(c.Metric, catalog.Metrics, $"{path}.restarted.metric", "metric", errors);
+                break;
+            case RegularlyCondition c:
+                CheckMetric(c.Metric, c.Where, $"{path}.regularly", catalog, errors);
+                break;
+            case LastEventCondition c:
+                if (CheckName(c.Metric, catalog.Metrics, $"{path}.last_event.metric", "metric", errors) && !c.Filter.IsEventValue)
+                {
+                    CheckName(c.Filter.Name, catalog.EventProperties(c.Metric), $"{path}.last_event.property", $"property of '{c.Metric}' events", errors);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>A metric and its where filters' property names; false when the metric is unknown.</summary>
+    private static bool CheckMetric(string metric, IReadOnlyList<PropertyFilter> where, string path, TenantCatalog catalog, List<DslError> errors)
+    {
+        if (!CheckName(metric, catalog.Metrics, $"{path}.metric", "metric", errors))
+        {
+            return false;
+        }
+
+        var properties = catalog.EventProperties(metric);
+        for (var i = 0; i < where.Count; i++)
+        {
+            if (!where[i].IsEventValue)
+            {
+                CheckName(where[i].Name, properties, $"{path}.where[{i}].name", $"property of '{metric}' events", errors);
+            }
+        }
+
+        return true;
     }
 
     private static bool CheckName(string name, IReadOnlyCollection<string> known, string path, string what, List<DslError> errors)

@@ -5,7 +5,14 @@ namespace SegmentMcp.Core.Dsl;
 /// <summary>The JSON spelling of every keyword of the language, in one place for the parser, writer, schema and read-back.</summary>
 public static class DslNames
 {
-    public static readonly IReadOnlyList<string> ConditionKinds = ["all", "any", "not", "property", "event", "segment"];
+    public static readonly IReadOnlyList<string> ConditionKinds =
+    [
+        "all", "any", "not", "property", "event", "segment",
+        "first_time", "sequence", "stopped", "restarted", "regularly", "last_event", "random_bucket", "in_list",
+    ];
+
+    /// <summary>The period names of <c>regularly</c>, in <see cref="Period"/> order.</summary>
+    public static readonly IReadOnlyList<string> Periods = ["day", "week", "month"];
 
     public static readonly IReadOnlyList<string> WindowKinds = ["last_days", "last_hours", "between_days_ago", "since", "before", "from", "to"];
 
@@ -61,6 +68,8 @@ public static class DslNames
     public static string Name(this Comparison comparison) => ComparisonNames[comparison];
 
     public static string Name(this MeasureKind kind) => MeasureKinds[(int)kind];
+
+    public static string Name(this Period period) => Periods[(int)period];
 
     public static bool TryParseOperator(string name, out FilterOperator op) => OperatorsByName.TryGetValue(name, out op);
 

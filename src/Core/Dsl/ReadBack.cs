@@ -8,7 +8,7 @@ namespace SegmentMcp.Core.Dsl;
 /// the last 30 days". Metric names that start with a past-tense verb ("Opened Email") read as verbs; other metrics
 /// read as "did X".
 /// </summary>
-public static class ReadBack
+public static partial class ReadBack
 {
     private static readonly Dictionary<string, string> IrregularPast = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -60,7 +60,7 @@ public static class ReadBack
         PropertyCondition p => PropertyClause(p.Filter),
         EventCondition e => EventClause(e, negated: false),
         SegmentReferenceCondition r => SegmentClause(r, references),
-        _ => throw new InvalidOperationException("Unknown condition."),
+        _ => BehaviouralClause(condition),
     };
 
     private static string Group(IReadOnlyList<string> items, string conjunction, bool top)
@@ -116,14 +116,7 @@ public static class ReadBack
     private static string EventClause(EventCondition e, bool negated)
     {
         var (verb, baseForm, rest) = Verb(e.Metric);
-        var where = e.Where.Count == 0
-            ? string.Empty
-            : " where " + string.Join(" and ", e.Where.Select(f => f.Op switch
-            {
-                FilterOperator.IsSet => $"{PropertyName(f)} is set",
-                FilterOperator.IsNotSet => $"{PropertyName(f)} is not set",
-                _ => $"{PropertyName(f)} {Predicate(f)}",
-            }));
+        var where = Where(e.Where);
         var window = e.Window is null ? string.Empty : " " + Window(e.Window);
         var (didNot, amount) = Amount(e);
         if (negated)
@@ -135,6 +128,11 @@ public static class ReadBack
             ? $"who did not {baseForm}{rest}{where}{amount}{window}"
             : $"who {verb}{rest}{where}{amount}{window}";
     }
+
+    /// <summary>" where category is shoes and the value is more than 5", or nothing.</summary>
+    private static string Where(IReadOnlyList<PropertyFilter> filters) => filters.Count == 0
+        ? string.Empty
+        : " where " + string.Join(" and ", filters.Select(f => $"{PropertyName(f)} {Predicate(f)}"));
 
     /// <summary>Whether the clause reads as "did not", and the measure phrase (" at least 3 times", " with a total amount of …").</summary>
     private static (bool DidNot, string Amount) Amount(EventCondition e)

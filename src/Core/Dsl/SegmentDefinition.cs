@@ -5,7 +5,7 @@ public sealed record SegmentDefinition(string Name, string? Description, Conditi
 
 /// <summary>
 /// One node of a definition's condition tree. The hierarchy is closed (the constructor is private protected), so a
-/// switch over the six kinds below is exhaustive everywhere the tree is walked.
+/// switch over the kinds below (and the behavioural ones in BehaviouralConditions.cs) is exhaustive everywhere the tree is walked.
 /// </summary>
 public abstract record Condition
 {

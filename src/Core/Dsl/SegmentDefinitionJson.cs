@@ -55,7 +55,7 @@ public static partial class SegmentDefinitionJson
             : new DslParseResult(null, reader.Errors);
     }
 
-    private sealed class Reader
+    private sealed partial class Reader
     {
         private static readonly string[] RootFields = ["name", "description", "condition"];
         private static readonly string[] FilterFields = ["name", "op", "value"];
@@ -85,7 +85,7 @@ public static partial class SegmentDefinitionJson
             var condition = root.TryGetProperty("condition", out var conditionElement) ? ReadCondition(conditionElement, "condition", 1) : null;
             if (leaves > MaxLeaves)
             {
-                Error("condition", $"A definition has at most {MaxLeaves} leaf conditions (property, event, segment); this one has {leaves}.");
+                Error("condition", $"A definition has at most {MaxLeaves} leaf conditions (every condition but all, any and not); this one has {leaves}.");
             }
 
             return name is null || condition is null ? null : new SegmentDefinition(name, description, condition);
@@ -140,6 +140,9 @@ public static partial class SegmentDefinitionJson
                 case "segment":
                     leaves++;
                     return ReadSegment(body, bodyPath);
+                case "first_time" or "sequence" or "stopped" or "restarted" or "regularly" or "last_event" or "random_bucket" or "in_list":
+                    leaves++;
+                    return ReadBehavioural(kind, body, bodyPath);
                 default:
                     Error(bodyPath, $"Unknown condition '{kind}'.{Suggestions.DidYouMean(kind, DslNames.ConditionKinds)} A condition is one of {string.Join(", ", DslNames.ConditionKinds)}.");
                     return null;
@@ -173,6 +176,39 @@ public static partial class SegmentDefinitionJson
             return failed ? null : items;
         }
 
+        /// <summary>The optional "where" array of event filters; clears <paramref name="ok"/> on an error.</summary>
+        private List<PropertyFilter> ReadWhere(JsonElement body, string path, ref bool ok)
+        {
+            var where = new List<PropertyFilter>();
+            if (!body.TryGetProperty("where", out var whereElement))
+            {
+                return where;
+            }
+
+            if (whereElement.ValueKind != JsonValueKind.Array)
+            {
+                Error($"{path}.where", $"Expected an array of filters {{\"name\": …, \"op\": …, \"value\": …}}, not {Describe(whereElement)}.");
+                ok = false;
+                return where;
+            }
+
+            var index = 0;
+            foreach (var item in whereElement.EnumerateArray())
+            {
+                var filter = ReadFilter(item, $"{path}.where[{index++}]", isEventWhere: true);
+                if (filter is null)
+                {
+                    ok = false;
+                }
+                else
+                {
+                    where.Add(filter);
+                }
+            }
+
+            return where;
+        }
+
         private EventCondition? ReadEvent(JsonElement body, string path)
         {
             if (!RequireObject(body, path, "an event condition {\"metric\": …, \"op\": …, \"value\": …}"))
@@ -182,31 +218,7 @@ public static partial class SegmentDefinitionJson
 
             var ok = CheckFields(body, path, EventFields, ["metric", "op", "value"]);
             var metric = body.TryGetProperty("metric", out var metricElement) ? ReadString(metricElement, $"{path}.metric", requireNonBlank: true) : null;
-            var where = new List<PropertyFilter>();
-            if (body.TryGetProperty("where", out var whereElement))
-            {
-                if (whereElement.ValueKind != JsonValueKind.Array)
-                {
-                    Error($"{path}.where", $"Expected an array of filters {{\"name\": …, \"op\": …, \"value\": …}}, not {Describe(whereElement)}.");
-                    ok = false;
-                }
-                else
-                {
-                    var index = 0;
-                    foreach (var item in whereElement.EnumerateArray())
-                    {
-                        var filter = ReadFilter(item, $"{path}.where[{index++}]", isEventWhere: true);
-                        if (filter is null)
-                        {
-                            ok = false;
-                        }
-                        else
-                        {
-                            where.Add(filter);
-                        }
-                    }
-                }
-            }
+            var where = ReadWhere(body, path, ref ok);
 
             Window? window = null;
             if (body.TryGetProperty("window", out var windowElement))
@@ -223,19 +235,7 @@ public static partial class SegmentDefinitionJson
                 measure = read ?? measure;
             }
 
-            Comparison? op = null;
-            if (body.TryGetProperty("op", out var opElement))
-            {
-                var name = ReadString(opElement, $"{path}.op", requireNonBlank: true);
-                if (name is not null && DslNames.TryParseComparison(name, out var comparison))
-                {
-                    op = comparison;
-                }
-                else if (name is not null)
-                {
-                    Error($"{path}.op", $"Unknown comparison '{name}'.{Suggestions.DidYouMean(name, DslNames.Comparisons)} An event condition compares its measure with one of {string.Join(", ", DslNames.Comparisons)}.");
-                }
-            }
+            var op = ReadComparison(body, path);
 
             double? value = null;
             if (body.TryGetProperty("value", out var valueElement))

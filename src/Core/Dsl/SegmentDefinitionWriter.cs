@@ -52,22 +52,8 @@ public static partial class SegmentDefinitionJson
             case EventCondition e:
                 writer.WriteStartObject("event");
                 writer.WriteString("metric", e.Metric);
-                if (e.Where.Count > 0)
-                {
-                    writer.WriteStartArray("where");
-                    foreach (var filter in e.Where)
-                    {
-                        WriteFilter(writer, filter);
-                    }
-
-                    writer.WriteEndArray();
-                }
-
-                if (e.Window is not null)
-                {
-                    writer.WritePropertyName("window");
-                    WriteWindow(writer, e.Window);
-                }
+                WriteWhere(writer, e.Where);
+                WriteOptionalWindow(writer, e.Window);
 
                 if (e.Measure.Kind != MeasureKind.Count)
                 {
@@ -85,6 +71,9 @@ public static partial class SegmentDefinitionJson
                 writer.WriteString("id", reference.SegmentId);
                 writer.WriteBoolean("member", reference.Member);
                 writer.WriteEndObject();
+                break;
+            default:
+                WriteBehavioural(writer, condition);
                 break;
         }
 
@@ -106,6 +95,13 @@ public static partial class SegmentDefinitionJson
     {
         writer.WriteStartObject();
         writer.WriteString("name", filter.Name);
+        WriteFilterOperator(writer, filter);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A filter's "op" and "value" fields (into the object being written).</summary>
+    private static void WriteFilterOperator(Utf8JsonWriter writer, PropertyFilter filter)
+    {
         writer.WriteString("op", filter.Op.Name());
         if (filter.Op is FilterOperator.In or FilterOperator.NotIn or FilterOperator.Between)
         {
@@ -122,8 +118,6 @@ public static partial class SegmentDefinitionJson
             writer.WritePropertyName("value");
             WriteScalar(writer, filter.Values[0]);
         }
-
-        writer.WriteEndObject();
     }
 
     private static void WriteScalar(Utf8JsonWriter writer, Scalar scalar)

@@ -3,11 +3,18 @@ namespace SegmentMcp.Core.Dsl;
 /// <summary>What a segment's own condition reads (referenced segments are read through their stored membership).</summary>
 public sealed class SegmentReads
 {
-    private SegmentReads(IReadOnlyList<EventCondition> events, IReadOnlyList<PropertyFilter> properties, IReadOnlyList<string> references)
+    private SegmentReads(
+        IReadOnlyList<EventCondition> events,
+        IReadOnlyList<PropertyFilter> properties,
+        IReadOnlyList<string> references,
+        IReadOnlyList<Condition> behavioural,
+        IReadOnlyList<string> lists)
     {
         Events = events;
         Properties = properties;
         References = references;
+        Behavioural = behavioural;
+        Lists = lists;
     }
 
     public IReadOnlyList<EventCondition> Events { get; }
@@ -17,13 +24,21 @@ public sealed class SegmentReads
     /// <summary>Ids of the segments referenced directly.</summary>
     public IReadOnlyList<string> References { get; }
 
+    /// <summary>The behavioural leaves (first_time, sequence, stopped, restarted, regularly, last_event), in order.</summary>
+    public IReadOnlyList<Condition> Behavioural { get; }
+
+    /// <summary>Ids of the static lists read by in_list.</summary>
+    public IReadOnlyList<string> Lists { get; }
+
     public static SegmentReads Of(Condition condition)
     {
         var events = new List<EventCondition>();
         var properties = new List<PropertyFilter>();
         var references = new SortedSet<string>(StringComparer.Ordinal);
+        var behavioural = new List<Condition>();
+        var lists = new SortedSet<string>(StringComparer.Ordinal);
         Walk(condition);
-        return new SegmentReads(events, properties, [.. references]);
+        return new SegmentReads(events, properties, [.. references], behavioural, [.. lists]);
 
         void Walk(Condition c)
         {
@@ -47,24 +62,64 @@ public sealed class SegmentReads
                 case SegmentReferenceCondition r:
                     references.Add(r.SegmentId);
                     break;
+                case InListCondition l:
+                    lists.Add(l.ListId);
+                    break;
+                case RandomBucketCondition:
+                    break;
+                default:
+                    behavioural.Add(c);
+                    break;
             }
         }
     }
 
     /// <summary>
-    /// Whether the condition holds for a profile with no events and no properties (then merely entering the universe
+    /// Whether the condition can hold for a profile with no events and no properties (then merely entering the universe
     /// can make a profile a member). Referenced segments are looked up in <paramref name="references"/>.
     /// </summary>
-    public static bool HoldsForEmptyProfile(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references) => condition switch
+    public static bool HoldsForEmptyProfile(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references) =>
+        EmptyProfileValue(condition, references) != false;
+
+    /// <summary>
+    /// The condition's value for a profile with no events and no properties: true, false, or null when it depends on
+    /// the profile itself (its id's random bucket, its being on a list).
+    /// </summary>
+    public static bool? EmptyProfileValue(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references)
     {
-        AllCondition all => all.Items.All(c => HoldsForEmptyProfile(c, references)),
-        AnyCondition any => any.Items.Any(c => HoldsForEmptyProfile(c, references)),
-        NotCondition not => !HoldsForEmptyProfile(not.Inner, references),
+        switch (condition)
+        {
+            case AllCondition all:
+                var allValues = all.Items.Select(c => EmptyProfileValue(c, references)).ToList();
+                return allValues.Contains(false) ? false : allValues.Contains(null) ? null : true;
+            case AnyCondition any:
+                var anyValues = any.Items.Select(c => EmptyProfileValue(c, references)).ToList();
+                return anyValues.Contains(true) ? true : anyValues.Contains(null) ? null : false;
+            case NotCondition not:
+                return !EmptyProfileValue(not.Inner, references);
+            case EventCondition e:
+                return HoldsForNoEvents(e);
+            case PropertyCondition p:
+                return p.Filter.Op == FilterOperator.IsNotSet;
+            case SegmentReferenceCondition r:
+                var inner = references.TryGetValue(r.SegmentId, out var referenced)
+                    ? EmptyProfileValue(referenced.Condition, references)
+                    : throw new InvalidOperationException($"Segment '{r.SegmentId}' is not resolved.");
+                return inner is null ? null : inner == r.Member;
+            case RandomBucketCondition or InListCondition:
+                return null;
+            default:
+                return HoldsForNoEvents(condition);
+        }
+    }
+
+    /// <summary>The value of a behavioural leaf for a profile with none of the events it reads.</summary>
+    public static bool HoldsForNoEvents(Condition condition) => condition switch
+    {
         EventCondition e => HoldsForNoEvents(e),
-        PropertyCondition p => p.Filter.Op == FilterOperator.IsNotSet,
-        SegmentReferenceCondition r => references.TryGetValue(r.SegmentId, out var referenced)
-            ? HoldsForEmptyProfile(referenced.Condition, references) == r.Member
-            : throw new InvalidOperationException($"Segment '{r.SegmentId}' is not resolved."),
+        RegularlyCondition r => Compare(0, r.Op, r.Value),
+        LastEventCondition l => l.Filter.Op == FilterOperator.IsNotSet,
+        FirstTimeCondition or SequenceCondition or StoppedCondition or RestartedCondition => false,
         _ => throw new InvalidOperationException($"Unknown condition {condition.GetType().Name}."),
     };
 

@@ -15,9 +15,10 @@ namespace SegmentMcp.Core.Sql;
 /// segments' membership; whether it exists in the universe), evaluated at now. Between (t0, w0) and (t1, now) such an
 /// input changes only if (1) a row it reads was ingested after w0, (2) a window edge moved across an event, (3) a
 /// relative date edge moved across a date value, (4) a property update's own time passed into (t0, t1], (5) a
-/// referenced segment's membership changed, or (6) the profile entered the universe — each has a rule below.
+/// referenced segment's membership changed, (6) the profile entered the universe, or (7) a static list it reads
+/// changed — each has a rule below; the behavioural conditions reduce to these in CandidateQuery.Behavioural.cs.
 /// </remarks>
-internal static class CandidateQuery
+internal static partial class CandidateQuery
 {
     private const string Time3 = ClickHouseTime.Milliseconds;
     private const string Time6 = ClickHouseTime.Microseconds;
@@ -41,8 +42,9 @@ internal static class CandidateQuery
         var events = SqlF.Table(schema.Events);
         var traits = SqlF.Table(schema.Traits);
         var branches = new List<SqlFragment>();
+        var derived = DerivedLeaves(reads.Behavioural, t0, t1);
 
-        foreach (var metricLeaves in reads.Events.GroupBy(e => e.Metric, StringComparer.Ordinal))
+        foreach (var metricLeaves in reads.Events.Concat(derived.Leaves).GroupBy(e => e.Metric, StringComparer.Ordinal))
         {
             var metric = SqlF.Param("String", metricLeaves.Key);
 
@@ -97,6 +99,11 @@ internal static class CandidateQuery
                 }
             }
 
+            foreach (var range in derived.Ranges.Where(r => r.Metric == metricLeaves.Key))
+            {
+                ranges.Add((range.From, range.To));
+            }
+
             foreach (var (from, to) in Merge(ranges))
             {
                 branches.Add(SqlF.Of(
@@ -141,6 +148,12 @@ internal static class CandidateQuery
         {
             branches.Add(SqlF.Of(
                 $"SELECT profile_id FROM {SqlF.Table(schema.MembershipLog)} WHERE tenant = {tenantParameter} AND segment_id IN {SqlF.Param("Array(String)", reads.References.ToArray())} AND at > {t0Parameter} AND at <= {t1Parameter}"));
+        }
+
+        // (7) Static lists: adds and removes that took effect or were written since the stored evaluation.
+        if (reads.Lists.Count > 0)
+        {
+            branches.Add(ListChanges(schema, reads.Lists, tenantParameter, t0Parameter, t1Parameter, w0Parameter));
         }
 
         // (6) Entering the universe changes nothing for a condition that is false on an empty profile: a member needs

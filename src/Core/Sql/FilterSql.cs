@@ -58,13 +58,14 @@ internal sealed class TaggedValueSql(SqlFragment value) : ValueSql
     }
 }
 
-internal sealed class EventValueSql : ValueSql
+/// <summary>A Nullable(Float64) number: the event's <c>value</c> column, or an expression of that type.</summary>
+internal sealed class EventValueSql(SqlFragment value) : ValueSql
 {
-    public static EventValueSql Instance { get; } = new();
+    public static EventValueSql Instance { get; } = new(Sql.Of($"value"));
 
-    public override SqlFragment IsSet => Sql.Of($"isNotNull(value)");
+    public override SqlFragment IsSet => Sql.Of($"isNotNull({value})");
 
-    public override SqlFragment Number => Sql.Of($"value");
+    public override SqlFragment Number => value;
 
     public override SqlFragment Text => throw new InvalidOperationException("$value has no text form (validation rejects text operators on it).");
 

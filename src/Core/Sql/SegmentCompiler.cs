@@ -52,7 +52,7 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
 /// windows differ, the event aggregate reads only the rows some leaf selects.
 /// Segment references are inlined, so the whole tree is evaluated in the same query at the same now.
 /// </remarks>
-public static class SegmentCompiler
+public static partial class SegmentCompiler
 {
     private const string DateTimeType = FilterSql.DateTimeType;
 
@@ -113,20 +113,22 @@ public static class SegmentCompiler
         Traits = 2,
     }
 
-    private sealed class QueryBuilder
+    private sealed partial class QueryBuilder
     {
         private readonly TableNames schema;
+        private readonly string tenant;
         private readonly CompileOptions options;
         private readonly DateTime now;
         private readonly SqlFragment nowParameter;
         private readonly SqlFragment tenantParameter;
         private readonly SqlFragment? profileIdsParameter;
-        private readonly List<(EventCondition Leaf, SqlFragment Aggregate, SqlFragment Selection)> eventColumns = [];
+        private readonly List<EventColumn> eventColumns = [];
         private readonly List<string> properties = [];
 
         public QueryBuilder(string tenant, TableNames schema, CompileOptions options)
         {
             this.schema = schema;
+            this.tenant = tenant;
             this.options = options;
             if (options.Now.Kind == DateTimeKind.Local)
             {
@@ -147,12 +149,14 @@ public static class SegmentCompiler
 
         public SqlFragment Build(Condition condition)
         {
+            var required = Required(condition);
+            var driver = required.HasFlag(Sources.Events) ? "e" : required.HasFlag(Sources.Traits) ? "t" : "u";
+            driverId = driver switch { "e" => Sql.Of($"e.profile_id"), "t" => Sql.Of($"t.profile_id"), _ => Sql.Of($"u.profile_id") };
+
             // The WHERE expression registers event columns and properties as it goes.
             var predicate = Predicate(condition);
-            var required = Required(condition);
             var hasEvents = eventColumns.Count > 0;
             var hasTraits = properties.Count > 0;
-            var driver = required.HasFlag(Sources.Events) ? "e" : required.HasFlag(Sources.Traits) ? "t" : "u";
             var from = driver switch
             {
                 "e" => Sql.Of($"{EventAggregate()} AS e"),
@@ -160,7 +164,6 @@ public static class SegmentCompiler
                 _ => Sql.Of($"{Universe()} AS u"),
             };
             var joins = new List<SqlFragment>();
-            var driverId = driver switch { "e" => Sql.Of($"e.profile_id"), "t" => Sql.Of($"t.profile_id"), _ => Sql.Of($"u.profile_id") };
             if (hasEvents && driver != "e")
             {
                 joins.Add(Sql.Of($" LEFT JOIN {EventAggregate()} AS e ON e.profile_id = {driverId}"));
@@ -189,7 +192,7 @@ public static class SegmentCompiler
             NotCondition not => Sql.Of($"NOT {Parenthesize(Predicate(not.Inner, insideTraits))}"),
             PropertyCondition property => FilterSql.Predicate(property.Filter, new TaggedValueSql(TraitColumn(property.Filter.Name, insideTraits)), nowParameter, now),
             EventCondition e => EventPredicate(e),
-            _ => throw new InvalidOperationException($"Unexpected condition {condition.GetType().Name} after inlining."),
+            _ => BehaviouralPredicate(condition),
         };
 
         private static SqlFragment Parenthesize(SqlFragment fragment) => Sql.Of($"({fragment})");
@@ -201,7 +204,8 @@ public static class SegmentCompiler
             AnyCondition any => any.Items.Aggregate(Sources.Events | Sources.Traits, (sources, item) => sources & Required(item)),
             PropertyCondition property => property.Filter.Op == FilterOperator.IsNotSet ? Sources.None : Sources.Traits,
             EventCondition e => SegmentReads.HoldsForNoEvents(e) ? Sources.None : Sources.Events,
-            _ => Sources.None,
+            NotCondition or SegmentReferenceCondition or RandomBucketCondition or InListCondition => Sources.None,
+            _ => SegmentReads.HoldsForNoEvents(condition) ? Sources.None : Sources.Events,
         };
 
         private SqlFragment TraitColumn(string property, bool insideTraits)
@@ -244,10 +248,10 @@ public static class SegmentCompiler
             _ => false,
         };
 
-        private SqlFragment EventPredicate(EventCondition e)
+        /// <summary>The rows of <paramref name="metric"/> in <paramref name="range"/> passing every where filter.</summary>
+        private SqlFragment Selection(string metric, IReadOnlyList<PropertyFilter> where, TimeRange range)
         {
-            var range = TimeRange.Of(e.Window, now);
-            var conditions = new List<SqlFragment> { Sql.Of($"metric = {Sql.Param("String", e.Metric)}") };
+            var conditions = new List<SqlFragment> { Sql.Of($"metric = {Sql.Param("String", metric)}") };
             if (range.From is { } lower)
             {
                 conditions.Add(Sql.Of($"ts >= {Sql.Param(DateTimeType, lower)}"));
@@ -258,13 +262,27 @@ public static class SegmentCompiler
                 conditions.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, upper)}"));
             }
 
-            foreach (var filter in e.Where)
+            foreach (var filter in where)
             {
                 var value = filter.IsEventValue ? EventValueSql.Instance : (ValueSql)new TaggedValueSql(Sql.Of($"properties[{Sql.Param("String", filter.Name)}]"));
                 conditions.Add(FilterSql.Predicate(filter, value, nowParameter, now));
             }
 
-            var selected = Sql.Join(Sql.Of($" AND "), conditions);
+            return Sql.Join(Sql.Of($" AND "), conditions);
+        }
+
+        /// <summary>Registers a column of the event aggregate; returns its qualified name.</summary>
+        private SqlFragment AddEventColumn(string metric, TimeRange range, bool filtered, SqlFragment aggregate, SqlFragment selection)
+        {
+            var column = Sql.Of($"e.{Sql.Alias("e", eventColumns.Count)}");
+            eventColumns.Add(new EventColumn(metric, range, filtered, aggregate, selection));
+            return column;
+        }
+
+        private SqlFragment EventPredicate(EventCondition e)
+        {
+            var range = TimeRange.Of(e.Window, now);
+            var selected = Selection(e.Metric, e.Where, range);
             var measured = e.Measure.Property switch
             {
                 null => null,
@@ -282,8 +300,7 @@ public static class SegmentCompiler
                     ? Sql.Of($"uniqExactIf(value, {selected} AND isNotNull(value))")
                     : Sql.Of($"uniqExactIf({measured!.Tagged}, {selected} AND {measured.IsSet})"),
             };
-            var column = Sql.Of($"e.{Sql.Alias("e", eventColumns.Count)}");
-            eventColumns.Add((e, aggregate, selected));
+            var column = AddEventColumn(e.Metric, range, e.Where.Count > 0, aggregate, selected);
             var comparison = Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");
 
             // avg/min/max are NULL for an empty set (and for profiles missing from the aggregate): false.
@@ -309,11 +326,11 @@ public static class SegmentCompiler
         private SqlFragment EventAggregate()
         {
             var columns = eventColumns.Select((column, index) => Sql.Of($"{column.Aggregate} AS {Sql.Alias("e", index)}"));
-            var metrics = eventColumns.Select(c => c.Leaf.Metric).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            var metrics = eventColumns.Select(c => c.Metric).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             var bounds = new List<SqlFragment> { Sql.Of($"ts <= {nowParameter}") };
 
             // The union of the windows: a lower bound only if every leaf has one, likewise the upper bound.
-            var ranges = eventColumns.Select(c => TimeRange.Of(c.Leaf.Window, now)).ToList();
+            var ranges = eventColumns.Select(c => c.Range).ToList();
             if (ranges.All(r => r.From is not null))
             {
                 bounds.Add(Sql.Of($"ts >= {Sql.Param(DateTimeType, ranges.Min(r => r.From!.Value))}"));
@@ -328,7 +345,7 @@ public static class SegmentCompiler
             // selected reads the column defaults (the values of empty selections) or, when the aggregate drives,
             // cannot qualify. Fewer rows reach the GROUP BY (an OR of a 14-day and a 3-day window groups only rows
             // either leaf counts).
-            if (eventColumns.Any(c => c.Leaf.Where.Count > 0) || eventColumns.Select(c => c.Leaf.Window).Distinct().Count() > 1)
+            if (eventColumns.Any(c => c.Filtered) || ranges.Distinct().Count() > 1)
             {
                 bounds.Add(Sql.Or([.. eventColumns.Select(c => Parenthesize(c.Selection))]));
             }

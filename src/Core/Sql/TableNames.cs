@@ -61,6 +61,15 @@ public class TableNames
     /// <summary>Per node, never sharded: every node records the schema versions its own tables have.</summary>
     public string SchemaVersions => $"{Database}.schema_versions";
 
+    /// <summary>Static lists of a tenant: id, name, creation time.</summary>
+    public string Lists => Name("lists");
+
+    /// <summary>Every add and remove of a profile on a static list, with its time.</summary>
+    public string ListMembers => Name("list_members");
+
+    /// <summary>Each saved segment's first evaluation time (the start of its membership log).</summary>
+    public string SegmentFirstEvaluation => Name("segment_first_evaluation");
+
     /// <summary>The qualified name of a table of this layout (<c>db.name</c>, or <c>db.name_local</c> on a shard).</summary>
     protected string Name(string table) => $"{Database}.{Identifiers.RequireName(table, "table name")}{suffix}";
 }

@@ -16,7 +16,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// membership never disagree about a transition. Re-writing the same rows is harmless: the log deduplicates on its
 /// whole key and membership keeps the row with the highest sequence.
 /// </remarks>
-public sealed class MembershipStore(IClickHouseEngine engine, StorageSchema schema) : IMembershipStore
+public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSchema schema) : IMembershipStore
 {
     private const string Time3 = ClickHouseTime.Milliseconds;
     private static long lastSequence;

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     public StorageSchema(string database)
         : base(database)
@@ -60,7 +60,8 @@ public sealed class StorageSchema : TableNames
     [
         new(1, "events, profile updates, traits, the profile universe, saved segments, evaluation state, membership and its log", Tables()),
         new(2, "projections the evaluator's phase 1 reads through", Projections()),
-        new(3, "the current-value trait table (built from the history by the first refresh after the upgrade)", CurrentTraitTables()),
+        new(3, "static lists with their add/remove history, and each segment's first evaluation time", ListsAndFirstEvaluations()),
+        new(4, "the current-value trait table (built from the history by the first refresh after the upgrade)", CurrentTraitTables()),
     ];
 
     /// <summary>
@@ -75,7 +76,7 @@ public sealed class StorageSchema : TableNames
         var applied = Cluster is not null
             ? await Cluster.EnsureCreatedAsync(engine, Database, cancellationToken).ConfigureAwait(false)
             : await new SchemaMigrator(engine, this, Migrations()).MigrateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (applied.Any(m => m.Version == 3))
+        if (applied.Any(m => m.Version == 4))
         {
             // The current-value table of a database that already holds history is built from it now, once.
             await new CurrentTraitsRefresher(engine, this).RefreshAllAsync(cancellationToken).ConfigureAwait(false);
@@ -290,7 +291,7 @@ public sealed class StorageSchema : TableNames
     ];
 
     /// <summary>
-    /// Version 3: each profile's current value of each property, sorted by (tenant, property, value) so that a
+    /// Version 4: each profile's current value of each property, sorted by (tenant, property, value) so that a
     /// condition on a property value is a range scan instead of an argMax over the whole history. The history stays
     /// the truth: <see cref="CurrentTraitsRefresher"/> derives this table from it up to a recorded ingestion
     /// watermark, and the compiler reads it only for profiles whose history has nothing newer (see the compiler's
@@ -328,6 +329,67 @@ public sealed class StorageSchema : TableNames
             )
             ENGINE = {TableEngine("ReplacingMergeTree", CurrentTraitsWatermark, "watermark")}
             ORDER BY tenant
+            """),
+    ];
+
+    /// <summary>
+    /// Version 3: static lists and the start of each segment's membership log. A list keeps every add and remove with
+    /// its time (never overwritten), so in_list at an earlier time is exact; (tenant, list_id, profile_id, at) reads one
+    /// list's history per profile in order. The first evaluation of a segment is folded from every evaluation state
+    /// written (min), so a past time before it can be refused by members_at.
+    /// </summary>
+    private List<SqlFragment> ListsAndFirstEvaluations() =>
+    [
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(Lists)}
+            (
+                tenant LowCardinality(String),
+                list_id String,
+                name String,
+                created_at DateTime64(3, 'UTC')
+            )
+            ENGINE = {TableEngine("ReplacingMergeTree", Lists)}
+            ORDER BY (tenant, list_id)
+            """),
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(ListMembers)}
+            (
+                tenant LowCardinality(String),
+                list_id String,
+                profile_id String,
+                at DateTime64(3, 'UTC'),
+                added UInt8,
+                ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+                INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+            )
+            ENGINE = {TableEngine("MergeTree", ListMembers)}
+            ORDER BY (tenant, list_id, profile_id, at)
+            """),
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(SegmentFirstEvaluation)}
+            (
+                tenant LowCardinality(String),
+                segment_id String,
+                first_evaluated_at SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+            )
+            ENGINE = {TableEngine("AggregatingMergeTree", SegmentFirstEvaluation)}
+            ORDER BY (tenant, segment_id)
+            """),
+        Sql.Of(
+            $"""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table($"{Database}.first_evaluation_from_state")} TO {Sql.Table(SegmentFirstEvaluation)} AS
+            SELECT tenant, segment_id, min(evaluated_at) AS first_evaluated_at FROM {Sql.Table(SegmentState)} GROUP BY tenant, segment_id
+            """),
+
+        // Segments evaluated before this version: their earliest log entry is the best bound left (a re-run adds
+        // the same minimum again, which folds away).
+        Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(SegmentFirstEvaluation)} (tenant, segment_id, first_evaluated_at)
+            SELECT tenant, segment_id, min(at) FROM {Sql.Table(MembershipLog)} GROUP BY tenant, segment_id
             """),
     ];
 

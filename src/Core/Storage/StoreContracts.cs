@@ -119,3 +119,16 @@ public interface IMembershipStore : IMembershipReader
     Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(
         string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken);
 }
+
+/// <summary>A saved segment's membership at a past time, replayed from its entered/exited log.</summary>
+public interface IMembershipHistory
+{
+    /// <summary>The segment's first evaluation (where its log starts), or null when it has not been evaluated yet.</summary>
+    Task<DateTime?> FirstEvaluatedAtAsync(string tenant, string segmentId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The members as of the last evaluation at or before <paramref name="at"/>: profiles whose latest log entry up to
+    /// then is "entered", ordered by profile id, after <paramref name="afterProfileId"/> (keyset paging).
+    /// </summary>
+    Task<IReadOnlyList<string>> MembersAtAsync(string tenant, string segmentId, DateTime at, string? afterProfileId, int limit, CancellationToken cancellationToken);
+}

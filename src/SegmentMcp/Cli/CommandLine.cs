@@ -151,13 +151,13 @@ internal static class CommandLine
     internal static string Name(Command command) =>
         command.Parents.OfType<Command>().FirstOrDefault() is { } parent and not RootCommand ? Name(parent) + " " + command.Name : command.Name;
 
-    /// <summary>A verb's flags as a usage line: <c>--name VALUE</c>, optional ones in brackets, repeatable ones with <c>...</c>.</summary>
+    /// <summary>A verb's arguments (<c>"QUESTION"</c>) and flags as a usage line: <c>--name VALUE</c>, optional ones in brackets, repeatable ones with <c>...</c>.</summary>
     internal static string Usage(Command command) =>
-        string.Join(' ', command.Options.Where(option => !option.Hidden).Select(option =>
+        string.Join(' ', command.Arguments.Select(argument => $"\"{argument.HelpName ?? argument.Name}\"").Concat(command.Options.Where(option => !option.Hidden).Select(option =>
             option.ValueType == typeof(bool) ? $"[{option.Name}]"
             : option.ValueType.IsArray ? $"[{option.Name} {option.HelpName}]..."
             : option.Required ? $"{option.Name} {option.HelpName}"
-            : $"[{option.Name} {option.HelpName}]"));
+            : $"[{option.Name} {option.HelpName}]")));
 
     private static RootCommand BuildRoot()
     {

@@ -114,6 +114,8 @@ internal static class QuickstartCommand
             Next:
               ask an assistant: add this repository's mcp.json to VS Code (or see README: Claude Desktop, Cursor), then
                 "Which customers in Berlin bought shoes last month but haven't opened an email since?"
+              ask in plain language:   dotnet run --project src/SegmentMcp -- ask "premium customers in Boston"
+                                       (set SEGMENTMCP_LLM_ENDPOINT and SEGMENTMCP_LLM_MODEL first; see README)
               serve MCP yourself:      dotnet run --project src/SegmentMcp -- serve --company demo
               keep segments current:   dotnet run --project src/SegmentMcp -- evaluate --company demo
             """).ConfigureAwait(false);

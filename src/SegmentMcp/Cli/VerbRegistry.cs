@@ -17,7 +17,11 @@ internal static class VerbRegistry
         IngestCommand.Create(),
         DemoCommand.Create(),
         EvaluateCommand.Create(),
+        ListsCommand.Create(),
         ClickHouseServerCommand.Create(),
+        Agent.AskCommand.CreateAsk(),
+        Agent.AskCommand.CreateChat(),
+        Agent.EvalNlCommand.Create(),
         ClusterDemoCommand.Create(),
     ];
 }

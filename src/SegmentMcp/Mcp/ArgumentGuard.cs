@@ -30,12 +30,21 @@ internal static class ArgumentGuard
 
     public const int MaxArrayItems = 100;
 
+    /// <summary>Arrays with their own limit: the profile ids of one list call.</summary>
+    private static readonly Dictionary<string, int> ArrayLimits = new(StringComparer.Ordinal)
+    {
+        ["profile_ids"] = Core.Storage.ListStore.MaxProfilesPerCall,
+    };
+
     private static readonly Dictionary<string, int> StringLimits = new(StringComparer.Ordinal)
     {
         ["segment_id"] = MaxIdLength,
         ["segment_ids"] = MaxIdLength,
         ["profile_id"] = MaxIdLength,
+        ["profile_ids"] = MaxIdLength,
+        ["list_id"] = MaxIdLength,
         ["as_of"] = MaxTimeLength,
+        ["at"] = MaxTimeLength,
         ["since"] = MaxTimeLength,
         ["until"] = MaxTimeLength,
         ["cursor"] = MaxCursorLength,
@@ -167,9 +176,10 @@ internal static class ArgumentGuard
                 return $"{name}: must be an array (got {Describe(value)}).";
             }
 
-            if (value.GetArrayLength() > MaxArrayItems)
+            var maxItems = ArrayLimits.GetValueOrDefault(name, MaxArrayItems);
+            if (value.GetArrayLength() > maxItems)
             {
-                return $"{name}: at most {MaxArrayItems} items (got {value.GetArrayLength().ToString(CultureInfo.InvariantCulture)}).";
+                return $"{name}: at most {maxItems.ToString("N0", CultureInfo.InvariantCulture)} items (got {value.GetArrayLength().ToString("N0", CultureInfo.InvariantCulture)}).";
             }
 
             var index = 0;

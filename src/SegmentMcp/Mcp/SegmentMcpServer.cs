@@ -43,6 +43,8 @@ internal static class SegmentMcpServer
             .WithTools<SegmentTools>(McpJson.Options)
             .WithTools<PreviewTools>(McpJson.Options)
             .WithTools<MembershipTools>(McpJson.Options)
+            .WithTools<HistoryTools>(McpJson.Options)
+            .WithTools<ListTools>(McpJson.Options)
             .WithTools<RefreshTools>(McpJson.Options)
             .WithTools<ProfileTools>(McpJson.Options)
             .WithResources<SegmentResources>()

@@ -23,6 +23,7 @@ internal sealed class SegmentPrompts
     private readonly IReadOnlyList<PromptFiles> configs;
     private readonly KernelPromptTemplateFactory factory = new() { AllowDangerouslySetContent = true };
     private readonly Kernel kernel = new();
+    private readonly string directory;
 
     public SegmentPrompts(string directory)
     {
@@ -31,8 +32,17 @@ internal sealed class SegmentPrompts
             throw new InvalidOperationException($"No prompts directory at '{directory}'.");
         }
 
-        configs = [.. Directory.GetDirectories(directory).Order(StringComparer.Ordinal).Select(Load)];
+        // A folder without config.json is not an MCP prompt: agent/ holds the ask/chat agent's system prompt (a
+        // template for this product's own model, not for an MCP client) and eval/ the natural-language benchmark.
+        configs = [.. Directory.GetDirectories(directory)
+            .Where(folder => File.Exists(Path.Combine(folder, "config.json")))
+            .Order(StringComparer.Ordinal)
+            .Select(Load)];
+        this.directory = directory;
     }
+
+    /// <summary>The folder of the agent's system prompt (<c>prompts/agent/system</c>).</summary>
+    public const string AgentPrompt = "agent/system";
 
     public static string DefaultDirectory => Path.Combine(AppContext.BaseDirectory, "prompts");
 
@@ -71,6 +81,41 @@ internal sealed class SegmentPrompts
             values[variable.Name] = arguments.TryGetValue(variable.Name, out var value) && value is not null ? value : variable.Default?.ToString() ?? string.Empty;
         }
 
+        var text = await RenderAsync(config, values, tenant, store, definitions, cancellationToken).ConfigureAwait(false);
+        return new GetPromptResult
+        {
+            Description = config.Description,
+            Messages = [new PromptMessage { Role = Role.User, Content = new TextContentBlock { Text = text } }],
+        };
+    }
+
+    /// <summary>
+    /// The agent's system prompt (<see cref="AgentPrompt"/>) rendered for <paramref name="tenant"/>, with the server
+    /// variables and <paramref name="extra"/> (such as <c>$now</c>).
+    /// </summary>
+    public async Task<string> RenderAgentAsync(
+        string tenant, IReadOnlyDictionary<string, string> extra, ISegmentStore store, DefinitionService definitions, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(directory, AgentPrompt);
+        if (!File.Exists(Path.Combine(folder, "config.json")))
+        {
+            throw new InvalidOperationException($"No agent prompt at '{folder}' (config.json and skprompt.txt).");
+        }
+
+        var files = Load(folder);
+        var values = new KernelArguments();
+        foreach (var (name, value) in extra)
+        {
+            values[name] = value;
+        }
+
+        return await RenderAsync(files.Config(), values, tenant, store, definitions, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Fills in the server variables (<c>$tenant</c>, <c>$catalog</c>, <c>$segments</c>) and renders.</summary>
+    private async Task<string> RenderAsync(
+        PromptTemplateConfig config, KernelArguments values, string tenant, ISegmentStore store, DefinitionService definitions, CancellationToken cancellationToken)
+    {
         var catalog = await definitions.CatalogAsync(tenant, fresh: false, cancellationToken).ConfigureAwait(false);
         var segments = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
         values["tenant"] = tenant;
@@ -78,12 +123,7 @@ internal sealed class SegmentPrompts
         values["segments"] = segments.Count == 0
             ? "(none yet)"
             : string.Join('\n', segments.Take(100).Select(s => $"- {s.Id}: {s.Name} ({(s.Size is { } size ? size.ToString(CultureInfo.InvariantCulture) + " members" : "not evaluated yet")})"));
-        var text = await factory.Create(config).RenderAsync(kernel, values, cancellationToken).ConfigureAwait(false);
-        return new GetPromptResult
-        {
-            Description = config.Description,
-            Messages = [new PromptMessage { Role = Role.User, Content = new TextContentBlock { Text = text } }],
-        };
+        return await factory.Create(config).RenderAsync(kernel, values, cancellationToken).ConfigureAwait(false);
     }
 
     private static string CatalogText(TenantCatalog catalog)

@@ -15,7 +15,7 @@ public sealed class CommandLineTests
 {
     private static readonly string[] VerbNames =
     [
-        "clickhouse-server", "cluster-demo", "demo", "evaluate", "help", "ingest", "quickstart", "serve", "version",
+        "ask", "chat", "clickhouse-server", "cluster-demo", "demo", "eval-nl", "evaluate", "help", "ingest", "lists import", "quickstart", "serve", "version",
     ];
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class CommandLineTests
 
         Assert.Equal(2, exitCode);
         Assert.Empty(output);
-        Assert.StartsWith($"segmentmcp: unknown verb '{named}'. Verbs: clickhouse-server, ", error, StringComparison.Ordinal);
+        Assert.StartsWith($"segmentmcp: unknown verb '{named}'. Verbs: ask, chat, clickhouse-server, ", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -121,6 +121,29 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Ask_chat_and_eval_nl_take_the_documented_flags()
+    {
+        var ask = CommandLine.Parse(["ask", "premium customers in Boston", "--company", "acme", "--json", "--save", "--llm-endpoint", "http://127.0.0.1:11434/v1", "--llm-model", "qwen2.5:7b"]);
+        Assert.Empty(ask.Errors);
+        Assert.Equal("premium customers in Boston", ask.GetValue<string?>("QUESTION"));
+        Assert.Equal(8, ask.GetValue<int>("--max-steps"));
+        Assert.True(ask.GetValue<bool>("--json"));
+        Assert.True(ask.GetValue<bool>("--save"));
+        Assert.Equal("http://127.0.0.1:11434/v1", ask.GetValue<string?>("--llm-endpoint"));
+        Assert.Equal("qwen2.5:7b", ask.GetValue<string?>("--llm-model"));
+        Assert.StartsWith("\"QUESTION\" [--company ID] [--json] [--save] [--max-steps N]", CommandLine.Usage(ask.CommandResult.Command), StringComparison.Ordinal);
+        Assert.Equal(3, CommandLine.Parse(["chat", "--max-steps", "3"]).GetValue<int>("--max-steps"));
+        Assert.Contains("--llm-endpoint: 'ftp://x' is not an http(s) URL", CommandLine.Parse(["ask", "q", "--llm-endpoint", "ftp://x"]).Errors.Single().Message, StringComparison.Ordinal);
+        Assert.Contains("--max-steps must be a whole number from 1 to 100", CommandLine.Parse(["ask", "q", "--max-steps", "0"]).Errors.Single().Message, StringComparison.Ordinal);
+
+        var eval = CommandLine.Parse(["eval-nl", "--cases", "cases.jsonl", "--report", "out.json", "--llm-model", "m"]);
+        Assert.Empty(eval.Errors);
+        Assert.Equal("cases.jsonl", eval.GetValue<string?>("--cases"));
+        Assert.Equal("out.json", eval.GetValue<string>("--report"));
+        Assert.Equal("eval-nl-report.json", CommandLine.Parse(["eval-nl"]).GetValue<string>("--report"));
+    }
+
+    [Fact]
     public void No_verb_or_flags_first_mean_serve()
     {
         Assert.Equal("serve", CommandLine.Parse([]).CommandResult.Command.Name);
@@ -134,7 +157,7 @@ public sealed class CommandLineTests
     public void Every_company_flag_follows_the_one_tenant_rule()
     {
         var withCompany = CommandLine.Verbs().Where(verb => verb.Options.Any(option => option.Name == "--company")).ToList();
-        Assert.Equal(["demo", "evaluate", "ingest", "quickstart", "serve"], withCompany.Select(CommandLine.Name));
+        Assert.Equal(["ask", "chat", "demo", "eval-nl", "evaluate", "ingest", "lists import", "quickstart", "serve"], withCompany.Select(CommandLine.Name));
         foreach (var verb in withCompany)
         {
             var words = CommandLine.Name(verb).Split(' ');

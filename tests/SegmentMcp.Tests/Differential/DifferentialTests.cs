@@ -49,6 +49,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             // The current-value table is refreshed up to an ingestion time inside the updates': the compiled queries
             // read it for some profiles and the history for the others (ingested later, or dated after now).
             await engine.InsertJsonEachRowAsync(schema.ProfileUpdates, RandomWorld.UpdateRows(world.Updates), null);
+            await engine.InsertJsonEachRowAsync(schema.ListMembers, RandomWorld.ListRows(world.ListChanges), null);
             var ingested = world.Updates.Select(u => u.IngestedAt).Order().ToList();
             var cutoffs = ingested.Count == 0 ? [world.Now] : new[] { ingested[random.Next(ingested.Count)], ingested[random.Next(ingested.Count)] }.Order().ToArray();
             foreach (var tenant in world.Tenants)
@@ -60,7 +61,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 }
             }
 
-            var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved);
+            var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved, world.ListChanges);
             var validator = new DefinitionValidator(new InMemorySegments(world.Saved));
             for (var i = 0; i < DefinitionsPerDataset && checkedCases < cases; i++, checkedCases++)
             {

@@ -10,7 +10,7 @@ namespace SegmentMcp.Tests.Differential;
 /// exact window edges, unset and removed properties, non-numeric values, dates around 29 February and before 1970,
 /// two tenants sharing profile ids, future rows that do not exist yet.
 /// </summary>
-public sealed class RandomWorld
+public sealed partial class RandomWorld
 {
     public static readonly string[] Metrics = ["Opened Email", "Placed Order", "Page View"];
     public static readonly string[] EventProperties = ["plan", "amount", "channel", "when"];
@@ -75,7 +75,8 @@ public sealed class RandomWorld
                     }
 
                     double? value = random.Next(4) == 0 ? null : random.Next(-4, 21) / 2.0;
-                    Events.Add(new TestEvent(tenant, Pick(Metrics), profile, Pick(edges), value, properties));
+                    ingested = ingested.AddMilliseconds(1);
+                    Events.Add(new TestEvent(tenant, Pick(Metrics), profile, Pick(edges), value, properties) { IngestedAt = ingested });
                 }
 
                 for (var i = random.Next(0, 4); i > 0; i--)
@@ -94,6 +95,8 @@ public sealed class RandomWorld
                     ingested = ingested.AddMilliseconds(1);
                     Updates.Add(new TestProfileUpdate(tenant, profile, Pick(edges), ingested, properties));
                 }
+
+                ingested = GenerateListChanges(tenant, profile, ingested);
             }
         }
     }
@@ -124,6 +127,10 @@ public sealed class RandomWorld
         }
 
         WriteMap(writer, e.Properties);
+        if (e.IngestedAt is { } ingestedAt)
+        {
+            writer.WriteString("ingested_at", ingestedAt.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture));
+        }
     });
 
     public static byte[] UpdateRows(IEnumerable<TestProfileUpdate> updates) => Rows(updates, (writer, u) =>
@@ -179,25 +186,13 @@ public sealed class RandomWorld
             return new SegmentReferenceCondition("s" + random.Next(allowedReferences).ToString(CultureInfo.InvariantCulture), random.Next(3) > 0);
         }
 
-        return roll < 50 ? new PropertyCondition(Filter(Pick(ProfileProperties), isEventValue: false)) : Event();
+        return roll < 40 ? new PropertyCondition(Filter(Pick(ProfileProperties), isEventValue: false)) : roll < 70 ? Event() : Behavioural();
     }
 
     private EventCondition Event()
     {
-        var where = Enumerable.Range(0, random.Next(0, 3))
-            .Select(_ => random.Next(4) == 0 ? Filter(PropertyFilter.ValueProperty, isEventValue: true) : Filter(Pick(EventProperties), isEventValue: false))
-            .ToList();
-        Window? window = random.Next(9) switch
-        {
-            0 => null,
-            1 => new LastDaysWindow(Pick([1, 3, 5, 7, 30])),
-            2 => new LastHoursWindow(Pick([1, 6, 24])),
-            3 => Pick<Window>([new BetweenDaysAgoWindow(0, 1), new BetweenDaysAgoWindow(3, 5), new BetweenDaysAgoWindow(1, 7)]),
-            4 => new SinceWindow(Pick(WindowInstants)),
-            5 => new BeforeWindow(Pick(WindowInstants)),
-            6 => new FromToWindow(WindowInstants[0], WindowInstants[random.Next(1, 3)]),
-            _ => new LastDaysWindow(Pick([3, 10])),
-        };
+        var where = Where();
+        var window = Window();
         var measureKind = (MeasureKind)random.Next(6);
         var measure = measureKind == MeasureKind.Count || random.Next(5) == 0
             ? Measure.Count
@@ -206,6 +201,22 @@ public sealed class RandomWorld
         var value = measure.Kind == MeasureKind.Count && random.Next(3) == 0 ? Pick([0.0, 1.0]) : random.Next(-2, 9) / 2.0;
         return new EventCondition(Pick(Metrics), where, window, measure, op, value);
     }
+
+    private Window? Window() => random.Next(9) switch
+    {
+        0 => null,
+        1 => new LastDaysWindow(Pick([1, 3, 5, 7, 30])),
+        2 => new LastHoursWindow(Pick([1, 6, 24])),
+        3 => Pick<Window>([new BetweenDaysAgoWindow(0, 1), new BetweenDaysAgoWindow(3, 5), new BetweenDaysAgoWindow(1, 7)]),
+        4 => new SinceWindow(Pick(WindowInstants)),
+        5 => new BeforeWindow(Pick(WindowInstants)),
+        6 => new FromToWindow(WindowInstants[0], WindowInstants[random.Next(1, 3)]),
+        _ => new LastDaysWindow(Pick([3, 10])),
+    };
+
+    private List<PropertyFilter> Where() =>
+        [.. Enumerable.Range(0, random.Next(0, 3))
+            .Select(_ => random.Next(4) == 0 ? Filter(PropertyFilter.ValueProperty, isEventValue: true) : Filter(Pick(EventProperties), isEventValue: false))];
 
     private PropertyFilter Filter(string name, bool isEventValue)
     {

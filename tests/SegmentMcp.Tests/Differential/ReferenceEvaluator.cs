@@ -5,7 +5,14 @@ using SegmentMcp.Core.Dsl;
 namespace SegmentMcp.Tests.Differential;
 
 /// <summary>An event as stored: property values are tagged text ('s'/'n'/'b' + text).</summary>
-public sealed record TestEvent(string Tenant, string Metric, string ProfileId, DateTime Ts, double? Value, IReadOnlyDictionary<string, string> Properties);
+public sealed record TestEvent(string Tenant, string Metric, string ProfileId, DateTime Ts, double? Value, IReadOnlyDictionary<string, string> Properties)
+{
+    /// <summary>When the row was ingested (null: the engine's default); breaks ties of last_event.</summary>
+    public DateTime? IngestedAt { get; init; }
+}
+
+/// <summary>One add (or remove) of a profile on a static list.</summary>
+public sealed record TestListChange(string Tenant, string ListId, string ProfileId, DateTime At, DateTime IngestedAt, bool Added);
 
 /// <summary>A profile record: tagged property values, '' for a property set to null (removed).</summary>
 public sealed record TestProfileUpdate(string Tenant, string ProfileId, DateTime UpdatedAt, DateTime IngestedAt, IReadOnlyDictionary<string, string> Properties);
@@ -17,8 +24,11 @@ public sealed record TestProfileUpdate(string Tenant, string ProfileId, DateTime
 public sealed partial class ReferenceEvaluator(
     IReadOnlyList<TestEvent> events,
     IReadOnlyList<TestProfileUpdate> updates,
-    IReadOnlyDictionary<string, SegmentDefinition> savedSegments)
+    IReadOnlyDictionary<string, SegmentDefinition> savedSegments,
+    IReadOnlyList<TestListChange>? lists = null)
 {
+    private IReadOnlyList<TestListChange> Lists { get; } = lists ?? [];
+
     private IReadOnlyList<TestEvent> Events { get; } = events;
 
     private IReadOnlyList<TestProfileUpdate> Updates { get; } = updates;
@@ -46,7 +56,7 @@ public sealed partial class ReferenceEvaluator(
     private static DateTime? Date(string tagged) =>
         tagged.Length > 0 && tagged[0] == 's' && IsoTime.TryParse(tagged[1..], out var instant) ? instant : null;
 
-    private sealed class Context
+    private sealed partial class Context
     {
         private readonly ReferenceEvaluator owner;
         private readonly string tenant;
@@ -83,15 +93,12 @@ public sealed partial class ReferenceEvaluator(
             PropertyCondition p => Filter(p.Filter, traits.GetValueOrDefault((profile, p.Filter.Name), string.Empty), null),
             EventCondition e => Event(e, profile),
             SegmentReferenceCondition r => Holds(owner.SavedSegments[r.SegmentId].Condition, profile) == r.Member,
-            _ => throw new InvalidOperationException(),
+            _ => Behavioural(condition, profile),
         };
 
         private bool Event(EventCondition e, string profile)
         {
-            var selected = eventsByProfile.GetValueOrDefault(profile, [])
-                .Where(x => x.Metric == e.Metric && InWindow(e.Window, x.Ts))
-                .Where(x => e.Where.All(f => f.IsEventValue ? Filter(f, string.Empty, x.Value, isEventValue: true) : Filter(f, x.Properties.GetValueOrDefault(f.Name, string.Empty), null)))
-                .ToList();
+            var selected = Matching(eventsByProfile.GetValueOrDefault(profile, []), e.Metric, e.Where).Where(x => InWindow(e.Window, x.Ts)).ToList();
             double? measured;
             if (e.Measure.Kind == MeasureKind.Count)
             {
@@ -120,15 +127,7 @@ public sealed partial class ReferenceEvaluator(
                 };
             }
 
-            return measured is { } m && e.Op switch
-            {
-                Comparison.Eq => m == e.Value,
-                Comparison.Neq => m != e.Value,
-                Comparison.Gt => m > e.Value,
-                Comparison.Gte => m >= e.Value,
-                Comparison.Lt => m < e.Value,
-                _ => m <= e.Value,
-            };
+            return measured is { } m && Compare(m, e.Op, e.Value);
         }
 
         private bool InWindow(Window? window, DateTime ts) => window switch

@@ -12,7 +12,7 @@ namespace SegmentMcp.Tests.Evaluation;
 /// A small random world for evaluator tests: one tenant's profiles, a random stream of events and profile updates
 /// (late, on time and future-dated), random saved segments, and the full recompute every tick is checked against.
 /// </summary>
-internal sealed class EvaluationWorld(IClickHouseEngine engine, StorageSchema schema, int seed, int profiles = 60)
+internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageSchema schema, int seed, int profiles = 60)
 {
     public const string Tenant = "acme";
 
@@ -120,6 +120,11 @@ internal sealed class EvaluationWorld(IClickHouseEngine engine, StorageSchema sc
         {
             await engine.InsertJsonEachRowAsync(schema.ProfileUpdates, Encoding.UTF8.GetBytes(rows.ToString()), null);
         }
+
+        if (Behavioural)
+        {
+            await IngestListChangesAsync(now, updates, limit);
+        }
     }
 
     /// <summary>Saves <paramref name="count"/> random segments; later ones may reference earlier ones.</summary>
@@ -215,6 +220,11 @@ internal sealed class EvaluationWorld(IClickHouseEngine engine, StorageSchema sc
 
     private Condition RandomCondition(DateTime now, int depth)
     {
+        if (Behavioural && Random.Next(3) == 0)
+        {
+            return RandomBehavioural();
+        }
+
         var roll = Random.Next(depth >= 2 ? 6 : 10);
         return roll switch
         {

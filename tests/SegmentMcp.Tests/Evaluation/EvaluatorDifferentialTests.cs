@@ -1,4 +1,5 @@
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Evaluation;
@@ -31,12 +32,20 @@ public sealed class EvaluatorDifferentialTests
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public async Task Membership_and_log_equal_full_recomputes_tick_after_tick(int seed)
+    public Task Membership_and_log_equal_full_recomputes_tick_after_tick(int seed) => RunAsync(seed, behavioural: false);
+
+    /// <summary>The same with the behavioural conditions and static lists: time alone (period boundaries, then_not
+    /// intervals elapsing, recent-day edges) and list changes must reach phase 1.</summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public Task Behavioural_conditions_and_lists_equal_full_recomputes_tick_after_tick(int seed) => RunAsync(seed + 7, behavioural: true);
+
+    private static async Task RunAsync(int seed, bool behavioural)
     {
         var ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : 40;
         var engine = TestEngines.Embedded;
         var schema = await TestEngines.NewSchemaAsync(engine);
-        var world = new EvaluationWorld(engine, schema, seed);
+        var world = new EvaluationWorld(engine, schema, seed) { Behavioural = behavioural };
         var now = new DateTime(2026, 3, 1, 9, 30, 0, DateTimeKind.Utc);
         for (var day = 30; day > 0; day--)
         {
@@ -46,6 +55,7 @@ public sealed class EvaluatorDifferentialTests
         await world.SaveRandomSegmentsAsync(8, now);
         var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 3, ChunkSize = 7, IngestLag = TimeSpan.Zero });
         var previous = new Dictionary<string, SortedSet<string>>();
+        var history = new List<(DateTime At, Dictionary<string, SortedSet<string>> Members)>();
         var deleted = new HashSet<string>();
         long totalChanges = 0;
         for (var tick = 0; tick < ticks; tick++)
@@ -95,7 +105,23 @@ public sealed class EvaluatorDifferentialTests
                 totalChanges += log.Count;
                 previous[id] = expected;
             }
+
+            history.Add((now, previous.Where(p => !deleted.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value)));
         }
+
+        // members_at replays the log: at (or just after) any past tick it gives that tick's membership; before the
+        // first evaluation there is no history.
+        var replayed = new MembershipStore(engine, schema);
+        foreach (var (at, members) in history.Where((_, i) => i % 7 == 3 || i == 0))
+        {
+            foreach (var (id, expected) in members.Where(m => !deleted.Contains(m.Key)))
+            {
+                var page = await replayed.MembersAtAsync(EvaluationWorld.Tenant, id, at.AddMilliseconds(world.Random.Next(0, 2)), null, 1000, CancellationToken.None);
+                Assert.True(expected.SetEquals(page), $"members_at {at:O}, segment {id}: expected [{string.Join(",", expected)}], got [{string.Join(",", page)}]");
+            }
+        }
+
+        Assert.Equal(history[0].At, await replayed.FirstEvaluatedAtAsync(EvaluationWorld.Tenant, world.SegmentIds[1], CancellationToken.None));
 
         // The whole log replays to the final membership (nothing lost, nothing doubled).
         foreach (var id in world.SegmentIds.Where(id => !deleted.Contains(id)))

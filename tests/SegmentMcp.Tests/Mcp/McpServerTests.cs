@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Mcp;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Mcp;
@@ -32,8 +34,9 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
 
     public static readonly string[] ToolNames =
     [
-        "check_membership", "count_members", "create_segment", "delete_segment", "describe_schema", "explain_segment", "get_profile",
-        "get_segment", "list_members", "list_segments", "membership_changes", "preview_segment", "refresh_segments", "segment_overlap", "update_segment",
+        "add_to_list", "check_membership", "count_members", "create_list", "create_segment", "delete_segment", "describe_schema", "explain_segment",
+        "get_profile", "get_segment", "list_lists", "list_members", "list_segments", "members_at", "membership_changes", "preview_segment",
+        "refresh_segments", "remove_from_list", "segment_overlap", "update_segment",
     ];
 
     public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme");
@@ -43,7 +46,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     private static JsonElement Definition(string json) => JsonDocument.Parse(json).RootElement;
 
     [Fact]
-    public async Task Lists_the_fifteen_tools_with_annotations_and_output_schemas()
+    public async Task Lists_every_tool_with_annotations_and_output_schemas()
     {
         var tools = await server.Client.ListToolsAsync();
         Assert.Equal(ToolNames, tools.Select(t => t.Name).Order(StringComparer.Ordinal));
@@ -263,6 +266,25 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
 
         var error = await Assert.ThrowsAnyAsync<McpException>(() => server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?>()).AsTask());
         Assert.Contains("goal", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_agent_prompt_is_not_an_mcp_prompt_and_renders_with_the_catalog()
+    {
+        var prompts = new SegmentPrompts(McpTestData.PromptsDirectory());
+        Assert.DoesNotContain(prompts.List().Prompts, p => p.Name.Contains("agent", StringComparison.Ordinal));
+        await using var services = Core.App.SegmentServices.Build(fixture.Engine, fixture.Schema);
+        var text = await prompts.RenderAgentAsync(
+            "acme",
+            new Dictionary<string, string> { ["now"] = "2026-11-20T12:00:00.000Z" },
+            services.GetRequiredService<ISegmentStore>(),
+            services.GetRequiredService<Core.App.DefinitionService>(),
+            CancellationToken.None);
+        Assert.Contains("workspace acme", text, StringComparison.Ordinal);
+        Assert.Contains("Now is 2026-11-20T12:00:00.000Z", text, StringComparison.Ordinal);
+        Assert.Contains("metric \"Placed Order\"", text, StringComparison.Ordinal);
+        Assert.Contains("preview_segment", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{{$", text, StringComparison.Ordinal);
     }
 
     [Fact]

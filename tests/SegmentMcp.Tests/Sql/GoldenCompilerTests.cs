@@ -53,6 +53,18 @@ public sealed class GoldenCompilerTests
         ["traits_drive"] = ("""{"all": [{"property": {"name": "city", "op": "eq", "value": "Boston"}}, {"event": {"metric": "Page View", "window": {"last_days": 7}, "op": "eq", "value": 0}}]}""", CompileMode.Members),
         ["segment_member"] = ("""{"all": [{"segment": {"id": "buyers"}}, {"property": {"name": "vip", "op": "eq", "value": true}}]}""", CompileMode.Members),
         ["segment_not_member"] = ("""{"segment": {"id": "buyers", "member": false}}""", CompileMode.Members),
+        ["first_time"] = ("""{"first_time": {"metric": "Placed Order", "where": [{"name": "$value", "op": "gt", "value": 10}], "window": {"last_days": 30}}}""", CompileMode.Members),
+        ["sequence"] = ("""{"sequence": {"steps": [{"metric": "Viewed Product"}, {"metric": "Added To Cart", "where": [{"name": "category", "op": "eq", "value": "shoes"}]}, {"metric": "Placed Order"}], "within_hours": 2, "window": {"last_days": 7}}}""", CompileMode.Members),
+        ["sequence_then_not"] = ("""{"sequence": {"steps": [{"metric": "Viewed Product"}, {"metric": "Added To Cart", "then_not": {"metric": "Placed Order", "within_hours": 24}}], "within_hours": 2, "window": {"between_days_ago": [0, 7]}}}""", CompileMode.Members),
+        ["stopped"] = ("""{"stopped": {"metric": "Placed Order", "where": [{"name": "category", "op": "eq", "value": "shoes"}], "before_days": [30, 90], "recent_days": 30}}""", CompileMode.Members),
+        ["restarted"] = ("""{"restarted": {"metric": "Page View", "gap_days": 30, "recent_days": 7}}""", CompileMode.Members),
+        ["regularly"] = ("""{"regularly": {"metric": "Page View", "period": "week", "periods": 4, "min_periods": 3, "op": "gte", "value": 2}}""", CompileMode.Members),
+        ["regularly_zero"] = ("""{"regularly": {"metric": "Page View", "period": "month", "periods": 3, "min_periods": 2, "op": "lt", "value": 1}}""", CompileMode.Members),
+        ["last_event"] = ("""{"last_event": {"metric": "Placed Order", "property": "category", "op": "eq", "value": "shoes"}}""", CompileMode.Members),
+        ["last_event_value"] = ("""{"last_event": {"metric": "Placed Order", "property": "$value", "op": "is_not_set"}}""", CompileMode.Members),
+        ["random_bucket"] = ("""{"all": [{"random_bucket": {"percent": 12.5, "seed": "spring"}}, {"property": {"name": "city", "op": "eq", "value": "Boston"}}]}""", CompileMode.Members),
+        ["in_list"] = ("""{"any": [{"in_list": {"id": "vips"}}, {"not": {"in_list": {"id": "suppressed"}}}]}""", CompileMode.Members),
+        ["in_list_restricted"] = ("""{"in_list": {"id": "vips"}}""", CompileMode.Restricted),
         ["mode_count"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}""", CompileMode.Count),
         ["mode_page"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}""", CompileMode.Page),
         ["mode_restricted"] = ("""{"any": [{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}, {"property": {"name": "city", "op": "eq", "value": "Boston"}}]}""", CompileMode.Restricted),
@@ -106,6 +118,7 @@ public sealed class GoldenCompilerTests
         Assert.All(DslNames.MeasureKinds.Skip(1), measure => Assert.Contains($"\"{measure}\":", all, StringComparison.Ordinal));
         Assert.All(DslNames.WindowKinds, window => Assert.Contains($"\"{window}\":", all, StringComparison.Ordinal));
         Assert.All(DslNames.Comparisons, op => Assert.Contains($"\"op\": \"{op}\", \"value\"", all, StringComparison.Ordinal));
+        Assert.All(DslNames.ConditionKinds, kind => Assert.Contains($"{{\"{kind}\":", all, StringComparison.Ordinal));
     }
 
     [Trait("Category", "Engine")]

@@ -36,13 +36,32 @@ public abstract partial class EngineContractTests
 
         await schema.EnsureCreatedAsync(Engine);
 
-        Assert.Equal(2, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
         Assert.Contains("PROJECTION by_time", await CreateQueryAsync(schema, "events"), StringComparison.Ordinal);
         var traits = await CreateQueryAsync(schema, "traits");
         Assert.Contains("PROJECTION by_update", traits, StringComparison.Ordinal);
         Assert.Contains("PROJECTION by_value", traits, StringComparison.Ordinal);
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)}")));
-        Assert.Equal([1, 2], await RecordedVersionsAsync(schema));
+        Assert.Equal(Enumerable.Range(1, StorageSchema.CurrentVersion), await RecordedVersionsAsync(schema));
+    }
+
+    [Fact]
+    public async Task A_version_2_database_gets_lists_and_the_first_evaluations_of_its_logged_segments()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        Assert.Equal([1, 2], (await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 2)).Select(m => m.Version));
+        var store = new MembershipStore(Engine, schema);
+        var first = new DateTime(2026, 3, 1, 9, 30, 0, DateTimeKind.Utc);
+        await store.WriteChangesAsync("acme", "s1", first, ["p1", "p2"], [], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", "s1", first.AddHours(1), [], ["p1"], null, CancellationToken.None);
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(first, await store.FirstEvaluatedAtAsync("acme", "s1", CancellationToken.None));
+        Assert.Null(await store.FirstEvaluatedAtAsync("acme", "s2", CancellationToken.None));
+        Assert.Equal(["p1", "p2"], await store.MembersAtAsync("acme", "s1", first.AddMinutes(59), null, 10, CancellationToken.None));
+        Assert.Equal(["p2"], await store.MembersAtAsync("acme", "s1", first.AddHours(1), null, 10, CancellationToken.None));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ListMembers)}")));
     }
 
     [Fact]
@@ -113,8 +132,7 @@ public abstract partial class EngineContractTests
         await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
         var events = Sql.Table(schema.Events);
         var addColumn = Sql.Of($"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS source LowCardinality(String) DEFAULT ''");
-        var next = StorageSchema.CurrentVersion + 1;
-        SchemaMigration broken = new(next, "source column and index", [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx no_such_column TYPE minmax")]);
+        SchemaMigration broken = new(StorageSchema.CurrentVersion + 1, "source column and index", [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx no_such_column TYPE minmax")]);
 
         await Assert.ThrowsAsync<ClickHouseException>(() => new SchemaMigrator(Engine, schema, [.. schema.Migrations(), broken]).MigrateAsync());
         Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
@@ -122,8 +140,8 @@ public abstract partial class EngineContractTests
         SchemaMigration repaired = broken with { Statements = [addColumn, Sql.Of($"ALTER TABLE {events} ADD INDEX IF NOT EXISTS source_idx source TYPE set(100) GRANULARITY 4")] };
         var migrator = new SchemaMigrator(Engine, schema, [.. schema.Migrations(), repaired]);
         Assert.Equal([repaired], await migrator.MigrateAsync());
-        Assert.Equal(next, await migrator.ReadVersionAsync());
-        Assert.Equal(Enumerable.Range(1, next), await RecordedVersionsAsync(schema));
+        Assert.Equal(StorageSchema.CurrentVersion + 1, await migrator.ReadVersionAsync());
+        Assert.Equal(Enumerable.Range(1, StorageSchema.CurrentVersion + 1), await RecordedVersionsAsync(schema));
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {events} WHERE source = ''")));
     }
 
@@ -156,7 +174,7 @@ public sealed class SchemaMigratorTests
     public void Versions_must_run_from_1_without_gaps()
     {
         var schema = new StorageSchema("migrations");
-        SchemaMigration[] gap = [.. schema.Migrations(), new(StorageSchema.CurrentVersion + 2, "skips one", [])];
+        SchemaMigration[] gap = [.. schema.Migrations(), new(StorageSchema.CurrentVersion + 2, "skips a version", [])];
         Assert.Contains("versions run 1, 2, 3", Assert.Throws<ArgumentException>(() => new SchemaMigrator(TestEngines.Embedded, schema, gap)).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new SchemaMigrator(TestEngines.Embedded, schema, [.. schema.Migrations().Reverse()]));
     }

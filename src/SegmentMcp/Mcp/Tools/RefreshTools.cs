@@ -42,7 +42,7 @@ internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator eva
             if (ahead.Count > 0)
             {
                 throw new McpException(
-                    $"as_of: {ToolSupport.Iso(requested)} is before the last evaluation of {Core.Dsl.Suggestions.JoinQuoted([.. ahead.Take(3).Select(s => s.Id)], "and")}{(ahead.Count > 3 ? $" and {ahead.Count - 3} more" : string.Empty)} (latest {ToolSupport.Iso(ahead[0].EvaluatedAt!.Value)}); saved segments only move forward in time, so nothing was evaluated. Omit as_of to refresh up to now; to see membership at an earlier time use preview_segment with as_of, or membership_changes.");
+                    $"as_of: {ToolSupport.Iso(requested)} is before the last evaluation of {Core.Dsl.Suggestions.JoinQuoted([.. ahead.Take(3).Select(s => s.Id)], "and")}{(ahead.Count > 3 ? $" and {ahead.Count - 3} more" : string.Empty)} (latest {ToolSupport.Iso(ahead[0].EvaluatedAt!.Value)}); saved segments only move forward in time, so nothing was evaluated. Omit as_of to refresh up to now; to see membership at an earlier time use members_at (stored history), preview_segment with as_of, or membership_changes.");
             }
         }
 

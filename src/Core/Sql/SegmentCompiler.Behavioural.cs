@@ -1,0 +1,180 @@
+using SegmentMcp.Core.Dsl;
+
+namespace SegmentMcp.Core.Sql;
+
+/// <summary>
+/// The behavioural conditions. Each is one or more columns of the same event aggregate (one GROUP BY profile_id over
+/// the events sort key, the metrics and the union of the time ranges pushed into its WHERE) and a predicate over
+/// them in the outer WHERE; random_bucket and in_list read the profile id only.
+/// </summary>
+public static partial class SegmentCompiler
+{
+    /// <summary>A column of the event aggregate: the rows it reads (metric, time range, filtered further) and its aggregate.</summary>
+    private sealed record EventColumn(string Metric, TimeRange Range, bool Filtered, SqlFragment Aggregate, SqlFragment Selection);
+
+    private sealed partial class QueryBuilder
+    {
+        private SqlFragment driverId = Sql.Of($"u.profile_id");
+
+        private SqlFragment BehaviouralPredicate(Condition condition) => condition switch
+        {
+            FirstTimeCondition c => FirstTime(c),
+            SequenceCondition c => Sequence(c),
+            StoppedCondition c => Stopped(c),
+            RestartedCondition c => Restarted(c),
+            RegularlyCondition c => Regularly(c),
+            LastEventCondition c => LastEvent(c),
+            RandomBucketCondition c => RandomBucket(c),
+            InListCondition c => InList(c),
+            _ => throw new InvalidOperationException($"Unexpected condition {condition.GetType().Name} after inlining."),
+        };
+
+        /// <summary>The earliest matching event over all time (minOrNull: NULL for none) lies in the window.</summary>
+        private SqlFragment FirstTime(FirstTimeCondition c)
+        {
+            var selection = Selection(c.Metric, c.Where, TimeRange.All);
+            var first = AddEventColumn(c.Metric, TimeRange.All, c.Where.Count > 0, Sql.Of($"minOrNullIf(ts, {selection})"), selection);
+            var window = TimeRange.Of(c.Window, now);
+            var tests = new List<SqlFragment> { Sql.Of($"isNotNull({first})") };
+            if (window.From is { } from)
+            {
+                tests.Add(Sql.Of($"ifNull({first} >= {Sql.Param(DateTimeType, from)}, 0)"));
+            }
+
+            if (window.Until is { } until)
+            {
+                tests.Add(Sql.Of($"ifNull({first} < {Sql.Param(DateTimeType, until)}, 0)"));
+            }
+
+            return Parenthesize(Sql.And(tests));
+        }
+
+        /// <summary>A count in the earlier window and none in the recent one: two counts, each over its own range.</summary>
+        private SqlFragment Stopped(StoppedCondition c)
+        {
+            var before = Count(c.Metric, c.Where, TimeRange.Of(c.Before, now));
+            var recent = Count(c.Metric, c.Where, TimeRange.Of(c.Recent, now));
+            return Sql.Of($"({before} > 0 AND {recent} = 0)");
+        }
+
+        private SqlFragment Count(string metric, IReadOnlyList<PropertyFilter> where, TimeRange range)
+        {
+            var selection = Selection(metric, where, range);
+            return AddEventColumn(metric, range, where.Count > 0, Sql.Of($"countIf({selection})"), selection);
+        }
+
+        /// <summary>
+        /// The first event of the recent days (f) and the latest event before them (p): every event before f is
+        /// before the recent days, so the gap before f is f − p.
+        /// </summary>
+        private SqlFragment Restarted(RestartedCondition c)
+        {
+            var edge = now.AddDays(-c.RecentDays);
+            var recent = new TimeRange(edge, null);
+            var earlier = new TimeRange(null, edge);
+            var recentSelection = Selection(c.Metric, [], recent);
+            var earlierSelection = Selection(c.Metric, [], earlier);
+            var first = AddEventColumn(c.Metric, recent, false, Sql.Of($"minOrNullIf(ts, {recentSelection})"), recentSelection);
+            var previous = AddEventColumn(c.Metric, earlier, false, Sql.Of($"maxOrNullIf(ts, {earlierSelection})"), earlierSelection);
+            var gap = Sql.Param("Int64", (long)c.GapDays * 86_400_000);
+            return Sql.Of($"ifNull(toUnixTimestamp64Milli({first}) - toUnixTimestamp64Milli({previous}) >= {gap}, 0)");
+        }
+
+        /// <summary>
+        /// Each matching event of the counted periods becomes its period's number (1 = the last whole period), found
+        /// among the period starts computed here; the outer WHERE counts the periods whose count passes.
+        /// </summary>
+        private SqlFragment Regularly(RegularlyCondition c)
+        {
+            var (oldest, current) = c.Span(now);
+            var range = new TimeRange(oldest, current);
+            var selection = Selection(c.Metric, c.Where, range);
+            var starts = Enumerable.Range(1, c.Periods).Select(i => RegularlyCondition.Shift(c.Period, current, -i)).ToArray();
+            var periods = AddEventColumn(
+                c.Metric,
+                range,
+                c.Where.Count > 0,
+                Sql.Of($"groupArrayIf(toUInt8(arrayFirstIndex(period_start -> ts >= period_start, {Sql.Param($"Array({DateTimeType})", starts)})), {selection})"),
+                selection);
+            var counts = Sql.Of($"arrayMap(period_number -> countEqual({periods}, period_number), range(1, {Sql.Param("UInt8", (long)c.Periods + 1)}))");
+            return Sql.Of($"arrayCount(period_count -> period_count {Operator(c.Op)} {Sql.Param("Float64", c.Value)}, {counts}) >= {Sql.Param("UInt8", (long)c.MinPeriods)}");
+        }
+
+        /// <summary>
+        /// The property of the latest event by (ts, ingested_at). <c>$value</c> is wrapped in a tuple so that the
+        /// aggregate does not skip events whose value is NULL (the latest event decides, even without a value).
+        /// </summary>
+        private SqlFragment LastEvent(LastEventCondition c)
+        {
+            var selection = Sql.Of($"metric = {Sql.Param("String", c.Metric)}");
+            ValueSql value;
+            if (c.Filter.IsEventValue)
+            {
+                var column = AddEventColumn(c.Metric, TimeRange.All, false, Sql.Of($"argMaxIf(tuple(value), (ts, ingested_at), {selection})"), selection);
+                value = new EventValueSql(Sql.Of($"tupleElement({column}, 1)"));
+            }
+            else
+            {
+                var column = AddEventColumn(c.Metric, TimeRange.All, false, Sql.Of($"argMaxIf(properties[{Sql.Param("String", c.Filter.Name)}], (ts, ingested_at), {selection})"), selection);
+                value = new TaggedValueSql(column);
+            }
+
+            return FilterSql.Predicate(c.Filter, value, nowParameter, now);
+        }
+
+        /// <summary>
+        /// Sequences by greedy matching over each step's sorted event times (in ms): from every first-step event, the
+        /// earliest later event of each next step; a first-step event starts a sequence exactly when this chain
+        /// completes within the hours. With then_not, the last step may be any of its events after the chain's
+        /// previous step, within the hours, whose then_not interval has elapsed with no event of that metric in it.
+        /// windowFunnel is not used: it reports only the deepest level reached (not the last step's time then_not
+        /// needs), its window is in whole seconds for DateTime, and its handling of events that match several steps or
+        /// share a timestamp differs between modes and versions.
+        /// </summary>
+        private SqlFragment Sequence(SequenceCondition c)
+        {
+            var window = TimeRange.Of(c.Window, now);
+            var steps = c.Steps.Select(step =>
+            {
+                var selection = Selection(step.Metric, step.Where, window);
+                return AddEventColumn(step.Metric, window, step.Where.Count > 0, Sql.Of($"arraySort(groupArrayIf(toUnixTimestamp64Milli(ts), {selection}))"), selection);
+            }).ToList();
+            var within = Sql.Param("Int64", (long)c.WithinHours * 3_600_000);
+
+            // chain[i]: for each first-step event, the time of the greedy chain's step i (NULL when it breaks).
+            var chain = new List<SqlFragment> { steps[0] };
+            var last = c.ThenNot is null ? steps.Count : steps.Count - 1;
+            for (var i = 1; i < last; i++)
+            {
+                chain.Add(Sql.Of($"arrayMap(seq_t -> arrayFirstOrNull(seq_x -> ifNull(seq_x > seq_t, 0), {steps[i]}), {chain[i - 1]})"));
+            }
+
+            if (c.ThenNot is not { } thenNot)
+            {
+                return Sql.Of($"arrayExists((seq_s, seq_e) -> ifNull(seq_e - seq_s <= {within}, 0), {steps[0]}, {chain[^1]})");
+            }
+
+            var after = new TimeRange(window.From, null);
+            var notSelection = Selection(thenNot.Metric, [], after);
+            var blockers = AddEventColumn(thenNot.Metric, after, false, Sql.Of($"arraySort(groupArrayIf(toUnixTimestamp64Milli(ts), {notSelection}))"), notSelection);
+            var hours = Sql.Param("Int64", (long)thenNot.WithinHours * 3_600_000);
+            var nowMs = Sql.Param("Int64", new DateTimeOffset(now).ToUnixTimeMilliseconds());
+            var abandoned = Sql.Of($"arrayFilter(seq_k -> seq_k + {hours} <= {nowMs} AND NOT arrayExists(seq_b -> seq_b > seq_k AND seq_b <= seq_k + {hours}, {blockers}), {steps[^1]})");
+            return steps.Count == 1
+                ? Sql.Of($"notEmpty({abandoned})")
+                : Sql.Of($"arrayExists((seq_s, seq_p) -> arrayExists(seq_k -> ifNull(seq_k > seq_p, 0) AND seq_k - seq_s <= {within}, {abandoned}), {steps[0]}, {chain[^1]})");
+        }
+
+        /// <summary>The first 64 bits of MD5(tenant, newline, profile id, newline, seed), little-endian, modulo 10,000.</summary>
+        private SqlFragment RandomBucket(RandomBucketCondition c)
+        {
+            var prefix = Sql.Param("String", tenant + "\n");
+            var suffix = Sql.Param("String", "\n" + c.Seed);
+            return Sql.Of($"(reinterpretAsUInt64(MD5(concat({prefix}, {driverId}, {suffix}))) % 10000 < {Sql.Param("UInt16", (long)c.BasisPoints)})");
+        }
+
+        /// <summary>On the list at now: the profile's latest add/remove row by (at, ingested_at) up to now is an add.</summary>
+        private SqlFragment InList(InListCondition c) =>
+            Sql.Of($"{driverId} IN (SELECT profile_id FROM {Sql.Table(schema.ListMembers)} WHERE tenant = {tenantParameter} AND list_id = {Sql.Param("String", c.ListId)} AND at <= {nowParameter}{RestrictProfiles()} GROUP BY profile_id HAVING argMax(added, (at, ingested_at)) = 1)");
+    }
+}

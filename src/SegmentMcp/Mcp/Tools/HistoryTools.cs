@@ -1,0 +1,50 @@
+using System.ComponentModel;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Mcp.Tools;
+
+internal sealed record MembersAtResult(string SegmentId, DateTime At, IReadOnlyList<string> Members, string? NextCursor, DateTime FirstEvaluatedAt);
+
+/// <summary>Time travel: a saved segment's membership at a past time, from its entered/exited log.</summary>
+[McpServerToolType]
+internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, IMembershipHistory history)
+{
+    [McpServerTool(Name = "members_at", Title = "A segment's members at a past time", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Lists the profile ids that were in a saved segment at a past time (as its last evaluation at or before that
+        time recorded them), in id order, 100 per page by default (limit up to 1000); pass next_cursor back as cursor.
+        Works for any time since the segment's first evaluation (first_evaluated_at); an earlier time is an error that
+        names it. Use it for "who was in this segment on 1 November?". Example:
+        {"segment_id": "boston-openers-3f9a", "at": "2026-11-01T00:00:00Z"}.
+        """)]
+    public async Task<MembersAtResult> MembersAt(
+        [Description("The saved segment's id.")] string segment_id,
+        [Description("The past time, ISO-8601 (UTC when no offset), e.g. 2026-11-01T00:00:00Z.")] string at,
+        [Description("Profile ids per page, 1–1000 (default 100).")] int? limit = null,
+        [Description("next_cursor of the previous members_at call with the same segment and time; omit for the first page.")] string? cursor = null,
+        CancellationToken cancellationToken = default)
+    {
+        var take = ToolSupport.Limit(limit);
+        var time = ToolSupport.Time(at, "at") ?? throw new McpException("at: required; give an ISO-8601 time such as 2026-11-01T00:00:00Z.");
+        var position = Cursor.Decode(cursor, "members_at", 3);
+        var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
+        if (position is not null && (position[0] != saved.Id || Cursor.Time(position[1], "members_at") != time))
+        {
+            throw new McpException("cursor: this cursor belongs to another segment or time; omit it to start from the beginning.");
+        }
+
+        var first = await history.FirstEvaluatedAtAsync(tenant.Tenant, saved.Id, cancellationToken).ConfigureAwait(false)
+            ?? throw new McpException($"segment_id: '{saved.Id}' has not been evaluated yet, so it has no history; call refresh_segments, then ask for a time after that.");
+        if (time < first)
+        {
+            throw new McpException($"at: {ToolSupport.Iso(time)} is before the segment's first evaluation at {ToolSupport.Iso(first)}; its history starts there. Give a time at or after {ToolSupport.Iso(first)}.");
+        }
+
+        var members = await history.MembersAtAsync(tenant.Tenant, saved.Id, time, position?[2], take + 1, cancellationToken).ConfigureAwait(false);
+        var page = members.Take(take).ToList();
+        var next = members.Count > take ? Cursor.Encode("members_at", saved.Id, ToolSupport.Iso(time), page[^1]) : null;
+        return new MembersAtResult(saved.Id, time, page, next, first);
+    }
+}

@@ -1,0 +1,103 @@
+using System.ComponentModel;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Mcp.Tools;
+
+internal sealed record StaticListItem(string ListId, string Name, DateTime CreatedAt, long Size);
+
+internal sealed record ListListsResult(IReadOnlyList<StaticListItem> Lists);
+
+internal sealed record ListChangeResult(string ListId, int Changed, long Size);
+
+/// <summary>Static lists: uploaded sets of profile ids that segments use with {"in_list": {"id": …}}.</summary>
+[McpServerToolType]
+internal sealed class ListTools(ITenantAccessor tenant, ListStore lists)
+{
+    [McpServerTool(Name = "create_list", Title = "Create a static list", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Creates a static list of profile ids (up to 10,000 per call; add more with add_to_list) and returns its list_id.
+        Use a list when a person has ids from elsewhere (a CRM export, a test group, a suppression list); segments use
+        it as {"in_list": {"id": LIST_ID}}. Every add and remove is kept with its time, so a segment evaluated at an
+        earlier time sees the list as it was then. Example: {"name": "Beta testers", "profile_ids": ["u1", "u2"]}.
+        """)]
+    public async Task<StaticListItem> CreateList(
+        [Description("A name for people, e.g. \"Beta testers\"; the id is derived from it.")] string name,
+        [Description("The profile ids to put on the list, at most 10,000 (duplicates count once).")] string[] profile_ids,
+        CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new McpException("name: required; give a non-empty name such as \"Beta testers\".");
+        }
+
+        var created = await Run(() => lists.CreateAsync(tenant.Tenant, name, profile_ids ?? [], cancellationToken)).ConfigureAwait(false);
+        return new StaticListItem(created.Id, created.Name, created.CreatedAt, created.Size);
+    }
+
+    [McpServerTool(Name = "add_to_list", Title = "Add profiles to a static list", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Puts profile ids on a static list (up to 10,000 per call); ids already on it are left as they are. Returns how
+        many were added and the list's size. Segments using the list change at their next evaluation. Example:
+        {"list_id": "beta-testers-3f9a", "profile_ids": ["u3"]}.
+        """)]
+    public Task<ListChangeResult> AddToList(
+        [Description("The list's id (from create_list or list_lists).")] string list_id,
+        [Description("The profile ids to add, at most 10,000.")] string[] profile_ids,
+        CancellationToken cancellationToken = default) =>
+        ChangeAsync(list_id, profile_ids, add: true, cancellationToken);
+
+    [McpServerTool(Name = "remove_from_list", Title = "Remove profiles from a static list", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Takes profile ids off a static list (up to 10,000 per call); ids not on it are ignored. The removal is
+        recorded with its time (earlier evaluations still see them on the list). Returns how many were removed and the
+        list's size. Example: {"list_id": "beta-testers-3f9a", "profile_ids": ["u3"]}.
+        """)]
+    public Task<ListChangeResult> RemoveFromList(
+        [Description("The list's id (from create_list or list_lists).")] string list_id,
+        [Description("The profile ids to remove, at most 10,000.")] string[] profile_ids,
+        CancellationToken cancellationToken = default) =>
+        ChangeAsync(list_id, profile_ids, add: false, cancellationToken);
+
+    [McpServerTool(Name = "list_lists", Title = "List the static lists", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Every static list of this workspace: list_id (for {"in_list": {"id": …}}), name, creation time and how many
+        profiles are on it now. Example: {}.
+        """)]
+    public async Task<ListListsResult> ListLists(CancellationToken cancellationToken = default)
+    {
+        var all = await lists.ListAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false);
+        return new ListListsResult([.. all.Select(l => new StaticListItem(l.Id, l.Name, l.CreatedAt, l.Size))]);
+    }
+
+    private async Task<ListChangeResult> ChangeAsync(string list_id, string[] profile_ids, bool add, CancellationToken cancellationToken)
+    {
+        var id = ToolSupport.Required(list_id, "list_id");
+        var company = tenant.Tenant;
+        if (await lists.GetAsync(company, id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            var known = await lists.ListAsync(company, cancellationToken).ConfigureAwait(false);
+            throw new McpException($"list_id: no list '{ToolSupport.Echo(id)}' in this workspace.{Suggestions.DidYouMean(id, known.Select(l => l.Id))} Call list_lists to see the lists.");
+        }
+
+        var change = await Run(() => add
+            ? lists.AddAsync(company, id, profile_ids ?? [], cancellationToken)
+            : lists.RemoveAsync(company, id, profile_ids ?? [], cancellationToken)).ConfigureAwait(false);
+        return new ListChangeResult(change.ListId, change.Changed, change.Size);
+    }
+
+    /// <summary>The store's argument errors (an empty or too long id) as tool errors.</summary>
+    private static async Task<T> Run<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new McpException(exception.Message.Split(" (Parameter", 2)[0]);
+        }
+    }
+}

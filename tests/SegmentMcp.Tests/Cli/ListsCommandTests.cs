@@ -1,0 +1,46 @@
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Cli;
+
+/// <summary><c>segmentmcp lists import</c> as a user runs it: the real executable, its own data directory, exit codes.</summary>
+[Trait("Category", "Engine")]
+public sealed class ListsCommandTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("segmentmcp-lists-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private string Data => Path.Combine(directory, "data");
+
+    [Fact]
+    public async Task Import_creates_the_list_adds_new_ids_only_and_a_bad_line_writes_nothing()
+    {
+        var file = Path.Combine(directory, "ids.txt");
+        await File.WriteAllLinesAsync(file, ["u1", "u2", string.Empty, "  u3  ", "u2"]);
+
+        var first = await HostProcess.RunAsync(null, "lists", "import", "--id", "vips", "--file", file, "--company", "acme", "--data", Data);
+        var stdin = await HostProcess.RunAsync("u3\nu4\n", "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data);
+        var bad = await HostProcess.RunAsync("u5\n" + new string('x', 1001) + "\n", "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data);
+        var after = await HostProcess.RunAsync(string.Empty, "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data);
+
+        Assert.True(first.ExitCode == 0, first.StandardError);
+        Assert.Contains("list vips (created): 3 ids read, 3 added, 0 already on it, 3 on the list", first.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("list vips: 2 ids read, 1 added, 1 already on it, 4 on the list", stdin.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("line 2: a profile id is at most 1000 characters", bad.StandardError, StringComparison.Ordinal);
+        Assert.Contains("nothing was written", bad.StandardError, StringComparison.Ordinal);
+        Assert.Contains("4 on the list", after.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("lists", "import", "--file", "-", "--data", "DATA")]
+    [InlineData("lists", "import", "--id", "x", "--data", "DATA")]
+    [InlineData("lists", "import", "--id", "x", "--file", "/no/such/ids.txt", "--data", "DATA")]
+    public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
+    {
+        var run = await HostProcess.RunAsync(null, [.. arguments.Select(a => a == "DATA" ? Data : a)]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("segmentmcp lists import: ", run.StandardError, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,19 @@
+-- Profiles whose latest Placed Order event is one where the value is not set
+SELECT u.profile_id AS profile_id
+FROM (
+  SELECT profile_id
+  FROM segmentmcp.profiles
+  WHERE tenant = {tenant:String}
+  GROUP BY profile_id
+  HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
+LEFT JOIN (
+  SELECT profile_id, argMaxIf(tuple(value), (ts, ingested_at), metric = {p0:String}) AS e0
+  FROM segmentmcp.events
+  WHERE tenant = {tenant:String} AND metric IN {p1:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
+  GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
+WHERE NOT isNotNull(tupleElement(e.e0, 1))
+SETTINGS join_use_nulls = 0
+-- tenant String = 'acme'
+-- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
+-- p0 String = 'Placed Order'
+-- p1 Array(String) = ['Placed Order']

@@ -1,0 +1,27 @@
+-- Profiles who did Page View fewer than 1 time a month in at least 2 of the last 3 whole months
+SELECT u.profile_id AS profile_id
+FROM (
+  SELECT profile_id
+  FROM segmentmcp.profiles
+  WHERE tenant = {tenant:String}
+  GROUP BY profile_id
+  HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
+LEFT JOIN (
+  SELECT profile_id, groupArrayIf(toUInt8(arrayFirstIndex(period_start -> ts >= period_start, {p0:Array(DateTime64(3, 'UTC'))})), metric = {p1:String} AND ts >= {p2:DateTime64(3, 'UTC')} AND ts < {p3:DateTime64(3, 'UTC')}) AS e0
+  FROM segmentmcp.events
+  WHERE tenant = {tenant:String} AND metric IN {p4:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p5:DateTime64(3, 'UTC')} AND ts < {p6:DateTime64(3, 'UTC')}
+  GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
+WHERE arrayCount(period_count -> period_count < {p7:Float64}, arrayMap(period_number -> countEqual(e.e0, period_number), range(1, {p8:UInt8}))) >= {p9:UInt8}
+SETTINGS join_use_nulls = 0
+-- tenant String = 'acme'
+-- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
+-- p0 Array(DateTime64(3, 'UTC')) = ['2024-01-01 00:00:00.000', '2023-12-01 00:00:00.000', '2023-11-01 00:00:00.000']
+-- p1 String = 'Page View'
+-- p2 DateTime64(3, 'UTC') = '2023-11-01 00:00:00.000'
+-- p3 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
+-- p4 Array(String) = ['Page View']
+-- p5 DateTime64(3, 'UTC') = '2023-11-01 00:00:00.000'
+-- p6 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
+-- p7 Float64 = 1
+-- p8 UInt8 = 4
+-- p9 UInt8 = 2

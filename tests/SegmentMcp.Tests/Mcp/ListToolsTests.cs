@@ -1,0 +1,89 @@
+using System.Text.Json;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Mcp;
+
+/// <summary>A database of its own: these tests evaluate every segment of the tenant.</summary>
+public sealed class ListToolsFixture : IAsyncLifetime
+{
+    public StorageSchema Schema { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Schema = await TestEngines.NewSchemaAsync(TestEngines.Embedded, "mcp_lists");
+        await McpTestData.SeedAsync(TestEngines.Embedded, Schema, "acme", string.Empty);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
+
+/// <summary>Static lists and members_at through a real MCP client: in_list follows adds and removes; history answers past times.</summary>
+[Trait("Category", "Engine")]
+public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<ListToolsFixture>, IAsyncLifetime
+{
+    private McpPipeServer server = null!;
+
+    public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(TestEngines.Embedded, fixture.Schema, "acme");
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    [Fact]
+    public async Task Lists_are_created_changed_listed_and_read_by_in_list_and_members_at_answers_from_the_log()
+    {
+        var tools = (await server.Client.ListToolsAsync()).ToDictionary(t => t.Name, t => t.ProtocolTool.Annotations!);
+        Assert.True(tools["remove_from_list"].DestructiveHint);
+        Assert.True(tools["add_to_list"].IdempotentHint);
+        Assert.True(tools["list_lists"].ReadOnlyHint);
+        Assert.True(tools["members_at"].ReadOnlyHint);
+
+        var created = await server.CallAsync("create_list", new { name = "Beta testers", profile_ids = new[] { "p1", "p2", "p2" } });
+        var id = (string)created["list_id"]!;
+        Assert.StartsWith("beta-testers-", id, StringComparison.Ordinal);
+        Assert.Equal(2, (long)created["size"]!);
+
+        var added = await server.CallAsync("add_to_list", new { list_id = id, profile_ids = new[] { "p1", "p3" } });
+        Assert.Equal(1, (long)added["changed"]!);
+        Assert.Equal(3, (long)added["size"]!);
+        var removed = await server.CallAsync("remove_from_list", new { list_id = id, profile_ids = new[] { "p3", "nobody" } });
+        Assert.Equal(1, (long)removed["changed"]!);
+        var all = await server.CallAsync("list_lists");
+        var listed = Assert.Single(all["lists"]!.AsArray());
+        Assert.Equal(id, (string?)listed!["list_id"]);
+        Assert.Equal(2, (long)listed["size"]!);
+
+        var definition = JsonDocument.Parse("{\"name\": \"Beta\", \"condition\": {\"in_list\": {\"id\": \"" + id + "\"}}}").RootElement;
+        var preview = await server.CallAsync("preview_segment", new { definition });
+        Assert.Equal(["p1", "p2"], preview["members"]!.AsArray().Select(m => (string?)m));
+        Assert.Contains("on list", (string?)preview["read_back"], StringComparison.Ordinal);
+
+        // create_segment evaluates at once: that is where the segment's history starts.
+        var segment = (string)(await server.CallAsync("create_segment", new { definition }))["segment_id"]!;
+        var createdAt = DateTime.UtcNow.ToString("o");
+        await server.CallAsync("remove_from_list", new { list_id = id, profile_ids = new[] { "p1" } });
+        await server.CallAsync("refresh_segments", new { });
+        var then = await server.CallAsync("members_at", new { segment_id = segment, at = createdAt, limit = 1 });
+        Assert.Equal("p1", (string?)Assert.Single(then["members"]!.AsArray()));
+        var next = await server.CallAsync("members_at", new { segment_id = segment, at = createdAt, limit = 1, cursor = (string?)then["next_cursor"] });
+        Assert.Equal("p2", (string?)Assert.Single(next["members"]!.AsArray()));
+        Assert.Null(next["next_cursor"]);
+        var now = await server.CallAsync("members_at", new { segment_id = segment, at = DateTime.UtcNow.ToString("o") });
+        Assert.Equal(["p2"], now["members"]!.AsArray().Select(m => (string?)m));
+
+        var first = (string)then["first_evaluated_at"]!;
+        var early = await server.FailAsync("members_at", new { segment_id = segment, at = "2000-01-01" });
+        Assert.Contains($"before the segment's first evaluation at {DateTime.Parse(first, null, System.Globalization.DateTimeStyles.RoundtripKind):yyyy-MM-ddTHH:mm:ss.fff}Z", early, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_list_calls_are_tool_errors_naming_the_argument()
+    {
+        var unknown = await server.FailAsync("add_to_list", new { list_id = "no-such-list", profile_ids = new[] { "p1" } });
+        Assert.Contains("list_id: no list 'no-such-list'", unknown, StringComparison.Ordinal);
+        Assert.Contains("list_lists", unknown, StringComparison.Ordinal);
+        var tooMany = await server.FailAsync("create_list", new { name = "Big", profile_ids = Enumerable.Range(0, 10_001).Select(i => $"u{i}").ToArray() });
+        Assert.Contains("profile_ids: at most 10,000 items", tooMany, StringComparison.Ordinal);
+        var blank = await server.FailAsync("create_list", new { name = "Blank", profile_ids = new[] { "p1", " " } });
+        Assert.Contains("profile_ids[1]", blank, StringComparison.Ordinal);
+    }
+}
