@@ -37,3 +37,15 @@ COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
 CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_watermark AS segmentmcp.current_traits_watermark_local
 ENGINE = Distributed('segmentmcp', 'segmentmcp', 'current_traits_watermark_local', cityHash64(tenant) % 3)
 COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
+
+CREATE TABLE IF NOT EXISTS segmentmcp.lists AS segmentmcp.lists_local
+ENGINE = Distributed('segmentmcp', 'segmentmcp', 'lists_local', cityHash64(tenant) % 3)
+COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
+
+CREATE TABLE IF NOT EXISTS segmentmcp.list_members AS segmentmcp.list_members_local
+ENGINE = Distributed('segmentmcp', 'segmentmcp', 'list_members_local', (cityHash64(tenant) % 3 + cityHash64(tenant, profile_id) % 2) % 3)
+COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
+
+CREATE TABLE IF NOT EXISTS segmentmcp.segment_first_evaluation AS segmentmcp.segment_first_evaluation_local
+ENGINE = Distributed('segmentmcp', 'segmentmcp', 'segment_first_evaluation_local', cityHash64(tenant) % 3)
+COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';

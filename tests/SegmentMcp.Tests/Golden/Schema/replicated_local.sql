@@ -117,6 +117,44 @@ ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_update (SELE
 
 ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_value (SELECT tenant, property, value, updated_at, profile_id ORDER BY tenant, property, value);
 
+CREATE TABLE IF NOT EXISTS segmentmcp.lists_local
+(
+    tenant LowCardinality(String),
+    list_id String,
+    name String,
+    created_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/lists_local', '{replica}')
+ORDER BY (tenant, list_id);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.list_members_local
+(
+    tenant LowCardinality(String),
+    list_id String,
+    profile_id String,
+    at DateTime64(3, 'UTC'),
+    added UInt8,
+    ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
+    INDEX ingested_idx ingested_at TYPE minmax GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/segmentmcp/list_members_local', '{replica}')
+ORDER BY (tenant, list_id, profile_id, at);
+
+CREATE TABLE IF NOT EXISTS segmentmcp.segment_first_evaluation_local
+(
+    tenant LowCardinality(String),
+    segment_id String,
+    first_evaluated_at SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/segmentmcp/segment_first_evaluation_local', '{replica}')
+ORDER BY (tenant, segment_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS segmentmcp.first_evaluation_from_state TO segmentmcp.segment_first_evaluation_local AS
+SELECT tenant, segment_id, min(evaluated_at) AS first_evaluated_at FROM segmentmcp.segment_state_local GROUP BY tenant, segment_id;
+
+INSERT INTO segmentmcp.segment_first_evaluation_local (tenant, segment_id, first_evaluated_at)
+SELECT tenant, segment_id, min(at) FROM segmentmcp.membership_log_local GROUP BY tenant, segment_id;
+
 CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_local
 (
     tenant LowCardinality(String),
