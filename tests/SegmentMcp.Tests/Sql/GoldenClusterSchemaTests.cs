@@ -37,11 +37,7 @@ public sealed class GoldenClusterSchemaTests
         Assert.Equal(single.Count, local.Count);
         for (var i = 0; i < single.Count; i++)
         {
-            foreach (var table in new[] { "events", "profile_updates", "traits", "profiles", "segments", "segment_state", "membership", "membership_log", "current_traits", "current_traits_watermark", "lists", "list_members", "segment_first_evaluation" })
-            {
-                local[i] = local[i].Replace($"segmentmcp.{table}_local", $"segmentmcp.{table}", StringComparison.Ordinal);
-            }
-
+            local[i] = System.Text.RegularExpressions.Regex.Replace(local[i], @"(segmentmcp\.\w+)_local\b", "$1");
             Assert.Equal(single[i], local[i]);
         }
     }
