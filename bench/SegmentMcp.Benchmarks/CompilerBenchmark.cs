@@ -260,16 +260,21 @@ internal static class CompilerBenchmark
             """),
     ];
 
-    /// <summary><c>compiler [--runs N] [--data DIR | --clickhouse CONN] [--database NAME]</c>, on the demo tenant at the current time.</summary>
+    /// <summary>
+    /// <c>compiler [--runs N] [--only TEXT] [--data DIR | --clickhouse CONN] [--database NAME]</c>, on the demo tenant at
+    /// the current time; <c>--only</c> runs just the shapes whose name contains TEXT, or one of its comma-separated parts
+    /// (e.g. <c>--only first_time,sequence</c>).
+    /// </summary>
     public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken cancellationToken)
     {
         var runs = args.Number("runs", 5, 1, 1_000);
+        var only = args.Text("only");
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var now = DateTime.UtcNow;
         now = new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
-        await RunAsync(engine, schema, Tenant, now, runs, output, cancellationToken).ConfigureAwait(false);
+        await RunAsync(engine, schema, Tenant, now, runs, output, cancellationToken, only).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -313,7 +318,7 @@ internal static class CompilerBenchmark
 
     /// <summary>Runs every shape (warm-up, then <paramref name="runs"/> interleaved runs each) and prints the table.</summary>
     public static async Task<IReadOnlyList<CompilerBenchmarkResult>> RunAsync(
-        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime now, int runs, TextWriter output, CancellationToken cancellationToken = default)
+        IClickHouseEngine engine, StorageSchema schema, string tenant, DateTime now, int runs, TextWriter output, CancellationToken cancellationToken = default, string? only = null)
     {
         var universe = await engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),
@@ -327,7 +332,9 @@ internal static class CompilerBenchmark
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"current-value traits: {(refresh.Rebuilt ? "built from the history" : "refreshed")} up to {refresh.Watermark:O} ({refresh.RowsRead:N0} rows read)")).ConfigureAwait(false);
-        var shapes = await PrepareAsync(engine, schema, tenant, now, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var shapes = (await PrepareAsync(engine, schema, tenant, now, cancellationToken: cancellationToken).ConfigureAwait(false))
+            .Where(shape => only is null || only.Split(',').Any(part => shape.Name.Contains(part, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
         await output.WriteLineAsync().ConfigureAwait(false);
         await output.WriteLineAsync("| shape | members | compiled ms | baseline ms | ratio | compiled rows read | baseline rows read |").ConfigureAwait(false);
         await output.WriteLineAsync("|---|---:|---:|---:|---:|---:|---:|").ConfigureAwait(false);

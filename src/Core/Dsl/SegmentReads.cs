@@ -85,26 +85,49 @@ public sealed class SegmentReads
     /// The condition's value for a profile with no events and no properties: true, false, or null when it depends on
     /// the profile itself (its id's random bucket, its being on a list).
     /// </summary>
-    public static bool? EmptyProfileValue(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references)
+    public static bool? EmptyProfileValue(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references) =>
+        EmptyProfileValue(condition, references, new Dictionary<string, bool?>(StringComparer.Ordinal));
+
+    /// <param name="known">Each referenced segment's value, computed once (references can fan out geometrically).</param>
+    private static bool? EmptyProfileValue(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references, Dictionary<string, bool?> known)
     {
         switch (condition)
         {
-            case AllCondition all:
-                var allValues = all.Items.Select(c => EmptyProfileValue(c, references)).ToList();
-                return allValues.Contains(false) ? false : allValues.Contains(null) ? null : true;
-            case AnyCondition any:
-                var anyValues = any.Items.Select(c => EmptyProfileValue(c, references)).ToList();
-                return anyValues.Contains(true) ? true : anyValues.Contains(null) ? null : false;
+            case AllCondition or AnyCondition:
+                {
+                    // ALL is false at the first false item, ANY true at the first true one; otherwise an unknown item
+                    // leaves it unknown.
+                    var isAll = condition is AllCondition;
+                    var decisive = !isAll;
+                    var unknown = false;
+                    foreach (var item in isAll ? ((AllCondition)condition).Items : ((AnyCondition)condition).Items)
+                    {
+                        var value = EmptyProfileValue(item, references, known);
+                        if (value == decisive)
+                        {
+                            return decisive;
+                        }
+
+                        unknown |= value is null;
+                    }
+
+                    return unknown ? null : !decisive;
+                }
+
             case NotCondition not:
-                return !EmptyProfileValue(not.Inner, references);
+                return !EmptyProfileValue(not.Inner, references, known);
             case EventCondition e:
                 return HoldsForNoEvents(e);
             case PropertyCondition p:
                 return p.Filter.Op == FilterOperator.IsNotSet;
             case SegmentReferenceCondition r:
-                var inner = references.TryGetValue(r.SegmentId, out var referenced)
-                    ? EmptyProfileValue(referenced.Condition, references)
-                    : throw new InvalidOperationException($"Segment '{r.SegmentId}' is not resolved.");
+                if (!known.TryGetValue(r.SegmentId, out var inner))
+                {
+                    inner = known[r.SegmentId] = references.TryGetValue(r.SegmentId, out var referenced)
+                        ? EmptyProfileValue(referenced.Condition, references, known)
+                        : throw new InvalidOperationException($"Segment '{r.SegmentId}' is not resolved.");
+                }
+
                 return inner is null ? null : inner == r.Member;
             case RandomBucketCondition or InListCondition:
                 return null;

@@ -81,21 +81,19 @@ public static partial class SegmentCompiler
         }
 
         /// <summary>
-        /// Each matching event of the counted periods becomes its period's number (1 = the last whole period), found
-        /// among the period starts computed here; the outer WHERE counts the periods whose count passes.
+        /// Each matching event of the counted periods becomes its period's number (1 = the last whole period) by
+        /// arithmetic from the current period's start: days and weeks have a fixed length in UTC, months are counted
+        /// with toRelativeMonthNum. The outer WHERE counts the periods whose count passes.
         /// </summary>
         private SqlFragment Regularly(RegularlyCondition c)
         {
             var (oldest, current) = c.Span(now);
             var range = new TimeRange(oldest, current);
             var selection = Selection(c.Metric, c.Where, range);
-            var starts = Enumerable.Range(1, c.Periods).Select(i => RegularlyCondition.Shift(c.Period, current, -i)).ToArray();
-            var periods = AddEventColumn(
-                c.Metric,
-                range,
-                c.Where.Count > 0,
-                Sql.Of($"groupArrayIf(toUInt8(arrayFirstIndex(period_start -> ts >= period_start, {Sql.Param($"Array({DateTimeType})", starts)})), {selection})"),
-                selection);
+            var number = c.Period == Period.Month
+                ? Sql.Of($"toRelativeMonthNum({Sql.Param(DateTimeType, current)}) - toRelativeMonthNum(ts)")
+                : Sql.Of($"intDiv({Sql.Param("Int64", UnixMilliseconds(current))} - toUnixTimestamp64Milli(ts) - 1, {Sql.Param("Int64", c.Period == Period.Day ? 86_400_000L : 7 * 86_400_000L)}) + 1");
+            var periods = AddEventColumn(c.Metric, range, c.Where.Count > 0, Sql.Of($"groupArrayIf(toUInt8({number}), {selection})"), selection);
             var counts = Sql.Of($"arrayMap(period_number -> countEqual({periods}, period_number), range(1, {Sql.Param("UInt8", (long)c.Periods + 1)}))");
             return Sql.Of($"arrayCount(period_count -> period_count {Operator(c.Op)} {Sql.Param("Float64", c.Value)}, {counts}) >= {Sql.Param("UInt8", (long)c.MinPeriods)}");
         }
@@ -158,12 +156,15 @@ public static partial class SegmentCompiler
             var notSelection = Selection(thenNot.Metric, [], after);
             var blockers = AddEventColumn(thenNot.Metric, after, false, Sql.Of($"arraySort(groupArrayIf(toUnixTimestamp64Milli(ts), {notSelection}))"), notSelection);
             var hours = Sql.Param("Int64", (long)thenNot.WithinHours * 3_600_000);
-            var nowMs = Sql.Param("Int64", new DateTimeOffset(now).ToUnixTimeMilliseconds());
+            var nowMs = Sql.Param("Int64", UnixMilliseconds(now));
             var abandoned = Sql.Of($"arrayFilter(seq_k -> seq_k + {hours} <= {nowMs} AND NOT arrayExists(seq_b -> seq_b > seq_k AND seq_b <= seq_k + {hours}, {blockers}), {steps[^1]})");
             return steps.Count == 1
                 ? Sql.Of($"notEmpty({abandoned})")
                 : Sql.Of($"arrayExists((seq_s, seq_p) -> arrayExists(seq_k -> ifNull(seq_k > seq_p, 0) AND seq_k - seq_s <= {within}, {abandoned}), {steps[0]}, {chain[^1]})");
         }
+
+        /// <summary>Milliseconds since 1970 of a UTC time, whatever its Kind says (as toUnixTimestamp64Milli reads ts).</summary>
+        private static long UnixMilliseconds(DateTime utc) => (utc.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
 
         /// <summary>The first 64 bits of MD5(tenant, newline, profile id, newline, seed), little-endian, modulo 10,000.</summary>
         private SqlFragment RandomBucket(RandomBucketCondition c)

@@ -7,7 +7,7 @@ FROM (
   GROUP BY profile_id
   HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
 LEFT JOIN (
-  SELECT profile_id, groupArrayIf(toUInt8(arrayFirstIndex(period_start -> ts >= period_start, {p0:Array(DateTime64(3, 'UTC'))})), metric = {p1:String} AND ts >= {p2:DateTime64(3, 'UTC')} AND ts < {p3:DateTime64(3, 'UTC')}) AS e0
+  SELECT profile_id, groupArrayIf(toUInt8(toRelativeMonthNum({p0:DateTime64(3, 'UTC')}) - toRelativeMonthNum(ts)), metric = {p1:String} AND ts >= {p2:DateTime64(3, 'UTC')} AND ts < {p3:DateTime64(3, 'UTC')}) AS e0
   FROM segmentmcp.events
   WHERE tenant = {tenant:String} AND metric IN {p4:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p5:DateTime64(3, 'UTC')} AND ts < {p6:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
@@ -15,7 +15,7 @@ WHERE arrayCount(period_count -> period_count < {p7:Float64}, arrayMap(period_nu
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p0 Array(DateTime64(3, 'UTC')) = ['2024-01-01 00:00:00.000', '2023-12-01 00:00:00.000', '2023-11-01 00:00:00.000']
+-- p0 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
 -- p1 String = 'Page View'
 -- p2 DateTime64(3, 'UTC') = '2023-11-01 00:00:00.000'
 -- p3 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
