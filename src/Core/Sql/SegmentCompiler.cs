@@ -50,6 +50,8 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
 /// trait aggregate keeps, by a HAVING, only the profiles that pass the top-level property-only conjuncts, so the
 /// join's table holds the candidates, not every profile. Likewise, when a leaf has where filters or the leaves'
 /// windows differ, the event aggregate reads only the rows some leaf selects.
+/// When every property test is a top-level conjunct, the traits side is instead the set of profiles passing them
+/// (SegmentCompiler.PropertySet.cs): no per-profile aggregate of values.
 /// Segment references are inlined, so the whole tree is evaluated in the same query at the same now.
 /// </remarks>
 public static partial class SegmentCompiler
@@ -149,6 +151,11 @@ public static partial class SegmentCompiler
 
         public SqlFragment Build(Condition condition)
         {
+            if (PropertyConjunction.Split(condition) is { } conjunction)
+            {
+                return Finish(BuildWithPropertySet(conjunction));
+            }
+
             var required = Required(condition);
             var driver = required.HasFlag(Sources.Events) ? "e" : required.HasFlag(Sources.Traits) ? "t" : "u";
             driverId = driver switch { "e" => Sql.Of($"e.profile_id"), "t" => Sql.Of($"t.profile_id"), _ => Sql.Of($"u.profile_id") };
@@ -174,7 +181,12 @@ public static partial class SegmentCompiler
                 joins.Add(Sql.Of($" LEFT JOIN {TraitAggregate(TraitFilter(condition), condition)} AS t ON t.profile_id = {driverId}"));
             }
 
-            var members = Sql.Of($"SELECT {driverId} AS profile_id FROM {from}{Sql.Join(Sql.Empty, joins)} WHERE {predicate}");
+            return Finish(Sql.Of($"SELECT {driverId} AS profile_id FROM {from}{Sql.Join(Sql.Empty, joins)} WHERE {predicate}"));
+        }
+
+        /// <summary>Wraps the members query for <see cref="CompileOptions.Mode"/>.</summary>
+        private SqlFragment Finish(SqlFragment members)
+        {
             return options.Mode switch
             {
                 CompileMode.Count => Sql.Of($"SELECT count() AS members FROM ({members})"),
@@ -236,7 +248,7 @@ public static partial class SegmentCompiler
         }
 
         /// <summary>The items of nested ALLs (an inlined segment reference is one), flattened.</summary>
-        private static IEnumerable<Condition> Conjuncts(Condition condition) =>
+        internal static IEnumerable<Condition> Conjuncts(Condition condition) =>
             condition is AllCondition all ? all.Items.SelectMany(Conjuncts) : [condition];
 
         private static bool OnlyProperties(Condition condition) => condition switch
@@ -373,9 +385,7 @@ public static partial class SegmentCompiler
                 return Sql.Of($"(SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}{grouping})");
             }
 
-            var watermark = Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(schema.CurrentTraitsWatermark)} WHERE tenant = {tenantParameter})");
-            var uncertain = Sql.Of(
-                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at > {nowParameter} UNION ALL SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {watermark}");
+            var uncertain = Uncertain(names);
             return Sql.Of(
                 $"(SELECT profile_id, {columns} FROM (SELECT profile_id, property, value, updated_at, ingested_at FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {PushedRows(condition, names)} AND profile_id NOT IN ({uncertain}) UNION ALL SELECT profile_id, property, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter} AND profile_id IN ({uncertain})){grouping})");
         }
@@ -399,14 +409,7 @@ public static partial class SegmentCompiler
                 return Sql.Of($"property IN {names}");
             }
 
-            var value = Sql.Of($"value");
-            var branches = tested.Select(group =>
-            {
-                var tests = new List<SqlFragment> { Sql.Of($"property = {Sql.Param("String", group.Key)}") };
-                tests.AddRange(group.Select(p => FilterSql.KeyHint(p.Filter, value, now)).OfType<SqlFragment>());
-                tests.AddRange(group.Select(p => FilterSql.Predicate(p.Filter, new TaggedValueSql(value), nowParameter, now)));
-                return Sql.And(tests);
-            }).ToList();
+            var branches = PropertyBranches(tested.SelectMany(g => g));
             var untested = properties.Where(p => !tested.Any(g => g.Key == p)).Order(StringComparer.Ordinal).ToArray();
             if (untested.Length > 0)
             {

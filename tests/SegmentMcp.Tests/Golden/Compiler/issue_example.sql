@@ -5,39 +5,39 @@ FROM (
   FROM segmentmcp.events
   WHERE tenant = {tenant:String} AND metric IN {p5:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p6:DateTime64(3, 'UTC')} AND ((metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')} AND ts < {p2:DateTime64(3, 'UTC')}) OR (metric = {p3:String} AND ts >= {p4:DateTime64(3, 'UTC')}))
   GROUP BY profile_id) AS e
-LEFT JOIN (
-  SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p7:String}) AS t0
+INNER JOIN (
+  SELECT profile_id
+  FROM segmentmcp.current_traits FINAL
+  WHERE tenant = {tenant:String} AND (property = {p7:String} AND value IN {p8:Array(String)} AND ((value != '') AND substring(value, 2) = {p9:String})) AND profile_id NOT IN (
+    SELECT profile_id
+    FROM segmentmcp.traits
+    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT profile_id
+    FROM segmentmcp.traits
+    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.current_traits_watermark
+      WHERE tenant = {tenant:String}))
+  UNION ALL
+  SELECT profile_id
   FROM (
-    SELECT profile_id, property, value, updated_at, ingested_at
-    FROM segmentmcp.current_traits FINAL
-    WHERE tenant = {tenant:String} AND (property = {p8:String} AND value IN {p9:Array(String)} AND ((value != '') AND substring(value, 2) = {p10:String})) AND profile_id NOT IN (
+    SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p11:String}) AS t0
+    FROM segmentmcp.traits
+    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p11:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+      WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
       UNION ALL
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p11:Array(String)} AND ingested_at > (
+      WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND ingested_at > (
         SELECT max(watermark)
         FROM segmentmcp.current_traits_watermark
         WHERE tenant = {tenant:String}))
-    UNION ALL
-    SELECT profile_id, property, value, updated_at, ingested_at
-    FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p11:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
-      SELECT profile_id
-      FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p11:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
-      UNION ALL
-      SELECT profile_id
-      FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p11:Array(String)} AND ingested_at > (
-        SELECT max(watermark)
-        FROM segmentmcp.current_traits_watermark
-        WHERE tenant = {tenant:String})))
-  GROUP BY profile_id
-  HAVING ((t0 != '') AND substring(t0, 2) = {p12:String})) AS t ON t.profile_id = e.profile_id
-WHERE (e.e0 >= {p13:Float64} AND ((t.t0 != '') AND substring(t.t0, 2) = {p14:String}) AND NOT (e.e1 >= {p15:Float64}))
+    GROUP BY profile_id
+    HAVING ((t0 != '') AND substring(t0, 2) = {p12:String}))) AS t ON t.profile_id = e.profile_id
+WHERE (e.e0 >= {p13:Float64} AND NOT (e.e1 >= {p14:Float64}))
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-02-22 12:00:00.000'
@@ -49,11 +49,10 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p6 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
 -- p7 String = 'city'
--- p8 String = 'city'
--- p9 Array(String) = ['bBoston', 'nBoston', 'sBoston']
--- p10 String = 'Boston'
--- p11 Array(String) = ['city']
+-- p8 Array(String) = ['bBoston', 'nBoston', 'sBoston']
+-- p9 String = 'Boston'
+-- p10 Array(String) = ['city']
+-- p11 String = 'city'
 -- p12 String = 'Boston'
 -- p13 Float64 = 1
--- p14 String = 'Boston'
--- p15 Float64 = 1
+-- p14 Float64 = 1
