@@ -154,8 +154,8 @@ internal static class FilterSql
 
     /// <summary>
     /// For <c>eq</c>/<c>in</c> on strings and booleans: the tagged texts the value can be (a string operand matches
-    /// its text under any tag), as <c>column IN (…)</c> on the raw column, which a sort key on that column can seek to.
-    /// Implied by <see cref="Predicate"/>, never a replacement for it; null for every other filter.
+    /// its text under any tag), as <c>column IN (…)</c> on the raw column, which a sort key on that column can seek to;
+    /// for relative dates a range of the ISO text, for anniversaries a set of written month-days (no parsing). Implied by <see cref="Predicate"/>, never a replacement for it; null for every other filter.
     /// </summary>
     public static SqlFragment? KeyHint(PropertyFilter filter, SqlFragment column, DateTime now)
     {
@@ -163,6 +163,19 @@ internal static class FilterSql
         {
             // A date is 's' + an ISO text in 1900–2299, which sorts by its day; a day either side covers UTC offsets.
             return Sql.Of($"{column} >= {Sql.Param("String", from is { } f ? "s" + Day(f.AddDays(-1)) : "s1")} AND {column} < {Sql.Param("String", until is { } u ? "s" + Day(u.AddDays(2)) : "s3")}");
+        }
+
+        if (filter.Op == FilterOperator.AnniversaryInNextDays)
+        {
+            // A date is 's' + ISO text, so its written month and day are characters 7–11; the UTC day an offset gives
+            // lies within a day of them. A cheap string test that lets only those rows reach the date parsing.
+            var monthDays = AnniversaryCodes(now, filter.Days)
+                .SelectMany(code => new[] { -1, 0, 1 }.Select(shift => new DateTime(2000, (int)(code / 100), (int)(code % 100), 0, 0, 0, DateTimeKind.Utc).AddDays(shift)))
+                .Select(day => day.ToString("MM-dd", System.Globalization.CultureInfo.InvariantCulture))
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal)
+                .ToArray();
+            return Sql.Of($"substring({column}, 7, 5) IN {Sql.Param("Array(String)", monthDays)}");
         }
 
         if (filter.Op is not (FilterOperator.Eq or FilterOperator.In) || filter.Values.Any(v => v is NumberScalar))

@@ -276,7 +276,9 @@ public sealed partial class RandomWorld
                 var day = Now.Date.AddDays(random.Next(-2, 12));
                 var year = Pick([1904, 1950, 1969, 1996, 2001, 2023]);
                 var text = day.Month == 2 && day.Day == 29 && !DateTime.IsLeapYear(year) ? $"{year}-02-28" : $"{year:D4}-{day.Month:D2}-{day.Day:D2}";
-                return "s" + (random.Next(3) == 0 ? "1996-02-29" : text);
+                // Some written with a time whose offset moves the UTC day across the anniversary window's edges.
+                var suffix = random.Next(4) switch { 0 => "T23:30:00-05:00", 1 => "T01:15:00+09:00", _ => string.Empty };
+                return "s" + (random.Next(3) == 0 ? "1996-02-29" : text) + suffix;
         }
     }
 
