@@ -230,9 +230,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
                 try
                 {
-                    var size = job.CountAfter || job.Previous is null
+                    var size = job.KnownSize ?? (job.CountAfter || job.Previous is null
                         ? await membership.CountAsync(tenant, job.SegmentId, cancellationToken).ConfigureAwait(false)
-                        : job.Previous.Size + job.Entered - job.Exited;
+                        : job.Previous.Size + job.Entered - job.Exited);
                     await segments.WriteStateAsync(
                         tenant,
                         job.SegmentId,
@@ -403,6 +403,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             job.AddWork(written.RowsRead, TimeSpan.Zero);
             job.AddChanges((int)written.Entered, 0);
             job.WholeCandidates = (int)written.Entered;
+
+            // Nothing was stored before, so the members are exactly those written: no count over the new rows.
+            job.KnownSize = written.Entered;
             logger.LogDebug("{Tenant}/{Segment} v{Version} evaluated whole: {Members} members, all entered", work.Tenant, work.SegmentId, work.Version, written.Entered);
             return;
         }
@@ -527,6 +530,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public SegmentState? Previous { get; } = previous;
 
         public bool CountAfter { get; init; }
+
+        /// <summary>The size after phase 2 when it is known without counting (a brand-new segment's written members).</summary>
+        public long? KnownSize { get; set; }
 
         /// <summary>Evaluated in one query over the universe (<see cref="EvaluateWholeAsync"/>).</summary>
         public bool Whole { get; init; }

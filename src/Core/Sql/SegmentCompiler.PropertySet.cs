@@ -74,9 +74,10 @@ public static partial class SegmentCompiler
         }
 
         /// <summary>
-        /// The profiles passing every property test as of now. Restricted to candidates: from the history (its key
-        /// seeks to them). Otherwise the current-value rows passing a test, one per tested property and profile,
-        /// for profiles that are not uncertain, plus the history's verdict for the uncertain ones.
+        /// The profiles passing every property test as of now (restricted to the candidates in that mode): the
+        /// current-value rows passing a test, one per tested property and profile, for profiles that are not
+        /// uncertain, plus the history's verdict for the uncertain ones. Candidates spread over the whole key range
+        /// would touch every granule of the history's (tenant, property, profile_id) key; the value ranges do not.
         /// </summary>
         private SqlFragment PropertySet(IReadOnlyList<PropertyCondition> tests)
         {
@@ -85,15 +86,10 @@ public static partial class SegmentCompiler
                 Sql.Of($"argMaxIf(value, (updated_at, ingested_at), property = {Sql.Param("String", property)}) AS {Sql.Alias("t", index)}")));
             var names = Sql.Param("Array(String)", properties.Order(StringComparer.Ordinal).ToArray());
             var traits = Sql.Table(schema.Traits);
-            var fromHistory = Sql.Of($"SELECT profile_id FROM (SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}");
-            if (profileIdsParameter is not null)
-            {
-                return Sql.Of($"({fromHistory}{RestrictProfiles()} GROUP BY profile_id HAVING {having}))");
-            }
-
+            var fromHistory = Sql.Of($"SELECT profile_id FROM (SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}");
             var uncertain = Uncertain(names);
             var branches = PropertyBranches(tests);
-            var passing = Sql.Of($"SELECT profile_id FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {Sql.Or(branches)} AND profile_id NOT IN ({uncertain})");
+            var passing = Sql.Of($"SELECT profile_id FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {Sql.Or(branches)}{RestrictProfiles()} AND profile_id NOT IN ({uncertain})");
 
             // One live row per (profile, property) in the current-value table: all tests pass when every property
             // has its passing row.

@@ -366,8 +366,8 @@ public static partial class SegmentCompiler
         }
 
         /// <summary>
-        /// One row per profile with the value, as of now, of each property read. Restricted to candidates, from the
-        /// history (its key seeks to the candidates' rows). Otherwise from the current-value table for every profile
+        /// One row per profile with the value, as of now, of each property read (restricted to the candidates in that
+        /// mode): from the current-value table for every profile
         /// whose history holds nothing it does not (no update dated after now, none ingested after the table's
         /// watermark) and from the history for the others ("uncertain"): the same values argMax over the history
         /// gives, so time travel and future-dated updates stay exact. On the current-value table each profile has one
@@ -380,14 +380,9 @@ public static partial class SegmentCompiler
             var names = Sql.Param("Array(String)", properties.Order(StringComparer.Ordinal).ToArray());
             var grouping = Sql.Of($" GROUP BY profile_id{(having is null ? Sql.Empty : Sql.Of($" HAVING {having}"))}");
             var traits = Sql.Table(schema.Traits);
-            if (profileIdsParameter is not null)
-            {
-                return Sql.Of($"(SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}{grouping})");
-            }
-
             var uncertain = Uncertain(names);
             return Sql.Of(
-                $"(SELECT profile_id, {columns} FROM (SELECT profile_id, property, value, updated_at, ingested_at FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {PushedRows(condition, names)} AND profile_id NOT IN ({uncertain}) UNION ALL SELECT profile_id, property, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter} AND profile_id IN ({uncertain})){grouping})");
+                $"(SELECT profile_id, {columns} FROM (SELECT profile_id, property, value, updated_at, ingested_at FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {PushedRows(condition, names)}{RestrictProfiles()} AND profile_id NOT IN ({uncertain}) UNION ALL SELECT profile_id, property, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()} AND profile_id IN ({uncertain})){grouping})");
         }
 
         /// <summary>
