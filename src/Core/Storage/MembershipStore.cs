@@ -195,7 +195,9 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                 $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
             cancellationToken).ConfigureAwait(false);
         var entered = await engine.QueryAsync(
-            Sql.Of($"SELECT uniqExact(profile_id) FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
+            // count(), not uniqExact: a compiled query returns each profile once, and an earlier attempt's entries
+            // at this time were rolled forward into membership, so the segment would not be brand-new.
+            Sql.Of($"SELECT count() FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
             cancellationToken).ConfigureAwait(false);
         return (entered.Scalar<long>(), log.RowsRead + written.RowsRead + entered.Statistics.RowsRead);
     }
