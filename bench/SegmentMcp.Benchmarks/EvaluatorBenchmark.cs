@@ -64,6 +64,7 @@ internal static class EvaluatorBenchmark
                 ? percent
                 : throw new BenchUsageException($"--changed: '{text}' is not a percentage in (0, 100]"))
             .ToList();
+        var chunkSize = args.Number("chunk-size", new EvaluatorOptions().ChunkSize, 1, 10_000_000);
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -78,7 +79,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, cancellationToken).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -89,10 +90,13 @@ internal static class EvaluatorBenchmark
         DateTime referenceTime,
         IReadOnlyList<double> changedPercents,
         TextWriter output,
+        int chunkSize,
         CancellationToken cancellationToken = default)
     {
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
-        await using var services = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = 4, FutureAllowance = SimulatedAhead });
+        // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
+        // segment's work compares with its own query.
+        await using var services = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = 1, FutureAllowance = SimulatedAhead });
         var store = services.GetRequiredService<SegmentStore>();
 
         // An earlier run's segments would be ticked too and count against the full recompute of this run's 12.
@@ -111,7 +115,7 @@ internal static class EvaluatorBenchmark
             definitions.Add(definition);
         }
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates").ConfigureAwait(false);
 
         // A new segment costs one compiled query over the universe plus writing its members: compare with that query.
         var full0 = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, t0, cancellationToken).ConfigureAwait(false);
@@ -121,6 +125,16 @@ internal static class EvaluatorBenchmark
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"new segments: evaluating the 12 (all profiles) took {initialTime.TotalSeconds:0.00} s and read {first.Statistics.RowsRead:N0} rows; their compiled queries alone: {full0.Time.TotalSeconds:0.00} s, {full0.Rows:N0} rows ({initialTime / full0.Time:0.00}× the time, {(double)first.Statistics.RowsRead / Math.Max(1, full0.Rows):0.00}× the rows)")).ConfigureAwait(false);
+        await output.WriteLineAsync("new segment                             members  evaluate ms  query ms  time ratio").ConfigureAwait(false);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var result = first.Segments.First(r => r.SegmentId == ids[i]);
+            var (time, _) = full0.PerSegment[i];
+            await output.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{definitions[i].Name,-38}  {result.Size,7}  {result.Work.TotalMilliseconds,11:0}  {time.TotalMilliseconds,8:0}  {result.Work / time,10:0.00}")).ConfigureAwait(false);
+        }
+
         var universe = await engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),
             cancellationToken).ConfigureAwait(false);
@@ -148,7 +162,7 @@ internal static class EvaluatorBenchmark
                     await store.WriteStateAsync(tenant, id, state, cancellationToken).ConfigureAwait(false);
                 }
 
-                await using var workerServices = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = 2_000, FutureAllowance = SimulatedAhead });
+                await using var workerServices = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 ResetPeakMemory();
                 var watch = Stopwatch.StartNew();

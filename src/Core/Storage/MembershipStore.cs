@@ -174,6 +174,13 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         await WriteMembershipAsync(tenant, segmentId, at, entered.Select(p => (p, true)).Concat(exited.Select(p => (p, false))), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// For the INSERT … SELECTs of whole segments: blocks of 64k rows written by parallel threads (bounded by the
+    /// engine's max_threads). With the defaults, one thread sorts and writes blocks of up to 1M rows, and writing
+    /// 400,000 members took 2–4× their query (measured on the 2M-profile demo); the extra parts are merged later.
+    /// </summary>
+    private static readonly SqlFragment ParallelInsert = Sql.Of($"max_insert_threads = 16, min_insert_block_size_rows = 65536, min_insert_block_size_bytes = 0");
+
     public async Task<(long Entered, ulong RowsRead)> WriteAllEnteredAsync(
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
     {
@@ -183,7 +190,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         var keys = Sql.Of($"tenant = {tenantValue} AND segment_id = {segmentValue}");
         var log = await engine.ExecuteAsync(
             Sql.Of(
-                $"INSERT INTO {membershipLog} (tenant, segment_id, at, profile_id, change) SELECT {tenantValue}, {segmentValue}, {time}, profile_id, 'entered' FROM ({members}){SegmentCompiler.Settings}"),
+                $"INSERT INTO {membershipLog} (tenant, segment_id, at, profile_id, change) SELECT {tenantValue}, {segmentValue}, {time}, profile_id, 'entered' FROM ({members}){SegmentCompiler.Settings}, {ParallelInsert}"),
             cancellationToken).ConfigureAwait(false);
         if (betweenWrites is not null)
         {
@@ -192,7 +199,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
 
         var written = await engine.ExecuteAsync(
             Sql.Of(
-                $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
+                $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered' SETTINGS {ParallelInsert}"),
             cancellationToken).ConfigureAwait(false);
         var entered = await engine.QueryAsync(
             // count(), not uniqExact: a compiled query returns each profile once, and an earlier attempt's entries
