@@ -245,3 +245,28 @@ internal static class FilterSql
 
     private static SqlFragment Number(Scalar scalar) => Sql.Param("Float64", ((NumberScalar)scalar).Value);
 }
+
+/// <summary>
+/// A value of the current-value table: its date and number readings are columns computed once when the row is
+/// written (<see cref="Definitions"/>, the same expressions as <see cref="TaggedValueSql"/>), not parsed per query.
+/// </summary>
+internal sealed class CurrentValueSql : ValueSql
+{
+    private static readonly TaggedValueSql Value = new(Sql.Of($"value"));
+
+    public static CurrentValueSql Instance { get; } = new();
+
+    /// <summary>The ALTER TABLE commands adding the typed columns (MATERIALIZED: filled on insert and by merges).</summary>
+    public static SqlFragment Definitions { get; } = Sql.Of(
+        $"ADD COLUMN IF NOT EXISTS date_value Nullable(DateTime64(3, 'UTC')) MATERIALIZED {Value.Date}, ADD COLUMN IF NOT EXISTS number_value Nullable(Float64) MATERIALIZED {Value.Number}");
+
+    public override SqlFragment IsSet => Value.IsSet;
+
+    public override SqlFragment Number => Sql.Of($"number_value");
+
+    public override SqlFragment Text => Value.Text;
+
+    public override SqlFragment Tagged => Value.Tagged;
+
+    public override SqlFragment Date => Sql.Of($"date_value");
+}

@@ -124,7 +124,7 @@ public static partial class SegmentCompiler
                 {
                     var filters = new List<SqlFragment> { Sql.Of($"property = {Sql.Param("String", group.Key)}") };
                     filters.AddRange(group.Select(p => FilterSql.KeyHint(p.Filter, value, now)).OfType<SqlFragment>());
-                    filters.AddRange(group.Select(p => FilterSql.Predicate(p.Filter, new TaggedValueSql(value), nowParameter, now)));
+                    filters.AddRange(group.Select(p => FilterSql.Predicate(p.Filter, CurrentValueSql.Instance, nowParameter, now)));
                     return Sql.And(filters);
                 })];
         }

@@ -160,6 +160,10 @@ public sealed partial class ClusterSchema
                 {
                     await node.ExecuteAsync(DistributedTable(database, name, byProfile, shards, tenantShards), token).ConfigureAwait(false);
                 }
+
+                // A Distributed table created before version 5 lacks the typed columns its shard tables gained.
+                var currentTraits = new TableNames(database).CurrentTraits;
+                await node.ExecuteAsync(Sql.Of($"ALTER TABLE {Sql.Table(currentTraits)} {CurrentValueSql.Definitions}"), token).ConfigureAwait(false);
             },
             cancellationToken).ConfigureAwait(false);
         return [.. applied.Values];

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     public StorageSchema(string database)
         : base(database)
@@ -62,6 +62,7 @@ public sealed class StorageSchema : TableNames
         new(2, "projections the evaluator's phase 1 reads through", Projections()),
         new(3, "static lists with their add/remove history, and each segment's first evaluation time", ListsAndFirstEvaluations()),
         new(4, "the current-value trait table (built from the history by the first refresh after the upgrade)", CurrentTraitTables()),
+        new(5, "typed date and number columns of the current values, computed when a row is written", CurrentTraitTypedColumns()),
     ];
 
     /// <summary>
@@ -330,6 +331,18 @@ public sealed class StorageSchema : TableNames
             ENGINE = {TableEngine("ReplacingMergeTree", CurrentTraitsWatermark, "watermark")}
             ORDER BY tenant
             """),
+    ];
+
+    /// <summary>
+    /// Version 5: a current value's date and number readings as columns computed once per row (the compiler's own
+    /// expressions), so that "signed up in the last 30 days" compares a column instead of parsing every value's text.
+    /// Parts written before are computed on read until the MATERIALIZE mutations have rewritten them.
+    /// </summary>
+    private List<SqlFragment> CurrentTraitTypedColumns() =>
+    [
+        Sql.Of($"ALTER TABLE {Sql.Table(CurrentTraits)} {CurrentValueSql.Definitions}"),
+        Sql.Of($"ALTER TABLE {Sql.Table(CurrentTraits)} MATERIALIZE COLUMN date_value SETTINGS mutations_sync = 1"),
+        Sql.Of($"ALTER TABLE {Sql.Table(CurrentTraits)} MATERIALIZE COLUMN number_value SETTINGS mutations_sync = 1"),
     ];
 
     /// <summary>

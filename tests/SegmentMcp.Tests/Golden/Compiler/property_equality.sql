@@ -3,7 +3,7 @@ SELECT t.profile_id AS profile_id
 FROM (
   SELECT profile_id
   FROM segmentmcp.current_traits FINAL
-  WHERE tenant = {tenant:String} AND ((property = {p0:String} AND ifNull(toFloat64OrNull(if(match(value, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(value, 2), '')) = {p1:Float64}, 0)) OR (property = {p2:String} AND value IN {p3:Array(String)} AND ((value != '') AND substring(value, 2) = {p4:String})) OR (property = {p5:String} AND ((value != '') AND NOT ((value != '') AND substring(value, 2) = {p6:String}))) OR (property = {p7:String} AND value IN {p8:Array(String)} AND (value = {p9:String}))) AND profile_id NOT IN (
+  WHERE tenant = {tenant:String} AND ((property = {p0:String} AND ifNull(number_value = {p1:Float64}, 0)) OR (property = {p2:String} AND value IN {p3:Array(String)} AND ((value != '') AND substring(value, 2) = {p4:String})) OR (property = {p5:String} AND ((value != '') AND NOT ((value != '') AND substring(value, 2) = {p6:String}))) OR (property = {p7:String} AND value IN {p8:Array(String)} AND (value = {p9:String}))) AND profile_id NOT IN (
     SELECT profile_id
     FROM segmentmcp.traits
     WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}

@@ -3,7 +3,7 @@ SELECT t.profile_id AS profile_id
 FROM (
   SELECT profile_id
   FROM segmentmcp.current_traits FINAL
-  WHERE tenant = {tenant:String} AND ((property = {p0:String} AND ifNull(toFloat64OrNull(if(match(value, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(value, 2), '')) > {p1:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(value, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(value, 2), '')) >= {p2:Float64}, 0)) OR (property = {p3:String} AND ifNull(toFloat64OrNull(if(match(value, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(value, 2), '')) < {p4:Float64}, 0) AND ifNull(toFloat64OrNull(if(match(value, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(value, 2), '')) <= {p5:Float64}, 0)) OR (property = {p6:String} AND ifNull(toFloat64OrNull(if(match(value, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(value, 2), '')) BETWEEN {p7:Float64} AND {p8:Float64}, 0))) AND profile_id NOT IN (
+  WHERE tenant = {tenant:String} AND ((property = {p0:String} AND ifNull(number_value > {p1:Float64}, 0) AND ifNull(number_value >= {p2:Float64}, 0)) OR (property = {p3:String} AND ifNull(number_value < {p4:Float64}, 0) AND ifNull(number_value <= {p5:Float64}, 0)) OR (property = {p6:String} AND ifNull(number_value BETWEEN {p7:Float64} AND {p8:Float64}, 0))) AND profile_id NOT IN (
     SELECT profile_id
     FROM segmentmcp.traits
     WHERE tenant = {tenant:String} AND property IN {p9:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}

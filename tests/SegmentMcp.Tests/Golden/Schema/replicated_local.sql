@@ -176,3 +176,9 @@ CREATE TABLE IF NOT EXISTS segmentmcp.current_traits_watermark_local
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/current_traits_watermark_local', '{replica}', watermark)
 ORDER BY tenant;
+
+ALTER TABLE segmentmcp.current_traits_local ADD COLUMN IF NOT EXISTS date_value Nullable(DateTime64(3, 'UTC')) MATERIALIZED if(startsWith(value, 's1900-01-01') OR startsWith(value, 's2299-12-31'), if(toYear(parseDateTime64BestEffortOrNull(if(match(value, '^s(19|2[0-2])[0-9]{2}-[0-9]{2}-[0-9]{2}([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$'), replaceRegexpOne(replaceOne(upper(substring(value, 2)), ',', '.'), '([ T][0-9:.]+[+-][0-9]{2})$', '\\1:00'), ''), 3, 'UTC')) BETWEEN 1900 AND 2299, parseDateTime64BestEffortOrNull(if(match(value, '^s(19|2[0-2])[0-9]{2}-[0-9]{2}-[0-9]{2}([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$'), replaceRegexpOne(replaceOne(upper(substring(value, 2)), ',', '.'), '([ T][0-9:.]+[+-][0-9]{2})$', '\\1:00'), ''), 3, 'UTC'), NULL), parseDateTime64BestEffortOrNull(if(match(value, '^s(19|2[0-2])[0-9]{2}-[0-9]{2}-[0-9]{2}([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$'), replaceRegexpOne(replaceOne(upper(substring(value, 2)), ',', '.'), '([ T][0-9:.]+[+-][0-9]{2})$', '\\1:00'), ''), 3, 'UTC')), ADD COLUMN IF NOT EXISTS number_value Nullable(Float64) MATERIALIZED toFloat64OrNull(if(match(value, '^[ns]-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$'), substring(value, 2), ''));
+
+ALTER TABLE segmentmcp.current_traits_local MATERIALIZE COLUMN date_value SETTINGS mutations_sync = 1;
+
+ALTER TABLE segmentmcp.current_traits_local MATERIALIZE COLUMN number_value SETTINGS mutations_sync = 1;
