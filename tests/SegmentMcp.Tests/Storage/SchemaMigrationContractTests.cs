@@ -125,6 +125,32 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task A_version_4_database_gets_typed_current_values_computed_for_its_existing_rows()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 4);
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            System.Text.Encoding.UTF8.GetBytes(
+                """
+                {"tenant":"acme","profile_id":"p1","updated_at":"2026-11-01 10:00:00.000","properties":{"signup":"s2026-10-30T23:30:00-05:00","age":"n41","nick":"sBob"}}
+
+                """),
+            "before-migration");
+        await new CurrentTraitsRefresher(Engine, schema).RefreshAsync("acme");
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        var typed = await Engine.QueryAsync(
+            Sql.Of($"SELECT property, date_value, number_value FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = 'acme' ORDER BY property"),
+            row => (row.GetString(0), row.GetNullableDateTime(1), row.GetNullableDouble(2)));
+        Assert.Equal(
+            [("age", null, 41.0), ("nick", null, null), ("signup", new DateTime(2026, 10, 31, 4, 30, 0, DateTimeKind.Utc), null)],
+            typed);
+    }
+
+    [Fact]
     public async Task A_migration_cut_short_is_not_recorded_and_completes_when_run_again()
     {
         var schema = new StorageSchema(TestEngines.DatabaseName());
