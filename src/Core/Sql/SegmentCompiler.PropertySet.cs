@@ -74,8 +74,8 @@ public static partial class SegmentCompiler
         }
 
         /// <summary>
-        /// The profiles passing every property test as of now (restricted to the candidates in that mode): the
-        /// current-value rows passing a test, one per tested property and profile, for profiles that are not
+        /// The profiles passing every property test as of now. Restricted to a few candidates, the history's
+        /// verdict for each. Otherwise (restricted to the candidates in that mode) the current-value rows passing a test, one per tested property and profile, for profiles that are not
         /// uncertain, plus the history's verdict for the uncertain ones. Candidates spread over the whole key range
         /// would touch every granule of the history's (tenant, property, profile_id) key; the value ranges do not.
         /// </summary>
@@ -87,6 +87,11 @@ public static partial class SegmentCompiler
             var names = Sql.Param("Array(String)", properties.Order(StringComparer.Ordinal).ToArray());
             var traits = Sql.Table(schema.Traits);
             var fromHistory = Sql.Of($"SELECT profile_id FROM (SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}");
+            if (SeeksHistory)
+            {
+                return Sql.Of($"({fromHistory} GROUP BY profile_id HAVING {having}))");
+            }
+
             var uncertain = Uncertain(names);
             var branches = PropertyBranches(tests);
             var passing = Sql.Of($"SELECT profile_id FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {Sql.Or(branches)}{RestrictProfiles()} AND profile_id NOT IN ({uncertain})");

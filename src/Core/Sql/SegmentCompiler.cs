@@ -34,6 +34,13 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
 
     /// <summary>Compile to <c>EXPLAIN ESTIMATE</c> of the query: the engine's estimate of the rows and marks it reads.</summary>
     public bool ExplainEstimate { get; init; }
+
+    /// <summary>
+    /// <see cref="CompileMode.Restricted"/>: up to this many candidates read property values from the history, whose
+    /// (tenant, property, profile_id) key costs each candidate at most one granule per property; more candidates read
+    /// the current-value table's value ranges, since spread over the key range they would touch every granule.
+    /// </summary>
+    public int HistorySeekLimit { get; init; } = 32;
 }
 
 /// <summary>
@@ -329,6 +336,9 @@ public static partial class SegmentCompiler
             _ => Sql.Of($"<="),
         };
 
+        /// <summary>Restricted to few enough candidates that property values are read from the history by profile.</summary>
+        private bool SeeksHistory => profileIdsParameter is not null && options.ProfileIds!.Count <= options.HistorySeekLimit;
+
         private SqlFragment RestrictProfiles() =>
             profileIdsParameter is null ? Sql.Empty : Sql.Of($" AND profile_id IN {profileIdsParameter}");
 
@@ -366,8 +376,9 @@ public static partial class SegmentCompiler
         }
 
         /// <summary>
-        /// One row per profile with the value, as of now, of each property read (restricted to the candidates in that
-        /// mode): from the current-value table for every profile
+        /// One row per profile with the value, as of now, of each property read. Restricted to a few candidates
+        /// (<see cref="CompileOptions.HistorySeekLimit"/>), from the history. Otherwise (restricted to the
+        /// candidates in that mode) from the current-value table for every profile
         /// whose history holds nothing it does not (no update dated after now, none ingested after the table's
         /// watermark) and from the history for the others ("uncertain"): the same values argMax over the history
         /// gives, so time travel and future-dated updates stay exact. On the current-value table each profile has one
@@ -380,6 +391,11 @@ public static partial class SegmentCompiler
             var names = Sql.Param("Array(String)", properties.Order(StringComparer.Ordinal).ToArray());
             var grouping = Sql.Of($" GROUP BY profile_id{(having is null ? Sql.Empty : Sql.Of($" HAVING {having}"))}");
             var traits = Sql.Table(schema.Traits);
+            if (SeeksHistory)
+            {
+                return Sql.Of($"(SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}{grouping})");
+            }
+
             var uncertain = Uncertain(names);
             return Sql.Of(
                 $"(SELECT profile_id, {columns} FROM (SELECT profile_id, property, value, updated_at, ingested_at FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {PushedRows(condition, names)}{RestrictProfiles()} AND profile_id NOT IN ({uncertain}) UNION ALL SELECT profile_id, property, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()} AND profile_id IN ({uncertain})){grouping})");

@@ -12,8 +12,10 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 internal static class ClusterTestData
 {
     /// <summary>The tables keyed by profile: everything about one profile must be on one shard.</summary>
+    private static readonly Func<TableNames, string> CurrentTraitsTable = t => t.CurrentTraits;
+
     public static readonly Func<TableNames, string>[] ProfileTables =
-        [t => t.Events, t => t.ProfileUpdates, t => t.Traits, t => t.CurrentTraits, t => t.Profiles, t => t.Membership, t => t.MembershipLog];
+        [t => t.Events, t => t.ProfileUpdates, t => t.Traits, CurrentTraitsTable, t => t.Profiles, t => t.Membership, t => t.MembershipLog];
 
     public static DateTime Second(DateTime time) => new(time.Ticks - (time.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
 
@@ -27,7 +29,10 @@ internal static class ClusterTestData
     public static async Task<List<long>> RowCountsAsync(IClickHouseEngine engine, TableNames tables, string tenant)
     {
         var counts = new List<long>();
-        foreach (var table in ProfileTables)
+
+        // Not the current-value table: a derived accelerator, refreshed up to each engine's ingestion watermark, which
+        // inserts still running elsewhere on the shared embedded engine hold back (its queries stay exact either way).
+        foreach (var table in ProfileTables.Where(t => t != CurrentTraitsTable))
         {
             counts.Add(await engine.QueryScalarAsync<long>(
                 Sql.Of($"SELECT count() FROM {Sql.Table(table(tables))} WHERE tenant = {Sql.Param("String", tenant)}")));

@@ -74,7 +74,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 nonEmpty += expected.Count > 0 ? 1 : 0;
                 var mode = i % 6 == 5 ? CompileMode.Count : i % 6 == 4 ? CompileMode.Restricted : CompileMode.Members;
                 var restriction = Enumerable.Range(0, 20).Where(_ => random.Next(2) == 0).Select(p => "u" + p.ToString(CultureInfo.InvariantCulture)).ToArray();
-                var statement = SegmentCompiler.Compile(validation.Definition!, schema, new CompileOptions(world.Now, mode, restriction));
+                // Restricted: property values read from the history by profile, or from the current-value table.
+                var statement = SegmentCompiler.Compile(
+                    validation.Definition!, schema, new CompileOptions(world.Now, mode, restriction) { HistorySeekLimit = random.Next(2) == 0 ? 0 : 32 });
                 var result = await engine.QueryAsync(statement);
                 var failure = new StringBuilder()
                     .AppendLine(CultureInfo.InvariantCulture, $"seed {seed} (SEGMENTMCP_DIFF_SEED={seed}), dataset {d}, definition {i}, tenant {tenant}, now {world.Now:O}, mode {mode}")

@@ -13,34 +13,8 @@ LEFT JOIN (
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 LEFT JOIN (
   SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p4:String}) AS t0
-  FROM (
-    SELECT profile_id, property, value, updated_at, ingested_at
-    FROM segmentmcp.current_traits FINAL
-    WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND profile_id IN {profile_ids:Array(String)} AND profile_id NOT IN (
-      SELECT profile_id
-      FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
-      UNION ALL
-      SELECT profile_id
-      FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND ingested_at > (
-        SELECT max(watermark)
-        FROM segmentmcp.current_traits_watermark
-        WHERE tenant = {tenant:String}))
-    UNION ALL
-    SELECT profile_id, property, value, updated_at, ingested_at
-    FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)} AND profile_id IN (
-      SELECT profile_id
-      FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
-      UNION ALL
-      SELECT profile_id
-      FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND ingested_at > (
-        SELECT max(watermark)
-        FROM segmentmcp.current_traits_watermark
-        WHERE tenant = {tenant:String})))
+  FROM segmentmcp.traits
+  WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
 WHERE (e.e0 >= {p6:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p7:String}))
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
