@@ -73,6 +73,10 @@ public static class DemoLoader
         }
 
         await new CurrentTraitsRefresher(engine, schema).ResetAsync(tenant, cancellationToken).ConfigureAwait(false);
+        if (schema.HasKeyValueTables)
+        {
+            await new ProfileTimelinesRefresher(engine, schema).ResetAsync(tenant, cancellationToken).ConfigureAwait(false);
+        }
         return true;
     }
 }

@@ -27,6 +27,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private readonly ISegmentStateStore segments;
     private readonly IMembershipStore membership;
     private readonly CurrentTraitsRefresher currentTraits;
+    private readonly ProfileTimelinesRefresher? timelines;
 
     /// <summary>One tick at a time per tenant; tenants never wait for each other.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
@@ -60,6 +61,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         this.segments = segments;
         this.membership = membership;
         currentTraits = new CurrentTraitsRefresher(engine, schema);
+        timelines = schema.HasKeyValueTables ? new ProfileTimelinesRefresher(engine, schema) : null;
         this.options = options ?? new EvaluatorOptions();
         this.options.Validate();
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -136,6 +138,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             var refresh = Stopwatch.StartNew();
             var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
             tick.AddRows(refreshed.RowsRead);
+
+            // Likewise the timelines phase 2 reads its candidates' rows from (anything newer is read from the history).
+            if (timelines is not null)
+            {
+                tick.AddRows((await timelines.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false)).RowsRead);
+            }
             tick.AddPhase1(refresh.Elapsed);
         }
         var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);

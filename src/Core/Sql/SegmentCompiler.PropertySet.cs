@@ -85,8 +85,7 @@ public static partial class SegmentCompiler
             var columns = Sql.Join(Sql.Of($", "), properties.Select((property, index) =>
                 Sql.Of($"argMaxIf(value, (updated_at, ingested_at), property = {Sql.Param("String", property)}) AS {Sql.Alias("t", index)}")));
             var names = Sql.Param("Array(String)", properties.Order(StringComparer.Ordinal).ToArray());
-            var traits = Sql.Table(schema.Traits);
-            var fromHistory = Sql.Of($"SELECT profile_id FROM (SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}");
+            var fromHistory = Sql.Of($"SELECT profile_id FROM (SELECT profile_id, {columns} FROM {TraitsTable()} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}");
             if (SeeksHistory)
             {
                 return Sql.Of($"({fromHistory} GROUP BY profile_id HAVING {having}))");

@@ -336,14 +336,73 @@ public static partial class SegmentCompiler
             _ => Sql.Of($"<="),
         };
 
-        /// <summary>Restricted to few enough candidates that property values are read from the history by profile.</summary>
-        private bool SeeksHistory => profileIdsParameter is not null && options.ProfileIds!.Count <= options.HistorySeekLimit;
+        /// <summary>
+        /// Restricted, on an engine with the key-value tables: the candidates' rows come from their timelines (up to the
+        /// timelines' watermark) and from the MergeTrees (rows ingested after it), never from a scan by profile id.
+        /// </summary>
+        private bool ReadsTimelines => profileIdsParameter is not null && schema.HasKeyValueTables;
+
+        /// <summary>
+        /// Restricted to few enough candidates (or reading timelines) that property values are read from the history by
+        /// profile.
+        /// </summary>
+        private bool SeeksHistory => profileIdsParameter is not null && (ReadsTimelines || options.ProfileIds!.Count <= options.HistorySeekLimit);
 
         private SqlFragment RestrictProfiles() =>
             profileIdsParameter is null ? Sql.Empty : Sql.Of($" AND profile_id IN {profileIdsParameter}");
 
-        private SqlFragment Universe() =>
-            Sql.Of($"(SELECT profile_id FROM {Sql.Table(schema.Profiles)} WHERE tenant = {tenantParameter}{RestrictProfiles()} GROUP BY profile_id HAVING min(first_seen) <= {nowParameter})");
+        private SqlFragment Universe()
+        {
+            if (!ReadsTimelines)
+            {
+                return Sql.Of($"(SELECT profile_id FROM {Sql.Table(schema.Profiles)} WHERE tenant = {tenantParameter}{RestrictProfiles()} GROUP BY profile_id HAVING min(first_seen) <= {nowParameter})");
+            }
+
+            // The universe's first_seen is the earliest event or profile update: read them as the events are.
+            var watermark = TimelinesWatermark();
+            var fresh = Sql.Of($"tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark}");
+            return Sql.Of(
+                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN arrayConcat(event_ts, update_at) AS seen, arrayConcat(event_ingested_at, update_ingested_at) AS seen_ingested_at WHERE {TimelineKeysOfCandidates()} AND seen_ingested_at <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
+        }
+
+        /// <summary>The events a query reads: the table, or restricted to candidates with timelines, theirs.</summary>
+        private SqlFragment EventsTable()
+        {
+            var events = Sql.Table(schema.Events);
+            if (!ReadsTimelines)
+            {
+                return events;
+            }
+
+            var watermark = TimelinesWatermark();
+            return Sql.Of(
+                $"(SELECT tenant, metric, profile_id, ts, value, properties FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {TimelineKeysOfCandidates()} AND ingested_at <= {watermark})");
+        }
+
+        /// <summary>The trait history a query reads: the table, or restricted to candidates with timelines, theirs.</summary>
+        private SqlFragment TraitsTable()
+        {
+            var traits = Sql.Table(schema.Traits);
+            if (!ReadsTimelines)
+            {
+                return traits;
+            }
+
+            var watermark = TimelinesWatermark();
+            return Sql.Of(
+                $"(SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at WHERE {TimelineKeysOfCandidates()} AND ingested_at <= {watermark})");
+        }
+
+        /// <summary>
+        /// The ingestion time up to which the tenant's timelines hold every row (the epoch before the first refresh:
+        /// then everything is read from the MergeTrees). A scalar subquery, so one query sees one value throughout.
+        /// </summary>
+        private SqlFragment TimelinesWatermark() =>
+            Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(schema.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter})");
+
+        /// <summary>The key lookup of the candidates' timelines (the key-value table reads one row per key).</summary>
+        private SqlFragment TimelineKeysOfCandidates() =>
+            Sql.Of($"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({profileIdsParameter!}) AS candidate))");
 
         private SqlFragment EventAggregate()
         {
@@ -372,7 +431,7 @@ public static partial class SegmentCompiler
                 bounds.Add(Sql.Or([.. eventColumns.Select(c => Parenthesize(c.Selection))]));
             }
 
-            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
+            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {EventsTable()} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
         }
 
         /// <summary>
@@ -393,7 +452,7 @@ public static partial class SegmentCompiler
             var traits = Sql.Table(schema.Traits);
             if (SeeksHistory)
             {
-                return Sql.Of($"(SELECT profile_id, {columns} FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}{grouping})");
+                return Sql.Of($"(SELECT profile_id, {columns} FROM {TraitsTable()} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}{grouping})");
             }
 
             var uncertain = Uncertain(names);

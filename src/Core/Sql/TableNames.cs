@@ -50,6 +50,24 @@ public class TableNames
     /// <summary>Per tenant, the ingestion time up to which <see cref="CurrentTraits"/> reflects the trait history.</summary>
     public string CurrentTraitsWatermark => Name("current_traits_watermark");
 
+    /// <summary>
+    /// Each profile's events and trait history in one row under a key (<see cref="TimelineKeys"/>): a key-value table
+    /// that phase 2 of the evaluator reads for a few profiles without touching the MergeTrees' granules.
+    /// </summary>
+    public string ProfileTimelines => Name("profile_timelines");
+
+    /// <summary>Per tenant, the ingestion time up to which <see cref="ProfileTimelines"/> holds every row of the history.</summary>
+    public string ProfileTimelinesWatermark => Name("profile_timelines_watermark");
+
+    /// <summary>Current membership again, as a key-value table keyed by (tenant, segment, profile): point lookups.</summary>
+    public string MembershipLookup => Name("membership_lookup");
+
+    /// <summary>
+    /// Whether the key-value tables exist and are kept (one engine). A cluster shards its MergeTrees only; there
+    /// phase 2 reads them as before.
+    /// </summary>
+    public virtual bool HasKeyValueTables => false;
+
     public string Segments => Name("segments");
 
     public string SegmentState => Name("segment_state");

@@ -118,13 +118,19 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     public async Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken)
     {
-        var result = await engine.QueryAsync(
-            Sql.Of(
+        var candidates = Sql.Param("Array(String)", profileIds.ToArray());
+        var query = schema.HasKeyValueTables
+            ? Sql.Of(
+                $"""
+                SELECT substring(key, length({LookupKey(tenant, segmentId, Sql.Of($"''"))}) + 1) FROM {Sql.Table(schema.MembershipLookup)}
+                WHERE key IN (SELECT {LookupKey(tenant, segmentId, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({candidates}) AS candidate)) AND is_member = 1
+                """)
+            : Sql.Of(
                 $"""
                 SELECT profile_id FROM {membership} FINAL
-                WHERE {Keys(tenant, segmentId)} AND profile_id IN {Sql.Param("Array(String)", profileIds.ToArray())} AND is_member = 1
-                """),
-            cancellationToken).ConfigureAwait(false);
+                WHERE {Keys(tenant, segmentId)} AND profile_id IN {candidates} AND is_member = 1
+                """);
+        var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         return (result.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal), result.Statistics.RowsRead);
     }
 
@@ -275,6 +281,10 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             }
         }
     }
+
+    /// <summary>A profile's key in the membership lookup (see <see cref="TimelineKeys"/>).</summary>
+    private static SqlFragment LookupKey(string tenant, string segmentId, SqlFragment profileId) =>
+        TimelineKeys.Membership(Sql.Param("String", tenant), Sql.Param("String", segmentId), profileId);
 
     /// <summary>The key prefix every membership read starts with.</summary>
     private static SqlFragment Keys(string tenant, string segmentId) =>

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 5;
+    public const int CurrentVersion = 6;
 
     public StorageSchema(string database)
         : base(database)
@@ -63,7 +63,11 @@ public sealed class StorageSchema : TableNames
         new(3, "static lists with their add/remove history, and each segment's first evaluation time", ListsAndFirstEvaluations()),
         new(4, "the current-value trait table (built from the history by the first refresh after the upgrade)", CurrentTraitTables()),
         new(5, "typed date and number columns of the current values, computed when a row is written", CurrentTraitTypedColumns()),
+        new(6, "key-value tables of profile timelines and membership for phase 2 (one engine; built from the history after the upgrade)", KeyValueTables()),
     ];
+
+    /// <summary>On one engine (not on a cluster's nodes): see <see cref="KeyValueTables"/>.</summary>
+    public override bool HasKeyValueTables => !ShardLocal && Cluster is null;
 
     /// <summary>
     /// Applies whatever migrations the database has not had yet (all of them to a new one). Safe to run any number of
@@ -81,6 +85,13 @@ public sealed class StorageSchema : TableNames
         {
             // The current-value table of a database that already holds history is built from it now, once.
             await new CurrentTraitsRefresher(engine, this).RefreshAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (applied.Any(m => m.Version == 6) && HasKeyValueTables)
+        {
+            // Likewise the timelines (queries are exact without them, only slower: they read what is missing from
+            // the history).
+            await new ProfileTimelinesRefresher(engine, this).RefreshAllAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -344,6 +355,85 @@ public sealed class StorageSchema : TableNames
         Sql.Of($"ALTER TABLE {Sql.Table(CurrentTraits)} MATERIALIZE COLUMN date_value SETTINGS mutations_sync = 1"),
         Sql.Of($"ALTER TABLE {Sql.Table(CurrentTraits)} MATERIALIZE COLUMN number_value SETTINGS mutations_sync = 1"),
     ];
+
+    /// <summary>
+    /// Version 6: key-value tables (ClickHouse's EmbeddedRocksDB engine) for the evaluator's phase 2, which looks up a
+    /// few thousand profiles spread over the whole key range. A MergeTree reads a whole 8,192-row granule for each
+    /// (so such a lookup read as much as the full query); a key-value table reads one row per key.
+    /// <see cref="TableNames.ProfileTimelines"/> holds each profile's events and trait history as arrays, derived from
+    /// the history up to a recorded watermark by <see cref="ProfileTimelinesRefresher"/> (the compiler reads rows
+    /// ingested after it from the MergeTrees, so the timelines are an accelerator, never the truth);
+    /// <see cref="TableNames.MembershipLookup"/> mirrors current membership, written with it by a materialized view. On a cluster's nodes the
+    /// migration creates nothing: a shard's MergeTrees serve phase 2 there.
+    /// </summary>
+    private List<SqlFragment> KeyValueTables()
+    {
+        if (ShardLocal)
+        {
+            return [];
+        }
+
+        return
+        [
+            Sql.Of(
+                $"""
+                CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileTimelines)}
+                (
+                    key String,
+                    tenant String,
+                    profile_id String,
+                    event_metric Array(LowCardinality(String)),
+                    event_ts Array(DateTime64(3, 'UTC')),
+                    event_value Array(Nullable(Float64)),
+                    event_properties Array(Map(String, String)),
+                    event_ingested_at Array(DateTime64(6, 'UTC')),
+                    update_at Array(DateTime64(3, 'UTC')),
+                    update_ingested_at Array(DateTime64(6, 'UTC')),
+                    trait_property Array(String),
+                    trait_value Array(String),
+                    trait_updated_at Array(DateTime64(3, 'UTC')),
+                    trait_ingested_at Array(DateTime64(6, 'UTC'))
+                )
+                ENGINE = EmbeddedRocksDB
+                PRIMARY KEY key
+                """),
+            Sql.Of(
+                $"""
+                CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileTimelinesWatermark)}
+                (
+                    tenant LowCardinality(String),
+                    watermark DateTime64(6, 'UTC')
+                )
+                ENGINE = ReplacingMergeTree(watermark)
+                ORDER BY tenant
+                """),
+            Sql.Of(
+                $"""
+                CREATE TABLE IF NOT EXISTS {Sql.Table(MembershipLookup)}
+                (
+                    key String,
+                    is_member UInt8
+                )
+                ENGINE = EmbeddedRocksDB
+                PRIMARY KEY key
+                """),
+
+            // Every membership write updates the lookup in the same insert, whichever path writes it (a chunk's
+            // transitions, a whole segment's INSERT … SELECT, a roll-forward after a crash).
+            Sql.Of(
+                $"""
+                CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table($"{Database}.membership_lookup_from_membership")} TO {Sql.Table(MembershipLookup)} AS
+                SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))} AS key, is_member FROM {Sql.Table(Membership)}
+                """),
+
+            // Membership written before this version (a re-run writes the same rows again).
+            Sql.Of(
+                $"""
+                INSERT INTO {Sql.Table(MembershipLookup)} (key, is_member)
+                SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))}, is_member FROM {Sql.Table(Membership)} FINAL
+                """),
+        ];
+    }
 
     /// <summary>
     /// Version 3: static lists and the start of each segment's membership log. A list keeps every add and remove with

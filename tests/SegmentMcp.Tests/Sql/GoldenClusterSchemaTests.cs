@@ -31,7 +31,8 @@ public sealed class GoldenClusterSchemaTests
     [Fact]
     public void Shard_local_tables_differ_from_the_single_engine_ones_only_in_their_names()
     {
-        var single = Statements(new StorageSchema("segmentmcp"));
+        // The key-value tables of phase 2 (version 6) exist on one engine only.
+        var single = Statements(new StorageSchema("segmentmcp"), skipVersion: 6);
         var local = Statements(new StorageSchema("segmentmcp", shardLocal: true, replicated: false));
 
         Assert.Equal(single.Count, local.Count);
@@ -48,8 +49,17 @@ public sealed class GoldenClusterSchemaTests
         Assert.Throws<ArgumentException>(() => new StorageSchema("segmentmcp", shardLocal: false, replicated: true));
     }
 
-    private static List<string> Statements(StorageSchema schema) =>
-        [.. schema.Migrations().SelectMany(m => m.Statements).Select(s => s.ToStatement().Text)];
+    [Fact]
+    public void Key_value_tables_are_created_on_one_engine_only()
+    {
+        Assert.True(new StorageSchema("segmentmcp").HasKeyValueTables);
+        Assert.False(new StorageSchema("segmentmcp", shardLocal: true, replicated: false).HasKeyValueTables);
+        Assert.Empty(new StorageSchema("segmentmcp", shardLocal: true, replicated: false).Migrations().Single(m => m.Version == 6).Statements);
+        Assert.NotEmpty(new StorageSchema("segmentmcp").Migrations().Single(m => m.Version == 6).Statements);
+    }
+
+    private static List<string> Statements(StorageSchema schema, int? skipVersion = null) =>
+        [.. schema.Migrations().Where(m => m.Version != skipVersion).SelectMany(m => m.Statements).Select(s => s.ToStatement().Text)];
 
     private static async Task MatchesAsync(string name, IReadOnlyList<string> statements)
     {

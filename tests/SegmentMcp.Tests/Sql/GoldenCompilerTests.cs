@@ -67,6 +67,8 @@ public sealed class GoldenCompilerTests
         ["in_list_restricted"] = ("""{"in_list": {"id": "vips"}}""", CompileMode.Restricted),
         ["mode_count"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}""", CompileMode.Count),
         ["mode_page"] = ("""{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}""", CompileMode.Page),
+        ["property_set_restricted"] = ("""{"all": [{"property": {"name": "city", "op": "eq", "value": "Boston"}}, {"property": {"name": "plan", "op": "eq", "value": "premium"}}]}""", CompileMode.Restricted),
+        ["not_restricted"] = ("""{"not": {"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "gte", "value": 1}}}""", CompileMode.Restricted),
         ["mode_restricted"] = ("""{"any": [{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "op": "gte", "value": 1}}, {"property": {"name": "city", "op": "eq", "value": "Boston"}}]}""", CompileMode.Restricted),
     };
 

@@ -2,10 +2,32 @@
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id
-  FROM segmentmcp.profiles
-  WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)}
+  FROM (
+    SELECT profile_id, ts AS seen
+    FROM segmentmcp.events
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT profile_id, updated_at AS seen
+    FROM segmentmcp.profile_updates
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT profile_id, seen
+    FROM segmentmcp.profile_timelines ARRAY JOIN arrayConcat(event_ts, update_at) AS seen, arrayConcat(event_ingested_at, update_ingested_at) AS seen_ingested_at
+    WHERE key IN (
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      FROM (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested_at <= (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String}))
   GROUP BY profile_id
-  HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
+  HAVING min(seen) <= {now:DateTime64(3, 'UTC')}) AS u
 WHERE u.profile_id IN (
   SELECT profile_id
   FROM segmentmcp.list_members

@@ -2,18 +2,72 @@
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id
-  FROM segmentmcp.profiles
-  WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)}
+  FROM (
+    SELECT profile_id, ts AS seen
+    FROM segmentmcp.events
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT profile_id, updated_at AS seen
+    FROM segmentmcp.profile_updates
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT profile_id, seen
+    FROM segmentmcp.profile_timelines ARRAY JOIN arrayConcat(event_ts, update_at) AS seen, arrayConcat(event_ingested_at, update_ingested_at) AS seen_ingested_at
+    WHERE key IN (
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      FROM (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested_at <= (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String}))
   GROUP BY profile_id
-  HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
+  HAVING min(seen) <= {now:DateTime64(3, 'UTC')}) AS u
 LEFT JOIN (
   SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
-  FROM segmentmcp.events
+  FROM (
+    SELECT tenant, metric, profile_id, ts, value, properties
+    FROM segmentmcp.events
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT tenant, metric, profile_id, ts, value, properties
+    FROM segmentmcp.profile_timelines ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at
+    WHERE key IN (
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      FROM (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND ingested_at <= (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String}))
   WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 LEFT JOIN (
   SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p4:String}) AS t0
-  FROM segmentmcp.traits
+  FROM (
+    SELECT tenant, property, profile_id, value, updated_at, ingested_at
+    FROM segmentmcp.traits
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT tenant, property, profile_id, value, updated_at, ingested_at
+    FROM segmentmcp.profile_timelines ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
+    WHERE key IN (
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      FROM (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND ingested_at <= (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String}))
   WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
 WHERE (e.e0 >= {p6:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p7:String}))

@@ -1,0 +1,152 @@
+using SegmentMcp.Core.Sql;
+
+namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
+
+/// <summary>What one refresh of a tenant's profile timelines did.</summary>
+/// <param name="Tenant">The tenant.</param>
+/// <param name="Watermark">The ingestion time the timelines now hold every row up to.</param>
+/// <param name="Rebuilt">True when the tenant's timelines were built from its whole history.</param>
+/// <param name="RowsRead">Rows the engine read.</param>
+public sealed record ProfileTimelinesRefresh(string Tenant, DateTime Watermark, bool Rebuilt, ulong RowsRead);
+
+/// <summary>
+/// Keeps <see cref="TableNames.ProfileTimelines"/> in step with the history, tenant by tenant: a profile with rows
+/// ingested after the tenant's watermark gets its timeline rewritten as the stored one (cut back to the watermark)
+/// plus those rows. Safe to run at any time and from several processes: a rewrite cut short is repeated by the next
+/// refresh, since the watermark is recorded last and a timeline's rows after it are dropped before appending. Readers
+/// take only a timeline's rows up to the recorded watermark and read everything later from the history, so a refresh
+/// in progress never shows them a row twice or misses one.
+/// </summary>
+public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNames tables)
+{
+    private const string Time6 = ClickHouseTime.Microseconds;
+
+    /// <summary>Events per pass of a rebuild: each pass groups this many rows' timelines in memory.</summary>
+    private const long EventsPerBuildPass = 8_000_000;
+
+    /// <summary>Refreshes every tenant that has profiles.</summary>
+    public async Task<IReadOnlyList<ProfileTimelinesRefresh>> RefreshAllAsync(CancellationToken cancellationToken = default)
+    {
+        var tenants = await engine.QueryAsync(
+            Sql.Of($"SELECT DISTINCT tenant FROM {Sql.Table(tables.Profiles)} ORDER BY tenant"),
+            row => row.GetString(0),
+            cancellationToken).ConfigureAwait(false);
+        var results = new List<ProfileTimelinesRefresh>();
+        foreach (var tenant in tenants)
+        {
+            results.Add(await RefreshAsync(tenant, cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    /// <summary>Brings one tenant's timelines up to the engine's exact ingestion watermark.</summary>
+    public async Task<ProfileTimelinesRefresh> RefreshAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        var until = (await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false)).Watermark;
+        var tenantParameter = Sql.Named("tenant", "String", tenant);
+        var upTo = Sql.Named("up_to", Time6, until);
+        var from = await engine.QuerySingleAsync(
+            Sql.Of($"SELECT count(), max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter}"),
+            row => row.GetInt64(0) == 0 ? (DateTime?)null : row.GetDateTime(1),
+            cancellationToken).ConfigureAwait(false);
+        if (from is { } known && known >= until)
+        {
+            return new ProfileTimelinesRefresh(tenant, known, false, 0);
+        }
+
+        ulong rows = 0;
+        if (from is null)
+        {
+            await DeleteTimelinesAsync(tenantParameter, cancellationToken).ConfigureAwait(false);
+            var events = await engine.QueryScalarAsync<long>(
+                Sql.Of($"SELECT count() FROM {Sql.Table(tables.Events)} WHERE tenant = {tenantParameter}"),
+                cancellationToken).ConfigureAwait(false);
+            var passes = Math.Max(1, (int)Math.Min(256, (events + EventsPerBuildPass - 1) / EventsPerBuildPass));
+            for (var pass = 0; pass < passes; pass++)
+            {
+                var selected = passes == 1
+                    ? Sql.Of($"ingested_at <= {upTo}")
+                    : Sql.Of($"ingested_at <= {upTo} AND cityHash64(profile_id) % {Sql.Number(passes)} = {Sql.Number(pass)}");
+                var written = await engine.ExecuteAsync(Write(tenantParameter, selected, cutBackTo: null), cancellationToken).ConfigureAwait(false);
+                rows += written.RowsRead;
+            }
+        }
+        else
+        {
+            var fromParameter = Sql.Named("from", Time6, from.Value);
+            var written = await engine.ExecuteAsync(
+                Write(tenantParameter, Sql.Of($"ingested_at > {fromParameter} AND ingested_at <= {upTo}"), fromParameter),
+                cancellationToken).ConfigureAwait(false);
+            rows += written.RowsRead;
+        }
+
+        await engine.ExecuteAsync(
+            Sql.Of($"INSERT INTO {Sql.Table(tables.ProfileTimelinesWatermark)} (tenant, watermark) VALUES ({tenantParameter}, {upTo})"),
+            cancellationToken).ConfigureAwait(false);
+        return new ProfileTimelinesRefresh(tenant, until, from is null, rows);
+    }
+
+    /// <summary>Forgets a tenant's timelines (after its history was deleted): the next refresh rebuilds them.</summary>
+    public async Task ResetAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        // The watermark first: from then on readers take nothing from the tenant's timelines.
+        var tenantParameter = Sql.Param("String", tenant);
+        await engine.ExecuteAsync(
+            Sql.Of($"ALTER TABLE {Sql.Table(tables.ProfileTimelinesWatermark)} DELETE WHERE tenant = {tenantParameter} SETTINGS mutations_sync = 2"),
+            cancellationToken).ConfigureAwait(false);
+        await DeleteTimelinesAsync(tenantParameter, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task DeleteTimelinesAsync(SqlFragment tenant, CancellationToken cancellationToken) =>
+        engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileTimelines)} WHERE tenant = {tenant}"), cancellationToken);
+
+    /// <summary>
+    /// Writes the timeline of every profile with history rows passing <paramref name="selected"/>: those rows,
+    /// after the stored timeline's rows up to <paramref name="cutBackTo"/> (none when null: a rebuild).
+    /// </summary>
+    private SqlFragment Write(SqlFragment tenant, SqlFragment selected, SqlFragment? cutBackTo)
+    {
+        var events = Sql.Table(tables.Events);
+        var updates = Sql.Table(tables.ProfileUpdates);
+        var traits = Sql.Table(tables.Traits);
+        var where = Sql.Of($"tenant = {tenant} AND {selected}");
+        var touched = Sql.Of(
+            $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {where} UNION ALL SELECT profile_id FROM {updates} WHERE {where})");
+
+        // Tuples keep NULL event values in the arrays (groupArray skips a bare NULL).
+        var newEvents = Sql.Of($"SELECT profile_id, groupArray((metric, ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id");
+        var newUpdates = Sql.Of($"SELECT profile_id, groupArray((updated_at, ingested_at)) AS rows FROM {updates} WHERE {where} GROUP BY profile_id");
+        var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {where} GROUP BY profile_id");
+
+        SqlFragment Column(string alias, string stored, int element, string storedIngested)
+        {
+            var appended = Sql.Of($"arrayMap(r -> r.{Sql.Number(element)}, {Sql.Table(alias)}.rows)");
+            return cutBackTo is null
+                ? appended
+                : Sql.Of($"arrayConcat(arrayFilter((x, i) -> i <= {cutBackTo}, o.{Sql.Table(stored)}, o.{Sql.Table(storedIngested)}), {appended})");
+        }
+
+        var stored = cutBackTo is null
+            ? Sql.Empty
+            : Sql.Of(
+                $" LEFT JOIN (SELECT * FROM {Sql.Table(tables.ProfileTimelines)} WHERE key IN (SELECT {TimelineKeys.Profile(tenant, Sql.Of($"profile_id"))} FROM ({touched}))) AS o ON o.profile_id = k.profile_id");
+        return Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(tables.ProfileTimelines)} (key, tenant, profile_id, event_metric, event_ts, event_value, event_properties, event_ingested_at, update_at, update_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
+            SELECT {TimelineKeys.Profile(tenant, Sql.Of($"k.profile_id"))}, {tenant}, k.profile_id,
+                {Column("e", "event_metric", 1, "event_ingested_at")}, {Column("e", "event_ts", 2, "event_ingested_at")}, {Column("e", "event_value", 3, "event_ingested_at")},
+                {Column("e", "event_properties", 4, "event_ingested_at")}, {Column("e", "event_ingested_at", 5, "event_ingested_at")},
+                {Column("u", "update_at", 1, "update_ingested_at")}, {Column("u", "update_ingested_at", 2, "update_ingested_at")},
+                {Column("t", "trait_property", 1, "trait_ingested_at")}, {Column("t", "trait_value", 2, "trait_ingested_at")},
+                {Column("t", "trait_updated_at", 3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, "trait_ingested_at")}
+            FROM ({touched}) AS k
+            LEFT JOIN ({newEvents}) AS e ON e.profile_id = k.profile_id
+            LEFT JOIN ({newUpdates}) AS u ON u.profile_id = k.profile_id
+            LEFT JOIN ({newTraits}) AS t ON t.profile_id = k.profile_id{stored}
+            SETTINGS join_use_nulls = 0
+            """);
+    }
+}

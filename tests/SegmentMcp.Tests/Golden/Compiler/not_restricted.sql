@@ -1,0 +1,61 @@
+-- Profiles who did not place an order in the last 30 days
+SELECT u.profile_id AS profile_id
+FROM (
+  SELECT profile_id
+  FROM (
+    SELECT profile_id, ts AS seen
+    FROM segmentmcp.events
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT profile_id, updated_at AS seen
+    FROM segmentmcp.profile_updates
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT profile_id, seen
+    FROM segmentmcp.profile_timelines ARRAY JOIN arrayConcat(event_ts, update_at) AS seen, arrayConcat(event_ingested_at, update_ingested_at) AS seen_ingested_at
+    WHERE key IN (
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      FROM (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested_at <= (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String}))
+  GROUP BY profile_id
+  HAVING min(seen) <= {now:DateTime64(3, 'UTC')}) AS u
+LEFT JOIN (
+  SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
+  FROM (
+    SELECT tenant, metric, profile_id, ts, value, properties
+    FROM segmentmcp.events
+    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String})
+    UNION ALL
+    SELECT tenant, metric, profile_id, ts, value, properties
+    FROM segmentmcp.profile_timelines ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at
+    WHERE key IN (
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      FROM (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND ingested_at <= (
+      SELECT max(watermark)
+      FROM segmentmcp.profile_timelines_watermark
+      WHERE tenant = {tenant:String}))
+  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
+  GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
+WHERE NOT (e.e0 >= {p4:Float64})
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
+-- tenant String = 'acme'
+-- profile_ids Array(String) = ['p1', 'p2']
+-- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
+-- p0 String = 'Placed Order'
+-- p1 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
+-- p2 Array(String) = ['Placed Order']
+-- p3 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
+-- p4 Float64 = 1
