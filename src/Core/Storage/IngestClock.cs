@@ -13,7 +13,10 @@ public readonly record struct IngestInstant(DateTime Now, DateTime Watermark);
 
 /// <summary>
 /// Reads <see cref="IngestInstant"/> from the engine's own process list, so the watermark is exact instead of "now
-/// minus a safety lag": rows loaded moments before an evaluation are not mistaken for new ones afterwards.
+/// minus a safety lag": rows loaded moments before an evaluation are not mistaken for new ones afterwards. Only inserts
+/// into the tables whose rows are stamped with <c>ingested_at</c> (events, profile updates and the traits their view
+/// writes, list changes) hold it back: the evaluator's own writes (membership, current values, timelines) stamp
+/// nothing, and a long one would stall every refresh behind it.
 /// </summary>
 public static class IngestClock
 {
@@ -27,7 +30,7 @@ public static class IngestClock
                     now64(6, 'UTC') AS now,
                     least(
                         now,
-                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000))) FROM system.processes WHERE query_kind = 'Insert'), now),
+                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000))) FROM system.processes WHERE query_kind = 'Insert' AND match(query, '(?i)^\\s*INSERT\\s+INTO\\s+(\\w+\\.)?(events|profile_updates|list_members)(_local)?[\\s(]')), now),
                         ifNull((SELECT minOrNull(toDateTime64(first_update, 6, 'UTC')) FROM system.asynchronous_inserts), now)) AS watermark
                 """),
             row => new IngestInstant(row.GetDateTime(0), row.GetDateTime(1)),

@@ -23,8 +23,8 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
 {
     private const string Time6 = ClickHouseTime.Microseconds;
 
-    /// <summary>Events per pass of a rebuild: each pass groups this many rows' timelines in memory.</summary>
-    private const long EventsPerBuildPass = 8_000_000;
+    /// <summary>Events per pass of a rebuild: each pass groups about this many rows' timelines in memory.</summary>
+    internal long EventsPerBuildPass { get; init; } = 8_000_000;
 
     /// <summary>Refreshes every tenant that has profiles.</summary>
     public async Task<IReadOnlyList<ProfileTimelinesRefresh>> RefreshAllAsync(CancellationToken cancellationToken = default)
@@ -43,11 +43,19 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
     }
 
     /// <summary>Brings one tenant's timelines up to the engine's exact ingestion watermark.</summary>
-    public async Task<ProfileTimelinesRefresh> RefreshAsync(string tenant, CancellationToken cancellationToken = default)
+    public Task<ProfileTimelinesRefresh> RefreshAsync(string tenant, CancellationToken cancellationToken = default) =>
+        RefreshAsync(tenant, null, cancellationToken);
+
+    /// <summary>
+    /// Brings one tenant's timelines up to <paramref name="upTo"/> (an ingestion time; capped at the engine's watermark,
+    /// since rows of inserts still running may be stamped earlier) or, when null, the watermark.
+    /// </summary>
+    public async Task<ProfileTimelinesRefresh> RefreshAsync(string tenant, DateTime? upTo, CancellationToken cancellationToken = default)
     {
-        var until = (await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false)).Watermark;
+        var watermark = (await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false)).Watermark;
+        var until = upTo is { } requested && requested < watermark ? requested : watermark;
         var tenantParameter = Sql.Named("tenant", "String", tenant);
-        var upTo = Sql.Named("up_to", Time6, until);
+        var upToParameter = Sql.Named("up_to", Time6, until);
         var from = await engine.QuerySingleAsync(
             Sql.Of($"SELECT count(), max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter}"),
             row => row.GetInt64(0) == 0 ? (DateTime?)null : row.GetDateTime(1),
@@ -68,8 +76,8 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             for (var pass = 0; pass < passes; pass++)
             {
                 var selected = passes == 1
-                    ? Sql.Of($"ingested_at <= {upTo}")
-                    : Sql.Of($"ingested_at <= {upTo} AND cityHash64(profile_id) % {Sql.Number(passes)} = {Sql.Number(pass)}");
+                    ? Sql.Of($"ingested_at <= {upToParameter}")
+                    : Sql.Of($"ingested_at <= {upToParameter} AND cityHash64(profile_id) % {Sql.Number(passes)} = {Sql.Number(pass)}");
                 var written = await engine.ExecuteAsync(Write(tenantParameter, selected, cutBackTo: null), cancellationToken).ConfigureAwait(false);
                 rows += written.RowsRead;
             }
@@ -78,13 +86,13 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         {
             var fromParameter = Sql.Named("from", Time6, from.Value);
             var written = await engine.ExecuteAsync(
-                Write(tenantParameter, Sql.Of($"ingested_at > {fromParameter} AND ingested_at <= {upTo}"), fromParameter),
+                Write(tenantParameter, Sql.Of($"ingested_at > {fromParameter} AND ingested_at <= {upToParameter}"), fromParameter),
                 cancellationToken).ConfigureAwait(false);
             rows += written.RowsRead;
         }
 
         await engine.ExecuteAsync(
-            Sql.Of($"INSERT INTO {Sql.Table(tables.ProfileTimelinesWatermark)} (tenant, watermark) VALUES ({tenantParameter}, {upTo})"),
+            Sql.Of($"INSERT INTO {Sql.Table(tables.ProfileTimelinesWatermark)} (tenant, watermark) VALUES ({tenantParameter}, {upToParameter})"),
             cancellationToken).ConfigureAwait(false);
         return new ProfileTimelinesRefresh(tenant, until, from is null, rows);
     }

@@ -61,6 +61,20 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 }
             }
 
+            // Restricted queries read the candidates' timelines up to their watermark and the rest from the history:
+            // timelines built up to one ingestion time and brought forward to a later one, or never built (all history).
+            var everyIngestion = world.Events.Where(e => e.IngestedAt is not null).Select(e => e.IngestedAt!.Value).Concat(ingested).Order().ToList();
+            var timelineCutoffs = random.Next(3) == 0 || everyIngestion.Count == 0
+                ? []
+                : new[] { everyIngestion[random.Next(everyIngestion.Count)], everyIngestion[random.Next(everyIngestion.Count)] }.Order().ToArray();
+            foreach (var tenant in world.Tenants)
+            {
+                foreach (var cutoff in timelineCutoffs)
+                {
+                    await new ProfileTimelinesRefresher(engine, schema) { EventsPerBuildPass = random.Next(1, 40) }.RefreshAsync(tenant, cutoff);
+                }
+            }
+
             var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved, world.ListChanges);
             var validator = new DefinitionValidator(new InMemorySegments(world.Saved));
             for (var i = 0; i < DefinitionsPerDataset && checkedCases < cases; i++, checkedCases++)
