@@ -164,6 +164,7 @@ internal static class EvaluatorBenchmark
             await output.WriteLineAsync($"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms, {full.Rows:N0} rows read").ConfigureAwait(false);
             await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio  peak MB").ConfigureAwait(false);
             TickReport? single = null;
+            IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             foreach (var workers in new[] { 1, 2, 4 })
             {
                 // Same work each time: the segments go back to their state at the level's start (membership is already
@@ -173,18 +174,34 @@ internal static class EvaluatorBenchmark
                     await store.WriteStateAsync(tenant, id, state, cancellationToken).ConfigureAwait(false);
                 }
 
-                await using var workerServices = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead });
+                // One worker's statements are timed one by one (a decorator around the engine), for the breakdown below.
+                var timing = new TimingEngine(engine);
+                await using var workerServices = SegmentServices.Build(workers == 1 ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 ResetPeakMemory();
                 var watch = Stopwatch.StartNew();
                 var report = await evaluator.TickAsync(tenant, to, null, cancellationToken).ConfigureAwait(false);
                 var elapsed = watch.Elapsed;
                 var peak = ProcessMemory.PeakMegabytes();
+                if (single is null)
+                {
+                    breakdown = timing.Groups();
+                }
+
                 single ??= report;
                 var s = report.Statistics;
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
                     $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {peak,7:0}")).ConfigureAwait(false);
+            }
+
+            // Where one worker's tick spends its time: statements grouped by their opening words.
+            await output.WriteLineAsync("tick statements (1 worker)                                                                    count  total ms   rows read").ConfigureAwait(false);
+            foreach (var (statement, count, time, rows) in breakdown.Take(12))
+            {
+                await output.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{statement.Replace(schema.Database + ".", string.Empty, StringComparison.Ordinal),-90}  {count,5}  {time.TotalMilliseconds,8:0}  {rows,10:N0}")).ConfigureAwait(false);
             }
 
             // Per shape (one worker): the segment's share of the tick against its own full query.

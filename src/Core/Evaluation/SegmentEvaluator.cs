@@ -136,14 +136,16 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             // Not needed for correctness (queries read the history for anything newer than the current-value table),
             // only for speed: the segments below read property values from the table.
             var refresh = Stopwatch.StartNew();
-            var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
-            tick.AddRows(refreshed.RowsRead);
 
-            // Likewise the timelines phase 2 reads its candidates' rows from (anything newer is read from the history).
+            // Likewise the timelines phase 2 reads its candidates' rows from (anything newer is read from the history);
+            // first, since the current values' refresh reads the changed profiles' history through them.
             if (timelines is not null)
             {
                 tick.AddRows((await timelines.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false)).RowsRead);
             }
+
+            var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(refreshed.RowsRead);
             tick.AddPhase1(refresh.Elapsed);
         }
         var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);

@@ -83,6 +83,15 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
             var fromParameter = Sql.Named("from", Time6, from.Value);
             var keys = Sql.Of(
                 $"SELECT property, profile_id FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} AND ingested_at > {fromParameter} AND ingested_at <= {upToParameter}");
+            if (tables.HasKeyValueTables)
+            {
+                rows += await RefreshFromTimelinesAsync(tenantParameter, upToParameter, keys, cancellationToken).ConfigureAwait(false);
+                await engine.ExecuteAsync(
+                    Sql.Of($"INSERT INTO {Sql.Table(tables.CurrentTraitsWatermark)} (tenant, watermark) VALUES ({tenantParameter}, {upToParameter})"),
+                    cancellationToken).ConfigureAwait(false);
+                return new CurrentTraitsRefresh(tenant, until, false, rows);
+            }
+
             var latest = Sql.Of(
                 $"SELECT property, profile_id, {Latest()} FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} AND ingested_at <= {upToParameter} AND (property, profile_id) IN ({keys}) GROUP BY property, profile_id");
 
@@ -106,6 +115,43 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
             Sql.Of($"INSERT INTO {Sql.Table(tables.CurrentTraitsWatermark)} (tenant, watermark) VALUES ({tenantParameter}, {upToParameter})"),
             cancellationToken).ConfigureAwait(false);
         return new CurrentTraitsRefresh(tenant, until, from is null, rows);
+    }
+
+    /// <summary>
+    /// The incremental refresh on an engine with profile timelines: the changed pairs' history is read from their
+    /// profiles' timelines (and from the trait table for rows ingested after the timelines' watermark), never by
+    /// (property, profile_id) from the tables sorted by value or by property, where a few hundred profiles spread over
+    /// the key range touch every granule (5.4M rows read for 430 changed profiles on the 2M-profile demo). Every value
+    /// a changed pair has had is retracted except its latest, which is written live: that covers whatever an earlier
+    /// refresh, even one cut short, left stored for the pair (a tombstone for a value never stored is dropped by FINAL).
+    /// </summary>
+    private async Task<ulong> RefreshFromTimelinesAsync(SqlFragment tenant, SqlFragment upTo, SqlFragment keys, CancellationToken cancellationToken)
+    {
+        var watermark = Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenant})");
+        var changed = Sql.Of($"SELECT DISTINCT profile_id FROM ({keys})");
+        var history = Sql.Of(
+            $"""
+            SELECT property, profile_id, value, updated_at, ingested_at FROM (
+                SELECT property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(tables.Traits)}
+                WHERE tenant = {tenant} AND profile_id IN ({changed}) AND ingested_at > {watermark} AND ingested_at <= {upTo}
+                UNION ALL
+                SELECT property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(tables.ProfileTimelines)}
+                ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
+                WHERE key IN (SELECT {TimelineKeys.Profile(tenant, Sql.Of($"profile_id"))} FROM ({changed})) AND ingested_at <= {watermark} AND ingested_at <= {upTo})
+            WHERE (property, profile_id) IN ({keys})
+            """);
+        var latest = Sql.Of($"SELECT property, profile_id, {Latest()} FROM ({history}) GROUP BY property, profile_id");
+        var retract = await engine.ExecuteAsync(
+            Sql.Of(
+                $"""
+                INSERT INTO {Sql.Table(tables.CurrentTraits)} (tenant, property, value, profile_id, updated_at, ingested_at, version, is_deleted)
+                SELECT {tenant}, h.property, h.value, h.profile_id, h.updated_at, h.ingested_at, {upTo}, 1
+                FROM (SELECT property, profile_id, value, max(updated_at) AS updated_at, max(ingested_at) AS ingested_at FROM ({history}) GROUP BY property, profile_id, value) AS h
+                LEFT ANTI JOIN (SELECT property, profile_id, latest.1 AS value FROM ({latest})) AS l ON h.property = l.property AND h.profile_id = l.profile_id AND h.value = l.value
+                """),
+            cancellationToken).ConfigureAwait(false);
+        var live = await engine.ExecuteAsync(Live(tenant, upTo, latest), cancellationToken).ConfigureAwait(false);
+        return retract.RowsRead + live.RowsRead;
     }
 
     /// <summary>
