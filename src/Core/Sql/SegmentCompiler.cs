@@ -362,11 +362,14 @@ public static partial class SegmentCompiler
             var watermark = TimelinesWatermark();
             var fresh = Sql.Of($"tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark}");
             return Sql.Of(
-                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN arrayConcat(event_ts, update_at) AS seen, arrayConcat(event_ingested_at, update_ingested_at) AS seen_ingested_at WHERE {TimelineKeysOfCandidates()} AND seen_ingested_at <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
+                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested WHERE {ProfileKeysOfCandidates()} AND seen_ingested <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
         }
 
-        /// <summary>The events a query reads: the table, or restricted to candidates with timelines, theirs.</summary>
-        private SqlFragment EventsTable()
+        /// <summary>
+        /// The events a query reads: the table, or restricted to candidates with timelines, theirs (the rows of the
+        /// <paramref name="metrics"/> the query reads).
+        /// </summary>
+        private SqlFragment EventsTable(SqlFragment metrics)
         {
             var events = Sql.Table(schema.Events);
             if (!ReadsTimelines)
@@ -376,7 +379,7 @@ public static partial class SegmentCompiler
 
             var watermark = TimelinesWatermark();
             return Sql.Of(
-                $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {TimelineKeysOfCandidates()} AND ingested_at <= {watermark})");
+                $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
         }
 
         /// <summary>The trait history a query reads: the table, or restricted to candidates with timelines, theirs.</summary>
@@ -390,7 +393,7 @@ public static partial class SegmentCompiler
 
             var watermark = TimelinesWatermark();
             return Sql.Of(
-                $"(SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at WHERE {TimelineKeysOfCandidates()} AND ingested_at <= {watermark})");
+                $"(SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at WHERE {ProfileKeysOfCandidates()} AND ingested_at <= {watermark})");
         }
 
         /// <summary>
@@ -400,9 +403,13 @@ public static partial class SegmentCompiler
         private SqlFragment TimelinesWatermark() =>
             Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(schema.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter})");
 
-        /// <summary>The key lookup of the candidates' timelines (the key-value table reads one row per key).</summary>
-        private SqlFragment TimelineKeysOfCandidates() =>
+        /// <summary>The key lookup of the candidates' profile rows (the key-value table reads one row per key).</summary>
+        private SqlFragment ProfileKeysOfCandidates() =>
             Sql.Of($"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({profileIdsParameter!}) AS candidate))");
+
+        /// <summary>The key lookup of the candidates' rows of <paramref name="metrics"/>.</summary>
+        private SqlFragment EventKeysOfCandidates(SqlFragment metrics) =>
+            Sql.Of($"key IN (SELECT {TimelineKeys.Events(tenantParameter, Sql.Of($"candidate"), Sql.Of($"metric"))} FROM (SELECT arrayJoin({profileIdsParameter!}) AS candidate) ARRAY JOIN {metrics} AS metric)");
 
         private SqlFragment EventAggregate()
         {
@@ -431,7 +438,8 @@ public static partial class SegmentCompiler
                 bounds.Add(Sql.Or([.. eventColumns.Select(c => Parenthesize(c.Selection))]));
             }
 
-            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {EventsTable()} WHERE tenant = {tenantParameter} AND metric IN {Sql.Param("Array(String)", metrics)} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
+            var metricList = Sql.Param("Array(String)", metrics);
+            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {EventsTable(metricList)} WHERE tenant = {tenantParameter} AND metric IN {metricList} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
         }
 
         /// <summary>

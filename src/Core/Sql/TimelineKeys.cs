@@ -7,9 +7,16 @@ namespace SegmentMcp.Core.Sql;
 /// </summary>
 public static class TimelineKeys
 {
-    /// <summary>The SQL key of (tenant, profile_id) for column or parameter expressions.</summary>
+    /// <summary>The key of a profile's row in <see cref="TableNames.ProfileTimelines"/> (its profile and trait history).</summary>
     public static SqlFragment Profile(SqlFragment tenant, SqlFragment profileId) =>
-        Sql.Of($"concat(toString(length({tenant})), ':', {tenant}, {profileId})");
+        Sql.Of($"concat({Prefix(tenant, profileId)}, 'p')");
+
+    /// <summary>The key of a profile's row of one metric's events in <see cref="TableNames.ProfileTimelines"/>.</summary>
+    public static SqlFragment Events(SqlFragment tenant, SqlFragment profileId, SqlFragment metric) =>
+        Sql.Of($"concat({Prefix(tenant, profileId)}, 'e', {metric})");
+
+    private static SqlFragment Prefix(SqlFragment tenant, SqlFragment profileId) =>
+        Sql.Of($"toString(length({tenant})), ':', {tenant}, toString(length({profileId})), ':', {profileId}");
 
     /// <summary>The SQL key of (tenant, segment_id, profile_id).</summary>
     public static SqlFragment Membership(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId) =>

@@ -13,8 +13,8 @@ public sealed record ProfileTimelinesRefresh(string Tenant, DateTime Watermark, 
 
 /// <summary>
 /// Keeps <see cref="TableNames.ProfileTimelines"/> in step with the history, tenant by tenant: a profile with rows
-/// ingested after the tenant's watermark gets its timeline rewritten as the stored one (cut back to the watermark)
-/// plus those rows. Safe to run at any time and from several processes: a rewrite cut short is repeated by the next
+/// ingested after the tenant's watermark gets its timeline rows rewritten as the stored ones (cut back to the
+/// watermark) plus those rows. Safe to run at any time and from several processes: a rewrite cut short is repeated by the next
 /// refresh, since the watermark is recorded last and a timeline's rows after it are dropped before appending. Readers
 /// take only a timeline's rows up to the recorded watermark and read everything later from the history, so a refresh
 /// in progress never shows them a row twice or misses one.
@@ -78,17 +78,19 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
                 var selected = passes == 1
                     ? Sql.Of($"ingested_at <= {upToParameter}")
                     : Sql.Of($"ingested_at <= {upToParameter} AND cityHash64(profile_id) % {Sql.Number(passes)} = {Sql.Number(pass)}");
-                var written = await engine.ExecuteAsync(Write(tenantParameter, selected, cutBackTo: null), cancellationToken).ConfigureAwait(false);
-                rows += written.RowsRead;
+                foreach (var write in Writes(tenantParameter, selected, cutBackTo: null))
+                {
+                    rows += (await engine.ExecuteAsync(write, cancellationToken).ConfigureAwait(false)).RowsRead;
+                }
             }
         }
         else
         {
             var fromParameter = Sql.Named("from", Time6, from.Value);
-            var written = await engine.ExecuteAsync(
-                Write(tenantParameter, Sql.Of($"ingested_at > {fromParameter} AND ingested_at <= {upToParameter}"), fromParameter),
-                cancellationToken).ConfigureAwait(false);
-            rows += written.RowsRead;
+            foreach (var write in Writes(tenantParameter, Sql.Of($"ingested_at > {fromParameter} AND ingested_at <= {upToParameter}"), fromParameter))
+            {
+                rows += (await engine.ExecuteAsync(write, cancellationToken).ConfigureAwait(false)).RowsRead;
+            }
         }
 
         await engine.ExecuteAsync(
@@ -112,22 +114,19 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileTimelines)} WHERE tenant = {tenant}"), cancellationToken);
 
     /// <summary>
-    /// Writes the timeline of every profile with history rows passing <paramref name="selected"/>: those rows,
-    /// after the stored timeline's rows up to <paramref name="cutBackTo"/> (none when null: a rebuild).
+    /// The statements that write the timeline rows of every profile with history rows passing
+    /// <paramref name="selected"/>: those rows, after the stored rows' entries up to <paramref name="cutBackTo"/>
+    /// (none when null: a rebuild). A profile has one row per metric it has events of (what a segment query looks up:
+    /// only the metrics it reads) and one profile row (every event time and profile update time, for the universe, and
+    /// the trait history).
     /// </summary>
-    private SqlFragment Write(SqlFragment tenant, SqlFragment selected, SqlFragment? cutBackTo)
+    private IEnumerable<SqlFragment> Writes(SqlFragment tenant, SqlFragment selected, SqlFragment? cutBackTo)
     {
         var events = Sql.Table(tables.Events);
         var updates = Sql.Table(tables.ProfileUpdates);
         var traits = Sql.Table(tables.Traits);
+        var timelines = Sql.Table(tables.ProfileTimelines);
         var where = Sql.Of($"tenant = {tenant} AND {selected}");
-        var touched = Sql.Of(
-            $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {where} UNION ALL SELECT profile_id FROM {updates} WHERE {where})");
-
-        // Tuples keep NULL event values in the arrays (groupArray skips a bare NULL).
-        var newEvents = Sql.Of($"SELECT profile_id, groupArray((metric, ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id");
-        var newUpdates = Sql.Of($"SELECT profile_id, groupArray((updated_at, ingested_at)) AS rows FROM {updates} WHERE {where} GROUP BY profile_id");
-        var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {where} GROUP BY profile_id");
 
         SqlFragment Column(string alias, string stored, int element, string storedIngested)
         {
@@ -137,23 +136,38 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
                 : Sql.Of($"arrayConcat(arrayFilter((x, i) -> i <= {cutBackTo}, o.{Sql.Table(stored)}, o.{Sql.Table(storedIngested)}), {appended})");
         }
 
-        var stored = cutBackTo is null
+        SqlFragment Stored(SqlFragment keys, string on) => cutBackTo is null
             ? Sql.Empty
-            : Sql.Of(
-                $" LEFT JOIN (SELECT * FROM {Sql.Table(tables.ProfileTimelines)} WHERE key IN (SELECT {TimelineKeys.Profile(tenant, Sql.Of($"profile_id"))} FROM ({touched}))) AS o ON o.profile_id = k.profile_id");
-        return Sql.Of(
+            : Sql.Of($" LEFT JOIN (SELECT * FROM {timelines} WHERE key IN ({keys})) AS o ON o.key = {Sql.Table(on)}");
+
+        // Tuples keep NULL event values in the arrays (groupArray skips a bare NULL).
+        var eventKey = TimelineKeys.Events(tenant, Sql.Of($"profile_id"), Sql.Of($"metric"));
+        yield return Sql.Of(
             $"""
-            INSERT INTO {Sql.Table(tables.ProfileTimelines)} (key, tenant, profile_id, event_metric, event_ts, event_value, event_properties, event_ingested_at, update_at, update_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
-            SELECT {TimelineKeys.Profile(tenant, Sql.Of($"k.profile_id"))}, {tenant}, k.profile_id,
+            INSERT INTO {timelines} (key, tenant, profile_id, event_metric, event_ts, event_value, event_properties, event_ingested_at)
+            SELECT e.key, {tenant}, e.profile_id,
                 {Column("e", "event_metric", 1, "event_ingested_at")}, {Column("e", "event_ts", 2, "event_ingested_at")}, {Column("e", "event_value", 3, "event_ingested_at")},
-                {Column("e", "event_properties", 4, "event_ingested_at")}, {Column("e", "event_ingested_at", 5, "event_ingested_at")},
-                {Column("u", "update_at", 1, "update_ingested_at")}, {Column("u", "update_ingested_at", 2, "update_ingested_at")},
+                {Column("e", "event_properties", 4, "event_ingested_at")}, {Column("e", "event_ingested_at", 5, "event_ingested_at")}
+            FROM (SELECT {eventKey} AS key, profile_id, groupArray((metric, ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id, metric) AS e{Stored(Sql.Of($"SELECT DISTINCT {eventKey} FROM {events} WHERE {where}"), "e.key")}
+            SETTINGS join_use_nulls = 0
+            """);
+
+        var profileKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
+        var touched = Sql.Of(
+            $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {where} UNION ALL SELECT profile_id FROM {updates} WHERE {where})");
+        var seen = Sql.Of(
+            $"SELECT profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {where} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {where}) GROUP BY profile_id");
+        var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {where} GROUP BY profile_id");
+        yield return Sql.Of(
+            $"""
+            INSERT INTO {timelines} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
+            SELECT k.key, {tenant}, k.profile_id,
+                {Column("s", "seen_at", 1, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, "seen_ingested_at")},
                 {Column("t", "trait_property", 1, "trait_ingested_at")}, {Column("t", "trait_value", 2, "trait_ingested_at")},
                 {Column("t", "trait_updated_at", 3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, "trait_ingested_at")}
-            FROM ({touched}) AS k
-            LEFT JOIN ({newEvents}) AS e ON e.profile_id = k.profile_id
-            LEFT JOIN ({newUpdates}) AS u ON u.profile_id = k.profile_id
-            LEFT JOIN ({newTraits}) AS t ON t.profile_id = k.profile_id{stored}
+            FROM (SELECT {profileKey} AS key, profile_id FROM ({touched})) AS k
+            LEFT JOIN ({seen}) AS s ON s.profile_id = k.profile_id
+            LEFT JOIN ({newTraits}) AS t ON t.profile_id = k.profile_id{Stored(Sql.Of($"SELECT {profileKey} FROM ({touched})"), "k.key")}
             SETTINGS join_use_nulls = 0
             """);
     }

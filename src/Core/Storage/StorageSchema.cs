@@ -360,9 +360,10 @@ public sealed class StorageSchema : TableNames
     /// Version 6: key-value tables (ClickHouse's EmbeddedRocksDB engine) for the evaluator's phase 2, which looks up a
     /// few thousand profiles spread over the whole key range. A MergeTree reads a whole 8,192-row granule for each
     /// (so such a lookup read as much as the full query); a key-value table reads one row per key.
-    /// <see cref="TableNames.ProfileTimelines"/> holds each profile's events and trait history as arrays, derived from
-    /// the history up to a recorded watermark by <see cref="ProfileTimelinesRefresher"/> (the compiler reads rows
-    /// ingested after it from the MergeTrees, so the timelines are an accelerator, never the truth);
+    /// <see cref="TableNames.ProfileTimelines"/> holds each profile's events (a row per metric) and its trait history (a
+    /// profile row) as arrays, derived from the history up to a recorded watermark by
+    /// <see cref="ProfileTimelinesRefresher"/> (the compiler reads rows ingested after it from the MergeTrees, so the
+    /// timelines are an accelerator, never the truth);
     /// <see cref="TableNames.MembershipLookup"/> mirrors current membership, written with it by a materialized view. On a cluster's nodes the
     /// migration creates nothing: a shard's MergeTrees serve phase 2 there.
     /// </summary>
@@ -387,8 +388,8 @@ public sealed class StorageSchema : TableNames
                     event_value Array(Nullable(Float64)),
                     event_properties Array(Map(String, String)),
                     event_ingested_at Array(DateTime64(6, 'UTC')),
-                    update_at Array(DateTime64(3, 'UTC')),
-                    update_ingested_at Array(DateTime64(6, 'UTC')),
+                    seen_at Array(DateTime64(3, 'UTC')),
+                    seen_ingested_at Array(DateTime64(6, 'UTC')),
                     trait_property Array(String),
                     trait_value Array(String),
                     trait_updated_at Array(DateTime64(3, 'UTC')),

@@ -18,11 +18,11 @@ FROM (
       WHERE tenant = {tenant:String})
     UNION ALL
     SELECT profile_id, seen
-    FROM segmentmcp.profile_timelines ARRAY JOIN arrayConcat(event_ts, update_at) AS seen, arrayConcat(event_ingested_at, update_ingested_at) AS seen_ingested_at
+    FROM segmentmcp.profile_timelines ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
     WHERE key IN (
-      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested_at <= (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested <= (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))

@@ -18,11 +18,11 @@ FROM (
       WHERE tenant = {tenant:String})
     UNION ALL
     SELECT profile_id, seen
-    FROM segmentmcp.profile_timelines ARRAY JOIN arrayConcat(event_ts, update_at) AS seen, arrayConcat(event_ingested_at, update_ingested_at) AS seen_ingested_at
+    FROM segmentmcp.profile_timelines ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
     WHERE key IN (
-      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested_at <= (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested <= (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
@@ -41,9 +41,9 @@ LEFT JOIN (
     SELECT tenant, metric, profile_id, ts, value, properties, ingested_at
     FROM segmentmcp.profile_timelines ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at
     WHERE key IN (
-      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'e', metric)
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND ingested_at <= (
+        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
@@ -62,7 +62,7 @@ LEFT JOIN (
     SELECT tenant, property, profile_id, value, updated_at, ingested_at
     FROM segmentmcp.profile_timelines ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
     WHERE key IN (
-      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
       FROM (
         SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND ingested_at <= (
       SELECT max(watermark)

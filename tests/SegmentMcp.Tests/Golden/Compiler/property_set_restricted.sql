@@ -15,7 +15,7 @@ FROM (
       SELECT tenant, property, profile_id, value, updated_at, ingested_at
       FROM segmentmcp.profile_timelines ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
       WHERE key IN (
-        SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, candidate)
+        SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
         FROM (
           SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND ingested_at <= (
         SELECT max(watermark)
