@@ -83,6 +83,9 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
                     rows += (await engine.ExecuteAsync(write, cancellationToken).ConfigureAwait(false)).RowsRead;
                 }
             }
+
+            // A compacted store reads a key from one file per level; right after a build the new files overlap.
+            await engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(tables.ProfileTimelines)}"), cancellationToken).ConfigureAwait(false);
         }
         else
         {

@@ -367,6 +367,12 @@ public sealed class StorageSchema : TableNames
     /// <see cref="TableNames.MembershipLookup"/> mirrors current membership, written with it by a materialized view. On a cluster's nodes the
     /// migration creates nothing: a shard's MergeTrees serve phase 2 there.
     /// </summary>
+    /// <remarks>
+    /// The timelines are written through RocksDB's memtable (<c>optimize_for_bulk_insert = 0</c>), not one imported
+    /// file per insert: their keys are spread over the whole range, so every imported file overlapped every lookup
+    /// (measured on the 2M-profile demo after a rebuild: 26 block reads a key, 100–190 ms for 2,000 keys; 30–50 ms once
+    /// compacted). The membership lookup keeps bulk imports: a whole segment's members arrive in one insert.
+    /// </remarks>
     private List<SqlFragment> KeyValueTables()
     {
         if (ShardLocal)
@@ -397,6 +403,7 @@ public sealed class StorageSchema : TableNames
                 )
                 ENGINE = EmbeddedRocksDB
                 PRIMARY KEY key
+                SETTINGS optimize_for_bulk_insert = 0
                 """),
             Sql.Of(
                 $"""
@@ -433,6 +440,7 @@ public sealed class StorageSchema : TableNames
                 INSERT INTO {Sql.Table(MembershipLookup)} (key, is_member)
                 SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))}, is_member FROM {Sql.Table(Membership)} FINAL
                 """),
+            Sql.Of($"OPTIMIZE TABLE {Sql.Table(MembershipLookup)}"),
         ];
     }
 

@@ -1,0 +1,82 @@
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
+
+/// <summary>The key-value tables of phase 2: profile timelines (<see cref="ProfileTimelinesRefresher"/>) and the membership lookup.</summary>
+public abstract partial class EngineContractTests
+{
+    private static byte[] Events(params (string Profile, string Metric, string Ts, string IngestedAt)[] rows) =>
+        System.Text.Encoding.UTF8.GetBytes(string.Concat(rows.Select(r =>
+            $$"""{"tenant":"acme","metric":"{{r.Metric}}","profile_id":"{{r.Profile}}","ts":"{{r.Ts}}","value":1,"properties":{},"ingested_at":"{{r.IngestedAt}}"}""" + "\n")));
+
+    [Fact]
+    public async Task A_version_5_database_gets_timelines_and_a_membership_lookup_built_from_its_history()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 5);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events(("p1", "Placed Order", "2026-11-20 10:00:00.000", "2026-11-20 10:00:01.000000"), ("p1", "Opened Email", "2026-11-21 10:00:00.000", "2026-11-21 10:00:01.000000")),
+            null);
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","profile_id":"p2","updated_at":"2026-11-01 10:00:00.000","properties":{"city":"sBoston"}}""" + "\n"),
+            null);
+        var store = new MembershipStore(Engine, schema);
+        await store.WriteChangesAsync("acme", "s1", new DateTime(2026, 11, 22, 0, 0, 0, DateTimeKind.Utc), ["p1", "p2"], [], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", "s1", new DateTime(2026, 11, 23, 0, 0, 0, DateTimeKind.Utc), [], ["p1"], null, CancellationToken.None);
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        var rows = await Engine.QueryAsync(
+            Sql.Of($"SELECT profile_id, arrayStringConcat(event_metric, ','), length(seen_at), arrayStringConcat(trait_property, ',') FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key"),
+            row => (row.GetString(0), row.GetString(1), row.GetInt64(2), row.GetString(3)));
+        Assert.Equal(
+            [("p1", string.Empty, 2L, string.Empty), ("p1", "Opened Email", 0L, string.Empty), ("p1", "Placed Order", 0L, string.Empty), ("p2", string.Empty, 1L, "city")],
+            rows.Order());
+        var (members, _) = await store.MembersAmongAsync("acme", "s1", ["p1", "p2", "p3"], CancellationToken.None);
+        Assert.Equal(["p2"], members);
+    }
+
+    [Fact]
+    public async Task A_timelines_refresh_cut_short_is_repeated_without_a_row_twice()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var refresher = new ProfileTimelinesRefresher(Engine, schema);
+        var t1 = new DateTime(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Placed Order", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000")),
+            null);
+        Assert.True((await refresher.RefreshAsync("acme", t1)).Rebuilt);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events(("p1", "Placed Order", "2026-10-03 10:00:00.000", "2026-11-02 00:00:00.000000"), ("p1", "Opened Email", "2026-10-04 10:00:00.000", "2026-11-02 00:00:00.000000")),
+            null);
+        Assert.False((await refresher.RefreshAsync("acme", t1.AddDays(1))).Rebuilt);
+
+        // As if that refresh had stopped after writing its rows, before recording its watermark.
+        await Engine.ExecuteAsync(Sql.Of($"ALTER TABLE {Sql.Table(schema.ProfileTimelinesWatermark)} DELETE WHERE watermark > {Sql.Param(ClickHouseTime.Microseconds, t1)} SETTINGS mutations_sync = 2"));
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events(("p2", "Placed Order", "2026-10-05 10:00:00.000", "2026-11-03 00:00:00.000000")),
+            null);
+        await refresher.RefreshAsync("acme", t1.AddDays(2));
+
+        var timelines = await Engine.QueryAsync(
+            Sql.Of($"SELECT profile_id, arrayJoin(event_metric) AS metric, count() FROM {Sql.Table(schema.ProfileTimelines)} WHERE length(event_metric) > 0 GROUP BY profile_id, metric ORDER BY profile_id, metric"),
+            row => (row.GetString(0), row.GetString(1), row.GetInt64(2)));
+        var history = await Engine.QueryAsync(
+            Sql.Of($"SELECT profile_id, metric, count() FROM {Sql.Table(schema.Events)} GROUP BY profile_id, metric ORDER BY profile_id, metric"),
+            row => (row.GetString(0), row.GetString(1), row.GetInt64(2)));
+        Assert.Equal(history, timelines);
+        Assert.Equal([("p1", 3L), ("p2", 2L)], await Engine.QueryAsync(
+            Sql.Of($"SELECT profile_id, length(seen_at) FROM {Sql.Table(schema.ProfileTimelines)} WHERE length(seen_at) > 0 ORDER BY profile_id"),
+            row => (row.GetString(0), row.GetInt64(1))));
+    }
+}
