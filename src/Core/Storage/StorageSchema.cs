@@ -364,7 +364,7 @@ public sealed class StorageSchema : TableNames
     /// profile row) as arrays, derived from the history up to a recorded watermark by
     /// <see cref="ProfileTimelinesRefresher"/> (the compiler reads rows ingested after it from the MergeTrees, so the
     /// timelines are an accelerator, never the truth);
-    /// <see cref="TableNames.MembershipLookup"/> mirrors current membership, written with it by a materialized view. On a cluster's nodes the
+    /// <see cref="TableNames.MembershipLookup"/> mirrors current membership, written after it by every membership write. On a cluster's nodes the
     /// migration creates nothing: a shard's MergeTrees serve phase 2 there.
     /// </summary>
     /// <remarks>
@@ -424,14 +424,6 @@ public sealed class StorageSchema : TableNames
                 )
                 ENGINE = EmbeddedRocksDB
                 PRIMARY KEY key
-                """),
-
-            // Every membership write updates the lookup in the same insert, whichever path writes it (a chunk's
-            // transitions, a whole segment's INSERT … SELECT, a roll-forward after a crash).
-            Sql.Of(
-                $"""
-                CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table($"{Database}.membership_lookup_from_membership")} TO {Sql.Table(MembershipLookup)} AS
-                SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))} AS key, is_member FROM {Sql.Table(Membership)}
                 """),
 
             // Membership written before this version (a re-run writes the same rows again).
