@@ -20,12 +20,12 @@ public sealed class EvaluationSchemaTests
         var events = await ExplainAsync(
             engine,
             $"SELECT profile_id FROM {schema.Events} WHERE tenant = 'acme' AND metric = 'Opened Email' AND ts BETWEEN toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND toDateTime64('2026-01-09 01:00:00', 3, 'UTC')");
-        Assert.Contains("by_time", events, StringComparison.Ordinal);
+        Assert.Contains("by_time_fine", events, StringComparison.Ordinal);
 
         var traits = await ExplainAsync(
             engine,
             $"SELECT profile_id FROM {schema.Traits} WHERE tenant = 'acme' AND property IN ['city'] AND updated_at > toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND updated_at <= toDateTime64('2026-01-09 01:00:00', 3, 'UTC')");
-        Assert.Contains("by_update", traits, StringComparison.Ordinal);
+        Assert.Contains("by_update_fine", traits, StringComparison.Ordinal);
     }
 
     private static async Task<string> ExplainAsync(IClickHouseEngine engine, string query)

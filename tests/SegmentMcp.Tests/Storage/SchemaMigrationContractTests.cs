@@ -37,13 +37,42 @@ public abstract partial class EngineContractTests
         await schema.EnsureCreatedAsync(Engine);
 
         Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
-        Assert.Contains("PROJECTION by_time", await CreateQueryAsync(schema, "events"), StringComparison.Ordinal);
+        // Version 7 replaced version 2's time projections with finer ones.
+        Assert.Contains("PROJECTION by_time_fine", await CreateQueryAsync(schema, "events"), StringComparison.Ordinal);
         var traits = await CreateQueryAsync(schema, "traits");
-        Assert.Contains("PROJECTION by_update", traits, StringComparison.Ordinal);
+        Assert.Contains("PROJECTION by_update_fine", traits, StringComparison.Ordinal);
         Assert.Contains("PROJECTION by_value", traits, StringComparison.Ordinal);
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)}")));
         Assert.Equal(Enumerable.Range(1, StorageSchema.CurrentVersion), await RecordedVersionsAsync(schema));
     }
+
+    [Fact]
+    public async Task A_version_6_database_gets_the_finer_projections_on_the_parts_it_already_has()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 6);
+        await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
+        await new MembershipStore(Engine, schema).WriteChangesAsync("acme", "s1", new DateTime(2026, 11, 22, 0, 0, 0, DateTimeKind.Utc), ["p1"], [], null, CancellationToken.None);
+        Assert.Equal(["by_time"], await ProjectionsOfActivePartsAsync(schema, "events"));
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        var events = await CreateQueryAsync(schema, "events");
+        Assert.Contains("PROJECTION by_time_fine", events, StringComparison.Ordinal);
+        Assert.DoesNotContain("PROJECTION by_time (SELECT", events, StringComparison.Ordinal);
+        Assert.Contains("index_granularity = 1024", events, StringComparison.Ordinal);
+        Assert.Equal(["by_time_fine"], await ProjectionsOfActivePartsAsync(schema, "events"));
+        Assert.DoesNotContain("PROJECTION by_update (SELECT", await CreateQueryAsync(schema, "traits"), StringComparison.Ordinal);
+        Assert.Contains("INDEX at_idx at TYPE minmax", await CreateQueryAsync(schema, "membership_log"), StringComparison.Ordinal);
+        Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)} WHERE metric = 'Placed Order' AND ts >= toDateTime64('2026-11-20 00:00:00', 3, 'UTC')")));
+        Assert.Equal(1L, await new MembershipStore(Engine, schema).CountAsync("acme", "s1", CancellationToken.None));
+    }
+
+    private async Task<IReadOnlyList<string>> ProjectionsOfActivePartsAsync(TableNames schema, string table) =>
+        await Engine.QueryAsync(
+            Sql.Of($"SELECT DISTINCT name FROM system.projection_parts WHERE database = {Sql.Param("String", schema.Database)} AND table = {Sql.Param("String", table)} AND active ORDER BY name"),
+            row => row.GetString(0));
 
     [Fact]
     public async Task A_version_2_database_gets_lists_and_the_first_evaluations_of_its_logged_segments()

@@ -182,3 +182,19 @@ ALTER TABLE segmentmcp.current_traits_local ADD COLUMN IF NOT EXISTS date_value 
 ALTER TABLE segmentmcp.current_traits_local MATERIALIZE COLUMN date_value SETTINGS mutations_sync = 1;
 
 ALTER TABLE segmentmcp.current_traits_local MATERIALIZE COLUMN number_value SETTINGS mutations_sync = 1;
+
+ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_time_fine (SELECT tenant, metric, ts, profile_id ORDER BY tenant, metric, ts) WITH SETTINGS (index_granularity = 1024);
+
+ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_time_fine SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.events_local DROP PROJECTION IF EXISTS by_time SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_update_fine (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at) WITH SETTINGS (index_granularity = 1024);
+
+ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_update_fine SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.traits_local DROP PROJECTION IF EXISTS by_update SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.membership_log_local ADD INDEX IF NOT EXISTS at_idx at TYPE minmax GRANULARITY 1;
+
+ALTER TABLE segmentmcp.membership_log_local MATERIALIZE INDEX at_idx SETTINGS mutations_sync = 2;
