@@ -240,7 +240,7 @@ public sealed class ChdbEngine : IClickHouseEngine
 
     internal static unsafe ChdbConnectionHandle Connect(string dataPath, EngineLimits limits)
     {
-        var arguments = new List<string> { "clickhouse" };
+        var arguments = new List<string> { "clickhouse", "--config-file=" + ChdbConfig.Path };
         if (dataPath != ":memory:")
         {
             arguments.Add("--path=" + dataPath);

@@ -40,10 +40,8 @@ public static class ChdbServer
             "--http_port=" + options.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--tcp_port=" + options.TcpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        if (options.ConfigFile is not null)
-        {
-            arguments.Add("--config-file=" + Path.GetFullPath(options.ConfigFile));
-        }
+        // A config of the caller's replaces the engine's own (ChdbConfig): one config file per process.
+        arguments.Add("--config-file=" + (options.ConfigFile is null ? ChdbConfig.Path : Path.GetFullPath(options.ConfigFile)));
 
         foreach (var host in options.ListenHosts)
         {

@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SegmentMcp.Core.Storage.Chdb;
+
+/// <summary>
+/// The ClickHouse config chDB starts with, in-process and as a server (unless the server is given its own). It sets
+/// what the engine's defaults get wrong for this schema: the key-value tables (<see cref="Sql.TableNames.ProfileTimelines"/>,
+/// <see cref="Sql.TableNames.MembershipLookup"/>) are read by point lookups, and without bloom filters a lookup reads a
+/// data block of every file whose key range covers the key, found or not. Each refresh leaves such a file until
+/// compaction, and many candidates have no row of a metric; with the filters a file without the key costs nothing.
+/// </summary>
+internal static class ChdbConfig
+{
+    internal const string Text =
+        """
+        <clickhouse>
+          <rocksdb>
+            <block_based_table_options>
+              <filter_policy>bloomfilter:10:false</filter_policy>
+            </block_based_table_options>
+          </rocksdb>
+        </clickhouse>
+
+        """;
+
+    private static readonly Lazy<string> Written = new(Write);
+
+    /// <summary>The config's path: written once per content into the temporary directory, shared by processes.</summary>
+    internal static string Path => Written.Value;
+
+    private static string Write()
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Text)))[..12];
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"segmentmcp-chdb-{hash}.xml");
+        if (!File.Exists(path))
+        {
+            // Another process may write the same file at the same time: each writes its own and moves it in whole.
+            var mine = $"{path}.{Environment.ProcessId}.tmp";
+            File.WriteAllText(mine, Text);
+            File.Move(mine, path, overwrite: true);
+        }
+
+        return path;
+    }
+}
