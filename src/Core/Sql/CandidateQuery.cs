@@ -179,8 +179,11 @@ internal static partial class CandidateQuery
             return new SqlStatement("SELECT '' AS profile_id WHERE 0");
         }
 
+        // The fine projection by name: on its own ClickHouse takes the coarse one, which has fewer marks to read but
+        // eight times the rows per mark. Branches it cannot serve (it has no ingested_at, properties or value) read
+        // as they would without the setting.
         var union = SqlF.Join(SqlF.Of($" UNION ALL "), branches.Select(b => SqlF.Of($"({b})")));
-        return SqlF.Of($"SELECT DISTINCT profile_id FROM ({union}) ORDER BY profile_id").ToStatement();
+        return SqlF.Of($"SELECT DISTINCT profile_id FROM ({union}) ORDER BY profile_id SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.FineTimeProjection)}'").ToStatement();
     }
 
     /// <summary>

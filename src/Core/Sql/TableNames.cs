@@ -15,6 +15,12 @@ public class TableNames
     /// <summary>The suffix of a shard's local tables on a cluster.</summary>
     public const string LocalSuffix = "_local";
 
+    /// <summary>
+    /// The projection of events by (tenant, metric, ts) and of traits by (tenant, property, updated_at) with marks of
+    /// 1,024 rows, which phase 1 reads its narrow time ranges through (schema version 7).
+    /// </summary>
+    public const string FineTimeProjection = "by_time_fine";
+
     private readonly string suffix;
 
     public TableNames(string database)

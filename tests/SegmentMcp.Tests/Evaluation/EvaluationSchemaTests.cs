@@ -15,17 +15,23 @@ public sealed class EvaluationSchemaTests
         var schema = await TestEngines.NewSchemaAsync(engine);
         await schema.EnsureCreatedAsync(engine); // idempotent, projections included
         var world = new EvaluationWorld(engine, schema, 5);
-        await world.IngestAsync(new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc), 200, 50);
+        // Enough rows that a metric spans several marks of the table, so that reading an hour through a projection pays.
+        await world.IngestAsync(new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc), 60_000, 20_000);
 
-        var events = await ExplainAsync(
-            engine,
-            $"SELECT profile_id FROM {schema.Events} WHERE tenant = 'acme' AND metric = 'Opened Email' AND ts BETWEEN toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND toDateTime64('2026-01-09 01:00:00', 3, 'UTC')");
-        Assert.Contains("by_time_fine", events, StringComparison.Ordinal);
+        // Phase 1 names the fine projection (marks of 1,024 rows); other queries keep ClickHouse's choice.
+        const string Phase1 = " SETTINGS preferred_optimize_projection_name = 'by_time_fine'";
+        var edge = $"SELECT profile_id FROM {schema.Events} WHERE tenant = 'acme' AND metric = 'Opened Email' AND ts BETWEEN toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND toDateTime64('2026-01-09 01:00:00', 3, 'UTC')";
+        Assert.Contains("ReadFromMergeTree (by_time_fine)", await ExplainAsync(engine, edge + Phase1), StringComparison.Ordinal);
+        Assert.Contains("ReadFromMergeTree (by_time)", await ExplainAsync(engine, edge), StringComparison.Ordinal);
 
-        var traits = await ExplainAsync(
-            engine,
-            $"SELECT profile_id FROM {schema.Traits} WHERE tenant = 'acme' AND property IN ['city'] AND updated_at > toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND updated_at <= toDateTime64('2026-01-09 01:00:00', 3, 'UTC')");
-        Assert.Contains("by_update_fine", traits, StringComparison.Ordinal);
+        var updates = $"SELECT profile_id FROM {schema.Traits} WHERE tenant = 'acme' AND property IN ['city'] AND updated_at > toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND updated_at <= toDateTime64('2026-01-09 01:00:00', 3, 'UTC')";
+        Assert.Contains("ReadFromMergeTree (by_time_fine)", await ExplainAsync(engine, updates + Phase1), StringComparison.Ordinal);
+        Assert.Contains("ReadFromMergeTree (by_update)", await ExplainAsync(engine, updates), StringComparison.Ordinal);
+
+        var phase1 = CandidateQuery.Incremental(
+            schema, "acme", new SegmentMcp.Core.Dsl.SegmentDefinition("edge", null, new SegmentMcp.Core.Dsl.EventCondition("Opened Email", [], new SegmentMcp.Core.Dsl.LastDaysWindow(1), SegmentMcp.Core.Dsl.Measure.Count, SegmentMcp.Core.Dsl.Comparison.Gte, 1)),
+            new Dictionary<string, SegmentMcp.Core.Dsl.SegmentDefinition>(), new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc), new DateTime(2026, 1, 10, 1, 0, 0, DateTimeKind.Utc), new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc));
+        Assert.EndsWith(Phase1, phase1.Text, StringComparison.Ordinal);
     }
 
     private static async Task<string> ExplainAsync(IClickHouseEngine engine, string query)

@@ -187,13 +187,9 @@ ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_time_fine (S
 
 ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_time_fine SETTINGS mutations_sync = 2;
 
-ALTER TABLE segmentmcp.events_local DROP PROJECTION IF EXISTS by_time SETTINGS mutations_sync = 2;
+ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_time_fine (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at) WITH SETTINGS (index_granularity = 1024);
 
-ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_update_fine (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at) WITH SETTINGS (index_granularity = 1024);
-
-ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_update_fine SETTINGS mutations_sync = 2;
-
-ALTER TABLE segmentmcp.traits_local DROP PROJECTION IF EXISTS by_update SETTINGS mutations_sync = 2;
+ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_time_fine SETTINGS mutations_sync = 2;
 
 ALTER TABLE segmentmcp.membership_log_local ADD INDEX IF NOT EXISTS at_idx at TYPE minmax GRANULARITY 1;
 
