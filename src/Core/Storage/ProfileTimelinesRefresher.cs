@@ -145,7 +145,12 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         SqlFragment Stored(string on) => cutBackTo is null
             ? Sql.Empty
             : Sql.Of($" LEFT JOIN {timelines} AS o ON o.key = {Sql.Table(on)}");
-        var settings = cutBackTo is null ? Sql.Of($"join_use_nulls = 0") : Sql.Of($"join_use_nulls = 0, join_algorithm = 'direct,hash'");
+        // Blocks of 4,096 timelines, written as they come: each block holds the stored rows it joined, whole histories,
+        // so with the default blocks (65,409 rows, squashed to 1M before writing) a refresh of 20,000 profiles held
+        // them all at once (341 MB for the metric rows alone against 78 MB, on the 2M-profile demo).
+        var settings = cutBackTo is null
+            ? Sql.Of($"join_use_nulls = 0")
+            : Sql.Of($"join_use_nulls = 0, join_algorithm = 'direct,hash', max_block_size = 4096, min_insert_block_size_rows = 4096, min_insert_block_size_bytes = 0");
 
         // Tuples keep NULL event values in the arrays (groupArray skips a bare NULL).
         var eventKey = TimelineKeys.Events(tenant, Sql.Of($"profile_id"), Sql.Of($"metric"));
