@@ -209,32 +209,27 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             await betweenWrites().ConfigureAwait(false);
         }
 
-        // The three read the log and write different tables: run side by side (a crash part-way is repaired by the
-        // roll-forward, which rewrites membership and the lookup from the log).
-        var written = engine.ExecuteAsync(
+        var written = await engine.ExecuteAsync(
             Sql.Of(
                 $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered' SETTINGS {ParallelInsert}"),
-            cancellationToken);
-
-        // One insert, one imported file (a materialized view on membership wrote the lookup block by block: 2–4×
-        // slower for 300,000 members).
-        var lookup = WritesLookup
-            ? engine.ExecuteAsync(
+            cancellationToken).ConfigureAwait(false);
+        var lookupRows = 0UL;
+        if (WritesLookup)
+        {
+            // One insert, one imported file (a materialized view on membership wrote the lookup block by block: 2–4×
+            // slower for 300,000 members).
+            lookupRows = (await engine.ExecuteAsync(
                 Sql.Of(
                     $"INSERT INTO {Sql.Table(schema.MembershipLookup)} (key, is_member) SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))}, 1 FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
-                cancellationToken)
-            : Task.FromResult(new QueryStatistics(0, 0, TimeSpan.Zero));
+                cancellationToken).ConfigureAwait(false)).RowsRead;
+        }
 
-        // count(), not uniqExact: a compiled query returns each profile once, and an earlier attempt's entries at this
-        // time were rolled forward into membership, so the segment would not be brand-new.
-        var entered = engine.QueryAsync(
+        var entered = await engine.QueryAsync(
+            // count(), not uniqExact: a compiled query returns each profile once, and an earlier attempt's entries
+            // at this time were rolled forward into membership, so the segment would not be brand-new.
             Sql.Of($"SELECT count() FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'"),
-            cancellationToken);
-        await Task.WhenAll(written, lookup, entered).ConfigureAwait(false);
-        var membershipRows = (await written.ConfigureAwait(false)).RowsRead;
-        var lookupRows = (await lookup.ConfigureAwait(false)).RowsRead;
-        var counted = await entered.ConfigureAwait(false);
-        return (counted.Scalar<long>(), log.RowsRead + membershipRows + lookupRows + counted.Statistics.RowsRead);
+            cancellationToken).ConfigureAwait(false);
+        return (entered.Scalar<long>(), log.RowsRead + written.RowsRead + lookupRows + entered.Statistics.RowsRead);
     }
 
     /// <summary>
