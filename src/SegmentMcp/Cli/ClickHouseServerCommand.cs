@@ -14,7 +14,7 @@ internal static class ClickHouseServerCommand
     private static readonly Option<string?> Data = Flags.Text("--data", "DIR", "The embedded data to serve (default ~/.local/share/segmentmcp).");
     private static readonly Option<int> HttpPort = Flags.Int("--http-port", "N", "ClickHouse's HTTP port.", 8123, 1, 65535);
     private static readonly Option<int> TcpPort = Flags.Int("--tcp-port", "M", "ClickHouse's native TCP port.", 9000, 1, 65535);
-    private static readonly Option<string?> Config = Flags.Text("--config", "FILE", "A ClickHouse server config to add (for example a remote_servers section).");
+    private static readonly Option<string?> Config = Flags.Text("--config", "FILE", "A ClickHouse server config to use instead of SegmentMcp's own, which sets RocksDB bloom filters (for example one with a remote_servers section).");
     private static readonly Option<string[]> ListenHosts = Flags.Repeated("--listen-host", "HOST", "An address to listen on besides loopback (repeatable).");
     private static readonly Option<bool> StopOnStdinEof = Flags.Switch("--stop-on-stdin-eof", "Stop when standard input closes (for a parent process).");
 
