@@ -24,19 +24,22 @@ internal static class ChdbConfig
 
         """;
 
-    private static readonly Lazy<string> Written = new(Write);
+    private static readonly string FilePath = System.IO.Path.Combine(
+        System.IO.Path.GetTempPath(),
+        $"segmentmcp-chdb-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Text)))[..12]}.xml");
 
-    /// <summary>The config's path: written once per content into the temporary directory, shared by processes.</summary>
-    internal static string Path => Written.Value;
+    /// <summary>
+    /// The config's path in the temporary directory, named by its content and shared by processes; (re)written when it
+    /// is missing or differs, since a connection opened later (a replaced one) reads it again.
+    /// </summary>
+    internal static string Path => EnsureWritten(FilePath);
 
-    private static string Write()
+    internal static string EnsureWritten(string path)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Text)))[..12];
-        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"segmentmcp-chdb-{hash}.xml");
-        if (!File.Exists(path))
+        if (!File.Exists(path) || File.ReadAllText(path) != Text)
         {
             // Another process may write the same file at the same time: each writes its own and moves it in whole.
-            var mine = $"{path}.{Environment.ProcessId}.tmp";
+            var mine = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
             File.WriteAllText(mine, Text);
             File.Move(mine, path, overwrite: true);
         }
