@@ -49,12 +49,12 @@ internal static partial class CandidateQuery
             var metric = SqlF.Param("String", metricLeaves.Key);
 
             // (1) Late and new events: any row of this metric ingested after w0 with a time that can be in a window at
-            // t1. Ingestion order, not event time, so a late event (ts ≤ t0) is seen too. The ingested_at minmax index
-            // skips every granule written before w0.
+            // t1. Ingestion order, not event time, so a late event (ts ≤ t0) is seen too: through the projection in
+            // ingestion order (the ingested_at minmax index where a part predates it).
             var lowers = metricLeaves.Select(e => TimeRange.Of(e.Window, t1).From).ToList();
             var lowerBound = lowers.All(l => l is not null) ? SqlF.Of($" AND ts >= {SqlF.Param(Time3, lowers.Min()!.Value)}") : SqlF.Empty;
             branches.Add(SqlF.Of(
-                $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}{lowerBound}"));
+                $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}{lowerBound}{IngestOrder}"));
 
             // (2) Window edges: an event is in a window at t iff L(t) ≤ ts ≤ U(t) with U(t) = min(until, now), and both
             // edges only move forward with t. So an event that left between t0 and t1 has L(t0) ≤ ts ≤ L(t1) and one
@@ -164,7 +164,7 @@ internal static partial class CandidateQuery
             branches.Add(SqlF.Of(
                 $"SELECT profile_id FROM {SqlF.Table(schema.Profiles)} WHERE tenant = {tenantParameter} GROUP BY profile_id HAVING min(first_seen) > {t0Parameter} AND min(first_seen) <= {t1Parameter}"));
             branches.Add(SqlF.Of(
-                $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}"));
+                $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}{IngestOrder}"));
             branches.Add(SqlF.Of(
                 $"SELECT profile_id FROM {SqlF.Table(schema.ProfileUpdates)} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}"));
         }
@@ -178,6 +178,9 @@ internal static partial class CandidateQuery
     /// the others (the value projection of rule 3) from being considered.
     /// </summary>
     private static readonly SqlFragment FineTime = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.FineTimeProjection)}'");
+
+    /// <summary>For a branch finding rows ingested after w0: the projection in ingestion order, by name.</summary>
+    private static readonly SqlFragment IngestOrder = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.IngestOrderProjection)}'");
 
     private static SqlStatement Distinct(IReadOnlyList<SqlFragment> branches)
     {

@@ -21,6 +21,12 @@ public class TableNames
     /// </summary>
     public const string FineTimeProjection = "by_time_fine";
 
+    /// <summary>
+    /// The projection of events by (tenant, ingested_at), which phase 1 finds rows ingested after a watermark through
+    /// (schema version 8).
+    /// </summary>
+    public const string IngestOrderProjection = "by_ingest";
+
     private readonly string suffix;
 
     public TableNames(string database)

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 7;
+    public const int CurrentVersion = 8;
 
     public StorageSchema(string database)
         : base(database)
@@ -65,6 +65,7 @@ public sealed class StorageSchema : TableNames
         new(5, "typed date and number columns of the current values, computed when a row is written", CurrentTraitTypedColumns()),
         new(6, "key-value tables of profile timelines and membership for phase 2 (one engine; built from the history after the upgrade)", KeyValueTables()),
         new(7, "finer time projections for phase 1 (marks of 1,024 rows) and a time index on the membership log (written for existing parts)", FinerPhaseOneReads()),
+        new(8, "a projection of events in ingestion order for phase 1 (written for existing parts)", IngestOrderReads()),
     ];
 
     /// <summary>On one engine (not on a cluster's nodes): see <see cref="KeyValueTables"/>.</summary>
@@ -321,6 +322,18 @@ public sealed class StorageSchema : TableNames
         Sql.Of($"ALTER TABLE {Sql.Table(Traits)} MATERIALIZE PROJECTION {Sql.Table(FineTimeProjection)} SETTINGS mutations_sync = 2"),
         Sql.Of($"ALTER TABLE {Sql.Table(MembershipLog)} ADD INDEX IF NOT EXISTS at_idx at TYPE minmax GRANULARITY 1"),
         Sql.Of($"ALTER TABLE {Sql.Table(MembershipLog)} MATERIALIZE INDEX at_idx SETTINGS mutations_sync = 2"),
+    ];
+
+    /// <summary>
+    /// Version 8: phase 1 finds the rows ingested after a segment's watermark through the <c>ingested_at</c> skip index,
+    /// which works while they sit in parts of their own; once merged into the big parts they are spread over every
+    /// granule of their metric (803,684 rows read for an hour of 59,302 events). Sorted by ingestion time they stay
+    /// together whatever the merges do. Phase 1 names it per branch, as with <see cref="FineTimeProjection"/>.
+    /// </summary>
+    private List<SqlFragment> IngestOrderReads() =>
+    [
+        Sql.Of($"ALTER TABLE {Sql.Table(Events)} ADD PROJECTION IF NOT EXISTS {Sql.Table(IngestOrderProjection)} (SELECT tenant, ingested_at, metric, ts, profile_id ORDER BY tenant, ingested_at)"),
+        Sql.Of($"ALTER TABLE {Sql.Table(Events)} MATERIALIZE PROJECTION {Sql.Table(IngestOrderProjection)} SETTINGS mutations_sync = 2"),
     ];
 
     /// <summary>

@@ -46,7 +46,7 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
-    public async Task A_version_6_database_gets_the_finer_projections_on_the_parts_it_already_has()
+    public async Task A_version_6_database_gets_the_phase_1_projections_on_the_parts_it_already_has()
     {
         var schema = new StorageSchema(TestEngines.DatabaseName());
         await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 6);
@@ -60,7 +60,7 @@ public abstract partial class EngineContractTests
         var events = await CreateQueryAsync(schema, "events");
         Assert.Contains("PROJECTION by_time_fine", events, StringComparison.Ordinal);
         Assert.Contains("index_granularity = 1024", events, StringComparison.Ordinal);
-        Assert.Equal(["by_time", "by_time_fine"], await ProjectionsOfActivePartsAsync(schema, "events"));
+        Assert.Equal(["by_ingest", "by_time", "by_time_fine"], await ProjectionsOfActivePartsAsync(schema, "events"));
         Assert.Contains("PROJECTION by_time_fine", await CreateQueryAsync(schema, "traits"), StringComparison.Ordinal);
         Assert.Contains("INDEX at_idx at TYPE minmax", await CreateQueryAsync(schema, "membership_log"), StringComparison.Ordinal);
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)} WHERE metric = 'Placed Order' AND ts >= toDateTime64('2026-11-20 00:00:00', 3, 'UTC')")));

@@ -194,3 +194,7 @@ ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_time_fine SETTINGS
 ALTER TABLE segmentmcp.membership_log_local ADD INDEX IF NOT EXISTS at_idx at TYPE minmax GRANULARITY 1;
 
 ALTER TABLE segmentmcp.membership_log_local MATERIALIZE INDEX at_idx SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, metric, ts, profile_id ORDER BY tenant, ingested_at);
+
+ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
