@@ -73,9 +73,18 @@ public static partial class SegmentCompiler
     /// </summary>
     public static SqlFragment Settings { get; } = Sql.Of($" SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1");
 
+    /// <summary>
+    /// Appended to <see cref="Settings"/> by a restricted query over the timelines: a key lookup returns a candidate's
+    /// whole history, so with the default blocks (65,409 keys) one chunk's histories sat in memory at once (about 200 MB
+    /// for 20,000 candidates of two metrics); blocks of 4,096 keys stream them, and ran as fast or faster (measured on
+    /// the 2M-profile demo: 1.1–1.3 s against 1.3–1.8 s).
+    /// </summary>
+    internal static SqlFragment TimelineBlocks { get; } = Sql.Of($", max_block_size = 4096");
+
     public static SqlStatement Compile(ValidatedDefinition definition, TableNames schema, CompileOptions options)
     {
-        var query = Sql.Of($"{Query(definition, schema, options)}{Settings}");
+        var readsTimelines = options.Mode == CompileMode.Restricted && schema.HasKeyValueTables;
+        var query = Sql.Of($"{Query(definition, schema, options)}{Settings}{(readsTimelines ? TimelineBlocks : Sql.Empty)}");
         return options.ExplainEstimate ? Sql.Of($"EXPLAIN ESTIMATE {query}").ToStatement() : query.ToStatement();
     }
 

@@ -34,7 +34,7 @@ WHERE u.profile_id IN (
   WHERE tenant = {tenant:String} AND list_id = {p0:String} AND at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
   GROUP BY profile_id
   HAVING argMax(added, (at, ingested_at)) = 1)
-SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
 -- tenant String = 'acme'
 -- profile_ids Array(String) = ['p1', 'p2']
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'

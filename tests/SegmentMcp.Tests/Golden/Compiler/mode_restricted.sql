@@ -71,7 +71,7 @@ LEFT JOIN (
   WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
 WHERE (e.e0 >= {p6:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p7:String}))
-SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
 -- tenant String = 'acme'
 -- profile_ids Array(String) = ['p1', 'p2']
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'

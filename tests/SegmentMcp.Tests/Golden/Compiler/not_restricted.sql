@@ -50,7 +50,7 @@ LEFT JOIN (
   WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 WHERE NOT (e.e0 >= {p4:Float64})
-SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
 -- tenant String = 'acme'
 -- profile_ids Array(String) = ['p1', 'p2']
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'

@@ -24,7 +24,7 @@ FROM (
     WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
     GROUP BY profile_id
     HAVING (((t0 != '') AND substring(t0, 2) = {p3:String}) AND ((t1 != '') AND substring(t1, 2) = {p4:String})))) AS t
-SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
+SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
 -- p0 String = 'city'
 -- p1 String = 'plan'
 -- tenant String = 'acme'
