@@ -179,6 +179,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         foreach (var level in levels)
         {
             var jobs = new List<SegmentJob>();
+            var toPlan = new List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)>();
             var phase1 = Stopwatch.StartNew();
             foreach (var id in level)
             {
@@ -214,22 +215,48 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     continue;
                 }
 
+                toPlan.Add((row, definition, state));
+            }
+
+            // The roll-forward check of the whole level in one statement (it almost never finds anything).
+            IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward;
+            try
+            {
+                var (profiles, rollRows) = await membership.RollForwardAsync(tenant, [.. toPlan.Select(p => (p.Row.SegmentId, p.State?.EvaluatedAt))], cancellationToken).ConfigureAwait(false);
+                tick.AddRows(rollRows);
+                rolledForward = profiles;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                foreach (var (row, _, _) in toPlan)
+                {
+                    tick.Fail(tenant, row.SegmentId, exception);
+                }
+
+                toPlan.Clear();
+                rolledForward = new Dictionary<string, IReadOnlyList<string>>();
+            }
+
+            foreach (var (row, definition, state) in toPlan)
+            {
                 try
                 {
                     var planning = Stopwatch.StartNew();
-                    var job = await PlanAsync(tick, tenant, row, definition, definitions, state, watermark, cancellationToken).ConfigureAwait(false);
+                    var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
+                    var job = await PlanAsync(tick, tenant, row, definition, definitions, state, rolled, watermark, cancellationToken).ConfigureAwait(false);
                     job.AddWork(0, planning.Elapsed);
                     jobs.Add(job);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {
-                    tick.Fail(tenant, id, exception);
+                    tick.Fail(tenant, row.SegmentId, exception);
                 }
             }
 
             tick.AddPhase1(phase1.Elapsed);
             var phase2 = Stopwatch.StartNew();
             await RunChunksAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
+            var finished = new List<(SegmentJob Job, long Size)>();
             foreach (var job in jobs)
             {
                 if (job.Failure is { } failure)
@@ -243,22 +270,40 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     var size = job.KnownSize ?? (job.CountAfter || job.Previous is null
                         ? await membership.CountAsync(tenant, job.SegmentId, cancellationToken).ConfigureAwait(false)
                         : job.Previous.Size + job.Entered - job.Exited);
-                    await segments.WriteStateAsync(
-                        tenant,
-                        job.SegmentId,
-                        new SegmentState(job.Version, tick.T1, job.Watermark, size),
-                        cancellationToken).ConfigureAwait(false);
-                    doneAtT1.Add(job.SegmentId);
-                    tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount) { RowsRead = job.RowsRead, Work = job.Work });
-                    logger.LogDebug(
-                        "Segment {Tenant}/{Segment} v{Version} at {EvaluatedAt:O}: {Candidates} candidates, {Entered} entered, {Exited} exited, size {Size}",
-                        tenant, job.SegmentId, job.Version, tick.T1, job.CandidateCount, job.Entered, job.Exited, size);
+                    finished.Add((job, size));
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {
                     tick.Fail(tenant, job.SegmentId, exception);
                 }
+            }
 
+            // The level's states in one write, after all its chunks: a segment's evaluation time advances only once
+            // its membership is complete, and a failed write leaves every one of them to be repaired next tick.
+            try
+            {
+                await segments.WriteStatesAsync(
+                    tenant,
+                    [.. finished.Select(f => (f.Job.SegmentId, new SegmentState(f.Job.Version, tick.T1, f.Job.Watermark, f.Size)))],
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                foreach (var (job, _) in finished)
+                {
+                    tick.Fail(tenant, job.SegmentId, exception);
+                }
+
+                finished.Clear();
+            }
+
+            foreach (var (job, size) in finished)
+            {
+                doneAtT1.Add(job.SegmentId);
+                tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount) { RowsRead = job.RowsRead, Work = job.Work });
+                logger.LogDebug(
+                    "Segment {Tenant}/{Segment} v{Version} at {EvaluatedAt:O}: {Candidates} candidates, {Entered} entered, {Exited} exited, size {Size}",
+                    tenant, job.SegmentId, job.Version, tick.T1, job.CandidateCount, job.Entered, job.Exited, size);
                 progress?.Report(new TickProgress(++done, rows.Count, $"{tenant}/{job.SegmentId}: {job.Entered} entered, {job.Exited} exited"));
             }
 
@@ -266,7 +311,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
     }
 
-    /// <summary>Phase 1 for one segment: roll forward an interrupted tick's log, then find the candidates.</summary>
+    /// <summary>Phase 1 for one segment: its candidates, plus the profiles <paramref name="rolled"/> an interrupted tick's log rolled forward.</summary>
     private async Task<SegmentJob> PlanAsync(
         Tick tick,
         string tenant,
@@ -274,13 +319,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         SegmentDefinition definition,
         IReadOnlyDictionary<string, SegmentDefinition> all,
         SegmentState? state,
+        IReadOnlyList<string> rolled,
         DateTime watermark,
         CancellationToken cancellationToken)
     {
         var references = Closure(definition, all);
-        var (rolled, rollRows) = await membership.RollForwardAsync(tenant, row.SegmentId, state?.EvaluatedAt, cancellationToken).ConfigureAwait(false);
-        tick.AddRows(rollRows);
-        var planRows = rollRows;
+        var planRows = 0UL;
         var validated = ValidatedDefinition.Unchecked(tenant, definition, references);
         var watermarkAfter = state is null || watermark > state.IngestWatermark ? watermark : state.IngestWatermark;
         if (state is null || state.Version != row.Version)

@@ -130,14 +130,25 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         return states.ToDictionary(s => s.Id, s => s.State, StringComparer.Ordinal);
     }
 
-    public async Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken)
+    /// <summary>Records that one segment's membership is complete up to <paramref name="state"/>.</summary>
+    public Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken) =>
+        WriteStatesAsync(tenant, [(segmentId, state)], cancellationToken);
+
+    public async Task WriteStatesAsync(string tenant, IReadOnlyList<(string SegmentId, SegmentState State)> states, CancellationToken cancellationToken)
     {
+        if (states.Count == 0)
+        {
+            return;
+        }
+
+        var tenantValue = Sql.Param("String", tenant);
+        var rows = states.Select(s => Sql.Of(
+            $"({tenantValue}, {Sql.Param("String", s.SegmentId)}, {Sql.Param("UInt32", (long)s.State.Version)}, {Sql.Param(Time3, s.State.EvaluatedAt)}, {Sql.Param(ClickHouseTime.Microseconds, s.State.IngestWatermark)}, {Sql.Param("UInt64", s.State.Size)}, now64(6))"));
         await engine.ExecuteAsync(
             Sql.Of(
                 $"""
                 INSERT INTO {segmentState} (tenant, segment_id, version, evaluated_at, ingest_watermark, size, written_at)
-                VALUES ({Sql.Param("String", tenant)}, {Sql.Param("String", segmentId)}, {Sql.Param("UInt32", (long)state.Version)}, {Sql.Param(Time3, state.EvaluatedAt)},
-                        {Sql.Param(ClickHouseTime.Microseconds, state.IngestWatermark)}, {Sql.Param("UInt64", state.Size)}, now64(6))
+                VALUES {Sql.Join(Sql.Of($", "), rows)}
                 """),
             cancellationToken).ConfigureAwait(false);
     }

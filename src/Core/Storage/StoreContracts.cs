@@ -79,8 +79,8 @@ public interface ISegmentStateStore
     /// <summary>The latest evaluation state per segment id (one segment, or all of the tenant's when null).</summary>
     Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken);
 
-    /// <summary>Records that a segment's membership is complete up to <paramref name="state"/>.</summary>
-    Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken);
+    /// <summary>Records, in one write, that each segment's membership is complete up to its state.</summary>
+    Task WriteStatesAsync(string tenant, IReadOnlyList<(string SegmentId, SegmentState State)> states, CancellationToken cancellationToken);
 }
 
 /// <summary>Stored membership as the evaluator's workers read and write it, besides what every reader sees.</summary>
@@ -113,11 +113,12 @@ public interface IMembershipStore : IMembershipReader
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Applies log entries newer than <paramref name="evaluatedAt"/> (left by a tick that died between its writes) to
-    /// membership; returns their profiles, to be re-evaluated, and the rows the engine read.
+    /// Applies log entries newer than each segment's evaluation time (left by a tick that died between its writes) to
+    /// membership; returns their profiles per segment (segments with none are absent), to be re-evaluated, and the
+    /// rows the engine read.
     /// </summary>
-    Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(
-        string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken);
+    Task<(IReadOnlyDictionary<string, IReadOnlyList<string>> Profiles, ulong RowsRead)> RollForwardAsync(
+        string tenant, IReadOnlyList<(string SegmentId, DateTime? EvaluatedAt)> segments, CancellationToken cancellationToken);
 }
 
 /// <summary>A saved segment's membership at a past time, replayed from its entered/exited log.</summary>

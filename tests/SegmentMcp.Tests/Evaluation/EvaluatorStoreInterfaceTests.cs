@@ -64,14 +64,14 @@ public sealed class EvaluatorStoreInterfaceTests
         public Task<IReadOnlyDictionary<string, SegmentState>> StatesAsync(string tenant, string? segmentId, CancellationToken cancellationToken) =>
             inner.StatesAsync(tenant, segmentId, cancellationToken);
 
-        public Task WriteStateAsync(string tenant, string segmentId, SegmentState state, CancellationToken cancellationToken)
+        public Task WriteStatesAsync(string tenant, IReadOnlyList<(string SegmentId, SegmentState State)> states, CancellationToken cancellationToken)
         {
             lock (Written)
             {
-                Written.Add((segmentId, state.Size));
+                Written.AddRange(states.Select(s => (s.SegmentId, s.State.Size)));
             }
 
-            return inner.WriteStateAsync(tenant, segmentId, state, cancellationToken);
+            return inner.WriteStatesAsync(tenant, states, cancellationToken);
         }
     }
 
@@ -100,8 +100,9 @@ public sealed class EvaluatorStoreInterfaceTests
             return written;
         }
 
-        public Task<(IReadOnlyList<string> Profiles, ulong RowsRead)> RollForwardAsync(string tenant, string segmentId, DateTime? evaluatedAt, CancellationToken cancellationToken) =>
-            inner.RollForwardAsync(tenant, segmentId, evaluatedAt, cancellationToken);
+        public Task<(IReadOnlyDictionary<string, IReadOnlyList<string>> Profiles, ulong RowsRead)> RollForwardAsync(
+            string tenant, IReadOnlyList<(string SegmentId, DateTime? EvaluatedAt)> segments, CancellationToken cancellationToken) =>
+            inner.RollForwardAsync(tenant, segments, cancellationToken);
 
         public Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken) => inner.CountAsync(tenant, segmentId, cancellationToken);
 
