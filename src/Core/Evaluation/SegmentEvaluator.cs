@@ -339,7 +339,31 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         tick.AddRows(result.Statistics.RowsRead);
         planRows += result.Statistics.RowsRead;
-        candidates.AddRange(result.Read(row => row.GetString(0)));
+        var conditional = new List<(string Profile, ChangeDirection Direction)>();
+        foreach (var (profile, directions) in result.Read(row => (row.GetString(0), (ChangeDirection)row.Get<int>(1))))
+        {
+            if (directions.HasFlag(ChangeDirection.Any) || directions.HasFlag(ChangeDirection.IfMember | ChangeDirection.IfNotMember))
+            {
+                candidates.Add(profile);
+            }
+            else
+            {
+                conditional.Add((profile, directions));
+            }
+        }
+
+        // Window-edge profiles whose change can move the condition one way only: a candidate only on the side it can
+        // leave (stored membership is the evaluation at t0, rolled forward, so a profile that cannot change is exact).
+        for (var start = 0; start < conditional.Count; start += options.ChunkSize)
+        {
+            var batch = conditional.GetRange(start, Math.Min(options.ChunkSize, conditional.Count - start));
+            var (members, memberRows) = await membership.MembersAmongAsync(tenant, row.SegmentId, [.. batch.Select(c => c.Profile)], cancellationToken).ConfigureAwait(false);
+            tick.AddRows(memberRows);
+            planRows += memberRows;
+            candidates.AddRange(batch
+                .Where(c => members.Contains(c.Profile) == (c.Direction == ChangeDirection.IfMember))
+                .Select(c => c.Profile));
+        }
         if (rolled.Count > 0)
         {
             // Profiles an interrupted tick changed: re-evaluated, so they end up exact at t1 whatever happened before.

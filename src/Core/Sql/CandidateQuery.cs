@@ -43,6 +43,8 @@ internal static partial class CandidateQuery
         var traits = SqlF.Table(schema.Traits);
         var branches = new List<SqlFragment>();
         var derived = DerivedLeaves(reads.Behavioural, t0, t1);
+        var polarities = Polarities(definition.Condition);
+        var edges = new List<SqlFragment>();
 
         foreach (var metricLeaves in reads.Events.Concat(derived.Leaves).GroupBy(e => e.Metric, StringComparer.Ordinal))
         {
@@ -61,21 +63,24 @@ internal static partial class CandidateQuery
             // that entered has U(t0) ≤ ts ≤ U(t1): two ts ranges per window, read through the (tenant, metric, ts)
             // projection. No window is the window with only an upper edge (ts ≤ now), which catches events whose
             // time was in the future at t0.
-            var ranges = new SortedSet<(DateTime From, DateTime To)>();
+            // Each range is kept with what crossing it can do to the condition (see EdgeEffect): ranges are merged
+            // only within one effect, and a profile whose events lie in ranges of both kinds is a plain candidate.
+            var ranges = new Dictionary<ChangeDirection, SortedSet<(DateTime From, DateTime To)>>();
             foreach (var leaf in metricLeaves)
             {
                 var before = TimeRange.Of(leaf.Window, t0);
                 var after = TimeRange.Of(leaf.Window, t1);
+                var polarity = polarities.GetValueOrDefault(leaf);
                 if (before.From is { } l0 && after.From is { } l1 && l0 < l1)
                 {
-                    ranges.Add((l0, l1));
+                    RangesOf(EdgeEffect(polarity, entering: false)).Add((l0, l1));
                 }
 
                 var u0 = Min(before.Until, t0);
                 var u1 = Min(after.Until, t1);
                 if (u0 < u1)
                 {
-                    ranges.Add((u0, u1));
+                    RangesOf(EdgeEffect(polarity, entering: true)).Add((u0, u1));
                 }
 
                 // (3) Relative dates inside where filters flip an event in or out with no edge of the window moving:
@@ -101,14 +106,20 @@ internal static partial class CandidateQuery
 
             foreach (var range in derived.Ranges.Where(r => r.Metric == metricLeaves.Key))
             {
-                ranges.Add((range.From, range.To));
+                RangesOf(ChangeDirection.Any).Add((range.From, range.To));
             }
 
-            foreach (var (from, to) in Merge(ranges))
+            foreach (var (direction, set) in ranges.OrderBy(r => r.Key))
             {
-                branches.Add(SqlF.Of(
-                    $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ts BETWEEN {SqlF.Param(Time3, from)} AND {SqlF.Param(Time3, to)}{FineTime}"));
+                foreach (var (from, to) in Merge(set))
+                {
+                    edges.Add(SqlF.Of(
+                        $"SELECT profile_id, {SqlF.Number((long)direction)} AS direction FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ts BETWEEN {SqlF.Param(Time3, from)} AND {SqlF.Param(Time3, to)}{FineTime}"));
+                }
             }
+
+            SortedSet<(DateTime From, DateTime To)> RangesOf(ChangeDirection direction) =>
+                ranges.TryGetValue(direction, out var set) ? set : ranges[direction] = [];
         }
 
         var propertyNames = reads.Properties.Select(p => p.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
@@ -169,7 +180,7 @@ internal static partial class CandidateQuery
                 $"SELECT profile_id FROM {SqlF.Table(schema.ProfileUpdates)} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}"));
         }
 
-        return Distinct(branches);
+        return Distinct(branches, edges);
     }
 
     /// <summary>
@@ -182,15 +193,27 @@ internal static partial class CandidateQuery
     /// <summary>For a branch finding rows ingested after w0: the projection in ingestion order, by name.</summary>
     private static readonly SqlFragment IngestOrder = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.IngestOrderProjection)}'");
 
-    private static SqlStatement Distinct(IReadOnlyList<SqlFragment> branches)
+    /// <summary>
+    /// The candidates, sorted, each with the OR of the <see cref="ChangeDirection"/> flags of the branches it came from:
+    /// <paramref name="branches"/> (profile_id alone) stand for <see cref="ChangeDirection.Any"/>,
+    /// <paramref name="edges"/> carry their flag as a second column.
+    /// </summary>
+    private static SqlStatement Distinct(IReadOnlyList<SqlFragment> branches, IReadOnlyList<SqlFragment> edges)
     {
-        if (branches.Count == 0)
+        var parts = edges.Select(e => SqlF.Of($"({e})")).ToList();
+        if (branches.Count > 0)
         {
-            return new SqlStatement("SELECT '' AS profile_id WHERE 0");
+            var plain = SqlF.Join(SqlF.Of($" UNION ALL "), branches.Select(b => SqlF.Of($"({b})")));
+            parts.Insert(0, SqlF.Of($"(SELECT profile_id, {SqlF.Number((long)ChangeDirection.Any)} AS direction FROM ({plain}))"));
         }
 
-        var union = SqlF.Join(SqlF.Of($" UNION ALL "), branches.Select(b => SqlF.Of($"({b})")));
-        return SqlF.Of($"SELECT DISTINCT profile_id FROM ({union}) ORDER BY profile_id").ToStatement();
+        if (parts.Count == 0)
+        {
+            return new SqlStatement("SELECT '' AS profile_id, toUInt8(0) AS directions WHERE 0");
+        }
+
+        var union = SqlF.Join(SqlF.Of($" UNION ALL "), parts);
+        return SqlF.Of($"SELECT profile_id, groupBitOr(direction) AS directions FROM ({union}) GROUP BY profile_id ORDER BY profile_id").ToStatement();
     }
 
     /// <summary>
