@@ -113,7 +113,7 @@ public static partial class SegmentCompiler
             }
             else
             {
-                var column = AddEventColumn(c.Metric, TimeRange.All, false, Sql.Of($"argMaxIf(properties[{Sql.Param("String", c.Filter.Name)}], (ts, ingested_at), {selection})"), selection);
+                var column = AddEventColumn(c.Metric, TimeRange.All, false, Sql.Of($"argMaxIf({EventProperty(c.Filter.Name)}, (ts, ingested_at), {selection})"), selection);
                 value = new TaggedValueSql(column);
             }
 

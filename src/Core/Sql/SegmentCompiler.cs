@@ -143,6 +143,9 @@ public static partial class SegmentCompiler
         private readonly List<EventColumn> eventColumns = [];
         private readonly List<string> properties = [];
 
+        /// <summary>Whether a leaf reads an event property (then the timelines, not the event times, are looked up).</summary>
+        private bool readsEventProperties;
+
         public QueryBuilder(string tenant, TableNames schema, CompileOptions options)
         {
             this.schema = schema;
@@ -292,11 +295,18 @@ public static partial class SegmentCompiler
 
             foreach (var filter in where)
             {
-                var value = filter.IsEventValue ? EventValueSql.Instance : (ValueSql)new TaggedValueSql(Sql.Of($"properties[{Sql.Param("String", filter.Name)}]"));
+                var value = filter.IsEventValue ? EventValueSql.Instance : (ValueSql)new TaggedValueSql(EventProperty(filter.Name));
                 conditions.Add(FilterSql.Predicate(filter, value, nowParameter, now));
             }
 
             return Sql.Join(Sql.Of($" AND "), conditions);
+        }
+
+        /// <summary>An event property's tagged value; marks the query as one that reads events' properties.</summary>
+        private SqlFragment EventProperty(string name)
+        {
+            readsEventProperties = true;
+            return Sql.Of($"properties[{Sql.Param("String", name)}]");
         }
 
         /// <summary>Registers a column of the event aggregate; returns its qualified name.</summary>
@@ -315,7 +325,7 @@ public static partial class SegmentCompiler
             {
                 null => null,
                 PropertyFilter.ValueProperty => EventValueSql.Instance,
-                var name => (ValueSql)new TaggedValueSql(Sql.Of($"properties[{Sql.Param("String", name)}]")),
+                var name => (ValueSql)new TaggedValueSql(EventProperty(name)),
             };
             var aggregate = e.Measure.Kind switch
             {
@@ -387,6 +397,14 @@ public static partial class SegmentCompiler
             }
 
             var watermark = TimelinesWatermark();
+            if (!readsEventProperties)
+            {
+                // No leaf reads an event property: the event times (no properties) hold everything, at a fraction of
+                // the bytes a lookup reads.
+                return Sql.Of(
+                    $"(SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {Sql.Table(schema.ProfileEventTimes)} ARRAY JOIN event_ts AS ts, event_value AS value, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
+            }
+
             return Sql.Of(
                 $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
         }

@@ -68,6 +68,16 @@ public class TableNames
     /// </summary>
     public string ProfileTimelines => Name("profile_timelines");
 
+    /// <summary>
+    /// The event rows of <see cref="ProfileTimelines"/> without their properties (times, values, ingestion times),
+    /// under the same keys and written with them (a materialized view): what a query whose leaves read no event
+    /// property looks up, several times fewer bytes a key.
+    /// </summary>
+    public string ProfileEventTimes => Name("profile_event_times");
+
+    /// <summary>The materialized view that writes <see cref="ProfileEventTimes"/> as <see cref="ProfileTimelines"/> is written.</summary>
+    public string ProfileEventTimesWriter => Name("profile_event_times_writer");
+
     /// <summary>Per tenant, the ingestion time up to which <see cref="ProfileTimelines"/> holds every row of the history.</summary>
     public string ProfileTimelinesWatermark => Name("profile_timelines_watermark");
 

@@ -86,6 +86,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
 
             // A compacted store reads a key from one file per level; right after a build the new files overlap.
             await engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(tables.ProfileTimelines)}"), cancellationToken).ConfigureAwait(false);
+            await engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(tables.ProfileEventTimes)}"), cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -113,8 +114,13 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         await DeleteTimelinesAsync(tenantParameter, cancellationToken).ConfigureAwait(false);
     }
 
-    private Task DeleteTimelinesAsync(SqlFragment tenant, CancellationToken cancellationToken) =>
-        engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileTimelines)} WHERE tenant = {tenant}"), cancellationToken);
+    private async Task DeleteTimelinesAsync(SqlFragment tenant, CancellationToken cancellationToken)
+    {
+        await engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileTimelines)} WHERE tenant = {tenant}"), cancellationToken).ConfigureAwait(false);
+
+        // The event times follow the timelines' writes (a materialized view), not their deletes.
+        await engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileEventTimes)} WHERE tenant = {tenant}"), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// The statements that write the timeline rows of every profile with history rows passing

@@ -79,4 +79,57 @@ public abstract partial class EngineContractTests
             Sql.Of($"SELECT profile_id, length(seen_at) FROM {Sql.Table(schema.ProfileTimelines)} WHERE length(seen_at) > 0 ORDER BY profile_id"),
             row => (row.GetString(0), row.GetInt64(1))));
     }
+
+    [Fact]
+    public async Task Event_times_hold_the_timelines_event_rows_without_properties_through_refreshes_resets_and_an_upgrade()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 8);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000")),
+            null);
+
+        // As a version 8 refresh left them: timelines up to a watermark (written here as that version wrote them).
+        await Engine.ExecuteAsync(Sql.Of(
+            $"INSERT INTO {Sql.Table(schema.ProfileTimelinesWatermark)} (tenant, watermark) VALUES ('acme', {Sql.Param(ClickHouseTime.Microseconds, new DateTime(2026, 11, 1, 0, 0, 1, DateTimeKind.Utc))})"));
+
+        // The upgrade forgets the timelines' watermark and rebuilds them, writing the event times with them.
+        await schema.EnsureCreatedAsync(Engine);
+        var refresher = new ProfileTimelinesRefresher(Engine, schema);
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        await AssertEventTimesMirrorTimelinesAsync(schema, 2);
+
+        // A refresh appends to stored rows (the view writes the whole rewritten row); these are ingested now, after
+        // the rebuild's watermark.
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            System.Text.Encoding.UTF8.GetBytes(
+                """
+                {"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"2026-10-03 10:00:00.000","value":2,"properties":{"sku":"a"}}
+                {"tenant":"acme","metric":"Opened Email","profile_id":"p1","ts":"2026-10-04 10:00:00.000","value":null,"properties":{}}
+
+                """),
+            null);
+        Assert.False((await refresher.RefreshAsync("acme")).Rebuilt);
+        await AssertEventTimesMirrorTimelinesAsync(schema, 3);
+
+        // A reset forgets both; the next refresh rebuilds both.
+        await refresher.ResetAsync("acme");
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileEventTimes)}")));
+        Assert.True((await refresher.RefreshAsync("acme")).Rebuilt);
+        await AssertEventTimesMirrorTimelinesAsync(schema, 3);
+    }
+
+    private async Task AssertEventTimesMirrorTimelinesAsync(StorageSchema schema, int rows)
+    {
+        var timelines = await Engine.QueryAsync(
+            Sql.Of($"SELECT key, profile_id, event_metric[1], toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Sql.Table(schema.ProfileTimelines)} WHERE notEmpty(event_ts) ORDER BY key"),
+            row => (row.GetString(0), row.GetString(1), row.GetString(2), row.GetString(3), row.GetString(4), row.GetString(5)));
+        var times = await Engine.QueryAsync(
+            Sql.Of($"SELECT key, profile_id, metric, toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Sql.Table(schema.ProfileEventTimes)} ORDER BY key"),
+            row => (row.GetString(0), row.GetString(1), row.GetString(2), row.GetString(3), row.GetString(4), row.GetString(5)));
+        Assert.Equal(rows, timelines.Count);
+        Assert.Equal(timelines, times);
+    }
 }

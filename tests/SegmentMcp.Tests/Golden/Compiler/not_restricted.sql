@@ -31,15 +31,15 @@ FROM (
 LEFT JOIN (
   SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
   FROM (
-    SELECT tenant, metric, profile_id, ts, value, properties, ingested_at
+    SELECT tenant, metric, profile_id, ts, value, ingested_at
     FROM segmentmcp.events
     WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
     UNION ALL
-    SELECT tenant, metric, profile_id, ts, value, properties, ingested_at
-    FROM segmentmcp.profile_timelines ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at
+    SELECT tenant, metric, profile_id, ts, value, ingested_at
+    FROM segmentmcp.profile_event_times ARRAY JOIN event_ts AS ts, event_value AS value, event_ingested_at AS ingested_at
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'e', metric)
       FROM (
