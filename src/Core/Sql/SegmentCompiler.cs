@@ -396,14 +396,16 @@ public static partial class SegmentCompiler
                 return events;
             }
 
-            var watermark = TimelinesWatermark();
             if (!readsEventProperties)
             {
+                var complete = EventTimesWatermark();
                 // No leaf reads an event property: the event times (no properties) hold everything, at a fraction of
                 // the bytes a lookup reads.
                 return Sql.Of(
-                    $"(SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {Sql.Table(schema.ProfileEventTimes)} ARRAY JOIN event_ts AS ts, event_value AS value, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
+                    $"(SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {complete} UNION ALL SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {Sql.Table(schema.ProfileEventTimes)} ARRAY JOIN event_ts AS ts, event_value AS value, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {complete})");
             }
+
+            var watermark = TimelinesWatermark();
 
             return Sql.Of(
                 $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
@@ -429,6 +431,13 @@ public static partial class SegmentCompiler
         /// </summary>
         private SqlFragment TimelinesWatermark() =>
             Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(schema.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter})");
+
+        /// <summary>
+        /// Like <see cref="TimelinesWatermark"/>, for the event times: only a watermark recorded with them complete up to
+        /// it counts (one written by a version before them has nothing behind it in that table).
+        /// </summary>
+        private SqlFragment EventTimesWatermark() =>
+            Sql.Of($"(SELECT maxIf(watermark, event_times = 1) FROM {Sql.Table(schema.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter})");
 
         /// <summary>The key lookup of the candidates' profile rows (the key-value table reads one row per key).</summary>
         private SqlFragment ProfileKeysOfCandidates() =>

@@ -56,10 +56,18 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         var until = upTo is { } requested && requested < watermark ? requested : watermark;
         var tenantParameter = Sql.Named("tenant", "String", tenant);
         var upToParameter = Sql.Named("up_to", Time6, until);
-        var from = await engine.QuerySingleAsync(
-            Sql.Of($"SELECT count(), max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter}"),
-            row => row.GetInt64(0) == 0 ? (DateTime?)null : row.GetDateTime(1),
+        var (from, complete) = await engine.QuerySingleAsync(
+            Sql.Of($"SELECT count(), max(watermark), countIf(event_times = 1) > 0 AND maxIf(watermark, event_times = 1) = max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter}"),
+            row => (row.GetInt64(0) == 0 ? (DateTime?)null : row.GetDateTime(1), row.GetBoolean(2)),
             cancellationToken).ConfigureAwait(false);
+        if (from is not null && !complete)
+        {
+            // The latest watermark was written without the event times behind it (by a version before them): the
+            // timelines are rebuilt, both tables together, after readers stop trusting them.
+            await ResetAsync(tenant, cancellationToken).ConfigureAwait(false);
+            from = null;
+        }
+
         if (from is { } known && known >= until)
         {
             return new ProfileTimelinesRefresh(tenant, known, false, 0);
@@ -98,7 +106,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         }
 
         await engine.ExecuteAsync(
-            Sql.Of($"INSERT INTO {Sql.Table(tables.ProfileTimelinesWatermark)} (tenant, watermark) VALUES ({tenantParameter}, {upToParameter})"),
+            Sql.Of($"INSERT INTO {Sql.Table(tables.ProfileTimelinesWatermark)} (tenant, watermark, event_times) VALUES ({tenantParameter}, {upToParameter}, 1)"),
             cancellationToken).ConfigureAwait(false);
         return new ProfileTimelinesRefresh(tenant, until, from is null, rows);
     }

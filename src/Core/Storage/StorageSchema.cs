@@ -343,7 +343,10 @@ public sealed class StorageSchema : TableNames
     /// property maps (28,000 keys on the 2M-profile demo: 0.71–0.88 s from the timelines, 0.18–0.25 s without the
     /// maps). A materialized view writes it with every timeline row. The timelines are rebuilt once after the
     /// upgrade (their watermark is forgotten; until the rebuild queries read the MergeTrees), so both tables hold the
-    /// same rows: a copy of the stored timelines could miss a refresh running meanwhile in another process.
+    /// same rows: a copy of the stored timelines could miss a refresh running meanwhile in another process. A watermark
+    /// row says with <c>event_times = 1</c> that the event times are complete up to it too; readers of the event times
+    /// trust only those, so a watermark written by an older version (without the view's rows behind it) never counts
+    /// for them, and the next refresh rebuilds.
     /// </summary>
     private List<SqlFragment> EventTimes()
     {
@@ -376,6 +379,7 @@ public sealed class StorageSchema : TableNames
                 AS SELECT key, tenant, profile_id, event_metric[1] AS metric, event_ts, event_value, event_ingested_at
                 FROM {Sql.Table(ProfileTimelines)} WHERE notEmpty(event_ts)
                 """),
+            Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} ADD COLUMN IF NOT EXISTS event_times UInt8 DEFAULT 0"),
             Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} DELETE WHERE 1 SETTINGS mutations_sync = 2"),
         ];
     }

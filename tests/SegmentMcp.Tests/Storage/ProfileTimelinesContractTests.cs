@@ -119,6 +119,14 @@ public abstract partial class EngineContractTests
         Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileEventTimes)}")));
         Assert.True((await refresher.RefreshAsync("acme")).Rebuilt);
         await AssertEventTimesMirrorTimelinesAsync(schema, 3);
+
+        // A watermark written by a version before the event times (no event_times flag) does not count for them, and
+        // the next refresh rebuilds both tables.
+        await Engine.ExecuteAsync(Sql.Of($"INSERT INTO {Sql.Table(schema.ProfileTimelinesWatermark)} (tenant, watermark) VALUES ('acme', now64(6))"));
+        Assert.True((await refresher.RefreshAsync("acme")).Rebuilt);
+        await AssertEventTimesMirrorTimelinesAsync(schema, 3);
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT countIf(event_times = 0) FROM {Sql.Table(schema.ProfileTimelinesWatermark)} WHERE tenant = 'acme'")));
     }
 
     private async Task AssertEventTimesMirrorTimelinesAsync(StorageSchema schema, int rows)

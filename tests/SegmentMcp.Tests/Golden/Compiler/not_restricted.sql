@@ -34,7 +34,7 @@ LEFT JOIN (
     SELECT tenant, metric, profile_id, ts, value, ingested_at
     FROM segmentmcp.events
     WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
-      SELECT max(watermark)
+      SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
     UNION ALL
@@ -44,7 +44,7 @@ LEFT JOIN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'e', metric)
       FROM (
         SELECT arrayJoin({profile_ids:Array(String)}) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
-      SELECT max(watermark)
+      SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
   WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
