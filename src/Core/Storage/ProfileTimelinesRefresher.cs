@@ -163,7 +163,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         // so with the default blocks (65,409 rows, squashed to 1M before writing) a refresh of 20,000 profiles held
         // them all at once (341 MB for the metric rows alone against 78 MB with 4,096, on the 2M-profile demo). Since the
         // event times are written with each block too (schema 9), a one-worker tick at 1% peaked at 1,155–1,231 MB with
-        // 4,096 and 960 MB with 2,048, in the same time.
+        // 4,096 and 960–1,095 MB with 2,048, in the same time.
         var settings = cutBackTo is null
             ? Sql.Of($"join_use_nulls = 0")
             : Sql.Of($"join_use_nulls = 0, join_algorithm = 'direct,hash', max_block_size = 2048, min_insert_block_size_rows = 2048, min_insert_block_size_bytes = 0");
