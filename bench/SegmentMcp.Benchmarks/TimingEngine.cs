@@ -39,6 +39,8 @@ internal sealed partial class TimingEngine(IClickHouseEngine inner) : IClickHous
         string table, IReadOnlyList<string> columns, string format, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
         TimeAsync("INSERT INTO " + table, () => inner.InsertAsync(table, columns, format, rows, deduplicationToken, cancellationToken), s => s.RowsRead);
 
+    public Task ReleaseFreedMemoryAsync(CancellationToken cancellationToken = default) => inner.ReleaseFreedMemoryAsync(cancellationToken);
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private async Task<T> TimeAsync<T>(string text, Func<Task<T>> run, Func<T, ulong> rows)

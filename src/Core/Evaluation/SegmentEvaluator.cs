@@ -100,6 +100,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         var watermark = clock.Watermark - options.IngestLag;
+
+        // The tick's working set should not sit on memory the engine freed before it (a preview, an import).
+        await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
         foreach (var name in tenants)
         {
             var tenantLock = tenantLocks.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
@@ -114,6 +117,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
         }
 
+        // A host ticks every few minutes: what the tick freed goes back to the system now, not in ten seconds' time.
+        await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
         var report = tick.Report();
         var s = report.Statistics;
         logger.LogInformation(
@@ -146,6 +151,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
             tick.AddRows(refreshed.RowsRead);
+
+            // The refreshes' blocks of whole histories are freed by now; phase 2 should not stack on them.
+            await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
             tick.AddPhase1(refresh.Elapsed);
         }
         var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);

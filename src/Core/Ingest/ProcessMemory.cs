@@ -2,11 +2,16 @@ using System.Globalization;
 
 namespace SegmentMcp.Core.Ingest;
 
-/// <summary>The memory figure that ingest and demo loads report.</summary>
+/// <summary>The memory figures that ingest, demo loads and benchmarks report.</summary>
 public static class ProcessMemory
 {
     /// <summary>VmHWM from /proc/self/status (Linux): the peak resident set of this process, native engine included.</summary>
-    public static double PeakMegabytes()
+    public static double PeakMegabytes() => StatusMegabytes("VmHWM:");
+
+    /// <summary>VmRSS from /proc/self/status (Linux): the resident set of this process now, native engine included.</summary>
+    public static double ResidentMegabytes() => StatusMegabytes("VmRSS:");
+
+    private static double StatusMegabytes(string field)
     {
         const string path = "/proc/self/status";
         if (!File.Exists(path))
@@ -16,9 +21,9 @@ public static class ProcessMemory
 
         foreach (var line in File.ReadLines(path))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var kilobytes = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                var kilobytes = long.Parse(line.AsSpan(field.Length).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
                 return kilobytes / 1024.0;
             }
         }

@@ -49,6 +49,15 @@ public sealed class DeferredEngine(Task<IClickHouseEngine> opening, Action? onFi
         CancellationToken cancellationToken = default) =>
         await (await opening.WaitAsync(cancellationToken).ConfigureAwait(false)).InsertAsync(table, columns, format, rows, deduplicationToken, cancellationToken).ConfigureAwait(false);
 
+    public async Task ReleaseFreedMemoryAsync(CancellationToken cancellationToken = default)
+    {
+        // Nothing to release before the engine is open, and releasing is no reason to open it.
+        if (opening.IsCompletedSuccessfully)
+        {
+            await opening.Result.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (opening.IsCompletedSuccessfully)

@@ -39,6 +39,13 @@ public interface IClickHouseEngine : IAsyncDisposable
         ReadOnlyMemory<byte> rows,
         string? deduplicationToken,
         CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Returns memory the engine has freed but still holds to the operating system, when the engine lives in this
+    /// process (a server's memory is its own business). Its allocator keeps freed pages for about ten seconds, so
+    /// without this a tick's working set sits on top of whatever ran before it.
+    /// </summary>
+    Task ReleaseFreedMemoryAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 }
 
 /// <summary>The input formats <see cref="IClickHouseEngine.InsertAsync"/> accepts (format names reach SQL text).</summary>
