@@ -165,7 +165,7 @@ internal static class EvaluatorBenchmark
                 $"{percent}% changed: {active.Profiles:N0} profiles ({active.Profiles * 100.0 / Math.Max(1, universe):0.000}% of the universe), {active.Events:N0} events, {active.Updates:N0} profile updates in ({from:HH:mm}, {to:HH:mm}]")).ConfigureAwait(false);
             var full = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, to, cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms, {full.Rows:N0} rows read").ConfigureAwait(false);
-            await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio  start MB  peak MB").ConfigureAwait(false);
+            await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio  start MB  (.NET  engine)  peak MB").ConfigureAwait(false);
             TickReport? single = null;
             IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             foreach (var workers in new[] { 1, 2, 4 })
@@ -186,6 +186,8 @@ internal static class EvaluatorBenchmark
                 await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
                 ResetPeakMemory();
                 var start = ProcessMemory.ResidentMegabytes();
+                var managed = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
+                var tracked = await engine.QueryScalarAsync<long>(new SqlStatement("SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'", []), cancellationToken).ConfigureAwait(false) / 1048576.0;
                 var watch = Stopwatch.StartNew();
                 var report = await evaluator.TickAsync(tenant, to, null, cancellationToken).ConfigureAwait(false);
                 var elapsed = watch.Elapsed;
@@ -199,7 +201,7 @@ internal static class EvaluatorBenchmark
                 var s = report.Statistics;
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {peak,7:0}")).ConfigureAwait(false);
+                    $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
             }
 
             // Where one worker's tick spends its time: statements grouped by their opening words.

@@ -7,12 +7,12 @@ namespace SegmentMcp.Tests.Storage;
 
 using Sql = SegmentMcp.Core.Sql.Sql;
 
-/// <summary>The config the embedded engine starts with: RocksDB bloom filters for the key-value tables.</summary>
+/// <summary>The config the embedded engine starts with: RocksDB bloom filters and 16 MB memtables for the key-value tables.</summary>
 [Trait("Category", "Engine")]
 public sealed class ChdbConfigTests
 {
     [Fact]
-    public async Task The_key_value_tables_are_written_with_bloom_filters()
+    public async Task The_key_value_tables_are_written_with_bloom_filters_and_small_memtables()
     {
         var engine = TestEngines.Embedded;
         var schema = await TestEngines.NewSchemaAsync(engine);
@@ -24,6 +24,7 @@ public sealed class ChdbConfigTests
         var options = Directory.GetFiles(directory, "OPTIONS-*").Select(File.ReadAllText).ToList();
         Assert.NotEmpty(options);
         Assert.All(options, text => Assert.Contains("filter_policy=bloomfilter:10:false", text, StringComparison.Ordinal));
+        Assert.All(options, text => Assert.Contains("write_buffer_size=16777216", text, StringComparison.Ordinal));
     }
 
     [Fact]
