@@ -214,14 +214,14 @@ internal static class EvaluatorBenchmark
             }
 
             // Per shape (one worker): the segment's share of the tick against its own full query.
-            await output.WriteLineAsync("shape (1 worker)                        candidates  tick ms  full ms  time ratio  tick rows  full rows  rows ratio").ConfigureAwait(false);
+            await output.WriteLineAsync("shape (1 worker)                        candidates  phase 2  tick ms  full ms  time ratio  tick rows  full rows  rows ratio").ConfigureAwait(false);
             for (var i = 0; i < ids.Count; i++)
             {
                 var result = single!.Segments.First(r => r.SegmentId == ids[i]);
                 var (time, rows) = full.PerSegment[i];
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{definitions[i].Name,-38}  {result.Candidates,10}  {result.Work.TotalMilliseconds,7:0}  {time.TotalMilliseconds,7:0}  {result.Work / time,10:P1}  {result.RowsRead,9}  {rows,9}  {(double)result.RowsRead / Math.Max(1, rows),10:P1}")).ConfigureAwait(false);
+                    $"{definitions[i].Name,-38}  {result.Candidates,10}  {(result.EvaluatedWhole ? "whole" : "chunks"),7}  {result.Work.TotalMilliseconds,7:0}  {time.TotalMilliseconds,7:0}  {result.Work / time,10:P1}  {result.RowsRead,9}  {rows,9}  {(double)result.RowsRead / Math.Max(1, rows),10:P1}")).ConfigureAwait(false);
             }
 
             from = to;

@@ -8,6 +8,12 @@ public sealed record SegmentTickResult(string SegmentId, long Size, long Entered
 
     /// <summary>Time spent on this segment's queries and writes (phase 1 plus its chunks, summed over workers).</summary>
     public TimeSpan Work { get; init; }
+
+    /// <summary>
+    /// True when phase 2 ran the segment's compiled query over the whole universe (a new or changed version, or
+    /// candidates enough for that to be cheaper) instead of chunks of its candidates.
+    /// </summary>
+    public bool EvaluatedWhole { get; init; }
 }
 
 /// <summary>What a tick cost.</summary>

@@ -24,6 +24,18 @@ public sealed class EvaluatorOptions
     /// </summary>
     public TimeSpan FutureAllowance { get; set; } = SegmentEvaluator.ClockSkewAllowance;
 
+    /// <summary>
+    /// A segment whose phase 1 finds at least this share of the tenant's profile rows (about its profiles: a profile counts
+    /// more than once until its rows merge) and at least <see cref="WholeEvaluationMinimum"/> is evaluated by its compiled query over the whole universe, diffed against
+    /// its stored members, instead of chunk by chunk: a lookup costs tens of microseconds a candidate, a scan a fraction of
+    /// one a profile. On the 2M-profile demo, 13,500 candidates of a 14-day count took 1.3–2.7 s restricted and its full
+    /// query 0.13–0.3 s.
+    /// </summary>
+    public double WholeEvaluationShare { get; set; } = 0.0025;
+
+    /// <summary>Fewer candidates than this are always evaluated restricted (see <see cref="WholeEvaluationShare"/>).</summary>
+    public int WholeEvaluationMinimum { get; set; } = 5_000;
+
     /// <summary>Seconds between background ticks (<see cref="EvaluationService"/>); 0 = never.</summary>
     public int EvaluateEverySeconds { get; set; } = 60;
 
@@ -34,6 +46,8 @@ public sealed class EvaluatorOptions
         ArgumentOutOfRangeException.ThrowIfNegative(IngestLag.Ticks, nameof(IngestLag));
         ArgumentOutOfRangeException.ThrowIfNegative(EvaluateEverySeconds, nameof(EvaluateEverySeconds));
         ArgumentOutOfRangeException.ThrowIfNegative(FutureAllowance.Ticks, nameof(FutureAllowance));
+        ArgumentOutOfRangeException.ThrowIfNegative(WholeEvaluationShare, nameof(WholeEvaluationShare));
+        ArgumentOutOfRangeException.ThrowIfLessThan(WholeEvaluationMinimum, 1, nameof(WholeEvaluationMinimum));
     }
 }
 

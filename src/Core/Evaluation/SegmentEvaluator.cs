@@ -182,6 +182,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         var levels = Levels(tenant, definitions, tick);
+        long? universe = null;
         var done = 0;
         var doneAtT1 = new HashSet<string>(StringComparer.Ordinal);
         foreach (var level in levels)
@@ -261,6 +262,20 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 }
             }
 
+            try
+            {
+                universe ??= await WeighAsync(tick, tenant, jobs, cancellationToken).ConfigureAwait(false);
+                if (universe is { } profileRows)
+                {
+                    WholeWhenCheaper(jobs, profileRows);
+                }
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // Only a matter of speed: the jobs stay restricted.
+                logger.LogWarning(exception, "Counting the profiles of {Tenant} failed; its segments are evaluated chunk by chunk", tenant);
+            }
+
             tick.AddPhase1(phase1.Elapsed);
             var phase2 = Stopwatch.StartNew();
             await RunChunksAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
@@ -308,7 +323,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             foreach (var (job, size) in finished)
             {
                 doneAtT1.Add(job.SegmentId);
-                tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount) { RowsRead = job.RowsRead, Work = job.Work });
+                tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount) { RowsRead = job.RowsRead, Work = job.Work, EvaluatedWhole = job.Whole });
                 logger.LogDebug(
                     "Segment {Tenant}/{Segment} v{Version} at {EvaluatedAt:O}: {Candidates} candidates, {Entered} entered, {Exited} exited, size {Size}",
                     tenant, job.SegmentId, job.Version, tick.T1, job.CandidateCount, job.Entered, job.Exited, size);
@@ -384,6 +399,41 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             CountAfter = rolled.Count > 0,
             Watermark = watermarkAfter,
         };
+    }
+
+    /// <summary>
+    /// The tenant's profile rows, counted once a tick and only when some job has enough candidates to be worth a query
+    /// over the universe (null otherwise). The count is answered from the sort key's index, reading no rows.
+    /// </summary>
+    private async Task<long?> WeighAsync(Tick tick, string tenant, List<SegmentJob> jobs, CancellationToken cancellationToken)
+    {
+        if (!jobs.Any(j => !j.Whole && j.Candidates.Count >= options.WholeEvaluationMinimum))
+        {
+            return null;
+        }
+
+        var counted = await engine.QueryAsync(CandidateQuery.ProfileRows(schema, tenant), cancellationToken).ConfigureAwait(false);
+        tick.AddRows(counted.Statistics.RowsRead);
+        return counted.Scalar<long>();
+    }
+
+    /// <summary>
+    /// Turns restricted jobs whose candidates reach <see cref="EvaluatorOptions.WholeEvaluationShare"/> of the universe
+    /// into whole ones: the compiled query once over every profile, diffed against the stored members. Exact either way
+    /// (a whole evaluation is what a new version gets); the midnight tick of an anniversary condition, or a short window
+    /// over a busy hour, makes thousands of candidates whose lookups cost more than the scan.
+    /// </summary>
+    private void WholeWhenCheaper(List<SegmentJob> jobs, long profileRows)
+    {
+        var threshold = Math.Max(options.WholeEvaluationMinimum, (long)Math.Ceiling(profileRows * options.WholeEvaluationShare));
+        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= threshold))
+        {
+            job.Whole = true;
+            job.WholeByCost = true;
+            logger.LogDebug(
+                "{Tenant}/{Segment}: {Candidates} candidates of about {Profiles} profiles, evaluated whole",
+                job.Tenant, job.SegmentId, job.Candidates.Count, profileRows);
+        }
     }
 
     /// <summary>Phase 2: every job's chunks onto one queue, drained by the workers.</summary>
@@ -506,6 +556,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
         var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
         job.WholeCandidates = now.Count + exited.Count;
+
+        // The members are exactly those found once the changes are written: no count afterwards.
+        job.KnownSize = now.Count;
         for (int e = 0, x = 0; e < entered.Count || x < exited.Count;)
         {
             var enteredBatch = entered.GetRange(e, Math.Min(options.ChunkSize, entered.Count - e));
@@ -621,12 +674,15 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public long? KnownSize { get; set; }
 
         /// <summary>Evaluated in one query over the universe (<see cref="EvaluateWholeAsync"/>).</summary>
-        public bool Whole { get; init; }
+        public bool Whole { get; set; }
+
+        /// <summary>A whole job because its candidates made the query over the universe cheaper (they stay its candidates).</summary>
+        public bool WholeByCost { get; set; }
 
         /// <summary>For a whole job: profiles that are or were members, reported as its candidates.</summary>
         public int WholeCandidates { get; set; }
 
-        public int CandidateCount => Whole ? WholeCandidates : Candidates.Count;
+        public int CandidateCount => Whole && !WholeByCost ? WholeCandidates : Candidates.Count;
 
         public DateTime Watermark { get; init; }
 

@@ -23,6 +23,13 @@ internal static partial class CandidateQuery
     private const string Time3 = ClickHouseTime.Milliseconds;
     private const string Time6 = ClickHouseTime.Microseconds;
 
+    /// <summary>
+    /// About how many profiles the tenant has: rows of the profiles table, which counts a profile more than once until
+    /// its parts merge. Enough to weigh a segment's candidates against a query over the whole universe.
+    /// </summary>
+    public static SqlStatement ProfileRows(TableNames schema, string tenant) =>
+        SqlF.Of($"SELECT count() FROM {SqlF.Table(schema.Profiles)} WHERE tenant = {SqlF.Param("String", tenant)}").ToStatement();
+
     /// <param name="t0">The stored evaluation time (t0 &lt; t1).</param>
     /// <param name="w0">The stored ingestion watermark: rows ingested after it were not seen by the stored evaluation.</param>
     public static SqlStatement Incremental(

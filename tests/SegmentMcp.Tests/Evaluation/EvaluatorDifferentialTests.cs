@@ -40,7 +40,23 @@ public sealed class EvaluatorDifferentialTests
     [MemberData(nameof(Seeds))]
     public Task Behavioural_conditions_and_lists_equal_full_recomputes_tick_after_tick(int seed) => RunAsync(seed + 7, behavioural: true);
 
-    private static async Task RunAsync(int seed, bool behavioural)
+    /// <summary>
+    /// The same with segments of many candidates evaluated by their query over the whole universe: here every segment
+    /// with candidates for a tenth of the profiles or more, so both kinds of phase 2 meet in one tick.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public async Task Segments_evaluated_whole_for_their_many_candidates_equal_full_recomputes(int seed)
+    {
+        var (results, replaced) = await RunAsync(seed + 13, behavioural: true, new EvaluatorOptions { WholeEvaluationMinimum = 1, WholeEvaluationShare = 0.1 });
+
+        // Both kinds ran on ticks after the first evaluation (a new segment, or a new version, is always evaluated whole).
+        var later = results.Skip(8).Where(r => r.Candidates > 0 && r.SegmentId != replaced).ToList();
+        Assert.Contains(later, r => r.EvaluatedWhole);
+        Assert.Contains(later, r => !r.EvaluatedWhole);
+    }
+
+    private static async Task<(List<SegmentTickResult> Results, string Replaced)> RunAsync(int seed, bool behavioural, EvaluatorOptions? options = null)
     {
         var ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : 40;
         var engine = TestEngines.Embedded;
@@ -53,7 +69,12 @@ public sealed class EvaluatorDifferentialTests
         }
 
         await world.SaveRandomSegmentsAsync(8, now);
-        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 3, ChunkSize = 7, IngestLag = TimeSpan.Zero });
+        options ??= new EvaluatorOptions();
+        options.Workers = 3;
+        options.ChunkSize = 7;
+        options.IngestLag = TimeSpan.Zero;
+        var evaluator = new SegmentEvaluator(engine, schema, options);
+        var results = new List<SegmentTickResult>();
         var previous = new Dictionary<string, SortedSet<string>>();
         var history = new List<(DateTime At, Dictionary<string, SortedSet<string>> Members)>();
         var deleted = new HashSet<string>();
@@ -81,6 +102,7 @@ public sealed class EvaluatorDifferentialTests
 
             var report = await evaluator.TickAsync(EvaluationWorld.Tenant, now, null, CancellationToken.None);
             Assert.Equal(now, report.EvaluatedAt);
+            results.AddRange(report.Segments);
             Assert.Equal(world.SegmentIds.Count - deleted.Count, report.Segments.Count);
             foreach (var id in world.SegmentIds.Where(id => !deleted.Contains(id)))
             {
@@ -136,5 +158,6 @@ public sealed class EvaluatorDifferentialTests
         }
 
         Assert.True(totalChanges > 50, $"the random world should move membership around; only {totalChanges} changes");
+        return (results, world.SegmentIds[0]);
     }
 }
