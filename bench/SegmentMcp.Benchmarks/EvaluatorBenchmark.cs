@@ -167,6 +167,7 @@ internal static class EvaluatorBenchmark
             await output.WriteLineAsync($"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms, {full.Rows:N0} rows read").ConfigureAwait(false);
             await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio  start MB  (.NET  engine)  peak MB").ConfigureAwait(false);
             TickReport? single = null;
+            string? peakedIn = null;
             IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             foreach (var workers in new[] { 1, 2, 4 })
             {
@@ -188,9 +189,19 @@ internal static class EvaluatorBenchmark
                 var start = ProcessMemory.ResidentMegabytes();
                 var managed = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
                 var tracked = await engine.QueryScalarAsync<long>(new SqlStatement("SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'", []), cancellationToken).ConfigureAwait(false) / 1048576.0;
+                // One worker's resident set is sampled as it runs, to name the statement it peaks in.
+                using var sampling = new CancellationTokenSource();
+                var sampler = workers == 1 ? SampleAsync(engine, timing, sampling.Token) : Task.FromResult((0.0, (string?)null));
                 var watch = Stopwatch.StartNew();
                 var report = await evaluator.TickAsync(tenant, to, null, cancellationToken).ConfigureAwait(false);
                 var elapsed = watch.Elapsed;
+                await sampling.CancelAsync().ConfigureAwait(false);
+                var (sampledPeak, peakStatement) = await sampler.ConfigureAwait(false);
+                if (peakStatement is not null)
+                {
+                    peakedIn = string.Create(CultureInfo.InvariantCulture, $"one worker's highest sampled resident set, {sampledPeak:0} MB, was during: {peakStatement.Replace(schema.Database + ".", string.Empty, StringComparison.Ordinal)}");
+                }
+
                 var peak = ProcessMemory.PeakMegabytes();
                 if (single is null)
                 {
@@ -202,6 +213,11 @@ internal static class EvaluatorBenchmark
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
                     $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
+            }
+
+            if (peakedIn is not null)
+            {
+                await output.WriteLineAsync(peakedIn).ConfigureAwait(false);
             }
 
             // Where one worker's tick spends its time: statements grouped by their opening words.
@@ -226,6 +242,41 @@ internal static class EvaluatorBenchmark
 
             from = to;
         }
+    }
+
+    /// <summary>The highest resident set seen every 10 ms until cancelled, and the statement running then.</summary>
+    private static async Task<(double Megabytes, string? Statement)> SampleAsync(IClickHouseEngine engine, TimingEngine timing, CancellationToken stop)
+    {
+        var highest = 0.0;
+        string? during = null;
+        var merges = new SqlStatement("SELECT (SELECT value FROM system.metrics WHERE metric = 'MergesMutationsMemoryTracking'), (SELECT count() FROM system.merges)", []);
+        var samples = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var now = ProcessMemory.ResidentMegabytes();
+            if (now > highest)
+            {
+                highest = now;
+                during = timing.Running;
+                if (samples++ % 5 == 0)
+                {
+                    // Background merges run in the same process: say whether one was holding memory at the peak.
+                    var row = (await engine.QueryAsync(merges, CancellationToken.None).ConfigureAwait(false)).Rows[0];
+                    during += string.Create(CultureInfo.InvariantCulture, $" (background merges: {row[1]}, {Convert.ToDouble(row[0], CultureInfo.InvariantCulture) / 1048576:0} MB)");
+                }
+            }
+
+            try
+            {
+                await Task.Delay(10, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return (highest, during);
     }
 
     /// <summary>

@@ -19,6 +19,11 @@ internal sealed partial class TimingEngine(IClickHouseEngine inner) : IClickHous
 
     public void Reset() => totals.Clear();
 
+    /// <summary>The statement running now (the latest started, with one worker the only one), for memory sampling.</summary>
+    public string? Running => running;
+
+    private volatile string? running;
+
     /// <summary>The groups, most time first.</summary>
     public IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> Groups() =>
         [.. totals.Select(t => (t.Key, t.Value.Count, t.Value.Time, t.Value.Rows)).OrderByDescending(t => t.Time)];
@@ -45,10 +50,11 @@ internal sealed partial class TimingEngine(IClickHouseEngine inner) : IClickHous
 
     private async Task<T> TimeAsync<T>(string text, Func<Task<T>> run, Func<T, ulong> rows)
     {
+        var label = Label(text);
+        running = label;
         var watch = Stopwatch.StartNew();
         var result = await run().ConfigureAwait(false);
         var elapsed = watch.Elapsed;
-        var label = Label(text);
         totals.AddOrUpdate(label, (1, elapsed, rows(result)), (_, t) => (t.Count + 1, t.Time + elapsed, t.Rows + rows(result)));
         return result;
     }

@@ -125,6 +125,14 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
     /// a changed pair has had is retracted except its latest, which is written live: that covers whatever an earlier
     /// refresh, even one cut short, left stored for the pair (a tombstone for a value never stored is dropped by FINAL).
     /// </summary>
+    /// <summary>
+    /// The timelines are read 1,024 keys at a time (one lookup batch a block): a profile row holds every event time of
+    /// the profile besides its traits, and with the default blocks the statement read all changed profiles' rows at
+    /// once, twice (the retraction reads the history on both sides of its join). On the 2M-profile demo, 3,941 changed
+    /// profiles took a one-worker tick's resident set to its peak, over 1 GiB.
+    /// </summary>
+    private static readonly SqlFragment TimelineBlocks = Sql.Of($"max_block_size = 1024");
+
     private async Task<ulong> RefreshFromTimelinesAsync(SqlFragment tenant, SqlFragment upTo, SqlFragment keys, CancellationToken cancellationToken)
     {
         var watermark = Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenant})");
@@ -148,9 +156,10 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
                 SELECT {tenant}, h.property, h.value, h.profile_id, h.updated_at, h.ingested_at, {upTo}, 1
                 FROM (SELECT property, profile_id, value, max(updated_at) AS updated_at, max(ingested_at) AS ingested_at FROM ({history}) GROUP BY property, profile_id, value) AS h
                 LEFT ANTI JOIN (SELECT property, profile_id, latest.1 AS value FROM ({latest})) AS l ON h.property = l.property AND h.profile_id = l.profile_id AND h.value = l.value
+                SETTINGS {TimelineBlocks}
                 """),
             cancellationToken).ConfigureAwait(false);
-        var live = await engine.ExecuteAsync(Live(tenant, upTo, latest), cancellationToken).ConfigureAwait(false);
+        var live = await engine.ExecuteAsync(Sql.Of($"{Live(tenant, upTo, latest)} SETTINGS {TimelineBlocks}"), cancellationToken).ConfigureAwait(false);
         return retract.RowsRead + live.RowsRead;
     }
 
