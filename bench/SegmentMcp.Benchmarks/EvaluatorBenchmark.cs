@@ -68,6 +68,11 @@ internal static class EvaluatorBenchmark
                 : throw new BenchUsageException($"--changed: '{text}' is not a percentage in (0, 100]"))
             .ToList();
         var chunkSize = args.Number("chunk-size", new EvaluatorOptions().ChunkSize, 1, 10_000_000);
+        var wholeShare = args.Text("whole-share") is { } share
+            ? double.TryParse(share, NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) && percent >= 0 && percent <= 100
+                ? percent / 100
+                : throw new BenchUsageException($"--whole-share: '{share}' is not a percentage in [0, 100]")
+            : new EvaluatorOptions().WholeEvaluationShare;
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -82,7 +87,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -94,7 +99,8 @@ internal static class EvaluatorBenchmark
         IReadOnlyList<double> changedPercents,
         TextWriter output,
         int chunkSize,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        double? wholeShare = null)
     {
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
@@ -118,7 +124,7 @@ internal static class EvaluatorBenchmark
             definitions.Add(definition);
         }
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -180,7 +186,7 @@ internal static class EvaluatorBenchmark
 
                 // One worker's statements are timed one by one (a decorator around the engine), for the breakdown below.
                 var timing = new TimingEngine(engine);
-                await using var workerServices = SegmentServices.Build(workers == 1 ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead });
+                await using var workerServices = SegmentServices.Build(workers == 1 ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
