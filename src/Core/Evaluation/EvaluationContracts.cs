@@ -20,7 +20,11 @@ public sealed record SegmentTickResult(string SegmentId, long Size, long Entered
 public sealed record TickStatistics(long Candidates, int Chunks, long Entered, long Exited, ulong RowsRead, TimeSpan Phase1, TimeSpan Phase2);
 
 /// <summary>One tick's result.</summary>
-public sealed record TickReport(DateTime EvaluatedAt, IReadOnlyList<SegmentTickResult> Segments, TickStatistics Statistics);
+public sealed record TickReport(DateTime EvaluatedAt, IReadOnlyList<SegmentTickResult> Segments, TickStatistics Statistics)
+{
+    /// <summary>Deleted segments (tenant/segment id) whose stored membership, log and evaluation state this tick removed.</summary>
+    public IReadOnlyList<string> Purged { get; init; } = [];
+}
 
 /// <summary>Progress within a tick, for logs and MCP progress notifications.</summary>
 public sealed record TickProgress(int SegmentsDone, int SegmentsTotal, string Message);

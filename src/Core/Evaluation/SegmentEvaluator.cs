@@ -332,6 +332,45 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             tick.AddPhase2(phase2.Elapsed);
         }
+
+        await PurgeDeletedAsync(tick, tenant, rows, states, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes the stored rows of segments deleted since their last evaluation, after the live ones are evaluated. Only
+    /// housekeeping (nothing reads a deleted segment's rows), so a failure is logged and the next tick tries again: the
+    /// state goes last and is what marks a purge as owed.
+    /// </summary>
+    private async Task PurgeDeletedAsync(
+        Tick tick, string tenant, IReadOnlyList<SegmentVersion> live, IReadOnlyDictionary<string, SegmentState> states, CancellationToken cancellationToken)
+    {
+        var liveIds = live.Select(r => r.SegmentId).ToHashSet(StringComparer.Ordinal);
+        var stale = states.Keys.Where(id => !liveIds.Contains(id)).ToList();
+        if (stale.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // Only tombstoned ids: a segment saved after this tick read the live ones may already have a state.
+            var deleted = await segments.DeletedAmongAsync(tenant, stale, cancellationToken).ConfigureAwait(false);
+            if (deleted.Count == 0)
+            {
+                return;
+            }
+
+            var watch = Stopwatch.StartNew();
+            await membership.ForgetAsync(tenant, deleted, cancellationToken).ConfigureAwait(false);
+            await segments.ForgetStatesAsync(tenant, deleted, cancellationToken).ConfigureAwait(false);
+            tick.Purge(tenant, deleted);
+            logger.LogInformation(
+                "Removed the stored membership of {Count} deleted segments of {Tenant} in {Elapsed} ms", deleted.Count, tenant, (long)watch.Elapsed.TotalMilliseconds);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogWarning(exception, "Removing the stored membership of deleted segments of {Tenant} failed; the next tick tries again", tenant);
+        }
     }
 
     /// <summary>Phase 1 for one segment: its candidates, plus the profiles <paramref name="rolled"/> an interrupted tick's log rolled forward.</summary>
@@ -703,6 +742,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private sealed class Tick(DateTime t1)
     {
         private readonly ConcurrentQueue<SegmentTickResult> results = new();
+        private readonly ConcurrentQueue<string> purged = new();
         private long rowsRead;
         private long phase1Ticks;
         private long phase2Ticks;
@@ -715,6 +755,14 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public void Fail(string tenant, string segmentId, Exception exception) => Failures.TryAdd($"{tenant}/{segmentId}", exception);
 
         public void Add(SegmentTickResult result) => results.Enqueue(result);
+
+        public void Purge(string tenant, IEnumerable<string> segmentIds)
+        {
+            foreach (var id in segmentIds)
+            {
+                purged.Enqueue($"{tenant}/{id}");
+            }
+        }
 
         public void AddRows(ulong rows) => Interlocked.Add(ref rowsRead, (long)rows);
 
@@ -737,7 +785,10 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     list.Sum(r => r.Exited),
                     (ulong)Interlocked.Read(ref rowsRead),
                     TimeSpan.FromTicks(phase1Ticks),
-                    TimeSpan.FromTicks(phase2Ticks)));
+                    TimeSpan.FromTicks(phase2Ticks)))
+            {
+                Purged = [.. purged],
+            };
         }
     }
 }

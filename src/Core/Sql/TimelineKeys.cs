@@ -21,4 +21,17 @@ public static class TimelineKeys
     /// <summary>The SQL key of (tenant, segment_id, profile_id).</summary>
     public static SqlFragment Membership(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId) =>
         Sql.Of($"concat(toString(length({tenant})), ':', {tenant}, toString(length({segmentId})), ':', {segmentId}, {profileId})");
+
+    /// <summary>
+    /// Whether a <see cref="Membership"/> key is of <paramref name="tenant"/> and one of <paramref name="segmentIds"/>
+    /// (an Array(String)): the segment part read back from its length prefix.
+    /// </summary>
+    public static SqlFragment MembershipOfSegments(SqlFragment key, SqlFragment tenant, SqlFragment segmentIds)
+    {
+        var tenantPrefix = Sql.Of($"concat(toString(length({tenant})), ':', {tenant})");
+        var rest = Sql.Of($"substring({key}, length({tenantPrefix}) + 1)");
+        var colon = Sql.Of($"position({rest}, ':')");
+        var segment = Sql.Of($"substring({rest}, {colon} + 1, toUInt64OrZero(substring({rest}, 1, {colon} - 1)))");
+        return Sql.Of($"startsWith({key}, {tenantPrefix}) AND has({segmentIds}, {segment})");
+    }
 }

@@ -187,6 +187,39 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     }
 
     /// <summary>
+    /// Removes deleted segments' stored rows: the membership lookup's keys, the log, then membership (the caller forgets
+    /// their evaluation state after this, so a purge cut short is repeated by the next one).
+    /// </summary>
+    /// <remarks>
+    /// The key-value lookup deletes by reading every key (a mutation takes no key filter there): one pass for all the
+    /// segments, never one per segment. Measured on the 2M-profile demo: 80 s over 69M keys, about 1 µs a key.
+    /// </remarks>
+    public async Task ForgetAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken)
+    {
+        if (segmentIds.Count == 0)
+        {
+            return;
+        }
+
+        var tenantValue = Sql.Param("String", tenant);
+        var ids = Sql.Param("Array(String)", segmentIds.ToArray());
+        if (schema.HasKeyValueTables)
+        {
+            await engine.ExecuteAsync(
+                Sql.Of($"DELETE FROM {Sql.Table(schema.MembershipLookup)} WHERE {TimelineKeys.MembershipOfSegments(Sql.Of($"key"), tenantValue, ids)}"),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var table in new Func<TableNames, string>[] { t => t.MembershipLog, t => t.Membership })
+        {
+            await schema.ExecuteWhereStoredAsync(
+                engine,
+                t => Sql.Of($"DELETE FROM {Sql.Table(table(t))} WHERE tenant = {tenantValue} AND has({ids}, segment_id)"),
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// For the INSERT … SELECTs of whole segments: blocks of 64k rows written by parallel threads (bounded by the
     /// engine's max_threads). With the defaults, one thread sorts and writes blocks of up to 1M rows, and writing
     /// 400,000 members took 2–4× their query (measured on the 2M-profile demo); the extra parts are merged later.

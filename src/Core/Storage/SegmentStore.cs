@@ -84,8 +84,12 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
             Sql.Of(
                 $"""
                 SELECT tenant FROM (
-                    SELECT tenant, segment_id, argMax(deleted, version) AS gone FROM {segments} GROUP BY tenant, segment_id)
-                WHERE gone = 0 GROUP BY tenant ORDER BY tenant
+                    SELECT tenant FROM (
+                        SELECT tenant, segment_id, argMax(deleted, version) AS gone FROM {segments} GROUP BY tenant, segment_id)
+                    WHERE gone = 0
+                    UNION ALL
+                    SELECT tenant FROM {segmentState})
+                GROUP BY tenant ORDER BY tenant
                 """),
             row => row.GetString(0),
             cancellationToken);
@@ -151,6 +155,39 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
                 VALUES {Sql.Join(Sql.Of($", "), rows)}
                 """),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<IReadOnlyList<string>> DeletedAmongAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken) =>
+        segmentIds.Count == 0
+            ? Task.FromResult<IReadOnlyList<string>>([])
+            : engine.QueryAsync(
+                Sql.Of(
+                    $"""
+                    SELECT DISTINCT segment_id FROM {segments}
+                    WHERE tenant = {Sql.Param("String", tenant)} AND has({Sql.Param("Array(String)", segmentIds.ToArray())}, segment_id) AND deleted = 1
+                    ORDER BY segment_id
+                    """),
+                row => row.GetString(0),
+                cancellationToken);
+
+    public async Task ForgetStatesAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken)
+    {
+        if (segmentIds.Count == 0)
+        {
+            return;
+        }
+
+        var tenantValue = Sql.Param("String", tenant);
+        var ids = Sql.Param("Array(String)", segmentIds.ToArray());
+
+        // The first evaluations first: the state is what tells the next tick a purge is still owed.
+        foreach (var table in new Func<TableNames, string>[] { t => t.SegmentFirstEvaluation, t => t.SegmentState })
+        {
+            await schema.ExecuteWhereStoredAsync(
+                engine,
+                t => Sql.Of($"DELETE FROM {Sql.Table(table(t))} WHERE tenant = {tenantValue} AND has({ids}, segment_id)"),
+                cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>"Recent openers in Boston!" → "recent-openers-in-boston" (ASCII letters and digits, at most 40 chars).</summary>

@@ -26,7 +26,10 @@ public interface ISegmentStore
     /// </summary>
     Task<SavedSegment> SaveAsync(string tenant, string? segmentId, string name, string? description, string definitionJson, CancellationToken cancellationToken);
 
-    /// <summary>Deletes a segment (its membership and log stay queryable as history). False when it did not exist.</summary>
+    /// <summary>
+    /// Deletes a segment: it is no longer listed or evaluated, and the evaluator's next tick removes its stored
+    /// membership and log. False when it did not exist.
+    /// </summary>
     Task<bool> DeleteAsync(string tenant, string segmentId, CancellationToken cancellationToken);
 
     Task<SavedSegment?> GetAsync(string tenant, string segmentId, CancellationToken cancellationToken);
@@ -70,7 +73,7 @@ public sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime In
 /// <summary>What the evaluator reads and writes about saved segments: which to evaluate, and how far each is evaluated.</summary>
 public interface ISegmentStateStore
 {
-    /// <summary>The tenants that have at least one live segment, ordered.</summary>
+    /// <summary>The tenants that have at least one live segment or the evaluation state of a deleted one, ordered.</summary>
     Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken);
 
     /// <summary>Every live segment's current version (its definition included), ordered by id.</summary>
@@ -81,6 +84,12 @@ public interface ISegmentStateStore
 
     /// <summary>Records, in one write, that each segment's membership is complete up to its state.</summary>
     Task WriteStatesAsync(string tenant, IReadOnlyList<(string SegmentId, SegmentState State)> states, CancellationToken cancellationToken);
+
+    /// <summary>Which of <paramref name="segmentIds"/> are deleted (a deleted id is never used again).</summary>
+    Task<IReadOnlyList<string>> DeletedAmongAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken);
+
+    /// <summary>Forgets the evaluation state of deleted segments, once their stored rows are removed.</summary>
+    Task ForgetStatesAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken);
 }
 
 /// <summary>Stored membership as the evaluator's workers read and write it, besides what every reader sees.</summary>
@@ -119,6 +128,9 @@ public interface IMembershipStore : IMembershipReader
     /// </summary>
     Task<(IReadOnlyDictionary<string, IReadOnlyList<string>> Profiles, ulong RowsRead)> RollForwardAsync(
         string tenant, IReadOnlyList<(string SegmentId, DateTime? EvaluatedAt)> segments, CancellationToken cancellationToken);
+
+    /// <summary>Removes the stored membership, log and lookup rows of deleted segments.</summary>
+    Task ForgetAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken);
 }
 
 /// <summary>A saved segment's membership at a past time, replayed from its entered/exited log.</summary>

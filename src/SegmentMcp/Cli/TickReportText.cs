@@ -18,6 +18,10 @@ internal static class TickReportText
 
         text.AppendLine(CultureInfo.InvariantCulture, $"candidates {s.Candidates}, chunks {s.Chunks}, entered {s.Entered}, exited {s.Exited}, rows read {s.RowsRead}");
         text.AppendLine(CultureInfo.InvariantCulture, $"phase 1 {s.Phase1.TotalMilliseconds:0} ms, phase 2 {s.Phase2.TotalMilliseconds:0} ms");
+        if (report.Purged.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"removed the stored membership of {report.Purged.Count} deleted segment(s): {string.Join(", ", report.Purged)}");
+        }
         return text.ToString();
     }
 }

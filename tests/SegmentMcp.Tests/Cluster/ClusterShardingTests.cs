@@ -86,6 +86,46 @@ public sealed class ClusterShardingTests(ThreeShardCluster fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task The_tick_after_a_delete_removes_the_segments_rows_from_every_shard_and_nothing_else()
+    {
+        var cluster = fixture.Cluster;
+        var schema = await cluster.NewSchemaAsync();
+        var reference = ClusterTestData.Second(DateTime.UtcNow.AddHours(-1));
+        await DemoLoader.LoadAsync(cluster.Engine, schema, new DemoOptions { Profiles = 300, Seed = 5, ReferenceTime = reference });
+        await using var services = SegmentServices.Build(cluster.Engine, schema);
+        var ids = await ClusterTestData.SaveShapesAsync(services, "demo");
+        var evaluator = services.GetRequiredService<ISegmentEvaluator>();
+        await evaluator.TickAsync("demo", reference, null, CancellationToken.None);
+
+        async Task<Dictionary<string, (long Membership, long Log, long States)>> RowsAsync()
+        {
+            var rows = new Dictionary<string, (long, long, long)>(StringComparer.Ordinal);
+            foreach (var id in ids)
+            {
+                var segment = Sql.Param("String", id);
+                rows[id] = (
+                    await cluster.Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Membership)} WHERE tenant = 'demo' AND segment_id = {segment}")),
+                    await cluster.Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.MembershipLog)} WHERE tenant = 'demo' AND segment_id = {segment}")),
+                    await cluster.Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.SegmentState)} WHERE tenant = 'demo' AND segment_id = {segment}")));
+            }
+
+            return rows;
+        }
+
+        var before = await RowsAsync();
+        // The last shape is referenced by no other; the tick at the same time again leaves the live segments as they are.
+        var gone = ids[^1];
+        Assert.True(before[gone].Membership > 0 && before[gone].Log > 0 && before[gone].States > 0, $"{gone}: {before[gone]}");
+        Assert.True(await services.GetRequiredService<ISegmentStore>().DeleteAsync("demo", gone, CancellationToken.None));
+        var report = await evaluator.TickAsync("demo", reference, null, CancellationToken.None);
+
+        Assert.Equal(["demo/" + gone], report.Purged);
+        var after = await RowsAsync();
+        Assert.Equal((0L, 0L, 0L), after[gone]);
+        Assert.All(ids.SkipLast(1), id => Assert.Equal(before[id], after[id]));
+    }
+
+    [Fact]
     public async Task A_tenant_in_a_group_of_two_shards_touches_only_those_through_the_cli()
     {
         var cluster = fixture.Cluster;

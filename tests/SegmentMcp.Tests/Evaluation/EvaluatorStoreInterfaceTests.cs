@@ -73,6 +73,12 @@ public sealed class EvaluatorStoreInterfaceTests
 
             return inner.WriteStatesAsync(tenant, states, cancellationToken);
         }
+
+        public Task<IReadOnlyList<string>> DeletedAmongAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken) =>
+            inner.DeletedAmongAsync(tenant, segmentIds, cancellationToken);
+
+        public Task ForgetStatesAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken) =>
+            inner.ForgetStatesAsync(tenant, segmentIds, cancellationToken);
     }
 
     private sealed class RecordingMembership(IMembershipStore inner) : IMembershipStore
@@ -103,6 +109,9 @@ public sealed class EvaluatorStoreInterfaceTests
         public Task<(IReadOnlyDictionary<string, IReadOnlyList<string>> Profiles, ulong RowsRead)> RollForwardAsync(
             string tenant, IReadOnlyList<(string SegmentId, DateTime? EvaluatedAt)> segments, CancellationToken cancellationToken) =>
             inner.RollForwardAsync(tenant, segments, cancellationToken);
+
+        public Task ForgetAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken) =>
+            inner.ForgetAsync(tenant, segmentIds, cancellationToken);
 
         public Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken) => inner.CountAsync(tenant, segmentId, cancellationToken);
 

@@ -120,8 +120,8 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
 
     [McpServerTool(Name = "delete_segment", Title = "Delete a saved segment", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
-        Deletes a saved segment: it stops being evaluated and disappears from list_segments (its past membership log
-        stays as history). This cannot be undone: confirm with the person first. Refused while another segment refers
+        Deletes a saved segment: it stops being evaluated and disappears from list_segments, and its stored members and
+        membership history are removed. This cannot be undone: confirm with the person first. Refused while another segment refers
         to it. Deleting a segment that does not exist returns deleted = false. Example: {"segment_id": "boston-openers-3f9a"}.
         """)]
     public async Task<DeleteSegmentResult> DeleteSegment(
