@@ -29,6 +29,14 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private readonly CurrentTraitsRefresher currentTraits;
     private readonly ProfileTimelinesRefresher? timelines;
 
+    /// <summary>
+    /// After a purge of deleted segments fails, how long this evaluator leaves the tenant's purge alone: a failing step
+    /// would otherwise repeat the steps before it (a full read of the membership lookup) on every tick.
+    /// </summary>
+    internal static readonly TimeSpan PurgeRetryDelay = TimeSpan.FromHours(1);
+
+    private readonly ConcurrentDictionary<string, DateTime> purgeRetryAfter = new(StringComparer.Ordinal);
+
     /// <summary>One tick at a time per tenant; tenants never wait for each other.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
 
@@ -338,15 +346,15 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     /// <summary>
     /// Removes the stored rows of segments deleted since their last evaluation, after the live ones are evaluated. Only
-    /// housekeeping (nothing reads a deleted segment's rows), so a failure is logged and the next tick tries again: the
-    /// state goes last and is what marks a purge as owed.
+    /// housekeeping (nothing reads a deleted segment's rows), so a failure is logged and tried again after
+    /// <see cref="PurgeRetryDelay"/>: the state goes last and is what marks a purge as owed.
     /// </summary>
     private async Task PurgeDeletedAsync(
         Tick tick, string tenant, IReadOnlyList<SegmentVersion> live, IReadOnlyDictionary<string, SegmentState> states, CancellationToken cancellationToken)
     {
         var liveIds = live.Select(r => r.SegmentId).ToHashSet(StringComparer.Ordinal);
         var stale = states.Keys.Where(id => !liveIds.Contains(id)).ToList();
-        if (stale.Count == 0)
+        if (stale.Count == 0 || (purgeRetryAfter.TryGetValue(tenant, out var retryAfter) && DateTime.UtcNow < retryAfter))
         {
             return;
         }
@@ -369,7 +377,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            logger.LogWarning(exception, "Removing the stored membership of deleted segments of {Tenant} failed; the next tick tries again", tenant);
+            purgeRetryAfter[tenant] = DateTime.UtcNow + PurgeRetryDelay;
+            logger.LogWarning(exception, "Removing the stored membership of deleted segments of {Tenant} failed; tried again in {Delay}", tenant, PurgeRetryDelay);
         }
     }
 

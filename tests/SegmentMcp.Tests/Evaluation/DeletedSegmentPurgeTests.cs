@@ -61,6 +61,37 @@ public sealed class DeletedSegmentPurgeTests
     }
 
     [Fact]
+    public async Task A_purge_that_fails_leaves_the_tick_whole_and_is_not_repeated_on_every_tick()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await McpTestData.SeedAsync(engine, schema, "acme", string.Empty);
+        var store = new SegmentStore(engine, schema);
+        var gone = await store.SaveAsync("acme", null, "Buyers", null, McpTestData.Buyers, None);
+        var kept = await store.SaveAsync("acme", null, "Boston openers", null, McpTestData.BostonOpeners, None);
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { EvaluateEverySeconds = 0 });
+        var t1 = DateTime.UtcNow.AddMinutes(-1);
+        await evaluator.TickAsync("acme", t1, null, None);
+        Assert.True(await store.DeleteAsync("acme", gone.Id, None));
+
+        // The first evaluations' table is gone: the purge's last steps fail.
+        var firstEvaluations = await engine.QueryScalarAsync<string>(Sql.Of($"SHOW CREATE TABLE {Sql.Table(schema.SegmentFirstEvaluation)}"));
+        await engine.ExecuteAsync(Sql.Of($"DROP TABLE {Sql.Table(schema.SegmentFirstEvaluation)}"));
+        var failed = await evaluator.TickAsync("acme", t1, null, None);
+        Assert.Empty(failed.Purged);
+        Assert.Equal([kept.Id], failed.Segments.Select(s => s.SegmentId));
+        Assert.Contains(gone.Id, (await store.StatesAsync("acme", null, None)).Keys);
+
+        // Repaired, but this evaluator waits before trying again; a new one (a restart) finishes the purge.
+        await engine.ExecuteAsync(new Core.Sql.SqlStatement(firstEvaluations, []));
+        Assert.Empty((await evaluator.TickAsync("acme", t1, null, None)).Purged);
+        Assert.Contains(gone.Id, (await store.StatesAsync("acme", null, None)).Keys);
+        var restarted = new SegmentEvaluator(engine, schema, new EvaluatorOptions { EvaluateEverySeconds = 0 });
+        Assert.Equal(["acme/" + gone.Id], (await restarted.TickAsync("acme", t1, null, None)).Purged);
+        Assert.Equal([kept.Id], (await store.StatesAsync("acme", null, None)).Keys);
+    }
+
+    [Fact]
     public async Task Only_tombstoned_segments_count_as_deleted()
     {
         var engine = TestEngines.Embedded;
