@@ -26,6 +26,14 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
     /// <summary>Events per pass of a rebuild: each pass groups about this many rows' timelines in memory.</summary>
     internal long EventsPerBuildPass { get; init; } = 8_000_000;
 
+    /// <summary>
+    /// Changed profiles per statement of an incremental refresh's profile rows. The stored rows it joins reach the
+    /// statement as one block whatever the block size (the changed profiles come out of one aggregation), and each holds
+    /// a profile's whole history: on the 2M-profile demo 19,822 profiles took 222 MB in one statement, 52 MB in each
+    /// of four, in the same total time (ten of 2,000 took twice as long).
+    /// </summary>
+    internal long ProfilesPerPass { get; init; } = 5_000;
+
     /// <summary>Refreshes every tenant that has profiles.</summary>
     public async Task<IReadOnlyList<ProfileTimelinesRefresh>> RefreshAllAsync(CancellationToken cancellationToken = default)
     {
@@ -99,7 +107,11 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         else
         {
             var fromParameter = Sql.Named("from", Time6, from.Value);
-            foreach (var write in Writes(tenantParameter, Sql.Of($"ingested_at > {fromParameter} AND ingested_at <= {upToParameter}"), fromParameter))
+            var window = Sql.Of($"ingested_at > {fromParameter} AND ingested_at <= {upToParameter}");
+            var (changed, counted) = await ChangedProfilesAsync(tenantParameter, window, cancellationToken).ConfigureAwait(false);
+            rows += counted;
+            var passes = (int)Math.Clamp((changed + ProfilesPerPass - 1) / ProfilesPerPass, 1, 64);
+            foreach (var write in Writes(tenantParameter, window, fromParameter, passes))
             {
                 rows += (await engine.ExecuteAsync(write, cancellationToken).ConfigureAwait(false)).RowsRead;
             }
@@ -109,6 +121,16 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             Sql.Of($"INSERT INTO {Sql.Table(tables.ProfileTimelinesWatermark)} (tenant, watermark, event_times) VALUES ({tenantParameter}, {upToParameter}, 1)"),
             cancellationToken).ConfigureAwait(false);
         return new ProfileTimelinesRefresh(tenant, until, from is null, rows);
+    }
+
+    /// <summary>The profiles with events or profile updates ingested in <paramref name="window"/>, and the rows read to count them.</summary>
+    private async Task<(long Profiles, ulong RowsRead)> ChangedProfilesAsync(SqlFragment tenant, SqlFragment window, CancellationToken cancellationToken)
+    {
+        var where = Sql.Of($"tenant = {tenant} AND {window}");
+        var result = await engine.QueryAsync(
+            Sql.Of($"SELECT uniqExact(profile_id) FROM (SELECT profile_id FROM {Sql.Table(tables.Events)} WHERE {where} UNION ALL SELECT profile_id FROM {Sql.Table(tables.ProfileUpdates)} WHERE {where})"),
+            cancellationToken).ConfigureAwait(false);
+        return (result.Scalar<long>(), result.Statistics.RowsRead);
     }
 
     /// <summary>Forgets a tenant's timelines (after its history was deleted): the next refresh rebuilds them.</summary>
@@ -135,9 +157,9 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
     /// <paramref name="selected"/>: those rows, after the stored rows' entries up to <paramref name="cutBackTo"/>
     /// (none when null: a rebuild). A profile has one row per metric it has events of (what a segment query looks up:
     /// only the metrics it reads) and one profile row (every event time and profile update time, for the universe, and
-    /// the trait history).
+    /// the trait history), written in <paramref name="profilePasses"/> statements (see <see cref="ProfilesPerPass"/>).
     /// </summary>
-    private IEnumerable<SqlFragment> Writes(SqlFragment tenant, SqlFragment selected, SqlFragment? cutBackTo)
+    private IEnumerable<SqlFragment> Writes(SqlFragment tenant, SqlFragment selected, SqlFragment? cutBackTo, int profilePasses = 1)
     {
         var events = Sql.Table(tables.Events);
         var updates = Sql.Table(tables.ProfileUpdates);
@@ -180,23 +202,31 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             SETTINGS {settings}
             """);
 
-        var profileKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
-        var touched = Sql.Of(
-            $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {where} UNION ALL SELECT profile_id FROM {updates} WHERE {where})");
-        var seen = Sql.Of(
-            $"SELECT profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {where} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {where}) GROUP BY profile_id");
-        var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {where} GROUP BY profile_id");
-        yield return Sql.Of(
-            $"""
-            INSERT INTO {timelines} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
-            SELECT k.key, {tenant}, k.profile_id,
-                {Column("s", "seen_at", 1, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, "seen_ingested_at")},
-                {Column("t", "trait_property", 1, "trait_ingested_at")}, {Column("t", "trait_value", 2, "trait_ingested_at")},
-                {Column("t", "trait_updated_at", 3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, "trait_ingested_at")}
-            FROM (SELECT {profileKey} AS key, profile_id FROM ({touched})) AS k
-            LEFT JOIN ({seen}) AS s ON s.profile_id = k.profile_id
-            LEFT JOIN ({newTraits}) AS t ON t.profile_id = k.profile_id{Stored("k.key")}
-            SETTINGS {settings}
-            """);
+        for (var pass = 0; pass < profilePasses; pass++)
+        {
+            yield return ProfileRows(profilePasses == 1 ? where : Sql.Of($"{where} AND cityHash64(profile_id) % {Sql.Number(profilePasses)} = {Sql.Number(pass)}"));
+        }
+
+        SqlFragment ProfileRows(SqlFragment where)
+        {
+            var profileKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
+            var touched = Sql.Of(
+                $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {where} UNION ALL SELECT profile_id FROM {updates} WHERE {where})");
+            var seen = Sql.Of(
+                $"SELECT profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {where} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {where}) GROUP BY profile_id");
+            var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {where} GROUP BY profile_id");
+            return Sql.Of(
+                $"""
+                INSERT INTO {timelines} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
+                SELECT k.key, {tenant}, k.profile_id,
+                    {Column("s", "seen_at", 1, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, "seen_ingested_at")},
+                    {Column("t", "trait_property", 1, "trait_ingested_at")}, {Column("t", "trait_value", 2, "trait_ingested_at")},
+                    {Column("t", "trait_updated_at", 3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, "trait_ingested_at")}
+                FROM (SELECT {profileKey} AS key, profile_id FROM ({touched})) AS k
+                LEFT JOIN ({seen}) AS s ON s.profile_id = k.profile_id
+                LEFT JOIN ({newTraits}) AS t ON t.profile_id = k.profile_id{Stored("k.key")}
+                SETTINGS {settings}
+                """);
+        }
     }
 }

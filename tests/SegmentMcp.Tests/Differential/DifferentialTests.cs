@@ -64,7 +64,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             {
                 foreach (var cutoff in timelineCutoffs)
                 {
-                    await new ProfileTimelinesRefresher(engine, schema) { EventsPerBuildPass = random.Next(1, 40) }.RefreshAsync(tenant, cutoff);
+                    await new ProfileTimelinesRefresher(engine, schema) { EventsPerBuildPass = random.Next(1, 40), ProfilesPerPass = random.Next(1, 12) }.RefreshAsync(tenant, cutoff);
                 }
             }
 

@@ -81,6 +81,50 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task An_incremental_refresh_in_passes_writes_what_a_rebuild_writes()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        static byte[] Updates(string ingestedAt, params string[] profiles) =>
+            System.Text.Encoding.UTF8.GetBytes(string.Concat(profiles.Select(p =>
+                $$"""{"tenant":"acme","profile_id":"{{p}}","updated_at":"2026-10-15 10:00:00.000","properties":{"city":"s{{p}}-{{ingestedAt[..10]}}"},"ingested_at":"{{ingestedAt}}"}""" + "\n")));
+        string[] profiles = ["p1", "p2", "p3", "p4", "p5", "p6"];
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events([.. profiles.Select(p => (p, "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"))]),
+            null);
+        await Engine.InsertJsonEachRowAsync(schema.ProfileUpdates, Updates("2026-11-01 00:00:00.000000", "p1", "p2", "p3"), null);
+
+        // One changed profile per statement.
+        var inPasses = new ProfileTimelinesRefresher(Engine, schema) { ProfilesPerPass = 1 };
+        Assert.True((await inPasses.RefreshAsync("acme", new DateTime(2026, 11, 1, 0, 0, 1, DateTimeKind.Utc))).Rebuilt);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events([.. profiles.Take(5).SelectMany(p => new[] { (p, "Placed Order", "2026-10-20 10:00:00.000", "2026-11-02 00:00:00.000000"), (p, "Opened Email", "2026-10-21 10:00:00.000", "2026-11-02 00:00:00.000000") })]),
+            null);
+        await Engine.InsertJsonEachRowAsync(schema.ProfileUpdates, Updates("2026-11-02 00:00:00.000000", "p2", "p6"), null);
+        var upTo = new DateTime(2026, 11, 2, 0, 0, 1, DateTimeKind.Utc);
+        Assert.False((await inPasses.RefreshAsync("acme", upTo)).Rebuilt);
+        var incremental = await TimelineRowsAsync(schema);
+
+        await inPasses.ResetAsync("acme");
+        Assert.True((await new ProfileTimelinesRefresher(Engine, schema).RefreshAsync("acme", upTo)).Rebuilt);
+        var rebuilt = await TimelineRowsAsync(schema);
+        Assert.Equal(6 + 6 + 5, rebuilt.Count);
+        Assert.Equal(rebuilt, incremental);
+    }
+
+    /// <summary>Every timeline row, its arrays in a fixed order (a rebuild and a refresh may list entries differently).</summary>
+    private async Task<IReadOnlyList<string>> TimelineRowsAsync(StorageSchema schema) =>
+        await Engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT concat(key, ' ', toString(arraySort(arrayZip(event_ts, event_value, event_ingested_at))), ' ', toString(arraySort(arrayZip(seen_at, seen_ingested_at))), ' ',
+                       toString(arraySort(arrayZip(trait_property, trait_value, trait_updated_at, trait_ingested_at))))
+                FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key
+                """),
+            row => row.GetString(0));
+
+    [Fact]
     public async Task Event_times_hold_the_timelines_event_rows_without_properties_through_refreshes_resets_and_an_upgrade()
     {
         var schema = new StorageSchema(TestEngines.DatabaseName());
