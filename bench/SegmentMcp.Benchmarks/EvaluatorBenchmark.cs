@@ -73,6 +73,7 @@ internal static class EvaluatorBenchmark
                 ? percent / 100
                 : throw new BenchUsageException($"--whole-share: '{share}' is not a percentage in [0, 100]")
             : new EvaluatorOptions().WholeEvaluationShare;
+        var timelinesRefreshRows = args.Number("refresh-rows", (int)new EvaluatorOptions().TimelinesRefreshRows, 0, int.MaxValue);
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -87,7 +88,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshRows).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -100,8 +101,10 @@ internal static class EvaluatorBenchmark
         TextWriter output,
         int chunkSize,
         CancellationToken cancellationToken = default,
-        double? wholeShare = null)
+        double? wholeShare = null,
+        long? timelinesRefreshRows = null)
     {
+        var refreshRows = timelinesRefreshRows ?? new EvaluatorOptions().TimelinesRefreshRows;
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
         // segment's work compares with its own query.
@@ -197,7 +200,7 @@ internal static class EvaluatorBenchmark
 
                 // One worker's statements are timed one by one (a decorator around the engine), for the breakdown below.
                 var timing = new TimingEngine(engine);
-                await using var workerServices = SegmentServices.Build(workers == 1 ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare });
+                await using var workerServices = SegmentServices.Build(workers == 1 ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshRows = refreshRows });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -257,7 +260,27 @@ internal static class EvaluatorBenchmark
                     $"{definitions[i].Name,-38}  {result.Candidates,10}  {(result.EvaluatedWhole ? "whole" : "chunks"),7}  {result.Work.TotalMilliseconds,7:0}  {time.TotalMilliseconds,7:0}  {result.Work / time,10:P1}  {result.RowsRead,9}  {rows,9}  {(double)result.RowsRead / Math.Max(1, rows),10:P1}")).ConfigureAwait(false);
             }
 
+            if (schema.HasKeyValueTables)
+            {
+                // Whether the level's ticks brought the timelines up to date or left the rows behind them to the history.
+                var behind = await new ProfileTimelinesRefresher(engine, schema).RefreshWhenBehindAsync(tenant, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                await output.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"profile timelines after this level: {behind.DeferredRows:N0} history rows behind them (a tick brings them up to date from {refreshRows:N0})")).ConfigureAwait(false);
+            }
+
             from = to;
+        }
+
+        if (schema.HasKeyValueTables)
+        {
+            // What the refresh the ticks deferred costs when it comes (once for all the levels' changes).
+            var refresh = Stopwatch.StartNew();
+            var refreshed = await new ProfileTimelinesRefresher(engine, schema).RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"profile timelines brought up to date after the levels: {refresh.Elapsed.TotalSeconds:0.0} s, {refreshed.RowsRead:N0} rows read")).ConfigureAwait(false);
         }
     }
 

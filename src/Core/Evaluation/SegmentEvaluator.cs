@@ -150,11 +150,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             // only for speed: the segments below read property values from the table.
             var refresh = Stopwatch.StartNew();
 
-            // Likewise the timelines phase 2 reads its candidates' rows from (anything newer is read from the history);
-            // first, since the current values' refresh reads the changed profiles' history through them.
+            // Likewise the timelines phase 2 reads its candidates' rows from (anything newer is read from the history),
+            // once enough rows are behind them; first, since the current values' refresh reads the changed profiles'
+            // history through them.
             if (timelines is not null)
             {
-                tick.AddRows((await timelines.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false)).RowsRead);
+                tick.AddRows((await timelines.RefreshWhenBehindAsync(tenant, options.TimelinesRefreshRows, cancellationToken).ConfigureAwait(false)).RowsRead);
             }
 
             var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);

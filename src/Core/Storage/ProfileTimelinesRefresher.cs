@@ -9,7 +9,14 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// <param name="Watermark">The ingestion time the timelines now hold every row up to.</param>
 /// <param name="Rebuilt">True when the tenant's timelines were built from its whole history.</param>
 /// <param name="RowsRead">Rows the engine read.</param>
-public sealed record ProfileTimelinesRefresh(string Tenant, DateTime Watermark, bool Rebuilt, ulong RowsRead);
+public sealed record ProfileTimelinesRefresh(string Tenant, DateTime Watermark, bool Rebuilt, ulong RowsRead)
+{
+    /// <summary>
+    /// Set when <see cref="ProfileTimelinesRefresher.RefreshWhenBehindAsync"/> left the timelines where they were: the
+    /// history rows ingested after their watermark, fewer than it was asked to wait for.
+    /// </summary>
+    public long? DeferredRows { get; init; }
+}
 
 /// <summary>
 /// Keeps <see cref="TableNames.ProfileTimelines"/> in step with the history, tenant by tenant: a profile with rows
@@ -55,6 +62,34 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         RefreshAsync(tenant, null, cancellationToken);
 
     /// <summary>
+    /// Brings one tenant's timelines up to date once at least <paramref name="rows"/> history rows (events and profile
+    /// updates) were ingested after their watermark; fewer are left for readers to take from the history. Timelines
+    /// never built, or written by an older version, are built at once.
+    /// </summary>
+    public async Task<ProfileTimelinesRefresh> RefreshWhenBehindAsync(string tenant, long rows, CancellationToken cancellationToken = default)
+    {
+        var tenantParameter = Sql.Named("tenant", "String", tenant);
+        var (from, complete) = await StoredWatermarkAsync(tenantParameter, cancellationToken).ConfigureAwait(false);
+        if (rows <= 0 || from is null || !complete)
+        {
+            return await RefreshAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        var after = Sql.Of($"tenant = {tenantParameter} AND ingested_at > {Sql.Named("from", Time6, from.Value)}");
+        var behind = await engine.QueryAsync(
+            Sql.Of($"SELECT (SELECT count() FROM {Sql.Table(tables.Events)} WHERE {after}) + (SELECT count() FROM {Sql.Table(tables.ProfileUpdates)} WHERE {after})"),
+            cancellationToken).ConfigureAwait(false);
+        var count = behind.Scalar<long>();
+        if (count < rows)
+        {
+            return new ProfileTimelinesRefresh(tenant, from.Value, false, behind.Statistics.RowsRead) { DeferredRows = count };
+        }
+
+        var refreshed = await RefreshAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+        return refreshed with { RowsRead = refreshed.RowsRead + behind.Statistics.RowsRead };
+    }
+
+    /// <summary>
     /// Brings one tenant's timelines up to <paramref name="upTo"/> (an ingestion time; capped at the engine's watermark,
     /// since rows of inserts still running may be stamped earlier) or, when null, the watermark.
     /// </summary>
@@ -64,10 +99,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         var until = upTo is { } requested && requested < watermark ? requested : watermark;
         var tenantParameter = Sql.Named("tenant", "String", tenant);
         var upToParameter = Sql.Named("up_to", Time6, until);
-        var (from, complete) = await engine.QuerySingleAsync(
-            Sql.Of($"SELECT count(), max(watermark), countIf(event_times = 1) > 0 AND maxIf(watermark, event_times = 1) = max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter}"),
-            row => (row.GetInt64(0) == 0 ? (DateTime?)null : row.GetDateTime(1), row.GetBoolean(2)),
-            cancellationToken).ConfigureAwait(false);
+        var (from, complete) = await StoredWatermarkAsync(tenantParameter, cancellationToken).ConfigureAwait(false);
         if (from is not null && !complete)
         {
             // The latest watermark was written without the event times behind it (by a version before them): the
@@ -122,6 +154,16 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             cancellationToken).ConfigureAwait(false);
         return new ProfileTimelinesRefresh(tenant, until, from is null, rows);
     }
+
+    /// <summary>
+    /// The recorded watermark (null when none) and whether it was written with the event times (schema 9): one that was
+    /// not means the timelines are rebuilt.
+    /// </summary>
+    private Task<(DateTime? Watermark, bool Complete)> StoredWatermarkAsync(SqlFragment tenant, CancellationToken cancellationToken) =>
+        engine.QuerySingleAsync(
+            Sql.Of($"SELECT count(), max(watermark), countIf(event_times = 1) > 0 AND maxIf(watermark, event_times = 1) = max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenant}"),
+            row => (row.GetInt64(0) == 0 ? (DateTime?)null : row.GetDateTime(1), row.GetBoolean(2)),
+            cancellationToken);
 
     /// <summary>The profiles with events or profile updates ingested in <paramref name="window"/>, and the rows read to count them.</summary>
     private async Task<(long Profiles, ulong RowsRead)> ChangedProfilesAsync(SqlFragment tenant, SqlFragment window, CancellationToken cancellationToken)
