@@ -73,7 +73,11 @@ internal static class EvaluatorBenchmark
                 ? percent / 100
                 : throw new BenchUsageException($"--whole-share: '{share}' is not a percentage in [0, 100]")
             : new EvaluatorOptions().WholeEvaluationShare;
-        var timelinesRefreshRows = args.Number("refresh-rows", (int)new EvaluatorOptions().TimelinesRefreshRows, 0, int.MaxValue);
+        var timelinesRefreshShare = args.Text("refresh-share") is { } refresh
+            ? double.TryParse(refresh, NumberStyles.Float, CultureInfo.InvariantCulture, out var refreshPercent) && refreshPercent >= 0 && refreshPercent <= 100
+                ? refreshPercent / 100
+                : throw new BenchUsageException($"--refresh-share: '{refresh}' is not a percentage in [0, 100]")
+            : new EvaluatorOptions().TimelinesRefreshShare;
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -88,7 +92,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshRows).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -102,9 +106,9 @@ internal static class EvaluatorBenchmark
         int chunkSize,
         CancellationToken cancellationToken = default,
         double? wholeShare = null,
-        long? timelinesRefreshRows = null)
+        double? timelinesRefreshShare = null)
     {
-        var refreshRows = timelinesRefreshRows ?? new EvaluatorOptions().TimelinesRefreshRows;
+        var refreshShare = timelinesRefreshShare ?? new EvaluatorOptions().TimelinesRefreshShare;
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
         // segment's work compares with its own query.
@@ -200,7 +204,7 @@ internal static class EvaluatorBenchmark
 
                 // One worker's statements are timed one by one (a decorator around the engine), for the breakdown below.
                 var timing = new TimingEngine(engine);
-                await using var workerServices = SegmentServices.Build(workers == 1 ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshRows = refreshRows });
+                await using var workerServices = SegmentServices.Build(workers == 1 ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -263,10 +267,10 @@ internal static class EvaluatorBenchmark
             if (schema.HasKeyValueTables)
             {
                 // Whether the level's ticks brought the timelines up to date or left the rows behind them to the history.
-                var behind = await new ProfileTimelinesRefresher(engine, schema).RefreshWhenBehindAsync(tenant, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                var behind = await new ProfileTimelinesRefresher(engine, schema).RefreshWhenBehindAsync(tenant, double.PositiveInfinity, cancellationToken).ConfigureAwait(false);
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"profile timelines after this level: {behind.DeferredRows:N0} history rows behind them (a tick brings them up to date from {refreshRows:N0})")).ConfigureAwait(false);
+                    $"profile timelines after this level: {behind.DeferredRows:N0} history rows behind them (a tick brings them up to date from {refreshShare * 100:0.###}% of the profile rows)")).ConfigureAwait(false);
             }
 
             from = to;

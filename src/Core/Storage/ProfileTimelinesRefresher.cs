@@ -62,27 +62,32 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         RefreshAsync(tenant, null, cancellationToken);
 
     /// <summary>
-    /// Brings one tenant's timelines up to date once at least <paramref name="rows"/> history rows (events and profile
-    /// updates) were ingested after their watermark; fewer are left for readers to take from the history. Timelines
-    /// never built, or written by an older version, are built at once.
+    /// Brings one tenant's timelines up to date once the history rows (events and profile updates) ingested after their
+    /// watermark reach <paramref name="share"/> of the tenant's profile rows; fewer are left for readers to take from
+    /// the history. Timelines never built, or written by an older version, are built at once; a share of 0 always
+    /// refreshes.
     /// </summary>
-    public async Task<ProfileTimelinesRefresh> RefreshWhenBehindAsync(string tenant, long rows, CancellationToken cancellationToken = default)
+    public async Task<ProfileTimelinesRefresh> RefreshWhenBehindAsync(string tenant, double share, CancellationToken cancellationToken = default)
     {
         var tenantParameter = Sql.Named("tenant", "String", tenant);
         var (from, complete) = await StoredWatermarkAsync(tenantParameter, cancellationToken).ConfigureAwait(false);
-        if (rows <= 0 || from is null || !complete)
+        if (share <= 0 || from is null || !complete)
         {
             return await RefreshAsync(tenant, null, cancellationToken).ConfigureAwait(false);
         }
 
         var after = Sql.Of($"tenant = {tenantParameter} AND ingested_at > {Sql.Named("from", Time6, from.Value)}");
         var behind = await engine.QueryAsync(
-            Sql.Of($"SELECT (SELECT count() FROM {Sql.Table(tables.Events)} WHERE {after}) + (SELECT count() FROM {Sql.Table(tables.ProfileUpdates)} WHERE {after})"),
+            Sql.Of(
+                $"""
+                SELECT (SELECT count() FROM {Sql.Table(tables.Events)} WHERE {after}) + (SELECT count() FROM {Sql.Table(tables.ProfileUpdates)} WHERE {after}),
+                       (SELECT count() FROM {Sql.Table(tables.Profiles)} WHERE tenant = {tenantParameter})
+                """),
             cancellationToken).ConfigureAwait(false);
-        var count = behind.Scalar<long>();
-        if (count < rows)
+        var (rows, profileRows) = behind.ReadSingle(row => (row.GetInt64(0), row.GetInt64(1)));
+        if (rows < share * profileRows)
         {
-            return new ProfileTimelinesRefresh(tenant, from.Value, false, behind.Statistics.RowsRead) { DeferredRows = count };
+            return new ProfileTimelinesRefresh(tenant, from.Value, false, behind.Statistics.RowsRead) { DeferredRows = rows };
         }
 
         var refreshed = await RefreshAsync(tenant, null, cancellationToken).ConfigureAwait(false);

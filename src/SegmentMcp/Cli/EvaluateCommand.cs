@@ -7,7 +7,7 @@ using SegmentMcp.Core.Evaluation;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp evaluate [--as-of T] [--company ID] [--workers N] [--chunk-size N] [--refresh-rows N] (--data DIR | --clickhouse CONN)</c>:
+/// <c>segmentmcp evaluate [--as-of T] [--company ID] [--workers N] [--chunk-size N] [--refresh-share P] (--data DIR | --clickhouse CONN)</c>:
 /// one evaluator tick for every saved segment of a tenant (all tenants without --company); prints the tick report.
 /// </summary>
 internal static class EvaluateCommand
@@ -16,15 +16,15 @@ internal static class EvaluateCommand
     private static readonly Option<string?> Company = Flags.Company("Only this tenant's segments (default: every tenant).");
     private static readonly Option<int> Workers = Flags.Int("--workers", "N", "Segments evaluated at the same time (default: the cores, at least 2).", Math.Max(2, Environment.ProcessorCount), 1, 256);
     private static readonly Option<int> ChunkSize = Flags.Int("--chunk-size", "N", "Candidate profiles per chunk.", 20_000, 1, 1_000_000);
-    private static readonly Option<int> RefreshRows = Flags.Int(
-        "--refresh-rows", "N", "Bring the profile timelines up to date once this many history rows are behind them (0: now).", (int)new EvaluatorOptions().TimelinesRefreshRows, 0, int.MaxValue);
+    private static readonly Option<double> RefreshShare = Flags.Percent(
+        "--refresh-share", "P", "Bring the profile timelines up to date once the history rows behind them reach P% of the profile rows (0: now).", new EvaluatorOptions().TimelinesRefreshShare * 100);
 
     private static readonly Option<bool> Verbose = Flags.Switch("--verbose", "Log every chunk.");
 
     public static Command Create() => CommandLine.Verb(
         "evaluate",
         "Run one evaluator tick: bring saved segments' membership and entered/exited log up to now (or --as-of).",
-        [AsOf, Company, Workers, ChunkSize, RefreshRows, Verbose, .. EngineSelection.Options],
+        [AsOf, Company, Workers, ChunkSize, RefreshShare, Verbose, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
@@ -35,7 +35,7 @@ internal static class EvaluateCommand
         {
             Workers = args.GetValue(Workers),
             ChunkSize = args.GetValue(ChunkSize),
-            TimelinesRefreshRows = args.GetValue(RefreshRows),
+            TimelinesRefreshShare = args.GetValue(RefreshShare) / 100,
         };
         var verbose = args.GetValue(Verbose);
         var selection = EngineSelection.FromArguments(args);

@@ -55,6 +55,23 @@ internal static class Flags
             return null;
         });
 
+    /// <summary>A percentage from 0 to 100 (a decimal number).</summary>
+    public static Option<double> Percent(string name, string helpName, string description, double defaultValue)
+    {
+        var option = Single(name, helpName, description, (result, text) =>
+        {
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0 && value <= 100)
+            {
+                return value;
+            }
+
+            result.AddError($"{name} must be a percentage from 0 to 100, not '{text}'");
+            return defaultValue;
+        });
+        option.DefaultValueFactory = _ => defaultValue;
+        return option;
+    }
+
     /// <summary>Any 64-bit whole number.</summary>
     public static Option<long> Long(string name, string helpName, string description, long defaultValue)
     {

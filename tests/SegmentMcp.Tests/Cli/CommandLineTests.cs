@@ -65,7 +65,7 @@ public sealed class CommandLineTests
     [InlineData("--company", "evaluate", "--company", "--verbose")]
     [InlineData("--events FILE and/or --profiles FILE", "ingest")]
     [InlineData("--query-timeout", "evaluate", "--query-timeout", "0")]
-    [InlineData("--refresh-rows", "evaluate", "--refresh-rows", "-1")]
+    [InlineData("--refresh-share must be a percentage", "evaluate", "--refresh-share", "150")]
     [InlineData("--cluster needs --clickhouse", "evaluate", "--cluster", "prod")]
     [InlineData("--tenant-shards needs --cluster", "demo", "--tenant-shards", "2")]
     [InlineData("--replicated needs --cluster", "quickstart", "--replicated")]

@@ -74,9 +74,9 @@ public sealed class EvaluatorDifferentialTests
         options.ChunkSize = 7;
         options.IngestLag = TimeSpan.Zero;
 
-        // Timelines brought up to date on every tick, or every few (a tick adds up to 33 rows): phase 2 then reads the
-        // rows behind them from the history.
-        options.TimelinesRefreshRows = seed % 2 == 0 ? 0 : 40;
+        // Timelines brought up to date on every tick, or every few (a tick adds up to 33 rows to a world of about 50
+        // profiles): phase 2 then reads the rows behind them from the history.
+        options.TimelinesRefreshShare = seed % 2 == 0 ? 0 : 0.8;
         var evaluator = new SegmentEvaluator(engine, schema, options);
         var results = new List<SegmentTickResult>();
         var previous = new Dictionary<string, SortedSet<string>>();
