@@ -254,14 +254,14 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             yield return ProfileRows(profilePasses == 1 ? where : Sql.Of($"{where} AND cityHash64(profile_id) % {Sql.Number(profilePasses)} = {Sql.Number(pass)}"));
         }
 
-        SqlFragment ProfileRows(SqlFragment where)
+        SqlFragment ProfileRows(SqlFragment rowsOfPass)
         {
             var profileKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
             var touched = Sql.Of(
-                $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {where} UNION ALL SELECT profile_id FROM {updates} WHERE {where})");
+                $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id FROM {updates} WHERE {rowsOfPass})");
             var seen = Sql.Of(
-                $"SELECT profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {where} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {where}) GROUP BY profile_id");
-            var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {where} GROUP BY profile_id");
+                $"SELECT profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {rowsOfPass}) GROUP BY profile_id");
+            var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {rowsOfPass} GROUP BY profile_id");
             return Sql.Of(
                 $"""
                 INSERT INTO {timelines} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
