@@ -219,6 +219,13 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
 
         await server.CallAsync("delete_segment", new { segment_id = a });
         await server.CallAsync("delete_segment", new { segment_id = b });
+
+        // The next refresh removes what the deleted segments stored.
+        var purging = await server.CallAsync("refresh_segments", new { });
+        var purged = purging["purged_segment_ids"]!.AsArray().Select(id => (string?)id).ToList();
+        Assert.Contains(a, purged);
+        Assert.Contains(b, purged);
+        Assert.DoesNotContain(a, (await server.CallAsync("refresh_segments", new { }))["purged_segment_ids"]!.AsArray().Select(id => (string?)id));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ internal sealed record RefreshedSegment(string SegmentId, long Size, long Entere
 
 internal sealed record RefreshStatistics(long Candidates, int Chunks, long Entered, long Exited, ulong RowsRead, double Phase1Seconds, double Phase2Seconds);
 
-internal sealed record RefreshSegmentsResult(DateTime EvaluatedAt, IReadOnlyList<RefreshedSegment> Segments, RefreshStatistics Statistics);
+internal sealed record RefreshSegmentsResult(DateTime EvaluatedAt, IReadOnlyList<RefreshedSegment> Segments, RefreshStatistics Statistics, IReadOnlyList<string> PurgedSegmentIds);
 
 [McpServerToolType]
 internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator evaluator, ISegmentStore store)
@@ -18,7 +18,8 @@ internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator eva
     [McpServerTool(Name = "refresh_segments", Title = "Re-evaluate saved segments", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Brings every saved segment of this workspace up to date now (or up to as_of) and reports, per segment, its size
-        and how many profiles entered and exited, plus what the evaluation cost. Segments are also refreshed in the
+        and how many profiles entered and exited, plus what the evaluation cost; purged_segment_ids lists deleted segments
+        whose stored members and history it removed. Segments are also refreshed in the
         background; call this when a person wants current numbers or just loaded new data, then use
         membership_changes to see who moved. Sends progress notifications. Example: {} or {"as_of": "2026-11-20T10:00:00Z"}.
         """)]
@@ -55,6 +56,7 @@ internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator eva
         return new RefreshSegmentsResult(
             report.EvaluatedAt,
             [.. report.Segments.Select(r => new RefreshedSegment(r.SegmentId, r.Size, r.Entered, r.Exited))],
-            new RefreshStatistics(s.Candidates, s.Chunks, s.Entered, s.Exited, s.RowsRead, s.Phase1.TotalSeconds, s.Phase2.TotalSeconds));
+            new RefreshStatistics(s.Candidates, s.Chunks, s.Entered, s.Exited, s.RowsRead, s.Phase1.TotalSeconds, s.Phase2.TotalSeconds),
+            [.. report.Purged.Select(p => p[(p.IndexOf('/', StringComparison.Ordinal) + 1)..])]);
     }
 }
