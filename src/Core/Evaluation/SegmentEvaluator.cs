@@ -151,8 +151,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             var refresh = Stopwatch.StartNew();
 
             // Likewise the timelines phase 2 reads its candidates' rows from (anything newer is read from the history),
-            // once enough rows are behind them (TimelinesRefreshShare); first, since the current values' refresh reads the changed profiles'
-            // history through them.
+            // once enough rows are behind them (TimelinesRefreshShare); first, since the current values' refresh reads
+            // the changed profiles' history through them.
             if (timelines is not null)
             {
                 tick.AddRows((await timelines.RefreshWhenBehindAsync(tenant, options.TimelinesRefreshShare, cancellationToken).ConfigureAwait(false)).RowsRead);

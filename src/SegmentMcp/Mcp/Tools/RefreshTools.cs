@@ -57,6 +57,6 @@ internal sealed class RefreshTools(ITenantAccessor tenant, ISegmentEvaluator eva
             report.EvaluatedAt,
             [.. report.Segments.Select(r => new RefreshedSegment(r.SegmentId, r.Size, r.Entered, r.Exited))],
             new RefreshStatistics(s.Candidates, s.Chunks, s.Entered, s.Exited, s.RowsRead, s.Phase1.TotalSeconds, s.Phase2.TotalSeconds),
-            [.. report.Purged.Select(p => p[(p.IndexOf('/', StringComparison.Ordinal) + 1)..])]);
+            [.. report.Purged.Where(p => p.StartsWith(tenant.Tenant + "/", StringComparison.Ordinal)).Select(p => p[(tenant.Tenant.Length + 1)..])]);
     }
 }
