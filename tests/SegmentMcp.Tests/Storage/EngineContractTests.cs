@@ -40,6 +40,28 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task An_array_parameter_far_past_a_server_form_field_arrives_whole()
+    {
+        // A phase-2 chunk: 20,000 candidate ids (here 30 bytes each, 600 KB as a literal; a server takes 128 KiB a
+        // form field), read as a constant set by IN and as rows by arrayJoin, with a quote to escape in some.
+        var ids = Enumerable.Range(0, 20_000).Select(i => $"profile-{i:D6}-{(i % 7 == 0 ? "o'k" : "abc")}-0123456789").ToArray();
+        var wanted = new[] { ids[0], ids[7], ids[19_999], "not-a-candidate" };
+        var result = await Engine.QueryAsync(new SqlStatement(
+            """
+            SELECT length({ids:Array(String)}) AS n, uniqExact(id) AS distinct_ids, groupArraySorted(5)(id) AS first,
+                   (SELECT groupArray(w) FROM (SELECT arrayJoin({wanted:Array(String)}) AS w) WHERE w IN {ids:Array(String)}) AS found
+            FROM (SELECT arrayJoin({ids:Array(String)}) AS id)
+            """,
+            [new SqlParameter("ids", "Array(String)", ids), new SqlParameter("wanted", "Array(String)", wanted)]));
+
+        var row = result.Rows[0];
+        Assert.Equal(20_000L, row[0]);
+        Assert.Equal(20_000L, row[1]);
+        Assert.Equal(ids.Order(StringComparer.Ordinal).Take(5).ToArray(), ((object?[])row[2]!).Cast<string>().ToArray());
+        Assert.Equal(new[] { ids[0], ids[7], ids[19_999] }, ((object?[])row[3]!).Cast<string>().ToArray());
+    }
+
+    [Fact]
     public async Task Typed_values_come_back_in_one_shape()
     {
         var at = new DateTime(2026, 11, 20, 10, 0, 0, 123, DateTimeKind.Utc);

@@ -180,6 +180,7 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
 
     private ClickHouseCommand CreateCommand(ClickHouseConnection connection, SqlStatement statement)
     {
+        statement = FormFieldLimit.Split(statement);
         var command = connection.CreateCommand(statement.Text);
         command.QueryId = Guid.NewGuid().ToString();
         foreach (var (name, value) in limits.ToSettings())
