@@ -255,21 +255,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 rolledForward = new Dictionary<string, IReadOnlyList<string>>();
             }
 
-            foreach (var (row, definition, state) in toPlan)
-            {
-                try
-                {
-                    var planning = Stopwatch.StartNew();
-                    var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
-                    var job = await PlanAsync(tick, tenant, row, definition, definitions, state, rolled, watermark, cancellationToken).ConfigureAwait(false);
-                    job.AddWork(0, planning.Elapsed);
-                    jobs.Add(job);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    tick.Fail(tenant, row.SegmentId, exception);
-                }
-            }
+            jobs.AddRange(await PlanLevelAsync(tick, tenant, toPlan, definitions, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
 
             try
             {
@@ -384,6 +370,132 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     }
 
     /// <summary>Phase 1 for one segment: its candidates, plus the profiles <paramref name="rolled"/> an interrupted tick's log rolled forward.</summary>
+    /// <summary>
+    /// Phase 1 of a dependency level: the segments stored at the same (t0, w0) (all of them, on a steady server) find
+    /// their candidates in one statement, and their one-sided candidates are looked up in one more, instead of one or
+    /// two statements a segment. If the shared statement fails, each segment is planned on its own, so one broken
+    /// segment fails alone. Rows read and time are shared evenly among the segments of a statement.
+    /// </summary>
+    private async Task<List<SegmentJob>> PlanLevelAsync(
+        Tick tick,
+        string tenant,
+        List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)> toPlan,
+        IReadOnlyDictionary<string, SegmentDefinition> definitions,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward,
+        DateTime watermark,
+        CancellationToken cancellationToken)
+    {
+        var jobs = new List<SegmentJob>();
+        var alone = toPlan.Where(p => p.State is null || p.State.Version != p.Row.Version).ToList();
+        var groups = toPlan
+            .Where(p => p.State is { } state && state.Version == p.Row.Version)
+            .GroupBy(p => (p.State!.EvaluatedAt, p.State.IngestWatermark))
+            .ToList();
+        foreach (var group in groups)
+        {
+            var members = group.ToList();
+            if (members.Count == 1)
+            {
+                alone.AddRange(members);
+                continue;
+            }
+
+            try
+            {
+                jobs.AddRange(await PlanTogetherAsync(tick, tenant, members, definitions, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                logger.LogWarning(exception, "Phase 1 of {Count} segments of {Tenant} in one statement failed; planning them one by one", members.Count, tenant);
+                alone.AddRange(members);
+            }
+        }
+
+        foreach (var (row, definition, state) in alone)
+        {
+            try
+            {
+                var planning = Stopwatch.StartNew();
+                var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
+                var job = await PlanAsync(tick, tenant, row, definition, definitions, state, rolled, watermark, cancellationToken).ConfigureAwait(false);
+                job.AddWork(0, planning.Elapsed);
+                jobs.Add(job);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                tick.Fail(tenant, row.SegmentId, exception);
+            }
+        }
+
+        return jobs;
+    }
+
+    /// <summary>Plans segments stored at one (t0, w0) with one candidate statement and one lookup per chunk of pairs.</summary>
+    private async Task<List<SegmentJob>> PlanTogetherAsync(
+        Tick tick,
+        string tenant,
+        List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)> group,
+        IReadOnlyDictionary<string, SegmentDefinition> definitions,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward,
+        DateTime watermark,
+        CancellationToken cancellationToken)
+    {
+        var planning = Stopwatch.StartNew();
+        var state0 = group[0].State!;
+        var references = group.Select(p => Closure(p.Definition, definitions)).ToList();
+        var query = CandidateQuery.IncrementalBatch(
+            schema, tenant, [.. group.Select((p, i) => (p.Definition, references[i]))], state0.EvaluatedAt, tick.T1, state0.IngestWatermark);
+        var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
+        var rows = result.Statistics.RowsRead;
+        var candidates = group.Select(_ => new List<string>()).ToList();
+        var conditional = group.Select(_ => new List<(string Profile, ChangeDirection Direction)>()).ToList();
+        foreach (var (segment, profile, directions) in result.Read(row => (row.Get<int>(0), row.GetString(1), (ChangeDirection)row.Get<int>(2))))
+        {
+            if (directions.HasFlag(ChangeDirection.Any) || directions.HasFlag(ChangeDirection.IfMember | ChangeDirection.IfNotMember))
+            {
+                candidates[segment].Add(profile);
+            }
+            else
+            {
+                conditional[segment].Add((profile, directions));
+            }
+        }
+
+        // One-sided candidates, every segment's in one lookup a chunk (see PlanAsync).
+        var pairs = conditional.SelectMany((list, segment) => list.Select(c => (Segment: segment, c.Profile, c.Direction))).ToList();
+        for (var start = 0; start < pairs.Count; start += options.ChunkSize)
+        {
+            var batch = pairs.GetRange(start, Math.Min(options.ChunkSize, pairs.Count - start));
+            var asked = batch.GroupBy(p => p.Segment)
+                .Select(g => (group[g.Key].Row.SegmentId, (IReadOnlyList<string>)[.. g.Select(p => p.Profile)]))
+                .ToList();
+            var (stored, storedRows) = await membership.MembersAmongAsync(tenant, asked, cancellationToken).ConfigureAwait(false);
+            rows += storedRows;
+            foreach (var (segment, profile, direction) in batch)
+            {
+                var isMember = stored.TryGetValue(group[segment].Row.SegmentId, out var found) && found.Contains(profile);
+                if (isMember == (direction == ChangeDirection.IfMember))
+                {
+                    candidates[segment].Add(profile);
+                }
+            }
+        }
+
+        tick.AddRows(rows);
+        var jobs = new List<SegmentJob>();
+        var share = planning.Elapsed / group.Count;
+        for (var i = 0; i < group.Count; i++)
+        {
+            var (row, definition, state) = group[i];
+            var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
+            var job = Job(tenant, row, definition, references[i], state!, candidates[i], rolled, watermark, rows / (ulong)group.Count);
+            job.AddWork(0, share);
+            jobs.Add(job);
+        }
+
+        return jobs;
+    }
+
     private async Task<SegmentJob> PlanAsync(
         Tick tick,
         string tenant,
@@ -436,6 +548,21 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 .Where(c => members.Contains(c.Profile) == (c.Direction == ChangeDirection.IfMember))
                 .Select(c => c.Profile));
         }
+        return Job(tenant, row, definition, references, state, candidates, rolled, watermark, planRows);
+    }
+
+    /// <summary>A restricted job from its phase-1 candidates (plus the rolled-forward profiles), sorted.</summary>
+    private static SegmentJob Job(
+        string tenant,
+        SegmentVersion row,
+        SegmentDefinition definition,
+        IReadOnlyDictionary<string, SegmentDefinition> references,
+        SegmentState state,
+        List<string> candidates,
+        IReadOnlyList<string> rolled,
+        DateTime watermark,
+        ulong planRows)
+    {
         if (rolled.Count > 0)
         {
             // Profiles an interrupted tick changed: re-evaluated, so they end up exact at t1 whatever happened before.
@@ -443,7 +570,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         candidates.Sort(StringComparer.Ordinal);
-        return new SegmentJob(tenant, row.SegmentId, row.Version, validated, candidates, state, planRows)
+        var watermarkAfter = watermark > state.IngestWatermark ? watermark : state.IngestWatermark;
+        return new SegmentJob(tenant, row.SegmentId, row.Version, ValidatedDefinition.Unchecked(tenant, definition, references), candidates, state, planRows)
         {
             CountAfter = rolled.Count > 0,
             Watermark = watermarkAfter,

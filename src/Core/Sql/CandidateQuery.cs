@@ -39,6 +39,49 @@ internal static partial class CandidateQuery
         IReadOnlyDictionary<string, SegmentDefinition> references,
         DateTime t0,
         DateTime t1,
+        DateTime w0) =>
+        Candidates(schema, tenant, definition, references, t0, t1, w0) is { } candidates
+            ? SqlF.Of($"{candidates} ORDER BY profile_id").ToStatement()
+            : new SqlStatement(NoCandidates);
+
+    /// <summary>
+    /// Phase 1 of several segments stored at the same (t0, w0), in one statement: rows of (segment, profile_id,
+    /// directions), where segment is the position in <paramref name="segments"/>, in no particular order. Each
+    /// segment's part is exactly its <see cref="Incremental"/> query; a statement per segment cost 40–50 ms each on
+    /// the 2M-profile demo, most of it not reading, and one statement lets the engine run the parts side by side.
+    /// </summary>
+    public static SqlStatement IncrementalBatch(
+        TableNames schema,
+        string tenant,
+        IReadOnlyList<(SegmentDefinition Definition, IReadOnlyDictionary<string, SegmentDefinition> References)> segments,
+        DateTime t0,
+        DateTime t1,
+        DateTime w0)
+    {
+        var parts = new List<SqlFragment>();
+        for (var i = 0; i < segments.Count; i++)
+        {
+            if (Candidates(schema, tenant, segments[i].Definition, segments[i].References, t0, t1, w0) is { } candidates)
+            {
+                parts.Add(SqlF.Of($"SELECT {SqlF.Number(i)} AS segment, profile_id, directions FROM ({candidates})"));
+            }
+        }
+
+        return parts.Count == 0
+            ? new SqlStatement("SELECT toUInt32(0) AS segment, '' AS profile_id, toUInt8(0) AS directions WHERE 0")
+            : SqlF.Join(SqlF.Of($" UNION ALL "), parts).ToStatement();
+    }
+
+    private const string NoCandidates = "SELECT '' AS profile_id, toUInt8(0) AS directions WHERE 0";
+
+    /// <summary>The distinct candidates with their directions, unsorted; null when no rule applies.</summary>
+    private static SqlFragment? Candidates(
+        TableNames schema,
+        string tenant,
+        SegmentDefinition definition,
+        IReadOnlyDictionary<string, SegmentDefinition> references,
+        DateTime t0,
+        DateTime t1,
         DateTime w0)
     {
         var reads = SegmentReads.Of(definition.Condition);
@@ -205,7 +248,7 @@ internal static partial class CandidateQuery
     /// <paramref name="branches"/> (profile_id alone) stand for <see cref="ChangeDirection.Any"/>,
     /// <paramref name="edges"/> carry their flag as a second column.
     /// </summary>
-    private static SqlStatement Distinct(IReadOnlyList<SqlFragment> branches, IReadOnlyList<SqlFragment> edges)
+    private static SqlFragment? Distinct(IReadOnlyList<SqlFragment> branches, IReadOnlyList<SqlFragment> edges)
     {
         var parts = edges.Select(e => SqlF.Of($"({e})")).ToList();
         if (branches.Count > 0)
@@ -216,11 +259,11 @@ internal static partial class CandidateQuery
 
         if (parts.Count == 0)
         {
-            return new SqlStatement("SELECT '' AS profile_id, toUInt8(0) AS directions WHERE 0");
+            return null;
         }
 
         var union = SqlF.Join(SqlF.Of($" UNION ALL "), parts);
-        return SqlF.Of($"SELECT profile_id, groupBitOr(direction) AS directions FROM ({union}) GROUP BY profile_id ORDER BY profile_id").ToStatement();
+        return SqlF.Of($"SELECT profile_id, groupBitOr(direction) AS directions FROM ({union}) GROUP BY profile_id");
     }
 
     /// <summary>

@@ -34,4 +34,31 @@ public static class TimelineKeys
         var segment = Sql.Of($"substring({rest}, {colon} + 1, toUInt64OrZero(substring({rest}, 1, {colon} - 1)))");
         return Sql.Of($"startsWith({key}, {tenantPrefix}) AND has({segmentIds}, {segment})");
     }
+
+    /// <summary>
+    /// Reads a <see cref="Membership"/> key of <paramref name="tenant"/> back into its segment and profile (the parts'
+    /// lengths are UTF-8 byte counts, as ClickHouse's <c>length</c> counts them); null for a key of another shape.
+    /// </summary>
+    public static (string SegmentId, string ProfileId)? ReadMembership(string key, string tenant)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(key);
+        var tenantPrefix = System.Text.Encoding.UTF8.GetBytes(
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{System.Text.Encoding.UTF8.GetByteCount(tenant)}:{tenant}"));
+        if (!bytes.AsSpan().StartsWith(tenantPrefix))
+        {
+            return null;
+        }
+
+        var rest = bytes.AsSpan(tenantPrefix.Length);
+        var colon = rest.IndexOf((byte)':');
+        if (colon <= 0 || !int.TryParse(rest[..colon], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
+            || length > rest.Length - colon - 1)
+        {
+            return null;
+        }
+
+        var segment = rest.Slice(colon + 1, length);
+        var profile = rest[(colon + 1 + length)..];
+        return (System.Text.Encoding.UTF8.GetString(segment), System.Text.Encoding.UTF8.GetString(profile));
+    }
 }

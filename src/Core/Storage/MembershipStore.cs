@@ -121,6 +121,61 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             cancellationToken);
     }
 
+    /// <summary>
+    /// <see cref="MembersAmongAsync(string, string, IReadOnlyList{string}, CancellationToken)"/> for several segments in
+    /// one lookup (phase 1's one-sided candidates of a whole level): the members among each segment's profiles.
+    /// </summary>
+    public async Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
+        string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken)
+    {
+        var members = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        var rows = 0UL;
+        if (!schema.HasKeyValueTables)
+        {
+            foreach (var (segmentId, profileIds) in candidates.Where(c => c.ProfileIds.Count > 0))
+            {
+                var (found, read) = await MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken).ConfigureAwait(false);
+                members[segmentId] = found;
+                rows += read;
+            }
+
+            return (members, rows);
+        }
+
+        var segments = candidates.Select(c => c.SegmentId).ToArray();
+        var positions = candidates.SelectMany((c, i) => c.ProfileIds.Select(_ => (uint)(i + 1))).ToArray();
+        var profiles = candidates.SelectMany(c => c.ProfileIds).ToArray();
+        if (profiles.Length == 0)
+        {
+            return (members, 0);
+        }
+
+        var key = TimelineKeys.Membership(Sql.Param("String", tenant), Sql.Of($"{Sql.Param("Array(String)", segments)}[pair.1]"), Sql.Of($"pair.2"));
+        var result = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT key FROM {Sql.Table(schema.MembershipLookup)}
+                WHERE key IN (SELECT {key} FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(UInt32)", positions)}, {Sql.Param("Array(String)", profiles)})) AS pair)) AND is_member = 1
+                """),
+            cancellationToken).ConfigureAwait(false);
+        foreach (var found in result.Read(row => row.GetString(0)))
+        {
+            if (TimelineKeys.ReadMembership(found, tenant) is not { } read)
+            {
+                continue;
+            }
+
+            if (!members.TryGetValue(read.SegmentId, out var set))
+            {
+                members[read.SegmentId] = set = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            ((HashSet<string>)set).Add(read.ProfileId);
+        }
+
+        return (members, result.Statistics.RowsRead);
+    }
+
     public async Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken)
     {

@@ -99,6 +99,10 @@ public interface IMembershipStore : IMembershipReader
     Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken);
 
+    /// <summary>The same for several segments at once: each segment's stored members among its profiles.</summary>
+    Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
+        string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken);
+
     /// <summary>
     /// Writes one chunk's transitions at evaluation time <paramref name="at"/>: the entered/exited log first, then
     /// membership, so a crash in between is repaired by <see cref="RollForwardAsync"/>. <paramref name="betweenWrites"/>

@@ -91,6 +91,10 @@ public sealed class EvaluatorStoreInterfaceTests
             string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken) =>
             inner.MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken);
 
+        public Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
+            string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken) =>
+            inner.MembersAmongAsync(tenant, candidates, cancellationToken);
+
         public Task WriteChangesAsync(
             string tenant, string segmentId, DateTime at, IReadOnlyCollection<string> entered, IReadOnlyCollection<string> exited, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
         {

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Evaluation;
+
+/// <summary>
+/// Phase 1 of a dependency level whose segments share a stored state is one candidate statement and one lookup of
+/// their one-sided candidates, with the members a full recompute gives; if that statement fails, each segment is
+/// planned alone and the tick is still exact.
+/// </summary>
+[Trait("Category", "Engine")]
+public sealed class BatchedPhaseOneTests
+{
+    private static readonly DateTime Start = new(2026, 6, 3, 9, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>Window edges that can only make a profile leave (count ≥ 1) or only enter (count = 0), a property.</summary>
+    private static readonly SegmentDefinition[] Definitions =
+    [
+        new("Openers 2d", null, new EventCondition("Opened Email", [], new LastDaysWindow(2), Measure.Count, Comparison.Gte, 1)),
+        new("No order 1d", null, new EventCondition("Placed Order", [], new LastDaysWindow(1), Measure.Count, Comparison.Eq, 0)),
+        new("Browsers 3d", null, new EventCondition("Viewed Page", [], new LastDaysWindow(3), Measure.Count, Comparison.Gte, 2)),
+        new("In Boston", null, new PropertyCondition(new PropertyFilter("city", FilterOperator.Eq, [new StringScalar("Boston")]))),
+    ];
+
+    [Fact]
+    public async Task A_level_at_one_state_is_planned_in_one_statement_with_the_members_of_a_full_recompute()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(31);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        var lookups = 0;
+        for (var tick = 1; tick <= 4; tick++)
+        {
+            var t = Start.AddHours(tick * 13);
+            await world.IngestAsync(t, 90, 20);
+            recording.Statements.Clear();
+            await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+
+            var phase1 = recording.Statements.Where(s => s.Contains("groupBitOr(direction)", StringComparison.Ordinal)).ToList();
+            Assert.Single(phase1);
+            Assert.Contains(" AS segment, profile_id, directions", phase1[0], StringComparison.Ordinal);
+            lookups += recording.Statements.Count(s => s.Contains("arrayZip(", StringComparison.Ordinal));
+            foreach (var id in ids)
+            {
+                Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));
+            }
+        }
+
+        // The count ≥ 1 windows lose events at their lower edge: those profiles are looked up together.
+        Assert.True(lookups > 0);
+    }
+
+    [Fact]
+    public async Task A_failed_shared_statement_falls_back_to_one_statement_a_segment()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(32);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 1, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        var t = Start.AddHours(20);
+        await world.IngestAsync(t, 90, 20);
+        recording.Fail = s => s.Contains(" AS segment, profile_id, directions", StringComparison.Ordinal);
+        recording.Statements.Clear();
+        // No segment fails (a failed segment would make the tick throw).
+        await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+
+        Assert.Equal(1 + ids.Count, recording.Statements.Count(s => s.Contains("groupBitOr(direction)", StringComparison.Ordinal)));
+        foreach (var id in ids)
+        {
+            Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));
+            Assert.Equal(t, (await world.Segments.GetAsync(EvaluationWorld.Tenant, id, CancellationToken.None))!.EvaluatedAt);
+        }
+    }
+
+    [Theory]
+    [InlineData("acme", "seg", "p1")]
+    [InlineData("4:acme", "12:seg:3", "7:p:1")]
+    [InlineData("café", "東京", "🎉 profile")]
+    [InlineData("t", "", "")]
+    public void A_membership_key_reads_back_into_its_segment_and_profile(string tenant, string segment, string profile)
+    {
+        var bytes = System.Text.Encoding.UTF8;
+        var key = $"{bytes.GetByteCount(tenant)}:{tenant}{bytes.GetByteCount(segment)}:{segment}{profile}";
+
+        Assert.Equal((segment, profile), TimelineKeys.ReadMembership(key, tenant));
+        Assert.Null(TimelineKeys.ReadMembership(key, tenant + "x"));
+        Assert.Null(TimelineKeys.ReadMembership($"{bytes.GetByteCount(tenant)}:{tenant}99:{segment}", tenant));
+    }
+
+    private static async Task<(EvaluationWorld World, StorageSchema Schema, RecordingEngine Recording, List<string> Ids)> SeedAsync(int seed)
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, seed);
+        await world.IngestAsync(Start, 300, 60);
+        var ids = new List<string>();
+        foreach (var definition in Definitions)
+        {
+            var saved = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, definition.Name, null, SegmentDefinitionJson.Write(definition), CancellationToken.None);
+            ids.Add(saved.Id);
+        }
+
+        return (world, schema, new RecordingEngine(engine), ids);
+    }
+
+    /// <summary>Records every statement's text; fails those <see cref="Fail"/> picks, before they reach the engine.</summary>
+    private sealed class RecordingEngine(IClickHouseEngine inner) : IClickHouseEngine
+    {
+        public ConcurrentQueue<string> Statements { get; } = new();
+
+        public Func<string, bool> Fail { get; set; } = _ => false;
+
+        public string Kind => inner.Kind;
+
+        public Task<QueryStatistics> ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken = default)
+        {
+            Record(statement.Text);
+            return inner.ExecuteAsync(statement, cancellationToken);
+        }
+
+        public Task<QueryResult> QueryAsync(SqlStatement query, CancellationToken cancellationToken = default)
+        {
+            Record(query.Text);
+            return inner.QueryAsync(query, cancellationToken);
+        }
+
+        public IAsyncEnumerable<object?[]> StreamAsync(SqlStatement query, CancellationToken cancellationToken = default) =>
+            inner.StreamAsync(query, cancellationToken);
+
+        public Task<QueryStatistics> InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
+            inner.InsertJsonEachRowAsync(table, rows, deduplicationToken, cancellationToken);
+
+        public Task<QueryStatistics> InsertAsync(
+            string table, IReadOnlyList<string> columns, string format, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
+            inner.InsertAsync(table, columns, format, rows, deduplicationToken, cancellationToken);
+
+        public Task ReleaseFreedMemoryAsync(CancellationToken cancellationToken = default) => inner.ReleaseFreedMemoryAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private void Record(string text)
+        {
+            Statements.Enqueue(text);
+            if (Fail(text))
+            {
+                throw new InvalidOperationException("injected failure of: " + text[..Math.Min(80, text.Length)]);
+            }
+        }
+    }
+}
