@@ -369,7 +369,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
     }
 
-    /// <summary>Phase 1 for one segment: its candidates, plus the profiles <paramref name="rolled"/> an interrupted tick's log rolled forward.</summary>
     /// <summary>
     /// Phase 1 of a dependency level: the segments stored at the same (t0, w0) (all of them, on a steady server) find
     /// their candidates in one statement, and their one-sided candidates are looked up in one more, instead of one or
@@ -496,6 +495,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         return jobs;
     }
 
+    /// <summary>Phase 1 for one segment: its candidates, plus the profiles <paramref name="rolled"/> an interrupted tick's log rolled forward.</summary>
     private async Task<SegmentJob> PlanAsync(
         Tick tick,
         string tenant,

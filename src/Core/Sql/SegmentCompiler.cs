@@ -84,9 +84,22 @@ public static partial class SegmentCompiler
     public static SqlStatement Compile(ValidatedDefinition definition, TableNames schema, CompileOptions options)
     {
         var readsTimelines = options.Mode == CompileMode.Restricted && schema.HasKeyValueTables;
-        var query = Sql.Of($"{Query(definition, schema, options)}{Settings}{(readsTimelines ? TimelineBlocks : Sql.Empty)}");
+        var query = Sql.Of($"{Candidates(options)}{Query(definition, schema, options)}{Settings}{(readsTimelines ? TimelineBlocks : Sql.Empty)}");
         return options.ExplainEstimate ? Sql.Of($"EXPLAIN ESTIMATE {query}").ToStatement() : query.ToStatement();
     }
+
+    /// <summary>The name a restricted query reads its candidates by, bound once in <see cref="Candidates"/>.</summary>
+    private static readonly SqlFragment CandidateIds = Sql.Of($"candidate_ids");
+
+    /// <summary>
+    /// A restricted query's candidates, bound once at the top (<c>WITH {profile_ids:Array(String)} AS candidate_ids</c>)
+    /// and read by name where the query restricts to them: the engine parses an array parameter at every place it
+    /// appears, 2–3 µs an element each time (35 ms more for three places than for one, 11,689 candidates, measured).
+    /// </summary>
+    private static SqlFragment Candidates(CompileOptions options) =>
+        options.Mode == CompileMode.Restricted
+            ? Sql.Of($"WITH {Sql.Named("profile_ids", "Array(String)", (options.ProfileIds ?? throw new ArgumentException("Restricted mode needs ProfileIds.", nameof(options))).ToArray())} AS {CandidateIds} ")
+            : Sql.Empty;
 
     /// <summary>
     /// The members query (<see cref="CompileMode.Members"/>) as a fragment, for a statement that consumes it inside
@@ -139,7 +152,7 @@ public static partial class SegmentCompiler
         private readonly DateTime now;
         private readonly SqlFragment nowParameter;
         private readonly SqlFragment tenantParameter;
-        private readonly SqlFragment? profileIdsParameter;
+        private readonly SqlFragment? restrictedTo;
         private readonly List<EventColumn> eventColumns = [];
         private readonly List<string> properties = [];
 
@@ -161,10 +174,8 @@ public static partial class SegmentCompiler
             tenantParameter = Sql.Named("tenant", "String", tenant);
             if (options.Mode == CompileMode.Restricted)
             {
-                profileIdsParameter = Sql.Named(
-                    "profile_ids",
-                    "Array(String)",
-                    (options.ProfileIds ?? throw new ArgumentException("Restricted mode needs ProfileIds.", nameof(options))).ToArray());
+                _ = options.ProfileIds ?? throw new ArgumentException("Restricted mode needs ProfileIds.", nameof(options));
+                restrictedTo = CandidateIds;
             }
         }
 
@@ -359,16 +370,16 @@ public static partial class SegmentCompiler
         /// Restricted, on an engine with the key-value tables: the candidates' rows come from their timelines (up to the
         /// timelines' watermark) and from the MergeTrees (rows ingested after it), never from a scan by profile id.
         /// </summary>
-        private bool ReadsTimelines => profileIdsParameter is not null && schema.HasKeyValueTables;
+        private bool ReadsTimelines => restrictedTo is not null && schema.HasKeyValueTables;
 
         /// <summary>
         /// Restricted to few enough candidates (or reading timelines) that property values are read from the history by
         /// profile.
         /// </summary>
-        private bool SeeksHistory => profileIdsParameter is not null && (ReadsTimelines || options.ProfileIds!.Count <= options.HistorySeekLimit);
+        private bool SeeksHistory => restrictedTo is not null && (ReadsTimelines || options.ProfileIds!.Count <= options.HistorySeekLimit);
 
         private SqlFragment RestrictProfiles() =>
-            profileIdsParameter is null ? Sql.Empty : Sql.Of($" AND profile_id IN {profileIdsParameter}");
+            restrictedTo is null ? Sql.Empty : Sql.Of($" AND profile_id IN {restrictedTo}");
 
         private SqlFragment Universe()
         {
@@ -441,11 +452,11 @@ public static partial class SegmentCompiler
 
         /// <summary>The key lookup of the candidates' profile rows (the key-value table reads one row per key).</summary>
         private SqlFragment ProfileKeysOfCandidates() =>
-            Sql.Of($"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({profileIdsParameter!}) AS candidate))");
+            Sql.Of($"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate))");
 
         /// <summary>The key lookup of the candidates' rows of <paramref name="metrics"/>.</summary>
         private SqlFragment EventKeysOfCandidates(SqlFragment metrics) =>
-            Sql.Of($"key IN (SELECT {TimelineKeys.Events(tenantParameter, Sql.Of($"candidate"), Sql.Of($"metric"))} FROM (SELECT arrayJoin({profileIdsParameter!}) AS candidate) ARRAY JOIN {metrics} AS metric)");
+            Sql.Of($"key IN (SELECT {TimelineKeys.Events(tenantParameter, Sql.Of($"candidate"), Sql.Of($"metric"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate) ARRAY JOIN {metrics} AS metric)");
 
         private SqlFragment EventAggregate()
         {

@@ -1,18 +1,19 @@
 -- Profiles who opened an email in the last 7 days or whose city is Boston
+WITH {profile_ids:Array(String)} AS candidate_ids
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id
   FROM (
     SELECT profile_id, ts AS seen
     FROM segmentmcp.events
-    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND profile_id IN candidate_ids AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
     UNION ALL
     SELECT profile_id, updated_at AS seen
     FROM segmentmcp.profile_updates
-    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND profile_id IN candidate_ids AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
@@ -22,7 +23,7 @@ FROM (
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested <= (
+        SELECT arrayJoin(candidate_ids) AS candidate)) AND seen_ingested <= (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
@@ -33,7 +34,7 @@ LEFT JOIN (
   FROM (
     SELECT tenant, metric, profile_id, ts, value, ingested_at
     FROM segmentmcp.events
-    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND profile_id IN candidate_ids AND ingested_at > (
       SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
@@ -43,18 +44,18 @@ LEFT JOIN (
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'e', metric)
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
+        SELECT arrayJoin(candidate_ids) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
       SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
-  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
+  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 LEFT JOIN (
   SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p4:String}) AS t0
   FROM (
     SELECT tenant, property, profile_id, value, updated_at, ingested_at
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND profile_id IN candidate_ids AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
@@ -64,16 +65,16 @@ LEFT JOIN (
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND ingested_at <= (
+        SELECT arrayJoin(candidate_ids) AS candidate)) AND ingested_at <= (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
-  WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
+  WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
 WHERE (e.e0 >= {p6:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p7:String}))
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
--- tenant String = 'acme'
 -- profile_ids Array(String) = ['p1', 'p2']
+-- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'

@@ -1,18 +1,19 @@
 -- Profiles who did not place an order in the last 30 days
+WITH {profile_ids:Array(String)} AS candidate_ids
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id
   FROM (
     SELECT profile_id, ts AS seen
     FROM segmentmcp.events
-    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND profile_id IN candidate_ids AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
     UNION ALL
     SELECT profile_id, updated_at AS seen
     FROM segmentmcp.profile_updates
-    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND profile_id IN candidate_ids AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
@@ -22,7 +23,7 @@ FROM (
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate)) AND seen_ingested <= (
+        SELECT arrayJoin(candidate_ids) AS candidate)) AND seen_ingested <= (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
@@ -33,7 +34,7 @@ LEFT JOIN (
   FROM (
     SELECT tenant, metric, profile_id, ts, value, ingested_at
     FROM segmentmcp.events
-    WHERE tenant = {tenant:String} AND profile_id IN {profile_ids:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND profile_id IN candidate_ids AND ingested_at > (
       SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String})
@@ -43,16 +44,16 @@ LEFT JOIN (
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'e', metric)
       FROM (
-        SELECT arrayJoin({profile_ids:Array(String)}) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
+        SELECT arrayJoin(candidate_ids) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
       SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
-  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN {profile_ids:Array(String)}
+  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 WHERE NOT (e.e0 >= {p4:Float64})
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
--- tenant String = 'acme'
 -- profile_ids Array(String) = ['p1', 'p2']
+-- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'Placed Order'
 -- p1 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
