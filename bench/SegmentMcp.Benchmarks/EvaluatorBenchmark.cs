@@ -112,7 +112,8 @@ internal static class EvaluatorBenchmark
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
         // segment's work compares with its own query.
-        await using var services = SegmentServices.Build(engine, schema, new EvaluatorOptions { Workers = 1, FutureAllowance = SimulatedAhead });
+        var initialTiming = new TimingEngine(engine);
+        await using var services = SegmentServices.Build(initialTiming, schema, new EvaluatorOptions { Workers = 1, FutureAllowance = SimulatedAhead });
         var store = services.GetRequiredService<SegmentStore>();
 
         // An earlier run's segments would be ticked too and count against the full recompute of this run's 12.
@@ -155,8 +156,11 @@ internal static class EvaluatorBenchmark
                 $"profile timelines: {(timelines.Rebuilt ? "built" : "brought up to date")} in {build.Elapsed.TotalSeconds:0.0} s, {timelines.RowsRead:N0} rows read")).ConfigureAwait(false);
         }
 
-        // A new segment costs one compiled query over the universe plus writing its members: compare with that query.
+        // A new segment costs one compiled query over the universe plus writing its members: compare with that query,
+        // both after the merges and mutations earlier writes (the purge's deletes, a previous run) left running.
+        await SettleAsync(engine, schema, output, cancellationToken).ConfigureAwait(false);
         var full0 = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, t0, cancellationToken).ConfigureAwait(false);
+        initialTiming.Reset();
         var initial = Stopwatch.StartNew();
         var first = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, t0, null, cancellationToken).ConfigureAwait(false);
         var initialTime = initial.Elapsed;
@@ -173,6 +177,9 @@ internal static class EvaluatorBenchmark
                 $"{definitions[i].Name,-38}  {result.Size,7}  {result.Work.TotalMilliseconds,11:0}  {time.TotalMilliseconds,8:0}  {result.Work / time,10:0.00}")).ConfigureAwait(false);
         }
 
+        await output.WriteLineAsync("new segments' statements                                                                      count  total ms   rows read").ConfigureAwait(false);
+        await WriteGroupsAsync(output, schema, initialTiming.Groups()).ConfigureAwait(false);
+
         var universe = await engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),
             cancellationToken).ConfigureAwait(false);
@@ -187,6 +194,7 @@ internal static class EvaluatorBenchmark
             await output.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{percent}% changed: {active.Profiles:N0} profiles ({active.Profiles * 100.0 / Math.Max(1, universe):0.000}% of the universe), {active.Events:N0} events, {active.Updates:N0} profile updates in ({from:HH:mm}, {to:HH:mm}]")).ConfigureAwait(false);
+            await SettleAsync(engine, schema, output, cancellationToken).ConfigureAwait(false);
             var full = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, to, cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms, {full.Rows:N0} rows read").ConfigureAwait(false);
             await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio  start MB  (.NET  engine)  peak MB").ConfigureAwait(false);
@@ -246,12 +254,7 @@ internal static class EvaluatorBenchmark
 
             // Where one worker's tick spends its time: statements grouped by their opening words.
             await output.WriteLineAsync("tick statements (1 worker)                                                                    count  total ms   rows read").ConfigureAwait(false);
-            foreach (var (statement, count, time, rows) in breakdown.Take(12))
-            {
-                await output.WriteLineAsync(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"{statement.Replace(schema.Database + ".", string.Empty, StringComparison.Ordinal),-90}  {count,5}  {time.TotalMilliseconds,8:0}  {rows,10:N0}")).ConfigureAwait(false);
-            }
+            await WriteGroupsAsync(output, schema, breakdown).ConfigureAwait(false);
 
             // Per shape (one worker): the segment's share of the tick against its own full query.
             await output.WriteLineAsync("shape (1 worker)                        candidates  phase 2  tick ms  full ms  time ratio  tick rows  full rows  rows ratio").ConfigureAwait(false);
@@ -286,6 +289,37 @@ internal static class EvaluatorBenchmark
                 CultureInfo.InvariantCulture,
                 $"profile timelines brought up to date after the levels: {refresh.Elapsed.TotalSeconds:0.0} s, {refreshed.RowsRead:N0} rows read")).ConfigureAwait(false);
         }
+    }
+
+    private static async Task WriteGroupsAsync(TextWriter output, StorageSchema schema, IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> groups)
+    {
+        foreach (var (statement, count, time, rows) in groups.Take(12))
+        {
+            await output.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{statement.Replace(schema.Database + ".", string.Empty, StringComparison.Ordinal),-90}  {count,5}  {time.TotalMilliseconds,8:0}  {rows,10:N0}")).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits (up to two minutes) until no merge or mutation runs on the database's tables: the purge's deletes and an
+    /// earlier run's parts are merged in the background, and measured runs of new segments took 1.25–2.02× their
+    /// queries depending on what was merging beside them.
+    /// </summary>
+    private static async Task SettleAsync(IClickHouseEngine engine, StorageSchema schema, TextWriter output, CancellationToken cancellationToken)
+    {
+        var busy = new SqlStatement(
+            "SELECT (SELECT count() FROM system.merges WHERE database = {db:String}) + (SELECT count() FROM system.mutations WHERE database = {db:String} AND NOT is_done)",
+            [new SqlParameter("db", "String", schema.Database)]);
+        var waiting = Stopwatch.StartNew();
+        while (await engine.QueryScalarAsync<long>(busy, cancellationToken).ConfigureAwait(false) > 0 && waiting.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+        }
+
+        await output.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"background merges and mutations: waited {waiting.Elapsed.TotalSeconds:0.0} s for them to finish")).ConfigureAwait(false);
     }
 
     /// <summary>The highest resident set seen every 10 ms until cancelled, and the statement running then.</summary>
