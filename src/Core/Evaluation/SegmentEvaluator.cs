@@ -682,20 +682,41 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt, CompileMode.Restricted, work.ProfileIds));
-        var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
-        var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
-        var (stored, storedRows) = await membership.MembersAmongAsync(work.Tenant, work.SegmentId, work.ProfileIds, cancellationToken).ConfigureAwait(false);
-        tick.AddRows(evaluated.Statistics.RowsRead + storedRows);
-        job.AddWork(evaluated.Statistics.RowsRead + storedRows, TimeSpan.Zero);
-        var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
-        var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
+        var (entered, exited, rows) = await ChangesAsync(job, work, cancellationToken).ConfigureAwait(false);
+        tick.AddRows(rows);
+        job.AddWork(rows, TimeSpan.Zero);
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
         await membership.WriteChangesAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, entered, exited, hook, cancellationToken).ConfigureAwait(false);
         job.AddChanges(entered.Count, exited.Count);
         logger.LogDebug(
             "Chunk {Chunk} of {Tenant}/{Segment} written: {Profiles} profiles, {Entered} entered, {Exited} exited",
             work.ChunkIndex, work.Tenant, work.SegmentId, work.ProfileIds.Count, entered.Count, exited.Count);
+    }
+
+    /// <summary>
+    /// A chunk's transitions: the restricted query diffed against the stored members of its candidates, in the engine
+    /// when membership has a key lookup (one statement; a statement each cost 30–50 ms a chunk), else here.
+    /// </summary>
+    private async Task<(List<string> Entered, List<string> Exited, ulong RowsRead)> ChangesAsync(SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
+    {
+        var options = new CompileOptions(work.EvaluatedAt, CompileMode.Restricted, work.ProfileIds);
+        if (membership.StoredMembersAmong(work.Tenant, work.SegmentId, SegmentCompiler.CandidateIds) is { } storedMembers)
+        {
+            var changes = await engine.QueryAsync(SegmentCompiler.CompileChanges(job.Definition, schema, options, storedMembers), cancellationToken).ConfigureAwait(false);
+            var rows = changes.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1)));
+            return (
+                [.. rows.Where(r => r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)],
+                [.. rows.Where(r => !r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)],
+                changes.Statistics.RowsRead);
+        }
+
+        var evaluated = await engine.QueryAsync(SegmentCompiler.Compile(job.Definition, schema, options), cancellationToken).ConfigureAwait(false);
+        var now = evaluated.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
+        var (stored, storedRows) = await membership.MembersAmongAsync(work.Tenant, work.SegmentId, work.ProfileIds, cancellationToken).ConfigureAwait(false);
+        return (
+            [.. now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal)],
+            [.. stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal)],
+            evaluated.Statistics.RowsRead + storedRows);
     }
 
     /// <summary>

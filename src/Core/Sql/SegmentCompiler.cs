@@ -89,7 +89,26 @@ public static partial class SegmentCompiler
     }
 
     /// <summary>The name a restricted query reads its candidates by, bound once in <see cref="Candidates"/>.</summary>
-    private static readonly SqlFragment CandidateIds = Sql.Of($"candidate_ids");
+    public static SqlFragment CandidateIds { get; } = Sql.Of($"candidate_ids");
+
+    /// <summary>
+    /// A restricted query diffed in the engine against <paramref name="storedMembers"/> (a one-column subquery that may
+    /// read <see cref="CandidateIds"/>): rows of (profile_id, is_member now) for the candidates whose membership
+    /// changed, in one statement instead of the query and a lookup of the stored members, and only the changes
+    /// cross into the process.
+    /// </summary>
+    public static SqlStatement CompileChanges(ValidatedDefinition definition, TableNames schema, CompileOptions options, SqlFragment storedMembers)
+    {
+        if (options.Mode != CompileMode.Restricted)
+        {
+            throw new ArgumentException("A diff needs the restricted mode.", nameof(options));
+        }
+
+        return Sql.Of(
+            $"""
+            {Candidates(options)}SELECT candidate, now_member FROM (SELECT candidate, candidate IN ({Query(definition, schema, options)}) AS now_member, candidate IN ({storedMembers}) AS was_member FROM (SELECT arrayJoin({CandidateIds}) AS candidate)) WHERE now_member != was_member{Settings}{(schema.HasKeyValueTables ? TimelineBlocks : Sql.Empty)}
+            """).ToStatement();
+    }
 
     /// <summary>
     /// A restricted query's candidates, bound once at the top (<c>WITH {profile_ids:Array(String)} AS candidate_ids</c>)

@@ -121,6 +121,12 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             cancellationToken);
     }
 
+    public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
+        schema.HasKeyValueTables
+            ? Sql.Of(
+                $"SELECT substring(key, length({LookupKey(tenant, segmentId, Sql.Of($"''"))}) + 1) FROM {Sql.Table(schema.MembershipLookup)} WHERE key IN (SELECT {LookupKey(tenant, segmentId, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({candidates}) AS candidate)) AND is_member = 1")
+            : null;
+
     /// <summary>
     /// <see cref="MembersAmongAsync(string, string, IReadOnlyList{string}, CancellationToken)"/> for several segments in
     /// one lookup (phase 1's one-sided candidates of a whole level): the members among each segment's profiles.

@@ -99,6 +99,13 @@ public interface IMembershipStore : IMembershipReader
     Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The stored members among the profiles a query has bound to <paramref name="candidates"/> (an Array(String)
+    /// expression), as a subquery of one column, so a restricted query can be diffed in the same statement; null where
+    /// membership has no key lookup (on a cluster), and the caller diffs with <see cref="MembersAmongAsync(string, string, IReadOnlyList{string}, CancellationToken)"/>.
+    /// </summary>
+    SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates);
+
     /// <summary>The same for several segments at once: each segment's stored members among its profiles.</summary>
     Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken);

@@ -91,6 +91,9 @@ public sealed class EvaluatorStoreInterfaceTests
             string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken) =>
             inner.MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken);
 
+        public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
+            inner.StoredMembersAmong(tenant, segmentId, candidates);
+
         public Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
             string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken) =>
             inner.MembersAmongAsync(tenant, candidates, cancellationToken);

@@ -9,11 +9,12 @@ namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>
 /// Phase 1 of a dependency level whose segments share a stored state is one candidate statement and one lookup of
-/// their one-sided candidates, with the members a full recompute gives; if that statement fails, each segment is
-/// planned alone and the tick is still exact.
+/// their one-sided candidates, and a chunk is evaluated and diffed against stored membership in one statement, with
+/// the members a full recompute gives; if the shared phase-1 statement fails, each segment is planned alone and the
+/// tick is still exact.
 /// </summary>
 [Trait("Category", "Engine")]
-public sealed class BatchedPhaseOneTests
+public sealed class BatchedStatementsTests
 {
     private static readonly DateTime Start = new(2026, 6, 3, 9, 0, 0, DateTimeKind.Utc);
 
@@ -53,6 +54,34 @@ public sealed class BatchedPhaseOneTests
 
         // The count ≥ 1 windows lose events at their lower edge: those profiles are looked up together.
         Assert.True(lookups > 0);
+    }
+
+    [Fact]
+    public async Task A_chunk_is_evaluated_and_diffed_in_one_statement()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(33);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 5, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        var changed = 0L;
+        for (var tick = 1; tick <= 3; tick++)
+        {
+            var t = Start.AddHours(tick * 17);
+            await world.IngestAsync(t, 90, 20);
+            recording.Statements.Clear();
+            var report = await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+            changed += report.Statistics.Entered + report.Statistics.Exited;
+
+            // Chunks of 5 candidates: several a segment, each one statement with its diff, none a lookup of its own.
+            Assert.True(recording.Statements.Count(s => s.Contains("WHERE now_member != was_member", StringComparison.Ordinal)) >= report.Statistics.Chunks);
+            Assert.DoesNotContain(recording.Statements, s => s.StartsWith("SELECT substring(key", StringComparison.Ordinal));
+            foreach (var id in ids)
+            {
+                Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));
+            }
+        }
+
+        Assert.True(changed > 0);
     }
 
     [Fact]
