@@ -46,10 +46,7 @@ public sealed class BatchedStatementsTests
             Assert.Single(phase1);
             Assert.Contains(" AS segment, profile_id, directions", phase1[0], StringComparison.Ordinal);
             lookups += recording.Statements.Count(s => s.Contains("arrayZip(", StringComparison.Ordinal));
-            foreach (var id in ids)
-            {
-                Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));
-            }
+            await AssertMembersAsync(world, ids, t);
         }
 
         // The count ≥ 1 windows lose events at their lower edge: those profiles are looked up together.
@@ -75,10 +72,7 @@ public sealed class BatchedStatementsTests
             // Chunks of 5 candidates: several a segment, each one statement with its diff, none a lookup of its own.
             Assert.True(recording.Statements.Count(s => s.Contains("WHERE now_member != was_member", StringComparison.Ordinal)) >= report.Statistics.Chunks);
             Assert.DoesNotContain(recording.Statements, s => s.StartsWith("SELECT substring(key", StringComparison.Ordinal));
-            foreach (var id in ids)
-            {
-                Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));
-            }
+            await AssertMembersAsync(world, ids, t);
         }
 
         Assert.True(changed > 0);
@@ -119,6 +113,14 @@ public sealed class BatchedStatementsTests
         Assert.Equal((segment, profile), TimelineKeys.ReadMembership(key, tenant));
         Assert.Null(TimelineKeys.ReadMembership(key, tenant + "x"));
         Assert.Null(TimelineKeys.ReadMembership($"{bytes.GetByteCount(tenant)}:{tenant}99:{segment}", tenant));
+    }
+
+    private static async Task AssertMembersAsync(EvaluationWorld world, List<string> ids, DateTime t)
+    {
+        foreach (var id in ids)
+        {
+            Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));
+        }
     }
 
     private static async Task<(EvaluationWorld World, StorageSchema Schema, RecordingEngine Recording, List<string> Ids)> SeedAsync(int seed)
