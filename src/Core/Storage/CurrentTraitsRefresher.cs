@@ -122,45 +122,71 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
     /// profiles' timelines (and from the trait table for rows ingested after the timelines' watermark), never by
     /// (property, profile_id) from the tables sorted by value or by property, where a few hundred profiles spread over
     /// the key range touch every granule (5.4M rows read for 430 changed profiles on the 2M-profile demo). Every value
-    /// a changed pair has had is retracted except its latest, which is written live: that covers whatever an earlier
-    /// refresh, even one cut short, left stored for the pair (a tombstone for a value never stored is dropped by FINAL).
+    /// a changed pair has had is written in one statement: its latest live, every other one retracted. That covers
+    /// whatever an earlier refresh, even one cut short, left stored for the pair (a tombstone for a value never stored
+    /// is dropped by FINAL).
     /// </summary>
+    /// <remarks>
+    /// The changed pairs are read first and bound as constant arrays, once per statement. As subqueries they were read
+    /// again at each of their six places, and the history twice (a retraction, then the live rows): 483 ms for 430
+    /// changed profiles and 1,243 ms for 3,941, against about a quarter of that now.
+    /// </remarks>
+    private async Task<ulong> RefreshFromTimelinesAsync(SqlFragment tenant, SqlFragment upTo, SqlFragment keys, CancellationToken cancellationToken)
+    {
+        var changed = await engine.QueryAsync(
+            Sql.Of($"SELECT DISTINCT profile_id, property FROM ({keys}) ORDER BY profile_id, property"),
+            cancellationToken).ConfigureAwait(false);
+        var rows = changed.Statistics.RowsRead;
+        foreach (var batch in changed.Read(row => (Profile: row.GetString(0), Property: row.GetString(1))).Chunk(PairsPerStatement))
+        {
+            rows += (await engine.ExecuteAsync(RefreshPairs(tenant, upTo, batch), cancellationToken).ConfigureAwait(false)).RowsRead;
+        }
+
+        return rows;
+    }
+
+    /// <summary>Pairs a statement takes: bounds the arrays bound as parameters and the history one statement holds.</summary>
+    private const int PairsPerStatement = 20_000;
+
     /// <summary>
     /// The timelines are read 1,024 keys at a time (one lookup batch a block): a profile row holds every event time of
     /// the profile besides its traits, and with the default blocks the statement read all changed profiles' rows at
-    /// once, twice (the retraction reads the history on both sides of its join). On the 2M-profile demo, 3,941 changed
-    /// profiles took a one-worker tick's resident set to its peak, over 1 GiB.
+    /// once. On the 2M-profile demo, 3,941 changed profiles took a one-worker tick's resident set to its peak, over 1 GiB.
     /// </summary>
     private static readonly SqlFragment TimelineBlocks = Sql.Of($"max_block_size = 1024");
 
-    private async Task<ulong> RefreshFromTimelinesAsync(SqlFragment tenant, SqlFragment upTo, SqlFragment keys, CancellationToken cancellationToken)
+    private SqlFragment RefreshPairs(SqlFragment tenant, SqlFragment upTo, IReadOnlyList<(string Profile, string Property)> pairs)
     {
+        var profiles = Sql.Param("Array(String)", pairs.Select(pair => pair.Profile).Distinct(StringComparer.Ordinal).ToArray());
+        var pairProperties = Sql.Param("Array(String)", pairs.Select(pair => pair.Property).ToArray());
+        var pairProfiles = Sql.Param("Array(String)", pairs.Select(pair => pair.Profile).ToArray());
         var watermark = Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(tables.ProfileTimelinesWatermark)} WHERE tenant = {tenant})");
-        var changed = Sql.Of($"SELECT DISTINCT profile_id FROM ({keys})");
         var history = Sql.Of(
             $"""
             SELECT property, profile_id, value, updated_at, ingested_at FROM (
                 SELECT property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(tables.Traits)}
-                WHERE tenant = {tenant} AND profile_id IN ({changed}) AND ingested_at > {watermark} AND ingested_at <= {upTo}
+                WHERE tenant = {tenant} AND profile_id IN changed_profiles AND ingested_at > {watermark} AND ingested_at <= {upTo}
                 UNION ALL
                 SELECT property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(tables.ProfileTimelines)}
                 ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
-                WHERE key IN (SELECT {TimelineKeys.Profile(tenant, Sql.Of($"profile_id"))} FROM ({changed})) AND ingested_at <= {watermark} AND ingested_at <= {upTo})
-            WHERE (property, profile_id) IN ({keys})
+                WHERE key IN (SELECT {TimelineKeys.Profile(tenant, Sql.Of($"profile_id"))} FROM (SELECT arrayJoin(changed_profiles) AS profile_id)) AND ingested_at <= {watermark} AND ingested_at <= {upTo})
+            WHERE (property, profile_id) IN changed_pairs
             """);
-        var latest = Sql.Of($"SELECT property, profile_id, {Latest()} FROM ({history}) GROUP BY property, profile_id");
-        var retract = await engine.ExecuteAsync(
-            Sql.Of(
-                $"""
-                INSERT INTO {Sql.Table(tables.CurrentTraits)} (tenant, property, value, profile_id, updated_at, ingested_at, version, is_deleted)
-                SELECT {tenant}, h.property, h.value, h.profile_id, h.updated_at, h.ingested_at, {upTo}, 1
-                FROM (SELECT property, profile_id, value, max(updated_at) AS updated_at, max(ingested_at) AS ingested_at FROM ({history}) GROUP BY property, profile_id, value) AS h
-                LEFT ANTI JOIN (SELECT property, profile_id, latest.1 AS value FROM ({latest})) AS l ON h.property = l.property AND h.profile_id = l.profile_id AND h.value = l.value
-                SETTINGS {TimelineBlocks}
-                """),
-            cancellationToken).ConfigureAwait(false);
-        var live = await engine.ExecuteAsync(Sql.Of($"{Live(tenant, upTo, latest)} SETTINGS {TimelineBlocks}"), cancellationToken).ConfigureAwait(false);
-        return retract.RowsRead + live.RowsRead;
+
+        // Each value a pair has had, with the latest (updated_at, ingested_at) it was written at, the order the
+        // compiler's argMax uses: the pair's latest value is live, the others are retracted.
+        return Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(tables.CurrentTraits)} (tenant, property, value, profile_id, updated_at, ingested_at, version, is_deleted)
+            WITH {profiles} AS changed_profiles, arrayZip({pairProperties}, {pairProfiles}) AS changed_pairs
+            SELECT {tenant}, property, written.1, profile_id, written.2.1, written.2.2, {upTo}, written.1 != latest
+            FROM (
+                SELECT property, profile_id, groupArray((value, written_at)) AS pair_values, argMax(value, written_at) AS latest
+                FROM (SELECT property, profile_id, value, max((updated_at, ingested_at)) AS written_at FROM ({history}) GROUP BY property, profile_id, value)
+                GROUP BY property, profile_id)
+            ARRAY JOIN pair_values AS written
+            SETTINGS {TimelineBlocks}
+            """);
     }
 
     /// <summary>
