@@ -81,8 +81,17 @@ public class TableNames
     /// <summary>Per tenant, the ingestion time up to which <see cref="ProfileTimelines"/> holds every row of the history.</summary>
     public string ProfileTimelinesWatermark => Name("profile_timelines_watermark");
 
-    /// <summary>Current membership again, as a key-value table keyed by (tenant, segment, profile): point lookups.</summary>
+    /// <summary>
+    /// Current membership again, as a key-value table keyed by (tenant, segment, profile): point lookups (schema
+    /// versions 6–9; replaced by <see cref="MembershipBuckets"/>).
+    /// </summary>
     public string MembershipLookup => Name("membership_lookup");
+
+    /// <summary>
+    /// Current membership again, as a key-value table keyed by (tenant, segment, bucket of the profile id): each row
+    /// holds the bucket's members, so lookups read one row per candidate's bucket (schema version 10).
+    /// </summary>
+    public string MembershipBuckets => Name("membership_buckets");
 
     /// <summary>
     /// Whether the key-value tables exist and are kept (one engine). A cluster shards its MergeTrees only; there

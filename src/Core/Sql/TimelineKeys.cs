@@ -1,7 +1,7 @@
 namespace SegmentMcp.Core.Sql;
 
 /// <summary>
-/// The keys of the key-value tables (<see cref="TableNames.ProfileTimelines"/>, <see cref="TableNames.MembershipLookup"/>):
+/// The keys of the key-value tables (<see cref="TableNames.ProfileTimelines"/>, <see cref="TableNames.MembershipBuckets"/>):
 /// each part but the last is written with its byte length in front (<c>4:demo</c>), so any tenant or segment id
 /// (any text) keeps the key unambiguous, and a table's keys of one tenant share a prefix.
 /// </summary>
@@ -18,7 +18,19 @@ public static class TimelineKeys
     private static SqlFragment Prefix(SqlFragment tenant, SqlFragment profileId) =>
         Sql.Of($"toString(length({tenant})), ':', {tenant}, toString(length({profileId})), ':', {profileId}");
 
-    /// <summary>The SQL key of (tenant, segment_id, profile_id).</summary>
+    /// <summary>
+    /// Buckets a segment's members are spread over in <see cref="TableNames.MembershipBuckets"/>. A bucket row holds
+    /// about members / 4,096 profiles (99 for 404,445), small enough to read for one candidate; 4,096 rows are what a
+    /// new segment writes at most, against one per member before (0.12–0.15 s against 0.34–0.37 s for 404,445 members
+    /// on the 2M-profile demo; 65,536 buckets saved nothing).
+    /// </summary>
+    public const int MembershipBucketCount = 4096;
+
+    /// <summary>The SQL key of the membership bucket of (tenant, segment_id, profile_id).</summary>
+    public static SqlFragment MembershipBucket(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId) =>
+        Membership(tenant, segmentId, Sql.Of($"toString(cityHash64({profileId}) % {Sql.Number(MembershipBucketCount)})"));
+
+    /// <summary>The SQL key of (tenant, segment_id, profile_id) in <see cref="TableNames.MembershipLookup"/> (versions 6–9).</summary>
     public static SqlFragment Membership(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId) =>
         Sql.Of($"concat(toString(length({tenant})), ':', {tenant}, toString(length({segmentId})), ':', {segmentId}, {profileId})");
 

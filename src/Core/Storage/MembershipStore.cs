@@ -122,10 +122,15 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     }
 
     public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
-        schema.HasKeyValueTables
-            ? Sql.Of(
-                $"SELECT substring(key, length({LookupKey(tenant, segmentId, Sql.Of($"''"))}) + 1) FROM {Sql.Table(schema.MembershipLookup)} WHERE key IN (SELECT {LookupKey(tenant, segmentId, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({candidates}) AS candidate)) AND is_member = 1")
-            : null;
+        schema.HasKeyValueTables ? BucketMembersAmong(tenant, segmentId, candidates) : null;
+
+    /// <summary>The members among <paramref name="candidates"/> (an Array(String)): their buckets' rows, each read once.</summary>
+    private SqlFragment BucketMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
+        Sql.Of(
+            $"""
+            SELECT member FROM {Sql.Table(schema.MembershipBuckets)} ARRAY JOIN members AS member
+            WHERE key IN (SELECT DISTINCT {BucketKey(tenant, segmentId, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({candidates}) AS candidate)) AND member IN {candidates}
+            """);
 
     /// <summary>
     /// <see cref="MembersAmongAsync(string, string, IReadOnlyList{string}, CancellationToken)"/> for several segments in
@@ -156,17 +161,22 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             return (members, 0);
         }
 
-        var key = TimelineKeys.Membership(Sql.Param("String", tenant), Sql.Of($"{Sql.Param("Array(String)", segments)}[pair.1]"), Sql.Of($"pair.2"));
+        var key = TimelineKeys.MembershipBucket(Sql.Param("String", tenant), Sql.Of($"{Sql.Param("Array(String)", segments)}[pair.1]"), Sql.Of($"pair.2"));
+        var profileValues = Sql.Param("Array(String)", profiles);
         var result = await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT key FROM {Sql.Table(schema.MembershipLookup)}
-                WHERE key IN (SELECT {key} FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(UInt32)", positions)}, {Sql.Param("Array(String)", profiles)})) AS pair)) AND is_member = 1
+                WITH {profileValues} AS candidate_ids
+                SELECT key, member FROM {Sql.Table(schema.MembershipBuckets)} ARRAY JOIN members AS member
+                WHERE key IN (SELECT DISTINCT {key} FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(UInt32)", positions)}, candidate_ids)) AS pair)) AND member IN candidate_ids
                 """),
             cancellationToken).ConfigureAwait(false);
-        foreach (var found in result.Read(row => row.GetString(0)))
+
+        // A bucket row holds members of one segment; a member counts only among that segment's own candidates.
+        var wanted = candidates.ToDictionary(c => c.SegmentId, c => c.ProfileIds.ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+        foreach (var (found, member) in result.Read(row => (row.GetString(0), row.GetString(1))))
         {
-            if (TimelineKeys.ReadMembership(found, tenant) is not { } read)
+            if (TimelineKeys.ReadMembership(found, tenant) is not { } read || !wanted.TryGetValue(read.SegmentId, out var among) || !among.Contains(member))
             {
                 continue;
             }
@@ -176,7 +186,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                 members[read.SegmentId] = set = new HashSet<string>(StringComparer.Ordinal);
             }
 
-            ((HashSet<string>)set).Add(read.ProfileId);
+            ((HashSet<string>)set).Add(member);
         }
 
         return (members, result.Statistics.RowsRead);
@@ -187,11 +197,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     {
         var candidates = Sql.Param("Array(String)", profileIds.ToArray());
         var query = schema.HasKeyValueTables
-            ? Sql.Of(
-                $"""
-                SELECT substring(key, length({LookupKey(tenant, segmentId, Sql.Of($"''"))}) + 1) FROM {Sql.Table(schema.MembershipLookup)}
-                WHERE key IN (SELECT {LookupKey(tenant, segmentId, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({candidates}) AS candidate)) AND is_member = 1
-                """)
+            ? BucketMembersAmong(tenant, segmentId, candidates)
             : Sql.Of(
                 $"""
                 SELECT profile_id FROM {membership} FINAL
@@ -267,7 +273,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         if (schema.HasKeyValueTables)
         {
             await engine.ExecuteAsync(
-                Sql.Of($"DELETE FROM {Sql.Table(schema.MembershipLookup)} WHERE {TimelineKeys.MembershipOfSegments(Sql.Of($"key"), tenantValue, ids)}"),
+                Sql.Of($"DELETE FROM {Sql.Table(schema.MembershipBuckets)} WHERE {TimelineKeys.MembershipOfSegments(Sql.Of($"key"), tenantValue, ids)}"),
                 cancellationToken).ConfigureAwait(false);
         }
 
@@ -314,11 +320,14 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                 $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} {fromLog} SETTINGS {ParallelInsert}"),
             cancellationToken);
         var lookupWrite = WritesLookup
-            // One insert, one imported file (a materialized view on membership wrote the lookup block by block: 2–4×
-            // slower for 300,000 members).
+            // One insert, one imported file of at most one row per bucket.
             ? engine.ExecuteAsync(
                 Sql.Of(
-                    $"INSERT INTO {Sql.Table(schema.MembershipLookup)} (key, is_member) SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))}, 1 {fromLog}"),
+                    $"""
+                    INSERT INTO {Sql.Table(schema.MembershipBuckets)} (key, members)
+                    SELECT {TimelineKeys.MembershipBucket(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"any(profile_id)"))}, arraySort(groupArray(profile_id)) {fromLog}
+                    GROUP BY tenant, segment_id, cityHash64(profile_id) % {Sql.Number(TimelineKeys.MembershipBucketCount)}
+                    """),
                 cancellationToken)
             : Task.FromResult(new QueryStatistics(0, 0, TimeSpan.Zero));
 
@@ -400,23 +409,49 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             await engine.InsertJsonEachRowAsync(schema.Membership, membership.ToMemory(), null, cancellationToken).ConfigureAwait(false);
             if (WritesLookup)
             {
-                // After membership: a crash between the two leaves the segment's state behind, and the roll-forward
-                // of the next tick writes both again.
-                var tenantValue = Sql.Param("String", tenant);
-                var segmentValue = Sql.Param("String", segmentId);
-                var key = TimelineKeys.Membership(tenantValue, segmentValue, Sql.Of($"profile"));
-                await engine.ExecuteAsync(
-                    Sql.Of(
-                        $"""
-                        INSERT INTO {Sql.Table(schema.MembershipLookup)} (key, is_member)
-                        SELECT {key}, 1 FROM (SELECT arrayJoin({Sql.Param("Array(String)", written.Where(r => r.IsMember).Select(r => r.Profile).ToArray())}) AS profile)
-                        UNION ALL
-                        SELECT {key}, 0 FROM (SELECT arrayJoin({Sql.Param("Array(String)", written.Where(r => !r.IsMember).Select(r => r.Profile).ToArray())}) AS profile)
-                        """),
-                    cancellationToken).ConfigureAwait(false);
+                await WriteBucketsAsync(tenant, segmentId, written, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>
+    /// Applies changes to the membership buckets they fall in: each touched bucket is read and written back with its
+    /// entered profiles added and its exited ones removed (applying the same changes again writes the same rows). After
+    /// membership: a crash between the two leaves the segment's state behind, and the roll-forward of the next tick
+    /// writes both again. A bucket is read and written by one statement at a time per segment in this process (the
+    /// chunks of a segment are written by parallel workers, and two writes of one bucket would each drop the other's
+    /// changes).
+    /// </summary>
+    private async Task WriteBucketsAsync(string tenant, string segmentId, IReadOnlyList<(string Profile, bool IsMember)> changes, CancellationToken cancellationToken)
+    {
+        var tenantValue = Sql.Param("String", tenant);
+        var segmentValue = Sql.Param("String", segmentId);
+        var buckets = Sql.Table(schema.MembershipBuckets);
+        var statement = Sql.Of(
+            $"""
+            INSERT INTO {buckets} (key, members)
+            SELECT c.bucket, arraySort(arrayDistinct(arrayConcat(arrayFilter(p -> NOT has(c.exited, p), s.members), c.entered)))
+            FROM (
+                SELECT {TimelineKeys.MembershipBucket(tenantValue, segmentValue, Sql.Of($"change.1"))} AS bucket, groupArrayIf(change.1, change.2 = 1) AS entered, groupArrayIf(change.1, change.2 = 0) AS exited
+                FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(String)", changes.Select(c => c.Profile).ToArray())}, {Sql.Param("Array(UInt8)", changes.Select(c => c.IsMember ? (byte)1 : (byte)0).ToArray())})) AS change)
+                GROUP BY bucket) AS c
+            LEFT JOIN {buckets} AS s ON s.key = c.bucket
+            SETTINGS join_use_nulls = 0, join_algorithm = 'direct'
+            """);
+        var gate = BucketWriters.GetOrAdd((schema.Database, tenant, segmentId), _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await engine.ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>One writer of a segment's buckets at a time in this process (see <see cref="WriteBucketsAsync"/>).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Database, string Tenant, string Segment), SemaphoreSlim> BucketWriters = new();
 
     /// <summary>
     /// Wall-clock microseconds, strictly increasing within the process: a later write of a profile's membership
@@ -436,9 +471,9 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         }
     }
 
-    /// <summary>A profile's key in the membership lookup (see <see cref="TimelineKeys"/>).</summary>
-    private static SqlFragment LookupKey(string tenant, string segmentId, SqlFragment profileId) =>
-        TimelineKeys.Membership(Sql.Param("String", tenant), Sql.Param("String", segmentId), profileId);
+    /// <summary>The key of a profile's membership bucket (see <see cref="TimelineKeys"/>).</summary>
+    private static SqlFragment BucketKey(string tenant, string segmentId, SqlFragment profileId) =>
+        TimelineKeys.MembershipBucket(Sql.Param("String", tenant), Sql.Param("String", segmentId), profileId);
 
     /// <summary>The key prefix every membership read starts with.</summary>
     private static SqlFragment Keys(string tenant, string segmentId) =>

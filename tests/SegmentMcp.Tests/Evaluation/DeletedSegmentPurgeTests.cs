@@ -139,10 +139,10 @@ public sealed class DeletedSegmentPurgeTests
         var segmentValue = Sql.Param("String", segmentId);
         async Task<long> CountAsync(string table) =>
             await engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(table)} WHERE tenant = {tenantValue} AND segment_id = {segmentValue}"));
-        // The lookup's keys start with the tenant and the segment id, each after its length (ASCII ids here).
+        // The membership buckets' keys start with the tenant and the segment id, each after its length (ASCII ids here).
         var prefix = $"{tenant.Length}:{tenant}{segmentId.Length}:{segmentId}";
         var lookup = await engine.QueryScalarAsync<long>(
-            Sql.Of($"SELECT count() FROM {Sql.Table(schema.MembershipLookup)} WHERE startsWith(key, {Sql.Param("String", prefix)})"));
+            Sql.Of($"SELECT count() FROM {Sql.Table(schema.MembershipBuckets)} WHERE startsWith(key, {Sql.Param("String", prefix)})"));
         return new Rows(
             await CountAsync(schema.Membership),
             await CountAsync(schema.MembershipLog),

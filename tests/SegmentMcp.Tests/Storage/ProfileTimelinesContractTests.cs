@@ -44,6 +44,13 @@ public abstract partial class EngineContractTests
             rows.Order());
         var (members, _) = await store.MembersAmongAsync("acme", "s1", ["p1", "p2", "p3"], CancellationToken.None);
         Assert.Equal(["p2"], members);
+
+        // Version 10 built the membership buckets from membership and dropped the per-member lookup of version 6.
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT count() FROM system.tables WHERE database = {Sql.Param("String", schema.Database)} AND name = 'membership_lookup'")));
+        Assert.Equal(["p2"], await Engine.QueryAsync(
+            Sql.Of($"SELECT arrayJoin(members) FROM {Sql.Table(schema.MembershipBuckets)}"),
+            row => row.GetString(0)));
     }
 
     [Fact]
@@ -239,5 +246,26 @@ public abstract partial class EngineContractTests
                 row => (row.GetString(0), row.GetString(1), row.GetString(2), row.GetDateTime(3)));
             Assert.Equal(latest, current);
         }
+    }
+
+    [Fact]
+    public async Task Chunks_of_one_segment_written_side_by_side_keep_every_change_of_a_shared_bucket()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var store = new MembershipStore(Engine, schema);
+        var at = new DateTime(2026, 11, 22, 0, 0, 0, DateTimeKind.Utc);
+
+        // 6,000 profiles over 4,096 buckets: most buckets hold profiles of several chunks.
+        var profiles = Enumerable.Range(0, 6000).Select(i => $"p{i}").ToArray();
+        var chunks = profiles.Chunk(500).ToArray();
+        await Task.WhenAll(chunks.Select(chunk => store.WriteChangesAsync("acme", "s1", at, chunk, [], null, CancellationToken.None)));
+
+        // Then every third profile leaves, again in parallel chunks.
+        var leaving = profiles.Where((_, i) => i % 3 == 0).ToArray();
+        await Task.WhenAll(leaving.Chunk(400).Select(chunk => store.WriteChangesAsync("acme", "s1", at.AddHours(1), [], chunk, null, CancellationToken.None)));
+
+        var (members, _) = await store.MembersAmongAsync("acme", "s1", profiles, CancellationToken.None);
+        Assert.Equal(profiles.Except(leaving).Order(StringComparer.Ordinal), members.Order(StringComparer.Ordinal));
+        Assert.Equal(4000L, await store.CountAsync("acme", "s1", CancellationToken.None));
     }
 }
