@@ -346,38 +346,30 @@ public sealed class StorageSchema : TableNames
     /// (the same 20–30 ms for 685 candidates of a 404,445-member segment). Built from membership, then the old table
     /// is dropped.
     /// </summary>
-    private List<SqlFragment> MembershipBucketTable()
-    {
-        if (ShardLocal)
-        {
-            return [];
-        }
+    private List<SqlFragment> MembershipBucketTable() => OnOneEngine(
+    [
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(MembershipBuckets)}
+            (
+                key String,
+                members Array(String)
+            )
+            ENGINE = EmbeddedRocksDB
+            PRIMARY KEY key
+            """),
 
-        return
-        [
-            Sql.Of(
-                $"""
-                CREATE TABLE IF NOT EXISTS {Sql.Table(MembershipBuckets)}
-                (
-                    key String,
-                    members Array(String)
-                )
-                ENGINE = EmbeddedRocksDB
-                PRIMARY KEY key
-                """),
-
-            // Membership written before this version (a re-run writes the same rows again).
-            Sql.Of(
-                $"""
-                INSERT INTO {Sql.Table(MembershipBuckets)} (key, members)
-                SELECT {TimelineKeys.MembershipBucket(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"any(profile_id)"))}, arraySort(groupArray(profile_id))
-                FROM {Sql.Table(Membership)} FINAL WHERE is_member = 1
-                GROUP BY tenant, segment_id, cityHash64(profile_id) % {Sql.Number(TimelineKeys.MembershipBucketCount)}
-                """),
-            Sql.Of($"OPTIMIZE TABLE {Sql.Table(MembershipBuckets)}"),
-            Sql.Of($"DROP TABLE IF EXISTS {Sql.Table(MembershipLookup)}"),
-        ];
-    }
+        // Membership written before this version (a re-run writes the same rows again).
+        Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(MembershipBuckets)} (key, members)
+            SELECT {TimelineKeys.MembershipBucket(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"any(profile_id)"))}, arraySort(groupArray(profile_id))
+            FROM {Sql.Table(Membership)} FINAL WHERE is_member = 1
+            GROUP BY tenant, segment_id, cityHash64(profile_id) % {Sql.Number(TimelineKeys.MembershipBucketCount)}
+            """),
+        Sql.Of($"OPTIMIZE TABLE {Sql.Table(MembershipBuckets)}"),
+        Sql.Of($"DROP TABLE IF EXISTS {Sql.Table(MembershipLookup)}"),
+    ]);
 
     /// <summary>
     /// Version 9: <see cref="TableNames.ProfileEventTimes"/>, the timelines' event rows without their properties, which
@@ -390,41 +382,33 @@ public sealed class StorageSchema : TableNames
     /// trust only those, so a watermark written by an older version (without the view's rows behind it) never counts
     /// for them, and the next refresh rebuilds.
     /// </summary>
-    private List<SqlFragment> EventTimes()
-    {
-        if (ShardLocal)
-        {
-            return [];
-        }
-
-        return
-        [
-            Sql.Of(
-                $"""
-                CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileEventTimes)}
-                (
-                    key String,
-                    tenant String,
-                    profile_id String,
-                    metric String,
-                    event_ts Array(DateTime64(3, 'UTC')),
-                    event_value Array(Nullable(Float64)),
-                    event_ingested_at Array(DateTime64(6, 'UTC'))
-                )
-                ENGINE = EmbeddedRocksDB
-                PRIMARY KEY key
-                SETTINGS optimize_for_bulk_insert = 0
-                """),
-            Sql.Of(
-                $"""
-                CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table(ProfileEventTimesWriter)} TO {Sql.Table(ProfileEventTimes)}
-                AS SELECT key, tenant, profile_id, event_metric[1] AS metric, event_ts, event_value, event_ingested_at
-                FROM {Sql.Table(ProfileTimelines)} WHERE notEmpty(event_ts)
-                """),
-            Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} ADD COLUMN IF NOT EXISTS event_times UInt8 DEFAULT 0"),
-            Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} DELETE WHERE 1 SETTINGS mutations_sync = 2"),
-        ];
-    }
+    private List<SqlFragment> EventTimes() => OnOneEngine(
+    [
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileEventTimes)}
+            (
+                key String,
+                tenant String,
+                profile_id String,
+                metric String,
+                event_ts Array(DateTime64(3, 'UTC')),
+                event_value Array(Nullable(Float64)),
+                event_ingested_at Array(DateTime64(6, 'UTC'))
+            )
+            ENGINE = EmbeddedRocksDB
+            PRIMARY KEY key
+            SETTINGS optimize_for_bulk_insert = 0
+            """),
+        Sql.Of(
+            $"""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table(ProfileEventTimesWriter)} TO {Sql.Table(ProfileEventTimes)}
+            AS SELECT key, tenant, profile_id, event_metric[1] AS metric, event_ts, event_value, event_ingested_at
+            FROM {Sql.Table(ProfileTimelines)} WHERE notEmpty(event_ts)
+            """),
+        Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} ADD COLUMN IF NOT EXISTS event_times UInt8 DEFAULT 0"),
+        Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} DELETE WHERE 1 SETTINGS mutations_sync = 2"),
+    ]);
 
     /// <summary>
     /// Version 4: each profile's current value of each property, sorted by (tenant, property, value) so that a
@@ -497,68 +481,63 @@ public sealed class StorageSchema : TableNames
     /// (measured on the 2M-profile demo after a rebuild: 26 block reads a key, 100–190 ms for 2,000 keys; 30–50 ms once
     /// compacted). The membership lookup keeps bulk imports: a whole segment's members arrive in one insert.
     /// </remarks>
-    private List<SqlFragment> KeyValueTables()
-    {
-        if (ShardLocal)
-        {
-            return [];
-        }
+    private List<SqlFragment> KeyValueTables() => OnOneEngine(
+    [
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileTimelines)}
+            (
+                key String,
+                tenant String,
+                profile_id String,
+                event_metric Array(LowCardinality(String)),
+                event_ts Array(DateTime64(3, 'UTC')),
+                event_value Array(Nullable(Float64)),
+                event_properties Array(Map(String, String)),
+                event_ingested_at Array(DateTime64(6, 'UTC')),
+                seen_at Array(DateTime64(3, 'UTC')),
+                seen_ingested_at Array(DateTime64(6, 'UTC')),
+                trait_property Array(String),
+                trait_value Array(String),
+                trait_updated_at Array(DateTime64(3, 'UTC')),
+                trait_ingested_at Array(DateTime64(6, 'UTC'))
+            )
+            ENGINE = EmbeddedRocksDB
+            PRIMARY KEY key
+            SETTINGS optimize_for_bulk_insert = 0
+            """),
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileTimelinesWatermark)}
+            (
+                tenant LowCardinality(String),
+                watermark DateTime64(6, 'UTC')
+            )
+            ENGINE = ReplacingMergeTree(watermark)
+            ORDER BY tenant
+            """),
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(MembershipLookup)}
+            (
+                key String,
+                is_member UInt8
+            )
+            ENGINE = EmbeddedRocksDB
+            PRIMARY KEY key
+            """),
 
-        return
-        [
-            Sql.Of(
-                $"""
-                CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileTimelines)}
-                (
-                    key String,
-                    tenant String,
-                    profile_id String,
-                    event_metric Array(LowCardinality(String)),
-                    event_ts Array(DateTime64(3, 'UTC')),
-                    event_value Array(Nullable(Float64)),
-                    event_properties Array(Map(String, String)),
-                    event_ingested_at Array(DateTime64(6, 'UTC')),
-                    seen_at Array(DateTime64(3, 'UTC')),
-                    seen_ingested_at Array(DateTime64(6, 'UTC')),
-                    trait_property Array(String),
-                    trait_value Array(String),
-                    trait_updated_at Array(DateTime64(3, 'UTC')),
-                    trait_ingested_at Array(DateTime64(6, 'UTC'))
-                )
-                ENGINE = EmbeddedRocksDB
-                PRIMARY KEY key
-                SETTINGS optimize_for_bulk_insert = 0
-                """),
-            Sql.Of(
-                $"""
-                CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileTimelinesWatermark)}
-                (
-                    tenant LowCardinality(String),
-                    watermark DateTime64(6, 'UTC')
-                )
-                ENGINE = ReplacingMergeTree(watermark)
-                ORDER BY tenant
-                """),
-            Sql.Of(
-                $"""
-                CREATE TABLE IF NOT EXISTS {Sql.Table(MembershipLookup)}
-                (
-                    key String,
-                    is_member UInt8
-                )
-                ENGINE = EmbeddedRocksDB
-                PRIMARY KEY key
-                """),
+        // Membership written before this version (a re-run writes the same rows again).
+        Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(MembershipLookup)} (key, is_member)
+            SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))}, is_member FROM {Sql.Table(Membership)} FINAL
+            """),
+        Sql.Of($"OPTIMIZE TABLE {Sql.Table(MembershipLookup)}"),
+    ]);
 
-            // Membership written before this version (a re-run writes the same rows again).
-            Sql.Of(
-                $"""
-                INSERT INTO {Sql.Table(MembershipLookup)} (key, is_member)
-                SELECT {TimelineKeys.Membership(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))}, is_member FROM {Sql.Table(Membership)} FINAL
-                """),
-            Sql.Of($"OPTIMIZE TABLE {Sql.Table(MembershipLookup)}"),
-        ];
-    }
+    /// <summary>The statements of a migration of the key-value tables, which a cluster's nodes do not have.</summary>
+    private List<SqlFragment> OnOneEngine(List<SqlFragment> statements) => ShardLocal ? [] : statements;
 
     /// <summary>
     /// Version 3: static lists and the start of each segment's membership log. A list keeps every add and remove with
