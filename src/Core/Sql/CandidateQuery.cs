@@ -270,7 +270,7 @@ internal static partial class CandidateQuery
     /// A predicate true when the value's date can be inside the operator's range at one of t0, t1 and outside at the
     /// other; null when nothing can change. The ranges are closed, so boundaries are included (a superset is fine).
     /// </summary>
-    private static SqlFragment? DateCrossing(PropertyFilter filter, ValueSql value, DateTime t0, DateTime t1)
+    private static SqlFragment? DateCrossing(PropertyFilter filter, TaggedValueSql value, DateTime t0, DateTime t1)
     {
         if (filter.Op == FilterOperator.AnniversaryInNextDays)
         {
@@ -292,7 +292,21 @@ internal static partial class CandidateQuery
             return null;
         }
 
-        return SqlF.Or([.. ranges.Select(r => SqlF.Of($"ifNull({value.Date} BETWEEN {SqlF.Param(Time3, r.From)} AND {SqlF.Param(Time3, r.To)}, 0)"))]);
+        return SqlF.Or([.. ranges.Select(r => SqlF.And([
+            .. DateOnlyOutside(value, r),
+            SqlF.Of($"ifNull({value.Date} BETWEEN {SqlF.Param(Time3, r.From)} AND {SqlF.Param(Time3, r.To)}, 0)")]))]);
+    }
+
+    /// <summary>
+    /// A date without a time ('s' and ten characters once it parses) is midnight UTC, so when no midnight lies in the
+    /// range it cannot be inside: a length test first spares parsing it (evaluation short-circuits). An hour's edge
+    /// rarely holds a midnight, and parsing was most of the cost: <c>signup_date in_last_days 30</c> read 11,501
+    /// date-only values in its day range on the 2M-profile demo and took 0.08–0.19 s.
+    /// </summary>
+    private static SqlFragment[] DateOnlyOutside(TaggedValueSql value, (DateTime From, DateTime To) range)
+    {
+        var firstMidnight = range.From.TimeOfDay == TimeSpan.Zero ? range.From : range.From.Date.AddDays(1);
+        return firstMidnight <= range.To ? [] : [SqlF.Of($"length({value.Tagged}) != 11")];
     }
 
     /// <summary>The edges each ranged date operator has, at t0 and at t1: the date ranges they sweep.</summary>

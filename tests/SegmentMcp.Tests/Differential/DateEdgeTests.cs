@@ -45,6 +45,44 @@ public sealed class DateEdgeTests
         Assert.True(expected.SetEquals(actual), $"missing: {string.Join(", ", expected.Except(actual))}; extra: {string.Join(", ", actual.Except(expected))}");
     }
 
+    public static TheoryData<string> RangedDefinitions => new()
+    {
+        """{"property": {"name": "birthday", "op": "in_last_days", "value": 2}}""",
+        """{"property": {"name": "birthday", "op": "in_next_days", "value": 2}}""",
+        """{"property": {"name": "birthday", "op": "more_than_days_ago", "value": 2}}""",
+    };
+
+    /// <summary>
+    /// Phase 1 skips parsing date-only values for an edge range that holds no midnight: hour by hour across two
+    /// midnights (and hours ending on one), every profile whose membership the hour changes must be a candidate.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RangedDefinitions))]
+    public async Task Phase_1_finds_every_profile_a_date_edge_moves_hour_by_hour_across_midnights(string condition)
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await Fixture.Value.Value;
+        var definition = SegmentDefinitionJson.Parse($$"""{"name": "edges", "condition": {{condition}}}""").Definition!;
+        var references = new Dictionary<string, SegmentDefinition>();
+        var reference = new ReferenceEvaluator([], Fixture.Updates, references);
+        var moved = 0;
+        for (var hour = -3; hour <= 27; hour++)
+        {
+            var t1 = Now.Date.AddHours(hour);
+            var t0 = t1.AddHours(-1);
+            var before = reference.Members(Fixture.Tenant, definition.Condition, t0);
+            var after = reference.Members(Fixture.Tenant, definition.Condition, t1);
+            var changed = before.Except(after).Union(after.Except(before)).ToList();
+            var result = await engine.QueryAsync(CandidateQuery.Incremental(schema, Fixture.Tenant, definition, references, t0, t1, Now));
+            var candidates = result.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
+
+            Assert.True(candidates.IsSupersetOf(changed), $"({t0:O}, {t1:O}]: missing {string.Join(", ", changed.Except(candidates))}");
+            moved += changed.Count;
+        }
+
+        Assert.True(moved > 0);
+    }
+
     private static class Fixture
     {
         public const string Tenant = "edges";
