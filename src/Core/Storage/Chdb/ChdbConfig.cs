@@ -6,7 +6,7 @@ namespace SegmentMcp.Core.Storage.Chdb;
 /// <summary>
 /// The ClickHouse config chDB starts with, in-process and as a server (unless the server is given its own). It sets
 /// what the engine's defaults get wrong for this schema: the key-value tables (<see cref="Sql.TableNames.ProfileTimelines"/>,
-/// <see cref="Sql.TableNames.MembershipLookup"/>) are read by point lookups, and without bloom filters a lookup reads a
+/// <see cref="Sql.TableNames.MembershipBuckets"/>) are read by point lookups, and without bloom filters a lookup reads a
 /// data block of every file whose key range covers the key, found or not. Each refresh leaves such a file until
 /// compaction, and many candidates have no row of a metric; with the filters a file without the key costs nothing.
 /// Memtables of 16 MB, not RocksDB's 64 MB: each table keeps up to two in memory, so the timelines, their event times
