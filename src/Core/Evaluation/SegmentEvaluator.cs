@@ -13,7 +13,7 @@ namespace SegmentMcp.Core.Evaluation;
 /// segments that reference others after those (dependency levels). Per level: phase 1 finds each segment's
 /// candidates (<see cref="CandidateQuery"/>), chunks them onto an <see cref="IChunkQueue"/>; phase 2 runs
 /// <see cref="EvaluatorOptions.Workers"/> workers that evaluate the compiled segment restricted to a chunk, diff it
-/// against stored membership and write the transitions (<see cref="IMembershipStore.WriteChangesAsync"/>). A segment's
+/// against stored membership and hand the transitions to a <see cref="ChangeWriter"/>, which writes those of several chunks together (<see cref="IMembershipStore.WriteChangesAsync"/>). A segment's
 /// state (evaluation time, ingestion watermark, size) advances only once all its chunks are written; a failure
 /// leaves it where it was, and the next tick re-derives the same candidates from the old state and repairs.
 /// </summary>
@@ -641,6 +641,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
+        var writer = new ChangeWriter(membership, jobs[0].Tenant, tick.T1, options.ChunkSize, AfterLogWritten, logger, cancellationToken);
         var workers = Enumerable.Range(0, Math.Min(options.Workers, chunks)).Select(_ => Task.Run(
             async () =>
             {
@@ -655,7 +656,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     try
                     {
                         var chunkWatch = Stopwatch.StartNew();
-                        await EvaluateChunkAsync(tick, job, work, cancellationToken).ConfigureAwait(false);
+                        await EvaluateChunkAsync(tick, job, work, writer, cancellationToken).ConfigureAwait(false);
                         job.AddWork(0, chunkWatch.Elapsed);
                     }
                     catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -666,10 +667,18 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 }
             },
             cancellationToken)).ToList();
-        await Task.WhenAll(workers).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(workers).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Every chunk handed over is written (or has failed its segment) before the level's states are.
+            await writer.CompleteAsync().ConfigureAwait(false);
+        }
     }
 
-    private async Task EvaluateChunkAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
+    private async Task EvaluateChunkAsync(Tick tick, SegmentJob job, ChunkWork work, ChangeWriter writer, CancellationToken cancellationToken)
     {
         if (BeforeChunk is { } before)
         {
@@ -685,12 +694,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var (entered, exited, rows) = await ChangesAsync(job, work, cancellationToken).ConfigureAwait(false);
         tick.AddRows(rows);
         job.AddWork(rows, TimeSpan.Zero);
-        Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
-        await membership.WriteChangesAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, entered, exited, hook, cancellationToken).ConfigureAwait(false);
-        job.AddChanges(entered.Count, exited.Count);
-        logger.LogDebug(
-            "Chunk {Chunk} of {Tenant}/{Segment} written: {Profiles} profiles, {Entered} entered, {Exited} exited",
-            work.ChunkIndex, work.Tenant, work.SegmentId, work.ProfileIds.Count, entered.Count, exited.Count);
+        writer.Add(work, job, new SegmentChanges(work.SegmentId, entered, exited));
     }
 
     /// <summary>
@@ -761,7 +765,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         {
             var enteredBatch = entered.GetRange(e, Math.Min(options.ChunkSize, entered.Count - e));
             var exitedBatch = exited.GetRange(x, Math.Min(options.ChunkSize - enteredBatch.Count, exited.Count - x));
-            await membership.WriteChangesAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, enteredBatch, exitedBatch, hook, cancellationToken).ConfigureAwait(false);
+            await membership.WriteChangesAsync(work.Tenant, work.EvaluatedAt, [new SegmentChanges(work.SegmentId, enteredBatch, exitedBatch)], hook, cancellationToken).ConfigureAwait(false);
             job.AddChanges(enteredBatch.Count, exitedBatch.Count);
             e += enteredBatch.Count;
             x += exitedBatch.Count;
@@ -838,6 +842,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     /// <summary>One segment's work in a tick.</summary>
     private sealed class SegmentJob(string tenant, string segmentId, int version, ValidatedDefinition definition, List<string> candidates, SegmentState? previous, ulong planRows)
+        : ChangeWriter.IChunkOwner
     {
         private long entered;
         private long exited;
@@ -894,6 +899,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         {
             Interlocked.Add(ref entered, enteredCount);
             Interlocked.Add(ref exited, exitedCount);
+        }
+
+        public void Written(SegmentChanges changes, TimeSpan elapsed)
+        {
+            AddChanges(changes.Entered.Count, changes.Exited.Count);
+            AddWork(0, elapsed);
         }
     }
 

@@ -211,16 +211,26 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     /// Writes one chunk's transitions at evaluation time <paramref name="at"/>: the log first, then membership (see
     /// the class remarks). <paramref name="betweenWrites"/> is a test hook called between the two inserts.
     /// </summary>
-    public async Task WriteChangesAsync(
+    /// <summary>One segment's transitions of one chunk (see <see cref="WriteChangesAsync(string, DateTime, IReadOnlyList{SegmentChanges}, Func{ValueTask}?, CancellationToken)"/>).</summary>
+    public Task WriteChangesAsync(
         string tenant,
         string segmentId,
         DateTime at,
         IReadOnlyCollection<string> entered,
         IReadOnlyCollection<string> exited,
         Func<ValueTask>? betweenWrites,
+        CancellationToken cancellationToken) =>
+        WriteChangesAsync(tenant, at, [new SegmentChanges(segmentId, entered, exited)], betweenWrites, cancellationToken);
+
+    public async Task WriteChangesAsync(
+        string tenant,
+        DateTime at,
+        IReadOnlyList<SegmentChanges> changes,
+        Func<ValueTask>? betweenWrites,
         CancellationToken cancellationToken)
     {
-        if (entered.Count + exited.Count == 0)
+        var written = changes.Where(c => c.Count > 0).ToList();
+        if (written.Count == 0)
         {
             return;
         }
@@ -228,18 +238,15 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         var time = JsonRows.Time(at);
         using (var log = new JsonRows())
         {
-            foreach (var (profiles, change) in new[] { (entered, "entered"), (exited, "exited") })
+            foreach (var (segmentId, profile, isMember) in Transitions(written))
             {
-                foreach (var profile in profiles)
-                {
-                    var row = log.Begin();
-                    row.WriteString("tenant", tenant);
-                    row.WriteString("segment_id", segmentId);
-                    row.WriteString("at", time);
-                    row.WriteString("profile_id", profile);
-                    row.WriteString("change", change);
-                    log.End();
-                }
+                var row = log.Begin();
+                row.WriteString("tenant", tenant);
+                row.WriteString("segment_id", segmentId);
+                row.WriteString("at", time);
+                row.WriteString("profile_id", profile);
+                row.WriteString("change", isMember ? "entered" : "exited");
+                log.End();
             }
 
             await engine.InsertJsonEachRowAsync(schema.MembershipLog, log.ToMemory(), null, cancellationToken).ConfigureAwait(false);
@@ -250,7 +257,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             await betweenWrites().ConfigureAwait(false);
         }
 
-        await WriteMembershipAsync(tenant, segmentId, at, entered.Select(p => (p, true)).Concat(exited.Select(p => (p, false))), cancellationToken).ConfigureAwait(false);
+        await WriteMembershipAsync(tenant, at, written, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -376,7 +383,9 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         {
             foreach (var group in segment.GroupBy(entry => entry.At))
             {
-                await WriteMembershipAsync(tenant, segment.Key, group.Key, group.Select(entry => (entry.Profile, entry.IsMember)), cancellationToken).ConfigureAwait(false);
+                var changes = new SegmentChanges(
+                    segment.Key, [.. group.Where(entry => entry.IsMember).Select(entry => entry.Profile)], [.. group.Where(entry => !entry.IsMember).Select(entry => entry.Profile)]);
+                await WriteMembershipAsync(tenant, group.Key, [changes], cancellationToken).ConfigureAwait(false);
             }
 
             rolled[segment.Key] = [.. segment.Select(entry => entry.Profile)];
@@ -385,14 +394,12 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         return (rolled, result.Statistics.RowsRead);
     }
 
-    private async Task WriteMembershipAsync(
-        string tenant, string segmentId, DateTime at, IEnumerable<(string Profile, bool IsMember)> rows, CancellationToken cancellationToken)
+    private async Task WriteMembershipAsync(string tenant, DateTime at, IReadOnlyList<SegmentChanges> changes, CancellationToken cancellationToken)
     {
-        var written = rows.ToList();
         var sequence = NextSequence();
         var time = JsonRows.Time(at);
         using var membership = new JsonRows();
-        foreach (var (profile, isMember) in written)
+        foreach (var (segmentId, profile, isMember) in Transitions(changes))
         {
             var row = membership.Begin();
             row.WriteString("tenant", tenant);
@@ -409,46 +416,61 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             await engine.InsertJsonEachRowAsync(schema.Membership, membership.ToMemory(), null, cancellationToken).ConfigureAwait(false);
             if (WritesLookup)
             {
-                await WriteBucketsAsync(tenant, segmentId, written, cancellationToken).ConfigureAwait(false);
+                await WriteBucketsAsync(tenant, changes, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
     /// <summary>
-    /// Applies changes to the membership buckets they fall in: each touched bucket is read and written back with its
-    /// entered profiles added and its exited ones removed (applying the same changes again writes the same rows). After
-    /// membership: a crash between the two leaves the segment's state behind, and the roll-forward of the next tick
-    /// writes both again. A bucket is read and written by one statement at a time per segment in this process (the
-    /// chunks of a segment are written by parallel workers, and two writes of one bucket would each drop the other's
-    /// changes).
+    /// Applies changes to the membership buckets they fall in, every segment's in one statement: each touched bucket is
+    /// read and written back with its entered profiles added and its exited ones removed (applying the same changes
+    /// again writes the same rows). After membership: a crash between the two leaves the segments' states behind, and
+    /// the roll-forward of the next tick writes both again. A segment's buckets are read and written by one statement
+    /// at a time in this process (two writes of one bucket would each drop the other's changes); a statement takes its
+    /// segments' gates in order, so two never wait for each other.
     /// </summary>
-    private async Task WriteBucketsAsync(string tenant, string segmentId, IReadOnlyList<(string Profile, bool IsMember)> changes, CancellationToken cancellationToken)
+    private async Task WriteBucketsAsync(string tenant, IReadOnlyList<SegmentChanges> changes, CancellationToken cancellationToken)
     {
+        var rows = Transitions(changes).ToList();
         var tenantValue = Sql.Param("String", tenant);
-        var segmentValue = Sql.Param("String", segmentId);
         var buckets = Sql.Table(schema.MembershipBuckets);
         var statement = Sql.Of(
             $"""
             INSERT INTO {buckets} (key, members)
             SELECT c.bucket, arraySort(arrayDistinct(arrayConcat(arrayFilter(p -> NOT has(c.exited, p), s.members), c.entered)))
             FROM (
-                SELECT {TimelineKeys.MembershipBucket(tenantValue, segmentValue, Sql.Of($"change.1"))} AS bucket, groupArrayIf(change.1, change.2 = 1) AS entered, groupArrayIf(change.1, change.2 = 0) AS exited
-                FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(String)", changes.Select(c => c.Profile).ToArray())}, {Sql.Param("Array(UInt8)", changes.Select(c => c.IsMember ? (byte)1 : (byte)0).ToArray())})) AS change)
+                SELECT {TimelineKeys.MembershipBucket(tenantValue, Sql.Of($"change.1"), Sql.Of($"change.2"))} AS bucket, groupArrayIf(change.2, change.3 = 1) AS entered, groupArrayIf(change.2, change.3 = 0) AS exited
+                FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(String)", rows.Select(r => r.SegmentId).ToArray())}, {Sql.Param("Array(String)", rows.Select(r => r.Profile).ToArray())}, {Sql.Param("Array(UInt8)", rows.Select(r => r.IsMember ? (byte)1 : (byte)0).ToArray())})) AS change)
                 GROUP BY bucket) AS c
             LEFT JOIN {buckets} AS s ON s.key = c.bucket
             SETTINGS join_use_nulls = 0, join_algorithm = 'direct'
             """);
-        var gate = BucketWriters.GetOrAdd((schema.Database, tenant, segmentId), _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var gates = changes.Select(c => c.SegmentId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(segmentId => BucketWriters.GetOrAdd((schema.Database, tenant, segmentId), _ => new SemaphoreSlim(1, 1)))
+            .ToList();
+        var taken = 0;
         try
         {
+            foreach (var gate in gates)
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                taken++;
+            }
+
             await engine.ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            gate.Release();
+            foreach (var gate in gates.Take(taken))
+            {
+                gate.Release();
+            }
         }
     }
+
+    /// <summary>Every (segment, profile, is member now) of the changes, entered before exited.</summary>
+    private static IEnumerable<(string SegmentId, string Profile, bool IsMember)> Transitions(IEnumerable<SegmentChanges> changes) =>
+        changes.SelectMany(c => c.Entered.Select(p => (c.SegmentId, p, true)).Concat(c.Exited.Select(p => (c.SegmentId, p, false))));
 
     /// <summary>One writer of a segment's buckets at a time in this process (see <see cref="WriteBucketsAsync"/>).</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Database, string Tenant, string Segment), SemaphoreSlim> BucketWriters = new();

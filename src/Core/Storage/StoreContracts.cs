@@ -70,6 +70,16 @@ public sealed record SegmentVersion(
 /// <summary>How far a segment's stored membership is evaluated: version, evaluation time, ingestion watermark, size.</summary>
 public sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime IngestWatermark, long Size);
 
+/// <summary>The profiles that entered and exited one segment at one evaluation (of one chunk or a whole segment).</summary>
+/// <param name="SegmentId">The segment.</param>
+/// <param name="Entered">Profiles now members that were not.</param>
+/// <param name="Exited">Profiles no longer members that were.</param>
+public sealed record SegmentChanges(string SegmentId, IReadOnlyCollection<string> Entered, IReadOnlyCollection<string> Exited)
+{
+    /// <summary>Entered and exited together.</summary>
+    public int Count => Entered.Count + Exited.Count;
+}
+
 /// <summary>What the evaluator reads and writes about saved segments: which to evaluate, and how far each is evaluated.</summary>
 public interface ISegmentStateStore
 {
@@ -111,16 +121,14 @@ public interface IMembershipStore : IMembershipReader
         string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes one chunk's transitions at evaluation time <paramref name="at"/>: the entered/exited log first, then
-    /// membership, so a crash in between is repaired by <see cref="RollForwardAsync"/>. <paramref name="betweenWrites"/>
-    /// (a test hook) runs between the two writes.
+    /// Writes transitions at evaluation time <paramref name="at"/>, of one or more chunks of any of the tenant's
+    /// segments: the entered/exited log first, then membership, so a crash in between is repaired by
+    /// <see cref="RollForwardAsync"/>. <paramref name="betweenWrites"/> (a test hook) runs between the two writes.
     /// </summary>
     Task WriteChangesAsync(
         string tenant,
-        string segmentId,
         DateTime at,
-        IReadOnlyCollection<string> entered,
-        IReadOnlyCollection<string> exited,
+        IReadOnlyList<SegmentChanges> changes,
         Func<ValueTask>? betweenWrites,
         CancellationToken cancellationToken);
 

@@ -14,7 +14,7 @@ namespace SegmentMcp.Tests.Evaluation;
 [Trait("Category", "Engine")]
 public sealed class EvaluatorCrashTests
 {
-    private static readonly DateTime Start = new(2026, 5, 10, 12, 0, 0, DateTimeKind.Utc);
+    internal static readonly DateTime Start = new(2026, 5, 10, 12, 0, 0, DateTimeKind.Utc);
 
     [Fact]
     public async Task A_worker_that_throws_mid_chunk_is_repaired_by_the_next_tick()
@@ -104,7 +104,8 @@ public sealed class EvaluatorCrashTests
         await AssertConvergedAsync(world, good, Start, t2);
     }
 
-    private static async Task<EvaluationWorld> SeedAsync(IClickHouseEngine engine, StorageSchema schema, int seed)
+    /// <summary>Twenty days of history and six random segments saved at <see cref="Start"/>.</summary>
+    internal static async Task<EvaluationWorld> SeedAsync(IClickHouseEngine engine, StorageSchema schema, int seed)
     {
         var world = new EvaluationWorld(engine, schema, seed);
         for (var day = 20; day > 0; day--)

@@ -51,6 +51,10 @@ public abstract partial class EngineContractTests
         Assert.Equal(["p2"], await Engine.QueryAsync(
             Sql.Of($"SELECT arrayJoin(members) FROM {Sql.Table(schema.MembershipBuckets)}"),
             row => row.GetString(0)));
+
+        // Version 11 writes the buckets through the memtable.
+        Assert.Contains("optimize_for_bulk_insert = 0", await Engine.QueryScalarAsync<string>(
+            Sql.Of($"SELECT create_table_query FROM system.tables WHERE database = {Sql.Param("String", schema.Database)} AND name = 'membership_buckets'")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -267,5 +271,45 @@ public abstract partial class EngineContractTests
         var (members, _) = await store.MembersAmongAsync("acme", "s1", profiles, CancellationToken.None);
         Assert.Equal(profiles.Except(leaving).Order(StringComparer.Ordinal), members.Order(StringComparer.Ordinal));
         Assert.Equal(4000L, await store.CountAsync("acme", "s1", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Changes_of_several_segments_and_chunks_written_together_land_in_each_segment()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var store = new MembershipStore(Engine, schema);
+        var at = new DateTime(2026, 11, 22, 0, 0, 0, DateTimeKind.Utc);
+        var profiles = Enumerable.Range(0, 3000).Select(i => $"p{i}").ToArray();
+
+        // Two chunks of s1 and one of s2 in one write; s2's members overlap s1's, so their buckets' profiles do too.
+        await store.WriteChangesAsync(
+            "acme",
+            at,
+            [new SegmentChanges("s1", profiles[..1500], []), new SegmentChanges("s2", profiles[1000..], []), new SegmentChanges("s1", profiles[1500..], [])],
+            null,
+            CancellationToken.None);
+
+        // An hour later: s1 loses the even profiles and s2 loses its first 500 while p0..p99 enter it, again together.
+        var later = at.AddHours(1);
+        var s1Leaving = profiles.Where((_, i) => i % 2 == 0).ToArray();
+        await store.WriteChangesAsync(
+            "acme",
+            later,
+            [new SegmentChanges("s2", profiles[..100], profiles[1000..1500]), new SegmentChanges("s1", [], s1Leaving)],
+            null,
+            CancellationToken.None);
+
+        var s1 = profiles.Except(s1Leaving).ToHashSet(StringComparer.Ordinal);
+        var s2 = profiles[..100].Concat(profiles[1500..]).ToHashSet(StringComparer.Ordinal);
+        var (both, _) = await store.MembersAmongAsync("acme", [("s1", profiles), ("s2", profiles)], CancellationToken.None);
+        Assert.True(s1.SetEquals(both["s1"]));
+        Assert.True(s2.SetEquals(both["s2"]));
+        Assert.Equal(s1.Count, await store.CountAsync("acme", "s1", CancellationToken.None));
+        Assert.Equal(s2.Count, await store.CountAsync("acme", "s2", CancellationToken.None));
+
+        // The log holds each segment's own transitions.
+        var s2Changes = await store.ChangesAsync("acme", "s2", later, null, null, 10_000, CancellationToken.None);
+        Assert.Equal(600, s2Changes.Count);
+        Assert.Equal(100, s2Changes.Count(c => c.Entered));
     }
 }

@@ -1,0 +1,74 @@
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Tests.Evaluation;
+
+/// <summary>A membership store that passes every call on and counts what the evaluator writes through it.</summary>
+internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipStore
+{
+    private long entered;
+    private int writes;
+    private int changeSets;
+
+    /// <summary>Profiles written as entered, by chunk writes and by whole new segments.</summary>
+    public long Entered => Interlocked.Read(ref entered);
+
+    /// <summary>Calls of <see cref="WriteChangesAsync"/>.</summary>
+    public int Writes => Volatile.Read(ref writes);
+
+    /// <summary>Change sets with at least one change passed to <see cref="WriteChangesAsync"/>.</summary>
+    public int ChangeSets => Volatile.Read(ref changeSets);
+
+    public Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
+        string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken) =>
+        inner.MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken);
+
+    public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
+        inner.StoredMembersAmong(tenant, segmentId, candidates);
+
+    public Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
+        string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken) =>
+        inner.MembersAmongAsync(tenant, candidates, cancellationToken);
+
+    public Task WriteChangesAsync(
+        string tenant, DateTime at, IReadOnlyList<SegmentChanges> changes, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref entered, changes.Sum(c => c.Entered.Count));
+        Interlocked.Increment(ref writes);
+        Interlocked.Add(ref changeSets, changes.Count(c => c.Count > 0));
+        return inner.WriteChangesAsync(tenant, at, changes, betweenWrites, cancellationToken);
+    }
+
+    public async Task<(long Entered, ulong RowsRead)> WriteAllEnteredAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    {
+        var written = await inner.WriteAllEnteredAsync(tenant, segmentId, at, members, betweenWrites, cancellationToken);
+        Interlocked.Add(ref entered, written.Entered);
+        return written;
+    }
+
+    public Task<(IReadOnlyDictionary<string, IReadOnlyList<string>> Profiles, ulong RowsRead)> RollForwardAsync(
+        string tenant, IReadOnlyList<(string SegmentId, DateTime? EvaluatedAt)> segments, CancellationToken cancellationToken) =>
+        inner.RollForwardAsync(tenant, segments, cancellationToken);
+
+    public Task ForgetAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken) =>
+        inner.ForgetAsync(tenant, segmentIds, cancellationToken);
+
+    public Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken) => inner.CountAsync(tenant, segmentId, cancellationToken);
+
+    public Task<IReadOnlyList<string>> MembersAsync(string tenant, string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken) =>
+        inner.MembersAsync(tenant, segmentId, afterProfileId, limit, cancellationToken);
+
+    public Task<bool> IsMemberAsync(string tenant, string segmentId, string profileId, CancellationToken cancellationToken) =>
+        inner.IsMemberAsync(tenant, segmentId, profileId, cancellationToken);
+
+    public Task<IReadOnlyList<MembershipChange>> ChangesAsync(
+        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken) =>
+        inner.ChangesAsync(tenant, segmentId, since, until, after, limit, cancellationToken);
+
+    public Task<long> OverlapAsync(string tenant, string segmentA, string segmentB, CancellationToken cancellationToken) =>
+        inner.OverlapAsync(tenant, segmentA, segmentB, cancellationToken);
+
+    public Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken) =>
+        inner.SegmentsOfProfileAsync(tenant, profileId, cancellationToken);
+}
