@@ -260,16 +260,14 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             try
             {
                 universe ??= await WeighAsync(tick, tenant, jobs, cancellationToken).ConfigureAwait(false);
-                if (universe is { } profileRows)
-                {
-                    WholeWhenCheaper(jobs, profileRows);
-                }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // Only a matter of speed: the jobs stay restricted.
+                // Only a matter of speed: the jobs stay restricted unless measured costs say otherwise.
                 logger.LogWarning(exception, "Counting the profiles of {Tenant} failed; its segments are evaluated chunk by chunk", tenant);
             }
+
+            WholeWhenCheaper(jobs, universe);
 
             tick.AddPhase1(phase1.Elapsed);
             var phase2 = Stopwatch.StartNew();
@@ -596,20 +594,31 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     /// <summary>
     /// Turns restricted jobs whose candidates reach <see cref="EvaluatorOptions.WholeEvaluationShare"/> of the universe
-    /// into whole ones: the compiled query once over every profile, diffed against the stored members. Exact either way
-    /// (a whole evaluation is what a new version gets); the midnight tick of an anniversary condition, or a short window
-    /// over a busy hour, makes thousands of candidates whose lookups cost more than the scan.
+    /// (when counted), or whose whole query this process measured as cheaper than their chunks would be
+    /// (<see cref="SegmentCosts"/>), into whole ones: the compiled query once over every profile, diffed against the
+    /// stored members. Exact either way (a whole evaluation is what a new version gets); the midnight tick of an
+    /// anniversary condition, or a short window over a busy hour, makes thousands of candidates whose lookups cost more
+    /// than the scan. Below <see cref="EvaluatorOptions.WholeEvaluationMinimum"/> candidates a job stays restricted: a
+    /// whole query reads the full query's rows.
     /// </summary>
-    private void WholeWhenCheaper(List<SegmentJob> jobs, long profileRows)
+    private void WholeWhenCheaper(List<SegmentJob> jobs, long? profileRows)
     {
-        var threshold = Math.Max(options.WholeEvaluationMinimum, (long)Math.Ceiling(profileRows * options.WholeEvaluationShare));
-        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= threshold))
+        var threshold = profileRows is { } rows
+            ? Math.Max(options.WholeEvaluationMinimum, (long)Math.Ceiling(rows * options.WholeEvaluationShare))
+            : long.MaxValue;
+        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= options.WholeEvaluationMinimum))
         {
+            var byShare = job.Candidates.Count >= threshold;
+            if (!byShare && !SegmentCosts.Shared.WholeIsCheaper(schema.Database, job.Tenant, job.SegmentId, job.Version, job.Candidates.Count))
+            {
+                continue;
+            }
+
             job.Whole = true;
             job.WholeByCost = true;
             logger.LogDebug(
-                "{Tenant}/{Segment}: {Candidates} candidates of about {Profiles} profiles, evaluated whole",
-                job.Tenant, job.SegmentId, job.Candidates.Count, profileRows);
+                "{Tenant}/{Segment}: {Candidates} candidates of about {Profiles} profiles, evaluated whole ({Reason})",
+                job.Tenant, job.SegmentId, job.Candidates.Count, profileRows, byShare ? "their share of the profiles" : "measured cheaper");
         }
     }
 
@@ -691,7 +700,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
+        var query = Stopwatch.StartNew();
         var (entered, exited, rows) = await ChangesAsync(job, work, cancellationToken).ConfigureAwait(false);
+        SegmentCosts.Shared.RecordRestricted(schema.Database, work.Tenant, work.SegmentId, work.Version, work.ProfileIds.Count, query.Elapsed);
         tick.AddRows(rows);
         job.AddWork(rows, TimeSpan.Zero);
         writer.Add(work, job, new SegmentChanges(work.SegmentId, entered, exited));
@@ -732,11 +743,29 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
+        var watch = Stopwatch.StartNew();
+        if (job.WholeByCost && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
+        {
+            // Candidates turned whole: the compiled query diffed against the stored members in the engine, so only the
+            // changes cross into the process (the size follows from the previous one).
+            var changes = await engine.QueryAsync(SegmentCompiler.CompileWholeChanges(job.Definition, schema, work.EvaluatedAt, storedMembers), cancellationToken).ConfigureAwait(false);
+            SegmentCosts.Shared.RecordWhole(schema.Database, work.Tenant, work.SegmentId, work.Version, watch.Elapsed);
+            tick.AddRows(changes.Statistics.RowsRead);
+            job.AddWork(changes.Statistics.RowsRead, TimeSpan.Zero);
+            var rows = changes.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1)));
+            await WriteInBatchesAsync(
+                job, work, [.. rows.Where(r => r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)], [.. rows.Where(r => !r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)], hook, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         if (job.Previous is null && await membership.CountAsync(work.Tenant, work.SegmentId, cancellationToken).ConfigureAwait(false) == 0)
         {
             // A brand-new segment: every member enters, written by the engine straight from the compiled query.
             var members = SegmentCompiler.CompileMembers(job.Definition, schema, work.EvaluatedAt);
             var written = await membership.WriteAllEnteredAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, hook, cancellationToken).ConfigureAwait(false);
+
+            // Writing every member three times costs more than a diff would: an estimate on the safe side.
+            SegmentCosts.Shared.RecordWhole(schema.Database, work.Tenant, work.SegmentId, work.Version, watch.Elapsed);
             tick.AddRows(written.RowsRead);
             job.AddWork(written.RowsRead, TimeSpan.Zero);
             job.AddChanges((int)written.Entered, 0);
@@ -757,10 +786,17 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             .ToHashSet(StringComparer.Ordinal);
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
         var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
+        SegmentCosts.Shared.RecordWhole(schema.Database, work.Tenant, work.SegmentId, work.Version, watch.Elapsed);
         job.WholeCandidates = now.Count + exited.Count;
 
         // The members are exactly those found once the changes are written: no count afterwards.
         job.KnownSize = now.Count;
+        await WriteInBatchesAsync(job, work, entered, exited, hook, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A whole evaluation's transitions, written in batches of <see cref="EvaluatorOptions.ChunkSize"/>.</summary>
+    private async Task WriteInBatchesAsync(SegmentJob job, ChunkWork work, List<string> entered, List<string> exited, Func<ValueTask>? hook, CancellationToken cancellationToken)
+    {
         for (int e = 0, x = 0; e < entered.Count || x < exited.Count;)
         {
             var enteredBatch = entered.GetRange(e, Math.Min(options.ChunkSize, entered.Count - e));
@@ -772,8 +808,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         logger.LogDebug(
-            "{Tenant}/{Segment} v{Version} evaluated whole: {Members} members, {Entered} entered, {Exited} exited",
-            work.Tenant, work.SegmentId, work.Version, now.Count, entered.Count, exited.Count);
+            "{Tenant}/{Segment} v{Version} evaluated whole: {Entered} entered, {Exited} exited",
+            work.Tenant, work.SegmentId, work.Version, entered.Count, exited.Count);
     }
 
     /// <summary>Groups segments so that every segment comes after the segments it references.</summary>

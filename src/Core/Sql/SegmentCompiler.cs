@@ -111,6 +111,20 @@ public static partial class SegmentCompiler
     }
 
     /// <summary>
+    /// The compiled query over every profile diffed in the engine against <paramref name="storedMembers"/> (a one-column
+    /// subquery of a segment's stored members): rows of (profile_id, is_member now) for the profiles whose membership
+    /// changed, one hash join instead of both member lists crossing into the process.
+    /// </summary>
+    public static SqlStatement CompileWholeChanges(ValidatedDefinition definition, TableNames schema, DateTime now, SqlFragment storedMembers) =>
+        Sql.Of(
+            $"""
+            SELECT if(n.now_member = 1, n.profile_id, s.profile_id) AS candidate, n.now_member = 1 AS now_member
+            FROM (SELECT profile_id, toUInt8(1) AS now_member FROM ({Query(definition, schema, new CompileOptions(now))})) AS n
+            FULL OUTER JOIN (SELECT profile_id, toUInt8(1) AS was_member FROM ({storedMembers})) AS s ON n.profile_id = s.profile_id
+            WHERE n.now_member != s.was_member{Settings}
+            """).ToStatement();
+
+    /// <summary>
     /// A restricted query's candidates, bound once at the top (<c>WITH {profile_ids:Array(String)} AS candidate_ids</c>)
     /// and read by name where the query restricts to them: the engine parses an array parameter at every place it
     /// appears, 2–3 µs an element each time (35 ms more for three places than for one, 11,689 candidates, measured).

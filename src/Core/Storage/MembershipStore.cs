@@ -124,6 +124,9 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
         schema.HasKeyValueTables ? BucketMembersAmong(tenant, segmentId, candidates) : null;
 
+    public SqlFragment? StoredMembers(string tenant, string segmentId) =>
+        schema.HasKeyValueTables ? Sql.Of($"SELECT profile_id FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1") : null;
+
     /// <summary>The members among <paramref name="candidates"/> (an Array(String)): their buckets' rows, each read once.</summary>
     private SqlFragment BucketMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
         Sql.Of(

@@ -116,6 +116,12 @@ public interface IMembershipStore : IMembershipReader
     /// </summary>
     SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates);
 
+    /// <summary>
+    /// Every stored member of a segment as a one-column subquery, so a whole evaluation can be diffed in the same
+    /// statement; null where <see cref="StoredMembersAmong"/> is (the caller diffs in the process).
+    /// </summary>
+    SqlFragment? StoredMembers(string tenant, string segmentId);
+
     /// <summary>The same for several segments at once: each segment's stored members among its profiles.</summary>
     Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken);

@@ -26,6 +26,8 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
         inner.StoredMembersAmong(tenant, segmentId, candidates);
 
+    public SqlFragment? StoredMembers(string tenant, string segmentId) => inner.StoredMembers(tenant, segmentId);
+
     public Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
         string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken) =>
         inner.MembersAmongAsync(tenant, candidates, cancellationToken);
