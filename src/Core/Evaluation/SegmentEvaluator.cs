@@ -263,7 +263,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // Only a matter of speed: the jobs stay restricted unless measured costs say otherwise.
+                // Only a matter of speed: the jobs stay restricted.
                 logger.LogWarning(exception, "Counting the profiles of {Tenant} failed; its segments are evaluated chunk by chunk", tenant);
             }
 
@@ -594,31 +594,32 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     /// <summary>
     /// Turns restricted jobs whose candidates reach <see cref="EvaluatorOptions.WholeEvaluationShare"/> of the universe
-    /// (when counted), or whose whole query this process measured as cheaper than their chunks would be
-    /// (<see cref="SegmentCosts"/>), into whole ones: the compiled query once over every profile, diffed against the
-    /// stored members. Exact either way (a whole evaluation is what a new version gets); the midnight tick of an
-    /// anniversary condition, or a short window over a busy hour, makes thousands of candidates whose lookups cost more
-    /// than the scan. Below <see cref="EvaluatorOptions.WholeEvaluationMinimum"/> candidates a job stays restricted: a
-    /// whole query reads the full query's rows.
+    /// into whole ones: the compiled query once over every profile, diffed against the stored members. Exact either way
+    /// (a whole evaluation is what a new version gets); the midnight tick of an anniversary condition, or a short window
+    /// over a busy hour, makes thousands of candidates whose lookups cost more than the scan.
     /// </summary>
+    /// <remarks>
+    /// Choosing by this process's measured costs instead (the whole query against a restricted chunk of a comparable
+    /// count, with a margin of 2) was tried on the 2M-profile demo: at 1% changed it turned the short windows whole and
+    /// one worker's tick went from 240% to 223% of a full recompute, but with two and four workers it went from 79–87%
+    /// to 94–113% (the whole queries take both cores from the other worker's lookups) and read 6–53% of the full rows
+    /// instead of 2.7%.
+    /// </remarks>
     private void WholeWhenCheaper(List<SegmentJob> jobs, long? profileRows)
     {
-        var threshold = profileRows is { } rows
-            ? Math.Max(options.WholeEvaluationMinimum, (long)Math.Ceiling(rows * options.WholeEvaluationShare))
-            : long.MaxValue;
-        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= options.WholeEvaluationMinimum))
+        if (profileRows is not { } rows)
         {
-            var byShare = job.Candidates.Count >= threshold;
-            if (!byShare && !SegmentCosts.Shared.WholeIsCheaper(schema.Database, job.Tenant, job.SegmentId, job.Version, job.Candidates.Count))
-            {
-                continue;
-            }
+            return;
+        }
 
+        var threshold = Math.Max(options.WholeEvaluationMinimum, (long)Math.Ceiling(rows * options.WholeEvaluationShare));
+        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= threshold))
+        {
             job.Whole = true;
             job.WholeByCost = true;
             logger.LogDebug(
-                "{Tenant}/{Segment}: {Candidates} candidates of about {Profiles} profiles, evaluated whole ({Reason})",
-                job.Tenant, job.SegmentId, job.Candidates.Count, profileRows, byShare ? "their share of the profiles" : "measured cheaper");
+                "{Tenant}/{Segment}: {Candidates} candidates of about {Profiles} profiles, evaluated whole",
+                job.Tenant, job.SegmentId, job.Candidates.Count, rows);
         }
     }
 
@@ -700,9 +701,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        var query = Stopwatch.StartNew();
         var (entered, exited, rows) = await ChangesAsync(job, work, cancellationToken).ConfigureAwait(false);
-        SegmentCosts.Shared.RecordRestricted(schema.Database, work.Tenant, work.SegmentId, work.Version, work.ProfileIds.Count, query.Elapsed);
         tick.AddRows(rows);
         job.AddWork(rows, TimeSpan.Zero);
         writer.Add(work, job, new SegmentChanges(work.SegmentId, entered, exited));
@@ -743,13 +742,11 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
-        var watch = Stopwatch.StartNew();
         if (job.WholeByCost && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
         {
             // Candidates turned whole: the compiled query diffed against the stored members in the engine, so only the
             // changes cross into the process (the size follows from the previous one).
             var changes = await engine.QueryAsync(SegmentCompiler.CompileWholeChanges(job.Definition, schema, work.EvaluatedAt, storedMembers), cancellationToken).ConfigureAwait(false);
-            SegmentCosts.Shared.RecordWhole(schema.Database, work.Tenant, work.SegmentId, work.Version, watch.Elapsed);
             tick.AddRows(changes.Statistics.RowsRead);
             job.AddWork(changes.Statistics.RowsRead, TimeSpan.Zero);
             var rows = changes.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1)));
@@ -763,9 +760,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             // A brand-new segment: every member enters, written by the engine straight from the compiled query.
             var members = SegmentCompiler.CompileMembers(job.Definition, schema, work.EvaluatedAt);
             var written = await membership.WriteAllEnteredAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, hook, cancellationToken).ConfigureAwait(false);
-
-            // Writing every member three times costs more than a diff would: an estimate on the safe side.
-            SegmentCosts.Shared.RecordWhole(schema.Database, work.Tenant, work.SegmentId, work.Version, watch.Elapsed);
             tick.AddRows(written.RowsRead);
             job.AddWork(written.RowsRead, TimeSpan.Zero);
             job.AddChanges((int)written.Entered, 0);
@@ -786,7 +780,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             .ToHashSet(StringComparer.Ordinal);
         var entered = now.Where(p => !stored.Contains(p)).Order(StringComparer.Ordinal).ToList();
         var exited = stored.Where(p => !now.Contains(p)).Order(StringComparer.Ordinal).ToList();
-        SegmentCosts.Shared.RecordWhole(schema.Database, work.Tenant, work.SegmentId, work.Version, watch.Elapsed);
         job.WholeCandidates = now.Count + exited.Count;
 
         // The members are exactly those found once the changes are written: no count afterwards.

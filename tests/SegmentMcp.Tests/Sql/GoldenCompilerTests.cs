@@ -141,6 +141,26 @@ public sealed class GoldenCompilerTests
         Assert.Empty(restricted.Rows);
     }
 
+    [Trait("Category", "Engine")]
+    [Fact]
+    public async Task A_whole_diff_returns_exactly_the_profiles_whose_membership_changed()
+    {
+        var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases["not_any"].Condition));
+        var schema = await ExecutionSchema.Value;
+        await TestEngines.Embedded.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            Encoding.UTF8.GetBytes("""{"tenant": "acme", "profile_id": "newly_qualified", "updated_at": "2024-01-01 00:00:00", "properties": {"age": "n4"}}"""),
+            null);
+
+        // Stored: today's members but one, plus a profile that no longer qualifies.
+        var members = SegmentCompiler.CompileMembers(definition, schema, Now);
+        var stored = Core.Sql.Sql.Of(
+            $"SELECT profile_id FROM ({members}) WHERE profile_id != {Core.Sql.Sql.Param("String", "newly_qualified")} UNION ALL SELECT {Core.Sql.Sql.Param("String", "gone")}");
+        var result = await TestEngines.Embedded.QueryAsync(SegmentCompiler.CompileWholeChanges(definition, schema, Now, stored));
+
+        Assert.Equal([("gone", false), ("newly_qualified", true)], result.Read(row => (row.GetString(0), row.GetBoolean(1))).Order());
+    }
+
     [Fact]
     public void Sql_recognizes_dates_with_the_same_pattern_as_the_parser()
     {
