@@ -129,10 +129,7 @@ public sealed class GoldenCompilerTests
     {
         var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases["not_any"].Condition));
         var schema = await ExecutionSchema.Value;
-        await TestEngines.Embedded.InsertJsonEachRowAsync(
-            schema.ProfileUpdates,
-            Encoding.UTF8.GetBytes("""{"tenant": "acme", "profile_id": "nobody_in_particular", "updated_at": "2024-01-01 00:00:00", "properties": {"age": "n3"}}"""),
-            null);
+        await InsertProfileAsync(schema, "nobody_in_particular");
 
         var everyone = await TestEngines.Embedded.QueryAsync(SegmentCompiler.Compile(definition, schema, new CompileOptions(Now)));
         var restricted = await TestEngines.Embedded.QueryAsync(SegmentCompiler.Compile(definition, schema, new CompileOptions(Now, CompileMode.Restricted, [])));
@@ -147,10 +144,7 @@ public sealed class GoldenCompilerTests
     {
         var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases["not_any"].Condition));
         var schema = await ExecutionSchema.Value;
-        await TestEngines.Embedded.InsertJsonEachRowAsync(
-            schema.ProfileUpdates,
-            Encoding.UTF8.GetBytes("""{"tenant": "acme", "profile_id": "newly_qualified", "updated_at": "2024-01-01 00:00:00", "properties": {"age": "n4"}}"""),
-            null);
+        await InsertProfileAsync(schema, "newly_qualified");
 
         // Stored: today's members but one, plus a profile that no longer qualifies.
         var members = SegmentCompiler.CompileMembers(definition, schema, Now);
@@ -170,6 +164,13 @@ public sealed class GoldenCompilerTests
 
         Assert.Contains($"'^s{IsoTime.SqlPattern}$'", statement.Text, StringComparison.Ordinal);
     }
+
+    /// <summary>A profile with only an age: outside Boston and without page views.</summary>
+    private static Task InsertProfileAsync(StorageSchema schema, string profileId) =>
+        TestEngines.Embedded.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            Encoding.UTF8.GetBytes($$$"""{"tenant": "acme", "profile_id": "{{{profileId}}}", "updated_at": "2024-01-01 00:00:00", "properties": {"age": "n3"}}"""),
+            null);
 
     private static SegmentDefinition Parse(string condition, string name = "golden")
     {
