@@ -14,17 +14,11 @@ public sealed class ChangeWriterTests
     [Fact]
     public async Task Chunks_finished_during_a_write_are_written_together_and_membership_matches_the_recompute()
     {
-        var engine = TestEngines.Embedded;
-        var schema = await TestEngines.NewSchemaAsync(engine);
-        var start = EvaluatorCrashTests.Start;
-        var world = await EvaluatorCrashTests.SeedAsync(engine, schema, 23);
+        var (engine, schema, world) = await SeedAsync(23);
         var store = new RecordingMembership(new MembershipStore(engine, schema));
         var evaluator = new SegmentEvaluator(
             engine, schema, world.Segments, store, new EvaluatorOptions { Workers = 1, ChunkSize = 3, IngestLag = TimeSpan.Zero });
-        await evaluator.TickAsync(EvaluationWorld.Tenant, start, null, CancellationToken.None);
-
-        var t1 = start.AddHours(20);
-        await world.IngestAsync(t1, 60, 15);
+        var t1 = await FirstTickThenIngestAsync(evaluator, world);
         var (callsBefore, setsBefore) = (store.Writes, store.ChangeSets);
 
         // The first write stalls between its log and its membership rows while the worker goes on with later chunks.
@@ -53,5 +47,43 @@ public sealed class ChangeWriterTests
             var (members, _) = await store.MembersAmongAsync(EvaluationWorld.Tenant, id, [.. Enumerable.Range(0, 60).Select(world.Profile)], CancellationToken.None);
             Assert.Equal(expected, new SortedSet<string>(members, StringComparer.Ordinal));
         }
+    }
+
+    [Fact]
+    public async Task A_tick_cancelled_between_a_writes_log_and_membership_stops_and_the_next_tick_repairs()
+    {
+        var (engine, schema, world) = await SeedAsync(29);
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 4, IngestLag = TimeSpan.Zero });
+        var t1 = await FirstTickThenIngestAsync(evaluator, world);
+        using var cancel = new CancellationTokenSource();
+        evaluator.AfterLogWritten = async _ => await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => evaluator.TickAsync(EvaluationWorld.Tenant, t1, null, cancel.Token).WaitAsync(TimeSpan.FromMinutes(2)));
+
+        evaluator.AfterLogWritten = null;
+        var t2 = t1.AddHours(3);
+        await evaluator.TickAsync(EvaluationWorld.Tenant, t2, null, CancellationToken.None);
+        foreach (var id in world.SegmentIds)
+        {
+            var expected = await world.RecomputeAsync(id, t2);
+            Assert.Equal(expected, await world.StoredMembersAsync(id));
+            Assert.Equal(expected, await world.ReplayedLogAsync(id));
+        }
+    }
+
+    private static async Task<(IClickHouseEngine Engine, StorageSchema Schema, EvaluationWorld World)> SeedAsync(int seed)
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        return (engine, schema, await EvaluatorCrashTests.SeedAsync(engine, schema, seed));
+    }
+
+    /// <summary>Evaluates the seeded segments at the start, then ingests 20 hours later; returns that time.</summary>
+    private static async Task<DateTime> FirstTickThenIngestAsync(SegmentEvaluator evaluator, EvaluationWorld world)
+    {
+        await evaluator.TickAsync(EvaluationWorld.Tenant, EvaluatorCrashTests.Start, null, CancellationToken.None);
+        var t1 = EvaluatorCrashTests.Start.AddHours(20);
+        await world.IngestAsync(t1, 60, 15);
+        return t1;
     }
 }

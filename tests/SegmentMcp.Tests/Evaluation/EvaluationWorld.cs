@@ -192,6 +192,21 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
         }
     }
 
+    /// <summary>
+    /// The segment's log replayed entry by entry from its first evaluation; every entry must be a transition (an entry
+    /// for a member or an exit for a non-member fails).
+    /// </summary>
+    public async Task<SortedSet<string>> ReplayedLogAsync(string segmentId)
+    {
+        var replay = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var change in await ChangesAsync(segmentId))
+        {
+            Xunit.Assert.True(change.Entered ? replay.Add(change.ProfileId) : replay.Remove(change.ProfileId), $"{segmentId}: {change} does not follow the previous entry");
+        }
+
+        return replay;
+    }
+
     public async Task<List<MembershipChange>> ChangesAsync(string segmentId, DateTime? since = null, DateTime? until = null)
     {
         var all = new List<MembershipChange>();
