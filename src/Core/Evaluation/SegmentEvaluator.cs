@@ -13,9 +13,10 @@ namespace SegmentMcp.Core.Evaluation;
 /// segments that reference others after those (dependency levels). Per level: phase 1 finds each segment's
 /// candidates (<see cref="CandidateQuery"/>), chunks them onto an <see cref="IChunkQueue"/>; phase 2 runs
 /// <see cref="EvaluatorOptions.Workers"/> workers that evaluate the compiled segment restricted to a chunk, diff it
-/// against stored membership and hand the transitions to a <see cref="ChangeWriter"/>, which writes those of several chunks together (<see cref="IMembershipStore.WriteChangesAsync"/>). A segment's
-/// state (evaluation time, ingestion watermark, size) advances only once all its chunks are written; a failure
-/// leaves it where it was, and the next tick re-derives the same candidates from the old state and repairs.
+/// against stored membership and hand the transitions to a <see cref="ChangeWriter"/>, which writes those of several
+/// chunks together (<see cref="IMembershipStore.WriteChangesAsync"/>). A segment's state (evaluation time, ingestion
+/// watermark, size) advances only once all its chunks are written; a failure leaves it where it was, and the next tick
+/// re-derives the same candidates from the old state and repairs.
 /// </summary>
 public sealed class SegmentEvaluator : ISegmentEvaluator
 {
@@ -750,8 +751,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             tick.AddRows(changes.Statistics.RowsRead);
             job.AddWork(changes.Statistics.RowsRead, TimeSpan.Zero);
             var rows = changes.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1)));
-            await WriteInBatchesAsync(
-                job, work, [.. rows.Where(r => r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)], [.. rows.Where(r => !r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)], hook, cancellationToken).ConfigureAwait(false);
+            List<string> nowMembers = [.. rows.Where(r => r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)];
+            List<string> noLonger = [.. rows.Where(r => !r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)];
+            await WriteInBatchesAsync(job, work, nowMembers, noLonger, hook, cancellationToken).ConfigureAwait(false);
             return;
         }
 
