@@ -11,8 +11,9 @@ namespace SegmentMcp.Benchmarks;
 /// what it is: a candidate query, a restricted segment query, a membership lookup, an insert), so a benchmark can
 /// print where a tick's time goes.
 /// </summary>
-internal sealed partial class TimingEngine(IClickHouseEngine inner) : IClickHouseEngine
+internal sealed partial class TimingEngine(IClickHouseEngine inner, TextWriter? journal = null) : IClickHouseEngine
 {
+    private readonly Stopwatch since = Stopwatch.StartNew();
     private readonly ConcurrentDictionary<string, (int Count, TimeSpan Time, ulong Rows)> totals = new(StringComparer.Ordinal);
 
     public string Kind => inner.Kind;
@@ -29,10 +30,10 @@ internal sealed partial class TimingEngine(IClickHouseEngine inner) : IClickHous
         [.. totals.Select(t => (t.Key, t.Value.Count, t.Value.Time, t.Value.Rows)).OrderByDescending(t => t.Time)];
 
     public Task<QueryStatistics> ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken = default) =>
-        TimeAsync(statement.Text, () => inner.ExecuteAsync(statement, cancellationToken), s => s.RowsRead);
+        TimeAsync(statement.Text, () => inner.ExecuteAsync(statement, cancellationToken), s => s.RowsRead, statement.Parameters);
 
     public Task<QueryResult> QueryAsync(SqlStatement query, CancellationToken cancellationToken = default) =>
-        TimeAsync(query.Text, () => inner.QueryAsync(query, cancellationToken), r => r.Statistics.RowsRead);
+        TimeAsync(query.Text, () => inner.QueryAsync(query, cancellationToken), r => r.Statistics.RowsRead, query.Parameters);
 
     public IAsyncEnumerable<object?[]> StreamAsync(SqlStatement query, CancellationToken cancellationToken = default) =>
         inner.StreamAsync(query, cancellationToken);
@@ -48,15 +49,39 @@ internal sealed partial class TimingEngine(IClickHouseEngine inner) : IClickHous
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private async Task<T> TimeAsync<T>(string text, Func<Task<T>> run, Func<T, ulong> rows)
+    private async Task<T> TimeAsync<T>(string text, Func<Task<T>> run, Func<T, ulong> rows, IReadOnlyList<SqlParameter>? parameters = null)
     {
         var label = Label(text);
         running = label;
+        var started = since.Elapsed;
         var watch = Stopwatch.StartNew();
         var result = await run().ConfigureAwait(false);
         var elapsed = watch.Elapsed;
         totals.AddOrUpdate(label, (1, elapsed, rows(result)), (_, t) => (t.Count + 1, t.Time + elapsed, t.Rows + rows(result)));
+        if (journal is not null)
+        {
+            Record(text, parameters ?? [], started, elapsed, rows(result));
+        }
+
         return result;
+    }
+
+    /// <summary>One JSON line per statement (its text, parameters as the engine receives them, start, time, rows), to replay it elsewhere.</summary>
+    private void Record(string text, IReadOnlyList<SqlParameter> parameters, TimeSpan started, TimeSpan elapsed, ulong rows)
+    {
+        var line = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["start_ms"] = Math.Round(started.TotalMilliseconds, 1),
+            ["ms"] = Math.Round(elapsed.TotalMilliseconds, 1),
+            ["rows"] = rows,
+            ["sql"] = text,
+            ["params"] = parameters.ToDictionary(p => p.Name, p => Core.Storage.Chdb.ParameterText.Format(p.ClickHouseType, p.Value), StringComparer.Ordinal),
+        });
+        lock (journal!)
+        {
+            journal.WriteLine(line);
+            journal.Flush();
+        }
     }
 
     private static string Label(string text)

@@ -167,15 +167,7 @@ internal static class FilterSql
 
         if (filter.Op == FilterOperator.AnniversaryInNextDays)
         {
-            // A date is 's' + ISO text, so its written month and day are characters 7–11; the UTC day an offset gives
-            // lies within a day of them. A cheap string test that lets only those rows reach the date parsing.
-            var monthDays = AnniversaryCodes(now, filter.Days)
-                .SelectMany(code => new[] { -1, 0, 1 }.Select(shift => new DateTime(2000, (int)(code / 100), (int)(code % 100), 0, 0, 0, DateTimeKind.Utc).AddDays(shift)))
-                .Select(day => day.ToString("MM-dd", System.Globalization.CultureInfo.InvariantCulture))
-                .Distinct(StringComparer.Ordinal)
-                .Order(StringComparer.Ordinal)
-                .ToArray();
-            return Sql.Of($"substring({column}, 7, 5) IN {Sql.Param("Array(String)", monthDays)}");
+            return WrittenMonthDayNear(column, AnniversaryCodes(now, filter.Days));
         }
 
         if (filter.Op is not (FilterOperator.Eq or FilterOperator.In) || filter.Values.Any(v => v is NumberScalar))
@@ -194,6 +186,26 @@ internal static class FilterSql
             .Order(StringComparer.Ordinal)
             .ToArray();
         return Sql.Of($"{column} IN {Sql.Param("Array(String)", tagged)}");
+    }
+
+    /// <summary>
+    /// A tagged value whose date's UTC month and day (<c>month * 100 + day</c>) can be one of <paramref name="codes"/>:
+    /// a date is 's' + ISO text, so its written month and day are characters 7–11, and the UTC day an offset gives lies
+    /// within a day of them, in the date's own year: a day either side in a leap year and in a common one (where
+    /// 28 February's next day is 1 March). A cheap string test that lets only those rows reach the date parsing;
+    /// implied by any test of the parsed date's month and day, never a replacement for it.
+    /// </summary>
+    internal static SqlFragment WrittenMonthDayNear(SqlFragment column, IEnumerable<long> codes)
+    {
+        var monthDays = codes
+            .SelectMany(code => new[] { 2000, 2001 }
+                .Where(year => DateTime.DaysInMonth(year, (int)(code / 100)) >= code % 100)
+                .SelectMany(year => new[] { -1, 0, 1 }.Select(shift => new DateTime(year, (int)(code / 100), (int)(code % 100), 0, 0, 0, DateTimeKind.Utc).AddDays(shift))))
+            .Select(day => day.ToString("MM-dd", System.Globalization.CultureInfo.InvariantCulture))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        return Sql.Of($"substring({column}, 7, 5) IN {Sql.Param("Array(String)", monthDays)}");
     }
 
     /// <summary>The instants a date operator accepts (null: unbounded that side), or null for other operators.</summary>

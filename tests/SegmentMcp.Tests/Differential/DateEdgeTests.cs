@@ -38,12 +38,18 @@ public sealed class DateEdgeTests
         var definition = SegmentDefinitionJson.Parse($$"""{"name": "edges", "condition": {{condition}}}""").Definition!;
         var validated = ValidatedDefinition.Unchecked(Fixture.Tenant, definition, null);
         var reference = new ReferenceEvaluator([], Fixture.Updates, new Dictionary<string, SegmentDefinition>());
-        var expected = reference.Members(Fixture.Tenant, definition.Condition, Now);
-        var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, new CompileOptions(Now)));
-        var actual = result.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
 
-        Assert.NotEmpty(expected);
-        Assert.True(expected.SetEquals(actual), $"missing: {string.Join(", ", expected.Except(actual))}; extra: {string.Join(", ", actual.Except(expected))}");
+        // Also on 29 February and 1 March: a date written on 28 February of a common year is 1 March in UTC with a
+        // negative offset, and one written on 1 March is 28 February with a positive one.
+        foreach (var now in new[] { Now, Now.AddDays(2), Now.AddDays(3).AddHours(-11) })
+        {
+            var expected = reference.Members(Fixture.Tenant, definition.Condition, now);
+            var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, new CompileOptions(now)));
+            var actual = result.Read(row => row.GetString(0)).ToHashSet(StringComparer.Ordinal);
+
+            Assert.NotEmpty(expected);
+            Assert.True(expected.SetEquals(actual), $"at {now:O}, missing: {string.Join(", ", expected.Except(actual))}; extra: {string.Join(", ", actual.Except(expected))}");
+        }
     }
 
     /// <summary>
