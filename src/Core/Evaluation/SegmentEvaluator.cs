@@ -583,7 +583,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// </summary>
     private async Task<long?> WeighAsync(Tick tick, string tenant, List<SegmentJob> jobs, CancellationToken cancellationToken)
     {
-        if (!jobs.Any(j => !j.Whole && j.Candidates.Count >= options.WholeEvaluationMinimum))
+        if (!jobs.Any(j => !j.Whole && j.Candidates.Count >= WholeMinimum(j)))
         {
             return null;
         }
@@ -613,8 +613,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        var threshold = Math.Max(options.WholeEvaluationMinimum, (long)Math.Ceiling(rows * options.WholeEvaluationShare));
-        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= threshold))
+        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= Math.Max(WholeMinimum(j), (long)Math.Ceiling(rows * WholeShare(j)))))
         {
             job.Whole = true;
             job.WholeByCost = true;
@@ -623,6 +622,10 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 job.Tenant, job.SegmentId, job.Candidates.Count, rows);
         }
     }
+
+    private int WholeMinimum(SegmentJob job) => job.ReadsOnlyProperties ? options.PropertyWholeEvaluationMinimum : options.WholeEvaluationMinimum;
+
+    private double WholeShare(SegmentJob job) => job.ReadsOnlyProperties ? options.PropertyWholeEvaluationShare : options.WholeEvaluationShare;
 
     /// <summary>Phase 2: every job's chunks onto one queue, drained by the workers.</summary>
     private async Task RunChunksAsync(Tick tick, IReadOnlyList<SegmentJob> jobs, CancellationToken cancellationToken)
@@ -917,6 +920,14 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public int WholeCandidates { get; set; }
 
         public int CandidateCount => Whole && !WholeByCost ? WholeCandidates : Candidates.Count;
+
+        /// <summary>
+        /// Reads profile properties (and static lists) only and holds for no empty profile: its query over the universe
+        /// reads ranges of the current-value table (<see cref="EvaluatorOptions.PropertyWholeEvaluationShare"/>).
+        /// </summary>
+        public bool ReadsOnlyProperties { get; } =
+            SegmentReads.Of(definition.Definition.Condition) is { Events.Count: 0, Behavioural.Count: 0, References.Count: 0 }
+            && !SegmentReads.HoldsForEmptyProfile(definition.Definition.Condition, definition.References);
 
         public DateTime Watermark { get; init; }
 

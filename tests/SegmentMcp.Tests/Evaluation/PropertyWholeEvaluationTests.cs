@@ -1,0 +1,58 @@
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Evaluation;
+
+/// <summary>
+/// A segment reading only profile properties turns whole from its own, lower share of the profiles (its query over the
+/// universe reads ranges of the current-value table), while a segment reading events with as many candidates stays in
+/// chunks; both end equal to the full recompute.
+/// </summary>
+[Trait("Category", "Engine")]
+public sealed class PropertyWholeEvaluationTests
+{
+    [Fact]
+    public async Task A_property_only_segment_is_evaluated_whole_from_its_own_share_and_an_event_segment_is_not()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = await EvaluatorCrashTests.SeedAsync(engine, schema, 31);
+        var properties = await SaveAsync(world, """{"property": {"name": "city", "op": "in", "value": ["Boston", "Tokyo"]}}""");
+        var events = await SaveAsync(world, """{"event": {"metric": "Opened Email", "window": {"last_days": 7}, "measure": "count", "op": "gte", "value": 1}}""");
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions
+        {
+            Workers = 2,
+            ChunkSize = 5,
+            IngestLag = TimeSpan.Zero,
+            WholeEvaluationMinimum = 1_000,
+            PropertyWholeEvaluationMinimum = 1,
+            PropertyWholeEvaluationShare = 0.01,
+        });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, EvaluatorCrashTests.Start, null, CancellationToken.None);
+
+        var t1 = EvaluatorCrashTests.Start.AddHours(20);
+        await world.IngestAsync(t1, 80, 40);
+        var report = await evaluator.TickAsync(EvaluationWorld.Tenant, t1, null, CancellationToken.None);
+
+        var byProperty = report.Segments.Single(s => s.SegmentId == properties);
+        var byEvents = report.Segments.Single(s => s.SegmentId == events);
+        Assert.True(byProperty.Candidates > 0 && byEvents.Candidates > 0, $"{byProperty.Candidates} and {byEvents.Candidates} candidates");
+        Assert.True(byProperty.EvaluatedWhole);
+        Assert.False(byEvents.EvaluatedWhole);
+        foreach (var id in world.SegmentIds)
+        {
+            var expected = await world.RecomputeAsync(id, t1);
+            Assert.Equal(expected, await world.StoredMembersAsync(id));
+            Assert.Equal(expected, await world.ReplayedLogAsync(id));
+        }
+    }
+
+    private static async Task<string> SaveAsync(EvaluationWorld world, string condition)
+    {
+        var definition = SegmentDefinitionJson.Parse($$"""{"name": "shape", "condition": {{condition}}}""").Definition!;
+        var saved = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, definition.Name, null, SegmentDefinitionJson.Write(definition), CancellationToken.None);
+        world.SegmentIds.Add(saved.Id);
+        return saved.Id;
+    }
+}
