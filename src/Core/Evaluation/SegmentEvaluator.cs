@@ -145,6 +145,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     {
         var rows = await segments.LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
         var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+        Task currentValues = Task.CompletedTask;
         if (rows.Count > 0)
         {
             // Not needed for correctness (queries read the history for anything newer than the current-value table),
@@ -157,15 +158,51 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             if (timelines is not null)
             {
                 tick.AddRows((await timelines.RefreshWhenBehindAsync(tenant, options.TimelinesRefreshShare, cancellationToken).ConfigureAwait(false)).RowsRead);
+
+                // The refresh's blocks of whole histories are freed by now; what follows should not stack on them.
+                await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
-            tick.AddRows(refreshed.RowsRead);
-
-            // The refreshes' blocks of whole histories are freed by now; phase 2 should not stack on them.
-            await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
             tick.AddPhase1(refresh.Elapsed);
+
+            // The current values are read by phase 2 only (phase 1 reads the history): their refresh runs beside the
+            // first level's phase 1 and is awaited before its phase 2.
+            currentValues = RefreshCurrentValuesAsync(tick, tenant, cancellationToken);
         }
+
+        try
+        {
+            await EvaluateLevelsAsync(tick, tenant, watermark, databaseNow, rows, states, currentValues, progress, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A refresh never outlives its tick; when the levels failed first, theirs is the error reported.
+            await Task.WhenAny(currentValues).ConfigureAwait(false);
+            _ = currentValues.Exception;
+        }
+
+        await currentValues.ConfigureAwait(false);
+
+        await PurgeDeletedAsync(tick, tenant, rows, states, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RefreshCurrentValuesAsync(Tick tick, string tenant, CancellationToken cancellationToken)
+    {
+        var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
+        tick.AddRows(refreshed.RowsRead);
+    }
+
+    private async Task EvaluateLevelsAsync(
+        Tick tick,
+        string tenant,
+        DateTime watermark,
+        DateTime databaseNow,
+        IReadOnlyList<SegmentVersion> rows,
+        IReadOnlyDictionary<string, SegmentState> states,
+        Task currentValues,
+        IProgress<TickProgress>? progress,
+        CancellationToken cancellationToken)
+    {
         var definitions = new Dictionary<string, SegmentDefinition>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
@@ -270,6 +307,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             WholeWhenCheaper(jobs, universe);
 
+            // Phase 2 reads the current values (after the first level, long refreshed).
+            await currentValues.ConfigureAwait(false);
             tick.AddPhase1(phase1.Elapsed);
             var phase2 = Stopwatch.StartNew();
             await RunChunksAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
@@ -326,8 +365,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             tick.AddPhase2(phase2.Elapsed);
         }
-
-        await PurgeDeletedAsync(tick, tenant, rows, states, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
