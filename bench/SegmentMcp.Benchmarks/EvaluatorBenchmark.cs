@@ -393,10 +393,11 @@ internal static class EvaluatorBenchmark
         }
 
         await membership.WriteChangesAsync(tenant, at, reverse, null, cancellationToken).ConfigureAwait(false);
-        await engine.ExecuteAsync(
-            new SqlStatement(
-                $"DELETE FROM {schema.MembershipLog} WHERE tenant = {{tenant:String}} AND segment_id IN {{ids:Array(String)}} AND at = {{at:DateTime64(3, 'UTC')}}",
-                [new SqlParameter("tenant", "String", tenant), new SqlParameter("ids", "Array(String)", reverse.Select(r => r.SegmentId).ToArray()), new SqlParameter("at", "DateTime64(3, 'UTC')", at)]),
+        // On a cluster, on every shard's local table.
+        await schema.ExecuteWhereStoredAsync(
+            engine,
+            t => Sql.Of(
+                $"DELETE FROM {Sql.Table(t.MembershipLog)} WHERE tenant = {Sql.Param("String", tenant)} AND has({Sql.Param("Array(String)", reverse.Select(r => r.SegmentId).ToArray())}, segment_id) AND at = {Sql.Param("DateTime64(3, 'UTC')", at)}"),
             cancellationToken).ConfigureAwait(false);
     }
 
