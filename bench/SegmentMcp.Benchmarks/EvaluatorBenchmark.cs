@@ -85,6 +85,12 @@ internal static class EvaluatorBenchmark
             "cold" => true,
             var other => throw new BenchUsageException($"--page-cache: '{other}' is neither 'warm' nor 'cold'"),
         };
+        var together = args.Text("together") switch
+        {
+            null or "on" => true,
+            "off" => false,
+            var other => throw new BenchUsageException($"--together: '{other}' is neither 'on' nor 'off'"),
+        };
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -99,7 +105,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -115,7 +121,8 @@ internal static class EvaluatorBenchmark
         double? wholeShare = null,
         double? timelinesRefreshShare = null,
         string? journalDirectory = null,
-        bool cold = false)
+        bool cold = false,
+        bool together = true)
     {
         var refreshShare = timelinesRefreshShare ?? new EvaluatorOptions().TimelinesRefreshShare;
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
@@ -152,7 +159,7 @@ internal static class EvaluatorBenchmark
             definitions.Add(definition);
         }
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together ? string.Empty : ", a statement per segment chunk")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -231,7 +238,7 @@ internal static class EvaluatorBenchmark
                     ? null
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{workers}w.jsonl")));
                 var timing = new TimingEngine(engine, journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare });
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare, EvaluateTogether = together });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).

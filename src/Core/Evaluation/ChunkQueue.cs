@@ -8,7 +8,15 @@ namespace SegmentMcp.Core.Evaluation;
 /// one segment version at <see cref="EvaluatedAt"/>; or, when <see cref="Whole"/>, the whole segment in one query (a
 /// new or changed version, where every profile is a candidate). Plain data, so a durable broker can carry it.
 /// </summary>
-public sealed record ChunkWork(string Tenant, string SegmentId, int Version, DateTime EvaluatedAt, int ChunkIndex, IReadOnlyList<string> ProfileIds, bool Whole = false);
+/// <remarks>
+/// A chunk of several segments carries them in <see cref="Together"/> (each a chunk of its own segment, evaluated in one
+/// statement); its own segment, version and profiles are then empty.
+/// </remarks>
+public sealed record ChunkWork(string Tenant, string SegmentId, int Version, DateTime EvaluatedAt, int ChunkIndex, IReadOnlyList<string> ProfileIds, bool Whole = false)
+{
+    /// <summary>The segments' chunks this chunk evaluates in one statement; null for a chunk of one segment.</summary>
+    public IReadOnlyList<ChunkWork>? Together { get; init; }
+}
 
 /// <summary>
 /// The work queue between phase 1 and the workers. The in-process implementation is a channel; a durable broker

@@ -51,6 +51,14 @@ public sealed class EvaluatorOptions
     public int PropertyWholeEvaluationMinimum { get; set; } = 1_000;
 
     /// <summary>
+    /// Evaluate the restricted segments of a dependency level in shared statements (one per <see cref="ChunkSize"/>
+    /// (segment, candidate) pairs) rather than a statement per segment chunk, where the engine has the key-value tables
+    /// and the segments' conditions allow it (event counts and measures, properties, AND, OR, NOT). A segment chunk's
+    /// statement costs 19–25 ms before reading a row, and a tick had one per segment with candidates.
+    /// </summary>
+    public bool EvaluateTogether { get; set; } = true;
+
+    /// <summary>
     /// How far the profile timelines may fall behind the history before a tick brings them up to date: history rows
     /// (events and profile updates) ingested after their watermark, as a share of the tenant's profile rows (those
     /// <see cref="WholeEvaluationShare"/> counts). A refresh rewrites each changed profile's whole timeline (on the

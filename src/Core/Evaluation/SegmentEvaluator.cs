@@ -83,6 +83,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// <summary>Test hook: runs when a worker takes a chunk, before it queries.</summary>
     internal Func<ChunkWork, ValueTask>? BeforeChunk { get; set; }
 
+    /// <summary>Test hook: a shared statement of several segments' chunks failed (they then ran one by one).</summary>
+    internal Action<Exception>? TogetherFailed { get; set; }
+
     /// <summary>
     /// How far past the engine's clock an explicit evaluation time may lie (clocks of client and server differ a
     /// little). Stored evaluation times only move forward, so one in the future would freeze a segment until then.
@@ -670,11 +673,22 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var byKey = jobs.ToDictionary(j => (j.Tenant, j.SegmentId, j.Version));
         var queue = queues.Create();
         var chunks = 0;
+        var together = Together(tick, jobs);
+        foreach (var work in together)
+        {
+            await queue.EnqueueAsync(work with { ChunkIndex = chunks++ }, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var job in jobs)
         {
             if (job.Whole)
             {
                 await queue.EnqueueAsync(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, chunks++, [], Whole: true), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (together.Count > 0 && together.Any(t => t.Together!.Any(p => p.SegmentId == job.SegmentId)))
+            {
                 continue;
             }
 
@@ -698,23 +712,13 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             {
                 await foreach (var work in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    var job = byKey[(work.Tenant, work.SegmentId, work.Version)];
-                    if (job.Failure is not null)
+                    if (work.Together is { } parts)
                     {
+                        await EvaluateTogetherAsync(tick, parts, byKey, writer, cancellationToken).ConfigureAwait(false);
                         continue;
                     }
 
-                    try
-                    {
-                        var chunkWatch = Stopwatch.StartNew();
-                        await EvaluateChunkAsync(tick, job, work, writer, cancellationToken).ConfigureAwait(false);
-                        job.AddWork(0, chunkWatch.Elapsed);
-                    }
-                    catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        job.Failure ??= exception;
-                        logger.LogWarning(exception, "Chunk {Chunk} of {Tenant}/{Segment} failed; the segment keeps its state and is repaired next tick", work.ChunkIndex, work.Tenant, work.SegmentId);
-                    }
+                    await RunChunkAsync(tick, byKey[(work.Tenant, work.SegmentId, work.Version)], work, writer, cancellationToken).ConfigureAwait(false);
                 }
             },
             cancellationToken)).ToList();
@@ -726,6 +730,139 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         {
             // Every chunk handed over is written (or has failed its segment) before the level's states are.
             await writer.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One segment's chunk; a failure fails the segment (its later chunks are skipped).</summary>
+    private async Task RunChunkAsync(Tick tick, SegmentJob job, ChunkWork work, ChangeWriter writer, CancellationToken cancellationToken)
+    {
+        if (job.Failure is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            var chunkWatch = Stopwatch.StartNew();
+            await EvaluateChunkAsync(tick, job, work, writer, cancellationToken).ConfigureAwait(false);
+            job.AddWork(0, chunkWatch.Elapsed);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            job.Failure ??= exception;
+            logger.LogWarning(exception, "Chunk {Chunk} of {Tenant}/{Segment} failed; the segment keeps its state and is repaired next tick", work.ChunkIndex, work.Tenant, work.SegmentId);
+        }
+    }
+
+    /// <summary>
+    /// The chunks of a level's segments that one statement evaluates together (<see cref="SegmentCompiler.CompileLevelChanges"/>):
+    /// the segments restricted to candidates whose conditions it takes, on an engine whose membership has a key lookup,
+    /// when at least two of them have candidates; their (segment, candidate) pairs cut into chunks of at most
+    /// <see cref="EvaluatorOptions.ChunkSize"/>. Empty when the level's segments keep a statement each.
+    /// </summary>
+    private List<ChunkWork> Together(Tick tick, IReadOnlyList<SegmentJob> jobs)
+    {
+        var eligible = options.EvaluateTogether && schema.HasKeyValueTables
+            ? jobs.Where(j => !j.Whole && j.Candidates.Count > 0 && SegmentCompiler.CanEvaluateTogether(j.Definition)).ToList()
+            : [];
+        if (eligible.Count < 2 || membership.StoredMembersOfPairs(eligible[0].Tenant, [eligible[0].SegmentId], SegmentCompiler.CandidateSegments, SegmentCompiler.CandidateIds) is null)
+        {
+            return [];
+        }
+
+        var chunks = new List<ChunkWork>();
+        var parts = new List<ChunkWork>();
+        var pairs = 0;
+        foreach (var job in eligible)
+        {
+            for (var start = 0; start < job.Candidates.Count;)
+            {
+                var take = Math.Min(options.ChunkSize - pairs, job.Candidates.Count - start);
+                parts.Add(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, parts.Count, job.Candidates.GetRange(start, take)));
+                start += take;
+                pairs += take;
+                if (pairs == options.ChunkSize)
+                {
+                    chunks.Add(Chunk(parts));
+                    parts = [];
+                    pairs = 0;
+                }
+            }
+        }
+
+        if (parts.Count > 0)
+        {
+            chunks.Add(Chunk(parts));
+        }
+
+        return chunks;
+
+        static ChunkWork Chunk(List<ChunkWork> parts) =>
+            new(parts[0].Tenant, string.Empty, 0, parts[0].EvaluatedAt, 0, []) { Together = parts };
+    }
+
+    /// <summary>
+    /// Several segments' chunks in one statement, each segment's changes handed to the writer as its own chunk's. If
+    /// the statement fails, each chunk runs on its own, so a segment whose query fails fails alone.
+    /// </summary>
+    private async Task EvaluateTogetherAsync(
+        Tick tick, IReadOnlyList<ChunkWork> parts, Dictionary<(string Tenant, string SegmentId, int Version), SegmentJob> byKey, ChangeWriter writer, CancellationToken cancellationToken)
+    {
+        var live = parts.Select(p => (Work: p, Job: byKey[(p.Tenant, p.SegmentId, p.Version)])).Where(p => p.Job.Failure is null).ToList();
+        if (live.Count == 0)
+        {
+            return;
+        }
+
+        var watch = Stopwatch.StartNew();
+        IReadOnlyList<(int Segment, string Profile, bool IsMember)> changes;
+        ulong rowsRead;
+        try
+        {
+            if (BeforeChunk is { } before)
+            {
+                foreach (var (work, _) in live)
+                {
+                    await before(work).ConfigureAwait(false);
+                }
+            }
+
+            var tenant = live[0].Work.Tenant;
+            var stored = membership.StoredMembersOfPairs(tenant, [.. live.Select(p => p.Work.SegmentId)], SegmentCompiler.CandidateSegments, SegmentCompiler.CandidateIds)
+                ?? throw new InvalidOperationException("Membership has no key lookup for a level statement.");
+            var statement = SegmentCompiler.CompileLevelChanges(
+                tenant, [.. live.Select(p => new LevelSegment(p.Job.Definition, p.Work.ProfileIds))], schema, live[0].Work.EvaluatedAt, stored);
+            var result = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
+            changes = result.Read(row => (Segment: row.GetInt32(0), Profile: row.GetString(1), IsMember: row.GetBoolean(2)));
+            rowsRead = result.Statistics.RowsRead;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(exception, "Evaluating {Count} segments' chunks together failed; each is evaluated on its own", live.Count);
+            TogetherFailed?.Invoke(exception);
+            foreach (var (work, job) in live)
+            {
+                await RunChunkAsync(tick, job, work, writer, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        tick.AddRows(rowsRead);
+        var total = live.Sum(p => p.Work.ProfileIds.Count);
+        var bySegment = changes.ToLookup(c => c.Segment);
+        for (var i = 0; i < live.Count; i++)
+        {
+            var (work, job) = live[i];
+            var own = bySegment[i + 1].ToList();
+
+            // Each segment's share of the statement, by its candidates.
+            var share = (double)work.ProfileIds.Count / total;
+            job.AddWork((ulong)(rowsRead * share), watch.Elapsed * share);
+            writer.Add(work, job, new SegmentChanges(
+                work.SegmentId,
+                [.. own.Where(c => c.IsMember).Select(c => c.Profile).Order(StringComparer.Ordinal)],
+                [.. own.Where(c => !c.IsMember).Select(c => c.Profile).Order(StringComparer.Ordinal)]));
         }
     }
 

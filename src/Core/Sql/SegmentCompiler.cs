@@ -485,11 +485,11 @@ public static partial class SegmentCompiler
 
         /// <summary>The key lookup of the candidates' profile rows (the key-value table reads one row per key).</summary>
         private SqlFragment ProfileKeysOfCandidates() =>
-            Sql.Of($"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate))");
+            levelProfileKeys ?? Sql.Of($"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate))");
 
         /// <summary>The key lookup of the candidates' rows of <paramref name="metrics"/>.</summary>
         private SqlFragment EventKeysOfCandidates(SqlFragment metrics) =>
-            Sql.Of($"key IN (SELECT {TimelineKeys.Events(tenantParameter, Sql.Of($"candidate"), Sql.Of($"metric"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate) ARRAY JOIN {metrics} AS metric)");
+            levelEventKeys ?? Sql.Of($"key IN (SELECT {TimelineKeys.Events(tenantParameter, Sql.Of($"candidate"), Sql.Of($"metric"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate) ARRAY JOIN {metrics} AS metric)");
 
         private SqlFragment EventAggregate()
         {

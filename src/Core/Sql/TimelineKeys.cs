@@ -41,10 +41,16 @@ public static class TimelineKeys
     public static SqlFragment MembershipOfSegments(SqlFragment key, SqlFragment tenant, SqlFragment segmentIds)
     {
         var tenantPrefix = Sql.Of($"concat(toString(length({tenant})), ':', {tenant})");
+        return Sql.Of($"startsWith({key}, {tenantPrefix}) AND has({segmentIds}, {MembershipSegment(key, tenant)})");
+    }
+
+    /// <summary>The segment part of a <see cref="Membership"/> key of <paramref name="tenant"/>, read back from its length prefix.</summary>
+    public static SqlFragment MembershipSegment(SqlFragment key, SqlFragment tenant)
+    {
+        var tenantPrefix = Sql.Of($"concat(toString(length({tenant})), ':', {tenant})");
         var rest = Sql.Of($"substring({key}, length({tenantPrefix}) + 1)");
         var colon = Sql.Of($"position({rest}, ':')");
-        var segment = Sql.Of($"substring({rest}, {colon} + 1, toUInt64OrZero(substring({rest}, 1, {colon} - 1)))");
-        return Sql.Of($"startsWith({key}, {tenantPrefix}) AND has({segmentIds}, {segment})");
+        return Sql.Of($"substring({rest}, {colon} + 1, toUInt64OrZero(substring({rest}, 1, {colon} - 1)))");
     }
 
     /// <summary>

@@ -124,6 +124,24 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
         schema.HasKeyValueTables ? BucketMembersAmong(tenant, segmentId, candidates) : null;
 
+    public SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles)
+    {
+        if (!schema.HasKeyValueTables)
+        {
+            return null;
+        }
+
+        // A bucket row holds members of one segment, named in its key: read back into its position.
+        var tenantValue = Sql.Param("String", tenant);
+        var segments = Sql.Param("Array(String)", segmentIds.ToArray());
+        var key = TimelineKeys.MembershipBucket(tenantValue, Sql.Of($"{segments}[pair.1]"), Sql.Of($"pair.2"));
+        return Sql.Of(
+            $"""
+            SELECT toUInt32(indexOf({segments}, {TimelineKeys.MembershipSegment(Sql.Of($"key"), tenantValue)})) AS segment, member FROM {Sql.Table(schema.MembershipBuckets)} ARRAY JOIN members AS member
+            WHERE key IN (SELECT DISTINCT {key} FROM (SELECT arrayJoin(arrayZip({pairSegments}, {pairProfiles})) AS pair)) AND member IN {pairProfiles}
+            """);
+    }
+
     public SqlFragment? StoredMembers(string tenant, string segmentId) =>
         schema.HasKeyValueTables ? Sql.Of($"SELECT profile_id FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1") : null;
 

@@ -117,6 +117,15 @@ public interface IMembershipStore : IMembershipReader
     SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates);
 
     /// <summary>
+    /// <see cref="StoredMembersAmong"/> for several segments: a subquery of (segment UInt32, member String), the stored
+    /// members among pairs a query has bound to <paramref name="pairSegments"/> (an Array(UInt32) of 1-based positions in
+    /// <paramref name="segmentIds"/>) and <paramref name="pairProfiles"/> (an Array(String) parallel to it); a member is
+    /// returned for every segment of the pairs it is in, and may be returned for a segment it is no candidate of. Null
+    /// where <see cref="StoredMembersAmong"/> is.
+    /// </summary>
+    SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles);
+
+    /// <summary>
     /// Every stored member of a segment as a one-column subquery, so a whole evaluation can be diffed in the same
     /// statement; null where <see cref="StoredMembersAmong"/> is (the caller diffs in the process).
     /// </summary>

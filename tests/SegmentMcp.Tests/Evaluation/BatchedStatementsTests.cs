@@ -21,6 +21,9 @@ public sealed class BatchedStatementsTests
     /// <summary>How the statement of a level's phase 1 begins.</summary>
     private const string SharedStatement = "SELECT segment, profile_id, groupBitOr(directions) AS directions FROM (";
 
+    /// <summary>How a statement evaluating several segments' chunks together begins.</summary>
+    private const string LevelStatement = "WITH {profile_ids:Array(String)} AS candidate_ids, {candidate_segments:Array(UInt32)} AS candidate_segments ";
+
     /// <summary>Window edges that can only make a profile leave (count ≥ 1) or only enter (count = 0), a property.</summary>
     private static readonly SegmentDefinition[] Definitions =
     [
@@ -63,7 +66,7 @@ public sealed class BatchedStatementsTests
     public async Task A_chunk_is_evaluated_and_diffed_in_one_statement()
     {
         var (world, schema, recording, ids) = await SeedAsync(33);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 5, IngestLag = TimeSpan.Zero });
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 5, IngestLag = TimeSpan.Zero, EvaluateTogether = false });
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
 
         var changed = 0L;
@@ -82,6 +85,69 @@ public sealed class BatchedStatementsTests
         }
 
         Assert.True(changed > 0);
+    }
+
+    [Fact]
+    public async Task A_levels_chunks_are_evaluated_together_in_one_statement_per_chunk_of_pairs()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(34);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 7, IngestLag = TimeSpan.Zero });
+        var failures = new ConcurrentQueue<Exception>();
+        evaluator.TogetherFailed = failures.Enqueue;
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        var together = 0;
+        var changed = 0L;
+        for (var tick = 1; tick <= 4; tick++)
+        {
+            var t = Start.AddHours(tick * 11);
+            await world.IngestAsync(t, 90, 20);
+            recording.Statements.Clear();
+            var report = await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+            changed += report.Statistics.Entered + report.Statistics.Exited;
+
+            // Pairs cut into chunks of 7 (a segment's candidates may span two): each chunk one statement for all its
+            // segments, and no segment a chunk statement of its own.
+            var levelStatements = recording.Statements.Count(s => s.StartsWith(LevelStatement, StringComparison.Ordinal));
+            var restricted = report.Segments.Where(s => !s.EvaluatedWhole && s.Candidates > 0).ToList();
+            if (restricted.Count >= 2)
+            {
+                Assert.Equal((int)Math.Ceiling(restricted.Sum(s => s.Candidates) / 7.0), levelStatements);
+                Assert.DoesNotContain(recording.Statements, s => s.Contains("WHERE now_member != was_member", StringComparison.Ordinal));
+            }
+
+            together += levelStatements;
+            await AssertMembersAsync(world, ids, t);
+        }
+
+        Assert.True(together >= 4, $"only {together} level statements");
+        Assert.True(changed > 0);
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public async Task A_failed_level_statement_falls_back_to_a_statement_per_segment_chunk()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(35);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 50, IngestLag = TimeSpan.Zero });
+        var failures = new ConcurrentQueue<Exception>();
+        evaluator.TogetherFailed = failures.Enqueue;
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        var t = Start.AddHours(20);
+        await world.IngestAsync(t, 90, 20);
+        recording.Fail = s => s.StartsWith(LevelStatement, StringComparison.Ordinal);
+        recording.Statements.Clear();
+        // No segment fails (a failed segment would make the tick throw).
+        await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+
+        Assert.NotEmpty(failures);
+        Assert.Contains(recording.Statements, s => s.Contains("WHERE now_member != was_member", StringComparison.Ordinal));
+        await AssertMembersAsync(world, ids, t);
+        foreach (var id in ids)
+        {
+            Assert.Equal(t, (await world.Segments.GetAsync(EvaluationWorld.Tenant, id, CancellationToken.None))!.EvaluatedAt);
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
@@ -78,6 +79,8 @@ public sealed class EvaluatorDifferentialTests
         // profiles): phase 2 then reads the rows behind them from the history.
         options.TimelinesRefreshShare = seed % 2 == 0 ? 0 : 0.8;
         var evaluator = new SegmentEvaluator(engine, schema, options);
+        var togetherFailures = new ConcurrentQueue<Exception>();
+        evaluator.TogetherFailed = togetherFailures.Enqueue;
         var results = new List<SegmentTickResult>();
         var previous = new Dictionary<string, SortedSet<string>>();
         var history = new List<(DateTime At, Dictionary<string, SortedSet<string>> Members)>();
@@ -156,6 +159,9 @@ public sealed class EvaluatorDifferentialTests
         }
 
         Assert.True(totalChanges > 50, $"the random world should move membership around; only {totalChanges} changes");
+
+        // Segments evaluated together never fell back to one statement each (which would hide a wrong statement).
+        Assert.Empty(togetherFailures);
         return (results, world.SegmentIds[0]);
     }
 }

@@ -26,6 +26,9 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
         inner.StoredMembersAmong(tenant, segmentId, candidates);
 
+    public SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles) =>
+        inner.StoredMembersOfPairs(tenant, segmentIds, pairSegments, pairProfiles);
+
     public SqlFragment? StoredMembers(string tenant, string segmentId) => inner.StoredMembers(tenant, segmentId);
 
     public Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
