@@ -85,11 +85,12 @@ internal static class EvaluatorBenchmark
             "cold" => true,
             var other => throw new BenchUsageException($"--page-cache: '{other}' is neither 'warm' nor 'cold'"),
         };
-        var together = args.Text("together") switch
+        bool[] together = args.Text("together") switch
         {
-            null or "on" => true,
-            "off" => false,
-            var other => throw new BenchUsageException($"--together: '{other}' is neither 'on' nor 'off'"),
+            null or "on" => [true],
+            "off" => [false],
+            "both" => [true, false],
+            var other => throw new BenchUsageException($"--together: '{other}' is not 'on', 'off' or 'both'"),
         };
         var selection = args.Engine();
         args.RejectUnread();
@@ -122,8 +123,9 @@ internal static class EvaluatorBenchmark
         double? timelinesRefreshShare = null,
         string? journalDirectory = null,
         bool cold = false,
-        bool together = true)
+        IReadOnlyList<bool>? together = null)
     {
+        together ??= [true];
         var refreshShare = timelinesRefreshShare ?? new EvaluatorOptions().TimelinesRefreshShare;
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
@@ -159,7 +161,7 @@ internal static class EvaluatorBenchmark
             definitions.Add(definition);
         }
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together ? string.Empty : ", a statement per segment chunk")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? string.Empty : ", a statement per segment chunk")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -223,8 +225,10 @@ internal static class EvaluatorBenchmark
             string? peakedIn = null;
             IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             int[] workerCounts = [1, 2, 4];
-            foreach (var workers in workerCounts)
+            var runs = workerCounts.SelectMany(w => together.Select(t => (Workers: w, Together: t))).ToList();
+            foreach (var (workers, evaluateTogether) in runs)
             {
+                var label = together.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $"{workers} {(evaluateTogether ? "tog" : "sep")}") : workers.ToString(CultureInfo.InvariantCulture);
                 // Same work each time: the segments go back to their state at the level's start, and (below) the
                 // membership a run wrote is undone before the next, so every run finds and writes the same changes.
                 foreach (var (id, state) in states)
@@ -236,9 +240,9 @@ internal static class EvaluatorBenchmark
                 // With --journal DIR every tick's statements are also written to DIR, one JSON line each, to replay them.
                 await using var journal = journalDirectory is null
                     ? null
-                    : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{workers}w.jsonl")));
+                    : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w.jsonl")));
                 var timing = new TimingEngine(engine, journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare, EvaluateTogether = together });
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -270,8 +274,8 @@ internal static class EvaluatorBenchmark
                 var s = report.Statistics;
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{workers,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
-                if (workers != workerCounts[^1])
+                    $"{label,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
+                if ((workers, evaluateTogether) != runs[^1])
                 {
                     await UndoTickAsync(engine, schema, workerServices.GetRequiredService<IMembershipStore>(), tenant, ids, to, cancellationToken).ConfigureAwait(false);
                 }

@@ -757,7 +757,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// <summary>
     /// The chunks of a level's segments that one statement evaluates together (<see cref="SegmentCompiler.CompileLevelChanges"/>):
     /// the segments restricted to candidates whose conditions it takes, on an engine whose membership has a key lookup,
-    /// when at least two of them have candidates; their (segment, candidate) pairs cut into chunks of at most
+    /// in groups of at least two that all read event properties or none does; their (segment, candidate) pairs cut into chunks of at most
     /// <see cref="EvaluatorOptions.ChunkSize"/>. Empty when the level's segments keep a statement each.
     /// </summary>
     private List<ChunkWork> Together(Tick tick, IReadOnlyList<SegmentJob> jobs)
@@ -770,18 +770,36 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return [];
         }
 
+        // Segments reading event properties share statements among themselves only (their events carry the properties).
+        return [.. eligible
+            .GroupBy(j => SegmentCompiler.ReadsEventProperties(j.Definition))
+            .Where(group => group.Count() >= 2)
+            .SelectMany(group => Cut([.. group], LevelChunkSize(group.Sum(j => j.Candidates.Count)), tick.T1))];
+    }
+
+    /// <summary>
+    /// Level statements of at most <see cref="EvaluatorOptions.ChunkSize"/> pairs, and at least one per worker: a
+    /// statement's key lookups and aggregation run on the engine's threads, but its planning and its reads of the
+    /// membership buckets on one, so the workers' statements side by side keep both cores busy.
+    /// </summary>
+    private int LevelChunkSize(int pairs) =>
+        Math.Max(1, Math.Min(options.ChunkSize, (pairs + options.Workers - 1) / Math.Max(1, options.Workers)));
+
+    /// <summary>The (segment, candidate) pairs of <paramref name="jobs"/> in chunks of at most <paramref name="chunkSize"/>.</summary>
+    private static List<ChunkWork> Cut(List<SegmentJob> jobs, int chunkSize, DateTime t1)
+    {
         var chunks = new List<ChunkWork>();
         var parts = new List<ChunkWork>();
         var pairs = 0;
-        foreach (var job in eligible)
+        foreach (var job in jobs)
         {
             for (var start = 0; start < job.Candidates.Count;)
             {
-                var take = Math.Min(options.ChunkSize - pairs, job.Candidates.Count - start);
-                parts.Add(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, parts.Count, job.Candidates.GetRange(start, take)));
+                var take = Math.Min(chunkSize - pairs, job.Candidates.Count - start);
+                parts.Add(new ChunkWork(job.Tenant, job.SegmentId, job.Version, t1, parts.Count, job.Candidates.GetRange(start, take)));
                 start += take;
                 pairs += take;
-                if (pairs == options.ChunkSize)
+                if (pairs == chunkSize)
                 {
                     chunks.Add(Chunk(parts));
                     parts = [];

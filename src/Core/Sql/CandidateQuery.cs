@@ -266,7 +266,7 @@ internal static partial class CandidateQuery
 
             // (1) Property updates ingested after w0 (late ones included), effective by t1.
             branches.Add(SqlF.Of(
-                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}"));
+                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}{IngestOrder}"));
 
             // (4) Updates already ingested whose update time was still ahead at t0 and has passed by t1; the (tenant,
             // property, updated_at) projection reads just that range.
@@ -314,7 +314,7 @@ internal static partial class CandidateQuery
             branches.Add(SqlF.Of(
                 $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}{IngestOrder}"));
             branches.Add(SqlF.Of(
-                $"SELECT profile_id FROM {SqlF.Table(schema.ProfileUpdates)} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}"));
+                $"SELECT profile_id FROM {SqlF.Table(schema.ProfileUpdates)} WHERE tenant = {tenantParameter} AND ingested_at > {w0Parameter} AND updated_at <= {t1Parameter}{IngestOrder}"));
         }
 
         return Distinct(branches, edges);
@@ -327,8 +327,11 @@ internal static partial class CandidateQuery
     /// </summary>
     private static readonly SqlFragment FineTime = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.FineTimeProjection)}'");
 
-    /// <summary>For a branch finding rows ingested after w0: the projection in ingestion order, by name.</summary>
-    private static readonly SqlFragment IngestOrder = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.IngestOrderProjection)}'");
+    /// <summary>
+    /// For a read of rows ingested after a time (events, trait rows, profile updates): the projection in ingestion
+    /// order, by name (a SETTINGS clause of that SELECT).
+    /// </summary>
+    internal static readonly SqlFragment IngestOrder = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.IngestOrderProjection)}'");
 
     /// <summary>
     /// The candidates, sorted, each with the OR of the <see cref="ChangeDirection"/> flags of the branches it came from:

@@ -20,6 +20,23 @@ public static partial class SegmentCompiler
     public static bool CanEvaluateTogether(ValidatedDefinition definition) =>
         IsPlain(Inline(definition.Definition.Condition, definition.References, 0));
 
+    /// <summary>
+    /// Whether a leaf of the definition reads an event property (a where filter or a measure of one): its events are then
+    /// read from the timelines with their properties, several times the bytes of the event times the others read, so
+    /// the evaluator gives such segments level statements of their own.
+    /// </summary>
+    public static bool ReadsEventProperties(ValidatedDefinition definition) =>
+        ReadsEventProperties(Inline(definition.Definition.Condition, definition.References, 0));
+
+    private static bool ReadsEventProperties(Condition condition) => condition switch
+    {
+        AllCondition all => all.Items.Any(ReadsEventProperties),
+        AnyCondition any => any.Items.Any(ReadsEventProperties),
+        NotCondition not => ReadsEventProperties(not.Inner),
+        EventCondition e => e.Where.Any(w => !w.IsEventValue) || (e.Measure.Property is { } measured && measured != PropertyFilter.ValueProperty),
+        _ => false,
+    };
+
     private static bool IsPlain(Condition condition) => condition switch
     {
         AllCondition all => all.Items.All(IsPlain),

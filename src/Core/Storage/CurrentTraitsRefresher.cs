@@ -82,7 +82,7 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
         {
             var fromParameter = Sql.Named("from", Time6, from.Value);
             var keys = Sql.Of(
-                $"SELECT property, profile_id FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} AND ingested_at > {fromParameter} AND ingested_at <= {upToParameter}");
+                $"SELECT property, profile_id FROM {Sql.Table(tables.Traits)} WHERE tenant = {tenantParameter} AND ingested_at > {fromParameter} AND ingested_at <= {upToParameter}{CandidateQuery.IngestOrder}");
             if (tables.HasKeyValueTables)
             {
                 rows += await RefreshFromTimelinesAsync(tenantParameter, upToParameter, keys, cancellationToken).ConfigureAwait(false);

@@ -80,7 +80,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         var behind = await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT (SELECT count() FROM {Sql.Table(tables.Events)} WHERE {after}) + (SELECT count() FROM {Sql.Table(tables.ProfileUpdates)} WHERE {after}),
+                SELECT (SELECT count() FROM {Sql.Table(tables.Events)} WHERE {after}{CandidateQuery.IngestOrder}) + (SELECT count() FROM {Sql.Table(tables.ProfileUpdates)} WHERE {after}{CandidateQuery.IngestOrder}),
                        (SELECT count() FROM {Sql.Table(tables.Profiles)} WHERE tenant = {tenantParameter})
                 """),
             cancellationToken).ConfigureAwait(false);
@@ -175,7 +175,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
     {
         var where = Sql.Of($"tenant = {tenant} AND {window}");
         var result = await engine.QueryAsync(
-            Sql.Of($"SELECT uniqExact(profile_id) FROM (SELECT profile_id FROM {Sql.Table(tables.Events)} WHERE {where} UNION ALL SELECT profile_id FROM {Sql.Table(tables.ProfileUpdates)} WHERE {where})"),
+            Sql.Of($"SELECT uniqExact(profile_id) FROM (SELECT profile_id FROM {Sql.Table(tables.Events)} WHERE {where}{CandidateQuery.IngestOrder} UNION ALL SELECT profile_id FROM {Sql.Table(tables.ProfileUpdates)} WHERE {where}{CandidateQuery.IngestOrder})"),
             cancellationToken).ConfigureAwait(false);
         return (result.Scalar<long>(), result.Statistics.RowsRead);
     }

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 11;
+    public const int CurrentVersion = 12;
 
     public StorageSchema(string database)
         : base(database)
@@ -69,6 +69,7 @@ public sealed class StorageSchema : TableNames
         new(9, "event times without properties for phase 2 (one engine; the timelines are rebuilt from the history after the upgrade)", EventTimes()),
         new(10, "membership looked up by bucket of profiles, a row per bucket instead of per member (one engine; built from membership)", MembershipBucketTable()),
         new(11, "membership buckets written through the key-value store's memtable instead of one imported file a write (one engine)", MembershipBucketMemtableWrites()),
+        new(12, "projections of trait rows and profile updates in ingestion order (written for existing parts)", TraitIngestOrderReads()),
     ];
 
     /// <summary>On one engine (not on a cluster's nodes): see <see cref="KeyValueTables"/>.</summary>
@@ -337,6 +338,21 @@ public sealed class StorageSchema : TableNames
     [
         Sql.Of($"ALTER TABLE {Sql.Table(Events)} ADD PROJECTION IF NOT EXISTS {Sql.Table(IngestOrderProjection)} (SELECT tenant, ingested_at, metric, ts, profile_id ORDER BY tenant, ingested_at)"),
         Sql.Of($"ALTER TABLE {Sql.Table(Events)} MATERIALIZE PROJECTION {Sql.Table(IngestOrderProjection)} SETTINGS mutations_sync = 2"),
+    ];
+
+    /// <summary>
+    /// Version 12: <see cref="IngestOrderReads"/> for the trait rows and the profile updates. What a tick reads of them
+    /// by ingestion time (phase 1's new property rows and new profiles, the current-value refresh's changed properties,
+    /// the check of how far the timelines are behind) went through the <c>ingested_at</c> skip index, and once a merge
+    /// took the last hour's parts into the big ones those reads grew from a few thousand rows to about 60,000 each on
+    /// the 2M-profile demo (a 0.1% tick read 2.7–3.1% of a full recompute's rows instead of 1.4–1.8%).
+    /// </summary>
+    private List<SqlFragment> TraitIngestOrderReads() =>
+    [
+        Sql.Of($"ALTER TABLE {Sql.Table(Traits)} ADD PROJECTION IF NOT EXISTS {Sql.Table(IngestOrderProjection)} (SELECT tenant, ingested_at, property, updated_at, profile_id ORDER BY tenant, ingested_at)"),
+        Sql.Of($"ALTER TABLE {Sql.Table(Traits)} MATERIALIZE PROJECTION {Sql.Table(IngestOrderProjection)} SETTINGS mutations_sync = 2"),
+        Sql.Of($"ALTER TABLE {Sql.Table(ProfileUpdates)} ADD PROJECTION IF NOT EXISTS {Sql.Table(IngestOrderProjection)} (SELECT tenant, ingested_at, updated_at, profile_id ORDER BY tenant, ingested_at)"),
+        Sql.Of($"ALTER TABLE {Sql.Table(ProfileUpdates)} MATERIALIZE PROJECTION {Sql.Table(IngestOrderProjection)} SETTINGS mutations_sync = 2"),
     ];
 
     /// <summary>

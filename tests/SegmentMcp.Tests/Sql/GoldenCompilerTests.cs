@@ -155,6 +155,58 @@ public sealed class GoldenCompilerTests
         Assert.Equal([("gone", false), ("newly_qualified", true)], result.Read(row => (row.GetString(0), row.GetBoolean(1))).Order());
     }
 
+    /// <summary>
+    /// Several segments restricted to their candidates in one statement: the text pinned like a single segment's, and on
+    /// the engine each (segment, candidate) pair is decided by its own segment, diffed against the stored pairs.
+    /// </summary>
+    [Trait("Category", "Engine")]
+    [Fact]
+    public async Task A_level_statement_matches_the_baseline_and_decides_each_pair_by_its_own_segment()
+    {
+        var openers = ValidatedDefinition.Unchecked("acme", Parse(Cases["measure_count"].Condition));
+        var nobody = ValidatedDefinition.Unchecked("acme", Parse(Cases["not_any"].Condition));
+        var bostonians = ValidatedDefinition.Unchecked("acme", Parse(Cases["property_set_restricted"].Condition));
+        LevelSegment[] segments =
+        [
+            new(openers, ["p1", "level_profile"]),
+            new(nobody, ["level_profile", "p2", "never_seen"]),
+            new(bostonians, ["p3"]),
+        ];
+
+        // Stored: level_profile is a member of the openers (it has no opens: it leaves) and not of "nobody" (it enters);
+        // p3 is a Bostonian on record but has no properties (it leaves).
+        static SqlFragment Stored(params (uint Segment, string Member)[] pairs) =>
+            Core.Sql.Sql.Of($"SELECT pair.1 AS segment, pair.2 AS member FROM (SELECT arrayJoin(arrayZip({Core.Sql.Sql.Param("Array(UInt32)", pairs.Select(p => p.Segment).ToArray())}, {Core.Sql.Sql.Param("Array(String)", pairs.Select(p => p.Member).ToArray())})) AS pair)");
+        var stored = Stored((1, "level_profile"), (3, "p3"));
+
+        var statement = SegmentCompiler.CompileLevelChanges("acme", segments, GoldenSchema, Now, stored);
+        var explained = SqlExplain.Of(statement);
+        var actual = $"{GoldenSql.Format(explained.Sql)}\n{string.Concat(explained.Parameters.Select(p => $"-- {p.Name} {p.ClickHouseType} = {p.Value}\n"))}".ReplaceLineEndings("\n");
+        var baseline = Path.Combine(AppContext.BaseDirectory, "Golden", "Compiler", "level_restricted.sql");
+        if (Environment.GetEnvironmentVariable("SEGMENTMCP_REWRITE_GOLDEN") == "1")
+        {
+            await File.WriteAllTextAsync(Path.Combine(SourceDirectory(), "..", "Golden", "Compiler", "level_restricted.sql"), actual, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        }
+        else
+        {
+            Assert.True(File.Exists(baseline), $"No baseline {baseline}: run with SEGMENTMCP_REWRITE_GOLDEN=1 to create it.");
+            Assert.Equal((await File.ReadAllTextAsync(baseline)).ReplaceLineEndings("\n"), actual);
+        }
+
+        Assert.DoesNotContain("Boston", statement.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Opened Email", statement.Text, StringComparison.Ordinal);
+
+        var schema = await ExecutionSchema.Value;
+        await InsertProfileAsync(schema, "level_profile");
+        var result = await TestEngines.Embedded.QueryAsync(SegmentCompiler.CompileLevelChanges("acme", segments, schema, Now, stored));
+
+        // never_seen is outside the universe: no member of "nobody" although it has no data.
+        Assert.Equal(["segment", "candidate", "now_member"], result.ColumnNames);
+        Assert.Equal([(1, "level_profile", false), (2, "level_profile", true), (3, "p3", false)], result.Read(row => (row.GetInt32(0), row.GetString(1), row.GetBoolean(2))).Order());
+        Assert.Throws<ArgumentException>(() => SegmentCompiler.CompileLevelChanges("acme", [new(ValidatedDefinition.Unchecked("acme", Parse(Cases["in_list"].Condition)), ["p1"])], schema, Now, stored));
+        Assert.Throws<ArgumentException>(() => SegmentCompiler.CompileLevelChanges("other", segments, schema, Now, stored));
+    }
+
     [Fact]
     public void Sql_recognizes_dates_with_the_same_pattern_as_the_parser()
     {

@@ -213,6 +213,39 @@ public abstract partial class EngineContractTests
         Assert.Equal([StorageSchema.CurrentVersion], await RecordedVersionsAsync(schema));
     }
 
+    [Fact]
+    public async Task A_version_11_database_gets_trait_and_profile_update_projections_in_ingestion_order_that_survive_merges()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        var migrator = new SchemaMigrator(Engine, schema, schema.Migrations());
+        await migrator.MigrateAsync(upTo: 11);
+        await Engine.ExecuteAsync(Sql.Of(
+            $"INSERT INTO {Sql.Table(schema.ProfileUpdates)} (tenant, profile_id, updated_at, properties) SELECT 'acme', concat('p', toString(number)), toDateTime64('2026-11-01 00:00:00', 3, 'UTC'), map('city', concat('s', toString(number % 97))) FROM numbers(60000)"));
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Contains("PROJECTION by_ingest", await CreateQueryAsync(schema, "traits"), StringComparison.Ordinal);
+        Assert.Contains("PROJECTION by_ingest", await CreateQueryAsync(schema, "profile_updates"), StringComparison.Ordinal);
+
+        // A few rows ingested later, then merged into the big part: by the skip index they would sit in several granules.
+        var before = await Engine.QueryScalarAsync<string>(Sql.Of($"SELECT toString(max(ingested_at)) FROM {Sql.Table(schema.ProfileUpdates)}"));
+        await Task.Delay(5);
+        await Engine.ExecuteAsync(Sql.Of(
+            $"INSERT INTO {Sql.Table(schema.ProfileUpdates)} (tenant, profile_id, updated_at, properties) SELECT 'acme', concat('p', toString(number * 20000)), toDateTime64('2026-11-02 00:00:00', 3, 'UTC'), map('city', 'sBoston') FROM numbers(3)"));
+        await Engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(schema.ProfileUpdates)} FINAL"));
+        await Engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(schema.Traits)} FINAL"));
+
+        var after = Sql.Of($"tenant = 'acme' AND ingested_at > toDateTime64({Sql.Param("String", before)}, 6, 'UTC')");
+        var traits = await Engine.QueryAsync(Sql.Of($"SELECT property, profile_id FROM {Sql.Table(schema.Traits)} WHERE {after}{CandidateQuery.IngestOrder}"));
+        var updates = await Engine.QueryAsync(Sql.Of($"SELECT profile_id FROM {Sql.Table(schema.ProfileUpdates)} WHERE {after}{CandidateQuery.IngestOrder}"));
+
+        Assert.Equal(["p0", "p20000", "p40000"], traits.Read(row => row.GetString(1)).Order(StringComparer.Ordinal));
+        Assert.Equal(["p0", "p20000", "p40000"], updates.Read(row => row.GetString(0)).Order(StringComparer.Ordinal));
+        // A mark or two of the projection, not the 60,003 rows of the merged part.
+        Assert.InRange(traits.Statistics.RowsRead, 3UL, 16_384UL);
+        Assert.InRange(updates.Statistics.RowsRead, 3UL, 16_384UL);
+    }
+
     private async Task<string> CreateQueryAsync(TableNames schema, string table) =>
         await Engine.QueryScalarAsync<string>(Sql.Of(
             $"SELECT create_table_query FROM system.tables WHERE database = {Sql.Param("String", schema.Database)} AND name = {Sql.Param("String", table)}"));

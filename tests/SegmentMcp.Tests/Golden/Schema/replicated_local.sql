@@ -198,3 +198,11 @@ ALTER TABLE segmentmcp.membership_log_local MATERIALIZE INDEX at_idx SETTINGS mu
 ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, metric, ts, profile_id ORDER BY tenant, ingested_at);
 
 ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, property, updated_at, profile_id ORDER BY tenant, ingested_at);
+
+ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.profile_updates_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, updated_at, profile_id ORDER BY tenant, ingested_at);
+
+ALTER TABLE segmentmcp.profile_updates_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
