@@ -42,6 +42,15 @@ public sealed class EvaluatorDifferentialTests
     public Task Behavioural_conditions_and_lists_equal_full_recomputes_tick_after_tick(int seed) => RunAsync(seed + 7, behavioural: true);
 
     /// <summary>
+    /// The same with a statement per segment chunk: by default the restricted segments of a level are evaluated together
+    /// (<see cref="EvaluatorOptions.EvaluateTogether"/>), and the other path must stay exact too.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public Task A_statement_per_segment_chunk_equals_full_recomputes_tick_after_tick(int seed) =>
+        RunAsync(seed + 19, behavioural: false, new EvaluatorOptions { EvaluateTogether = false });
+
+    /// <summary>
     /// The same with segments of many candidates evaluated by their query over the whole universe: here every segment
     /// with candidates for a tenth of the profiles or more, so both kinds of phase 2 meet in one tick.
     /// </summary>
