@@ -87,8 +87,8 @@ internal static class EvaluatorBenchmark
         };
         bool[] together = args.Text("together") switch
         {
-            null or "on" => [true],
-            "off" => [false],
+            null or "off" => [false],
+            "on" => [true],
             "both" => [true, false],
             var other => throw new BenchUsageException($"--together: '{other}' is not 'on', 'off' or 'both'"),
         };
@@ -125,7 +125,7 @@ internal static class EvaluatorBenchmark
         bool cold = false,
         IReadOnlyList<bool>? together = null)
     {
-        together ??= [true];
+        together ??= [false];
         var refreshShare = timelinesRefreshShare ?? new EvaluatorOptions().TimelinesRefreshShare;
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
@@ -161,7 +161,7 @@ internal static class EvaluatorBenchmark
             definitions.Add(definition);
         }
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? string.Empty : ", a statement per segment chunk")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.

@@ -7,7 +7,7 @@ using SegmentMcp.Core.Evaluation;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp evaluate [--as-of T] [--company ID] [--workers N] [--chunk-size N] [--refresh-share P] (--data DIR | --clickhouse CONN)</c>:
+/// <c>segmentmcp evaluate [--as-of T] [--company ID] [--workers N] [--chunk-size N] [--refresh-share P] [--level-statements] (--data DIR | --clickhouse CONN)</c>:
 /// one evaluator tick for every saved segment of a tenant (all tenants without --company); prints the tick report.
 /// </summary>
 internal static class EvaluateCommand
@@ -19,12 +19,15 @@ internal static class EvaluateCommand
     private static readonly Option<double> RefreshShare = Flags.Percent(
         "--refresh-share", "P", "Bring the profile timelines up to date once the history rows behind them reach P% of the profile rows (0: now).", new EvaluatorOptions().TimelinesRefreshShare * 100);
 
+    private static readonly Option<bool> LevelStatements = Flags.Switch(
+        "--level-statements", "Evaluate the plain segments of a dependency level together, a statement per chunk of (segment, candidate) pairs (embedded engine or one server).");
+
     private static readonly Option<bool> Verbose = Flags.Switch("--verbose", "Log every chunk.");
 
     public static Command Create() => CommandLine.Verb(
         "evaluate",
         "Run one evaluator tick: bring saved segments' membership and entered/exited log up to now (or --as-of).",
-        [AsOf, Company, Workers, ChunkSize, RefreshShare, Verbose, .. EngineSelection.Options],
+        [AsOf, Company, Workers, ChunkSize, RefreshShare, LevelStatements, Verbose, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
@@ -36,6 +39,7 @@ internal static class EvaluateCommand
             Workers = args.GetValue(Workers),
             ChunkSize = args.GetValue(ChunkSize),
             TimelinesRefreshShare = args.GetValue(RefreshShare) / 100,
+            EvaluateTogether = args.GetValue(LevelStatements),
         };
         var verbose = args.GetValue(Verbose);
         var selection = EngineSelection.FromArguments(args);

@@ -66,7 +66,7 @@ public sealed class BatchedStatementsTests
     public async Task A_chunk_is_evaluated_and_diffed_in_one_statement()
     {
         var (world, schema, recording, ids) = await SeedAsync(33);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 5, IngestLag = TimeSpan.Zero, EvaluateTogether = false });
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 5, IngestLag = TimeSpan.Zero });
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
 
         var changed = 0L;
@@ -91,7 +91,7 @@ public sealed class BatchedStatementsTests
     public async Task A_levels_chunks_are_evaluated_together_in_one_statement_per_chunk_of_pairs()
     {
         var (world, schema, recording, ids) = await SeedAsync(34);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 7, IngestLag = TimeSpan.Zero });
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 7, IngestLag = TimeSpan.Zero, EvaluateTogether = true });
         var failures = new ConcurrentQueue<Exception>();
         evaluator.TogetherFailed = failures.Enqueue;
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
@@ -130,7 +130,7 @@ public sealed class BatchedStatementsTests
     public async Task A_failed_level_statement_falls_back_to_a_statement_per_segment_chunk()
     {
         var (world, schema, recording, ids) = await SeedAsync(35);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 50, IngestLag = TimeSpan.Zero });
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 50, IngestLag = TimeSpan.Zero, EvaluateTogether = true });
         var failures = new ConcurrentQueue<Exception>();
         evaluator.TogetherFailed = failures.Enqueue;
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);

@@ -42,13 +42,13 @@ public sealed class EvaluatorDifferentialTests
     public Task Behavioural_conditions_and_lists_equal_full_recomputes_tick_after_tick(int seed) => RunAsync(seed + 7, behavioural: true);
 
     /// <summary>
-    /// The same with a statement per segment chunk: by default the restricted segments of a level are evaluated together
-    /// (<see cref="EvaluatorOptions.EvaluateTogether"/>), and the other path must stay exact too.
+    /// The same with the restricted segments of a level evaluated together (<see cref="EvaluatorOptions.EvaluateTogether"/>):
+    /// the plain segments in shared statements, the behavioural ones and lists beside them a statement each.
     /// </summary>
     [Theory]
     [MemberData(nameof(Seeds))]
-    public Task A_statement_per_segment_chunk_equals_full_recomputes_tick_after_tick(int seed) =>
-        RunAsync(seed + 19, behavioural: false, new EvaluatorOptions { EvaluateTogether = false });
+    public Task Level_statements_equal_full_recomputes_tick_after_tick(int seed) =>
+        RunAsync(seed + 19, behavioural: true, new EvaluatorOptions { EvaluateTogether = true });
 
     /// <summary>
     /// The same with segments of many candidates evaluated by their query over the whole universe: here every segment
@@ -169,7 +169,7 @@ public sealed class EvaluatorDifferentialTests
 
         Assert.True(totalChanges > 50, $"the random world should move membership around; only {totalChanges} changes");
 
-        // Segments evaluated together never fell back to one statement each (which would hide a wrong statement).
+        // Segments evaluated together (when on) never fell back to one statement each (which would hide a wrong statement).
         Assert.Empty(togetherFailures);
         return (results, world.SegmentIds[0]);
     }
