@@ -309,6 +309,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
 
             WholeWhenCheaper(jobs, universe);
+            await WholeWhenScanIsSmallAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
 
             // Phase 2 reads the current values (after the first level, long refreshed).
             await currentValues.ConfigureAwait(false);
@@ -660,6 +661,42 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             logger.LogDebug(
                 "{Tenant}/{Segment}: {Candidates} candidates of about {Profiles} profiles, evaluated whole",
                 job.Tenant, job.SegmentId, job.Candidates.Count, rows);
+        }
+    }
+
+    /// <summary>
+    /// Turns restricted jobs with at least <see cref="EvaluatorOptions.WholeEvaluationMinimum"/> candidates whole when
+    /// the engine's estimate of their query's rows is under <see cref="EvaluatorOptions.WholeEvaluationRowsPerCandidate"/>
+    /// a candidate (one <c>EXPLAIN ESTIMATE</c> each, only for such jobs). An estimate that fails leaves the job in chunks.
+    /// </summary>
+    private async Task WholeWhenScanIsSmallAsync(Tick tick, List<SegmentJob> jobs, CancellationToken cancellationToken)
+    {
+        if (options.WholeEvaluationRowsPerCandidate <= 0)
+        {
+            return;
+        }
+
+        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= options.WholeEvaluationMinimum))
+        {
+            try
+            {
+                var estimate = await engine.QueryAsync(
+                    SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(tick.T1) { ExplainEstimate = true }), cancellationToken).ConfigureAwait(false);
+                var column = estimate.ColumnNames.ToList().IndexOf("rows");
+                var rows = column < 0 ? long.MaxValue : estimate.Read(row => row.GetInt64(column)).Sum();
+                if (rows < job.Candidates.Count * options.WholeEvaluationRowsPerCandidate)
+                {
+                    job.Whole = true;
+                    job.WholeByCost = true;
+                    logger.LogDebug(
+                        "{Tenant}/{Segment}: {Candidates} candidates against an estimated {Rows} rows for its query, evaluated whole",
+                        job.Tenant, job.SegmentId, job.Candidates.Count, rows);
+                }
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                logger.LogWarning(exception, "Estimating the query of {Tenant}/{Segment} failed; its candidates are evaluated in chunks", job.Tenant, job.SegmentId);
+            }
         }
     }
 

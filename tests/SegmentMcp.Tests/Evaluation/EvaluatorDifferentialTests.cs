@@ -58,7 +58,7 @@ public sealed class EvaluatorDifferentialTests
     [MemberData(nameof(Seeds))]
     public async Task Segments_evaluated_whole_for_their_many_candidates_equal_full_recomputes(int seed)
     {
-        var (results, replaced) = await RunAsync(seed + 13, behavioural: true, new EvaluatorOptions { WholeEvaluationMinimum = 1, WholeEvaluationShare = 0.1 });
+        var (results, replaced) = await RunAsync(seed + 13, behavioural: true, new EvaluatorOptions { WholeEvaluationMinimum = 1, WholeEvaluationShare = 0.1, WholeEvaluationRowsPerCandidate = 0 });
 
         // Both kinds ran on ticks after the first evaluation (a new segment, or a new version, is always evaluated whole).
         var later = results.Skip(8).Where(r => r.Candidates > 0 && r.SegmentId != replaced).ToList();

@@ -48,6 +48,46 @@ public sealed class PropertyWholeEvaluationTests
         }
     }
 
+    /// <summary>
+    /// A segment whose query the engine estimates to read few rows per candidate is evaluated whole however small its
+    /// share of the profiles; with the rule off (or a scan estimated dearer) it stays in chunks; exact either way.
+    /// </summary>
+    [Theory]
+    [InlineData(1e9, true)]
+    [InlineData(1e-3, false)]
+    [InlineData(0, false)]
+    public async Task A_segment_whose_query_reads_few_rows_per_candidate_is_evaluated_whole(double rowsPerCandidate, bool whole)
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = await EvaluatorCrashTests.SeedAsync(engine, schema, 37);
+        var shortWindow = await SaveAsync(world, """{"event": {"metric": "Opened Email", "window": {"last_hours": 24}, "measure": "count", "op": "gte", "value": 1}}""");
+        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions
+        {
+            Workers = 2,
+            ChunkSize = 5,
+            IngestLag = TimeSpan.Zero,
+            WholeEvaluationMinimum = 1,
+            WholeEvaluationShare = 1,
+            WholeEvaluationRowsPerCandidate = rowsPerCandidate,
+        });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, EvaluatorCrashTests.Start, null, CancellationToken.None);
+
+        var t1 = EvaluatorCrashTests.Start.AddHours(30);
+        await world.IngestAsync(t1, 80, 40);
+        var report = await evaluator.TickAsync(EvaluationWorld.Tenant, t1, null, CancellationToken.None);
+
+        var result = report.Segments.Single(s => s.SegmentId == shortWindow);
+        Assert.True(result.Candidates > 0, "the hour's events and the window's edge make candidates");
+        Assert.Equal(whole, result.EvaluatedWhole);
+        foreach (var id in world.SegmentIds)
+        {
+            var expected = await world.RecomputeAsync(id, t1);
+            Assert.Equal(expected, await world.StoredMembersAsync(id));
+            Assert.Equal(expected, await world.ReplayedLogAsync(id));
+        }
+    }
+
     private static async Task<string> SaveAsync(EvaluationWorld world, string condition)
     {
         var definition = SegmentDefinitionJson.Parse($$"""{"name": "shape", "condition": {{condition}}}""").Definition!;
