@@ -57,7 +57,7 @@ public sealed class EvaluatorOptions
     /// many candidates is far cheaper as one query: on the 2M-profile demo, 12,921 candidates of a 24-hour window took
     /// 0.6–1.0 s in chunks against a 22–32 ms query reading 17 rows a candidate. 50 leaves the many segments whose
     /// query reads 100 or more rows a candidate in chunks, where whole queries had taken the cores from the other
-    /// workers' lookups. 0 turns the rule off.
+    /// workers' lookups. 0 turns the rule off. One engine only (on a cluster phase 2 reads no timelines).
     /// </summary>
     public double WholeEvaluationRowsPerCandidate { get; set; } = 50;
 

@@ -667,11 +667,14 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// <summary>
     /// Turns restricted jobs with at least <see cref="EvaluatorOptions.WholeEvaluationMinimum"/> candidates whole when
     /// the engine's estimate of their query's rows is under <see cref="EvaluatorOptions.WholeEvaluationRowsPerCandidate"/>
-    /// a candidate (one <c>EXPLAIN ESTIMATE</c> each, only for such jobs). An estimate that fails leaves the job in chunks.
+    /// a candidate (one <c>EXPLAIN ESTIMATE</c> each, only for such jobs; one engine). An estimate that fails or is
+    /// empty leaves the job in chunks.
     /// </summary>
     private async Task WholeWhenScanIsSmallAsync(Tick tick, List<SegmentJob> jobs, CancellationToken cancellationToken)
     {
-        if (options.WholeEvaluationRowsPerCandidate <= 0)
+        // The costs compared are those of one engine's key lookups; on a cluster the estimate would also see only
+        // the local shard's reads.
+        if (options.WholeEvaluationRowsPerCandidate <= 0 || !schema.HasKeyValueTables)
         {
             return;
         }
@@ -683,7 +686,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 var estimate = await engine.QueryAsync(
                     SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(tick.T1) { ExplainEstimate = true }), cancellationToken).ConfigureAwait(false);
                 var column = estimate.ColumnNames.ToList().IndexOf("rows");
-                var rows = column < 0 ? long.MaxValue : estimate.Read(row => row.GetInt64(column)).Sum();
+                var rows = column < 0 || estimate.Rows.Count == 0 ? long.MaxValue : estimate.Read(row => row.GetInt64(column)).Sum();
                 if (rows < job.Candidates.Count * options.WholeEvaluationRowsPerCandidate)
                 {
                     job.Whole = true;
