@@ -231,7 +231,16 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             definitions.Remove(id);
         }
 
-        var levels = Levels(tenant, definitions, tick);
+        // A referencing segment waits for its references only when one of its chain takes a new definition this tick
+        // (see CandidateQuery.PhaseOneSegment): otherwise it runs beside them.
+        var liveVersions = rows.ToDictionary(r => r.SegmentId, r => r.Version, StringComparer.Ordinal);
+        bool Settled(string id) =>
+            states.TryGetValue(id, out var state)
+            && liveVersions.TryGetValue(id, out var version)
+            && state.Version == version
+            && state.EvaluatedAt <= databaseNow + options.FutureAllowance;
+        var inlined = new HashSet<string>(StringComparer.Ordinal);
+        var levels = Levels(tenant, definitions, tick, id => Closure(definitions[id], definitions).Keys.All(Settled), inlined);
         long? universe = null;
         var done = 0;
         var doneAtT1 = new HashSet<string>(StringComparer.Ordinal);
@@ -256,7 +265,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 }
 
                 var direct = SegmentReads.Of(definition.Condition).References;
-                if (direct.FirstOrDefault(r => !doneAtT1.Contains(r)) is { } behind)
+                if (!inlined.Contains(id) && direct.FirstOrDefault(r => !doneAtT1.Contains(r)) is { } behind)
                 {
                     tick.Fail(tenant, id, new InvalidOperationException($"Referenced segment '{behind}' is not evaluated at {tick.T1:O}; retried next tick."));
                     continue;
@@ -296,7 +305,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 rolledForward = new Dictionary<string, IReadOnlyList<string>>();
             }
 
-            jobs.AddRange(await PlanLevelAsync(tick, tenant, toPlan, definitions, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
+            jobs.AddRange(await PlanLevelAsync(tick, tenant, toPlan, definitions, inlined, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
 
             try
             {
@@ -420,6 +429,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         string tenant,
         List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)> toPlan,
         IReadOnlyDictionary<string, SegmentDefinition> definitions,
+        IReadOnlySet<string> inlined,
         IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward,
         DateTime watermark,
         CancellationToken cancellationToken)
@@ -441,7 +451,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             try
             {
-                jobs.AddRange(await PlanTogetherAsync(tick, tenant, members, definitions, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
+                jobs.AddRange(await PlanTogetherAsync(tick, tenant, members, definitions, inlined, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -456,7 +466,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             {
                 var planning = Stopwatch.StartNew();
                 var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
-                var job = await PlanAsync(tick, tenant, row, definition, definitions, state, rolled, watermark, cancellationToken).ConfigureAwait(false);
+                var job = await PlanAsync(tick, tenant, row, definition, definitions, inlined.Contains(row.SegmentId), state, rolled, watermark, cancellationToken).ConfigureAwait(false);
                 job.AddWork(0, planning.Elapsed);
                 jobs.Add(job);
             }
@@ -475,6 +485,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         string tenant,
         List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)> group,
         IReadOnlyDictionary<string, SegmentDefinition> definitions,
+        IReadOnlySet<string> inlined,
         IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward,
         DateTime watermark,
         CancellationToken cancellationToken)
@@ -483,7 +494,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         var state0 = group[0].State!;
         var references = group.Select(p => Closure(p.Definition, definitions)).ToList();
         var query = CandidateQuery.IncrementalBatch(
-            schema, tenant, [.. group.Select((p, i) => (p.Definition, references[i]))], state0.EvaluatedAt, tick.T1, state0.IngestWatermark);
+            schema,
+            tenant,
+            [.. group.Select((p, i) => new CandidateQuery.PhaseOneSegment(p.Definition, references[i], inlined.Contains(p.Row.SegmentId)))],
+            state0.EvaluatedAt,
+            tick.T1,
+            state0.IngestWatermark);
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         var rows = result.Statistics.RowsRead;
         var candidates = group.Select(_ => new List<string>()).ToList();
@@ -542,6 +558,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         SegmentVersion row,
         SegmentDefinition definition,
         IReadOnlyDictionary<string, SegmentDefinition> all,
+        bool referencesInlined,
         SegmentState? state,
         IReadOnlyList<string> rolled,
         DateTime watermark,
@@ -558,7 +575,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return new SegmentJob(tenant, row.SegmentId, row.Version, validated, [], state, planRows) { Whole = true, CountAfter = true, Watermark = watermarkAfter };
         }
 
-        var query = CandidateQuery.Incremental(schema, tenant, definition, references, state.EvaluatedAt, tick.T1, state.IngestWatermark);
+        var query = CandidateQuery.Incremental(schema, tenant, definition, references, state.EvaluatedAt, tick.T1, state.IngestWatermark, referencesInlined);
         var candidates = new List<string>();
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         tick.AddRows(result.Statistics.RowsRead);
@@ -1042,8 +1059,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             work.Tenant, work.SegmentId, work.Version, entered.Count, exited.Count);
     }
 
-    /// <summary>Groups segments so that every segment comes after the segments it references.</summary>
-    private static List<List<string>> Levels(string tenant, IReadOnlyDictionary<string, SegmentDefinition> definitions, Tick tick)
+    /// <summary>
+    /// Groups segments so that every segment comes after the segments it references, except those whose references
+    /// <paramref name="canInline"/> allows to be read inlined (added to <paramref name="inlined"/>), which go first.
+    /// </summary>
+    private static List<List<string>> Levels(
+        string tenant, IReadOnlyDictionary<string, SegmentDefinition> definitions, Tick tick, Func<string, bool> canInline, HashSet<string> inlined)
     {
         var depth = new Dictionary<string, int>(StringComparer.Ordinal);
         var visiting = new HashSet<string>(StringComparer.Ordinal);
@@ -1081,6 +1102,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
 
             visiting.Remove(id);
+            if (level > 0 && canInline(id))
+            {
+                inlined.Add(id);
+                level = 0;
+            }
+
             depth[id] = level;
             return level;
         }

@@ -32,6 +32,11 @@ internal static partial class CandidateQuery
 
     /// <param name="t0">The stored evaluation time (t0 &lt; t1).</param>
     /// <param name="w0">The stored ingestion watermark: rows ingested after it were not seen by the stored evaluation.</param>
+    /// <param name="referencesInlined">
+    /// Whether the referenced segments are evaluated after this one (false: earlier in the same tick at t1, so their
+    /// log after t0 holds every change of their part) or not at all before it (true: their conditions are read as this
+    /// segment's own, see <see cref="PhaseOneSegment"/>).
+    /// </param>
     public static SqlStatement Incremental(
         TableNames schema,
         string tenant,
@@ -39,8 +44,9 @@ internal static partial class CandidateQuery
         IReadOnlyDictionary<string, SegmentDefinition> references,
         DateTime t0,
         DateTime t1,
-        DateTime w0) =>
-        Candidates(schema, tenant, definition, references, t0, t1, w0) is { } candidates
+        DateTime w0,
+        bool referencesInlined = false) =>
+        Candidates(schema, tenant, definition, references, t0, t1, w0, referencesInlined: referencesInlined) is { } candidates
             ? SqlF.Of($"{candidates} ORDER BY profile_id").ToStatement()
             : new SqlStatement(NoCandidates);
 
@@ -59,6 +65,16 @@ internal static partial class CandidateQuery
         IReadOnlyList<(SegmentDefinition Definition, IReadOnlyDictionary<string, SegmentDefinition> References)> segments,
         DateTime t0,
         DateTime t1,
+        DateTime w0) =>
+        IncrementalBatch(schema, tenant, [.. segments.Select(s => new PhaseOneSegment(s.Definition, s.References, ReferencesInlined: false))], t0, t1, w0);
+
+    /// <inheritdoc cref="IncrementalBatch(TableNames, string, IReadOnlyList{ValueTuple{SegmentDefinition, IReadOnlyDictionary{string, SegmentDefinition}}}, DateTime, DateTime, DateTime)"/>
+    public static SqlStatement IncrementalBatch(
+        TableNames schema,
+        string tenant,
+        IReadOnlyList<PhaseOneSegment> segments,
+        DateTime t0,
+        DateTime t1,
         DateTime w0)
     {
         var parts = new List<SqlFragment>();
@@ -66,7 +82,7 @@ internal static partial class CandidateQuery
         for (var i = 0; i < segments.Count; i++)
         {
             var reads = new List<EventRead>();
-            if (Candidates(schema, tenant, segments[i].Definition, segments[i].References, t0, t1, w0, reads) is { } candidates)
+            if (Candidates(schema, tenant, segments[i].Definition, segments[i].References, t0, t1, w0, reads, segments[i].ReferencesInlined) is { } candidates)
             {
                 parts.Add(SqlF.Of($"SELECT toUInt32({SqlF.Number(i)}) AS segment, profile_id, toUInt8(directions) AS directions FROM ({candidates})"));
             }
@@ -79,6 +95,16 @@ internal static partial class CandidateQuery
             ? new SqlStatement("SELECT toUInt32(0) AS segment, '' AS profile_id, toUInt8(0) AS directions WHERE 0")
             : SqlF.Of($"SELECT segment, profile_id, groupBitOr(directions) AS directions FROM ({SqlF.Join(SqlF.Of($" UNION ALL "), parts)}) GROUP BY segment, profile_id").ToStatement();
     }
+
+    /// <summary>
+    /// A segment of a shared phase 1: its definition, every definition its references reach (<c>Closure</c>), and
+    /// whether those are inlined. A referencing segment is evaluated after its references so that their log at t1 holds
+    /// every change of its referenced part (rule 5). When no segment of the chain takes a new definition in the tick,
+    /// it need not wait: its compiled query inlines the references anyway, so their conditions' own rules (1)–(7),
+    /// with its t0 and w0, find every data-driven change of that part; their logs after t0 (written before this tick)
+    /// add what a definition change of any segment of the chain did since t0.
+    /// </summary>
+    public sealed record PhaseOneSegment(SegmentDefinition Definition, IReadOnlyDictionary<string, SegmentDefinition> References, bool ReferencesInlined);
 
     /// <summary>
     /// A read of events rule (1) or (2) asks for: of <see cref="Metric"/>, with a time in [From, To] (From null: no
@@ -155,9 +181,15 @@ internal static partial class CandidateQuery
         DateTime t0,
         DateTime t1,
         DateTime w0,
-        List<EventRead>? shared = null)
+        List<EventRead>? shared = null,
+        bool referencesInlined = false)
     {
-        var reads = SegmentReads.Of(definition.Condition);
+        var condition = referencesInlined ? SegmentCompiler.InlineReferences(definition.Condition, references) : definition.Condition;
+        var reads = SegmentReads.Of(condition);
+
+        // Inlined, the referenced conditions' own rules find their changes; their logs only hold what those rules
+        // cannot see, a referenced definition changed since t0, on whichever segment of the chain took it.
+        string[] logs = referencesInlined ? [.. references.Keys.Order(StringComparer.Ordinal)] : [.. reads.References];
         var tenantParameter = SqlF.Named("tenant", "String", tenant);
         var t0Parameter = SqlF.Named("t0", Time3, t0);
         var t1Parameter = SqlF.Named("t1", Time3, t1);
@@ -166,7 +198,7 @@ internal static partial class CandidateQuery
         var traits = SqlF.Table(schema.Traits);
         var branches = new List<SqlFragment>();
         var derived = DerivedLeaves(reads.Behavioural, t0, t1);
-        var polarities = Polarities(definition.Condition);
+        var polarities = Polarities(condition);
         var edges = new List<SqlFragment>();
 
         foreach (var metricLeaves in reads.Events.Concat(derived.Leaves).GroupBy(e => e.Metric, StringComparer.Ordinal))
@@ -292,10 +324,10 @@ internal static partial class CandidateQuery
 
         // (5) Referenced segments are evaluated earlier in the same tick at the same t1, so a change of their part of
         // the condition is exactly an entry in their log after t0 (the log's key starts with tenant, segment, at).
-        if (reads.References.Count > 0)
+        if (logs.Length > 0)
         {
             branches.Add(SqlF.Of(
-                $"SELECT profile_id FROM {SqlF.Table(schema.MembershipLog)} WHERE tenant = {tenantParameter} AND segment_id IN {SqlF.Param("Array(String)", reads.References.ToArray())} AND at > {t0Parameter} AND at <= {t1Parameter}"));
+                $"SELECT profile_id FROM {SqlF.Table(schema.MembershipLog)} WHERE tenant = {tenantParameter} AND segment_id IN {SqlF.Param("Array(String)", logs)} AND at > {t0Parameter} AND at <= {t1Parameter}"));
         }
 
         // (7) Static lists: adds and removes that took effect or were written since the stored evaluation.
@@ -307,7 +339,7 @@ internal static partial class CandidateQuery
         // (6) Entering the universe changes nothing for a condition that is false on an empty profile: a member needs
         // some data the rules above see. Otherwise add the profiles that appeared between t0 and t1, and those with
         // any data ingested after w0 (a late row can move a profile's first appearance before t0).
-        if (SegmentReads.HoldsForEmptyProfile(definition.Condition, references))
+        if (SegmentReads.HoldsForEmptyProfile(condition, references))
         {
             branches.Add(SqlF.Of(
                 $"SELECT profile_id FROM {SqlF.Table(schema.Profiles)} WHERE tenant = {tenantParameter} GROUP BY profile_id HAVING min(first_seen) > {t0Parameter} AND min(first_seen) <= {t1Parameter}"));

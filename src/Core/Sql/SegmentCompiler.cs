@@ -147,6 +147,10 @@ public static partial class SegmentCompiler
         return new QueryBuilder(definition.Tenant, schema, options).Build(condition);
     }
 
+    /// <summary>The condition with every segment reference replaced by the referenced condition (member = false: NOT).</summary>
+    internal static Condition InlineReferences(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references) =>
+        Inline(condition, references, 0);
+
     /// <summary>Replaces segment references by their (inlined) conditions; member = false becomes NOT.</summary>
     private static Condition Inline(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references, int depth)
     {

@@ -1,0 +1,123 @@
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Evaluation;
+
+/// <summary>
+/// A segment that references others runs beside them, its phase 1 in the level's one statement, while no segment of
+/// its chain takes a new definition; in a tick where one does, it waits for the chain as before. A chain whose
+/// middle segment failed on the tick its reference changed is repaired from the changed segment's log.
+/// </summary>
+[Trait("Category", "Engine")]
+public sealed class ReferencedSegmentTests
+{
+    private static readonly DateTime Start = new(2026, 6, 3, 9, 0, 0, DateTimeKind.Utc);
+
+    private const string PhaseOne = "groupBitOr(direction";
+
+    private static readonly SegmentDefinition Openers =
+        new("Openers 2d", null, new EventCondition("Opened Email", [], new LastDaysWindow(2), Measure.Count, Comparison.Gte, 1));
+
+    private static readonly SegmentDefinition Browsers =
+        new("Browsers 3d", null, new EventCondition("Viewed Page", [], new LastDaysWindow(3), Measure.Count, Comparison.Gte, 2));
+
+    [Fact]
+    public async Task A_chain_of_references_is_planned_in_one_statement_and_waits_only_when_a_definition_changes()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(41);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        for (var tick = 1; tick <= 3; tick++)
+        {
+            var t = Start.AddHours(tick * 13);
+            await world.IngestAsync(t, 90, 20);
+            recording.Statements.Clear();
+            await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+
+            // The three segments at one state: one phase-1 statement, no level after the first.
+            Assert.Single(recording.Statements, s => s.Contains(PhaseOne, StringComparison.Ordinal));
+            await AssertMembersAsync(world, ids, t);
+        }
+
+        // The bottom of the chain takes a new definition: the other two wait for it, a level each.
+        await world.Segments.SaveAsync(EvaluationWorld.Tenant, ids[0], Browsers.Name, null, SegmentDefinitionJson.Write(Browsers), CancellationToken.None);
+        var changed = Start.AddHours(52);
+        await world.IngestAsync(changed, 90, 20);
+        recording.Statements.Clear();
+        await evaluator.TickAsync(EvaluationWorld.Tenant, changed, null, CancellationToken.None);
+        Assert.Equal(2, recording.Statements.Count(s => s.Contains(PhaseOne, StringComparison.Ordinal)));
+        await AssertMembersAsync(world, ids, changed);
+
+        var after = changed.AddHours(7);
+        await world.IngestAsync(after, 90, 20);
+        recording.Statements.Clear();
+        await evaluator.TickAsync(EvaluationWorld.Tenant, after, null, CancellationToken.None);
+        Assert.Single(recording.Statements, s => s.Contains(PhaseOne, StringComparison.Ordinal));
+        await AssertMembersAsync(world, ids, after);
+    }
+
+    [Fact]
+    public async Task A_chain_that_failed_when_its_reference_changed_is_repaired_beside_it()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(42);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        var t = Start.AddHours(13);
+        await world.IngestAsync(t, 90, 20);
+        await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+
+        // The bottom segment changes definition; the middle one fails in that tick, and the top one cannot run
+        // without it. Neither wrote anything, and only the bottom one's log holds what its new definition changed.
+        await world.Segments.SaveAsync(EvaluationWorld.Tenant, ids[0], Browsers.Name, null, SegmentDefinitionJson.Write(Browsers), CancellationToken.None);
+        var changed = t.AddHours(20);
+        evaluator.BeforeChunk = work => work.SegmentId == ids[1] ? throw new IOException("injected") : ValueTask.CompletedTask;
+        var failed = await Assert.ThrowsAsync<TickFailedException>(() => evaluator.TickAsync(EvaluationWorld.Tenant, changed, null, CancellationToken.None));
+        Assert.Equal([.. ids[1..].Select(id => $"{EvaluationWorld.Tenant}/{id}").Order(StringComparer.Ordinal)], failed.Failures.Keys.Order(StringComparer.Ordinal));
+        Assert.NotEmpty(await world.ChangesAsync(ids[0], changed, changed.AddMilliseconds(1)));
+        evaluator.BeforeChunk = null;
+
+        // Every definition is settled now, so the chain runs in the first level, repaired from that log: the bottom
+        // segment's state differs from the others', so two phase-1 statements, both before any chunk.
+        var after = changed.AddMinutes(30);
+        recording.Statements.Clear();
+        await evaluator.TickAsync(EvaluationWorld.Tenant, after, null, CancellationToken.None);
+        var statements = recording.Statements.ToList();
+        var phaseOne = statements.FindLastIndex(s => s.Contains(PhaseOne, StringComparison.Ordinal));
+        var firstChunk = statements.FindIndex(s => s.Contains("WHERE now_member != was_member", StringComparison.Ordinal));
+        Assert.InRange(phaseOne, 0, firstChunk - 1);
+        await AssertMembersAsync(world, ids, after);
+    }
+
+    private static async Task AssertMembersAsync(EvaluationWorld world, List<string> ids, DateTime t)
+    {
+        foreach (var id in ids)
+        {
+            Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));
+        }
+    }
+
+    /// <summary>Openers; its members in Boston; the profiles not in that segment (a reference through NOT).</summary>
+    private static async Task<(EvaluationWorld World, Core.Storage.StorageSchema Schema, RecordingEngine Recording, List<string> Ids)> SeedAsync(int seed)
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, seed);
+        await world.IngestAsync(Start, 300, 60);
+        var ids = new List<string>();
+        var bottom = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, Openers.Name, null, SegmentDefinitionJson.Write(Openers), CancellationToken.None);
+        ids.Add(bottom.Id);
+        var middle = new SegmentDefinition("Openers in Boston", null, new AllCondition(
+        [
+            new SegmentReferenceCondition(bottom.Id, Member: true),
+            new PropertyCondition(new PropertyFilter("city", FilterOperator.Eq, [new StringScalar("Boston")])),
+        ]));
+        var saved = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, middle.Name, null, SegmentDefinitionJson.Write(middle), CancellationToken.None);
+        ids.Add(saved.Id);
+        var top = new SegmentDefinition("Not openers in Boston", null, new SegmentReferenceCondition(saved.Id, Member: false));
+        saved = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, top.Name, null, SegmentDefinitionJson.Write(top), CancellationToken.None);
+        ids.Add(saved.Id);
+        return (world, schema, new RecordingEngine(engine), ids);
+    }
+}
