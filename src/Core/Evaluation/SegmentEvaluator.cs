@@ -319,6 +319,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             WholeWhenCheaper(jobs, universe);
             await WholeWhenScanIsSmallAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
+            await ResolveOneSidedAsync(tick, tenant, jobs, cancellationToken).ConfigureAwait(false);
 
             // Phase 2 reads the current values (after the first level, long refreshed).
             await currentValues.ConfigureAwait(false);
@@ -516,26 +517,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
         }
 
-        // One-sided candidates, every segment's in one lookup a chunk (see PlanAsync).
-        var pairs = conditional.SelectMany((list, segment) => list.Select(c => (Segment: segment, c.Profile, c.Direction))).ToList();
-        for (var start = 0; start < pairs.Count; start += options.ChunkSize)
-        {
-            var batch = pairs.GetRange(start, Math.Min(options.ChunkSize, pairs.Count - start));
-            var asked = batch.GroupBy(p => p.Segment)
-                .Select(g => (group[g.Key].Row.SegmentId, (IReadOnlyList<string>)[.. g.Select(p => p.Profile)]))
-                .ToList();
-            var (stored, storedRows) = await membership.MembersAmongAsync(tenant, asked, cancellationToken).ConfigureAwait(false);
-            rows += storedRows;
-            foreach (var (segment, profile, direction) in batch)
-            {
-                var isMember = stored.TryGetValue(group[segment].Row.SegmentId, out var found) && found.Contains(profile);
-                if (isMember == (direction == ChangeDirection.IfMember))
-                {
-                    candidates[segment].Add(profile);
-                }
-            }
-        }
-
         tick.AddRows(rows);
         var jobs = new List<SegmentJob>();
         var share = planning.Elapsed / group.Count;
@@ -543,7 +524,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         {
             var (row, definition, state) = group[i];
             var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
-            var job = Job(tenant, row, definition, references[i], state!, candidates[i], rolled, watermark, rows / (ulong)group.Count);
+            var job = Job(tenant, row, definition, references[i], state!, candidates[i], conditional[i], rolled, watermark, rows / (ulong)group.Count);
             job.AddWork(0, share);
             jobs.Add(job);
         }
@@ -593,22 +574,13 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
         }
 
-        // Window-edge profiles whose change can move the condition one way only: a candidate only on the side it can
-        // leave (stored membership is the evaluation at t0, rolled forward, so a profile that cannot change is exact).
-        for (var start = 0; start < conditional.Count; start += options.ChunkSize)
-        {
-            var batch = conditional.GetRange(start, Math.Min(options.ChunkSize, conditional.Count - start));
-            var (members, memberRows) = await membership.MembersAmongAsync(tenant, row.SegmentId, [.. batch.Select(c => c.Profile)], cancellationToken).ConfigureAwait(false);
-            tick.AddRows(memberRows);
-            planRows += memberRows;
-            candidates.AddRange(batch
-                .Where(c => members.Contains(c.Profile) == (c.Direction == ChangeDirection.IfMember))
-                .Select(c => c.Profile));
-        }
-        return Job(tenant, row, definition, references, state, candidates, rolled, watermark, planRows);
+        return Job(tenant, row, definition, references, state, candidates, conditional, rolled, watermark, planRows);
     }
 
-    /// <summary>A restricted job from its phase-1 candidates (plus the rolled-forward profiles), sorted.</summary>
+    /// <summary>
+    /// A restricted job from its phase-1 candidates (plus the rolled-forward profiles), sorted, and its one-sided
+    /// candidates, looked up once the job is known to stay restricted (<see cref="ResolveOneSidedAsync"/>).
+    /// </summary>
     private static SegmentJob Job(
         string tenant,
         SegmentVersion row,
@@ -616,6 +588,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         IReadOnlyDictionary<string, SegmentDefinition> references,
         SegmentState state,
         List<string> candidates,
+        List<(string Profile, ChangeDirection Direction)> oneSided,
         IReadOnlyList<string> rolled,
         DateTime watermark,
         ulong planRows)
@@ -632,7 +605,92 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         {
             CountAfter = rolled.Count > 0,
             Watermark = watermarkAfter,
+            OneSided = oneSided,
         };
+    }
+
+    /// <summary>
+    /// Window-edge profiles whose change can move a condition one way only are candidates only on the side they can
+    /// leave (stored membership is the evaluation at t0, rolled forward, so a profile that cannot change is exact):
+    /// looked up in one statement a chunk of pairs for every job that stays restricted, after the whole rules, so a job
+    /// evaluated whole never pays for the lookup. A failed lookup is retried job by job, and fails only its own job.
+    /// </summary>
+    private async Task ResolveOneSidedAsync(Tick tick, string tenant, List<SegmentJob> jobs, CancellationToken cancellationToken)
+    {
+        foreach (var job in jobs.Where(j => j.Whole && j.OneSided.Count > 0))
+        {
+            // Reported as candidates: each could have changed.
+            job.Candidates.AddRange(job.OneSided.Select(c => c.Profile));
+            job.OneSided = [];
+        }
+
+        var pending = jobs.Where(j => j.OneSided.Count > 0).ToList();
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await LookUpOneSidedAsync(tick, tenant, pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && pending.Count > 1)
+        {
+            logger.LogWarning(exception, "Looking up the one-sided candidates of {Count} segments of {Tenant} failed; looking them up one by one", pending.Count, tenant);
+            foreach (var job in pending.Where(j => j.OneSided.Count > 0))
+            {
+                try
+                {
+                    await LookUpOneSidedAsync(tick, tenant, [job], cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception alone) when (alone is not OperationCanceledException)
+                {
+                    job.Failure = alone;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            pending[0].Failure = exception;
+        }
+    }
+
+    private async Task LookUpOneSidedAsync(Tick tick, string tenant, List<SegmentJob> jobs, CancellationToken cancellationToken)
+    {
+        var pairs = jobs.SelectMany(job => job.OneSided.Select(c => (Job: job, c.Profile, c.Direction))).ToList();
+        var found = jobs.ToDictionary(j => j, _ => new List<string>());
+        for (var start = 0; start < pairs.Count; start += options.ChunkSize)
+        {
+            var watch = Stopwatch.StartNew();
+            var batch = pairs.GetRange(start, Math.Min(options.ChunkSize, pairs.Count - start));
+            var asked = batch.GroupBy(p => p.Job)
+                .Select(g => (g.Key.SegmentId, (IReadOnlyList<string>)[.. g.Select(p => p.Profile)]))
+                .ToList();
+            var (stored, rows) = await membership.MembersAmongAsync(tenant, asked, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(rows);
+            var askedJobs = batch.Select(p => p.Job).Distinct().ToList();
+            foreach (var job in askedJobs)
+            {
+                job.AddWork(rows / (ulong)askedJobs.Count, watch.Elapsed / askedJobs.Count);
+            }
+
+            foreach (var (job, profile, direction) in batch)
+            {
+                var isMember = stored.TryGetValue(job.SegmentId, out var members) && members.Contains(profile);
+                if (isMember == (direction == ChangeDirection.IfMember))
+                {
+                    found[job].Add(profile);
+                }
+            }
+        }
+
+        foreach (var job in jobs)
+        {
+            var known = job.Candidates.ToHashSet(StringComparer.Ordinal);
+            job.Candidates.AddRange(found[job].Where(known.Add));
+            job.Candidates.Sort(StringComparer.Ordinal);
+            job.OneSided = [];
+        }
     }
 
     /// <summary>
@@ -641,7 +699,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// </summary>
     private async Task<long?> WeighAsync(Tick tick, string tenant, List<SegmentJob> jobs, CancellationToken cancellationToken)
     {
-        if (!jobs.Any(j => !j.Whole && j.Candidates.Count >= WholeMinimum(j)))
+        if (!jobs.Any(j => !j.Whole && j.PossibleCandidates >= WholeMinimum(j)))
         {
             return null;
         }
@@ -671,13 +729,13 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= Math.Max(WholeMinimum(j), (long)Math.Ceiling(rows * WholeShare(j)))))
+        foreach (var job in jobs.Where(j => !j.Whole && j.PossibleCandidates >= Math.Max(WholeMinimum(j), (long)Math.Ceiling(rows * WholeShare(j)))))
         {
             job.Whole = true;
             job.WholeByCost = true;
             logger.LogDebug(
                 "{Tenant}/{Segment}: {Candidates} candidates of about {Profiles} profiles, evaluated whole",
-                job.Tenant, job.SegmentId, job.Candidates.Count, rows);
+                job.Tenant, job.SegmentId, job.PossibleCandidates, rows);
         }
     }
 
@@ -696,7 +754,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        foreach (var job in jobs.Where(j => !j.Whole && j.Candidates.Count >= options.WholeEvaluationMinimum))
+        foreach (var job in jobs.Where(j => !j.Whole && j.PossibleCandidates >= options.WholeEvaluationMinimum))
         {
             try
             {
@@ -704,13 +762,13 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(tick.T1) { ExplainEstimate = true }), cancellationToken).ConfigureAwait(false);
                 var column = estimate.ColumnNames.ToList().IndexOf("rows");
                 var rows = column < 0 || estimate.Rows.Count == 0 ? long.MaxValue : estimate.Read(row => row.GetInt64(column)).Sum();
-                if (rows < job.Candidates.Count * options.WholeEvaluationRowsPerCandidate)
+                if (rows < job.PossibleCandidates * options.WholeEvaluationRowsPerCandidate)
                 {
                     job.Whole = true;
                     job.WholeByCost = true;
                     logger.LogDebug(
                         "{Tenant}/{Segment}: {Candidates} candidates against an estimated {Rows} rows for its query, evaluated whole",
-                        job.Tenant, job.SegmentId, job.Candidates.Count, rows);
+                        job.Tenant, job.SegmentId, job.PossibleCandidates, rows);
                 }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
@@ -1161,6 +1219,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public ValidatedDefinition Definition { get; } = definition;
 
         public List<string> Candidates { get; } = candidates;
+
+        /// <summary>Phase 1's one-sided candidates, not yet looked up in the stored members (then moved to <see cref="Candidates"/>).</summary>
+        public List<(string Profile, ChangeDirection Direction)> OneSided { get; set; } = [];
+
+        /// <summary>Every profile that may be a candidate: what the whole rules weigh before the one-sided lookup.</summary>
+        public int PossibleCandidates => Candidates.Count + OneSided.Count;
 
         public SegmentState? Previous { get; } = previous;
 

@@ -63,6 +63,36 @@ public sealed class BatchedStatementsTests
     }
 
     [Fact]
+    public async Task A_segment_evaluated_whole_never_looks_up_its_one_sided_candidates()
+    {
+        var (world, schema, _, ids) = await SeedAsync(36);
+
+        // Every segment with a possible candidate goes whole: the whole rules weigh the one-sided candidates too,
+        // before any lookup, so the lookup never runs.
+        var engine = TestEngines.Embedded;
+        var options = new EvaluatorOptions
+        {
+            Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero, WholeEvaluationMinimum = 1, WholeEvaluationShare = 1e-9, PropertyWholeEvaluationMinimum = 1, PropertyWholeEvaluationShare = 1e-9,
+        };
+        var membership = new RecordingMembership(new MembershipStore(engine, schema));
+        var evaluator = new SegmentEvaluator(engine, schema, new SegmentStore(engine, schema), membership, options);
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        var whole = 0;
+        for (var tick = 1; tick <= 3; tick++)
+        {
+            var t = Start.AddHours(tick * 13);
+            await world.IngestAsync(t, 90, 20);
+            var report = await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+            whole += report.Segments.Count(s => s.EvaluatedWhole);
+            await AssertMembersAsync(world, ids, t);
+        }
+
+        Assert.Equal(0, membership.Lookups);
+        Assert.True(whole >= 6, $"only {whole} whole evaluations");
+    }
+
+    [Fact]
     public async Task A_chunk_is_evaluated_and_diffed_in_one_statement()
     {
         var (world, schema, recording, ids) = await SeedAsync(33);

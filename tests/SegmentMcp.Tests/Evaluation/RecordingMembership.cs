@@ -9,6 +9,7 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     private long entered;
     private int writes;
     private int changeSets;
+    private int lookups;
 
     /// <summary>Profiles written as entered, by chunk writes and by whole new segments.</summary>
     public long Entered => Interlocked.Read(ref entered);
@@ -19,9 +20,15 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     /// <summary>Change sets with at least one change passed to <see cref="WriteChangesAsync"/>.</summary>
     public int ChangeSets => Volatile.Read(ref changeSets);
 
+    /// <summary>Calls of either <c>MembersAmongAsync</c> (phase 1's lookups of one-sided candidates).</summary>
+    public int Lookups => Volatile.Read(ref lookups);
+
     public Task<(IReadOnlySet<string> Members, ulong RowsRead)> MembersAmongAsync(
-        string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken) =>
-        inner.MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken);
+        string tenant, string segmentId, IReadOnlyList<string> profileIds, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref lookups);
+        return inner.MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken);
+    }
 
     public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
         inner.StoredMembersAmong(tenant, segmentId, candidates);
@@ -32,8 +39,11 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     public SqlFragment? StoredMembers(string tenant, string segmentId) => inner.StoredMembers(tenant, segmentId);
 
     public Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(
-        string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken) =>
-        inner.MembersAmongAsync(tenant, candidates, cancellationToken);
+        string tenant, IReadOnlyList<(string SegmentId, IReadOnlyList<string> ProfileIds)> candidates, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref lookups);
+        return inner.MembersAmongAsync(tenant, candidates, cancellationToken);
+    }
 
     public Task WriteChangesAsync(
         string tenant, DateTime at, IReadOnlyList<SegmentChanges> changes, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
