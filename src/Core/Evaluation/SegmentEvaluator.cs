@@ -146,32 +146,15 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, DateTime databaseNow, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
     {
-        var rows = await segments.LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var reading = segments.LiveVersionsAsync(tenant, cancellationToken);
         var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
-        Task currentValues = Task.CompletedTask;
-        if (rows.Count > 0)
-        {
-            // Not needed for correctness (queries read the history for anything newer than the current-value table),
-            // only for speed: the segments below read property values from the table.
-            var refresh = Stopwatch.StartNew();
+        var rows = await reading.ConfigureAwait(false);
 
-            // Likewise the timelines phase 2 reads its candidates' rows from (anything newer is read from the history),
-            // once enough rows are behind them (TimelinesRefreshShare); first, since the current values' refresh reads
-            // the changed profiles' history through them.
-            if (timelines is not null)
-            {
-                tick.AddRows((await timelines.RefreshWhenBehindAsync(tenant, options.TimelinesRefreshShare, cancellationToken).ConfigureAwait(false)).RowsRead);
-
-                // The refresh's blocks of whole histories are freed by now; what follows should not stack on them.
-                await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            tick.AddPhase1(refresh.Elapsed);
-
-            // The current values are read by phase 2 only (phase 1 reads the history): their refresh runs beside the
-            // first level's phase 1 and is awaited before its phase 2.
-            currentValues = RefreshCurrentValuesAsync(tick, tenant, cancellationToken);
-        }
+        // Not needed for correctness, only for speed: phase 2 reads its candidates' rows from the timelines and property
+        // values from the current-value table (anything newer than either is read from the history). Phase 1 reads
+        // only the history, so both refreshes run beside the first level's phase 1 and are awaited before its phase 2;
+        // the timelines first, since the current values' refresh reads the changed profiles' history through them.
+        var currentValues = rows.Count > 0 ? Task.Run(() => RefreshReadStructuresAsync(tick, tenant, cancellationToken), cancellationToken) : Task.CompletedTask;
 
         try
         {
@@ -189,8 +172,17 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         await PurgeDeletedAsync(tick, tenant, rows, states, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RefreshCurrentValuesAsync(Tick tick, string tenant, CancellationToken cancellationToken)
+    private async Task RefreshReadStructuresAsync(Tick tick, string tenant, CancellationToken cancellationToken)
     {
+        if (timelines is not null)
+        {
+            // The timelines once enough rows are behind them (TimelinesRefreshShare).
+            tick.AddRows((await timelines.RefreshWhenBehindAsync(tenant, options.TimelinesRefreshShare, cancellationToken).ConfigureAwait(false)).RowsRead);
+
+            // The refresh's blocks of whole histories are freed by now; what follows should not stack on them.
+            await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
         tick.AddRows(refreshed.RowsRead);
     }
@@ -286,13 +278,16 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                 toPlan.Add((row, definition, state));
             }
 
-            // The roll-forward check of the whole level in one statement (it almost never finds anything).
-            IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward;
+            // The roll-forward check of the whole level in one statement (it almost never finds anything), beside phase 1:
+            // phase 1 reads the history and the log, which the roll-forward only replays into membership. The one-sided
+            // lookup reads membership, so it comes after.
+            var rollingForward = membership.RollForwardAsync(tenant, [.. toPlan.Select(p => (p.Row.SegmentId, p.State?.EvaluatedAt))], cancellationToken);
+            jobs.AddRange(await PlanLevelAsync(tick, tenant, toPlan, definitions, inlined, watermark, cancellationToken).ConfigureAwait(false));
             try
             {
-                var (profiles, rollRows) = await membership.RollForwardAsync(tenant, [.. toPlan.Select(p => (p.Row.SegmentId, p.State?.EvaluatedAt))], cancellationToken).ConfigureAwait(false);
+                var (rolledForward, rollRows) = await rollingForward.ConfigureAwait(false);
                 tick.AddRows(rollRows);
-                rolledForward = profiles;
+                AddRolledForward(jobs, rolledForward);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -301,11 +296,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
                     tick.Fail(tenant, row.SegmentId, exception);
                 }
 
-                toPlan.Clear();
-                rolledForward = new Dictionary<string, IReadOnlyList<string>>();
+                jobs.Clear();
             }
-
-            jobs.AddRange(await PlanLevelAsync(tick, tenant, toPlan, definitions, inlined, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
 
             try
             {
@@ -431,7 +423,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)> toPlan,
         IReadOnlyDictionary<string, SegmentDefinition> definitions,
         IReadOnlySet<string> inlined,
-        IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward,
         DateTime watermark,
         CancellationToken cancellationToken)
     {
@@ -452,7 +443,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             try
             {
-                jobs.AddRange(await PlanTogetherAsync(tick, tenant, members, definitions, inlined, rolledForward, watermark, cancellationToken).ConfigureAwait(false));
+                jobs.AddRange(await PlanTogetherAsync(tick, tenant, members, definitions, inlined, watermark, cancellationToken).ConfigureAwait(false));
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -466,8 +457,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             try
             {
                 var planning = Stopwatch.StartNew();
-                var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
-                var job = await PlanAsync(tick, tenant, row, definition, definitions, inlined.Contains(row.SegmentId), state, rolled, watermark, cancellationToken).ConfigureAwait(false);
+                var job = await PlanAsync(tick, tenant, row, definition, definitions, inlined.Contains(row.SegmentId), state, watermark, cancellationToken).ConfigureAwait(false);
                 job.AddWork(0, planning.Elapsed);
                 jobs.Add(job);
             }
@@ -487,7 +477,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)> group,
         IReadOnlyDictionary<string, SegmentDefinition> definitions,
         IReadOnlySet<string> inlined,
-        IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward,
         DateTime watermark,
         CancellationToken cancellationToken)
     {
@@ -523,8 +512,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         for (var i = 0; i < group.Count; i++)
         {
             var (row, definition, state) = group[i];
-            var rolled = rolledForward.GetValueOrDefault(row.SegmentId) ?? [];
-            var job = Job(tenant, row, definition, references[i], state!, candidates[i], conditional[i], rolled, watermark, rows / (ulong)group.Count);
+            var job = Job(tenant, row, definition, references[i], state!, candidates[i], conditional[i], watermark, rows / (ulong)group.Count);
             job.AddWork(0, share);
             jobs.Add(job);
         }
@@ -532,7 +520,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         return jobs;
     }
 
-    /// <summary>Phase 1 for one segment: its candidates, plus the profiles <paramref name="rolled"/> an interrupted tick's log rolled forward.</summary>
+    /// <summary>Phase 1 for one segment: its candidates.</summary>
     private async Task<SegmentJob> PlanAsync(
         Tick tick,
         string tenant,
@@ -541,7 +529,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         IReadOnlyDictionary<string, SegmentDefinition> all,
         bool referencesInlined,
         SegmentState? state,
-        IReadOnlyList<string> rolled,
         DateTime watermark,
         CancellationToken cancellationToken)
     {
@@ -574,11 +561,11 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             }
         }
 
-        return Job(tenant, row, definition, references, state, candidates, conditional, rolled, watermark, planRows);
+        return Job(tenant, row, definition, references, state, candidates, conditional, watermark, planRows);
     }
 
     /// <summary>
-    /// A restricted job from its phase-1 candidates (plus the rolled-forward profiles), sorted, and its one-sided
+    /// A restricted job from its phase-1 candidates, sorted, and its one-sided
     /// candidates, looked up once the job is known to stay restricted (<see cref="ResolveOneSidedAsync"/>).
     /// </summary>
     private static SegmentJob Job(
@@ -589,24 +576,36 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         SegmentState state,
         List<string> candidates,
         List<(string Profile, ChangeDirection Direction)> oneSided,
-        IReadOnlyList<string> rolled,
         DateTime watermark,
         ulong planRows)
     {
-        if (rolled.Count > 0)
-        {
-            // Profiles an interrupted tick changed: re-evaluated, so they end up exact at t1 whatever happened before.
-            candidates = [.. candidates.Concat(rolled).Distinct(StringComparer.Ordinal)];
-        }
-
         candidates.Sort(StringComparer.Ordinal);
         var watermarkAfter = watermark > state.IngestWatermark ? watermark : state.IngestWatermark;
         return new SegmentJob(tenant, row.SegmentId, row.Version, ValidatedDefinition.Unchecked(tenant, definition, references), candidates, state, planRows)
         {
-            CountAfter = rolled.Count > 0,
             Watermark = watermarkAfter,
             OneSided = oneSided,
         };
+    }
+
+    /// <summary>
+    /// Profiles an interrupted tick changed become candidates of the restricted jobs: re-evaluated, so they end up
+    /// exact at t1 whatever happened before (a whole job re-evaluates every profile anyway).
+    /// </summary>
+    private static void AddRolledForward(List<SegmentJob> jobs, IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward)
+    {
+        foreach (var job in jobs.Where(j => !j.Whole))
+        {
+            if (rolledForward.GetValueOrDefault(job.SegmentId) is not { Count: > 0 } rolled)
+            {
+                continue;
+            }
+
+            var known = job.Candidates.ToHashSet(StringComparer.Ordinal);
+            job.Candidates.AddRange(rolled.Where(known.Add));
+            job.Candidates.Sort(StringComparer.Ordinal);
+            job.CountAfter = true;
+        }
     }
 
     /// <summary>
@@ -1228,7 +1227,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         public SegmentState? Previous { get; } = previous;
 
-        public bool CountAfter { get; init; }
+        public bool CountAfter { get; set; }
 
         /// <summary>The size after phase 2 when it is known without counting (a brand-new segment's written members).</summary>
         public long? KnownSize { get; set; }
