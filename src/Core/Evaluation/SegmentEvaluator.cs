@@ -280,9 +280,20 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
             // The roll-forward check of the whole level in one statement (it almost never finds anything), beside phase 1:
             // phase 1 reads the history and the log, which the roll-forward only replays into membership. The one-sided
-            // lookup reads membership, so it comes after.
+            // lookup reads membership, so it comes after. Phase 1, the longer, asks for a connection first.
+            var planning = PlanLevelAsync(tick, tenant, toPlan, definitions, inlined, watermark, cancellationToken);
             var rollingForward = membership.RollForwardAsync(tenant, [.. toPlan.Select(p => (p.Row.SegmentId, p.State?.EvaluatedAt))], cancellationToken);
-            jobs.AddRange(await PlanLevelAsync(tick, tenant, toPlan, definitions, inlined, watermark, cancellationToken).ConfigureAwait(false));
+            try
+            {
+                jobs.AddRange(await planning.ConfigureAwait(false));
+            }
+            finally
+            {
+                // Never left running or unobserved when planning fails.
+                await Task.WhenAny(rollingForward).ConfigureAwait(false);
+                _ = rollingForward.Exception;
+            }
+
             try
             {
                 var (rolledForward, rollRows) = await rollingForward.ConfigureAwait(false);
