@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Storage.Server;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Evaluation;
@@ -66,10 +67,25 @@ public sealed class EvaluatorDifferentialTests
         Assert.Contains(later, r => !r.EvaluatedWhole);
     }
 
-    private static async Task<(List<SegmentTickResult> Results, string Replaced)> RunAsync(int seed, bool behavioural, EvaluatorOptions? options = null)
+    /// <summary>
+    /// The same through the server adapter (ClickHouse.Driver against chDB serving as a ClickHouse server, in a process
+    /// of its own), with behavioural conditions, lists and references: the statements and the stores must agree on
+    /// both adapters, not just compile.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public async Task Membership_and_log_equal_full_recomputes_on_the_server_adapter(int seed)
     {
-        var ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : 40;
-        var engine = TestEngines.Embedded;
+        await using var server = await ServerProcess.StartAsync();
+        await using var engine = new ClickHouseServerEngine(server.ConnectionString);
+        await RunAsync(seed + 23, behavioural: true, engine: engine, ticks: 24);
+    }
+
+    private static async Task<(List<SegmentTickResult> Results, string Replaced)> RunAsync(
+        int seed, bool behavioural, EvaluatorOptions? options = null, IClickHouseEngine? engine = null, int ticks = 40)
+    {
+        ticks = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_TICKS"), out var n) ? n : ticks;
+        engine ??= TestEngines.Embedded;
         var schema = await TestEngines.NewSchemaAsync(engine);
         var world = new EvaluationWorld(engine, schema, seed) { Behavioural = behavioural };
         var now = new DateTime(2026, 3, 1, 9, 30, 0, DateTimeKind.Utc);
