@@ -306,6 +306,8 @@ internal static class EvaluatorBenchmark
                     $"{definitions[i].Name,-38}  {result.Candidates,10}  {(result.EvaluatedWhole ? "whole" : "chunks"),7}  {result.Work.TotalMilliseconds,7:0}  {time.TotalMilliseconds,7:0}  {result.Work / time,10:P1}  {result.RowsRead,9}  {rows,9}  {(double)result.RowsRead / Math.Max(1, rows),10:P1}")).ConfigureAwait(false);
             }
 
+            await WriteFloorAsync(engine, schema, tenant, ids, definitions, states[ids[0]], to, full.Time, output, cancellationToken).ConfigureAwait(false);
+
             if (schema.HasKeyValueTables)
             {
                 // Whether the level's ticks brought the timelines up to date or left the rows behind them to the history.
@@ -546,6 +548,44 @@ internal static class EvaluatorBenchmark
         }
 
         return (total.Elapsed, rows, perSegment);
+    }
+
+    /// <summary>
+    /// The floor of a tick that reads its changes from the engine, side by side with phase 1's statement (every rule, the
+    /// 12 segments, as the tick sends it): the level's changed event rows alone, every row of the segments' metrics
+    /// ingested after w0 and every row a window edge crossed, read once in one statement. Whatever keeps membership
+    /// (chunks re-evaluated, per-profile states, counters), a tick that learns its changes from the engine reads these.
+    /// Medians of three, after one untimed run of each.
+    /// </summary>
+    private static async Task WriteFloorAsync(
+        IClickHouseEngine engine, StorageSchema schema, string tenant, List<string> ids, List<SegmentDefinition> definitions, SegmentState from, DateTime to, TimeSpan full, TextWriter output, CancellationToken cancellationToken)
+    {
+        var segments = definitions
+            .Select((d, i) => new CandidateQuery.PhaseOneSegment(d, i == 10 ? new Dictionary<string, SegmentDefinition> { [ids[0]] = definitions[0] } : new Dictionary<string, SegmentDefinition>(), ReferencesInlined: i == 10))
+            .ToList();
+        var changed = CandidateQuery.ChangedEventRows(schema, tenant, segments, from.EvaluatedAt, to, from.IngestWatermark);
+        var phaseOne = CandidateQuery.IncrementalBatch(schema, tenant, segments, from.EvaluatedAt, to, from.IngestWatermark);
+        var (floorTime, floor) = await MedianAsync(changed).ConfigureAwait(false);
+        var (phaseOneTime, candidates) = await MedianAsync(phaseOne).ConfigureAwait(false);
+        var changedRows = Convert.ToInt64(floor.Rows[0][0], CultureInfo.InvariantCulture);
+        var changedProfiles = Convert.ToInt64(floor.Rows[0][1], CultureInfo.InvariantCulture);
+        await output.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"floor: the level's changed event rows alone ({changedRows:N0} rows of {changedProfiles:N0} profiles, {floor.Statistics.RowsRead:N0} rows read) take {floorTime.TotalMilliseconds:0} ms, {floorTime / full:P1} of the full recompute; phase 1's statement ({candidates.Rows.Count:N0} candidate pairs, {candidates.Statistics.RowsRead:N0} rows read) {phaseOneTime.TotalMilliseconds:0} ms, {phaseOneTime / full:P1}")).ConfigureAwait(false);
+
+        async Task<(TimeSpan Time, QueryResult Result)> MedianAsync(SqlStatement statement)
+        {
+            var result = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
+            var times = new List<TimeSpan>();
+            for (var run = 0; run < 3; run++)
+            {
+                var watch = Stopwatch.StartNew();
+                result = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
+                times.Add(watch.Elapsed);
+            }
+
+            return (times.Order().ElementAt(1), result);
+        }
     }
 
     private static EventCondition Event(string metric, Window window, Measure measure, Comparison op, double value) => new(metric, [], window, measure, op, value);

@@ -97,6 +97,28 @@ internal static partial class CandidateQuery
     }
 
     /// <summary>
+    /// The event rows a tick from (t0, w0) to t1 cannot avoid reading, whatever keeps membership: every row of the
+    /// segments' metrics ingested after w0 and every row a window edge crossed (rules 1 and 2, the reads phase 1
+    /// shares), each read once. One row: how many rows, of how many profiles. The evaluator benchmark times it as the
+    /// floor of a tick that reads its changes from the engine.
+    /// </summary>
+    public static SqlStatement ChangedEventRows(TableNames schema, string tenant, IReadOnlyList<PhaseOneSegment> segments, DateTime t0, DateTime t1, DateTime w0)
+    {
+        var shared = new List<(int Segment, EventRead Read)>();
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var reads = new List<EventRead>();
+            _ = Candidates(schema, tenant, segments[i].Definition, segments[i].References, t0, t1, w0, reads, segments[i].ReferencesInlined);
+            shared.AddRange(reads.Select(r => (i, r)));
+        }
+
+        var rows = RowsOf(schema, tenant, t1, w0, shared).Select(r => SqlF.Of($"SELECT profile_id FROM ({r.Rows}) WHERE {Held(r.Reads)}")).ToList();
+        return rows.Count == 0
+            ? new SqlStatement("SELECT toUInt64(0) AS rows, toUInt64(0) AS profiles")
+            : SqlF.Of($"SELECT count() AS rows, uniqExact(profile_id) AS profiles FROM ({SqlF.Join(SqlF.Of($" UNION ALL "), rows)})").ToStatement();
+    }
+
+    /// <summary>
     /// A segment of a shared phase 1: its definition, every definition its references reach (<c>Closure</c>), and
     /// whether those are inlined. A referencing segment is evaluated after its references so that their log at t1 holds
     /// every change of its referenced part (rule 5). When no segment of the chain takes a new definition in the tick,
@@ -119,7 +141,11 @@ internal static partial class CandidateQuery
     /// Each row read is handed to every segment whose own range holds it (an <c>ARRAY JOIN</c> of the matching
     /// positions), so a segment gets exactly the rows its own branches would have read.
     /// </summary>
-    private static IEnumerable<SqlFragment> SharedEventReads(TableNames schema, string tenant, DateTime t1, DateTime w0, List<(int Segment, EventRead Read)> reads)
+    private static IEnumerable<SqlFragment> SharedEventReads(TableNames schema, string tenant, DateTime t1, DateTime w0, List<(int Segment, EventRead Read)> reads) =>
+        RowsOf(schema, tenant, t1, w0, reads).Select(r => Handed(r.Reads, r.Rows));
+
+    /// <summary>The two reads of <see cref="SharedEventReads"/> (new rows, edge ranges), each with the reads it serves.</summary>
+    private static IEnumerable<(List<(int Segment, EventRead Read)> Reads, SqlFragment Rows)> RowsOf(TableNames schema, string tenant, DateTime t1, DateTime w0, List<(int Segment, EventRead Read)> reads)
     {
         var tenantParameter = SqlF.Named("tenant", "String", tenant);
         var t1Parameter = SqlF.Named("t1", Time3, t1);
@@ -129,7 +155,7 @@ internal static partial class CandidateQuery
         if (newRows.Count > 0)
         {
             var metrics = newRows.Select(r => r.Read.Metric).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-            yield return Handed(
+            yield return (
                 newRows,
                 SqlF.Of($"SELECT profile_id, metric, toUnixTimestamp64Milli(ts) AS at FROM {events} WHERE tenant = {tenantParameter} AND metric IN {SqlF.Param("Array(String)", metrics)} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}{IngestOrder}"));
         }
@@ -148,21 +174,31 @@ internal static partial class CandidateQuery
                     return SqlF.Of($"(metric = {SqlF.Param("String", g.Key)} AND {SqlF.Or(ranges)})");
                 })
                 .ToList();
-            yield return Handed(
+            yield return (
                 edges,
                 SqlF.Of($"SELECT profile_id, metric, toUnixTimestamp64Milli(ts) AS at FROM {events} WHERE tenant = {tenantParameter} AND {SqlF.Or(byMetric)}{FineTime}"));
         }
+    }
 
-        static SqlFragment Handed(List<(int Segment, EventRead Read)> reads, SqlFragment rows)
-        {
-            var segments = SqlF.Param("Array(UInt32)", reads.Select(r => (long)r.Segment).ToArray());
-            var directions = SqlF.Param("Array(UInt8)", reads.Select(r => (long)r.Read.Direction).ToArray());
-            var metrics = SqlF.Param("Array(String)", reads.Select(r => r.Read.Metric).ToArray());
-            var from = SqlF.Param("Array(Int64)", reads.Select(r => r.Read.From is { } f ? Milliseconds(f) : long.MinValue).ToArray());
-            var to = SqlF.Param("Array(Int64)", reads.Select(r => Milliseconds(r.Read.To)).ToArray());
-            return SqlF.Of(
-                $"SELECT toUInt32(arrayElement({segments}, i)) AS segment, profile_id, toUInt8(arrayElement({directions}, i)) AS directions FROM ({rows}) ARRAY JOIN arrayFilter(x -> arrayElement({metrics}, x) = metric AND at >= arrayElement({from}, x) AND at <= arrayElement({to}, x), range(1, {SqlF.Number(reads.Count + 1)})) AS i");
-        }
+    private static SqlFragment Handed(List<(int Segment, EventRead Read)> reads, SqlFragment rows)
+    {
+        var segments = SqlF.Param("Array(UInt32)", reads.Select(r => (long)r.Segment).ToArray());
+        var directions = SqlF.Param("Array(UInt8)", reads.Select(r => (long)r.Read.Direction).ToArray());
+        return SqlF.Of(
+            $"SELECT toUInt32(arrayElement({segments}, i)) AS segment, profile_id, toUInt8(arrayElement({directions}, i)) AS directions FROM ({rows}) ARRAY JOIN arrayFilter({Holds(reads)}, range(1, {SqlF.Number(reads.Count + 1)})) AS i");
+    }
+
+    /// <summary>Whether some read holds the row (its metric, its time in the read's range).</summary>
+    private static SqlFragment Held(List<(int Segment, EventRead Read)> reads) =>
+        SqlF.Of($"arrayExists({Holds(reads)}, range(1, {SqlF.Number(reads.Count + 1)}))");
+
+    /// <summary>The lambda of read x holding the row (metric, at).</summary>
+    private static SqlFragment Holds(List<(int Segment, EventRead Read)> reads)
+    {
+        var metrics = SqlF.Param("Array(String)", reads.Select(r => r.Read.Metric).ToArray());
+        var from = SqlF.Param("Array(Int64)", reads.Select(r => r.Read.From is { } f ? Milliseconds(f) : long.MinValue).ToArray());
+        var to = SqlF.Param("Array(Int64)", reads.Select(r => Milliseconds(r.Read.To)).ToArray());
+        return SqlF.Of($"x -> arrayElement({metrics}, x) = metric AND at >= arrayElement({from}, x) AND at <= arrayElement({to}, x)");
 
         static long Milliseconds(DateTime t) => (t.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
     }

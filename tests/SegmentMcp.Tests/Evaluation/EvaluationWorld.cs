@@ -30,6 +30,15 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
 
     public string Profile(int i) => $"p{i:D3}";
 
+    /// <summary>A history before <paramref name="now"/>: <see cref="IngestAsync"/> once a day for the <paramref name="days"/> days before it, oldest first.</summary>
+    public async Task IngestHistoryAsync(DateTime now, int days, int events, int updates, int profileLimit = -1)
+    {
+        for (var day = days; day > 0; day--)
+        {
+            await IngestAsync(now.AddDays(-day), events, updates, profileLimit);
+        }
+    }
+
     /// <summary>Inserts about <paramref name="events"/> events and <paramref name="updates"/> profile updates around <paramref name="now"/>.</summary>
     public async Task IngestAsync(DateTime now, int events, int updates, int profileLimit = -1)
     {

@@ -14,10 +14,7 @@ public sealed class EvaluatorConcurrencyTests
         var schema = await TestEngines.NewSchemaAsync(engine);
         var world = new EvaluationWorld(engine, schema, 31);
         var start = new DateTime(2026, 7, 1, 8, 0, 0, DateTimeKind.Utc);
-        for (var day = 15; day > 0; day--)
-        {
-            await world.IngestAsync(start.AddDays(-day), 15, 5);
-        }
+        await world.IngestHistoryAsync(start, 15, 15, 5);
 
         await world.SaveRandomSegmentsAsync(6, start);
         var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 10, IngestLag = TimeSpan.Zero });

@@ -110,10 +110,7 @@ public sealed class EvaluatorCrashTests
     internal static async Task<EvaluationWorld> SeedAsync(IClickHouseEngine engine, StorageSchema schema, int seed)
     {
         var world = new EvaluationWorld(engine, schema, seed);
-        for (var day = 20; day > 0; day--)
-        {
-            await world.IngestAsync(Start.AddDays(-day), 15, 5);
-        }
+        await world.IngestHistoryAsync(Start, 20, 15, 5);
 
         await world.SaveRandomSegmentsAsync(6, Start);
         return world;

@@ -89,10 +89,7 @@ public sealed class EvaluatorDifferentialTests
         var schema = await TestEngines.NewSchemaAsync(engine);
         var world = new EvaluationWorld(engine, schema, seed) { Behavioural = behavioural };
         var now = new DateTime(2026, 3, 1, 9, 30, 0, DateTimeKind.Utc);
-        for (var day = 30; day > 0; day--)
-        {
-            await world.IngestAsync(now.AddDays(-day), 12, 4, profileLimit: 50);
-        }
+        await world.IngestHistoryAsync(now, 30, 12, 4, profileLimit: 50);
 
         await world.SaveRandomSegmentsAsync(8, now);
         options ??= new EvaluatorOptions();

@@ -24,10 +24,7 @@ public sealed class SharedPhaseOneTests
         var schema = await TestEngines.NewSchemaAsync(engine);
         var world = new EvaluationWorld(engine, schema, seed) { Behavioural = true };
         var t0 = new DateTime(2026, 4, 1, 8, 15, 0, DateTimeKind.Utc);
-        for (var day = 25; day > 0; day--)
-        {
-            await world.IngestAsync(t0.AddDays(-day), 14, 4);
-        }
+        await world.IngestHistoryAsync(t0, 25, 14, 4);
 
         await world.SaveRandomSegmentsAsync(10, t0);
         var segments = new List<(SegmentDefinition Definition, IReadOnlyDictionary<string, SegmentDefinition> References)>();
@@ -58,6 +55,36 @@ public sealed class SharedPhaseOneTests
         }
 
         Assert.True(compared > 0);
+    }
+
+    [Fact]
+    public async Task The_changed_event_rows_are_the_rows_behind_window_count_candidates()
+    {
+        // Window counts only: their candidates are exactly the profiles of their new rows and edge crossings, so the
+        // changed rows the evaluator benchmark times as a tick's floor must be of exactly those profiles.
+        var empty = new Dictionary<string, SegmentDefinition>();
+        List<CandidateQuery.PhaseOneSegment> segments =
+        [
+            new(new SegmentDefinition("openers", null, new EventCondition("Opened Email", [], new LastDaysWindow(2), Measure.Count, Comparison.Gte, 1)), empty, false),
+            new(new SegmentDefinition("buyers", null, new EventCondition("Placed Order", [], new LastHoursWindow(30), Measure.Count, Comparison.Gte, 2)), empty, false),
+        ];
+        var t0 = new DateTime(2026, 4, 1, 8, 15, 0, DateTimeKind.Utc);
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, 7);
+        await world.IngestHistoryAsync(t0, 12, 30, 0);
+        var w0 = await EngineNowAsync(engine);
+        var t1 = t0.AddHours(5);
+        await world.IngestAsync(t1, 40, 0);
+
+        var batch = await engine.QueryAsync(CandidateQuery.IncrementalBatch(schema, EvaluationWorld.Tenant, segments, t0, t1, w0));
+        var candidates = batch.Read(row => row.GetString(1)).ToHashSet(StringComparer.Ordinal);
+        var floor = await engine.QueryAsync(CandidateQuery.ChangedEventRows(schema, EvaluationWorld.Tenant, segments, t0, t1, w0));
+        var (rows, profiles) = floor.Read(row => (row.Get<long>(0), row.Get<long>(1)))[0];
+
+        Assert.NotEmpty(candidates);
+        Assert.Equal(candidates.Count, profiles);
+        Assert.True(rows >= profiles, $"{rows} rows of {profiles} profiles");
     }
 
     private static async Task<DateTime> EngineNowAsync(IClickHouseEngine engine)
