@@ -9,8 +9,10 @@ namespace SegmentMcp.Core.Evaluation;
 /// Writes the transitions of a level's chunks behind the workers that find them. A worker hands over a chunk's changes
 /// and goes on to its next chunk; one writer takes every chunk handed over since its last write and writes them
 /// together (log, membership, buckets: three statements however many chunks and segments). A tick's chunk writes were
-/// 30 statements for 10 chunks, the largest share of a one-worker tick after the queries; now the first chunk's write
-/// runs beside the second chunk's query, and later ones gather whatever finished meanwhile.
+/// 30 statements for 10 chunks, the largest share of a one-worker tick after the queries. Gathering (the default), the
+/// writer waits until a full write's worth of changes is pending or every chunk is handed over: an ordinary tick's
+/// level is then one write (3 statements instead of 21 for a 0.1% hour on the 2M-profile demo, 40 ms instead of
+/// 222 ms), while a level with many changes still writes behind its workers, a full batch at a time.
 /// </summary>
 /// <remarks>
 /// The write protocol is the store's (log first, then membership), so a crash or a failed write leaves log entries
@@ -24,6 +26,10 @@ internal sealed class ChangeWriter
     private readonly string tenant;
     private readonly DateTime at;
     private readonly int maxChangesPerWrite;
+    private readonly bool gather;
+    private readonly SemaphoreSlim handedOver = new(0);
+    private long pendingChanges;
+    private volatile bool complete;
     private readonly Func<ChunkWork, ValueTask>? afterLogWritten;
     private readonly ILogger logger;
     private readonly Task writing;
@@ -32,6 +38,10 @@ internal sealed class ChangeWriter
     /// <param name="tenant">The tenant of every chunk handed over.</param>
     /// <param name="at">The evaluation time of every chunk handed over.</param>
     /// <param name="maxChangesPerWrite">Changes one write gathers at most (a chunk is never split).</param>
+    /// <param name="gather">
+    /// Wait for <paramref name="maxChangesPerWrite"/> pending changes or the last chunk before writing, instead of
+    /// writing whatever was handed over since the last write.
+    /// </param>
     /// <param name="afterLogWritten">Test hook: runs for each chunk of a write after the log and before membership.</param>
     /// <param name="logger">Where each written chunk is reported.</param>
     /// <param name="cancellationToken">Stops the writes.</param>
@@ -40,6 +50,7 @@ internal sealed class ChangeWriter
         string tenant,
         DateTime at,
         int maxChangesPerWrite,
+        bool gather,
         Func<ChunkWork, ValueTask>? afterLogWritten,
         ILogger logger,
         CancellationToken cancellationToken)
@@ -48,6 +59,7 @@ internal sealed class ChangeWriter
         this.tenant = tenant;
         this.at = at;
         this.maxChangesPerWrite = maxChangesPerWrite;
+        this.gather = gather;
         this.afterLogWritten = afterLogWritten;
         this.logger = logger;
         writing = Task.Run(() => WriteAllAsync(cancellationToken), cancellationToken);
@@ -83,24 +95,44 @@ internal sealed class ChangeWriter
         {
             throw new InvalidOperationException("The change writer was completed before every chunk was handed over.");
         }
+
+        var before = Interlocked.Add(ref pendingChanges, changes.Count) - changes.Count;
+        if (before < maxChangesPerWrite && before + changes.Count >= maxChangesPerWrite)
+        {
+            handedOver.Release();
+        }
     }
 
     /// <summary>No more chunks: waits until every one handed over is written or has failed its segment.</summary>
     public Task CompleteAsync()
     {
         pending.Writer.TryComplete();
+        complete = true;
+        handedOver.Release();
         return writing;
     }
 
     private async Task WriteAllAsync(CancellationToken cancellationToken)
     {
         var reader = pending.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (true)
         {
+            // Gathering: a write's fixed cost (three statements, 40–80 ms) is paid once per full batch or level.
+            while (gather && !complete && Interlocked.Read(ref pendingChanges) < maxChangesPerWrite)
+            {
+                await handedOver.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                break;
+            }
+
             var batch = new List<WrittenChunk>();
             var changes = 0;
             while (changes < maxChangesPerWrite && reader.TryRead(out var chunk))
             {
+                Interlocked.Add(ref pendingChanges, -chunk.Changes.Count);
                 if (chunk.Segment.Failure is not null)
                 {
                     continue;

@@ -831,7 +831,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        var writer = new ChangeWriter(membership, jobs[0].Tenant, tick.T1, options.ChunkSize, AfterLogWritten, logger, cancellationToken);
+        var writer = new ChangeWriter(membership, jobs[0].Tenant, tick.T1, options.ChunkSize, options.GatherWrites, AfterLogWritten, logger, cancellationToken);
         var workers = Enumerable.Range(0, Math.Min(options.Workers, chunks)).Select(_ => Task.Run(
             async () =>
             {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
@@ -5,8 +6,9 @@ using SegmentMcp.Tests.Infrastructure;
 namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>
-/// Phase 2 hands each chunk's transitions to one writer and goes on: chunks that finish while a write runs are written
-/// together in the next one, and membership, the log and the sizes come out as the full recompute's.
+/// Phase 2 hands each chunk's transitions to one writer and goes on: gathering, the writer waits for a full batch or the
+/// level's last chunk; writing behind, chunks that finish while a write runs are written together in the next one. Either
+/// way membership, the log and the sizes come out as the full recompute's.
 /// </summary>
 [Trait("Category", "Engine")]
 public sealed class ChangeWriterTests
@@ -17,7 +19,7 @@ public sealed class ChangeWriterTests
         var (engine, schema, world) = await SeedAsync(23);
         var store = new RecordingMembership(new MembershipStore(engine, schema));
         var evaluator = new SegmentEvaluator(
-            engine, schema, world.Segments, store, new EvaluatorOptions { Workers = 1, ChunkSize = 3, IngestLag = TimeSpan.Zero });
+            engine, schema, world.Segments, store, new EvaluatorOptions { Workers = 1, ChunkSize = 3, IngestLag = TimeSpan.Zero, GatherWrites = false });
         var t1 = await FirstTickThenIngestAsync(evaluator, world);
         var (callsBefore, setsBefore) = (store.Writes, store.ChangeSets);
 
@@ -46,6 +48,42 @@ public sealed class ChangeWriterTests
             Assert.Equal(expected.Count, saved.Size);
             var (members, _) = await store.MembersAmongAsync(EvaluationWorld.Tenant, id, [.. Enumerable.Range(0, 60).Select(world.Profile)], CancellationToken.None);
             Assert.Equal(expected, new SortedSet<string>(members, StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Gathering_writes_a_full_batch_at_a_time_and_the_rest_once_every_chunk_is_handed_over()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var store = new RecordingMembership(new MembershipStore(engine, schema));
+        var at = new DateTime(2026, 5, 1, 6, 0, 0, DateTimeKind.Utc);
+        var writer = new ChangeWriter(store, EvaluationWorld.Tenant, at, maxChangesPerWrite: 4, gather: true, afterLogWritten: null, NullLogger.Instance, CancellationToken.None);
+        var owners = new List<ChunkOwner>();
+        for (var i = 0; i < 5; i++)
+        {
+            var owner = new ChunkOwner();
+            owners.Add(owner);
+            writer.Add(new ChunkWork(EvaluationWorld.Tenant, $"s{i}", 1, at, i, []), owner, new SegmentChanges($"s{i}", [$"p{i}a", $"p{i}b"], []));
+            if (i == 0)
+            {
+                // Two changes, below a batch of four, and more chunks may come: nothing is written yet.
+                await Task.Delay(TimeSpan.FromMilliseconds(300));
+                Assert.Equal(0, store.Writes);
+            }
+        }
+
+        await writer.CompleteAsync();
+
+        // Batches of at most four changes (two chunks), the last one once the writer is told no more chunks come.
+        Assert.Equal(3, store.Writes);
+        Assert.Equal(5, store.ChangeSets);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Null(owners[i].Failure);
+            Assert.Equal(2, owners[i].WrittenChanges);
+            var (members, _) = await store.MembersAmongAsync(EvaluationWorld.Tenant, $"s{i}", [$"p{i}a", $"p{i}b", "p9"], CancellationToken.None);
+            Assert.Equal([$"p{i}a", $"p{i}b"], members.Order(StringComparer.Ordinal));
         }
     }
 
@@ -85,5 +123,16 @@ public sealed class ChangeWriterTests
         var t1 = EvaluatorCrashTests.Start.AddHours(20);
         await world.IngestAsync(t1, 60, 15);
         return t1;
+    }
+
+    private sealed class ChunkOwner : ChangeWriter.IChunkOwner
+    {
+        private int written;
+
+        public Exception? Failure { get; set; }
+
+        public int WrittenChanges => Volatile.Read(ref written);
+
+        void ChangeWriter.IChunkOwner.Written(SegmentChanges changes, TimeSpan elapsed) => Interlocked.Add(ref written, changes.Count);
     }
 }
