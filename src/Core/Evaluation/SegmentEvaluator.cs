@@ -802,18 +802,18 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     {
         var byKey = jobs.ToDictionary(j => (j.Tenant, j.SegmentId, j.Version));
         var queue = queues.Create();
-        var chunks = 0;
+        var units = new List<ChunkWork>();
         var together = Together(tick, jobs);
         foreach (var work in together)
         {
-            await queue.EnqueueAsync(work with { ChunkIndex = chunks++ }, cancellationToken).ConfigureAwait(false);
+            units.Add(work with { ChunkIndex = units.Count });
         }
 
         foreach (var job in jobs)
         {
             if (job.Whole)
             {
-                await queue.EnqueueAsync(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, chunks++, [], Whole: true), cancellationToken).ConfigureAwait(false);
+                units.Add(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, units.Count, [], Whole: true));
                 continue;
             }
 
@@ -825,10 +825,18 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             for (var start = 0; start < job.Candidates.Count; start += options.ChunkSize)
             {
                 var ids = job.Candidates.GetRange(start, Math.Min(options.ChunkSize, job.Candidates.Count - start));
-                await queue.EnqueueAsync(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, chunks++, ids), cancellationToken).ConfigureAwait(false);
+                units.Add(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, units.Count, ids));
             }
         }
 
+        // Longest first: the workers take the units in this order, so the level ends with short ones instead of one
+        // worker finishing a long unit alone (the order of a segment's chunks does not matter: each is its own).
+        foreach (var work in units.OrderByDescending(work => ExpectedCost(work, byKey)))
+        {
+            await queue.EnqueueAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+
+        var chunks = units.Count;
         queue.Complete();
         tick.AddChunks(chunks);
         if (chunks == 0)
@@ -861,6 +869,27 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             // Every chunk handed over is written (or has failed its segment) before the level's states are.
             await writer.CompleteAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A unit's expected share of phase 2, for ordering only: a chunk looks up each candidate's keys, three times as
+    /// costly when they carry event properties (measured per key); a new segment's whole query comes before all of them,
+    /// and a segment turned whole by its candidates counts them.
+    /// </summary>
+    private static double ExpectedCost(ChunkWork work, Dictionary<(string, string, int), SegmentJob> byKey)
+    {
+        if (work.Together is { } parts)
+        {
+            return parts.Sum(part => ExpectedCost(part, byKey));
+        }
+
+        var job = byKey[(work.Tenant, work.SegmentId, work.Version)];
+        if (work.Whole)
+        {
+            return job.WholeByCost ? job.Candidates.Count : double.MaxValue;
+        }
+
+        return work.ProfileIds.Count * (job.ReadsEventProperties ? 3.0 : 1.0);
     }
 
     /// <summary>One segment's chunk; a failure fails the segment (its later chunks are skipped).</summary>
@@ -1266,6 +1295,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public bool ReadsOnlyProperties { get; } =
             SegmentReads.Of(definition.Definition.Condition) is { Events.Count: 0, Behavioural.Count: 0, References.Count: 0 }
             && !SegmentReads.HoldsForEmptyProfile(definition.Definition.Condition, definition.References);
+
+        /// <summary>Reads event properties, which its chunk's key lookups carry (<see cref="ExpectedCost"/>).</summary>
+        public bool ReadsEventProperties { get; } = SegmentCompiler.ReadsEventProperties(definition);
 
         public DateTime Watermark { get; init; }
 
