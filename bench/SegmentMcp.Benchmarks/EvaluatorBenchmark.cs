@@ -99,6 +99,13 @@ internal static class EvaluatorBenchmark
             "both" => [true, false],
             var other => throw new BenchUsageException($"--gather-writes: '{other}' is not 'on', 'off' or 'both'"),
         };
+        bool[] longest = args.Text("longest-first") switch
+        {
+            null or "on" => [true],
+            "off" => [false],
+            "both" => [true, false],
+            var other => throw new BenchUsageException($"--longest-first: '{other}' is not 'on', 'off' or 'both'"),
+        };
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -113,7 +120,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -131,10 +138,12 @@ internal static class EvaluatorBenchmark
         string? journalDirectory = null,
         bool cold = false,
         IReadOnlyList<bool>? together = null,
-        IReadOnlyList<bool>? gather = null)
+        IReadOnlyList<bool>? gather = null,
+        IReadOnlyList<bool>? longest = null)
     {
         together ??= [false];
         gather ??= [new EvaluatorOptions().GatherWrites];
+        longest ??= [new EvaluatorOptions().LongestFirst];
         var refreshShare = timelinesRefreshShare ?? new EvaluatorOptions().TimelinesRefreshShare;
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
@@ -170,7 +179,7 @@ internal static class EvaluatorBenchmark
             definitions.Add(definition);
         }
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -239,13 +248,14 @@ internal static class EvaluatorBenchmark
             // (and, with level statements, its keys) cold, and the runs after it find them cached.
             var runs = workerCounts
                 .SelectMany((w, i) => (i % 2 == 0 ? together.Reverse() : together)
-                    .SelectMany(t => (i % 2 == 0 ? gather.Reverse() : gather).Select(g => (Workers: w, Together: t, Gather: g))))
+                    .SelectMany(t => (i % 2 == 0 ? gather.Reverse() : gather)
+                        .SelectMany(g => (i % 2 == 0 ? longest.Reverse() : longest).Select(l => (Workers: w, Together: t, Gather: g, Longest: l)))))
                 .ToList();
-            foreach (var (workers, evaluateTogether, gatherWrites) in runs)
+            foreach (var (workers, evaluateTogether, gatherWrites, longestFirst) in runs)
             {
                 var label = string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{workers}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}");
+                    $"{workers}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}");
                 // Same work each time: the segments go back to their state at the level's start, and (below) the
                 // membership a run wrote is undone before the next, so every run finds and writes the same changes.
                 foreach (var (id, state) in states)
@@ -259,7 +269,7 @@ internal static class EvaluatorBenchmark
                     ? null
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w.jsonl")));
                 var timing = new TimingEngine(engine, journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites });
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst });
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -292,7 +302,7 @@ internal static class EvaluatorBenchmark
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
                     $"{label,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
-                if ((workers, evaluateTogether, gatherWrites) != runs[^1])
+                if ((workers, evaluateTogether, gatherWrites, longestFirst) != runs[^1])
                 {
                     await UndoTickAsync(engine, schema, workerServices.GetRequiredService<IMembershipStore>(), tenant, ids, to, cancellationToken).ConfigureAwait(false);
                 }

@@ -74,6 +74,13 @@ public sealed class EvaluatorOptions
     public bool GatherWrites { get; set; } = true;
 
     /// <summary>
+    /// Hand phase 2's units to the workers longest first (by expected key lookups), so a level does not end with one
+    /// worker finishing a long unit alone; off, they go in the order of the level's segments. The evaluator benchmark
+    /// compares both (<c>--longest-first both</c>).
+    /// </summary>
+    public bool LongestFirst { get; set; } = true;
+
+    /// <summary>
     /// Evaluate the restricted segments of a dependency level in shared statements (at most <see cref="ChunkSize"/>
     /// (segment, candidate) pairs each, at least one per worker) rather than a statement per segment chunk, where the
     /// engine has the key-value tables and the segments' conditions allow it (event counts and measures, properties,

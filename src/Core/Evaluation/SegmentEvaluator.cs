@@ -831,7 +831,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         // Longest first: the workers take the units in this order, so the level ends with short ones instead of one
         // worker finishing a long unit alone (the order of a segment's chunks does not matter: each is its own).
-        foreach (var work in units.OrderByDescending(work => ExpectedCost(work, byKey)))
+        foreach (var work in options.LongestFirst ? units.OrderByDescending(work => ExpectedCost(work, byKey)) : units.AsEnumerable())
         {
             await queue.EnqueueAsync(work, cancellationToken).ConfigureAwait(false);
         }
