@@ -32,24 +32,31 @@ public static class SegmentServices
         services.TryAddSingleton<ITenantCatalogSource, EngineCatalogSource>();
         services.TryAddSingleton<DefinitionService>();
         services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });
+        services.TryAddSingleton<QueryEstimates>();
         services.TryAddSingleton<ISegmentEvaluator>(sp => new SegmentEvaluator(
             sp.GetRequiredService<IClickHouseEngine>(),
             sp.GetRequiredService<StorageSchema>(),
             sp.GetRequiredService<ISegmentStateStore>(),
             sp.GetRequiredService<IMembershipStore>(),
             sp.GetRequiredService<EvaluatorOptions>(),
-            sp.GetService<ILogger<SegmentEvaluator>>()));
+            sp.GetService<ILogger<SegmentEvaluator>>(),
+            estimates: sp.GetRequiredService<QueryEstimates>()));
         return services;
     }
 
     /// <summary>A service provider with just these services (for CLI verbs and benchmarks that host no server).</summary>
-    public static ServiceProvider Build(IClickHouseEngine engine, StorageSchema schema, EvaluatorOptions? options = null)
+    public static ServiceProvider Build(IClickHouseEngine engine, StorageSchema schema, EvaluatorOptions? options = null, QueryEstimates? estimates = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
         if (options is not null)
         {
             services.AddSingleton(options);
+        }
+
+        if (estimates is not null)
+        {
+            services.AddSingleton(estimates);
         }
 
         return services.AddSegmentServices(engine, schema).BuildServiceProvider();

@@ -64,6 +64,13 @@ public sealed class EvaluatorOptions
     public double WholeEvaluationRowsPerCandidate { get; set; } = 50;
 
     /// <summary>
+    /// How far apart in evaluation time a tick may reuse an earlier tick's estimate of a segment version's whole query
+    /// (<see cref="WholeEvaluationRowsPerCandidate"/>, <see cref="QueryEstimates"/>) instead of asking the engine again.
+    /// Zero asks every tick.
+    /// </summary>
+    public TimeSpan EstimateReuse { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// Phase 2's writer waits until a full write's worth of changes (<see cref="ChunkSize"/>) is pending or the level's
     /// last chunk is handed over, instead of writing whatever chunks finished since its last write. Every write costs
     /// three statements (log, membership, buckets) of tens of milliseconds before the first row: on the 2M-profile demo
@@ -118,6 +125,7 @@ public sealed class EvaluatorOptions
         ArgumentOutOfRangeException.ThrowIfNegative(PropertyWholeEvaluationShare, nameof(PropertyWholeEvaluationShare));
         ArgumentOutOfRangeException.ThrowIfLessThan(PropertyWholeEvaluationMinimum, 1, nameof(PropertyWholeEvaluationMinimum));
         ArgumentOutOfRangeException.ThrowIfNegative(TimelinesRefreshShare, nameof(TimelinesRefreshShare));
+        ArgumentOutOfRangeException.ThrowIfNegative(EstimateReuse.Ticks, nameof(EstimateReuse));
     }
 }
 

@@ -41,6 +41,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// <summary>One tick at a time per tenant; tenants never wait for each other.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
 
+    private readonly QueryEstimates estimates;
+
     /// <summary>An evaluator over the engine's own <see cref="SegmentStore"/> and <see cref="MembershipStore"/>.</summary>
     public SegmentEvaluator(
         IClickHouseEngine engine,
@@ -63,9 +65,11 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         IMembershipStore membership,
         EvaluatorOptions? options = null,
         ILogger<SegmentEvaluator>? logger = null,
-        IChunkQueueFactory? queues = null)
+        IChunkQueueFactory? queues = null,
+        QueryEstimates? estimates = null)
     {
         this.engine = engine;
+        this.estimates = estimates ?? new QueryEstimates();
         this.schema = schema;
         this.segments = segments;
         this.membership = membership;
@@ -752,8 +756,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// <summary>
     /// Turns restricted jobs with at least <see cref="EvaluatorOptions.WholeEvaluationMinimum"/> candidates whole when
     /// the engine's estimate of their query's rows is under <see cref="EvaluatorOptions.WholeEvaluationRowsPerCandidate"/>
-    /// a candidate (one <c>EXPLAIN ESTIMATE</c> each, only for such jobs; one engine). An estimate that fails or is
-    /// empty leaves the job in chunks.
+    /// a candidate (one <c>EXPLAIN ESTIMATE</c> each, only for such jobs, reused by later ticks within
+    /// <see cref="EvaluatorOptions.EstimateReuse"/>; one engine). An estimate that fails or is empty leaves the job in chunks.
     /// </summary>
     private async Task WholeWhenScanIsSmallAsync(Tick tick, List<SegmentJob> jobs, CancellationToken cancellationToken)
     {
@@ -773,10 +777,15 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         {
             try
             {
-                var estimate = await engine.QueryAsync(
-                    SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(tick.T1) { ExplainEstimate = true }), cancellationToken).ConfigureAwait(false);
-                var column = estimate.ColumnNames.ToList().IndexOf("rows");
-                var rows = column < 0 || estimate.Rows.Count == 0 ? long.MaxValue : estimate.Read(row => row.GetInt64(column)).Sum();
+                if (!estimates.TryGet(job.Tenant, job.SegmentId, job.Version, tick.T1, options.EstimateReuse, out var rows))
+                {
+                    var estimate = await engine.QueryAsync(
+                        SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(tick.T1) { ExplainEstimate = true }), cancellationToken).ConfigureAwait(false);
+                    var column = estimate.ColumnNames.ToList().IndexOf("rows");
+                    rows = column < 0 || estimate.Rows.Count == 0 ? long.MaxValue : estimate.Read(row => row.GetInt64(column)).Sum();
+                    estimates.Set(job.Tenant, job.SegmentId, job.Version, tick.T1, rows);
+                }
+
                 if (rows < job.PossibleCandidates * options.WholeEvaluationRowsPerCandidate)
                 {
                     job.Whole = true;

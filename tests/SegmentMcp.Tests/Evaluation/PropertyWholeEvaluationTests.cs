@@ -88,6 +88,51 @@ public sealed class PropertyWholeEvaluationTests
         }
     }
 
+    /// <summary>
+    /// A tick reuses an earlier tick's estimate of the same segment version within <see cref="EvaluatorOptions.EstimateReuse"/>
+    /// of evaluation time, and asks the engine again beyond it; the choice it makes stays the same and exact.
+    /// </summary>
+    [Fact]
+    public async Task An_estimate_is_reused_by_the_ticks_that_follow_and_asked_again_beyond_the_reuse_span()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, 38);
+        await world.IngestHistoryAsync(EvaluatorCrashTests.Start, 20, 15, 5);
+        var shortWindow = await SaveAsync(world, """{"event": {"metric": "Opened Email", "window": {"last_hours": 24}, "measure": "count", "op": "gte", "value": 1}}""");
+        var recording = new RecordingEngine(engine);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions
+        {
+            Workers = 2,
+            ChunkSize = 5,
+            IngestLag = TimeSpan.Zero,
+            WholeEvaluationMinimum = 1,
+            WholeEvaluationShare = 1,
+            WholeEvaluationRowsPerCandidate = 1e9,
+            EstimateReuse = TimeSpan.FromHours(1),
+        });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, EvaluatorCrashTests.Start, null, CancellationToken.None);
+
+        var asked = new List<int>();
+        var at = EvaluatorCrashTests.Start.AddHours(30);
+        foreach (var step in new[] { TimeSpan.Zero, TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(40), TimeSpan.FromHours(2) })
+        {
+            at += step;
+            await world.IngestAsync(at, 80, 10);
+            var report = await evaluator.TickAsync(EvaluationWorld.Tenant, at, null, CancellationToken.None);
+            var result = report.Segments.Single(s => s.SegmentId == shortWindow);
+            Assert.True(result.Candidates > 0, $"no candidates at {at:O}");
+            Assert.True(result.EvaluatedWhole, $"not evaluated whole at {at:O}");
+            asked.Add(recording.Statements.Count(text => text.StartsWith("EXPLAIN ESTIMATE", StringComparison.Ordinal)));
+        }
+
+        // Asked at the first of these ticks, reused 20 and 60 minutes later, asked again two hours after that.
+        Assert.Equal([1, 1, 1, 2], asked);
+        var expected = await world.RecomputeAsync(shortWindow, at);
+        Assert.Equal(expected, await world.StoredMembersAsync(shortWindow));
+        Assert.Equal(expected, await world.ReplayedLogAsync(shortWindow));
+    }
+
     private static async Task<string> SaveAsync(EvaluationWorld world, string condition)
     {
         var definition = SegmentDefinitionJson.Parse($$"""{"name": "shape", "condition": {{condition}}}""").Definition!;
