@@ -163,32 +163,45 @@ internal static class EvaluatorBenchmark
         await using var services = SegmentServices.Build(initialTiming, schema, new EvaluatorOptions { Workers = 1, FutureAllowance = SimulatedAhead });
         var store = services.GetRequiredService<SegmentStore>();
 
-        // An earlier run's segments would be ticked too and count against the full recompute of this run's 12.
-        var deleted = 0;
-        foreach (var earlier in (await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false)).Where(s => s.Description == Description))
+        // Deletes the benchmark's segments; their stored rows are removed by the next tick, run here untimed.
+        async Task<(int Deleted, int Purged, TimeSpan Time)> RemoveBenchmarkSegmentsAsync()
         {
-            deleted += await store.DeleteAsync(tenant, earlier.Id, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+            var count = 0;
+            foreach (var earlier in (await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false)).Where(s => s.Description == Description))
+            {
+                count += await store.DeleteAsync(tenant, earlier.Id, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+            }
+
+            var watch = Stopwatch.StartNew();
+            var purged = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, t0, null, cancellationToken).ConfigureAwait(false);
+            return (count, purged.Purged.Count, watch.Elapsed);
         }
 
-        // Their stored rows are removed by the next tick: this one, untimed, so that the new segments' tick does not.
-        var purge = Stopwatch.StartNew();
-        var purged = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, t0, null, cancellationToken).ConfigureAwait(false);
-        if (purged.Purged.Count > 0 || deleted > 0)
+        async Task<(List<string> Ids, List<SegmentDefinition> Definitions)> SaveBenchmarkSegmentsAsync()
+        {
+            var saved = new List<string>();
+            var shapes = new List<SegmentDefinition>();
+            foreach (var shape in Shapes("pending"))
+            {
+                var definition = saved.Count == 10 ? Shapes(saved[0])[10] : shape;
+                var segment = await store.SaveAsync(tenant, null, "bench " + definition.Name, Description, SegmentDefinitionJson.Write(definition), cancellationToken).ConfigureAwait(false);
+                saved.Add(segment.Id);
+                shapes.Add(definition);
+            }
+
+            return (saved, shapes);
+        }
+
+        // An earlier run's segments would be ticked too and count against the full recompute of this run's 12.
+        var (deleted, purgedCount, purgeTime) = await RemoveBenchmarkSegmentsAsync().ConfigureAwait(false);
+        if (purgedCount > 0 || deleted > 0)
         {
             await output.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"earlier runs: {deleted} segments deleted, the stored rows of {purged.Purged.Count} removed in {purge.Elapsed.TotalSeconds:0.0} s")).ConfigureAwait(false);
+                $"earlier runs: {deleted} segments deleted, the stored rows of {purgedCount} removed in {purgeTime.TotalSeconds:0.0} s")).ConfigureAwait(false);
         }
 
-        var ids = new List<string>();
-        var definitions = new List<SegmentDefinition>();
-        foreach (var shape in Shapes("pending"))
-        {
-            var definition = ids.Count == 10 ? Shapes(ids[0])[10] : shape;
-            var saved = await store.SaveAsync(tenant, null, "bench " + definition.Name, Description, SegmentDefinitionJson.Write(definition), cancellationToken).ConfigureAwait(false);
-            ids.Add(saved.Id);
-            definitions.Add(definition);
-        }
+        var (ids, definitions) = await SaveBenchmarkSegmentsAsync().ConfigureAwait(false);
 
         await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
 
@@ -210,24 +223,48 @@ internal static class EvaluatorBenchmark
         }
 
         // A new segment costs one compiled query over the universe plus writing its members: compare with that query,
-        // both after the merges and mutations earlier writes (the purge's deletes, a previous run) left running.
-        await SettleAsync(engine, schema, output, cancellationToken).ConfigureAwait(false);
-        var full0 = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, t0, cancellationToken).ConfigureAwait(false);
-        initialTiming.Reset();
-        var initial = Stopwatch.StartNew();
-        var first = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, t0, null, cancellationToken).ConfigureAwait(false);
-        var initialTime = initial.Elapsed;
+        // both after the merges and mutations earlier writes (the purge's deletes, a previous run) left running. Three
+        // rounds of the queries, then the new segments' evaluation (the segments removed and saved anew between rounds,
+        // untimed), compared by their medians: on this shared machine the same queries took 2.6–5.1 s from one run to
+        // the next, one sample each way.
+        const int Rounds = 3;
+        var queryRounds = new List<(TimeSpan Time, ulong Rows, List<(TimeSpan Time, ulong Rows)> PerSegment)>();
+        var roundIds = new List<List<string>>();
+        var evaluationRounds = new List<(TimeSpan Time, TickReport Report)>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            if (round > 0)
+            {
+                await RemoveBenchmarkSegmentsAsync().ConfigureAwait(false);
+                (ids, definitions) = await SaveBenchmarkSegmentsAsync().ConfigureAwait(false);
+            }
+
+            await SettleAsync(engine, schema, round == 0 ? output : TextWriter.Null, cancellationToken).ConfigureAwait(false);
+            roundIds.Add(ids);
+            queryRounds.Add(await FullRecomputeAsync(engine, schema, tenant, ids, definitions, t0, cancellationToken).ConfigureAwait(false));
+            initialTiming.Reset();
+            var initial = Stopwatch.StartNew();
+            var report = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, t0, null, cancellationToken).ConfigureAwait(false);
+            evaluationRounds.Add((initial.Elapsed, report));
+        }
+
+        var first = evaluationRounds[^1].Report;
+        var initialTime = Median(evaluationRounds.Select(r => r.Time));
+        var queriesTime = Median(queryRounds.Select(r => r.Time));
+        var queryRows = queryRounds[^1].Rows;
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
-            $"new segments: evaluating the 12 (all profiles) took {initialTime.TotalSeconds:0.00} s and read {first.Statistics.RowsRead:N0} rows; their compiled queries alone: {full0.Time.TotalSeconds:0.00} s, {full0.Rows:N0} rows ({initialTime / full0.Time:0.00}× the time, {(double)first.Statistics.RowsRead / Math.Max(1, full0.Rows):0.00}× the rows)")).ConfigureAwait(false);
-        await output.WriteLineAsync("new segment                             members  evaluate ms  query ms  time ratio").ConfigureAwait(false);
+            $"new segments: evaluating the 12 (all profiles) took {initialTime.TotalSeconds:0.00} s and read {first.Statistics.RowsRead:N0} rows; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {queryRows:N0} rows ({initialTime / queriesTime:0.00}× the time, {(double)first.Statistics.RowsRead / Math.Max(1, queryRows):0.00}× the rows; medians of {Rounds} rounds: evaluations {string.Join(", ", evaluationRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", queryRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
+        await output.WriteLineAsync("new segment (medians)                   members  evaluate ms  query ms  time ratio").ConfigureAwait(false);
         for (var i = 0; i < ids.Count; i++)
         {
             var result = first.Segments.First(r => r.SegmentId == ids[i]);
-            var (time, _) = full0.PerSegment[i];
+            var index = i;
+            var work = Median(evaluationRounds.Select((r, round) => r.Report.Segments.First(s => s.SegmentId == roundIds[round][index]).Work));
+            var time = Median(queryRounds.Select(r => r.PerSegment[index].Time));
             await output.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{definitions[i].Name,-38}  {result.Size,7}  {result.Work.TotalMilliseconds,11:0}  {time.TotalMilliseconds,8:0}  {result.Work / time,10:0.00}")).ConfigureAwait(false);
+                $"{definitions[i].Name,-38}  {result.Size,7}  {work.TotalMilliseconds,11:0}  {time.TotalMilliseconds,8:0}  {work / time,10:0.00}")).ConfigureAwait(false);
         }
 
         await output.WriteLineAsync("new segments' statements                                                                      count  total ms   rows read").ConfigureAwait(false);
@@ -562,6 +599,12 @@ internal static class EvaluatorBenchmark
         {
             // Not Linux, or not allowed: the figure is then the peak since the process started.
         }
+    }
+
+    private static TimeSpan Median(IEnumerable<TimeSpan> times)
+    {
+        var sorted = times.Order().ToList();
+        return sorted[sorted.Count / 2];
     }
 
     /// <summary>Every segment's compiled query over the whole universe at <paramref name="at"/>, one after the other.</summary>
