@@ -145,16 +145,22 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
             return;
         }
 
-        var tenantValue = Sql.Param("String", tenant);
-        var rows = states.Select(s => Sql.Of(
-            $"({tenantValue}, {Sql.Param("String", s.SegmentId)}, {Sql.Param("UInt32", (long)s.State.Version)}, {Sql.Param(Time3, s.State.EvaluatedAt)}, {Sql.Param(ClickHouseTime.Microseconds, s.State.IngestWatermark)}, {Sql.Param("UInt64", s.State.Size)}, now64(6))"));
-        await engine.ExecuteAsync(
-            Sql.Of(
-                $"""
-                INSERT INTO {segmentState} (tenant, segment_id, version, evaluated_at, ingest_watermark, size, written_at)
-                VALUES {Sql.Join(Sql.Of($", "), rows)}
-                """),
-            cancellationToken).ConfigureAwait(false);
+        // JSONEachRow, not VALUES with parameters: the VALUES parser interprets each row's expressions (24 ms for a
+        // level's 12 states on the 2M-profile demo, against 8 ms). written_at is the column's default, now64(6).
+        using var rows = new JsonRows();
+        foreach (var (segmentId, state) in states)
+        {
+            var row = rows.Begin();
+            row.WriteString("tenant", tenant);
+            row.WriteString("segment_id", segmentId);
+            row.WriteNumber("version", state.Version);
+            row.WriteString("evaluated_at", JsonRows.Time(state.EvaluatedAt));
+            row.WriteString("ingest_watermark", JsonRows.Time(state.IngestWatermark));
+            row.WriteNumber("size", state.Size);
+            rows.End();
+        }
+
+        await engine.InsertJsonEachRowAsync(schema.SegmentState, rows.ToMemory(), null, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<string>> DeletedAmongAsync(string tenant, IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken) =>
