@@ -1,7 +1,8 @@
 namespace SegmentMcp.Core.Storage;
 
 /// <summary>What a query cost the engine.</summary>
-public sealed record QueryStatistics(ulong RowsRead, ulong BytesRead, TimeSpan Elapsed)
+/// <param name="RowsWritten">Rows an INSERT wrote to its table (what an INSERT … SELECT inserted, without a count).</param>
+public sealed record QueryStatistics(ulong RowsRead, ulong BytesRead, TimeSpan Elapsed, ulong RowsWritten = 0)
 {
     public static QueryStatistics Empty { get; } = new(0, 0, TimeSpan.Zero);
 }

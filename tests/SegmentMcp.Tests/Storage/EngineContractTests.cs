@@ -272,6 +272,21 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task Reports_rows_written_by_an_insert_select()
+    {
+        // A new segment's size is what its log insert wrote: the store counts nothing after it.
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var written = await Engine.ExecuteAsync(new SqlStatement(
+            $"INSERT INTO {schema.MembershipLog} (tenant, segment_id, at, profile_id, change) SELECT 'acme', 's', now64(3), toString(number), 'entered' FROM numbers(12345) SETTINGS max_insert_threads = 16, min_insert_block_size_rows = 1000"));
+        var read = await Engine.QueryAsync(new SqlStatement("SELECT count() FROM numbers(10)"));
+        var count = await Engine.QueryAsync(new SqlStatement($"SELECT count() FROM {schema.MembershipLog}"));
+
+        Assert.Equal(12_345UL, written.RowsWritten);
+        Assert.Equal(12_345L, count.Rows[0][0]);
+        Assert.Equal(0UL, read.Statistics.RowsWritten);
+    }
+
+    [Fact]
     public async Task Errors_carry_the_ClickHouse_code_and_name()
     {
         var error = await Assert.ThrowsAsync<ClickHouseException>(() => Engine.QueryAsync(new SqlStatement("SELECT * FROM no_such_database.no_such_table")));

@@ -361,7 +361,8 @@ public sealed class ChdbEngine : IClickHouseEngine
     private static QueryStatistics Statistics(ChdbResultHandle result) => new(
         NativeMethods.ResultStorageRowsRead(result),
         NativeMethods.ResultStorageBytesRead(result),
-        TimeSpan.FromSeconds(NativeMethods.ResultElapsed(result)));
+        TimeSpan.FromSeconds(NativeMethods.ResultElapsed(result)),
+        NativeMethods.ResultRowsWritten(result));
 
     /// <summary>
     /// A connection whose statement failed, was killed or was abandoned mid-stream can keep that statement's partial

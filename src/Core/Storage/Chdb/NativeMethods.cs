@@ -86,6 +86,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "chdb_result_storage_rows_read")]
     internal static partial ulong ResultStorageRowsRead(ChdbResultHandle result);
 
+    [LibraryImport(Library, EntryPoint = "chdb_result_rows_written")]
+    internal static partial ulong ResultRowsWritten(ChdbResultHandle result);
+
     [LibraryImport(Library, EntryPoint = "chdb_result_storage_bytes_read")]
     internal static partial ulong ResultStorageBytesRead(ChdbResultHandle result);
 

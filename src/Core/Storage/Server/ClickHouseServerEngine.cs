@@ -152,7 +152,7 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
     }
 
     private static QueryStatistics Statistics(QueryStats? stats) =>
-        stats is null ? QueryStatistics.Empty : new QueryStatistics((ulong)Math.Max(0, stats.ReadRows), (ulong)Math.Max(0, stats.ReadBytes), TimeSpan.FromTicks(stats.ElapsedNs / 100));
+        stats is null ? QueryStatistics.Empty : new QueryStatistics((ulong)Math.Max(0, stats.ReadRows), (ulong)Math.Max(0, stats.ReadBytes), TimeSpan.FromTicks(stats.ElapsedNs / 100), (ulong)Math.Max(0, stats.WrittenRows));
 
     private static Exception? Translate(Exception exception, CancellationToken cancellationToken)
     {
