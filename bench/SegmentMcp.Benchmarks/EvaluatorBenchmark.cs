@@ -62,10 +62,12 @@ internal static class EvaluatorBenchmark
     public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken cancellationToken)
     {
         var company = args.Text("company") ?? "demo";
-        var changed = (args.Text("changed") ?? "0.1,1").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        // "none": only the new segments (and the stored rows of earlier runs removed).
+        var changedText = args.Text("changed") ?? "0.1,1";
+        var changed = (changedText.Trim() == "none" ? string.Empty : changedText).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(text => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) && percent > 0 && percent <= 100
                 ? percent
-                : throw new BenchUsageException($"--changed: '{text}' is not a percentage in (0, 100]"))
+                : throw new BenchUsageException($"--changed: '{text}' is not a percentage in (0, 100] (or 'none' for the new segments alone)"))
             .ToList();
         var chunkSize = args.Number("chunk-size", new EvaluatorOptions().ChunkSize, 1, 10_000_000);
         var wholeShare = args.Text("whole-share") is { } share
@@ -159,7 +161,10 @@ internal static class EvaluatorBenchmark
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
         // segment's work compares with its own query.
-        var initialTiming = new TimingEngine(engine);
+        await using var initialJournal = journalDirectory is null
+            ? null
+            : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, "new-segments.jsonl"));
+        var initialTiming = new TimingEngine(engine, initialJournal);
         await using var services = SegmentServices.Build(initialTiming, schema, new EvaluatorOptions { Workers = 1, FutureAllowance = SimulatedAhead });
         var store = services.GetRequiredService<SegmentStore>();
 
