@@ -363,8 +363,9 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         // view, and an earlier attempt's entries at this time were rolled forward into membership, so the segment would
         // not be brand-new. Counting them again read the log's new rows back beside the two copies (600 ms of the
         // engine's time for the benchmark's 12 new segments on the 2M-profile demo). An insert into a cluster's
-        // Distributed table may report before its shards wrote: there the log is counted.
-        var entered = schema.Cluster is null
+        // Distributed table may report before its shards wrote, and a server older than 22.8 may report nothing over
+        // HTTP: there, or when nothing is reported, the log is counted (an empty segment costs that count).
+        var entered = schema.Cluster is null && log.RowsWritten > 0
             ? Task.FromResult(((long)log.RowsWritten, 0UL))
             : CountEnteredAsync();
         await Task.WhenAll(membershipWrite, lookupWrite, entered).ConfigureAwait(false);

@@ -281,9 +281,18 @@ public abstract partial class EngineContractTests
         var read = await Engine.QueryAsync(new SqlStatement("SELECT count() FROM numbers(10)"));
         var count = await Engine.QueryAsync(new SqlStatement($"SELECT count() FROM {schema.MembershipLog}"));
 
+        // Rows written count every view's target too: the log must feed none (the events feed the universe's view).
+        var viewsOf = (string table) => Engine.QueryAsync(new SqlStatement(
+            "SELECT toInt64(length(dependencies_table)) FROM system.tables WHERE database = {db:String} AND name = {table:String}",
+            [new SqlParameter("db", "String", schema.Database), new SqlParameter("table", "String", table[(schema.Database.Length + 1)..])]));
+        var views = await viewsOf(schema.MembershipLog);
+        var eventViews = await viewsOf(schema.Events);
+
         Assert.Equal(12_345UL, written.RowsWritten);
         Assert.Equal(12_345L, count.Rows[0][0]);
         Assert.Equal(0UL, read.Statistics.RowsWritten);
+        Assert.Equal(0L, views.Rows[0][0]);
+        Assert.True((long)eventViews.Rows[0][0]! > 0);
     }
 
     [Fact]
