@@ -1106,11 +1106,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
+        var options = await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(work.EvaluatedAt), cancellationToken).ConfigureAwait(false);
         if (job.WholeByCost && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
         {
             // Candidates turned whole: the compiled query diffed against the stored members in the engine, so only the
             // changes cross into the process (the size follows from the previous one).
-            var changes = await engine.QueryAsync(SegmentCompiler.CompileWholeChanges(job.Definition, schema, work.EvaluatedAt, storedMembers), cancellationToken).ConfigureAwait(false);
+            var changes = await engine.QueryAsync(SegmentCompiler.CompileWholeChanges(job.Definition, schema, options, storedMembers), cancellationToken).ConfigureAwait(false);
             tick.AddRows(changes.Statistics.RowsRead);
             job.AddWork(changes.Statistics.RowsRead, TimeSpan.Zero);
             var rows = changes.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1)));
@@ -1123,7 +1124,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         if (job.Previous is null && await membership.CountAsync(work.Tenant, work.SegmentId, cancellationToken).ConfigureAwait(false) == 0)
         {
             // A brand-new segment: every member enters, written by the engine straight from the compiled query.
-            var members = SegmentCompiler.CompileMembers(job.Definition, schema, work.EvaluatedAt);
+            var members = SegmentCompiler.CompileMembers(job.Definition, schema, options);
             var written = await membership.WriteAllEnteredAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, hook, cancellationToken).ConfigureAwait(false);
             tick.AddRows(written.RowsRead);
             job.AddWork(written.RowsRead, TimeSpan.Zero);
@@ -1136,7 +1137,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        var statement = SegmentCompiler.Compile(job.Definition, schema, new CompileOptions(work.EvaluatedAt));
+        var statement = SegmentCompiler.Compile(job.Definition, schema, options);
         var evaluated = await engine.QueryAsync(statement, cancellationToken).ConfigureAwait(false);
         tick.AddRows(evaluated.Statistics.RowsRead);
         job.AddWork(evaluated.Statistics.RowsRead, TimeSpan.Zero);

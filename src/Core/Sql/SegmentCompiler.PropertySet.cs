@@ -91,14 +91,36 @@ public static partial class SegmentCompiler
                 return Sql.Of($"({fromHistory} GROUP BY profile_id HAVING {having}))");
             }
 
+            var complete = options.CurrentTraitsComplete;
             var uncertain = Uncertain(names);
             var branches = PropertyBranches(tests);
-            var passing = Sql.Of($"SELECT profile_id FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {Sql.Or(branches)}{RestrictProfiles()} AND profile_id NOT IN ({uncertain})");
+            var passing = Sql.Of($"SELECT profile_id FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {Sql.Or(branches)}{RestrictProfiles()}{(complete ? Sql.Empty : Sql.Of($" AND profile_id NOT IN ({uncertain})"))}");
 
             // One live row per (profile, property) in the current-value table: all tests pass when every property
             // has its passing row.
             var certain = branches.Count == 1 ? passing : Sql.Of($"{passing} GROUP BY profile_id HAVING count() = {Sql.Number(branches.Count)}");
-            return Sql.Of($"({certain} UNION ALL {fromHistory} AND profile_id IN ({uncertain}) GROUP BY profile_id HAVING {having}))");
+            return complete
+                ? Sql.Of($"({certain})")
+                : Sql.Of($"({certain} UNION ALL {fromHistory} AND profile_id IN ({uncertain}) GROUP BY profile_id HAVING {having}))");
+        }
+
+        /// <summary>
+        /// Whether no profile is uncertain for the properties the built query reads (see
+        /// <see cref="SegmentCompiler.CompileCurrentTraitsCheck"/>); null when it reads none. Two EXISTS over the
+        /// history's by-update and ingest-order projections: each reads no granule when the answer is yes.
+        /// </summary>
+        public SqlFragment? CurrentTraitsCheck()
+        {
+            if (properties.Count == 0)
+            {
+                return null;
+            }
+
+            var names = Sql.Param("Array(String)", properties.Order(StringComparer.Ordinal).ToArray());
+            var traits = Sql.Table(schema.Traits);
+            var watermark = Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(schema.CurrentTraitsWatermark)} WHERE tenant = {tenantParameter})");
+            return Sql.Of(
+                $"SELECT NOT (EXISTS (SELECT 1 FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at > {nowParameter}) OR EXISTS (SELECT 1 FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {watermark})) AS complete");
         }
 
         /// <summary>

@@ -41,6 +41,14 @@ public sealed record CompileOptions(DateTime Now, CompileMode Mode = CompileMode
     /// the current-value table's value ranges, since spread over the key range they would touch every granule.
     /// </summary>
     public int HistorySeekLimit { get; init; } = 32;
+
+    /// <summary>
+    /// The caller ran <see cref="SegmentCompiler.CompileCurrentTraitsCheck"/> at <see cref="Now"/> and it answered true:
+    /// the current-value table held every read property's value as of now for every profile, so the query reads that
+    /// table alone, without the exact fallback to the history for uncertain profiles (a statement's extra branch and
+    /// its subqueries: 29 ms against 12 ms for signed up 30d on the 2M-profile demo, the check itself 6 ms).
+    /// </summary>
+    public bool CurrentTraitsComplete { get; init; }
 }
 
 /// <summary>
@@ -88,6 +96,30 @@ public static partial class SegmentCompiler
         return options.ExplainEstimate ? Sql.Of($"EXPLAIN ESTIMATE {query}").ToStatement() : query.ToStatement();
     }
 
+    /// <summary>
+    /// One row, one UInt8 column: whether the current-value table answers <paramref name="definition"/>'s property
+    /// tests as of <paramref name="now"/> alone (then compile with <see cref="CompileOptions.CurrentTraitsComplete"/>).
+    /// True when no update of a read property is dated after now and none was ingested after the table's watermark.
+    /// Null when the compiled query would not read the table, or when a refresh may write a value's retraction and its
+    /// replacement in separate inserts (a cluster), so that a query without the fallback could see neither or both.
+    /// </summary>
+    /// <remarks>
+    /// A refresh writes each (property, profile) pair's live and retracted values in one insert and moves the watermark
+    /// last, so a check that passed stays true for the table a later query reads, up to pairs refreshed in between
+    /// from history ingested after the check (each seen whole, old or new).
+    /// </remarks>
+    public static SqlStatement? CompileCurrentTraitsCheck(ValidatedDefinition definition, TableNames schema, DateTime now)
+    {
+        if (!schema.HasKeyValueTables)
+        {
+            return null;
+        }
+
+        var builder = new QueryBuilder(definition.Tenant, schema, new CompileOptions(now));
+        _ = builder.Build(Inline(definition.Definition.Condition, definition.References, 0));
+        return builder.CurrentTraitsCheck()?.ToStatement();
+    }
+
     /// <summary>The name a restricted query reads its candidates by, bound once in <see cref="Candidates"/>.</summary>
     public static SqlFragment CandidateIds { get; } = Sql.Of($"candidate_ids");
 
@@ -116,10 +148,15 @@ public static partial class SegmentCompiler
     /// changed, one hash join instead of both member lists crossing into the process.
     /// </summary>
     public static SqlStatement CompileWholeChanges(ValidatedDefinition definition, TableNames schema, DateTime now, SqlFragment storedMembers) =>
+        CompileWholeChanges(definition, schema, new CompileOptions(now), storedMembers);
+
+    /// <inheritdoc cref="CompileWholeChanges(ValidatedDefinition, TableNames, DateTime, SqlFragment)"/>
+    /// <param name="options">Members mode, at the evaluation time (possibly <see cref="CompileOptions.CurrentTraitsComplete"/>).</param>
+    public static SqlStatement CompileWholeChanges(ValidatedDefinition definition, TableNames schema, CompileOptions options, SqlFragment storedMembers) =>
         Sql.Of(
             $"""
             SELECT if(n.now_member = 1, n.profile_id, s.profile_id) AS candidate, n.now_member = 1 AS now_member
-            FROM (SELECT profile_id, toUInt8(1) AS now_member FROM ({Query(definition, schema, new CompileOptions(now))})) AS n
+            FROM (SELECT profile_id, toUInt8(1) AS now_member FROM ({Query(definition, schema, MembersOf(options))})) AS n
             FULL OUTER JOIN (SELECT profile_id, toUInt8(1) AS was_member FROM ({storedMembers})) AS s ON n.profile_id = s.profile_id
             WHERE n.now_member != s.was_member{Settings}
             """).ToStatement();
@@ -139,7 +176,17 @@ public static partial class SegmentCompiler
     /// the engine (INSERT … SELECT); the statement must end with <see cref="Settings"/>.
     /// </summary>
     public static SqlFragment CompileMembers(ValidatedDefinition definition, TableNames schema, DateTime now) =>
-        Query(definition, schema, new CompileOptions(now));
+        CompileMembers(definition, schema, new CompileOptions(now));
+
+    /// <inheritdoc cref="CompileMembers(ValidatedDefinition, TableNames, DateTime)"/>
+    /// <param name="options">Members mode, at the evaluation time (possibly <see cref="CompileOptions.CurrentTraitsComplete"/>).</param>
+    public static SqlFragment CompileMembers(ValidatedDefinition definition, TableNames schema, CompileOptions options) =>
+        Query(definition, schema, MembersOf(options));
+
+    private static CompileOptions MembersOf(CompileOptions options) =>
+        options.Mode == CompileMode.Members && !options.ExplainEstimate
+            ? options
+            : throw new ArgumentException("Only the members mode can be consumed inside another statement.", nameof(options));
 
     private static SqlFragment Query(ValidatedDefinition definition, TableNames schema, CompileOptions options)
     {
@@ -547,9 +594,15 @@ public static partial class SegmentCompiler
                 return Sql.Of($"(SELECT profile_id, {columns} FROM {TraitsTable()} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()}{grouping})");
             }
 
+            var current = Sql.Of($"SELECT profile_id, property, value, updated_at, ingested_at FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {PushedRows(condition, names)}{RestrictProfiles()}");
+            if (options.CurrentTraitsComplete)
+            {
+                return Sql.Of($"(SELECT profile_id, {columns} FROM ({current}){grouping})");
+            }
+
             var uncertain = Uncertain(names);
             return Sql.Of(
-                $"(SELECT profile_id, {columns} FROM (SELECT profile_id, property, value, updated_at, ingested_at FROM {Sql.Table(schema.CurrentTraits)} FINAL WHERE tenant = {tenantParameter} AND {PushedRows(condition, names)}{RestrictProfiles()} AND profile_id NOT IN ({uncertain}) UNION ALL SELECT profile_id, property, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()} AND profile_id IN ({uncertain})){grouping})");
+                $"(SELECT profile_id, {columns} FROM ({current} AND profile_id NOT IN ({uncertain}) UNION ALL SELECT profile_id, property, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at <= {nowParameter}{RestrictProfiles()} AND profile_id IN ({uncertain})){grouping})");
         }
 
         /// <summary>

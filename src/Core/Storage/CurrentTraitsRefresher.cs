@@ -155,6 +155,15 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
     /// </summary>
     private static readonly SqlFragment TimelineBlocks = Sql.Of($"max_block_size = 1024");
 
+    /// <summary>
+    /// The statement's rows squashed into one block, so one part: a query sees all of a pair's values or none of them,
+    /// never the new live value beside the old one or the retraction alone, which a query compiled without the
+    /// history fallback (<see cref="CompileOptions.CurrentTraitsComplete"/>) relies on. By default an insert cuts a
+    /// part every 1,048,449 rows, which 20,000 pairs with about 50 values each would reach. The block holds what the
+    /// statement's GROUP BY of the pairs' values already holds.
+    /// </summary>
+    private static readonly SqlFragment OnePart = Sql.Of($"min_insert_block_size_rows = 1000000000000, min_insert_block_size_bytes = 1000000000000");
+
     private SqlFragment RefreshPairs(SqlFragment tenant, SqlFragment upTo, IReadOnlyList<(string Profile, string Property)> pairs)
     {
         var profiles = Sql.Param("Array(String)", pairs.Select(pair => pair.Profile).Distinct(StringComparer.Ordinal).ToArray());
@@ -185,7 +194,7 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
                 FROM (SELECT property, profile_id, value, max((updated_at, ingested_at)) AS written_at FROM ({history}) GROUP BY property, profile_id, value)
                 GROUP BY property, profile_id)
             ARRAY JOIN pair_values AS written
-            SETTINGS {TimelineBlocks}
+            SETTINGS {TimelineBlocks}, {OnePart}
             """);
     }
 

@@ -186,8 +186,7 @@ internal sealed class SegmentAgent
         var now = options.AsOf ?? DateTime.UtcNow;
         var definitions = toolbox.Definitions;
         var validated = await definitions.ValidateAsync(toolbox.Tenant, draft, null, cancellationToken).ConfigureAwait(false);
-        var count = await definitions.CountAsync(validated, now, cancellationToken).ConfigureAwait(false);
-        var sample = await definitions.MembersAsync(validated, now, null, options.SampleSize, cancellationToken).ConfigureAwait(false);
+        var (count, sample) = await definitions.PreviewAsync(validated, now, null, options.SampleSize, cancellationToken).ConfigureAwait(false);
         return new AgentAnswer(
             question,
             text,

@@ -23,12 +23,17 @@ public sealed class CompilerBenchmarkTests
         await DemoLoader.LoadAsync(engine, schema, new DemoOptions { Profiles = 1_000, Seed = 11, ReferenceTime = Reference });
 
         var nonEmpty = new HashSet<string>(StringComparer.Ordinal);
+        var checkedComplete = new HashSet<string>(StringComparer.Ordinal);
+        await new CurrentTraitsRefresher(engine, schema).RefreshAsync(CompilerBenchmark.Tenant);
+        var afterLatestUpdate = (await engine.QueryScalarAsync<DateTime>(new SqlStatement(
+            $"SELECT max(updated_at) FROM {schema.Traits} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", CompilerBenchmark.Tenant)]))).AddSeconds(1);
 
         // The reference time, a time inside the history, and one just before 29 February of a leap year.
         // At the reference time (no update dated later) also against the current-value baselines.
         foreach (var (now, currentValue) in new[]
         {
             (Reference, true), (Reference, false), (Reference.AddDays(-101).AddHours(-7.5), false), (new DateTime(2026, 2, 24, 9, 0, 0, DateTimeKind.Utc), false),
+            (afterLatestUpdate, true),
         })
         {
             var shapes = await CompilerBenchmark.PrepareAsync(engine, schema, CompilerBenchmark.Tenant, now, currentValue);
@@ -44,8 +49,20 @@ public sealed class CompilerBenchmarkTests
                 {
                     nonEmpty.Add(shape.Name.TrimEnd(' ', '†'));
                 }
+
+                // As the product runs it: after a passing current-value check, without the history fallback.
+                if (shape.CurrentTraitsCheck is { } check && (await engine.QueryAsync(check)).ReadSingle(row => row.GetBoolean(0)))
+                {
+                    Assert.True(compiled.SetEquals(await Members(engine, shape.CompiledComplete!)), $"{shape.Name} at {now:O}: checked, without the fallback, finds other members");
+                    checkedComplete.Add(shape.Name.TrimEnd(' ', '†'));
+                }
             }
         }
+
+        // After the latest update every shape reading properties passes its check, so the path is exercised.
+        Assert.Contains("premium in Boston (properties)", checkedComplete);
+        Assert.Contains("signed up 30d (property date)", checkedComplete);
+        Assert.Contains("birthday in 7 days (anniversary)", checkedComplete);
 
         // The comparison means something only where there are members.
         Assert.True(nonEmpty.Count == CompilerBenchmark.Shapes.Count, "empty everywhere: " + string.Join(", ", CompilerBenchmark.Shapes.Select(s => s.Name).Except(nonEmpty)));

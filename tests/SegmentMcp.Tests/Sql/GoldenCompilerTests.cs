@@ -180,18 +180,7 @@ public sealed class GoldenCompilerTests
         var stored = Stored((1, "level_profile"), (3, "p3"));
 
         var statement = SegmentCompiler.CompileLevelChanges("acme", segments, GoldenSchema, Now, stored);
-        var explained = SqlExplain.Of(statement);
-        var actual = $"{GoldenSql.Format(explained.Sql)}\n{string.Concat(explained.Parameters.Select(p => $"-- {p.Name} {p.ClickHouseType} = {p.Value}\n"))}".ReplaceLineEndings("\n");
-        var baseline = Path.Combine(AppContext.BaseDirectory, "Golden", "Compiler", "level_restricted.sql");
-        if (Environment.GetEnvironmentVariable("SEGMENTMCP_REWRITE_GOLDEN") == "1")
-        {
-            await File.WriteAllTextAsync(Path.Combine(SourceDirectory(), "..", "Golden", "Compiler", "level_restricted.sql"), actual, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        }
-        else
-        {
-            Assert.True(File.Exists(baseline), $"No baseline {baseline}: run with SEGMENTMCP_REWRITE_GOLDEN=1 to create it.");
-            Assert.Equal((await File.ReadAllTextAsync(baseline)).ReplaceLineEndings("\n"), actual);
-        }
+        await AssertMatchesBaselineAsync("level_restricted", statement);
 
         Assert.DoesNotContain("Boston", statement.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("Opened Email", statement.Text, StringComparison.Ordinal);
@@ -205,6 +194,48 @@ public sealed class GoldenCompilerTests
         Assert.Equal([(1, "level_profile", false), (2, "level_profile", true), (3, "p3", false)], result.Read(row => (row.GetInt32(0), row.GetString(1), row.GetBoolean(2))).Order());
         Assert.Throws<ArgumentException>(() => SegmentCompiler.CompileLevelChanges("acme", [new(ValidatedDefinition.Unchecked("acme", Parse(Cases["in_list"].Condition)), ["p1"])], schema, Now, stored));
         Assert.Throws<ArgumentException>(() => SegmentCompiler.CompileLevelChanges("other", segments, schema, Now, stored));
+    }
+
+    /// <summary>
+    /// After a passing current-value check, the property set and the per-profile aggregate read the current-value table
+    /// alone; the check itself is pinned too. Each runs on the engine.
+    /// </summary>
+    [Trait("Category", "Engine")]
+    [Theory]
+    [InlineData("property_text", "property_text_complete")]
+    [InlineData("not_any", "traits_aggregate_complete")]
+    public async Task A_checked_query_reads_the_current_value_table_alone(string caseName, string baselineName)
+    {
+        var definition = ValidatedDefinition.Unchecked("acme", Parse(Cases[caseName].Condition));
+        var options = new CompileOptions(Now) { CurrentTraitsComplete = true };
+        var statement = SegmentCompiler.Compile(definition, GoldenSchema, options);
+        var check = SegmentCompiler.CompileCurrentTraitsCheck(definition, GoldenSchema, Now)!;
+
+        await AssertMatchesBaselineAsync(baselineName, statement);
+        await AssertMatchesBaselineAsync(caseName + "_check", check);
+        Assert.DoesNotContain(GoldenSchema.CurrentTraitsWatermark, statement.Text, StringComparison.Ordinal);
+        Assert.Contains(GoldenSchema.CurrentTraits, statement.Text, StringComparison.Ordinal);
+
+        var schema = await ExecutionSchema.Value;
+        Assert.Equal(["profile_id"], (await TestEngines.Embedded.QueryAsync(SegmentCompiler.Compile(definition, schema, options))).ColumnNames);
+        Assert.Equal(["complete"], (await TestEngines.Embedded.QueryAsync(SegmentCompiler.CompileCurrentTraitsCheck(definition, schema, Now)!)).ColumnNames);
+    }
+
+    /// <summary>The statement's layout and parameters against Golden/Compiler/<paramref name="name"/>.sql.</summary>
+    private static async Task AssertMatchesBaselineAsync(string name, SqlStatement statement)
+    {
+        var explained = SqlExplain.Of(statement);
+        var actual = $"{GoldenSql.Format(explained.Sql)}\n{string.Concat(explained.Parameters.Select(p => $"-- {p.Name} {p.ClickHouseType} = {p.Value}\n"))}".ReplaceLineEndings("\n");
+        var baseline = Path.Combine(AppContext.BaseDirectory, "Golden", "Compiler", name + ".sql");
+        if (Environment.GetEnvironmentVariable("SEGMENTMCP_REWRITE_GOLDEN") == "1")
+        {
+            await File.WriteAllTextAsync(Path.Combine(SourceDirectory(), "..", "Golden", "Compiler", name + ".sql"), actual, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        }
+        else
+        {
+            Assert.True(File.Exists(baseline), $"No baseline {baseline}: run with SEGMENTMCP_REWRITE_GOLDEN=1 to create it.");
+            Assert.Equal((await File.ReadAllTextAsync(baseline)).ReplaceLineEndings("\n"), actual);
+        }
     }
 
     [Fact]

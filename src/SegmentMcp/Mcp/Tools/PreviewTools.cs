@@ -45,8 +45,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             ? ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow
             : Cursor.Time(position[1], "preview_segment");
         var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken).ConfigureAwait(false);
-        var count = await definitions.CountAsync(validated, now, cancellationToken).ConfigureAwait(false);
-        var members = await definitions.MembersAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
+        var (count, members) = await definitions.PreviewAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
         return new PreviewSegmentResult(
             count,

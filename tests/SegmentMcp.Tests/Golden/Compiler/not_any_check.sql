@@ -1,0 +1,13 @@
+SELECT NOT (EXISTS (
+    SELECT 1
+    FROM segmentmcp.traits
+    WHERE tenant = {tenant:String} AND property IN {p0:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}) OR EXISTS (
+    SELECT 1
+    FROM segmentmcp.traits
+    WHERE tenant = {tenant:String} AND property IN {p0:Array(String)} AND ingested_at > (
+      SELECT max(watermark)
+      FROM segmentmcp.current_traits_watermark
+      WHERE tenant = {tenant:String}))) AS complete
+-- tenant String = 'acme'
+-- p0 Array(String) = ['city']
+-- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
