@@ -7,11 +7,11 @@ FROM (
   GROUP BY profile_id
   HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
 LEFT JOIN (
-  SELECT profile_id, groupArrayIf(toUInt8(toRelativeMonthNum({p0:DateTime64(3, 'UTC')}) - toRelativeMonthNum(ts)), metric = {p1:String} AND ts >= {p2:DateTime64(3, 'UTC')} AND ts < {p3:DateTime64(3, 'UTC')}) AS e0
+  SELECT profile_id, groupBitOrIf(bitShiftLeft(toUInt64(1), toUInt8(toRelativeMonthNum({p0:DateTime64(3, 'UTC')}) - toRelativeMonthNum(ts))), metric = {p1:String} AND ts >= {p2:DateTime64(3, 'UTC')} AND ts < {p3:DateTime64(3, 'UTC')}) AS e0
   FROM segmentmcp.events
   WHERE tenant = {tenant:String} AND metric IN {p4:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p5:DateTime64(3, 'UTC')} AND ts < {p6:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
-WHERE arrayCount(period_count -> period_count < {p7:Float64}, arrayMap(period_number -> countEqual(e.e0, period_number), range(1, {p8:UInt8}))) >= {p9:UInt8}
+WHERE {p7:UInt8} - bitCount(e.e0) >= {p8:UInt8}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
@@ -22,6 +22,5 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p4 Array(String) = ['Page View']
 -- p5 DateTime64(3, 'UTC') = '2023-11-01 00:00:00.000'
 -- p6 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
--- p7 Float64 = 1
--- p8 UInt8 = 4
--- p9 UInt8 = 2
+-- p7 UInt8 = 3
+-- p8 UInt8 = 2
