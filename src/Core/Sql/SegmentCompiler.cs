@@ -278,6 +278,15 @@ public static partial class SegmentCompiler
             var predicate = Predicate(condition);
             var hasEvents = eventColumns.Count > 0;
             var hasTraits = properties.Count > 0;
+            // One event leaf that every profile with a selected row passes (did X at least once): the aggregate's rows
+            // are the members, so no count is kept per profile (57 against 50 ms for openers 30d on the 2M-profile
+            // demo, where the query an expert writes is this GROUP BY alone). With a single column, every row the
+            // aggregate reads is one the leaf selects.
+            if (condition is EventCondition { Measure.Kind: MeasureKind.Count } leaf && eventColumns.Count == 1 && PassesByPresence(leaf.Op, leaf.Value) == true)
+            {
+                return Finish(Sql.Of($"SELECT e.profile_id AS profile_id FROM {EventAggregate(withColumns: false)} AS e"));
+            }
+
             var from = driver switch
             {
                 "e" => Sql.Of($"{EventAggregate()} AS e"),
@@ -542,9 +551,10 @@ public static partial class SegmentCompiler
         private SqlFragment EventKeysOfCandidates(SqlFragment metrics) =>
             levelEventKeys ?? Sql.Of($"key IN (SELECT {TimelineKeys.Events(tenantParameter, Sql.Of($"candidate"), Sql.Of($"metric"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate) ARRAY JOIN {metrics} AS metric)");
 
-        private SqlFragment EventAggregate()
+        /// <param name="withColumns">False for the profiles alone (their rows' GROUP BY), without the leaves' aggregates.</param>
+        private SqlFragment EventAggregate(bool withColumns = true)
         {
-            var columns = eventColumns.Select((column, index) => Sql.Of($"{column.Aggregate} AS {Sql.Alias("e", index)}"));
+            var columns = eventColumns.Select((column, index) => Sql.Of($", {column.Aggregate} AS {Sql.Alias("e", index)}"));
             var metrics = eventColumns.Select(c => c.Metric).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             var bounds = new List<SqlFragment> { Sql.Of($"ts <= {nowParameter}") };
 
@@ -570,7 +580,7 @@ public static partial class SegmentCompiler
             }
 
             var metricList = Sql.Param("Array(String)", metrics);
-            return Sql.Of($"(SELECT profile_id, {Sql.Join(Sql.Of($", "), columns)} FROM {EventsTable(metricList)} WHERE tenant = {tenantParameter} AND metric IN {metricList} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
+            return Sql.Of($"(SELECT profile_id{(withColumns ? Sql.Join(Sql.Empty, columns) : Sql.Empty)} FROM {EventsTable(metricList)} WHERE tenant = {tenantParameter} AND metric IN {metricList} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
         }
 
         /// <summary>
