@@ -189,6 +189,13 @@ internal static class FilterSql
     }
 
     /// <summary>
+    /// Whether <see cref="KeyHint"/> is the whole test and not only implied by it: <c>eq</c>/<c>in</c> on strings and
+    /// booleans, whose predicate compares the text under any tag, which the hint lists.
+    /// </summary>
+    public static bool KeyHintIsExact(PropertyFilter filter) =>
+        filter.Op is FilterOperator.Eq or FilterOperator.In && filter.Values.Count > 0 && filter.Values.All(v => v is StringScalar or BoolScalar);
+
+    /// <summary>
     /// A tagged value whose date's UTC month and day (<c>month * 100 + day</c>) can be one of <paramref name="codes"/>:
     /// a date is 's' + ISO text, so its written month and day are characters 7–11, and the UTC day an offset gives lies
     /// within a day of them, in the date's own year: a day either side in a leap year and in a common one (where

@@ -150,7 +150,10 @@ public static partial class SegmentCompiler
                 {
                     var filters = new List<SqlFragment> { Sql.Of($"property = {Sql.Param("String", group.Key)}") };
                     filters.AddRange(group.Select(p => FilterSql.KeyHint(p.Filter, value, now)).OfType<SqlFragment>());
-                    filters.AddRange(group.Select(p => FilterSql.Predicate(p.Filter, CurrentValueSql.Instance, nowParameter, now)));
+
+                    // Where the key hint is the whole test (city = Boston: value IN ('sBoston', …)), the row filter is
+                    // the range the key seeks, as a hand-written query has it.
+                    filters.AddRange(group.Where(p => !FilterSql.KeyHintIsExact(p.Filter)).Select(p => FilterSql.Predicate(p.Filter, CurrentValueSql.Instance, nowParameter, now)));
                     return Sql.And(filters);
                 })];
         }

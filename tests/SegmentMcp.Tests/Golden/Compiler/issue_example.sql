@@ -8,36 +8,36 @@ FROM (
 INNER JOIN (
   SELECT profile_id
   FROM segmentmcp.current_traits FINAL
-  WHERE tenant = {tenant:String} AND (property = {p7:String} AND value IN {p8:Array(String)} AND ((value != '') AND substring(value, 2) = {p9:String})) AND profile_id NOT IN (
+  WHERE tenant = {tenant:String} AND (property = {p7:String} AND value IN {p8:Array(String)}) AND profile_id NOT IN (
     SELECT profile_id
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+    WHERE tenant = {tenant:String} AND property IN {p9:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
     UNION ALL
     SELECT profile_id
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND property IN {p9:Array(String)} AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.current_traits_watermark
       WHERE tenant = {tenant:String}))
   UNION ALL
   SELECT profile_id
   FROM (
-    SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p11:String}) AS t0
+    SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p10:String}) AS t0
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
+    WHERE tenant = {tenant:String} AND property IN {p9:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+      WHERE tenant = {tenant:String} AND property IN {p9:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
       UNION ALL
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND ingested_at > (
+      WHERE tenant = {tenant:String} AND property IN {p9:Array(String)} AND ingested_at > (
         SELECT max(watermark)
         FROM segmentmcp.current_traits_watermark
         WHERE tenant = {tenant:String}))
     GROUP BY profile_id
-    HAVING ((t0 != '') AND substring(t0, 2) = {p12:String}))) AS t ON t.profile_id = e.profile_id
-WHERE (e.e0 >= {p13:Float64} AND NOT (e.e1 >= {p14:Float64}))
+    HAVING ((t0 != '') AND substring(t0, 2) = {p11:String}))) AS t ON t.profile_id = e.profile_id
+WHERE (e.e0 >= {p12:Float64} AND NOT (e.e1 >= {p13:Float64}))
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Opened Email'
 -- p1 DateTime64(3, 'UTC') = '2024-02-22 12:00:00.000'
@@ -50,9 +50,8 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p6 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
 -- p7 String = 'city'
 -- p8 Array(String) = ['bBoston', 'nBoston', 'sBoston']
--- p9 String = 'Boston'
--- p10 Array(String) = ['city']
--- p11 String = 'city'
--- p12 String = 'Boston'
+-- p9 Array(String) = ['city']
+-- p10 String = 'city'
+-- p11 String = 'Boston'
+-- p12 Float64 = 1
 -- p13 Float64 = 1
--- p14 Float64 = 1

@@ -8,14 +8,14 @@ FROM (
 INNER JOIN (
   SELECT profile_id
   FROM segmentmcp.current_traits FINAL
-  WHERE tenant = {tenant:String} AND ((property = {p4:String} AND value IN {p5:Array(String)} AND ((value != '') AND substring(value, 2) = {p6:String})) OR (property = {p7:String} AND value IN {p8:Array(String)} AND (value = {p9:String}))) AND profile_id NOT IN (
+  WHERE tenant = {tenant:String} AND ((property = {p4:String} AND value IN {p5:Array(String)}) OR (property = {p6:String} AND value IN {p7:Array(String)})) AND profile_id NOT IN (
     SELECT profile_id
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+    WHERE tenant = {tenant:String} AND property IN {p8:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
     UNION ALL
     SELECT profile_id
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND property IN {p8:Array(String)} AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.current_traits_watermark
       WHERE tenant = {tenant:String}))
@@ -24,22 +24,22 @@ INNER JOIN (
   UNION ALL
   SELECT profile_id
   FROM (
-    SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p11:String}) AS t0, argMaxIf(value, (updated_at, ingested_at), property = {p12:String}) AS t1
+    SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p9:String}) AS t0, argMaxIf(value, (updated_at, ingested_at), property = {p10:String}) AS t1
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
+    WHERE tenant = {tenant:String} AND property IN {p8:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+      WHERE tenant = {tenant:String} AND property IN {p8:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
       UNION ALL
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p10:Array(String)} AND ingested_at > (
+      WHERE tenant = {tenant:String} AND property IN {p8:Array(String)} AND ingested_at > (
         SELECT max(watermark)
         FROM segmentmcp.current_traits_watermark
         WHERE tenant = {tenant:String}))
     GROUP BY profile_id
-    HAVING (((t0 != '') AND substring(t0, 2) = {p13:String}) AND (t1 = {p14:String})))) AS t ON t.profile_id = e.profile_id
-WHERE e.e0 >= {p15:Float64}
+    HAVING (((t0 != '') AND substring(t0, 2) = {p11:String}) AND (t1 = {p12:String})))) AS t ON t.profile_id = e.profile_id
+WHERE e.e0 >= {p13:Float64}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p0 String = 'Placed Order'
 -- p1 DateTime64(3, 'UTC') = '2023-11-29 12:00:00.000'
@@ -49,13 +49,11 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p3 DateTime64(3, 'UTC') = '2023-11-29 12:00:00.000'
 -- p4 String = 'city'
 -- p5 Array(String) = ['bBoston', 'nBoston', 'sBoston']
--- p6 String = 'Boston'
--- p7 String = 'vip'
--- p8 Array(String) = ['btrue']
--- p9 String = 'btrue'
--- p10 Array(String) = ['city', 'vip']
--- p11 String = 'city'
--- p12 String = 'vip'
--- p13 String = 'Boston'
--- p14 String = 'btrue'
--- p15 Float64 = 1
+-- p6 String = 'vip'
+-- p7 Array(String) = ['btrue']
+-- p8 Array(String) = ['city', 'vip']
+-- p9 String = 'city'
+-- p10 String = 'vip'
+-- p11 String = 'Boston'
+-- p12 String = 'btrue'
+-- p13 Float64 = 1

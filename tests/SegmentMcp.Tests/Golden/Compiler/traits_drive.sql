@@ -3,52 +3,51 @@ SELECT t.profile_id AS profile_id
 FROM (
   SELECT profile_id
   FROM segmentmcp.current_traits FINAL
-  WHERE tenant = {tenant:String} AND (property = {p0:String} AND value IN {p1:Array(String)} AND ((value != '') AND substring(value, 2) = {p2:String})) AND profile_id NOT IN (
+  WHERE tenant = {tenant:String} AND (property = {p0:String} AND value IN {p1:Array(String)}) AND profile_id NOT IN (
     SELECT profile_id
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p3:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+    WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
     UNION ALL
     SELECT profile_id
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p3:Array(String)} AND ingested_at > (
+    WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND ingested_at > (
       SELECT max(watermark)
       FROM segmentmcp.current_traits_watermark
       WHERE tenant = {tenant:String}))
   UNION ALL
   SELECT profile_id
   FROM (
-    SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p4:String}) AS t0
+    SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p3:String}) AS t0
     FROM segmentmcp.traits
-    WHERE tenant = {tenant:String} AND property IN {p3:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
+    WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN (
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p3:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
+      WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND updated_at > {now:DateTime64(3, 'UTC')}
       UNION ALL
       SELECT profile_id
       FROM segmentmcp.traits
-      WHERE tenant = {tenant:String} AND property IN {p3:Array(String)} AND ingested_at > (
+      WHERE tenant = {tenant:String} AND property IN {p2:Array(String)} AND ingested_at > (
         SELECT max(watermark)
         FROM segmentmcp.current_traits_watermark
         WHERE tenant = {tenant:String}))
     GROUP BY profile_id
-    HAVING ((t0 != '') AND substring(t0, 2) = {p5:String}))) AS t
+    HAVING ((t0 != '') AND substring(t0, 2) = {p4:String}))) AS t
 LEFT JOIN (
-  SELECT profile_id, countIf(metric = {p6:String} AND ts >= {p7:DateTime64(3, 'UTC')}) AS e0
+  SELECT profile_id, countIf(metric = {p5:String} AND ts >= {p6:DateTime64(3, 'UTC')}) AS e0
   FROM segmentmcp.events
-  WHERE tenant = {tenant:String} AND metric IN {p8:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p9:DateTime64(3, 'UTC')}
+  WHERE tenant = {tenant:String} AND metric IN {p7:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p8:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = t.profile_id
-WHERE e.e0 = {p10:Float64}
+WHERE e.e0 = {p9:Float64}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- p0 String = 'city'
 -- p1 Array(String) = ['bBoston', 'nBoston', 'sBoston']
--- p2 String = 'Boston'
--- p3 Array(String) = ['city']
+-- p2 Array(String) = ['city']
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p4 String = 'city'
--- p5 String = 'Boston'
--- p6 String = 'Page View'
--- p7 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
--- p8 Array(String) = ['Page View']
--- p9 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
--- p10 Float64 = 0
+-- p3 String = 'city'
+-- p4 String = 'Boston'
+-- p5 String = 'Page View'
+-- p6 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
+-- p7 Array(String) = ['Page View']
+-- p8 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
+-- p9 Float64 = 0
