@@ -1106,7 +1106,10 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
-        var options = await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(work.EvaluatedAt), cancellationToken).ConfigureAwait(false);
+
+        // Always with the exact fallback, no current-value check (CurrentTraitsCheck): what this writes is kept as
+        // transitions, and with a check here EvaluatorConcurrencyTests once found a lost transition, cause not found.
+        var options = new CompileOptions(work.EvaluatedAt);
         if (job.WholeByCost && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
         {
             // Candidates turned whole: the compiled query diffed against the stored members in the engine, so only the
