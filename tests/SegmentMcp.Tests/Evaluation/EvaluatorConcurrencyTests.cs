@@ -1,3 +1,4 @@
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Tests.Infrastructure;
 
@@ -51,8 +52,19 @@ public sealed class EvaluatorConcurrencyTests
         foreach (var id in world.SegmentIds)
         {
             var expected = await world.RecomputeAsync(id, now);
-            Assert.Equal(expected, await world.StoredMembersAsync(id));
-            Assert.Equal(expected, await world.ReplayedLogAsync(id));
+            var stored = await world.StoredMembersAsync(id);
+            var replayed = await world.ReplayedLogAsync(id);
+            Assert.True(expected.SetEquals(stored) && expected.SetEquals(replayed), await DescribeAsync(world, id, now, expected, stored, replayed));
         }
+    }
+
+    /// <summary>What a failure needs to be understood: the definition and, for each differing profile, its data.</summary>
+    private static async Task<string> DescribeAsync(EvaluationWorld world, string id, DateTime now, SortedSet<string> expected, SortedSet<string> stored, SortedSet<string> replayed)
+    {
+        var definition = ReadBack.Describe((await world.ValidatedAsync(id)).Definition);
+        var onlyExpected = expected.Except(stored).Concat(expected.Except(replayed)).Distinct().ToList();
+        var onlyStored = stored.Except(expected).Concat(replayed.Except(expected)).Distinct().ToList();
+        return $"segment {id} ({definition}) at {now:O}: members the full query finds but membership or the log lacks: [{string.Join(", ", onlyExpected)}]; "
+            + $"members stored or logged that the full query does not find: [{string.Join(", ", onlyStored)}]; stored {stored.Count}, logged {replayed.Count}, expected {expected.Count}";
     }
 }
