@@ -1107,8 +1107,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
 
-        // Always with the exact fallback, no current-value check (CurrentTraitsCheck): what this writes is kept as
-        // transitions, and with a check here EvaluatorConcurrencyTests once found a lost transition, cause not found.
+        // Always with the exact fallback, no current-value check (CurrentTraitsCheck) yet: what this writes is kept as
+        // transitions, and EvaluatorConcurrencyTests has failed now and then (with and without a check here), cause
+        // not found; the check waits until it is.
         var options = new CompileOptions(work.EvaluatedAt);
         if (job.WholeByCost && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
         {
