@@ -612,7 +612,7 @@ internal static class EvaluatorBenchmark
         return sorted[sorted.Count / 2];
     }
 
-    /// <summary>Every segment's compiled query over the whole universe at <paramref name="at"/>, one after the other.</summary>
+    /// <summary>Every segment's compiled query over the whole universe at <paramref name="at"/>, one after the other (each after its current-value check, as the evaluator runs them).</summary>
     private static async Task<(TimeSpan Time, ulong Rows, List<(TimeSpan Time, ulong Rows)> PerSegment)> FullRecomputeAsync(
         IClickHouseEngine engine, StorageSchema schema, string tenant, List<string> ids, List<SegmentDefinition> definitions, DateTime at, CancellationToken cancellationToken)
     {
@@ -623,7 +623,10 @@ internal static class EvaluatorBenchmark
         {
             var validated = ValidatedDefinition.Unchecked(tenant, definitions[i], i == 10 ? new Dictionary<string, SegmentDefinition> { [ids[0]] = definitions[0] } : null);
             var watch = Stopwatch.StartNew();
-            var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, new CompileOptions(at)), cancellationToken).ConfigureAwait(false);
+
+            // As the evaluator compiles a query over every profile: after the current-value check.
+            var options = await CurrentTraitsCheck.ApplyAsync(engine, validated, schema, new CompileOptions(at), cancellationToken).ConfigureAwait(false);
+            var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, options), cancellationToken).ConfigureAwait(false);
             perSegment.Add((watch.Elapsed, result.Statistics.RowsRead));
             rows += result.Statistics.RowsRead;
         }

@@ -1106,11 +1106,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
-
-        // Always with the exact fallback, no current-value check (CurrentTraitsCheck) yet: what this writes is kept as
-        // transitions, and EvaluatorConcurrencyTests has failed now and then (with and without a check here), cause
-        // not found; the check waits until it is.
-        var options = new CompileOptions(work.EvaluatedAt);
+        var options = await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(work.EvaluatedAt), cancellationToken).ConfigureAwait(false);
         if (job.WholeByCost && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
         {
             // Candidates turned whole: the compiled query diffed against the stored members in the engine, so only the
