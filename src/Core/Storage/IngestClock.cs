@@ -21,7 +21,8 @@ public readonly record struct IngestInstant(DateTime Now, DateTime Watermark);
 public static class IngestClock
 {
     // The embedded adapter starts each statement with a /* marker */ comment (to kill it by text); the engine shows a
-    // statement without parameters as sent, comment first, so the pattern skips leading comments. The start is taken a
+    // statement without parameters as sent, comment first, so the pattern skips leading comments (and takes the quoted
+    // names and TABLE keyword other clients of a server may send). The start is taken a
     // millisecond early: elapsed runs on a monotonic clock, now64 on the wall clock.
     public static async Task<IngestInstant> ReadAsync(IClickHouseEngine engine, CancellationToken cancellationToken)
     {
@@ -33,7 +34,7 @@ public static class IngestClock
                     now64(6, 'UTC') AS now,
                     least(
                         now,
-                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000) + 1000)) FROM system.processes WHERE query_kind = 'Insert' AND match(query, '(?is)^\\s*(/\\*.*?\\*/\\s*)*INSERT\\s+INTO\\s+(\\w+\\.)?(events|profile_updates|list_members)(_local)?[\\s(]')), now),
+                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000) + 1000)) FROM system.processes WHERE query_kind = 'Insert' AND match(query, '(?is)^\\s*(/\\*.*?\\*/\\s*|--[^\\n]*\\n\\s*)*INSERT\\s+INTO\\s+(TABLE\\s+)?([`"]?\\w+[`"]?\\s*\\.\\s*)?[`"]?(events|profile_updates|list_members)(_local)?[`"]?[\\s(]')), now),
                         ifNull((SELECT minOrNull(toDateTime64(first_update, 6, 'UTC')) FROM system.asynchronous_inserts), now)) AS watermark
                 """),
             row => new IngestInstant(row.GetDateTime(0), row.GetDateTime(1)),

@@ -10,18 +10,29 @@ namespace SegmentMcp.Tests.Storage;
 /// </summary>
 public abstract partial class EngineContractTests
 {
-    [Fact]
-    public async Task An_insert_still_running_holds_the_ingest_watermark_before_its_rows()
+    /// <summary>How the statement names its table: as the adapters write it, and as other clients of a server may.</summary>
+    public static TheoryData<string> InsertTargets() =>
+    [
+        "INSERT INTO {0}.{1}",
+        "-- a loader's comment\n/* and another */ insert into table `{0}`.`{1}`",
+        "INSERT INTO \"{0}\" . \"{1}\"",
+    ];
+
+    [Theory]
+    [MemberData(nameof(InsertTargets))]
+    public async Task An_insert_still_running_holds_the_ingest_watermark_before_its_rows(string target)
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
         var tag = $"clock_{Guid.NewGuid():N}";
+        var database = schema.Events[..schema.Events.IndexOf('.', StringComparison.Ordinal)];
+        var into = string.Format(System.Globalization.CultureInfo.InvariantCulture, target, database, schema.Events[(database.Length + 1)..]);
 
         // One row per block and a pause per row: the insert stays in the process list for about two seconds. No
         // parameters, like a streamed insert: the engine then lists the text as sent, with the comment the embedded
         // adapter puts first (a statement with parameters is listed reformatted, without it).
         var insert = Engine.ExecuteAsync(new SqlStatement(
             $$"""
-            INSERT INTO {{schema.Events}} (tenant, metric, profile_id, ts)
+            {{into}} (tenant, metric, profile_id, ts)
             SELECT '{{tag}}', 'slow', toString(number), now64(3) FROM numbers(6) WHERE sleepEachRow(0.35) = 0
             SETTINGS max_block_size = 1, min_insert_block_size_rows = 1, max_threads = 1
             """));
@@ -31,7 +42,7 @@ public abstract partial class EngineContractTests
         {
             var running = await Engine.QueryAsync(new SqlStatement(
                 "SELECT count() FROM system.processes WHERE query_kind = 'Insert' AND query LIKE {tag:String}",
-                [new SqlParameter("tag", "String", $"%{schema.Events}%")]));
+                [new SqlParameter("tag", "String", $"%{database}%")]));
             if (Convert.ToInt64(running.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture) > 0)
             {
                 // Let it run a little, so a clock that ignored it would be visibly later than its rows.
