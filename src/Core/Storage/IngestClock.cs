@@ -20,9 +20,8 @@ public readonly record struct IngestInstant(DateTime Now, DateTime Watermark);
 /// </summary>
 public static class IngestClock
 {
-    // The embedded adapter starts each statement with a /* marker */ comment (to kill it by text); the engine shows a
-    // statement without parameters as sent, comment first, so the pattern skips leading comments (and takes the quoted
-    // names and TABLE keyword other clients of a server may send). The start is taken a
+    // The engine lists a statement without parameters (a streamed insert) as sent, so the pattern skips leading
+    // comments and takes the quoted names and TABLE keyword other clients of a server may send. The start is taken a
     // millisecond early: elapsed runs on a monotonic clock, now64 on the wall clock.
     public static async Task<IngestInstant> ReadAsync(IClickHouseEngine engine, CancellationToken cancellationToken)
     {

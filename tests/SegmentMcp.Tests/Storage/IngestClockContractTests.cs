@@ -10,10 +10,14 @@ namespace SegmentMcp.Tests.Storage;
 /// </summary>
 public abstract partial class EngineContractTests
 {
-    /// <summary>How the statement names its table: as the adapters write it, and as other clients of a server may.</summary>
+    /// <summary>
+    /// How the statement names its table: as the adapters write it, after a comment (the embedded adapter once put a
+    /// marker first, and the clock missed those inserts), and as other clients of a server may.
+    /// </summary>
     public static TheoryData<string> InsertTargets() =>
     [
         "INSERT INTO {0}.{1}",
+        "/* segmentmcp:0f3c */ INSERT INTO {0}.{1}",
         "-- a loader's comment\n/* and another */ insert into table `{0}`.`{1}`",
         "INSERT INTO \"{0}\" . \"{1}\"",
     ];
@@ -28,8 +32,8 @@ public abstract partial class EngineContractTests
         var into = string.Format(System.Globalization.CultureInfo.InvariantCulture, target, database, schema.Events[(database.Length + 1)..]);
 
         // One row per block and a pause per row: the insert stays in the process list for about two seconds. No
-        // parameters, like a streamed insert: the engine then lists the text as sent, with the comment the embedded
-        // adapter puts first (a statement with parameters is listed reformatted, without it).
+        // parameters, like a streamed insert: the engine then lists the text as sent (a statement with parameters is
+        // listed reformatted, comments dropped).
         var insert = Engine.ExecuteAsync(new SqlStatement(
             $$"""
             {{into}} (tenant, metric, profile_id, ts)

@@ -138,8 +138,7 @@ public sealed class ChdbEngine : IClickHouseEngine
         var finished = false;
         try
         {
-            var marker = NewMarker();
-            var text = Encoding.UTF8.GetBytes(marker + query.Text);
+            var text = Encoding.UTF8.GetBytes(query.Text);
             var parameters = EncodeParameters(query.Parameters);
             stream = await Task.Run(() => Invoke(connection.Connection, text, parameters, streaming: true), CancellationToken.None).ConfigureAwait(false);
             ThrowIfError(stream, cancellationToken);
@@ -200,11 +199,10 @@ public sealed class ChdbEngine : IClickHouseEngine
         CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var marker = NewMarker();
-        var text = Encoding.UTF8.GetBytes(marker + InsertFormats.InsertText(table, columns, deduplicationToken));
+        var text = Encoding.UTF8.GetBytes(InsertFormats.InsertText(table, columns, deduplicationToken));
         var formatName = Encoding.UTF8.GetBytes(InsertFormats.Require(format));
 
-        return await OnConnectionAsync(marker, connection => StreamInsert(connection, text, formatName, rows, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await OnConnectionAsync(connection => StreamInsert(connection, text, formatName, rows, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     private static unsafe QueryStatistics StreamInsert(
@@ -266,7 +264,8 @@ public sealed class ChdbEngine : IClickHouseEngine
 
     internal static unsafe ChdbConnectionHandle Connect(string dataPath, EngineLimits limits)
     {
-        var arguments = new List<string> { "clickhouse", "--config-file=" + ChdbConfig.Path };
+        var tag = $"segmentmcp-connection-{Guid.NewGuid():N}";
+        var arguments = new List<string> { "clickhouse", "--config-file=" + ChdbConfig.Path, "--log_comment=" + tag };
         if (dataPath != ":memory:")
         {
             arguments.Add("--path=" + dataPath);
@@ -293,6 +292,7 @@ public sealed class ChdbEngine : IClickHouseEngine
                 throw new ClickHouseException(0, string.Empty, $"chDB could not open a connection at '{dataPath}' (is another process using that directory?)");
             }
 
+            connection.Tag = tag;
             return connection;
         }
         finally
@@ -304,8 +304,6 @@ public sealed class ChdbEngine : IClickHouseEngine
         }
     }
 
-    private static string NewMarker() => $"/* segmentmcp:{Guid.NewGuid():N} */ ";
-
     private Task<(T Value, QueryStatistics Statistics)> RunAsync<T>(
         string text, IReadOnlyList<SqlParameter> parameters, ReadBufferFunc<T> read, CancellationToken cancellationToken) =>
         RunBytesAsync(Encoding.UTF8.GetBytes(text), EncodeParameters(parameters), read, cancellationToken);
@@ -314,17 +312,10 @@ public sealed class ChdbEngine : IClickHouseEngine
         byte[] text, (byte[] Name, byte[] Value)[] parameters, ReadBufferFunc<T> read, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var marker = NewMarker();
-        var markerBytes = Encoding.UTF8.GetBytes(marker);
-        var statement = new byte[markerBytes.Length + text.Length];
-        markerBytes.CopyTo(statement, 0);
-        text.CopyTo(statement, markerBytes.Length);
-
         return await OnConnectionAsync(
-            marker,
             connection =>
             {
-                using var result = Invoke(connection, statement, parameters, streaming: false);
+                using var result = Invoke(connection, text, parameters, streaming: false);
                 ThrowIfError(result, cancellationToken);
                 var value = ReadBuffer(result, NativeMethods.ResultLength(result), read);
                 return (value, Statistics(result));
@@ -334,15 +325,17 @@ public sealed class ChdbEngine : IClickHouseEngine
 
     /// <summary>
     /// Runs <paramref name="work"/> on a pooled connection on a worker thread; cancellation kills the statement that
-    /// starts with <paramref name="marker"/>. A connection whose work threw is replaced (see <see cref="Return"/>).
+    /// runs on that connection (see <see cref="Kill"/>). A connection whose work threw is replaced (see <see cref="Return"/>).
     /// </summary>
-    private async Task<T> OnConnectionAsync<T>(string marker, Func<nint, T> work, CancellationToken cancellationToken)
+    private async Task<T> OnConnectionAsync<T>(Func<nint, T> work, CancellationToken cancellationToken)
     {
         var connection = await pool.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var healthy = false;
         try
         {
-            using var registration = cancellationToken.Register(() => Kill(marker));
+            // Disposed (waiting for a KILL under way) before the connection goes back to the pool, so a KILL never
+            // reaches the connection's next statement.
+            using var registration = cancellationToken.Register(() => Kill(connection.Tag));
             return await Task.Run(
                 () =>
                 {
@@ -379,10 +372,15 @@ public sealed class ChdbEngine : IClickHouseEngine
         pool.Writer.TryWrite(connection);
     }
 
-    private unsafe void Kill(string marker)
+    /// <summary>
+    /// Stops the statement running on the connection tagged <paramref name="tag"/>. Each connection is opened with its
+    /// own <c>log_comment</c>, which the process list shows for each of its statements; the statement's text cannot
+    /// name it, because the engine lists a statement with parameters reformatted (comments gone, values substituted).
+    /// </summary>
+    private unsafe void Kill(string tag)
     {
         // KILL runs on a connection of its own so it never waits behind the query it stops.
-        var sql = $"KILL QUERY WHERE startsWith(query, '{marker.Trim()}') ASYNC";
+        var sql = $"KILL QUERY WHERE Settings['log_comment'] = '{tag}' ASYNC";
         lock (controlLock)
         {
             using var result = Invoke(control.Connection, Encoding.UTF8.GetBytes(sql), [], streaming: false);

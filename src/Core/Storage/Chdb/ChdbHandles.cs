@@ -12,6 +12,9 @@ internal sealed unsafe class ChdbConnectionHandle : SafeHandle
 
     public override bool IsInvalid => handle == nint.Zero;
 
+    /// <summary>The connection's own <c>log_comment</c>, by which a statement running on it is found and killed.</summary>
+    public string Tag { get; set; } = string.Empty;
+
     /// <summary>The connection value (chdb_connect returns a pointer to it).</summary>
     public nint Connection => *(nint*)handle;
 
