@@ -20,12 +20,17 @@ public readonly record struct IngestInstant(DateTime Now, DateTime Watermark);
 /// </summary>
 public static class IngestClock
 {
-    // The engine lists a statement without parameters (a streamed insert) as sent, so the pattern skips leading
-    // comments and takes the quoted names and TABLE keyword other clients of a server may send. The start is taken a
-    // millisecond early: elapsed runs on a monotonic clock, now64 on the wall clock.
+    /// <summary>
+    /// The statements that hold the watermark back: an INSERT into a stamped table, as the process list shows it. The
+    /// engine lists a statement without parameters (a streamed insert) as sent, so the pattern skips leading comments
+    /// and takes the quoted names and TABLE keyword other clients of a server may send.
+    /// </summary>
+    internal const string StampedInsertPattern =
+        """(?is)^\s*(/\*.*?\*/\s*|--[^\n]*\n\s*)*INSERT\s+INTO\s+(TABLE\s+)?([`"]?\w+[`"]?\s*\.\s*)?[`"]?(events|profile_updates|list_members)(_local)?[`"]?[\s(]""";
+
+    // An insert's start is taken a millisecond early: elapsed runs on a monotonic clock, now64 on the wall clock.
     public static async Task<IngestInstant> ReadAsync(IClickHouseEngine engine, CancellationToken cancellationToken)
     {
-        // Fixed text, no parameters: the process lists are the engine's own.
         return await engine.QuerySingleAsync(
             Sql.Sql.Of(
                 $"""
@@ -33,7 +38,7 @@ public static class IngestClock
                     now64(6, 'UTC') AS now,
                     least(
                         now,
-                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000) + 1000)) FROM system.processes WHERE query_kind = 'Insert' AND match(query, '(?is)^\\s*(/\\*.*?\\*/\\s*|--[^\\n]*\\n\\s*)*INSERT\\s+INTO\\s+(TABLE\\s+)?([`"]?\\w+[`"]?\\s*\\.\\s*)?[`"]?(events|profile_updates|list_members)(_local)?[`"]?[\\s(]')), now),
+                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000) + 1000)) FROM system.processes WHERE query_kind = 'Insert' AND match(query, {Sql.Sql.Param("String", StampedInsertPattern)})), now),
                         ifNull((SELECT minOrNull(toDateTime64(first_update, 6, 'UTC')) FROM system.asynchronous_inserts), now)) AS watermark
                 """),
             row => new IngestInstant(row.GetDateTime(0), row.GetDateTime(1)),

@@ -11,42 +11,60 @@ namespace SegmentMcp.Tests.Storage;
 public abstract partial class EngineContractTests
 {
     /// <summary>
-    /// How the statement names its table: as the adapters write it, after a comment (the embedded adapter once put a
-    /// marker first, and the clock missed those inserts), and as other clients of a server may.
+    /// Statement texts as the process list may show them, and whether they insert into a stamped table: as the adapters
+    /// write them, after a comment (the embedded adapter once put a marker first, and the clock missed those inserts),
+    /// and as other clients of a server may write them.
     /// </summary>
-    public static TheoryData<string> InsertTargets() =>
-    [
-        "INSERT INTO {0}.{1}",
-        "/* segmentmcp:0f3c */ INSERT INTO {0}.{1}",
-        "-- a loader's comment\n/* and another */ insert into table `{0}`.`{1}`",
-        "INSERT INTO \"{0}\" . \"{1}\"",
-    ];
+    public static TheoryData<string, bool> InsertTexts() => new()
+    {
+        { "INSERT INTO db.events (tenant, metric) FORMAT JSONEachRow", true },
+        { "INSERT INTO db.profile_updates FORMAT RowBinary", true },
+        { "INSERT INTO db.list_members_local(tenant) VALUES", true },
+        { "/* segmentmcp:0f3c */ INSERT INTO db.events (tenant)", true },
+        { "-- a loader's comment\n/* and another */ insert into table `db`.`events` FORMAT CSV", true },
+        { "INSERT INTO \"db\" . \"profile_updates\" (tenant)", true },
+        { "INSERT INTO events\nSELECT 1", true },
+        { "INSERT INTO db.membership_log (tenant) SELECT 1", false },
+        { "INSERT INTO db.events_archive SELECT 1", false },
+        { "INSERT INTO db.current_traits (tenant) SELECT * FROM db.events", false },
+        { "SELECT * FROM db.events", false },
+    };
 
     [Theory]
-    [MemberData(nameof(InsertTargets))]
-    public async Task An_insert_still_running_holds_the_ingest_watermark_before_its_rows(string target)
+    [MemberData(nameof(InsertTexts))]
+    public async Task The_ingest_clock_knows_an_insert_into_a_stamped_table_by_its_text(string text, bool stamped)
+    {
+        var result = await Engine.QueryAsync(new SqlStatement(
+            "SELECT match({text:String}, {pattern:String})",
+            [new SqlParameter("text", "String", text), new SqlParameter("pattern", "String", IngestClock.StampedInsertPattern)]));
+        Assert.Equal(stamped ? 1L : 0L, Convert.ToInt64(result.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task An_insert_still_running_holds_the_ingest_watermark_before_its_rows()
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
         var tag = $"clock_{Guid.NewGuid():N}";
-        var database = schema.Events[..schema.Events.IndexOf('.', StringComparison.Ordinal)];
-        var into = string.Format(System.Globalization.CultureInfo.InvariantCulture, target, database, schema.Events[(database.Length + 1)..]);
 
-        // One row per block and a pause per row: the insert stays in the process list for about two seconds. No
-        // parameters, like a streamed insert: the engine then lists the text as sent (a statement with parameters is
-        // listed reformatted, comments dropped).
+        // One row per block and a pause per row: the insert stays in the process list for about six seconds, long
+        // enough for the reads below to get a connection while other tests share the engine. No parameters and a
+        // comment first, like a streamed insert of the embedded adapter before: the engine lists such text as sent (a
+        // statement with parameters is listed reformatted, comments dropped).
         var insert = Engine.ExecuteAsync(new SqlStatement(
-            $$"""
-            {{into}} (tenant, metric, profile_id, ts)
-            SELECT '{{tag}}', 'slow', toString(number), now64(3) FROM numbers(6) WHERE sleepEachRow(0.35) = 0
+            $"""
+            /* a loader */ INSERT INTO {schema.Events} (tenant, metric, profile_id, ts)
+            SELECT '{tag}', 'slow', toString(number), now64(3) FROM numbers(12) WHERE sleepEachRow(0.5) = 0
             SETTINGS max_block_size = 1, min_insert_block_size_rows = 1, max_threads = 1
             """));
 
         IngestInstant? during = null;
-        for (var attempt = 0; attempt < 200 && !insert.IsCompleted; attempt++)
+        var database = schema.Events[..schema.Events.IndexOf('.', StringComparison.Ordinal)];
+        var giveUp = DateTime.UtcNow.AddMinutes(1);
+        while (!insert.IsCompleted && DateTime.UtcNow < giveUp)
         {
             var running = await Engine.QueryAsync(new SqlStatement(
-                "SELECT count() FROM system.processes WHERE query_kind = 'Insert' AND query LIKE {tag:String}",
-                [new SqlParameter("tag", "String", $"%{database}%")]));
+                "SELECT count() FROM system.processes WHERE query_kind = 'Insert' AND query LIKE {database:String}",
+                [new SqlParameter("database", "String", $"%{database}%")]));
             if (Convert.ToInt64(running.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture) > 0)
             {
                 // Let it run a little, so a clock that ignored it would be visibly later than its rows.
@@ -64,7 +82,7 @@ public abstract partial class EngineContractTests
         var stamped = await Engine.QueryAsync(new SqlStatement(
             $"SELECT count(), min(ingested_at) FROM {schema.Events} WHERE tenant = {{tag:String}}",
             [new SqlParameter("tag", "String", tag)]));
-        Assert.Equal(6L, stamped.Rows[0][0]);
+        Assert.Equal(12L, stamped.Rows[0][0]);
         var earliest = (DateTime)stamped.Rows[0][1]!;
         Assert.True(during.Value.Watermark < earliest, $"watermark {during.Value.Watermark:O} read while the insert ran is not before its rows, stamped {earliest:O}");
         Assert.True(during.Value.Watermark < during.Value.Now, "the running insert did not hold the watermark back");

@@ -136,6 +136,9 @@ public sealed class ChdbEngine : IClickHouseEngine
         var connection = await pool.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         ChdbResultHandle? stream = null;
         var finished = false;
+
+        // A fetch blocks until the engine has a chunk (a grouping has none until it ends): a cancel kills the statement.
+        var registration = cancellationToken.Register(() => Kill(connection.Tag));
         try
         {
             var text = Encoding.UTF8.GetBytes(query.Text);
@@ -171,6 +174,8 @@ public sealed class ChdbEngine : IClickHouseEngine
         }
         finally
         {
+            // First, so no KILL reaches the connection's next statement.
+            await registration.DisposeAsync().ConfigureAwait(false);
             if (stream is not null && !finished)
             {
                 NativeMethods.StreamCancel(connection.Connection, stream);

@@ -81,21 +81,26 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
     {
         using var connection = Connect();
         using var command = CreateCommand(connection, query);
-        DbDataReader reader;
+        var reader = await RunWithKillAsync(command.QueryId, () => command.ExecuteReaderAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
+        var finished = false;
         try
         {
-            reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (Translate(exception, cancellationToken) is { } translated)
-        {
-            throw translated;
-        }
-
-        await using (reader.ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await RunWithKillAsync(command.QueryId, () => reader.ReadAsync(cancellationToken), cancellationToken).ConfigureAwait(false))
             {
                 yield return ReadRow(reader);
+            }
+
+            finished = true;
+        }
+        finally
+        {
+            await reader.DisposeAsync().ConfigureAwait(false);
+
+            // A reader that stopped early (a break, a cancel, an error) leaves no query behind: closing the response
+            // alone does not stop a server's statement unless it is told to.
+            if (!finished)
+            {
+                await KillAsync(command.QueryId).ConfigureAwait(false);
             }
         }
     }
