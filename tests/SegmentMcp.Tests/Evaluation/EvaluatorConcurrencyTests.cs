@@ -1,17 +1,24 @@
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Tests.Storage;
 
 namespace SegmentMcp.Tests.Evaluation;
 
-/// <summary>Events and profile updates keep arriving while ticks run; once ingestion stops, one more tick is exact.</summary>
+/// <summary>
+/// Events and profile updates keep arriving while ticks run; once ingestion stops, one more tick is exact. On both
+/// adapters: the ticks' watermark must hold back to inserts still running however the adapter sends them.
+/// </summary>
 [Trait("Category", "Engine")]
-public sealed class EvaluatorConcurrencyTests
+public abstract class EvaluatorConcurrencyTests
 {
+    protected abstract IClickHouseEngine Engine { get; }
+
     [Fact]
     public async Task Ingesting_while_ticks_run_loses_nothing()
     {
-        var engine = TestEngines.Embedded;
+        var engine = Engine;
         var schema = await TestEngines.NewSchemaAsync(engine);
         var world = new EvaluationWorld(engine, schema, 31);
         var start = new DateTime(2026, 7, 1, 8, 0, 0, DateTimeKind.Utc);
@@ -67,4 +74,16 @@ public sealed class EvaluatorConcurrencyTests
         return $"segment {id} ({definition}) at {now:O}: members the full query finds but membership or the log lacks: [{string.Join(", ", onlyExpected)}]; "
             + $"members stored or logged that the full query does not find: [{string.Join(", ", onlyStored)}]; stored {stored.Count}, logged {replayed.Count}, expected {expected.Count}";
     }
+}
+
+[Trait("Category", "Engine")]
+public sealed class EmbeddedEvaluatorConcurrencyTests : EvaluatorConcurrencyTests
+{
+    protected override IClickHouseEngine Engine => TestEngines.Embedded;
+}
+
+[Trait("Category", "Engine")]
+public sealed class ServerEvaluatorConcurrencyTests(ServerFixture fixture) : EvaluatorConcurrencyTests, IClassFixture<ServerFixture>
+{
+    protected override IClickHouseEngine Engine => fixture.Engine;
 }
