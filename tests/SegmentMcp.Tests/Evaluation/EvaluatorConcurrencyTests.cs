@@ -1,8 +1,8 @@
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Storage.Server;
 using SegmentMcp.Tests.Infrastructure;
-using SegmentMcp.Tests.Storage;
 
 namespace SegmentMcp.Tests.Evaluation;
 
@@ -11,14 +11,22 @@ namespace SegmentMcp.Tests.Evaluation;
 /// adapters: the ticks' watermark must hold back to inserts still running however the adapter sends them.
 /// </summary>
 [Trait("Category", "Engine")]
-public abstract class EvaluatorConcurrencyTests
+public sealed class EvaluatorConcurrencyTests
 {
-    protected abstract IClickHouseEngine Engine { get; }
-
     [Fact]
-    public async Task Ingesting_while_ticks_run_loses_nothing()
+    public Task Ingesting_while_ticks_run_loses_nothing() => IngestWhileTicksRunAsync(TestEngines.Embedded);
+
+    /// <summary>The same through ClickHouse.Driver against chDB serving as a ClickHouse server in a process of its own.</summary>
+    [Fact]
+    public async Task Ingesting_while_ticks_run_loses_nothing_on_the_server_adapter()
     {
-        var engine = Engine;
+        await using var server = await ServerProcess.StartAsync();
+        await using var engine = new ClickHouseServerEngine(server.ConnectionString);
+        await IngestWhileTicksRunAsync(engine);
+    }
+
+    private static async Task IngestWhileTicksRunAsync(IClickHouseEngine engine)
+    {
         var schema = await TestEngines.NewSchemaAsync(engine);
         var world = new EvaluationWorld(engine, schema, 31);
         var start = new DateTime(2026, 7, 1, 8, 0, 0, DateTimeKind.Utc);
@@ -74,16 +82,4 @@ public abstract class EvaluatorConcurrencyTests
         return $"segment {id} ({definition}) at {now:O}: members the full query finds but membership or the log lacks: [{string.Join(", ", onlyExpected)}]; "
             + $"members stored or logged that the full query does not find: [{string.Join(", ", onlyStored)}]; stored {stored.Count}, logged {replayed.Count}, expected {expected.Count}";
     }
-}
-
-[Trait("Category", "Engine")]
-public sealed class EmbeddedEvaluatorConcurrencyTests : EvaluatorConcurrencyTests
-{
-    protected override IClickHouseEngine Engine => TestEngines.Embedded;
-}
-
-[Trait("Category", "Engine")]
-public sealed class ServerEvaluatorConcurrencyTests(ServerFixture fixture) : EvaluatorConcurrencyTests, IClassFixture<ServerFixture>
-{
-    protected override IClickHouseEngine Engine => fixture.Engine;
 }
