@@ -81,12 +81,36 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
     {
         using var connection = Connect();
         using var command = CreateCommand(connection, query);
-        var reader = await RunWithKillAsync(command.QueryId, () => command.ExecuteReaderAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
+        DbDataReader? reader = null;
         var finished = false;
         try
         {
-            while (await RunWithKillAsync(command.QueryId, () => reader.ReadAsync(cancellationToken), cancellationToken).ConfigureAwait(false))
+            try
             {
+                reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (Translate(exception, cancellationToken) is { } translated)
+            {
+                throw translated;
+            }
+
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (Translate(exception, cancellationToken) is { } translated)
+                {
+                    throw translated;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
                 yield return ReadRow(reader);
             }
 
@@ -94,9 +118,12 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
         }
         finally
         {
-            await reader.DisposeAsync().ConfigureAwait(false);
+            if (reader is not null)
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+            }
 
-            // A reader that stopped early (a break, a cancel, an error) leaves no query behind: closing the response
+            // A read that stopped early (a cancel, a break, an error) leaves no query behind: closing the response
             // alone does not stop a server's statement unless it is told to.
             if (!finished)
             {
