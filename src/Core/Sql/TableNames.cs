@@ -17,9 +17,12 @@ public class TableNames
 
     /// <summary>
     /// The projection of events by (tenant, metric, ts) and of traits by (tenant, property, updated_at) with marks of
-    /// 1,024 rows, which phase 1 reads its narrow time ranges through (schema version 7).
+    /// 256 rows, which phase 1 reads its narrow time ranges through (schema version 13).
     /// </summary>
-    public const string FineTimeProjection = "by_time_fine";
+    public const string FineTimeProjection = "by_time_256";
+
+    /// <summary>The same projection with marks of 1,024 rows (schema version 7), replaced by <see cref="FineTimeProjection"/>.</summary>
+    public const string FineTimeProjection1024 = "by_time_fine";
 
     /// <summary>
     /// The projection of events by (tenant, ingested_at), which phase 1 finds rows ingested after a watermark through

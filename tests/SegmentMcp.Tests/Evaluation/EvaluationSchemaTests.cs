@@ -18,14 +18,14 @@ public sealed class EvaluationSchemaTests
         // Enough rows that a metric spans several marks of the table, so that reading an hour through a projection pays.
         await world.IngestAsync(new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc), 60_000, 20_000);
 
-        // Phase 1 names the fine projection (marks of 1,024 rows); other queries keep ClickHouse's choice.
-        const string Phase1 = " SETTINGS preferred_optimize_projection_name = 'by_time_fine'";
+        // Phase 1 names the fine projection (marks of 256 rows); other queries keep ClickHouse's choice.
+        const string Phase1 = " SETTINGS preferred_optimize_projection_name = 'by_time_256'";
         var edge = $"SELECT profile_id FROM {schema.Events} WHERE tenant = 'acme' AND metric = 'Opened Email' AND ts BETWEEN toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND toDateTime64('2026-01-09 01:00:00', 3, 'UTC')";
-        Assert.Contains("ReadFromMergeTree (by_time_fine)", await ExplainAsync(engine, edge + Phase1), StringComparison.Ordinal);
+        Assert.Contains("ReadFromMergeTree (by_time_256)", await ExplainAsync(engine, edge + Phase1), StringComparison.Ordinal);
         Assert.Contains("ReadFromMergeTree (by_time)", await ExplainAsync(engine, edge), StringComparison.Ordinal);
 
         var updates = $"SELECT profile_id FROM {schema.Traits} WHERE tenant = 'acme' AND property IN ['city'] AND updated_at > toDateTime64('2026-01-09 00:00:00', 3, 'UTC') AND updated_at <= toDateTime64('2026-01-09 01:00:00', 3, 'UTC')";
-        Assert.Contains("ReadFromMergeTree (by_time_fine)", await ExplainAsync(engine, updates + Phase1), StringComparison.Ordinal);
+        Assert.Contains("ReadFromMergeTree (by_time_256)", await ExplainAsync(engine, updates + Phase1), StringComparison.Ordinal);
         Assert.Contains("ReadFromMergeTree (by_update)", await ExplainAsync(engine, updates), StringComparison.Ordinal);
 
         // Rows ingested after a watermark and then merged into the big part sit in every mark of their metric there;

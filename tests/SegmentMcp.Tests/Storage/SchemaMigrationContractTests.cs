@@ -58,10 +58,10 @@ public abstract partial class EngineContractTests
 
         Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
         var events = await CreateQueryAsync(schema, "events");
-        Assert.Contains("PROJECTION by_time_fine", events, StringComparison.Ordinal);
-        Assert.Contains("index_granularity = 1024", events, StringComparison.Ordinal);
-        Assert.Equal(["by_ingest", "by_time", "by_time_fine"], await ProjectionsOfActivePartsAsync(schema, "events"));
-        Assert.Contains("PROJECTION by_time_fine", await CreateQueryAsync(schema, "traits"), StringComparison.Ordinal);
+        Assert.Contains("PROJECTION by_time_256", events, StringComparison.Ordinal);
+        Assert.Contains("index_granularity = 256", events, StringComparison.Ordinal);
+        Assert.Equal(["by_ingest", "by_time", "by_time_256"], await ProjectionsOfActivePartsAsync(schema, "events"));
+        Assert.Contains("PROJECTION by_time_256", await CreateQueryAsync(schema, "traits"), StringComparison.Ordinal);
         Assert.Contains("INDEX at_idx at TYPE minmax", await CreateQueryAsync(schema, "membership_log"), StringComparison.Ordinal);
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)} WHERE metric = 'Placed Order' AND ts >= toDateTime64('2026-11-20 00:00:00', 3, 'UTC')")));
         Assert.Equal(1L, await new MembershipStore(Engine, schema).CountAsync("acme", "s1", CancellationToken.None));
@@ -244,6 +244,39 @@ public abstract partial class EngineContractTests
         // A mark or two of the projection, not the 60,003 rows of the merged part.
         Assert.InRange(traits.Statistics.RowsRead, 3UL, 16_384UL);
         Assert.InRange(updates.Statistics.RowsRead, 3UL, 16_384UL);
+    }
+
+    [Fact]
+    public async Task A_version_12_database_gets_phase_1_time_projections_with_marks_of_256_rows_in_place_of_1024()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 12);
+        // Ten days of one metric in four parts, an event every 1.44 s: an hour's edge is 2,500 of 600,000 events (ClickHouse
+        // reads a projection, even one named, only where it reads fewer marks than the table).
+        for (var part = 0; part < 4; part++)
+        {
+            await Engine.ExecuteAsync(Sql.Of(
+                $"INSERT INTO {Sql.Table(schema.Events)} (tenant, metric, profile_id, ts) SELECT 'acme', 'Opened Email', concat('p', toString(number)), toDateTime64('2026-11-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(number * 1440 * 4 + {Sql.Number(part)} * 1440) FROM numbers(150000)"));
+        }
+
+        Assert.Equal(["by_ingest", "by_time", TableNames.FineTimeProjection1024], await ProjectionsOfActivePartsAsync(schema, "events"));
+
+        await schema.EnsureCreatedAsync(Engine);
+
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(["by_ingest", "by_time", TableNames.FineTimeProjection], await ProjectionsOfActivePartsAsync(schema, "events"));
+        foreach (var table in new[] { "events", "traits" })
+        {
+            var created = await CreateQueryAsync(schema, table);
+            Assert.Contains($"PROJECTION {TableNames.FineTimeProjection} ", created, StringComparison.Ordinal);
+            Assert.DoesNotContain($"PROJECTION {TableNames.FineTimeProjection1024} ", created, StringComparison.Ordinal);
+        }
+
+        // The edge phase 1 reads: the hour's events, and at most a mark of 256 rows beyond either end of it in each part.
+        var edge = await Engine.QueryAsync(Sql.Of(
+            $"SELECT count() FROM {Sql.Table(schema.Events)} WHERE tenant = 'acme' AND metric = 'Opened Email' AND ts >= toDateTime64('2026-11-01 10:00:00', 3, 'UTC') AND ts < toDateTime64('2026-11-01 11:00:00', 3, 'UTC') SETTINGS preferred_optimize_projection_name = '{Sql.Table(TableNames.FineTimeProjection)}'"));
+        Assert.Equal(2500L, edge.Scalar<long>());
+        Assert.InRange(edge.Statistics.RowsRead, 2500UL, 2500UL + (4 * 2 * 256));
     }
 
     private async Task<string> CreateQueryAsync(TableNames schema, string table) =>

@@ -206,3 +206,15 @@ ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_ingest SETTINGS mu
 ALTER TABLE segmentmcp.profile_updates_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, updated_at, profile_id ORDER BY tenant, ingested_at);
 
 ALTER TABLE segmentmcp.profile_updates_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_time_256 (SELECT tenant, metric, ts, profile_id ORDER BY tenant, metric, ts) WITH SETTINGS (index_granularity = 256);
+
+ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_time_256 SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.events_local DROP PROJECTION IF EXISTS by_time_fine SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_time_256 (SELECT tenant, property, updated_at, profile_id ORDER BY tenant, property, updated_at) WITH SETTINGS (index_granularity = 256);
+
+ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_time_256 SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.traits_local DROP PROJECTION IF EXISTS by_time_fine SETTINGS mutations_sync = 2;
