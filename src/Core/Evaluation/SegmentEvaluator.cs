@@ -106,7 +106,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         var tick = new Tick(t1);
         var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
-        var clock = await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false);
+        var clock = await IngestClock.ReadAsync(engine, schema, cancellationToken).ConfigureAwait(false);
         var databaseNow = clock.Now;
         if (asOf is not null && t1 > databaseNow + options.FutureAllowance)
         {

@@ -48,7 +48,7 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
     /// </summary>
     public async Task<CurrentTraitsRefresh> RefreshAsync(string tenant, DateTime? upTo, CancellationToken cancellationToken = default)
     {
-        var watermark = (await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false)).Watermark;
+        var watermark = (await IngestClock.ReadAsync(engine, tables, cancellationToken).ConfigureAwait(false)).Watermark;
         var until = upTo is { } requested && requested < watermark ? requested : watermark;
         var tenantParameter = Sql.Named("tenant", "String", tenant);
         var upToParameter = Sql.Named("up_to", Time6, until);

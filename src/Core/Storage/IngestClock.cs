@@ -20,17 +20,30 @@ public readonly record struct IngestInstant(DateTime Now, DateTime Watermark);
 /// </summary>
 public static class IngestClock
 {
-    /// <summary>
-    /// The statements that hold the watermark back: an INSERT into a stamped table, as the process list shows it. The
-    /// engine lists a statement without parameters (a streamed insert) as sent, so the pattern skips leading comments
-    /// and takes the quoted names and TABLE keyword other clients of a server may send.
-    /// </summary>
-    internal const string StampedInsertPattern =
-        """(?is)^\s*(/\*.*?\*/\s*|--[^\n]*\n\s*)*INSERT\s+INTO\s+(TABLE\s+)?([`"]?\w+[`"]?\s*\.\s*)?[`"]?(events|profile_updates|list_members)(_local)?[`"]?[\s(]""";
+    private const string LeadingComments = """(?is)^\s*(/\*.*?\*/\s*|--[^\n]*\n\s*)*INSERT\s+INTO\s+(TABLE\s+)?""";
 
-    // An insert's start is taken a millisecond early: elapsed runs on a monotonic clock, now64 on the wall clock.
-    public static async Task<IngestInstant> ReadAsync(IClickHouseEngine engine, CancellationToken cancellationToken)
+    private const string StampedTable = """[`"]?(events|profile_updates|list_members)(_local)?[`"]?[\s(]""";
+
+    /// <summary>
+    /// An INSERT into one of <paramref name="database"/>'s stamped tables, named with its database, as the process list
+    /// shows it. The engine lists a statement without parameters (a streamed insert) as sent, so the pattern skips
+    /// leading comments and takes the quoted names and TABLE keyword other clients of a server may send.
+    /// </summary>
+    internal static string QualifiedInsertPattern(string database) =>
+        LeadingComments + "[`\"]?" + Identifiers.RequireName(database, "database name") + "[`\"]?\\s*\\.\\s*" + StampedTable;
+
+    /// <summary>An INSERT into a stamped table named without a database (the session's current database).</summary>
+    internal const string UnqualifiedInsertPattern = LeadingComments + StampedTable;
+
+    /// <summary>
+    /// The instant for the tables of <paramref name="tables"/>' database. Inserts into other databases (other SegmentMcp
+    /// databases on a shared server, each test's own database) stamp rows no reader here sees, so they do not hold
+    /// it back.
+    /// </summary>
+    public static async Task<IngestInstant> ReadAsync(IClickHouseEngine engine, TableNames tables, CancellationToken cancellationToken)
     {
+        // An insert's start is taken a millisecond early: elapsed runs on a monotonic clock, now64 on the wall clock.
+        var database = Sql.Sql.Param("String", tables.Database);
         return await engine.QuerySingleAsync(
             Sql.Sql.Of(
                 $"""
@@ -38,8 +51,12 @@ public static class IngestClock
                     now64(6, 'UTC') AS now,
                     least(
                         now,
-                        ifNull((SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000) + 1000)) FROM system.processes WHERE query_kind = 'Insert' AND match(query, {Sql.Sql.Param("String", StampedInsertPattern)})), now),
-                        ifNull((SELECT minOrNull(toDateTime64(first_update, 6, 'UTC')) FROM system.asynchronous_inserts), now)) AS watermark
+                        ifNull((
+                            SELECT minOrNull(now64(6, 'UTC') - toIntervalMicrosecond(toInt64(elapsed * 1000000) + 1000)) FROM system.processes
+                            WHERE query_kind = 'Insert'
+                              AND (match(query, {Sql.Sql.Param("String", QualifiedInsertPattern(tables.Database))})
+                                   OR (current_database = {database} AND match(query, {Sql.Sql.Param("String", UnqualifiedInsertPattern)})))), now),
+                        ifNull((SELECT minOrNull(toDateTime64(first_update, 6, 'UTC')) FROM system.asynchronous_inserts WHERE database = {database}), now)) AS watermark
                 """),
             row => new IngestInstant(row.GetDateTime(0), row.GetDateTime(1)),
             cancellationToken).ConfigureAwait(false);

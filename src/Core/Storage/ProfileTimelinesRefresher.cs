@@ -100,7 +100,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
     /// </summary>
     public async Task<ProfileTimelinesRefresh> RefreshAsync(string tenant, DateTime? upTo, CancellationToken cancellationToken = default)
     {
-        var watermark = (await IngestClock.ReadAsync(engine, cancellationToken).ConfigureAwait(false)).Watermark;
+        var watermark = (await IngestClock.ReadAsync(engine, tables, cancellationToken).ConfigureAwait(false)).Watermark;
         var until = upTo is { } requested && requested < watermark ? requested : watermark;
         var tenantParameter = Sql.Named("tenant", "String", tenant);
         var upToParameter = Sql.Named("up_to", Time6, until);

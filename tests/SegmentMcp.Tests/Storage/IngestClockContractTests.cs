@@ -13,7 +13,8 @@ public abstract partial class EngineContractTests
     /// <summary>
     /// Statement texts as the process list may show them, and whether they insert into a stamped table: as the adapters
     /// write them, after a comment (the embedded adapter once put a marker first, and the clock missed those inserts),
-    /// and as other clients of a server may write them.
+    /// and as other clients of a server may write them. The clock reads them for database <c>db</c>: another database's
+    /// inserts do not count, and a name without a database counts for the session's current database (here <c>db</c>).
     /// </summary>
     public static TheoryData<string, bool> InsertTexts() => new()
     {
@@ -26,6 +27,9 @@ public abstract partial class EngineContractTests
         { "INSERT INTO events\nSELECT 1", true },
         { "INSERT INTO db.membership_log (tenant) SELECT 1", false },
         { "INSERT INTO db.events_archive SELECT 1", false },
+        { "INSERT INTO other.events (tenant) SELECT 1", false },
+        { "INSERT INTO dbx.profile_updates FORMAT RowBinary", false },
+        { "INSERT INTO `other db`.events FORMAT CSV", false },
         { "INSERT INTO db.current_traits (tenant) SELECT * FROM db.events", false },
         { "SELECT * FROM db.events", false },
     };
@@ -35,15 +39,20 @@ public abstract partial class EngineContractTests
     public async Task The_ingest_clock_knows_an_insert_into_a_stamped_table_by_its_text(string text, bool stamped)
     {
         var result = await Engine.QueryAsync(new SqlStatement(
-            "SELECT match({text:String}, {pattern:String})",
-            [new SqlParameter("text", "String", text), new SqlParameter("pattern", "String", IngestClock.StampedInsertPattern)]));
+            "SELECT match({text:String}, {qualified:String}) OR match({text:String}, {unqualified:String})",
+            [
+                new SqlParameter("text", "String", text),
+                new SqlParameter("qualified", "String", IngestClock.QualifiedInsertPattern("db")),
+                new SqlParameter("unqualified", "String", IngestClock.UnqualifiedInsertPattern),
+            ]));
         Assert.Equal(stamped ? 1L : 0L, Convert.ToInt64(result.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]
-    public async Task An_insert_still_running_holds_the_ingest_watermark_before_its_rows()
+    public async Task An_insert_still_running_holds_the_ingest_watermark_before_its_rows_in_its_own_database()
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
+        var elsewhere = await TestEngines.NewSchemaAsync(Engine);
         var tag = $"clock_{Guid.NewGuid():N}";
 
         // One row per block and a pause per row: the insert stays in the process list for about six seconds, long
@@ -58,6 +67,7 @@ public abstract partial class EngineContractTests
             """));
 
         IngestInstant? during = null;
+        IngestInstant? otherDatabase = null;
         var database = schema.Events[..schema.Events.IndexOf('.', StringComparison.Ordinal)];
         var giveUp = DateTime.UtcNow.AddMinutes(1);
         while (!insert.IsCompleted && DateTime.UtcNow < giveUp)
@@ -69,7 +79,8 @@ public abstract partial class EngineContractTests
             {
                 // Let it run a little, so a clock that ignored it would be visibly later than its rows.
                 await Task.Delay(300);
-                during = await IngestClock.ReadAsync(Engine, CancellationToken.None);
+                during = await IngestClock.ReadAsync(Engine, schema, CancellationToken.None);
+                otherDatabase = await IngestClock.ReadAsync(Engine, elsewhere, CancellationToken.None);
                 break;
             }
 
@@ -86,5 +97,8 @@ public abstract partial class EngineContractTests
         var earliest = (DateTime)stamped.Rows[0][1]!;
         Assert.True(during.Value.Watermark < earliest, $"watermark {during.Value.Watermark:O} read while the insert ran is not before its rows, stamped {earliest:O}");
         Assert.True(during.Value.Watermark < during.Value.Now, "the running insert did not hold the watermark back");
+
+        // Nothing inserts into the other database: its clock is not held back by this insert.
+        Assert.Equal(otherDatabase!.Value.Now, otherDatabase.Value.Watermark);
     }
 }
