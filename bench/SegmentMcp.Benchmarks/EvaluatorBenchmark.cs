@@ -51,6 +51,40 @@ internal static class EvaluatorBenchmark
             new NotCondition(Event("Placed Order", new LastDaysWindow(30), Measure.Count, Comparison.Gte, 1))])),
     ];
 
+    /// <summary>
+    /// The 12 shapes as a user might edit them (a longer window, a lower threshold, another value), in the order of
+    /// <see cref="Shapes"/>: saved as new versions of the same segments, each re-evaluated whole against its stored
+    /// members.
+    /// </summary>
+    public static IReadOnlyList<SegmentDefinition> ChangedShapes(string firstSegmentId) =>
+    [
+        new("Openers 45d", null, Event("Opened Email", new LastDaysWindow(45), Measure.Count, Comparison.Gte, 1)),
+        new("Repeat buyers 90d (2+)", null, Event("Placed Order", new LastDaysWindow(90), Measure.Count, Comparison.Gte, 2)),
+        new("Big spenders 365d (400+)", null, Event("Placed Order", new LastDaysWindow(365), new Measure(MeasureKind.Sum, PropertyFilter.ValueProperty), Comparison.Gt, 400)),
+        new("Electronics browsers 7d (1+)", null, new EventCondition(
+            "Viewed Product", [new PropertyFilter("category", FilterOperator.Eq, [new StringScalar("electronics")])], new LastDaysWindow(7), Measure.Count, Comparison.Gte, 1)),
+        new("Cart abandoners 48h", null, new AllCondition([
+            Event("Added to Cart", new LastHoursWindow(48), Measure.Count, Comparison.Gte, 1),
+            new NotCondition(Event("Placed Order", new LastHoursWindow(48), Measure.Count, Comparison.Gte, 1))])),
+        new("Engaged 21d", null, new AnyCondition([
+            Event("Clicked Email", new LastDaysWindow(21), Measure.Count, Comparison.Gte, 1),
+            Event("Viewed Product", new LastDaysWindow(3), Measure.Count, Comparison.Gte, 1)])),
+        new("Paying in Boston", null, new AllCondition([
+            new PropertyCondition(new PropertyFilter("city", FilterOperator.Eq, [new StringScalar("Boston")])),
+            new PropertyCondition(new PropertyFilter("plan", FilterOperator.In, [new StringScalar("premium"), new StringScalar("basic")]))])),
+        new("New signups 45d", null, new PropertyCondition(new PropertyFilter("signup_date", FilterOperator.InLastDays, [new NumberScalar(45)]))),
+        new("Birthday in 14 days", null, new PropertyCondition(new PropertyFilter("birthday", FilterOperator.AnniversaryInNextDays, [new NumberScalar(14)]))),
+        new("Received but never opened 60d (3+)", null, new AllCondition([
+            Event("Received Email", new LastDaysWindow(60), Measure.Count, Comparison.Gte, 3),
+            Event("Opened Email", new LastDaysWindow(60), Measure.Count, Comparison.Eq, 0)])),
+        new("Premium openers", null, new AllCondition([
+            new SegmentReferenceCondition(firstSegmentId, true),
+            new PropertyCondition(new PropertyFilter("plan", FilterOperator.Eq, [new StringScalar("premium")]))])),
+        new("Lapsed buyers 120d", null, new AllCondition([
+            Event("Placed Order", new BetweenDaysAgoWindow(30, 120), Measure.Count, Comparison.Gte, 1),
+            new NotCondition(Event("Placed Order", new LastDaysWindow(30), Measure.Count, Comparison.Gte, 1))])),
+    ];
+
     private const string Description = "evaluator benchmark";
 
     /// <summary>
@@ -274,6 +308,48 @@ internal static class EvaluatorBenchmark
 
         await output.WriteLineAsync("new segments' statements                                                                      count  total ms   rows read").ConfigureAwait(false);
         await WriteGroupsAsync(output, schema, initialTiming.Groups()).ConfigureAwait(false);
+
+        await ChangedSegmentsAsync().ConfigureAwait(false);
+
+        // A changed segment costs its new version's compiled query over the universe, diffed against the stored members,
+        // plus writing the differences: each of the 12 saved as an edited version (ChangedShapes), then back as the
+        // original (the levels below run the originals), each tick compared with its versions' compiled queries.
+        async Task ChangedSegmentsAsync()
+        {
+            // A second apart: a changed version evaluated at the time of its previous evaluation cannot read its changes
+            // back from the log by that time and is diffed in the process (as after a repeated evaluate --as-of).
+            var rounds = new[] { ("edited", ChangedShapes(ids[0]), t0.AddSeconds(1)), ("edited back", Shapes(ids[0]), t0.AddSeconds(2)) };
+            foreach (var (label, edited, at) in rounds)
+            {
+                var versions = edited.ToList();
+                for (var i = 0; i < ids.Count; i++)
+                {
+                    await store.SaveAsync(tenant, ids[i], "bench " + versions[i].Name, Description, SegmentDefinitionJson.Write(versions[i]), cancellationToken).ConfigureAwait(false);
+                }
+
+                await SettleAsync(engine, schema, TextWriter.Null, cancellationToken).ConfigureAwait(false);
+                var queries = await FullRecomputeAsync(engine, schema, tenant, ids, versions, at, cancellationToken).ConfigureAwait(false);
+                initialTiming.Reset();
+                var watch = Stopwatch.StartNew();
+                var report = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, at, null, cancellationToken).ConfigureAwait(false);
+                var elapsed = watch.Elapsed;
+                await output.WriteLineAsync().ConfigureAwait(false);
+                await output.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"changed segments ({label}): evaluating the 12 took {elapsed.TotalSeconds:0.00} s and read {report.Statistics.RowsRead:N0} rows, {report.Statistics.Entered:N0} entered and {report.Statistics.Exited:N0} exited; their compiled queries alone: {queries.Time.TotalSeconds:0.00} s, {queries.Rows:N0} rows ({elapsed / queries.Time:0.00}× the time)")).ConfigureAwait(false);
+                await output.WriteLineAsync("changed segment                         members  entered   exited  evaluate ms  query ms  time ratio").ConfigureAwait(false);
+                for (var i = 0; i < ids.Count; i++)
+                {
+                    var result = report.Segments.First(r => r.SegmentId == ids[i]);
+                    await output.WriteLineAsync(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"{versions[i].Name,-38}  {result.Size,7}  {result.Entered,7}  {result.Exited,7}  {result.Work.TotalMilliseconds,11:0}  {queries.PerSegment[i].Time.TotalMilliseconds,8:0}  {result.Work / queries.PerSegment[i].Time,10:0.00}")).ConfigureAwait(false);
+                }
+
+                await output.WriteLineAsync($"changed segments' statements ({label})                                                        count  total ms   rows read").ConfigureAwait(false);
+                await WriteGroupsAsync(output, schema, initialTiming.Groups()).ConfigureAwait(false);
+            }
+        }
 
         var universe = await engine.QueryScalarAsync<long>(
             new SqlStatement($"SELECT uniqExact(profile_id) FROM {schema.Profiles} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", tenant)]),

@@ -609,6 +609,11 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// </summary>
     private static void AddRolledForward(List<SegmentJob> jobs, IReadOnlyDictionary<string, IReadOnlyList<string>> rolledForward)
     {
+        foreach (var job in jobs)
+        {
+            job.RolledForward = rolledForward.ContainsKey(job.SegmentId);
+        }
+
         foreach (var job in jobs.Where(j => !j.Whole))
         {
             if (rolledForward.GetValueOrDefault(job.SegmentId) is not { Count: > 0 } rolled)
@@ -1098,30 +1103,17 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     }
 
     /// <summary>
-    /// A new or changed version: the compiled query once over the universe, diffed against every stored member, the
-    /// transitions written in batches of <see cref="EvaluatorOptions.ChunkSize"/> (log first, then membership, as for
-    /// a chunk). A crash between batches leaves the version's state behind, so the next tick evaluates it whole again
-    /// after rolling the written log forward.
+    /// A new or changed version, or candidates enough to make it cheaper: the compiled query once over the universe,
+    /// diffed against every stored member, the transitions written log first, then membership (as for a chunk): by the
+    /// engine where membership has its buckets, otherwise from the process in batches of
+    /// <see cref="EvaluatorOptions.ChunkSize"/>. A crash between the writes leaves the version's state behind, so the
+    /// next tick evaluates it whole again after rolling the written log forward.
     /// </summary>
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
         var options = await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(work.EvaluatedAt), cancellationToken).ConfigureAwait(false);
-        if (job.WholeByCost && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
-        {
-            // Candidates turned whole: the compiled query diffed against the stored members in the engine, so only the
-            // changes cross into the process (the size follows from the previous one).
-            var changes = await engine.QueryAsync(SegmentCompiler.CompileWholeChanges(job.Definition, schema, options, storedMembers), cancellationToken).ConfigureAwait(false);
-            tick.AddRows(changes.Statistics.RowsRead);
-            job.AddWork(changes.Statistics.RowsRead, TimeSpan.Zero);
-            var rows = changes.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1)));
-            List<string> nowMembers = [.. rows.Where(r => r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)];
-            List<string> noLonger = [.. rows.Where(r => !r.IsMember).Select(r => r.Profile).Order(StringComparer.Ordinal)];
-            await WriteInBatchesAsync(job, work, nowMembers, noLonger, hook, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        if (job.Previous is null && await membership.CountAsync(work.Tenant, work.SegmentId, cancellationToken).ConfigureAwait(false) == 0)
+        if (job.BrandNew)
         {
             // A brand-new segment: every member enters, written by the engine straight from the compiled query.
             var members = SegmentCompiler.CompileMembers(job.Definition, schema, options);
@@ -1134,6 +1126,31 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             // Nothing was stored before, so the members are exactly those written: no count over the new rows.
             job.KnownSize = written.Entered;
             logger.LogDebug("{Tenant}/{Segment} v{Version} evaluated whole: {Members} members, all entered", work.Tenant, work.SegmentId, work.Version, written.Entered);
+            return;
+        }
+
+        if (job.AloneAt(work.EvaluatedAt) && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
+        {
+            // The compiled query diffed against the stored members and the changes written by the engine, so neither the
+            // members nor the changes cross into the process (a changed version used to bring both member lists over
+            // and write its changes in batches, each batch rewriting the buckets it touched). Candidates turned whole
+            // take the size from the previous one unless they were rolled forward; otherwise the stored members may
+            // include a roll-forward, so the size is counted from the buckets.
+            var changes = SegmentCompiler.CompileWholeChangesFragment(job.Definition, schema, options, storedMembers);
+            var countSize = !job.WholeByCost || job.CountAfter;
+            var written = await membership.WriteChangesFromAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, changes, countSize, hook, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(written.RowsRead);
+            job.AddWork(written.RowsRead, TimeSpan.Zero);
+            job.AddChanges((int)written.Entered, (int)written.Exited);
+            if (written.Size is { } size)
+            {
+                job.KnownSize = size;
+                job.WholeCandidates = (int)(size + written.Exited);
+            }
+
+            logger.LogDebug(
+                "{Tenant}/{Segment} v{Version} evaluated whole: {Entered} entered, {Exited} exited",
+                work.Tenant, work.SegmentId, work.Version, written.Entered, written.Exited);
             return;
         }
 
@@ -1289,6 +1306,22 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         /// <summary>Evaluated in one query over the universe (<see cref="EvaluateWholeAsync"/>).</summary>
         public bool Whole { get; set; }
+
+        /// <summary>The roll-forward found log entries after the stored evaluation (an earlier attempt's, now replayed).</summary>
+        public bool RolledForward { get; set; }
+
+        /// <summary>
+        /// Never evaluated and nothing of an earlier attempt rolled forward: no stored members to diff against (a
+        /// segment's stored members come only from writes whose first is its log).
+        /// </summary>
+        public bool BrandNew => Previous is null && !RolledForward;
+
+        /// <summary>
+        /// No log entry of the segment can be at the evaluation time but this evaluation's own: the stored evaluation is
+        /// earlier and no earlier attempt's entries were rolled forward, so what the log holds at that time can be read
+        /// back as exactly this evaluation's changes.
+        /// </summary>
+        public bool AloneAt(DateTime evaluatedAt) => Previous is { } previous && previous.EvaluatedAt < evaluatedAt && !RolledForward;
 
         /// <summary>A whole job because its candidates made the query over the universe cheaper (they stay its candidates).</summary>
         public bool WholeByCost { get; set; }

@@ -153,13 +153,21 @@ public static partial class SegmentCompiler
     /// <inheritdoc cref="CompileWholeChanges(ValidatedDefinition, TableNames, DateTime, SqlFragment)"/>
     /// <param name="options">Members mode, at the evaluation time (possibly <see cref="CompileOptions.CurrentTraitsComplete"/>).</param>
     public static SqlStatement CompileWholeChanges(ValidatedDefinition definition, TableNames schema, CompileOptions options, SqlFragment storedMembers) =>
+        Sql.Of($"{CompileWholeChangesFragment(definition, schema, options, storedMembers)}{Settings}").ToStatement();
+
+    /// <summary>
+    /// <see cref="CompileWholeChanges(ValidatedDefinition, TableNames, CompileOptions, SqlFragment)"/> as a fragment of
+    /// (candidate, now_member), for a statement that writes the changes inside the engine (INSERT … SELECT); the
+    /// statement must end with <see cref="Settings"/>.
+    /// </summary>
+    public static SqlFragment CompileWholeChangesFragment(ValidatedDefinition definition, TableNames schema, CompileOptions options, SqlFragment storedMembers) =>
         Sql.Of(
             $"""
             SELECT if(n.now_member = 1, n.profile_id, s.profile_id) AS candidate, n.now_member = 1 AS now_member
             FROM (SELECT profile_id, toUInt8(1) AS now_member FROM ({Query(definition, schema, MembersOf(options))})) AS n
             FULL OUTER JOIN (SELECT profile_id, toUInt8(1) AS was_member FROM ({storedMembers})) AS s ON n.profile_id = s.profile_id
-            WHERE n.now_member != s.was_member{Settings}
-            """).ToStatement();
+            WHERE n.now_member != s.was_member
+            """);
 
     /// <summary>
     /// A restricted query's candidates, bound once at the top (<c>WITH {profile_ids:Array(String)} AS candidate_ids</c>)

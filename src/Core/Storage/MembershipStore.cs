@@ -327,18 +327,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     public async Task<(long Entered, ulong RowsRead)> WriteAllEnteredAsync(
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
     {
-        var tenantValue = Sql.Param("String", tenant);
-        var segmentValue = Sql.Param("String", segmentId);
-        var time = Sql.Param(Time3, at);
-        var keys = Sql.Of($"tenant = {tenantValue} AND segment_id = {segmentValue}");
-        var log = await engine.ExecuteAsync(
-            Sql.Of(
-                $"INSERT INTO {membershipLog} (tenant, segment_id, at, profile_id, change) SELECT {tenantValue}, {segmentValue}, {time}, profile_id, 'entered' FROM ({members}){SegmentCompiler.Settings}, {ParallelInsert}"),
-            cancellationToken).ConfigureAwait(false);
-        if (betweenWrites is not null)
-        {
-            await betweenWrites().ConfigureAwait(false);
-        }
+        var (_, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"profile_id, 'entered'"), members, betweenWrites, cancellationToken).ConfigureAwait(false);
 
         // Membership and its lookup both copy the log's new rows and neither reads the other: side by side, on two of
         // the engine's connections. A crash during either leaves the state behind, and the roll-forward writes both.
@@ -381,6 +370,79 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                 cancellationToken).ConfigureAwait(false);
             return (result.Scalar<long>(), result.Statistics.RowsRead);
         }
+    }
+
+    public async Task<(long Entered, long Exited, long? Size, ulong RowsRead)> WriteChangesFromAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment changes, bool countSize, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    {
+        if (!schema.HasKeyValueTables)
+        {
+            throw new InvalidOperationException("Changes are written from a statement only where membership has its buckets (one engine).");
+        }
+
+        var (tenantValue, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
+        var segmentValue = Sql.Param("String", segmentId);
+
+        // The log's rows at this time are exactly this evaluation's changes (the caller's guarantee; a segment evaluated
+        // whole has no chunks): membership and its buckets both copy them, side by side, and neither reads the other.
+        var fromLog = Sql.Of($"FROM {membershipLog} WHERE {keys} AND at = {time}");
+        var membershipWrite = engine.ExecuteAsync(
+            Sql.Of(
+                $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, toUInt8(change), at, {Sql.Param("UInt64", NextSequence())} {fromLog} SETTINGS {ParallelInsert}"),
+            cancellationToken);
+        var bucketWrite = WritesLookup
+            ? WriteBucketsAsync(
+                tenant,
+                [segmentId],
+                Sql.Of(
+                    $"""
+                    SELECT {TimelineKeys.MembershipBucket(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))} AS bucket, groupArrayIf(profile_id, change = 'entered') AS entered, groupArrayIf(profile_id, change = 'exited') AS exited
+                    {fromLog} GROUP BY bucket
+                    """),
+                cancellationToken)
+            : Task.FromResult(new QueryStatistics(0, 0, TimeSpan.Zero));
+        var counted = engine.QueryAsync(Sql.Of($"SELECT countIf(change = 'entered'), countIf(change = 'exited') {fromLog}"), cancellationToken);
+        await Task.WhenAll(membershipWrite, bucketWrite, counted).ConfigureAwait(false);
+        var counts = (await counted.ConfigureAwait(false)).Read(row => (Entered: row.Get<ulong>(0), Exited: row.Get<ulong>(1)))[0];
+        var rowsRead = log.RowsRead + (await membershipWrite.ConfigureAwait(false)).RowsRead + (await bucketWrite.ConfigureAwait(false)).RowsRead + (await counted.ConfigureAwait(false)).Statistics.RowsRead;
+        if (!countSize)
+        {
+            return ((long)counts.Entered, (long)counts.Exited, null, rowsRead);
+        }
+
+        // The size from the buckets just written: 4,096 key lookups instead of a FINAL read of membership.
+        var size = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT sum(length(members)) FROM {Sql.Table(schema.MembershipBuckets)}
+                WHERE key IN (SELECT {TimelineKeys.Membership(tenantValue, segmentValue, Sql.Of($"toString(number)"))} FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)}))
+                """),
+            cancellationToken).ConfigureAwait(false);
+        return ((long)counts.Entered, (long)counts.Exited, (long)size.Scalar<ulong>(), rowsRead + size.Statistics.RowsRead);
+    }
+
+    /// <summary>
+    /// The first write of a whole evaluation: the log's rows at <paramref name="at"/>, the profile and its change as
+    /// <paramref name="profileAndChange"/> selects them from <paramref name="source"/> (a compiled fragment), written by
+    /// the engine; then the test hook. Returns the bound tenant and time, the segment's key filter and the insert's
+    /// statistics.
+    /// </summary>
+    private async Task<(SqlFragment Tenant, SqlFragment Time, SqlFragment Keys, QueryStatistics Log)> InsertLogAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment profileAndChange, SqlFragment source, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    {
+        var tenantValue = Sql.Param("String", tenant);
+        var segmentValue = Sql.Param("String", segmentId);
+        var time = Sql.Param(Time3, at);
+        var log = await engine.ExecuteAsync(
+            Sql.Of(
+                $"INSERT INTO {membershipLog} (tenant, segment_id, at, profile_id, change) SELECT {tenantValue}, {segmentValue}, {time}, {profileAndChange} FROM ({source}){SegmentCompiler.Settings}, {ParallelInsert}"),
+            cancellationToken).ConfigureAwait(false);
+        if (betweenWrites is not null)
+        {
+            await betweenWrites().ConfigureAwait(false);
+        }
+
+        return (tenantValue, time, Sql.Of($"tenant = {tenantValue} AND segment_id = {segmentValue}"), log);
     }
 
     /// <summary>
@@ -460,23 +522,38 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     /// at a time in this process (two writes of one bucket would each drop the other's changes); a statement takes its
     /// segments' gates in order, so two never wait for each other.
     /// </summary>
-    private async Task WriteBucketsAsync(string tenant, IReadOnlyList<SegmentChanges> changes, CancellationToken cancellationToken)
+    private Task WriteBucketsAsync(string tenant, IReadOnlyList<SegmentChanges> changes, CancellationToken cancellationToken)
     {
         var rows = Transitions(changes).ToList();
         var tenantValue = Sql.Param("String", tenant);
+        return WriteBucketsAsync(
+            tenant,
+            changes.Select(c => c.SegmentId),
+            Sql.Of(
+                $"""
+                SELECT {TimelineKeys.MembershipBucket(tenantValue, Sql.Of($"change.1"), Sql.Of($"change.2"))} AS bucket, groupArrayIf(change.2, change.3 = 1) AS entered, groupArrayIf(change.2, change.3 = 0) AS exited
+                FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(String)", rows.Select(r => r.SegmentId).ToArray())}, {Sql.Param("Array(String)", rows.Select(r => r.Profile).ToArray())}, {Sql.Param("Array(UInt8)", rows.Select(r => r.IsMember ? (byte)1 : (byte)0).ToArray())})) AS change)
+                GROUP BY bucket
+                """),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Rewrites the buckets <paramref name="changedBuckets"/> names, a subquery of (bucket key, entered profiles, exited
+    /// profiles) of <paramref name="segmentIds"/>, under those segments' gates.
+    /// </summary>
+    private async Task<QueryStatistics> WriteBucketsAsync(string tenant, IEnumerable<string> segmentIds, SqlFragment changedBuckets, CancellationToken cancellationToken)
+    {
         var buckets = Sql.Table(schema.MembershipBuckets);
         var statement = Sql.Of(
             $"""
             INSERT INTO {buckets} (key, members)
             SELECT c.bucket, arraySort(arrayDistinct(arrayConcat(arrayFilter(p -> NOT has(c.exited, p), s.members), c.entered)))
-            FROM (
-                SELECT {TimelineKeys.MembershipBucket(tenantValue, Sql.Of($"change.1"), Sql.Of($"change.2"))} AS bucket, groupArrayIf(change.2, change.3 = 1) AS entered, groupArrayIf(change.2, change.3 = 0) AS exited
-                FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(String)", rows.Select(r => r.SegmentId).ToArray())}, {Sql.Param("Array(String)", rows.Select(r => r.Profile).ToArray())}, {Sql.Param("Array(UInt8)", rows.Select(r => r.IsMember ? (byte)1 : (byte)0).ToArray())})) AS change)
-                GROUP BY bucket) AS c
+            FROM ({changedBuckets}) AS c
             LEFT JOIN {buckets} AS s ON s.key = c.bucket
             SETTINGS join_use_nulls = 0, join_algorithm = 'direct'
             """);
-        var gates = changes.Select(c => c.SegmentId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+        var gates = segmentIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
             .Select(segmentId => BucketWriters.GetOrAdd((schema.Database, tenant, segmentId), _ => new SemaphoreSlim(1, 1)))
             .ToList();
         var taken = 0;
@@ -488,7 +565,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                 taken++;
             }
 
-            await engine.ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
+            return await engine.ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

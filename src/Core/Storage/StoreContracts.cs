@@ -156,6 +156,17 @@ public interface IMembershipStore : IMembershipReader
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
 
     /// <summary>
+    /// For a whole evaluation diffed in the engine (where <see cref="StoredMembers"/> is not null): the transitions
+    /// <paramref name="changes"/> returns, rows of (candidate, now_member), written at <paramref name="at"/> by the engine
+    /// itself, the log first and then membership and its buckets from it, so neither the members nor the changes cross
+    /// into the process. The caller guarantees that the log holds no other entry of the segment at <paramref name="at"/>
+    /// (the new rows are read back by that time). Returns how many entered and exited, the segment's size afterwards when
+    /// <paramref name="countSize"/> (read from the buckets), and the rows the engine read.
+    /// </summary>
+    Task<(long Entered, long Exited, long? Size, ulong RowsRead)> WriteChangesFromAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment changes, bool countSize, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Applies log entries newer than each segment's evaluation time (left by a tick that died between its writes) to
     /// membership; returns their profiles per segment (segments with none are absent), to be re-evaluated, and the
     /// rows the engine read.

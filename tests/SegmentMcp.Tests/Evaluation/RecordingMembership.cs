@@ -11,7 +11,7 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     private int changeSets;
     private int lookups;
 
-    /// <summary>Profiles written as entered, by chunk writes and by whole new segments.</summary>
+    /// <summary>Profiles written as entered, by chunk writes and by whole evaluations.</summary>
     public long Entered => Interlocked.Read(ref entered);
 
     /// <summary>Calls of <see cref="WriteChangesAsync"/>.</summary>
@@ -58,6 +58,14 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
     {
         var written = await inner.WriteAllEnteredAsync(tenant, segmentId, at, members, betweenWrites, cancellationToken);
+        Interlocked.Add(ref entered, written.Entered);
+        return written;
+    }
+
+    public async Task<(long Entered, long Exited, long? Size, ulong RowsRead)> WriteChangesFromAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment changes, bool countSize, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    {
+        var written = await inner.WriteChangesFromAsync(tenant, segmentId, at, changes, countSize, betweenWrites, cancellationToken);
         Interlocked.Add(ref entered, written.Entered);
         return written;
     }
