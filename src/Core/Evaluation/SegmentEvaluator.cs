@@ -1129,25 +1129,19 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             return;
         }
 
-        if (job.AloneAt(work.EvaluatedAt) && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
+        if (job.Previous is { } previous && job.AloneAt(work.EvaluatedAt) && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
         {
             // The compiled query diffed against the stored members and the changes written by the engine, so neither the
             // members nor the changes cross into the process (a changed version used to bring both member lists over
-            // and write its changes in batches, each batch rewriting the buckets it touched). Candidates turned whole
-            // take the size from the previous one unless they were rolled forward; otherwise the stored members may
-            // include a roll-forward, so the size is counted from the buckets.
+            // and write its changes in batches, each batch rewriting the buckets it touched). Nothing was rolled
+            // forward, so the stored members are the previous evaluation's, and so is their count.
             var changes = SegmentCompiler.CompileWholeChangesFragment(job.Definition, schema, options, storedMembers);
-            var countSize = !job.WholeByCost || job.CountAfter;
-            var written = await membership.WriteChangesFromAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, changes, countSize, hook, cancellationToken).ConfigureAwait(false);
+            var written = await membership.WriteChangesFromAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, changes, hook, cancellationToken).ConfigureAwait(false);
             tick.AddRows(written.RowsRead);
             job.AddWork(written.RowsRead, TimeSpan.Zero);
             job.AddChanges((int)written.Entered, (int)written.Exited);
-            if (written.Size is { } size)
-            {
-                job.KnownSize = size;
-                job.WholeCandidates = (int)(size + written.Exited);
-            }
-
+            job.KnownSize = previous.Size + written.Entered - written.Exited;
+            job.WholeCandidates = (int)(job.KnownSize.Value + written.Exited);
             logger.LogDebug(
                 "{Tenant}/{Segment} v{Version} evaluated whole: {Entered} entered, {Exited} exited",
                 work.Tenant, work.SegmentId, work.Version, written.Entered, written.Exited);
@@ -1321,7 +1315,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         /// earlier and no earlier attempt's entries were rolled forward, so what the log holds at that time can be read
         /// back as exactly this evaluation's changes.
         /// </summary>
-        public bool AloneAt(DateTime evaluatedAt) => Previous is { } previous && previous.EvaluatedAt < evaluatedAt && !RolledForward;
+        public bool AloneAt(DateTime evaluatedAt) => Previous is { } stored && stored.EvaluatedAt < evaluatedAt && !RolledForward;
 
         /// <summary>A whole job because its candidates made the query over the universe cheaper (they stay its candidates).</summary>
         public bool WholeByCost { get; set; }

@@ -142,8 +142,18 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             """);
     }
 
+    /// <remarks>
+    /// From the buckets, every one of the segment's 4,096 keys looked up: 16 against 46 ms for a FINAL read of membership
+    /// with 404,445 members, 13 against 9 ms with 10,577 (on a server, 2M-profile demo).
+    /// </remarks>
     public SqlFragment? StoredMembers(string tenant, string segmentId) =>
-        schema.HasKeyValueTables ? Sql.Of($"SELECT profile_id FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1") : null;
+        schema.HasKeyValueTables
+            ? Sql.Of(
+                $"""
+                SELECT member AS profile_id FROM {Sql.Table(schema.MembershipBuckets)} ARRAY JOIN members AS member
+                WHERE key IN (SELECT {TimelineKeys.Membership(Sql.Param("String", tenant), Sql.Param("String", segmentId), Sql.Of($"toString(number)"))} FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)}))
+                """)
+            : null;
 
     /// <summary>The members among <paramref name="candidates"/> (an Array(String)): their buckets' rows, each read once.</summary>
     private SqlFragment BucketMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
@@ -372,16 +382,15 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         }
     }
 
-    public async Task<(long Entered, long Exited, long? Size, ulong RowsRead)> WriteChangesFromAsync(
-        string tenant, string segmentId, DateTime at, SqlFragment changes, bool countSize, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    public async Task<(long Entered, long Exited, ulong RowsRead)> WriteChangesFromAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment changes, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
     {
         if (!schema.HasKeyValueTables)
         {
             throw new InvalidOperationException("Changes are written from a statement only where membership has its buckets (one engine).");
         }
 
-        var (tenantValue, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
-        var segmentValue = Sql.Param("String", segmentId);
+        var (_, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
 
         // The log's rows at this time are exactly this evaluation's changes (the caller's guarantee; a segment evaluated
         // whole has no chunks): membership and its buckets both copy them, side by side, and neither reads the other.
@@ -405,20 +414,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         await Task.WhenAll(membershipWrite, bucketWrite, counted).ConfigureAwait(false);
         var counts = (await counted.ConfigureAwait(false)).Read(row => (Entered: row.Get<ulong>(0), Exited: row.Get<ulong>(1)))[0];
         var rowsRead = log.RowsRead + (await membershipWrite.ConfigureAwait(false)).RowsRead + (await bucketWrite.ConfigureAwait(false)).RowsRead + (await counted.ConfigureAwait(false)).Statistics.RowsRead;
-        if (!countSize)
-        {
-            return ((long)counts.Entered, (long)counts.Exited, null, rowsRead);
-        }
-
-        // The size from the buckets just written: 4,096 key lookups instead of a FINAL read of membership.
-        var size = await engine.QueryAsync(
-            Sql.Of(
-                $"""
-                SELECT sum(length(members)) FROM {Sql.Table(schema.MembershipBuckets)}
-                WHERE key IN (SELECT {TimelineKeys.Membership(tenantValue, segmentValue, Sql.Of($"toString(number)"))} FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)}))
-                """),
-            cancellationToken).ConfigureAwait(false);
-        return ((long)counts.Entered, (long)counts.Exited, (long)size.Scalar<ulong>(), rowsRead + size.Statistics.RowsRead);
+        return ((long)counts.Entered, (long)counts.Exited, rowsRead);
     }
 
     /// <summary>
@@ -540,7 +536,10 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
 
     /// <summary>
     /// Rewrites the buckets <paramref name="changedBuckets"/> names, a subquery of (bucket key, entered profiles, exited
-    /// profiles) of <paramref name="segmentIds"/>, under those segments' gates.
+    /// profiles) of <paramref name="segmentIds"/>, under those segments' gates. A member stays when it is the first of
+    /// its value in the exited profiles followed by the bucket's members (<c>arrayEnumerateUniq</c>, one hash pass): a
+    /// lambda testing <c>has(c.exited, p)</c> copied the exited profiles once per member, 169 against 60 ms for the
+    /// 4,096 buckets of a 404,445-member segment losing a third of them (measured on a server).
     /// </summary>
     private async Task<QueryStatistics> WriteBucketsAsync(string tenant, IEnumerable<string> segmentIds, SqlFragment changedBuckets, CancellationToken cancellationToken)
     {
@@ -548,7 +547,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         var statement = Sql.Of(
             $"""
             INSERT INTO {buckets} (key, members)
-            SELECT c.bucket, arraySort(arrayDistinct(arrayConcat(arrayFilter(p -> NOT has(c.exited, p), s.members), c.entered)))
+            SELECT c.bucket, arraySort(arrayDistinct(arrayConcat(arrayFilter((p, seen) -> seen = 1, s.members, arraySlice(arrayEnumerateUniq(arrayConcat(c.exited, s.members)), length(c.exited) + 1)), c.entered)))
             FROM ({changedBuckets}) AS c
             LEFT JOIN {buckets} AS s ON s.key = c.bucket
             SETTINGS join_use_nulls = 0, join_algorithm = 'direct'

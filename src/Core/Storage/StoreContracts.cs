@@ -160,11 +160,10 @@ public interface IMembershipStore : IMembershipReader
     /// <paramref name="changes"/> returns, rows of (candidate, now_member), written at <paramref name="at"/> by the engine
     /// itself, the log first and then membership and its buckets from it, so neither the members nor the changes cross
     /// into the process. The caller guarantees that the log holds no other entry of the segment at <paramref name="at"/>
-    /// (the new rows are read back by that time). Returns how many entered and exited, the segment's size afterwards when
-    /// <paramref name="countSize"/> (read from the buckets), and the rows the engine read.
+    /// (the new rows are read back by that time). Returns how many entered and exited and the rows the engine read.
     /// </summary>
-    Task<(long Entered, long Exited, long? Size, ulong RowsRead)> WriteChangesFromAsync(
-        string tenant, string segmentId, DateTime at, SqlFragment changes, bool countSize, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
+    Task<(long Entered, long Exited, ulong RowsRead)> WriteChangesFromAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment changes, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
 
     /// <summary>
     /// Applies log entries newer than each segment's evaluation time (left by a tick that died between its writes) to

@@ -62,10 +62,10 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
         return written;
     }
 
-    public async Task<(long Entered, long Exited, long? Size, ulong RowsRead)> WriteChangesFromAsync(
-        string tenant, string segmentId, DateTime at, SqlFragment changes, bool countSize, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
+    public async Task<(long Entered, long Exited, ulong RowsRead)> WriteChangesFromAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment changes, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
     {
-        var written = await inner.WriteChangesFromAsync(tenant, segmentId, at, changes, countSize, betweenWrites, cancellationToken);
+        var written = await inner.WriteChangesFromAsync(tenant, segmentId, at, changes, betweenWrites, cancellationToken);
         Interlocked.Add(ref entered, written.Entered);
         return written;
     }
