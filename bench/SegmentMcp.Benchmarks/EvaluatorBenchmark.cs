@@ -114,6 +114,12 @@ internal static class EvaluatorBenchmark
                 ? refreshPercent / 100
                 : throw new BenchUsageException($"--refresh-share: '{refresh}' is not a percentage in [0, 100]")
             : new EvaluatorOptions().TimelinesRefreshShare;
+        var wholeMinimum = args.Number("whole-minimum", new EvaluatorOptions().WholeEvaluationMinimum, 1, 100_000_000);
+        var wholeRowsPerCandidate = args.Text("whole-rows-per-candidate") is { } perCandidate
+            ? double.TryParse(perCandidate, NumberStyles.Float, CultureInfo.InvariantCulture, out var rows) && rows >= 0
+                ? rows
+                : throw new BenchUsageException($"--whole-rows-per-candidate: '{perCandidate}' is not a number of rows (0 turns the estimate rule off)")
+            : new EvaluatorOptions().WholeEvaluationRowsPerCandidate;
         var journal = args.Text("journal");
         var cold = args.Text("page-cache") switch
         {
@@ -162,7 +168,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -182,7 +188,9 @@ internal static class EvaluatorBenchmark
         IReadOnlyList<bool>? together = null,
         IReadOnlyList<bool>? gather = null,
         IReadOnlyList<bool>? longest = null,
-        bool reuseEstimates = true)
+        bool reuseEstimates = true,
+        int? wholeMinimum = null,
+        double? wholeRowsPerCandidate = null)
     {
         together ??= [false];
         gather ??= [new EvaluatorOptions().GatherWrites];
@@ -242,7 +250,7 @@ internal static class EvaluatorBenchmark
 
         var (ids, definitions) = await SaveBenchmarkSegmentsAsync().ConfigureAwait(false);
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows, or from {wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum:N0} candidates when the whole query reads fewer than {wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate:0.#} rows a candidate{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -398,7 +406,7 @@ internal static class EvaluatorBenchmark
                     ? null
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w.jsonl")));
                 var timing = new TimingEngine(engine, journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, EstimateReuse = estimateReuse }, estimates);
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, EstimateReuse = estimateReuse }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
