@@ -55,14 +55,16 @@ public abstract partial class EngineContractTests
         var elsewhere = await TestEngines.NewSchemaAsync(Engine);
         var tag = $"clock_{Guid.NewGuid():N}";
 
-        // One row per block and a pause per row: the insert stays in the process list for about six seconds, long
-        // enough for the reads below to get a connection while other tests share the engine. No parameters and a
+        // One row per block and a pause per row: the insert stays in the process list for about fifteen seconds, long
+        // enough for the reads below to get a connection while other tests share the engine (the embedded engine has
+        // two connections on two cores, the insert holds one, and another test's statements queue for the other: with
+        // six seconds the poll once saw the insert end before it got a turn). No parameters and a
         // comment first, like a streamed insert of the embedded adapter before: the engine lists such text as sent (a
         // statement with parameters is listed reformatted, comments dropped).
         var insert = Engine.ExecuteAsync(new SqlStatement(
             $"""
             /* a loader */ INSERT INTO {schema.Events} (tenant, metric, profile_id, ts)
-            SELECT '{tag}', 'slow', toString(number), now64(3) FROM numbers(12) WHERE sleepEachRow(0.5) = 0
+            SELECT '{tag}', 'slow', toString(number), now64(3) FROM numbers(30) WHERE sleepEachRow(0.5) = 0
             SETTINGS max_block_size = 1, min_insert_block_size_rows = 1, max_threads = 1
             """));
 
@@ -93,7 +95,7 @@ public abstract partial class EngineContractTests
         var stamped = await Engine.QueryAsync(new SqlStatement(
             $"SELECT count(), min(ingested_at) FROM {schema.Events} WHERE tenant = {{tag:String}}",
             [new SqlParameter("tag", "String", tag)]));
-        Assert.Equal(12L, stamped.Rows[0][0]);
+        Assert.Equal(30L, stamped.Rows[0][0]);
         var earliest = (DateTime)stamped.Rows[0][1]!;
         Assert.True(during.Value.Watermark < earliest, $"watermark {during.Value.Watermark:O} read while the insert ran is not before its rows, stamped {earliest:O}");
         Assert.True(during.Value.Watermark < during.Value.Now, "the running insert did not hold the watermark back");
