@@ -5,9 +5,11 @@ namespace SegmentMcp.Core.Storage;
 using Sql = SegmentMcp.Core.Sql.Sql;
 
 /// <summary>
-/// Stored membership (<see cref="StorageSchema.Membership"/>, latest row per profile by sequence) and the
-/// entered/exited log (<see cref="StorageSchema.MembershipLog"/>). Readers see each segment as of its last
-/// evaluation; the evaluator's workers write through <see cref="WriteChangesAsync"/>.
+/// Stored membership and the entered/exited log (<see cref="StorageSchema.MembershipLog"/>). Readers see each segment
+/// as of its last evaluation; the evaluator's workers write through <see cref="WriteChangesAsync"/>. Current
+/// membership is held once: on one engine in the key-value buckets (<see cref="TableNames.MembershipBuckets"/>, a row
+/// per segment and bucket of profiles), on a cluster in <see cref="StorageSchema.Membership"/> (latest row per profile
+/// by sequence, sharded like the rest).
 /// </summary>
 /// <remarks>
 /// Write order makes a chunk safe to crash in and to re-run: the log rows go first, then the membership rows. A crash
@@ -24,26 +26,43 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     private readonly SqlFragment membershipLog = Sql.Table(schema.MembershipLog);
 
     /// <summary>
-    /// Whether writes also go to the membership lookup (schema version 6 on one engine). Tests turn it off to write
-    /// membership as a version before the lookup existed did.
+    /// Whether current membership is written to the buckets (one engine, schema version 10 on) rather than to the
+    /// membership MergeTree. Tests turn it off to write membership as a version before the buckets did.
     /// </summary>
+    /// <remarks>
+    /// One copy, not both: a new segment's members were written three times (log, membership, buckets), and the
+    /// MergeTree copy cost 97–152 ms for 404,445 members against 48 ms for the buckets and 139–262 ms for the query
+    /// (on a server, 2M-profile demo); every reader of current membership reads the buckets instead.
+    /// </remarks>
     internal bool WritesLookup { get; init; } = schema.HasKeyValueTables;
+
+    /// <summary>Whether current membership is read from the buckets (one engine) rather than the membership MergeTree.</summary>
+    private bool ReadsBuckets => schema.HasKeyValueTables;
 
     public Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
         engine.QueryScalarAsync<long>(
-            Sql.Of($"SELECT count() FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1"),
+            ReadsBuckets
+                ? Sql.Of($"SELECT toInt64(sum(length(members))) FROM {Sql.Table(schema.MembershipBuckets)} WHERE key IN ({AllBucketKeys(tenant, segmentId)})")
+                : Sql.Of($"SELECT count() FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1"),
             cancellationToken);
 
     public async Task<IReadOnlyList<string>> MembersAsync(string tenant, string segmentId, string? afterProfileId, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var after = Sql.Param("String", afterProfileId ?? string.Empty);
         return await engine.QueryAsync(
-            Sql.Of(
-                $"""
-                SELECT profile_id FROM {membership} FINAL
-                WHERE {Keys(tenant, segmentId)} AND profile_id > {Sql.Param("String", afterProfileId ?? string.Empty)} AND is_member = 1
-                ORDER BY profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
-                """),
+            ReadsBuckets
+                ? Sql.Of(
+                    $"""
+                    SELECT profile_id FROM ({BucketMembers(tenant, segmentId)}) WHERE profile_id > {after}
+                    ORDER BY profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
+                    """)
+                : Sql.Of(
+                    $"""
+                    SELECT profile_id FROM {membership} FINAL
+                    WHERE {Keys(tenant, segmentId)} AND profile_id > {after} AND is_member = 1
+                    ORDER BY profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
+                    """),
             row => row.GetString(0),
             cancellationToken).ConfigureAwait(false);
     }
@@ -92,6 +111,23 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             return await CountAsync(tenant, segmentA, cancellationToken).ConfigureAwait(false);
         }
 
+        if (ReadsBuckets)
+        {
+            // A profile falls in the same bucket number in every segment: bucket by bucket, the two rows' common members.
+            var tenantValue = Sql.Param("String", tenant);
+            var bucketA = TimelineKeys.Membership(tenantValue, Sql.Param("String", segmentA), Sql.Of($"toString(number)"));
+            var bucketB = TimelineKeys.Membership(tenantValue, Sql.Param("String", segmentB), Sql.Of($"toString(number)"));
+            return await engine.QueryScalarAsync<long>(
+                Sql.Of(
+                    $"""
+                    SELECT toInt64(sum(length(arrayIntersect(a.members, b.members))))
+                    FROM (SELECT {bucketA} AS a_key, {bucketB} AS b_key FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)})) AS k
+                    INNER JOIN {Sql.Table(schema.MembershipBuckets)} AS a ON a.key = k.a_key
+                    INNER JOIN {Sql.Table(schema.MembershipBuckets)} AS b ON b.key = k.b_key
+                    """),
+                cancellationToken).ConfigureAwait(false);
+        }
+
         return await engine.QueryScalarAsync<long>(
             Sql.Of(
                 $"""
@@ -105,16 +141,33 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
 
     public Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken)
     {
-        // Membership is keyed by segment first, so this reads the tenant's membership; deleted segments are left out.
+        // Membership is keyed by segment first, so this reads the tenant's membership (on one engine, the profile's bucket
+        // of each saved segment); deleted segments are left out.
         var tenantValue = Sql.Param("String", tenant);
+        var liveSegments = Sql.Of(
+            $"""
+            SELECT segment_id FROM {Sql.Table(schema.Segments)} WHERE tenant = {tenantValue}
+            GROUP BY segment_id HAVING argMax(deleted, version) = 0
+            """);
+        if (ReadsBuckets)
+        {
+            var profile = Sql.Param("String", profileId);
+            return engine.QueryAsync(
+                Sql.Of(
+                    $"""
+                    SELECT {TimelineKeys.MembershipSegment(Sql.Of($"key"), tenantValue)} AS segment_id FROM {Sql.Table(schema.MembershipBuckets)}
+                    WHERE key IN (SELECT {TimelineKeys.MembershipBucket(tenantValue, Sql.Of($"segment_id"), profile)} FROM ({liveSegments})) AND has(members, {profile})
+                    ORDER BY segment_id
+                    """),
+                row => row.GetString(0),
+                cancellationToken);
+        }
+
         return engine.QueryAsync(
             Sql.Of(
                 $"""
                 SELECT segment_id FROM {membership} FINAL
-                WHERE tenant = {tenantValue} AND profile_id = {Sql.Param("String", profileId)} AND is_member = 1
-                  AND segment_id IN (
-                      SELECT segment_id FROM {Sql.Table(schema.Segments)} WHERE tenant = {tenantValue}
-                      GROUP BY segment_id HAVING argMax(deleted, version) = 0)
+                WHERE tenant = {tenantValue} AND profile_id = {Sql.Param("String", profileId)} AND is_member = 1 AND segment_id IN ({liveSegments})
                 ORDER BY segment_id
                 """),
             row => row.GetString(0),
@@ -147,13 +200,19 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     /// with 404,445 members, 13 against 9 ms with 10,577 (on a server, 2M-profile demo).
     /// </remarks>
     public SqlFragment? StoredMembers(string tenant, string segmentId) =>
-        schema.HasKeyValueTables
-            ? Sql.Of(
-                $"""
-                SELECT member AS profile_id FROM {Sql.Table(schema.MembershipBuckets)} ARRAY JOIN members AS member
-                WHERE key IN (SELECT {TimelineKeys.Membership(Sql.Param("String", tenant), Sql.Param("String", segmentId), Sql.Of($"toString(number)"))} FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)}))
-                """)
-            : null;
+        schema.HasKeyValueTables ? BucketMembers(tenant, segmentId) : null;
+
+    /// <summary>Every member of the segment (as <c>profile_id</c>), read from its buckets.</summary>
+    private SqlFragment BucketMembers(string tenant, string segmentId) =>
+        Sql.Of(
+            $"""
+            SELECT member AS profile_id FROM {Sql.Table(schema.MembershipBuckets)} ARRAY JOIN members AS member
+            WHERE key IN ({AllBucketKeys(tenant, segmentId)})
+            """);
+
+    /// <summary>The keys of all the segment's buckets, as a subquery.</summary>
+    private static SqlFragment AllBucketKeys(string tenant, string segmentId) =>
+        Sql.Of($"SELECT {TimelineKeys.Membership(Sql.Param("String", tenant), Sql.Param("String", segmentId), Sql.Of($"toString(number)"))} FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)})");
 
     /// <summary>The members among <paramref name="candidates"/> (an Array(String)): their buckets' rows, each read once.</summary>
     private SqlFragment BucketMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
@@ -339,14 +398,10 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     {
         var (_, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"profile_id, 'entered'"), members, betweenWrites, cancellationToken).ConfigureAwait(false);
 
-        // Membership and its lookup both copy the log's new rows and neither reads the other: side by side, on two of
-        // the engine's connections. A crash during either leaves the state behind, and the roll-forward writes both.
+        // Current membership copies the log's new rows (the buckets, or membership on a cluster), beside the count
+        // when there is one. A crash before it leaves the state behind, and the roll-forward writes it.
         var fromLog = Sql.Of($"FROM {membershipLog} WHERE {keys} AND at = {time} AND change = 'entered'");
-        var membershipWrite = engine.ExecuteAsync(
-            Sql.Of(
-                $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} {fromLog} SETTINGS {ParallelInsert}"),
-            cancellationToken);
-        var lookupWrite = WritesLookup
+        var membershipWrite = WritesLookup
             // One insert, one imported file of at most one row per bucket.
             ? engine.ExecuteAsync(
                 Sql.Of(
@@ -356,7 +411,10 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                     GROUP BY tenant, segment_id, cityHash64(profile_id) % {Sql.Number(TimelineKeys.MembershipBucketCount)}
                     """),
                 cancellationToken)
-            : Task.FromResult(new QueryStatistics(0, 0, TimeSpan.Zero));
+            : engine.ExecuteAsync(
+                Sql.Of(
+                    $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, 1, at, {Sql.Param("UInt64", NextSequence())} {fromLog} SETTINGS {ParallelInsert}"),
+                cancellationToken);
 
         // The members are the rows the log's insert wrote: a compiled query returns each profile once, the log feeds no
         // view, and an earlier attempt's entries at this time were rolled forward into membership, so the segment would
@@ -367,11 +425,10 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         var entered = schema.Cluster is null && log.RowsWritten > 0
             ? Task.FromResult(((long)log.RowsWritten, 0UL))
             : CountEnteredAsync();
-        await Task.WhenAll(membershipWrite, lookupWrite, entered).ConfigureAwait(false);
+        await Task.WhenAll(membershipWrite, entered).ConfigureAwait(false);
         var written = await membershipWrite.ConfigureAwait(false);
-        var lookupRows = (await lookupWrite.ConfigureAwait(false)).RowsRead;
         var (count, countRows) = await entered.ConfigureAwait(false);
-        return (count, log.RowsRead + written.RowsRead + lookupRows + countRows);
+        return (count, log.RowsRead + written.RowsRead + countRows);
 
         async Task<(long Count, ulong RowsRead)> CountEnteredAsync()
         {
@@ -393,13 +450,9 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         var (_, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
 
         // The log's rows at this time are exactly this evaluation's changes (the caller's guarantee; a segment evaluated
-        // whole has no chunks): membership and its buckets both copy them, side by side, and neither reads the other.
+        // whole has no chunks): current membership copies them, beside their count.
         var fromLog = Sql.Of($"FROM {membershipLog} WHERE {keys} AND at = {time}");
-        var membershipWrite = engine.ExecuteAsync(
-            Sql.Of(
-                $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, toUInt8(change), at, {Sql.Param("UInt64", NextSequence())} {fromLog} SETTINGS {ParallelInsert}"),
-            cancellationToken);
-        var bucketWrite = WritesLookup
+        var membershipWrite = WritesLookup
             ? WriteBucketsAsync(
                 tenant,
                 [segmentId],
@@ -409,11 +462,14 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                     {fromLog} GROUP BY bucket
                     """),
                 cancellationToken)
-            : Task.FromResult(new QueryStatistics(0, 0, TimeSpan.Zero));
+            : engine.ExecuteAsync(
+                Sql.Of(
+                    $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, toUInt8(change), at, {Sql.Param("UInt64", NextSequence())} {fromLog} SETTINGS {ParallelInsert}"),
+                cancellationToken);
         var counted = engine.QueryAsync(Sql.Of($"SELECT countIf(change = 'entered'), countIf(change = 'exited') {fromLog}"), cancellationToken);
-        await Task.WhenAll(membershipWrite, bucketWrite, counted).ConfigureAwait(false);
+        await Task.WhenAll(membershipWrite, counted).ConfigureAwait(false);
         var counts = (await counted.ConfigureAwait(false)).Read(row => (Entered: row.Get<ulong>(0), Exited: row.Get<ulong>(1)))[0];
-        var rowsRead = log.RowsRead + (await membershipWrite.ConfigureAwait(false)).RowsRead + (await bucketWrite.ConfigureAwait(false)).RowsRead + (await counted.ConfigureAwait(false)).Statistics.RowsRead;
+        var rowsRead = log.RowsRead + (await membershipWrite.ConfigureAwait(false)).RowsRead + (await counted.ConfigureAwait(false)).Statistics.RowsRead;
         return ((long)counts.Entered, (long)counts.Exited, rowsRead);
     }
 
@@ -483,8 +539,20 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         return (rolled, result.Statistics.RowsRead);
     }
 
+    /// <summary>Writes changes at <paramref name="at"/> to current membership: the buckets on one engine, membership on a cluster.</summary>
     private async Task WriteMembershipAsync(string tenant, DateTime at, IReadOnlyList<SegmentChanges> changes, CancellationToken cancellationToken)
     {
+        if (!changes.Any(c => c.Count > 0))
+        {
+            return;
+        }
+
+        if (WritesLookup)
+        {
+            await WriteBucketsAsync(tenant, changes, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var sequence = NextSequence();
         var time = JsonRows.Time(at);
         using var membership = new JsonRows();
@@ -500,21 +568,14 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             membership.End();
         }
 
-        if (membership.Count > 0)
-        {
-            await engine.InsertJsonEachRowAsync(schema.Membership, membership.ToMemory(), null, cancellationToken).ConfigureAwait(false);
-            if (WritesLookup)
-            {
-                await WriteBucketsAsync(tenant, changes, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        await engine.InsertJsonEachRowAsync(schema.Membership, membership.ToMemory(), null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Applies changes to the membership buckets they fall in, every segment's in one statement: each touched bucket is
     /// read and written back with its entered profiles added and its exited ones removed (applying the same changes
-    /// again writes the same rows). After membership: a crash between the two leaves the segments' states behind, and
-    /// the roll-forward of the next tick writes both again. A segment's buckets are read and written by one statement
+    /// again writes the same rows). After the log: a crash between the two leaves the segments' states behind, and the
+    /// roll-forward of the next tick writes the buckets again. A segment's buckets are read and written by one statement
     /// at a time in this process (two writes of one bucket would each drop the other's changes); a statement takes its
     /// segments' gates in order, so two never wait for each other.
     /// </summary>

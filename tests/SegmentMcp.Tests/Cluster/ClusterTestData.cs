@@ -88,9 +88,15 @@ internal static class ClusterTestData
     private static async Task<List<string>> StoredAsync(IClickHouseEngine engine, StorageSchema schema, List<string> ids, string tenant)
     {
         var tenantValue = Sql.Param("String", tenant);
-        var members = await engine.QueryAsync(
-            Sql.Of($"SELECT segment_id, profile_id FROM {Sql.Table(schema.Membership)} FINAL WHERE tenant = {tenantValue} AND is_member = 1"),
-            row => $"member {ids.IndexOf(row.GetString(0))} {row.GetString(1)}");
+
+        // Current membership through the store: the buckets on one engine, the membership table on a cluster.
+        var store = new MembershipStore(engine, schema);
+        var members = new List<string>();
+        foreach (var (id, position) in ids.Select((id, position) => (id, position)))
+        {
+            members.AddRange((await store.MembersAsync(tenant, id, null, 1_000_000, CancellationToken.None)).Select(profile => $"member {position} {profile}"));
+        }
+
         var log = await engine.QueryAsync(
             Sql.Of($"SELECT segment_id, profile_id, toString(at), toString(change) FROM {Sql.Table(schema.MembershipLog)} FINAL WHERE tenant = {tenantValue}"),
             row => $"log {ids.IndexOf(row.GetString(0))} {row.GetString(1)} {row.GetString(2)} {row.GetString(3)}");
