@@ -396,7 +396,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     public async Task<(long Entered, ulong RowsRead)> WriteAllEnteredAsync(
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
     {
-        var (_, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"profile_id, 'entered'"), members, betweenWrites, cancellationToken).ConfigureAwait(false);
+        var (tenantValue, segmentValue, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"profile_id, 'entered'"), members, betweenWrites, cancellationToken).ConfigureAwait(false);
 
         // Current membership copies the log's new rows (the buckets, or membership on a cluster), beside the count
         // when there is one. A crash before it leaves the state behind, and the roll-forward writes it.
@@ -407,8 +407,8 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                 Sql.Of(
                     $"""
                     INSERT INTO {Sql.Table(schema.MembershipBuckets)} (key, members)
-                    SELECT {TimelineKeys.MembershipBucket(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"any(profile_id)"))}, arraySort(groupArray(profile_id)) {fromLog}
-                    GROUP BY tenant, segment_id, cityHash64(profile_id) % {Sql.Number(TimelineKeys.MembershipBucketCount)}
+                    SELECT {OneSegmentBucketKey(tenantValue, segmentValue)}, arraySort(groupArray(profile_id)) {fromLog}
+                    GROUP BY {BucketNumber}
                     """),
                 cancellationToken)
             : engine.ExecuteAsync(
@@ -447,7 +447,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             throw new InvalidOperationException("Changes are written from a statement only where membership has its buckets (one engine).");
         }
 
-        var (_, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
+        var (tenantValue, segmentValue, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
 
         // The log's rows at this time are exactly this evaluation's changes (the caller's guarantee; a segment evaluated
         // whole has no chunks): current membership copies them, beside their count.
@@ -458,8 +458,8 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                 [segmentId],
                 Sql.Of(
                     $"""
-                    SELECT {TimelineKeys.MembershipBucket(Sql.Of($"tenant"), Sql.Of($"segment_id"), Sql.Of($"profile_id"))} AS bucket, groupArrayIf(profile_id, change = 'entered') AS entered, groupArrayIf(profile_id, change = 'exited') AS exited
-                    {fromLog} GROUP BY bucket
+                    SELECT {OneSegmentBucketKey(tenantValue, segmentValue)} AS bucket, groupArrayIf(profile_id, change = 'entered') AS entered, groupArrayIf(profile_id, change = 'exited') AS exited
+                    {fromLog} GROUP BY {BucketNumber}
                     """),
                 cancellationToken)
             : engine.ExecuteAsync(
@@ -476,10 +476,10 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     /// <summary>
     /// The first write of a whole evaluation: the log's rows at <paramref name="at"/>, the profile and its change as
     /// <paramref name="profileAndChange"/> selects them from <paramref name="source"/> (a compiled fragment), written by
-    /// the engine; then the test hook. Returns the bound tenant and time, the segment's key filter and the insert's
+    /// the engine; then the test hook. Returns the bound tenant, segment and time, the segment's key filter and the insert's
     /// statistics.
     /// </summary>
-    private async Task<(SqlFragment Tenant, SqlFragment Time, SqlFragment Keys, QueryStatistics Log)> InsertLogAsync(
+    private async Task<(SqlFragment Tenant, SqlFragment Segment, SqlFragment Time, SqlFragment Keys, QueryStatistics Log)> InsertLogAsync(
         string tenant, string segmentId, DateTime at, SqlFragment profileAndChange, SqlFragment source, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken)
     {
         var tenantValue = Sql.Param("String", tenant);
@@ -494,8 +494,18 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             await betweenWrites().ConfigureAwait(false);
         }
 
-        return (tenantValue, time, Sql.Of($"tenant = {tenantValue} AND segment_id = {segmentValue}"), log);
+        return (tenantValue, segmentValue, time, Sql.Of($"tenant = {tenantValue} AND segment_id = {segmentValue}"), log);
     }
+
+    /// <summary>
+    /// A row's bucket number, which rows of one segment are grouped by: grouping by the bucket's key instead, a string
+    /// built for every row, took 108 against 82 ms for a 404,445-member segment (medians of 15, on a server).
+    /// </summary>
+    private static readonly SqlFragment BucketNumber = Sql.Of($"cityHash64(profile_id) % {Sql.Number(TimelineKeys.MembershipBucketCount)} AS bucket_number");
+
+    /// <summary>The key of one segment's bucket <c>bucket_number</c> (see <see cref="BucketNumber"/>).</summary>
+    private static SqlFragment OneSegmentBucketKey(SqlFragment tenant, SqlFragment segmentId) =>
+        TimelineKeys.Membership(tenant, segmentId, Sql.Of($"toString(bucket_number)"));
 
     /// <summary>
     /// Applies log entries newer than each segment's evaluation time (left by a tick that wrote a chunk's log but died
