@@ -608,9 +608,11 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     /// <summary>
     /// Rewrites the buckets <paramref name="changedBuckets"/> names, a subquery of (bucket key, entered profiles, exited
     /// profiles) of <paramref name="segmentIds"/>, under those segments' gates. A member stays when it is the first of
-    /// its value in the exited profiles followed by the bucket's members (<c>arrayEnumerateUniq</c>, one hash pass): a
-    /// lambda testing <c>has(c.exited, p)</c> copied the exited profiles once per member, 169 against 60 ms for the
-    /// 4,096 buckets of a 404,445-member segment losing a third of them (measured on a server).
+    /// its value in the exited and entered profiles followed by the bucket's members (<c>arrayEnumerateUniq</c>, one
+    /// hash pass), and the entered profiles follow, each once: a lambda testing <c>has(c.exited, p)</c> copied the exited
+    /// profiles once per member, 169 against 60 ms for the 4,096 buckets of a 404,445-member segment losing a third of
+    /// them; keeping the bucket unsorted and without a distinct pass over it, 71–77 against 107–138 ms for the same
+    /// segment's 122,324 changes either way (measured on a server). No reader relies on a bucket's order.
     /// </summary>
     private async Task<QueryStatistics> WriteBucketsAsync(string tenant, IEnumerable<string> segmentIds, SqlFragment changedBuckets, CancellationToken cancellationToken)
     {
@@ -618,7 +620,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         var statement = Sql.Of(
             $"""
             INSERT INTO {buckets} (key, members)
-            SELECT c.bucket, arraySort(arrayDistinct(arrayConcat(arrayFilter((p, seen) -> seen = 1, s.members, arraySlice(arrayEnumerateUniq(arrayConcat(c.exited, s.members)), length(c.exited) + 1)), c.entered)))
+            SELECT c.bucket, arrayConcat(arrayFilter((p, seen) -> seen = 1, s.members, arraySlice(arrayEnumerateUniq(arrayConcat(c.exited, c.entered, s.members)), length(c.exited) + length(c.entered) + 1)), arrayDistinct(c.entered))
             FROM ({changedBuckets}) AS c
             LEFT JOIN {buckets} AS s ON s.key = c.bucket
             SETTINGS join_use_nulls = 0, join_algorithm = 'direct'

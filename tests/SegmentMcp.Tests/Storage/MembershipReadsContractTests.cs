@@ -1,0 +1,69 @@
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+using SegmentMcp.Tests.Mcp;
+
+namespace SegmentMcp.Tests.Storage;
+
+/// <summary>
+/// Every reader of current membership agrees with the changes written, on both adapters (where membership is held in
+/// the buckets on one engine): members page by page, counts, overlaps, a profile's live segments, single lookups,
+/// with changes applied twice, entries of profiles already in and exits of profiles never in.
+/// </summary>
+public abstract partial class EngineContractTests
+{
+    [Fact]
+    public async Task Membership_readers_agree_with_the_changes_written_also_when_a_write_is_repeated()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var segments = new SegmentStore(Engine, schema);
+        var a = (await segments.SaveAsync("acme", null, "A", null, McpTestData.Buyers, CancellationToken.None)).Id;
+        var b = (await segments.SaveAsync("acme", null, "B", null, McpTestData.BostonOpeners, CancellationToken.None)).Id;
+        var gone = (await segments.SaveAsync("acme", null, "Gone", null, McpTestData.Buyers, CancellationToken.None)).Id;
+        var store = new MembershipStore(Engine, schema);
+        var t0 = new DateTime(2026, 11, 20, 0, 0, 0, DateTimeKind.Utc);
+        var many = Enumerable.Range(0, 300).Select(i => $"p{i:D3}").ToList();
+
+        await store.WriteChangesAsync("acme", a, t0, many, [], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", b, t0, many.Where((_, i) => i % 3 == 0).ToList(), [], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", gone, t0, ["p000"], [], null, CancellationToken.None);
+        await store.WriteChangesAsync("other", a, t0, ["p001", "x1"], [], null, CancellationToken.None);
+
+        // An hour later a leaves every even profile; the same write runs twice (a retried chunk), and an entry of a
+        // profile already in and an exit of one never in change nothing.
+        var exited = many.Where((_, i) => i % 2 == 0).ToList();
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            await store.WriteChangesAsync("acme", a, t0.AddHours(1), ["p001", "q1"], [.. exited, "never"], null, CancellationToken.None);
+        }
+
+        Assert.True(await segments.DeleteAsync("acme", gone, CancellationToken.None));
+
+        var expectedA = many.Where((_, i) => i % 2 == 1).Append("q1").Order(StringComparer.Ordinal).ToList();
+        var pages = new List<string>();
+        string? after = null;
+        while (await store.MembersAsync("acme", a, after, 40, CancellationToken.None) is { Count: > 0 } page)
+        {
+            Assert.True(page.Count <= 40);
+            pages.AddRange(page);
+            after = page[^1];
+        }
+
+        Assert.Equal(expectedA, pages);
+        Assert.Equal(expectedA.Count, await store.CountAsync("acme", a, CancellationToken.None));
+        Assert.Equal(100L, await store.CountAsync("acme", b, CancellationToken.None));
+        Assert.Equal(0L, await store.CountAsync("acme", "unknown", CancellationToken.None));
+
+        // Common members: b's multiples of 3 that are odd.
+        Assert.Equal(many.Where((_, i) => i % 3 == 0 && i % 2 == 1).Count(), await store.OverlapAsync("acme", a, b, CancellationToken.None));
+        Assert.Equal(100L, await store.OverlapAsync("acme", b, b, CancellationToken.None));
+
+        Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal), await store.SegmentsOfProfileAsync("acme", "p003", CancellationToken.None));
+        // p000 left a, and the deleted segment's membership is not reported.
+        Assert.Equal([b], await store.SegmentsOfProfileAsync("acme", "p000", CancellationToken.None));
+        Assert.Equal([a], await store.SegmentsOfProfileAsync("acme", "q1", CancellationToken.None));
+        Assert.True(await store.IsMemberAsync("acme", a, "p001", CancellationToken.None));
+        Assert.False(await store.IsMemberAsync("acme", a, "p002", CancellationToken.None));
+        Assert.False(await store.IsMemberAsync("acme", a, "never", CancellationToken.None));
+        Assert.Equal(["p001", "x1"], await store.MembersAsync("other", a, null, 10, CancellationToken.None));
+    }
+}
