@@ -752,7 +752,7 @@ internal static class EvaluatorBenchmark
             $"floor: the level's changed event rows alone ({changedRows:N0} rows of {changedProfiles:N0} profiles, {floor.Statistics.RowsRead:N0} rows read) take {floorTime.TotalMilliseconds:0} ms, {floorTime / full:P1} of the full recompute; phase 1's statement ({candidates.Rows.Count:N0} candidate pairs, {candidates.Statistics.RowsRead:N0} rows read) {phaseOneTime.TotalMilliseconds:0} ms, {phaseOneTime / full:P1}")).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
-            $"floor with the writes: writing the level's changes took {writes.Time.TotalMilliseconds:0} ms in the 1-worker tick ({writes.Statements} statements: log, membership, buckets); with the changed rows, {(floorTime + writes.Time).TotalMilliseconds:0} ms, {(floorTime + writes.Time) / full:P1} of the full recompute")).ConfigureAwait(false);
+            $"floor with the writes: writing the level's changes took {writes.Time.TotalMilliseconds:0} ms in the 1-worker tick ({writes.Statements} statements: the log, then current membership); with the changed rows, {(floorTime + writes.Time).TotalMilliseconds:0} ms, {(floorTime + writes.Time) / full:P1} of the full recompute")).ConfigureAwait(false);
 
         async Task<(TimeSpan Time, QueryResult Result)> MedianAsync(SqlStatement statement)
         {
@@ -769,7 +769,7 @@ internal static class EvaluatorBenchmark
         }
     }
 
-    /// <summary>The membership writes among a tick's statements (log, membership, buckets): how many, how long in all.</summary>
+    /// <summary>The membership writes among a tick's statements (the log, then current membership: the buckets, or membership on a cluster): how many, how long in all.</summary>
     private static (int Statements, TimeSpan Time) Writes(StorageSchema schema, IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> groups)
     {
         string[] tables = [schema.MembershipLog, schema.Membership, schema.MembershipBuckets];
