@@ -87,6 +87,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     /// <summary>Test hook: runs when a worker takes a chunk, before it queries.</summary>
     internal Func<ChunkWork, ValueTask>? BeforeChunk { get; set; }
 
+    /// <summary>Test hook: runs when the tick's refresh of the timelines and current values starts, before its statements.</summary>
+    internal Func<ValueTask>? BeforeReadStructuresRefresh { get; set; }
+
     /// <summary>Test hook: a shared statement of several segments' chunks failed (they then ran one by one).</summary>
     internal Action<Exception>? TogetherFailed { get; set; }
 
@@ -105,8 +108,13 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         var tick = new Tick(t1);
-        var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
-        var clock = await IngestClock.ReadAsync(engine, schema, cancellationToken).ConfigureAwait(false);
+
+        // The tick's working set should not sit on memory the engine freed before it (a preview, an import): released
+        // beside the first reads, which are small, and before any level starts.
+        var released = engine.ReleaseFreedMemoryAsync(cancellationToken);
+        var reading = ReadStartAsync(tenant, cancellationToken);
+        await Task.WhenAll(released, reading).ConfigureAwait(false);
+        var (tenants, clock) = await reading.ConfigureAwait(false);
         var databaseNow = clock.Now;
         if (asOf is not null && t1 > databaseNow + options.FutureAllowance)
         {
@@ -116,9 +124,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         var watermark = clock.Watermark - options.IngestLag;
-
-        // The tick's working set should not sit on memory the engine freed before it (a preview, an import).
-        await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
         foreach (var name in tenants)
         {
             var tenantLock = tenantLocks.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
@@ -146,6 +151,13 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         }
 
         return report;
+    }
+
+    /// <summary>The tenants a tick evaluates and the engine's clock and ingestion watermark.</summary>
+    private async Task<(IReadOnlyList<string> Tenants, IngestInstant Clock)> ReadStartAsync(string? tenant, CancellationToken cancellationToken)
+    {
+        var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
+        return (tenants, await IngestClock.ReadAsync(engine, schema, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, DateTime databaseNow, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
@@ -178,6 +190,11 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
     private async Task RefreshReadStructuresAsync(Tick tick, string tenant, CancellationToken cancellationToken)
     {
+        if (BeforeReadStructuresRefresh is { } before)
+        {
+            await before().ConfigureAwait(false);
+        }
+
         if (timelines is not null)
         {
             // The timelines once enough rows are behind them (TimelinesRefreshShare).
@@ -328,11 +345,14 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             await WholeWhenScanIsSmallAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
             await ResolveOneSidedAsync(tick, tenant, jobs, cancellationToken).ConfigureAwait(false);
 
-            // Phase 2 reads the current values (after the first level, long refreshed).
-            await currentValues.ConfigureAwait(false);
+            // Phase 2 reads the current values and the timelines: its chunks and the whole queries that read properties
+            // wait for their refresh (after the first level, long done); a whole query of events alone reads neither and
+            // starts at once (a level of new segments has no phase 1 for the refresh to run beside). A refresh that
+            // failed fails the level after its units, as one that failed before them did.
             tick.AddPhase1(phase1.Elapsed);
             var phase2 = Stopwatch.StartNew();
-            await RunChunksAsync(tick, jobs, cancellationToken).ConfigureAwait(false);
+            await RunChunksAsync(tick, jobs, currentValues, cancellationToken).ConfigureAwait(false);
+            await currentValues.ConfigureAwait(false);
             var finished = new List<(SegmentJob Job, long Size)>();
             foreach (var job in jobs)
             {
@@ -812,7 +832,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private double WholeShare(SegmentJob job) => job.ReadsOnlyProperties ? options.PropertyWholeEvaluationShare : options.WholeEvaluationShare;
 
     /// <summary>Phase 2: every job's chunks onto one queue, drained by the workers.</summary>
-    private async Task RunChunksAsync(Tick tick, IReadOnlyList<SegmentJob> jobs, CancellationToken cancellationToken)
+    private async Task RunChunksAsync(Tick tick, IReadOnlyList<SegmentJob> jobs, Task readStructures, CancellationToken cancellationToken)
     {
         var byKey = jobs.ToDictionary(j => (j.Tenant, j.SegmentId, j.Version));
         var queue = queues.Create();
@@ -864,6 +884,11 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             {
                 await foreach (var work in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
                 {
+                    if (!readStructures.IsCompleted && ReadsRefreshedStructures(work, byKey))
+                    {
+                        await readStructures.ConfigureAwait(false);
+                    }
+
                     if (work.Together is { } parts)
                     {
                         await EvaluateTogetherAsync(tick, parts, byKey, writer, cancellationToken).ConfigureAwait(false);
@@ -884,6 +909,15 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             await writer.CompleteAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Whether a unit reads what the tick's refresh brings up to date: a chunk reads its candidates' timelines and current
+    /// values, a whole query the current-value table when its segment (or one it inlines) tests a profile property. Only
+    /// a matter of speed (anything newer than either is read from the history), so a whole query of events alone does not
+    /// wait for the refresh.
+    /// </summary>
+    private static bool ReadsRefreshedStructures(ChunkWork work, Dictionary<(string, string, int), SegmentJob> byKey) =>
+        !work.Whole || byKey[(work.Tenant, work.SegmentId, work.Version)].ReadsProfileProperties;
 
     /// <summary>
     /// A unit's expected share of phase 2, for ordering only: a chunk looks up each candidate's keys, three times as
@@ -1332,6 +1366,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
         public bool ReadsOnlyProperties { get; } =
             SegmentReads.Of(definition.Definition.Condition) is { Events.Count: 0, Behavioural.Count: 0, References.Count: 0 }
             && !SegmentReads.HoldsForEmptyProfile(definition.Definition.Condition, definition.References);
+
+        /// <summary>Tests a profile property, itself or through a segment it inlines (<see cref="ReadsRefreshedStructures"/>).</summary>
+        public bool ReadsProfileProperties { get; } = SegmentCompiler.ReadsProfileProperties(definition);
 
         /// <summary>Reads event properties, which its chunk's key lookups carry (<see cref="ExpectedCost"/>).</summary>
         public bool ReadsEventProperties { get; } = SegmentCompiler.ReadsEventProperties(definition);

@@ -21,6 +21,16 @@ public static partial class SegmentCompiler
         IsPlain(Inline(definition.Definition.Condition, definition.References, 0));
 
     /// <summary>
+    /// Whether a definition tests a profile property, itself or through a segment it inlines: its query over every
+    /// profile reads the current-value table, which a tick refreshes.
+    /// </summary>
+    public static bool ReadsProfileProperties(ValidatedDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return SegmentReads.Of(Inline(definition.Definition.Condition, definition.References, 0)).Properties.Count > 0;
+    }
+
+    /// <summary>
     /// Whether a leaf of the definition reads an event property (a where filter or a measure of one): its events are then
     /// read from the timelines with their properties, several times the bytes of the event times the others read, so
     /// the evaluator gives such segments level statements of their own.
