@@ -321,41 +321,60 @@ internal static class EvaluatorBenchmark
 
         // A changed segment costs its new version's compiled query over the universe, diffed against the stored members,
         // plus writing the differences: each of the 12 saved as an edited version (ChangedShapes), then back as the
-        // original (the levels below run the originals), each tick compared with its versions' compiled queries.
+        // original (the levels below run the originals), each tick compared with its versions' compiled queries, timed
+        // just before it. Rounds of both, compared by their medians as the new segments are.
         async Task ChangedSegmentsAsync()
         {
-            // A second apart: a changed version evaluated at the time of its previous evaluation cannot read its changes
-            // back from the log by that time and is diffed in the process (as after a repeated evaluate --as-of).
-            var rounds = new[] { ("edited", ChangedShapes(ids[0]), t0.AddSeconds(1)), ("edited back", Shapes(ids[0]), t0.AddSeconds(2)) };
-            foreach (var (label, edited, at) in rounds)
+            var labels = new[] { ("edited", ChangedShapes(ids[0])), ("edited back", Shapes(ids[0])) };
+            var measured = labels.Select(_ => new List<(TimeSpan Time, TickReport Report, (TimeSpan Time, ulong Rows, List<(TimeSpan Time, ulong Rows)> PerSegment) Queries, IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> Statements)>()).ToList();
+            for (var round = 0; round < Rounds; round++)
             {
-                var versions = edited.ToList();
-                for (var i = 0; i < ids.Count; i++)
+                for (var l = 0; l < labels.Length; l++)
                 {
-                    await store.SaveAsync(tenant, ids[i], "bench " + versions[i].Name, Description, SegmentDefinitionJson.Write(versions[i]), cancellationToken).ConfigureAwait(false);
-                }
+                    // A second apart: a changed version evaluated at the time of its previous evaluation cannot read its
+                    // changes back from the log by that time and is diffed in the process (as after a repeated evaluate --as-of).
+                    var at = t0.AddSeconds(1 + (round * labels.Length) + l);
+                    var versions = labels[l].Item2.ToList();
+                    for (var i = 0; i < ids.Count; i++)
+                    {
+                        await store.SaveAsync(tenant, ids[i], "bench " + versions[i].Name, Description, SegmentDefinitionJson.Write(versions[i]), cancellationToken).ConfigureAwait(false);
+                    }
 
-                await SettleAsync(engine, schema, TextWriter.Null, cancellationToken).ConfigureAwait(false);
-                var queries = await FullRecomputeAsync(engine, schema, tenant, ids, versions, at, cancellationToken).ConfigureAwait(false);
-                initialTiming.Reset();
-                var watch = Stopwatch.StartNew();
-                var report = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, at, null, cancellationToken).ConfigureAwait(false);
-                var elapsed = watch.Elapsed;
+                    await SettleAsync(engine, schema, TextWriter.Null, cancellationToken).ConfigureAwait(false);
+                    var queries = await FullRecomputeAsync(engine, schema, tenant, ids, versions, at, cancellationToken).ConfigureAwait(false);
+                    initialTiming.Reset();
+                    var watch = Stopwatch.StartNew();
+                    var report = await services.GetRequiredService<ISegmentEvaluator>().TickAsync(tenant, at, null, cancellationToken).ConfigureAwait(false);
+                    measured[l].Add((watch.Elapsed, report, queries, initialTiming.Groups()));
+                }
+            }
+
+            for (var l = 0; l < labels.Length; l++)
+            {
+                var (label, shapes) = labels[l];
+                var versions = shapes.ToList();
+                var runs = measured[l];
+                var elapsed = Median(runs.Select(r => r.Time));
+                var queriesTime = Median(runs.Select(r => r.Queries.Time));
+                var last = runs[^1];
                 await output.WriteLineAsync().ConfigureAwait(false);
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"changed segments ({label}): evaluating the 12 took {elapsed.TotalSeconds:0.00} s and read {report.Statistics.RowsRead:N0} rows, {report.Statistics.Entered:N0} entered and {report.Statistics.Exited:N0} exited; their compiled queries alone: {queries.Time.TotalSeconds:0.00} s, {queries.Rows:N0} rows ({elapsed / queries.Time:0.00}× the time)")).ConfigureAwait(false);
-                await output.WriteLineAsync("changed segment                         members  entered   exited  evaluate ms  query ms  time ratio").ConfigureAwait(false);
+                    $"changed segments ({label}): evaluating the 12 took {elapsed.TotalSeconds:0.00} s and read {last.Report.Statistics.RowsRead:N0} rows, {last.Report.Statistics.Entered:N0} entered and {last.Report.Statistics.Exited:N0} exited; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {last.Queries.Rows:N0} rows ({elapsed / queriesTime:0.00}× the time; medians of {Rounds} rounds: evaluations {string.Join(", ", runs.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", runs.Select(r => r.Queries.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
+                await output.WriteLineAsync("changed segment (medians)               members  entered   exited  evaluate ms  query ms  time ratio").ConfigureAwait(false);
                 for (var i = 0; i < ids.Count; i++)
                 {
-                    var result = report.Segments.First(r => r.SegmentId == ids[i]);
+                    var result = last.Report.Segments.First(r => r.SegmentId == ids[i]);
+                    var index = i;
+                    var work = Median(runs.Select(r => r.Report.Segments.First(s => s.SegmentId == ids[index]).Work));
+                    var time = Median(runs.Select(r => r.Queries.PerSegment[index].Time));
                     await output.WriteLineAsync(string.Create(
                         CultureInfo.InvariantCulture,
-                        $"{versions[i].Name,-38}  {result.Size,7}  {result.Entered,7}  {result.Exited,7}  {result.Work.TotalMilliseconds,11:0}  {queries.PerSegment[i].Time.TotalMilliseconds,8:0}  {result.Work / queries.PerSegment[i].Time,10:0.00}")).ConfigureAwait(false);
+                        $"{versions[i].Name,-38}  {result.Size,7}  {result.Entered,7}  {result.Exited,7}  {work.TotalMilliseconds,11:0}  {time.TotalMilliseconds,8:0}  {work / time,10:0.00}")).ConfigureAwait(false);
                 }
 
-                await output.WriteLineAsync($"changed segments' statements ({label})                                                        count  total ms   rows read").ConfigureAwait(false);
-                await WriteGroupsAsync(output, schema, initialTiming.Groups()).ConfigureAwait(false);
+                await output.WriteLineAsync($"changed segments' statements ({label}, last round)                                            count  total ms   rows read").ConfigureAwait(false);
+                await WriteGroupsAsync(output, schema, last.Statements).ConfigureAwait(false);
             }
         }
 
