@@ -145,7 +145,10 @@ public static partial class SegmentCompiler
     /// <summary>
     /// The compiled query over every profile diffed in the engine against <paramref name="storedMembers"/> (a one-column
     /// subquery of a segment's stored members): rows of (profile_id, is_member now) for the profiles whose membership
-    /// changed, one hash join instead of both member lists crossing into the process.
+    /// changed, instead of both member lists crossing into the process. Both sides go through one aggregation by
+    /// profile and a profile found on one side only changed: replayed on a server for the benchmark's 12 changed
+    /// versions, 2,132–2,150 ms against 2,316 ms for a <c>FULL OUTER JOIN</c> of the two sides (their queries alone
+    /// 1,613 ms; medians of nine, interleaved), which builds the stored side's hash table before the query starts.
     /// </summary>
     public static SqlStatement CompileWholeChanges(ValidatedDefinition definition, TableNames schema, DateTime now, SqlFragment storedMembers) =>
         CompileWholeChanges(definition, schema, new CompileOptions(now), storedMembers);
@@ -163,10 +166,9 @@ public static partial class SegmentCompiler
     public static SqlFragment CompileWholeChangesFragment(ValidatedDefinition definition, TableNames schema, CompileOptions options, SqlFragment storedMembers) =>
         Sql.Of(
             $"""
-            SELECT if(n.now_member = 1, n.profile_id, s.profile_id) AS candidate, n.now_member = 1 AS now_member
-            FROM (SELECT profile_id, toUInt8(1) AS now_member FROM ({Query(definition, schema, MembersOf(options))})) AS n
-            FULL OUTER JOIN (SELECT profile_id, toUInt8(1) AS was_member FROM ({storedMembers})) AS s ON n.profile_id = s.profile_id
-            WHERE n.now_member != s.was_member
+            SELECT profile_id AS candidate, max(side) = 1 AS now_member
+            FROM (SELECT profile_id, toUInt8(1) AS side FROM ({Query(definition, schema, MembersOf(options))}) UNION ALL SELECT profile_id, toUInt8(0) AS side FROM ({storedMembers}))
+            GROUP BY profile_id HAVING min(side) = max(side)
             """);
 
     /// <summary>
