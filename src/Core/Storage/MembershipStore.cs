@@ -39,6 +39,16 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     /// <summary>Whether current membership is read from the buckets (one engine) rather than the membership MergeTree.</summary>
     private bool ReadsBuckets => schema.HasKeyValueTables;
 
+    /// <summary>
+    /// How a bucket's rewrite removes the exited and entered profiles from its members: with <c>arrayExcept</c>
+    /// (ClickHouse 25 on), or, where the engine lacks it, by marking each value's first occurrence. Null: asked of the
+    /// engine once (<see cref="RemovalForms"/>); tests fix it to run both.
+    /// </summary>
+    internal bool? RemovesWithArrayExcept { get; init; }
+
+    /// <summary>Per engine, whether it has <c>arrayExcept</c>: asked once, by the first bucket rewrite.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IClickHouseEngine, Task<bool>> RemovalForms = new();
+
     public Task<long> CountAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
         engine.QueryScalarAsync<long>(
             ReadsBuckets
@@ -607,20 +617,27 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
 
     /// <summary>
     /// Rewrites the buckets <paramref name="changedBuckets"/> names, a subquery of (bucket key, entered profiles, exited
-    /// profiles) of <paramref name="segmentIds"/>, under those segments' gates. A member stays when it is the first of
-    /// its value in the exited and entered profiles followed by the bucket's members (<c>arrayEnumerateUniq</c>, one
-    /// hash pass), and the entered profiles follow, each once: a lambda testing <c>has(c.exited, p)</c> copied the exited
-    /// profiles once per member, 169 against 60 ms for the 4,096 buckets of a 404,445-member segment losing a third of
-    /// them; keeping the bucket unsorted and without a distinct pass over it, 71–77 against 107–138 ms for the same
-    /// segment's 122,324 changes either way (measured on a server). No reader relies on a bucket's order.
+    /// profiles) of <paramref name="segmentIds"/>, under those segments' gates. A member stays unless it is among the
+    /// exited or entered profiles (<c>arrayExcept</c>, one hash set a bucket, where the engine has it: see
+    /// <see cref="RemovesWithArrayExcept"/>), and the entered profiles follow, each once,
+    /// so a bucket holds each member once however often the same changes are applied. Measured on a server for the
+    /// 4,096 buckets of a 404,445-member segment: a lambda testing <c>has(c.exited, p)</c> copied the exited profiles once
+    /// per member, 169 against 60 ms for a third of them leaving; keeping the bucket unsorted and without a distinct pass
+    /// over it, 71–77 against 107–138 ms for 122,324 changes either way; <c>arrayExcept</c> instead of marking each
+    /// value's first occurrence in the exited, entered and stored profiles (<c>arrayEnumerateUniq</c> over their
+    /// concatenation), 62 against 87 ms for 122,323 entering and 51 against 61 ms for as many leaving (medians of 11,
+    /// interleaved). No reader relies on a bucket's order.
     /// </summary>
     private async Task<QueryStatistics> WriteBucketsAsync(string tenant, IEnumerable<string> segmentIds, SqlFragment changedBuckets, CancellationToken cancellationToken)
     {
         var buckets = Sql.Table(schema.MembershipBuckets);
+        var remaining = await HasArrayExceptAsync().ConfigureAwait(false)
+            ? Sql.Of($"arrayExcept(s.members, arrayConcat(c.exited, c.entered))")
+            : Sql.Of($"arrayFilter((p, seen) -> seen = 1, s.members, arraySlice(arrayEnumerateUniq(arrayConcat(c.exited, c.entered, s.members)), length(c.exited) + length(c.entered) + 1))");
         var statement = Sql.Of(
             $"""
             INSERT INTO {buckets} (key, members)
-            SELECT c.bucket, arrayConcat(arrayFilter((p, seen) -> seen = 1, s.members, arraySlice(arrayEnumerateUniq(arrayConcat(c.exited, c.entered, s.members)), length(c.exited) + length(c.entered) + 1)), arrayDistinct(c.entered))
+            SELECT c.bucket, arrayConcat({remaining}, arrayDistinct(c.entered))
             FROM ({changedBuckets}) AS c
             LEFT JOIN {buckets} AS s ON s.key = c.bucket
             SETTINGS join_use_nulls = 0, join_algorithm = 'direct'
@@ -645,6 +662,27 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             {
                 gate.Release();
             }
+        }
+    }
+
+    /// <summary>
+    /// Whether the engine has <c>arrayExcept</c>, asked once per engine (not under any caller's cancellation: every
+    /// rewrite shares the answer); a failed question answers no, and the rewrite takes the older form.
+    /// </summary>
+    private Task<bool> HasArrayExceptAsync() =>
+        RemovesWithArrayExcept is { } fixedForm
+            ? Task.FromResult(fixedForm)
+            : RemovalForms.GetValue(engine, static engine => AskAsync(engine));
+
+    private static async Task<bool> AskAsync(IClickHouseEngine engine)
+    {
+        try
+        {
+            return await engine.QueryScalarAsync<ulong>(Sql.Of($"SELECT count() FROM system.functions WHERE name = {Sql.Param("String", "arrayExcept")}"), CancellationToken.None).ConfigureAwait(false) > 0;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -12,14 +12,20 @@ namespace SegmentMcp.Tests.Storage;
 public abstract partial class EngineContractTests
 {
     [Fact]
-    public async Task Membership_readers_agree_with_the_changes_written_also_when_a_write_is_repeated()
+    public Task Membership_readers_agree_with_the_changes_written_also_when_a_write_is_repeated() => MembershipReadersAgreeAsync(null);
+
+    /// <summary>The same with the bucket rewrite an engine without <c>arrayExcept</c> gets (before ClickHouse 25).</summary>
+    [Fact]
+    public Task Membership_readers_agree_with_the_changes_written_by_the_rewrite_without_arrayExcept() => MembershipReadersAgreeAsync(false);
+
+    private async Task MembershipReadersAgreeAsync(bool? removesWithArrayExcept)
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
         var segments = new SegmentStore(Engine, schema);
         var a = (await segments.SaveAsync("acme", null, "A", null, McpTestData.Buyers, CancellationToken.None)).Id;
         var b = (await segments.SaveAsync("acme", null, "B", null, McpTestData.BostonOpeners, CancellationToken.None)).Id;
         var gone = (await segments.SaveAsync("acme", null, "Gone", null, McpTestData.Buyers, CancellationToken.None)).Id;
-        var store = new MembershipStore(Engine, schema);
+        var store = new MembershipStore(Engine, schema) { RemovesWithArrayExcept = removesWithArrayExcept };
         var t0 = new DateTime(2026, 11, 20, 0, 0, 0, DateTimeKind.Utc);
         var many = Enumerable.Range(0, 300).Select(i => $"p{i:D3}").ToList();
 
