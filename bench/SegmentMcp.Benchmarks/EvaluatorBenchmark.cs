@@ -274,7 +274,8 @@ internal static class EvaluatorBenchmark
         // rounds of the queries, then the new segments' evaluation (the segments removed and saved anew between rounds,
         // untimed), compared by their medians: on this shared machine the same queries took 2.6–5.1 s from one run to
         // the next, one sample each way.
-        const int Rounds = 3;
+        // Five rounds: with three, one slow round of queries or evaluations moved a run's ratio by a fifth.
+        const int Rounds = 5;
         var queryRounds = new List<(TimeSpan Time, ulong Rows, List<(TimeSpan Time, ulong Rows)> PerSegment)>();
         var roundIds = new List<List<string>>();
         var evaluationRounds = new List<(TimeSpan Time, TickReport Report)>();
@@ -301,7 +302,7 @@ internal static class EvaluatorBenchmark
         var queryRows = queryRounds[^1].Rows;
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
-            $"new segments: evaluating the 12 (all profiles) took {initialTime.TotalSeconds:0.00} s and read {first.Statistics.RowsRead:N0} rows; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {queryRows:N0} rows ({initialTime / queriesTime:0.00}× the time, {(double)first.Statistics.RowsRead / Math.Max(1, queryRows):0.00}× the rows; medians of {Rounds} rounds: evaluations {string.Join(", ", evaluationRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", queryRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
+            $"new segments: evaluating the 12 (all profiles) took {initialTime.TotalSeconds:0.00} s and read {first.Statistics.RowsRead:N0} rows; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {queryRows:N0} rows ({initialTime / queriesTime:0.00}× the time, {(double)first.Statistics.RowsRead / Math.Max(1, queryRows):0.00}× the rows; median of the rounds' own ratios {MedianRatio(evaluationRounds.Select(r => r.Time), queryRounds.Select(r => r.Time)):0.00}×; medians of {Rounds} rounds: evaluations {string.Join(", ", evaluationRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", queryRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
         await output.WriteLineAsync("new segment (medians)                   members  evaluate ms  query ms  time ratio").ConfigureAwait(false);
         for (var i = 0; i < ids.Count; i++)
         {
@@ -360,7 +361,7 @@ internal static class EvaluatorBenchmark
                 await output.WriteLineAsync().ConfigureAwait(false);
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"changed segments ({label}): evaluating the 12 took {elapsed.TotalSeconds:0.00} s and read {last.Report.Statistics.RowsRead:N0} rows, {last.Report.Statistics.Entered:N0} entered and {last.Report.Statistics.Exited:N0} exited; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {last.Queries.Rows:N0} rows ({elapsed / queriesTime:0.00}× the time; medians of {Rounds} rounds: evaluations {string.Join(", ", runs.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", runs.Select(r => r.Queries.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
+                    $"changed segments ({label}): evaluating the 12 took {elapsed.TotalSeconds:0.00} s and read {last.Report.Statistics.RowsRead:N0} rows, {last.Report.Statistics.Entered:N0} entered and {last.Report.Statistics.Exited:N0} exited; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {last.Queries.Rows:N0} rows ({elapsed / queriesTime:0.00}× the time; median of the rounds' own ratios {MedianRatio(runs.Select(r => r.Time), runs.Select(r => r.Queries.Time)):0.00}×; medians of {Rounds} rounds: evaluations {string.Join(", ", runs.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", runs.Select(r => r.Queries.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
                 await output.WriteLineAsync("changed segment (medians)               members  entered   exited  evaluate ms  query ms  time ratio").ConfigureAwait(false);
                 for (var i = 0; i < ids.Count; i++)
                 {
@@ -707,6 +708,16 @@ internal static class EvaluatorBenchmark
         {
             // Not Linux, or not allowed: the figure is then the peak since the process started.
         }
+    }
+
+    /// <summary>
+    /// The median of each round's evaluation over the queries timed just before it: pairs what ran side by side, so a
+    /// slow stretch of the machine that spans one round counts once.
+    /// </summary>
+    private static double MedianRatio(IEnumerable<TimeSpan> evaluations, IEnumerable<TimeSpan> queries)
+    {
+        var ratios = evaluations.Zip(queries, (evaluation, query) => evaluation / query).Order().ToList();
+        return ratios[ratios.Count / 2];
     }
 
     private static TimeSpan Median(IEnumerable<TimeSpan> times)
