@@ -41,7 +41,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
 
     /// <summary>
     /// How a bucket's rewrite removes the exited and entered profiles from its members: with <c>arrayExcept</c>
-    /// (ClickHouse 25 on), or, where the engine lacks it, by marking each value's first occurrence. Null: asked of the
+    /// (a recent function: the embedded 26.7 has it), or, where the engine lacks it, by marking each value's first occurrence. Null: asked of the
     /// engine once (<see cref="RemovalForms"/>); tests fix it to run both.
     /// </summary>
     internal bool? RemovesWithArrayExcept { get; init; }

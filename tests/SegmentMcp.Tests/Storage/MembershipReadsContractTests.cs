@@ -14,7 +14,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public Task Membership_readers_agree_with_the_changes_written_also_when_a_write_is_repeated() => MembershipReadersAgreeAsync(null);
 
-    /// <summary>The same with the bucket rewrite an engine without <c>arrayExcept</c> gets (before ClickHouse 25).</summary>
+    /// <summary>The same with the bucket rewrite an engine without <c>arrayExcept</c> (an older server) gets.</summary>
     [Fact]
     public Task Membership_readers_agree_with_the_changes_written_by_the_rewrite_without_arrayExcept() => MembershipReadersAgreeAsync(false);
 
