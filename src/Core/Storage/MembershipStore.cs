@@ -335,6 +335,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             return;
         }
 
+        AskForTheRemovalForm();
         var time = JsonRows.Time(at);
         using (var log = new JsonRows())
         {
@@ -457,6 +458,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             throw new InvalidOperationException("Changes are written from a statement only where membership has its buckets (one engine).");
         }
 
+        AskForTheRemovalForm();
         var (tenantValue, segmentValue, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
 
         // The log's rows at this time are exactly this evaluation's changes (the caller's guarantee; a segment evaluated
@@ -673,6 +675,18 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         RemovesWithArrayExcept is { } fixedForm
             ? Task.FromResult(fixedForm)
             : RemovalForms.GetValue(engine, static engine => AskAsync(engine));
+
+    /// <summary>
+    /// Starts the question of <see cref="HasArrayExceptAsync"/> beside the log's insert that precedes every bucket
+    /// rewrite, so the first rewrite of a process does not wait for it (16 ms in a 0.1% tick of the 2M-profile demo).
+    /// </summary>
+    private void AskForTheRemovalForm()
+    {
+        if (WritesLookup)
+        {
+            _ = HasArrayExceptAsync();
+        }
+    }
 
     private static async Task<bool> AskAsync(IClickHouseEngine engine)
     {
