@@ -4,16 +4,12 @@ namespace SegmentMcp.Tests.Cli;
 
 /// <summary>The quickstart verb as a new user runs it: the real executable on an empty data directory, then again.</summary>
 [Trait("Category", "Engine")]
-public sealed class QuickstartCommandTests : IDisposable
+public sealed class QuickstartCommandTests(TemporaryDirectory data) : IClassFixture<TemporaryDirectory>
 {
-    private readonly string directory = Directory.CreateTempSubdirectory("segmentmcp-quickstart-").FullName;
-
-    public void Dispose() => Directory.Delete(directory, recursive: true);
-
     [Fact]
     public async Task Quickstart_loads_builds_the_timelines_once_and_shows_the_example_segments()
     {
-        var first = await HostProcess.RunAsync(null, "quickstart", "--profiles", "400", "--data", directory);
+        var first = await HostProcess.RunAsync(null, "quickstart", "--profiles", "400", "--data", data.Path);
         Assert.True(first.ExitCode == 0, first.StandardError);
         Assert.Contains("Loaded 400 profiles", first.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Built the evaluator's per-profile timelines", first.StandardOutput, StringComparison.Ordinal);
@@ -25,7 +21,7 @@ public sealed class QuickstartCommandTests : IDisposable
 
         // The data is reused: nothing is loaded or built again, and the same saved segments are shown (their sizes may
         // move with the clock: the windows are relative to now).
-        var again = await HostProcess.RunAsync(null, "quickstart", "--profiles", "400", "--data", directory);
+        var again = await HostProcess.RunAsync(null, "quickstart", "--profiles", "400", "--data", data.Path);
         Assert.True(again.ExitCode == 0, again.StandardError);
         Assert.DoesNotContain("Loading the demo shop", again.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("Built the evaluator's", again.StandardOutput, StringComparison.Ordinal);
