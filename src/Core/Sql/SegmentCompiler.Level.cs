@@ -135,8 +135,11 @@ public static partial class SegmentCompiler
         /// <summary>Level statements: the candidates' event keys (each pair's metrics), replacing the per-query lookup.</summary>
         private SqlFragment? levelEventKeys;
 
-        /// <summary>Level statements: the profile keys of the pairs of segments reading them.</summary>
+        /// <summary>Level statements: the trait-history keys of the pairs of segments reading properties.</summary>
         private SqlFragment? levelProfileKeys;
+
+        /// <summary>Level statements: the seen-time keys of the pairs of segments deciding on the universe.</summary>
+        private SqlFragment? levelSeenKeys;
 
         /// <summary>The pairs bound by <see cref="CompileLevelChanges"/>, one row each: pair.1 the segment, pair.2 the profile.</summary>
         private static SqlFragment Pairs => Sql.Of($"(SELECT arrayJoin(arrayZip({CandidateSegments}, {CandidateIds})) AS pair)");
@@ -151,12 +154,18 @@ public static partial class SegmentCompiler
 
             // A segment that holds for a profile without data is decided for the profiles of the universe only.
             var needsUniverse = conditions.Select(c => Required(c) == Sources.None).ToArray();
-            var readsProfileRows = conditions
+            var readsTraits = conditions
                 .Select((c, i) => (uint)(i + 1))
-                .Where(i => needsUniverse[i - 1] || ReadsProperties(conditions[(int)i - 1]))
+                .Where(i => ReadsProperties(conditions[(int)i - 1]))
+                .ToArray();
+            var readsSeen = conditions
+                .Select((c, i) => (uint)(i + 1))
+                .Where(i => needsUniverse[i - 1])
                 .ToArray();
             levelProfileKeys = Sql.Of(
-                $"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"pair.2"))} FROM {Pairs} WHERE has({Sql.Param("Array(UInt32)", readsProfileRows)}, pair.1))");
+                $"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"pair.2"))} FROM {Pairs} WHERE has({Sql.Param("Array(UInt32)", readsTraits)}, pair.1))");
+            levelSeenKeys = Sql.Of(
+                $"key IN (SELECT {TimelineKeys.Seen(tenantParameter, Sql.Of($"pair.2"))} FROM {Pairs} WHERE has({Sql.Param("Array(UInt32)", readsSeen)}, pair.1))");
 
             var predicates = new List<SqlFragment>(conditions.Count);
             for (var i = 0; i < conditions.Count; i++)

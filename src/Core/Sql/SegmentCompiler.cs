@@ -495,7 +495,7 @@ public static partial class SegmentCompiler
             var watermark = TimelinesWatermark();
             var fresh = Sql.Of($"tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark}");
             return Sql.Of(
-                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested WHERE {ProfileKeysOfCandidates()} AND seen_ingested <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
+                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested WHERE {SeenKeysOfCandidates()} AND seen_ingested <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
         }
 
         /// <summary>
@@ -553,9 +553,13 @@ public static partial class SegmentCompiler
         private SqlFragment EventTimesWatermark() =>
             Sql.Of($"(SELECT maxIf(watermark, event_times = 1) FROM {Sql.Table(schema.ProfileTimelinesWatermark)} WHERE tenant = {tenantParameter})");
 
-        /// <summary>The key lookup of the candidates' profile rows (the key-value table reads one row per key).</summary>
+        /// <summary>The key lookup of the candidates' trait histories (the key-value table reads one row per key).</summary>
         private SqlFragment ProfileKeysOfCandidates() =>
             levelProfileKeys ?? Sql.Of($"key IN (SELECT {TimelineKeys.Profile(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate))");
+
+        /// <summary>The key lookup of the candidates' seen times.</summary>
+        private SqlFragment SeenKeysOfCandidates() =>
+            levelSeenKeys ?? Sql.Of($"key IN (SELECT {TimelineKeys.Seen(tenantParameter, Sql.Of($"candidate"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate))");
 
         /// <summary>The key lookup of the candidates' rows of <paramref name="metrics"/>.</summary>
         private SqlFragment EventKeysOfCandidates(SqlFragment metrics) =>

@@ -7,9 +7,16 @@ namespace SegmentMcp.Core.Sql;
 /// </summary>
 public static class TimelineKeys
 {
-    /// <summary>The key of a profile's row in <see cref="TableNames.ProfileTimelines"/> (its profile and trait history).</summary>
+    /// <summary>The key of a profile's trait history in <see cref="TableNames.ProfileTimelines"/>.</summary>
     public static SqlFragment Profile(SqlFragment tenant, SqlFragment profileId) =>
         Sql.Of($"concat({Prefix(tenant, profileId)}, 'p')");
+
+    /// <summary>
+    /// The key of a profile's seen times in <see cref="TableNames.ProfileTimelines"/> (every event and profile update
+    /// time, for the universe): apart from the trait history since schema 15, so a query reads only what it needs.
+    /// </summary>
+    public static SqlFragment Seen(SqlFragment tenant, SqlFragment profileId) =>
+        Sql.Of($"concat({Prefix(tenant, profileId)}, 's')");
 
     /// <summary>The key of a profile's row of one metric's events in <see cref="TableNames.ProfileTimelines"/>.</summary>
     public static SqlFragment Events(SqlFragment tenant, SqlFragment profileId, SqlFragment metric) =>

@@ -203,8 +203,8 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
     /// The statements that write the timeline rows of every profile with history rows passing
     /// <paramref name="selected"/>: those rows, after the stored rows' entries up to <paramref name="cutBackTo"/>
     /// (none when null: a rebuild). A profile has one row per metric it has events of (what a segment query looks up:
-    /// only the metrics it reads) and one profile row (every event time and profile update time, for the universe, and
-    /// the trait history), written in <paramref name="profilePasses"/> statements (see <see cref="ProfilesPerPass"/>).
+    /// only the metrics it reads), a row of its seen times (every event time and profile update time, for the universe)
+    /// and a row of its trait history, written in <paramref name="profilePasses"/> statements (see <see cref="ProfilesPerPass"/>).
     /// </summary>
     private IEnumerable<SqlFragment> Writes(SqlFragment tenant, SqlFragment selected, SqlFragment? cutBackTo, int profilePasses = 1)
     {
@@ -256,22 +256,27 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
 
         SqlFragment ProfileRows(SqlFragment rowsOfPass)
         {
-            var profileKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
-            var touched = Sql.Of(
-                $"SELECT DISTINCT profile_id FROM (SELECT profile_id FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id FROM {updates} WHERE {rowsOfPass})");
+            // Two rows a profile, each read alone (a property condition needs no seen times, the universe no traits):
+            // its seen times under one key, rewritten for every profile with events or updates, and its trait history
+            // under another, rewritten only where traits were written. Reading 6,000 trait histories took 50 ms alone
+            // against 109 ms beside the seen times (on average 46 and 11 entries a profile, 2M-profile demo).
+            var seenKey = TimelineKeys.Seen(tenant, Sql.Of($"profile_id"));
+            var traitKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
             var seen = Sql.Of(
-                $"SELECT profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {rowsOfPass}) GROUP BY profile_id");
-            var newTraits = Sql.Of($"SELECT profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {rowsOfPass} GROUP BY profile_id");
+                $"SELECT {seenKey} AS key, profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {rowsOfPass}) GROUP BY profile_id");
+            var newTraits = Sql.Of($"SELECT {traitKey} AS key, profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {rowsOfPass} GROUP BY profile_id");
             return Sql.Of(
                 $"""
                 INSERT INTO {timelines} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
-                SELECT k.key, {tenant}, k.profile_id,
+                SELECT s.key, {tenant}, s.profile_id,
                     {Column("s", "seen_at", 1, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, "seen_ingested_at")},
+                    CAST([], 'Array(String)') AS no_property, CAST([], 'Array(String)') AS no_value, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS no_updated_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS no_ingested_at
+                FROM ({seen}) AS s{Stored("s.key")}
+                UNION ALL
+                SELECT t.key, {tenant}, t.profile_id, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS no_seen_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS no_seen_ingested_at,
                     {Column("t", "trait_property", 1, "trait_ingested_at")}, {Column("t", "trait_value", 2, "trait_ingested_at")},
                     {Column("t", "trait_updated_at", 3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, "trait_ingested_at")}
-                FROM (SELECT {profileKey} AS key, profile_id FROM ({touched})) AS k
-                LEFT JOIN ({seen}) AS s ON s.profile_id = k.profile_id
-                LEFT JOIN ({newTraits}) AS t ON t.profile_id = k.profile_id{Stored("k.key")}
+                FROM ({newTraits}) AS t{Stored("t.key")}
                 SETTINGS {settings}
                 """);
         }

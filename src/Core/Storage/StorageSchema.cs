@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 14;
+    public const int CurrentVersion = 15;
 
     public StorageSchema(string database)
         : base(database)
@@ -72,6 +72,7 @@ public sealed class StorageSchema : TableNames
         new(12, "projections of trait rows and profile updates in ingestion order (written for existing parts)", TraitIngestOrderReads()),
         new(13, "phase 1's time projections with marks of 256 rows instead of 1,024 (written for existing parts)", FinestPhaseOneReads()),
         new(14, "current membership held in its buckets only (one engine): the membership table's rows, no longer written or read there, removed", MembershipInBucketsOnly()),
+        new(15, "a profile's seen times and trait history under keys of their own in the timelines (one engine; the timelines are rebuilt from the history after the upgrade)", SeenApartFromTraits()),
     ];
 
     /// <summary>On one engine (not on a cluster's nodes): see <see cref="KeyValueTables"/>.</summary>
@@ -382,6 +383,17 @@ public sealed class StorageSchema : TableNames
     /// or changed segment costs beyond its query. The buckets hold the same members since version 10, so the table's
     /// rows go; it stays for a cluster's layout.
     /// </summary>
+    /// <summary>
+    /// Version 15: a profile's seen times and its trait history are rows of their own in the timelines
+    /// (<see cref="TimelineKeys.Seen"/>, <see cref="TimelineKeys.Profile"/>), so a query testing a property does not
+    /// read every event time of its candidates. Forgetting the watermark makes readers take nothing from the timelines
+    /// (everything from the history, exactly) until the next refresh rebuilds them in the new layout.
+    /// </summary>
+    private List<SqlFragment> SeenApartFromTraits() => OnOneEngine(
+    [
+        Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} DELETE WHERE 1 SETTINGS mutations_sync = 2"),
+    ]);
+
     private List<SqlFragment> MembershipInBucketsOnly() => OnOneEngine(
     [
         Sql.Of($"TRUNCATE TABLE IF EXISTS {Sql.Table(Membership)}"),

@@ -40,7 +40,7 @@ public abstract partial class EngineContractTests
             Sql.Of($"SELECT profile_id, arrayStringConcat(event_metric, ','), length(seen_at), arrayStringConcat(trait_property, ',') FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key"),
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2), row.GetString(3)));
         Assert.Equal(
-            [("p1", string.Empty, 2L, string.Empty), ("p1", "Opened Email", 0L, string.Empty), ("p1", "Placed Order", 0L, string.Empty), ("p2", string.Empty, 1L, "city")],
+            [("p1", string.Empty, 2L, string.Empty), ("p1", "Opened Email", 0L, string.Empty), ("p1", "Placed Order", 0L, string.Empty), ("p2", string.Empty, 0L, "city"), ("p2", string.Empty, 1L, string.Empty)],
             rows.Order());
         var (members, _) = await store.MembersAmongAsync("acme", "s1", ["p1", "p2", "p3"], CancellationToken.None);
         Assert.Equal(["p2"], members);
@@ -123,8 +123,44 @@ public abstract partial class EngineContractTests
         await inPasses.ResetAsync("acme");
         Assert.True((await new ProfileTimelinesRefresher(Engine, schema).RefreshAsync("acme", upTo)).Rebuilt);
         var rebuilt = await TimelineRowsAsync(schema);
-        Assert.Equal(6 + 6 + 5, rebuilt.Count);
+        Assert.Equal(6 + 4 + 6 + 5, rebuilt.Count); // seen times of all six, trait histories of the four with updates, metric rows
         Assert.Equal(rebuilt, incremental);
+    }
+
+    [Fact]
+    public async Task A_version_14_database_forgets_its_timelines_until_a_rebuild_keeps_seen_times_apart_from_traits()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 14);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000")),
+            null);
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","profile_id":"p2","updated_at":"2026-10-15 10:00:00.000","properties":{"city":"sBoston"},"ingested_at":"2026-11-01 00:00:00.000000"}""" + "\n"),
+            null);
+
+        // As version 14 left them: one row a profile with its seen times and traits together, up to a watermark.
+        var upTo = new DateTime(2026, 11, 1, 0, 0, 1, DateTimeKind.Utc);
+        await Engine.ExecuteAsync(Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(schema.ProfileTimelines)} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
+            VALUES ('4:acme2:p2p', 'acme', 'p2', ['2026-10-02 10:00:00.000', '2026-10-15 10:00:00.000'], ['2026-11-01 00:00:00.000000', '2026-11-01 00:00:00.000000'], ['city'], ['sBoston'], ['2026-10-15 10:00:00.000'], ['2026-11-01 00:00:00.000000'])
+            """));
+        await Engine.ExecuteAsync(Sql.Of(
+            $"INSERT INTO {Sql.Table(schema.ProfileTimelinesWatermark)} (tenant, watermark, event_times) VALUES ('acme', {Sql.Param(ClickHouseTime.Microseconds, upTo)}, 1)"));
+
+        // The upgrade forgets the watermark: readers take nothing from the old rows, and the next refresh rebuilds.
+        await schema.EnsureCreatedAsync(Engine);
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelinesWatermark)}")));
+        Assert.True((await new ProfileTimelinesRefresher(Engine, schema).RefreshAsync("acme", upTo)).Rebuilt);
+
+        var rows = await Engine.QueryAsync(
+            Sql.Of($"SELECT key, length(seen_at), arrayStringConcat(trait_property, ',') FROM {Sql.Table(schema.ProfileTimelines)} WHERE empty(event_ts) ORDER BY key"),
+            row => (row.GetString(0), row.GetInt64(1), row.GetString(2)));
+        Assert.Equal([("4:acme2:p1s", 1L, string.Empty), ("4:acme2:p2p", 0L, "city"), ("4:acme2:p2s", 2L, string.Empty)], rows);
     }
 
     /// <summary>Every timeline row, its arrays in a fixed order (a rebuild and a refresh may list entries differently).</summary>

@@ -71,10 +71,10 @@ FROM (
         SELECT profile_id, seen
         FROM segmentmcp.profile_timelines ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
         WHERE key IN (
-          SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(pair.2)), ':', pair.2, 'p')
+          SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(pair.2)), ':', pair.2, 's')
           FROM (
             SELECT arrayJoin(arrayZip(candidate_segments, candidate_ids)) AS pair)
-          WHERE has({p12:Array(UInt32)}, pair.1)) AND seen_ingested <= (
+          WHERE has({p14:Array(UInt32)}, pair.1)) AND seen_ingested <= (
           SELECT max(watermark)
           FROM segmentmcp.profile_timelines_watermark
           WHERE tenant = {tenant:String}))
@@ -83,7 +83,7 @@ FROM (
 WHERE now_member != ((segment, candidate) IN (
     SELECT pair.1 AS segment, pair.2 AS member
     FROM (
-      SELECT arrayJoin(arrayZip({p14:Array(UInt32)}, {p15:Array(String)})) AS pair)))
+      SELECT arrayJoin(arrayZip({p15:Array(UInt32)}, {p16:Array(String)})) AS pair)))
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
 -- profile_ids Array(String) = ['p1', 'level_profile', 'level_profile', 'p2', 'never_seen', 'p3']
 -- candidate_segments Array(UInt32) = [1, 1, 2, 2, 2, 3]
@@ -103,5 +103,6 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size =
 -- p11 String = 'plan'
 -- p12 Array(UInt32) = [2, 3]
 -- p13 Array(String) = ['city', 'plan']
--- p14 Array(UInt32) = [1, 3]
--- p15 Array(String) = ['level_profile', 'p3']
+-- p14 Array(UInt32) = [2]
+-- p15 Array(UInt32) = [1, 3]
+-- p16 Array(String) = ['level_profile', 'p3']

@@ -21,7 +21,7 @@ FROM (
     SELECT profile_id, seen
     FROM segmentmcp.profile_timelines ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
     WHERE key IN (
-      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
+      SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 's')
       FROM (
         SELECT arrayJoin(candidate_ids) AS candidate)) AND seen_ingested <= (
       SELECT max(watermark)
