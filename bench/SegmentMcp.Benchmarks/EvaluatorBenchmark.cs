@@ -566,7 +566,7 @@ internal static class EvaluatorBenchmark
             Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileEventTimes)} WHERE key IN (SELECT {TimelineKeys.Events(tenantValue, Sql.Of($"profile_id"), Sql.Of($"metric"))} FROM {sample} ARRAY JOIN {metrics} AS metric)").ToStatement(),
             cancellationToken).ConfigureAwait(false);
         var profiles = await engine.QueryAsync(
-            Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelines)} WHERE key IN (SELECT {TimelineKeys.Profile(tenantValue, Sql.Of($"profile_id"))} FROM {sample})").ToStatement(),
+            Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTraitHistories)} WHERE key IN (SELECT {TimelineKeys.Profile(tenantValue, Sql.Of($"profile_id"))} FROM {sample})").ToStatement(),
             cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,

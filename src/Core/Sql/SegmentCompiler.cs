@@ -495,7 +495,7 @@ public static partial class SegmentCompiler
             var watermark = TimelinesWatermark();
             var fresh = Sql.Of($"tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark}");
             return Sql.Of(
-                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested WHERE {SeenKeysOfCandidates()} AND seen_ingested <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
+                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileSeenTimes)} ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested WHERE {SeenKeysOfCandidates()} AND seen_ingested <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
         }
 
         /// <summary>
@@ -536,7 +536,7 @@ public static partial class SegmentCompiler
 
             var watermark = TimelinesWatermark();
             return Sql.Of(
-                $"(SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at WHERE {ProfileKeysOfCandidates()} AND ingested_at <= {watermark})");
+                $"(SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(schema.ProfileTraitHistories)} ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at WHERE {ProfileKeysOfCandidates()} AND ingested_at <= {watermark})");
         }
 
         /// <summary>

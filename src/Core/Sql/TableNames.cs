@@ -66,8 +66,9 @@ public class TableNames
     public string CurrentTraitsWatermark => Name("current_traits_watermark");
 
     /// <summary>
-    /// Each profile's events and trait history in one row under a key (<see cref="TimelineKeys"/>): a key-value table
-    /// that phase 2 of the evaluator reads for a few profiles without touching the MergeTrees' granules.
+    /// Each profile's events, a row per metric under a key (<see cref="TimelineKeys"/>): a key-value table that phase 2
+    /// of the evaluator reads for a few profiles without touching the MergeTrees' granules. Its seen times and trait
+    /// history are in <see cref="ProfileSeenTimes"/> and <see cref="ProfileTraitHistories"/> (schema 16).
     /// </summary>
     public string ProfileTimelines => Name("profile_timelines");
 
@@ -80,6 +81,20 @@ public class TableNames
 
     /// <summary>The materialized view that writes <see cref="ProfileEventTimes"/> as <see cref="ProfileTimelines"/> is written.</summary>
     public string ProfileEventTimesWriter => Name("profile_event_times_writer");
+
+    /// <summary>
+    /// Each profile's seen times (every event and profile update time, with its ingestion time) under its own key
+    /// (<see cref="TimelineKeys.Seen"/>): what the universe of a segment that holds without data looks up. A table of
+    /// its own, not rows of <see cref="ProfileTimelines"/>: a key-value read decodes every column of a row, and the
+    /// narrow rows read 6,000 profiles in 50–76 ms against 124–135 ms (schema 16).
+    /// </summary>
+    public string ProfileSeenTimes => Name("profile_seen_times");
+
+    /// <summary>
+    /// Each profile's trait history (property, value, update and ingestion times) under its own key
+    /// (<see cref="TimelineKeys.Profile"/>): what a property condition looks up for its candidates (schema 16).
+    /// </summary>
+    public string ProfileTraitHistories => Name("profile_trait_histories");
 
     /// <summary>Per tenant, the ingestion time up to which <see cref="ProfileTimelines"/> holds every row of the history.</summary>
     public string ProfileTimelinesWatermark => Name("profile_timelines_watermark");

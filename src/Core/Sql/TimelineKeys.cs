@@ -1,18 +1,18 @@
 namespace SegmentMcp.Core.Sql;
 
 /// <summary>
-/// The keys of the key-value tables (<see cref="TableNames.ProfileTimelines"/>, <see cref="TableNames.MembershipBuckets"/>):
+/// The keys of the key-value tables (<see cref="TableNames.ProfileTimelines"/> and the tables beside it, <see cref="TableNames.MembershipBuckets"/>):
 /// each part but the last is written with its byte length in front (<c>4:demo</c>), so any tenant or segment id
 /// (any text) keeps the key unambiguous, and a table's keys of one tenant share a prefix.
 /// </summary>
 public static class TimelineKeys
 {
-    /// <summary>The key of a profile's trait history in <see cref="TableNames.ProfileTimelines"/>.</summary>
+    /// <summary>The key of a profile's trait history in <see cref="TableNames.ProfileTraitHistories"/>.</summary>
     public static SqlFragment Profile(SqlFragment tenant, SqlFragment profileId) =>
         Sql.Of($"concat({Prefix(tenant, profileId)}, 'p')");
 
     /// <summary>
-    /// The key of a profile's seen times in <see cref="TableNames.ProfileTimelines"/> (every event and profile update
+    /// The key of a profile's seen times in <see cref="TableNames.ProfileSeenTimes"/> (every event and profile update
     /// time, for the universe): apart from the trait history since schema 15, so a query reads only what it needs.
     /// </summary>
     public static SqlFragment Seen(SqlFragment tenant, SqlFragment profileId) =>

@@ -140,6 +140,8 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             // A compacted store reads a key from one file per level; right after a build the new files overlap.
             await engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(tables.ProfileTimelines)}"), cancellationToken).ConfigureAwait(false);
             await engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(tables.ProfileEventTimes)}"), cancellationToken).ConfigureAwait(false);
+            await engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(tables.ProfileSeenTimes)}"), cancellationToken).ConfigureAwait(false);
+            await engine.ExecuteAsync(Sql.Of($"OPTIMIZE TABLE {Sql.Table(tables.ProfileTraitHistories)}"), cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -197,6 +199,8 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
 
         // The event times follow the timelines' writes (a materialized view), not their deletes.
         await engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileEventTimes)} WHERE tenant = {tenant}"), cancellationToken).ConfigureAwait(false);
+        await engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileSeenTimes)} WHERE tenant = {tenant}"), cancellationToken).ConfigureAwait(false);
+        await engine.ExecuteAsync(Sql.Of($"DELETE FROM {Sql.Table(tables.ProfileTraitHistories)} WHERE tenant = {tenant}"), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -204,7 +208,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
     /// <paramref name="selected"/>: those rows, after the stored rows' entries up to <paramref name="cutBackTo"/>
     /// (none when null: a rebuild). A profile has one row per metric it has events of (what a segment query looks up:
     /// only the metrics it reads), a row of its seen times (every event time and profile update time, for the universe)
-    /// and a row of its trait history, written in <paramref name="profilePasses"/> statements (see <see cref="ProfilesPerPass"/>).
+    /// and a row of its trait history (each in a table of its own, schema 16), two statements a pass, written in <paramref name="profilePasses"/> statements (see <see cref="ProfilesPerPass"/>).
     /// </summary>
     private IEnumerable<SqlFragment> Writes(SqlFragment tenant, SqlFragment selected, SqlFragment? cutBackTo, int profilePasses = 1)
     {
@@ -225,9 +229,9 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         // The stored rows by key lookup as the new rows stream past (join_algorithm 'direct'; the statement's other
         // joins stay hash joins), never all in memory at once: a hash join of 20,000 changed profiles' rows took a tick
         // over 1 GiB on the 2M-profile demo.
-        SqlFragment Stored(string on) => cutBackTo is null
+        SqlFragment Stored(SqlFragment table, string on) => cutBackTo is null
             ? Sql.Empty
-            : Sql.Of($" LEFT JOIN {timelines} AS o ON o.key = {Sql.Table(on)}");
+            : Sql.Of($" LEFT JOIN {table} AS o ON o.key = {Sql.Table(on)}");
         // Blocks of 2,048 timelines, written as they come: each block holds the stored rows it joined, whole histories,
         // so with the default blocks (65,409 rows, squashed to 1M before writing) a refresh of 20,000 profiles held
         // them all at once (341 MB for the metric rows alone against 78 MB with 4,096, on the 2M-profile demo). Since the
@@ -245,38 +249,44 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             SELECT e.key, {tenant}, e.profile_id,
                 {Column("e", "event_metric", 1, "event_ingested_at")}, {Column("e", "event_ts", 2, "event_ingested_at")}, {Column("e", "event_value", 3, "event_ingested_at")},
                 {Column("e", "event_properties", 4, "event_ingested_at")}, {Column("e", "event_ingested_at", 5, "event_ingested_at")}
-            FROM (SELECT {eventKey} AS key, profile_id, groupArray((metric, ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id, metric) AS e{Stored("e.key")}
+            FROM (SELECT {eventKey} AS key, profile_id, groupArray((metric, ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id, metric) AS e{Stored(timelines, "e.key")}
             SETTINGS {settings}
             """);
 
         for (var pass = 0; pass < profilePasses; pass++)
         {
-            yield return ProfileRows(profilePasses == 1 ? where : Sql.Of($"{where} AND cityHash64(profile_id) % {Sql.Number(profilePasses)} = {Sql.Number(pass)}"));
+            var rowsOfPass = profilePasses == 1 ? where : Sql.Of($"{where} AND cityHash64(profile_id) % {Sql.Number(profilePasses)} = {Sql.Number(pass)}");
+            yield return SeenRows(rowsOfPass);
+            yield return TraitRows(rowsOfPass);
         }
 
-        SqlFragment ProfileRows(SqlFragment rowsOfPass)
+        // Two rows a profile in tables of their own, each read alone (a property condition needs no seen times, the
+        // universe no traits): its seen times, rewritten for every profile with events or updates, and its trait
+        // history, rewritten only where traits were written.
+        SqlFragment SeenRows(SqlFragment rowsOfPass)
         {
-            // Two rows a profile, each read alone (a property condition needs no seen times, the universe no traits):
-            // its seen times under one key, rewritten for every profile with events or updates, and its trait history
-            // under another, rewritten only where traits were written. Reading 6,000 trait histories took 50 ms alone
-            // against 109 ms beside the seen times (on average 46 and 11 entries a profile, 2M-profile demo).
+            var seenTimes = Sql.Table(tables.ProfileSeenTimes);
             var seenKey = TimelineKeys.Seen(tenant, Sql.Of($"profile_id"));
-            var traitKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
-            var seen = Sql.Of(
-                $"SELECT {seenKey} AS key, profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {rowsOfPass}) GROUP BY profile_id");
-            var newTraits = Sql.Of($"SELECT {traitKey} AS key, profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {rowsOfPass} GROUP BY profile_id");
             return Sql.Of(
                 $"""
-                INSERT INTO {timelines} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
-                SELECT s.key, {tenant}, s.profile_id,
-                    {Column("s", "seen_at", 1, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, "seen_ingested_at")},
-                    CAST([], 'Array(String)') AS no_property, CAST([], 'Array(String)') AS no_value, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS no_updated_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS no_ingested_at
-                FROM ({seen}) AS s{Stored("s.key")}
-                UNION ALL
-                SELECT t.key, {tenant}, t.profile_id, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS no_seen_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS no_seen_ingested_at,
+                INSERT INTO {seenTimes} (key, tenant, profile_id, seen_at, seen_ingested_at)
+                SELECT s.key, {tenant}, s.profile_id, {Column("s", "seen_at", 1, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, "seen_ingested_at")}
+                FROM (SELECT {seenKey} AS key, profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {rowsOfPass}) GROUP BY profile_id) AS s{Stored(seenTimes, "s.key")}
+                SETTINGS {settings}
+                """);
+        }
+
+        SqlFragment TraitRows(SqlFragment rowsOfPass)
+        {
+            var histories = Sql.Table(tables.ProfileTraitHistories);
+            var traitKey = TimelineKeys.Profile(tenant, Sql.Of($"profile_id"));
+            return Sql.Of(
+                $"""
+                INSERT INTO {histories} (key, tenant, profile_id, trait_property, trait_value, trait_updated_at, trait_ingested_at)
+                SELECT t.key, {tenant}, t.profile_id,
                     {Column("t", "trait_property", 1, "trait_ingested_at")}, {Column("t", "trait_value", 2, "trait_ingested_at")},
                     {Column("t", "trait_updated_at", 3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, "trait_ingested_at")}
-                FROM ({newTraits}) AS t{Stored("t.key")}
+                FROM (SELECT {traitKey} AS key, profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {rowsOfPass} GROUP BY profile_id) AS t{Stored(histories, "t.key")}
                 SETTINGS {settings}
                 """);
         }

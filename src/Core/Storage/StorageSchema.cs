@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 15;
+    public const int CurrentVersion = 16;
 
     public StorageSchema(string database)
         : base(database)
@@ -73,6 +73,7 @@ public sealed class StorageSchema : TableNames
         new(13, "phase 1's time projections with marks of 256 rows instead of 1,024 (written for existing parts)", FinestPhaseOneReads()),
         new(14, "current membership held in its buckets only (one engine): the membership table's rows, no longer written or read there, removed", MembershipInBucketsOnly()),
         new(15, "a profile's seen times and trait history under keys of their own in the timelines (one engine; the timelines are rebuilt from the history after the upgrade)", SeenApartFromTraits()),
+        new(16, "a profile's seen times and trait history in key-value tables of their own, narrow rows (one engine; the timelines are rebuilt from the history after the upgrade)", SeenAndTraitsInTablesOfTheirOwn()),
     ];
 
     /// <summary>On one engine (not on a cluster's nodes): see <see cref="KeyValueTables"/>.</summary>
@@ -392,6 +393,51 @@ public sealed class StorageSchema : TableNames
     private List<SqlFragment> SeenApartFromTraits() => OnOneEngine(
     [
         Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} DELETE WHERE 1 SETTINGS mutations_sync = 2"),
+    ]);
+
+    /// <summary>
+    /// Version 16: seen times and trait histories leave <see cref="TableNames.ProfileTimelines"/> for key-value tables of
+    /// their own (<see cref="TableNames.ProfileSeenTimes"/>, <see cref="TableNames.ProfileTraitHistories"/>). A key-value
+    /// read decodes every column of the row it finds, and a timelines row has thirteen, mostly empty arrays for these
+    /// keys: the same 6,000 seen rows read in 50–76 ms from a table of their own against 124–135 ms (2M-profile demo,
+    /// on a server). As in version 15 the watermark goes first, so readers take everything from the history until the
+    /// next refresh rebuilds the timelines in the new tables (a copy could miss a refresh running meanwhile in another
+    /// process); then the old rows, the timelines rows without events, go.
+    /// </summary>
+    private List<SqlFragment> SeenAndTraitsInTablesOfTheirOwn() => OnOneEngine(
+    [
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileSeenTimes)}
+            (
+                key String,
+                tenant String,
+                profile_id String,
+                seen_at Array(DateTime64(3, 'UTC')),
+                seen_ingested_at Array(DateTime64(6, 'UTC'))
+            )
+            ENGINE = EmbeddedRocksDB
+            PRIMARY KEY key
+            SETTINGS optimize_for_bulk_insert = 0
+            """),
+        Sql.Of(
+            $"""
+            CREATE TABLE IF NOT EXISTS {Sql.Table(ProfileTraitHistories)}
+            (
+                key String,
+                tenant String,
+                profile_id String,
+                trait_property Array(String),
+                trait_value Array(String),
+                trait_updated_at Array(DateTime64(3, 'UTC')),
+                trait_ingested_at Array(DateTime64(6, 'UTC'))
+            )
+            ENGINE = EmbeddedRocksDB
+            PRIMARY KEY key
+            SETTINGS optimize_for_bulk_insert = 0
+            """),
+        Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} DELETE WHERE 1 SETTINGS mutations_sync = 2"),
+        Sql.Of($"DELETE FROM {Sql.Table(ProfileTimelines)} WHERE empty(event_ts)"),
     ]);
 
     private List<SqlFragment> MembershipInBucketsOnly() => OnOneEngine(

@@ -37,7 +37,7 @@ public abstract partial class EngineContractTests
 
         Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
         var rows = await Engine.QueryAsync(
-            Sql.Of($"SELECT profile_id, arrayStringConcat(event_metric, ','), length(seen_at), arrayStringConcat(trait_property, ',') FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key"),
+            Sql.Of($"SELECT profile_id, arrayStringConcat(event_metric, ','), length(seen_at), arrayStringConcat(trait_property, ',') FROM {AllTimelineRows(schema)} ORDER BY key"),
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2), row.GetString(3)));
         Assert.Equal(
             [("p1", string.Empty, 2L, string.Empty), ("p1", "Opened Email", 0L, string.Empty), ("p1", "Placed Order", 0L, string.Empty), ("p2", string.Empty, 0L, "city"), ("p2", string.Empty, 1L, string.Empty)],
@@ -90,7 +90,7 @@ public abstract partial class EngineContractTests
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2)));
         Assert.Equal(history, timelines);
         Assert.Equal([("p1", 3L), ("p2", 2L)], await Engine.QueryAsync(
-            Sql.Of($"SELECT profile_id, length(seen_at) FROM {Sql.Table(schema.ProfileTimelines)} WHERE length(seen_at) > 0 ORDER BY profile_id"),
+            Sql.Of($"SELECT profile_id, length(seen_at) FROM {Sql.Table(schema.ProfileSeenTimes)} ORDER BY profile_id"),
             row => (row.GetString(0), row.GetInt64(1))));
     }
 
@@ -158,7 +158,7 @@ public abstract partial class EngineContractTests
         Assert.True((await new ProfileTimelinesRefresher(Engine, schema).RefreshAsync("acme", upTo)).Rebuilt);
 
         var rows = await Engine.QueryAsync(
-            Sql.Of($"SELECT key, length(seen_at), arrayStringConcat(trait_property, ',') FROM {Sql.Table(schema.ProfileTimelines)} WHERE empty(event_ts) ORDER BY key"),
+            Sql.Of($"SELECT key, length(seen_at), arrayStringConcat(trait_property, ',') FROM {AllTimelineRows(schema)} WHERE empty(event_ts) ORDER BY key"),
             row => (row.GetString(0), row.GetInt64(1), row.GetString(2)));
         Assert.Equal([("4:acme2:p1s", 1L, string.Empty), ("4:acme2:p2p", 0L, "city"), ("4:acme2:p2s", 2L, string.Empty)], rows);
     }
@@ -170,9 +170,76 @@ public abstract partial class EngineContractTests
                 $"""
                 SELECT concat(key, ' ', toString(arraySort(arrayZip(event_ts, event_value, event_ingested_at))), ' ', toString(arraySort(arrayZip(seen_at, seen_ingested_at))), ' ',
                        toString(arraySort(arrayZip(trait_property, trait_value, trait_updated_at, trait_ingested_at))))
-                FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key
+                FROM {AllTimelineRows(schema)} ORDER BY key
                 """),
             row => row.GetString(0));
+
+    /// <summary>
+    /// The rows of the timelines and of the tables beside them (seen times and trait histories since schema 16) as one
+    /// table of the timelines' columns, for tests that compare whole contents.
+    /// </summary>
+    private static SqlFragment AllTimelineRows(StorageSchema schema) =>
+        Sql.Of(
+            $"""
+            (SELECT key, profile_id, event_metric, event_ts, event_value, event_ingested_at, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at
+             FROM {Sql.Table(schema.ProfileTimelines)}
+             UNION ALL
+             SELECT key, profile_id, [], [], [], [], seen_at, seen_ingested_at, [], [], [], [] FROM {Sql.Table(schema.ProfileSeenTimes)}
+             UNION ALL
+             SELECT key, profile_id, [], [], [], [], [], [], trait_property, trait_value, trait_updated_at, trait_ingested_at FROM {Sql.Table(schema.ProfileTraitHistories)})
+            """);
+
+    [Fact]
+    public async Task A_version_15_database_moves_seen_times_and_trait_histories_into_tables_of_their_own_by_a_rebuild()
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 15);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000")),
+            null);
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","profile_id":"p1","updated_at":"2026-10-15 10:00:00.000","properties":{"city":"sBoston"},"ingested_at":"2026-11-01 00:00:00.000000"}""" + "\n"),
+            null);
+        var upTo = new DateTime(2026, 11, 1, 0, 0, 1, DateTimeKind.Utc);
+        var refresher = new ProfileTimelinesRefresher(Engine, schema);
+
+        // As version 15 left them: seen times and trait history as rows of the timelines, up to a watermark.
+        await Engine.ExecuteAsync(Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(schema.ProfileTimelines)} (key, tenant, profile_id, event_metric, event_ts, event_value, event_properties, event_ingested_at)
+            VALUES ('4:acme2:p1ePlaced Order', 'acme', 'p1', ['Placed Order'], ['2026-10-01 10:00:00.000'], [1], [map()], ['2026-11-01 00:00:00.000000'])
+            """));
+        await Engine.ExecuteAsync(Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(schema.ProfileTimelines)} (key, tenant, profile_id, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at)
+            VALUES ('4:acme2:p1s', 'acme', 'p1', ['2026-10-01 10:00:00.000', '2026-10-15 10:00:00.000'], ['2026-11-01 00:00:00.000000', '2026-11-01 00:00:00.000000'], [], [], [], []),
+                   ('4:acme2:p1p', 'acme', 'p1', [], [], ['city'], ['sBoston'], ['2026-10-15 10:00:00.000'], ['2026-11-01 00:00:00.000000'])
+            """));
+        await Engine.ExecuteAsync(Sql.Of(
+            $"INSERT INTO {Sql.Table(schema.ProfileTimelinesWatermark)} (tenant, watermark, event_times) VALUES ('acme', {Sql.Param(ClickHouseTime.Microseconds, upTo)}, 1)"));
+
+        // The upgrade forgets the watermark and the old rows; the next refresh rebuilds into the new tables.
+        await schema.EnsureCreatedAsync(Engine);
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelinesWatermark)}")));
+        Assert.Equal(["4:acme2:p1ePlaced Order"], await Engine.QueryAsync(Sql.Of($"SELECT key FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key"), row => row.GetString(0)));
+        Assert.True((await refresher.RefreshAsync("acme", upTo)).Rebuilt);
+
+        Assert.Equal([("4:acme2:p1s", 2L)], await Engine.QueryAsync(
+            Sql.Of($"SELECT key, length(seen_at) FROM {Sql.Table(schema.ProfileSeenTimes)}"),
+            row => (row.GetString(0), row.GetInt64(1))));
+        Assert.Equal([("4:acme2:p1p", "city", "sBoston")], await Engine.QueryAsync(
+            Sql.Of($"SELECT key, arrayStringConcat(trait_property, ','), arrayStringConcat(trait_value, ',') FROM {Sql.Table(schema.ProfileTraitHistories)}"),
+            row => (row.GetString(0), row.GetString(1), row.GetString(2))));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelines)} WHERE empty(event_ts)")));
+
+        // A reset forgets the new tables' rows too.
+        await refresher.ResetAsync("acme");
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT (SELECT count() FROM {Sql.Table(schema.ProfileSeenTimes)}) + (SELECT count() FROM {Sql.Table(schema.ProfileTraitHistories)})")));
+    }
 
     [Fact]
     public async Task Event_times_hold_the_timelines_event_rows_without_properties_through_refreshes_resets_and_an_upgrade()

@@ -19,7 +19,7 @@ FROM (
       WHERE tenant = {tenant:String})
     UNION ALL
     SELECT profile_id, seen
-    FROM segmentmcp.profile_timelines ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
+    FROM segmentmcp.profile_seen_times ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 's')
       FROM (
@@ -61,7 +61,7 @@ LEFT JOIN (
       WHERE tenant = {tenant:String})
     UNION ALL
     SELECT tenant, property, profile_id, value, updated_at, ingested_at
-    FROM segmentmcp.profile_timelines ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
+    FROM segmentmcp.profile_trait_histories ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
       FROM (
