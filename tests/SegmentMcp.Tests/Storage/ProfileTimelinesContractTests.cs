@@ -19,8 +19,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_5_database_gets_timelines_and_a_membership_lookup_built_from_its_history()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 5);
+        var schema = await DatabaseAtVersionAsync(5);
         await Engine.InsertJsonEachRowAsync(
             schema.Events,
             Events(("p1", "Placed Order", "2026-11-20 10:00:00.000", "2026-11-20 10:00:01.000000"), ("p1", "Opened Email", "2026-11-21 10:00:00.000", "2026-11-21 10:00:01.000000")),
@@ -130,8 +129,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_14_database_forgets_its_timelines_until_a_rebuild_keeps_seen_times_apart_from_traits()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 14);
+        var schema = await DatabaseAtVersionAsync(14);
         await Engine.InsertJsonEachRowAsync(
             schema.Events,
             Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000")),
@@ -192,8 +190,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_15_database_moves_seen_times_and_trait_histories_into_tables_of_their_own_by_a_rebuild()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 15);
+        var schema = await DatabaseAtVersionAsync(15);
         await Engine.InsertJsonEachRowAsync(
             schema.Events,
             Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000")),
@@ -244,8 +241,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task Event_times_hold_the_timelines_event_rows_without_properties_through_refreshes_resets_and_an_upgrade()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 8);
+        var schema = await DatabaseAtVersionAsync(8);
         await Engine.InsertJsonEachRowAsync(
             schema.Events,
             Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000")),

@@ -16,6 +16,14 @@ public abstract partial class EngineContractTests
 
         """);
 
+    /// <summary>A database of its own, migrated up to <paramref name="version"/> as a build of that version left it.</summary>
+    private async Task<StorageSchema> DatabaseAtVersionAsync(int version)
+    {
+        var schema = new StorageSchema(TestEngines.DatabaseName());
+        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: version);
+        return schema;
+    }
+
     [Fact]
     public async Task The_schema_migrations_end_at_the_current_version()
     {
@@ -48,8 +56,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_6_database_gets_the_phase_1_projections_on_the_parts_it_already_has()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 6);
+        var schema = await DatabaseAtVersionAsync(6);
         await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
         await new MembershipStore(Engine, schema) { WritesLookup = false }.WriteChangesAsync("acme", "s1", new DateTime(2026, 11, 22, 0, 0, 0, DateTimeKind.Utc), ["p1"], [], null, CancellationToken.None);
         Assert.Equal(["by_time"], await ProjectionsOfActivePartsAsync(schema, "events"));
@@ -94,8 +101,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_2_database_with_trait_history_gets_its_current_values_built_from_it()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 2);
+        var schema = await DatabaseAtVersionAsync(2);
         await Engine.InsertJsonEachRowAsync(
             schema.ProfileUpdates,
             System.Text.Encoding.UTF8.GetBytes(
@@ -154,8 +160,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_4_database_gets_typed_current_values_computed_for_its_existing_rows()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 4);
+        var schema = await DatabaseAtVersionAsync(4);
         await Engine.InsertJsonEachRowAsync(
             schema.ProfileUpdates,
             System.Text.Encoding.UTF8.GetBytes(
@@ -249,8 +254,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_12_database_gets_phase_1_time_projections_with_marks_of_256_rows_in_place_of_1024()
     {
-        var schema = new StorageSchema(TestEngines.DatabaseName());
-        await new SchemaMigrator(Engine, schema, schema.Migrations()).MigrateAsync(upTo: 12);
+        var schema = await DatabaseAtVersionAsync(12);
         // Ten days of one metric in four parts, an event every 1.44 s: an hour's edge is 2,500 of 600,000 events (ClickHouse
         // reads a projection, even one named, only where it reads fewer marks than the table).
         for (var part = 0; part < 4; part++)
