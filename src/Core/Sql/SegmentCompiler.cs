@@ -522,7 +522,7 @@ public static partial class SegmentCompiler
             var watermark = TimelinesWatermark();
 
             return Sql.Of(
-                $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_metric AS metric, event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
+                $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
         }
 
         /// <summary>The trait history a query reads: the table, or restricted to candidates with timelines, theirs.</summary>

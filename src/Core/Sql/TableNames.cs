@@ -67,8 +67,9 @@ public class TableNames
 
     /// <summary>
     /// Each profile's events, a row per metric under a key (<see cref="TimelineKeys"/>): a key-value table that phase 2
-    /// of the evaluator reads for a few profiles without touching the MergeTrees' granules. Its seen times and trait
-    /// history are in <see cref="ProfileSeenTimes"/> and <see cref="ProfileTraitHistories"/> (schema 16).
+    /// of the evaluator reads for a few profiles without touching the MergeTrees' granules: the metric once, then each
+    /// event's time, value, properties and ingestion time (schema 17). Its seen times and trait history are in
+    /// <see cref="ProfileSeenTimes"/> and <see cref="ProfileTraitHistories"/> (schema 16).
     /// </summary>
     public string ProfileTimelines => Name("profile_timelines");
 

@@ -462,7 +462,8 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         var (tenantValue, segmentValue, time, keys, log) = await InsertLogAsync(tenant, segmentId, at, Sql.Of($"candidate, if(now_member, 'entered', 'exited')"), changes, betweenWrites, cancellationToken).ConfigureAwait(false);
 
         // The log's rows at this time are exactly this evaluation's changes (the caller's guarantee; a segment evaluated
-        // whole has no chunks): current membership copies them, beside their count.
+        // whole has no chunks): current membership copies them, beside their count. They were diffed against the
+        // stored members, each profile once, so the buckets take them as exact (see WriteBucketsAsync).
         var fromLog = Sql.Of($"FROM {membershipLog} WHERE {keys} AND at = {time}");
         var membershipWrite = WritesLookup
             ? WriteBucketsAsync(
@@ -473,7 +474,8 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
                     SELECT {OneSegmentBucketKey(tenantValue, segmentValue)} AS bucket, groupArrayIf(profile_id, change = 'entered') AS entered, groupArrayIf(profile_id, change = 'exited') AS exited
                     {fromLog} GROUP BY {BucketNumber}
                     """),
-                cancellationToken)
+                cancellationToken,
+                exactChanges: true)
             : engine.ExecuteAsync(
                 Sql.Of(
                     $"INSERT INTO {membership} (tenant, segment_id, profile_id, is_member, changed_at, sequence) SELECT tenant, segment_id, profile_id, toUInt8(change), at, {Sql.Param("UInt64", NextSequence())} {fromLog} SETTINGS {ParallelInsert}"),
@@ -630,16 +632,25 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     /// concatenation), 62 against 87 ms for 122,323 entering and 51 against 61 ms for as many leaving (medians of 11,
     /// interleaved). No reader relies on a bucket's order.
     /// </summary>
-    private async Task<QueryStatistics> WriteBucketsAsync(string tenant, IEnumerable<string> segmentIds, SqlFragment changedBuckets, CancellationToken cancellationToken)
+    /// <param name="exactChanges">
+    /// The changes were diffed against the stored members, each profile once (a whole evaluation's, read back from the
+    /// log): no entered profile is stored and every exited one is, so only the exited are removed and the entered are
+    /// appended as they are. For a 404,445-member segment with 124,578 entering, 39–45 against 58–72 ms (medians of 7, on
+    /// a server); with as many leaving, the same.
+    /// </param>
+    private async Task<QueryStatistics> WriteBucketsAsync(
+        string tenant, IEnumerable<string> segmentIds, SqlFragment changedBuckets, CancellationToken cancellationToken, bool exactChanges = false)
     {
         var buckets = Sql.Table(schema.MembershipBuckets);
+        var removed = exactChanges ? Sql.Of($"c.exited") : Sql.Of($"arrayConcat(c.exited, c.entered)");
         var remaining = await HasArrayExceptAsync().ConfigureAwait(false)
-            ? Sql.Of($"arrayExcept(s.members, arrayConcat(c.exited, c.entered))")
-            : Sql.Of($"arrayFilter((p, seen) -> seen = 1, s.members, arraySlice(arrayEnumerateUniq(arrayConcat(c.exited, c.entered, s.members)), length(c.exited) + length(c.entered) + 1))");
+            ? Sql.Of($"arrayExcept(s.members, {removed})")
+            : Sql.Of($"arrayFilter((p, seen) -> seen = 1, s.members, arraySlice(arrayEnumerateUniq(arrayConcat({removed}, s.members)), length({removed}) + 1))");
+        var entered = exactChanges ? Sql.Of($"c.entered") : Sql.Of($"arrayDistinct(c.entered)");
         var statement = Sql.Of(
             $"""
             INSERT INTO {buckets} (key, members)
-            SELECT c.bucket, arrayConcat({remaining}, arrayDistinct(c.entered))
+            SELECT c.bucket, arrayConcat({remaining}, {entered})
             FROM ({changedBuckets}) AS c
             LEFT JOIN {buckets} AS s ON s.key = c.bucket
             SETTINGS join_use_nulls = 0, join_algorithm = 'direct'

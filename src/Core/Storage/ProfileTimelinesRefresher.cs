@@ -245,11 +245,11 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         var eventKey = TimelineKeys.Events(tenant, Sql.Of($"profile_id"), Sql.Of($"metric"));
         yield return Sql.Of(
             $"""
-            INSERT INTO {timelines} (key, tenant, profile_id, event_metric, event_ts, event_value, event_properties, event_ingested_at)
-            SELECT e.key, {tenant}, e.profile_id,
-                {Column("e", "event_metric", 1, "event_ingested_at")}, {Column("e", "event_ts", 2, "event_ingested_at")}, {Column("e", "event_value", 3, "event_ingested_at")},
-                {Column("e", "event_properties", 4, "event_ingested_at")}, {Column("e", "event_ingested_at", 5, "event_ingested_at")}
-            FROM (SELECT {eventKey} AS key, profile_id, groupArray((metric, ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id, metric) AS e{Stored(timelines, "e.key")}
+            INSERT INTO {timelines} (key, tenant, profile_id, metric, event_ts, event_value, event_properties, event_ingested_at)
+            SELECT e.key, {tenant}, e.profile_id, e.metric,
+                {Column("e", "event_ts", 1, "event_ingested_at")}, {Column("e", "event_value", 2, "event_ingested_at")},
+                {Column("e", "event_properties", 3, "event_ingested_at")}, {Column("e", "event_ingested_at", 4, "event_ingested_at")}
+            FROM (SELECT {eventKey} AS key, profile_id, metric, groupArray((ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id, metric) AS e{Stored(timelines, "e.key")}
             SETTINGS {settings}
             """);
 

@@ -4,6 +4,8 @@ using SegmentMcp.Tests.Mcp;
 
 namespace SegmentMcp.Tests.Storage;
 
+using Sql = SegmentMcp.Core.Sql.Sql;
+
 /// <summary>
 /// Every reader of current membership agrees with the changes written, on both adapters (where membership is held in
 /// the buckets on one engine): members page by page, counts, overlaps, a profile's live segments, single lookups,
@@ -17,6 +19,38 @@ public abstract partial class EngineContractTests
     /// <summary>The same with the bucket rewrite an engine without <c>arrayExcept</c> (an older server) gets.</summary>
     [Fact]
     public Task Membership_readers_agree_with_the_changes_written_by_the_rewrite_without_arrayExcept() => MembershipReadersAgreeAsync(false);
+
+    /// <summary>
+    /// A whole evaluation's changes, diffed against the stored members inside the engine and written from the log:
+    /// the buckets take them as exact (the exited removed, the entered appended), with and without <c>arrayExcept</c>.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData(false)]
+    public async Task Changes_written_from_a_statement_leave_exactly_the_new_members(bool? removesWithArrayExcept)
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var store = new MembershipStore(Engine, schema) { RemovesWithArrayExcept = removesWithArrayExcept };
+        var t0 = new DateTime(2026, 11, 20, 0, 0, 0, DateTimeKind.Utc);
+        var many = Enumerable.Range(0, 300).Select(i => $"p{i:D3}").ToList();
+        await store.WriteChangesAsync("acme", "s1", t0, many, [], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", "s2", t0, many, [], null, CancellationToken.None);
+
+        // Every third profile leaves, and as many new ones enter (spread over the same buckets).
+        var leaving = many.Where((_, i) => i % 3 == 0).ToList();
+        var entering = Enumerable.Range(0, 100).Select(i => $"q{i:D3}").ToList();
+        var changes = Sql.Of(
+            $"SELECT c.1 AS candidate, c.2 AS now_member FROM (SELECT arrayJoin(arrayConcat(arrayMap(p -> (p, toUInt8(0)), {Sql.Param("Array(String)", leaving.ToArray())}), arrayMap(p -> (p, toUInt8(1)), {Sql.Param("Array(String)", entering.ToArray())}))) AS c)");
+        var written = await store.WriteChangesFromAsync("acme", "s1", t0.AddHours(1), changes, null, CancellationToken.None);
+
+        Assert.Equal((100L, 100L), (written.Entered, written.Exited));
+        var expected = many.Except(leaving).Concat(entering).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, await store.MembersAsync("acme", "s1", null, 1_000, CancellationToken.None));
+        Assert.Equal(expected.Count, await store.CountAsync("acme", "s1", CancellationToken.None));
+        Assert.Equal(many, await store.MembersAsync("acme", "s2", null, 1_000, CancellationToken.None));
+        Assert.True(await store.IsMemberAsync("acme", "s1", "q050", CancellationToken.None));
+        Assert.False(await store.IsMemberAsync("acme", "s1", "p003", CancellationToken.None));
+    }
 
     private async Task MembershipReadersAgreeAsync(bool? removesWithArrayExcept)
     {

@@ -16,14 +16,18 @@ public abstract partial class EngineContractTests
         System.Text.Encoding.UTF8.GetBytes(string.Concat(rows.Select(r =>
             $$"""{"tenant":"acme","metric":"{{r.Metric}}","profile_id":"{{r.Profile}}","ts":"{{r.Ts}}","value":1,"properties":{},"ingested_at":"{{r.IngestedAt}}"}""" + "\n")));
 
+    /// <summary>A database migrated to <paramref name="version"/> holding <paramref name="events"/> of tenant acme.</summary>
+    private async Task<StorageSchema> DatabaseAtVersionWithEventsAsync(int version, params (string Profile, string Metric, string Ts, string IngestedAt)[] events)
+    {
+        var schema = await DatabaseAtVersionAsync(version);
+        await Engine.InsertJsonEachRowAsync(schema.Events, Events(events), null);
+        return schema;
+    }
+
     [Fact]
     public async Task A_version_5_database_gets_timelines_and_a_membership_lookup_built_from_its_history()
     {
-        var schema = await DatabaseAtVersionAsync(5);
-        await Engine.InsertJsonEachRowAsync(
-            schema.Events,
-            Events(("p1", "Placed Order", "2026-11-20 10:00:00.000", "2026-11-20 10:00:01.000000"), ("p1", "Opened Email", "2026-11-21 10:00:00.000", "2026-11-21 10:00:01.000000")),
-            null);
+        var schema = await DatabaseAtVersionWithEventsAsync(5, ("p1", "Placed Order", "2026-11-20 10:00:00.000", "2026-11-20 10:00:01.000000"), ("p1", "Opened Email", "2026-11-21 10:00:00.000", "2026-11-21 10:00:01.000000"));
         await Engine.InsertJsonEachRowAsync(
             schema.ProfileUpdates,
             System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","profile_id":"p2","updated_at":"2026-11-01 10:00:00.000","properties":{"city":"sBoston"}}""" + "\n"),
@@ -36,7 +40,7 @@ public abstract partial class EngineContractTests
 
         Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
         var rows = await Engine.QueryAsync(
-            Sql.Of($"SELECT profile_id, arrayStringConcat(event_metric, ','), length(seen_at), arrayStringConcat(trait_property, ',') FROM {AllTimelineRows(schema)} ORDER BY key"),
+            Sql.Of($"SELECT profile_id, metric, length(seen_at), arrayStringConcat(trait_property, ',') FROM {AllTimelineRows(schema)} ORDER BY key"),
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2), row.GetString(3)));
         Assert.Equal(
             [("p1", string.Empty, 2L, string.Empty), ("p1", "Opened Email", 0L, string.Empty), ("p1", "Placed Order", 0L, string.Empty), ("p2", string.Empty, 0L, "city"), ("p2", string.Empty, 1L, string.Empty)],
@@ -82,7 +86,7 @@ public abstract partial class EngineContractTests
         await refresher.RefreshAsync("acme", t1.AddDays(2));
 
         var timelines = await Engine.QueryAsync(
-            Sql.Of($"SELECT profile_id, arrayJoin(event_metric) AS metric, count() FROM {Sql.Table(schema.ProfileTimelines)} WHERE length(event_metric) > 0 GROUP BY profile_id, metric ORDER BY profile_id, metric"),
+            Sql.Of($"SELECT profile_id, metric, toInt64(sum(length(event_ts))) FROM {Sql.Table(schema.ProfileTimelines)} GROUP BY profile_id, metric ORDER BY profile_id, metric"),
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2)));
         var history = await Engine.QueryAsync(
             Sql.Of($"SELECT profile_id, metric, count() FROM {Sql.Table(schema.Events)} GROUP BY profile_id, metric ORDER BY profile_id, metric"),
@@ -129,11 +133,7 @@ public abstract partial class EngineContractTests
     [Fact]
     public async Task A_version_14_database_forgets_its_timelines_until_a_rebuild_keeps_seen_times_apart_from_traits()
     {
-        var schema = await DatabaseAtVersionAsync(14);
-        await Engine.InsertJsonEachRowAsync(
-            schema.Events,
-            Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000")),
-            null);
+        var schema = await DatabaseAtVersionWithEventsAsync(14, ("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000"));
         await Engine.InsertJsonEachRowAsync(
             schema.ProfileUpdates,
             System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","profile_id":"p2","updated_at":"2026-10-15 10:00:00.000","properties":{"city":"sBoston"},"ingested_at":"2026-11-01 00:00:00.000000"}""" + "\n"),
@@ -174,27 +174,24 @@ public abstract partial class EngineContractTests
 
     /// <summary>
     /// The rows of the timelines and of the tables beside them (seen times and trait histories since schema 16) as one
-    /// table of the timelines' columns, for tests that compare whole contents.
+    /// table of all their columns, for tests that compare whole contents.
     /// </summary>
     private static SqlFragment AllTimelineRows(StorageSchema schema) =>
         Sql.Of(
             $"""
-            (SELECT key, profile_id, event_metric, event_ts, event_value, event_ingested_at, seen_at, seen_ingested_at, trait_property, trait_value, trait_updated_at, trait_ingested_at
+            (SELECT key, profile_id, metric, event_ts, event_value, event_ingested_at, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS seen_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS seen_ingested_at,
+                    CAST([], 'Array(String)') AS trait_property, CAST([], 'Array(String)') AS trait_value, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS trait_updated_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS trait_ingested_at
              FROM {Sql.Table(schema.ProfileTimelines)}
              UNION ALL
-             SELECT key, profile_id, [], [], [], [], seen_at, seen_ingested_at, [], [], [], [] FROM {Sql.Table(schema.ProfileSeenTimes)}
+             SELECT key, profile_id, '', [], [], [], seen_at, seen_ingested_at, [], [], [], [] FROM {Sql.Table(schema.ProfileSeenTimes)}
              UNION ALL
-             SELECT key, profile_id, [], [], [], [], [], [], trait_property, trait_value, trait_updated_at, trait_ingested_at FROM {Sql.Table(schema.ProfileTraitHistories)})
+             SELECT key, profile_id, '', [], [], [], [], [], trait_property, trait_value, trait_updated_at, trait_ingested_at FROM {Sql.Table(schema.ProfileTraitHistories)})
             """);
 
     [Fact]
     public async Task A_version_15_database_moves_seen_times_and_trait_histories_into_tables_of_their_own_by_a_rebuild()
     {
-        var schema = await DatabaseAtVersionAsync(15);
-        await Engine.InsertJsonEachRowAsync(
-            schema.Events,
-            Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000")),
-            null);
+        var schema = await DatabaseAtVersionWithEventsAsync(15, ("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"));
         await Engine.InsertJsonEachRowAsync(
             schema.ProfileUpdates,
             System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","profile_id":"p1","updated_at":"2026-10-15 10:00:00.000","properties":{"city":"sBoston"},"ingested_at":"2026-11-01 00:00:00.000000"}""" + "\n"),
@@ -217,12 +214,16 @@ public abstract partial class EngineContractTests
         await Engine.ExecuteAsync(Sql.Of(
             $"INSERT INTO {Sql.Table(schema.ProfileTimelinesWatermark)} (tenant, watermark, event_times) VALUES ('acme', {Sql.Param(ClickHouseTime.Microseconds, upTo)}, 1)"));
 
-        // The upgrade forgets the watermark and the old rows; the next refresh rebuilds into the new tables.
+        // The upgrade forgets the watermark and the old rows (version 17 recreates the timelines narrow); the next
+        // refresh rebuilds into the new tables.
         await schema.EnsureCreatedAsync(Engine);
         Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
         Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelinesWatermark)}")));
-        Assert.Equal(["4:acme2:p1ePlaced Order"], await Engine.QueryAsync(Sql.Of($"SELECT key FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key"), row => row.GetString(0)));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelines)}")));
         Assert.True((await refresher.RefreshAsync("acme", upTo)).Rebuilt);
+        Assert.Equal([("4:acme2:p1ePlaced Order", "Placed Order", 1L)], await Engine.QueryAsync(
+            Sql.Of($"SELECT key, metric, toInt64(length(event_ts)) FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key"),
+            row => (row.GetString(0), row.GetString(1), row.GetInt64(2))));
 
         Assert.Equal([("4:acme2:p1s", 2L)], await Engine.QueryAsync(
             Sql.Of($"SELECT key, length(seen_at) FROM {Sql.Table(schema.ProfileSeenTimes)}"),
@@ -239,13 +240,43 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task A_version_16_database_gets_narrow_event_rows_by_a_rebuild_and_its_event_times_stay_in_step()
+    {
+        var schema = await DatabaseAtVersionWithEventsAsync(16, ("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p1", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000"));
+        var upTo = new DateTime(2026, 11, 1, 0, 0, 1, DateTimeKind.Utc);
+
+        // As version 16 left them: the metric once an event, up to a watermark.
+        await Engine.ExecuteAsync(Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(schema.ProfileTimelines)} (key, tenant, profile_id, event_metric, event_ts, event_value, event_properties, event_ingested_at)
+            VALUES ('4:acme2:p1ePlaced Order', 'acme', 'p1', ['Placed Order'], ['2026-10-01 10:00:00.000'], [1], [map()], ['2026-11-01 00:00:00.000000'])
+            """));
+        await Engine.ExecuteAsync(Sql.Of(
+            $"INSERT INTO {Sql.Table(schema.ProfileTimelinesWatermark)} (tenant, watermark, event_times) VALUES ('acme', {Sql.Param(ClickHouseTime.Microseconds, upTo)}, 1)"));
+
+        // The upgrade forgets the watermark and recreates the table with the metric once a row, and nothing else.
+        await schema.EnsureCreatedAsync(Engine);
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelinesWatermark)}")));
+        Assert.Equal(
+            ["key", "tenant", "profile_id", "metric", "event_ts", "event_value", "event_properties", "event_ingested_at"],
+            await Engine.QueryAsync(
+                Sql.Of($"SELECT name FROM system.columns WHERE database = {Sql.Param("String", schema.Database)} AND table = 'profile_timelines' ORDER BY position"),
+                row => row.GetString(0)));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelines)}")));
+
+        // The next refresh rebuilds both the rows and, through the recreated view, the event times.
+        Assert.True((await new ProfileTimelinesRefresher(Engine, schema).RefreshAsync("acme", upTo)).Rebuilt);
+        await AssertEventTimesMirrorTimelinesAsync(schema, 2);
+        Assert.Equal(["Opened Email", "Placed Order"], await Engine.QueryAsync(
+            Sql.Of($"SELECT metric FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY metric"),
+            row => row.GetString(0)));
+    }
+
+    [Fact]
     public async Task Event_times_hold_the_timelines_event_rows_without_properties_through_refreshes_resets_and_an_upgrade()
     {
-        var schema = await DatabaseAtVersionAsync(8);
-        await Engine.InsertJsonEachRowAsync(
-            schema.Events,
-            Events(("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000")),
-            null);
+        var schema = await DatabaseAtVersionWithEventsAsync(8, ("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000"));
 
         // As a version 8 refresh left them: timelines up to a watermark (written here as that version wrote them).
         await Engine.ExecuteAsync(Sql.Of(
@@ -289,7 +320,7 @@ public abstract partial class EngineContractTests
     private async Task AssertEventTimesMirrorTimelinesAsync(StorageSchema schema, int rows)
     {
         var timelines = await Engine.QueryAsync(
-            Sql.Of($"SELECT key, profile_id, event_metric[1], toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Sql.Table(schema.ProfileTimelines)} WHERE notEmpty(event_ts) ORDER BY key"),
+            Sql.Of($"SELECT key, profile_id, metric, toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Sql.Table(schema.ProfileTimelines)} WHERE notEmpty(event_ts) ORDER BY key"),
             row => (row.GetString(0), row.GetString(1), row.GetString(2), row.GetString(3), row.GetString(4), row.GetString(5)));
         var times = await Engine.QueryAsync(
             Sql.Of($"SELECT key, profile_id, metric, toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Sql.Table(schema.ProfileEventTimes)} ORDER BY key"),
