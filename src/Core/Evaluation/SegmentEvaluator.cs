@@ -848,13 +848,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             if (job.Whole)
             {
                 units.Add(new ChunkWork(job.Tenant, job.SegmentId, job.Version, tick.T1, units.Count, [], Whole: true));
-                if (job.ReadsProfileProperties)
-                {
-                    // Its check of the current values, asked once they are refreshed, beside the level's other units:
-                    // one after the other in each whole evaluation, the checks were a serial step of 15–20 ms each.
-                    job.WholeOptions = CheckCurrentTraitsAsync(job, tick.T1, readStructures, cancellationToken);
-                }
-
                 continue;
             }
 
@@ -915,13 +908,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             // Every chunk handed over is written (or has failed its segment) before the level's states are.
             await writer.CompleteAsync().ConfigureAwait(false);
         }
-    }
-
-    /// <summary>A whole query's compile options at <paramref name="t1"/>, after its check of the current values (see <see cref="CurrentTraitsCheck"/>).</summary>
-    private async Task<CompileOptions> CheckCurrentTraitsAsync(SegmentJob job, DateTime t1, Task readStructures, CancellationToken cancellationToken)
-    {
-        await readStructures.ConfigureAwait(false);
-        return await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(t1), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1160,9 +1146,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private async Task EvaluateWholeAsync(Tick tick, SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         Func<ValueTask>? hook = AfterLogWritten is { } after ? () => after(work) : null;
-        var options = job.WholeOptions is { } checkedOptions
-            ? await checkedOptions.ConfigureAwait(false)
-            : await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(work.EvaluatedAt), cancellationToken).ConfigureAwait(false);
+        var options = await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(work.EvaluatedAt), cancellationToken).ConfigureAwait(false);
         if (job.BrandNew)
         {
             // A brand-new segment: every member enters, written by the engine straight from the compiled query.
@@ -1347,9 +1331,6 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         /// <summary>The size after phase 2 when it is known without counting (a brand-new segment's written members).</summary>
         public long? KnownSize { get; set; }
-
-        /// <summary>A whole job's compile options, checked against the current values ahead of its turn (null: checked in turn).</summary>
-        public Task<CompileOptions>? WholeOptions { get; set; }
 
         /// <summary>Evaluated in one query over the universe (<see cref="EvaluateWholeAsync"/>).</summary>
         public bool Whole { get; set; }
