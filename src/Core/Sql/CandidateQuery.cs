@@ -241,20 +241,41 @@ internal static partial class CandidateQuery
         {
             var metric = SqlF.Param("String", metricLeaves.Key);
 
-            // (1) Late and new events: any row of this metric ingested after w0 with a time that can be in a window at
-            // t1. Ingestion order, not event time, so a late event (ts ≤ t0) is seen too: through the projection in
-            // ingestion order (the ingested_at minmax index where a part predates it).
-            var lowers = metricLeaves.Select(e => TimeRange.Of(e.Window, t1).From).ToList();
-            var lowest = lowers.All(l => l is not null) ? lowers.Min() : null;
-            if (shared is not null)
+            // (1) Late and new events: a row of this metric ingested after w0 counts at t1 only inside a leaf's window at
+            // t1, and there it only adds to that leaf's events: like an event entering the window, so it moves the
+            // condition the way the leaf's upper edge does (EdgeEffect), and a member's new opens cannot make it leave
+            // "opened in 30 days". Leaves without a polarity (sums, averages, the behavioural conditions' derived
+            // leaves) keep every new row from their window's start up to t1, either way. Ingestion order, not event
+            // time, so a late event (ts ≤ t0) is seen too: through the projection in ingestion order (the ingested_at
+            // minmax index where a part predates it).
+            var fresh = new Dictionary<ChangeDirection, SortedSet<(DateTime From, DateTime To)>>();
+            foreach (var leaf in metricLeaves)
             {
-                shared.Add(new EventRead(metricLeaves.Key, NewRows: true, lowest, t1, ChangeDirection.Any));
+                var window = TimeRange.Of(leaf.Window, t1);
+                var polarity = polarities.GetValueOrDefault(leaf);
+                var from = window.From ?? DateTime.MinValue;
+                var to = polarity == 0 ? t1 : Min(window.Until, t1);
+                if (from <= to)
+                {
+                    FreshOf(EdgeEffect(polarity, entering: true)).Add((from, to));
+                }
             }
-            else
+
+            foreach (var (direction, set) in fresh.OrderBy(r => r.Key))
             {
-                var lowerBound = lowest is { } lower ? SqlF.Of($" AND ts >= {SqlF.Param(Time3, lower)}") : SqlF.Empty;
-                branches.Add(SqlF.Of(
-                    $"SELECT profile_id FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ingested_at > {w0Parameter} AND ts <= {t1Parameter}{lowerBound}{IngestOrder}"));
+                foreach (var (from, to) in Merge(set))
+                {
+                    DateTime? lower = from == DateTime.MinValue ? null : from;
+                    if (shared is not null)
+                    {
+                        shared.Add(new EventRead(metricLeaves.Key, NewRows: true, lower, to, direction));
+                        continue;
+                    }
+
+                    var lowerBound = lower is { } l ? SqlF.Of($" AND ts >= {SqlF.Param(Time3, l)}") : SqlF.Empty;
+                    edges.Add(SqlF.Of(
+                        $"SELECT profile_id, {SqlF.Number((long)direction)} AS direction FROM {events} WHERE tenant = {tenantParameter} AND metric = {metric} AND ingested_at > {w0Parameter} AND ts <= {SqlF.Param(Time3, to)}{lowerBound}{IngestOrder}"));
+                }
             }
 
             // (2) Window edges: an event is in a window at t iff L(t) ≤ ts ≤ U(t) with U(t) = min(until, now), and both
@@ -325,6 +346,9 @@ internal static partial class CandidateQuery
 
             SortedSet<(DateTime From, DateTime To)> RangesOf(ChangeDirection direction) =>
                 ranges.TryGetValue(direction, out var set) ? set : ranges[direction] = [];
+
+            SortedSet<(DateTime From, DateTime To)> FreshOf(ChangeDirection direction) =>
+                fresh.TryGetValue(direction, out var set) ? set : fresh[direction] = [];
         }
 
         var propertyNames = reads.Properties.Select(p => p.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();

@@ -8,8 +8,8 @@ using SegmentMcp.Tests.Storage;
 namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>
-/// A window edge passing an event can move a monotone condition one way only: phase 1 keeps such a profile as a
-/// candidate only on the side of stored membership it can leave, and the result stays exact.
+/// A window edge passing an event, or a new event inside a window, can move a monotone condition one way only: phase 1
+/// keeps such a profile as a candidate only on the side of stored membership it can leave, and the result stays exact.
 /// </summary>
 public abstract class OneSidedEdgeTests
 {
@@ -72,6 +72,60 @@ public abstract class OneSidedEdgeTests
         Assert.Equal(3, report.Segments.Single(s => s.SegmentId == none.Id).Candidates);
         Assert.Equal(["b", "d"], await MembersAsync(schema, none.Id));
     }
+
+    [Fact]
+    public async Task New_rows_move_a_monotone_condition_one_way_only()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await Engine.InsertJsonEachRowAsync(schema.Events, Rows(
+            ("Opened Email", "m", T0.AddDays(-5)),
+            ("Received Email", "m", T0.AddDays(-5)),
+            ("Received Email", "n", T0.AddDays(-5)),
+            ("Received Email", "k", T0.AddDays(-6)),
+            ("Opened Email", "q", T0.AddDays(-40))), null);
+
+        var store = new SegmentStore(Engine, schema);
+        var opened = new EventCondition("Opened Email", [], new LastDaysWindow(30), Measure.Count, Comparison.Gte, 1);
+        var received = opened with { Metric = "Received Email" };
+        var openers = await store.SaveAsync(Tenant, null, "openers", null, Json(opened), CancellationToken.None);
+        var unopened = await store.SaveAsync(
+            Tenant, null, "received, never opened", null, Json(new AllCondition([received, new NotCondition(opened)])), CancellationToken.None);
+
+        var evaluator = new SegmentEvaluator(Engine, schema, new EvaluatorOptions { IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(Tenant, T0, null, CancellationToken.None);
+        Assert.Equal(["m"], await MembersAsync(schema, openers.Id));
+        Assert.Equal(["k", "n"], await MembersAsync(schema, unopened.Id));
+
+        // Ingested after the tick: opens by m (a member of "openers") and n (not one), one more received email for k
+        // (a member of "received, never opened"), and q's late open, dated outside every window at t1.
+        await Task.Delay(10);
+        await Engine.InsertJsonEachRowAsync(schema.Events, Rows(
+            ("Opened Email", "m", T0.AddMinutes(30)),
+            ("Opened Email", "n", T0.AddMinutes(30)),
+            ("Received Email", "k", T0.AddMinutes(30)),
+            ("Opened Email", "q", T0.AddDays(-35))), null);
+
+        var report = await evaluator.TickAsync(Tenant, T0.AddHours(1), null, CancellationToken.None);
+
+        // A new open can only make a profile enter "openers": m, a member, is not a candidate, q's open counts nowhere.
+        Assert.Equal(1, report.Segments.Single(s => s.SegmentId == openers.Id).Candidates);
+        Assert.Equal(["m", "n"], await MembersAsync(schema, openers.Id));
+
+        // In "received, never opened" a new open can only make a member leave (n, not m) and a new received email only
+        // make a non-member enter (not k, a member).
+        Assert.Equal(1, report.Segments.Single(s => s.SegmentId == unopened.Id).Candidates);
+        Assert.Equal(["k"], await MembersAsync(schema, unopened.Id));
+    }
+
+    private static byte[] Rows(params (string Metric, string Profile, DateTime Ts)[] rows) =>
+        Encoding.UTF8.GetBytes(string.Concat(rows.Select(r => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["tenant"] = Tenant,
+            ["metric"] = r.Metric,
+            ["profile_id"] = r.Profile,
+            ["ts"] = r.Ts.ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture),
+            ["properties"] = new Dictionary<string, string>(),
+        }) + "\n")));
 
     private static string Json(Condition condition) =>
         SegmentDefinitionJson.Write(new SegmentDefinition("x", null, condition));
