@@ -35,6 +35,26 @@ internal static class EngineBenchmark
         await output.WriteLineAsync($"| 2 such queries from 2 threads on ONE connection | {sameConnection.TotalMilliseconds:F0} ms ({sameConnection / single:F2}× one query) |").ConfigureAwait(false);
         await output.WriteLineAsync($"| 2 such queries through the pool (2 connections) | {pooled.TotalMilliseconds:F0} ms ({pooled / single:F2}× one query) |").ConfigureAwait(false);
 
+        foreach (var (label, sql) in new[]
+        {
+            ("SELECT 1", "SELECT 1"),
+            ("SELECT 1 with a parameter", "SELECT {p:String}"),
+            ("count() of system.one", "SELECT count() FROM system.one"),
+        })
+        {
+            var parameters = sql.Contains('{', StringComparison.Ordinal) ? new SqlParameter[] { new("p", "String", "x") } : [];
+            var latencies = new List<double>();
+            for (var i = 0; i < 40; i++)
+            {
+                var stopwatch = Stopwatch.StartNew();
+                await engine.QueryAsync(new SqlStatement(sql, parameters), cancellationToken).ConfigureAwait(false);
+                latencies.Add(stopwatch.Elapsed.TotalMilliseconds);
+            }
+
+            latencies.Sort();
+            await output.WriteLineAsync($"| a trivial statement ({label}), 40 in a row | median {latencies[20]:F1} ms, fastest {latencies[0]:F1} ms |").ConfigureAwait(false);
+        }
+
         var database = "bench_engine_" + Guid.NewGuid().ToString("N")[..8];
         await engine.ExecuteAsync(new SqlStatement($"CREATE DATABASE {database}"), cancellationToken).ConfigureAwait(false);
         try

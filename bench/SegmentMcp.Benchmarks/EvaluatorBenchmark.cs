@@ -114,6 +114,12 @@ internal static class EvaluatorBenchmark
                 ? refreshPercent / 100
                 : throw new BenchUsageException($"--refresh-share: '{refresh}' is not a percentage in [0, 100]")
             : new EvaluatorOptions().TimelinesRefreshShare;
+        var refreshAfterTick = args.Text("refresh-after-tick") switch
+        {
+            null or "on" => true,
+            "off" => false,
+            var other => throw new BenchUsageException($"--refresh-after-tick: '{other}' is neither 'on' nor 'off'"),
+        };
         var wholeMinimum = args.Number("whole-minimum", new EvaluatorOptions().WholeEvaluationMinimum, 1, 100_000_000);
         var wholeRowsPerCandidate = args.Text("whole-rows-per-candidate") is { } perCandidate
             ? double.TryParse(perCandidate, NumberStyles.Float, CultureInfo.InvariantCulture, out var rows) && rows >= 0
@@ -168,7 +174,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -190,7 +196,8 @@ internal static class EvaluatorBenchmark
         IReadOnlyList<bool>? longest = null,
         bool reuseEstimates = true,
         int? wholeMinimum = null,
-        double? wholeRowsPerCandidate = null)
+        double? wholeRowsPerCandidate = null,
+        bool refreshAfterTick = true)
     {
         together ??= [false];
         gather ??= [new EvaluatorOptions().GatherWrites];
@@ -406,6 +413,7 @@ internal static class EvaluatorBenchmark
             await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio  start MB  (.NET  engine)  peak MB").ConfigureAwait(false);
             TickReport? single = null;
             string? peakedIn = null;
+            var afterTickRefreshes = new List<string>();
             IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             // The level's first run (one worker) meets its hour's new parts (and, with level statements, its keys) cold,
             // runs this process's chunk code for the first time and, when the rows behind the timelines reach the
@@ -435,7 +443,7 @@ internal static class EvaluatorBenchmark
                     ? null
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w.jsonl")));
                 var timing = new TimingEngine(engine, journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, EstimateReuse = estimateReuse }, estimates);
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -458,12 +466,25 @@ internal static class EvaluatorBenchmark
                 }
 
                 var peak = ProcessMemory.PeakMegabytes();
+
                 if (single is null)
                 {
                     breakdown = timing.Groups();
                 }
 
                 single ??= report;
+
+                // A server's refresh after the tick (RefreshTimelinesAfterTick): not in the tick's time, timed on its own
+                // before the next run starts.
+                var refreshWatch = Stopwatch.StartNew();
+                var refreshRows = await ((SegmentEvaluator)evaluator).TimelinesRefreshAfterTick.ConfigureAwait(false);
+                if (refreshRows > 0)
+                {
+                    afterTickRefreshes.Add(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"the timelines refresh the {label.Trim()}-worker tick started after it (in the background, not in the tick's time): {refreshWatch.Elapsed.TotalMilliseconds:0} ms after the tick returned, {refreshRows:N0} rows read, peak {ProcessMemory.PeakMegabytes():0} MB"));
+                }
+
                 var s = report.Statistics;
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
@@ -477,6 +498,11 @@ internal static class EvaluatorBenchmark
             if (peakedIn is not null)
             {
                 await output.WriteLineAsync(peakedIn).ConfigureAwait(false);
+            }
+
+            foreach (var line in afterTickRefreshes)
+            {
+                await output.WriteLineAsync(line).ConfigureAwait(false);
             }
 
             // Where one worker's tick spends its time: statements grouped by their opening words.

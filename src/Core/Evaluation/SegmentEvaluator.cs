@@ -18,7 +18,7 @@ namespace SegmentMcp.Core.Evaluation;
 /// watermark, size) advances only once all its chunks are written; a failure leaves it where it was, and the next tick
 /// re-derives the same candidates from the old state and repairs.
 /// </summary>
-public sealed class SegmentEvaluator : ISegmentEvaluator
+public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable
 {
     private readonly IClickHouseEngine engine;
     private readonly StorageSchema schema;
@@ -42,6 +42,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
     private readonly ConcurrentDictionary<string, SemaphoreSlim> tenantLocks = new(StringComparer.Ordinal);
 
     private readonly QueryEstimates estimates;
+
+    /// <summary>The timelines refresh the last tick left running (<see cref="EvaluatorOptions.RefreshTimelinesAfterTick"/>).</summary>
+    private Task<ulong> afterTick = Task.FromResult(0UL);
+
+    private readonly Lock afterTickLock = new();
+    private readonly CancellationTokenSource disposing = new();
 
     /// <summary>An evaluator over the engine's own <see cref="SegmentStore"/> and <see cref="MembershipStore"/>.</summary>
     public SegmentEvaluator(
@@ -140,6 +146,11 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         // A host ticks every few minutes: what the tick freed goes back to the system now, not in ten seconds' time.
         await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
+        if (options.RefreshTimelinesAfterTick && timelines is not null)
+        {
+            RefreshTimelinesAfterTick(tenants);
+        }
+
         var report = tick.Report();
         var s = report.Statistics;
         logger.LogInformation(
@@ -195,7 +206,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
             await before().ConfigureAwait(false);
         }
 
-        if (timelines is not null)
+        if (timelines is not null && !options.RefreshTimelinesAfterTick)
         {
             // The timelines once enough rows are behind them (TimelinesRefreshShare).
             tick.AddRows((await timelines.RefreshWhenBehindAsync(tenant, options.TimelinesRefreshShare, cancellationToken).ConfigureAwait(false)).RowsRead);
@@ -206,6 +217,96 @@ public sealed class SegmentEvaluator : ISegmentEvaluator
 
         var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
         tick.AddRows(refreshed.RowsRead);
+    }
+
+    /// <summary>
+    /// The timelines refresh that <see cref="EvaluatorOptions.RefreshTimelinesAfterTick"/> moves out of the tick; completed
+    /// when none runs; its result is the rows it read. Benchmarks and tests await it.
+    /// </summary>
+    public Task<ulong> TimelinesRefreshAfterTick
+    {
+        get
+        {
+            lock (afterTickLock)
+            {
+                return afterTick;
+            }
+        }
+    }
+
+    /// <summary>Starts the after-tick refresh of <paramref name="tenants"/>, unless the previous one still runs (the next tick starts another).</summary>
+    private void RefreshTimelinesAfterTick(IReadOnlyList<string> tenants)
+    {
+        lock (afterTickLock)
+        {
+            if (!afterTick.IsCompleted || disposing.IsCancellationRequested)
+            {
+                return;
+            }
+
+            afterTick = Task.Run(() => RefreshTimelinesAsync(tenants, disposing.Token));
+        }
+    }
+
+    private async Task<ulong> RefreshTimelinesAsync(IReadOnlyList<string> tenants, CancellationToken cancellationToken)
+    {
+        var rowsRead = 0UL;
+        foreach (var tenant in tenants)
+        {
+            // Holding the tenant as a tick does: the refresh's whole-history blocks never stack on a tick's working set.
+            var tenantLock = tenantLocks.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+            try
+            {
+                await tenantLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return rowsRead;
+            }
+
+            try
+            {
+                var refresh = await timelines!.RefreshWhenBehindAsync(tenant, options.TimelinesRefreshShare, cancellationToken).ConfigureAwait(false);
+                rowsRead += refresh.RowsRead;
+                await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
+                if (refresh.DeferredRows is null)
+                {
+                    logger.LogInformation("Profile timelines of {Tenant} brought up to date after the tick: {RowsRead} rows read", tenant, refresh.RowsRead);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return rowsRead;
+            }
+            catch (Exception exception)
+            {
+                // Only a matter of speed: the next tick reads the rows behind from the history and tries again after it.
+                logger.LogWarning(exception, "Bringing the profile timelines of {Tenant} up to date after the tick failed", tenant);
+            }
+            finally
+            {
+                tenantLock.Release();
+            }
+        }
+
+        return rowsRead;
+    }
+
+    /// <summary>Stops an after-tick refresh under way (a refresh cut short is repeated by the next) and waits for it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task<ulong> running;
+        lock (afterTickLock)
+        {
+            running = afterTick;
+            if (!disposing.IsCancellationRequested)
+            {
+                disposing.Cancel();
+            }
+        }
+
+        await running.ConfigureAwait(false);
+        disposing.Dispose();
     }
 
     private async Task EvaluateLevelsAsync(

@@ -109,7 +109,7 @@ internal static class ServeCommand
         stop = stopping.Token;
         await using (engine.ConfigureAwait(false))
         {
-            var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery };
+            var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery, RefreshTimelinesAfterTick = true };
             if (http)
             {
                 await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts, hosts, company, fixtures);

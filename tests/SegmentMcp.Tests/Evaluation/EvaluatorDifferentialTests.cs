@@ -52,6 +52,16 @@ public sealed class EvaluatorDifferentialTests
         RunAsync(seed + 19, behavioural: true, new EvaluatorOptions { EvaluateTogether = true });
 
     /// <summary>
+    /// The same with the timelines brought up to date after each tick in the background, as the server does
+    /// (<see cref="EvaluatorOptions.RefreshTimelinesAfterTick"/>): each refresh runs beside the next ingest, and the
+    /// ticks read what it has not yet taken from the history. An even seed: a refresh after every tick.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public Task Timelines_refreshed_after_each_tick_equal_full_recomputes_tick_after_tick(int seed) =>
+        RunAsync(seed + 30, behavioural: true, new EvaluatorOptions { RefreshTimelinesAfterTick = true });
+
+    /// <summary>
     /// The same with segments of many candidates evaluated by their query over the whole universe: here every segment
     /// with candidates for a tenth of the profiles or more, so both kinds of phase 2 meet in one tick.
     /// </summary>
@@ -100,7 +110,7 @@ public sealed class EvaluatorDifferentialTests
         // Timelines brought up to date on every tick, or every few (a tick adds up to 33 rows to a world of about 50
         // profiles): phase 2 then reads the rows behind them from the history.
         options.TimelinesRefreshShare = seed % 2 == 0 ? 0 : 0.8;
-        var evaluator = new SegmentEvaluator(engine, schema, options);
+        await using var evaluator = new SegmentEvaluator(engine, schema, options);
         var togetherFailures = new ConcurrentQueue<Exception>();
         evaluator.TogetherFailed = togetherFailures.Enqueue;
         var results = new List<SegmentTickResult>();
