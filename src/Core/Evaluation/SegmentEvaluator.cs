@@ -18,7 +18,7 @@ namespace SegmentMcp.Core.Evaluation;
 /// watermark, size) advances only once all its chunks are written; a failure leaves it where it was, and the next tick
 /// re-derives the same candidates from the old state and repairs.
 /// </summary>
-public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable
+public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDisposable
 {
     private readonly IClickHouseEngine engine;
     private readonly StorageSchema schema;
@@ -308,6 +308,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable
         await running.ConfigureAwait(false);
         disposing.Dispose();
     }
+
+    /// <summary>For a container disposed synchronously: <see cref="DisposeAsync"/>, waited for.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private async Task EvaluateLevelsAsync(
         Tick tick,

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
@@ -72,6 +74,24 @@ public abstract class AfterTickRefreshTests
         foreach (var id in world.SegmentIds)
         {
             Assert.Equal(await world.RecomputeAsync(id, later), await world.StoredMembersAsync(id));
+        }
+    }
+
+    [Fact]
+    public async Task A_container_disposed_synchronously_waits_for_the_refresh_too()
+    {
+        var (schema, world) = await WorldAsync();
+        var provider = SegmentServices.Build(Engine, schema, Options(afterTick: true));
+        var evaluator = (SegmentEvaluator)provider.GetRequiredService<ISegmentEvaluator>();
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Now, null, CancellationToken.None);
+        var running = evaluator.TimelinesRefreshAfterTick;
+
+        provider.Dispose();
+
+        Assert.True(running.IsCompleted);
+        foreach (var id in world.SegmentIds)
+        {
+            Assert.Equal(await world.RecomputeAsync(id, Now), await world.StoredMembersAsync(id));
         }
     }
 
