@@ -207,6 +207,7 @@ internal static class EvaluatorBenchmark
         var estimates = new QueryEstimates();
         var estimateReuse = reuseEstimates ? new EvaluatorOptions().EstimateReuse : TimeSpan.Zero;
         var refreshShare = timelinesRefreshShare ?? new EvaluatorOptions().TimelinesRefreshShare;
+        var goals = new List<string>();
         var t0 = new DateTime(referenceTime.Ticks - (referenceTime.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
         // One worker: the new segments are evaluated one after the other, as their compiled queries are timed, so each
         // segment's work compares with its own query.
@@ -310,6 +311,7 @@ internal static class EvaluatorBenchmark
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"new segments: evaluating the 12 (all profiles) took {initialTime.TotalSeconds:0.00} s and read {first.Statistics.RowsRead:N0} rows; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {queryRows:N0} rows ({initialTime / queriesTime:0.00}× the time, {(double)first.Statistics.RowsRead / Math.Max(1, queryRows):0.00}× the rows; median of the rounds' own ratios {MedianRatio(evaluationRounds.Select(r => r.Time), queryRounds.Select(r => r.Time)):0.00}×; medians of {Rounds} rounds: evaluations {string.Join(", ", evaluationRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", queryRounds.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
+        goals.Add(Goal("new segments, evaluation against their compiled queries", "≤ 1.3×", initialTime / queriesTime <= SegmentGoalRatio, string.Create(CultureInfo.InvariantCulture, $"{initialTime / queriesTime:0.00}× (median of the rounds' own ratios {MedianRatio(evaluationRounds.Select(r => r.Time), queryRounds.Select(r => r.Time)):0.00}×)")));
         await output.WriteLineAsync("new segment (medians)                   members  evaluate ms  query ms  time ratio").ConfigureAwait(false);
         for (var i = 0; i < ids.Count; i++)
         {
@@ -369,6 +371,7 @@ internal static class EvaluatorBenchmark
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
                     $"changed segments ({label}): evaluating the 12 took {elapsed.TotalSeconds:0.00} s and read {last.Report.Statistics.RowsRead:N0} rows, {last.Report.Statistics.Entered:N0} entered and {last.Report.Statistics.Exited:N0} exited; their compiled queries alone: {queriesTime.TotalSeconds:0.00} s, {last.Queries.Rows:N0} rows ({elapsed / queriesTime:0.00}× the time; median of the rounds' own ratios {MedianRatio(runs.Select(r => r.Time), runs.Select(r => r.Queries.Time)):0.00}×; medians of {Rounds} rounds: evaluations {string.Join(", ", runs.Select(r => r.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s, queries {string.Join(", ", runs.Select(r => r.Queries.Time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)")).ConfigureAwait(false);
+                goals.Add(Goal($"changed segments ({label}), evaluation against their compiled queries", "≤ 1.3×", elapsed / queriesTime <= SegmentGoalRatio, string.Create(CultureInfo.InvariantCulture, $"{elapsed / queriesTime:0.00}× (median of the rounds' own ratios {MedianRatio(runs.Select(r => r.Time), runs.Select(r => r.Queries.Time)):0.00}×)")));
                 await output.WriteLineAsync("changed segment (medians)               members  entered   exited  evaluate ms  query ms  time ratio").ConfigureAwait(false);
                 for (var i = 0; i < ids.Count; i++)
                 {
@@ -414,6 +417,7 @@ internal static class EvaluatorBenchmark
             TickReport? single = null;
             string? peakedIn = null;
             var afterTickRefreshes = new List<string>();
+            var levelRuns = new List<(string Label, double Time, double Rows, double Peak)>();
             IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             // The level's first run (one worker) meets its hour's new parts (and, with level statements, its keys) cold,
             // runs this process's chunk code for the first time and, when the rows behind the timelines reach the
@@ -486,6 +490,7 @@ internal static class EvaluatorBenchmark
                 }
 
                 var s = report.Statistics;
+                levelRuns.Add((label.Trim(), elapsed / full.Time, (double)s.RowsRead / Math.Max(1, full.Rows), peak));
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
                     $"{label,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
@@ -521,6 +526,7 @@ internal static class EvaluatorBenchmark
             }
 
             await WriteFloorAsync(engine, schema, tenant, ids, definitions, states[ids[0]], to, full.Time, Writes(schema, breakdown), output, cancellationToken).ConfigureAwait(false);
+            goals.AddRange(LevelGoals(percent, levelRuns, engine.Kind == "chdb"));
 
             if (schema.HasKeyValueTables)
             {
@@ -543,6 +549,45 @@ internal static class EvaluatorBenchmark
             await output.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"profile timelines brought up to date after the levels: {refresh.Elapsed.TotalSeconds:0.0} s, {refreshed.RowsRead:N0} rows read")).ConfigureAwait(false);
+        }
+
+        // The issue's goals, each against this run's figures.
+        await output.WriteLineAsync().ConfigureAwait(false);
+        await output.WriteLineAsync("goals").ConfigureAwait(false);
+        foreach (var goal in goals)
+        {
+            await output.WriteLineAsync(goal).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A new or changed segment's evaluation against its compiled query.</summary>
+    private const double SegmentGoalRatio = 1.3;
+
+    private static string Goal(string measurement, string goal, bool met, string measured) =>
+        $"  {(met ? "met    " : "not met")}  {measurement}: {measured}, goal {goal}";
+
+    /// <summary>
+    /// A level's goals: at 0.1% changed every run's time ≤ 3% and rows ≤ 2% of the full recompute, at 1% time ≤ 15%;
+    /// at any level the embedded engine's peak resident set under 1 GiB (a server's memory is not this process's).
+    /// </summary>
+    private static IEnumerable<string> LevelGoals(double percent, IReadOnlyList<(string Label, double Time, double Rows, double Peak)> runs, bool embedded)
+    {
+        string Runs(Func<(string Label, double Time, double Rows, double Peak), string> value) =>
+            string.Join(", ", runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Label}: {value(r)}")));
+        (double Time, double? Rows)? limits = Math.Abs(percent - 0.1) < 1e-9 ? (0.03, 0.02) : Math.Abs(percent - 1) < 1e-9 ? (0.15, null) : null;
+        var level = string.Create(CultureInfo.InvariantCulture, $"{percent}% changed");
+        if (limits is { } limit)
+        {
+            yield return Goal($"tick at {level}, time against the full recompute", string.Create(CultureInfo.InvariantCulture, $"≤ {limit.Time:P0}"), runs.All(r => r.Time <= limit.Time), Runs(r => r.Time.ToString("P1", CultureInfo.InvariantCulture)));
+            if (limit.Rows is { } rows)
+            {
+                yield return Goal($"tick at {level}, rows read against the full recompute", string.Create(CultureInfo.InvariantCulture, $"≤ {rows:P0}"), runs.All(r => r.Rows <= rows), Runs(r => r.Rows.ToString("P1", CultureInfo.InvariantCulture)));
+            }
+        }
+
+        if (embedded)
+        {
+            yield return Goal($"tick at {level}, peak resident set", "< 1,024 MiB", runs.All(r => r.Peak < 1024), Runs(r => r.Peak.ToString("0", CultureInfo.InvariantCulture) + " MiB"));
         }
     }
 
