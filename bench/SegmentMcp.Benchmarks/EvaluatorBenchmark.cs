@@ -417,6 +417,7 @@ internal static class EvaluatorBenchmark
             TickReport? single = null;
             string? peakedIn = null;
             var afterTickRefreshes = new List<string>();
+            var managedReleases = new List<string>();
             var levelRuns = new List<(string Label, double Time, double Rows, double Peak)>();
             IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             // The level's first run (one worker) meets its hour's new parts (and, with level statements, its keys) cold,
@@ -455,6 +456,7 @@ internal static class EvaluatorBenchmark
                 ResetPeakMemory();
                 var start = ProcessMemory.ResidentMegabytes();
                 var managed = GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0;
+                var fullCollections = GC.GetGCMemoryInfo(GCKind.FullBlocking).Index;
                 var tracked = await engine.QueryScalarAsync<long>(new SqlStatement("SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'", []), cancellationToken).ConfigureAwait(false) / 1048576.0;
                 // One worker's resident set is sampled as it runs, to name the statement it peaks in.
                 using var sampling = new CancellationTokenSource();
@@ -470,6 +472,10 @@ internal static class EvaluatorBenchmark
                 }
 
                 var peak = ProcessMemory.PeakMegabytes();
+                var collection = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+                managedReleases.Add(collection.Index > fullCollections
+                    ? string.Create(CultureInfo.InvariantCulture, $"{label.Trim()}: {managed:0} MB committed at the start, {collection.TotalCommittedBytes / 1048576.0:0} MB after its full collection")
+                    : string.Create(CultureInfo.InvariantCulture, $"{label.Trim()}: {managed:0} MB committed at the start, no full collection"));
 
                 if (single is null)
                 {
@@ -509,6 +515,9 @@ internal static class EvaluatorBenchmark
             {
                 await output.WriteLineAsync(line).ConfigureAwait(false);
             }
+
+            // The managed heap each tick found and what its release at the start left (SegmentEvaluator.ManagedReleaseThreshold).
+            await output.WriteLineAsync($"managed heap per tick: {string.Join("; ", managedReleases)}").ConfigureAwait(false);
 
             // Where one worker's tick spends its time: statements grouped by their opening words.
             await output.WriteLineAsync("tick statements (1 worker, first run)                                                         count  total ms   rows read").ConfigureAwait(false);

@@ -115,9 +115,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
 
         var tick = new Tick(t1);
 
-        // The tick's working set should not sit on memory the engine freed before it (a preview, an import): released
-        // beside the first reads, which are small, and before any level starts.
-        var released = engine.ReleaseFreedMemoryAsync(cancellationToken);
+        // The tick's working set should not sit on memory the engine or the managed heap freed before it (a preview, an
+        // import, the previous tick): released beside the first reads, which are small, and before any level starts.
+        var released = Task.WhenAll(engine.ReleaseFreedMemoryAsync(cancellationToken), Task.Run(ReleaseManagedMemory, cancellationToken));
         var reading = ReadStartAsync(tenant, cancellationToken);
         await Task.WhenAll(released, reading).ConfigureAwait(false);
         var (tenants, clock) = await reading.ConfigureAwait(false);
@@ -162,6 +162,29 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
         }
 
         return report;
+    }
+
+    /// <summary>
+    /// How far the managed heap's committed memory may grow above what the last release left before a tick starts with
+    /// a compacting collection that returns the free part to the system. The workstation collector keeps what earlier
+    /// work committed (previews, imports, the previous tick's lists and result buffers); a heap that is simply large
+    /// stays the new floor, so its ticks do not each pay a full collection.
+    /// </summary>
+    internal const long ManagedReleaseThreshold = 64L * 1024 * 1024;
+
+    /// <summary>Committed managed memory after the last release (process-wide: the heap is).</summary>
+    private static long managedFloor;
+
+    /// <summary>Committed managed memory after the last release: a tick releases once the heap grew <see cref="ManagedReleaseThreshold"/> above it.</summary>
+    internal static long ManagedReleaseFloor => Volatile.Read(ref managedFloor);
+
+    private static void ReleaseManagedMemory()
+    {
+        if (GC.GetGCMemoryInfo().TotalCommittedBytes > Volatile.Read(ref managedFloor) + ManagedReleaseThreshold)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            Volatile.Write(ref managedFloor, GC.GetGCMemoryInfo().TotalCommittedBytes);
+        }
     }
 
     /// <summary>The tenants a tick evaluates and the engine's clock and ingestion watermark.</summary>
@@ -456,6 +479,7 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
             tick.AddPhase1(phase1.Elapsed);
             var phase2 = Stopwatch.StartNew();
             await RunChunksAsync(tick, jobs, currentValues, cancellationToken).ConfigureAwait(false);
+            await ApplyWholeAsync(tick, tenant, jobs, cancellationToken).ConfigureAwait(false);
             await currentValues.ConfigureAwait(false);
             var finished = new List<(SegmentJob Job, long Size)>();
             foreach (var job in jobs)
@@ -1257,36 +1281,26 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
         var options = await CurrentTraitsCheck.ApplyAsync(engine, job.Definition, schema, new CompileOptions(work.EvaluatedAt), cancellationToken).ConfigureAwait(false);
         if (job.BrandNew)
         {
-            // A brand-new segment: every member enters, written by the engine straight from the compiled query.
+            // A brand-new segment: every member enters, written by the engine straight from the compiled query. Its log
+            // now; membership with the level's other whole evaluations (ApplyWholeAsync), before any state advances.
             var members = SegmentCompiler.CompileMembers(job.Definition, schema, options);
-            var written = await membership.WriteAllEnteredAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, hook, cancellationToken).ConfigureAwait(false);
-            tick.AddRows(written.RowsRead);
-            job.AddWork(written.RowsRead, TimeSpan.Zero);
-            job.AddChanges((int)written.Entered, 0);
-            job.WholeCandidates = (int)written.Entered;
-
-            // Nothing was stored before, so the members are exactly those written: no count over the new rows.
-            job.KnownSize = written.Entered;
-            logger.LogDebug("{Tenant}/{Segment} v{Version} evaluated whole: {Members} members, all entered", work.Tenant, work.SegmentId, work.Version, written.Entered);
+            job.Logged = await membership.LogWholeAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, allEntered: true, hook, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(job.Logged.RowsRead);
+            job.AddWork(job.Logged.RowsRead, TimeSpan.Zero);
             return;
         }
 
-        if (job.Previous is { } previous && job.AloneAt(work.EvaluatedAt) && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
+        if (job.Previous is not null && job.AloneAt(work.EvaluatedAt) && membership.StoredMembers(work.Tenant, work.SegmentId) is { } storedMembers)
         {
             // The compiled query diffed against the stored members and the changes written by the engine, so neither the
             // members nor the changes cross into the process (a changed version used to bring both member lists over
             // and write its changes in batches, each batch rewriting the buckets it touched). Nothing was rolled
-            // forward, so the stored members are the previous evaluation's, and so is their count.
+            // forward, so the stored members are the previous evaluation's, and so is their count. The log now,
+            // membership with the level's other whole evaluations.
             var changes = SegmentCompiler.CompileWholeChangesFragment(job.Definition, schema, options, storedMembers);
-            var written = await membership.WriteChangesFromAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, changes, hook, cancellationToken).ConfigureAwait(false);
-            tick.AddRows(written.RowsRead);
-            job.AddWork(written.RowsRead, TimeSpan.Zero);
-            job.AddChanges((int)written.Entered, (int)written.Exited);
-            job.KnownSize = previous.Size + written.Entered - written.Exited;
-            job.WholeCandidates = (int)(job.KnownSize.Value + written.Exited);
-            logger.LogDebug(
-                "{Tenant}/{Segment} v{Version} evaluated whole: {Entered} entered, {Exited} exited",
-                work.Tenant, work.SegmentId, work.Version, written.Entered, written.Exited);
+            job.Logged = await membership.LogWholeAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, changes, allEntered: false, hook, cancellationToken).ConfigureAwait(false);
+            tick.AddRows(job.Logged.RowsRead);
+            job.AddWork(job.Logged.RowsRead, TimeSpan.Zero);
             return;
         }
 
@@ -1304,6 +1318,54 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
         // The members are exactly those found once the changes are written: no count afterwards.
         job.KnownSize = now.Count;
         await WriteInBatchesAsync(job, work, entered, exited, hook, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Current membership of the level's whole evaluations that wrote their log (<see cref="IMembershipStore.LogWholeAsync"/>),
+    /// in one call: for the benchmark's 12 new segments one bucket statement instead of 12. Their counts and sizes come
+    /// from it; a failure fails every one of them (their states stay behind, and the next tick rolls their logs forward).
+    /// Each job's share of the write's time follows its changes.
+    /// </summary>
+    private async Task ApplyWholeAsync(Tick tick, string tenant, List<SegmentJob> jobs, CancellationToken cancellationToken)
+    {
+        var logged = jobs.Where(job => job.Logged is not null && job.Failure is null).ToList();
+        if (logged.Count == 0)
+        {
+            return;
+        }
+
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var (counts, rowsRead) = await membership.ApplyWholeAsync(tenant, tick.T1, [.. logged.Select(job => job.Logged!)], cancellationToken).ConfigureAwait(false);
+            tick.AddRows(rowsRead);
+            var elapsed = watch.Elapsed;
+            var weights = logged.Select(job => Math.Max(1L, counts[job.SegmentId].Entered + counts[job.SegmentId].Exited)).ToList();
+            var total = (double)weights.Sum();
+            for (var i = 0; i < logged.Count; i++)
+            {
+                var job = logged[i];
+                var (entered, exited) = counts[job.SegmentId];
+                job.AddWork((ulong)(rowsRead * (weights[i] / total)), elapsed * (weights[i] / total));
+                job.AddChanges((int)entered, (int)exited);
+
+                // Nothing was stored before a brand-new segment, and a changed version alone at its time diffed the
+                // previous evaluation's members: either way the size follows without a count.
+                job.KnownSize = job.BrandNew ? entered : job.Previous!.Size + entered - exited;
+                job.WholeCandidates = (int)(job.KnownSize.Value + exited);
+                logger.LogDebug(
+                    "{Tenant}/{Segment} v{Version} evaluated whole: {Entered} entered, {Exited} exited",
+                    tenant, job.SegmentId, job.Version, entered, exited);
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(exception, "Writing the membership of {Count} whole evaluations of {Tenant} failed; they keep their states and are repaired next tick", logged.Count, tenant);
+            foreach (var job in logged)
+            {
+                job.Failure ??= exception;
+            }
+        }
     }
 
     /// <summary>A whole evaluation's transitions, written in batches of <see cref="EvaluatorOptions.ChunkSize"/>.</summary>
@@ -1488,6 +1550,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
         public long Exited => Interlocked.Read(ref exited);
 
         public Exception? Failure { get; set; }
+
+        /// <summary>A whole evaluation's log, written and not yet applied to membership (see <see cref="ApplyWholeAsync"/>).</summary>
+        public WholeLogged? Logged { get; set; }
 
         public void AddChanges(int enteredCount, int exitedCount)
         {

@@ -81,6 +81,13 @@ public sealed record SegmentChanges(string SegmentId, IReadOnlyCollection<string
 }
 
 /// <summary>What the evaluator reads and writes about saved segments: which to evaluate, and how far each is evaluated.</summary>
+/// <summary>A whole evaluation's log rows, written by <see cref="IMembershipStore.LogWholeAsync"/> and not yet applied to membership.</summary>
+/// <param name="SegmentId">The segment.</param>
+/// <param name="AllEntered">Every row is an entry of a segment that had no members (a brand-new segment).</param>
+/// <param name="Entered">How many entered, when the log's insert reported it (only where every row is an entry).</param>
+/// <param name="RowsRead">What the engine read to write the log.</param>
+public sealed record WholeLogged(string SegmentId, bool AllEntered, long? Entered, ulong RowsRead);
+
 public interface ISegmentStateStore
 {
     /// <summary>The tenants that have at least one live segment or the evaluation state of a deleted one, ordered.</summary>
@@ -164,6 +171,26 @@ public interface IMembershipStore : IMembershipReader
     /// </summary>
     Task<(long Entered, long Exited, ulong RowsRead)> WriteChangesFromAsync(
         string tenant, string segmentId, DateTime at, SqlFragment changes, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The first half of <see cref="WriteAllEnteredAsync"/> (<paramref name="allEntered"/>, <paramref name="source"/>
+    /// returning the members) or of <see cref="WriteChangesFromAsync"/> (<paramref name="source"/> returning rows of
+    /// (candidate, now_member)): the log alone, written by the engine; then <paramref name="betweenWrites"/>. Current
+    /// membership follows with <see cref="ApplyWholeAsync"/>, one call for many such logs, so a level of whole
+    /// evaluations copies its logs into membership with one statement instead of one a segment. Until then the
+    /// segment's state must not advance: a crash in between leaves log entries that <see cref="RollForwardAsync"/> applies.
+    /// </summary>
+    Task<WholeLogged> LogWholeAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment source, bool allEntered, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Current membership of the whole evaluations <paramref name="logged"/> at <paramref name="at"/> (see
+    /// <see cref="LogWholeAsync"/>), from their log rows: the brand-new segments' buckets in one statement, the changed
+    /// ones' rewrites in another, and the counts the logs' inserts did not report in a third, side by side. Returns each
+    /// segment's entered and exited profiles and the rows the engine read.
+    /// </summary>
+    Task<(IReadOnlyDictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> ApplyWholeAsync(
+        string tenant, DateTime at, IReadOnlyList<WholeLogged> logged, CancellationToken cancellationToken);
 
     /// <summary>
     /// Applies log entries newer than each segment's evaluation time (left by a tick that died between its writes) to

@@ -228,17 +228,7 @@ public sealed class BatchedStatementsTests
 
     private static async Task<(EvaluationWorld World, StorageSchema Schema, RecordingEngine Recording, List<string> Ids)> SeedAsync(int seed)
     {
-        var engine = TestEngines.Embedded;
-        var schema = await TestEngines.NewSchemaAsync(engine);
-        var world = new EvaluationWorld(engine, schema, seed);
-        await world.IngestAsync(Start, 300, 60);
-        var ids = new List<string>();
-        foreach (var definition in Definitions)
-        {
-            var saved = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, definition.Name, null, SegmentDefinitionJson.Write(definition), CancellationToken.None);
-            ids.Add(saved.Id);
-        }
-
-        return (world, schema, new RecordingEngine(engine), ids);
+        var (world, schema, ids) = await EvaluationWorld.SeedAsync(seed, Start, 300, 60, Definitions);
+        return (world, schema, new RecordingEngine(TestEngines.Embedded), ids);
     }
 }

@@ -30,6 +30,27 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
 
     public string Profile(int i) => $"p{i:D3}";
 
+    /// <summary>
+    /// A world on a new schema of the embedded engine with <paramref name="events"/> events and <paramref name="updates"/>
+    /// profile updates ingested at <paramref name="at"/> and <paramref name="definitions"/> saved; returns the saved ids in order.
+    /// </summary>
+    public static async Task<(EvaluationWorld World, StorageSchema Schema, List<string> Ids)> SeedAsync(
+        int seed, DateTime at, int events, int updates, IEnumerable<SegmentDefinition> definitions)
+    {
+        var engine = Infrastructure.TestEngines.Embedded;
+        var schema = await Infrastructure.TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, seed);
+        await world.IngestAsync(at, events, updates);
+        var ids = new List<string>();
+        foreach (var definition in definitions)
+        {
+            var saved = await world.Segments.SaveAsync(Tenant, null, definition.Name, null, SegmentDefinitionJson.Write(definition), CancellationToken.None);
+            ids.Add(saved.Id);
+        }
+
+        return (world, schema, ids);
+    }
+
     /// <summary>A history before <paramref name="now"/>: <see cref="IngestAsync"/> once a day for the <paramref name="days"/> days before it, oldest first.</summary>
     public async Task IngestHistoryAsync(DateTime now, int days, int events, int updates, int profileLimit = -1)
     {

@@ -70,6 +70,18 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
         return written;
     }
 
+    public Task<WholeLogged> LogWholeAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment source, bool allEntered, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken) =>
+        inner.LogWholeAsync(tenant, segmentId, at, source, allEntered, betweenWrites, cancellationToken);
+
+    public async Task<(IReadOnlyDictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> ApplyWholeAsync(
+        string tenant, DateTime at, IReadOnlyList<WholeLogged> logged, CancellationToken cancellationToken)
+    {
+        var applied = await inner.ApplyWholeAsync(tenant, at, logged, cancellationToken);
+        Interlocked.Add(ref entered, applied.Counts.Values.Sum(c => c.Entered));
+        return applied;
+    }
+
     public Task<(IReadOnlyDictionary<string, IReadOnlyList<string>> Profiles, ulong RowsRead)> RollForwardAsync(
         string tenant, IReadOnlyList<(string SegmentId, DateTime? EvaluatedAt)> segments, CancellationToken cancellationToken) =>
         inner.RollForwardAsync(tenant, segments, cancellationToken);
