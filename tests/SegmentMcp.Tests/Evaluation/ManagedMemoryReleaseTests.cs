@@ -8,6 +8,11 @@ namespace SegmentMcp.Tests.Evaluation;
 /// above what the last release left, as it does the engine's freed memory: the tick's peak should not stack on what
 /// earlier work left committed.
 /// </summary>
+/// <remarks>
+/// Alone: another test's tick would release the garbage this one leaves (the heap is the process's) before its own tick
+/// starts.
+/// </remarks>
+[Collection(nameof(ManagedMemoryReleaseTests))]
 public sealed class ManagedMemoryReleaseTests
 {
     private static readonly DateTime Now = new(2026, 12, 4, 9, 0, 0, DateTimeKind.Utc);
@@ -53,3 +58,7 @@ public sealed class ManagedMemoryReleaseTests
         GC.KeepAlive(live);
     }
 }
+
+/// <summary>Runs <see cref="ManagedMemoryReleaseTests"/> with no other test beside it.</summary>
+[CollectionDefinition(nameof(ManagedMemoryReleaseTests), DisableParallelization = true)]
+public sealed class ManagedMemoryReleaseCollection;
