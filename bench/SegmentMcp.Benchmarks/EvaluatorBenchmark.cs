@@ -154,6 +154,13 @@ internal static class EvaluatorBenchmark
             "both" => [true, false],
             var other => throw new BenchUsageException($"--longest-first: '{other}' is not 'on', 'off' or 'both'"),
         };
+        bool[] beside = args.Text("lookups-beside") switch
+        {
+            null or "on" => [true],
+            "off" => [false],
+            "both" => [true, false],
+            var other => throw new BenchUsageException($"--lookups-beside: '{other}' is not 'on', 'off' or 'both'"),
+        };
         var reuseEstimates = args.Text("estimate-reuse") switch
         {
             null or "on" => true,
@@ -174,7 +181,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick, beside).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -197,11 +204,13 @@ internal static class EvaluatorBenchmark
         bool reuseEstimates = true,
         int? wholeMinimum = null,
         double? wholeRowsPerCandidate = null,
-        bool refreshAfterTick = true)
+        bool refreshAfterTick = true,
+        IReadOnlyList<bool>? beside = null)
     {
         together ??= [false];
         gather ??= [new EvaluatorOptions().GatherWrites];
         longest ??= [new EvaluatorOptions().LongestFirst];
+        beside ??= [new EvaluatorOptions().LookUpOneSidedBesidePhaseTwo];
         // The runs share the engine's estimates of whole queries, as a server's consecutive ticks do (an estimate is
         // reused within EvaluatorOptions.EstimateReuse of evaluation time).
         var estimates = new QueryEstimates();
@@ -258,7 +267,7 @@ internal static class EvaluatorBenchmark
 
         var (ids, definitions) = await SaveBenchmarkSegmentsAsync().ConfigureAwait(false);
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows, or from {wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum:N0} candidates when the whole query reads fewer than {wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate:0.#} rows a candidate{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}{(beside.Count > 1 ? ", each worker count with the one-sided lookups beside phase 2 (lb) and before it (la)" : beside[0] ? string.Empty : ", one-sided lookups before phase 2")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows, or from {wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum:N0} candidates when the whole query reads fewer than {wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate:0.#} rows a candidate{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -428,13 +437,14 @@ internal static class EvaluatorBenchmark
             var runs = workerCounts
                 .SelectMany((w, i) => (i % 2 == 0 ? together.Reverse() : together)
                     .SelectMany(t => (i % 2 == 0 ? gather.Reverse() : gather)
-                        .SelectMany(g => (i % 2 == 0 ? longest.Reverse() : longest).Select(l => (Workers: w, Together: t, Gather: g, Longest: l, Again: i > 0 && workerCounts[..i].Contains(w))))))
+                        .SelectMany(g => (i % 2 == 0 ? longest.Reverse() : longest)
+                            .SelectMany(l => (i % 2 == 0 ? beside.Reverse() : beside).Select(b => (Workers: w, Together: t, Gather: g, Longest: l, Beside: b, Again: i > 0 && workerCounts[..i].Contains(w)))))))
                 .ToList();
-            foreach (var (workers, evaluateTogether, gatherWrites, longestFirst, again) in runs)
+            foreach (var (workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, again) in runs)
             {
                 var label = string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{workers}{(again ? " again" : string.Empty)}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}");
+                    $"{workers}{(again ? " again" : string.Empty)}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}{(beside.Count > 1 ? lookupsBeside ? " lb" : " la" : string.Empty)}");
                 // Same work each time: the segments go back to their state at the level's start, and (below) the
                 // membership a run wrote is undone before the next, so every run finds and writes the same changes.
                 foreach (var (id, state) in states)
@@ -448,7 +458,7 @@ internal static class EvaluatorBenchmark
                     ? null
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w.jsonl")));
                 var timing = new TimingEngine(engine, journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -500,7 +510,7 @@ internal static class EvaluatorBenchmark
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
                     $"{label,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
-                if ((workers, evaluateTogether, gatherWrites, longestFirst, again) != runs[^1])
+                if ((workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, again) != runs[^1])
                 {
                     await UndoTickAsync(engine, schema, workerServices.GetRequiredService<IMembershipStore>(), tenant, ids, to, cancellationToken).ConfigureAwait(false);
                 }

@@ -88,6 +88,13 @@ public sealed class EvaluatorOptions
     public bool LongestFirst { get; set; } = true;
 
     /// <summary>
+    /// Look up the one-sided candidates in stored membership beside phase 2, whose units of the jobs without any start
+    /// at once; off, the lookups finish before phase 2 starts. The evaluator benchmark compares both
+    /// (<c>--lookups-beside both</c>).
+    /// </summary>
+    public bool LookUpOneSidedBesidePhaseTwo { get; set; } = true;
+
+    /// <summary>
     /// Evaluate the restricted segments of a dependency level in shared statements (at most <see cref="ChunkSize"/>
     /// (segment, candidate) pairs each, at least one per worker) rather than a statement per segment chunk, where the
     /// engine has the key-value tables and the segments' conditions allow it (event counts and measures, properties,

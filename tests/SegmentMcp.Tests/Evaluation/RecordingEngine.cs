@@ -4,7 +4,10 @@ using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Tests.Evaluation;
 
-/// <summary>Records every statement's text; fails those <see cref="Fail"/> picks, before they reach the engine.</summary>
+/// <summary>
+/// Records every statement's text; fails those <see cref="Fail"/> picks and holds the queries <see cref="BeforeQuery"/>
+/// holds, before they reach the engine.
+/// </summary>
 internal sealed class RecordingEngine(IClickHouseEngine inner) : IClickHouseEngine
 {
     public ConcurrentQueue<string> Statements { get; } = new();
@@ -19,10 +22,14 @@ internal sealed class RecordingEngine(IClickHouseEngine inner) : IClickHouseEngi
         return inner.ExecuteAsync(statement, cancellationToken);
     }
 
-    public Task<QueryResult> QueryAsync(SqlStatement query, CancellationToken cancellationToken = default)
+    /// <summary>Awaited before a query reaches the engine (after it is recorded): holds the statements it picks.</summary>
+    public Func<string, Task> BeforeQuery { get; set; } = _ => Task.CompletedTask;
+
+    public async Task<QueryResult> QueryAsync(SqlStatement query, CancellationToken cancellationToken = default)
     {
         Record(query.Text);
-        return inner.QueryAsync(query, cancellationToken);
+        await BeforeQuery(query.Text);
+        return await inner.QueryAsync(query, cancellationToken);
     }
 
     public IAsyncEnumerable<object?[]> StreamAsync(SqlStatement query, CancellationToken cancellationToken = default) =>

@@ -15,7 +15,8 @@ public sealed class WholeMembershipWriteTests
 {
     private static readonly DateTime Start = new(2026, 7, 6, 9, 0, 0, DateTimeKind.Utc);
 
-    private static readonly SegmentDefinition[] Definitions =
+    /// <summary>Window segments whose edges move members one way only (one-sided candidates), and a property segment (none).</summary>
+    internal static readonly SegmentDefinition[] Definitions =
     [
         new("Openers 3d", null, new EventCondition("Opened Email", [], new LastDaysWindow(3), Measure.Count, Comparison.Gte, 1)),
         new("No order 2d", null, new EventCondition("Placed Order", [], new LastDaysWindow(2), Measure.Count, Comparison.Eq, 0)),
