@@ -379,7 +379,7 @@ internal static partial class CandidateQuery
 
             var prefix = DayPrefixRange(filter, t0, t1);
             branches.Add(SqlF.Of(
-                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property = {SqlF.Param("String", filter.Name)}{prefix} AND updated_at <= {t1Parameter} AND {crossing}"));
+                $"SELECT profile_id FROM {traits} WHERE tenant = {tenantParameter} AND property = {SqlF.Param("String", filter.Name)}{prefix} AND updated_at <= {t1Parameter} AND {crossing}{(ReferenceEquals(prefix, SqlF.Empty) ? SqlF.Empty : ValueOrder)}"));
         }
 
         // (5) Referenced segments are evaluated earlier in the same tick at the same t1, so a change of their part of
@@ -423,6 +423,13 @@ internal static partial class CandidateQuery
     /// For a read of rows ingested after a time (events, trait rows, profile updates): the projection in ingestion
     /// order, by name (a SETTINGS clause of that SELECT).
     /// </summary>
+    /// <summary>
+    /// For a read of a value range of one trait: the projection in value order, by name. Left to itself ClickHouse read
+    /// the signup dates' day range through the table's own order (the 2M-profile demo: 25 against 14 ms, the same
+    /// 71,698 rows; phase 1's statement 177 against 165 ms).
+    /// </summary>
+    private static readonly SqlFragment ValueOrder = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.ValueOrderProjection)}'");
+
     internal static readonly SqlFragment IngestOrder = SqlF.Of($" SETTINGS preferred_optimize_projection_name = '{SqlF.Table(TableNames.IngestOrderProjection)}'");
 
     /// <summary>

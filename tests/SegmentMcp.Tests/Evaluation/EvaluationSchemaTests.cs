@@ -45,6 +45,29 @@ public sealed class EvaluationSchemaTests
         Assert.Contains(NewRows + ")", phase1.Text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_date_edge_reads_its_day_range_in_value_order()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await schema.EnsureCreatedAsync(engine);
+        var world = new EvaluationWorld(engine, schema, 7);
+        await world.IngestAsync(new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc), 1_000, 150_000);
+
+        // Enough signup values that a two-day range is a few of the projection's marks and many of the table's.
+        const string ValueOrder = " SETTINGS preferred_optimize_projection_name = 'by_value'";
+        var dayRange = $"SELECT profile_id FROM {schema.Traits} WHERE tenant = 'acme' AND property = 'signup' AND value >= 's2026-01-01' AND value < 's2026-01-03'";
+        Assert.Contains("ReadFromMergeTree (by_value)", await ExplainAsync(engine, dayRange + ValueOrder), StringComparison.Ordinal);
+
+        var signedUpLastWeek = new SegmentMcp.Core.Dsl.SegmentDefinition(
+            "recent signups", null, new SegmentMcp.Core.Dsl.PropertyCondition(new SegmentMcp.Core.Dsl.PropertyFilter("signup", SegmentMcp.Core.Dsl.FilterOperator.InLastDays, [new SegmentMcp.Core.Dsl.NumberScalar(7)])));
+        var phase1 = CandidateQuery.Incremental(
+            schema, "acme", signedUpLastWeek, new Dictionary<string, SegmentMcp.Core.Dsl.SegmentDefinition>(),
+            new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc), new DateTime(2026, 1, 10, 1, 0, 0, DateTimeKind.Utc), new DateTime(2026, 1, 10, 0, 0, 0, DateTimeKind.Utc));
+        var branch = phase1.Text[phase1.Text.IndexOf("AND property = ", StringComparison.Ordinal)..];
+        Assert.Contains("value >= ", branch[..branch.IndexOf(ValueOrder, StringComparison.Ordinal)], StringComparison.Ordinal);
+    }
+
     private static async Task<string> ExplainAsync(IClickHouseEngine engine, string query)
     {
         var result = await engine.QueryAsync(new SqlStatement("EXPLAIN indexes = 1, projections = 1 " + query));
