@@ -69,6 +69,7 @@ public abstract partial class EngineContractTests
         Assert.Contains("index_granularity = 256", events, StringComparison.Ordinal);
         Assert.Equal(["by_ingest", "by_time", "by_time_256"], await ProjectionsOfActivePartsAsync(schema, "events"));
         Assert.Contains("PROJECTION by_time_256", await CreateQueryAsync(schema, "traits"), StringComparison.Ordinal);
+        Assert.Contains("min_age_to_force_merge_seconds = 3600, min_age_to_force_merge_on_partition_only = 1", events, StringComparison.Ordinal);
         Assert.Contains("INDEX at_idx at TYPE minmax", await CreateQueryAsync(schema, "membership_log"), StringComparison.Ordinal);
         Assert.Equal(2L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.Events)} WHERE metric = 'Placed Order' AND ts >= toDateTime64('2026-11-20 00:00:00', 3, 'UTC')")));
         Assert.Equal(1L, await new MembershipStore(Engine, schema).CountAsync("acme", "s1", CancellationToken.None));

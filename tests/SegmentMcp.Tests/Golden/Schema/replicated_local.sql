@@ -218,3 +218,5 @@ ALTER TABLE segmentmcp.traits_local ADD PROJECTION IF NOT EXISTS by_time_256 (SE
 ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_time_256 SETTINGS mutations_sync = 2;
 
 ALTER TABLE segmentmcp.traits_local DROP PROJECTION IF EXISTS by_time_fine SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.events_local MODIFY SETTING min_age_to_force_merge_seconds = 3600, min_age_to_force_merge_on_partition_only = 1;
