@@ -526,6 +526,9 @@ internal static class EvaluatorBenchmark
                 await output.WriteLineAsync(line).ConfigureAwait(false);
             }
 
+            // What of the resident set maps files: the engine library's code, a fixed part of every peak above.
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"of the resident set now, {ProcessMemory.FileBackedMegabytes():0} MB map files (the engine library's and the runtime's code, counted in every peak above)")).ConfigureAwait(false);
+
             // The managed heap each tick found and what its release at the start left (SegmentEvaluator.ManagedReleaseThreshold).
             await output.WriteLineAsync($"managed heap per tick: {string.Join("; ", managedReleases)}").ConfigureAwait(false);
 

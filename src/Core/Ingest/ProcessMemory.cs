@@ -11,6 +11,12 @@ public static class ProcessMemory
     /// <summary>VmRSS from /proc/self/status (Linux): the resident set of this process now, native engine included.</summary>
     public static double ResidentMegabytes() => StatusMegabytes("VmRSS:");
 
+    /// <summary>
+    /// RssFile from /proc/self/status (Linux): the part of the resident set that maps files, mostly the native engine
+    /// library's and the runtime's code (shared, dropped and read back by the kernel as needed); 0 elsewhere.
+    /// </summary>
+    public static double FileBackedMegabytes() => File.Exists("/proc/self/status") ? StatusMegabytes("RssFile:") : 0;
+
     private static double StatusMegabytes(string field)
     {
         const string path = "/proc/self/status";
