@@ -167,6 +167,7 @@ internal static class EvaluatorBenchmark
             "off" => false,
             var other => throw new BenchUsageException($"--estimate-reuse: '{other}' is not 'on' or 'off'"),
         };
+        var tickRounds = args.Number("tick-rounds", 1, 1, 10);
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -181,7 +182,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick, beside).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick, beside, tickRounds).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -205,7 +206,8 @@ internal static class EvaluatorBenchmark
         int? wholeMinimum = null,
         double? wholeRowsPerCandidate = null,
         bool refreshAfterTick = true,
-        IReadOnlyList<bool>? beside = null)
+        IReadOnlyList<bool>? beside = null,
+        int tickRounds = 1)
     {
         together ??= [false];
         gather ??= [new EvaluatorOptions().GatherWrites];
@@ -420,8 +422,17 @@ internal static class EvaluatorBenchmark
             }
 
             await SettleAsync(engine, schema, output, cancellationToken).ConfigureAwait(false);
-            var full = await FullRecomputeAsync(engine, schema, tenant, ids, definitions, to, cancellationToken).ConfigureAwait(false);
-            await output.WriteLineAsync($"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms, {full.Rows:N0} rows read").ConfigureAwait(false);
+            // With --tick-rounds N the full recompute runs N times too and the median is the ratios' denominator.
+            var fullRounds = new List<(TimeSpan Time, ulong Rows, List<(TimeSpan Time, ulong Rows)> PerSegment)>();
+            for (var round = 0; round < tickRounds; round++)
+            {
+                fullRounds.Add(await FullRecomputeAsync(engine, schema, tenant, ids, definitions, to, cancellationToken).ConfigureAwait(false));
+            }
+
+            var full = fullRounds.OrderBy(f => f.Time).ElementAt(fullRounds.Count / 2);
+            await output.WriteLineAsync(tickRounds == 1
+                ? $"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms, {full.Rows:N0} rows read"
+                : string.Create(CultureInfo.InvariantCulture, $"full recompute at {to:HH:mm}: {full.Time.TotalMilliseconds:0} ms (median of {tickRounds}: {string.Join(", ", fullRounds.Select(f => f.Time.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)))} ms), {full.Rows:N0} rows read")).ConfigureAwait(false);
             await output.WriteLineAsync("workers  tick ms  phase1 ms  phase2 ms  candidates  chunks  entered  exited  rows read  time ratio  rows ratio  start MB  (.NET  engine)  peak MB").ConfigureAwait(false);
             TickReport? single = null;
             string? peakedIn = null;
@@ -433,7 +444,9 @@ internal static class EvaluatorBenchmark
             // runs this process's chunk code for the first time and, when the rows behind the timelines reach the
             // refresh share, brings them up to date; the runs after it find all that done. One worker runs again last,
             // as a running server's ticks do ("1 again"). With both ways, the order alternates by worker count.
-            int[] workerCounts = [1, 2, 4, 1];
+            // With --tick-rounds N the 2, 4 and 1 again runs repeat N times (medians printed after the table): on a
+            // shared machine one run of each moves by a third from run to run.
+            int[] workerCounts = [1, .. Enumerable.Range(0, tickRounds).SelectMany(_ => new[] { 2, 4, 1 })];
             var runs = workerCounts
                 .SelectMany((w, i) => (i % 2 == 0 ? together.Reverse() : together)
                     .SelectMany(t => (i % 2 == 0 ? gather.Reverse() : gather)
@@ -516,6 +529,11 @@ internal static class EvaluatorBenchmark
                 }
             }
 
+            if (tickRounds > 1)
+            {
+                await output.WriteLineAsync(Medians(levelRuns, full.Time)).ConfigureAwait(false);
+            }
+
             if (peakedIn is not null)
             {
                 await output.WriteLineAsync(peakedIn).ConfigureAwait(false);
@@ -592,6 +610,24 @@ internal static class EvaluatorBenchmark
     /// A level's goals: at 0.1% changed every run's time ≤ 3% and rows ≤ 2% of the full recompute, at 1% time ≤ 15%;
     /// at any level the embedded engine's peak resident set under 1 GiB (a server's memory is not this process's).
     /// </summary>
+    /// <summary>
+    /// The median tick of each worker count over the rounds (the first one-worker run, cold, apart), in milliseconds
+    /// and against <paramref name="full"/>.
+    /// </summary>
+    internal static string Medians(IReadOnlyList<(string Label, double Time, double Rows, double Peak)> runs, TimeSpan full)
+    {
+        var groups = runs
+            .Skip(1)
+            .GroupBy(r => r.Label.Split(' ')[0])
+            .Select(g =>
+            {
+                var times = g.Select(r => r.Time).Order().ToList();
+                var median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[(times.Count / 2) - 1] + times[times.Count / 2]) / 2;
+                return string.Create(CultureInfo.InvariantCulture, $"{g.Key} worker{(g.Key == "1" ? " again" : "s")} {median * full.TotalMilliseconds:0} ms ({median:P1}; {g.Count()} runs, {times[0]:P1}–{times[^1]:P1})");
+            });
+        return "medians over the rounds: " + string.Join("; ", groups);
+    }
+
     private static IEnumerable<string> LevelGoals(double percent, IReadOnlyList<(string Label, double Time, double Rows, double Peak)> runs, bool embedded)
     {
         string Runs(Func<(string Label, double Time, double Rows, double Peak), string> value) =>
