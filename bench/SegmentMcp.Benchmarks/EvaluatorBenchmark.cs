@@ -453,8 +453,9 @@ internal static class EvaluatorBenchmark
                         .SelectMany(g => (i % 2 == 0 ? longest.Reverse() : longest)
                             .SelectMany(l => (i % 2 == 0 ? beside.Reverse() : beside).Select(b => (Workers: w, Together: t, Gather: g, Longest: l, Beside: b, Again: i > 0 && workerCounts[..i].Contains(w)))))))
                 .ToList();
-            foreach (var (workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, again) in runs)
+            for (var run = 0; run < runs.Count; run++)
             {
+                var (workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, again) = runs[run];
                 var label = string.Create(
                     CultureInfo.InvariantCulture,
                     $"{workers}{(again ? " again" : string.Empty)}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}{(beside.Count > 1 ? lookupsBeside ? " lb" : " la" : string.Empty)}");
@@ -469,7 +470,7 @@ internal static class EvaluatorBenchmark
                 // With --journal DIR every tick's statements are also written to DIR, one JSON line each, to replay them.
                 await using var journal = journalDirectory is null
                     ? null
-                    : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w.jsonl")));
+                    : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w{(tickRounds > 1 ? "-run" + run : string.Empty)}.jsonl")));
                 var timing = new TimingEngine(engine, journal);
                 await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
@@ -523,7 +524,8 @@ internal static class EvaluatorBenchmark
                 await output.WriteLineAsync(string.Create(
                     CultureInfo.InvariantCulture,
                     $"{label,7}  {elapsed.TotalMilliseconds,7:0}  {s.Phase1.TotalMilliseconds,9:0}  {s.Phase2.TotalMilliseconds,9:0}  {s.Candidates,10}  {s.Chunks,6}  {s.Entered,7}  {s.Exited,6}  {s.RowsRead,9}  {elapsed / full.Time,9:P1}  {(double)s.RowsRead / Math.Max(1, full.Rows),9:P1}  {start,8:0}  {managed,5:0}  {tracked,6:0}   {peak,7:0}")).ConfigureAwait(false);
-                if ((workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, again) != runs[^1])
+                // By position: with --tick-rounds the same run repeats, and every run but the last is undone.
+                if (run < runs.Count - 1)
                 {
                     await UndoTickAsync(engine, schema, workerServices.GetRequiredService<IMembershipStore>(), tenant, ids, to, cancellationToken).ConfigureAwait(false);
                 }
