@@ -104,10 +104,13 @@ public static partial class SegmentCompiler
                 : Sql.Of($"({certain} UNION ALL {fromHistory} AND profile_id IN ({uncertain}) GROUP BY profile_id HAVING {having}))");
         }
 
+        private static readonly SqlFragment UpdateOrder = Sql.Of($" SETTINGS preferred_optimize_projection_name = '{Sql.Table(TableNames.UpdateOrderProjection)}'");
+
         /// <summary>
         /// Whether no profile is uncertain for the properties the built query reads (see
         /// <see cref="SegmentCompiler.CompileCurrentTraitsCheck"/>); null when it reads none. Two EXISTS over the
-        /// history's by-update and ingest-order projections: each reads no granule when the answer is yes.
+        /// history's by-update and ingest-order projections, named (left to itself ClickHouse planned every projection
+        /// of every part: 15.5 against 10.4 ms on the 2M-profile demo): each reads no granule when the answer is yes.
         /// </summary>
         public SqlFragment? CurrentTraitsCheck()
         {
@@ -120,7 +123,7 @@ public static partial class SegmentCompiler
             var traits = Sql.Table(schema.Traits);
             var watermark = Sql.Of($"(SELECT max(watermark) FROM {Sql.Table(schema.CurrentTraitsWatermark)} WHERE tenant = {tenantParameter})");
             return Sql.Of(
-                $"SELECT NOT (EXISTS (SELECT 1 FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at > {nowParameter}) OR EXISTS (SELECT 1 FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {watermark})) AS complete");
+                $"SELECT NOT (EXISTS (SELECT 1 FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND updated_at > {nowParameter}{UpdateOrder}) OR EXISTS (SELECT 1 FROM {traits} WHERE tenant = {tenantParameter} AND property IN {names} AND ingested_at > {watermark}{CandidateQuery.IngestOrder})) AS complete");
         }
 
         /// <summary>

@@ -30,6 +30,9 @@ public class TableNames
     /// </summary>
     public const string IngestOrderProjection = "by_ingest";
 
+    /// <summary>The projection of traits by (tenant, property, updated_at), which the current-value check reads through.</summary>
+    public const string UpdateOrderProjection = "by_update";
+
     /// <summary>The projection of traits by (tenant, property, value), which value-range reads go through.</summary>
     public const string ValueOrderProjection = "by_value";
 
