@@ -609,10 +609,6 @@ internal static class EvaluatorBenchmark
         $"  {(met ? "met    " : "not met")}  {measurement}: {measured}, goal {goal}";
 
     /// <summary>
-    /// A level's goals: at 0.1% changed every run's time ≤ 3% and rows ≤ 2% of the full recompute, at 1% time ≤ 15%;
-    /// at any level the embedded engine's peak resident set under 1 GiB (a server's memory is not this process's).
-    /// </summary>
-    /// <summary>
     /// The median tick of each worker count over the rounds (the first one-worker run, cold, apart), in milliseconds
     /// and against <paramref name="full"/>.
     /// </summary>
@@ -630,6 +626,10 @@ internal static class EvaluatorBenchmark
         return "medians over the rounds: " + string.Join("; ", groups);
     }
 
+    /// <summary>
+    /// A level's goals: at 0.1% changed every run's time ≤ 3% and rows ≤ 2% of the full recompute, at 1% time ≤ 15%;
+    /// at any level the embedded engine's peak resident set under 1 GiB (a server's memory is not this process's).
+    /// </summary>
     private static IEnumerable<string> LevelGoals(double percent, IReadOnlyList<(string Label, double Time, double Rows, double Peak)> runs, bool embedded)
     {
         string Runs(Func<(string Label, double Time, double Rows, double Peak), string> value) =>
