@@ -434,6 +434,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
             try
             {
                 jobs.AddRange(await planning.ConfigureAwait(false));
+                foreach (var job in jobs)
+                {
+                    // Phase 1 of a segment evaluated before reads the log of the tick of each segment it references.
+                    job.LogReadByOthers = definitions.Any(other =>
+                        states.ContainsKey(other.Key) && SegmentReads.Of(other.Value.Condition).References.Contains(job.SegmentId));
+                }
             }
             finally
             {
@@ -707,7 +713,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
         {
             // A new or changed version: every profile is a candidate, so phase 2 runs the compiled query once over
             // the whole universe instead of once per chunk (each chunk would re-read the same granules).
-            return new SegmentJob(tenant, row.SegmentId, row.Version, validated, [], state, planRows) { Whole = true, CountAfter = true, Watermark = watermarkAfter };
+            return new SegmentJob(tenant, row.SegmentId, row.Version, validated, [], state, planRows)
+            {
+                Whole = true,
+                CountAfter = true,
+                Watermark = watermarkAfter,
+            };
         }
 
         var query = CandidateQuery.Incremental(schema, tenant, definition, references, state.EvaluatedAt, tick.T1, state.IngestWatermark, referencesInlined);
@@ -1329,8 +1340,12 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
         {
             // A brand-new segment: every member enters, written by the engine straight from the compiled query. Its log
             // now; membership with the level's other whole evaluations (ApplyWholeAsync), before any state advances.
+            // On one engine, unless another segment reads its log, straight into current membership without the log
+            // (readers derive its entries): the log's sorted copy of every member cost about a third of the query.
             var members = SegmentCompiler.CompileMembers(job.Definition, schema, options);
-            job.Logged = await membership.LogWholeAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, allEntered: true, hook, cancellationToken).ConfigureAwait(false);
+            job.Logged = membership.WritesFirstEvaluationUnlogged && !job.LogReadByOthers
+                ? await membership.WriteFirstEvaluationAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, hook, cancellationToken).ConfigureAwait(false)
+                : await membership.LogWholeAsync(work.Tenant, work.SegmentId, work.EvaluatedAt, members, allEntered: true, hook, cancellationToken).ConfigureAwait(false);
             tick.AddRows(job.Logged.RowsRead);
             job.AddWork(job.Logged.RowsRead, TimeSpan.Zero);
             return;
@@ -1566,6 +1581,9 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
         /// back as exactly this evaluation's changes.
         /// </summary>
         public bool AloneAt(DateTime evaluatedAt) => Previous is { } stored && stored.EvaluatedAt < evaluatedAt && !RolledForward;
+
+        /// <summary>A segment evaluated before references this one: its phase 1 may read this segment's log of the tick.</summary>
+        public bool LogReadByOthers { get; set; }
 
         /// <summary>A whole job because its candidates made the query over the universe cheaper (they stay its candidates).</summary>
         public bool WholeByCost { get; set; }

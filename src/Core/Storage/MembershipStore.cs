@@ -103,11 +103,29 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             filters.Add(Sql.Of($"(at, profile_id) > ({Sql.Param(Time3, position.At)}, {Sql.Param("String", position.ProfileId)})"));
         }
 
+        var logged = Sql.Of($"SELECT at, profile_id, toUInt8(change) AS change FROM {membershipLog} FINAL WHERE {Sql.Join(Sql.Of($" AND "), filters)}");
+
+        // A first evaluation written without its log (one engine): its entries, derived, at the first evaluation time.
+        if (ReadsBuckets
+            && await FirstEvaluatedAtAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false) is { } first
+            && (since is null || since <= first)
+            && (until is null || first < until)
+            && (after is null || after.Value.At <= first))
+        {
+            var firstTime = Sql.Param(Time3, first);
+            var afterProfile = after is { } position2 && position2.At == first ? position2.ProfileId : string.Empty;
+            logged = Sql.Of(
+                $"""
+                {logged}
+                UNION ALL
+                SELECT {firstTime}, profile_id, toUInt8(1) FROM ({DerivedMembersAt(tenant, segmentId, firstTime, Sql.Param("String", afterProfile), unloggedOnly: true)})
+                """);
+        }
+
         return await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT at, profile_id, toUInt8(change) FROM {membershipLog} FINAL
-                WHERE {Sql.Join(Sql.Of($" AND "), filters)}
+                SELECT at, profile_id, change FROM ({logged})
                 ORDER BY at, profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
                 """),
             row => new MembershipChange(row.GetString(1), row.GetDateTime(0), row.GetBoolean(2)),
@@ -453,7 +471,91 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         return new WholeLogged(segmentId, allEntered, entered, log.RowsRead);
     }
 
+    public bool WritesFirstEvaluationUnlogged => WritesLookup && schema.Cluster is null;
+
+    public async Task<WholeLogged> WriteFirstEvaluationAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken)
+    {
+        if (!WritesFirstEvaluationUnlogged)
+        {
+            throw new InvalidOperationException("A first evaluation is written without its log only where membership is the buckets alone (one engine).");
+        }
+
+        // Every one of the segment's buckets, empty ones too: a write cut short by a crash left some buckets before the
+        // state advanced, and this write replaces all of them, so the segment is exact whatever an attempt left.
+        var tenantValue = Sql.Param("String", tenant);
+        var write = await engine.ExecuteAsync(
+            Sql.Of(
+                $"""
+                INSERT INTO {Sql.Table(schema.MembershipBuckets)} (key, members)
+                SELECT {TimelineKeys.Membership(tenantValue, Sql.Param("String", segmentId), Sql.Of($"toString(buckets.number)"))}, grouped.members
+                FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)}) AS buckets
+                LEFT JOIN (SELECT {BucketNumber}, groupArray(profile_id) AS members FROM ({members}) GROUP BY bucket_number) AS grouped
+                ON grouped.bucket_number = buckets.number{SegmentCompiler.Settings}
+                """),
+            cancellationToken).ConfigureAwait(false);
+        if (afterWrite is not null)
+        {
+            await afterWrite().ConfigureAwait(false);
+        }
+
+        return new WholeLogged(segmentId, AllEntered: true, Entered: null, write.RowsRead) { MembershipWritten = true };
+    }
+
     public async Task<(IReadOnlyDictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> ApplyWholeAsync(
+        string tenant, DateTime at, IReadOnlyList<WholeLogged> logged, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, (long Entered, long Exited)>(StringComparer.Ordinal);
+        if (logged.Count == 0)
+        {
+            return (counts, 0);
+        }
+
+        // The first evaluations written without their log are counted beside the logged ones' copies.
+        var counted = logged.Where(l => l.MembershipWritten).Select(l => l.SegmentId).ToArray();
+        var counting = counted.Length == 0
+            ? Task.FromResult((Counts: new Dictionary<string, long>(), RowsRead: 0UL))
+            : CountBucketsAsync(tenant, counted, cancellationToken);
+        var applying = ApplyLoggedAsync(tenant, at, [.. logged.Where(l => !l.MembershipWritten)], cancellationToken);
+        await Task.WhenAll(counting, applying).ConfigureAwait(false);
+        var (written, countRows) = await counting.ConfigureAwait(false);
+        foreach (var segmentId in counted)
+        {
+            counts[segmentId] = (written.GetValueOrDefault(segmentId), 0);
+        }
+
+        var (logCounts, logRows) = await applying.ConfigureAwait(false);
+        foreach (var (segmentId, count) in logCounts)
+        {
+            counts[segmentId] = count;
+        }
+
+        return (counts, countRows + logRows);
+    }
+
+    /// <summary>
+    /// The members of each segment's buckets, one statement for all of them: a first evaluation written without its log
+    /// has no insert count of its members (the insert wrote a row a bucket).
+    /// </summary>
+    private async Task<(Dictionary<string, long> Counts, ulong RowsRead)> CountBucketsAsync(string tenant, string[] segmentIds, CancellationToken cancellationToken)
+    {
+        var tenantValue = Sql.Param("String", tenant);
+        var result = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT {TimelineKeys.MembershipSegment(Sql.Of($"key"), tenantValue)} AS segment_id, toInt64(sum(length(members)))
+                FROM {Sql.Table(schema.MembershipBuckets)}
+                WHERE key IN (
+                    SELECT {TimelineKeys.Membership(tenantValue, Sql.Of($"segment"), Sql.Of($"toString(number)"))}
+                    FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)}) ARRAY JOIN {Sql.Param("Array(String)", segmentIds)} AS segment)
+                GROUP BY segment_id
+                """),
+            cancellationToken).ConfigureAwait(false);
+        var counts = result.Read(row => (row.GetString(0), row.Get<long>(1))).ToDictionary(c => c.Item1, c => c.Item2, StringComparer.Ordinal);
+        return (counts, result.Statistics.RowsRead);
+    }
+
+    private async Task<(IReadOnlyDictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> ApplyLoggedAsync(
         string tenant, DateTime at, IReadOnlyList<WholeLogged> logged, CancellationToken cancellationToken)
     {
         var counts = new Dictionary<string, (long Entered, long Exited)>(StringComparer.Ordinal);

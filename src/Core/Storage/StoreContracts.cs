@@ -86,7 +86,14 @@ public sealed record SegmentChanges(string SegmentId, IReadOnlyCollection<string
 /// <param name="AllEntered">Every row is an entry of a segment that had no members (a brand-new segment).</param>
 /// <param name="Entered">How many entered, when the log's insert reported it (only where every row is an entry).</param>
 /// <param name="RowsRead">What the engine read to write the log.</param>
-public sealed record WholeLogged(string SegmentId, bool AllEntered, long? Entered, ulong RowsRead);
+public sealed record WholeLogged(string SegmentId, bool AllEntered, long? Entered, ulong RowsRead)
+{
+    /// <summary>
+    /// A first evaluation written straight into current membership, not logged (<see cref="IMembershipStore.WriteFirstEvaluationAsync"/>):
+    /// <see cref="IMembershipStore.ApplyWholeAsync"/> only counts its members.
+    /// </summary>
+    public bool MembershipWritten { get; init; }
+}
 
 public interface ISegmentStateStore
 {
@@ -182,6 +189,23 @@ public interface IMembershipStore : IMembershipReader
     /// </summary>
     Task<WholeLogged> LogWholeAsync(
         string tenant, string segmentId, DateTime at, SqlFragment source, bool allEntered, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether <see cref="WriteFirstEvaluationAsync"/> is available: on one engine, where current membership is the
+    /// buckets alone and readers of the log's past derive a first evaluation's entries from them.
+    /// </summary>
+    bool WritesFirstEvaluationUnlogged { get; }
+
+    /// <summary>
+    /// A brand-new segment's first evaluation written straight into current membership (every bucket, from
+    /// <paramref name="members"/>), without its log: its entries are the members at its first evaluation, which
+    /// <see cref="IMembershipReader.ChangesAsync"/> and <see cref="IMembershipHistory.MembersAtAsync"/> derive from current
+    /// membership and the later log, every later transition being logged. Only for a segment whose log no other segment
+    /// reads (phase 1 of a referencing segment reads its references' log). Its state must not advance before
+    /// <see cref="ApplyWholeAsync"/> has counted it; a write cut short is replaced whole by the next attempt.
+    /// </summary>
+    Task<WholeLogged> WriteFirstEvaluationAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken);
 
     /// <summary>
     /// Current membership of the whole evaluations <paramref name="logged"/> at <paramref name="at"/> (see

@@ -29,7 +29,9 @@ public sealed class DeletedSegmentPurgeTests
         var other = await store.SaveAsync("globex", null, "Buyers", null, McpTestData.Buyers, None);
         var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { EvaluateEverySeconds = 0 });
 
-        // Every tick at the same time: the live segments are evaluated once, so their rows must stay exactly as they are.
+        // First evaluated before any data (no members; a first evaluation is not logged), then at t1, whose entries are
+        // logged. Every later tick at t1: the live segments are evaluated once, so their rows must stay exactly as they are.
+        Assert.Empty((await evaluator.TickAsync(null, McpTestData.Now.AddDays(-70), null, None)).Purged);
         var t1 = DateTime.UtcNow.AddMinutes(-1);
         var first = await evaluator.TickAsync(null, t1, null, None);
         Assert.Empty(first.Purged);

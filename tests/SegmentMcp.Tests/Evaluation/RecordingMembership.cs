@@ -10,6 +10,7 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     private int writes;
     private int changeSets;
     private int lookups;
+    private int unloggedFirstEvaluations;
 
     /// <summary>Profiles written as entered, by chunk writes and by whole evaluations.</summary>
     public long Entered => Interlocked.Read(ref entered);
@@ -73,6 +74,18 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     public Task<WholeLogged> LogWholeAsync(
         string tenant, string segmentId, DateTime at, SqlFragment source, bool allEntered, Func<ValueTask>? betweenWrites, CancellationToken cancellationToken) =>
         inner.LogWholeAsync(tenant, segmentId, at, source, allEntered, betweenWrites, cancellationToken);
+
+    public bool WritesFirstEvaluationUnlogged => inner.WritesFirstEvaluationUnlogged;
+
+    /// <summary>First evaluations written without their log (<see cref="WriteFirstEvaluationAsync"/>).</summary>
+    public int UnloggedFirstEvaluations => Volatile.Read(ref unloggedFirstEvaluations);
+
+    public Task<WholeLogged> WriteFirstEvaluationAsync(
+        string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref unloggedFirstEvaluations);
+        return inner.WriteFirstEvaluationAsync(tenant, segmentId, at, members, afterWrite, cancellationToken);
+    }
 
     public async Task<(IReadOnlyDictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> ApplyWholeAsync(
         string tenant, DateTime at, IReadOnlyList<WholeLogged> logged, CancellationToken cancellationToken)

@@ -1,15 +1,19 @@
 using System.Text.RegularExpressions;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Sql;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Evaluation;
 
+using Sql = SegmentMcp.Core.Sql.Sql;
+
 /// <summary>
-/// A level's whole evaluations (new segments, changed versions) each write their log, and their current membership
-/// follows in one statement for the level (<see cref="IMembershipStore.ApplyWholeAsync"/>) before any state advances;
-/// when that write fails, every one of them keeps its state and the next tick repairs them from their logs.
+/// A new segment's first evaluation writes its buckets straight from its query, without a log (readers of the past
+/// derive its entries); a level's changed versions each write their log, and their current membership follows in one
+/// statement for the level (<see cref="IMembershipStore.ApplyWholeAsync"/>) before any state advances; when a write
+/// fails, the segments keep their states and the next tick repairs them.
 /// </summary>
 public sealed class WholeMembershipWriteTests
 {
@@ -34,16 +38,31 @@ public sealed class WholeMembershipWriteTests
     ];
 
     [Fact]
-    public async Task New_segments_and_then_their_changed_versions_write_current_membership_in_one_statement_a_level()
+    public async Task New_segments_write_their_buckets_without_a_log_and_their_changed_versions_write_membership_in_one_statement_a_level()
     {
         var (world, schema, recording, ids) = await SeedAsync(41);
-        await using var evaluator = new SegmentEvaluator(recording, schema, Options());
+        var membership = new RecordingMembership(new MembershipStore(recording, schema));
+        await using var evaluator = new SegmentEvaluator(recording, schema, new SegmentStore(recording, schema), membership, Options());
 
+        // A first evaluation: every member written once, into the buckets, straight from the query; nothing logged.
         var report = await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
         Assert.Equal(Definitions.Length, report.Segments.Count(s => s.EvaluatedWhole));
-        Assert.Equal(Definitions.Length, recording.Statements.Count(IsMembershipLog));
-        Assert.Equal(1, recording.Statements.Count(IsBucketWrite));
+        Assert.Equal(Definitions.Length, membership.UnloggedFirstEvaluations);
+        Assert.Equal(0, recording.Statements.Count(IsMembershipLog));
+        Assert.Equal(Definitions.Length, recording.Statements.Count(IsBucketWrite));
+        Assert.Equal(0, await LogRowsAsync(world, schema));
         await AssertMembersAsync(world, ids, Start, report);
+
+        // Readers of the past derive the first evaluation's entries from the buckets.
+        var first = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            first[id] = await world.RecomputeAsync(id, Start);
+            var changes = await world.ChangesAsync(id);
+            Assert.All(changes, c => Assert.True(c.Entered && c.At == Start, c.ToString()));
+            Assert.Equal(first[id], changes.Select(c => c.ProfileId).ToHashSet());
+            Assert.Equal(first[id], await MembersAtAsync(world, id, Start));
+        }
 
         var later = Start.AddHours(3);
         await world.IngestAsync(later, 60, 20);
@@ -59,29 +78,92 @@ public sealed class WholeMembershipWriteTests
         Assert.Equal(1, recording.Statements.Count(IsBucketWrite));
         Assert.True(changed.Statistics.Entered + changed.Statistics.Exited > 0, "the edited versions changed no member");
         await AssertMembersAsync(world, ids, later, changed);
+
+        // The first evaluation is still what members_at and the changes give for it, with the logged changes after it.
+        foreach (var id in ids)
+        {
+            var now = await world.RecomputeAsync(id, later);
+            Assert.Equal(first[id], await MembersAtAsync(world, id, Start));
+            Assert.Equal(first[id], await MembersAtAsync(world, id, later.AddMinutes(-1)));
+            Assert.Equal(now, await MembersAtAsync(world, id, later));
+            Assert.Equal(first[id], (await world.ChangesAsync(id, null, later)).Select(c => c.ProfileId).ToHashSet());
+            Assert.Equal(now, await world.ReplayedLogAsync(id));
+        }
     }
 
     [Fact]
-    public async Task A_failed_membership_write_keeps_every_whole_evaluation_of_the_level_behind_and_the_next_tick_repairs_them()
+    public async Task A_first_evaluation_replaces_every_bucket_an_earlier_attempt_left()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(42);
+
+        // An attempt cut short before the state advanced: a bucket of stale members (one who will not qualify).
+        var stale = Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(schema.MembershipBuckets)} (key, members)
+            SELECT {TimelineKeys.MembershipBucket(Sql.Param("String", EvaluationWorld.Tenant), Sql.Param("String", ids[0]), Sql.Param("String", "nobody"))}, ['nobody']
+            """);
+        await recording.ExecuteAsync(stale);
+        Assert.Equal(1, await world.Membership.CountAsync(EvaluationWorld.Tenant, ids[0], CancellationToken.None));
+
+        await using var evaluator = new SegmentEvaluator(recording, schema, Options());
+        var report = await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        await AssertMembersAsync(world, ids, Start, report);
+        Assert.DoesNotContain("nobody", await world.StoredMembersAsync(ids[0]));
+        Assert.Equal(await world.RecomputeAsync(ids[0], Start), await MembersAtAsync(world, ids[0], Start));
+    }
+
+    [Fact]
+    public async Task A_failed_membership_write_keeps_every_whole_evaluation_behind_and_the_next_tick_repairs_them()
     {
         var (world, schema, recording, ids) = await SeedAsync(43);
         await using var evaluator = new SegmentEvaluator(recording, schema, Options());
         recording.Fail = IsBucketWrite;
 
+        // New segments: each one's write fails on its own, and none gets a state.
         var failed = await Assert.ThrowsAsync<TickFailedException>(() => evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None));
         Assert.Equal(ids.Count, failed.Failures.Count);
-
-        // Their logs were written, their states were not.
         var states = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
         Assert.All(ids, id => Assert.False(states.ContainsKey(id), $"{id} has a state after its membership write failed"));
-        Assert.Equal(ids.Count, recording.Statements.Count(IsMembershipLog));
 
         recording.Fail = _ => false;
         var later = Start.AddHours(2);
         await world.IngestAsync(later, 60, 20);
         var repaired = await evaluator.TickAsync(EvaluationWorld.Tenant, later, null, CancellationToken.None);
         await AssertMembersAsync(world, ids, later, repaired);
+
+        // Changed versions: their logs are written, the level's one membership write fails, so every one of them keeps
+        // its previous state, and the next tick rolls their logs forward and evaluates them again.
+        for (var i = 0; i < ids.Count; i++)
+        {
+            await world.Segments.SaveAsync(EvaluationWorld.Tenant, ids[i], Edited[i].Name, null, SegmentDefinitionJson.Write(Edited[i]), CancellationToken.None);
+        }
+
+        recording.Statements.Clear();
+        recording.Fail = IsBucketWrite;
+        var edited = later.AddHours(1);
+        var failedAgain = await Assert.ThrowsAsync<TickFailedException>(() => evaluator.TickAsync(EvaluationWorld.Tenant, edited, null, CancellationToken.None));
+        Assert.Equal(ids.Count, failedAgain.Failures.Count);
+        Assert.Equal(ids.Count, recording.Statements.Count(IsMembershipLog));
+        states = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
+        Assert.All(ids, id => Assert.Equal(later, states[id].EvaluatedAt));
+
+        recording.Fail = _ => false;
+        var last = edited.AddHours(1);
+        await world.IngestAsync(last, 60, 20);
+        var repairedAgain = await evaluator.TickAsync(EvaluationWorld.Tenant, last, null, CancellationToken.None);
+        await AssertMembersAsync(world, ids, last, repairedAgain);
+        foreach (var id in ids)
+        {
+            Assert.Equal(await world.RecomputeAsync(id, last), await world.ReplayedLogAsync(id));
+        }
     }
+
+    private static async Task<SortedSet<string>> MembersAtAsync(EvaluationWorld world, string id, DateTime at) =>
+        new(await world.Membership.MembersAtAsync(EvaluationWorld.Tenant, id, at, null, 100_000, CancellationToken.None), StringComparer.Ordinal);
+
+    private static Task<long> LogRowsAsync(EvaluationWorld world, StorageSchema schema) =>
+        TestEngines.Embedded.QueryScalarAsync<long>(
+            Sql.Of($"SELECT count() FROM {Sql.Table(schema.MembershipLog)} WHERE tenant = {Sql.Param("String", EvaluationWorld.Tenant)}"));
 
     private static EvaluatorOptions Options() => new() { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero };
 
