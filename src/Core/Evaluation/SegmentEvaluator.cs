@@ -1571,7 +1571,8 @@ public sealed class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposable, IDis
 
         /// <summary>
         /// Never evaluated and nothing of an earlier attempt rolled forward: no stored members to diff against (a
-        /// segment's stored members come only from writes whose first is its log).
+        /// segment's stored members come from writes whose first is its log, or from a first evaluation written without
+        /// one, which replaces every bucket an earlier attempt of it left).
         /// </summary>
         public bool BrandNew => Previous is null && !RolledForward;
 

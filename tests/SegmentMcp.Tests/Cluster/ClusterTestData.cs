@@ -87,8 +87,6 @@ internal static class ClusterTestData
 
     private static async Task<List<string>> StoredAsync(IClickHouseEngine engine, StorageSchema schema, List<string> ids, string tenant)
     {
-        var tenantValue = Sql.Param("String", tenant);
-
         // Current membership through the store: the buckets on one engine, the membership table on a cluster.
         var store = new MembershipStore(engine, schema);
         var members = new List<string>();
@@ -97,9 +95,25 @@ internal static class ClusterTestData
             members.AddRange((await store.MembersAsync(tenant, id, null, 1_000_000, CancellationToken.None)).Select(profile => $"member {position} {profile}"));
         }
 
-        var log = await engine.QueryAsync(
-            Sql.Of($"SELECT segment_id, profile_id, toString(at), toString(change) FROM {Sql.Table(schema.MembershipLog)} FINAL WHERE tenant = {tenantValue}"),
-            row => $"log {ids.IndexOf(row.GetString(0))} {row.GetString(1)} {row.GetString(2)} {row.GetString(3)}");
+        // The log as its readers see it: one engine writes a first evaluation into the buckets alone and derives its
+        // entries, a cluster logs them.
+        var log = new List<string>();
+        foreach (var (id, position) in ids.Select((id, position) => (id, position)))
+        {
+            (DateTime, string)? after = null;
+            while (true)
+            {
+                var page = await store.ChangesAsync(tenant, id, null, null, after, 1000, CancellationToken.None);
+                log.AddRange(page.Select(c => $"log {position} {c.ProfileId} {c.At:yyyy-MM-dd HH:mm:ss.fff} {(c.Entered ? "entered" : "exited")}"));
+                if (page.Count < 1000)
+                {
+                    break;
+                }
+
+                after = (page[^1].At, page[^1].ProfileId);
+            }
+        }
+
         return [.. members.Concat(log).Order(StringComparer.Ordinal)];
     }
 
