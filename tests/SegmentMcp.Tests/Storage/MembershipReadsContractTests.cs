@@ -52,6 +52,86 @@ public abstract partial class EngineContractTests
         Assert.False(await store.IsMemberAsync("acme", "s1", "p003", CancellationToken.None));
     }
 
+    /// <summary>
+    /// A first evaluation written into the buckets alone (no log) and counted from them; the changes after it logged.
+    /// members_at at every time since the first evaluation and the changes feed (its first evaluation's entries derived),
+    /// page by page, agree with what was written.
+    /// </summary>
+    [Fact]
+    public async Task A_first_evaluation_written_without_its_log_is_read_back_by_members_at_and_the_changes()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var segments = new SegmentStore(Engine, schema);
+        var id = (await segments.SaveAsync("acme", null, "A", null, McpTestData.Buyers, CancellationToken.None)).Id;
+        var store = new MembershipStore(Engine, schema);
+        var t0 = new DateTime(2026, 11, 20, 0, 0, 0, DateTimeKind.Utc);
+        var first = Enumerable.Range(0, 300).Select(i => $"p{i:D3}").ToList();
+        Assert.True(store.WritesFirstEvaluationUnlogged);
+
+        var written = await store.WriteFirstEvaluationAsync(
+            "acme", id, t0, Sql.Of($"SELECT arrayJoin({Sql.Param("Array(String)", first.ToArray())}) AS profile_id"), null, CancellationToken.None);
+        var (counts, _) = await store.ApplyWholeAsync("acme", t0, [written], CancellationToken.None);
+        Assert.Equal((300L, 0L), counts[id]);
+        await segments.WriteStatesAsync("acme", [(id, new SegmentState(1, t0, t0, 300))], CancellationToken.None);
+        Assert.Empty(await Engine.QueryAsync(
+            Sql.Of($"SELECT profile_id FROM {Sql.Table(schema.MembershipLog)} WHERE tenant = 'acme'"), row => row.GetString(0)));
+
+        // An hour later every even profile leaves and two enter; an hour after that one of them leaves and p000 is back.
+        var t1 = t0.AddHours(1);
+        var t2 = t0.AddHours(2);
+        await store.WriteChangesAsync("acme", id, t1, ["q1", "q2"], [.. first.Where((_, i) => i % 2 == 0)], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", id, t2, ["p000"], ["q1"], null, CancellationToken.None);
+        var atT1 = first.Where((_, i) => i % 2 == 1).Append("q1").Append("q2").Order(StringComparer.Ordinal).ToList();
+        var atT2 = atT1.Where(p => p != "q1").Append("p000").Order(StringComparer.Ordinal).ToList();
+
+        Assert.Equal(first, await MembersAtAsync(t0));
+        Assert.Equal(first, await MembersAtAsync(t1.AddMilliseconds(-1)));
+        Assert.Equal(atT1, await MembersAtAsync(t1));
+        Assert.Equal(atT2, await MembersAtAsync(t2.AddMinutes(5)));
+        Assert.Equal(atT2, await store.MembersAsync("acme", id, null, 1_000, CancellationToken.None));
+
+        var changes = await ChangesAsync(null, null);
+        Assert.Equal(first.Select(p => (p, t0, true)), changes.Take(300).Select(c => (c.ProfileId, c.At, c.Entered)));
+        Assert.Equal(300 + 152 + 2, changes.Count);
+        Assert.Equal(first, (await ChangesAsync(null, t1)).Select(c => c.ProfileId));
+        Assert.DoesNotContain(await ChangesAsync(t1, null), c => c.At == t0);
+        Assert.Equal(changes.Skip(300), await ChangesAsync(t0.AddMilliseconds(1), null));
+
+        async Task<List<string>> MembersAtAsync(DateTime at)
+        {
+            var all = new List<string>();
+            string? after = null;
+            while (true)
+            {
+                var page = await store.MembersAtAsync("acme", id, at, after, 37, CancellationToken.None);
+                all.AddRange(page);
+                if (page.Count < 37)
+                {
+                    return all;
+                }
+
+                after = page[^1];
+            }
+        }
+
+        async Task<List<MembershipChange>> ChangesAsync(DateTime? since, DateTime? until)
+        {
+            var all = new List<MembershipChange>();
+            (DateTime, string)? after = null;
+            while (true)
+            {
+                var page = await store.ChangesAsync("acme", id, since, until, after, 41, CancellationToken.None);
+                all.AddRange(page);
+                if (page.Count < 41)
+                {
+                    return all;
+                }
+
+                after = (page[^1].At, page[^1].ProfileId);
+            }
+        }
+    }
+
     private async Task MembershipReadersAgreeAsync(bool? removesWithArrayExcept)
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
