@@ -338,6 +338,7 @@ internal static class EvaluatorBenchmark
         await output.WriteLineAsync("new segments' statements                                                                      count  total ms   rows read").ConfigureAwait(false);
         await WriteGroupsAsync(output, schema, initialTiming.Groups()).ConfigureAwait(false);
 
+        await HistoryReadsAsync(new MembershipStore(engine, schema), tenant, ids[0], definitions[0].Name, t0, output, cancellationToken).ConfigureAwait(false);
         await ChangedSegmentsAsync().ConfigureAwait(false);
 
         // A changed segment costs its new version's compiled query over the universe, diffed against the stored members,
@@ -777,6 +778,37 @@ internal static class EvaluatorBenchmark
     /// earlier run's parts are merged in the background, and measured runs of new segments took 1.25–2.02× their
     /// queries depending on what was merging beside them.
     /// </summary>
+    /// <summary>
+    /// What reading the past of a segment just evaluated for the first time costs (its entries derived from current
+    /// membership on one engine, read from the log on a cluster): a first page of members_at and of the changes, the
+    /// changes after the first evaluation, and a first page of current members beside them. Medians of three.
+    /// </summary>
+    private static async Task HistoryReadsAsync(
+        MembershipStore membership, string tenant, string segmentId, string name, DateTime firstEvaluation, TextWriter output, CancellationToken cancellationToken)
+    {
+        var membersAt = await MedianAsync(() => membership.MembersAtAsync(tenant, segmentId, firstEvaluation, null, 100, cancellationToken)).ConfigureAwait(false);
+        var changes = await MedianAsync(() => membership.ChangesAsync(tenant, segmentId, null, null, null, 100, cancellationToken)).ConfigureAwait(false);
+        var later = await MedianAsync(() => membership.ChangesAsync(tenant, segmentId, firstEvaluation.AddMilliseconds(1), null, null, 100, cancellationToken)).ConfigureAwait(false);
+        var current = await MedianAsync(() => membership.MembersAsync(tenant, segmentId, null, 100, cancellationToken)).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"history of {name} after its first evaluation (pages of 100, medians of three): members_at {membersAt.TotalMilliseconds:0} ms, membership_changes from the start {changes.TotalMilliseconds:0} ms, after the first evaluation {later.TotalMilliseconds:0} ms; current members {current.TotalMilliseconds:0} ms")).ConfigureAwait(false);
+
+        static async Task<TimeSpan> MedianAsync<T>(Func<Task<T>> read)
+        {
+            await read().ConfigureAwait(false);
+            var times = new List<TimeSpan>();
+            for (var run = 0; run < 3; run++)
+            {
+                var watch = Stopwatch.StartNew();
+                await read().ConfigureAwait(false);
+                times.Add(watch.Elapsed);
+            }
+
+            return times.Order().ElementAt(1);
+        }
+    }
+
     private static async Task SettleAsync(IClickHouseEngine engine, StorageSchema schema, TextWriter output, CancellationToken cancellationToken)
     {
         var busy = new SqlStatement(

@@ -32,6 +32,7 @@ public sealed partial class MembershipStore : IMembershipHistory
                 ? Sql.Of(
                     $"""
                     SELECT profile_id FROM ({DerivedMembersAt(tenant, segmentId, time, after, unloggedOnly: false)})
+                    WHERE {time} >= (SELECT minOrNull(first_evaluated_at) FROM {Sql.Table(schema.SegmentFirstEvaluation)} WHERE {Keys(tenant, segmentId)})
                     ORDER BY profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
                     """)
                 : Sql.Of(
@@ -46,7 +47,8 @@ public sealed partial class MembershipStore : IMembershipHistory
     }
 
     /// <summary>
-    /// The members at <paramref name="at"/> (a time at or after the first evaluation) after <paramref name="after"/>,
+    /// The members at <paramref name="at"/> (a time at or after the first evaluation: before it, current membership
+    /// is no answer, and callers return nothing) after <paramref name="after"/>,
     /// as a subquery of <c>profile_id</c>: from the log, and for profiles it never names from current membership (the
     /// buckets). <paramref name="unloggedOnly"/>: only those with no entry up to <paramref name="at"/>, the entries a
     /// first evaluation written without its log stands for.

@@ -84,6 +84,7 @@ public abstract partial class EngineContractTests
         var atT1 = first.Where((_, i) => i % 2 == 1).Append("q1").Append("q2").Order(StringComparer.Ordinal).ToList();
         var atT2 = atT1.Where(p => p != "q1").Append("p000").Order(StringComparer.Ordinal).ToList();
 
+        Assert.Empty(await MembersAtAsync(t0.AddMilliseconds(-1)));
         Assert.Equal(first, await MembersAtAsync(t0));
         Assert.Equal(first, await MembersAtAsync(t1.AddMilliseconds(-1)));
         Assert.Equal(atT1, await MembersAtAsync(t1));
