@@ -484,7 +484,9 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         // Every one of the segment's buckets, empty ones too: a write cut short by a crash left some buckets before the
         // state advanced, and this write replaces all of them, so the segment is exact whatever an attempt left.
         var tenantValue = Sql.Param("String", tenant);
-        var write = await engine.ExecuteAsync(
+        var write = await ExecuteAsBucketWriterAsync(
+            tenant,
+            [segmentId],
             Sql.Of(
                 $"""
                 INSERT INTO {Sql.Table(schema.MembershipBuckets)} (key, members)
@@ -794,6 +796,13 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             LEFT JOIN {buckets} AS s ON s.key = c.bucket
             SETTINGS join_use_nulls = 0, join_algorithm = 'direct'
             """);
+        return await ExecuteAsBucketWriterAsync(tenant, segmentIds, statement, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a statement that writes the buckets of <paramref name="segmentIds"/> as their one writer in this process.</summary>
+    private async Task<QueryStatistics> ExecuteAsBucketWriterAsync(
+        string tenant, IEnumerable<string> segmentIds, SqlFragment statement, CancellationToken cancellationToken)
+    {
         var gates = segmentIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
             .Select(segmentId => BucketWriters.GetOrAdd((schema.Database, tenant, segmentId), _ => new SemaphoreSlim(1, 1)))
             .ToList();
