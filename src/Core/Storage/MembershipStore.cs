@@ -113,7 +113,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             && (after is null || after.Value.At <= first))
         {
             var firstTime = Sql.Param(Time3, first);
-            var afterProfile = after is { } position2 && position2.At == first ? position2.ProfileId : string.Empty;
+            var afterProfile = after is { } resumeAt && resumeAt.At == first ? resumeAt.ProfileId : string.Empty;
             logged = Sql.Of(
                 $"""
                 {logged}
