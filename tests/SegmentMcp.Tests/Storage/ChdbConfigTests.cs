@@ -7,7 +7,7 @@ namespace SegmentMcp.Tests.Storage;
 
 using Sql = SegmentMcp.Core.Sql.Sql;
 
-/// <summary>The config the embedded engine starts with: RocksDB bloom filters and 16 MB memtables for the key-value tables.</summary>
+/// <summary>The config the embedded engine starts with: RocksDB bloom filters, 16 MB memtables and 16 MB block caches for the key-value tables.</summary>
 [Trait("Category", "Engine")]
 public sealed class ChdbConfigTests
 {
