@@ -7,12 +7,12 @@ namespace SegmentMcp.Tests.Storage;
 
 using Sql = SegmentMcp.Core.Sql.Sql;
 
-/// <summary>The config the embedded engine starts with: RocksDB bloom filters, 16 MB memtables and 16 MB block caches for the key-value tables.</summary>
+/// <summary>The config the embedded engine starts with: RocksDB bloom filters, 16 MB memtables, 16 MB block caches and LZ4 for the key-value tables.</summary>
 [Trait("Category", "Engine")]
 public sealed class ChdbConfigTests
 {
     [Fact]
-    public async Task The_key_value_tables_are_written_with_bloom_filters_and_small_memtables()
+    public async Task The_key_value_tables_are_written_with_bloom_filters_small_memtables_and_lz4()
     {
         var engine = TestEngines.Embedded;
         var schema = await TestEngines.NewSchemaAsync(engine);
@@ -25,6 +25,7 @@ public sealed class ChdbConfigTests
         Assert.NotEmpty(options);
         Assert.All(options, text => Assert.Contains("filter_policy=bloomfilter:10:false", text, StringComparison.Ordinal));
         Assert.All(options, text => Assert.Contains("write_buffer_size=16777216", text, StringComparison.Ordinal));
+        Assert.All(options, text => Assert.Contains("\n  compression=kLZ4Compression", text, StringComparison.Ordinal));
     }
 
     [Fact]
