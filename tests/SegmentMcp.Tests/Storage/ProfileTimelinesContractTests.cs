@@ -131,6 +131,45 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task A_rebuild_in_profile_ranges_writes_what_one_pass_writes_and_keeps_another_tenants_timelines()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        string[] profiles = ["a", "b1", "b2", "c", "m", "m0", "z", "zz"];
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Events([.. profiles.SelectMany(p => new[] { (p, "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), (p, "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000") })]),
+            null);
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            System.Text.Encoding.UTF8.GetBytes(string.Concat(profiles.Select(p =>
+                $$"""{"tenant":"acme","profile_id":"{{p}}","updated_at":"2026-10-15 10:00:00.000","properties":{"city":"s{{p}}"},"ingested_at":"2026-11-01 00:00:00.000000"}""" + "\n"))),
+            null);
+        var upTo = new DateTime(2026, 11, 1, 0, 0, 1, DateTimeKind.Utc);
+        Assert.True((await new ProfileTimelinesRefresher(Engine, schema).RefreshAsync("acme", upTo)).Rebuilt);
+        var onePass = await TimelineRowsAsync(schema);
+
+        // Another tenant with timelines of its own: acme's reset and rebuild must leave them alone.
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            System.Text.Encoding.UTF8.GetBytes("""{"tenant":"globex","metric":"Placed Order","profile_id":"g1","ts":"2026-10-03 10:00:00.000","value":1,"properties":{},"ingested_at":"2026-11-01 00:00:00.000000"}""" + "\n"),
+            null);
+        Assert.True((await new ProfileTimelinesRefresher(Engine, schema).RefreshAsync("globex", upTo)).Rebuilt);
+        var globex = (await Engine.QueryAsync(
+            Sql.Of($"SELECT key FROM {Sql.Table(schema.ProfileEventTimes)} WHERE tenant = {Sql.Param("String", "globex")} ORDER BY key"),
+            row => row.GetString(0))).ToList();
+        Assert.Single(globex);
+
+        // Two events a pass: about one profile each, split by ranges of profile ids.
+        var inRanges = new ProfileTimelinesRefresher(Engine, schema) { EventsPerBuildPass = 2 };
+        await inRanges.ResetAsync("acme");
+        Assert.True((await inRanges.RefreshAsync("acme", upTo)).Rebuilt);
+        Assert.Equal(onePass, (await TimelineRowsAsync(schema)).Where(row => !row.Contains("globex", StringComparison.Ordinal)).ToList());
+        Assert.Equal(globex, await Engine.QueryAsync(
+            Sql.Of($"SELECT key FROM {Sql.Table(schema.ProfileEventTimes)} WHERE tenant = {Sql.Param("String", "globex")} ORDER BY key"),
+            row => row.GetString(0)));
+    }
+
+    [Fact]
     public async Task A_version_14_database_forgets_its_timelines_until_a_rebuild_keeps_seen_times_apart_from_traits()
     {
         var schema = await DatabaseAtVersionWithEventsAsync(14, ("p1", "Placed Order", "2026-10-01 10:00:00.000", "2026-11-01 00:00:00.000000"), ("p2", "Opened Email", "2026-10-02 10:00:00.000", "2026-11-01 00:00:00.000000"));
