@@ -99,7 +99,10 @@ public sealed record IngestOptions
     /// <summary>Write the good lines and report the bad ones, instead of rejecting the whole run on the first bad line.</summary>
     public bool SkipInvalid { get; init; }
 
-    /// <summary>Rows per insert. Each batch is one deduplicated INSERT: whole or absent after a crash.</summary>
+    /// <summary>
+    /// Rows per insert at most. Each batch is one deduplicated INSERT: whole or absent after a crash. Events are batched
+    /// by month (see <see cref="PartitionedBatches"/>).
+    /// </summary>
     public int BatchRows { get; init; } = 100_000;
 
     /// <summary>A batch is also closed when its JSONEachRow text reaches this size, whatever its row count.</summary>

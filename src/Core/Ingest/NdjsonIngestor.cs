@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using SegmentMcp.Core.Storage;
@@ -17,6 +16,8 @@ namespace SegmentMcp.Core.Ingest;
 /// input lines (SHA-256). A crash leaves each batch whole or absent, and running the same ingest again writes every
 /// batch exactly once: the engine drops a block whose token it has seen. The token hashes the input lines, not the
 /// rows, so a profile record without <c>updated_at</c> (which gets "now") still deduplicates on a re-run.</para>
+/// <para>Events are batched by month, the events table's partition, so an insert writes one part whatever the order
+/// of the input (<see cref="PartitionedBatches"/>).</para>
 /// <para>Parsing runs on its own thread, one batch ahead of the insert in flight (a bounded channel), so the two
 /// cores of a small machine parse and insert at the same time.</para>
 /// </remarks>
@@ -279,16 +280,16 @@ public sealed class NdjsonIngestor
     {
         var table = kind == IngestKind.Events ? schema.Events : schema.ProfileUpdates;
         var columns = kind == IngestKind.Events ? RecordConverter.EventColumns : RecordConverter.ProfileColumns;
-        // One buffer being filled, one queued, one per insert in flight: memory stays bounded whatever the input size.
-        var buffers = options.ParallelInserts + 2;
-        var free = Channel.CreateBounded<RowBuffer>(buffers);
-        for (var i = 0; i < buffers; i++)
-        {
-            free.Writer.TryWrite(new RowBuffer(Math.Min(options.BatchBytes, 16 * 1024 * 1024) + (64 * 1024)));
-        }
-
-        var full = Channel.CreateBounded<(RowBuffer Rows, string Token)>(1);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Open batches (bounded by PartitionedBatches), one closed batch queued, one per insert in flight: memory stays
+        // bounded whatever the input size.
+        var full = Channel.CreateBounded<(RowBuffer Rows, string Token)>(1);
+        using var batchesByPartition = new PartitionedBatches(
+            Encoding.UTF8.GetBytes($"segmentmcp-ingest-v1\n{kind}\n{options.Company}\n{options.DeduplicationScope}\n"),
+            options.BatchRows,
+            options.BatchBytes,
+            keptFreeBuffers: options.ParallelInserts + 2,
+            (rows, token) => Wait(full.Writer.WriteAsync((rows, token), stop.Token)));
         long rowsWritten = 0;
         var batches = 0;
         var invalidBefore = errors.CountFor(kind);
@@ -299,7 +300,7 @@ public sealed class NdjsonIngestor
             {
                 try
                 {
-                    lines = Produce(kind, source, now, errors, stopwatch, free.Reader, full.Writer, () => Interlocked.Read(ref rowsWritten), stop.Token);
+                    lines = Produce(kind, source, now, errors, stopwatch, batchesByPartition, () => Interlocked.Read(ref rowsWritten), stop.Token);
                     full.Writer.Complete();
                 }
                 catch (Exception exception)
@@ -316,8 +317,7 @@ public sealed class NdjsonIngestor
             await engine.InsertAsync(table, columns, RecordConverter.Format, rows.Written, token, stop.Token).ConfigureAwait(false);
             Interlocked.Add(ref rowsWritten, rows.Rows);
             Interlocked.Increment(ref batches);
-            rows.Clear();
-            free.Writer.TryWrite(rows);
+            batchesByPartition.Return(rows);
         }
 
         var inFlight = new List<Task>();
@@ -358,8 +358,7 @@ public sealed class NdjsonIngestor
         DateTimeOffset now,
         ErrorLog errors,
         Stopwatch stopwatch,
-        ChannelReader<RowBuffer> free,
-        ChannelWriter<(RowBuffer Rows, string Token)> full,
+        PartitionedBatches batches,
         Func<long> rowsWritten,
         CancellationToken cancellationToken)
     {
@@ -367,9 +366,7 @@ public sealed class NdjsonIngestor
         var reader = new LineReader(stream);
         var converter = new RecordConverter(kind, options.Company, now);
         var progress = new ProgressClock(options, stopwatch);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var scope = Encoding.UTF8.GetBytes($"segmentmcp-ingest-v1\n{kind}\n{options.Company}\n{options.DeduplicationScope}\n");
-        RowBuffer? batch = null;
+        var row = new RowBuffer(64 * 1024);
         while (reader.TryReadLine(out var line))
         {
             if (IsBlank(line))
@@ -377,13 +374,8 @@ public sealed class NdjsonIngestor
                 continue;
             }
 
-            if (batch is null)
-            {
-                batch = Wait(free.ReadAsync(cancellationToken));
-                hash.AppendData(scope);
-            }
-
-            if (converter.Convert(line, batch) is { } reason)
+            row.Clear();
+            if (converter.Convert(line, row) is { } reason)
             {
                 var error = new IngestError(kind, source.Name, reader.LineNumber, reason);
                 if (!options.SkipInvalid)
@@ -396,26 +388,17 @@ public sealed class NdjsonIngestor
                 continue;
             }
 
-            batch.Rows++;
-            hash.AppendData(line);
-            hash.AppendData("\n"u8);
-            if (batch.Rows >= options.BatchRows || batch.Length >= options.BatchBytes)
-            {
-                Wait(full.WriteAsync((batch, Convert.ToHexStringLower(hash.GetHashAndReset())), cancellationToken));
-                batch = null;
-            }
-
+            // Events go to their month's batch (the table's partition); profile records have no partitions.
+            var partition = kind == IngestKind.Events ? PartitionedBatches.MonthOf(converter.RowMilliseconds) : 0;
+            batches.Add(partition, row.Written.Span, line);
             if (progress.Due(reader.LineNumber))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Writing, reader.LineNumber, rowsWritten(), stopwatch.Elapsed));
             }
         }
 
-        if (batch is not null)
-        {
-            Wait(full.WriteAsync((batch, Convert.ToHexStringLower(hash.GetHashAndReset())), cancellationToken));
-        }
-
+        batches.CloseAll();
         return reader.LineNumber;
     }
 

@@ -81,6 +81,9 @@ internal sealed class RecordConverter
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string? Convert(ReadOnlySpan<byte> line, RowBuffer output) => TryConvert(line, output);
 
+    /// <summary>The time (milliseconds since the epoch, UTC) of the row the last successful <see cref="Convert"/> wrote.</summary>
+    public long RowMilliseconds { get; private set; }
+
     public IReadOnlyList<string> Columns => kind == IngestKind.Events ? EventColumns : ProfileColumns;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -191,7 +194,8 @@ internal sealed class RecordConverter
         }
 
         // DateTime64(3): milliseconds since the epoch; a profile update without updated_at takes effect now.
-        BinaryPrimitives.WriteInt64LittleEndian(output.GetSpan(8), hasTicks ? Milliseconds(ticks) : nowMilliseconds);
+        RowMilliseconds = hasTicks ? Milliseconds(ticks) : nowMilliseconds;
+        BinaryPrimitives.WriteInt64LittleEndian(output.GetSpan(8), RowMilliseconds);
         output.Advance(8);
         if (kind == IngestKind.Events)
         {

@@ -15,7 +15,7 @@ internal static class IngestCommand
     private static readonly Option<string?> Profiles = Flags.Text("--profiles", "FILE|-", "NDJSON profile records to load (- reads standard input).");
     private static readonly Option<string?> Company = Flags.Company("The tenant of records without company_id; a record naming another is a bad line.");
     private static readonly Option<bool> SkipInvalid = Flags.Switch("--skip-invalid", "Write the good lines and report the bad ones (default: one bad line writes nothing).");
-    private static readonly Option<int> BatchRows = Flags.Int("--batch-rows", "N", "Rows per insert.", 100_000, 1, 10_000_000);
+    private static readonly Option<int> BatchRows = Flags.Int("--batch-rows", "N", "Rows per insert at most (events are batched by month, their table's partition).", 100_000, 1, 10_000_000);
     private static readonly Option<int> ParallelInserts = Flags.Int("--parallel-inserts", "N", "Batches inserted at the same time.", 2, 1, 16);
 
     public static Command Create() => CommandLine.Verb(

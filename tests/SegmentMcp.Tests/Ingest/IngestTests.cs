@@ -169,11 +169,34 @@ public class IngestTests
         var counts = await Counts(engine, schema);
         var second = await new NdjsonIngestor(engine, schema, options with { Now = DateTimeOffset.UtcNow.AddHours(1) }).IngestAsync(Lines([.. events]), Lines([.. profiles]));
 
-        Assert.Equal(7, first.Sources[0].Batches);
+        // One batch per month (12), and January twice: the open budget (4 batches' worth) closed it before its third row.
+        Assert.Equal(13, first.Sources[0].Batches);
         Assert.Equal(3, first.Sources[1].Batches);
         Assert.Equal((25L, 9L, 18L), counts);
         Assert.Equal(counts, await Counts(engine, schema));
         Assert.Equal(34, second.RowsWritten); // sent again; the engine drops the known blocks
+    }
+
+    [Fact]
+    public async Task Events_ordered_by_profile_are_written_one_month_per_insert()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var events = Enumerable.Range(0, 12).SelectMany(p => Enumerable.Range(1, 6).Select(month =>
+            $$$"""{"company_id":"acme","profile_id":"p{{{p}}}","metric":"Viewed Product","timestamp":"2026-{{{month:00}}}-{{{10 + p}}}T10:00:00Z"}"""));
+        await engine.ExecuteAsync(new SqlStatement($"SYSTEM STOP MERGES {schema.Events}"));
+
+        var result = await new NdjsonIngestor(engine, schema, new IngestOptions { BatchRows = 5 }).IngestAsync(Lines([.. events]), null);
+
+        // A part belongs to one partition (a month), so as many parts as inserts means no insert spanned two months.
+        var parts = await Rows(
+            engine,
+            "SELECT partition, toInt64(sum(rows)), toInt64(count()) FROM system.parts WHERE database = {db:String} AND table = 'events' AND active GROUP BY partition ORDER BY partition",
+            new SqlParameter("db", "String", schema.Database));
+        Assert.Equal(72, result.EventsWritten);
+        Assert.Equal(Enumerable.Range(1, 6).Select(m => $"2026{m:00}|12"), parts.Select(r => $"{r[0]}|{r[1]}"));
+        Assert.Equal(result.Sources[0].Batches, parts.Sum(r => Convert.ToInt64(r[2])));
+        Assert.InRange(result.Sources[0].Batches, 18, 30); // 12 rows a month in batches of at most 5
     }
 
     [Fact]
