@@ -20,10 +20,15 @@ internal sealed class PartitionedBatches : IDisposable
     /// <summary>How many full batches' worth of rows (and of bytes) the open batches may hold together.</summary>
     internal const int OpenBudgetBatches = 4;
 
-    /// <summary>Partitions open at once; a longer history closes its largest batch to open another.</summary>
-    internal const int MaxOpen = 32;
+    /// <summary>
+    /// Partitions open at once (85 years of months): past it, a new month closes the largest batch. The row budget, not
+    /// this, is what normally closes batches; a low cap would close one-row batches over and over on an export ordered
+    /// by profile whose history is longer than the cap.
+    /// </summary>
+    internal const int MaxOpen = 1024;
 
-    private const int FirstBufferBytes = 64 * 1024;
+    // Small, since up to MaxOpen batches may be open; a buffer doubles as it fills and is reused once inserted.
+    private const int FirstBufferBytes = 8 * 1024;
 
     private readonly Dictionary<int, Batch> open = [];
     private readonly ConcurrentBag<RowBuffer> free = [];

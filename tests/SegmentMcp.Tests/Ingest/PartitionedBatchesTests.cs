@@ -65,6 +65,20 @@ public class PartitionedBatchesTests
     }
 
     [Fact]
+    public void A_history_of_many_years_ordered_by_profile_still_fills_its_batches()
+    {
+        // Five years of months for every profile: each month's batch fills to about the budget shared by the 60 months.
+        const int batchRows = 100;
+        var rows = ProfileMajorRows(profiles: 400, months: 60);
+
+        var closed = Run(rows, batchRows);
+
+        var perMonthShare = batchRows * PartitionedBatches.OpenBudgetBatches / 60;
+        Assert.All(closed.SkipLast(60), batch => Assert.InRange(batch.Rows.Count, perMonthShare / 2, batchRows));
+        Assert.InRange(closed.Count, rows.Count / batchRows, rows.Count / (perMonthShare / 2));
+    }
+
+    [Fact]
     public void More_months_than_may_be_open_close_the_largest_batch_first()
     {
         var rows = Enumerable.Range(0, PartitionedBatches.MaxOpen + 1)
