@@ -217,6 +217,28 @@ public class IngestTests
     }
 
     [Fact]
+    public async Task A_crash_amid_month_batches_is_repaired_by_running_again()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var events = Enumerable.Range(0, 15).SelectMany(p => Enumerable.Range(1, 8).Select(month =>
+            $$$"""{"company_id":"acme","profile_id":"p{{{p}}}","metric":"Viewed Product","timestamp":"2026-{{{month:00}}}-{{{10 + p}}}T10:00:00Z"}"""))
+            .ToArray();
+        var options = new IngestOptions { BatchRows = 3 };
+
+        // The first run "crashes" once five of its inserts are written: the inserts in flight then fail.
+        await using var crashing = new CrashingEngine(engine, insertsBeforeCrash: 5);
+        await Assert.ThrowsAsync<IOException>(() => new NdjsonIngestor(crashing, schema, options).IngestAsync(Lines(events), null));
+        var afterCrash = await Count(engine, schema.Events);
+        var rerun = await new NdjsonIngestor(engine, schema, options).IngestAsync(Lines(events), null);
+
+        Assert.InRange(afterCrash, 1, events.Length - 1);
+        Assert.Equal(events.Length, rerun.EventsWritten);
+        Assert.Equal((long)events.Length, await Count(engine, schema.Events));
+        Assert.Equal((long)events.Length, await Scalar(engine, $"SELECT uniqExact(profile_id, ts) FROM {schema.Events}"));
+    }
+
+    [Fact]
     public async Task Company_option_fills_missing_company_ids_and_rejects_other_companies()
     {
         var engine = TestEngines.Embedded;
@@ -304,6 +326,37 @@ public class IngestTests
         Assert.Equal(2, result.EventsWritten);
         Assert.Equal(2L, await Count(engine, schema.Events));
         Assert.True(stdin.CanRead); // the caller's stream is left open
+    }
+
+    /// <summary>Passes everything through until a number of inserts are written, then fails every insert.</summary>
+    private sealed class CrashingEngine(IClickHouseEngine inner, int insertsBeforeCrash) : IClickHouseEngine
+    {
+        private int inserts;
+
+        public string Kind => inner.Kind;
+
+        public Task<QueryStatistics> ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken = default) =>
+            inner.ExecuteAsync(statement, cancellationToken);
+
+        public Task<QueryResult> QueryAsync(SqlStatement query, CancellationToken cancellationToken = default) =>
+            inner.QueryAsync(query, cancellationToken);
+
+        public IAsyncEnumerable<object?[]> StreamAsync(SqlStatement query, CancellationToken cancellationToken = default) =>
+            inner.StreamAsync(query, cancellationToken);
+
+        public Task<QueryStatistics> InsertJsonEachRowAsync(
+            string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref inserts) > insertsBeforeCrash
+                ? throw new IOException("the process died")
+                : inner.InsertJsonEachRowAsync(table, rows, deduplicationToken, cancellationToken);
+
+        public Task<QueryStatistics> InsertAsync(
+            string table, IReadOnlyList<string> columns, string format, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref inserts) > insertsBeforeCrash
+                ? throw new IOException("the process died")
+                : inner.InsertAsync(table, columns, format, rows, deduplicationToken, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private static void AssertRows(object?[][] expected, List<object?[]> actual) => Assert.Equal(expected, actual.ToArray());
