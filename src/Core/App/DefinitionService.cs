@@ -159,6 +159,21 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
         return false;
     }
 
+    /// <summary>
+    /// The saved segments whose conditions name <paramref name="segmentId"/> (in id order): a segment may not be deleted
+    /// while any does, since they would stop evaluating.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> UsersOfAsync(string tenant, string segmentId, CancellationToken cancellationToken)
+    {
+        var saved = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
+        return [.. saved
+            .Where(s => s.Id != segmentId
+                && SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } definition
+                && SegmentReads.Of(definition.Condition).References.Contains(segmentId, StringComparer.Ordinal))
+            .Select(s => s.Id)
+            .Order(StringComparer.Ordinal)];
+    }
+
     /// <summary>A saved segment's definition, validated as it is now (references resolved).</summary>
     public async Task<ValidatedDefinition> ValidateSavedAsync(string tenant, SavedSegment saved, CancellationToken cancellationToken)
     {

@@ -18,6 +18,7 @@ internal static class VerbRegistry
         DemoCommand.Create(),
         EvaluateCommand.Create(),
         ListsCommand.Create(),
+        SegmentsCommand.Create(),
         ClickHouseServerCommand.Create(),
         Agent.AskCommand.CreateAsk(),
         Agent.AskCommand.CreateChat(),

@@ -130,11 +130,7 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
     {
         ToolSupport.Required(segment_id, "segment_id");
         var company = tenant.Tenant;
-        var all = await store.ListAsync(company, cancellationToken).ConfigureAwait(false);
-        var users = all
-            .Where(s => s.Id != segment_id && SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } d && SegmentReads.Of(d.Condition).References.Contains(segment_id, StringComparer.Ordinal))
-            .Select(s => s.Id)
-            .ToList();
+        var users = await definitions.UsersOfAsync(company, segment_id, cancellationToken).ConfigureAwait(false);
         if (users.Count > 0)
         {
             throw new McpException($"segment_id: '{segment_id}' is used by {Suggestions.JoinQuoted(users, "and")}; change or delete those segments first.");

@@ -1,0 +1,434 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using SegmentMcp.Core.App;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Cli;
+
+/// <summary>
+/// <c>segmentmcp segments list|show|save|delete|export</c>: saved segments from scripts and pipelines, the same store,
+/// validation and evaluator as the MCP tools (<c>list_segments</c>, <c>get_segment</c>, <c>create_segment</c>,
+/// <c>update_segment</c>, <c>delete_segment</c>, <c>list_members</c>, <c>members_at</c>). Definitions come from files in
+/// the segment language, so they can live in version control; <c>save</c> of an unchanged definition stores no new
+/// version. Results go to standard output (<c>--json</c> for scripts), problems to standard error.
+/// </summary>
+internal static class SegmentsCommand
+{
+    /// <summary>Members read per statement while exporting: a page of a 404,445-member segment reads its buckets once.</summary>
+    internal const int ExportPage = 50_000;
+
+    private static readonly Option<string> Company = Flags.Company("The tenant (default demo).", "demo");
+    private static readonly Option<string?> Id = Flags.Text("--id", "S", "The segment id (segments list shows them).");
+    private static readonly Option<string?> SaveId = Flags.Text("--id", "S", "Save as a new version of this saved segment (default: a new segment, its id made from the name).");
+    private static readonly Option<string?> File = Flags.Text("--file", "FILE|-", "The definition: a JSON object {\"name\", \"description\"?, \"condition\"} in the segment language (- reads standard input).");
+    private static readonly Option<bool> Json = Flags.Switch("--json", "Print JSON for scripts instead of text.");
+    private static readonly Option<bool> NoEvaluate = Flags.Switch("--no-evaluate", "Save only; the next evaluator tick evaluates it.");
+    private static readonly Option<DateTime?> AsOf = Flags.Time("--as-of", "The members at this past time, from the segment's entered/exited log (default: as of its last evaluation).");
+    private static readonly Option<string> Format = Flags.Text(
+        "--format", "ids|csv|ndjson", "ids: one profile id a line; csv: a profile_id column with a header; ndjson: {\"profile_id\": …} a line.", "ids",
+        value => value is "ids" or "csv" or "ndjson" ? null : $"--format must be ids, csv or ndjson, not '{value}'");
+
+    private static readonly Option<string?> Output = Flags.Text("--output", "FILE", "Write the members to FILE instead of standard output (replaced whole, only once every member is read).");
+
+    private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
+
+    public static Command Create()
+    {
+        var segments = new Command("segments", "Saved segments: list, show, save from a file, delete, export members.");
+        segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Company, Json, .. EngineSelection.Options], ListAsync));
+        segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
+        segments.Subcommands.Add(CommandLine.Verb(
+            "save",
+            "Save a segment from a definition file (new, or a new version with --id) and evaluate it; an unchanged definition stores nothing.",
+            [File, SaveId, Company, NoEvaluate, Json, .. EngineSelection.Options],
+            SaveAsync));
+        segments.Subcommands.Add(CommandLine.Verb("delete", "Delete a saved segment with its members and history (refused while another segment uses it).", [Id, Company, .. EngineSelection.Options], DeleteAsync));
+        segments.Subcommands.Add(CommandLine.Verb(
+            "export",
+            "Write a saved segment's members (as of its last evaluation, or --as-of a past time), in profile id order.",
+            [Id, Company, Format, AsOf, Output, .. EngineSelection.Options],
+            ExportAsync));
+        return segments;
+    }
+
+    private static Task<int> ListAsync(ParseResult args, CancellationToken stop) =>
+        WithServicesAsync(args, async (services, company) =>
+        {
+            var all = (await services.GetRequiredService<ISegmentStore>().ListAsync(company, stop).ConfigureAwait(false))
+                .OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
+            if (args.GetValue(Json))
+            {
+                var array = new JsonArray([.. all.Select(s => (JsonNode)new JsonObject
+                {
+                    ["id"] = s.Id,
+                    ["name"] = s.Name,
+                    ["description"] = s.Description,
+                    ["size"] = s.Size,
+                    ["version"] = s.Version,
+                    ["evaluated_at"] = s.EvaluatedAt is { } at ? Iso(at) : null,
+                })]);
+                await Console.Out.WriteLineAsync(array.ToJsonString(JsonOutput)).ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            if (all.Count == 0)
+            {
+                await Console.Out.WriteLineAsync($"no saved segments in '{company}' (segments save --file FILE saves one)").ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            var idWidth = Math.Max(2, all.Max(s => s.Id.Length));
+            var nameWidth = Math.Min(40, Math.Max(4, all.Max(s => s.Name.Length)));
+            await Console.Out.WriteLineAsync($"{"ID".PadRight(idWidth)}  {"NAME".PadRight(nameWidth)}  {"MEMBERS",10}  {"VERSION",7}  EVALUATED (UTC)").ConfigureAwait(false);
+            foreach (var s in all)
+            {
+                var name = s.Name.Length > nameWidth ? s.Name[..(nameWidth - 1)] + "…" : s.Name;
+                var size = s.Size is { } n ? n.ToString("N0", CultureInfo.InvariantCulture) : "-";
+                var at = s.EvaluatedAt is { } t ? t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "not yet";
+                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{s.Id.PadRight(idWidth)}  {name.PadRight(nameWidth)}  {size,10}  {s.Version,7}  {at}")).ConfigureAwait(false);
+            }
+
+            return CommandLine.Ok;
+        }, stop);
+
+    private static Task<int> ShowAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        return WithServicesAsync(args, async (services, company) =>
+        {
+            if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved)
+            {
+                return CommandLine.Failed;
+            }
+
+            var definition = JsonNode.Parse(saved.DefinitionJson)!.AsObject();
+            var readBack = SegmentDefinitionJson.Parse(saved.DefinitionJson).Definition is { } parsed ? DefinitionService.ReadBack(parsed) : saved.Name;
+            if (args.GetValue(Json))
+            {
+                var result = new JsonObject
+                {
+                    ["id"] = saved.Id,
+                    ["name"] = saved.Name,
+                    ["description"] = saved.Description,
+                    ["definition"] = definition,
+                    ["version"] = saved.Version,
+                    ["size"] = saved.Size,
+                    ["evaluated_at"] = saved.EvaluatedAt is { } at ? Iso(at) : null,
+                    ["read_back"] = readBack,
+                };
+                await Console.Out.WriteLineAsync(result.ToJsonString(JsonOutput)).ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            var text = new StringBuilder();
+            text.AppendLine(CultureInfo.InvariantCulture, $"{saved.Name}  [{saved.Id}]  version {saved.Version}");
+            if (!string.IsNullOrEmpty(saved.Description))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {saved.Description}");
+            }
+
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {readBack}");
+            text.AppendLine(saved.EvaluatedAt is { } when
+                ? string.Create(CultureInfo.InvariantCulture, $"  {saved.Size ?? 0:N0} members as of {Iso(when)}")
+                : "  not evaluated yet (segmentmcp evaluate runs a tick)");
+            text.AppendLine(definition.ToJsonString(JsonOutput));
+            await Console.Out.WriteAsync(text.ToString()).ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop);
+    }
+
+    private static async Task<int> SaveAsync(ParseResult args, CancellationToken stop)
+    {
+        var file = args.GetValue(File) ?? throw new UsageException("give --file FILE (or - for standard input), the definition to save");
+        var id = args.GetValue(SaveId);
+        if (id is not null && string.IsNullOrWhiteSpace(id))
+        {
+            throw new UsageException("--id: a segment id is not blank");
+        }
+
+        var input = StandardInput.Detach();
+        if (file != "-" && !System.IO.File.Exists(file))
+        {
+            throw new UsageException($"--file: no file at '{file}'");
+        }
+
+        // The file is read and parsed before the engine opens: a mistake in it costs nothing and stores nothing.
+        var source = file == "-" ? "standard input" : file;
+        JsonElement definition;
+        try
+        {
+            await using var stream = file == "-" ? input : System.IO.File.OpenRead(file);
+            using var document = await JsonDocument.ParseAsync(stream, default, stop).ConfigureAwait(false);
+            definition = document.RootElement.Clone();
+        }
+        catch (JsonException invalid)
+        {
+            await Console.Error.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{source}: line {invalid.LineNumber + 1}, column {invalid.BytePositionInLine + 1}: not valid JSON ({Reason(invalid)}); nothing was saved")).ConfigureAwait(false);
+            return CommandLine.Failed;
+        }
+
+        if (definition.ValueKind != JsonValueKind.Object)
+        {
+            await Console.Error.WriteLineAsync($"{source}: a definition is a JSON object {{\"name\", \"description\"?, \"condition\"}}, not {definition.ValueKind.ToString().ToLowerInvariant()}; nothing was saved").ConfigureAwait(false);
+            return CommandLine.Failed;
+        }
+
+        return await WithServicesAsync(args, async (services, company) =>
+        {
+            var store = services.GetRequiredService<ISegmentStore>();
+            var definitions = services.GetRequiredService<DefinitionService>();
+            SavedSegment? current = null;
+            if (id is not null && (current = await FindAsync(services, company, id, stop).ConfigureAwait(false)) is null)
+            {
+                return CommandLine.Failed;
+            }
+
+            ValidatedDefinition validated;
+            try
+            {
+                validated = await definitions.ValidateAsync(company, definition, id, stop).ConfigureAwait(false);
+            }
+            catch (DefinitionException invalid)
+            {
+                foreach (var error in invalid.Errors)
+                {
+                    await Console.Error.WriteLineAsync($"{source}: {error}").ConfigureAwait(false);
+                }
+
+                await Console.Error.WriteLineAsync($"{source}: {invalid.Errors.Count} problem(s); nothing was saved").ConfigureAwait(false);
+                return CommandLine.Failed;
+            }
+
+            var parsed = validated.Definition;
+            var json = SegmentDefinitionJson.Write(parsed);
+            var unchanged = current is not null && current.DefinitionJson == json;
+            var saved = unchanged
+                ? current!
+                : await store.SaveAsync(company, id, parsed.Name, parsed.Description, json, stop).ConfigureAwait(false);
+            if (!unchanged && !args.GetValue(NoEvaluate))
+            {
+                await services.GetRequiredService<ISegmentEvaluator>().TickAsync(company, null, null, stop).ConfigureAwait(false);
+                saved = await store.GetAsync(company, saved.Id, stop).ConfigureAwait(false) ?? saved;
+            }
+
+            var readBack = DefinitionService.ReadBack(parsed);
+            if (args.GetValue(Json))
+            {
+                var result = new JsonObject
+                {
+                    ["segment_id"] = saved.Id,
+                    ["version"] = saved.Version,
+                    ["changed"] = !unchanged,
+                    ["size"] = saved.Size,
+                    ["evaluated_at"] = saved.EvaluatedAt is { } at ? Iso(at) : null,
+                    ["read_back"] = readBack,
+                };
+                await Console.Out.WriteLineAsync(result.ToJsonString(JsonOutput)).ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            var what = unchanged ? "unchanged" : current is null ? "created" : "saved";
+            var size = saved.EvaluatedAt is { } evaluated
+                ? string.Create(CultureInfo.InvariantCulture, $"{saved.Size ?? 0:N0} members as of {Iso(evaluated)}")
+                : "not evaluated yet";
+            await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"segment {saved.Id} version {saved.Version} ({what}): {size}")).ConfigureAwait(false);
+            await Console.Out.WriteLineAsync($"  {readBack}").ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop).ConfigureAwait(false);
+    }
+
+    private static Task<int> DeleteAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        return WithServicesAsync(args, async (services, company) =>
+        {
+            var store = services.GetRequiredService<ISegmentStore>();
+            var users = await services.GetRequiredService<DefinitionService>().UsersOfAsync(company, id, stop).ConfigureAwait(false);
+            if (users.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"segment {id} is used by {Suggestions.JoinQuoted(users, "and")}; change or delete those segments first. Nothing was deleted.").ConfigureAwait(false);
+                return CommandLine.Failed;
+            }
+
+            if (await store.DeleteAsync(company, id, stop).ConfigureAwait(false))
+            {
+                await Console.Out.WriteLineAsync($"segment {id} deleted (its members and history are removed by the next evaluator tick)").ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            // As delete_segment: deleting what is not there is no failure, but a mistyped id deserves a hint.
+            var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => s.Id);
+            await Console.Out.WriteLineAsync($"segment {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMean(id, known)}").ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop);
+    }
+
+    private static Task<int> ExportAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        var format = args.GetValue(Format) ?? "ids";
+        var asOf = args.GetValue(AsOf);
+        var output = args.GetValue(Output);
+        if (output is not null && (output.Length == 0 || Directory.Exists(output)))
+        {
+            throw new UsageException($"--output: '{output}' is not a file name");
+        }
+
+        return WithServicesAsync(args, async (services, company) =>
+        {
+            if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved)
+            {
+                return CommandLine.Failed;
+            }
+
+            Func<string?, Task<IReadOnlyList<string>>> page;
+            if (asOf is { } at)
+            {
+                var history = services.GetRequiredService<IMembershipHistory>();
+                var first = await history.FirstEvaluatedAtAsync(company, saved.Id, stop).ConfigureAwait(false);
+                if (first is null || at < first)
+                {
+                    await Console.Error.WriteLineAsync(first is null
+                        ? $"segment {saved.Id} has not been evaluated yet, so it has no history (segmentmcp evaluate runs a tick)"
+                        : $"--as-of {Iso(at)} is before the segment's first evaluation at {Iso(first.Value)}; its history starts there").ConfigureAwait(false);
+                    return CommandLine.Failed;
+                }
+
+                page = after => history.MembersAtAsync(company, saved.Id, at, after, ExportPage, stop);
+            }
+            else
+            {
+                if (saved.EvaluatedAt is null)
+                {
+                    await Console.Error.WriteLineAsync($"segment {saved.Id} has not been evaluated yet (segmentmcp evaluate runs a tick)").ConfigureAwait(false);
+                    return CommandLine.Failed;
+                }
+
+                var membership = services.GetRequiredService<IMembershipReader>();
+                page = after => membership.MembersAsync(company, saved.Id, after, ExportPage, stop);
+            }
+
+            // To a file: written beside it and moved over it at the end, so a failed export leaves what was there.
+            var temporary = output is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.part");
+            var written = 0L;
+            try
+            {
+                await using (var stream = temporary is null ? Console.OpenStandardOutput() : System.IO.File.Create(temporary))
+                {
+                    written = await MemberWriter.WriteAsync(stream, format, page, stop).ConfigureAwait(false);
+                }
+
+                if (temporary is not null)
+                {
+                    System.IO.File.Move(temporary, output!, overwrite: true);
+                }
+            }
+            finally
+            {
+                if (temporary is not null && System.IO.File.Exists(temporary))
+                {
+                    System.IO.File.Delete(temporary);
+                }
+            }
+
+            var when = asOf is { } time ? $"at {Iso(time)}" : $"as of {Iso(saved.EvaluatedAt!.Value)}";
+            await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"segment {saved.Id}: {written:N0} members {when}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop);
+    }
+
+    /// <summary>System.Text.Json's reason without the position it appends, which the caller words itself.</summary>
+    private static string Reason(JsonException invalid)
+    {
+        var message = invalid.Message;
+        var position = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return (position > 0 ? message[..position] : message).TrimEnd('.', ' ');
+    }
+
+    private static string RequiredId(ParseResult args)
+    {
+        var id = args.GetValue(Id) ?? throw new UsageException("give --id S, a saved segment's id (segments list shows them)");
+        return string.IsNullOrWhiteSpace(id) ? throw new UsageException("--id: a segment id is not blank") : id;
+    }
+
+    /// <summary>The saved segment, or null after saying on standard error that there is none (with the closest ids).</summary>
+    private static async Task<SavedSegment?> FindAsync(ServiceProvider services, string company, string id, CancellationToken stop)
+    {
+        var store = services.GetRequiredService<ISegmentStore>();
+        if (await store.GetAsync(company, id, stop).ConfigureAwait(false) is { } saved)
+        {
+            return saved;
+        }
+
+        var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => s.Id);
+        await Console.Error.WriteLineAsync($"no segment '{id}' in '{company}'.{Suggestions.DidYouMean(id, known)} segmentmcp segments list shows the saved segments.").ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<int> WithServicesAsync(ParseResult args, Func<ServiceProvider, string, Task<int>> run, CancellationToken stop)
+    {
+        var company = args.GetValue(Company) ?? "demo";
+        var selection = EngineSelection.FromArguments(args);
+        var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
+        await using (engine.ConfigureAwait(false))
+        {
+            await using var services = SegmentServices.Build(engine, schema);
+            return await run(services, company).ConfigureAwait(false);
+        }
+    }
+
+    private static string Iso(DateTime time) => time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Members in the formats <c>segments export</c> writes, page after page (each page in profile id order after the last).</summary>
+internal static class MemberWriter
+{
+    public static async Task<long> WriteAsync(Stream stream, string format, Func<string?, Task<IReadOnlyList<string>>> page, CancellationToken stop)
+    {
+        var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16) { NewLine = "\n" };
+        await using (writer.ConfigureAwait(false))
+        {
+            if (format == "csv")
+            {
+                await writer.WriteLineAsync("profile_id").ConfigureAwait(false);
+            }
+
+            var count = 0L;
+            string? after = null;
+            while (true)
+            {
+                var members = await page(after).ConfigureAwait(false);
+                foreach (var member in members)
+                {
+                    await writer.WriteLineAsync(Line(format, member)).ConfigureAwait(false);
+                }
+
+                count += members.Count;
+                if (members.Count < SegmentsCommand.ExportPage)
+                {
+                    return count;
+                }
+
+                after = members[^1];
+                stop.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    /// <summary>One member's line: ids as they are; CSV quoted (quotes doubled) when it holds a comma, quote or line break.</summary>
+    internal static string Line(string format, string profileId) => format switch
+    {
+        "csv" when profileId.AsSpan().IndexOfAny(",\"\r\n") >= 0 => $"\"{profileId.Replace("\"", "\"\"", StringComparison.Ordinal)}\"",
+        "ndjson" => $"{{\"profile_id\":\"{JsonEncodedText.Encode(profileId, JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"}}",
+        _ => profileId,
+    };
+}

@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Text.Json;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Cli;
+
+/// <summary>
+/// <c>segmentmcp segments …</c> as a script runs it: the real executable on its own data directory, a few profiles
+/// ingested through the <c>ingest</c> verb, so every expected member follows from the records written here.
+/// </summary>
+[Trait("Category", "Engine")]
+public sealed class SegmentsCommandTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("segmentmcp-segments-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private string Data => Path.Combine(directory, "data");
+
+    private Task<(int ExitCode, string StandardOutput, string StandardError)> RunAsync(string? input, params string[] arguments) =>
+        HostProcess.RunAsync(input, [.. arguments, "--company", "acme", "--data", Data]);
+
+    /// <summary>
+    /// p1, p2, p3 in Boston, p4 in Denver; p1 and p4 ordered 2 days ago, p2 60 days ago, p3 never. So "ordered in the last
+    /// 90 days in Boston" is p1 and p2, and "… in the last 30 days" is p1.
+    /// </summary>
+    private async Task LoadAsync()
+    {
+        var now = DateTime.UtcNow;
+        string Time(double daysAgo) => now.AddDays(-daysAgo).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var profiles = Path.Combine(directory, "profiles.ndjson");
+        var events = Path.Combine(directory, "events.ndjson");
+        await File.WriteAllLinesAsync(profiles, [
+            .. new[] { ("p1", "Boston"), ("p2", "Boston"), ("p3", "Boston"), ("p4", "Denver") }.Select(p =>
+                $$"""{"profile_id":"{{p.Item1}}","properties":{"city":"{{p.Item2}}"},"updated_at":"{{Time(100)}}"}"""),
+        ]);
+        await File.WriteAllLinesAsync(events, [
+            $$"""{"profile_id":"p1","metric":"Placed Order","timestamp":"{{Time(2)}}","value":10}""",
+            $$"""{"profile_id":"p4","metric":"Placed Order","timestamp":"{{Time(2)}}","value":10}""",
+            $$"""{"profile_id":"p2","metric":"Placed Order","timestamp":"{{Time(60)}}","value":10}""",
+            $$"""{"profile_id":"p3","metric":"Opened Email","timestamp":"{{Time(1)}}"}""",
+        ]);
+        var ingest = await RunAsync(null, "ingest", "--profiles", profiles, "--events", events);
+        Assert.True(ingest.ExitCode == 0, ingest.StandardError);
+    }
+
+    private static string Definition(int days) => $$$"""
+        {"name": "Boston buyers", "condition": {"all": [
+          {"event": {"metric": "Placed Order", "window": {"last_days": {{{days}}}}, "op": "gte", "value": 1}},
+          {"property": {"name": "city", "op": "eq", "value": "Boston"}}]}}
+        """;
+
+    [Fact]
+    public async Task Save_evaluates_a_new_version_only_when_the_definition_changes_and_export_writes_the_members()
+    {
+        await LoadAsync();
+        var file = Path.Combine(directory, "boston-buyers.json");
+        await File.WriteAllTextAsync(file, Definition(90));
+
+        var created = await RunAsync(null, "segments", "save", "--file", file, "--json");
+        Assert.True(created.ExitCode == 0, created.StandardError);
+        using var first = JsonDocument.Parse(created.StandardOutput);
+        var id = first.RootElement.GetProperty("segment_id").GetString()!;
+        Assert.Equal(1, first.RootElement.GetProperty("version").GetInt32());
+        Assert.True(first.RootElement.GetProperty("changed").GetBoolean());
+        Assert.Equal(2, first.RootElement.GetProperty("size").GetInt64());
+        var firstEvaluation = first.RootElement.GetProperty("evaluated_at").GetString()!;
+
+        // The same file again: nothing stored, nothing evaluated.
+        var same = await RunAsync(null, "segments", "save", "--file", file, "--id", id, "--json");
+        Assert.True(same.ExitCode == 0, same.StandardError);
+        using (var unchanged = JsonDocument.Parse(same.StandardOutput))
+        {
+            Assert.False(unchanged.RootElement.GetProperty("changed").GetBoolean());
+            Assert.Equal(1, unchanged.RootElement.GetProperty("version").GetInt32());
+            Assert.Equal(firstEvaluation, unchanged.RootElement.GetProperty("evaluated_at").GetString());
+        }
+
+        // A shorter window from standard input: version 2, p2 exits.
+        var changed = await RunAsync(Definition(30), "segments", "save", "--file", "-", "--id", id);
+        Assert.True(changed.ExitCode == 0, changed.StandardError);
+        Assert.Contains($"segment {id} version 2 (saved): 1 members as of ", changed.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("in the last 30 days and whose city is Boston", changed.StandardOutput, StringComparison.Ordinal);
+
+        var csv = await RunAsync(null, "segments", "export", "--id", id, "--format", "csv");
+        Assert.True(csv.ExitCode == 0, csv.StandardError);
+        Assert.Equal("profile_id\np1\n", csv.StandardOutput);
+
+        // As of the first evaluation: version 1's members, from the log.
+        var output = Path.Combine(directory, "members.ndjson");
+        var past = await RunAsync(null, "segments", "export", "--id", id, "--format", "ndjson", "--as-of", firstEvaluation, "--output", output);
+        Assert.True(past.ExitCode == 0, past.StandardError);
+        Assert.Equal(string.Empty, past.StandardOutput);
+        Assert.Equal(["{\"profile_id\":\"p1\"}", "{\"profile_id\":\"p2\"}"], await File.ReadAllLinesAsync(output));
+        Assert.Contains($"segment {id}: 2 members at ", past.StandardError, StringComparison.Ordinal);
+
+        var shown = await RunAsync(null, "segments", "show", "--id", id, "--json");
+        Assert.True(shown.ExitCode == 0, shown.StandardError);
+        using (var show = JsonDocument.Parse(shown.StandardOutput))
+        {
+            Assert.Equal(2, show.RootElement.GetProperty("version").GetInt32());
+            Assert.Equal(1, show.RootElement.GetProperty("size").GetInt64());
+            Assert.Equal(30, show.RootElement.GetProperty("definition").GetProperty("condition").GetProperty("all")[0]
+                .GetProperty("event").GetProperty("window").GetProperty("last_days").GetInt32());
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_definition_file_stores_nothing_and_says_where()
+    {
+        await LoadAsync();
+        var saved = await RunAsync(Definition(90), "segments", "save", "--file", "-");
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+
+        var broken = await RunAsync("{\"name\": \"x\",\n  \"condition\": }", "segments", "save", "--file", "-");
+        Assert.Equal(1, broken.ExitCode);
+        Assert.Contains("standard input: line 2, column 16: not valid JSON", broken.StandardError, StringComparison.Ordinal);
+
+        var unknown = await RunAsync(Definition(90).Replace("Placed Order", "Placed Ordr", StringComparison.Ordinal), "segments", "save", "--file", "-");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("standard input: condition.all[0].event.metric: Unknown metric 'Placed Ordr'. Did you mean 'Placed Order'", unknown.StandardError, StringComparison.Ordinal);
+        Assert.Contains("nothing was saved", unknown.StandardError, StringComparison.Ordinal);
+
+        var list = await RunAsync(null, "segments", "list", "--json");
+        Assert.True(list.ExitCode == 0, list.StandardError);
+        using var segments = JsonDocument.Parse(list.StandardOutput);
+        var only = Assert.Single(segments.RootElement.EnumerateArray());
+        Assert.Equal("Boston buyers", only.GetProperty("name").GetString());
+        Assert.Equal(1, only.GetProperty("version").GetInt32());
+    }
+
+    [Fact]
+    public async Task Delete_is_refused_while_another_segment_uses_it()
+    {
+        await LoadAsync();
+        var saved = await RunAsync(Definition(90), "segments", "save", "--file", "-", "--json", "--no-evaluate");
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+        using var document = JsonDocument.Parse(saved.StandardOutput);
+        var id = document.RootElement.GetProperty("segment_id").GetString()!;
+        Assert.Equal(JsonValueKind.Null, document.RootElement.GetProperty("evaluated_at").ValueKind);
+        var user = await RunAsync("{\"name\": \"Uses it\", \"condition\": {\"segment\": {\"id\": \"" + id + "\"}}}", "segments", "save", "--file", "-", "--json");
+        Assert.True(user.ExitCode == 0, user.StandardError);
+        using var userDocument = JsonDocument.Parse(user.StandardOutput);
+        var userId = userDocument.RootElement.GetProperty("segment_id").GetString()!;
+
+        var refused = await RunAsync(null, "segments", "delete", "--id", id);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"segment {id} is used by '{userId}'", refused.StandardError, StringComparison.Ordinal);
+
+        var deleted = await RunAsync(null, "segments", "delete", "--id", userId);
+        Assert.True(deleted.ExitCode == 0, deleted.StandardError);
+        var then = await RunAsync(null, "segments", "delete", "--id", id);
+        Assert.True(then.ExitCode == 0, then.StandardError);
+        Assert.Contains($"segment {id} deleted", then.StandardOutput, StringComparison.Ordinal);
+
+        var missing = await RunAsync(null, "segments", "show", "--id", id);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains($"no segment '{id}' in 'acme'", missing.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("segments", "show")]
+    [InlineData("segments", "export", "--id", "x", "--format", "xml")]
+    [InlineData("segments", "save", "--file", "/no/such/definition.json")]
+    [InlineData("segments", "save")]
+    public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
+    {
+        var run = await HostProcess.RunAsync(null, [.. arguments, "--data", Data]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"segmentmcp {arguments[0]} {arguments[1]}: ", run.StandardError, StringComparison.Ordinal);
+    }
+}
