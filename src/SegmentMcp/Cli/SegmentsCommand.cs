@@ -35,6 +35,9 @@ internal static class SegmentsCommand
         "--format", "ids|csv|ndjson", "ids: one profile id a line; csv: a profile_id column with a header; ndjson: {\"profile_id\": …} a line.", "ids",
         value => value is "ids" or "csv" or "ndjson" ? null : $"--format must be ids, csv or ndjson, not '{value}'");
 
+    private static readonly Option<string?> Properties = Flags.Text(
+        "--properties", "NAME,…", "Profile properties to add as columns (csv) or fields (ndjson), e.g. email,city: each member's value at the export's time.");
+
     private static readonly Option<string?> Output = Flags.Text("--output", "FILE", "Write the members to FILE instead of standard output (replaced whole, only once every member is read).");
 
     private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
@@ -53,7 +56,7 @@ internal static class SegmentsCommand
         segments.Subcommands.Add(CommandLine.Verb(
             "export",
             "Write a saved segment's members (as of its last evaluation, or --as-of a past time), in profile id order.",
-            [Id, Company, Format, AsOf, Output, .. EngineSelection.Options],
+            [Id, Company, Format, Properties, AsOf, Output, .. EngineSelection.Options],
             ExportAsync));
         return segments;
     }
@@ -283,11 +286,32 @@ internal static class SegmentsCommand
             throw new UsageException($"--output: '{output}' is not a file name");
         }
 
+        string[] properties = [.. (args.GetValue(Properties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
+        if (properties.Length > 0 && format == "ids")
+        {
+            throw new UsageException("--properties: give --format csv or ndjson as well (ids writes profile ids alone)");
+        }
+
+        if (properties.Contains("profile_id", StringComparer.Ordinal))
+        {
+            throw new UsageException("--properties: profile_id is always the first column; name profile properties only");
+        }
+
         return WithServicesAsync(args, async (services, company) =>
         {
             if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved)
             {
                 return CommandLine.Failed;
+            }
+
+            if (properties.Length > 0)
+            {
+                var catalog = await services.GetRequiredService<DefinitionService>().CatalogAsync(company, fresh: true, stop).ConfigureAwait(false);
+                if (properties.FirstOrDefault(p => !catalog.ProfileProperties.Contains(p)) is { } unknown)
+                {
+                    await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{Suggestions.DidYouMean(unknown, catalog.ProfileProperties)}").ConfigureAwait(false);
+                    return CommandLine.Failed;
+                }
             }
 
             Func<string?, Task<IReadOnlyList<string>>> page;
@@ -324,7 +348,10 @@ internal static class SegmentsCommand
             {
                 await using (var stream = temporary is null ? Console.OpenStandardOutput() : System.IO.File.Create(temporary))
                 {
-                    written = await MemberWriter.WriteAsync(stream, format, page, stop).ConfigureAwait(false);
+                    var profiles = services.GetRequiredService<ProfileReader>();
+                    var valuesAt = asOf ?? saved.EvaluatedAt!.Value;
+                    written = await MemberWriter.WriteAsync(
+                        stream, format, properties, page, members => profiles.PropertiesOfAsync(company, members, properties, valuesAt, stop), stop).ConfigureAwait(false);
                 }
 
                 if (temporary is not null)
@@ -392,24 +419,34 @@ internal static class SegmentsCommand
 /// <summary>Members in the formats <c>segments export</c> writes, page after page (each page in profile id order after the last).</summary>
 internal static class MemberWriter
 {
-    public static async Task<long> WriteAsync(Stream stream, string format, Func<string?, Task<IReadOnlyList<string>>> page, CancellationToken stop)
+    public static async Task<long> WriteAsync(
+        Stream stream,
+        string format,
+        IReadOnlyList<string> properties,
+        Func<string?, Task<IReadOnlyList<string>>> page,
+        Func<IReadOnlyList<string>, Task<IReadOnlyDictionary<string, IReadOnlyDictionary<string, object?>>>> propertiesOf,
+        CancellationToken stop)
     {
         var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16) { NewLine = "\n" };
         await using (writer.ConfigureAwait(false))
         {
             if (format == "csv")
             {
-                await writer.WriteLineAsync("profile_id").ConfigureAwait(false);
+                await writer.WriteLineAsync(string.Join(',', new[] { "profile_id" }.Concat(properties).Select(CsvField))).ConfigureAwait(false);
             }
 
+            var noValues = new Dictionary<string, object?>(StringComparer.Ordinal);
             var count = 0L;
             string? after = null;
             while (true)
             {
                 var members = await page(after).ConfigureAwait(false);
+                var values = properties.Count == 0 || members.Count == 0
+                    ? new Dictionary<string, IReadOnlyDictionary<string, object?>>(StringComparer.Ordinal)
+                    : await propertiesOf(members).ConfigureAwait(false);
                 foreach (var member in members)
                 {
-                    await writer.WriteLineAsync(Line(format, member)).ConfigureAwait(false);
+                    await writer.WriteLineAsync(Line(format, member, properties, values.GetValueOrDefault(member) ?? noValues)).ConfigureAwait(false);
                 }
 
                 count += members.Count;
@@ -424,11 +461,45 @@ internal static class MemberWriter
         }
     }
 
-    /// <summary>One member's line: ids as they are; CSV quoted (quotes doubled) when it holds a comma, quote or line break.</summary>
-    internal static string Line(string format, string profileId) => format switch
+    /// <summary>
+    /// One member's line: the id alone (<c>ids</c>); CSV fields quoted (quotes doubled) where they hold a comma, quote or
+    /// line break, a missing value empty; an NDJSON object with the values' JSON types, a missing value null.
+    /// </summary>
+    internal static string Line(string format, string profileId, IReadOnlyList<string> properties, IReadOnlyDictionary<string, object?> values)
     {
-        "csv" when profileId.AsSpan().IndexOfAny(",\"\r\n") >= 0 => $"\"{profileId.Replace("\"", "\"\"", StringComparison.Ordinal)}\"",
-        "ndjson" => $"{{\"profile_id\":\"{JsonEncodedText.Encode(profileId, JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"}}",
-        _ => profileId,
+        switch (format)
+        {
+            case "csv":
+                return string.Join(',', properties.Select(p => CsvField(Text(values.GetValueOrDefault(p)))).Prepend(CsvField(profileId)));
+            case "ndjson":
+                var line = new JsonObject { ["profile_id"] = profileId };
+                foreach (var property in properties)
+                {
+                    line[property] = values.GetValueOrDefault(property) switch
+                    {
+                        string text => JsonValue.Create(text),
+                        double number => JsonValue.Create(number),
+                        bool flag => JsonValue.Create(flag),
+                        _ => null,
+                    };
+                }
+
+                return line.ToJsonString(Compact);
+            default:
+                return profileId;
+        }
+    }
+
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Text(object? value) => value switch
+    {
+        null => string.Empty,
+        double number => number.ToString("R", CultureInfo.InvariantCulture),
+        bool flag => flag ? "true" : "false",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty,
     };
+
+    private static string CsvField(string text) =>
+        text.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : text;
 }

@@ -33,6 +33,7 @@ public sealed class SegmentsCommandTests : IDisposable
         await File.WriteAllLinesAsync(profiles, [
             .. new[] { ("p1", "Boston"), ("p2", "Boston"), ("p3", "Boston"), ("p4", "Denver") }.Select(p =>
                 $$"""{"profile_id":"{{p.Item1}}","properties":{"city":"{{p.Item2}}"},"updated_at":"{{Time(100)}}"}"""),
+            $$"""{"profile_id":"p1","properties":{"age":34,"note":"likes \"red\", blue"},"updated_at":"{{Time(50)}}"}""",
         ]);
         await File.WriteAllLinesAsync(events, [
             $$"""{"profile_id":"p1","metric":"Placed Order","timestamp":"{{Time(2)}}","value":10}""",
@@ -93,6 +94,17 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Equal(string.Empty, past.StandardOutput);
         Assert.Equal(["{\"profile_id\":\"p1\"}", "{\"profile_id\":\"p2\"}"], await File.ReadAllLinesAsync(output));
         Assert.Contains($"segment {id}: 2 members at ", past.StandardError, StringComparison.Ordinal);
+
+        // With profile properties: each member's values, typed in NDJSON, quoted where CSV needs it, missing ones empty.
+        var typed = await RunAsync(null, "segments", "export", "--id", id, "--format", "ndjson", "--as-of", firstEvaluation, "--properties", "city,age");
+        Assert.True(typed.ExitCode == 0, typed.StandardError);
+        Assert.Equal("{\"profile_id\":\"p1\",\"city\":\"Boston\",\"age\":34}\n{\"profile_id\":\"p2\",\"city\":\"Boston\",\"age\":null}\n", typed.StandardOutput);
+        var quoted = await RunAsync(null, "segments", "export", "--id", id, "--format", "csv", "--as-of", firstEvaluation, "--properties", "note,city");
+        Assert.True(quoted.ExitCode == 0, quoted.StandardError);
+        Assert.Equal("profile_id,note,city\np1,\"likes \"\"red\"\", blue\",Boston\np2,,Boston\n", quoted.StandardOutput);
+        var unknown = await RunAsync(null, "segments", "export", "--id", id, "--format", "csv", "--properties", "cty");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("--properties: 'acme' has no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);
 
         var shown = await RunAsync(null, "segments", "show", "--id", id, "--json");
         Assert.True(shown.ExitCode == 0, shown.StandardError);
@@ -163,6 +175,7 @@ public sealed class SegmentsCommandTests : IDisposable
     [InlineData("segments", "export", "--id", "x", "--format", "xml")]
     [InlineData("segments", "save", "--file", "/no/such/definition.json")]
     [InlineData("segments", "save")]
+    [InlineData("segments", "export", "--id", "x", "--properties", "city")]
     public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
     {
         var run = await HostProcess.RunAsync(null, [.. arguments, "--data", Data]);
