@@ -61,10 +61,12 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
         var rows = await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT profile_id, kv.1 AS name, argMax(kv.2, (updated_at, ingested_at)) AS v FROM {Sql.Table(schema.ProfileUpdates)}
+                SELECT profile_id, kv.1 AS name, argMax(kv.2, (updated_at, ingested_at)) AS v
+                FROM (
+                    SELECT profile_id, updated_at, ingested_at, properties FROM {Sql.Table(schema.ProfileUpdates)}
+                    WHERE tenant = {Sql.Param("String", tenant)} AND profile_id IN {Sql.Param("Array(String)", profileIds.ToArray())} AND updated_at <= {Sql.Param(Time3, asOf)})
                 ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv
-                WHERE tenant = {Sql.Param("String", tenant)} AND profile_id IN {Sql.Param("Array(String)", profileIds.ToArray())}
-                  AND updated_at <= {Sql.Param(Time3, asOf)} AND kv.1 IN {Sql.Param("Array(String)", names.ToArray())}
+                WHERE kv.1 IN {Sql.Param("Array(String)", names.ToArray())}
                 GROUP BY profile_id, name HAVING v != ''
                 """),
             row => (Profile: row.GetString(0), Name: row.GetString(1), Value: TaggedValue.Decode(row.GetString(2))),

@@ -26,11 +26,18 @@ public static class TenantCatalogReader
             Sql.Of($"SELECT metric, groupUniqArrayArray({maxNames})(mapKeys(properties)) FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantValue} GROUP BY metric"),
             row => (Metric: row.GetString(0), Properties: row.GetStrings(1)),
             cancellationToken).ConfigureAwait(false);
-        var properties = await engine.QueryAsync(
-            Sql.Of($"SELECT DISTINCT property FROM {Sql.Table(schema.Traits)} WHERE tenant = {tenantValue} LIMIT {maxNames}"),
-            row => row.GetString(0),
-            cancellationToken).ConfigureAwait(false);
+        var properties = await ProfilePropertiesAsync(engine, schema, tenant, cancellationToken).ConfigureAwait(false);
         var byMetric = metrics.ToDictionary(entry => entry.Metric, entry => (IReadOnlyCollection<string>)entry.Properties, StringComparer.Ordinal);
         return new TenantCatalog(byMetric, properties);
     }
+
+    /// <summary>
+    /// The tenant's profile property names alone, for a caller that needs no metrics: the catalog's event query reads
+    /// every event's property names (about 2 s on the 2M-profile demo), this one the trait table's key.
+    /// </summary>
+    public static Task<IReadOnlyList<string>> ProfilePropertiesAsync(IClickHouseEngine engine, StorageSchema schema, string tenant, CancellationToken cancellationToken = default) =>
+        engine.QueryAsync(
+            Sql.Of($"SELECT DISTINCT property FROM {Sql.Table(schema.Traits)} WHERE tenant = {Sql.Param("String", tenant)} LIMIT {Sql.Param("UInt32", (long)MaxNamesPerGroup)}"),
+            row => row.GetString(0),
+            cancellationToken);
 }

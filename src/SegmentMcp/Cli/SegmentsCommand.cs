@@ -306,10 +306,11 @@ internal static class SegmentsCommand
 
             if (properties.Length > 0)
             {
-                var catalog = await services.GetRequiredService<DefinitionService>().CatalogAsync(company, fresh: true, stop).ConfigureAwait(false);
-                if (properties.FirstOrDefault(p => !catalog.ProfileProperties.Contains(p)) is { } unknown)
+                var known = await TenantCatalogReader.ProfilePropertiesAsync(
+                    services.GetRequiredService<IClickHouseEngine>(), services.GetRequiredService<StorageSchema>(), company, stop).ConfigureAwait(false);
+                if (properties.FirstOrDefault(p => !known.Contains(p, StringComparer.Ordinal)) is { } unknown)
                 {
-                    await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{Suggestions.DidYouMean(unknown, catalog.ProfileProperties)}").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{Suggestions.DidYouMean(unknown, known)}").ConfigureAwait(false);
                     return CommandLine.Failed;
                 }
             }
