@@ -157,6 +157,17 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(2, (int)updated["version"]!);
         Assert.Equal(3, (long)updated["size"]!);
 
+        // Who they are, in the same call: each member's properties as of the evaluation, a missing one left out.
+        var described = await server.CallAsync("list_members", new { segment_id = id, properties = new[] { "plan", "city" } });
+        Assert.Equal(["p1", "p2", "p4"], described["members"]!.AsArray().Select(m => (string?)m));
+        var profiles = described["profiles"]!.AsArray();
+        Assert.Equal(["p1", "p2", "p4"], profiles.Select(p => (string?)p!["profile_id"]));
+        Assert.Equal("premium", (string?)profiles[0]!["properties"]!["plan"]);
+        Assert.Equal("free", (string?)profiles[1]!["properties"]!["plan"]);
+        Assert.Equal("Boston", (string?)profiles[2]!["properties"]!["city"]);
+        Assert.False(profiles[2]!["properties"]!.AsObject().ContainsKey("plan"));
+        Assert.Contains("Did you mean 'city'", await server.FailAsync("list_members", new { segment_id = id, properties = new[] { "cty" } }), StringComparison.Ordinal);
+
         var changes = await server.CallAsync("membership_changes", new { segment_id = id });
         Assert.Equal(["p1", "p2", "p4"], changes["entered"]!.AsArray().Select(c => (string?)c!["profile_id"]).Order());
         Assert.Empty(changes["exited"]!.AsArray());

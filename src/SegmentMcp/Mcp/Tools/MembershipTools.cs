@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 
@@ -9,7 +10,11 @@ namespace SegmentMcp.Mcp.Tools;
 
 internal sealed record CountMembersResult(string SegmentId, long Count, DateTime? EvaluatedAt);
 
-internal sealed record ListMembersResult(string SegmentId, long Count, IReadOnlyList<string> Members, string? NextCursor, DateTime? EvaluatedAt);
+internal sealed record ListMembersResult(
+    string SegmentId, long Count, IReadOnlyList<string> Members, string? NextCursor, DateTime? EvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null);
+
+/// <summary>A listed member with the profile properties asked for (a property the profile lacks is left out).</summary>
+internal sealed record MemberProfile(string ProfileId, IReadOnlyDictionary<string, object?> Properties);
 
 internal sealed record OverlapPair(string A, string B, long Both);
 
@@ -20,7 +25,7 @@ internal sealed record MembershipChangeItem(string ProfileId, DateTime At);
 internal sealed record MembershipChangesResult(string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor);
 
 [McpServerToolType]
-internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership)
+internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, ProfileReader profiles, IClickHouseEngine engine, StorageSchema schema)
 {
     [McpServerTool(Name = "count_members", Title = "Count a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -42,28 +47,55 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
     [McpServerTool(Name = "list_members", Title = "List a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Lists the profile ids in a saved segment (as of its last evaluation), in id order, 100 per page by default (limit
-        up to 1000); pass next_cursor back as cursor for the next page. Use get_profile on an id to see who it is.
-        Example: {"segment_id": "boston-openers-3f9a", "limit": 50}.
+        up to 1000); pass next_cursor back as cursor for the next page. To see who they are, name profile properties in
+        properties (up to 20, from describe_schema): each member then comes with those values as of the same evaluation,
+        in profiles, instead of a get_profile call per member. Example: {"segment_id": "boston-openers-3f9a", "limit":
+        50, "properties": ["email", "city"]}.
         """)]
     public async Task<ListMembersResult> ListMembers(
         [Description("The saved segment's id.")] string segment_id,
         [Description("Profile ids per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous list_members call for this segment; omit for the first page.")] string? cursor = null,
+        [Description("Profile property names to return for each member (up to 20), e.g. [\"email\", \"city\"]; omit for ids alone.")] string[]? properties = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
         var position = Cursor.Decode(cursor, "list_members", 2);
+        string[] names = [.. (properties ?? []).Select(p => p?.Trim() ?? string.Empty).Distinct(StringComparer.Ordinal)];
+        if (names.Length > MaxProperties || names.Any(string.IsNullOrEmpty))
+        {
+            throw new McpException($"properties: give 1 to {MaxProperties} profile property names (describe_schema lists them), or omit it.");
+        }
+
         var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
         if (position is not null && position[0] != saved.Id)
         {
             throw new McpException("cursor: this cursor belongs to another segment; omit it to start from the beginning.");
         }
 
+        if (names.Length > 0)
+        {
+            var known = await TenantCatalogReader.ProfilePropertiesAsync(engine, schema, tenant.Tenant, cancellationToken).ConfigureAwait(false);
+            if (names.FirstOrDefault(name => !known.Contains(name, StringComparer.Ordinal)) is { } unknown)
+            {
+                throw new McpException($"properties: no profile property '{ToolSupport.Echo(unknown)}' in this workspace.{Suggestions.DidYouMean(unknown, known)} describe_schema lists them.");
+            }
+        }
+
         var count = await membership.CountAsync(tenant.Tenant, saved.Id, cancellationToken).ConfigureAwait(false);
         var members = await membership.MembersAsync(tenant.Tenant, saved.Id, position?[1], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
-        return new ListMembersResult(saved.Id, count, page, members.Count > take ? Cursor.Encode("list_members", saved.Id, page[^1]) : null, saved.EvaluatedAt);
+        IReadOnlyList<MemberProfile>? details = null;
+        if (names.Length > 0)
+        {
+            var values = await profiles.PropertiesOfAsync(tenant.Tenant, page, names, saved.EvaluatedAt ?? DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
+            details = [.. page.Select(id => new MemberProfile(id, values.GetValueOrDefault(id) ?? new Dictionary<string, object?>()))];
+        }
+
+        return new ListMembersResult(saved.Id, count, page, members.Count > take ? Cursor.Encode("list_members", saved.Id, page[^1]) : null, saved.EvaluatedAt, details);
     }
+
+    private const int MaxProperties = 20;
 
     [McpServerTool(Name = "segment_overlap", Title = "Compare segments' overlap", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
