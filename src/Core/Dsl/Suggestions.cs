@@ -19,6 +19,18 @@ public static class Suggestions
         return closest.Count == 0 ? string.Empty : $" Did you mean {JoinQuoted(closest, "or")}?";
     }
 
+    /// <summary>
+    /// <see cref="DidYouMean"/> for ids (segments, lists), which are long and alike: only the ids that contain the name
+    /// or are within a third of its length in edits, so an id that resembles none gets no list of unrelated ones.
+    /// </summary>
+    public static string DidYouMeanId(string id, IEnumerable<string> ids)
+    {
+        var near = ids.Where(candidate =>
+            candidate.Contains(id, StringComparison.OrdinalIgnoreCase)
+            || Distance(id.ToUpperInvariant(), candidate.ToUpperInvariant()) <= Math.Max(1, id.Length / 3));
+        return DidYouMean(id, near);
+    }
+
     public static string JoinQuoted(IReadOnlyList<string> names, string conjunction) =>
         names.Count switch
         {

@@ -270,7 +270,7 @@ internal static class SegmentsCommand
 
             // As delete_segment: deleting what is not there is no failure, but a mistyped id deserves a hint.
             var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => s.Id);
-            await Console.Out.WriteLineAsync($"segment {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMean(id, known)}").ConfigureAwait(false);
+            await Console.Out.WriteLineAsync($"segment {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMeanId(id, known)}").ConfigureAwait(false);
             return CommandLine.Ok;
         }, stop);
     }
@@ -398,7 +398,7 @@ internal static class SegmentsCommand
         }
 
         var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => s.Id);
-        await Console.Error.WriteLineAsync($"no segment '{id}' in '{company}'.{Suggestions.DidYouMean(id, known)} segmentmcp segments list shows the saved segments.").ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"no segment '{id}' in '{company}'.{Suggestions.DidYouMeanId(id, known)} segmentmcp segments list shows the saved segments.").ConfigureAwait(false);
         return null;
     }
 

@@ -69,7 +69,7 @@ internal static class ToolSupport
 
     /// <summary>"Unknown segment" with the closest ids of the tenant.</summary>
     public static McpException UnknownSegment(string segmentId, IEnumerable<string> known) =>
-        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMean(segmentId, known)} Call list_segments to see the saved segments.");
+        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanId(segmentId, known)} Call list_segments to see the saved segments.");
 
     /// <summary>The saved segment, or a tool error naming the closest ids.</summary>
     public static async Task<SavedSegment> RequireSegmentAsync(ISegmentStore store, string tenant, string? segmentId, CancellationToken cancellationToken)
