@@ -135,6 +135,7 @@ internal static class QuickstartCommand
                                        (set SEGMENTMCP_LLM_ENDPOINT and SEGMENTMCP_LLM_MODEL first; see README)
               serve MCP yourself:      dotnet run --project src/SegmentMcp -- serve --company demo
               keep segments current:   dotnet run --project src/SegmentMcp -- evaluate --company demo
+              export an audience:      dotnet run --project src/SegmentMcp -- segments export --id ID --format csv --properties email,city
             """).ConfigureAwait(false);
         return CommandLine.Ok;
     }

@@ -192,6 +192,7 @@ internal static class SegmentsCommand
             SavedSegment? current = null;
             if (id is not null && (current = await FindAsync(services, company, id, stop).ConfigureAwait(false)) is null)
             {
+                await Console.Error.WriteLineAsync("--id names a saved segment to change; omit it to save a new segment (its id is made from the name).").ConfigureAwait(false);
                 return CommandLine.Failed;
             }
 
