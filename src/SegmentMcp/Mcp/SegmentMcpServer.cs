@@ -27,6 +27,7 @@ internal static class SegmentMcpServer
     {
         services.AddSegmentServices(engine, schema);
         services.TryAddSingleton(_ => new SegmentPrompts(promptsDirectory ?? SegmentPrompts.DefaultDirectory));
+        services.TryAddSingleton<MemberProfiles>();
         return services;
     }
 

@@ -99,6 +99,15 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var second = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), limit = 1, cursor = (string?)first["next_cursor"] });
         Assert.Equal("p2", (string?)Assert.Single(second["members"]!.AsArray()));
         Assert.Null(second["next_cursor"]);
+        Assert.Null(second["profiles"]);
+
+        var described = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), properties = new[] { "plan", "age" } });
+        var profiles = described["profiles"]!.AsArray();
+        Assert.Equal(["p1", "p2"], profiles.Select(p => (string?)p!["profile_id"]));
+        Assert.Equal("premium", (string?)profiles[0]!["properties"]!["plan"]);
+        Assert.Equal(41, (double)profiles[0]!["properties"]!["age"]!);
+        Assert.Equal(["plan"], profiles[1]!["properties"]!.AsObject().Select(p => p.Key));
+        Assert.Contains("properties: give 1 to 20", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), properties = new[] { " " } }), StringComparison.Ordinal);
 
         var past = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), as_of = McpTestData.Now.AddDays(-10).ToString("o") });
         Assert.Equal(0, (long)past["count"]!);

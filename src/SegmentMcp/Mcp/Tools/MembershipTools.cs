@@ -13,9 +13,6 @@ internal sealed record CountMembersResult(string SegmentId, long Count, DateTime
 internal sealed record ListMembersResult(
     string SegmentId, long Count, IReadOnlyList<string> Members, string? NextCursor, DateTime? EvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null);
 
-/// <summary>A listed member with the profile properties asked for (a property the profile lacks is left out).</summary>
-internal sealed record MemberProfile(string ProfileId, IReadOnlyDictionary<string, object?> Properties);
-
 internal sealed record OverlapPair(string A, string B, long Both);
 
 internal sealed record SegmentOverlapResult(IReadOnlyDictionary<string, long> Sizes, IReadOnlyList<OverlapPair> Pairs);
@@ -25,7 +22,7 @@ internal sealed record MembershipChangeItem(string ProfileId, DateTime At);
 internal sealed record MembershipChangesResult(string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor);
 
 [McpServerToolType]
-internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, ProfileReader profiles, IClickHouseEngine engine, StorageSchema schema)
+internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, MemberProfiles memberProfiles)
 {
     [McpServerTool(Name = "count_members", Title = "Count a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -56,46 +53,25 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         [Description("The saved segment's id.")] string segment_id,
         [Description("Profile ids per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous list_members call for this segment; omit for the first page.")] string? cursor = null,
-        [Description("Profile property names to return for each member (up to 20), e.g. [\"email\", \"city\"]; omit for ids alone.")] string[]? properties = null,
+        [Description(MemberProfiles.ArgumentDescription)] string[]? properties = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
         var position = Cursor.Decode(cursor, "list_members", 2);
-        string[] names = [.. (properties ?? []).Select(p => p?.Trim() ?? string.Empty).Distinct(StringComparer.Ordinal)];
-        if (names.Length > MaxProperties || names.Any(string.IsNullOrEmpty))
-        {
-            throw new McpException($"properties: give 1 to {MaxProperties} profile property names (describe_schema lists them), or omit it.");
-        }
-
         var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
         if (position is not null && position[0] != saved.Id)
         {
             throw new McpException("cursor: this cursor belongs to another segment; omit it to start from the beginning.");
         }
 
-        if (names.Length > 0)
-        {
-            var known = await TenantCatalogReader.ProfilePropertiesAsync(engine, schema, tenant.Tenant, cancellationToken).ConfigureAwait(false);
-            if (names.FirstOrDefault(name => !known.Contains(name, StringComparer.Ordinal)) is { } unknown)
-            {
-                throw new McpException($"properties: no profile property '{ToolSupport.Echo(unknown)}' in this workspace.{Suggestions.DidYouMean(unknown, known)} describe_schema lists them.");
-            }
-        }
+        var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
 
         var count = await membership.CountAsync(tenant.Tenant, saved.Id, cancellationToken).ConfigureAwait(false);
         var members = await membership.MembersAsync(tenant.Tenant, saved.Id, position?[1], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
-        IReadOnlyList<MemberProfile>? details = null;
-        if (names.Length > 0)
-        {
-            var values = await profiles.PropertiesOfAsync(tenant.Tenant, page, names, saved.EvaluatedAt ?? DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
-            details = [.. page.Select(id => new MemberProfile(id, values.GetValueOrDefault(id) ?? new Dictionary<string, object?>()))];
-        }
-
+        var details = await memberProfiles.DescribeAsync(tenant.Tenant, page, names, saved.EvaluatedAt ?? DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
         return new ListMembersResult(saved.Id, count, page, members.Count > take ? Cursor.Encode("list_members", saved.Id, page[^1]) : null, saved.EvaluatedAt, details);
     }
-
-    private const int MaxProperties = 20;
 
     [McpServerTool(Name = "segment_overlap", Title = "Compare segments' overlap", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""

@@ -11,7 +11,8 @@ using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Mcp.Tools;
 
-internal sealed record PreviewSegmentResult(long Count, IReadOnlyList<string> Members, string? NextCursor, string ReadBack, DateTime EvaluatedAt);
+internal sealed record PreviewSegmentResult(
+    long Count, IReadOnlyList<string> Members, string? NextCursor, string ReadBack, DateTime EvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null);
 
 internal sealed record ExplainParameter(string Name, string Type, string Value);
 
@@ -22,14 +23,15 @@ internal sealed record ConditionCheck(string Path, string ReadBack, bool Matched
 internal sealed record CheckMembershipResult(string ProfileId, bool Member, IReadOnlyList<ConditionCheck> Conditions, DateTime EvaluatedAt);
 
 [McpServerToolType]
-internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, DefinitionService definitions, ProfileReader profiles)
+internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, DefinitionService definitions, ProfileReader profiles, MemberProfiles memberProfiles)
 {
     [McpServerTool(Name = "preview_segment", Title = "Preview a definition", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Evaluates a segment definition without saving anything: how many profiles match now (or at as_of), the first
         page of matching profile ids and an English read-back. Use it to draft and check a definition before
         create_segment; if the definition is invalid the error lists every problem with its JSON path and the closest
-        existing names, so fix those and preview again. Example: {"definition": {"name": "Big spenders", "condition":
+        existing names, so fix those and preview again. Name profile properties in properties to see who the listed
+        members are (their values at the same time, in profiles). Example: {"definition": {"name": "Big spenders", "condition":
         {"event": {"metric": "Placed Order", "window": {"last_days": 90}, "measure": {"sum": "$value"}, "op": "gte", "value": 500}}}, "limit": 10}
         """)]
     public async Task<PreviewSegmentResult> PreviewSegment(
@@ -37,6 +39,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         [Description("Evaluate as of this ISO-8601 UTC time (e.g. \"2026-11-20T10:00:00Z\"); default now.")] string? as_of = null,
         [Description("Member ids per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous preview of the same definition; omit for the first page.")] string? cursor = null,
+        [Description(MemberProfiles.ArgumentDescription)] string[]? properties = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
@@ -45,6 +48,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             ? ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow
             : Cursor.Time(position[1], "preview_segment");
         var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken).ConfigureAwait(false);
+        var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
         var (count, members) = await definitions.PreviewAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
         return new PreviewSegmentResult(
@@ -52,7 +56,8 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             page,
             members.Count > take ? Cursor.Encode("preview_segment", page[^1], ToolSupport.Iso(now)) : null,
             DefinitionService.ReadBack(validated.Definition, validated.References),
-            now);
+            now,
+            await memberProfiles.DescribeAsync(tenant.Tenant, page, names, now, cancellationToken).ConfigureAwait(false));
     }
 
     [McpServerTool(Name = "explain_segment", Title = "Show a segment's query", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
