@@ -67,8 +67,9 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
         var next = await server.CallAsync("members_at", new { segment_id = segment, at = createdAt, limit = 1, cursor = (string?)then["next_cursor"] });
         Assert.Equal("p2", (string?)Assert.Single(next["members"]!.AsArray()));
         Assert.Null(next["next_cursor"]);
-        var now = await server.CallAsync("members_at", new { segment_id = segment, at = DateTime.UtcNow.ToString("o") });
+        var now = await server.CallAsync("members_at", new { segment_id = segment, at = DateTime.UtcNow.ToString("o"), properties = new[] { "city" } });
         Assert.Equal(["p2"], now["members"]!.AsArray().Select(m => (string?)m));
+        Assert.Equal("Boston", (string?)Assert.Single(now["profiles"]!.AsArray())!["properties"]!["city"]);
 
         var first = (string)then["first_evaluated_at"]!;
         var early = await server.FailAsync("members_at", new { segment_id = segment, at = "2000-01-01" });

@@ -5,18 +5,20 @@ using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp.Tools;
 
-internal sealed record MembersAtResult(string SegmentId, DateTime At, IReadOnlyList<string> Members, string? NextCursor, DateTime FirstEvaluatedAt);
+internal sealed record MembersAtResult(
+    string SegmentId, DateTime At, IReadOnlyList<string> Members, string? NextCursor, DateTime FirstEvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null);
 
 /// <summary>Time travel: a saved segment's membership at a past time, from its entered/exited log.</summary>
 [McpServerToolType]
-internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, IMembershipHistory history)
+internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, IMembershipHistory history, MemberProfiles memberProfiles)
 {
     [McpServerTool(Name = "members_at", Title = "A segment's members at a past time", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Lists the profile ids that were in a saved segment at a past time (as its last evaluation at or before that
         time recorded them), in id order, 100 per page by default (limit up to 1000); pass next_cursor back as cursor.
         Works for any time since the segment's first evaluation (first_evaluated_at); an earlier time is an error that
-        names it. Use it for "who was in this segment on 1 November?". Example:
+        names it. Use it for "who was in this segment on 1 November?"; properties adds each member's profile values as
+        they were at that time, in profiles. Example:
         {"segment_id": "boston-openers-3f9a", "at": "2026-11-01T00:00:00Z"}.
         """)]
     public async Task<MembersAtResult> MembersAt(
@@ -24,6 +26,7 @@ internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, 
         [Description("The past time, ISO-8601 (UTC when no offset), e.g. 2026-11-01T00:00:00Z.")] string at,
         [Description("Profile ids per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous members_at call with the same segment and time; omit for the first page.")] string? cursor = null,
+        [Description(MemberProfiles.ArgumentDescription)] string[]? properties = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
@@ -42,9 +45,10 @@ internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, 
             throw new McpException($"at: {ToolSupport.Iso(time)} is before the segment's first evaluation at {ToolSupport.Iso(first)}; its history starts there. Give a time at or after {ToolSupport.Iso(first)}.");
         }
 
+        var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
         var members = await history.MembersAtAsync(tenant.Tenant, saved.Id, time, position?[2], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
         var next = members.Count > take ? Cursor.Encode("members_at", saved.Id, ToolSupport.Iso(time), page[^1]) : null;
-        return new MembersAtResult(saved.Id, time, page, next, first);
+        return new MembersAtResult(saved.Id, time, page, next, first, await memberProfiles.DescribeAsync(tenant.Tenant, page, names, time, cancellationToken).ConfigureAwait(false));
     }
 }
