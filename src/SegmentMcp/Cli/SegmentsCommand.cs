@@ -220,7 +220,17 @@ internal static class SegmentsCommand
                 : await store.SaveAsync(company, id, parsed.Name, parsed.Description, json, stop).ConfigureAwait(false);
             if (!unchanged && !args.GetValue(NoEvaluate))
             {
-                await services.GetRequiredService<ISegmentEvaluator>().TickAsync(company, null, null, stop).ConfigureAwait(false);
+                try
+                {
+                    await services.GetRequiredService<ISegmentEvaluator>().TickAsync(company, null, null, stop).ConfigureAwait(false);
+                }
+                catch (TickFailedException failed)
+                {
+                    // The definition is stored; only its evaluation (or another segment's in the same tick) failed.
+                    await Console.Error.WriteLineAsync($"segment {saved.Id} version {saved.Version} is saved, but the evaluation failed ({failed.Message}); segmentmcp evaluate, or the server's next tick, retries it").ConfigureAwait(false);
+                    return CommandLine.Failed;
+                }
+
                 saved = await store.GetAsync(company, saved.Id, stop).ConfigureAwait(false) ?? saved;
             }
 
