@@ -109,6 +109,16 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(["plan"], profiles[1]!["properties"]!.AsObject().Select(p => p.Key));
         Assert.Contains("properties: give 1 to 20", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), properties = new[] { " " } }), StringComparison.Ordinal);
 
+        // The page's values (one statement for the page) are get_profile's (one profile at a time).
+        var everything = await server.CallAsync("preview_segment", new { definition = Definition("""{"name": "All", "condition": {"property": {"name": "city", "op": "is_set"}}}"""), properties = new[] { "city", "plan", "age" } });
+        Assert.Equal(4, everything["profiles"]!.AsArray().Count);
+        foreach (var listed in everything["profiles"]!.AsArray())
+        {
+            var single = await server.CallAsync("get_profile", new { profile_id = (string?)listed!["profile_id"] });
+            var expected = single["properties"]!.AsObject().Where(p => p.Key is "city" or "plan" or "age").ToDictionary(p => p.Key, p => p.Value!.ToJsonString());
+            Assert.Equal(expected, listed["properties"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.ToJsonString()));
+        }
+
         var past = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners), as_of = McpTestData.Now.AddDays(-10).ToString("o") });
         Assert.Equal(0, (long)past["count"]!);
         var list = await server.CallAsync("list_segments");
