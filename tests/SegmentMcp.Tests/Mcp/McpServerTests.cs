@@ -187,8 +187,10 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.False(profiles[2]!["properties"]!.AsObject().ContainsKey("plan"));
         Assert.Contains("Did you mean 'city'", await server.FailAsync("list_members", new { segment_id = id, properties = new[] { "cty" } }), StringComparison.Ordinal);
 
-        var changes = await server.CallAsync("membership_changes", new { segment_id = id });
+        var changes = await server.CallAsync("membership_changes", new { segment_id = id, properties = new[] { "plan" } });
         Assert.Equal(["p1", "p2", "p4"], changes["entered"]!.AsArray().Select(c => (string?)c!["profile_id"]).Order());
+        Assert.Equal(["p1", "p2", "p4"], changes["profiles"]!.AsArray().Select(p => (string?)p!["profile_id"]));
+        Assert.Equal("premium", (string?)changes["profiles"]![0]!["properties"]!["plan"]);
         Assert.Empty(changes["exited"]!.AsArray());
 
         Assert.Contains("Did you mean", await server.FailAsync("get_segment", new { segment_id = id + "x" }), StringComparison.Ordinal);

@@ -8,8 +8,9 @@ namespace SegmentMcp.Mcp.Tools;
 internal sealed record MemberProfile(string ProfileId, IReadOnlyDictionary<string, object?> Properties);
 
 /// <summary>
-/// The <c>properties</c> argument of the tools that list members (<c>list_members</c>, <c>preview_segment</c>): each
-/// listed member with those profile properties, read for the whole page in one statement.
+/// The <c>properties</c> argument of the tools that list profiles (<c>list_members</c>, <c>members_at</c>,
+/// <c>preview_segment</c>, <c>membership_changes</c>): each listed profile with those properties, read for the whole
+/// page in one statement.
 /// </summary>
 internal sealed class MemberProfiles(ProfileReader profiles, IClickHouseEngine engine, StorageSchema schema)
 {

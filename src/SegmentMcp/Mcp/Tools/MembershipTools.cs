@@ -19,7 +19,8 @@ internal sealed record SegmentOverlapResult(IReadOnlyDictionary<string, long> Si
 
 internal sealed record MembershipChangeItem(string ProfileId, DateTime At);
 
-internal sealed record MembershipChangesResult(string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor);
+internal sealed record MembershipChangesResult(
+    string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor, IReadOnlyList<MemberProfile>? Profiles = null);
 
 [McpServerToolType]
 internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, MemberProfiles memberProfiles)
@@ -112,7 +113,9 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
     [Description("""
         Who entered and who exited a saved segment between since and until (ISO-8601 UTC; default: all history up to
         now), with the evaluation time of each change, oldest first, 100 changes per page by default (limit up to 1000).
-        Use it for "who joined this week?". Example: {"segment_id": "boston-openers-3f9a", "since": "2026-11-13T00:00:00Z"}.
+        Use it for "who joined this week?"; properties adds the changed profiles' values as of until (default now), in
+        profiles, e.g. their email for a welcome campaign. Example: {"segment_id": "boston-openers-3f9a", "since":
+        "2026-11-13T00:00:00Z", "properties": ["email"]}.
         """)]
     public async Task<MembershipChangesResult> MembershipChanges(
         [Description("The saved segment's id.")] string segment_id,
@@ -120,6 +123,7 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         [Description("Changes before this ISO-8601 UTC time; default now.")] string? until = null,
         [Description("Changes per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous membership_changes call with the same arguments.")] string? cursor = null,
+        [Description(MemberProfiles.ArgumentDescription)] string[]? properties = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
@@ -129,6 +133,8 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         {
             throw new McpException("since/until: since must be earlier than until.");
         }
+
+        var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
 
         var position = Cursor.Decode(cursor, "membership_changes", 3);
         var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
@@ -145,10 +151,12 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
         var changes = await membership.ChangesAsync(tenant.Tenant, saved.Id, from, to, after, take + 1, cancellationToken).ConfigureAwait(false);
         var page = changes.Take(take).ToList();
+        string[] changed = [.. page.Select(c => c.ProfileId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         return new MembershipChangesResult(
             saved.Id,
             [.. page.Where(c => c.Entered).Select(c => new MembershipChangeItem(c.ProfileId, c.At))],
             [.. page.Where(c => !c.Entered).Select(c => new MembershipChangeItem(c.ProfileId, c.At))],
-            changes.Count > take ? Cursor.Encode("membership_changes", saved.Id, ToolSupport.Iso(page[^1].At), page[^1].ProfileId) : null);
+            changes.Count > take ? Cursor.Encode("membership_changes", saved.Id, ToolSupport.Iso(page[^1].At), page[^1].ProfileId) : null,
+            await memberProfiles.DescribeAsync(tenant.Tenant, changed, names, to ?? DateTime.UtcNow, cancellationToken).ConfigureAwait(false));
     }
 }
