@@ -6,66 +6,83 @@ using System.Text.Json.Nodes;
 
 namespace SegmentMcp.Cli;
 
-/// <summary>Members in the formats <c>segments export</c> writes, page after page (each page in profile id order after the last).</summary>
+/// <summary>One exported row: a profile and the columns before its properties (a change and its time, say).</summary>
+internal sealed record ExportRow(string ProfileId, IReadOnlyList<object?> Leading);
+
+/// <summary>
+/// Rows in the formats <c>segments export</c> and <c>segments changes</c> write, page after page: a profile id column,
+/// the leading columns, then the profile properties asked for, read for each page in one statement.
+/// </summary>
 internal static class MemberWriter
 {
+    /// <summary>Rows read per statement: a page of a 404,445-member segment reads its buckets once.</summary>
+    public const int Page = 50_000;
+
+    /// <summary>
+    /// Writes pages until one is short; <paramref name="page"/> takes the last row written (null first) and returns at
+    /// most <see cref="Page"/> rows after it. Returns the rows written.
+    /// </summary>
     public static async Task<long> WriteAsync(
         Stream stream,
         string format,
+        IReadOnlyList<string> leading,
         IReadOnlyList<string> properties,
-        Func<string?, Task<IReadOnlyList<string>>> page,
+        Func<ExportRow?, Task<IReadOnlyList<ExportRow>>> page,
         Func<IReadOnlyList<string>, Task<IReadOnlyDictionary<string, IReadOnlyDictionary<string, object?>>>> propertiesOf,
         CancellationToken stop)
     {
         var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16) { NewLine = "\n" };
         await using (writer.ConfigureAwait(false))
         {
+            string[] columns = ["profile_id", .. leading, .. properties];
             if (format == "csv")
             {
-                await writer.WriteLineAsync(string.Join(',', new[] { "profile_id" }.Concat(properties).Select(CsvField))).ConfigureAwait(false);
+                await writer.WriteLineAsync(string.Join(',', columns.Select(CsvField))).ConfigureAwait(false);
             }
 
             var noValues = new Dictionary<string, object?>(StringComparer.Ordinal);
             var count = 0L;
-            string? after = null;
+            ExportRow? after = null;
             while (true)
             {
-                var members = await page(after).ConfigureAwait(false);
-                var values = properties.Count == 0 || members.Count == 0
+                var rows = await page(after).ConfigureAwait(false);
+                var values = properties.Count == 0 || rows.Count == 0
                     ? new Dictionary<string, IReadOnlyDictionary<string, object?>>(StringComparer.Ordinal)
-                    : await propertiesOf(members).ConfigureAwait(false);
-                foreach (var member in members)
+                    : await propertiesOf([.. rows.Select(r => r.ProfileId).Distinct(StringComparer.Ordinal)]).ConfigureAwait(false);
+                foreach (var row in rows)
                 {
-                    await writer.WriteLineAsync(Line(format, member, properties, values.GetValueOrDefault(member) ?? noValues)).ConfigureAwait(false);
+                    var known = values.GetValueOrDefault(row.ProfileId) ?? noValues;
+                    object?[] fields = [row.ProfileId, .. row.Leading, .. properties.Select(p => known.GetValueOrDefault(p))];
+                    await writer.WriteLineAsync(Line(format, columns, fields)).ConfigureAwait(false);
                 }
 
-                count += members.Count;
-                if (members.Count < SegmentsCommand.ExportPage)
+                count += rows.Count;
+                if (rows.Count < Page)
                 {
                     return count;
                 }
 
-                after = members[^1];
+                after = rows[^1];
                 stop.ThrowIfCancellationRequested();
             }
         }
     }
 
     /// <summary>
-    /// One member's line: the id alone (<c>ids</c>); CSV fields quoted (quotes doubled) where they hold a comma, quote or
-    /// line break, a missing value empty; an NDJSON object with the values' JSON types, a missing value null.
+    /// One row's line: the profile id alone (<c>ids</c>); CSV fields quoted (quotes doubled) where they hold a comma,
+    /// quote or line break, a missing value empty; an NDJSON object with the values' JSON types, a missing value null.
     /// </summary>
-    internal static string Line(string format, string profileId, IReadOnlyList<string> properties, IReadOnlyDictionary<string, object?> values)
+    internal static string Line(string format, IReadOnlyList<string> columns, IReadOnlyList<object?> fields)
     {
         switch (format)
         {
             case "csv":
-                return string.Join(',', properties.Select(p => CsvField(Text(values.GetValueOrDefault(p)))).Prepend(CsvField(profileId)));
+                return string.Join(',', fields.Select(field => CsvField(Text(field))));
             case "ndjson":
-                var line = new JsonObject { ["profile_id"] = profileId };
-                foreach (var property in properties)
+                var line = new JsonObject();
+                for (var i = 0; i < columns.Count; i++)
                 {
-                    line[property] = values.GetValueOrDefault(property) switch
+                    line[columns[i]] = fields[i] switch
                     {
                         string text => JsonValue.Create(text),
                         double number => JsonValue.Create(number),
@@ -76,7 +93,7 @@ internal static class MemberWriter
 
                 return line.ToJsonString(Compact);
             default:
-                return profileId;
+                return (string)fields[0]!;
         }
     }
 

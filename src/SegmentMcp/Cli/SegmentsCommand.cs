@@ -13,17 +13,14 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp segments list|show|save|delete|export</c>: saved segments from scripts and pipelines, the same store,
+/// <c>segmentmcp segments list|show|save|delete|export|changes</c>: saved segments from scripts and pipelines, the same store,
 /// validation and evaluator as the MCP tools (<c>list_segments</c>, <c>get_segment</c>, <c>create_segment</c>,
-/// <c>update_segment</c>, <c>delete_segment</c>, <c>list_members</c>, <c>members_at</c>). Definitions come from files in
+/// <c>update_segment</c>, <c>delete_segment</c>, <c>list_members</c>, <c>members_at</c>, <c>membership_changes</c>). Definitions come from files in
 /// the segment language, so they can live in version control; <c>save</c> of an unchanged definition stores no new
 /// version. Results go to standard output (<c>--json</c> for scripts), problems to standard error.
 /// </summary>
 internal static class SegmentsCommand
 {
-    /// <summary>Members read per statement while exporting: a page of a 404,445-member segment reads its buckets once.</summary>
-    internal const int ExportPage = 50_000;
-
     private static readonly Option<string> Company = Flags.Company("The tenant (default demo).", "demo");
     private static readonly Option<string?> Id = Flags.Text("--id", "S", "The segment id (segments list shows them).");
     private static readonly Option<string?> SaveId = Flags.Text("--id", "S", "Save as a new version of this saved segment (default: a new segment, its id made from the name).");
@@ -36,7 +33,17 @@ internal static class SegmentsCommand
         value => value is "ids" or "csv" or "ndjson" ? null : $"--format must be ids, csv or ndjson, not '{value}'");
 
     private static readonly Option<string?> Properties = Flags.Text(
-        "--properties", "NAME,…", "Profile properties to add as columns (csv) or fields (ndjson), e.g. email,city: each member's value at the export's time.");
+        "--properties", "NAME,…", "Profile properties to add as columns (csv) or fields (ndjson), e.g. email,city: each profile's values at the rows' time (export: the members' time; changes: --until).");
+
+    private static readonly Option<string> ChangesFormat = Flags.Text(
+        "--format", "csv|ndjson", "csv: profile_id, change, at columns with a header; ndjson: {\"profile_id\", \"change\", \"at\"} a line.", "csv",
+        value => value is "csv" or "ndjson" ? null : $"--format must be csv or ndjson, not '{value}'");
+
+    private static readonly Option<DateTime?> Since = Flags.Time("--since", "Changes at or after this time (default: the segment's whole history).");
+    private static readonly Option<DateTime?> Until = Flags.Time("--until", "Changes before this time (default now); the properties are read as of it.");
+    private static readonly Option<string?> Only = Flags.Text(
+        "--only", "entered|exited", "Only the profiles that entered, or only those that exited.",
+        value => value is "entered" or "exited" ? null : $"--only must be entered or exited, not '{value}'");
 
     private static readonly Option<string?> Output = Flags.Text("--output", "FILE", "Write the members to FILE instead of standard output (replaced whole, only once every member is read).");
 
@@ -44,7 +51,7 @@ internal static class SegmentsCommand
 
     public static Command Create()
     {
-        var segments = new Command("segments", "Saved segments: list, show, save from a file, delete, export members.");
+        var segments = new Command("segments", "Saved segments: list, show, save from a file, delete, export members and changes.");
         segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Company, Json, .. EngineSelection.Options], ListAsync));
         segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
         segments.Subcommands.Add(CommandLine.Verb(
@@ -58,6 +65,11 @@ internal static class SegmentsCommand
             "Write a saved segment's members (as of its last evaluation, or --as-of a past time), in profile id order.",
             [Id, Company, Format, Properties, AsOf, Output, .. EngineSelection.Options],
             ExportAsync));
+        segments.Subcommands.Add(CommandLine.Verb(
+            "changes",
+            "Write who entered and who exited a saved segment (from its log, oldest first), with their profile properties if asked.",
+            [Id, Company, ChangesFormat, Since, Until, Only, Properties, Output, .. EngineSelection.Options],
+            ChangesAsync));
         return segments;
     }
 
@@ -291,42 +303,17 @@ internal static class SegmentsCommand
         var id = RequiredId(args);
         var format = args.GetValue(Format) ?? "ids";
         var asOf = args.GetValue(AsOf);
-        var output = args.GetValue(Output);
-        if (output is not null && (output.Length == 0 || Directory.Exists(output)))
-        {
-            throw new UsageException($"--output: '{output}' is not a file name");
-        }
-
-        string[] properties = [.. (args.GetValue(Properties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
-        if (properties.Length > 0 && format == "ids")
-        {
-            throw new UsageException("--properties: give --format csv or ndjson as well (ids writes profile ids alone)");
-        }
-
-        if (properties.Contains("profile_id", StringComparer.Ordinal))
-        {
-            throw new UsageException("--properties: profile_id is always the first column; name profile properties only");
-        }
-
+        var output = OutputFile(args);
+        var properties = PropertyNames(args, format);
         return WithServicesAsync(args, async (services, company) =>
         {
-            if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved)
+            if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
+                || !await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
             {
                 return CommandLine.Failed;
             }
 
-            if (properties.Length > 0)
-            {
-                var known = await TenantCatalogReader.ProfilePropertiesAsync(
-                    services.GetRequiredService<IClickHouseEngine>(), services.GetRequiredService<StorageSchema>(), company, stop).ConfigureAwait(false);
-                if (properties.FirstOrDefault(p => !known.Contains(p, StringComparer.Ordinal)) is { } unknown)
-                {
-                    await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{Suggestions.DidYouMean(unknown, known)}").ConfigureAwait(false);
-                    return CommandLine.Failed;
-                }
-            }
-
-            Func<string?, Task<IReadOnlyList<string>>> page;
+            Func<string?, Task<IReadOnlyList<string>>> members;
             if (asOf is { } at)
             {
                 var history = services.GetRequiredService<IMembershipHistory>();
@@ -339,7 +326,7 @@ internal static class SegmentsCommand
                     return CommandLine.Failed;
                 }
 
-                page = after => history.MembersAtAsync(company, saved.Id, at, after, ExportPage, stop);
+                members = after => history.MembersAtAsync(company, saved.Id, at, after, MemberWriter.Page, stop);
             }
             else
             {
@@ -350,39 +337,153 @@ internal static class SegmentsCommand
                 }
 
                 var membership = services.GetRequiredService<IMembershipReader>();
-                page = after => membership.MembersAsync(company, saved.Id, after, ExportPage, stop);
+                members = after => membership.MembersAsync(company, saved.Id, after, MemberWriter.Page, stop);
             }
 
-            // To a file: written beside it and moved over it at the end, so a failed export leaves what was there.
-            var temporary = output is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.part");
-            var written = 0L;
-            try
-            {
-                await using (var stream = temporary is null ? Console.OpenStandardOutput() : System.IO.File.Create(temporary))
-                {
-                    var profiles = services.GetRequiredService<ProfileReader>();
-                    var valuesAt = asOf ?? saved.EvaluatedAt!.Value;
-                    written = await MemberWriter.WriteAsync(
-                        stream, format, properties, page, members => profiles.PropertiesOfAsync(company, members, properties, valuesAt, stop), stop).ConfigureAwait(false);
-                }
-
-                if (temporary is not null)
-                {
-                    System.IO.File.Move(temporary, output!, overwrite: true);
-                }
-            }
-            finally
-            {
-                if (temporary is not null && System.IO.File.Exists(temporary))
-                {
-                    System.IO.File.Delete(temporary);
-                }
-            }
-
+            var written = await WriteAsync(
+                services, company, output, format, [], properties, asOf ?? saved.EvaluatedAt!.Value,
+                async after => [.. (await members(after?.ProfileId).ConfigureAwait(false)).Select(m => new ExportRow(m, []))],
+                stop).ConfigureAwait(false);
             var when = asOf is { } time ? $"at {Iso(time)}" : $"as of {Iso(saved.EvaluatedAt!.Value)}";
             await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"segment {saved.Id}: {written:N0} members {when}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
             return CommandLine.Ok;
         }, stop);
+    }
+
+    private static Task<int> ChangesAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        var format = args.GetValue(ChangesFormat) ?? "csv";
+        var since = args.GetValue(Since);
+        var until = args.GetValue(Until);
+        if (since is not null && until is not null && since >= until)
+        {
+            throw new UsageException("--since must be earlier than --until");
+        }
+
+        var only = args.GetValue(Only);
+        var output = OutputFile(args);
+        var properties = PropertyNames(args, format);
+        return WithServicesAsync(args, async (services, company) =>
+        {
+            if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
+                || !await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
+            {
+                return CommandLine.Failed;
+            }
+
+            // Pages of the log in (at, profile) order; a page filtered by --only may be short, so the paging follows the
+            // log's rows, not the rows written.
+            var membership = services.GetRequiredService<IMembershipReader>();
+            var valuesAt = until ?? DateTime.UtcNow;
+            var counts = (Entered: 0L, Exited: 0L);
+            (DateTime At, string ProfileId)? position = null;
+            var done = false;
+            var written = await WriteAsync(
+                services, company, output, format, ["change", "at"], properties, valuesAt,
+                async _ =>
+                {
+                    var rows = new List<ExportRow>();
+                    while (!done && rows.Count < MemberWriter.Page)
+                    {
+                        var changes = await membership.ChangesAsync(company, saved.Id, since, until, position, MemberWriter.Page, stop).ConfigureAwait(false);
+                        done = changes.Count < MemberWriter.Page;
+                        if (changes.Count > 0)
+                        {
+                            position = (changes[^1].At, changes[^1].ProfileId);
+                        }
+
+                        foreach (var change in changes.Where(c => only is null || c.Entered == (only == "entered")))
+                        {
+                            counts = change.Entered ? (counts.Entered + 1, counts.Exited) : (counts.Entered, counts.Exited + 1);
+                            rows.Add(new ExportRow(change.ProfileId, [change.Entered ? "entered" : "exited", Iso(change.At)]));
+                        }
+                    }
+
+                    return rows;
+                },
+                stop).ConfigureAwait(false);
+            var range = $"{(since is { } from ? $"from {Iso(from)} " : string.Empty)}until {(until is { } to ? Iso(to) : "now")}";
+            await Console.Error.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"segment {saved.Id}: {counts.Entered:N0} entered, {counts.Exited:N0} exited {range}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop);
+    }
+
+    private static string? OutputFile(ParseResult args)
+    {
+        var output = args.GetValue(Output);
+        return output is not null && (output.Length == 0 || Directory.Exists(output))
+            ? throw new UsageException($"--output: '{output}' is not a file name")
+            : output;
+    }
+
+    private static string[] PropertyNames(ParseResult args, string format)
+    {
+        string[] properties = [.. (args.GetValue(Properties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
+        if (properties.Length > 0 && format == "ids")
+        {
+            throw new UsageException("--properties: give --format csv or ndjson as well (ids writes profile ids alone)");
+        }
+
+        return properties.FirstOrDefault(p => p is "profile_id" or "change" or "at") is { } taken
+            ? throw new UsageException($"--properties: {taken} is a column of its own; name profile properties only")
+            : properties;
+    }
+
+    /// <summary>Whether every name is one of the tenant's profile properties; says which is not on standard error.</summary>
+    private static async Task<bool> KnownPropertiesAsync(ServiceProvider services, string company, string[] properties, CancellationToken stop)
+    {
+        if (properties.Length == 0)
+        {
+            return true;
+        }
+
+        var known = await TenantCatalogReader.ProfilePropertiesAsync(
+            services.GetRequiredService<IClickHouseEngine>(), services.GetRequiredService<StorageSchema>(), company, stop).ConfigureAwait(false);
+        if (properties.FirstOrDefault(p => !known.Contains(p, StringComparer.Ordinal)) is not { } unknown)
+        {
+            return true;
+        }
+
+        await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{Suggestions.DidYouMean(unknown, known)}").ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>
+    /// The rows to standard output, or to <paramref name="output"/>: written beside it and moved over it at the end, so
+    /// a failed export leaves what was there.
+    /// </summary>
+    private static async Task<long> WriteAsync(
+        ServiceProvider services, string company, string? output, string format, IReadOnlyList<string> leading, string[] properties, DateTime valuesAt,
+        Func<ExportRow?, Task<IReadOnlyList<ExportRow>>> page, CancellationToken stop)
+    {
+        var profiles = services.GetRequiredService<ProfileReader>();
+        var temporary = output is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.part");
+        try
+        {
+            long written;
+            await using (var stream = temporary is null ? Console.OpenStandardOutput() : System.IO.File.Create(temporary))
+            {
+                written = await MemberWriter.WriteAsync(
+                    stream, format, leading, properties, page, ids => profiles.PropertiesOfAsync(company, ids, properties, valuesAt, stop), stop).ConfigureAwait(false);
+            }
+
+            if (temporary is not null)
+            {
+                System.IO.File.Move(temporary, output!, overwrite: true);
+            }
+
+            return written;
+        }
+        finally
+        {
+            if (temporary is not null && System.IO.File.Exists(temporary))
+            {
+                System.IO.File.Delete(temporary);
+            }
+        }
     }
 
     /// <summary>System.Text.Json's reason without the position it appends, which the caller words itself.</summary>

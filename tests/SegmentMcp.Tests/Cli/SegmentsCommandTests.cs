@@ -108,13 +108,26 @@ public sealed class SegmentsCommandTests : IDisposable
 
         var shown = await RunAsync(null, "segments", "show", "--id", id, "--json");
         Assert.True(shown.ExitCode == 0, shown.StandardError);
+        string secondEvaluation;
         using (var show = JsonDocument.Parse(shown.StandardOutput))
         {
             Assert.Equal(2, show.RootElement.GetProperty("version").GetInt32());
             Assert.Equal(1, show.RootElement.GetProperty("size").GetInt64());
             Assert.Equal(30, show.RootElement.GetProperty("definition").GetProperty("condition").GetProperty("all")[0]
                 .GetProperty("event").GetProperty("window").GetProperty("last_days").GetInt32());
+            secondEvaluation = show.RootElement.GetProperty("evaluated_at").GetString()!;
         }
+
+        // The history: both entered at the first evaluation, p2 left at the second.
+        var changes = await RunAsync(null, "segments", "changes", "--id", id, "--properties", "city");
+        Assert.True(changes.ExitCode == 0, changes.StandardError);
+        Assert.Equal(
+            $"profile_id,change,at,city\np1,entered,{firstEvaluation},Boston\np2,entered,{firstEvaluation},Boston\np2,exited,{secondEvaluation},Boston\n",
+            changes.StandardOutput);
+        Assert.Contains($"segment {id}: 2 entered, 1 exited until now", changes.StandardError, StringComparison.Ordinal);
+        var exits = await RunAsync(null, "segments", "changes", "--id", id, "--only", "exited", "--format", "ndjson", "--since", firstEvaluation);
+        Assert.True(exits.ExitCode == 0, exits.StandardError);
+        Assert.Equal($"{{\"profile_id\":\"p2\",\"change\":\"exited\",\"at\":\"{secondEvaluation}\"}}\n", exits.StandardOutput);
     }
 
     [Fact]
@@ -176,6 +189,8 @@ public sealed class SegmentsCommandTests : IDisposable
     [InlineData("segments", "save", "--file", "/no/such/definition.json")]
     [InlineData("segments", "save")]
     [InlineData("segments", "export", "--id", "x", "--properties", "city")]
+    [InlineData("segments", "changes", "--id", "x", "--only", "joined")]
+    [InlineData("segments", "changes", "--id", "x", "--since", "2026-12-02", "--until", "2026-12-01")]
     public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
     {
         var run = await HostProcess.RunAsync(null, [.. arguments, "--data", Data]);
