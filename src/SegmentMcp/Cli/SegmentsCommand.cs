@@ -13,7 +13,7 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp segments list|show|save|delete|export|changes</c>: saved segments from scripts and pipelines, the same store,
+/// <c>segmentmcp segments list|show|save|apply|delete|export|changes</c>: saved segments from scripts and pipelines, the same store,
 /// validation and evaluator as the MCP tools (<c>list_segments</c>, <c>get_segment</c>, <c>create_segment</c>,
 /// <c>update_segment</c>, <c>delete_segment</c>, <c>list_members</c>, <c>members_at</c>, <c>membership_changes</c>). Definitions come from files in
 /// the segment language, so they can live in version control; <c>save</c> of an unchanged definition stores no new
@@ -45,6 +45,8 @@ internal static class SegmentsCommand
         "--only", "entered|exited", "Only the profiles that entered, or only those that exited.",
         value => value is "entered" or "exited" ? null : $"--only must be entered or exited, not '{value}'");
 
+    private static readonly Option<string?> DefinitionsDirectory = Flags.Text("--dir", "DIR", "A directory of definition files (*.json), each matched to the saved segment of the same name.");
+
     private static readonly Option<string?> Output = Flags.Text("--output", "FILE", "Write the members to FILE instead of standard output (replaced whole, only once every member is read).");
 
     private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
@@ -59,6 +61,11 @@ internal static class SegmentsCommand
             "Save a segment from a definition file (new, or a new version with --id) and evaluate it; an unchanged definition stores nothing.",
             [File, SaveId, Company, NoEvaluate, Json, .. EngineSelection.Options],
             SaveAsync));
+        segments.Subcommands.Add(CommandLine.Verb(
+            "apply",
+            "Save every definition file of a directory, each as the saved segment of its name (created when none has it); unchanged ones store nothing, one bad file stores nothing.",
+            [DefinitionsDirectory, Company, NoEvaluate, .. EngineSelection.Options],
+            ApplyAsync));
         segments.Subcommands.Add(CommandLine.Verb("delete", "Delete a saved segment with its members and history (refused while another segment uses it).", [Id, Company, .. EngineSelection.Options], DeleteAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "export",
@@ -177,24 +184,16 @@ internal static class SegmentsCommand
         // The file is read and parsed before the engine opens: a mistake in it costs nothing and stores nothing.
         var source = file == "-" ? "standard input" : file;
         JsonElement definition;
-        try
+        await using (var stream = file == "-" ? input : System.IO.File.OpenRead(file))
         {
-            await using var stream = file == "-" ? input : System.IO.File.OpenRead(file);
-            using var document = await JsonDocument.ParseAsync(stream, default, stop).ConfigureAwait(false);
-            definition = document.RootElement.Clone();
-        }
-        catch (JsonException invalid)
-        {
-            await Console.Error.WriteLineAsync(string.Create(
-                CultureInfo.InvariantCulture,
-                $"{source}: line {invalid.LineNumber + 1}, column {invalid.BytePositionInLine + 1}: not valid JSON ({Reason(invalid)}); nothing was saved")).ConfigureAwait(false);
-            return CommandLine.Failed;
-        }
+            var (read, problem) = await ReadDefinitionAsync(stream, stop).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                await Console.Error.WriteLineAsync($"{source}: {problem}; nothing was saved").ConfigureAwait(false);
+                return CommandLine.Failed;
+            }
 
-        if (definition.ValueKind != JsonValueKind.Object)
-        {
-            await Console.Error.WriteLineAsync($"{source}: a definition is a JSON object {{\"name\", \"description\"?, \"condition\"}}, not {definition.ValueKind.ToString().ToLowerInvariant()}; nothing was saved").ConfigureAwait(false);
-            return CommandLine.Failed;
+            definition = read;
         }
 
         return await WithServicesAsync(args, async (services, company) =>
@@ -484,6 +483,133 @@ internal static class SegmentsCommand
                 System.IO.File.Delete(temporary);
             }
         }
+    }
+
+    /// <summary>A definition's JSON object, or what is wrong with the text ("line L, column C: not valid JSON (…)").</summary>
+    private static async Task<(JsonElement Definition, string? Problem)> ReadDefinitionAsync(Stream stream, CancellationToken stop)
+    {
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(stream, default, stop).ConfigureAwait(false);
+            var definition = document.RootElement.Clone();
+            return definition.ValueKind == JsonValueKind.Object
+                ? (definition, null)
+                : (default, $"a definition is a JSON object {{\"name\", \"description\"?, \"condition\"}}, not {definition.ValueKind.ToString().ToLowerInvariant()}");
+        }
+        catch (JsonException invalid)
+        {
+            return (default, string.Create(CultureInfo.InvariantCulture, $"line {invalid.LineNumber + 1}, column {invalid.BytePositionInLine + 1}: not valid JSON ({Reason(invalid)})"));
+        }
+    }
+
+    private static async Task<int> ApplyAsync(ParseResult args, CancellationToken stop)
+    {
+        var directory = args.GetValue(DefinitionsDirectory) ?? throw new UsageException("give --dir DIR, a directory of definition files (*.json)");
+        if (!Directory.Exists(directory))
+        {
+            throw new UsageException($"--dir: no directory at '{directory}'");
+        }
+
+        // Every file is read, parsed and (below) validated before anything is stored: one bad file stores nothing.
+        var files = Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal).ToList();
+        var problems = new List<string>();
+        var read = new List<(string File, JsonElement Definition, string Name)>();
+        foreach (var file in files)
+        {
+            await using var stream = System.IO.File.OpenRead(file);
+            var (definition, problem) = await ReadDefinitionAsync(stream, stop).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                problems.Add($"{file}: {problem}");
+                continue;
+            }
+
+            var name = definition.TryGetProperty("name", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : string.Empty;
+            read.Add((file, definition, name));
+        }
+
+        foreach (var twice in read.Where(r => r.Name.Length > 0).GroupBy(r => r.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            problems.Add($"{string.Join(" and ", twice.Select(r => r.File))}: both are named '{twice.Key}'; a name is one segment");
+        }
+
+        return await WithServicesAsync(args, async (services, company) =>
+        {
+            var store = services.GetRequiredService<ISegmentStore>();
+            var definitions = services.GetRequiredService<DefinitionService>();
+            var byName = (await store.ListAsync(company, stop).ConfigureAwait(false)).ToLookup(saved => saved.Name, StringComparer.Ordinal);
+            var plan = new List<(string File, SavedSegment? Current, ValidatedDefinition Validated)>();
+            foreach (var (file, definition, name) in read)
+            {
+                var matches = byName[name].ToList();
+                if (matches.Count > 1)
+                {
+                    problems.Add($"{file}: {matches.Count} saved segments are named '{name}' ({Suggestions.JoinQuoted([.. matches.Select(m => m.Id)], "and")}); rename or delete all but one first");
+                    continue;
+                }
+
+                var current = matches.SingleOrDefault();
+                try
+                {
+                    plan.Add((file, current, await definitions.ValidateAsync(company, definition, current?.Id, stop).ConfigureAwait(false)));
+                }
+                catch (DefinitionException invalid)
+                {
+                    problems.AddRange(invalid.Errors.Select(error => $"{file}: {error}"));
+                }
+            }
+
+            if (problems.Count > 0)
+            {
+                foreach (var problem in problems)
+                {
+                    await Console.Error.WriteLineAsync(problem).ConfigureAwait(false);
+                }
+
+                await Console.Error.WriteLineAsync($"{problems.Count} problem(s) in {directory}; nothing was saved").ConfigureAwait(false);
+                return CommandLine.Failed;
+            }
+
+            var results = new List<(string File, SavedSegment Saved, string What)>();
+            foreach (var (file, current, validated) in plan)
+            {
+                var json = SegmentDefinitionJson.Write(validated.Definition);
+                if (current is not null && current.DefinitionJson == json)
+                {
+                    results.Add((file, current, "unchanged"));
+                    continue;
+                }
+
+                var saved = await store.SaveAsync(company, current?.Id, validated.Definition.Name, validated.Definition.Description, json, stop).ConfigureAwait(false);
+                results.Add((file, saved, current is null ? "created" : "saved"));
+            }
+
+            if (results.Any(r => r.What != "unchanged") && !args.GetValue(NoEvaluate))
+            {
+                try
+                {
+                    await services.GetRequiredService<ISegmentEvaluator>().TickAsync(company, null, null, stop).ConfigureAwait(false);
+                }
+                catch (TickFailedException failed)
+                {
+                    await Console.Error.WriteLineAsync($"the definitions are saved, but the evaluation failed ({failed.Message}); segmentmcp evaluate, or the server's next tick, retries it").ConfigureAwait(false);
+                    return CommandLine.Failed;
+                }
+            }
+
+            var sizes = (await store.ListAsync(company, stop).ConfigureAwait(false)).ToDictionary(saved => saved.Id, StringComparer.Ordinal);
+            foreach (var (file, saved, what) in results)
+            {
+                var now = sizes.GetValueOrDefault(saved.Id) ?? saved;
+                var size = now.EvaluatedAt is { } at ? string.Create(CultureInfo.InvariantCulture, $"{now.Size ?? 0:N0} members as of {Iso(at)}") : "not evaluated yet";
+                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{file}: segment {saved.Id} version {saved.Version} ({what}): {size}")).ConfigureAwait(false);
+            }
+
+            await Console.Out.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{results.Count(r => r.What == "created")} created, {results.Count(r => r.What == "saved")} changed, {results.Count(r => r.What == "unchanged")} unchanged; saved segments without a file are left as they are")).ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop).ConfigureAwait(false);
     }
 
     /// <summary>System.Text.Json's reason without the position it appends, which the caller words itself.</summary>

@@ -155,6 +155,45 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Apply_saves_a_directory_by_name_and_one_bad_file_stores_nothing()
+    {
+        await LoadAsync();
+        var definitions = Directory.CreateDirectory(Path.Combine(directory, "definitions")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(definitions, "boston.json"), Definition(90));
+        await File.WriteAllTextAsync(Path.Combine(definitions, "denver.json"), """{"name": "Denver", "condition": {"property": {"name": "city", "op": "eq", "value": "Denver"}}}""");
+
+        var first = await RunAsync(null, "segments", "apply", "--dir", definitions);
+        Assert.True(first.ExitCode == 0, first.StandardError);
+        Assert.Contains("2 created, 0 changed, 0 unchanged", first.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("(created): 2 members as of ", first.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("(created): 1 members as of ", first.StandardOutput, StringComparison.Ordinal);
+
+        var again = await RunAsync(null, "segments", "apply", "--dir", definitions);
+        Assert.True(again.ExitCode == 0, again.StandardError);
+        Assert.Contains("0 created, 0 changed, 2 unchanged", again.StandardOutput, StringComparison.Ordinal);
+
+        // A changed window next to a file naming an unknown metric: neither is stored.
+        await File.WriteAllTextAsync(Path.Combine(definitions, "boston.json"), Definition(30));
+        await File.WriteAllTextAsync(Path.Combine(definitions, "typo.json"), Definition(30).Replace("Boston buyers", "Typo", StringComparison.Ordinal).Replace("Placed Order", "Placed Ordr", StringComparison.Ordinal));
+        var refused = await RunAsync(null, "segments", "apply", "--dir", definitions);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("typo.json: condition.all[0].event.metric: Unknown metric 'Placed Ordr'", refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains("nothing was saved", refused.StandardError, StringComparison.Ordinal);
+        var list = await RunAsync(null, "segments", "list", "--json");
+        using (var segments = JsonDocument.Parse(list.StandardOutput))
+        {
+            Assert.Equal([("Boston buyers", 1), ("Denver", 1)], segments.RootElement.EnumerateArray()
+                .Select(s => (s.GetProperty("name").GetString()!, s.GetProperty("version").GetInt32())).Order().ToList());
+        }
+
+        File.Delete(Path.Combine(definitions, "typo.json"));
+        var applied = await RunAsync(null, "segments", "apply", "--dir", definitions);
+        Assert.True(applied.ExitCode == 0, applied.StandardError);
+        Assert.Contains("0 created, 1 changed, 1 unchanged", applied.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("version 2 (saved): 1 members as of ", applied.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Delete_is_refused_while_another_segment_uses_it()
     {
         await LoadAsync();
@@ -188,6 +227,8 @@ public sealed class SegmentsCommandTests : IDisposable
     [InlineData("segments", "export", "--id", "x", "--format", "xml")]
     [InlineData("segments", "save", "--file", "/no/such/definition.json")]
     [InlineData("segments", "save")]
+    [InlineData("segments", "apply")]
+    [InlineData("segments", "apply", "--dir", "/no/such/directory")]
     [InlineData("segments", "export", "--id", "x", "--properties", "city")]
     [InlineData("segments", "changes", "--id", "x", "--only", "joined")]
     [InlineData("segments", "changes", "--id", "x", "--since", "2026-12-02", "--until", "2026-12-01")]
