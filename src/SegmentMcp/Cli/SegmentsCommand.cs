@@ -45,6 +45,8 @@ internal static class SegmentsCommand
         "--only", "entered|exited", "Only the profiles that entered, or only those that exited.",
         value => value is "entered" or "exited" ? null : $"--only must be entered or exited, not '{value}'");
 
+    private static readonly Option<bool> DryRun = Flags.Switch("--dry-run", "Validate every file and print what would be created or changed; store nothing.");
+
     private static readonly Option<string?> DefinitionsDirectory = Flags.Text("--dir", "DIR", "A directory of definition files (*.json), each matched to the saved segment of the same name.");
 
     private static readonly Option<string?> Output = Flags.Text("--output", "FILE", "Write the members to FILE instead of standard output (replaced whole, only once every member is read).");
@@ -64,7 +66,7 @@ internal static class SegmentsCommand
         segments.Subcommands.Add(CommandLine.Verb(
             "apply",
             "Save every definition file of a directory, each as the saved segment of its name (created when none has it); unchanged ones store nothing, one bad file stores nothing.",
-            [DefinitionsDirectory, Company, NoEvaluate, .. EngineSelection.Options],
+            [DefinitionsDirectory, DryRun, Company, NoEvaluate, .. EngineSelection.Options],
             ApplyAsync));
         segments.Subcommands.Add(CommandLine.Verb("delete", "Delete a saved segment with its members and history (refused while another segment uses it).", [Id, Company, .. EngineSelection.Options], DeleteAsync));
         segments.Subcommands.Add(CommandLine.Verb(
@@ -568,6 +570,26 @@ internal static class SegmentsCommand
 
                 await Console.Error.WriteLineAsync($"{problems.Count} problem(s) in {directory}; nothing was saved").ConfigureAwait(false);
                 return CommandLine.Failed;
+            }
+
+            if (args.GetValue(DryRun))
+            {
+                // What apply would do, file by file, from the same comparison; nothing is stored or evaluated.
+                var would = plan.Select(p => (p.File, p.Current, What: p.Current is null ? "create" : p.Current.DefinitionJson == SegmentDefinitionJson.Write(p.Validated.Definition) ? "unchanged" : "change")).ToList();
+                foreach (var (file, current, what) in would)
+                {
+                    await Console.Out.WriteLineAsync(what switch
+                    {
+                        "create" => $"{file}: would create a segment",
+                        "change" => string.Create(CultureInfo.InvariantCulture, $"{file}: would save segment {current!.Id} version {current.Version + 1}"),
+                        _ => $"{file}: segment {current!.Id} unchanged",
+                    }).ConfigureAwait(false);
+                }
+
+                await Console.Out.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"dry run: {would.Count(w => w.What == "create")} to create, {would.Count(w => w.What == "change")} to change, {would.Count(w => w.What == "unchanged")} unchanged; nothing was saved")).ConfigureAwait(false);
+                return CommandLine.Ok;
             }
 
             var results = new List<(string File, SavedSegment Saved, string What)>();

@@ -187,6 +187,12 @@ public sealed class SegmentsCommandTests : IDisposable
         }
 
         File.Delete(Path.Combine(definitions, "typo.json"));
+        var planned = await RunAsync(null, "segments", "apply", "--dir", definitions, "--dry-run");
+        Assert.True(planned.ExitCode == 0, planned.StandardError);
+        Assert.Contains("boston.json: would save segment ", planned.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(" version 2", planned.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("dry run: 0 to create, 1 to change, 1 unchanged; nothing was saved", planned.StandardOutput, StringComparison.Ordinal);
+
         var applied = await RunAsync(null, "segments", "apply", "--dir", definitions);
         Assert.True(applied.ExitCode == 0, applied.StandardError);
         Assert.Contains("0 created, 1 changed, 1 unchanged", applied.StandardOutput, StringComparison.Ordinal);
