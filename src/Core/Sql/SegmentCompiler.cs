@@ -495,7 +495,7 @@ public static partial class SegmentCompiler
             var watermark = TimelinesWatermark();
             var fresh = Sql.Of($"tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark}");
             return Sql.Of(
-                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileSeenTimes)} ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested WHERE {SeenKeysOfCandidates()} AND seen_ingested <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
+                $"(SELECT profile_id FROM (SELECT profile_id, ts AS seen FROM {Sql.Table(schema.Events)} WHERE {fresh} UNION ALL SELECT profile_id, updated_at AS seen FROM {Sql.Table(schema.ProfileUpdates)} WHERE {fresh} UNION ALL SELECT profile_id, seen FROM {Sql.Table(schema.ProfileSeenTimes)} ARRAY JOIN {PackedArrays.Times3(Sql.Of($"seen_at"))} AS seen, {PackedArrays.Times6(Sql.Of($"seen_ingested_at"))} AS seen_ingested WHERE {SeenKeysOfCandidates()} AND seen_ingested <= {watermark}) GROUP BY profile_id HAVING min(seen) <= {nowParameter})");
         }
 
         /// <summary>
@@ -516,13 +516,13 @@ public static partial class SegmentCompiler
                 // No leaf reads an event property: the event times (no properties) hold everything, at a fraction of
                 // the bytes a lookup reads.
                 return Sql.Of(
-                    $"(SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {complete} UNION ALL SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {Sql.Table(schema.ProfileEventTimes)} ARRAY JOIN event_ts AS ts, event_value AS value, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {complete})");
+                    $"(SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {complete} UNION ALL SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {Sql.Table(schema.ProfileEventTimes)} ARRAY JOIN {PackedArrays.EventColumns} WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {complete})");
             }
 
             var watermark = TimelinesWatermark();
 
             return Sql.Of(
-                $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN event_ts AS ts, event_value AS value, event_properties AS properties, event_ingested_at AS ingested_at WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
+                $"(SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {events} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, metric, profile_id, ts, value, properties, ingested_at FROM {Sql.Table(schema.ProfileTimelines)} ARRAY JOIN {PackedArrays.EventColumns}, event_properties AS properties WHERE {EventKeysOfCandidates(metrics)} AND ingested_at <= {watermark})");
         }
 
         /// <summary>The trait history a query reads: the table, or restricted to candidates with timelines, theirs.</summary>
@@ -536,7 +536,7 @@ public static partial class SegmentCompiler
 
             var watermark = TimelinesWatermark();
             return Sql.Of(
-                $"(SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(schema.ProfileTraitHistories)} ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at WHERE {ProfileKeysOfCandidates()} AND ingested_at <= {watermark})");
+                $"(SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {traits} WHERE tenant = {tenantParameter}{RestrictProfiles()} AND ingested_at > {watermark} UNION ALL SELECT tenant, property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(schema.ProfileTraitHistories)} ARRAY JOIN {PackedArrays.TraitHistoryColumns} WHERE {ProfileKeysOfCandidates()} AND ingested_at <= {watermark})");
         }
 
         /// <summary>

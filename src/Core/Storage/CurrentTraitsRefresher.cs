@@ -177,7 +177,7 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
                 WHERE tenant = {tenant} AND profile_id IN changed_profiles AND ingested_at > {watermark} AND ingested_at <= {upTo}
                 UNION ALL
                 SELECT property, profile_id, value, updated_at, ingested_at FROM {Sql.Table(tables.ProfileTraitHistories)}
-                ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
+                ARRAY JOIN {PackedArrays.TraitHistoryColumns}
                 WHERE key IN (SELECT {TimelineKeys.Profile(tenant, Sql.Of($"profile_id"))} FROM (SELECT arrayJoin(changed_profiles) AS profile_id)) AND ingested_at <= {watermark} AND ingested_at <= {upTo})
             WHERE (property, profile_id) IN changed_pairs
             """);

@@ -260,13 +260,31 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
         var timelines = Sql.Table(tables.ProfileTimelines);
         var where = Sql.Of($"tenant = {tenant} AND {selected}");
 
-        SqlFragment Column(string alias, string stored, int element, string storedIngested)
+        // Times and numbers are stored packed (schema 19, PackedArrays): the stored ones are read back before the new
+        // rows are appended, and the whole array is packed again.
+        SqlFragment Column(string alias, string stored, int element, Packed packed, string storedIngested)
         {
             var appended = Sql.Of($"arrayMap(r -> r.{Sql.Number(element)}, {Sql.Table(alias)}.rows)");
-            return cutBackTo is null
+            var storedColumn = Sql.Of($"o.{Sql.Table(stored)}");
+            var all = cutBackTo is null
                 ? appended
-                : Sql.Of($"arrayConcat(arrayFilter((x, i) -> i <= {cutBackTo}, o.{Sql.Table(stored)}, o.{Sql.Table(storedIngested)}), {appended})");
+                : Sql.Of($"arrayConcat(arrayFilter((x, i) -> i <= {cutBackTo}, {Unpack(storedColumn, packed)}, {PackedArrays.Times6(Sql.Of($"o.{Sql.Table(storedIngested)}"))}), {appended})");
+            return packed switch
+            {
+                Packed.Times3 => PackedArrays.PackTimes3(all),
+                Packed.Times6 => PackedArrays.PackTimes6(all),
+                Packed.NullableNumbers => PackedArrays.PackNullableNumbers(all),
+                _ => all,
+            };
         }
+
+        static SqlFragment Unpack(SqlFragment column, Packed packed) => packed switch
+        {
+            Packed.Times3 => PackedArrays.Times3(column),
+            Packed.Times6 => PackedArrays.Times6(column),
+            Packed.NullableNumbers => PackedArrays.NullableNumbers(column),
+            _ => column,
+        };
 
         // The stored rows by key lookup as the new rows stream past (join_algorithm 'direct'; the statement's other
         // joins stay hash joins), never all in memory at once: a hash join of 20,000 changed profiles' rows took a tick
@@ -289,8 +307,8 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             $"""
             INSERT INTO {timelines} (key, tenant, profile_id, metric, event_ts, event_value, event_properties, event_ingested_at)
             SELECT e.key, {tenant}, e.profile_id, e.metric,
-                {Column("e", "event_ts", 1, "event_ingested_at")}, {Column("e", "event_value", 2, "event_ingested_at")},
-                {Column("e", "event_properties", 3, "event_ingested_at")}, {Column("e", "event_ingested_at", 4, "event_ingested_at")}
+                {Column("e", "event_ts", 1, Packed.Times3, "event_ingested_at")}, {Column("e", "event_value", 2, Packed.NullableNumbers, "event_ingested_at")},
+                {Column("e", "event_properties", 3, Packed.No, "event_ingested_at")}, {Column("e", "event_ingested_at", 4, Packed.Times6, "event_ingested_at")}
             FROM (SELECT {eventKey} AS key, profile_id, metric, groupArray((ts, value, properties, ingested_at)) AS rows FROM {events} WHERE {where} GROUP BY profile_id, metric) AS e{Stored(timelines, "e.key")}
             SETTINGS {settings}
             """);
@@ -312,7 +330,7 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
             return Sql.Of(
                 $"""
                 INSERT INTO {seenTimes} (key, tenant, profile_id, seen_at, seen_ingested_at)
-                SELECT s.key, {tenant}, s.profile_id, {Column("s", "seen_at", 1, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, "seen_ingested_at")}
+                SELECT s.key, {tenant}, s.profile_id, {Column("s", "seen_at", 1, Packed.Times3, "seen_ingested_at")}, {Column("s", "seen_ingested_at", 2, Packed.Times6, "seen_ingested_at")}
                 FROM (SELECT {seenKey} AS key, profile_id, groupArray((at, ingested_at)) AS rows FROM (SELECT profile_id, ts AS at, ingested_at FROM {events} WHERE {rowsOfPass} UNION ALL SELECT profile_id, updated_at AS at, ingested_at FROM {updates} WHERE {rowsOfPass}) GROUP BY profile_id) AS s{Stored(seenTimes, "s.key")}
                 SETTINGS {settings}
                 """);
@@ -326,11 +344,20 @@ public sealed class ProfileTimelinesRefresher(IClickHouseEngine engine, TableNam
                 $"""
                 INSERT INTO {histories} (key, tenant, profile_id, trait_property, trait_value, trait_updated_at, trait_ingested_at)
                 SELECT t.key, {tenant}, t.profile_id,
-                    {Column("t", "trait_property", 1, "trait_ingested_at")}, {Column("t", "trait_value", 2, "trait_ingested_at")},
-                    {Column("t", "trait_updated_at", 3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, "trait_ingested_at")}
+                    {Column("t", "trait_property", 1, Packed.No, "trait_ingested_at")}, {Column("t", "trait_value", 2, Packed.No, "trait_ingested_at")},
+                    {Column("t", "trait_updated_at", 3, Packed.Times3, "trait_ingested_at")}, {Column("t", "trait_ingested_at", 4, Packed.Times6, "trait_ingested_at")}
                 FROM (SELECT {traitKey} AS key, profile_id, groupArray((property, value, updated_at, ingested_at)) AS rows FROM {traits} WHERE {rowsOfPass} GROUP BY profile_id) AS t{Stored(histories, "t.key")}
                 SETTINGS {settings}
                 """);
         }
+    }
+
+    /// <summary>How a key-value column is stored (<see cref="PackedArrays"/>).</summary>
+    private enum Packed
+    {
+        No,
+        Times3,
+        Times6,
+        NullableNumbers,
     }
 }

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 18;
+    public const int CurrentVersion = 19;
 
     public StorageSchema(string database)
         : base(database)
@@ -76,6 +76,7 @@ public sealed class StorageSchema : TableNames
         new(16, "a profile's seen times and trait history in key-value tables of their own, narrow rows (one engine; the timelines are rebuilt from the history after the upgrade)", SeenAndTraitsInTablesOfTheirOwn()),
         new(17, "the timelines' event rows narrow: the metric once a row instead of once an event, no seen-time or trait columns (one engine; the timelines are rebuilt from the history after the upgrade)", NarrowEventRows()),
         new(18, "a month of events merged into one part once its parts are all an hour old (the background merges do it after the upgrade)", ColdMonthsInOnePart()),
+        new(19, "the key-value tables' times and numbers packed into one string an array, decoded in one copy (one engine; the timelines are rebuilt from the history after the upgrade)", PackedTimes()),
     ];
 
     /// <summary>On one engine (not on a cluster's nodes): see <see cref="KeyValueTables"/>.</summary>
@@ -459,6 +460,53 @@ public sealed class StorageSchema : TableNames
     [
         Sql.Of($"ALTER TABLE {Sql.Table(Events)} MODIFY SETTING min_age_to_force_merge_seconds = 3600, min_age_to_force_merge_on_partition_only = 1"),
     ];
+
+    /// <summary>
+    /// Version 19: the key-value tables keep each array of times or numbers packed into one String
+    /// (<see cref="PackedArrays"/>): a key-value read decodes an array value by value and a String in one copy, so a
+    /// found key costs about half (20,000 seen-time rows: 88–130 ms against 143–180 ms; the chunk statements of a 1% tick
+    /// replayed: 852 against 1,008 ms, the same results; 2M-profile demo, on a server). The four tables are recreated
+    /// (with the view that copies the timelines' event rows into the event times); as in version 16 the watermark goes
+    /// first, so readers take everything from the history until the next refresh rebuilds the timelines.
+    /// </summary>
+    private List<SqlFragment> PackedTimes() => OnOneEngine(
+    [
+        Sql.Of($"ALTER TABLE {Sql.Table(ProfileTimelinesWatermark)} DELETE WHERE 1 SETTINGS mutations_sync = 2"),
+        Sql.Of($"DROP VIEW IF EXISTS {Sql.Table(ProfileEventTimesWriter)}"),
+        Sql.Of($"DROP TABLE IF EXISTS {Sql.Table(ProfileTimelines)} SYNC"),
+        Sql.Of($"DROP TABLE IF EXISTS {Sql.Table(ProfileEventTimes)} SYNC"),
+        Sql.Of($"DROP TABLE IF EXISTS {Sql.Table(ProfileSeenTimes)} SYNC"),
+        Sql.Of($"DROP TABLE IF EXISTS {Sql.Table(ProfileTraitHistories)} SYNC"),
+        KeyValueTable(ProfileTimelines, PackedEventRowColumns(withProperties: true)),
+        KeyValueTable(ProfileEventTimes, PackedEventRowColumns(withProperties: false)),
+        KeyValueTable(
+            ProfileSeenTimes,
+            Sql.Of(
+                $"""
+                seen_at String,
+                seen_ingested_at String
+                """)),
+        KeyValueTable(
+            ProfileTraitHistories,
+            Sql.Of(
+                $"""
+                trait_property Array(String),
+                trait_value Array(String),
+                trait_updated_at String,
+                trait_ingested_at String
+                """)),
+        EventTimesWriter(Sql.Of($"metric")),
+    ]);
+
+    /// <summary>The columns of a profile's row of one metric's events since version 19, times and values packed.</summary>
+    private static SqlFragment PackedEventRowColumns(bool withProperties) =>
+        Sql.Of(
+            $"""
+            metric String,
+            event_ts String,
+            event_value String,{(withProperties ? Sql.Of($" event_properties Array(Map(String, String)),") : Sql.Empty)}
+            event_ingested_at String
+            """);
 
     /// <summary>
     /// A key-value table of profile rows (EmbeddedRocksDB, written through the memtable: see <see cref="KeyValueTables"/>):

@@ -86,14 +86,14 @@ public abstract partial class EngineContractTests
         await refresher.RefreshAsync("acme", t1.AddDays(2));
 
         var timelines = await Engine.QueryAsync(
-            Sql.Of($"SELECT profile_id, metric, toInt64(sum(length(event_ts))) FROM {Sql.Table(schema.ProfileTimelines)} GROUP BY profile_id, metric ORDER BY profile_id, metric"),
+            Sql.Of($"SELECT profile_id, metric, toInt64(sum(length(event_ts))) FROM {Unpacked(schema.ProfileTimelines)} GROUP BY profile_id, metric ORDER BY profile_id, metric"),
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2)));
         var history = await Engine.QueryAsync(
             Sql.Of($"SELECT profile_id, metric, count() FROM {Sql.Table(schema.Events)} GROUP BY profile_id, metric ORDER BY profile_id, metric"),
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2)));
         Assert.Equal(history, timelines);
         Assert.Equal([("p1", 3L), ("p2", 2L)], await Engine.QueryAsync(
-            Sql.Of($"SELECT profile_id, length(seen_at) FROM {Sql.Table(schema.ProfileSeenTimes)} ORDER BY profile_id"),
+            Sql.Of($"SELECT profile_id, length(seen_at) FROM {Unpacked(schema.ProfileSeenTimes)} ORDER BY profile_id"),
             row => (row.GetString(0), row.GetInt64(1))));
     }
 
@@ -220,12 +220,25 @@ public abstract partial class EngineContractTests
             $"""
             (SELECT key, profile_id, metric, event_ts, event_value, event_ingested_at, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS seen_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS seen_ingested_at,
                     CAST([], 'Array(String)') AS trait_property, CAST([], 'Array(String)') AS trait_value, CAST([], 'Array(DateTime64(3, \'UTC\'))') AS trait_updated_at, CAST([], 'Array(DateTime64(6, \'UTC\'))') AS trait_ingested_at
-             FROM {Sql.Table(schema.ProfileTimelines)}
+             FROM {Unpacked(schema.ProfileTimelines)}
              UNION ALL
-             SELECT key, profile_id, '', [], [], [], seen_at, seen_ingested_at, [], [], [], [] FROM {Sql.Table(schema.ProfileSeenTimes)}
+             SELECT key, profile_id, '', [], [], [], seen_at, seen_ingested_at, [], [], [], [] FROM {Unpacked(schema.ProfileSeenTimes)}
              UNION ALL
-             SELECT key, profile_id, '', [], [], [], [], [], trait_property, trait_value, trait_updated_at, trait_ingested_at FROM {Sql.Table(schema.ProfileTraitHistories)})
+             SELECT key, profile_id, '', [], [], [], [], [], trait_property, trait_value, trait_updated_at, trait_ingested_at FROM {Unpacked(schema.ProfileTraitHistories)})
             """);
+
+    /// <summary>A key-value table's rows with their packed times and numbers read back (<see cref="PackedArrays"/>, schema 19).</summary>
+    private static SqlFragment Unpacked(string table)
+    {
+        SqlFragment Times3(string column) => Sql.Of($"{PackedArrays.Times3(Sql.Table(column))} AS {Sql.Table(column)}");
+        SqlFragment Times6(string column) => Sql.Of($"{PackedArrays.Times6(Sql.Table(column))} AS {Sql.Table(column)}");
+        var replaced = table.EndsWith(".profile_seen_times", StringComparison.Ordinal)
+            ? Sql.Of($"{Times3("seen_at")}, {Times6("seen_ingested_at")}")
+            : table.EndsWith(".profile_trait_histories", StringComparison.Ordinal)
+                ? Sql.Of($"{Times3("trait_updated_at")}, {Times6("trait_ingested_at")}")
+                : Sql.Of($"{Times3("event_ts")}, {PackedArrays.NullableNumbers(Sql.Of($"event_value"))} AS event_value, {Times6("event_ingested_at")}");
+        return Sql.Of($"(SELECT * REPLACE ({replaced}) FROM {Sql.Table(table)})");
+    }
 
     [Fact]
     public async Task A_version_15_database_moves_seen_times_and_trait_histories_into_tables_of_their_own_by_a_rebuild()
@@ -261,11 +274,11 @@ public abstract partial class EngineContractTests
         Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelines)}")));
         Assert.True((await refresher.RefreshAsync("acme", upTo)).Rebuilt);
         Assert.Equal([("4:acme2:p1ePlaced Order", "Placed Order", 1L)], await Engine.QueryAsync(
-            Sql.Of($"SELECT key, metric, toInt64(length(event_ts)) FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY key"),
+            Sql.Of($"SELECT key, metric, toInt64(length(event_ts)) FROM {Unpacked(schema.ProfileTimelines)} ORDER BY key"),
             row => (row.GetString(0), row.GetString(1), row.GetInt64(2))));
 
         Assert.Equal([("4:acme2:p1s", 2L)], await Engine.QueryAsync(
-            Sql.Of($"SELECT key, length(seen_at) FROM {Sql.Table(schema.ProfileSeenTimes)}"),
+            Sql.Of($"SELECT key, length(seen_at) FROM {Unpacked(schema.ProfileSeenTimes)}"),
             row => (row.GetString(0), row.GetInt64(1))));
         Assert.Equal([("4:acme2:p1p", "city", "sBoston")], await Engine.QueryAsync(
             Sql.Of($"SELECT key, arrayStringConcat(trait_property, ','), arrayStringConcat(trait_value, ',') FROM {Sql.Table(schema.ProfileTraitHistories)}"),
@@ -310,6 +323,96 @@ public abstract partial class EngineContractTests
         Assert.Equal(["Opened Email", "Placed Order"], await Engine.QueryAsync(
             Sql.Of($"SELECT metric FROM {Sql.Table(schema.ProfileTimelines)} ORDER BY metric"),
             row => row.GetString(0)));
+    }
+
+    [Fact]
+    public async Task A_version_18_database_packs_its_key_value_arrays_by_a_rebuild_and_reads_back_exactly_what_the_history_holds()
+    {
+        var schema = await DatabaseAtVersionAsync(18);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            System.Text.Encoding.UTF8.GetBytes(
+                """
+                {"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"2026-10-01 10:00:00.123","value":19.99,"properties":{"sku":"a"},"ingested_at":"2026-11-01 00:00:00.000001"}
+                {"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"2026-10-02 10:00:00.007","value":null,"properties":{},"ingested_at":"2026-11-01 00:00:00.999999"}
+                {"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"1969-12-31 23:59:59.999","value":-0.5,"properties":{},"ingested_at":"2026-11-01 00:00:00.500000"}
+
+                """),
+            null);
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","profile_id":"p1","updated_at":"2026-10-15 10:00:00.456","properties":{"city":"sBoston"},"ingested_at":"2026-11-01 00:00:00.250000"}""" + "\n"),
+            null);
+        var upTo = new DateTime(2026, 11, 1, 0, 0, 1, DateTimeKind.Utc);
+
+        // As version 18 left them: arrays, up to a watermark.
+        await Engine.ExecuteAsync(Sql.Of(
+            $"""
+            INSERT INTO {Sql.Table(schema.ProfileTimelines)} (key, tenant, profile_id, metric, event_ts, event_value, event_properties, event_ingested_at)
+            VALUES ('4:acme2:p1ePlaced Order', 'acme', 'p1', 'Placed Order', ['2026-10-01 10:00:00.123'], [19.99], [map('sku', 'a')], ['2026-11-01 00:00:00.000001'])
+            """));
+        await Engine.ExecuteAsync(Sql.Of(
+            $"INSERT INTO {Sql.Table(schema.ProfileTimelinesWatermark)} (tenant, watermark, event_times) VALUES ('acme', {Sql.Param(ClickHouseTime.Microseconds, upTo)}, 1)"));
+
+        // The upgrade forgets the watermark and recreates the four tables with packed columns.
+        await schema.EnsureCreatedAsync(Engine);
+        Assert.Equal(StorageSchema.CurrentVersion, await schema.ReadVersionAsync(Engine));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelinesWatermark)}")));
+        Assert.Equal(0L, await Engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM {Sql.Table(schema.ProfileTimelines)}")));
+        Assert.Equal(
+            ["event_ingested_at String", "event_ts String", "event_value String", "seen_at String", "seen_ingested_at String", "trait_ingested_at String", "trait_updated_at String"],
+            (await Engine.QueryAsync(
+                Sql.Of(
+                    $"""
+                    SELECT DISTINCT concat(name, ' ', type) FROM system.columns
+                    WHERE database = {Sql.Param("String", schema.Database)} AND table IN ('profile_timelines', 'profile_event_times', 'profile_seen_times', 'profile_trait_histories')
+                      AND name NOT IN ('key', 'tenant', 'profile_id', 'metric', 'event_properties', 'trait_property', 'trait_value')
+                    ORDER BY 1
+                    """),
+                row => row.GetString(0))).ToArray());
+
+        // The rebuild, then a refresh that appends to the packed rows: both read back as the history holds them.
+        var refresher = new ProfileTimelinesRefresher(Engine, schema);
+        Assert.True((await refresher.RefreshAsync("acme", upTo)).Rebuilt);
+        await AssertPackedRowsEqualHistoryAsync(schema);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            System.Text.Encoding.UTF8.GetBytes("""{"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"2026-10-03 10:00:00.001","value":3,"properties":{}}""" + "\n"),
+            null);
+        Assert.False((await refresher.RefreshAsync("acme")).Rebuilt);
+        await AssertPackedRowsEqualHistoryAsync(schema);
+        await AssertEventTimesMirrorTimelinesAsync(schema, 1);
+    }
+
+    private async Task AssertPackedRowsEqualHistoryAsync(StorageSchema schema)
+    {
+        var timelines = await Engine.QueryAsync(
+            Sql.Of($"SELECT toString(arraySort(arrayZip(event_ts, event_value, event_ingested_at))) FROM {Unpacked(schema.ProfileTimelines)}"),
+            row => row.GetString(0));
+        var events = await Engine.QueryAsync(
+            Sql.Of($"SELECT toString(arraySort(groupArray((ts, value, ingested_at)))) FROM {Sql.Table(schema.Events)} WHERE tenant = 'acme'"),
+            row => row.GetString(0));
+        Assert.Equal(events, timelines);
+        Assert.Contains("NULL", timelines[0], StringComparison.Ordinal);
+        Assert.Contains("1969-12-31 23:59:59.999", timelines[0], StringComparison.Ordinal);
+
+        var seen = await Engine.QueryAsync(
+            Sql.Of($"SELECT toString(arraySort(arrayZip(seen_at, seen_ingested_at))) FROM {Unpacked(schema.ProfileSeenTimes)}"),
+            row => row.GetString(0));
+        var seenHistory = await Engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT toString(arraySort(groupArray((at, ingested_at)))) FROM (
+                    SELECT ts AS at, ingested_at FROM {Sql.Table(schema.Events)} WHERE tenant = 'acme'
+                    UNION ALL SELECT updated_at AS at, ingested_at FROM {Sql.Table(schema.ProfileUpdates)} WHERE tenant = 'acme')
+                """),
+            row => row.GetString(0));
+        Assert.Equal(seenHistory, seen);
+
+        var traits = await Engine.QueryAsync(
+            Sql.Of($"SELECT toString(arrayZip(trait_property, trait_value, trait_updated_at, trait_ingested_at)) FROM {Unpacked(schema.ProfileTraitHistories)}"),
+            row => row.GetString(0));
+        Assert.Equal(["[('city','sBoston','2026-10-15 10:00:00.456','2026-11-01 00:00:00.250000')]"], traits);
     }
 
     [Fact]
@@ -359,10 +462,10 @@ public abstract partial class EngineContractTests
     private async Task AssertEventTimesMirrorTimelinesAsync(StorageSchema schema, int rows)
     {
         var timelines = await Engine.QueryAsync(
-            Sql.Of($"SELECT key, profile_id, metric, toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Sql.Table(schema.ProfileTimelines)} WHERE notEmpty(event_ts) ORDER BY key"),
+            Sql.Of($"SELECT key, profile_id, metric, toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Unpacked(schema.ProfileTimelines)} WHERE notEmpty(event_ts) ORDER BY key"),
             row => (row.GetString(0), row.GetString(1), row.GetString(2), row.GetString(3), row.GetString(4), row.GetString(5)));
         var times = await Engine.QueryAsync(
-            Sql.Of($"SELECT key, profile_id, metric, toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Sql.Table(schema.ProfileEventTimes)} ORDER BY key"),
+            Sql.Of($"SELECT key, profile_id, metric, toString(event_ts), toString(event_value), toString(event_ingested_at) FROM {Unpacked(schema.ProfileEventTimes)} ORDER BY key"),
             row => (row.GetString(0), row.GetString(1), row.GetString(2), row.GetString(3), row.GetString(4), row.GetString(5)));
         Assert.Equal(rows, timelines.Count);
         Assert.Equal(timelines, times);
