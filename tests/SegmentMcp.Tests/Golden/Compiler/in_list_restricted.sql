@@ -19,7 +19,7 @@ FROM (
       WHERE tenant = {tenant:String})
     UNION ALL
     SELECT profile_id, seen
-    FROM segmentmcp.profile_seen_times ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
+    FROM segmentmcp.profile_seen_times ARRAY JOIN reinterpret(seen_at, 'Array(DateTime64(3, \'UTC\'))') AS seen, reinterpret(seen_ingested_at, 'Array(DateTime64(6, \'UTC\'))') AS seen_ingested
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 's')
       FROM (

@@ -17,7 +17,7 @@ FROM (
         WHERE tenant = {tenant:String})
       UNION ALL
       SELECT tenant, metric, profile_id, ts, value, ingested_at
-      FROM segmentmcp.profile_event_times ARRAY JOIN event_ts AS ts, event_value AS value, event_ingested_at AS ingested_at
+      FROM segmentmcp.profile_event_times ARRAY JOIN reinterpret(event_ts, 'Array(DateTime64(3, \'UTC\'))') AS ts, arrayMap(packed_value -> if(isNaN(packed_value), NULL, packed_value), reinterpret(event_value, 'Array(Float64)')) AS value, reinterpret(event_ingested_at, 'Array(DateTime64(6, \'UTC\'))') AS ingested_at
       WHERE key IN (
         SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(pair.2)), ':', pair.2, 'e', metric)
         FROM (
@@ -38,7 +38,7 @@ FROM (
         WHERE tenant = {tenant:String})
       UNION ALL
       SELECT tenant, property, profile_id, value, updated_at, ingested_at
-      FROM segmentmcp.profile_trait_histories ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
+      FROM segmentmcp.profile_trait_histories ARRAY JOIN trait_property AS property, trait_value AS value, reinterpret(trait_updated_at, 'Array(DateTime64(3, \'UTC\'))') AS updated_at, reinterpret(trait_ingested_at, 'Array(DateTime64(6, \'UTC\'))') AS ingested_at
       WHERE key IN (
         SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(pair.2)), ':', pair.2, 'p')
         FROM (
@@ -69,7 +69,7 @@ FROM (
           WHERE tenant = {tenant:String})
         UNION ALL
         SELECT profile_id, seen
-        FROM segmentmcp.profile_seen_times ARRAY JOIN seen_at AS seen, seen_ingested_at AS seen_ingested
+        FROM segmentmcp.profile_seen_times ARRAY JOIN reinterpret(seen_at, 'Array(DateTime64(3, \'UTC\'))') AS seen, reinterpret(seen_ingested_at, 'Array(DateTime64(6, \'UTC\'))') AS seen_ingested
         WHERE key IN (
           SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(pair.2)), ':', pair.2, 's')
           FROM (

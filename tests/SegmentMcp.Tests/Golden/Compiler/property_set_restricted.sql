@@ -14,7 +14,7 @@ FROM (
         WHERE tenant = {tenant:String})
       UNION ALL
       SELECT tenant, property, profile_id, value, updated_at, ingested_at
-      FROM segmentmcp.profile_trait_histories ARRAY JOIN trait_property AS property, trait_value AS value, trait_updated_at AS updated_at, trait_ingested_at AS ingested_at
+      FROM segmentmcp.profile_trait_histories ARRAY JOIN trait_property AS property, trait_value AS value, reinterpret(trait_updated_at, 'Array(DateTime64(3, \'UTC\'))') AS updated_at, reinterpret(trait_ingested_at, 'Array(DateTime64(6, \'UTC\'))') AS ingested_at
       WHERE key IN (
         SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'p')
         FROM (
