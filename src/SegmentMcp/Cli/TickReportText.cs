@@ -11,9 +11,11 @@ internal static class TickReportText
         var s = report.Statistics;
         var text = new System.Text.StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"evaluated at {report.EvaluatedAt:yyyy-MM-ddTHH:mm:ss.fffZ}: {report.Segments.Count} segment(s)");
+        // Ids are as long as the names they come from: the column is as wide as the longest, so sizes line up.
+        var idWidth = report.Segments.Select(r => r.SegmentId.Length).DefaultIfEmpty(0).Max();
         foreach (var segment in report.Segments.OrderBy(r => r.SegmentId, StringComparer.Ordinal))
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {segment.SegmentId,-40} size {segment.Size,10}  +{segment.Entered} -{segment.Exited}  candidates {segment.Candidates}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {segment.SegmentId.PadRight(idWidth)} size {segment.Size,10}  +{segment.Entered} -{segment.Exited}  candidates {segment.Candidates}");
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"candidates {s.Candidates}, chunks {s.Chunks}, entered {s.Entered}, exited {s.Exited}, rows read {s.RowsRead}");
