@@ -161,6 +161,13 @@ internal static class EvaluatorBenchmark
             "both" => [true, false],
             var other => throw new BenchUsageException($"--lookups-beside: '{other}' is not 'on', 'off' or 'both'"),
         };
+        bool[] inPhaseOne = args.Text("one-sided-in-phase-one") switch
+        {
+            null or "on" => [true],
+            "off" => [false],
+            "both" => [true, false],
+            var other => throw new BenchUsageException($"--one-sided-in-phase-one: '{other}' is not 'on', 'off' or 'both'"),
+        };
         var reuseEstimates = args.Text("estimate-reuse") switch
         {
             null or "on" => true,
@@ -182,7 +189,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick, beside, tickRounds).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick, beside, tickRounds, inPhaseOne).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -207,12 +214,14 @@ internal static class EvaluatorBenchmark
         double? wholeRowsPerCandidate = null,
         bool refreshAfterTick = true,
         IReadOnlyList<bool>? beside = null,
-        int tickRounds = 1)
+        int tickRounds = 1,
+        IReadOnlyList<bool>? inPhaseOne = null)
     {
         together ??= [false];
         gather ??= [new EvaluatorOptions().GatherWrites];
         longest ??= [new EvaluatorOptions().LongestFirst];
         beside ??= [new EvaluatorOptions().LookUpOneSidedBesidePhaseTwo];
+        inPhaseOne ??= [new EvaluatorOptions().ResolveOneSidedInPhaseOne];
         // The runs share the engine's estimates of whole queries, as a server's consecutive ticks do (an estimate is
         // reused within EvaluatorOptions.EstimateReuse of evaluation time).
         var estimates = new QueryEstimates();
@@ -269,7 +278,7 @@ internal static class EvaluatorBenchmark
 
         var (ids, definitions) = await SaveBenchmarkSegmentsAsync().ConfigureAwait(false);
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}{(beside.Count > 1 ? ", each worker count with the one-sided lookups beside phase 2 (lb) and before it (la)" : beside[0] ? string.Empty : ", one-sided lookups before phase 2")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows, or from {wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum:N0} candidates when the whole query reads fewer than {wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate:0.#} rows a candidate{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}{(beside.Count > 1 ? ", each worker count with the one-sided lookups beside phase 2 (lb) and before it (la)" : beside[0] ? string.Empty : ", one-sided lookups before phase 2")}{(inPhaseOne.Count > 1 ? ", each worker count with the one-sided candidates' stored membership read in phase 1 (p1) and looked up in a statement of its own (ls)" : inPhaseOne[0] ? string.Empty : ", one-sided candidates looked up in a statement of their own")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows, or from {wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum:N0} candidates when the whole query reads fewer than {wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate:0.#} rows a candidate{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -452,14 +461,15 @@ internal static class EvaluatorBenchmark
                 .SelectMany((w, i) => (i % 2 == 0 ? together.Reverse() : together)
                     .SelectMany(t => (i % 2 == 0 ? gather.Reverse() : gather)
                         .SelectMany(g => (i % 2 == 0 ? longest.Reverse() : longest)
-                            .SelectMany(l => (i % 2 == 0 ? beside.Reverse() : beside).Select(b => (Workers: w, Together: t, Gather: g, Longest: l, Beside: b, Again: i > 0 && workerCounts[..i].Contains(w)))))))
+                            .SelectMany(l => (i % 2 == 0 ? beside.Reverse() : beside)
+                                .SelectMany(b => (i % 2 == 0 ? inPhaseOne.Reverse() : inPhaseOne).Select(p => (Workers: w, Together: t, Gather: g, Longest: l, Beside: b, InPhaseOne: p, Again: i > 0 && workerCounts[..i].Contains(w))))))))
                 .ToList();
             for (var run = 0; run < runs.Count; run++)
             {
-                var (workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, again) = runs[run];
+                var (workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, oneSidedInPhaseOne, again) = runs[run];
                 var label = string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{workers}{(again ? " again" : string.Empty)}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}{(beside.Count > 1 ? lookupsBeside ? " lb" : " la" : string.Empty)}");
+                    $"{workers}{(again ? " again" : string.Empty)}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}{(beside.Count > 1 ? lookupsBeside ? " lb" : " la" : string.Empty)}{(inPhaseOne.Count > 1 ? oneSidedInPhaseOne ? " p1" : " ls" : string.Empty)}");
                 // Same work each time: the segments go back to their state at the level's start, and (below) the
                 // membership a run wrote is undone before the next, so every run finds and writes the same changes.
                 foreach (var (id, state) in states)
@@ -473,7 +483,7 @@ internal static class EvaluatorBenchmark
                     ? null
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w{(tickRounds > 1 ? "-run" + run : string.Empty)}.jsonl")));
                 var timing = new TimingEngine(engine, journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, ResolveOneSidedInPhaseOne = oneSidedInPhaseOne, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -922,7 +932,8 @@ internal static class EvaluatorBenchmark
 
     /// <summary>
     /// The floor of a tick that reads its changes from the engine, side by side with phase 1's statement (every rule, the
-    /// 12 segments, as the tick sends it): the level's changed event rows alone, every row of the segments' metrics
+    /// 12 segments) and, where membership has its buckets, the same reading its one-sided pairs' stored membership, as
+    /// the tick sends it: the level's changed event rows alone, every row of the segments' metrics
     /// ingested after w0 and every row a window edge crossed, read once in one statement. Whatever keeps membership
     /// (chunks re-evaluated, per-profile states, counters), a tick that learns its changes from the engine reads these.
     /// Medians of three, after one untimed run of each.
@@ -944,7 +955,8 @@ internal static class EvaluatorBenchmark
             .Select((d, i) => new CandidateQuery.PhaseOneSegment(d, i == 10 ? new Dictionary<string, SegmentDefinition> { [ids[0]] = definitions[0] } : new Dictionary<string, SegmentDefinition>(), ReferencesInlined: i == 10))
             .ToList();
         var changed = CandidateQuery.ChangedEventRows(schema, tenant, segments, from.EvaluatedAt, to, from.IngestWatermark);
-        var phaseOne = CandidateQuery.IncrementalBatch(schema, tenant, segments, from.EvaluatedAt, to, from.IngestWatermark);
+        var phaseOneFragment = CandidateQuery.IncrementalBatchFragment(schema, tenant, segments, from.EvaluatedAt, to, from.IngestWatermark);
+        var phaseOne = phaseOneFragment.ToStatement();
         var (floorTime, floor) = await MedianAsync(changed).ConfigureAwait(false);
         var (phaseOneTime, candidates) = await MedianAsync(phaseOne).ConfigureAwait(false);
         var changedRows = Convert.ToInt64(floor.Rows[0][0], CultureInfo.InvariantCulture);
@@ -952,6 +964,14 @@ internal static class EvaluatorBenchmark
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"floor: the level's changed event rows alone ({changedRows:N0} rows of {changedProfiles:N0} profiles, {floor.Statistics.RowsRead:N0} rows read) take {floorTime.TotalMilliseconds:0} ms, {floorTime / full:P1} of the full recompute; phase 1's statement ({candidates.Rows.Count:N0} candidate pairs, {candidates.Statistics.RowsRead:N0} rows read) {phaseOneTime.TotalMilliseconds:0} ms, {phaseOneTime / full:P1}")).ConfigureAwait(false);
+        if (new MembershipStore(engine, schema).OneSidedResolved(tenant, ids, phaseOneFragment) is { } resolved)
+        {
+            var (resolvedTime, remaining) = await MedianAsync(resolved.ToStatement()).ConfigureAwait(false);
+            await output.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"phase 1's statement with its one-sided pairs' stored membership, as the tick sends it ({remaining.Rows.Count:N0} candidate pairs, {remaining.Statistics.RowsRead:N0} rows read): {resolvedTime.TotalMilliseconds:0} ms, {resolvedTime / full:P1}")).ConfigureAwait(false);
+        }
+
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"floor with the writes: writing the level's changes took {writes.Time.TotalMilliseconds:0} ms in the 1-worker tick ({writes.Statements} statements: the log, then current membership); with the changed rows, {(floorTime + writes.Time).TotalMilliseconds:0} ms, {(floorTime + writes.Time) / full:P1} of the full recompute")).ConfigureAwait(false);

@@ -88,6 +88,14 @@ public sealed class EvaluatorOptions
     public bool LongestFirst { get; set; } = true;
 
     /// <summary>
+    /// Keep phase 1's one-sided candidates of a level's shared statement only where stored membership lets them change,
+    /// read in that statement (where membership has its buckets, one engine), instead of looking them up in a statement
+    /// of their own after the whole rules. The whole rules then weigh the candidates that remain; off, every one-sided
+    /// candidate. See <see cref="IMembershipStore.OneSidedResolved"/> for what it saves.
+    /// </summary>
+    public bool ResolveOneSidedInPhaseOne { get; set; } = true;
+
+    /// <summary>
     /// Look up the one-sided candidates in stored membership beside phase 2, whose units of the jobs without any start
     /// at once; off, the lookups finish before phase 2 starts. The evaluator benchmark compares both
     /// (<c>--lookups-beside both</c>).

@@ -81,20 +81,26 @@ public sealed partial class SegmentEvaluator
         var planning = Stopwatch.StartNew();
         var state0 = group[0].State!;
         var references = group.Select(p => Closure(p.Definition, definitions)).ToList();
-        var query = CandidateQuery.IncrementalBatch(
+        var phaseOne = CandidateQuery.IncrementalBatchFragment(
             schema,
             tenant,
             [.. group.Select((p, i) => new CandidateQuery.PhaseOneSegment(p.Definition, references[i], inlined.Contains(p.Row.SegmentId)))],
             state0.EvaluatedAt,
             tick.T1,
             state0.IngestWatermark);
-        var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
+
+        // Stored membership read now, before the roll-forward beside it may have written: a profile it rolls forward
+        // becomes a candidate of its segment whatever phase 1 said (AddRolledForward).
+        var resolved = options.ResolveOneSidedInPhaseOne
+            ? membership.OneSidedResolved(tenant, [.. group.Select(p => p.Row.SegmentId)], phaseOne)
+            : null;
+        var result = await engine.QueryAsync((resolved ?? phaseOne).ToStatement(), cancellationToken).ConfigureAwait(false);
         var rows = result.Statistics.RowsRead;
         var candidates = group.Select(_ => new List<string>()).ToList();
         var conditional = group.Select(_ => new List<(string Profile, ChangeDirection Direction)>()).ToList();
         foreach (var (segment, profile, directions) in result.Read(row => (row.Get<int>(0), row.GetString(1), (ChangeDirection)row.Get<int>(2))))
         {
-            if (directions.HasFlag(ChangeDirection.Any) || directions.HasFlag(ChangeDirection.IfMember | ChangeDirection.IfNotMember))
+            if (resolved is not null || directions.HasFlag(ChangeDirection.Any) || directions.HasFlag(ChangeDirection.IfMember | ChangeDirection.IfNotMember))
             {
                 candidates[segment].Add(profile);
             }

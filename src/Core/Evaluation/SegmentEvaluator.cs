@@ -427,8 +427,10 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
             }
 
             // The roll-forward check of the whole level in one statement (it almost never finds anything), beside phase 1:
-            // phase 1 reads the history and the log, which the roll-forward only replays into membership. The one-sided
-            // lookup reads membership, so it comes after. Phase 1, the longer, asks for a connection first.
+            // phase 1 reads the history and the log, which the roll-forward only replays into membership. A lookup of
+            // one-sided candidates of its own reads membership, so it comes after; read inside phase 1, membership may be
+            // older than the roll-forward, whose profiles become candidates anyway. Phase 1, the longer, asks for a
+            // connection first.
             var planning = PlanLevelAsync(tick, tenant, toPlan, definitions, inlined, watermark, cancellationToken);
             var rollingForward = membership.RollForwardAsync(tenant, [.. toPlan.Select(p => (p.Row.SegmentId, p.State?.EvaluatedAt))], cancellationToken);
             try

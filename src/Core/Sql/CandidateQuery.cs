@@ -75,6 +75,19 @@ internal static partial class CandidateQuery
         IReadOnlyList<PhaseOneSegment> segments,
         DateTime t0,
         DateTime t1,
+        DateTime w0) =>
+        IncrementalBatchFragment(schema, tenant, segments, t0, t1, w0).ToStatement();
+
+    /// <summary>
+    /// <see cref="IncrementalBatch(TableNames, string, IReadOnlyList{PhaseOneSegment}, DateTime, DateTime, DateTime)"/>
+    /// as a fragment, for a statement that reads its rows further (the stored members of its one-sided rows).
+    /// </summary>
+    public static SqlFragment IncrementalBatchFragment(
+        TableNames schema,
+        string tenant,
+        IReadOnlyList<PhaseOneSegment> segments,
+        DateTime t0,
+        DateTime t1,
         DateTime w0)
     {
         var parts = new List<SqlFragment>();
@@ -92,8 +105,8 @@ internal static partial class CandidateQuery
 
         parts.AddRange(SharedEventReads(schema, tenant, t1, w0, shared));
         return parts.Count == 0
-            ? new SqlStatement("SELECT toUInt32(0) AS segment, '' AS profile_id, toUInt8(0) AS directions WHERE 0")
-            : SqlF.Of($"SELECT segment, profile_id, groupBitOr(directions) AS directions FROM ({SqlF.Join(SqlF.Of($" UNION ALL "), parts)}) GROUP BY segment, profile_id").ToStatement();
+            ? SqlF.Of($"SELECT toUInt32(0) AS segment, '' AS profile_id, toUInt8(0) AS directions WHERE 0")
+            : SqlF.Of($"SELECT segment, profile_id, groupBitOr(directions) AS directions FROM ({SqlF.Join(SqlF.Of($" UNION ALL "), parts)}) GROUP BY segment, profile_id");
     }
 
     /// <summary>

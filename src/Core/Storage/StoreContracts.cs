@@ -140,6 +140,15 @@ public interface IMembershipStore : IMembershipReader
     SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles);
 
     /// <summary>
+    /// Phase 1's rows (<paramref name="phaseOne"/>: segment, a 0-based position in <paramref name="segmentIds"/>,
+    /// profile_id and directions) with every one-sided row (<see cref="ChangeDirection.IfMember"/> or
+    /// <see cref="ChangeDirection.IfNotMember"/> alone) kept only where the stored membership lets it change, looked up
+    /// in the same statement; null where <see cref="StoredMembersAmong"/> is (the caller looks them up afterwards with
+    /// <see cref="MembersAmongAsync(string, IReadOnlyList{ValueTuple{string, IReadOnlyList{string}}}, CancellationToken)"/>).
+    /// </summary>
+    SqlFragment? OneSidedResolved(string tenant, IReadOnlyList<string> segmentIds, SqlFragment phaseOne);
+
+    /// <summary>
     /// Every stored member of a segment as a one-column subquery, so a whole evaluation can be diffed in the same
     /// statement; null where <see cref="StoredMembersAmong"/> is (the caller diffs in the process).
     /// </summary>

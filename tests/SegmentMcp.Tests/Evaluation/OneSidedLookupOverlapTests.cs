@@ -3,8 +3,9 @@ using SegmentMcp.Core.Evaluation;
 namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>
-/// Phase 2 starts with the jobs that have no one-sided candidates while the others' candidates are looked up in stored
-/// membership; those follow once the lookup answers, and every member stays that of a full recompute.
+/// With the one-sided candidates looked up in a statement of their own, phase 2 starts with the jobs that have none while
+/// the others' candidates are looked up in stored membership; those follow once the lookup answers, and every member
+/// stays that of a full recompute.
 /// </summary>
 public sealed class OneSidedLookupOverlapTests
 {
@@ -15,7 +16,7 @@ public sealed class OneSidedLookupOverlapTests
     {
         var (world, schema, ids) = await EvaluationWorld.SeedAsync(47, Start.AddDays(-1), 300, 60, WholeMembershipWriteTests.Definitions);
         var recording = new RecordingEngine(Infrastructure.TestEngines.Embedded);
-        await using var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 1, ChunkSize = 5, IngestLag = TimeSpan.Zero });
+        await using var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 1, ChunkSize = 5, IngestLag = TimeSpan.Zero, ResolveOneSidedInPhaseOne = false });
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start.AddDays(-1), null, CancellationToken.None);
 
         // The next tick's lookup of one-sided candidates waits until a unit has started (or 10 s have passed); units
@@ -26,7 +27,7 @@ public sealed class OneSidedLookupOverlapTests
         var released = false;
         recording.BeforeQuery = async text =>
         {
-            if (text.Contains("arrayZip(", StringComparison.Ordinal))
+            if (text.Contains(BatchedStatementsTests.LookupStatement, StringComparison.Ordinal))
             {
                 Interlocked.Increment(ref lookups);
                 await Task.WhenAny(unitStarted.Task, Task.Delay(TimeSpan.FromSeconds(10)));

@@ -37,6 +37,9 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     public SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles) =>
         inner.StoredMembersOfPairs(tenant, segmentIds, pairSegments, pairProfiles);
 
+    public SqlFragment? OneSidedResolved(string tenant, IReadOnlyList<string> segmentIds, SqlFragment phaseOne) =>
+        inner.OneSidedResolved(tenant, segmentIds, phaseOne);
+
     public SqlFragment? StoredMembers(string tenant, string segmentId) => inner.StoredMembers(tenant, segmentId);
 
     public Task<(IReadOnlyDictionary<string, IReadOnlySet<string>> Members, ulong RowsRead)> MembersAmongAsync(

@@ -53,6 +53,48 @@ public abstract partial class EngineContractTests
     }
 
     /// <summary>
+    /// Phase 1's rows with their one-sided ones resolved in the same statement: a row that can only leave stays when its
+    /// profile is a stored member of its own segment, one that can only enter when it is not, and a row that can move
+    /// either way always stays, whatever the other segments hold.
+    /// </summary>
+    [Fact]
+    public async Task Phase_one_keeps_a_one_sided_row_only_where_its_own_segments_stored_members_let_it_change()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var store = new MembershipStore(Engine, schema);
+        var t0 = new DateTime(2026, 11, 20, 0, 0, 0, DateTimeKind.Utc);
+        var many = Enumerable.Range(0, 300).Select(i => $"p{i:D3}").ToList();
+        await store.WriteChangesAsync("acme", "s1", t0, many.Where((_, i) => i % 2 == 0).ToList(), [], null, CancellationToken.None);
+        await store.WriteChangesAsync("acme", "s2", t0, many.Where((_, i) => i % 2 == 1).ToList(), [], null, CancellationToken.None);
+
+        // Every profile in both segments (positions 0 and 1), with each kind of direction; p999 is in neither.
+        var rows = many.Append("p999")
+            .SelectMany((p, i) => new[] { (Segment: 0u, Profile: p, Directions: (byte)(1 << (i % 3))), (Segment: 1u, Profile: p, Directions: (byte)(1 << ((i + 1) % 3))) })
+            .ToList();
+        var phaseOne = Sql.Of(
+            $"""
+            SELECT r.1 AS segment, r.2 AS profile_id, r.3 AS directions
+            FROM (SELECT arrayJoin(arrayZip({Sql.Param("Array(UInt32)", rows.Select(r => r.Segment).ToArray())}, {Sql.Param("Array(String)", rows.Select(r => r.Profile).ToArray())}, {Sql.Param("Array(UInt8)", rows.Select(r => r.Directions).ToArray())})) AS r)
+            """);
+        var resolved = store.OneSidedResolved("acme", ["s1", "s2"], phaseOne);
+        Assert.NotNull(resolved);
+        var kept = await Engine.QueryAsync(resolved!.ToStatement(), row => (Segment: row.Get<int>(0), Profile: row.GetString(1), Directions: row.Get<int>(2)));
+
+        bool Member(uint segment, string profile) =>
+            profile != "p999" && int.Parse(profile[1..], System.Globalization.CultureInfo.InvariantCulture) % 2 == (int)segment;
+        var expected = rows
+            .Where(r => r.Directions == 1 || (r.Directions == 2) == Member(r.Segment, r.Profile))
+            .Select(r => (Segment: (int)r.Segment, r.Profile, Directions: (int)r.Directions))
+            .Order()
+            .ToList();
+        Assert.Equal(expected, kept.Order().ToList());
+        Assert.Contains(expected, r => r.Directions == 2);
+        Assert.Contains(expected, r => r.Directions == 4);
+        Assert.Contains((0, "p999", 1), expected);
+        Assert.DoesNotContain(expected, r => r is { Profile: "p999", Directions: 2 });
+    }
+
+    /// <summary>
     /// A first evaluation written into the buckets alone (no log) and counted from them; the changes after it logged.
     /// members_at at every time since the first evaluation and the changes feed (its first evaluation's entries derived),
     /// page by page, agree with what was written.
