@@ -31,9 +31,10 @@ public sealed class EvaluatorOptions
     /// one a profile. It trades rows for time: on the 2M-profile demo (3.9M profile rows), at 0.25% a 14-day count's
     /// 13,500 candidates took 0.5–0.7 s whole instead of 1.4–2.7 s in chunks, but read 1.3× its full query's rows, and
     /// an hour touching 0.1% of the profiles read 2.8–3.1% of a full recompute's rows instead of 1.3–1.8%. The default
-    /// keeps such ticks chunked and turns only larger candidate sets whole. The whole rules count a segment's one-sided
-    /// candidates (window-edge profiles decided by a lookup of the stored members) too: they run before that lookup,
-    /// which a segment evaluated whole never needs.
+    /// keeps such ticks chunked and turns only larger candidate sets whole. Where phase 1 reads the stored membership of
+    /// its one-sided candidates (<see cref="ResolveOneSidedInPhaseOne"/>), the rules count the candidates that remain;
+    /// otherwise they count every one-sided candidate (window-edge profiles decided by a lookup of the stored members)
+    /// too: they run before that lookup, which a segment evaluated whole never needs.
     /// </summary>
     public double WholeEvaluationShare { get; set; } = 0.005;
 
