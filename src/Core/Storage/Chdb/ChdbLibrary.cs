@@ -58,6 +58,7 @@ public static class ChdbLibrary
                 $"{PathVariable} at an existing libchdb.so.");
         }
 
+        EngineAllocator.ApplyDefaults();
         return NativeLibrary.Load(path);
     }
 }
