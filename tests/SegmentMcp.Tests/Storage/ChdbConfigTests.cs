@@ -28,30 +28,6 @@ public sealed class ChdbConfigTests
         Assert.All(options, text => Assert.Contains("\n  compression=kLZ4Compression", text, StringComparison.Ordinal));
     }
 
-    /// <summary>
-    /// The engine's allocator starts with transparent huge pages unless the operator set its options: after a statement
-    /// that allocates, some of the process's anonymous memory is in huge pages wherever the kernel allows them.
-    /// </summary>
-    [Fact]
-    public async Task The_engine_allocator_uses_huge_pages_unless_its_options_are_set()
-    {
-        var engine = TestEngines.Embedded;
-        var setByOperator = Environment.GetEnvironmentVariable(EngineAllocator.OptionsVariable);
-        Assert.Equal(setByOperator ?? EngineAllocator.DefaultOptions, EngineAllocator.Current);
-        if (setByOperator is not null || File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Contains("[never]", StringComparison.Ordinal))
-        {
-            // The operator's options, or a kernel without huge pages: nothing more to see.
-            return;
-        }
-
-        await engine.QueryAsync(Sql.Of($"SELECT count() FROM (SELECT number % 1000003 AS k, groupArray(number) FROM numbers(20000000) GROUP BY k)"));
-        var hugePages = File.ReadLines("/proc/self/smaps_rollup")
-            .Where(line => line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
-            .Select(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture))
-            .Single();
-        Assert.True(hugePages > 0, "no anonymous memory in huge pages after a statement that allocated hundreds of megabytes");
-    }
-
     [Fact]
     public void A_missing_or_changed_config_file_is_written_again()
     {

@@ -58,7 +58,6 @@ public static class ChdbLibrary
                 $"{PathVariable} at an existing libchdb.so.");
         }
 
-        EngineAllocator.ApplyDefaults();
         return NativeLibrary.Load(path);
     }
 }
