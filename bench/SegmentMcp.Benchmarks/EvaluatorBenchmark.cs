@@ -235,6 +235,7 @@ internal static class EvaluatorBenchmark
             ? null
             : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, "new-segments.jsonl"));
         var initialTiming = new TimingEngine(engine, initialJournal);
+        var runTiming = new TimingEngine(engine);
         await using var services = SegmentServices.Build(initialTiming, schema, new EvaluatorOptions { Workers = 1, FutureAllowance = SimulatedAhead });
         var store = services.GetRequiredService<SegmentStore>();
 
@@ -482,7 +483,8 @@ internal static class EvaluatorBenchmark
                 await using var journal = journalDirectory is null
                     ? null
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w{(tickRounds > 1 ? "-run" + run : string.Empty)}.jsonl")));
-                var timing = new TimingEngine(engine, journal);
+                var timing = runTiming;
+                timing.StartRun(journal);
                 await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, ResolveOneSidedInPhaseOne = oneSidedInPhaseOne, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator

@@ -13,12 +13,26 @@ namespace SegmentMcp.Benchmarks;
 /// </summary>
 internal sealed partial class TimingEngine(IClickHouseEngine inner, TextWriter? journal = null) : IClickHouseEngine
 {
-    private readonly Stopwatch since = Stopwatch.StartNew();
+    private TextWriter? journal = journal;
+
+    private Stopwatch since = Stopwatch.StartNew();
     private readonly ConcurrentDictionary<string, (int Count, TimeSpan Time, ulong Rows)> totals = new(StringComparer.Ordinal);
 
     public string Kind => inner.Kind;
 
     public void Reset() => totals.Clear();
+
+    /// <summary>
+    /// Clears the groups and journals the next statements to <paramref name="runJournal"/> (none when null). Runs reuse
+    /// one decorator: what the stores learn of an engine once (the functions it has) is kept per engine instance, and a
+    /// new decorator a run would make every run ask again, which a server's consecutive ticks do not.
+    /// </summary>
+    public void StartRun(TextWriter? runJournal)
+    {
+        totals.Clear();
+        journal = runJournal;
+        since = Stopwatch.StartNew();
+    }
 
     /// <summary>The statement running now (the latest started, with one worker the only one), for memory sampling.</summary>
     public string? Running => running;
@@ -77,10 +91,13 @@ internal sealed partial class TimingEngine(IClickHouseEngine inner, TextWriter? 
             ["sql"] = text,
             ["params"] = parameters.ToDictionary(p => p.Name, p => Core.Storage.Chdb.ParameterText.Format(p.ClickHouseType, p.Value), StringComparer.Ordinal),
         });
-        lock (journal!)
+        if (journal is { } writer)
         {
-            journal.WriteLine(line);
-            journal.Flush();
+            lock (writer)
+            {
+                writer.WriteLine(line);
+                writer.Flush();
+            }
         }
     }
 
