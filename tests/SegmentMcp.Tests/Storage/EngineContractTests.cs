@@ -1,4 +1,5 @@
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Core.Storage.Chdb;
 using SegmentMcp.Core.Storage.Server;
 using SegmentMcp.Tests.Infrastructure;
 using SegmentMcp.Core.Sql;
@@ -423,6 +424,15 @@ public sealed class EmbeddedEngineContractTests : EngineContractTests
 
         Assert.True(TestEngines.Embedded.PurgesFreedMemory);
     }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("thp:always", false)]
+    [InlineData("dirty_decay_ms:120000", true)]
+    [InlineData("thp:always, dirty_decay_ms:120000,muzzy_decay_ms:120000", true)]
+    [InlineData("muzzy_decay_ms:120000", false)]
+    public void Freed_memory_is_left_to_the_allocator_only_when_its_decay_is_configured(string? allocatorOptions, bool leftToAllocator) =>
+        Assert.Equal(leftToAllocator, ChdbEngine.LeavesReleasesToAllocator(allocatorOptions));
 }
 
 /// <summary>The clickhouse-server verb as a child process, one per test class.</summary>

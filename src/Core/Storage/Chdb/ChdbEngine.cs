@@ -20,7 +20,7 @@ public sealed class ChdbEngine : IClickHouseEngine
     private readonly Channel<ChdbConnectionHandle> pool;
     private readonly ChdbConnectionHandle control;
     private readonly Lock controlLock = new();
-    private volatile bool purgeSupported = true;
+    private volatile bool purgeSupported = !LeavesReleasesToAllocator(Environment.GetEnvironmentVariable("JE_MALLOC_CONF"));
 
     private ChdbEngine(string dataPath, int connections, EngineLimits limits)
     {
@@ -85,12 +85,24 @@ public sealed class ChdbEngine : IClickHouseEngine
     }
 
     /// <summary>
-    /// The engine's allocator (jemalloc) returns freed pages after about ten seconds; a purge returns them now. After a
-    /// 2.4 GB aggregation on the 2M-profile demo the process stayed at 2.6 GB for seconds; purged, at 0.5 GB.
+    /// False once the library turned the purge down (built without jemalloc), or when the operator set how long the
+    /// allocator keeps freed memory (see <see cref="LeavesReleasesToAllocator"/>).
     /// </summary>
-    /// <summary>False once the library turned the purge down (built without jemalloc).</summary>
     internal bool PurgesFreedMemory => purgeSupported;
 
+    /// <summary>
+    /// Whether the allocator options the library reads when it loads (<c>JE_MALLOC_CONF</c>) set how long freed memory
+    /// stays (<c>dirty_decay_ms</c>): an operator who chose that, say two minutes so that consecutive ticks reuse their
+    /// memory, would have the choice undone by every purge.
+    /// </summary>
+    internal static bool LeavesReleasesToAllocator(string? allocatorOptions) =>
+        allocatorOptions is not null
+        && allocatorOptions.Split(',').Any(option => option.Trim().StartsWith("dirty_decay_ms:", StringComparison.Ordinal));
+
+    /// <summary>
+    /// The engine's allocator (jemalloc) returns freed pages after about five seconds; a purge returns them now. After a
+    /// 2.4 GB aggregation on the 2M-profile demo the process stayed at 2.6 GB for seconds; purged, at 0.5 GB.
+    /// </summary>
     public async Task ReleaseFreedMemoryAsync(CancellationToken cancellationToken = default)
     {
         if (!purgeSupported)
