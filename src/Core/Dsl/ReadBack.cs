@@ -6,7 +6,7 @@ namespace SegmentMcp.Core.Dsl;
 /// A deterministic English reading of a definition, for a person or a model to confirm what it says:
 /// "Profiles who opened an email between 3 and 5 days ago, whose city is Boston, and who did not place an order in
 /// the last 30 days". Metric names that start with a past-tense verb ("Opened Email") read as verbs; other metrics
-/// read as "did X".
+/// read as "had an X event".
 /// </summary>
 public static partial class ReadBack
 {
@@ -186,7 +186,10 @@ public static partial class ReadBack
         _ => string.Empty,
     };
 
-    /// <summary>"opened", "open", " an email" from "Opened Email"; "did", "do", " Page View" for other names.</summary>
+    /// <summary>
+    /// "opened", "open", " an email" from "Opened Email"; "purchased", "purchase", "" from "Purchased"; "had", "have",
+    /// " a Page View event" for names that do not start with a past-tense verb.
+    /// </summary>
     private static (string Verb, string BaseForm, string Object) Verb(string metric)
     {
         var words = metric.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -200,15 +203,23 @@ public static partial class ReadBack
         {
             baseForm = first[..^3] + "y";
         }
-        else if (first.Length > 3 && first.EndsWith("ed", StringComparison.Ordinal))
+        else if (first.Length > 3 && first.EndsWith("ed", StringComparison.Ordinal) && !first.EndsWith("eed", StringComparison.Ordinal))
         {
+            // "Feed", "Speed": a noun, not a past tense.
             var stem = first[..^2];
             baseForm = SilentEStems.Contains(stem) ? stem + "e" : stem;
         }
 
-        if (baseForm is null || words.Length < 2)
+        if (baseForm is null)
         {
-            return ("did", "do", $" {metric}");
+            // "who had a Page View event", "who did not have an Active on Site event": the name stays as it is.
+            var noun = words.Length > 0 && words[^1].Equals("event", StringComparison.OrdinalIgnoreCase) ? metric : $"{metric} event";
+            return ("had", "have", $" {Article(noun)} {noun}");
+        }
+
+        if (words.Length < 2)
+        {
+            return (first, baseForm, string.Empty);
         }
 
         var rest = string.Join(' ', words.Skip(1)).ToLowerInvariant();

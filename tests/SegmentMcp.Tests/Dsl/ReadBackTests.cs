@@ -13,7 +13,13 @@ public sealed class ReadBackTests
         "Profiles who placed an order with a total value more than 100 in the last 24 hours")]
     [InlineData(
         """{"any": [{"event": {"metric": "Page View", "where": [{"name": "url", "op": "starts_with", "value": "/pricing"}], "op": "gte", "value": 3}}, {"property": {"name": "plan", "op": "in", "value": ["pro", "team"]}}]}""",
-        "Profiles who did Page View where url starts with /pricing at least 3 times or whose plan is one of pro, team")]
+        "Profiles who had a Page View event where url starts with /pricing at least 3 times or whose plan is one of pro, team")]
+    [InlineData(
+        """{"all": [{"event": {"metric": "Purchased", "window": {"last_days": 30}, "op": "gte", "value": 2}}, {"not": {"event": {"metric": "Active on Site", "window": {"last_days": 60}, "op": "gte", "value": 1}}}]}""",
+        "Profiles who purchased at least 2 times in the last 30 days and who did not have an Active on Site event in the last 60 days")]
+    [InlineData(
+        """{"any": [{"event": {"metric": "Feed", "op": "gte", "value": 1}}, {"event": {"metric": "Custom Event", "op": "eq", "value": 0}}]}""",
+        "Profiles who had a Feed event or who did not have a Custom Event")]
     [InlineData(
         """{"all": [{"property": {"name": "birthday", "op": "anniversary_in_next_days", "value": 7}}, {"property": {"name": "email", "op": "is_set"}}, {"segment": {"id": "vip", "member": false}}]}""",
         "Profiles whose birthday anniversary is in the next 7 days, who have an email, and who are not in segment 'vip'")]

@@ -1,4 +1,4 @@
--- Profiles who did Page View with a number of distinct url values other than 1
+-- Profiles who had a Page View event with a number of distinct url values other than 1
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id

@@ -1,4 +1,4 @@
--- Profiles who do not match (whose city is Boston or who did Page View)
+-- Profiles who do not match (whose city is Boston or who had a Page View event)
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id

@@ -1,4 +1,4 @@
--- Profiles who did Page View at least 2 times a week in at least 3 of the last 4 whole weeks
+-- Profiles who had a Page View event at least 2 times a week in at least 3 of the last 4 whole weeks
 SELECT e.profile_id AS profile_id
 FROM (
   SELECT profile_id, groupArrayIf(toUInt8(intDiv({p0:Int64} - toUnixTimestamp64Milli(ts) - 1, {p1:Int64}) + 1), metric = {p2:String} AND ts >= {p3:DateTime64(3, 'UTC')} AND ts < {p4:DateTime64(3, 'UTC')}) AS e0

@@ -1,4 +1,4 @@
--- Profiles who did Page View fewer than 1 time a month in at least 2 of the last 3 whole months
+-- Profiles who had a Page View event fewer than 1 time a month in at least 2 of the last 3 whole months
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id

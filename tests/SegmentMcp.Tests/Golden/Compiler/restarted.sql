@@ -1,4 +1,4 @@
--- Profiles who did Page View again in the last 7 days after a break of at least 30 days
+-- Profiles who had a Page View event again in the last 7 days after a break of at least 30 days
 SELECT e.profile_id AS profile_id
 FROM (
   SELECT profile_id, minOrNullIf(ts, metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0, maxOrNullIf(ts, metric = {p2:String} AND ts < {p3:DateTime64(3, 'UTC')}) AS e1

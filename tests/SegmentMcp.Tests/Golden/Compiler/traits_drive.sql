@@ -1,4 +1,4 @@
--- Profiles whose city is Boston and who did not do Page View in the last 7 days
+-- Profiles whose city is Boston and who did not have a Page View event in the last 7 days
 SELECT t.profile_id AS profile_id
 FROM (
   SELECT profile_id
