@@ -350,6 +350,7 @@ internal static class EvaluatorBenchmark
 
         await HistoryReadsAsync(new MembershipStore(engine, schema), tenant, ids[0], definitions[0].Name, t0, output, cancellationToken).ConfigureAwait(false);
         await ChangedSegmentsAsync().ConfigureAwait(false);
+        await EditHistoryReadsAsync(new MembershipStore(engine, schema), tenant, ids[0], definitions[0].Name, t0.AddSeconds(Rounds * 2), output, cancellationToken).ConfigureAwait(false);
 
         // A changed segment costs its new version's compiled query over the universe, diffed against the stored members,
         // plus writing the differences: each of the 12 saved as an edited version (ChangedShapes), then back as the
@@ -818,6 +819,36 @@ internal static class EvaluatorBenchmark
             }
 
             return times.Order().ElementAt(1);
+        }
+    }
+
+    /// <summary>
+    /// What reading the past across the last edit of a segment costs (on one engine its entries derived from the
+    /// generations before and after it, read from the log on a cluster): members_at just before it and at it, and the
+    /// changes at it, first pages of 100. Medians of three.
+    /// </summary>
+    private static async Task EditHistoryReadsAsync(
+        MembershipStore membership, string tenant, string segmentId, string name, DateTime edit, TextWriter output, CancellationToken cancellationToken)
+    {
+        var before = await MedianAsync(() => membership.MembersAtAsync(tenant, segmentId, edit.AddMilliseconds(-1), null, 100, cancellationToken)).ConfigureAwait(false);
+        var at = await MedianAsync(() => membership.MembersAtAsync(tenant, segmentId, edit, null, 100, cancellationToken)).ConfigureAwait(false);
+        var changes = await MedianAsync(() => membership.ChangesAsync(tenant, segmentId, edit, edit.AddMilliseconds(1), null, 100, cancellationToken)).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"history of {name} across its last edit (pages of 100, medians of three): members_at just before {before.Time.TotalMilliseconds:0} ms, at it {at.Time.TotalMilliseconds:0} ms; membership_changes at it {changes.Time.TotalMilliseconds:0} ms ({changes.Result.Count(c => c.Entered)} entered and {changes.Result.Count(c => !c.Entered)} exited on the page)")).ConfigureAwait(false);
+
+        static async Task<(TimeSpan Time, T Result)> MedianAsync<T>(Func<Task<T>> read)
+        {
+            var result = await read().ConfigureAwait(false);
+            var times = new List<TimeSpan>();
+            for (var run = 0; run < 3; run++)
+            {
+                var watch = Stopwatch.StartNew();
+                result = await read().ConfigureAwait(false);
+                times.Add(watch.Elapsed);
+            }
+
+            return (times.Order().ElementAt(1), result);
         }
     }
 

@@ -45,6 +45,9 @@ public sealed partial class SegmentEvaluator
 
         public SegmentState? Previous { get; } = previous;
 
+        /// <summary>The generation of stored members the state advances to: the previous one, unless an edit wrote a new one.</summary>
+        public int Generation { get; set; } = previous?.Generation ?? 0;
+
         public bool CountAfter { get; set; }
 
         /// <summary>The size after phase 2 when it is known without counting (a brand-new segment's written members).</summary>

@@ -521,7 +521,7 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
             {
                 await segments.WriteStatesAsync(
                     tenant,
-                    [.. finished.Select(f => (f.Job.SegmentId, new SegmentState(f.Job.Version, tick.T1, f.Job.Watermark, f.Size)))],
+                    [.. finished.Select(f => (f.Job.SegmentId, new SegmentState(f.Job.Version, tick.T1, f.Job.Watermark, f.Size, f.Job.Generation)))],
                     cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)

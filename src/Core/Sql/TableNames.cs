@@ -144,6 +144,12 @@ public class TableNames
     /// <summary>Each saved segment's first evaluation time (the start of its membership log).</summary>
     public string SegmentFirstEvaluation => Name("segment_first_evaluation");
 
+    /// <summary>
+    /// Each start of a generation of a segment's stored members (one engine, schema 20): generation 0 at the first
+    /// evaluation, a later one where an edit wrote its members without logging its diff (folded from the states by a view).
+    /// </summary>
+    public string SegmentGenerations => Name("segment_generations");
+
     /// <summary>The qualified name of a table of this layout (<c>db.name</c>, or <c>db.name_local</c> on a shard).</summary>
     protected string Name(string table) => $"{Database}.{Identifiers.RequireName(table, "table name")}{suffix}";
 }

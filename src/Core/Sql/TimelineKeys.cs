@@ -33,9 +33,23 @@ public static class TimelineKeys
     /// </summary>
     public const int MembershipBucketCount = 4096;
 
-    /// <summary>The SQL key of the membership bucket of (tenant, segment_id, profile_id).</summary>
-    public static SqlFragment MembershipBucket(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId) =>
-        Membership(tenant, segmentId, Sql.Of($"toString(cityHash64({profileId}) % {Sql.Number(MembershipBucketCount)})"));
+    /// <summary>
+    /// The SQL key of the membership bucket of (tenant, segment_id, profile_id) in the segment's generation
+    /// <paramref name="generation"/> (a UInt32 expression; null: generation 0, see <see cref="MembershipBucketNumber"/>).
+    /// </summary>
+    public static SqlFragment MembershipBucket(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId, SqlFragment? generation = null) =>
+        Membership(tenant, segmentId, MembershipBucketNumber(Sql.Of($"cityHash64({profileId}) % {Sql.Number(MembershipBucketCount)}"), generation));
+
+    /// <summary>
+    /// The last part of a bucket's key: its number (a UInt expression), in generation 0 alone (the keys every segment's
+    /// first evaluation and every logged change write), in a later generation behind <c>g</c> + the generation + <c>:</c>.
+    /// A segment edited without logging its diff writes its new members as a new generation (its version number) and
+    /// keeps the old generation's buckets as they were, the members just before the edit (see the membership store).
+    /// </summary>
+    public static SqlFragment MembershipBucketNumber(SqlFragment number, SqlFragment? generation) =>
+        generation is null
+            ? Sql.Of($"toString({number})")
+            : Sql.Of($"if({generation} = 0, toString({number}), concat('g', toString({generation}), ':', toString({number})))");
 
     /// <summary>The SQL key of (tenant, segment_id, profile_id) in <see cref="TableNames.MembershipLookup"/> (versions 6–9).</summary>
     public static SqlFragment Membership(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId) =>

@@ -126,10 +126,11 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         var states = await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT segment_id, argMax(version, written_at), argMax(evaluated_at, written_at), argMax(ingest_watermark, written_at), argMax(size, written_at)
+                SELECT segment_id, argMax(version, written_at), argMax(evaluated_at, written_at), argMax(ingest_watermark, written_at), argMax(size, written_at),
+                    {(schema.HasKeyValueTables ? Sql.Of($"toInt32(argMax(generation, written_at))") : Sql.Of($"0"))}
                 FROM {segmentState} WHERE tenant = {Sql.Param("String", tenant)}{filter} GROUP BY segment_id
                 """),
-            row => (Id: row.GetString(0), State: new SegmentState(row.GetInt32(1), row.GetDateTime(2), row.GetDateTime(3), row.GetInt64(4))),
+            row => (Id: row.GetString(0), State: new SegmentState(row.GetInt32(1), row.GetDateTime(2), row.GetDateTime(3), row.GetInt64(4), row.GetInt32(5))),
             cancellationToken).ConfigureAwait(false);
         return states.ToDictionary(s => s.Id, s => s.State, StringComparer.Ordinal);
     }
@@ -157,6 +158,12 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
             row.WriteString("evaluated_at", JsonRows.Time(state.EvaluatedAt));
             row.WriteString("ingest_watermark", JsonRows.Time(state.IngestWatermark));
             row.WriteNumber("size", state.Size);
+            if (state.Generation != 0)
+            {
+                // Only on one engine, where generations are written (a cluster's tables have no such column).
+                row.WriteNumber("generation", state.Generation);
+            }
+
             rows.End();
         }
 
@@ -187,6 +194,13 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         var ids = Sql.Param("Array(String)", segmentIds.ToArray());
 
         // The first evaluations first: the state is what tells the next tick a purge is still owed.
+        if (schema.HasKeyValueTables)
+        {
+            await engine.ExecuteAsync(
+                Sql.Of($"DELETE FROM {Sql.Table(schema.SegmentGenerations)} WHERE tenant = {tenantValue} AND has({ids}, segment_id)"),
+                cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var table in new Func<TableNames, string>[] { t => t.SegmentFirstEvaluation, t => t.SegmentState })
         {
             await schema.ExecuteWhereStoredAsync(

@@ -68,7 +68,11 @@ public sealed record SegmentVersion(
     string Tenant, string SegmentId, int Version, string Name, string Description, string DefinitionJson, bool Deleted, DateTime CreatedAt);
 
 /// <summary>How far a segment's stored membership is evaluated: version, evaluation time, ingestion watermark, size.</summary>
-public sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime IngestWatermark, long Size);
+/// <param name="Generation">
+/// Which generation of stored members is current (one engine): 0 from the first evaluation, an edited version's number
+/// once that edit wrote its members as a generation of their own (see <see cref="IMembershipStore.WriteGenerationAsync"/>).
+/// </param>
+public sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime IngestWatermark, long Size, int Generation = 0);
 
 /// <summary>The profiles that entered and exited one segment at one evaluation (of one chunk or a whole segment).</summary>
 /// <param name="SegmentId">The segment.</param>
@@ -93,6 +97,12 @@ public sealed record WholeLogged(string SegmentId, bool AllEntered, long? Entere
     /// <see cref="IMembershipStore.ApplyWholeAsync"/> only counts its members.
     /// </summary>
     public bool MembershipWritten { get; init; }
+
+    /// <summary>The generation a write without its log filled (<see cref="IMembershipStore.WriteGenerationAsync"/>).</summary>
+    public int Generation { get; init; }
+
+    /// <summary>For an edit written as a new generation: the generation before it, kept as it was.</summary>
+    public int? PreviousGeneration { get; init; }
 }
 
 public interface ISegmentStateStore
@@ -215,6 +225,24 @@ public interface IMembershipStore : IMembershipReader
     /// </summary>
     Task<WholeLogged> WriteFirstEvaluationAsync(
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether a changed version is written with <see cref="WriteGenerationAsync"/> (on one engine) rather than by
+    /// logging its diff (<see cref="LogWholeAsync"/>, which a segment another one references still takes).
+    /// </summary>
+    bool WritesEditsAsGenerations { get; }
+
+    /// <summary>
+    /// A changed version's evaluation written like a first evaluation: every bucket of the new generation
+    /// <paramref name="generation"/> (the version's number) from <paramref name="members"/>, without a log, the
+    /// generation <paramref name="previousGeneration"/> kept as it is, the members just before the edit, from which
+    /// <see cref="IMembershipReader.ChangesAsync"/> and <see cref="IMembershipHistory.MembersAtAsync"/> derive the edit's
+    /// entries. Current membership moves to the new generation when the segment's state does (it names the generation),
+    /// so until then every reader sees the previous members. Only where <see cref="WritesFirstEvaluationUnlogged"/>, for
+    /// a segment whose log no other segment reads; <see cref="ApplyWholeAsync"/> counts its entered and exited profiles.
+    /// </summary>
+    Task<WholeLogged> WriteGenerationAsync(
+        string tenant, string segmentId, int generation, int? previousGeneration, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken);
 
     /// <summary>
     /// Current membership of the whole evaluations <paramref name="logged"/> at <paramref name="at"/> (see

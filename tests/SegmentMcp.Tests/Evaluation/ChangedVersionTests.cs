@@ -5,20 +5,23 @@ using SegmentMcp.Tests.Infrastructure;
 namespace SegmentMcp.Tests.Evaluation;
 
 /// <summary>
-/// A changed version of a saved segment is evaluated whole and diffed against its stored members in the engine, which
-/// also writes the differences (log, membership, buckets): the members never cross into the process, and the result is
-/// the full recompute's, after a crash between the writes too.
+/// A changed version of a saved segment is evaluated whole by the engine: on one engine written as a generation of its
+/// own beside the previous members (the edit's entries derived by the readers), where another segment reads its log
+/// (and before schema 20) diffed against its stored members and the differences written (log, membership, buckets).
+/// The members never cross into the process, and the result is the full recompute's, after a crash between the writes too.
 /// </summary>
 [Trait("Category", "Engine")]
 public sealed class ChangedVersionTests
 {
-    [Fact]
-    public async Task A_changed_version_is_diffed_and_written_by_the_engine_as_the_recompute_says()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_changed_version_is_diffed_and_written_by_the_engine_as_the_recompute_says(bool generations)
     {
         var engine = TestEngines.Embedded;
-        var schema = await TestEngines.NewSchemaAsync(engine);
+        var schema = await TestEngines.NewSchemaAsync(engine, $"changed_written_{generations}");
         var world = await EvaluatorCrashTests.SeedAsync(engine, schema, 31);
-        var store = new RecordingMembership(new MembershipStore(engine, schema));
+        var store = new RecordingMembership(new MembershipStore(engine, schema) { EditsAsGenerations = generations });
         var evaluator = new SegmentEvaluator(engine, schema, world.Segments, store, new EvaluatorOptions { Workers = 2, ChunkSize = 5, IngestLag = TimeSpan.Zero });
         await evaluator.TickAsync(EvaluationWorld.Tenant, EvaluatorCrashTests.Start, null, CancellationToken.None);
         var before = new Dictionary<string, SortedSet<string>>();
@@ -53,13 +56,19 @@ public sealed class ChangedVersionTests
         }
 
         Assert.True(changes > 0, "the new versions should change membership");
-        Assert.Equal(report.Statistics.Entered, store.Entered - enteredBefore);
+        Assert.Equal(generations ? world.SegmentIds.Count : 0, store.UnloggedEdits);
+        if (!generations)
+        {
+            Assert.Equal(report.Statistics.Entered, store.Entered - enteredBefore);
+        }
     }
 
-    [Fact]
-    public async Task A_changed_version_that_fails_after_its_log_is_repaired_by_the_next_tick()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_changed_version_that_fails_after_its_log_is_repaired_by_the_next_tick(bool generations)
     {
-        var (world, evaluator, t1) = await ChangedVersionsDyingAfterTheirLogAsync(37);
+        var (world, evaluator, t1) = await ChangedVersionsDyingAfterTheirLogAsync(37, generations);
         var t2 = t1.AddHours(2);
         await world.IngestAsync(t2, 20, 5);
         var report = await evaluator.TickAsync(EvaluationWorld.Tenant, t2, null, CancellationToken.None);
@@ -77,10 +86,12 @@ public sealed class ChangedVersionTests
     /// died at that same time: the log already holds entries at that time, so the changes cannot be read back from it
     /// and are diffed in the process instead; membership and the sizes still come out as the recompute's.
     /// </summary>
-    [Fact]
-    public async Task A_changed_version_evaluated_again_at_an_earlier_attempts_time_stays_exact()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_changed_version_evaluated_again_at_an_earlier_attempts_time_stays_exact(bool generations)
     {
-        var (world, evaluator, t1) = await ChangedVersionsDyingAfterTheirLogAsync(41);
+        var (world, evaluator, t1) = await ChangedVersionsDyingAfterTheirLogAsync(41, generations);
 
         // More history up to the same time, then the same evaluation time again, and once more unchanged.
         await world.IngestAsync(t1, 30, 10);
@@ -98,17 +109,21 @@ public sealed class ChangedVersionTests
 
     /// <summary>
     /// A seeded world evaluated at the start, every segment then saved as a new version, and a tick 5 hours later in
-    /// which every changed version dies once its log is written, before membership and its buckets.
+    /// which every changed version dies once its first write is done: the log of its diff (before membership and its
+    /// buckets), or its new generation's buckets (before its state names the generation).
     /// </summary>
-    private static async Task<(EvaluationWorld World, SegmentEvaluator Evaluator, DateTime T1)> ChangedVersionsDyingAfterTheirLogAsync(int seed)
+    private static async Task<(EvaluationWorld World, SegmentEvaluator Evaluator, DateTime T1)> ChangedVersionsDyingAfterTheirLogAsync(int seed, bool generations)
     {
         var engine = TestEngines.Embedded;
-        var schema = await TestEngines.NewSchemaAsync(engine);
+        var schema = await TestEngines.NewSchemaAsync(engine, $"changed_dying_{seed}_{generations}");
         var world = await EvaluatorCrashTests.SeedAsync(engine, schema, seed);
-        var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { Workers = 1, ChunkSize = 5, IngestLag = TimeSpan.Zero });
+        var store = new MembershipStore(engine, schema) { EditsAsGenerations = generations };
+        var evaluator = new SegmentEvaluator(engine, schema, world.Segments, store, new EvaluatorOptions { Workers = 1, ChunkSize = 5, IngestLag = TimeSpan.Zero });
         await evaluator.TickAsync(EvaluationWorld.Tenant, EvaluatorCrashTests.Start, null, CancellationToken.None);
+        var before = new Dictionary<string, SortedSet<string>>();
         foreach (var id in world.SegmentIds.ToList())
         {
+            before[id] = await world.StoredMembersAsync(id);
             await world.ReplaceAsync(id, EvaluatorCrashTests.Start);
         }
 
@@ -117,7 +132,21 @@ public sealed class ChangedVersionTests
         evaluator.AfterLogWritten = _ => throw new InvalidOperationException("the process died here");
         var failed = await Assert.ThrowsAsync<TickFailedException>(() => evaluator.TickAsync(EvaluationWorld.Tenant, t1, null, CancellationToken.None));
         Assert.Equal(world.SegmentIds.Count, failed.Failures.Count);
-        Assert.NotEmpty(await world.ChangesAsync(world.SegmentIds[0], t1, t1.AddMilliseconds(1)));
+        if (generations)
+        {
+            // The new generations are written, and nothing reads them: the states still name the previous ones.
+            Assert.Empty(await world.ChangesAsync(world.SegmentIds[0], t1, t1.AddMilliseconds(1)));
+            foreach (var id in world.SegmentIds)
+            {
+                Assert.Equal(before[id], await world.StoredMembersAsync(id));
+                Assert.Equal(before[id].Count, await world.Membership.CountAsync(EvaluationWorld.Tenant, id, CancellationToken.None));
+            }
+        }
+        else
+        {
+            Assert.NotEmpty(await world.ChangesAsync(world.SegmentIds[0], t1, t1.AddMilliseconds(1)));
+        }
+
         evaluator.AfterLogWritten = null;
         return (world, evaluator, t1);
     }

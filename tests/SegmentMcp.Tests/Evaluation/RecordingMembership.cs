@@ -10,6 +10,7 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     private int writes;
     private int changeSets;
     private int lookups;
+    private int unloggedEdits;
     private int unloggedFirstEvaluations;
 
     /// <summary>Profiles written as entered, by chunk writes and by whole evaluations.</summary>
@@ -80,6 +81,8 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
 
     public bool WritesFirstEvaluationUnlogged => inner.WritesFirstEvaluationUnlogged;
 
+    public bool WritesEditsAsGenerations => inner.WritesEditsAsGenerations;
+
     /// <summary>First evaluations written without their log (<see cref="WriteFirstEvaluationAsync"/>).</summary>
     public int UnloggedFirstEvaluations => Volatile.Read(ref unloggedFirstEvaluations);
 
@@ -88,6 +91,16 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     {
         Interlocked.Increment(ref unloggedFirstEvaluations);
         return inner.WriteFirstEvaluationAsync(tenant, segmentId, at, members, afterWrite, cancellationToken);
+    }
+
+    /// <summary>Edits written as a generation of their own, without their log (<see cref="WriteGenerationAsync"/>).</summary>
+    public int UnloggedEdits => Volatile.Read(ref unloggedEdits);
+
+    public Task<WholeLogged> WriteGenerationAsync(
+        string tenant, string segmentId, int generation, int? previousGeneration, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref unloggedEdits);
+        return inner.WriteGenerationAsync(tenant, segmentId, generation, previousGeneration, members, afterWrite, cancellationToken);
     }
 
     public async Task<(IReadOnlyDictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> ApplyWholeAsync(

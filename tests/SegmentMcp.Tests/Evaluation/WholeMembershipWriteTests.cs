@@ -11,9 +11,10 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 
 /// <summary>
 /// A new segment's first evaluation writes its buckets straight from its query, without a log (readers of the past
-/// derive its entries); a level's changed versions each write their log, and their current membership follows in one
-/// statement for the level (<see cref="IMembershipStore.ApplyWholeAsync"/>) before any state advances; when a write
-/// fails, the segments keep their states and the next tick repairs them.
+/// derive its entries); so does a changed version, into a generation of its own (schema 20), or, logged as before, each
+/// writes its log and their current membership follows in one statement for the level
+/// (<see cref="IMembershipStore.ApplyWholeAsync"/>) before any state advances; when a write fails, the segments keep
+/// their states and the next tick repairs them.
 /// </summary>
 public sealed class WholeMembershipWriteTests
 {
@@ -37,11 +38,13 @@ public sealed class WholeMembershipWriteTests
         new("In Paris", null, new PropertyCondition(new PropertyFilter("city", FilterOperator.Eq, [new StringScalar("Paris")]))),
     ];
 
-    [Fact]
-    public async Task New_segments_write_their_buckets_without_a_log_and_their_changed_versions_write_membership_in_one_statement_a_level()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task New_segments_write_their_buckets_without_a_log_and_their_changed_versions_write_membership_in_one_statement_a_level(bool generations)
     {
         var (world, schema, recording, ids) = await SeedAsync(41);
-        var membership = new RecordingMembership(new MembershipStore(recording, schema));
+        var membership = new RecordingMembership(new MembershipStore(recording, schema) { EditsAsGenerations = generations });
         await using var evaluator = new SegmentEvaluator(recording, schema, new SegmentStore(recording, schema), membership, Options());
 
         // A first evaluation: every member written once, into the buckets, straight from the query; nothing logged.
@@ -74,8 +77,9 @@ public sealed class WholeMembershipWriteTests
         recording.Statements.Clear();
         var changed = await evaluator.TickAsync(EvaluationWorld.Tenant, later, null, CancellationToken.None);
         Assert.Equal(Definitions.Length, changed.Segments.Count(s => s.EvaluatedWhole));
-        Assert.Equal(Definitions.Length, recording.Statements.Count(IsMembershipLog));
-        Assert.Equal(1, recording.Statements.Count(IsBucketWrite));
+        Assert.Equal(generations ? 0 : Definitions.Length, recording.Statements.Count(IsMembershipLog));
+        Assert.Equal(generations ? Definitions.Length : 1, recording.Statements.Count(IsBucketWrite));
+        Assert.Equal(generations ? Definitions.Length : 0, membership.UnloggedEdits);
         Assert.True(changed.Statistics.Entered + changed.Statistics.Exited > 0, "the edited versions changed no member");
         await AssertMembersAsync(world, ids, later, changed);
 
@@ -112,11 +116,14 @@ public sealed class WholeMembershipWriteTests
         Assert.Equal(await world.RecomputeAsync(ids[0], Start), await MembersAtAsync(world, ids[0], Start));
     }
 
-    [Fact]
-    public async Task A_failed_membership_write_keeps_every_whole_evaluation_behind_and_the_next_tick_repairs_them()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_failed_membership_write_keeps_every_whole_evaluation_behind_and_the_next_tick_repairs_them(bool generations)
     {
         var (world, schema, recording, ids) = await SeedAsync(43);
-        await using var evaluator = new SegmentEvaluator(recording, schema, Options());
+        var membership = new MembershipStore(recording, schema) { EditsAsGenerations = generations };
+        await using var evaluator = new SegmentEvaluator(recording, schema, new SegmentStore(recording, schema), membership, Options());
         recording.Fail = IsBucketWrite;
 
         // New segments: each one's write fails on its own, and none gets a state.
@@ -131,8 +138,9 @@ public sealed class WholeMembershipWriteTests
         var repaired = await evaluator.TickAsync(EvaluationWorld.Tenant, later, null, CancellationToken.None);
         await AssertMembersAsync(world, ids, later, repaired);
 
-        // Changed versions: their logs are written, the level's one membership write fails, so every one of them keeps
-        // its previous state, and the next tick rolls their logs forward and evaluates them again.
+        // Changed versions: their generations' writes fail each on its own, or their logs are written and the level's
+        // one membership write fails; either way every one of them keeps its previous state, and the next tick (rolling
+        // the logs forward) evaluates them again.
         for (var i = 0; i < ids.Count; i++)
         {
             await world.Segments.SaveAsync(EvaluationWorld.Tenant, ids[i], Edited[i].Name, null, SegmentDefinitionJson.Write(Edited[i]), CancellationToken.None);
@@ -143,7 +151,7 @@ public sealed class WholeMembershipWriteTests
         var edited = later.AddHours(1);
         var failedAgain = await Assert.ThrowsAsync<TickFailedException>(() => evaluator.TickAsync(EvaluationWorld.Tenant, edited, null, CancellationToken.None));
         Assert.Equal(ids.Count, failedAgain.Failures.Count);
-        Assert.Equal(ids.Count, recording.Statements.Count(IsMembershipLog));
+        Assert.Equal(generations ? 0 : ids.Count, recording.Statements.Count(IsMembershipLog));
         states = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
         Assert.All(ids, id => Assert.Equal(later, states[id].EvaluatedAt));
 
