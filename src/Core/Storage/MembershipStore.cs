@@ -607,35 +607,72 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     }
 
     /// <summary>
-    /// The entered and exited profiles of generations written without their log, one statement for all of them (the
-    /// insert wrote a row a bucket, no count of members): a first evaluation's members all entered; an edit's new
-    /// generation is compared bucket by bucket with the previous one, which a profile's bucket number is the same in.
+    /// The entered and exited profiles of generations written without their log (the insert wrote a row a bucket, no
+    /// count of members): a first evaluation's members all entered, counted from the lengths of its buckets; an edit's
+    /// new generation compared bucket by bucket with the previous one, which a profile's bucket number is the same in.
+    /// A statement for each kind, side by side: the comparison reads and intersects both generations' members (about
+    /// 0.1 µs a member), the lengths alone far less (181 against 445 ms for the benchmark's 12 new segments).
     /// </summary>
     private async Task<(Dictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> CountGenerationsAsync(
         string tenant, IReadOnlyList<WholeLogged> generations, CancellationToken cancellationToken)
     {
         var tenantValue = Sql.Param("String", tenant);
-        var segments = Sql.Param("Array(String)", generations.Select(g => g.SegmentId).ToArray());
-        var written = Sql.Param("Array(UInt32)", generations.Select(g => (uint)g.Generation).ToArray());
-        var previous = Sql.Param("Array(Int64)", generations.Select(g => (long?)g.PreviousGeneration ?? -1L).ToArray());
-        var newKey = TimelineKeys.Membership(tenantValue, Sql.Of($"g.1"), TimelineKeys.MembershipBucketNumber(Sql.Of($"number"), Sql.Of($"g.2")));
-        var oldKey = Sql.Of($"if(g.3 < 0, '', {TimelineKeys.Membership(tenantValue, Sql.Of($"g.1"), TimelineKeys.MembershipBucketNumber(Sql.Of($"number"), Sql.Of($"toUInt32(greatest(g.3, 0))")))})");
-        var result = await engine.QueryAsync(
-            Sql.Of(
-                $"""
-                SELECT k.segment_id, toInt64(sum(length(n.members))), toInt64(sum(length(o.members))), toInt64(sum(length(arrayIntersect(n.members, o.members))))
-                FROM (
-                    SELECT g.1 AS segment_id, {newKey} AS new_key, {oldKey} AS old_key
-                    FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)}) ARRAY JOIN arrayZip({segments}, {written}, {previous}) AS g) AS k
-                LEFT JOIN {Sql.Table(schema.MembershipBuckets)} AS n ON n.key = k.new_key
-                LEFT JOIN {Sql.Table(schema.MembershipBuckets)} AS o ON o.key = k.old_key
-                GROUP BY k.segment_id
-                SETTINGS join_use_nulls = 0, join_algorithm = 'direct,hash'
-                """),
-            cancellationToken).ConfigureAwait(false);
-        var counts = result.Read(row => (Segment: row.GetString(0), Now: row.Get<long>(1), Before: row.Get<long>(2), Kept: row.Get<long>(3)))
-            .ToDictionary(c => c.Segment, c => (c.Now - c.Kept, c.Before - c.Kept), StringComparer.Ordinal);
-        return (counts, result.Statistics.RowsRead);
+        var first = generations.Where(g => g.PreviousGeneration is null).ToList();
+        var edits = generations.Where(g => g.PreviousGeneration is not null).ToList();
+        var statements = new List<Task<QueryResult>>();
+        if (first.Count > 0)
+        {
+            var key = TimelineKeys.Membership(tenantValue, Sql.Of($"g.1"), TimelineKeys.MembershipBucketNumber(Sql.Of($"number"), Sql.Of($"g.2")));
+            statements.Add(engine.QueryAsync(
+                Sql.Of(
+                    $"""
+                    SELECT {TimelineKeys.MembershipSegment(Sql.Of($"key"), tenantValue)} AS segment_id, toInt64(sum(length(members))), toInt64(0), toInt64(0)
+                    FROM {Sql.Table(schema.MembershipBuckets)}
+                    WHERE key IN (
+                        SELECT {key} FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)})
+                        ARRAY JOIN arrayZip({Sql.Param("Array(String)", first.Select(g => g.SegmentId).ToArray())}, {Sql.Param("Array(UInt32)", first.Select(g => (uint)g.Generation).ToArray())}) AS g)
+                    GROUP BY segment_id
+                    """),
+                cancellationToken));
+        }
+
+        if (edits.Count > 0)
+        {
+            var newKey = TimelineKeys.Membership(tenantValue, Sql.Of($"g.1"), TimelineKeys.MembershipBucketNumber(Sql.Of($"number"), Sql.Of($"g.2")));
+            var oldKey = TimelineKeys.Membership(tenantValue, Sql.Of($"g.1"), TimelineKeys.MembershipBucketNumber(Sql.Of($"number"), Sql.Of($"g.3")));
+            statements.Add(engine.QueryAsync(
+                Sql.Of(
+                    $"""
+                    SELECT k.segment_id, toInt64(sum(length(n.members))), toInt64(sum(length(o.members))), toInt64(sum(length(arrayIntersect(n.members, o.members))))
+                    FROM (
+                        SELECT g.1 AS segment_id, {newKey} AS new_key, {oldKey} AS old_key
+                        FROM numbers({Sql.Number(TimelineKeys.MembershipBucketCount)})
+                        ARRAY JOIN arrayZip(
+                            {Sql.Param("Array(String)", edits.Select(g => g.SegmentId).ToArray())},
+                            {Sql.Param("Array(UInt32)", edits.Select(g => (uint)g.Generation).ToArray())},
+                            {Sql.Param("Array(UInt32)", edits.Select(g => (uint)g.PreviousGeneration!.Value).ToArray())}) AS g) AS k
+                    LEFT JOIN {Sql.Table(schema.MembershipBuckets)} AS n ON n.key = k.new_key
+                    LEFT JOIN {Sql.Table(schema.MembershipBuckets)} AS o ON o.key = k.old_key
+                    GROUP BY k.segment_id
+                    SETTINGS join_use_nulls = 0, join_algorithm = 'direct,hash'
+                    """),
+                cancellationToken));
+        }
+
+        await Task.WhenAll(statements).ConfigureAwait(false);
+        var counts = new Dictionary<string, (long Entered, long Exited)>(StringComparer.Ordinal);
+        var rowsRead = 0UL;
+        foreach (var statement in statements)
+        {
+            var result = await statement.ConfigureAwait(false);
+            rowsRead += result.Statistics.RowsRead;
+            foreach (var (segmentId, now, before, kept) in result.Read(row => (row.GetString(0), row.Get<long>(1), row.Get<long>(2), row.Get<long>(3))))
+            {
+                counts[segmentId] = (now - kept, before - kept);
+            }
+        }
+
+        return (counts, rowsRead);
     }
 
     private async Task<(IReadOnlyDictionary<string, (long Entered, long Exited)> Counts, ulong RowsRead)> ApplyLoggedAsync(
