@@ -268,7 +268,7 @@ public sealed partial class SegmentEvaluator
             }
 
             var tenant = live[0].Work.Tenant;
-            var stored = membership.StoredMembersOfPairs(tenant, [.. live.Select(p => p.Work.SegmentId)], SegmentCompiler.CandidateSegments, SegmentCompiler.CandidateIds)
+            var stored = membership.StoredMembersOfPairs(tenant, [.. live.Select(p => p.Work.SegmentId)], SegmentCompiler.CandidateSegments, SegmentCompiler.CandidateIds, [.. live.Select(p => p.Job.Generation)])
                 ?? throw new InvalidOperationException("Membership has no key lookup for a level statement.");
             var statement = SegmentCompiler.CompileLevelChanges(
                 tenant, [.. live.Select(p => new LevelSegment(p.Job.Definition, p.Work.ProfileIds))], schema, live[0].Work.EvaluatedAt, stored);
@@ -302,7 +302,7 @@ public sealed partial class SegmentEvaluator
             writer.Add(work, job, new SegmentChanges(
                 work.SegmentId,
                 [.. own.Where(c => c.IsMember).Select(c => c.Profile).Order(StringComparer.Ordinal)],
-                [.. own.Where(c => !c.IsMember).Select(c => c.Profile).Order(StringComparer.Ordinal)]));
+                [.. own.Where(c => !c.IsMember).Select(c => c.Profile).Order(StringComparer.Ordinal)]) { Generation = job.Generation });
         }
     }
 
@@ -322,7 +322,7 @@ public sealed partial class SegmentEvaluator
         var (entered, exited, rows) = await ChangesAsync(job, work, cancellationToken).ConfigureAwait(false);
         tick.AddRows(rows);
         job.AddWork(rows, TimeSpan.Zero);
-        writer.Add(work, job, new SegmentChanges(work.SegmentId, entered, exited));
+        writer.Add(work, job, new SegmentChanges(work.SegmentId, entered, exited) { Generation = job.Generation });
     }
 
     /// <summary>
@@ -332,7 +332,7 @@ public sealed partial class SegmentEvaluator
     private async Task<(List<string> Entered, List<string> Exited, ulong RowsRead)> ChangesAsync(SegmentJob job, ChunkWork work, CancellationToken cancellationToken)
     {
         var options = new CompileOptions(work.EvaluatedAt, CompileMode.Restricted, work.ProfileIds);
-        if (membership.StoredMembersAmong(work.Tenant, work.SegmentId, SegmentCompiler.CandidateIds) is { } storedMembers)
+        if (membership.StoredMembersAmong(work.Tenant, work.SegmentId, SegmentCompiler.CandidateIds, job.Generation) is { } storedMembers)
         {
             var changes = await engine.QueryAsync(SegmentCompiler.CompileChanges(job.Definition, schema, options, storedMembers), cancellationToken).ConfigureAwait(false);
             var rows = changes.Read(row => (Profile: row.GetString(0), IsMember: row.GetBoolean(1)));
@@ -477,7 +477,7 @@ public sealed partial class SegmentEvaluator
         {
             var enteredBatch = entered.GetRange(e, Math.Min(options.ChunkSize, entered.Count - e));
             var exitedBatch = exited.GetRange(x, Math.Min(options.ChunkSize - enteredBatch.Count, exited.Count - x));
-            await membership.WriteChangesAsync(work.Tenant, work.EvaluatedAt, [new SegmentChanges(work.SegmentId, enteredBatch, exitedBatch)], hook, cancellationToken).ConfigureAwait(false);
+            await membership.WriteChangesAsync(work.Tenant, work.EvaluatedAt, [new SegmentChanges(work.SegmentId, enteredBatch, exitedBatch) { Generation = job.Generation }], hook, cancellationToken).ConfigureAwait(false);
             job.AddChanges(enteredBatch.Count, exitedBatch.Count);
             e += enteredBatch.Count;
             x += exitedBatch.Count;

@@ -92,7 +92,7 @@ public sealed partial class SegmentEvaluator
         // Stored membership read now, before the roll-forward beside it may have written: a profile it rolls forward
         // becomes a candidate of its segment whatever phase 1 said (AddRolledForward).
         var resolved = options.ResolveOneSidedInPhaseOne
-            ? membership.OneSidedResolved(tenant, [.. group.Select(p => p.Row.SegmentId)], phaseOne)
+            ? membership.OneSidedResolved(tenant, [.. group.Select(p => p.Row.SegmentId)], phaseOne, [.. group.Select(p => p.State?.Generation ?? 0)])
             : null;
         var result = await engine.QueryAsync((resolved ?? phaseOne).ToStatement(), cancellationToken).ConfigureAwait(false);
         var rows = result.Statistics.RowsRead;

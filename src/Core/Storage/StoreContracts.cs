@@ -80,6 +80,12 @@ public sealed record SegmentState(int Version, DateTime EvaluatedAt, DateTime In
 /// <param name="Exited">Profiles no longer members that were.</param>
 public sealed record SegmentChanges(string SegmentId, IReadOnlyCollection<string> Entered, IReadOnlyCollection<string> Exited)
 {
+    /// <summary>
+    /// The generation of stored members the changes apply to, when the writer knows it (the evaluator does, from the
+    /// segment's state); null: the store reads it from the state.
+    /// </summary>
+    public int? Generation { get; init; }
+
     /// <summary>Entered and exited together.</summary>
     public int Count => Entered.Count + Exited.Count;
 }
@@ -138,7 +144,8 @@ public interface IMembershipStore : IMembershipReader
     /// expression), as a subquery of one column, so a restricted query can be diffed in the same statement; null where
     /// membership has no key lookup (on a cluster), and the caller diffs with <see cref="MembersAmongAsync(string, string, IReadOnlyList{string}, CancellationToken)"/>.
     /// </summary>
-    SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates);
+    /// <param name="generation">The segment's current generation when the caller knows it (null: read from its state).</param>
+    SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates, int? generation = null);
 
     /// <summary>
     /// <see cref="StoredMembersAmong"/> for several segments: a subquery of (segment UInt32, member String), the stored
@@ -147,7 +154,7 @@ public interface IMembershipStore : IMembershipReader
     /// returned for every segment of the pairs it is in, and may be returned for a segment it is no candidate of. Null
     /// where <see cref="StoredMembersAmong"/> is.
     /// </summary>
-    SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles);
+    SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles, IReadOnlyList<int>? generations = null);
 
     /// <summary>
     /// Phase 1's rows (<paramref name="phaseOne"/>: segment, a 0-based position in <paramref name="segmentIds"/>,
@@ -156,7 +163,8 @@ public interface IMembershipStore : IMembershipReader
     /// in the same statement; null where <see cref="StoredMembersAmong"/> is (the caller looks them up afterwards with
     /// <see cref="MembersAmongAsync(string, IReadOnlyList{ValueTuple{string, IReadOnlyList{string}}}, CancellationToken)"/>).
     /// </summary>
-    SqlFragment? OneSidedResolved(string tenant, IReadOnlyList<string> segmentIds, SqlFragment phaseOne);
+    /// <param name="generations">Each segment's current generation when the caller knows them (null: read from their states).</param>
+    SqlFragment? OneSidedResolved(string tenant, IReadOnlyList<string> segmentIds, SqlFragment phaseOne, IReadOnlyList<int>? generations = null);
 
     /// <summary>
     /// Every stored member of a segment as a one-column subquery, so a whole evaluation can be diffed in the same

@@ -32,14 +32,14 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
         return inner.MembersAmongAsync(tenant, segmentId, profileIds, cancellationToken);
     }
 
-    public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates) =>
-        inner.StoredMembersAmong(tenant, segmentId, candidates);
+    public SqlFragment? StoredMembersAmong(string tenant, string segmentId, SqlFragment candidates, int? generation = null) =>
+        inner.StoredMembersAmong(tenant, segmentId, candidates, generation);
 
-    public SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles) =>
-        inner.StoredMembersOfPairs(tenant, segmentIds, pairSegments, pairProfiles);
+    public SqlFragment? StoredMembersOfPairs(string tenant, IReadOnlyList<string> segmentIds, SqlFragment pairSegments, SqlFragment pairProfiles, IReadOnlyList<int>? generations = null) =>
+        inner.StoredMembersOfPairs(tenant, segmentIds, pairSegments, pairProfiles, generations);
 
-    public SqlFragment? OneSidedResolved(string tenant, IReadOnlyList<string> segmentIds, SqlFragment phaseOne) =>
-        inner.OneSidedResolved(tenant, segmentIds, phaseOne);
+    public SqlFragment? OneSidedResolved(string tenant, IReadOnlyList<string> segmentIds, SqlFragment phaseOne, IReadOnlyList<int>? generations = null) =>
+        inner.OneSidedResolved(tenant, segmentIds, phaseOne, generations);
 
     public SqlFragment? StoredMembers(string tenant, string segmentId) => inner.StoredMembers(tenant, segmentId);
 
