@@ -350,7 +350,10 @@ internal static class EvaluatorBenchmark
 
         await HistoryReadsAsync(new MembershipStore(engine, schema), tenant, ids[0], definitions[0].Name, t0, output, cancellationToken).ConfigureAwait(false);
         await ChangedSegmentsAsync().ConfigureAwait(false);
-        await EditHistoryReadsAsync(new MembershipStore(engine, schema), tenant, ids[0], definitions[0].Name, t0.AddSeconds(Rounds * 2), output, cancellationToken).ConfigureAwait(false);
+        // The largest segment whose edits were written as generations (a referenced segment's are logged).
+        var editedStates = await store.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+        var edited = Enumerable.Range(0, ids.Count).Where(i => editedStates.TryGetValue(ids[i], out var s) && s.Generation > 0).OrderByDescending(i => editedStates[ids[i]].Size).DefaultIfEmpty(0).First();
+        await EditHistoryReadsAsync(new MembershipStore(engine, schema), tenant, ids[edited], definitions[edited].Name, t0.AddSeconds(Rounds * 2), output, cancellationToken).ConfigureAwait(false);
 
         // A changed segment costs its new version's compiled query over the universe, diffed against the stored members,
         // plus writing the differences: each of the 12 saved as an edited version (ChangedShapes), then back as the
@@ -823,8 +826,8 @@ internal static class EvaluatorBenchmark
     }
 
     /// <summary>
-    /// What reading the past across the last edit of a segment costs (on one engine its entries derived from the
-    /// generations before and after it, read from the log on a cluster): members_at just before it and at it, and the
+    /// What reading the past across the last edit of a segment costs (on one engine, written as a generation, its
+    /// entries derived from the generations before and after it; logged, or on a cluster, read from the log): members_at just before it and at it, and the
     /// changes at it, first pages of 100. Medians of three.
     /// </summary>
     private static async Task EditHistoryReadsAsync(

@@ -138,15 +138,18 @@ public sealed partial class MembershipStore : IMembershipHistory
                 continue;
             }
 
-            var everyone = Sql.Param("String", string.Empty);
+            // Each side read once, a profile on one side only being an entry (the edit's members) or an exit (the
+            // members before it): one aggregation, where two NOT IN sets a side had taken 738 ms for 318,560 and
+            // 341,070 members (2M-profile demo).
             var now = DerivedMembersAt(tenant, segmentId, generations, i, time, afterProfile, unloggedOnly: false);
-            var nowAll = DerivedMembersAt(tenant, segmentId, generations, i, time, everyone, unloggedOnly: false);
             var previous = Sql.Number(generations[i - 1].Generation);
             branches.Add(Sql.Of(
                 $"""
-                SELECT {time} AS at, profile_id, toUInt8(1) AS change FROM ({now}) WHERE profile_id NOT IN ({BucketMembers(tenant, segmentId, previous)})
-                UNION ALL
-                SELECT {time} AS at, profile_id, toUInt8(0) AS change FROM ({BucketMembers(tenant, segmentId, previous)}) WHERE profile_id > {afterProfile} AND profile_id NOT IN ({nowAll})
+                SELECT {time} AS at, profile_id, toUInt8(max(side)) AS change FROM (
+                    SELECT profile_id, 1 AS side FROM ({now})
+                    UNION ALL
+                    SELECT profile_id, 0 AS side FROM ({BucketMembers(tenant, segmentId, previous)}) WHERE profile_id > {afterProfile})
+                GROUP BY profile_id HAVING count() = 1
                 """));
         }
 
