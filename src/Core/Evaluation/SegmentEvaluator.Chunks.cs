@@ -378,13 +378,12 @@ public sealed partial class SegmentEvaluator
         }
 
         if (job.Previous is { } previous && previous.Version != job.Version && job.AloneAt(work.EvaluatedAt)
-            && membership.WritesEditsAsGenerations)
+            && membership.WritesEditsAsGenerations && !job.LogReadByOthers)
         {
             // An edit, on one engine: its members written as a first evaluation's are, into a generation of their own
             // (the version's number), the previous generation kept as the members just before the edit, from which the
             // readers of the past derive the edit's entries. The diff's log and the rewrite of the buckets from it cost
             // about a third of the queries (see WriteGenerationAsync); membership moves to the new generation with the state.
-            // A segment referencing this one finds the profiles the edit moved through EditedProfilesAsync, not the log.
             var members = SegmentCompiler.CompileMembers(job.Definition, schema, options);
             job.Logged = await membership.WriteGenerationAsync(work.Tenant, work.SegmentId, job.Version, previous.Generation, members, hook, cancellationToken).ConfigureAwait(false);
             job.Generation = job.Version;

@@ -81,16 +81,10 @@ public sealed partial class SegmentEvaluator
         var planning = Stopwatch.StartNew();
         var state0 = group[0].State!;
         var references = group.Select(p => Closure(p.Definition, definitions)).ToList();
-        var edits = new List<SqlFragment?>();
-        for (var i = 0; i < group.Count; i++)
-        {
-            edits.Add(await ReferenceEditsAsync(tenant, group[i].Definition, references[i], inlined.Contains(group[i].Row.SegmentId), state0.EvaluatedAt, tick.T1, cancellationToken).ConfigureAwait(false));
-        }
-
         var phaseOne = CandidateQuery.IncrementalBatchFragment(
             schema,
             tenant,
-            [.. group.Select((p, i) => new CandidateQuery.PhaseOneSegment(p.Definition, references[i], inlined.Contains(p.Row.SegmentId), edits[i]))],
+            [.. group.Select((p, i) => new CandidateQuery.PhaseOneSegment(p.Definition, references[i], inlined.Contains(p.Row.SegmentId)))],
             state0.EvaluatedAt,
             tick.T1,
             state0.IngestWatermark);
@@ -130,17 +124,6 @@ public sealed partial class SegmentEvaluator
         return jobs;
     }
 
-    /// <summary>
-    /// The profiles an edit of a segment whose log rule (5) reads moved since t0 without a log (see
-    /// <see cref="IMembershipStore.EditedProfilesAsync"/>); null for a segment that references none (no statement).
-    /// </summary>
-    private Task<SqlFragment?> ReferenceEditsAsync(
-        string tenant, SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition> references, bool referencesInlined, DateTime t0, DateTime t1, CancellationToken cancellationToken)
-    {
-        var referenced = CandidateQuery.ReferencedSegments(definition, references, referencesInlined);
-        return referenced.Count == 0 ? Task.FromResult<SqlFragment?>(null) : membership.EditedProfilesAsync(tenant, referenced, t0, t1, cancellationToken);
-    }
-
     /// <summary>Phase 1 for one segment: its candidates.</summary>
     private async Task<SegmentJob> PlanAsync(
         Tick tick,
@@ -169,8 +152,7 @@ public sealed partial class SegmentEvaluator
             };
         }
 
-        var edits = await ReferenceEditsAsync(tenant, definition, references, referencesInlined, state.EvaluatedAt, tick.T1, cancellationToken).ConfigureAwait(false);
-        var query = CandidateQuery.Incremental(schema, tenant, definition, references, state.EvaluatedAt, tick.T1, state.IngestWatermark, referencesInlined, edits);
+        var query = CandidateQuery.Incremental(schema, tenant, definition, references, state.EvaluatedAt, tick.T1, state.IngestWatermark, referencesInlined);
         var candidates = new List<string>();
         var result = await engine.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         tick.AddRows(result.Statistics.RowsRead);

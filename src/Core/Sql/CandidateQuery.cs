@@ -45,9 +45,8 @@ internal static partial class CandidateQuery
         DateTime t0,
         DateTime t1,
         DateTime w0,
-        bool referencesInlined = false,
-        SqlFragment? referenceEdits = null) =>
-        Candidates(schema, tenant, definition, references, t0, t1, w0, referencesInlined: referencesInlined, referenceEdits: referenceEdits) is { } candidates
+        bool referencesInlined = false) =>
+        Candidates(schema, tenant, definition, references, t0, t1, w0, referencesInlined: referencesInlined) is { } candidates
             ? SqlF.Of($"{candidates} ORDER BY profile_id").ToStatement()
             : new SqlStatement(NoCandidates);
 
@@ -96,7 +95,7 @@ internal static partial class CandidateQuery
         for (var i = 0; i < segments.Count; i++)
         {
             var reads = new List<EventRead>();
-            if (Candidates(schema, tenant, segments[i].Definition, segments[i].References, t0, t1, w0, reads, segments[i].ReferencesInlined, segments[i].ReferenceEdits) is { } candidates)
+            if (Candidates(schema, tenant, segments[i].Definition, segments[i].References, t0, t1, w0, reads, segments[i].ReferencesInlined) is { } candidates)
             {
                 parts.Add(SqlF.Of($"SELECT toUInt32({SqlF.Number(i)}) AS segment, profile_id, toUInt8(directions) AS directions FROM ({candidates})"));
             }
@@ -140,19 +139,7 @@ internal static partial class CandidateQuery
     /// with its t0 and w0, find every data-driven change of that part; their logs after t0 (written before this tick)
     /// add what a definition change of any segment of the chain did since t0.
     /// </summary>
-    /// <param name="ReferenceEdits">
-    /// The profiles whose membership in a segment it reads the log of (see <see cref="ReferencedSegments"/>) changed by
-    /// an edit written without its log, since t0 (a subquery of <c>profile_id</c>; the membership store derives them).
-    /// </param>
-    public sealed record PhaseOneSegment(
-        SegmentDefinition Definition, IReadOnlyDictionary<string, SegmentDefinition> References, bool ReferencesInlined, SqlFragment? ReferenceEdits = null);
-
-    /// <summary>
-    /// The segments whose log after t0 rule (5) of <paramref name="definition"/>'s phase 1 reads: the segments it
-    /// references, or, inlined, every segment its references reach.
-    /// </summary>
-    public static IReadOnlyList<string> ReferencedSegments(SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition> references, bool referencesInlined) =>
-        referencesInlined ? [.. references.Keys.Order(StringComparer.Ordinal)] : [.. SegmentReads.Of(definition.Condition).References];
+    public sealed record PhaseOneSegment(SegmentDefinition Definition, IReadOnlyDictionary<string, SegmentDefinition> References, bool ReferencesInlined);
 
     /// <summary>
     /// A read of events rule (1) or (2) asks for: of <see cref="Metric"/>, with a time in [From, To] (From null: no
@@ -244,15 +231,14 @@ internal static partial class CandidateQuery
         DateTime t1,
         DateTime w0,
         List<EventRead>? shared = null,
-        bool referencesInlined = false,
-        SqlFragment? referenceEdits = null)
+        bool referencesInlined = false)
     {
         var condition = referencesInlined ? SegmentCompiler.InlineReferences(definition.Condition, references) : definition.Condition;
         var reads = SegmentReads.Of(condition);
 
         // Inlined, the referenced conditions' own rules find their changes; their logs only hold what those rules
         // cannot see, a referenced definition changed since t0, on whichever segment of the chain took it.
-        var logs = ReferencedSegments(definition, references, referencesInlined).ToArray();
+        string[] logs = referencesInlined ? [.. references.Keys.Order(StringComparer.Ordinal)] : [.. reads.References];
         var tenantParameter = SqlF.Named("tenant", "String", tenant);
         var t0Parameter = SqlF.Named("t0", Time3, t0);
         var t1Parameter = SqlF.Named("t1", Time3, t1);
@@ -415,12 +401,6 @@ internal static partial class CandidateQuery
         {
             branches.Add(SqlF.Of(
                 $"SELECT profile_id FROM {SqlF.Table(schema.MembershipLog)} WHERE tenant = {tenantParameter} AND segment_id IN {SqlF.Param("Array(String)", logs)} AND at > {t0Parameter} AND at <= {t1Parameter}"));
-        }
-
-        // (5b) Their edits written without a log (one engine): the profiles the edit moved, derived by the store.
-        if (referenceEdits is not null)
-        {
-            branches.Add(SqlF.Of($"SELECT profile_id FROM ({referenceEdits})"));
         }
 
         // (7) Static lists: adds and removes that took effect or were written since the stored evaluation.

@@ -61,40 +61,6 @@ public sealed partial class MembershipStore : IMembershipHistory
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<SqlFragment?> EditedProfilesAsync(
-        string tenant, IReadOnlyCollection<string> segmentIds, DateTime after, DateTime upTo, CancellationToken cancellationToken)
-    {
-        if (!ReadsBuckets || segmentIds.Count == 0)
-        {
-            return null;
-        }
-
-        // Almost always none: one light read of the generations' starts first.
-        var edited = await engine.QueryAsync(
-            Sql.Of(
-                $"""
-                SELECT DISTINCT segment_id FROM (
-                    SELECT segment_id, generation FROM {Sql.Table(schema.SegmentGenerations)}
-                    WHERE tenant = {Sql.Param("String", tenant)} AND segment_id IN {Sql.Param("Array(String)", segmentIds.ToArray())} AND generation > 0
-                    GROUP BY segment_id, generation
-                    HAVING min(started_at) > {Sql.Param(Time3, after)} AND min(started_at) <= {Sql.Param(Time3, upTo)})
-                ORDER BY segment_id
-                """),
-            row => row.GetString(0),
-            cancellationToken).ConfigureAwait(false);
-        var branches = new List<SqlFragment>();
-        foreach (var segmentId in edited)
-        {
-            // The times are of milliseconds: (after, upTo] is [after + 1 ms, upTo + 1 ms).
-            if (await DerivedEntriesAsync(tenant, segmentId, after.AddMilliseconds(1), upTo.AddMilliseconds(1), null, cancellationToken).ConfigureAwait(false) is { } entries)
-            {
-                branches.Add(Sql.Of($"SELECT profile_id FROM ({entries})"));
-            }
-        }
-
-        return branches.Count == 0 ? null : Sql.Join(Sql.Of($"\nUNION ALL\n"), branches);
-    }
-
     /// <summary>
     /// A segment's generations of stored members (one engine), oldest first: generation 0 from the first evaluation, then
     /// each edit written as a generation of its own, from its state's first evaluation time. Empty before the first evaluation.

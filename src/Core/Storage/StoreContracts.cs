@@ -235,14 +235,6 @@ public interface IMembershipStore : IMembershipReader
         string tenant, string segmentId, DateTime at, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The profiles whose membership in any of <paramref name="segmentIds"/> a generation starting in (<paramref name="after"/>,
-    /// <paramref name="upTo"/>] changed (an edit written without its log, whose entries the readers derive), as a
-    /// subquery of <c>profile_id</c>; null when no such generation started. Phase 1 of a segment referencing them adds
-    /// these to the profiles of their log (see <see cref="WriteGenerationAsync"/>).
-    /// </summary>
-    Task<SqlFragment?> EditedProfilesAsync(string tenant, IReadOnlyCollection<string> segmentIds, DateTime after, DateTime upTo, CancellationToken cancellationToken);
-
-    /// <summary>
     /// Whether a changed version is written with <see cref="WriteGenerationAsync"/> (on one engine) rather than by
     /// logging its diff (<see cref="LogWholeAsync"/>, which a segment another one references still takes).
     /// </summary>
@@ -254,9 +246,8 @@ public interface IMembershipStore : IMembershipReader
     /// generation <paramref name="previousGeneration"/> kept as it is, the members just before the edit, from which
     /// <see cref="IMembershipReader.ChangesAsync"/> and <see cref="IMembershipHistory.MembersAtAsync"/> derive the edit's
     /// entries. Current membership moves to the new generation when the segment's state does (it names the generation),
-    /// so until then every reader sees the previous members. Only where <see cref="WritesFirstEvaluationUnlogged"/>;
-    /// a segment referencing this one finds the profiles it moved with <see cref="EditedProfilesAsync"/>, and
-    /// <see cref="ApplyWholeAsync"/> counts its entered and exited profiles.
+    /// so until then every reader sees the previous members. Only where <see cref="WritesFirstEvaluationUnlogged"/>, for
+    /// a segment whose log no other segment reads; <see cref="ApplyWholeAsync"/> counts its entered and exited profiles.
     /// </summary>
     Task<WholeLogged> WriteGenerationAsync(
         string tenant, string segmentId, int generation, int? previousGeneration, SqlFragment members, Func<ValueTask>? afterWrite, CancellationToken cancellationToken);

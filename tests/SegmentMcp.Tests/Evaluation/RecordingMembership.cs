@@ -83,9 +83,6 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
 
     public bool WritesEditsAsGenerations => inner.WritesEditsAsGenerations;
 
-    public Task<SqlFragment?> EditedProfilesAsync(string tenant, IReadOnlyCollection<string> segmentIds, DateTime after, DateTime upTo, CancellationToken cancellationToken) =>
-        inner.EditedProfilesAsync(tenant, segmentIds, after, upTo, cancellationToken);
-
     /// <summary>First evaluations written without their log (<see cref="WriteFirstEvaluationAsync"/>).</summary>
     public int UnloggedFirstEvaluations => Volatile.Read(ref unloggedFirstEvaluations);
 

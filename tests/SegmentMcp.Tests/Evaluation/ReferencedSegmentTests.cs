@@ -1,6 +1,5 @@
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
-using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Evaluation;
@@ -8,8 +7,7 @@ namespace SegmentMcp.Tests.Evaluation;
 /// <summary>
 /// A segment that references others runs beside them, its phase 1 in the level's one statement, while no segment of
 /// its chain takes a new definition; in a tick where one does, it waits for the chain as before. A chain whose
-/// middle segment failed on the tick its reference changed is repaired from what the changed segment's edit moved:
-/// its log, or (written as a generation, without a log) the entries derived from its generations.
+/// middle segment failed on the tick its reference changed is repaired from the changed segment's log.
 /// </summary>
 [Trait("Category", "Engine")]
 public sealed class ReferencedSegmentTests
@@ -24,13 +22,11 @@ public sealed class ReferencedSegmentTests
     private static readonly SegmentDefinition Browsers =
         new("Browsers 3d", null, new EventCondition("Viewed Page", [], new LastDaysWindow(3), Measure.Count, Comparison.Gte, 2));
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_chain_of_references_is_planned_in_one_statement_and_waits_only_when_a_definition_changes(bool generations)
+    [Fact]
+    public async Task A_chain_of_references_is_planned_in_one_statement_and_waits_only_when_a_definition_changes()
     {
         var (world, schema, recording, ids) = await SeedAsync(41);
-        var evaluator = Evaluator(recording, schema, generations);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
 
         for (var tick = 1; tick <= 3; tick++)
@@ -53,7 +49,6 @@ public sealed class ReferencedSegmentTests
         await evaluator.TickAsync(EvaluationWorld.Tenant, changed, null, CancellationToken.None);
         Assert.Equal(2, recording.Statements.Count(s => s.Contains(PhaseOne, StringComparison.Ordinal)));
         await AssertMembersAsync(world, ids, changed);
-        await AssertEditLoggedAsync(world, schema, ids[0], changed, logged: !generations);
 
         var after = changed.AddHours(7);
         await world.IngestAsync(after, 90, 20);
@@ -63,13 +58,11 @@ public sealed class ReferencedSegmentTests
         await AssertMembersAsync(world, ids, after);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_chain_that_failed_when_its_reference_changed_is_repaired_beside_it(bool generations)
+    [Fact]
+    public async Task A_chain_that_failed_when_its_reference_changed_is_repaired_beside_it()
     {
         var (world, schema, recording, ids) = await SeedAsync(42);
-        var evaluator = Evaluator(recording, schema, generations);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
         var t = Start.AddHours(13);
         await world.IngestAsync(t, 90, 20);
@@ -83,7 +76,6 @@ public sealed class ReferencedSegmentTests
         var failed = await Assert.ThrowsAsync<TickFailedException>(() => evaluator.TickAsync(EvaluationWorld.Tenant, changed, null, CancellationToken.None));
         Assert.Equal([.. ids[1..].Select(id => $"{EvaluationWorld.Tenant}/{id}").Order(StringComparer.Ordinal)], failed.Failures.Keys.Order(StringComparer.Ordinal));
         Assert.NotEmpty(await world.ChangesAsync(ids[0], changed, changed.AddMilliseconds(1)));
-        await AssertEditLoggedAsync(world, schema, ids[0], changed, logged: !generations);
         evaluator.BeforeChunk = null;
 
         // Every definition is settled now, so the chain runs in the first level, repaired from that log: the bottom
@@ -96,23 +88,6 @@ public sealed class ReferencedSegmentTests
         var firstChunk = statements.FindIndex(s => s.Contains("WHERE now_member != was_member", StringComparison.Ordinal));
         Assert.InRange(phaseOne, 0, firstChunk - 1);
         await AssertMembersAsync(world, ids, after);
-    }
-
-    private static SegmentEvaluator Evaluator(RecordingEngine recording, Core.Storage.StorageSchema schema, bool generations) =>
-        new(
-            recording,
-            schema,
-            new Core.Storage.SegmentStore(recording, schema),
-            new Core.Storage.MembershipStore(recording, schema) { EditsAsGenerations = generations },
-            new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
-
-    /// <summary>Whether the edit at <paramref name="at"/> wrote its changes to the log (else, a generation: none there).</summary>
-    private static async Task AssertEditLoggedAsync(EvaluationWorld world, Core.Storage.StorageSchema schema, string segmentId, DateTime at, bool logged)
-    {
-        var rows = await TestEngines.Embedded.QueryScalarAsync<long>(Core.Sql.Sql.Of(
-            $"SELECT count() FROM {Core.Sql.Sql.Table(schema.MembershipLog)} WHERE segment_id = {Core.Sql.Sql.Param("String", segmentId)} AND at = {Core.Sql.Sql.Param("DateTime64(3, 'UTC')", at)}"));
-        Assert.Equal(logged, rows > 0);
-        Assert.NotEmpty(await world.ChangesAsync(segmentId, at, at.AddMilliseconds(1)));
     }
 
     private static async Task AssertMembersAsync(EvaluationWorld world, List<string> ids, DateTime t)
