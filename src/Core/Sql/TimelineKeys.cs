@@ -51,6 +51,16 @@ public static class TimelineKeys
             ? Sql.Of($"toString({number})")
             : Sql.Of($"if({generation} = 0, toString({number}), concat('g', toString({generation}), ':', toString({number})))");
 
+    /// <summary>
+    /// The key of a generation's count row in <see cref="TableNames.MembershipBuckets"/>, written by the insert that
+    /// writes the generation's buckets: its members are three numbers as strings, the generation's members, the previous
+    /// generation's (0 for a first evaluation) and those kept from it. The last part, <c>c</c> + the generation, is no
+    /// bucket's (a number, or <c>g</c> + a generation + <c>:</c> + a number); every reader of buckets names its keys, and
+    /// a deleted segment's rows go by its key prefix, this one too.
+    /// </summary>
+    public static SqlFragment MembershipCount(SqlFragment tenant, SqlFragment segmentId, SqlFragment generation) =>
+        Membership(tenant, segmentId, Sql.Of($"concat('c', toString({generation}))"));
+
     /// <summary>The SQL key of (tenant, segment_id, profile_id) in <see cref="TableNames.MembershipLookup"/> (versions 6–9).</summary>
     public static SqlFragment Membership(SqlFragment tenant, SqlFragment segmentId, SqlFragment profileId) =>
         Sql.Of($"concat(toString(length({tenant})), ':', {tenant}, toString(length({segmentId})), ':', {segmentId}, {profileId})");
