@@ -90,6 +90,115 @@ public sealed class ReferencedSegmentTests
         await AssertMembersAsync(world, ids, after);
     }
 
+    [Fact]
+    public async Task A_chain_that_takes_new_definitions_throughout_runs_in_one_level_its_references_written_as_generations()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(43);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        var t = Start.AddHours(13);
+        await world.IngestAsync(t, 90, 20);
+        await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+
+        // Every segment of the chain takes a new definition: each is evaluated whole by its compiled query (references
+        // inlined), so none waits for another, and none is read by a phase 1 this tick.
+        var versions = await SaveNewVersionsAsync(world, ids);
+        var changed = t.AddHours(20);
+        await world.IngestAsync(changed, 90, 20);
+        IReadOnlyDictionary<string, Core.Storage.SegmentState>? statesWhenTopStarted = null;
+        evaluator.BeforeChunk = async work =>
+        {
+            if (work.SegmentId == ids[2])
+            {
+                statesWhenTopStarted = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
+            }
+        };
+        await evaluator.TickAsync(EvaluationWorld.Tenant, changed, null, CancellationToken.None);
+        evaluator.BeforeChunk = null;
+
+        // The top segment started before any state of the tick was written: no level before it.
+        Assert.NotNull(statesWhenTopStarted);
+        Assert.All(ids, id => Assert.NotEqual(versions[id], statesWhenTopStarted[id].Version));
+        var states = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
+        foreach (var id in ids)
+        {
+            Assert.Equal(versions[id], states[id].Version);
+            Assert.Equal(versions[id], states[id].Generation);
+        }
+
+        await AssertMembersAsync(world, ids, changed);
+
+        // Settled again: the next ticks read the chain incrementally, phase 1 of the referencing segments from the
+        // references' rules (their edits are in no log), and agree with the full recompute.
+        for (var tick = 1; tick <= 2; tick++)
+        {
+            var next = changed.AddHours(tick * 9);
+            await world.IngestAsync(next, 90, 20);
+            await evaluator.TickAsync(EvaluationWorld.Tenant, next, null, CancellationToken.None);
+            await AssertMembersAsync(world, ids, next);
+        }
+    }
+
+    [Fact]
+    public async Task A_segment_evaluated_beside_its_references_keeps_its_state_when_one_of_them_fails()
+    {
+        var (world, schema, recording, ids) = await SeedAsync(44);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        var before = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
+        var membersBefore = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            membersBefore[id] = await world.StoredMembersAsync(id);
+        }
+
+        // The bottom segment fails on the tick every definition changes: the two above it were evaluated beside it,
+        // and their next phase 1 would read a log of its edit that was never written, so neither state advances.
+        var versions = await SaveNewVersionsAsync(world, ids);
+        var changed = Start.AddHours(20);
+        await world.IngestAsync(changed, 90, 20);
+        evaluator.BeforeChunk = work => work.SegmentId == ids[0] ? throw new IOException("injected") : ValueTask.CompletedTask;
+        var failed = await Assert.ThrowsAsync<TickFailedException>(() => evaluator.TickAsync(EvaluationWorld.Tenant, changed, null, CancellationToken.None));
+        evaluator.BeforeChunk = null;
+        Assert.Equal([.. ids.Select(id => $"{EvaluationWorld.Tenant}/{id}").Order(StringComparer.Ordinal)], failed.Failures.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(ids[0], failed.Failures[$"{EvaluationWorld.Tenant}/{ids[1]}"].Message, StringComparison.Ordinal);
+        var states = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
+        foreach (var id in ids)
+        {
+            Assert.Equal(before[id], states[id]);
+            Assert.Equal(membersBefore[id], await world.StoredMembersAsync(id));
+        }
+
+        var after = changed.AddMinutes(30);
+        await evaluator.TickAsync(EvaluationWorld.Tenant, after, null, CancellationToken.None);
+        states = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
+        Assert.All(ids, id => Assert.Equal(versions[id], states[id].Version));
+        await AssertMembersAsync(world, ids, after);
+        var next = after.AddHours(9);
+        await world.IngestAsync(next, 90, 20);
+        await evaluator.TickAsync(EvaluationWorld.Tenant, next, null, CancellationToken.None);
+        await AssertMembersAsync(world, ids, next);
+    }
+
+    /// <summary>A new definition for each segment of the chain: browsers at the bottom, outside Boston, members above.</summary>
+    private static async Task<Dictionary<string, int>> SaveNewVersionsAsync(EvaluationWorld world, List<string> ids)
+    {
+        var middle = new SegmentDefinition("Browsers outside Boston", null, new AllCondition(
+        [
+            new SegmentReferenceCondition(ids[0], Member: true),
+            new PropertyCondition(new PropertyFilter("city", FilterOperator.Neq, [new StringScalar("Boston")])),
+        ]));
+        var top = new SegmentDefinition("Browsers outside Boston too", null, new SegmentReferenceCondition(ids[1], Member: true));
+        var versions = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (id, definition) in ids.Zip([Browsers, middle, top]))
+        {
+            var saved = await world.Segments.SaveAsync(EvaluationWorld.Tenant, id, definition.Name, null, SegmentDefinitionJson.Write(definition), CancellationToken.None);
+            versions[id] = saved.Version;
+        }
+
+        return versions;
+    }
+
     private static async Task AssertMembersAsync(EvaluationWorld world, List<string> ids, DateTime t)
     {
         foreach (var id in ids)
