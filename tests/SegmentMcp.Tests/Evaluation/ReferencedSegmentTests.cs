@@ -25,9 +25,7 @@ public sealed class ReferencedSegmentTests
     [Fact]
     public async Task A_chain_of_references_is_planned_in_one_statement_and_waits_only_when_a_definition_changes()
     {
-        var (world, schema, recording, ids) = await SeedAsync(41);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
-        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        var (world, recording, ids, evaluator) = await EvaluatedAsync(41);
 
         for (var tick = 1; tick <= 3; tick++)
         {
@@ -61,9 +59,7 @@ public sealed class ReferencedSegmentTests
     [Fact]
     public async Task A_chain_that_failed_when_its_reference_changed_is_repaired_beside_it()
     {
-        var (world, schema, recording, ids) = await SeedAsync(42);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
-        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        var (world, recording, ids, evaluator) = await EvaluatedAsync(42);
         var t = Start.AddHours(13);
         await world.IngestAsync(t, 90, 20);
         await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
@@ -93,9 +89,7 @@ public sealed class ReferencedSegmentTests
     [Fact]
     public async Task A_chain_that_takes_new_definitions_throughout_runs_in_one_level_its_references_written_as_generations()
     {
-        var (world, schema, recording, ids) = await SeedAsync(43);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
-        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        var (world, recording, ids, evaluator) = await EvaluatedAsync(43);
         var t = Start.AddHours(13);
         await world.IngestAsync(t, 90, 20);
         await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
@@ -142,9 +136,7 @@ public sealed class ReferencedSegmentTests
     [Fact]
     public async Task A_segment_evaluated_beside_its_references_keeps_its_state_when_one_of_them_fails()
     {
-        var (world, schema, recording, ids) = await SeedAsync(44);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
-        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        var (world, recording, ids, evaluator) = await EvaluatedAsync(44);
         var before = await world.Segments.StatesAsync(EvaluationWorld.Tenant, null, CancellationToken.None);
         var membersBefore = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         foreach (var id in ids)
@@ -197,6 +189,15 @@ public sealed class ReferencedSegmentTests
         }
 
         return versions;
+    }
+
+    /// <summary>The chain seeded and evaluated once at <see cref="Start"/>.</summary>
+    private static async Task<(EvaluationWorld World, RecordingEngine Recording, List<string> Ids, SegmentEvaluator Evaluator)> EvaluatedAsync(int seed)
+    {
+        var (world, schema, recording, ids) = await SeedAsync(seed);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        return (world, recording, ids, evaluator);
     }
 
     private static async Task AssertMembersAsync(EvaluationWorld world, List<string> ids, DateTime t)
