@@ -187,11 +187,13 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
         }
     }
 
-    /// <summary>The tenants a tick evaluates and the engine's clock and ingestion watermark.</summary>
+    /// <summary>The tenants a tick evaluates and the engine's clock and ingestion watermark, read side by side.</summary>
     private async Task<(IReadOnlyList<string> Tenants, IngestInstant Clock)> ReadStartAsync(string? tenant, CancellationToken cancellationToken)
     {
-        var tenants = tenant is null ? await segments.TenantsAsync(cancellationToken).ConfigureAwait(false) : [tenant];
-        return (tenants, await IngestClock.ReadAsync(engine, schema, cancellationToken).ConfigureAwait(false));
+        var tenants = tenant is null ? segments.TenantsAsync(cancellationToken) : Task.FromResult<IReadOnlyList<string>>([tenant]);
+        var clock = IngestClock.ReadAsync(engine, schema, cancellationToken);
+        await Task.WhenAll(tenants, clock).ConfigureAwait(false);
+        return (await tenants.ConfigureAwait(false), await clock.ConfigureAwait(false));
     }
 
     private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, DateTime databaseNow, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
