@@ -206,7 +206,7 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
         // values from the current-value table (anything newer than either is read from the history). Phase 1 reads
         // only the history, so both refreshes run beside the first level's phase 1 and are awaited before its phase 2;
         // the timelines first, since the current values' refresh reads the changed profiles' history through them.
-        var currentValues = rows.Count > 0 ? Task.Run(() => RefreshReadStructuresAsync(tick, tenant, cancellationToken), cancellationToken) : Task.CompletedTask;
+        var currentValues = rows.Count > 0 ? Task.Run(() => RefreshReadStructuresAsync(tick, tenant, watermark, cancellationToken), cancellationToken) : Task.CompletedTask;
 
         try
         {
@@ -224,7 +224,7 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
         await PurgeDeletedAsync(tick, tenant, rows, states, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RefreshReadStructuresAsync(Tick tick, string tenant, CancellationToken cancellationToken)
+    private async Task RefreshReadStructuresAsync(Tick tick, string tenant, DateTime watermark, CancellationToken cancellationToken)
     {
         if (BeforeReadStructuresRefresh is { } before)
         {
@@ -240,7 +240,8 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
             await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var refreshed = await currentTraits.RefreshAsync(tenant, cancellationToken).ConfigureAwait(false);
+        // Up to the watermark the tick started with (it records that one in the states): no second clock read.
+        var refreshed = await currentTraits.RefreshToWatermarkAsync(tenant, watermark, cancellationToken).ConfigureAwait(false);
         tick.AddRows(refreshed.RowsRead);
     }
 

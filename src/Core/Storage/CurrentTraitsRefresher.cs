@@ -49,7 +49,17 @@ public sealed class CurrentTraitsRefresher(IClickHouseEngine engine, TableNames 
     public async Task<CurrentTraitsRefresh> RefreshAsync(string tenant, DateTime? upTo, CancellationToken cancellationToken = default)
     {
         var watermark = (await IngestClock.ReadAsync(engine, tables, cancellationToken).ConfigureAwait(false)).Watermark;
-        var until = upTo is { } requested && requested < watermark ? requested : watermark;
+        return await RefreshToWatermarkAsync(tenant, upTo is { } requested && requested < watermark ? requested : watermark, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Brings one tenant's current values up to <paramref name="watermark"/>: an ingestion watermark the caller read
+    /// from the engine (<see cref="IngestClock"/>) or an earlier time, trusted without reading the clock again. Later
+    /// readings only move forward, so the rows up to it are all there; a tick passes the one it started with.
+    /// </summary>
+    public async Task<CurrentTraitsRefresh> RefreshToWatermarkAsync(string tenant, DateTime watermark, CancellationToken cancellationToken = default)
+    {
+        var until = watermark;
         var tenantParameter = Sql.Named("tenant", "String", tenant);
         var upToParameter = Sql.Named("up_to", Time6, until);
         var from = await engine.QuerySingleAsync(

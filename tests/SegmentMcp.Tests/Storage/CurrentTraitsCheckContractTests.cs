@@ -54,6 +54,39 @@ public abstract partial class EngineContractTests
         Assert.Null(SegmentCompiler.CompileCurrentTraitsCheck(events, new TableNames("acme_cluster"), CheckNow));
     }
 
+    [Fact]
+    public async Task A_refresh_to_a_watermark_read_before_stops_there_and_queries_read_the_rest_from_the_history()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await UpdateAsync(schema, ("p1", -3, "city", "sBoston"), ("p1", -3, "plan", "spremium"), ("p2", -3, "city", "sBoston"), ("p2", -3, "plan", "spremium"));
+        var refresher = new CurrentTraitsRefresher(Engine, schema);
+        await refresher.RefreshAsync("acme");
+
+        // As a tick: the watermark read at its start, then rows ingested before its refresh runs.
+        var started = (await IngestClock.ReadAsync(Engine, schema, CancellationToken.None)).Watermark;
+        await UpdateAsync(schema, ("p1", -2, "city", "sParis"), ("p3", -2, "city", "sBoston"), ("p3", -2, "plan", "spremium"));
+        var refreshed = await refresher.RefreshToWatermarkAsync("acme", started);
+
+        Assert.Equal(started, refreshed.Watermark);
+        var recorded = await Engine.QueryAsync(new SqlStatement($"SELECT max(watermark) FROM {schema.CurrentTraitsWatermark} WHERE tenant = 'acme'"));
+        // The table keeps milliseconds.
+        Assert.InRange(recorded.ReadSingle(row => row.GetDateTime(0)), started.AddMilliseconds(-1), started);
+        var live = await Engine.QueryAsync(new SqlStatement($"SELECT profile_id, value FROM {schema.CurrentTraits} FINAL WHERE tenant = 'acme' AND property = 'city' AND is_deleted = 0 ORDER BY profile_id"));
+        Assert.Equal([("p1", "sBoston"), ("p2", "sBoston")], live.Read(row => (row.GetString(0), row.GetString(1))));
+
+        // The rows after the watermark are read from the history: p1 left Boston, p3 arrived.
+        var premiumInBoston = ValidatedDefinition.Unchecked("acme", Definition(CheckedConditions[0]));
+        var options = await CurrentTraitsCheck.ApplyAsync(Engine, premiumInBoston, schema, new CompileOptions(CheckNow));
+        Assert.False(options.CurrentTraitsComplete);
+        Assert.Equal(["p2", "p3"], await MembersAsync(SegmentCompiler.Compile(premiumInBoston, schema, options)));
+
+        // The next refresh reads the clock and takes them in.
+        await refresher.RefreshAsync("acme");
+        options = await CurrentTraitsCheck.ApplyAsync(Engine, premiumInBoston, schema, new CompileOptions(CheckNow));
+        Assert.True(options.CurrentTraitsComplete);
+        Assert.Equal(["p2", "p3"], await MembersAsync(SegmentCompiler.Compile(premiumInBoston, schema, options)));
+    }
+
     /// <summary>
     /// The check's verdict for every checked condition at <paramref name="now"/>; when it passes, the query without the
     /// fallback finds the fallback's members, and they are not empty (else the comparison means little).
