@@ -25,7 +25,7 @@ internal static class BenchmarkCommand
             CompilerBenchmark.CommandAsync),
         new(
             "evaluator",
-            "[--company demo] [--changed 0.1,1 (percent of profiles per level; none: new segments only)] [--chunk-size N (default: the evaluator's, 20000)] [--whole-share P] [--whole-minimum N] [--whole-rows-per-candidate R] [--refresh-share P] [--refresh-after-tick on|off] [--page-cache warm|cold] [--together on|off|both] [--gather-writes on|off|both] [--longest-first on|off|both] [--lookups-beside on|off|both] [--one-sided-in-phase-one on|off|both] [--estimate-reuse on|off] [--tick-rounds N (2, 4 and 1 again worker runs repeated; medians printed)] [--journal DIR] " + EngineFlags,
+            "[--company demo] [--changed 0.1,1 (percent of profiles per level; none: new segments only)] [--chunk-size N (default: the evaluator's, 20000)] [--whole-share P] [--whole-minimum N] [--whole-rows-per-candidate R] [--refresh-share P] [--refresh-after-tick on|off] [--page-cache warm|cold] [--together on|off|both] [--gather-writes on|off|both] [--longest-first on|off|both] [--lookups-beside on|off|both] [--one-sided-in-phase-one on|off|both] [--phase-one-statements 1,2 (side by side)] [--estimate-reuse on|off] [--tick-rounds N (2, 4 and 1 again worker runs repeated; medians printed)] [--journal DIR] " + EngineFlags,
             "On a loaded demo tenant: new segments vs their compiled queries; then per level, an hour of new activity for that share of profiles, incremental tick vs full recompute (time and rows read, in total for 1/2/4 workers and per shape). Writes into the tenant: use a copy.",
             EvaluatorBenchmark.CommandAsync),
         new(

@@ -168,6 +168,11 @@ internal static class EvaluatorBenchmark
             "both" => [true, false],
             var other => throw new BenchUsageException($"--one-sided-in-phase-one: '{other}' is not 'on', 'off' or 'both'"),
         };
+        int[] phaseOneStatements = args.Text("phase-one-statements") is { } counts
+            ? [.. counts.Split(',').Select(count => int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed is >= 1 and <= 8
+                ? parsed
+                : throw new BenchUsageException($"--phase-one-statements: '{count}' is not a number of statements from 1 to 8"))]
+            : [new EvaluatorOptions().PhaseOneStatements];
         var reuseEstimates = args.Text("estimate-reuse") switch
         {
             null or "on" => true,
@@ -189,7 +194,7 @@ internal static class EvaluatorBenchmark
 
         // Each level of new activity follows the latest event by an hour; right after a load those hours lie ahead of
         // the clock, which the benchmark's evaluators are allowed to play (SimulatedAhead).
-        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick, beside, tickRounds, inPhaseOne).ConfigureAwait(false);
+        await RunAsync(engine, schema, company, latest.Latest, changed, output, chunkSize, cancellationToken, wholeShare, timelinesRefreshShare, journal, cold, together, gather, longest, reuseEstimates, wholeMinimum, wholeRowsPerCandidate, refreshAfterTick, beside, tickRounds, inPhaseOne, phaseOneStatements).ConfigureAwait(false);
     }
 
     /// <param name="changedPercents">Per level, the share of profiles (in percent) that get an hour of new activity.</param>
@@ -215,13 +220,15 @@ internal static class EvaluatorBenchmark
         bool refreshAfterTick = true,
         IReadOnlyList<bool>? beside = null,
         int tickRounds = 1,
-        IReadOnlyList<bool>? inPhaseOne = null)
+        IReadOnlyList<bool>? inPhaseOne = null,
+        IReadOnlyList<int>? phaseOneStatements = null)
     {
         together ??= [false];
         gather ??= [new EvaluatorOptions().GatherWrites];
         longest ??= [new EvaluatorOptions().LongestFirst];
         beside ??= [new EvaluatorOptions().LookUpOneSidedBesidePhaseTwo];
         inPhaseOne ??= [new EvaluatorOptions().ResolveOneSidedInPhaseOne];
+        phaseOneStatements ??= [new EvaluatorOptions().PhaseOneStatements];
         // The runs share the engine's estimates of whole queries, as a server's consecutive ticks do (an estimate is
         // reused within EvaluatorOptions.EstimateReuse of evaluation time).
         var estimates = new QueryEstimates();
@@ -279,7 +286,7 @@ internal static class EvaluatorBenchmark
 
         var (ids, definitions) = await SaveBenchmarkSegmentsAsync().ConfigureAwait(false);
 
-        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}{(beside.Count > 1 ? ", each worker count with the one-sided lookups beside phase 2 (lb) and before it (la)" : beside[0] ? string.Empty : ", one-sided lookups before phase 2")}{(inPhaseOne.Count > 1 ? ", each worker count with the one-sided candidates' stored membership read in phase 1 (p1) and looked up in a statement of its own (ls)" : inPhaseOne[0] ? string.Empty : ", one-sided candidates looked up in a statement of their own")}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows, or from {wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum:N0} candidates when the whole query reads fewer than {wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate:0.#} rows a candidate{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
+        await output.WriteLineAsync($"evaluator benchmark on tenant '{tenant}' ({engine.Kind}), 12 segments, reference time {t0:O}, chunks of at most {chunkSize:N0} candidates{(together.Count > 1 ? ", each worker count with level statements (tog) and a statement per segment chunk (sep)" : together[0] ? ", level statements" : string.Empty)}{(gather.Count > 1 ? ", each worker count with writes gathered per level (gw) and behind each finished chunk (bw)" : gather[0] ? string.Empty : ", writes behind each finished chunk")}{(longest.Count > 1 ? ", each worker count with phase 2 longest first (lf) and in queue order (qo)" : longest[0] ? string.Empty : ", phase 2 in queue order")}{(beside.Count > 1 ? ", each worker count with the one-sided lookups beside phase 2 (lb) and before it (la)" : beside[0] ? string.Empty : ", one-sided lookups before phase 2")}{(inPhaseOne.Count > 1 ? ", each worker count with the one-sided candidates' stored membership read in phase 1 (p1) and looked up in a statement of its own (ls)" : inPhaseOne[0] ? string.Empty : ", one-sided candidates looked up in a statement of their own")}{(phaseOneStatements.Count > 1 ? $", each worker count with phase 1 in {string.Join(", ", phaseOneStatements)} statements side by side (s1, s2…)" : phaseOneStatements[0] > 1 ? $", phase 1 in {phaseOneStatements[0]} statements side by side" : string.Empty)}, whole evaluation from {(wholeShare ?? new EvaluatorOptions().WholeEvaluationShare) * 100:0.###}% of the profile rows, or from {wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum:N0} candidates when the whole query reads fewer than {wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate:0.#} rows a candidate{(reuseEstimates ? $", whole-query estimates shared by the runs for {estimateReuse.TotalMinutes:0} minutes of evaluation time" : ", whole-query estimates asked every tick")}").ConfigureAwait(false);
 
         // The timelines phase 2 reads are built once after a load or an upgrade (later ticks append to them): timed on
         // their own, not as part of the new segments.
@@ -482,14 +489,15 @@ internal static class EvaluatorBenchmark
                     .SelectMany(t => (i % 2 == 0 ? gather.Reverse() : gather)
                         .SelectMany(g => (i % 2 == 0 ? longest.Reverse() : longest)
                             .SelectMany(l => (i % 2 == 0 ? beside.Reverse() : beside)
-                                .SelectMany(b => (i % 2 == 0 ? inPhaseOne.Reverse() : inPhaseOne).Select(p => (Workers: w, Together: t, Gather: g, Longest: l, Beside: b, InPhaseOne: p, Again: i > 0 && workerCounts[..i].Contains(w))))))))
+                                .SelectMany(b => (i % 2 == 0 ? inPhaseOne.Reverse() : inPhaseOne)
+                                    .SelectMany(p => (i % 2 == 0 ? phaseOneStatements.Reverse() : phaseOneStatements).Select(s => (Workers: w, Together: t, Gather: g, Longest: l, Beside: b, InPhaseOne: p, Split: s, Again: i > 0 && workerCounts[..i].Contains(w)))))))))
                 .ToList();
             for (var run = 0; run < runs.Count; run++)
             {
-                var (workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, oneSidedInPhaseOne, again) = runs[run];
+                var (workers, evaluateTogether, gatherWrites, longestFirst, lookupsBeside, oneSidedInPhaseOne, split, again) = runs[run];
                 var label = string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{workers}{(again ? " again" : string.Empty)}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}{(beside.Count > 1 ? lookupsBeside ? " lb" : " la" : string.Empty)}{(inPhaseOne.Count > 1 ? oneSidedInPhaseOne ? " p1" : " ls" : string.Empty)}");
+                    $"{workers}{(again ? " again" : string.Empty)}{(together.Count > 1 ? evaluateTogether ? " tog" : " sep" : string.Empty)}{(gather.Count > 1 ? gatherWrites ? " gw" : " bw" : string.Empty)}{(longest.Count > 1 ? longestFirst ? " lf" : " qo" : string.Empty)}{(beside.Count > 1 ? lookupsBeside ? " lb" : " la" : string.Empty)}{(inPhaseOne.Count > 1 ? oneSidedInPhaseOne ? " p1" : " ls" : string.Empty)}{(phaseOneStatements.Count > 1 ? $" s{split}" : string.Empty)}");
                 // Same work each time: the segments go back to their state at the level's start, and (below) the
                 // membership a run wrote is undone before the next, so every run finds and writes the same changes.
                 foreach (var (id, state) in states)
@@ -504,7 +512,7 @@ internal static class EvaluatorBenchmark
                     : new StreamWriter(Path.Combine(Directory.CreateDirectory(journalDirectory).FullName, string.Create(CultureInfo.InvariantCulture, $"{percent}pct-{label.Replace(' ', '-')}w{(tickRounds > 1 ? "-run" + run : string.Empty)}.jsonl")));
                 var timing = runTiming;
                 timing.StartRun(journal);
-                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, ResolveOneSidedInPhaseOne = oneSidedInPhaseOne, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
+                await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, ResolveOneSidedInPhaseOne = oneSidedInPhaseOne, PhaseOneStatements = split, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
@@ -641,19 +649,22 @@ internal static class EvaluatorBenchmark
         $"  {(met ? "met    " : "not met")}  {measurement}: {measured}, goal {goal}";
 
     /// <summary>
-    /// The median tick of each worker count over the rounds (the first one-worker run, cold, apart), in milliseconds
-    /// and against <paramref name="full"/>.
+    /// The median tick of each worker count over the rounds, and of each way a side-by-side flag runs them (the label's
+    /// words after the count: <c>s2</c>, <c>p1</c>…), the first one-worker runs (cold) apart; in milliseconds and
+    /// against <paramref name="full"/>.
     /// </summary>
     internal static string Medians(IReadOnlyList<(string Label, double Time, double Rows, double Peak)> runs, TimeSpan full)
     {
         var groups = runs
-            .Skip(1)
-            .GroupBy(r => r.Label.Split(' ')[0])
+            .Select(r => (Words: r.Label.Split(' '), r.Time))
+            .Where(r => r.Words[0] != "1" || r.Words.Contains("again"))
+            .GroupBy(r => string.Join(' ', r.Words.Where(w => w != "again")))
             .Select(g =>
             {
+                var words = g.Key.Split(' ');
                 var times = g.Select(r => r.Time).Order().ToList();
                 var median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[(times.Count / 2) - 1] + times[times.Count / 2]) / 2;
-                return string.Create(CultureInfo.InvariantCulture, $"{g.Key} worker{(g.Key == "1" ? " again" : "s")} {median * full.TotalMilliseconds:0} ms ({median:P1}; {g.Count()} runs, {times[0]:P1}–{times[^1]:P1})");
+                return string.Create(CultureInfo.InvariantCulture, $"{words[0]} worker{(words[0] == "1" ? " again" : "s")}{string.Concat(words[1..].Select(w => " " + w))} {median * full.TotalMilliseconds:0} ms ({median:P1}; {g.Count()} runs, {times[0]:P1}–{times[^1]:P1})");
             });
         return "medians over the rounds: " + string.Join("; ", groups);
     }

@@ -30,6 +30,7 @@ public sealed partial class SegmentEvaluator
             .Where(p => p.State is { } state && state.Version == p.Row.Version)
             .GroupBy(p => (p.State!.EvaluatedAt, p.State.IngestWatermark))
             .ToList();
+        var shared = new List<List<(SegmentVersion Row, SegmentDefinition Definition, SegmentState? State)>>();
         foreach (var group in groups)
         {
             var members = group.ToList();
@@ -39,15 +40,32 @@ public sealed partial class SegmentEvaluator
                 continue;
             }
 
+            // Side by side in parts (PhaseOneStatements): a statement is planned on one thread, and planning is about
+            // half of phase 1's statement.
+            var parts = Math.Clamp(options.PhaseOneStatements, 1, members.Count / 2);
+            shared.AddRange(Enumerable.Range(0, parts).Select(part => members.Where((_, i) => i % parts == part).ToList()));
+        }
+
+        var planned = await Task.WhenAll(shared.Select(async members =>
+        {
             try
             {
-                jobs.AddRange(await PlanTogetherAsync(tick, tenant, members, definitions, inlined, watermark, cancellationToken).ConfigureAwait(false));
+                return await PlanTogetherAsync(tick, tenant, members, definitions, inlined, watermark, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
                 logger.LogWarning(exception, "Phase 1 of {Count} segments of {Tenant} in one statement failed; planning them one by one", members.Count, tenant);
-                alone.AddRange(members);
+                lock (alone)
+                {
+                    alone.AddRange(members);
+                }
+
+                return [];
             }
+        })).ConfigureAwait(false);
+        foreach (var part in planned)
+        {
+            jobs.AddRange(part);
         }
 
         foreach (var (row, definition, state) in alone)

@@ -48,7 +48,7 @@ public sealed class BatchedStatementsTests
         var evaluator = new SegmentEvaluator(
             recording,
             schema,
-            new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero, ResolveOneSidedInPhaseOne = resolveOneSidedInPhaseOne });
+            new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero, ResolveOneSidedInPhaseOne = resolveOneSidedInPhaseOne, PhaseOneStatements = 1 });
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
 
         var lookups = 0;
@@ -84,6 +84,32 @@ public sealed class BatchedStatementsTests
             Assert.True(lookups > 0);
             Assert.Equal(0, resolvedInPhaseOne);
         }
+    }
+
+    [Theory]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    public async Task A_level_split_into_statements_side_by_side_has_the_members_of_a_full_recompute(int statements, int expected)
+    {
+        // Four segments at one state: at least two a statement, so three statements asked for make two.
+        var (world, schema, recording, ids) = await SeedAsync(40 + statements);
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 2, ChunkSize = 6, IngestLag = TimeSpan.Zero, PhaseOneStatements = statements });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+
+        var changed = 0L;
+        for (var tick = 1; tick <= 4; tick++)
+        {
+            var t = Start.AddHours(tick * 13);
+            await world.IngestAsync(t, 90, 20);
+            recording.Statements.Clear();
+            var report = await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+            changed += report.Statistics.Entered + report.Statistics.Exited;
+
+            Assert.Equal(expected, recording.Statements.Count(s => s.Contains("groupBitOr(direction", StringComparison.Ordinal)));
+            await AssertMembersAsync(world, ids, t);
+        }
+
+        Assert.True(changed > 0);
     }
 
     [Fact]
@@ -210,7 +236,7 @@ public sealed class BatchedStatementsTests
     public async Task A_failed_shared_statement_falls_back_to_one_statement_a_segment()
     {
         var (world, schema, recording, ids) = await SeedAsync(32);
-        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 1, ChunkSize = 6, IngestLag = TimeSpan.Zero });
+        var evaluator = new SegmentEvaluator(recording, schema, new EvaluatorOptions { Workers = 1, ChunkSize = 6, IngestLag = TimeSpan.Zero, PhaseOneStatements = 2 });
         await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
 
         var t = Start.AddHours(20);
@@ -220,7 +246,8 @@ public sealed class BatchedStatementsTests
         // No segment fails (a failed segment would make the tick throw).
         await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
 
-        Assert.Equal(1 + ids.Count, recording.Statements.Count(s => s.Contains("groupBitOr(direction", StringComparison.Ordinal)));
+        // Both shared statements (two segments each), then one a segment.
+        Assert.Equal(2 + ids.Count, recording.Statements.Count(s => s.Contains("groupBitOr(direction", StringComparison.Ordinal)));
         foreach (var id in ids)
         {
             Assert.Equal(await world.RecomputeAsync(id, t), await world.StoredMembersAsync(id));

@@ -22,4 +22,21 @@ public sealed class EvaluatorBenchmarkMediansTests
             "medians over the rounds: 2 workers 600 ms (30.0%; 3 runs, 20.0%–60.0%); 4 workers 700 ms (35.0%; 3 runs, 25.0%–40.0%); 1 worker again 900 ms (45.0%; 3 runs, 40.0%–50.0%)",
             line.Replace(" %", "%", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Each_way_a_flag_runs_side_by_side_gets_its_own_median_and_both_cold_first_runs_stay_out()
+    {
+        (string, double, double, double)[] runs =
+        [
+            ("1 s2", 0.90, 0, 0), ("1 s1", 0.95, 0, 0),
+            ("2 s1", 0.40, 0, 0), ("2 s2", 0.30, 0, 0), ("1 again s2", 0.35, 0, 0), ("1 again s1", 0.45, 0, 0),
+            ("2 again s2", 0.20, 0, 0), ("2 again s1", 0.50, 0, 0), ("1 again s1", 0.55, 0, 0), ("1 again s2", 0.25, 0, 0),
+        ];
+
+        var line = EvaluatorBenchmark.Medians(runs, TimeSpan.FromMilliseconds(1000));
+
+        Assert.Equal(
+            "medians over the rounds: 2 workers s1 450 ms (45.0%; 2 runs, 40.0%–50.0%); 2 workers s2 250 ms (25.0%; 2 runs, 20.0%–30.0%); 1 worker again s2 300 ms (30.0%; 2 runs, 25.0%–35.0%); 1 worker again s1 500 ms (50.0%; 2 runs, 45.0%–55.0%)",
+            line.Replace(" %", "%", StringComparison.Ordinal));
+    }
 }
