@@ -22,7 +22,7 @@ public sealed class BatchedStatementsTests
     private const string SharedStatement = "SELECT segment, profile_id, groupBitOr(directions) AS directions FROM (";
 
     /// <summary>How the statement of a level's phase 1 begins when it reads its one-sided candidates' stored membership.</summary>
-    private const string ResolvedStatement = "SELECT p.segment AS segment, p.profile_id AS profile_id, p.directions AS directions";
+    private const string ResolvedStatement = "SELECT kept.1 AS segment, kept.2 AS profile_id, kept.3 AS directions";
 
     /// <summary>What a lookup of one-sided candidates in stored membership, a statement of its own, reads.</summary>
     internal const string LookupStatement = "SELECT key, member FROM";
@@ -64,7 +64,7 @@ public sealed class BatchedStatementsTests
             Assert.Single(phase1);
             Assert.StartsWith(resolveOneSidedInPhaseOne ? ResolvedStatement : SharedStatement, phase1[0], StringComparison.Ordinal);
             Assert.Contains(SharedStatement, phase1[0], StringComparison.Ordinal);
-            resolvedInPhaseOne += phase1[0].Contains("has(s.members, p.profile_id)", StringComparison.Ordinal) ? 1 : 0;
+            resolvedInPhaseOne += phase1[0].Contains("has(s.members, row.2)", StringComparison.Ordinal) ? 1 : 0;
 
             // The three windows' new rows in one read, their edges in another.
             Assert.Equal(2, phase1[0].Split("ARRAY JOIN arrayFilter(").Length - 1);
