@@ -114,42 +114,38 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
         }
 
         var tick = new Tick(t1);
-
-        // The tick's working set should not sit on memory the engine or the managed heap freed before it (a preview, an
-        // import, the previous tick): released beside the first reads, which are small, and before any level starts.
-        var released = Task.WhenAll(engine.ReleaseFreedMemoryAsync(cancellationToken), Task.Run(ReleaseManagedMemory, cancellationToken));
-        var reading = ReadStartAsync(tenant, cancellationToken);
-        await Task.WhenAll(released, reading).ConfigureAwait(false);
-        var (tenants, clock) = await reading.ConfigureAwait(false);
-        var databaseNow = clock.Now;
-        if (asOf is not null && t1 > databaseNow + options.FutureAllowance)
+        IReadOnlyList<string> tenants;
+        if (tenant is not null)
         {
-            throw new ArgumentOutOfRangeException(
-                nameof(asOf),
-                $"{IsoTime.Format(t1)} is in the future (the engine's clock says {IsoTime.Format(databaseNow)}); saved segments are evaluated up to now at the latest.");
-        }
-
-        var watermark = clock.Watermark - options.IngestLag;
-        foreach (var name in tenants)
-        {
-            var tenantLock = tenantLocks.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
-            await tenantLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            // One tenant: its segments and states are read under its lock beside the clock and the release, not after them.
+            tenants = [tenant];
+            await WithTenantLockAsync(tenant, async () =>
             {
-                await TickTenantAsync(tick, name, watermark, databaseNow, progress, cancellationToken).ConfigureAwait(false);
-            }
-            finally
+                var start = StartAsync(tenant, cancellationToken);
+                var segmentsRead = ReadSegmentsAsync(tenant, cancellationToken);
+                await Task.WhenAll(start, segmentsRead).ConfigureAwait(false);
+                var (watermark, databaseNow) = Check(asOf, t1, (await start.ConfigureAwait(false)).Clock);
+                await TickTenantAsync(tick, tenant, watermark, databaseNow, await segmentsRead.ConfigureAwait(false), progress, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var (all, clock) = await StartAsync(null, cancellationToken).ConfigureAwait(false);
+            tenants = all;
+            var (watermark, databaseNow) = Check(asOf, t1, clock);
+            foreach (var name in tenants)
             {
-                tenantLock.Release();
+                await WithTenantLockAsync(name, async () =>
+                {
+                    var segmentsRead = await ReadSegmentsAsync(name, cancellationToken).ConfigureAwait(false);
+                    await TickTenantAsync(tick, name, watermark, databaseNow, segmentsRead, progress, cancellationToken).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        // A host ticks every few minutes: what the tick freed goes back to the system now, not in ten seconds' time.
-        await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
-        if (options.RefreshTimelinesAfterTick && timelines is not null)
-        {
-            RefreshTimelinesAfterTick(tenants);
-        }
+        // A host ticks every few minutes: what the tick freed goes back to the system now, not in ten seconds' time; in
+        // the background, since nothing the tick returns waits for it (then the timelines refresh, when it runs after ticks).
+        StartAfterTick(tenants);
 
         var report = tick.Report();
         var s = report.Statistics;
@@ -187,20 +183,67 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
         }
     }
 
-    /// <summary>The tenants a tick evaluates and the engine's clock and ingestion watermark, read side by side.</summary>
-    private async Task<(IReadOnlyList<string> Tenants, IngestInstant Clock)> ReadStartAsync(string? tenant, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tenants a tick evaluates (<paramref name="tenant"/> alone when named) and the engine's clock and ingestion
+    /// watermark, read beside the release of freed memory: the tick's working set should not sit on memory the engine or
+    /// the managed heap freed before it (a preview, an import, the previous tick), and these first reads are small.
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Tenants, IngestInstant Clock)> StartAsync(string? tenant, CancellationToken cancellationToken)
     {
+        var released = Task.WhenAll(engine.ReleaseFreedMemoryAsync(cancellationToken), Task.Run(ReleaseManagedMemory, cancellationToken));
         var tenants = tenant is null ? segments.TenantsAsync(cancellationToken) : Task.FromResult<IReadOnlyList<string>>([tenant]);
         var clock = IngestClock.ReadAsync(engine, schema, cancellationToken);
-        await Task.WhenAll(tenants, clock).ConfigureAwait(false);
+        await Task.WhenAll(released, tenants, clock).ConfigureAwait(false);
         return (await tenants.ConfigureAwait(false), await clock.ConfigureAwait(false));
     }
 
-    private async Task TickTenantAsync(Tick tick, string tenant, DateTime watermark, DateTime databaseNow, IProgress<TickProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>The tick's watermark and the engine's time, once an explicit evaluation time is known not to lie in the future.</summary>
+    private (DateTime Watermark, DateTime DatabaseNow) Check(DateTime? asOf, DateTime t1, IngestInstant clock)
     {
-        var reading = segments.LiveVersionsAsync(tenant, cancellationToken);
-        var states = await segments.StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
-        var rows = await reading.ConfigureAwait(false);
+        if (asOf is not null && t1 > clock.Now + options.FutureAllowance)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(asOf),
+                $"{IsoTime.Format(t1)} is in the future (the engine's clock says {IsoTime.Format(clock.Now)}); saved segments are evaluated up to now at the latest.");
+        }
+
+        return (clock.Watermark - options.IngestLag, clock.Now);
+    }
+
+    /// <summary>Runs <paramref name="work"/> holding <paramref name="tenant"/>: one tick at a time per tenant.</summary>
+    private async Task WithTenantLockAsync(string tenant, Func<Task> work, CancellationToken cancellationToken)
+    {
+        var tenantLock = tenantLocks.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+        await tenantLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await work().ConfigureAwait(false);
+        }
+        finally
+        {
+            tenantLock.Release();
+        }
+    }
+
+    /// <summary>The tenant's live segment versions and their evaluation states, read side by side (under the tenant's lock).</summary>
+    private async Task<(IReadOnlyList<SegmentVersion> Rows, IReadOnlyDictionary<string, SegmentState> States)> ReadSegmentsAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var rows = segments.LiveVersionsAsync(tenant, cancellationToken);
+        var states = segments.StatesAsync(tenant, null, cancellationToken);
+        await Task.WhenAll(rows, states).ConfigureAwait(false);
+        return (await rows.ConfigureAwait(false), await states.ConfigureAwait(false));
+    }
+
+    private async Task TickTenantAsync(
+        Tick tick,
+        string tenant,
+        DateTime watermark,
+        DateTime databaseNow,
+        (IReadOnlyList<SegmentVersion> Rows, IReadOnlyDictionary<string, SegmentState> States) segmentsRead,
+        IProgress<TickProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var (rows, states) = segmentsRead;
 
         // Not needed for correctness, only for speed: phase 2 reads its candidates' rows from the timelines and property
         // values from the current-value table (anything newer than either is read from the history). Phase 1 reads
@@ -246,8 +289,9 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
     }
 
     /// <summary>
-    /// The timelines refresh that <see cref="EvaluatorOptions.RefreshTimelinesAfterTick"/> moves out of the tick; completed
-    /// when none runs; its result is the rows it read. Benchmarks and tests await it.
+    /// What the last tick left running after it returned: the release of the memory it freed, then the timelines refresh
+    /// that <see cref="EvaluatorOptions.RefreshTimelinesAfterTick"/> moves out of the tick; completed when none runs; its
+    /// result is the rows that refresh read. Benchmarks and tests await it.
     /// </summary>
     public Task<ulong> TimelinesRefreshAfterTick
     {
@@ -260,8 +304,12 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
         }
     }
 
-    /// <summary>Starts the after-tick refresh of <paramref name="tenants"/>, unless the previous one still runs (the next tick starts another).</summary>
-    private void RefreshTimelinesAfterTick(IReadOnlyList<string> tenants)
+    /// <summary>
+    /// Starts what follows a tick in the background, unless the previous one still runs (it returns memory after its own
+    /// work, and the next tick starts another): the release of what the tick freed, then the timelines refresh of
+    /// <paramref name="tenants"/> when <see cref="EvaluatorOptions.RefreshTimelinesAfterTick"/> is on.
+    /// </summary>
+    private void StartAfterTick(IReadOnlyList<string> tenants)
     {
         lock (afterTickLock)
         {
@@ -270,7 +318,28 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
                 return;
             }
 
-            afterTick = Task.Run(() => RefreshTimelinesAsync(tenants, disposing.Token));
+            var refresh = options.RefreshTimelinesAfterTick && timelines is not null;
+            afterTick = Task.Run(async () =>
+            {
+                await ReleaseAfterTickAsync(disposing.Token).ConfigureAwait(false);
+                return refresh ? await RefreshTimelinesAsync(tenants, disposing.Token).ConfigureAwait(false) : 0UL;
+            });
+        }
+    }
+
+    private async Task ReleaseAfterTickAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception exception)
+        {
+            // Only a matter of memory: the next tick starts with the same release.
+            logger.LogWarning(exception, "Returning the memory a tick freed to the system failed");
         }
     }
 
