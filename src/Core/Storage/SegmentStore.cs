@@ -74,9 +74,9 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
 
     public async Task<IReadOnlyList<SavedSegment>> ListAsync(string tenant, CancellationToken cancellationToken)
     {
-        var rows = await LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var reading = LiveVersionsAsync(tenant, cancellationToken);
         var states = await StatesAsync(tenant, null, cancellationToken).ConfigureAwait(false);
-        return [.. rows.Select(row => ToSaved(row, states))];
+        return [.. (await reading.ConfigureAwait(false)).Select(row => ToSaved(row, states))];
     }
 
     public Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken) =>
