@@ -475,6 +475,7 @@ internal static class EvaluatorBenchmark
             string? peakedIn = null;
             var afterTickRefreshes = new List<string>();
             var managedReleases = new List<string>();
+            var coresBusy = new List<string>();
             var levelRuns = new List<(string Label, double Time, double Rows, double Peak)>();
             IReadOnlyList<(string Statement, int Count, TimeSpan Time, ulong Rows)> breakdown = [];
             // The level's first run (one worker) meets its hour's new parts (and, with level statements, its keys) cold,
@@ -525,9 +526,15 @@ internal static class EvaluatorBenchmark
                 // One worker's resident set is sampled as it runs, to name the statement it peaks in.
                 using var sampling = new CancellationTokenSource();
                 var sampler = workers == 1 ? SampleAsync(engine, timing, sampling.Token) : Task.FromResult((0.0, (string?)null));
+                var processorTime = Process.GetCurrentProcess().TotalProcessorTime;
                 var watch = Stopwatch.StartNew();
                 var report = await evaluator.TickAsync(tenant, to, null, cancellationToken).ConfigureAwait(false);
                 var elapsed = watch.Elapsed;
+
+                // How much of the machine the tick kept busy: the process's processor time (the engine's threads, the
+                // evaluator's, and the sampler's for one worker) against the tick's wall time on every core.
+                var busy = (Process.GetCurrentProcess().TotalProcessorTime - processorTime) / (elapsed * Environment.ProcessorCount);
+                coresBusy.Add(string.Create(CultureInfo.InvariantCulture, $"{label.Trim()}: {busy:0%}"));
                 await sampling.CancelAsync().ConfigureAwait(false);
                 var (sampledPeak, peakStatement) = await sampler.ConfigureAwait(false);
                 if (peakStatement is not null)
@@ -591,6 +598,7 @@ internal static class EvaluatorBenchmark
 
             // The managed heap each tick found and what its release at the start left (SegmentEvaluator.ManagedReleaseThreshold).
             await output.WriteLineAsync($"managed heap per tick: {string.Join("; ", managedReleases)}").ConfigureAwait(false);
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"processor time of the process during each tick, against its wall time on all {Environment.ProcessorCount} cores: {string.Join(", ", coresBusy)}")).ConfigureAwait(false);
 
             // Where one worker's tick spends its time: statements grouped by their opening words.
             await output.WriteLineAsync("tick statements (1 worker, first run)                                                         count  total ms   rows read").ConfigureAwait(false);
