@@ -190,22 +190,26 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
     /// <summary>Members at <paramref name="now"/> after <paramref name="afterProfileId"/>, in profile id order, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<string>> MembersAsync(ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken)
     {
-        var complete = await CurrentTraitsCompleteAsync(definition, now, cancellationToken).ConfigureAwait(false);
-        return await MembersAsync(definition, now, complete, afterProfileId, limit, cancellationToken).ConfigureAwait(false);
+        return await CurrentTraitsCheck.QueryAsync(
+            engine, definition, schema, new CompileOptions(now),
+            (options, ct) => MembersAsync(definition, now, options.CurrentTraitsComplete, afterProfileId, limit, ct), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// The size and one page of members at <paramref name="now"/>, after one check of the current-value table shared
+    /// The size and one page of members at <paramref name="now"/>, with one check of the current-value table shared
     /// by both queries.
     /// </summary>
     public async Task<(long Count, IReadOnlyList<string> Members)> PreviewAsync(
-        ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken)
-    {
-        var complete = await CurrentTraitsCompleteAsync(definition, now, cancellationToken).ConfigureAwait(false);
-        var count = await CountAsync(definition, now, complete, cancellationToken).ConfigureAwait(false);
-        var members = await MembersAsync(definition, now, complete, afterProfileId, limit, cancellationToken).ConfigureAwait(false);
-        return (count, members);
-    }
+        ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken) =>
+        await CurrentTraitsCheck.QueryAsync(
+            engine, definition, schema, new CompileOptions(now),
+            async (options, ct) =>
+            {
+                var count = await CountAsync(definition, now, options.CurrentTraitsComplete, ct).ConfigureAwait(false);
+                var members = await MembersAsync(definition, now, options.CurrentTraitsComplete, afterProfileId, limit, ct).ConfigureAwait(false);
+                return (count, members);
+            },
+            cancellationToken).ConfigureAwait(false);
 
     private async Task<IReadOnlyList<string>> MembersAsync(
         ValidatedDefinition definition, DateTime now, bool currentTraitsComplete, string? afterProfileId, int limit, CancellationToken cancellationToken)
@@ -213,10 +217,6 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
         var page = Compile(definition, new CompileOptions(now, CompileMode.Page) { AfterProfileId = afterProfileId, PageSize = limit, CurrentTraitsComplete = currentTraitsComplete });
         return await engine.QueryAsync(page, row => row.GetString(0), cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>Whether the current-value table alone answers the definition at now (<see cref="CurrentTraitsCheck"/>).</summary>
-    private async Task<bool> CurrentTraitsCompleteAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken) =>
-        (await CurrentTraitsCheck.ApplyAsync(engine, definition, schema, new CompileOptions(now), cancellationToken).ConfigureAwait(false)).CurrentTraitsComplete;
 
     /// <summary>The engine's estimate of the rows the compiled query reads (<c>EXPLAIN ESTIMATE</c>).</summary>
     public async Task<long> EstimateRowsAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
@@ -228,8 +228,9 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
 
     public async Task<long> CountAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
     {
-        var complete = await CurrentTraitsCompleteAsync(definition, now, cancellationToken).ConfigureAwait(false);
-        return await CountAsync(definition, now, complete, cancellationToken).ConfigureAwait(false);
+        return await CurrentTraitsCheck.QueryAsync(
+            engine, definition, schema, new CompileOptions(now),
+            (options, ct) => CountAsync(definition, now, options.CurrentTraitsComplete, ct), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<long> CountAsync(ValidatedDefinition definition, DateTime now, bool currentTraitsComplete, CancellationToken cancellationToken) =>

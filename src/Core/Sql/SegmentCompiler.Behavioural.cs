@@ -9,8 +9,43 @@ namespace SegmentMcp.Core.Sql;
 /// </summary>
 public static partial class SegmentCompiler
 {
-    /// <summary>A column of the event aggregate: the rows it reads (metric, time range, filtered further) and its aggregate.</summary>
-    private sealed record EventColumn(string Metric, TimeRange Range, bool Filtered, SqlFragment Aggregate, SqlFragment Selection);
+    /// <summary>
+    /// A column of the event aggregate: the rows it reads (metric, time range, filtered further) and its aggregate.
+    /// With <paramref name="Parts"/> and <paramref name="AggregateOf"/>, the aggregate is rebuilt over only the terms
+    /// of its selection that the aggregate's WHERE does not already imply (null: every row the WHERE lets through).
+    /// </summary>
+    private sealed record EventColumn(
+        string Metric, TimeRange Range, bool Filtered, SqlFragment Aggregate, SqlFragment Selection,
+        SelectionParts? Parts = null, Func<SqlFragment?, SqlFragment>? AggregateOf = null);
+
+    /// <summary>The terms of a leaf's row selection, kept apart so that the ones its aggregate's WHERE implies can be left out.</summary>
+    private sealed record SelectionParts(SqlFragment Metric, SqlFragment? From, SqlFragment? Until, IReadOnlyList<SqlFragment> Filters)
+    {
+        public SqlFragment All => Without(metric: false, from: false, until: false)!;
+
+        /// <summary>The terms not left out, joined with AND; null when none is left.</summary>
+        public SqlFragment? Without(bool metric, bool from, bool until)
+        {
+            var terms = new List<SqlFragment>();
+            if (!metric)
+            {
+                terms.Add(Metric);
+            }
+
+            if (!from && From is not null)
+            {
+                terms.Add(From);
+            }
+
+            if (!until && Until is not null)
+            {
+                terms.Add(Until);
+            }
+
+            terms.AddRange(Filters);
+            return terms.Count == 0 ? null : Sql.Join(Sql.Of($" AND "), terms);
+        }
+    }
 
     /// <summary>
     /// When "a period's count <paramref name="op"/> <paramref name="value"/>" depends only on whether the period has
@@ -99,8 +134,9 @@ public static partial class SegmentCompiler
 
         private SqlFragment Count(string metric, IReadOnlyList<PropertyFilter> where, TimeRange range)
         {
-            var selection = Selection(metric, where, range);
-            return AddEventColumn(metric, range, where.Count > 0, Sql.Of($"countIf({selection})"), selection);
+            var parts = SelectionOf(metric, where, range);
+            static SqlFragment CountOf(SqlFragment? s) => s is null ? Sql.Of($"count()") : Sql.Of($"countIf({s})");
+            return AddEventColumn(new EventColumn(metric, range, where.Count > 0, CountOf(parts.All), parts.All, parts, CountOf));
         }
 
         /// <summary>

@@ -394,26 +394,23 @@ public static partial class SegmentCompiler
         };
 
         /// <summary>The rows of <paramref name="metric"/> in <paramref name="range"/> passing every where filter.</summary>
-        private SqlFragment Selection(string metric, IReadOnlyList<PropertyFilter> where, TimeRange range)
+        private SqlFragment Selection(string metric, IReadOnlyList<PropertyFilter> where, TimeRange range) =>
+            SelectionOf(metric, where, range).All;
+
+        private SelectionParts SelectionOf(string metric, IReadOnlyList<PropertyFilter> where, TimeRange range)
         {
-            var conditions = new List<SqlFragment> { Sql.Of($"metric = {Sql.Param("String", metric)}") };
-            if (range.From is { } lower)
-            {
-                conditions.Add(Sql.Of($"ts >= {Sql.Param(DateTimeType, lower)}"));
-            }
-
-            if (range.Until is { } upper)
-            {
-                conditions.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, upper)}"));
-            }
-
+            var filters = new List<SqlFragment>(where.Count);
             foreach (var filter in where)
             {
                 var value = filter.IsEventValue ? EventValueSql.Instance : (ValueSql)new TaggedValueSql(EventProperty(filter.Name));
-                conditions.Add(FilterSql.Predicate(filter, value, nowParameter, now));
+                filters.Add(FilterSql.Predicate(filter, value, nowParameter, now));
             }
 
-            return Sql.Join(Sql.Of($" AND "), conditions);
+            return new SelectionParts(
+                Sql.Of($"metric = {Sql.Param("String", metric)}"),
+                range.From is { } lower ? Sql.Of($"ts >= {Sql.Param(DateTimeType, lower)}") : null,
+                range.Until is { } upper ? Sql.Of($"ts < {Sql.Param(DateTimeType, upper)}") : null,
+                filters);
         }
 
         /// <summary>An event property's tagged value; marks the query as one that reads events' properties.</summary>
@@ -424,35 +421,41 @@ public static partial class SegmentCompiler
         }
 
         /// <summary>Registers a column of the event aggregate; returns its qualified name.</summary>
-        private SqlFragment AddEventColumn(string metric, TimeRange range, bool filtered, SqlFragment aggregate, SqlFragment selection)
+        private SqlFragment AddEventColumn(string metric, TimeRange range, bool filtered, SqlFragment aggregate, SqlFragment selection) =>
+            AddEventColumn(new EventColumn(metric, range, filtered, aggregate, selection));
+
+        private SqlFragment AddEventColumn(EventColumn eventColumn)
         {
             var column = Sql.Of($"e.{Sql.Alias("e", eventColumns.Count)}");
-            eventColumns.Add(new EventColumn(metric, range, filtered, aggregate, selection));
+            eventColumns.Add(eventColumn);
             return column;
         }
 
         private SqlFragment EventPredicate(EventCondition e)
         {
             var range = TimeRange.Of(e.Window, now);
-            var selected = Selection(e.Metric, e.Where, range);
+            var parts = SelectionOf(e.Metric, e.Where, range);
             var measured = e.Measure.Property switch
             {
                 null => null,
                 PropertyFilter.ValueProperty => EventValueSql.Instance,
                 var name => (ValueSql)new TaggedValueSql(EventProperty(name)),
             };
-            var aggregate = e.Measure.Kind switch
+
+            // Over the rows the selection keeps; null: over every row the aggregate's WHERE lets through.
+            Func<SqlFragment?, SqlFragment> aggregateOf = e.Measure.Kind switch
             {
-                MeasureKind.Count => Sql.Of($"countIf({selected})"),
-                MeasureKind.Sum => Sql.Of($"sumIf(ifNull({measured!.Number}, 0), {selected})"),
-                MeasureKind.Avg => Sql.Of($"avgOrNullIf({measured!.Number}, {selected})"),
-                MeasureKind.Min => Sql.Of($"minOrNullIf({measured!.Number}, {selected})"),
-                MeasureKind.Max => Sql.Of($"maxOrNullIf({measured!.Number}, {selected})"),
+                MeasureKind.Count => s => s is null ? Sql.Of($"count()") : Sql.Of($"countIf({s})"),
+                MeasureKind.Sum => s => s is null ? Sql.Of($"sum(ifNull({measured!.Number}, 0))") : Sql.Of($"sumIf(ifNull({measured!.Number}, 0), {s})"),
+                MeasureKind.Avg => s => s is null ? Sql.Of($"avgOrNull({measured!.Number})") : Sql.Of($"avgOrNullIf({measured!.Number}, {s})"),
+                MeasureKind.Min => s => s is null ? Sql.Of($"minOrNull({measured!.Number})") : Sql.Of($"minOrNullIf({measured!.Number}, {s})"),
+                MeasureKind.Max => s => s is null ? Sql.Of($"maxOrNull({measured!.Number})") : Sql.Of($"maxOrNullIf({measured!.Number}, {s})"),
                 _ => measured is EventValueSql
-                    ? Sql.Of($"uniqExactIf(value, {selected} AND isNotNull(value))")
-                    : Sql.Of($"uniqExactIf({measured!.Tagged}, {selected} AND {measured.IsSet})"),
+                    ? s => s is null ? Sql.Of($"uniqExactIf(value, isNotNull(value))") : Sql.Of($"uniqExactIf(value, {s} AND isNotNull(value))")
+                    : s => s is null ? Sql.Of($"uniqExactIf({measured!.Tagged}, {measured.IsSet})") : Sql.Of($"uniqExactIf({measured!.Tagged}, {s} AND {measured.IsSet})"),
             };
-            var column = AddEventColumn(e.Metric, range, e.Where.Count > 0, aggregate, selected);
+            var selected = parts.All;
+            var column = AddEventColumn(new EventColumn(e.Metric, range, e.Where.Count > 0, aggregateOf(selected), selected, parts, aggregateOf));
             var comparison = Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");
 
             // avg/min/max are NULL for an empty set (and for profiles missing from the aggregate): false.
@@ -565,36 +568,91 @@ public static partial class SegmentCompiler
         private SqlFragment EventKeysOfCandidates(SqlFragment metrics) =>
             levelEventKeys ?? Sql.Of($"key IN (SELECT {TimelineKeys.Events(tenantParameter, Sql.Of($"candidate"), Sql.Of($"metric"))} FROM (SELECT arrayJoin({restrictedTo!}) AS candidate) ARRAY JOIN {metrics} AS metric)");
 
+        /// <summary>
+        /// Whether the windows' union has no gap, so that the WHERE's bounds (the earliest start, the latest end) select
+        /// exactly the rows some window holds: a window between 30 and 90 days ago beside the last 30 days.
+        /// </summary>
+        private static bool Contiguous(IReadOnlyList<TimeRange> ranges)
+        {
+            // Windows are [From, Until): a window starting where another ends leaves no gap.
+            DateTime? end = null;
+            var unbounded = false;
+            var first = true;
+            foreach (var range in ranges.OrderBy(r => r.From ?? DateTime.MinValue))
+            {
+                if (!first && !unbounded && range.From is { } start && start > end)
+                {
+                    return false;
+                }
+
+                unbounded |= range.Until is null;
+                end = first || range.Until > end ? range.Until : end;
+                first = false;
+            }
+
+            return true;
+        }
+
         /// <param name="withColumns">False for the profiles alone (their rows' GROUP BY), without the leaves' aggregates.</param>
         private SqlFragment EventAggregate(bool withColumns = true)
         {
-            var columns = eventColumns.Select((column, index) => Sql.Of($", {column.Aggregate} AS {Sql.Alias("e", index)}"));
             var metrics = eventColumns.Select(c => c.Metric).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             var bounds = new List<SqlFragment> { Sql.Of($"ts <= {nowParameter}") };
 
             // The union of the windows: a lower bound only if every leaf has one, likewise the upper bound.
             var ranges = eventColumns.Select(c => c.Range).ToList();
-            if (ranges.All(r => r.From is not null))
+            DateTime? lower = ranges.All(r => r.From is not null) ? ranges.Min(r => r.From!.Value) : null;
+            if (lower is not null)
             {
-                bounds.Add(Sql.Of($"ts >= {Sql.Param(DateTimeType, ranges.Min(r => r.From!.Value))}"));
+                bounds.Add(Sql.Of($"ts >= {Sql.Param(DateTimeType, lower.Value)}"));
             }
 
-            if (ranges.All(r => r.Until is not null) && ranges.Max(r => r.Until!.Value) <= now)
+            DateTime? upper = ranges.All(r => r.Until is not null) && ranges.Max(r => r.Until!.Value) <= now ? ranges.Max(r => r.Until!.Value) : null;
+            if (upper is not null)
             {
-                bounds.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, ranges.Max(r => r.Until!.Value))}"));
+                bounds.Add(Sql.Of($"ts < {Sql.Param(DateTimeType, upper.Value)}"));
             }
+
+            // A leaf's terms the WHERE already implies are left out of its aggregate and of the OR below: each is
+            // evaluated on every row otherwise (repeat buyers 90d, 75 against 67 ms with count() on a server).
+            var oneMetric = metrics.Length == 1;
+            SqlFragment? Remaining(EventColumn c) => c.Parts!.Without(
+                metric: oneMetric,
+                from: c.Range.From is { } from && from == lower,
+                until: c.Range.Until is { } until && (until > now || until == upper));
 
             // With where filters or different windows, only rows some leaf selects: a profile none of whose rows is
             // selected reads the column defaults (the values of empty selections) or, when the aggregate drives,
             // cannot qualify. Fewer rows reach the GROUP BY (an OR of a 14-day and a 3-day window groups only rows
-            // either leaf counts).
-            if (eventColumns.Any(c => c.Filtered) || ranges.Distinct().Count() > 1)
+            // either leaf counts). Windows of one metric without a gap between them select what the bounds do already.
+            // A single leaf's remaining terms are that filter, and its aggregate then reads every row.
+            var single = eventColumns is [{ Parts: not null, AggregateOf: not null } only] ? only : null;
+            var singleFiltered = false;
+            if (eventColumns.Any(c => c.Filtered) || (ranges.Distinct().Count() > 1 && !(oneMetric && Contiguous(ranges))))
             {
-                bounds.Add(Sql.Or([.. eventColumns.Select(c => Parenthesize(c.Selection))]));
+                var remainders = eventColumns.Select(c => c.Parts is null ? c.Selection : Remaining(c)).ToList();
+                if (single is not null && remainders[0] is { } remaining)
+                {
+                    bounds.Add(Parenthesize(remaining));
+                    singleFiltered = true;
+                }
+                else if (remainders.All(r => r is not null))
+                {
+                    // (A leaf that selects every row the bounds let through makes the OR true on every row.)
+                    bounds.Add(Sql.Or([.. remainders.Select(r => Parenthesize(r!))]));
+                }
             }
 
+            var columns = eventColumns.Select((column, index) =>
+            {
+                var aggregate = column is { Parts: not null, AggregateOf: { } aggregateOf }
+                    ? aggregateOf(singleFiltered ? null : Remaining(column))
+                    : column.Aggregate;
+                return Sql.Of($", {aggregate} AS {Sql.Alias("e", index)}");
+            });
             var metricList = Sql.Param("Array(String)", metrics);
-            return Sql.Of($"(SELECT profile_id{(withColumns ? Sql.Join(Sql.Empty, columns) : Sql.Empty)} FROM {EventsTable(metricList)} WHERE tenant = {tenantParameter} AND metric IN {metricList} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
+            var metricFilter = oneMetric ? Sql.Of($"metric = {Sql.Param("String", metrics[0])}") : Sql.Of($"metric IN {metricList}");
+            return Sql.Of($"(SELECT profile_id{(withColumns ? Sql.Join(Sql.Empty, columns) : Sql.Empty)} FROM {EventsTable(metricList)} WHERE tenant = {tenantParameter} AND {metricFilter} AND {Sql.Join(Sql.Of($" AND "), bounds)}{RestrictProfiles()} GROUP BY profile_id)");
         }
 
         /// <summary>

@@ -47,6 +47,10 @@ public sealed class GoldenCompilerTests
         ["window_since"] = ("""{"event": {"metric": "Opened Email", "window": {"since": "2024-02-01"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_before"] = ("""{"event": {"metric": "Opened Email", "window": {"before": "2024-02-01T08:30:00Z"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_from_to"] = ("""{"event": {"metric": "Opened Email", "window": {"from": "2024-01-01", "to": "2024-02-01"}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        // Windows of one metric without a gap: the bounds alone select their rows, each count keeps only its own edge.
+        ["windows_adjacent"] = ("""{"all": [{"event": {"metric": "Placed Order", "window": {"between_days_ago": [30, 90]}, "op": "gte", "value": 1}}, {"not": {"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "gte", "value": 1}}}]}""", CompileMode.Members),
+        // A gap between them (5 to 3 days ago, the last day): only the rows either window holds reach the GROUP BY.
+        ["windows_gap"] = ("""{"all": [{"event": {"metric": "Opened Email", "window": {"between_days_ago": [3, 5]}, "op": "gte", "value": 1}}, {"event": {"metric": "Opened Email", "window": {"last_days": 1}, "op": "eq", "value": 0}}]}""", CompileMode.Members),
         ["event_where"] = ("""{"event": {"metric": "Placed Order", "where": [{"name": "$value", "op": "gte", "value": 20}, {"name": "currency", "op": "in", "value": ["USD", "EUR"]}, {"name": "coupon", "op": "is_not_set"}], "window": {"last_days": 30}, "op": "gte", "value": 2}}""", CompileMode.Members),
         ["did_not"] = ("""{"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "eq", "value": 0}}""", CompileMode.Members),
         ["not_any"] = ("""{"not": {"any": [{"property": {"name": "city", "op": "eq", "value": "Boston"}}, {"event": {"metric": "Page View", "op": "gte", "value": 1}}]}}""", CompileMode.Members),

@@ -87,6 +87,47 @@ public abstract partial class EngineContractTests
         Assert.Equal(["p2", "p3"], await MembersAsync(SegmentCompiler.Compile(premiumInBoston, schema, options)));
     }
 
+    [Fact]
+    public async Task A_read_beside_the_check_keeps_the_fast_answer_only_when_the_check_passes()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await UpdateAsync(schema, ("p1", -3, "city", "sBoston"), ("p1", -3, "plan", "spremium"), ("p2", -3, "city", "sBoston"), ("p2", -3, "plan", "spremium"));
+        // p1 leaves Boston tomorrow: the table holds its latest value (Paris), the history says Boston now.
+        await UpdateAsync(schema, ("p1", 1, "city", "sParis"));
+        await new CurrentTraitsRefresher(Engine, schema).RefreshAsync("acme");
+        var premiumInBoston = ValidatedDefinition.Unchecked("acme", Definition(CheckedConditions[0]));
+
+        async Task<(List<string> Members, List<bool> Forms)> ReadAsync(DateTime now)
+        {
+            var forms = new List<bool>();
+            var members = await CurrentTraitsCheck.QueryAsync(
+                Engine, premiumInBoston, schema, new CompileOptions(now),
+                async (options, ct) =>
+                {
+                    lock (forms)
+                    {
+                        forms.Add(options.CurrentTraitsComplete);
+                    }
+
+                    return await MembersAsync(SegmentCompiler.Compile(premiumInBoston, schema, options));
+                });
+            return (members, forms);
+        }
+
+        // Now the check fails: the table's answer (p2 alone) ran beside it and was dropped, the history's was read after.
+        var table = await MembersAsync(SegmentCompiler.Compile(premiumInBoston, schema, new CompileOptions(CheckNow) { CurrentTraitsComplete = true }));
+        Assert.Equal(["p2"], table);
+        var (members, forms) = await ReadAsync(CheckNow);
+        Assert.Equal(["p1", "p2"], members);
+        Assert.Equal([true, false], forms);
+
+        // The day after, the check passes: the answer read beside it is the one kept, and nothing runs after it.
+        (members, forms) = await ReadAsync(CheckNow.AddDays(2));
+        Assert.Equal(["p2"], members);
+        Assert.Equal([true], forms);
+        Assert.Equal(members, await MembersAsync(SegmentCompiler.Compile(premiumInBoston, schema, new CompileOptions(CheckNow.AddDays(2)))));
+    }
+
     /// <summary>
     /// The check's verdict for every checked condition at <paramref name="now"/>; when it passes, the query without the
     /// fallback finds the fallback's members, and they are not empty (else the comparison means little).

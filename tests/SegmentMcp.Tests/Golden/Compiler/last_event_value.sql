@@ -9,11 +9,11 @@ FROM (
 LEFT JOIN (
   SELECT profile_id, argMaxIf(tuple(value), (ts, ingested_at), metric = {p0:String}) AS e0
   FROM segmentmcp.events
-  WHERE tenant = {tenant:String} AND metric IN {p1:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
+  WHERE tenant = {tenant:String} AND metric = {p1:String} AND ts <= {now:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 WHERE NOT isNotNull(tupleElement(e.e0, 1))
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'Placed Order'
--- p1 Array(String) = ['Placed Order']
+-- p1 String = 'Placed Order'

@@ -1,16 +1,14 @@
 -- Profiles who opened an email at least 3 times in the last 7 days
 SELECT e.profile_id AS profile_id
 FROM (
-  SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
+  SELECT profile_id, count() AS e0
   FROM segmentmcp.events
-  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')}
+  WHERE tenant = {tenant:String} AND metric = {p0:String} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p1:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e
-WHERE e.e0 >= {p4:Float64}
+WHERE e.e0 >= {p2:Float64}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
--- p0 String = 'Opened Email'
--- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
 -- tenant String = 'acme'
--- p2 Array(String) = ['Opened Email']
+-- p0 String = 'Opened Email'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p3 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
--- p4 Float64 = 3
+-- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
+-- p2 Float64 = 3

@@ -7,15 +7,14 @@ FROM (
   GROUP BY profile_id
   HAVING min(first_seen) <= {now:DateTime64(3, 'UTC')}) AS u
 LEFT JOIN (
-  SELECT profile_id, uniqExactIf(properties[{p0:String}], metric = {p1:String} AND (properties[{p0:String}] != '')) AS e0
+  SELECT profile_id, uniqExactIf(properties[{p0:String}], (properties[{p0:String}] != '')) AS e0
   FROM segmentmcp.events
-  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
+  WHERE tenant = {tenant:String} AND metric = {p1:String} AND ts <= {now:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
-WHERE e.e0 != {p3:Float64}
+WHERE e.e0 != {p2:Float64}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
 -- p0 String = 'url'
 -- p1 String = 'Page View'
--- p2 Array(String) = ['Page View']
--- p3 Float64 = 1
+-- p2 Float64 = 1

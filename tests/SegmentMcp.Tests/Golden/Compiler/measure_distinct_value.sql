@@ -1,14 +1,13 @@
 -- Profiles who placed an order with a number of distinct values of exactly 2
 SELECT e.profile_id AS profile_id
 FROM (
-  SELECT profile_id, uniqExactIf(value, metric = {p0:String} AND isNotNull(value)) AS e0
+  SELECT profile_id, uniqExactIf(value, isNotNull(value)) AS e0
   FROM segmentmcp.events
-  WHERE tenant = {tenant:String} AND metric IN {p1:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')}
+  WHERE tenant = {tenant:String} AND metric = {p0:String} AND ts <= {now:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e
-WHERE e.e0 = {p2:Float64}
+WHERE e.e0 = {p1:Float64}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
--- p0 String = 'Placed Order'
 -- tenant String = 'acme'
--- p1 Array(String) = ['Placed Order']
+-- p0 String = 'Placed Order'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p2 Float64 = 2
+-- p1 Float64 = 2

@@ -30,7 +30,7 @@ FROM (
   GROUP BY profile_id
   HAVING min(seen) <= {now:DateTime64(3, 'UTC')}) AS u
 LEFT JOIN (
-  SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
+  SELECT profile_id, count() AS e0
   FROM (
     SELECT tenant, metric, profile_id, ts, value, ingested_at
     FROM segmentmcp.events
@@ -44,14 +44,14 @@ LEFT JOIN (
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'e', metric)
       FROM (
-        SELECT arrayJoin(candidate_ids) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
+        SELECT arrayJoin(candidate_ids) AS candidate) ARRAY JOIN {p0:Array(String)} AS metric) AND ingested_at <= (
       SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
-  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
+  WHERE tenant = {tenant:String} AND metric = {p1:String} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p2:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 LEFT JOIN (
-  SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p4:String}) AS t0
+  SELECT profile_id, argMaxIf(value, (updated_at, ingested_at), property = {p3:String}) AS t0
   FROM (
     SELECT tenant, property, profile_id, value, updated_at, ingested_at
     FROM segmentmcp.traits
@@ -69,18 +69,17 @@ LEFT JOIN (
       SELECT max(watermark)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
-  WHERE tenant = {tenant:String} AND property IN {p5:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
+  WHERE tenant = {tenant:String} AND property IN {p4:Array(String)} AND updated_at <= {now:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
   GROUP BY profile_id) AS t ON t.profile_id = u.profile_id
-WHERE (e.e0 >= {p6:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p7:String}))
+WHERE (e.e0 >= {p5:Float64} OR ((t.t0 != '') AND substring(t.t0, 2) = {p6:String}))
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
 -- profile_ids Array(String) = ['p1', 'p2']
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p0 String = 'Opened Email'
--- p1 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
--- p2 Array(String) = ['Opened Email']
--- p3 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
--- p4 String = 'city'
--- p5 Array(String) = ['city']
--- p6 Float64 = 1
--- p7 String = 'Boston'
+-- p0 Array(String) = ['Opened Email']
+-- p1 String = 'Opened Email'
+-- p2 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
+-- p3 String = 'city'
+-- p4 Array(String) = ['city']
+-- p5 Float64 = 1
+-- p6 String = 'Boston'

@@ -30,7 +30,7 @@ FROM (
   GROUP BY profile_id
   HAVING min(seen) <= {now:DateTime64(3, 'UTC')}) AS u
 LEFT JOIN (
-  SELECT profile_id, countIf(metric = {p0:String} AND ts >= {p1:DateTime64(3, 'UTC')}) AS e0
+  SELECT profile_id, count() AS e0
   FROM (
     SELECT tenant, metric, profile_id, ts, value, ingested_at
     FROM segmentmcp.events
@@ -44,19 +44,18 @@ LEFT JOIN (
     WHERE key IN (
       SELECT concat(toString(length({tenant:String})), ':', {tenant:String}, toString(length(candidate)), ':', candidate, 'e', metric)
       FROM (
-        SELECT arrayJoin(candidate_ids) AS candidate) ARRAY JOIN {p2:Array(String)} AS metric) AND ingested_at <= (
+        SELECT arrayJoin(candidate_ids) AS candidate) ARRAY JOIN {p0:Array(String)} AS metric) AND ingested_at <= (
       SELECT maxIf(watermark, event_times = 1)
       FROM segmentmcp.profile_timelines_watermark
       WHERE tenant = {tenant:String}))
-  WHERE tenant = {tenant:String} AND metric IN {p2:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p3:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
+  WHERE tenant = {tenant:String} AND metric = {p1:String} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p2:DateTime64(3, 'UTC')} AND profile_id IN candidate_ids
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
-WHERE NOT (e.e0 >= {p4:Float64})
+WHERE NOT (e.e0 >= {p3:Float64})
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1, max_block_size = 4096
 -- profile_ids Array(String) = ['p1', 'p2']
 -- tenant String = 'acme'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p0 String = 'Placed Order'
--- p1 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
--- p2 Array(String) = ['Placed Order']
--- p3 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
--- p4 Float64 = 1
+-- p0 Array(String) = ['Placed Order']
+-- p1 String = 'Placed Order'
+-- p2 DateTime64(3, 'UTC') = '2024-01-28 12:00:00.000'
+-- p3 Float64 = 1

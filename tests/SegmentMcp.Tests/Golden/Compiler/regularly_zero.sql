@@ -9,7 +9,7 @@ FROM (
 LEFT JOIN (
   SELECT profile_id, groupBitOrIf(bitShiftLeft(toUInt64(1), toUInt8(toRelativeMonthNum({p0:DateTime64(3, 'UTC')}) - toRelativeMonthNum(ts))), metric = {p1:String} AND ts >= {p2:DateTime64(3, 'UTC')} AND ts < {p3:DateTime64(3, 'UTC')}) AS e0
   FROM segmentmcp.events
-  WHERE tenant = {tenant:String} AND metric IN {p4:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p5:DateTime64(3, 'UTC')} AND ts < {p6:DateTime64(3, 'UTC')}
+  WHERE tenant = {tenant:String} AND metric = {p4:String} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p5:DateTime64(3, 'UTC')} AND ts < {p6:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = u.profile_id
 WHERE {p7:UInt8} - bitCount(e.e0) >= {p8:UInt8}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
@@ -19,7 +19,7 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p1 String = 'Page View'
 -- p2 DateTime64(3, 'UTC') = '2023-11-01 00:00:00.000'
 -- p3 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
--- p4 Array(String) = ['Page View']
+-- p4 String = 'Page View'
 -- p5 DateTime64(3, 'UTC') = '2023-11-01 00:00:00.000'
 -- p6 DateTime64(3, 'UTC') = '2024-02-01 00:00:00.000'
 -- p7 UInt8 = 3

@@ -33,11 +33,11 @@ FROM (
     GROUP BY profile_id
     HAVING ((t0 != '') AND substring(t0, 2) = {p4:String}))) AS t
 LEFT JOIN (
-  SELECT profile_id, countIf(metric = {p5:String} AND ts >= {p6:DateTime64(3, 'UTC')}) AS e0
+  SELECT profile_id, count() AS e0
   FROM segmentmcp.events
-  WHERE tenant = {tenant:String} AND metric IN {p7:Array(String)} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p8:DateTime64(3, 'UTC')}
+  WHERE tenant = {tenant:String} AND metric = {p5:String} AND ts <= {now:DateTime64(3, 'UTC')} AND ts >= {p6:DateTime64(3, 'UTC')}
   GROUP BY profile_id) AS e ON e.profile_id = t.profile_id
-WHERE e.e0 = {p9:Float64}
+WHERE e.e0 = {p7:Float64}
 SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- p0 String = 'city'
@@ -48,6 +48,4 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- p4 String = 'Boston'
 -- p5 String = 'Page View'
 -- p6 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
--- p7 Array(String) = ['Page View']
--- p8 DateTime64(3, 'UTC') = '2024-02-20 12:00:00.000'
--- p9 Float64 = 0
+-- p7 Float64 = 0
