@@ -515,6 +515,11 @@ internal static class EvaluatorBenchmark
                 timing.StartRun(journal);
                 await using var workerServices = SegmentServices.Build(workers == 1 || journal is not null ? timing : engine, schema, new EvaluatorOptions { Workers = workers, ChunkSize = chunkSize, FutureAllowance = SimulatedAhead, WholeEvaluationShare = wholeShare ?? new EvaluatorOptions().WholeEvaluationShare, WholeEvaluationMinimum = wholeMinimum ?? new EvaluatorOptions().WholeEvaluationMinimum, WholeEvaluationRowsPerCandidate = wholeRowsPerCandidate ?? new EvaluatorOptions().WholeEvaluationRowsPerCandidate, TimelinesRefreshShare = refreshShare, EvaluateTogether = evaluateTogether, GatherWrites = gatherWrites, LongestFirst = longestFirst, LookUpOneSidedBesidePhaseTwo = lookupsBeside, ResolveOneSidedInPhaseOne = oneSidedInPhaseOne, PhaseOneStatements = split, EstimateReuse = estimateReuse, RefreshTimelinesAfterTick = refreshAfterTick }, estimates);
                 var evaluator = workerServices.GetRequiredService<ISegmentEvaluator>();
+                // A serving evaluator listed the segments in its previous tick, so its store knows their versions and
+                // reads only their numbers (SegmentStore.LiveVersionsAsync); this run's store is new, so it lists once
+                // before the tick, outside its figures.
+                await workerServices.GetRequiredService<SegmentStore>().LiveVersionsAsync(tenant, cancellationToken).ConfigureAwait(false);
+                timing.StartRun(journal);
                 // The peak is the tick's own: the full recompute just before it freed gigabytes the engine's allocator
                 // would hold for another ten seconds (the tick releases them too, but after the reset below).
                 await engine.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -20,6 +21,7 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
     private const string Time3 = ClickHouseTime.Milliseconds;
     private readonly SqlFragment segments = Sql.Table(schema.Segments);
     private readonly SqlFragment segmentState = Sql.Table(schema.SegmentState);
+    private readonly ConcurrentDictionary<string, Dictionary<(string Id, int Version), SegmentVersion>> liveVersions = new(StringComparer.Ordinal);
 
     public async Task<SavedSegment> SaveAsync(
         string tenant, string? segmentId, string name, string? description, string definitionJson, CancellationToken cancellationToken)
@@ -44,10 +46,11 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
             version = current.Version + 1;
         }
 
-        var createdAt = Truncate(DateTime.UtcNow);
-        await InsertAsync(new SegmentVersion(tenant, segmentId, version, name, description ?? string.Empty, definitionJson, false, createdAt), cancellationToken).ConfigureAwait(false);
+        var saved = new SegmentVersion(tenant, segmentId, version, name, description ?? string.Empty, definitionJson, false, Truncate(DateTime.UtcNow));
+        await InsertAsync(saved, cancellationToken).ConfigureAwait(false);
+        Remember(saved);
         var state = await StatesAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false);
-        return ToSaved(new SegmentVersion(tenant, segmentId, version, name, description ?? string.Empty, definitionJson, false, createdAt), state);
+        return ToSaved(saved, state);
     }
 
     public async Task<bool> DeleteAsync(string tenant, string segmentId, CancellationToken cancellationToken)
@@ -58,7 +61,9 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
             return false;
         }
 
-        await InsertAsync(current with { Version = current.Version + 1, Deleted = true, CreatedAt = Truncate(DateTime.UtcNow) }, cancellationToken).ConfigureAwait(false);
+        var tombstone = current with { Version = current.Version + 1, Deleted = true, CreatedAt = Truncate(DateTime.UtcNow) };
+        await InsertAsync(tombstone, cancellationToken).ConfigureAwait(false);
+        Remember(tombstone);
         return true;
     }
 
@@ -94,17 +99,70 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
             row => row.GetString(0),
             cancellationToken);
 
-    public Task<IReadOnlyList<SegmentVersion>> LiveVersionsAsync(string tenant, CancellationToken cancellationToken) =>
-        engine.QueryAsync(
+    /// <summary>
+    /// The tenant's current (highest, not deleted) versions, in segment id order. A version row is never rewritten, so
+    /// once the versions are read whole, the next lists read only their numbers and take the rest from the last list
+    /// when no number moved: every tick starts with this list, and the whole read of a tenant's versions (every version
+    /// ever saved, with its definition: 16,548 rows of 4,140 segments on the benchmark's database) took two to three
+    /// times as long as the numbers alone.
+    /// </summary>
+    public async Task<IReadOnlyList<SegmentVersion>> LiveVersionsAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var tenantValue = Sql.Param("String", tenant);
+        if (liveVersions.TryGetValue(tenant, out var known))
+        {
+            var current = await engine.QueryAsync(
+                Sql.Of(
+                    $"""
+                    SELECT segment_id, max(version) FROM {segments} WHERE tenant = {tenantValue}
+                    GROUP BY segment_id HAVING argMax(deleted, version) = 0 ORDER BY segment_id
+                    """),
+                row => (Id: row.GetString(0), Version: row.GetInt32(1)),
+                cancellationToken).ConfigureAwait(false);
+            if (current.Count == known.Count && current.All(c => known.ContainsKey((c.Id, c.Version))))
+            {
+                return [.. current.Select(c => known[(c.Id, c.Version)])];
+            }
+        }
+
+        // A save or a delete since the last list (or no list yet): everything read again, which also forgets the
+        // versions no longer current.
+        var versions = await engine.QueryAsync(
             Sql.Of(
                 $"""
                 SELECT segment_id, max(version) AS v, argMax(name, version), argMax(description, version), argMax(definition, version),
                        argMax(deleted, version), argMax(created_at, version)
-                FROM {segments} WHERE tenant = {Sql.Param("String", tenant)}
+                FROM {segments} WHERE tenant = {tenantValue}
                 GROUP BY segment_id HAVING argMax(deleted, version) = 0 ORDER BY segment_id
                 """),
             row => ReadVersion(tenant, row),
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+        liveVersions[tenant] = versions.ToDictionary(v => (v.SegmentId, v.Version));
+        return versions;
+    }
+
+    /// <summary>
+    /// Puts a version this store just wrote into the tenant's last list (a tombstone takes its segment out), so the
+    /// next list after a save here still reads only the numbers. Any other writer's save makes the numbers differ and
+    /// the list is read whole again: what a version holds never changes, so the worst a stale entry costs is that read.
+    /// </summary>
+    private void Remember(SegmentVersion version)
+    {
+        // Copied, not changed in place: a list may be reading the dictionary this replaces.
+        lock (liveVersions)
+        {
+            if (liveVersions.TryGetValue(version.Tenant, out var known))
+            {
+                var next = known.Where(k => k.Key.Id != version.SegmentId).ToDictionary();
+                if (!version.Deleted)
+                {
+                    next[(version.SegmentId, version.Version)] = version;
+                }
+
+                liveVersions[version.Tenant] = next;
+            }
+        }
+    }
 
     internal async Task<SegmentVersion?> LatestAsync(string tenant, string segmentId, CancellationToken cancellationToken)
     {

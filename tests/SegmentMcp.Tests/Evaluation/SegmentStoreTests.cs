@@ -40,4 +40,49 @@ public sealed class SegmentStoreTests
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.SaveAsync("t1", created.Id, "again", null, Definition, none));
         Assert.Equal(["t1", "t2"], await store.TenantsAsync(none));
     }
+
+    /// <summary>
+    /// The live list reads only the versions' numbers once it has read them whole, and keeps up with every save and
+    /// delete: its own (remembered, still only the numbers) and another store's on the same database (read whole again).
+    /// </summary>
+    [Fact]
+    public async Task The_live_list_reads_only_numbers_while_they_match_and_follows_every_writer()
+    {
+        var schema = await TestEngines.NewSchemaAsync(TestEngines.Embedded);
+        var recording = new RecordingEngine(TestEngines.Embedded);
+        var lister = new SegmentStore(recording, schema);
+        var writer = new SegmentStore(TestEngines.Embedded, schema);
+        var none = CancellationToken.None;
+
+        var first = await writer.SaveAsync("t1", null, "First", null, Definition, none);
+        var second = await writer.SaveAsync("t1", null, "Second", null, Definition, none);
+        Assert.Equal(("First | Second", "whole"), await ListAsync());
+        Assert.Equal(("First | Second", "numbers"), await ListAsync());
+
+        // Another writer's edit: the numbers differ, so the list is read whole.
+        const string Other = """{"name":"x","condition":{"property":{"name":"city","op":"eq","value":"Paris"}}}""";
+        await writer.SaveAsync("t1", first.Id, "First, edited", "now Paris", Other, none);
+        Assert.Equal(("First, edited | Second", "whole"), await ListAsync());
+        var edited = (await lister.LiveVersionsAsync("t1", none)).Single(v => v.SegmentId == first.Id);
+        Assert.Equal((2, "First, edited", "now Paris", Other), (edited.Version, edited.Name, edited.Description, edited.DefinitionJson));
+
+        // This store's own saves and deletes are remembered.
+        var third = await lister.SaveAsync("t1", null, "Third", null, Definition, none);
+        await lister.SaveAsync("t1", second.Id, "Second, renamed", null, Definition, none);
+        Assert.Equal(("First, edited | Second, renamed | Third", "numbers"), await ListAsync());
+        Assert.True(await lister.DeleteAsync("t1", third.Id, none));
+        Assert.Equal(("First, edited | Second, renamed", "numbers"), await ListAsync());
+
+        // Another writer's delete, and a tenant with none.
+        Assert.True(await writer.DeleteAsync("t1", second.Id, none));
+        Assert.Equal(("First, edited", "whole"), await ListAsync());
+        Assert.Empty(await lister.LiveVersionsAsync("t2", none));
+
+        async Task<(string Names, string Read)> ListAsync()
+        {
+            recording.Statements.Clear();
+            var names = string.Join(" | ", (await lister.LiveVersionsAsync("t1", none)).Select(v => v.Name).Order(StringComparer.Ordinal));
+            return (names, recording.Statements.Any(s => s.Contains("argMax(definition", StringComparison.Ordinal)) ? "whole" : "numbers");
+        }
+    }
 }
