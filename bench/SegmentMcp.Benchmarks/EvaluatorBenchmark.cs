@@ -621,7 +621,7 @@ internal static class EvaluatorBenchmark
             }
 
             await WriteFloorAsync(engine, schema, tenant, ids, definitions, states[ids[0]], to, full.Time, Writes(schema, breakdown), output, cancellationToken).ConfigureAwait(false);
-            goals.AddRange(LevelGoals(percent, levelRuns, engine.Kind == "chdb"));
+            goals.AddRange(LevelGoals(percent, levelRuns, engine.Kind == "chdb", journaled: journalDirectory is not null));
 
             if (schema.HasKeyValueTables)
             {
@@ -684,9 +684,12 @@ internal static class EvaluatorBenchmark
 
     /// <summary>
     /// A level's goals: at 0.1% changed every run's time ≤ 3% and rows ≤ 2% of the full recompute, at 1% time ≤ 15%;
-    /// at any level the embedded engine's peak resident set under 1 GiB (a server's memory is not this process's).
+    /// at any level the embedded engine's peak resident set under 1 GiB (a server's memory is not this process's). A
+    /// journaled run's peaks also hold the journal's text of every statement (a 1% hour's candidate arrays: the managed
+    /// heap at 80–207 MB instead of 36–53 MB, peaks up to 170 MB higher, in two runs of the same hour), so they are
+    /// printed but not judged.
     /// </summary>
-    private static IEnumerable<string> LevelGoals(double percent, IReadOnlyList<(string Label, double Time, double Rows, double Peak)> runs, bool embedded)
+    internal static IEnumerable<string> LevelGoals(double percent, IReadOnlyList<(string Label, double Time, double Rows, double Peak)> runs, bool embedded, bool journaled = false)
     {
         string Runs(Func<(string Label, double Time, double Rows, double Peak), string> value) =>
             string.Join(", ", runs.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Label}: {value(r)}")));
@@ -703,7 +706,10 @@ internal static class EvaluatorBenchmark
 
         if (embedded)
         {
-            yield return Goal($"tick at {level}, peak resident set", "< 1,024 MiB", runs.All(r => r.Peak < 1024), Runs(r => r.Peak.ToString("0", CultureInfo.InvariantCulture) + " MiB"));
+            var peaks = Runs(r => r.Peak.ToString("0", CultureInfo.InvariantCulture) + " MiB");
+            yield return journaled
+                ? $"  not judged  tick at {level}, peak resident set: {peaks}, goal < 1,024 MiB (with --journal the peaks include the journal's text of every statement: run without it to judge memory)"
+                : Goal($"tick at {level}, peak resident set", "< 1,024 MiB", runs.All(r => r.Peak < 1024), peaks);
         }
     }
 

@@ -39,4 +39,20 @@ public sealed class EvaluatorBenchmarkMediansTests
             "medians over the rounds: 2 workers s1 450 ms (45.0%; 2 runs, 40.0%–50.0%); 2 workers s2 250 ms (25.0%; 2 runs, 20.0%–30.0%); 1 worker again s2 300 ms (30.0%; 2 runs, 25.0%–35.0%); 1 worker again s1 500 ms (50.0%; 2 runs, 45.0%–55.0%)",
             line.Replace(" %", "%", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_journaled_run_prints_its_peaks_without_judging_them_and_still_judges_time_and_rows()
+    {
+        (string, double, double, double)[] runs = [("1", 0.02, 0.01, 700), ("2", 0.025, 0.015, 1100)];
+
+        var plain = EvaluatorBenchmark.LevelGoals(0.1, runs, embedded: true).ToList();
+        var journaled = EvaluatorBenchmark.LevelGoals(0.1, runs, embedded: true, journaled: true).ToList();
+
+        Assert.Equal(3, plain.Count);
+        Assert.StartsWith("  not met  tick at 0.1% changed, peak resident set: 1: 700 MiB, 2: 1100 MiB", plain[2], StringComparison.Ordinal);
+        Assert.Equal(plain[..2], journaled[..2]);
+        Assert.StartsWith("  met      tick at 0.1% changed, time against the full recompute", journaled[0], StringComparison.Ordinal);
+        Assert.StartsWith("  not judged  tick at 0.1% changed, peak resident set: 1: 700 MiB, 2: 1100 MiB, goal < 1,024 MiB (with --journal", journaled[2], StringComparison.Ordinal);
+        Assert.DoesNotContain(EvaluatorBenchmark.LevelGoals(0.1, runs, embedded: false, journaled: true), line => line.Contains("peak", StringComparison.Ordinal));
+    }
 }
