@@ -220,3 +220,9 @@ ALTER TABLE segmentmcp.traits_local MATERIALIZE PROJECTION by_time_256 SETTINGS 
 ALTER TABLE segmentmcp.traits_local DROP PROJECTION IF EXISTS by_time_fine SETTINGS mutations_sync = 2;
 
 ALTER TABLE segmentmcp.events_local MODIFY SETTING min_age_to_force_merge_seconds = 3600, min_age_to_force_merge_on_partition_only = 1;
+
+ALTER TABLE segmentmcp.events_local DROP PROJECTION IF EXISTS by_ingest SETTINGS mutations_sync = 2;
+
+ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, metric, ts, profile_id, value ORDER BY tenant, ingested_at);
+
+ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
