@@ -38,18 +38,21 @@ public sealed class EvaluationSchemaTests
         var fresh = $"SELECT profile_id FROM {schema.Events} WHERE tenant = 'acme' AND metric = 'Opened Email' AND ingested_at > toDateTime64('{watermark}', 6, 'UTC') AND ts <= toDateTime64('2026-01-11 00:00:00', 3, 'UTC')";
         Assert.Contains("ReadFromMergeTree (by_ingest)", await ExplainAsync(engine, fresh + NewRows), StringComparison.Ordinal);
 
-        // Phase 2 reads its candidates' events newer than the timelines with their values (schema 21): merged into the
-        // big part, they come from the same projection unnamed, the engine choosing it for its fewer marks, and only
-        // they are read.
+        // Phase 2 reads its candidates' events newer than the timelines with their values and properties (schema 21):
+        // merged into the big part, they come from the same projection unnamed, the engine choosing it for its fewer
+        // marks, and only they are read.
         var candidates = (await engine.QueryAsync(new SqlStatement(
             $"SELECT groupArray(profile_id) FROM (SELECT DISTINCT profile_id FROM {schema.Events} WHERE ingested_at > toDateTime64('{watermark}', 6, 'UTC') LIMIT 50)"))).Rows[0][0];
-        var newer = $"SELECT count() FROM (SELECT tenant, metric, profile_id, ts, value, ingested_at FROM {schema.Events} WHERE tenant = 'acme' AND profile_id IN {{candidates:Array(String)}} AND ingested_at > toDateTime64('{watermark}', 6, 'UTC')) WHERE metric IN ['Opened Email']";
         var parameters = new[] { new SqlParameter("candidates", "Array(String)", candidates) };
-        var plan = await engine.QueryAsync(new SqlStatement("EXPLAIN indexes = 1, projections = 1 " + newer, parameters));
-        Assert.Contains("ReadFromMergeTree (by_ingest)", string.Join("\n", plan.Rows.Select(r => r[0])), StringComparison.Ordinal);
-        var read = await engine.QueryAsync(new SqlStatement(newer, parameters));
         var total = await engine.QueryScalarAsync<ulong>(new SqlStatement($"SELECT count() FROM {schema.Events}"));
-        Assert.True(read.Statistics.RowsRead < total / 4, $"{read.Statistics.RowsRead} of {total} rows read for the events newer than the watermark");
+        foreach (var columns in new[] { "value", "value, properties" })
+        {
+            var newer = $"SELECT count() FROM (SELECT tenant, metric, profile_id, ts, {columns}, ingested_at FROM {schema.Events} WHERE tenant = 'acme' AND profile_id IN {{candidates:Array(String)}} AND ingested_at > toDateTime64('{watermark}', 6, 'UTC')) WHERE metric IN ['Opened Email']";
+            var plan = await engine.QueryAsync(new SqlStatement("EXPLAIN indexes = 1, projections = 1 " + newer, parameters));
+            Assert.Contains("ReadFromMergeTree (by_ingest)", string.Join("\n", plan.Rows.Select(r => r[0])), StringComparison.Ordinal);
+            var read = await engine.QueryAsync(new SqlStatement(newer, parameters));
+            Assert.True(read.Statistics.RowsRead < total / 4, $"{read.Statistics.RowsRead} of {total} rows read for the events newer than the watermark with {columns}");
+        }
 
         var phase1 = CandidateQuery.Incremental(
             schema, "acme", new SegmentMcp.Core.Dsl.SegmentDefinition("edge", null, new SegmentMcp.Core.Dsl.EventCondition("Opened Email", [], new SegmentMcp.Core.Dsl.LastDaysWindow(1), SegmentMcp.Core.Dsl.Measure.Count, SegmentMcp.Core.Dsl.Comparison.Gte, 1)),

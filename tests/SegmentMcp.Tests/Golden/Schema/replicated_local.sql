@@ -223,6 +223,6 @@ ALTER TABLE segmentmcp.events_local MODIFY SETTING min_age_to_force_merge_second
 
 ALTER TABLE segmentmcp.events_local DROP PROJECTION IF EXISTS by_ingest SETTINGS mutations_sync = 2;
 
-ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, metric, ts, profile_id, value ORDER BY tenant, ingested_at);
+ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, metric, ts, profile_id, value, properties ORDER BY tenant, ingested_at);
 
 ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
