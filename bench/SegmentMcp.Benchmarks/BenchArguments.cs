@@ -57,6 +57,15 @@ internal sealed class BenchArguments
             : throw new BenchUsageException($"--{name} must be a whole number from {min} to {max}, not '{text}'");
     }
 
+    /// <summary>A UTC time in ISO 8601 (<c>2026-12-04T16:00:00Z</c>; an offset is converted, none means UTC).</summary>
+    public DateTime? Time(string name)
+    {
+        var text = Text(name);
+        return text is null ? null
+            : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value) ? value.UtcDateTime
+            : throw new BenchUsageException($"--{name} must be a time in ISO 8601 such as 2026-12-04T16:00:00Z, not '{text}'");
+    }
+
     /// <summary>A comma-separated list of positive whole numbers.</summary>
     public IReadOnlyList<int> Numbers(string name, IReadOnlyList<int> fallback)
     {

@@ -20,7 +20,7 @@ internal static class BenchmarkCommand
     [
         new(
             "compiler",
-            "[--runs N (default 5)] [--only TEXT,… (shapes whose name contains one)] " + EngineFlags,
+            "[--runs N (default 5)] [--only TEXT,… (shapes whose name contains one)] [--at TIME (evaluate at this UTC time; default now)] " + EngineFlags,
             "Compiled segment queries against hand-written SQL on the demo tenant: median ms, ratio, rows read per shape.",
             CompilerBenchmark.CommandAsync),
         new(

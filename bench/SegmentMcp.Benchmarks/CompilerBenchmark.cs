@@ -266,26 +266,46 @@ internal static class CompilerBenchmark
     ];
 
     /// <summary>
-    /// <c>compiler [--runs N] [--only TEXT] [--data DIR | --clickhouse CONN] [--database NAME]</c>, on the demo tenant at
-    /// the current time; <c>--only</c> runs just the shapes whose name contains TEXT, or one of its comma-separated parts
-    /// (e.g. <c>--only first_time,sequence</c>).
+    /// <c>compiler [--runs N] [--only TEXT] [--at TIME] [--data DIR | --clickhouse CONN] [--database NAME]</c>, on the
+    /// demo tenant at the current time, or at <c>--at</c>; <c>--only</c> runs just the shapes whose name contains TEXT,
+    /// or one of its comma-separated parts (e.g. <c>--only first_time,sequence</c>).
     /// </summary>
     public static async Task CommandAsync(BenchArguments args, TextWriter output, CancellationToken cancellationToken)
     {
         var runs = args.Number("runs", 5, 1, 1_000);
         var only = args.Text("only");
+        var at = args.Time("at");
         var selection = args.Engine();
         args.RejectUnread();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        // Not before the latest property update: the current-value baselines have no fallback for updates dated
-        // after now (the evaluator benchmark writes an hour of activity ahead of the clock into the tenant).
         var latestUpdate = await engine.QueryScalarAsync<DateTime>(
             new SqlStatement($"SELECT max(updated_at) FROM {schema.Traits} WHERE tenant = {{tenant:String}}", [new SqlParameter("tenant", "String", Tenant)]),
             cancellationToken).ConfigureAwait(false);
-        var now = DateTime.UtcNow > latestUpdate ? DateTime.UtcNow : latestUpdate.AddSeconds(1);
-        now = new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+        var now = EvaluationTime(DateTime.UtcNow, DateTime.SpecifyKind(latestUpdate, DateTimeKind.Utc), at);
         await RunAsync(engine, schema, Tenant, now, runs, output, cancellationToken, only).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The time every shape is evaluated at, to the second: <paramref name="at"/> when given, else the clock. Never
+    /// before the latest property update: the current-value baselines read no history, so an update dated after the
+    /// evaluation time would make them disagree with the compiled query (the evaluator benchmark writes its hours of
+    /// activity ahead of the clock). Without <c>--at</c> the time moves just past that update; an earlier <c>--at</c>
+    /// is refused.
+    /// </summary>
+    internal static DateTime EvaluationTime(DateTime clock, DateTime latestUpdate, DateTime? at)
+    {
+        if (at is { } given)
+        {
+            var time = WholeSeconds(given);
+            return time >= latestUpdate ? time : throw new BenchUsageException(
+                $"--at {time:yyyy-MM-ddTHH:mm:ssZ} is before the demo's latest property update ({latestUpdate:yyyy-MM-ddTHH:mm:ss.fffZ}): " +
+                "the current-value baselines read no history, so give a time at or after it");
+        }
+
+        return WholeSeconds(clock > latestUpdate ? clock : latestUpdate.AddSeconds(1));
+    }
+
+    private static DateTime WholeSeconds(DateTime time) => new(time.Ticks - (time.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
 
     /// <summary>
     /// Validates every shape against the tenant's catalog (the segment-in-segment shape resolves its reference from

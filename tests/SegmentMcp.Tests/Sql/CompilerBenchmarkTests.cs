@@ -75,6 +75,44 @@ public sealed class CompilerBenchmarkTests
         Assert.Equal(CompilerBenchmark.Shapes.Count, CompilerBenchmark.Shapes.Select(s => s.Name).Distinct().Count());
     }
 
+    [Fact]
+    public void The_evaluation_time_is_the_clock_or_at_and_never_before_the_latest_property_update()
+    {
+        var clock = new DateTime(2026, 12, 6, 1, 19, 51, 700, DateTimeKind.Utc);
+        var latestUpdate = new DateTime(2026, 12, 4, 15, 59, 57, 250, DateTimeKind.Utc);
+
+        // The clock, to the second; and just past an update dated ahead of the clock.
+        Assert.Equal(new DateTime(2026, 12, 6, 1, 19, 51, DateTimeKind.Utc), CompilerBenchmark.EvaluationTime(clock, latestUpdate, at: null));
+        Assert.Equal(new DateTime(2026, 12, 4, 15, 59, 58, DateTimeKind.Utc), CompilerBenchmark.EvaluationTime(latestUpdate.AddHours(-1), latestUpdate, at: null));
+
+        // --at wins over the clock when it is not before the latest update, to the second too.
+        var at = new DateTime(2026, 12, 4, 16, 0, 0, 900, DateTimeKind.Utc);
+        Assert.Equal(new DateTime(2026, 12, 4, 16, 0, 0, DateTimeKind.Utc), CompilerBenchmark.EvaluationTime(clock, latestUpdate, at));
+
+        // Before it (also once cut to the second), the run is refused with both times named.
+        var refused = Assert.Throws<BenchUsageException>(() => CompilerBenchmark.EvaluationTime(clock, latestUpdate, latestUpdate.AddMilliseconds(500)));
+        Assert.Contains("--at 2026-12-04T15:59:57Z", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("2026-12-04T15:59:57.250Z", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("2026-12-04T16:00:00Z", "2026-12-04T16:00:00")]
+    [InlineData("2026-12-04T17:00:00+01:00", "2026-12-04T16:00:00")]
+    [InlineData("2026-12-04 16:00", "2026-12-04T16:00:00")]
+    public void At_reads_an_iso_time_as_utc(string text, string expected)
+    {
+        var time = new BenchArguments(["--at", text]).Time("at");
+        Assert.Equal(DateTime.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), time);
+        Assert.Equal(DateTimeKind.Utc, time!.Value.Kind);
+    }
+
+    [Fact]
+    public void At_that_is_not_a_time_is_refused_naming_the_flag_and_the_text()
+    {
+        var refused = Assert.Throws<BenchUsageException>(() => new BenchArguments(["--at", "yesterday"]).Time("at"));
+        Assert.Equal("--at must be a time in ISO 8601 such as 2026-12-04T16:00:00Z, not 'yesterday'", refused.Message);
+    }
+
     private static async Task<HashSet<string>> Members(IClickHouseEngine engine, SqlStatement statement)
     {
         var result = await engine.QueryAsync(statement);
