@@ -9,7 +9,8 @@ namespace SegmentMcp.Tests.Evaluation;
 /// <summary>
 /// The incremental evaluator against full recomputes over simulated time: after every tick each segment's stored
 /// membership equals the compiled segment over the whole universe at that time, and the tick's log entries are
-/// exactly the difference between consecutive recomputes. SEGMENTMCP_EVAL_TICKS / SEGMENTMCP_EVAL_SEEDS scale it up.
+/// exactly the difference between consecutive recomputes. SEGMENTMCP_EVAL_TICKS / SEGMENTMCP_EVAL_SEEDS scale it up;
+/// SEGMENTMCP_EVAL_SEED sets the first seed (default 20261120) to explore others.
 /// </summary>
 [Trait("Category", "Engine")]
 public sealed class EvaluatorDifferentialTests
@@ -23,10 +24,11 @@ public sealed class EvaluatorDifferentialTests
     public static TheoryData<int> Seeds()
     {
         var count = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_SEEDS"), out var n) ? n : 1;
+        var first = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_EVAL_SEED"), out var f) ? f : 20261120;
         var data = new TheoryData<int>();
         for (var i = 0; i < count; i++)
         {
-            data.Add(20261120 + i);
+            data.Add(first + i);
         }
 
         return data;
