@@ -22,6 +22,16 @@ internal static class SegmentMcpServer
         only after they confirm. Errors list every problem with its JSON path and the closest existing names.
         """;
 
+    /// <summary>The classes whose [McpServerTool] methods are the product's tools.</summary>
+    private static readonly Type[] ToolTypes =
+    [
+        typeof(SchemaTools), typeof(SegmentTools), typeof(PreviewTools), typeof(MembershipTools),
+        typeof(HistoryTools), typeof(ListTools), typeof(RefreshTools), typeof(ProfileTools),
+    ];
+
+    /// <summary>The product's tool names: only their schemas are rewritten, never another registration's (the conformance fixtures).</summary>
+    private static readonly IReadOnlySet<string> ToolNames = ToolSchemas.NamesOf(ToolTypes);
+
     /// <summary>The product's services (<see cref="SegmentServices"/>) plus what only the MCP server needs: its prompts.</summary>
     public static IServiceCollection AddSegmentMcpServices(this IServiceCollection services, IClickHouseEngine engine, StorageSchema schema, string? promptsDirectory = null)
     {
@@ -39,15 +49,10 @@ internal static class SegmentMcpServer
             options.ServerInfo = new Implementation { Name = "segmentmcp", Title = "SegmentMcp", Version = typeof(SegmentMcpServer).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
             options.ServerInstructions = Instructions;
         });
+        builder.Services.PostConfigure<McpServerOptions>(options => ToolSchemas.UseSingleTypes(options.ToolCollection ?? [], ToolNames));
         return builder
-            .WithTools<SchemaTools>(McpJson.Options)
-            .WithTools<SegmentTools>(McpJson.Options)
-            .WithTools<PreviewTools>(McpJson.Options)
-            .WithTools<MembershipTools>(McpJson.Options)
-            .WithTools<HistoryTools>(McpJson.Options)
-            .WithTools<ListTools>(McpJson.Options)
-            .WithTools<RefreshTools>(McpJson.Options)
-            .WithTools<ProfileTools>(McpJson.Options)
+            // As IEnumerable<Type>: an array would bind to the overload that serves a target object's methods.
+            .WithTools((IEnumerable<Type>)ToolTypes, McpJson.Options)
             .WithResources<SegmentResources>()
             .WithListPromptsHandler((request, _) => ValueTask.FromResult(Prompts(request.Services).List()))
             .WithGetPromptHandler(async (request, cancellationToken) =>

@@ -243,6 +243,16 @@ public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFix
         Assert.StartsWith(expected, text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Null_for_an_optional_argument_means_absent()
+    {
+        // The schemas give optional arguments one type; clients that send null for "not given" still succeed.
+        var page = await server.CallAsync("list_segments", JsonSerializer.Deserialize<Dictionary<string, JsonElement>>("""{"limit": null, "cursor": null}"""));
+        Assert.NotNull(page["segments"]);
+        var preview = await server.CallAsync("preview_segment", new Dictionary<string, object?> { ["definition"] = Json(McpTestData.Buyers), ["limit"] = null, ["as_of"] = null, ["properties"] = null });
+        Assert.True((long)preview["count"]! >= 0);
+    }
+
     [Theory]
     [InlineData("""["preview_segment", "p1", "1900-01-01T00:30:00+01:00"]""", "preview_segment")]
     [InlineData("""["preview_segment", "p1", "not a time"]""", "preview_segment")]

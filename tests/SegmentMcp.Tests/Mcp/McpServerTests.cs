@@ -58,6 +58,27 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             Assert.DoesNotContain("tenant", tool.ProtocolTool.InputSchema.GetRawText(), StringComparison.OrdinalIgnoreCase);
         }
 
+        // One JSON type per argument, so clients that convert typed-in values by it (the MCP Inspector) send numbers.
+        foreach (var tool in tools)
+        {
+            var schema = JsonNode.Parse(tool.ProtocolTool.InputSchema.GetRawText())!;
+            var required = schema["required"]?.AsArray().Select(r => (string?)r).ToHashSet() ?? [];
+            foreach (var (name, argument) in schema["properties"]!.AsObject())
+            {
+                Assert.False(argument!["type"] is JsonArray, $"{tool.Name}.{name}: {argument.ToJsonString()}");
+                Assert.False(argument["items"]?["type"] is JsonArray, $"{tool.Name}.{name}: {argument.ToJsonString()}");
+                Assert.False(argument.AsObject().ContainsKey("default") && argument["default"] is null, $"{tool.Name}.{name}: {argument.ToJsonString()}");
+                Assert.True(argument["type"] is not null || name == "definition", $"{tool.Name}.{name} has no type");
+            }
+
+            Assert.All(required, r => Assert.True(schema["properties"]![r!] is not null, $"{tool.Name}: required {r} is not a property"));
+        }
+
+        var limit = JsonNode.Parse(tools.Single(t => t.Name == "preview_segment").ProtocolTool.InputSchema.GetRawText())!;
+        Assert.Equal("integer", (string?)limit["properties"]!["limit"]!["type"]);
+        Assert.Equal("string", (string?)limit["properties"]!["properties"]!["items"]!["type"]);
+        Assert.DoesNotContain("limit", limit["required"]!.AsArray().Select(r => (string?)r));
+
         var annotations = tools.ToDictionary(t => t.Name, t => t.ProtocolTool.Annotations!);
         Assert.True(annotations["delete_segment"].DestructiveHint);
         Assert.True(annotations["describe_schema"].ReadOnlyHint);

@@ -1,0 +1,88 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelContextProtocol.Server;
+
+namespace SegmentMcp.Mcp;
+
+/// <summary>
+/// Describes each optional tool argument by its one JSON type. The SDK describes a C# nullable parameter as
+/// <c>{"type": ["integer", "null"], "default": null}</c>; clients that build forms or convert typed-in values by a
+/// property's single <c>type</c> (the MCP Inspector's form and its <c>--tool-arg</c>, schema converters for model APIs
+/// without type unions) then send <c>limit=3</c> as the text "3", which the argument check refuses. An optional
+/// argument is already marked by its absence from <c>required</c>, and null is still accepted and means absent
+/// (<see cref="ArgumentGuard"/>), so dropping the <c>"null"</c> member narrows nothing a client may send.
+/// </summary>
+internal static class ToolSchemas
+{
+    /// <summary>Rewrites the input schema of every tool whose name is in <paramref name="toolNames"/>.</summary>
+    public static void UseSingleTypes(IEnumerable<McpServerTool> tools, IReadOnlySet<string> toolNames)
+    {
+        foreach (var tool in tools.Where(t => toolNames.Contains(t.ProtocolTool.Name)))
+        {
+            tool.ProtocolTool.InputSchema = WithSingleTypes(tool.ProtocolTool.InputSchema);
+        }
+    }
+
+    /// <summary>The names given by the <see cref="McpServerToolAttribute"/> of the methods of <paramref name="toolTypes"/>.</summary>
+    public static IReadOnlySet<string> NamesOf(IEnumerable<Type> toolTypes) => toolTypes
+        .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
+        .Select(m => m.GetCustomAttribute<McpServerToolAttribute>()?.Name)
+        .OfType<string>()
+        .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <paramref name="inputSchema"/> with every <c>[T, "null"]</c> type of an argument, or of an array argument's
+    /// items, replaced by <c>T</c>, and the <c>null</c> default of an argument that cannot be null removed; anything
+    /// else is left as it is.
+    /// </summary>
+    public static JsonElement WithSingleTypes(JsonElement inputSchema)
+    {
+        if (JsonNode.Parse(inputSchema.GetRawText()) is not JsonObject schema || schema["properties"] is not JsonObject properties)
+        {
+            return inputSchema;
+        }
+
+        foreach (var (_, property) in properties)
+        {
+            if (property is JsonObject argument)
+            {
+                UseSingleType(argument);
+                if (argument["items"] is JsonObject items)
+                {
+                    UseSingleType(items);
+                }
+
+                // A null default on an argument that cannot be null says nothing a missing "required" entry does not.
+                if (argument["type"] is not JsonArray && argument.TryGetPropertyValue("default", out var defaultValue) && defaultValue is null)
+                {
+                    argument.Remove("default");
+                }
+            }
+        }
+
+        return JsonSerializer.SerializeToElement(schema, McpJson.Options.GetTypeInfo(typeof(JsonObject)));
+    }
+
+    private static void UseSingleType(JsonObject schema)
+    {
+        if (schema["type"] is not JsonArray { Count: 2 } types)
+        {
+            return;
+        }
+
+        var names = types.Select(t => t is JsonValue value && value.TryGetValue<string>(out var name) ? name : null).ToList();
+        var single = names.IndexOf("null") switch
+        {
+            0 => names[1],
+            1 => names[0],
+            _ => null,
+        };
+        if (single is null or "null")
+        {
+            return;
+        }
+
+        schema["type"] = single;
+    }
+}
