@@ -91,6 +91,19 @@ internal static class McpBenchmark
                         await definitions.CountAsync(validated, now, stop).ConfigureAwait(false);
                         await definitions.MembersAsync(validated, now, null, ToolSupport.DefaultLimit + 1, stop).ConfigureAwait(false);
                     }).ConfigureAwait(false);
+
+                // The call an assistant makes first, whose work is all in the engine: its time at this size.
+                var property = catalog.ProfileProperties.Order(StringComparer.Ordinal).FirstOrDefault();
+                foreach (var (label, arguments) in new (string, Dictionary<string, object?>)[]
+                {
+                    ("describe_schema", []),
+                    ($"describe_schema metric={metric}", new() { ["metric"] = metric }),
+                    ($"describe_schema property={property}", property is null ? [] : new() { ["property"] = property }),
+                })
+                {
+                    await ReportCall(output, label, Math.Min(iterations, 5),
+                        () => client.CallToolAsync("describe_schema", arguments, cancellationToken: stop).AsTask()).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -129,6 +142,24 @@ internal static class McpBenchmark
         var verdict = m <= e + 10 ? "ok" : "MISSES";
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{tool,-16} median via MCP {m,8:F2} ms   engine {e,8:F2} ms   overhead {m - e,7:F2} ms   (goal ≤ engine + 10 ms: {verdict}; {iterations} calls)")).ConfigureAwait(false);
+    }
+
+    private static async Task ReportCall(TextWriter output, string label, int iterations, Func<Task<CallToolResult>> call)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < iterations; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            var result = await call().ConfigureAwait(false);
+            times.Add(watch.Elapsed.TotalMilliseconds);
+            if (result.IsError == true)
+            {
+                throw new InvalidOperationException($"{label} failed: {string.Join(" ", result.Content.OfType<TextContentBlock>().Select(block => block.Text))}");
+            }
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"{label} median {Median(times),8:F0} ms (min {times.Min():F0}, max {times.Max():F0}; {iterations} calls)")).ConfigureAwait(false);
     }
 
     private static double Median(List<double> values)

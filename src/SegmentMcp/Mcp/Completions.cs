@@ -40,7 +40,7 @@ internal static class Completions
                 values = await services.GetRequiredService<SchemaDescriber>().PropertyNamesAsync(tenant, prefix, MaxValues + 1, cancellationToken).ConfigureAwait(false);
                 break;
             case "value" when request.Params?.Context?.Arguments?.TryGetValue("property", out var property) == true && !string.IsNullOrEmpty(property):
-                values = await services.GetRequiredService<SchemaDescriber>().PropertyValuesAsync(tenant, property, prefix, MaxValues + 1, cancellationToken).ConfigureAwait(false);
+                values = await services.GetRequiredService<SchemaDescriber>().PropertyValuesAsync(tenant, property, prefix, MaxValues + 1, DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
                 break;
         }
 

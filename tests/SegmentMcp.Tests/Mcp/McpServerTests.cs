@@ -107,6 +107,13 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal("Opened Email", (string?)Assert.Single(one["metrics"]!.AsArray())!["name"]);
         var error = await server.FailAsync("describe_schema", new { metric = "Opened Emial" });
         Assert.Contains("Did you mean 'Opened Email'", error, StringComparison.Ordinal);
+        var cityOnly = await server.CallAsync("describe_schema", new { property = "city" });
+        Assert.Equal(4, (long)Assert.Single(cityOnly["properties"]!.AsArray())!["profiles_with_value"]!);
+        Assert.Empty(cityOnly["metrics"]!.AsArray());
+        Assert.Equal(6, (long)cityOnly["events"]!);
+        var unknown = await server.FailAsync("describe_schema", new { property = "cty" });
+        Assert.StartsWith("property: no profile property 'cty'", unknown, StringComparison.Ordinal);
+        Assert.Contains("Did you mean 'city'", unknown, StringComparison.Ordinal);
         Assert.Contains("cursor", await server.FailAsync("describe_schema", new { cursor = "not-a-cursor" }), StringComparison.Ordinal);
     }
 
