@@ -41,7 +41,7 @@ internal static class BenchmarkCommand
         new(
             "mcp",
             "[--company demo] [--iterations N (default 30)] [--profiles N (demo data loaded when the company has none)] [--server PATH (segmentmcp or segmentmcp.dll; default: the one built next to this)] " + EngineFlags,
-            "MCP overhead per call (count_members, preview_segment) vs engine time, and stdio start-up of segmentmcp to first response.",
+            "MCP overhead per call (count_members, preview_segment) vs engine time, describe_schema's time, and stdio start-up of segmentmcp to first response.",
             McpBenchmark.CommandAsync),
     ];
 

@@ -18,7 +18,8 @@ namespace SegmentMcp.Benchmarks;
 /// <c>mcp [--company demo] [--iterations N] [--profiles N] [--server PATH] [--data DIR | --clickhouse CONN]</c>: stdio
 /// startup to first response of the built <c>segmentmcp</c> executable, then the MCP overhead per call (in-process
 /// client over pipes, services from the product's composition root) of count_members and preview_segment against the
-/// same work done by calling the engine-side services directly.
+/// same work done by calling the engine-side services directly; then describe_schema's time (whole, one metric, one
+/// property), whose work is all in the engine.
 /// </summary>
 /// <remarks>
 /// The executable started is <c>--server PATH</c> (the <c>segmentmcp</c> apphost or <c>segmentmcp.dll</c>, for
