@@ -59,6 +59,18 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
         }
 
         var connection = connectionFlag ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_CLICKHOUSE"));
+        if (connection is not null)
+        {
+            try
+            {
+                connection = ServerConnectionString.Normalize(connection);
+            }
+            catch (FormatException malformed)
+            {
+                throw new UsageException($"{(connectionFlag is null ? "SEGMENTMCP_CLICKHOUSE" : "--clickhouse")}: {malformed.Message}");
+            }
+        }
+
         var data = dataFlag ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_DATA")) ?? DefaultDataPath();
         var cluster = args.GetValue(Cluster) ?? NullIfEmpty(Environment.GetEnvironmentVariable("SEGMENTMCP_CLUSTER"));
         if (cluster is not null && CheckClusterName(cluster) is { } problem)

@@ -72,6 +72,8 @@ public sealed class CommandLineTests
     [InlineData("--cluster: 'my-cluster'", "serve", "--clickhouse", "Host=127.0.0.1", "--cluster", "my-cluster")]
     [InlineData("--tenant-shards", "ingest", "--events", "-", "--tenant-shards", "0")]
     [InlineData("--shards", "cluster-demo", "--shards", "0")]
+    [InlineData("--clickhouse: unknown key 'hots'", "segments list", "--clickhouse", "Hots=db1")]
+    [InlineData("--clickhouse: connection string key Port must be a port number", "serve", "--clickhouse", "Host=db1;Port=81230")]
     public async Task Usage_mistakes_exit_2_naming_the_flag(string named, params string[] arguments)
     {
         var verb = arguments[0].Split(' ');
@@ -83,6 +85,21 @@ public sealed class CommandLineTests
         Assert.Contains(named, error, StringComparison.Ordinal);
         Assert.Contains($"usage: segmentmcp {arguments[0]} ", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_data_directory_that_is_a_file_is_named_and_left_alone()
+    {
+        using var directory = new TemporaryDirectory();
+        var file = Path.Combine(directory.Path, "segments.db");
+        await File.WriteAllTextAsync(file, "kept");
+
+        var (exitCode, output, error) = await HostProcess.RunAsync(null, "segments", "list", "--data", file);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output);
+        Assert.Equal($"segmentmcp segments list: The embedded engine's data directory '{file}' is a file, not a directory.", error.Trim());
+        Assert.Equal("kept", await File.ReadAllTextAsync(file));
     }
 
     [Fact]

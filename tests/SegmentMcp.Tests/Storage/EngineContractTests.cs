@@ -463,3 +463,18 @@ public sealed class ServerEngineContractTests(ServerFixture fixture) : EngineCon
 {
     protected override IClickHouseEngine Engine => fixture.Engine;
 }
+
+/// <summary>The server adapter reached through the URL form of its connection string.</summary>
+[Trait("Category", "Engine")]
+public sealed class ServerConnectionUrlTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task A_connection_url_reaches_the_server_as_the_key_form_does()
+    {
+        await using var engine = new ClickHouseServerEngine($"http://default@127.0.0.1:{fixture.Server.HttpPort}");
+
+        var result = await engine.QueryAsync(new SqlStatement("SELECT currentUser() AS user"));
+
+        Assert.Equal("default", result.Rows.Single()[0]);
+    }
+}

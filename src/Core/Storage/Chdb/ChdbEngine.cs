@@ -75,12 +75,30 @@ public sealed class ChdbEngine : IClickHouseEngine
 
             if (fullPath != ":memory:")
             {
-                Directory.CreateDirectory(fullPath);
+                CreateDataDirectory(fullPath);
             }
 
             ChdbLibrary.EnsureResolver();
             shared = new ChdbEngine(fullPath, connections ?? Math.Max(2, Environment.ProcessorCount), limits ?? new EngineLimits());
             return shared;
+        }
+    }
+
+    /// <summary>The storage directory, created when missing; a path that cannot be one is named in the error.</summary>
+    private static void CreateDataDirectory(string fullPath)
+    {
+        if (File.Exists(fullPath))
+        {
+            throw new IOException($"The embedded engine's data directory '{fullPath}' is a file, not a directory.");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(fullPath);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"The embedded engine's data directory '{fullPath}' cannot be created: {exception.Message}", exception);
         }
     }
 

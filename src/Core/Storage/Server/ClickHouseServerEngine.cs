@@ -20,7 +20,7 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
 
     public ClickHouseServerEngine(string connectionString, EngineLimits? limits = null)
     {
-        this.connectionString = connectionString;
+        this.connectionString = ServerConnectionString.Normalize(connectionString);
         this.limits = limits ?? new EngineLimits();
         httpClient = new HttpClient(new SocketsHttpHandler
         {
@@ -31,7 +31,7 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
             Timeout = this.limits.QueryTimeout + TimeSpan.FromSeconds(30),
         };
 
-        using var probe = new ClickHouseConnection(connectionString, httpClient);
+        using var probe = new ClickHouseConnection(this.connectionString, httpClient);
         Endpoint = probe.DataSource ?? "ClickHouse";
     }
 
