@@ -13,6 +13,8 @@ public sealed partial class ClickHouseException : DbException
     public const int TimeoutExceeded = 159;
     public const int QueryWasCancelled = 394;
     public const int MemoryLimitExceeded = 241;
+    public const int CannotOpenFile = 76;
+    public const int NetworkError = 210;
 
     public ClickHouseException(int code, string errorName, string message, Exception? innerException = null)
         : base(message, innerException)
@@ -43,6 +45,16 @@ public sealed partial class ClickHouseException : DbException
     public string ErrorName { get; }
 
     public override int ErrorCode => Code;
+
+    /// <summary>
+    /// True when the engine could not be reached or opened at all (a server down, a data directory another process
+    /// holds): retrying the same request will not help until someone fixes it, and the message says what to fix.
+    /// </summary>
+    public bool IsUnavailable { get; private init; }
+
+    /// <summary>An error for an engine that could not be reached or opened; its message names what and where.</summary>
+    public static ClickHouseException Unavailable(int code, string errorName, string message, Exception? innerException = null) =>
+        new(code, errorName, message, innerException) { IsUnavailable = true };
 
     /// <summary>Parses ClickHouse's "Code: 60. DB::Exception: … (UNKNOWN_TABLE)" text.</summary>
     public static ClickHouseException FromEngineText(string text, Exception? innerException = null)

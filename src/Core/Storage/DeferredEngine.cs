@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using SegmentMcp.Core.Sql;
 
@@ -6,15 +7,47 @@ namespace SegmentMcp.Core.Storage;
 /// <summary>
 /// An engine that is still opening. The MCP server answers initialize and tools/list without waiting for chDB to boot
 /// (which takes most of a second of both cores on a loaded database); the first call that needs data waits for the
-/// open to finish, and an open that failed surfaces as that call's error. <paramref name="onFirstUse"/> lets the
-/// owner start a deliberately delayed open as soon as something needs it.
+/// open to finish, and an open that failed surfaces as that call's error. A failed open is tried again by the first
+/// call at least <paramref name="retryAfter"/> later, so a server that was down or a data directory another process
+/// held is picked up once it is free, without restarting the MCP client. <paramref name="open"/> runs under
+/// <paramref name="lifetime"/>, not under any one call's token, because every call shares its result.
 /// </summary>
-public sealed class DeferredEngine(Task<IClickHouseEngine> opening, Action? onFirstUse = null) : IClickHouseEngine
+public sealed class DeferredEngine(Func<CancellationToken, Task<IClickHouseEngine>> open, TimeSpan retryAfter, CancellationToken lifetime) : IClickHouseEngine
 {
-    public string Kind => opening.IsCompletedSuccessfully ? opening.Result.Kind : "opening";
+    private readonly Lock gate = new();
+    private Task<IClickHouseEngine>? opening;
+    private long failedAt;
 
-    /// <summary>The engine once it is open (throws what the open threw).</summary>
-    public Task<IClickHouseEngine> Opened => opening;
+    public string Kind => opening is { IsCompletedSuccessfully: true } open ? open.Result.Kind : "opening";
+
+    /// <summary>Raised with the error each time an open fails.</summary>
+    public event Action<Exception>? OpenFailed;
+
+    /// <summary>
+    /// The engine once it is open (throws what the open threw). Starts the open when none has started, and again when
+    /// the last one failed at least the retry interval ago.
+    /// </summary>
+    public Task<IClickHouseEngine> OpenAsync()
+    {
+        lock (gate)
+        {
+            if (opening is null || (opening.IsFaulted && Stopwatch.GetElapsedTime(failedAt) >= retryAfter))
+            {
+                opening = Task.Run(() => open(lifetime), lifetime);
+                _ = opening.ContinueWith(
+                    failed =>
+                    {
+                        failedAt = Stopwatch.GetTimestamp();
+                        OpenFailed?.Invoke(failed.Exception!.GetBaseException());
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+
+            return opening;
+        }
+    }
 
     public async Task<QueryStatistics> ExecuteAsync(SqlStatement statement, CancellationToken cancellationToken = default) =>
         await (await OpenedAsync(cancellationToken).ConfigureAwait(false)).ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
@@ -34,11 +67,7 @@ public sealed class DeferredEngine(Task<IClickHouseEngine> opening, Action? onFi
     public async Task<QueryStatistics> InsertJsonEachRowAsync(string table, ReadOnlyMemory<byte> rows, string? deduplicationToken, CancellationToken cancellationToken = default) =>
         await (await OpenedAsync(cancellationToken).ConfigureAwait(false)).InsertJsonEachRowAsync(table, rows, deduplicationToken, cancellationToken).ConfigureAwait(false);
 
-    private Task<IClickHouseEngine> OpenedAsync(CancellationToken cancellationToken)
-    {
-        onFirstUse?.Invoke();
-        return opening.WaitAsync(cancellationToken);
-    }
+    private Task<IClickHouseEngine> OpenedAsync(CancellationToken cancellationToken) => OpenAsync().WaitAsync(cancellationToken);
 
     public async Task<QueryStatistics> InsertAsync(
         string table,
@@ -47,22 +76,22 @@ public sealed class DeferredEngine(Task<IClickHouseEngine> opening, Action? onFi
         ReadOnlyMemory<byte> rows,
         string? deduplicationToken,
         CancellationToken cancellationToken = default) =>
-        await (await opening.WaitAsync(cancellationToken).ConfigureAwait(false)).InsertAsync(table, columns, format, rows, deduplicationToken, cancellationToken).ConfigureAwait(false);
+        await (await OpenedAsync(cancellationToken).ConfigureAwait(false)).InsertAsync(table, columns, format, rows, deduplicationToken, cancellationToken).ConfigureAwait(false);
 
     public async Task ReleaseFreedMemoryAsync(CancellationToken cancellationToken = default)
     {
         // Nothing to release before the engine is open, and releasing is no reason to open it.
-        if (opening.IsCompletedSuccessfully)
+        if (opening is { IsCompletedSuccessfully: true } open)
         {
-            await opening.Result.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
+            await open.Result.ReleaseFreedMemoryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (opening.IsCompletedSuccessfully)
+        if (opening is { IsCompletedSuccessfully: true } open)
         {
-            await opening.Result.DisposeAsync().ConfigureAwait(false);
+            await open.Result.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -103,7 +103,9 @@ internal static class CommandLine
         }
         catch (ClickHouseException engine)
         {
-            await Console.Error.WriteLineAsync($"segmentmcp {verb}: ClickHouse error {engine.Code} {engine.ErrorName}: {engine.Message}").ConfigureAwait(false);
+            // An error of SegmentMcp's own about the engine (no ClickHouse code) is shown without the empty code.
+            var source = engine.Code == 0 && engine.ErrorName.Length == 0 ? "" : $"ClickHouse error {engine.Code} {engine.ErrorName}: ";
+            await Console.Error.WriteLineAsync($"segmentmcp {verb}: {source}{engine.Message}").ConfigureAwait(false);
             return Failed;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException or DllNotFoundException or ArgumentException)

@@ -25,7 +25,20 @@ internal sealed class ApiKeys
 
     public int Count => keys.Count;
 
-    public static ApiKeys Load(string path) => Parse(File.ReadAllText(path), path);
+    public static ApiKeys Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--keys {path}: the keys file cannot be read ({exception.Message})", exception);
+        }
+
+        return Parse(text, path);
+    }
 
     /// <summary>Parses the text of a keys file; <paramref name="path"/> only names it in errors.</summary>
     public static ApiKeys Parse(string text, string path)

@@ -136,5 +136,38 @@ internal sealed class HostCheck
         return host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
     }
 
+    /// <summary>
+    /// Why Kestrel would not listen where <paramref name="url"/> says, or null: the http scheme and a port of digits
+    /// (or none: 80), with the wildcards <c>*</c> and <c>+</c> allowed as the host.
+    /// </summary>
+    public static string? ListenProblem(string url)
+    {
+        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
+        var scheme = schemeEnd < 0 ? "" : url[..schemeEnd];
+        if (scheme.Equals("https", StringComparison.OrdinalIgnoreCase))
+        {
+            return "asks for TLS, which the server does not terminate itself: listen on http:// (loopback) behind a reverse proxy that serves https";
+        }
+
+        if (!scheme.Equals("http", StringComparison.OrdinalIgnoreCase))
+        {
+            return "must start with http://";
+        }
+
+        var rest = url[(schemeEnd + 3)..];
+        var hostAndPort = rest.StartsWith('*') || rest.StartsWith('+') ? "localhost" + rest[1..] : rest;
+        if (!Uri.TryCreate($"{scheme}://{hostAndPort}", UriKind.Absolute, out var parsed) || parsed.Host.Length == 0)
+        {
+            return "is not a URL a server can listen on: a host and a port of digits, e.g. http://127.0.0.1:3001";
+        }
+
+        if (parsed.AbsolutePath != "/" || parsed.Query.Length > 0)
+        {
+            return "may not have a path or query: MCP answers at the root, e.g. http://127.0.0.1:3001";
+        }
+
+        return null;
+    }
+
     private static bool IsWildcard(string host) => host is "*" or "+" or "0.0.0.0" or "::";
 }

@@ -121,6 +121,7 @@ internal static class SegmentMcpServer
     /// <summary>What a model may read about an engine failure: the kind of failure and what to do, never the SQL.</summary>
     internal static string EngineMessage(ClickHouseException exception) => exception.Code switch
     {
+        _ when exception.IsUnavailable => $"The segment database is not available: {exception.Message} Tell the user what to fix; once it is fixed the next call works, no restart needed.",
         ClickHouseException.TimeoutExceeded => "The query took longer than the server's time limit and was stopped. Narrow the definition (shorter windows, fewer metrics) or ask for a count instead of members.",
         ClickHouseException.MemoryLimitExceeded => "The query needed more memory than the server allows and was stopped. Narrow the definition or page with a smaller limit.",
         ClickHouseException.QueryWasCancelled => "The query was cancelled.",

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,6 +30,9 @@ internal static class ServeCommand
 
     /// <summary>How long start-up leaves the CPU to the MCP handshake before booting the engine unasked.</summary>
     private static readonly TimeSpan HandshakeGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long after a failed open the next call tries again (sooner, every call would pay for a retry).</summary>
+    private static readonly TimeSpan OpenRetryInterval = TimeSpan.FromSeconds(5);
 
     private static readonly Option<string> Company = Flags.Company("The tenant served over stdio (and over HTTP without --keys).", DefaultCompany);
     private static readonly Option<bool> Http = Flags.Switch("--http", "Serve Streamable HTTP instead of stdio.");
@@ -84,35 +89,20 @@ internal static class ServeCommand
         var streams = http ? default : StdioStreams.Detach();
         // The engine opens in the background, a moment after start-up or at the first call that needs it, whichever
         // comes first: chDB's boot takes both cores for most of a second, and the MCP handshake (initialize,
-        // tools/list) needs no data, so it is answered first. A failed open is reported here and stops the server;
-        // any call waiting for it gets the error.
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var needed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var opening = Task.Run(
-            async () =>
-            {
-                await Task.WhenAny(needed.Task, Task.Delay(HandshakeGrace, stopping.Token)).ConfigureAwait(false);
-                return (await selection.OpenAsync(stopping.Token).ConfigureAwait(false)).Engine;
-            },
-            stopping.Token);
-        _ = opening.ContinueWith(
-            failed =>
-            {
-                Console.Error.WriteLine($"segmentmcp serve: the engine could not be opened: {failed.Exception?.GetBaseException().Message}");
-                stopping.Cancel();
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted,
-            TaskScheduler.Default);
+        // tools/list) needs no data, so it is answered first. A failed open does not stop the server: it is reported
+        // here, every call gets its error (which says what to fix, e.g. which process holds the data directory), and
+        // a call after the retry interval tries again, so the client need not be restarted once the cause is gone.
         var schema = selection.Schema();
-        var engine = new DeferredEngine(opening, () => needed.TrySetResult());
-        stop = stopping.Token;
+        var engine = new DeferredEngine(token => OpenForCallsAsync(selection, token), OpenRetryInterval, stop);
+        engine.OpenFailed += failure => Console.Error.WriteLine($"segmentmcp serve: the engine could not be opened: {failure.Message}");
+        _ = Task.Delay(HandshakeGrace, stop).ContinueWith(_ => engine.OpenAsync(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         await using (engine.ConfigureAwait(false))
         {
             var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery, RefreshTimelinesAfterTick = true };
             if (http)
             {
                 await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts, hosts, company, fixtures);
+                app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(Listening(app, keys, company)));
                 await app.RunAsync(stop).ConfigureAwait(false);
             }
             else
@@ -121,7 +111,7 @@ internal static class ServeCommand
             }
         }
 
-        return opening.IsFaulted ? CommandLine.Failed : CommandLine.Ok;
+        return CommandLine.Ok;
     }
 
     private static async Task RunStdioAsync(
@@ -159,7 +149,12 @@ internal static class ServeCommand
             throw new ArgumentNullException(nameof(keys), "Serving HTTP without keys is for the conformance fixtures only.");
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // The empty builder reads no appsettings.json: the slim one would watch the working directory for it, and a
+        // watch on a home directory or /tmp walks the whole tree (half a minute before the port opened, and inotify
+        // watches used up). The server is configured by its flags alone.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.WebHost.UseUrls(urls);
         LogToStandardError(builder.Logging);
         builder.Services.AddHttpContextAccessor();
@@ -213,6 +208,15 @@ internal static class ServeCommand
             throw new UsageException($"--urls: '{urls}' is not a list of URLs such as http://127.0.0.1:3001");
         }
 
+        // Kestrel reads a port it cannot parse (http://127.0.0.1:3O01) as "any free port" and listens where nobody looks.
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (HostCheck.ListenProblem(url) is { } problem)
+            {
+                throw new UsageException($"--urls: '{ToolSupport.Echo(url)}' {problem}");
+            }
+        }
+
         try
         {
             return HostCheck.Create(urls, allowedHosts);
@@ -221,6 +225,34 @@ internal static class ServeCommand
         {
             throw new UsageException($"--allowed-hosts: {exception.Message}");
         }
+    }
+
+    /// <summary>
+    /// Opens the engine; any failure becomes an unavailable-engine error, which a tool call reports to the model in
+    /// full (what to fix and where), where an unexpected exception would only say that the tool failed.
+    /// </summary>
+    private static async Task<IClickHouseEngine> OpenForCallsAsync(EngineSelection selection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await selection.OpenAsync(cancellationToken).ConfigureAwait(false)).Engine;
+        }
+        catch (ClickHouseException exception) when (!exception.IsUnavailable)
+        {
+            throw ClickHouseException.Unavailable(exception.Code, exception.ErrorName, exception.Message, exception);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException or DllNotFoundException or ArgumentException)
+        {
+            throw ClickHouseException.Unavailable(0, string.Empty, exception.Message, exception);
+        }
+    }
+
+    /// <summary>The line that tells whoever started the server where it answers (the real port when --urls said 0).</summary>
+    private static string Listening(WebApplication app, ApiKeys? keys, string company)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var who = keys is null ? $"tenant '{company}' for every caller" : $"the tenant of each of {keys.Count} bearer key(s)";
+        return $"segmentmcp serve: MCP over Streamable HTTP at {string.Join(", ", addresses.Select(a => a + "/"))}, {who}";
     }
 
     private static void LogToStandardError(ILoggingBuilder logging)

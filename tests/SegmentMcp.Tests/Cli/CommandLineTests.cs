@@ -73,6 +73,7 @@ public sealed class CommandLineTests
     [InlineData("--tenant-shards", "ingest", "--events", "-", "--tenant-shards", "0")]
     [InlineData("--shards", "cluster-demo", "--shards", "0")]
     [InlineData("--clickhouse: unknown key 'hots'", "segments list", "--clickhouse", "Hots=db1")]
+    [InlineData("--urls: 'http://127.0.0.1:3O01' is not a URL a server can listen on", "serve", "--http", "--urls", "http://127.0.0.1:3O01", "--keys", "keys.txt")]
     [InlineData("--clickhouse: connection string key Port must be a port number", "serve", "--clickhouse", "Host=db1;Port=81230")]
     public async Task Usage_mistakes_exit_2_naming_the_flag(string named, params string[] arguments)
     {
@@ -100,6 +101,22 @@ public sealed class CommandLineTests
         Assert.Empty(output);
         Assert.Equal($"segmentmcp segments list: The embedded engine's data directory '{file}' is a file, not a directory.", error.Trim());
         Assert.Equal("kept", await File.ReadAllTextAsync(file));
+    }
+
+    [Fact]
+    [Trait("Category", "Engine")]
+    public async Task A_data_directory_another_process_holds_names_that_process()
+    {
+        using var directory = new TemporaryDirectory();
+        var data = Path.Combine(directory.Path, "data");
+        await using var holder = await ServerProcess.StartAsync(dataPath: data);
+
+        var (exitCode, output, error) = await HostProcess.RunAsync(null, "segments", "list", "--data", data);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output);
+        Assert.Contains($"ClickHouse error 76 CANNOT_OPEN_FILE: The embedded data directory '{data}' is in use by process {holder.ProcessId} (", error, StringComparison.Ordinal);
+        Assert.Contains("clickhouse-server --data", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,6 +25,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int TcpPort { get; }
 
+    /// <summary>The server's process id (ClickHouse writes it into the data directory's status file).</summary>
+    public int ProcessId => process.Id;
+
     public string ConnectionString => $"Host=127.0.0.1;Port={HttpPort};Username=default;Password=";
 
     public static async Task<ServerProcess> StartAsync(string? configFile = null, string? dataPath = null)

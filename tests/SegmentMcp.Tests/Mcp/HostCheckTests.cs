@@ -182,4 +182,31 @@ public sealed class HostCheckTests : IAsyncLifetime
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:3001", null)]
+    [InlineData("http://127.0.0.1:0", null)]
+    [InlineData("http://localhost", null)]
+    [InlineData("http://*:3001", null)]
+    [InlineData("http://+:3001/", null)]
+    [InlineData("http://[::1]:3001", null)]
+    [InlineData("http://127.0.0.1:3O01", "a port of digits")]
+    [InlineData("http://127.0.0.1:99999", "a port of digits")]
+    [InlineData("https://127.0.0.1:3001", "behind a reverse proxy that serves https")]
+    [InlineData("ftp://127.0.0.1:3001", "must start with http://")]
+    [InlineData("127.0.0.1:3001", "must start with http://")]
+    [InlineData("http://127.0.0.1:3001/mcp", "may not have a path")]
+    public void A_listen_url_Kestrel_would_misread_is_refused(string url, string? problem)
+    {
+        var found = HostCheck.ListenProblem(url);
+
+        if (problem is null)
+        {
+            Assert.Null(found);
+        }
+        else
+        {
+            Assert.Contains(problem, found, StringComparison.Ordinal);
+        }
+    }
 }

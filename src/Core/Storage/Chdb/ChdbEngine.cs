@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -324,7 +325,7 @@ public sealed class ChdbEngine : IClickHouseEngine
             var connection = NativeMethods.Connect(encoded.Length, argv);
             if (connection.IsInvalid)
             {
-                throw new ClickHouseException(0, string.Empty, $"chDB could not open a connection at '{dataPath}' (is another process using that directory?)");
+                throw DirectoryUnavailable(dataPath);
             }
 
             connection.Tag = tag;
@@ -337,6 +338,64 @@ public sealed class ChdbEngine : IClickHouseEngine
                 handle.Free();
             }
         }
+    }
+
+    /// <summary>
+    /// Why chDB would not open <paramref name="dataPath"/>. Most often another process holds it: ClickHouse keeps the
+    /// directory's <c>status</c> file open and locked, so the error can name that process.
+    /// </summary>
+    private static ClickHouseException DirectoryUnavailable(string dataPath)
+    {
+        const string Remedy = "chDB lets one process use a data directory at a time: stop that process, or serve the directory " +
+            "with 'segmentmcp clickhouse-server --data DIR' and point the others at it with --clickhouse.";
+        if (LockHolder(dataPath) is { } holder)
+        {
+            return ClickHouseException.Unavailable(
+                ClickHouseException.CannotOpenFile,
+                "CANNOT_OPEN_FILE",
+                $"The embedded data directory '{dataPath}' is in use by process {holder}. {Remedy}");
+        }
+
+        return ClickHouseException.Unavailable(
+            0, string.Empty, $"chDB could not open the embedded data directory '{dataPath}' (the engine's reason is on standard error). If another process uses it: {Remedy}");
+    }
+
+    /// <summary>
+    /// "PID (command line)" of another process holding the directory's <c>status</c> file open, found through
+    /// /proc/*/fd: the file itself cannot be read while it is locked, because .NET takes a shared flock on every file
+    /// it opens and ClickHouse holds an exclusive one.
+    /// </summary>
+    internal static string? LockHolder(string dataPath)
+    {
+        var status = Path.Combine(dataPath, "status");
+        if (!File.Exists(status) || !Directory.Exists("/proc"))
+        {
+            return null;
+        }
+
+        foreach (var processDirectory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(processDirectory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (Directory.EnumerateFileSystemEntries(Path.Combine(processDirectory, "fd")).Any(fd => new FileInfo(fd).LinkTarget == status))
+                {
+                    var commandLine = File.ReadAllText(Path.Combine(processDirectory, "cmdline")).Replace('\0', ' ').Trim();
+                    return commandLine.Length == 0 ? pid.ToString(CultureInfo.InvariantCulture)
+                        : $"{pid} ({(commandLine.Length <= 160 ? commandLine : commandLine[..160] + "…")})";
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // A process that ended meanwhile, or one whose descriptors this user may not list.
+            }
+        }
+
+        return null;
     }
 
     private Task<(T Value, QueryStatistics Statistics)> RunAsync<T>(

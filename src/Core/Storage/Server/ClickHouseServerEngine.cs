@@ -202,7 +202,7 @@ public sealed class ClickHouseServerEngine : IClickHouseEngine
 
         if (exception is HttpRequestException http)
         {
-            return new ClickHouseException(0, "NETWORK_ERROR", $"The ClickHouse server could not be reached: {http.Message}", http);
+            return ClickHouseException.Unavailable(ClickHouseException.NetworkError, "NETWORK_ERROR", $"The ClickHouse server could not be reached: {http.Message}", http);
         }
 
         return null;
