@@ -37,6 +37,11 @@ internal static class ClickHouseServerCommand
             throw new UsageException($"--config: no file at '{config}'");
         }
 
+        if (config is not null && ConfigProblem(config) is { } problem)
+        {
+            throw new UsageException($"--config {config}: {problem}");
+        }
+
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop);
         if (stopOnStdinEof)
         {
@@ -56,5 +61,30 @@ internal static class ClickHouseServerCommand
 
         var options = new ChdbServerOptions(data, httpPort, tcpPort) { ConfigFile = config, ListenHosts = hosts };
         return await ChdbServer.RunAsync(options, Console.Error, linked.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Why ClickHouse would refuse the config file, checked before the server starts: the engine reports a malformed
+    /// file only once it is already announcing itself, with a native stack trace.
+    /// </summary>
+    private static string? ConfigProblem(string path)
+    {
+        // ClickHouse also reads YAML configs; those it checks itself.
+        if (Path.GetExtension(path).ToLowerInvariant() is ".yaml" or ".yml")
+        {
+            return null;
+        }
+
+        try
+        {
+            var root = System.Xml.Linq.XDocument.Load(path, System.Xml.Linq.LoadOptions.SetLineInfo).Root;
+            return root?.Name.LocalName is "clickhouse" or "yandex"
+                ? null
+                : $"the root element must be <clickhouse>, not <{root?.Name.LocalName}>";
+        }
+        catch (System.Xml.XmlException exception)
+        {
+            return $"not well-formed XML: {exception.Message}";
+        }
     }
 }

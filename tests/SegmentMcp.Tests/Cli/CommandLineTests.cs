@@ -119,6 +119,24 @@ public sealed class CommandLineTests
         Assert.Contains("clickhouse-server --data", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("<clickhouse><remote_servers>", "not well-formed XML")]
+    [InlineData("<config><remote_servers/></config>", "the root element must be <clickhouse>, not <config>")]
+    public async Task A_server_config_ClickHouse_would_refuse_is_a_usage_error(string xml, string problem)
+    {
+        using var directory = new TemporaryDirectory();
+        var config = Path.Combine(directory.Path, "cluster.xml");
+        await File.WriteAllTextAsync(config, xml);
+
+        var (exitCode, output, error) = await HostProcess.RunAsync(
+            null, "clickhouse-server", "--data", Path.Combine(directory.Path, "data"), "--http-port", "1", "--tcp-port", "2", "--config", config);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.StartsWith($"segmentmcp clickhouse-server: --config {config}: {problem}", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(directory.Path, "data")));
+    }
+
     [Fact]
     public async Task An_out_of_range_number_names_the_flag_and_the_range()
     {
