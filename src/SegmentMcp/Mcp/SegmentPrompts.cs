@@ -138,18 +138,55 @@ internal sealed class SegmentPrompts
         return text.ToString();
     }
 
-    private static PromptFiles Load(string folder)
+    /// <summary>
+    /// One prompt folder, checked whole at start-up (its config, the template beside it and the template's syntax), so
+    /// a broken prompt stops the server with the file named rather than failing a client's prompts/get later.
+    /// </summary>
+    private PromptFiles Load(string folder)
     {
-        var json = File.ReadAllText(Path.Combine(folder, "config.json"));
-        var template = File.ReadAllText(Path.Combine(folder, "skprompt.txt"));
-        var parsed = PromptTemplateConfig.FromJson(json);
+        var configPath = Path.Combine(folder, "config.json");
+        var templatePath = Path.Combine(folder, "skprompt.txt");
+        if (!File.Exists(templatePath))
+        {
+            throw new InvalidOperationException($"{folder}: no skprompt.txt beside config.json");
+        }
+
+        PromptTemplateConfig parsed;
+        try
+        {
+            parsed = PromptTemplateConfig.FromJson(File.ReadAllText(configPath));
+        }
+        catch (Exception exception) when (exception is System.Text.Json.JsonException or ArgumentException or KernelException)
+        {
+            throw new InvalidOperationException($"{configPath}: not a Semantic Kernel prompt config: {exception.Message}", exception);
+        }
+
         var reserved = parsed.InputVariables.Select(v => v.Name).Intersect(ServerVariables, StringComparer.Ordinal).ToList();
         if (reserved.Count > 0)
         {
-            throw new InvalidOperationException($"{Path.Combine(folder, "config.json")}: {string.Join(", ", reserved)} are filled in by the server and cannot be prompt arguments.");
+            throw new InvalidOperationException($"{configPath}: {string.Join(", ", reserved)} are filled in by the server and cannot be prompt arguments.");
         }
 
-        return new PromptFiles(parsed.Name ?? Path.GetFileName(folder), parsed.Description, [.. parsed.InputVariables], json, template);
+        var files = new PromptFiles(parsed.Name ?? Path.GetFileName(folder), parsed.Description, [.. parsed.InputVariables], File.ReadAllText(configPath), File.ReadAllText(templatePath));
+        // A trial render with every variable empty: Semantic Kernel parses a template only when it renders it. The
+        // templates call no functions and read no data, so this completes synchronously.
+        var trial = new KernelArguments();
+        foreach (var name in files.Arguments.Select(v => v.Name).Concat(ServerVariables))
+        {
+            trial[name] = string.Empty;
+        }
+
+        try
+        {
+            _ = factory.Create(files.Config()).RenderAsync(kernel, trial).GetAwaiter().GetResult();
+        }
+        catch (Exception exception) when (exception is KernelException or KeyNotFoundException)
+        {
+            // A function call such as {{ name }} names a function no plugin provides: the templates have none.
+            throw new InvalidOperationException($"{templatePath}: {exception.Message}", exception);
+        }
+
+        return files;
     }
 
     /// <summary>One prompt folder as read at start-up; <see cref="Config"/> makes a fresh, unshared template config.</summary>

@@ -85,6 +85,7 @@ internal static class ServeCommand
             }
         }
 
+        CheckPrompts(prompts);
         var keys = keysPath is null ? null : ApiKeys.Load(keysPath);
         var streams = http ? default : StdioStreams.Detach();
         // The engine opens in the background, a moment after start-up or at the first call that needs it, whichever
@@ -224,6 +225,19 @@ internal static class ServeCommand
         catch (FormatException exception)
         {
             throw new UsageException($"--allowed-hosts: {exception.Message}");
+        }
+    }
+
+    /// <summary>Reads the prompt templates once before serving: a broken one is named now, not at a client's prompts/get.</summary>
+    private static void CheckPrompts(string? directory)
+    {
+        try
+        {
+            _ = new SegmentPrompts(directory ?? SegmentPrompts.DefaultDirectory);
+        }
+        catch (Exception exception) when (directory is not null && exception is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--prompts: {exception.Message}");
         }
     }
 
