@@ -144,7 +144,10 @@ internal sealed class RecordConverter
         }
         catch (JsonException exception)
         {
-            return $"not valid JSON at column {exception.BytePositionInLine + 1}";
+            // UTF-16 (what some Windows tools write by default) fails on its first byte; say so instead of a column.
+            return line.Contains((byte)0) || line.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || line.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])
+                ? "not UTF-8 text (NUL bytes or a UTF-16 byte-order mark: a UTF-16 file?); save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8"
+                : $"not valid JSON at column {exception.BytePositionInLine + 1}";
         }
     }
 

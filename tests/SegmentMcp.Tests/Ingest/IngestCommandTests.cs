@@ -47,6 +47,23 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Contains("2 bad lines skipped", skipping.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_utf16_file_is_named_as_such_and_a_utf8_byte_order_mark_with_crlf_is_read()
+    {
+        var utf16 = Path.Combine(directory, "events-utf16.ndjson");
+        await File.WriteAllTextAsync(utf16, GoodEvent + "\n", System.Text.Encoding.Unicode);
+        var utf8 = Path.Combine(directory, "events-bom.ndjson");
+        await File.WriteAllTextAsync(utf8, GoodEvent + "\r\n" + GoodEvent.Replace("p1", "p2", StringComparison.Ordinal) + "\r\n", new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+
+        var refused = await HostProcess.RunAsync(null, "ingest", "--events", utf16, "--company", "acme", "--data", Data);
+        var read = await HostProcess.RunAsync(null, "ingest", "--events", utf8, "--company", "acme", "--data", Data);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("line 1: not UTF-8 text (NUL bytes or a UTF-16 byte-order mark: a UTF-16 file?); save it as UTF-8", refused.StandardError, StringComparison.Ordinal);
+        Assert.True(read.ExitCode == 0, read.StandardError);
+        Assert.Contains("events:   2 rows written", read.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("ingest", "--data", "DATA")]
     [InlineData("ingest", "--events", "/no/such/file.ndjson", "--data", "DATA")]
