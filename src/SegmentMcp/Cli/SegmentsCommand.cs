@@ -488,11 +488,25 @@ internal static class SegmentsCommand
     }
 
     /// <summary>A definition's JSON object, or what is wrong with the text ("line L, column C: not valid JSON (…)").</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private static async Task<(JsonElement Definition, string? Problem)> ReadDefinitionAsync(Stream stream, CancellationToken stop)
     {
+        string text;
         try
         {
-            using var document = await JsonDocument.ParseAsync(stream, default, stop).ConfigureAwait(false);
+            // A byte-order mark decides the encoding (editors on Windows may save UTF-16); without one it must be UTF-8.
+            using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+            text = await reader.ReadToEndAsync(stop).ConfigureAwait(false);
+        }
+        catch (DecoderFallbackException)
+        {
+            return (default, "not UTF-8 text (and no byte-order mark naming another encoding); save the file as UTF-8");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(text);
             var definition = document.RootElement.Clone();
             return definition.ValueKind == JsonValueKind.Object
                 ? (definition, null)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using SegmentMcp.Tests.Infrastructure;
 
@@ -152,6 +153,25 @@ public sealed class SegmentsCommandTests : IDisposable
         var only = Assert.Single(segments.RootElement.EnumerateArray());
         Assert.Equal("Boston buyers", only.GetProperty("name").GetString());
         Assert.Equal(1, only.GetProperty("version").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_definition_saved_as_utf16_is_read_and_one_not_in_utf8_is_named()
+    {
+        await LoadAsync();
+        var utf16 = Path.Combine(directory, "boston-buyers.json");
+        await File.WriteAllTextAsync(utf16, Definition(90), Encoding.Unicode);
+        var latin1 = Path.Combine(directory, "latin1.json");
+        await File.WriteAllBytesAsync(latin1, Encoding.Latin1.GetBytes(Definition(90).Replace("Boston buyers", "Bostoner Käufer", StringComparison.Ordinal)));
+
+        var saved = await RunAsync(null, "segments", "save", "--file", utf16, "--json");
+        var refused = await RunAsync(null, "segments", "save", "--file", latin1);
+
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+        using var result = JsonDocument.Parse(saved.StandardOutput);
+        Assert.Equal(2, result.RootElement.GetProperty("size").GetInt32());
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal($"{latin1}: not UTF-8 text (and no byte-order mark naming another encoding); save the file as UTF-8; nothing was saved", refused.StandardError.Trim());
     }
 
     [Fact]
