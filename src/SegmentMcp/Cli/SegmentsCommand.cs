@@ -415,8 +415,15 @@ internal static class SegmentsCommand
     private static string? OutputFile(ParseResult args)
     {
         var output = args.GetValue(Output);
-        return output is not null && (output.Length == 0 || Directory.Exists(output))
-            ? throw new UsageException($"--output: '{output}' is not a file name")
+        if (output is not null && (output.Length == 0 || Directory.Exists(output)))
+        {
+            throw new UsageException($"--output: '{output}' is not a file name");
+        }
+
+        // Checked before anything is read: the export writes beside the file and would otherwise fail at the end.
+        var folder = output is null ? null : Path.GetDirectoryName(Path.GetFullPath(output));
+        return folder is not null && !Directory.Exists(folder)
+            ? throw new UsageException($"--output: no directory '{folder}' to write '{Path.GetFileName(output)}' in")
             : output;
     }
 
@@ -465,7 +472,7 @@ internal static class SegmentsCommand
         try
         {
             long written;
-            await using (var stream = temporary is null ? Console.OpenStandardOutput() : System.IO.File.Create(temporary))
+            await using (var stream = temporary is null ? Console.OpenStandardOutput() : CreateBeside(temporary, output!))
             {
                 written = await MemberWriter.WriteAsync(
                     stream, format, leading, properties, page, ids => profiles.PropertiesOfAsync(company, ids, properties, valuesAt, stop), stop).ConfigureAwait(false);
@@ -473,7 +480,14 @@ internal static class SegmentsCommand
 
             if (temporary is not null)
             {
-                System.IO.File.Move(temporary, output!, overwrite: true);
+                try
+                {
+                    System.IO.File.Move(temporary, output!, overwrite: true);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    throw new IOException($"--output {output}: the export could not replace it ({exception.Message})", exception);
+                }
             }
 
             return written;
@@ -484,6 +498,19 @@ internal static class SegmentsCommand
             {
                 System.IO.File.Delete(temporary);
             }
+        }
+    }
+
+    /// <summary>The file an export is written to before it replaces <paramref name="output"/>; a failure names the output.</summary>
+    private static FileStream CreateBeside(string temporary, string output)
+    {
+        try
+        {
+            return System.IO.File.Create(temporary);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--output {output}: cannot write in '{Path.GetDirectoryName(temporary)}' ({exception.Message})", exception);
         }
     }
 

@@ -258,6 +258,8 @@ public sealed class SegmentsCommandTests : IDisposable
     [InlineData("segments", "export", "--id", "x", "--properties", "city")]
     [InlineData("segments", "changes", "--id", "x", "--only", "joined")]
     [InlineData("segments", "changes", "--id", "x", "--since", "2026-12-02", "--until", "2026-12-01")]
+    [InlineData("segments", "export", "--id", "x", "--output", "/no/such/directory/members.csv")]
+    [InlineData("segments", "changes", "--id", "x", "--output", "/no/such/directory/changes.csv")]
     public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
     {
         var run = await HostProcess.RunAsync(null, [.. arguments, "--data", Data]);
