@@ -108,6 +108,10 @@ internal static class ServeCommand
             }
             else
             {
+                // Standard error only: which tenant and which data this is answers "why do I see no data?" in a client's log.
+                Console.Error.WriteLine(
+                    $"segmentmcp serve: MCP over stdio for company '{company}' on the {selection.Describe()}, database {schema.Database}" +
+                    (Console.IsInputRedirected ? string.Empty : " (waiting for an MCP client on standard input; Ctrl+C stops; 'segmentmcp help' lists the verbs)"));
                 await RunStdioAsync(engine, schema, company, streams, background, prompts, stop).ConfigureAwait(false);
             }
         }

@@ -14,6 +14,7 @@ public sealed class McpStdioProcessTests
     public async Task The_built_server_answers_over_stdio()
     {
         var data = Path.Combine(Path.GetTempPath(), "segmentmcp-stdio-tests", Guid.NewGuid().ToString("N"));
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         try
         {
             await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
@@ -21,6 +22,7 @@ public sealed class McpStdioProcessTests
                 Command = "dotnet",
                 Arguments = [HostProcess.AssemblyPath, "serve", "--company", "demo", "--data", data, "--evaluate-every", "0"],
                 Name = "segmentmcp",
+                StandardErrorLines = errors.Enqueue,
             }));
             var tools = await client.ListToolsAsync();
             Assert.Equal(McpServerTests.ToolNames, tools.Select(t => t.Name).Order(StringComparer.Ordinal));
@@ -30,6 +32,9 @@ public sealed class McpStdioProcessTests
             var schema = JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text)!;
             Assert.Equal("demo", (string?)schema["tenant"]);
             Assert.Equal(0, (long)schema["events"]!);
+
+            // Which tenant and which data, on standard error, for the client's log.
+            Assert.Contains($"segmentmcp serve: MCP over stdio for company 'demo' on the embedded engine at {data}, database segmentmcp", errors);
         }
         finally
         {
