@@ -2,7 +2,9 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SegmentMcp.Core.App;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Cli;
 
@@ -60,6 +62,14 @@ internal static class EvaluateCommand
             {
                 var report = await evaluator.TickAsync(company, asOf, progress, stop).ConfigureAwait(false);
                 await Console.Out.WriteAsync(TickReportText.Format(report)).ConfigureAwait(false);
+                if (company is not null && report.Segments.Count == 0)
+                {
+                    // Most often a misspelt --company: name the tenants that do have saved segments.
+                    var tenants = await provider.GetRequiredService<ISegmentStateStore>().TenantsAsync(stop).ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync(
+                        $"'{company}' has no saved segments.{Suggestions.DidYouMean(company, tenants)} Tenants with saved segments: {(tenants.Count == 0 ? "none" : string.Join(", ", tenants.Take(20)))}.").ConfigureAwait(false);
+                }
+
                 return CommandLine.Ok;
             }
             catch (TickFailedException failed)

@@ -175,6 +175,20 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Evaluating_a_company_without_segments_names_the_ones_with_segments()
+    {
+        await LoadAsync();
+        var saved = await RunAsync(Definition(90), "segments", "save", "--file", "-", "--no-evaluate");
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+
+        var misspelt = await HostProcess.RunAsync(null, "evaluate", "--company", "acm", "--data", Data);
+
+        Assert.Equal(0, misspelt.ExitCode);
+        Assert.Contains("evaluated at ", misspelt.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("'acm' has no saved segments. Did you mean 'acme'? Tenants with saved segments: acme.", misspelt.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Apply_saves_a_directory_by_name_and_one_bad_file_stores_nothing()
     {
         await LoadAsync();
