@@ -102,6 +102,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(2, (long)orders["profiles"]!);
         Assert.NotNull(orders["first_seen"]);
         Assert.Equal("sku", (string?)orders["properties"]![0]!["name"]);
+        Assert.False(schema.AsObject().ContainsKey("note"));
 
         var one = await server.CallAsync("describe_schema", new { metric = "Opened Email" });
         Assert.Equal("Opened Email", (string?)Assert.Single(one["metrics"]!.AsArray())!["name"]);

@@ -32,6 +32,7 @@ public sealed class McpStdioProcessTests
             var schema = JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text)!;
             Assert.Equal("demo", (string?)schema["tenant"]);
             Assert.Equal(0, (long)schema["events"]!);
+            Assert.StartsWith("This workspace ('demo') has no profiles or events yet, so no segment can have members.", (string?)schema["note"], StringComparison.Ordinal);
 
             // Which tenant and which data, on standard error, for the client's log.
             Assert.Contains($"segmentmcp serve: MCP over stdio for company 'demo' on the embedded engine at {data}, database segmentmcp", errors);

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
@@ -19,7 +20,8 @@ internal sealed record DescribeSchemaResult(
     IReadOnlyList<MetricStatistics> Metrics,
     IReadOnlyList<SegmentBrief> Segments,
     string? NextCursor,
-    bool Truncated);
+    bool Truncated,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 [McpServerToolType]
 internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber describer, ISegmentStore store, DefinitionService definitions)
@@ -84,6 +86,20 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
             metrics,
             page == 0 ? [.. segments.Take(PageSize).Select(s => new SegmentBrief(s.Id, s.Name, s.Size))] : [],
             more ? Cursor.Encode("describe_schema", (page + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)) : null,
-            truncated || segments.Count > PageSize);
+            truncated || segments.Count > PageSize,
+            statistics.Profiles == 0 && statistics.Events == 0 && metric is null && property is null ? EmptyWorkspaceNote(company) : null);
+    }
+
+    /// <summary>
+    /// What to tell the user when there is nothing to segment: the usual cause is data not loaded yet, or a server
+    /// started for another company or data directory. Other tenants are never named: the tenant is all a caller sees.
+    /// </summary>
+    private static string EmptyWorkspaceNote(string company)
+    {
+        var quoted = ToolSupport.Echo(company);
+        return $"This workspace ('{quoted}') has no profiles or events yet, so no segment can have members. Tell the user: load " +
+            $"data with 'segmentmcp ingest --company {quoted} --events FILE --profiles FILE', or the demo shop with 'segmentmcp demo " +
+            $"--company {quoted}'. If they expected data here, the server may have been started for another company or data " +
+            "directory; its first line on standard error names both.";
     }
 }
