@@ -280,5 +280,8 @@ internal static class ServeCommand
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        // A failed start (a port in use) comes back from RunAsync and is printed in one line; the host's own log of it
+        // would add a page of stack trace first. Its background service cannot fail otherwise: ticks catch their errors.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
     }
 }

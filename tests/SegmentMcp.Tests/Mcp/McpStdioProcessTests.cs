@@ -141,6 +141,25 @@ public sealed class McpStdioProcessTests
     }
 
     [Fact]
+    public async Task A_port_in_use_is_one_line_and_exit_code_1()
+    {
+        using var directory = new TemporaryDirectory();
+        var keys = Path.Combine(directory.Path, "keys.txt");
+        await File.WriteAllTextAsync(keys, "a-long-random-key-for-acme-0001 acme\n");
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exitCode, output, error) = await HostProcess.RunAsync(
+            null, "serve", "--http", "--urls", $"http://127.0.0.1:{port}", "--keys", keys, "--data", Path.Combine(directory.Path, "data"), "--evaluate-every", "0");
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output);
+        Assert.Contains($"segmentmcp serve: Failed to bind to address http://127.0.0.1:{port}: address already in use.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Usage_errors_go_to_stderr_with_exit_code_2()
     {
         var (exitCode, output, error) = await HostProcess.RunAsync(null, "serve", "--http");
