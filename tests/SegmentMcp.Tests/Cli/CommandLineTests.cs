@@ -138,6 +138,22 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task A_server_port_in_use_is_named_before_the_server_starts()
+    {
+        using var directory = new TemporaryDirectory();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exitCode, output, error) = await HostProcess.RunAsync(
+            null, "clickhouse-server", "--data", Path.Combine(directory.Path, "data"), "--http-port", "1", "--tcp-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output);
+        Assert.Equal($"segmentmcp clickhouse-server: The native TCP port {port} is already in use on 127.0.0.1: choose another (--tcp-port) or stop what holds it.", error.Trim());
+    }
+
+    [Fact]
     public async Task An_out_of_range_number_names_the_flag_and_the_range()
     {
         var (exitCode, _, error) = await HostProcess.RunAsync(null, "serve", "--evaluate-every", "90000");

@@ -22,6 +22,16 @@ public static class ChdbServer
 {
     public static async Task<int> RunAsync(ChdbServerOptions options, TextWriter log, CancellationToken stop)
     {
+        // ClickHouse tries its listeners and carries on without one it could not bind: the server would announce a
+        // port it never serves. A port taken now is named before anything starts.
+        foreach (var (port, protocol) in new[] { (options.HttpPort, "HTTP"), (options.TcpPort, "native TCP") })
+        {
+            if (PortTaken(port, options.ListenHosts) is { } host)
+            {
+                throw new IOException($"The {protocol} port {port} is already in use on {host}: choose another (--{(protocol == "HTTP" ? "http" : "tcp")}-port) or stop what holds it.");
+            }
+        }
+
         var dataPath = Path.GetFullPath(options.DataPath);
         Directory.CreateDirectory(dataPath);
         var fifo = Path.Combine(dataPath, $".segmentmcp-server-{Environment.ProcessId}.fifo");
@@ -76,6 +86,34 @@ public static class ChdbServer
         }
 
         return 0;
+    }
+
+    /// <summary>The first address among the listen hosts (loopback when none) where <paramref name="port"/> cannot be bound.</summary>
+    private static string? PortTaken(int port, IReadOnlyList<string> listenHosts)
+    {
+        var addresses = listenHosts.Count == 0
+            ? [System.Net.IPAddress.Loopback]
+            : listenHosts.Select(h => System.Net.IPAddress.TryParse(h.Trim('[', ']'), out var address) ? address : null).OfType<System.Net.IPAddress>().ToArray();
+        foreach (var address in addresses)
+        {
+            using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            // As ClickHouse binds (SO_REUSEADDR): connections of an earlier server in TIME_WAIT do not count, a listener does.
+            probe.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+            try
+            {
+                probe.Bind(new System.Net.IPEndPoint(address, port));
+            }
+            catch (System.Net.Sockets.SocketException exception) when (exception.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+            {
+                return address.ToString();
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // An address this machine does not have (or an IPv6 stack that is off) is ClickHouse's to report.
+            }
+        }
+
+        return null;
     }
 
     private static unsafe string? RunCommandLine(List<string> arguments)
