@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security;
 using System.Text;
+using SegmentMcp.Core.Storage.Chdb;
 
 namespace SegmentMcp.Cli;
 
@@ -37,6 +38,14 @@ internal static class ClusterDemoCommand
             throw new UsageException($"--base-port {basePort} leaves no room for {shards} shards' two ports each");
         }
 
+        for (var port = basePort; port < basePort + (2 * shards); port++)
+        {
+            if (ChdbServer.PortTaken(port, []) is not null)
+            {
+                throw new UsageException($"--base-port {basePort}: port {port} (shard {((port - basePort) / 2) + 1}, {((port - basePort) % 2 == 0 ? "HTTP" : "native TCP")}) is already in use; choose another base port");
+            }
+        }
+
         var data = Path.GetFullPath(args.GetValue(Data) ?? Path.Combine(Path.GetDirectoryName(EngineSelection.DefaultDataPath())!, "segmentmcp-cluster"));
         Directory.CreateDirectory(data);
         var config = Path.Combine(data, "remote_servers.xml");
@@ -52,7 +61,7 @@ internal static class ClusterDemoCommand
 
             for (var shard = 1; shard <= shards; shard++)
             {
-                await WaitForPingAsync(servers[shard - 1], HttpPort(basePort, shard), stop).ConfigureAwait(false);
+                await WaitForPingAsync(servers[shard - 1], HttpPort(basePort, shard), Path.Combine(data, $"shard{shard}.log"), stop).ConfigureAwait(false);
             }
 
             await Console.Error.WriteLineAsync(string.Create(
@@ -142,7 +151,7 @@ internal static class ClusterDemoCommand
         return info;
     }
 
-    private static async Task WaitForPingAsync(Process server, int httpPort, CancellationToken stop)
+    private static async Task WaitForPingAsync(Process server, int httpPort, string log, CancellationToken stop)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(90);
@@ -150,7 +159,11 @@ internal static class ClusterDemoCommand
         {
             if (server.HasExited)
             {
-                throw new InvalidOperationException($"The clickhouse-server on port {httpPort} exited early (exit code {server.ExitCode}); see its log next to its data.");
+                // Its output is in the log once the process's streams are drained; the last line says why it stopped.
+                await server.WaitForExitAsync(stop).ConfigureAwait(false);
+                var why = File.Exists(log) ? (await File.ReadAllLinesAsync(log, stop).ConfigureAwait(false)).LastOrDefault(line => line.Length > 0) : null;
+                throw new InvalidOperationException(
+                    $"The clickhouse-server on port {httpPort} exited early (exit code {server.ExitCode}){(why is null ? string.Empty : ": " + why)} (log: {log})");
             }
 
             try

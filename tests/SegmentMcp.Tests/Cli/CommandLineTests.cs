@@ -154,6 +154,22 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task A_cluster_demo_port_in_use_is_a_usage_error_naming_it()
+    {
+        using var directory = new TemporaryDirectory();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exitCode, output, error) = await HostProcess.RunAsync(
+            null, "cluster-demo", "--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", directory.Path);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.StartsWith($"segmentmcp cluster-demo: --base-port {port}: port {port} (shard 1, HTTP) is already in use; choose another base port", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_out_of_range_number_names_the_flag_and_the_range()
     {
         var (exitCode, _, error) = await HostProcess.RunAsync(null, "serve", "--evaluate-every", "90000");

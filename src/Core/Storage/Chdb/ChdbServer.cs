@@ -89,7 +89,7 @@ public static class ChdbServer
     }
 
     /// <summary>The first address among the listen hosts (loopback when none) where <paramref name="port"/> cannot be bound.</summary>
-    private static string? PortTaken(int port, IReadOnlyList<string> listenHosts)
+    public static string? PortTaken(int port, IReadOnlyList<string> listenHosts)
     {
         var addresses = listenHosts.Count == 0
             ? [System.Net.IPAddress.Loopback]
