@@ -141,32 +141,26 @@ public sealed class CommandLineTests
     public async Task A_server_port_in_use_is_named_before_the_server_starts()
     {
         using var directory = new TemporaryDirectory();
-        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var taken = new TakenPort();
 
-        var (exitCode, output, error) = await HostProcess.RunAsync(
-            null, "clickhouse-server", "--data", Path.Combine(directory.Path, "data"), "--http-port", "1", "--tcp-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var (exitCode, output, error) = await HostProcess.RunAsync(null, "clickhouse-server", "--data", Path.Combine(directory.Path, "data"), "--http-port", "1", "--tcp-port", taken.Text);
 
         Assert.Equal(1, exitCode);
         Assert.Empty(output);
-        Assert.Equal($"segmentmcp clickhouse-server: The native TCP port {port} is already in use on 127.0.0.1: choose another (--tcp-port) or stop what holds it.", error.Trim());
+        Assert.Equal($"segmentmcp clickhouse-server: The native TCP port {taken.Port} is already in use on 127.0.0.1: choose another (--tcp-port) or stop what holds it.", error.Trim());
     }
 
     [Fact]
     public async Task A_cluster_demo_port_in_use_is_a_usage_error_naming_it()
     {
         using var directory = new TemporaryDirectory();
-        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var taken = new TakenPort();
 
-        var (exitCode, output, error) = await HostProcess.RunAsync(
-            null, "cluster-demo", "--base-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", directory.Path);
+        var (exitCode, output, error) = await HostProcess.RunAsync(null, "cluster-demo", "--base-port", taken.Text, "--data", directory.Path);
 
         Assert.Equal(2, exitCode);
         Assert.Empty(output);
-        Assert.StartsWith($"segmentmcp cluster-demo: --base-port {port}: port {port} (shard 1, HTTP) is already in use; choose another base port", error, StringComparison.Ordinal);
+        Assert.StartsWith($"segmentmcp cluster-demo: --base-port {taken.Port}: port {taken.Port} (shard 1, HTTP) is already in use; choose another base port", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -146,9 +146,8 @@ public sealed class McpStdioProcessTests
         using var directory = new TemporaryDirectory();
         var keys = Path.Combine(directory.Path, "keys.txt");
         await File.WriteAllTextAsync(keys, "a-long-random-key-for-acme-0001 acme\n");
-        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var taken = new TakenPort();
+        var port = taken.Port;
 
         var (exitCode, output, error) = await HostProcess.RunAsync(
             null, "serve", "--http", "--urls", $"http://127.0.0.1:{port}", "--keys", keys, "--data", Path.Combine(directory.Path, "data"), "--evaluate-every", "0");
