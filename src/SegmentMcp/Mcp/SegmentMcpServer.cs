@@ -80,6 +80,10 @@ internal static class SegmentMcpServer
 
                 return next(context, cancellationToken);
             }))
+            .WithRequestFilters(filters => filters
+                .AddReadResourceFilter(EngineErrorsAsMessages)
+                .AddGetPromptFilter(EngineErrorsAsMessages)
+                .AddCompleteFilter(EngineErrorsAsMessages))
             .WithRequestFilters(filters => filters.AddCallToolFilter(next => async (request, cancellationToken) =>
             {
                 if (request.Items.TryGetValue(InvalidArgumentsKey, out var invalid) && invalid is string invalidText)
@@ -127,6 +131,23 @@ internal static class SegmentMcpServer
         ClickHouseException.QueryWasCancelled => "The query was cancelled.",
         _ => $"The database could not run this request (ClickHouse error {exception.Code} {exception.ErrorName}). Try again; if it persists, report it.",
     };
+
+    /// <summary>
+    /// Resources, prompts and completions read data too: an engine failure there is the same message a tool gets (an
+    /// unavailable engine says what to fix), where the SDK would answer only "An error occurred".
+    /// </summary>
+    private static McpRequestHandler<TParams, TResult> EngineErrorsAsMessages<TParams, TResult>(McpRequestHandler<TParams, TResult> next) =>
+        async (request, cancellationToken) =>
+        {
+            try
+            {
+                return await next(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ClickHouseException exception)
+            {
+                throw new McpException(EngineMessage(exception), exception);
+            }
+        };
 
     /// <summary>Where the incoming message filter leaves a problem found in the raw arguments for the tool filter.</summary>
     private const string InvalidArgumentsKey = "segmentmcp.invalid-arguments";

@@ -71,6 +71,8 @@ public sealed class McpStdioProcessTests
             var text = Assert.IsType<TextContentBlock>(Assert.Single(refused.Content)).Text;
             Assert.StartsWith($"The segment database is not available: The embedded data directory '{data}' is in use by process {holderId} (", text, StringComparison.Ordinal);
             Assert.Contains("clickhouse-server --data", text, StringComparison.Ordinal);
+            var resource = await Assert.ThrowsAnyAsync<ModelContextProtocol.McpException>(async () => await client.ReadResourceAsync("segmentmcp://schema"));
+            Assert.Contains($"is in use by process {holderId} (", resource.Message, StringComparison.Ordinal);
 
             // Once the other process has let go, a later call opens the directory without restarting anything.
             await holder.DisposeAsync();
