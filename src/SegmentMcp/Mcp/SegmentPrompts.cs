@@ -60,7 +60,7 @@ internal sealed class SegmentPrompts
         string name, IDictionary<string, string?> arguments, string tenant, ISegmentStore store, DefinitionService definitions, CancellationToken cancellationToken)
     {
         var files = configs.FirstOrDefault(c => c.Name == name)
-            ?? throw new McpException($"No prompt '{ToolSupport.Echo(name)}'.{Suggestions.DidYouMean(ToolSupport.Echo(name), configs.Select(c => c.Name))}");
+            ?? throw new McpProtocolException($"No prompt '{ToolSupport.Echo(name)}'.{Suggestions.DidYouMean(ToolSupport.Echo(name), configs.Select(c => c.Name))}", McpErrorCode.InvalidParams);
 
         // Semantic Kernel's template adds the variables it finds in the text to its config's InputVariables, marked
         // required: each render gets a config of its own so the shared one (and prompts/list) never changes.
@@ -72,7 +72,8 @@ internal sealed class SegmentPrompts
         {
             var problems = missing.Select(m => $"- {m}: required")
                 .Concat(unknown.Select(u => $"- {ToolSupport.Echo(u)}: not an argument of {name}.{Suggestions.DidYouMean(ToolSupport.Echo(u), declared.Select(v => v.Name))}"));
-            throw new McpException($"Invalid arguments for prompt {name}:\n{string.Join('\n', problems)}");
+            // The spec's code for an unknown prompt or missing arguments: invalid params, not an internal error.
+            throw new McpProtocolException($"Invalid arguments for prompt {name}:\n{string.Join('\n', problems)}", McpErrorCode.InvalidParams);
         }
 
         var values = new KernelArguments();

@@ -332,8 +332,12 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             Assert.Contains("acme", Assert.IsType<TextContentBlock>(Assert.Single(rendered.Messages).Content).Text, StringComparison.Ordinal);
         }
 
-        var error = await Assert.ThrowsAnyAsync<McpException>(() => server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?>()).AsTask());
+        var error = await Assert.ThrowsAsync<McpProtocolException>(() => server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?>()).AsTask());
         Assert.Contains("goal", error.Message, StringComparison.Ordinal);
+        Assert.Equal(McpErrorCode.InvalidParams, error.ErrorCode);
+        var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => server.Client.GetPromptAsync("build_segmnt", new Dictionary<string, object?>()).AsTask());
+        Assert.Equal(McpErrorCode.InvalidParams, unknown.ErrorCode);
+        Assert.Contains("Did you mean 'build_segment'", unknown.Message, StringComparison.Ordinal);
     }
 
     [Fact]
