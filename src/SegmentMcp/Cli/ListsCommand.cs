@@ -95,7 +95,12 @@ internal static class ListsCommand
                 continue;
             }
 
-            if (text.Length > ListStore.MaxProfileIdLength)
+            // Bytes that are not UTF-8 decode to U+FFFD: stored, the id would match no profile ever ingested.
+            if (text.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                bad.Add($"line {number}: not UTF-8 text (save the file as UTF-8, or UTF-16 with its byte-order mark)");
+            }
+            else if (text.Length > ListStore.MaxProfileIdLength)
             {
                 bad.Add($"line {number}: a profile id is at most {ListStore.MaxProfileIdLength} characters; this one has {text.Length}");
             }

@@ -32,6 +32,24 @@ public sealed class ListsCommandTests : IDisposable
         Assert.Contains("4 on the list", after.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Ids_in_utf16_are_read_and_bytes_that_are_not_utf8_are_named()
+    {
+        var utf16 = Path.Combine(directory, "ids-utf16.txt");
+        await File.WriteAllTextAsync(utf16, "u1\nMüller\n", System.Text.Encoding.Unicode);
+        var latin1 = Path.Combine(directory, "ids-latin1.txt");
+        await File.WriteAllBytesAsync(latin1, System.Text.Encoding.Latin1.GetBytes("u2\nMüller\n"));
+
+        var read = await HostProcess.RunAsync(null, "lists", "import", "--id", "vips", "--file", utf16, "--company", "acme", "--data", Data);
+        var refused = await HostProcess.RunAsync(null, "lists", "import", "--id", "vips", "--file", latin1, "--company", "acme", "--data", Data);
+
+        Assert.True(read.ExitCode == 0, read.StandardError);
+        Assert.Contains("list vips (created): 2 ids read, 2 added", read.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("line 2: not UTF-8 text", refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains("nothing was written", refused.StandardError, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("lists", "import", "--file", "-", "--data", "DATA")]
     [InlineData("lists", "import", "--id", "x", "--data", "DATA")]
