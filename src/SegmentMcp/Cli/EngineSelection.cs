@@ -29,7 +29,7 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
         "--data", "DIR", "The embedded engine's data directory (env SEGMENTMCP_DATA; default ~/.local/share/segmentmcp).");
 
     public static readonly Option<string?> ClickHouse = Flags.Text(
-        "--clickhouse", "CONN", "A ClickHouse server instead: \"Host=…;Port=8123;Username=…;Password=…\" (env SEGMENTMCP_CLICKHOUSE).");
+        "--clickhouse", "CONN", "A ClickHouse server instead: \"Host=…;Port=8123;Username=…;Password=…\" or http://user:password@host:8123 (env SEGMENTMCP_CLICKHOUSE).");
 
     public static readonly Option<string> DatabaseFlag = Flags.Text(
         "--database", "NAME", "The database that holds the tables.", DefaultDatabase, CheckDatabase);
