@@ -31,21 +31,27 @@ public sealed class DeferredEngine(Func<CancellationToken, Task<IClickHouseEngin
     {
         lock (gate)
         {
-            if (opening is null || (opening.IsFaulted && Stopwatch.GetElapsedTime(failedAt) >= retryAfter))
+            if (opening is null || (opening.IsFaulted && Stopwatch.GetElapsedTime(Interlocked.Read(ref failedAt)) >= retryAfter))
             {
-                opening = Task.Run(() => open(lifetime), lifetime);
-                _ = opening.ContinueWith(
-                    failed =>
-                    {
-                        failedAt = Stopwatch.GetTimestamp();
-                        OpenFailed?.Invoke(failed.Exception!.GetBaseException());
-                    },
-                    CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
+                opening = Task.Run(AttemptAsync, lifetime);
             }
 
             return opening;
+        }
+    }
+
+    /// <summary>One open; its failure time is set before the task faults, so no call sees the fault without it.</summary>
+    private async Task<IClickHouseEngine> AttemptAsync()
+    {
+        try
+        {
+            return await open(lifetime).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!lifetime.IsCancellationRequested)
+        {
+            Interlocked.Exchange(ref failedAt, Stopwatch.GetTimestamp());
+            OpenFailed?.Invoke(exception);
+            throw;
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class DeferredEngineTests(ServerFixture fixture) : IClassFixture<S
             _ => ++attempts <= 1
                 ? Task.FromException<IClickHouseEngine>(ClickHouseException.Unavailable(ClickHouseException.NetworkError, "NETWORK_ERROR", "down for maintenance"))
                 : Task.FromResult<IClickHouseEngine>(new ClickHouseServerEngine(fixture.Server.ConnectionString)),
-            TimeSpan.FromMilliseconds(500),
+            TimeSpan.FromSeconds(2),
             CancellationToken.None);
         engine.OpenFailed += failures.Add;
 
@@ -38,7 +38,7 @@ public sealed class DeferredEngineTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(1, attempts);
         Assert.Equal([first], failures);
 
-        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        await Task.Delay(TimeSpan.FromSeconds(2.2));
         var result = await engine.QueryAsync(One);
 
         Assert.Equal(2, attempts);
