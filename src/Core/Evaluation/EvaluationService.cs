@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Core.Evaluation;
 
@@ -33,6 +34,11 @@ public sealed class EvaluationService(ISegmentEvaluator evaluator, EvaluatorOpti
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (ClickHouseException exception) when (exception.IsUnavailable)
+            {
+                // Not a fault of the tick: one line saying what to fix, not a stack trace every interval.
+                logger.LogWarning("Background evaluation skipped, the engine is not available: {Reason}", exception.Message);
             }
             catch (Exception exception)
             {
