@@ -119,6 +119,35 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
         : ClusterName is null ? "ClickHouse server"
         : $"ClickHouse cluster '{ClusterName}'";
 
+    /// <summary>
+    /// The arguments another verb needs to reach the same data, for the hints a verb prints: the data directory when it
+    /// is not the default, the database when not the default, a placeholder for a server's connection string (it may
+    /// hold a password, so it is never echoed) and the cluster.
+    /// </summary>
+    public IReadOnlyList<string> ReachArguments()
+    {
+        var arguments = new List<string>();
+        if (ConnectionString is not null)
+        {
+            arguments.AddRange(["--clickhouse", "CONN"]);
+            if (ClusterName is not null)
+            {
+                arguments.AddRange(["--cluster", ClusterName]);
+            }
+        }
+        else if (Path.GetFullPath(DataPath) is var full && full != Path.GetFullPath(DefaultDataPath()))
+        {
+            arguments.AddRange(["--data", full]);
+        }
+
+        if (Database != DefaultDatabase)
+        {
+            arguments.AddRange(["--database", Database]);
+        }
+
+        return arguments;
+    }
+
     /// <summary>The schema the verb works on: on a cluster, Distributed tables over shard-local ones.</summary>
     public StorageSchema Schema() => new(Database)
     {

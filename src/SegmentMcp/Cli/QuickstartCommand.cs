@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.Demo;
@@ -125,20 +126,40 @@ internal static class QuickstartCommand
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    {size:N0} members{(sample.Count > 0 ? ", e.g. " + string.Join(", ", sample) : string.Empty)}")).ConfigureAwait(false);
         }
 
-        await output.WriteLineAsync(
-            """
-
-            Next:
-              ask an assistant: add this repository's mcp.json to VS Code (or see README: Claude Desktop, Cursor), then
-                "Which customers in Berlin bought shoes last month but haven't opened an email since?"
-              ask in plain language:   dotnet run --project src/SegmentMcp -- ask "premium customers in Boston"
-                                       (set SEGMENTMCP_LLM_ENDPOINT and SEGMENTMCP_LLM_MODEL first; see README)
-              serve MCP yourself:      dotnet run --project src/SegmentMcp -- serve --company demo
-              keep segments current:   dotnet run --project src/SegmentMcp -- evaluate --company demo
-              export an audience:      dotnet run --project src/SegmentMcp -- segments export --id ID --format csv --properties email,city
-            """).ConfigureAwait(false);
+        await output.WriteLineAsync(NextSteps(company, selection)).ConfigureAwait(false);
         return CommandLine.Ok;
     }
+
+    // Written for a person to copy into mcp.json: quotes and apostrophes as they are, not as \u escapes.
+    private static readonly JsonSerializerOptions HintJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>What to run next, with the arguments that reach this tenant's data (the defaults need none).</summary>
+    internal static string NextSteps(string company, EngineSelection selection)
+    {
+        IReadOnlyList<string> arguments = ["--company", company, .. selection.ReachArguments()];
+        var reach = string.Join(' ', arguments.Select(ShellQuote));
+        var mcpJson = arguments.Count == 2 && company == "demo"
+            ? "add this repository's mcp.json to VS Code (or see README: Claude Desktop, Cursor)"
+            : $"add this repository's mcp.json to VS Code, its serve arguments made {string.Join(", ", arguments.Select(a => JsonSerializer.Serialize(a, HintJson)))} (or see README: Claude Desktop, Cursor)";
+        var connection = selection.ConnectionString is null ? string.Empty : "\n  (CONN: the connection string given to --clickhouse or SEGMENTMCP_CLICKHOUSE)";
+        return $"""
+
+            Next:
+              ask an assistant: {mcpJson}, then
+                "Which customers in Berlin bought shoes last month but haven't opened an email since?"
+              ask in plain language:   dotnet run --project src/SegmentMcp -- ask {reach} "premium customers in Boston"
+                                       (set SEGMENTMCP_LLM_ENDPOINT and SEGMENTMCP_LLM_MODEL first; see README)
+              serve MCP yourself:      dotnet run --project src/SegmentMcp -- serve {reach}
+              keep segments current:   dotnet run --project src/SegmentMcp -- evaluate {reach}
+              export an audience:      dotnet run --project src/SegmentMcp -- segments export {reach} --id ID --format csv --properties email,city{connection}
+            """;
+    }
+
+    /// <summary>A word as a POSIX shell reads it back: bare when it is safe, otherwise in single quotes.</summary>
+    private static string ShellQuote(string word) =>
+        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+:@%,=".Contains(c, StringComparison.Ordinal))
+            ? word
+            : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     private static Task<long> CountProfilesAsync(IClickHouseEngine engine, StorageSchema schema, string company, CancellationToken cancellationToken) =>
         engine.QueryScalarAsync<long>(

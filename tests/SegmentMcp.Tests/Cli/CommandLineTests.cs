@@ -185,6 +185,30 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Quickstart_hints_carry_the_flags_that_reach_the_same_data_and_never_a_password()
+    {
+        static string Hints(params string[] arguments) =>
+            QuickstartCommand.NextSteps(
+                CommandLine.Parse(["quickstart", .. arguments]).GetValue<string>("--company")!,
+                EngineSelection.FromArguments(CommandLine.Parse(["quickstart", .. arguments])));
+
+        var defaults = Hints("--data", EngineSelection.DefaultDataPath());
+        Assert.Contains("serve --company demo\n", defaults.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("add this repository's mcp.json to VS Code (or see", defaults, StringComparison.Ordinal);
+
+        var elsewhere = Hints("--company", "acme", "--data", "/srv/shop data/it's", "--database", "crm");
+        Assert.Contains("serve --company acme --data '/srv/shop data/it'\\''s' --database crm\n", elsewhere.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("evaluate --company acme --data '/srv/shop data/it'\\''s' --database crm", elsewhere, StringComparison.Ordinal);
+        Assert.Contains("""its serve arguments made "--company", "acme", "--data", "/srv/shop data/it's", "--database", "crm" """, elsewhere, StringComparison.Ordinal);
+
+        var server = Hints("--clickhouse", "Host=db.internal;Port=8443;Username=ops;Password=s3cret");
+        Assert.Contains("serve --company demo --clickhouse CONN", server, StringComparison.Ordinal);
+        Assert.Contains("CONN: the connection string given to --clickhouse", server, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", server, StringComparison.Ordinal);
+        Assert.DoesNotContain("db.internal", server, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Flags_take_equals_keep_the_last_value_and_repeat_where_declared()
     {
         var parsed = CommandLine.Parse(["ingest", "--batch-rows=5", "--batch-rows", "7", "--company", "acme", "--skip-invalid", "--events", "-"]);
