@@ -20,7 +20,7 @@ public sealed record TenantStatistics(long Profiles, long Events, IReadOnlyList<
 /// Statistics of one tenant's data for people and language models choosing names and values: each query is
 /// pushed down to the tenant (and to one metric or property when asked) through the tables' sort keys.
 /// </summary>
-public sealed class SchemaDescriber(IClickHouseEngine engine, StorageSchema schema)
+public sealed partial class SchemaDescriber(IClickHouseEngine engine, StorageSchema schema)
 {
     private readonly SqlFragment events = Sql.Table(schema.Events);
     private readonly SqlFragment traits = Sql.Table(schema.Traits);

@@ -168,6 +168,28 @@ internal static class SegmentsCommand
         }, stop);
     }
 
+    /// <summary>
+    /// Says on standard error which compared values no data holds (a slip of spelling or case that would leave the
+    /// segment empty); the definition is saved all the same, since the data may come to hold them.
+    /// </summary>
+    private static async Task WarnAbsentValuesAsync(DefinitionService definitions, ValidatedDefinition validated, string source, CancellationToken stop)
+    {
+        IReadOnlyList<AbsentValue> absent;
+        try
+        {
+            absent = await definitions.AbsentValuesAsync(validated, DateTime.UtcNow, stop).ConfigureAwait(false);
+        }
+        catch (ClickHouseException)
+        {
+            return;
+        }
+
+        foreach (var value in absent)
+        {
+            await Console.Error.WriteLineAsync($"{source}: warning: {value.Path}: {DefinitionService.Describe(value)}").ConfigureAwait(false);
+        }
+    }
+
     private static async Task<int> SaveAsync(ParseResult args, CancellationToken stop)
     {
         var file = args.GetValue(File) ?? throw new UsageException("give --file FILE (or - for standard input), the definition to save");
@@ -225,6 +247,7 @@ internal static class SegmentsCommand
                 return CommandLine.Failed;
             }
 
+            await WarnAbsentValuesAsync(definitions, validated, source, stop).ConfigureAwait(false);
             var parsed = validated.Definition;
             var json = SegmentDefinitionJson.Write(parsed);
             var unchanged = current is not null && current.DefinitionJson == json;
@@ -611,6 +634,11 @@ internal static class SegmentsCommand
 
                 await Console.Error.WriteLineAsync($"{problems.Count} problem(s) in {directory}; nothing was saved").ConfigureAwait(false);
                 return CommandLine.Failed;
+            }
+
+            foreach (var (file, _, validated) in plan)
+            {
+                await WarnAbsentValuesAsync(definitions, validated, file, stop).ConfigureAwait(false);
             }
 
             if (args.GetValue(DryRun))

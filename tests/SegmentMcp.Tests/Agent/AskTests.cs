@@ -20,6 +20,16 @@ public sealed class AskTests
           {"property": {"name": "cty", "op": "eq", "value": "Boston"}}]}}
         """;
 
+    /// <summary>Runs one question as the verb does, its JSON answer and its messages captured.</summary>
+    private static async Task<(int Code, StringWriter Output, StringWriter Messages)> AskAsync(
+        Core.Storage.IClickHouseEngine engine, Core.Storage.StorageSchema schema, AskRequest request)
+    {
+        var output = new StringWriter();
+        var messages = new StringWriter();
+        var code = await AskCommand.AnswerAsync(engine, schema, request, output, messages, McpTestData.PromptsDirectory(), CancellationToken.None);
+        return (code, output, messages);
+    }
+
     [Fact]
     public async Task Ask_looks_up_the_schema_repairs_an_invalid_draft_and_answers_with_the_engines_count()
     {
@@ -34,16 +44,7 @@ public sealed class AskTests
             _ => FakeTurn.Say("Boston openers: profiles in Boston who opened an email in the last 30 days."),
         });
 
-        var output = new StringWriter();
-        var messages = new StringWriter();
-        var code = await AskCommand.AnswerAsync(
-            engine,
-            schema,
-            new AskRequest(Tenant, "who in boston opened an email this month?", Json: true, Save: true, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)),
-            output,
-            messages,
-            McpTestData.PromptsDirectory(),
-            CancellationToken.None);
+        var (code, output, messages) = await AskAsync(engine, schema, new AskRequest(Tenant, "who in boston opened an email this month?", Json: true, Save: true, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)));
 
         Assert.True(code == 0, messages.ToString());
         var answer = JsonNode.Parse(output.ToString())!.AsObject();
@@ -94,6 +95,32 @@ public sealed class AskTests
     }
 
     [Fact]
+    public async Task A_value_no_data_holds_reaches_the_model_as_a_value_hint_it_can_act_on()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await McpTestData.SeedAsync(engine, schema, Tenant, string.Empty);
+        var lowercase = McpTestData.BostonOpeners.Replace("\"Boston\"", "\"boston\"", StringComparison.Ordinal);
+        await using var model = await FakeChatCompletions.StartAsync((request, index) => index switch
+        {
+            0 => FakeTurn.Call("preview_segment", $$"""{"definition": {{lowercase}}}"""),
+            1 => FakeTurn.Call("preview_segment", $$"""{"definition": {{McpTestData.BostonOpeners}}}"""),
+            _ => FakeTurn.Say("Boston openers: 2 profiles."),
+        });
+
+        var (code, output, messages) = await AskAsync(engine, schema, new AskRequest(Tenant, "openers in boston", Json: true, Save: false, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)));
+
+        Assert.True(code == 0, messages.ToString());
+        Assert.Contains("value_hints", Assert.Single(FakeChatCompletions.Messages(model.Requests[0], "system")), StringComparison.Ordinal);
+        var hinted = JsonNode.Parse(FakeChatCompletions.Messages(model.Requests[1], "tool").Last())!;
+        Assert.Equal(0, (long)hinted["count"]!);
+        var hint = Assert.Single(hinted["value_hints"]!.AsArray())!;
+        Assert.Equal("condition.all[1].property.value", (string?)hint["path"]);
+        Assert.Equal("Boston", (string?)hint["closest"]![0]!["value"]);
+        Assert.Equal(2, JsonNode.Parse(output.ToString())!["count"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task Ask_stops_after_max_steps_and_fails_without_a_definition()
     {
         var engine = TestEngines.Embedded;
@@ -101,16 +128,7 @@ public sealed class AskTests
         await McpTestData.SeedAsync(engine, schema, Tenant, string.Empty);
         await using var model = await FakeChatCompletions.StartAsync((_, _) => FakeTurn.Call("preview_segment", $$"""{"definition": {{Draft}}}"""));
 
-        var output = new StringWriter();
-        var messages = new StringWriter();
-        var code = await AskCommand.AnswerAsync(
-            engine,
-            schema,
-            new AskRequest(Tenant, "boston openers", Json: true, Save: false, MaxSteps: 2, new LlmEndpoint(model.BaseUrl, "fake-model", null)),
-            output,
-            messages,
-            McpTestData.PromptsDirectory(),
-            CancellationToken.None);
+        var (code, output, messages) = await AskAsync(engine, schema, new AskRequest(Tenant, "boston openers", Json: true, Save: false, MaxSteps: 2, new LlmEndpoint(model.BaseUrl, "fake-model", null)));
 
         Assert.Equal(1, code);
         var answer = JsonNode.Parse(output.ToString())!.AsObject();
@@ -190,16 +208,7 @@ public sealed class AskTests
             _ => FakeTurn.Say("I could not find it."),
         });
 
-        var output = new StringWriter();
-        var messages = new StringWriter();
-        await AskCommand.AnswerAsync(
-            engine,
-            schema,
-            new AskRequest(Tenant, "the globex buyers", Json: true, Save: false, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)),
-            output,
-            messages,
-            McpTestData.PromptsDirectory(),
-            CancellationToken.None);
+        var (_, output, _) = await AskAsync(engine, schema, new AskRequest(Tenant, "the globex buyers", Json: true, Save: false, MaxSteps: 8, new LlmEndpoint(model.BaseUrl, "fake-model", null)));
 
         var results = FakeChatCompletions.Messages(model.Requests[3], "tool").ToList();
         Assert.Equal(3, results.Count);

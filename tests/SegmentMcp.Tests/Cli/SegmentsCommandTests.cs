@@ -234,6 +234,33 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_value_no_profile_has_is_saved_with_a_warning_naming_the_closest_values()
+    {
+        await LoadAsync();
+        const string Slip = """{"name": "Denverites", "condition": {"property": {"name": "city", "op": "in", "value": ["denver", "Boston"]}}}""";
+
+        var saved = await RunAsync(Slip, "segments", "save", "--file", "-", "--json");
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+        using (var result = JsonDocument.Parse(saved.StandardOutput))
+        {
+            Assert.Equal(3, result.RootElement.GetProperty("size").GetInt64());
+        }
+
+        Assert.Equal(
+            "standard input: warning: condition.property.value: No profile has ever had city = \"denver\"; values are compared exactly, case included. Closest values now: \"Denver\" (1 profile), \"Boston\" (3 profiles).",
+            saved.StandardError.Trim());
+
+        var definitions = Directory.CreateDirectory(Path.Combine(directory, "definitions")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(definitions, "denver.json"), Slip);
+        await File.WriteAllTextAsync(Path.Combine(definitions, "boston.json"), Definition(90));
+        var planned = await RunAsync(null, "segments", "apply", "--dir", definitions, "--dry-run");
+        Assert.True(planned.ExitCode == 0, planned.StandardError);
+        Assert.Equal(
+            [$"{Path.Combine(definitions, "denver.json")}: warning: condition.property.value"],
+            planned.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[..line.IndexOf(": No ", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
     public async Task Delete_is_refused_while_another_segment_uses_it()
     {
         await LoadAsync();

@@ -155,6 +155,40 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task A_compared_value_no_data_holds_comes_back_as_a_value_hint_with_the_closest_values()
+    {
+        var slipped = await server.CallAsync("preview_segment", new
+        {
+            definition = Definition("""
+                {"name": "slips", "condition": {"any": [
+                  {"property": {"name": "city", "op": "eq", "value": "boston"}},
+                  {"event": {"metric": "Opened Email", "where": [{"name": "subject", "op": "in", "value": ["Sale", "Newz"]}], "op": "gte", "value": 1}}]}}
+                """),
+        });
+        var hints = slipped["value_hints"]!.AsArray();
+        Assert.Equal(["condition.any[0].property.value", "condition.any[1].event.where[0].value"], hints.Select(h => (string?)h!["path"]));
+        Assert.Equal(["boston", "Newz"], hints.Select(h => (string?)h!["value"]));
+        Assert.Equal("Boston", (string?)hints[0]!["closest"]![0]!["value"]);
+        Assert.Equal(3, (long)hints[0]!["closest"]![0]!["count"]!);
+        Assert.Null(hints[0]!["metric"]);
+        Assert.Equal("Opened Email", (string?)hints[1]!["metric"]);
+        Assert.Equal("News", (string?)hints[1]!["closest"]![0]!["value"]);
+        Assert.Equal(
+            "No profile has ever had city = \"boston\"; values are compared exactly, case included. Closest values now: \"Boston\" (3 profiles), \"Denver\" (1 profile).",
+            (string?)hints[0]!["message"]);
+
+        // Values the data holds: no hints, and the field is left out.
+        var exact = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners) });
+        Assert.False(exact.AsObject().ContainsKey("value_hints"));
+
+        // A segment is saved with such a value (the data may hold it later), and the hint comes with it.
+        var created = await server.CallAsync("create_segment", new { definition = Definition("""{"name": "Denverites", "condition": {"property": {"name": "city", "op": "eq", "value": "Denvr"}}}""") });
+        Assert.Equal(0, (long)created["size"]!);
+        Assert.Equal("Denver", (string?)created["value_hints"]![0]!["closest"]![0]!["value"]);
+        await server.CallAsync("delete_segment", new { segment_id = (string?)created["segment_id"] });
+    }
+
+    [Fact]
     public async Task Invalid_definitions_list_every_problem_with_its_path_and_suggestions()
     {
         var error = await server.FailAsync("preview_segment", new

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
@@ -12,7 +13,13 @@ using SegmentMcp.Core.App;
 namespace SegmentMcp.Mcp.Tools;
 
 internal sealed record PreviewSegmentResult(
-    long Count, IReadOnlyList<string> Members, string? NextCursor, string ReadBack, DateTime EvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null);
+    long Count,
+    IReadOnlyList<string> Members,
+    string? NextCursor,
+    string ReadBack,
+    DateTime EvaluatedAt,
+    IReadOnlyList<MemberProfile>? Profiles = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null);
 
 internal sealed record ExplainParameter(string Name, string Type, string Value);
 
@@ -31,7 +38,9 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         page of matching profile ids and an English read-back. Use it to draft and check a definition before
         create_segment; if the definition is invalid the error lists every problem with its JSON path and the closest
         existing names, so fix those and preview again. Name profile properties in properties to see who the listed
-        members are (their values at the same time, in profiles). Example: {"definition": {"name": "Big spenders", "condition":
+        members are (their values at the same time, in profiles). Values are compared exactly, case included: when a
+        compared value (eq, neq, in, not_in) is one no profile or event has, value_hints names it with the closest
+        values the data holds; fix the value and preview again. Example: {"definition": {"name": "Big spenders", "condition":
         {"event": {"metric": "Placed Order", "window": {"last_days": 90}, "measure": {"sum": "$value"}, "op": "gte", "value": 500}}}, "limit": 10}
         """)]
     public async Task<PreviewSegmentResult> PreviewSegment(
@@ -49,6 +58,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             : Cursor.Time(position[1], "preview_segment");
         var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken).ConfigureAwait(false);
         var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
+        var hints = position is null ? ValueHints.ForAsync(definitions, validated, now, cancellationToken) : Task.FromResult<IReadOnlyList<ValueHint>?>(null);
         var (count, members) = await definitions.PreviewAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
         return new PreviewSegmentResult(
@@ -57,7 +67,8 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             members.Count > take ? Cursor.Encode("preview_segment", page[^1], ToolSupport.Iso(now)) : null,
             DefinitionService.ReadBack(validated.Definition, validated.References),
             now,
-            await memberProfiles.DescribeAsync(tenant.Tenant, page, names, now, cancellationToken).ConfigureAwait(false));
+            await memberProfiles.DescribeAsync(tenant.Tenant, page, names, now, cancellationToken).ConfigureAwait(false),
+            await hints.ConfigureAwait(false));
     }
 
     [McpServerTool(Name = "explain_segment", Title = "Show a segment's query", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
@@ -17,7 +18,13 @@ internal sealed record ListSegmentsResult(IReadOnlyList<SegmentListItem> Segment
 internal sealed record GetSegmentResult(
     string Id, string Name, string? Description, JsonObject Definition, int Version, long? Size, DateTime? EvaluatedAt, string ReadBack);
 
-internal sealed record SaveSegmentResult(string SegmentId, int Version, long? Size, string ReadBack, DateTime? EvaluatedAt);
+internal sealed record SaveSegmentResult(
+    string SegmentId,
+    int Version,
+    long? Size,
+    string ReadBack,
+    DateTime? EvaluatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null);
 
 internal sealed record DeleteSegmentResult(string SegmentId, bool Deleted);
 
@@ -71,7 +78,8 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
 
     [McpServerTool(Name = "create_segment", Title = "Save a new segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
-        Saves a new segment and evaluates its membership now; returns its id, size and an English read-back. Draft and
+        Saves a new segment and evaluates its membership now; returns its id, size and an English read-back (and
+        value_hints when a compared value is one no data holds, as preview_segment does). Draft and
         check the definition with preview_segment first, show the read-back to the person and create only once they
         confirm. The definition's language is in the resource segmentmcp://dsl/schema. Example:
         {"definition": {"name": "Boston openers", "condition": {"all": [
@@ -86,7 +94,7 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
         var validated = await definitions.ValidateAsync(company, definition, null, cancellationToken).ConfigureAwait(false);
         var parsed = validated.Definition;
         var saved = await store.SaveAsync(company, null, parsed.Name, parsed.Description, SegmentDefinitionJson.Write(parsed), cancellationToken).ConfigureAwait(false);
-        return await EvaluateAsync(company, saved, parsed, cancellationToken).ConfigureAwait(false);
+        return await EvaluateAsync(company, saved, validated, cancellationToken).ConfigureAwait(false);
     }
 
     [McpServerTool(Name = "update_segment", Title = "Change a saved segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
@@ -115,7 +123,7 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
             throw ToolSupport.UnknownSegment(segment_id, []);
         }
 
-        return await EvaluateAsync(company, saved, parsed, cancellationToken).ConfigureAwait(false);
+        return await EvaluateAsync(company, saved, validated, cancellationToken).ConfigureAwait(false);
     }
 
     [McpServerTool(Name = "delete_segment", Title = "Delete a saved segment", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
@@ -140,11 +148,14 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
         return new DeleteSegmentResult(segment_id, deleted);
     }
 
-    private async Task<SaveSegmentResult> EvaluateAsync(string company, SavedSegment saved, SegmentDefinition parsed, CancellationToken cancellationToken)
+    private async Task<SaveSegmentResult> EvaluateAsync(string company, SavedSegment saved, ValidatedDefinition validated, CancellationToken cancellationToken)
     {
+        // Saved either way: a value no data holds may be one the data will hold; the hint says so beside the size.
+        var hints = ValueHints.ForAsync(definitions, validated, DateTime.UtcNow, cancellationToken);
         await evaluator.TickAsync(company, null, null, cancellationToken).ConfigureAwait(false);
         var evaluated = await store.GetAsync(company, saved.Id, cancellationToken).ConfigureAwait(false) ?? saved;
-        return new SaveSegmentResult(evaluated.Id, evaluated.Version, evaluated.Size, DefinitionService.ReadBack(parsed), evaluated.EvaluatedAt);
+        return new SaveSegmentResult(
+            evaluated.Id, evaluated.Version, evaluated.Size, DefinitionService.ReadBack(validated.Definition), evaluated.EvaluatedAt, await hints.ConfigureAwait(false));
     }
 
     private Task<SavedSegment> RequireAsync(string segmentId, CancellationToken cancellationToken) =>

@@ -1,0 +1,99 @@
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+
+namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
+
+/// <summary>A value of a property and how often it occurs (profiles having it now, or events carrying it).</summary>
+public sealed record ValueCount(string Value, long Count);
+
+/// <summary>
+/// A value a definition compares with that no data holds: the profile property never had it (any profile, any time),
+/// or no event of the metric carries it. <see cref="Closest"/> are the values the data does hold, most similar first
+/// (edit distance ignoring case, then frequency): for profiles counted as of the evaluation time, for events over the
+/// first <see cref="SchemaDescriber.EventValueSample"/> events of the metric read.
+/// </summary>
+public sealed record AbsentValue(string Path, string? Metric, string Property, string Value, IReadOnlyList<ValueCount> Closest);
+
+public sealed partial class SchemaDescriber
+{
+    /// <summary>Events of a metric whose values the closest ones are chosen from.</summary>
+    public const int EventValueSample = 1_000_000;
+
+    /// <summary>Closest values reported per absent value.</summary>
+    public const int ClosestValueCount = 3;
+
+    /// <summary>
+    /// Absent values looked up for closest ones, per call: each costs a read of the property's values, and a
+    /// definition with more slips than this has a problem the first few already show.
+    /// </summary>
+    public const int MaxAbsentValues = 5;
+
+    /// <summary>
+    /// The values of <paramref name="probes"/> that no data holds, with the closest values that it does. Existence
+    /// is one statement per property, stopping at the first row of each value (a value that exists is usually found
+    /// in the first granules); only an absent value reads all of the property's values.
+    /// </summary>
+    public async Task<IReadOnlyList<AbsentValue>> AbsentValuesAsync(string tenant, IReadOnlyList<ValueProbe> probes, DateTime now, CancellationToken cancellationToken)
+    {
+        var absent = new List<AbsentValue>();
+        var lookedUp = 0;
+        foreach (var group in probes.GroupBy(p => (p.Metric, p.Property)))
+        {
+            var values = group.SelectMany(p => p.Values).Distinct(StringComparer.Ordinal).ToList();
+            var found = (await ExistingAsync(tenant, group.Key.Metric, group.Key.Property, values, cancellationToken).ConfigureAwait(false))
+                .ToHashSet(StringComparer.Ordinal);
+            var closest = new Dictionary<string, IReadOnlyList<ValueCount>>(StringComparer.Ordinal);
+            foreach (var value in values.Where(v => !found.Contains(v)))
+            {
+                closest[value] = lookedUp++ < MaxAbsentValues
+                    ? await ClosestAsync(tenant, group.Key.Metric, group.Key.Property, value, now, cancellationToken).ConfigureAwait(false)
+                    : [];
+            }
+
+            absent.AddRange(
+                from probe in @group
+                from value in probe.Values
+                where closest.ContainsKey(value)
+                select new AbsentValue(probe.Path, probe.Metric, probe.Property, value, closest[value]));
+        }
+
+        return absent;
+    }
+
+    /// <summary>Which of <paramref name="values"/> the property has ever had (its text under any type tag).</summary>
+    private Task<IReadOnlyList<string>> ExistingAsync(string tenant, string? metric, string property, IReadOnlyList<string> values, CancellationToken cancellationToken)
+    {
+        var tagged = Sql.Param("Array(String)", values.SelectMany(v => new[] { "s" + v, "n" + v, "b" + v }).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray());
+        var tenantValue = Sql.Param("String", tenant);
+        var propertyValue = Sql.Param("String", property);
+        var limit = Sql.Param("UInt32", (long)values.Count);
+
+        // DISTINCT with a LIMIT stops reading once it has that many rows: a value that exists ends the scan early.
+        var statement = metric is null
+            ? Sql.Of($"SELECT DISTINCT substring(value, 2) FROM {traits} WHERE tenant = {tenantValue} AND property = {propertyValue} AND value IN {tagged} LIMIT {limit}")
+            : Sql.Of($"SELECT DISTINCT substring(properties[{propertyValue}], 2) FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)} AND properties[{propertyValue}] IN {tagged} LIMIT {limit}");
+        return engine.QueryAsync(statement, row => row.GetString(0), cancellationToken);
+    }
+
+    private Task<IReadOnlyList<ValueCount>> ClosestAsync(string tenant, string? metric, string property, string value, DateTime now, CancellationToken cancellationToken)
+    {
+        var tenantValue = Sql.Param("String", tenant);
+        var propertyValue = Sql.Param("String", property);
+        var source = metric is null
+            ? Sql.Of($"SELECT v FROM ({CurrentValues(tenantValue, Sql.Of($" AND property = {propertyValue}"), now)})")
+            : Sql.Of($"SELECT properties[{propertyValue}] AS v FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)} LIMIT {Sql.Param("UInt32", (long)EventValueSample)}");
+        return engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT substring(v, 2) AS text, count() AS c FROM ({source})
+                WHERE v != ''
+                GROUP BY text
+                ORDER BY editDistanceUTF8(lowerUTF8(text), lowerUTF8({Sql.Param("String", value)})), c DESC, text
+                LIMIT {Sql.Param("UInt32", (long)ClosestValueCount)}
+                """),
+            row => new ValueCount(row.GetString(0), row.GetInt64(1)),
+            cancellationToken);
+    }
+}

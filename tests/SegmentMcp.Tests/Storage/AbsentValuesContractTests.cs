@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text;
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Storage;
+
+/// <summary>
+/// Values a definition compares with that no data holds: a profile property's value no profile ever had, an event
+/// property's value no event of the metric carries, each with the closest values the data does hold (case and
+/// spelling slips first), counted as of now for profiles.
+/// </summary>
+public abstract partial class EngineContractTests
+{
+    [Fact]
+    public async Task Absent_values_are_those_no_data_ever_held_with_the_closest_values_it_holds()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await UpdateAsync(
+            schema,
+            ("p1", -9, "city", "sBoston"), ("p2", -9, "city", "sBoston"), ("p3", -9, "city", "sAustin"), ("p4", -9, "city", "sBerlin"),
+            ("p1", -9, "plan", "spremium"), ("p2", -9, "plan", "sfree"), ("p1", -9, "age", "n41"),
+            ("p2", -2, "city", "sBerlin"));
+        await Engine.InsertJsonEachRowAsync(
+            schema.ProfileUpdates,
+            Encoding.UTF8.GetBytes("{\"tenant\":\"other\",\"profile_id\":\"x\",\"updated_at\":\"2026-11-10 10:00:00.000\",\"properties\":{\"city\":\"sBostn\"}}\n"),
+            null);
+        var events = new StringBuilder();
+        foreach (var (profile, category) in new[] { ("p1", "sshoes"), ("p2", "sshoes"), ("p3", "stoys"), ("p3", "n7") })
+        {
+            events.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Placed Order\",\"profile_id\":\"{profile}\",\"ts\":\"2026-11-10 10:00:00.000\",\"value\":null,\"properties\":{{\"category\":\"{category}\"}}}}\n");
+        }
+
+        await Engine.InsertJsonEachRowAsync(schema.Events, Encoding.UTF8.GetBytes(events.ToString()), null);
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Encoding.UTF8.GetBytes("{\"tenant\":\"other\",\"metric\":\"Placed Order\",\"profile_id\":\"x\",\"ts\":\"2026-11-10 10:00:00.000\",\"value\":null,\"properties\":{\"category\":\"sShoes\"}}\n"),
+            null);
+
+        var absent = await new SchemaDescriber(Engine, schema).AbsentValuesAsync(
+            "acme",
+            [
+                // Boston: p2 moved away, p1 still there; ever held either way. 41 is held as a number. Bostn and Shoes
+                // are held by another tenant only.
+                new ValueProbe("c.all[0]", null, "city", ["Boston", "Bostn", "boston"]),
+                new ValueProbe("c.all[1]", null, "age", ["41"]),
+                new ValueProbe("c.all[2]", "Placed Order", "category", ["shoes", "Shoes", "7"]),
+                new ValueProbe("c.all[3]", null, "nickname", ["Bo"]),
+            ],
+            CheckNow,
+            CancellationToken.None);
+
+        Assert.Equal(
+            [
+                "c.all[0] city Bostn: Boston 1, Austin 1, Berlin 2",
+                "c.all[0] city boston: Boston 1, Austin 1, Berlin 2",
+                "c.all[2] Placed Order.category Shoes: shoes 2, toys 1, 7 1",
+                "c.all[3] nickname Bo: ",
+            ],
+            absent.Select(a => $"{a.Path} {(a.Metric is null ? string.Empty : a.Metric + ".")}{a.Property} {a.Value}: {string.Join(", ", a.Closest.Select(c => $"{c.Value} {c.Count}"))}"));
+    }
+
+    [Fact]
+    public async Task Absent_values_look_up_closest_values_for_the_first_few_only()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await UpdateAsync(schema, ("p1", -9, "city", "sBoston"));
+        string[] slips = ["a", "b", "c", "d", "e", "f", "g"];
+
+        var absent = await new SchemaDescriber(Engine, schema).AbsentValuesAsync(
+            "acme", [new ValueProbe("c", null, "city", slips)], CheckNow, CancellationToken.None);
+
+        Assert.Equal(slips, absent.Select(a => a.Value));
+        Assert.Equal(SchemaDescriber.MaxAbsentValues, absent.Count(a => a.Closest.Count > 0));
+        Assert.All(absent.Take(SchemaDescriber.MaxAbsentValues), a => Assert.Equal("Boston", Assert.Single(a.Closest).Value));
+    }
+}
