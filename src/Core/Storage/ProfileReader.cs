@@ -25,9 +25,7 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
     public async Task<ProfileSnapshot> ReadAsync(string tenant, string profileId, int recentEvents, DateTime? asOf, CancellationToken cancellationToken)
     {
         var profile = new ProfileKey(tenant, profileId, asOf ?? DateTime.UtcNow);
-        var exists = await engine.QueryScalarAsync<long>(
-            Sql.Of($"SELECT count() FROM {Sql.Table(schema.Profiles)} WHERE {profile.Tenant} AND {profile.Profile}"),
-            cancellationToken).ConfigureAwait(false);
+        var exists = await ExistsAsync(tenant, profileId, cancellationToken).ConfigureAwait(false);
         var properties = await PropertiesAsync(profile, cancellationToken).ConfigureAwait(false);
         var recent = await engine.QueryAsync(
             Sql.Of(
@@ -38,7 +36,16 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
                 """),
             row => new ProfileEvent(row.GetString(0), row.GetDateTime(1), row.GetNullableDouble(2), Decode(row.GetStringMap(3))),
             cancellationToken).ConfigureAwait(false);
-        return new ProfileSnapshot(profileId, exists > 0, properties, recent);
+        return new ProfileSnapshot(profileId, exists, properties, recent);
+    }
+
+    /// <summary>Whether any event or profile record of the tenant has this profile id (a point lookup in the universe).</summary>
+    public async Task<bool> ExistsAsync(string tenant, string profileId, CancellationToken cancellationToken)
+    {
+        var profile = new ProfileKey(tenant, profileId, DateTime.UtcNow);
+        return await engine.QueryScalarAsync<long>(
+            Sql.Of($"SELECT count() FROM {Sql.Table(schema.Profiles)} WHERE {profile.Tenant} AND {profile.Profile}"),
+            cancellationToken).ConfigureAwait(false) > 0;
     }
 
     /// <summary>The profile's property values at <paramref name="asOf"/> (the latest update of each; removed ones left out).</summary>

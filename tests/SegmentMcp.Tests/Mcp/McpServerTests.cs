@@ -278,6 +278,17 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.True((bool)outsider["conditions"]![1]!["matched"]!);
         Assert.False((bool)outsider["conditions"]![2]!["matched"]!);
         Assert.Equal("Denver", (string?)outsider["conditions"]![2]!["evidence"]!["value"]);
+        Assert.False(member.AsObject().ContainsKey("note"));
+        Assert.False(outsider.AsObject().ContainsKey("note"));
+
+        // An id no data has: a negated condition holds for it, and the note says the answer is about nobody.
+        var nobody = await server.CallAsync("check_membership", new
+        {
+            profile_id = "P1",
+            definition = Definition("""{"name": "Non-buyers", "condition": {"not": {"event": {"metric": "Placed Order", "op": "gte", "value": 1}}}}"""),
+        });
+        Assert.True((bool)nobody["member"]!);
+        Assert.StartsWith("No event or profile record in this workspace has the id 'P1'", (string?)nobody["note"], StringComparison.Ordinal);
 
         Assert.Contains("exactly one", await server.FailAsync("check_membership", new { profile_id = "p1" }), StringComparison.Ordinal);
     }

@@ -27,7 +27,12 @@ internal sealed record ExplainSegmentResult(string ReadBack, string Sql, IReadOn
 
 internal sealed record ConditionCheck(string Path, string ReadBack, bool Matched, IReadOnlyDictionary<string, object?> Evidence);
 
-internal sealed record CheckMembershipResult(string ProfileId, bool Member, IReadOnlyList<ConditionCheck> Conditions, DateTime EvaluatedAt);
+internal sealed record CheckMembershipResult(
+    string ProfileId,
+    bool Member,
+    IReadOnlyList<ConditionCheck> Conditions,
+    DateTime EvaluatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 [McpServerToolType]
 internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, DefinitionService definitions, ProfileReader profiles, MemberProfiles memberProfiles)
@@ -111,7 +116,7 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         Says whether one profile is in a segment (saved: segment_id, or draft: definition) now or at as_of, and why:
         every condition of the definition with its JSON path, a read-back, whether it matched for this profile, and the
         evidence (the property's value, or the profile's events of that metric in the window). Use it to answer "why is
-        (or isn't) this person in the segment?". Example: {"profile_id": "p-000042", "segment_id": "boston-openers-3f9a"}.
+        (or isn't) this person in the segment?". An id no data has comes back with a note saying so. Example: {"profile_id": "p-000042", "segment_id": "boston-openers-3f9a"}.
         """)]
     public async Task<CheckMembershipResult> CheckMembership(
         [Description("The profile id to check.")] string profile_id,
@@ -124,8 +129,18 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
         var validated = await ResolveAsync(segment_id, definition, cancellationToken).ConfigureAwait(false);
         var checks = new List<ConditionCheck>();
+        var known = profiles.ExistsAsync(tenant.Tenant, profile_id, cancellationToken);
         var member = await CheckAsync(validated, validated.Definition.Condition, "condition", profile_id, now, checks, cancellationToken).ConfigureAwait(false);
-        return new CheckMembershipResult(profile_id, member, checks, now);
+
+        // An id no data has still gets an answer (a negated condition holds for it), but one about nobody: say so.
+        return new CheckMembershipResult(
+            profile_id,
+            member,
+            checks,
+            now,
+            await known.ConfigureAwait(false)
+                ? null
+                : $"No event or profile record in this workspace has the id '{profile_id}', so this is the answer for a profile with no data at all. Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.");
     }
 
     private async Task<bool> CheckAsync(
