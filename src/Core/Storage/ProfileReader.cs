@@ -48,6 +48,22 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
             cancellationToken).ConfigureAwait(false) > 0;
     }
 
+    /// <summary>Those of <paramref name="profileIds"/> that no event or profile record of the tenant has, in the given order.</summary>
+    public async Task<IReadOnlyList<string>> WithoutDataAsync(string tenant, IReadOnlyCollection<string> profileIds, CancellationToken cancellationToken)
+    {
+        if (profileIds.Count == 0)
+        {
+            return [];
+        }
+
+        var known = await engine.QueryAsync(
+            Sql.Of($"SELECT DISTINCT profile_id FROM {Sql.Table(schema.Profiles)} WHERE tenant = {Sql.Param("String", tenant)} AND profile_id IN {Sql.Param("Array(String)", profileIds.Distinct(StringComparer.Ordinal).ToArray())}"),
+            row => row.GetString(0),
+            cancellationToken).ConfigureAwait(false);
+        var found = known.ToHashSet(StringComparer.Ordinal);
+        return [.. profileIds.Where(id => !found.Contains(id)).Distinct(StringComparer.Ordinal)];
+    }
+
     /// <summary>The profile's property values at <paramref name="asOf"/> (the latest update of each; removed ones left out).</summary>
     public Task<IReadOnlyDictionary<string, object?>> PropertiesAsync(string tenant, string profileId, DateTime asOf, CancellationToken cancellationToken) =>
         PropertiesAsync(new ProfileKey(tenant, profileId, asOf), cancellationToken);

@@ -70,6 +70,21 @@ internal static class ListsCommand
             }
 
             var size = (await lists.GetAsync(company, id, stop).ConfigureAwait(false))?.Size ?? 0;
+            var profiles = services.GetRequiredService<ProfileReader>();
+            var withoutData = new List<string>();
+            foreach (var batch in ids.Chunk(ListStore.MaxProfilesPerCall))
+            {
+                withoutData.AddRange(await profiles.WithoutDataAsync(company, batch, stop).ConfigureAwait(false));
+            }
+
+            if (withoutData.Count > 0)
+            {
+                // Kept: a list may name people before their first event. But a slip (another prefix, another case) would
+                // leave a list that matches no one, so say it.
+                await Console.Error.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"warning: {withoutData.Count:N0} of the ids ({string.Join(", ", withoutData.Take(5))}{(withoutData.Count > 5 ? ", …" : string.Empty)}) {(withoutData.Count == 1 ? "has" : "have")} no events or profile records in '{company}' yet; they are on the list and count once data with those ids arrives")).ConfigureAwait(false);
+            }
 
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,

@@ -19,6 +19,8 @@ public sealed class ListsCommandTests : IDisposable
         await File.WriteAllLinesAsync(file, ["u1", "u2", string.Empty, "  u3  ", "u2"]);
 
         var first = await HostProcess.RunAsync(null, "lists", "import", "--id", "vips", "--file", file, "--company", "acme", "--data", Data);
+        var ingest = await HostProcess.RunAsync("""{"profile_id":"u3","properties":{"city":"Boston"},"updated_at":"2026-11-20T10:00:00Z"}""" + "\n", "ingest", "--profiles", "-", "--company", "acme", "--data", Data);
+        Assert.True(ingest.ExitCode == 0, ingest.StandardError);
         var stdin = await HostProcess.RunAsync("u3\nu4\n", "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data);
         var bad = await HostProcess.RunAsync("u5\n" + new string('x', 1001) + "\n", "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data);
         var after = await HostProcess.RunAsync(string.Empty, "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data);
@@ -26,6 +28,10 @@ public sealed class ListsCommandTests : IDisposable
         Assert.True(first.ExitCode == 0, first.StandardError);
         Assert.Contains("list vips (created): 3 ids read, 3 added, 0 already on it, 3 on the list", first.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("list vips: 2 ids read, 1 added, 1 already on it, 4 on the list", stdin.StandardOutput, StringComparison.Ordinal);
+
+        // Ids no data has are kept, and named: all three before any data, then only u4 once u3 has a profile record.
+        Assert.Equal("warning: 3 of the ids (u1, u2, u3) have no events or profile records in 'acme' yet; they are on the list and count once data with those ids arrives", first.StandardError.Trim());
+        Assert.StartsWith("warning: 1 of the ids (u4) has no events", stdin.StandardError.Trim(), StringComparison.Ordinal);
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("line 2: a profile id is at most 1000 characters", bad.StandardError, StringComparison.Ordinal);
         Assert.Contains("nothing was written", bad.StandardError, StringComparison.Ordinal);

@@ -41,10 +41,17 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
         var id = (string)created["list_id"]!;
         Assert.StartsWith("beta-testers-", id, StringComparison.Ordinal);
         Assert.Equal(2, (long)created["size"]!);
+        Assert.False(created.AsObject().ContainsKey("note"));
 
         var added = await server.CallAsync("add_to_list", new { list_id = id, profile_ids = new[] { "p1", "p3" } });
         Assert.Equal(1, (long)added["changed"]!);
         Assert.Equal(3, (long)added["size"]!);
+
+        // An id no data has is kept, and named (P4: ids are case-sensitive).
+        var slipped = await server.CallAsync("add_to_list", new { list_id = id, profile_ids = new[] { "P4", "p1" } });
+        Assert.Equal(1, (long)slipped["changed"]!);
+        Assert.StartsWith("1 of these ids ('P4') has no events or profile records in this workspace yet.", (string?)slipped["note"], StringComparison.Ordinal);
+        await server.CallAsync("remove_from_list", new { list_id = id, profile_ids = new[] { "P4" } });
         var removed = await server.CallAsync("remove_from_list", new { list_id = id, profile_ids = new[] { "p3", "nobody" } });
         Assert.Equal(1, (long)removed["changed"]!);
         var all = await server.CallAsync("list_lists");

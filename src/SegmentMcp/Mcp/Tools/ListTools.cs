@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
@@ -10,20 +12,32 @@ internal sealed record StaticListItem(string ListId, string Name, DateTime Creat
 
 internal sealed record ListListsResult(IReadOnlyList<StaticListItem> Lists);
 
-internal sealed record ListChangeResult(string ListId, int Changed, long Size);
+internal sealed record ListChangeResult(
+    string ListId,
+    int Changed,
+    long Size,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
+
+internal sealed record CreateListResult(
+    string ListId,
+    string Name,
+    DateTime CreatedAt,
+    long Size,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 /// <summary>Static lists: uploaded sets of profile ids that segments use with {"in_list": {"id": …}}.</summary>
 [McpServerToolType]
-internal sealed class ListTools(ITenantAccessor tenant, ListStore lists)
+internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, ProfileReader profiles)
 {
     [McpServerTool(Name = "create_list", Title = "Create a static list", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Creates a static list of profile ids (up to 10,000 per call; add more with add_to_list) and returns its list_id.
         Use a list when a person has ids from elsewhere (a CRM export, a test group, a suppression list); segments use
         it as {"in_list": {"id": LIST_ID}}. Every add and remove is kept with its time, so a segment evaluated at an
-        earlier time sees the list as it was then. Example: {"name": "Beta testers", "profile_ids": ["u1", "u2"]}.
+        earlier time sees the list as it was then. Ids no data has yet are kept, and a note names them. Example:
+        {"name": "Beta testers", "profile_ids": ["u1", "u2"]}.
         """)]
-    public async Task<StaticListItem> CreateList(
+    public async Task<CreateListResult> CreateList(
         [Description("A name for people, e.g. \"Beta testers\"; the id is derived from it.")] string name,
         [Description("The profile ids to put on the list, at most 10,000 (duplicates count once).")] string[] profile_ids,
         CancellationToken cancellationToken = default)
@@ -34,7 +48,7 @@ internal sealed class ListTools(ITenantAccessor tenant, ListStore lists)
         }
 
         var created = await Run(() => lists.CreateAsync(tenant.Tenant, name, profile_ids ?? [], cancellationToken)).ConfigureAwait(false);
-        return new StaticListItem(created.Id, created.Name, created.CreatedAt, created.Size);
+        return new CreateListResult(created.Id, created.Name, created.CreatedAt, created.Size, await WithoutDataNoteAsync(profile_ids ?? [], cancellationToken).ConfigureAwait(false));
     }
 
     [McpServerTool(Name = "add_to_list", Title = "Add profiles to a static list", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
@@ -85,7 +99,25 @@ internal sealed class ListTools(ITenantAccessor tenant, ListStore lists)
         var change = await Run(() => add
             ? lists.AddAsync(company, id, profile_ids ?? [], cancellationToken)
             : lists.RemoveAsync(company, id, profile_ids ?? [], cancellationToken)).ConfigureAwait(false);
-        return new ListChangeResult(change.ListId, change.Changed, change.Size);
+        return new ListChangeResult(change.ListId, change.Changed, change.Size, add ? await WithoutDataNoteAsync(profile_ids ?? [], cancellationToken).ConfigureAwait(false) : null);
+    }
+
+    /// <summary>
+    /// Ids are kept whether or not data has them (a CRM export may name people before their first event), but a slip
+    /// (a wrong prefix, another case) would leave a list that matches no one: say which ids have no data yet.
+    /// </summary>
+    private async Task<string?> WithoutDataNoteAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var without = await profiles.WithoutDataAsync(tenant.Tenant, ids, cancellationToken).ConfigureAwait(false);
+        if (without.Count == 0)
+        {
+            return null;
+        }
+
+        var examples = string.Join(", ", without.Take(5).Select(id => $"'{ToolSupport.Echo(id)}'"));
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"{without.Count:N0} of these ids ({examples}{(without.Count > 5 ? ", …" : string.Empty)}) {(without.Count == 1 ? "has" : "have")} no events or profile records in this workspace yet. They are on the list and count once data with those ids arrives; ids are exact and case-sensitive.");
     }
 
     /// <summary>The store's argument errors (an empty or too long id) as tool errors.</summary>
