@@ -16,6 +16,9 @@ public sealed class DefinitionException(string message, IReadOnlyList<DslError> 
     public IReadOnlyList<DslError> Errors { get; } = errors;
 }
 
+/// <summary>One condition of a conjunction and how many profiles it matches alone.</summary>
+public sealed record ConditionCount(string Path, string ReadBack, long Count);
+
 /// <summary>Saved segments as the validator's source of referenced definitions.</summary>
 public sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefinitionSource
 {
@@ -262,6 +265,32 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
 
     private async Task<long> CountAsync(ValidatedDefinition definition, DateTime now, bool currentTraitsComplete, CancellationToken cancellationToken) =>
         await engine.QueryScalarAsync<long>(Compile(definition, new CompileOptions(now, CompileMode.Count) { CurrentTraitsComplete = currentTraitsComplete }), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Conditions of an empty conjunction counted alone, at most this many.</summary>
+    public const int MaxConditionCounts = 8;
+
+    /// <summary>
+    /// How many profiles each condition of a top-level <c>all</c> matches on its own at <paramref name="now"/>: why a
+    /// conjunction is empty (one condition matches no one, or each matches some and together none). Empty for any
+    /// other shape.
+    /// </summary>
+    public async Task<IReadOnlyList<ConditionCount>> ConditionCountsAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
+    {
+        if (definition.Definition.Condition is not AllCondition all || all.Items.Count < 2)
+        {
+            return [];
+        }
+
+        var counts = new List<ConditionCount>();
+        foreach (var (item, i) in all.Items.Take(MaxConditionCounts).Select((item, i) => (item, i)))
+        {
+            // A part of a validated definition is valid: same catalog, same references.
+            var part = ValidatedDefinition.Unchecked(definition.Tenant, definition.Definition with { Condition = item }, definition.References);
+            counts.Add(new ConditionCount($"condition.all[{i}]", ReadBack(part.Definition, part.References), await CountAsync(part, now, cancellationToken).ConfigureAwait(false)));
+        }
+
+        return counts;
+    }
 
     /// <summary>Whether one profile satisfies <paramref name="definition"/> at <paramref name="now"/> (the compiled query restricted to it).</summary>
     public async Task<bool> HoldsForAsync(ValidatedDefinition definition, string profileId, DateTime now, CancellationToken cancellationToken)

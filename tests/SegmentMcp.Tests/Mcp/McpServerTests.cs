@@ -189,6 +189,32 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task An_empty_conjunction_comes_back_with_each_conditions_count_alone()
+    {
+        // p3 lives in Denver and ordered 60 days ago; p1 ordered 5 days ago in Boston: each condition holds for one.
+        var empty = await server.CallAsync("preview_segment", new
+        {
+            definition = Definition("""
+                {"name": "Recent Denver buyers", "condition": {"all": [
+                  {"property": {"name": "city", "op": "eq", "value": "Denver"}},
+                  {"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "gte", "value": 1}}]}}
+                """),
+        });
+        Assert.Equal(0, (long)empty["count"]!);
+        var counts = empty["condition_counts"]!.AsArray();
+        Assert.Equal(["condition.all[0]", "condition.all[1]"], counts.Select(c => (string?)c!["path"]));
+        Assert.Equal([1L, 1L], counts.Select(c => (long)c!["count"]!));
+        Assert.Equal("Profiles whose city is Denver", (string?)counts[0]!["read_back"]);
+
+        // Members, or another shape: no counts.
+        Assert.False((await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners) })).AsObject().ContainsKey("condition_counts"));
+        Assert.False((await server.CallAsync("preview_segment", new
+        {
+            definition = Definition("""{"name": "Nobody", "condition": {"property": {"name": "city", "op": "eq", "value": "Paris"}}}"""),
+        })).AsObject().ContainsKey("condition_counts"));
+    }
+
+    [Fact]
     public async Task Invalid_definitions_list_every_problem_with_its_path_and_suggestions()
     {
         var error = await server.FailAsync("preview_segment", new

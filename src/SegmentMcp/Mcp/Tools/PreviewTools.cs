@@ -19,7 +19,8 @@ internal sealed record PreviewSegmentResult(
     string ReadBack,
     DateTime EvaluatedAt,
     IReadOnlyList<MemberProfile>? Profiles = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ConditionCount>? ConditionCounts = null);
 
 internal sealed record ExplainParameter(string Name, string Type, string Value);
 
@@ -45,7 +46,8 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         existing names, so fix those and preview again. Name profile properties in properties to see who the listed
         members are (their values at the same time, in profiles). Values are compared exactly, case included: when a
         compared value (eq, neq, in, not_in) is one no profile or event has, value_hints names it with the closest
-        values the data holds; fix the value and preview again. Example: {"definition": {"name": "Big spenders", "condition":
+        values the data holds; fix the value and preview again. When an {"all": [...]} matches no one, condition_counts
+        gives each of its conditions' count alone, so you can say which one empties it. Example: {"definition": {"name": "Big spenders", "condition":
         {"event": {"metric": "Placed Order", "window": {"last_days": 90}, "measure": {"sum": "$value"}, "op": "gte", "value": 500}}}, "limit": 10}
         """)]
     public async Task<PreviewSegmentResult> PreviewSegment(
@@ -66,6 +68,11 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
         var hints = position is null ? ValueHints.ForAsync(definitions, validated, now, cancellationToken) : Task.FromResult<IReadOnlyList<ValueHint>?>(null);
         var (count, members) = await definitions.PreviewAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
+
+        // No one: say which of the conditions (counted alone) leaves no one, or that each leaves some and together none.
+        var conditionCounts = count == 0 && position is null
+            ? await definitions.ConditionCountsAsync(validated, now, cancellationToken).ConfigureAwait(false)
+            : [];
         return new PreviewSegmentResult(
             count,
             page,
@@ -73,7 +80,8 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             DefinitionService.ReadBack(validated.Definition, validated.References),
             now,
             await memberProfiles.DescribeAsync(tenant.Tenant, page, names, now, cancellationToken).ConfigureAwait(false),
-            await hints.ConfigureAwait(false));
+            await hints.ConfigureAwait(false),
+            conditionCounts.Count == 0 ? null : conditionCounts);
     }
 
     [McpServerTool(Name = "explain_segment", Title = "Show a segment's query", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
