@@ -45,6 +45,8 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
 
     private static JsonElement Definition(string json) => JsonDocument.Parse(json).RootElement;
 
+    private Task<JsonNode> PreviewAsync(string definition) => server.CallAsync("preview_segment", new { definition = Definition(definition) });
+
     [Fact]
     public async Task Lists_every_tool_with_annotations_and_output_schemas()
     {
@@ -157,14 +159,11 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     [Fact]
     public async Task A_compared_value_no_data_holds_comes_back_as_a_value_hint_with_the_closest_values()
     {
-        var slipped = await server.CallAsync("preview_segment", new
-        {
-            definition = Definition("""
+        var slipped = await PreviewAsync("""
                 {"name": "slips", "condition": {"any": [
                   {"property": {"name": "city", "op": "eq", "value": "boston"}},
                   {"event": {"metric": "Opened Email", "where": [{"name": "subject", "op": "in", "value": ["Sale", "Newz"]}], "op": "gte", "value": 1}}]}}
-                """),
-        });
+                """);
         var hints = slipped["value_hints"]!.AsArray();
         Assert.Equal(["condition.any[0].property.value", "condition.any[1].event.where[0].value"], hints.Select(h => (string?)h!["path"]));
         Assert.Equal(["boston", "Newz"], hints.Select(h => (string?)h!["value"]));
@@ -192,14 +191,11 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     public async Task An_empty_conjunction_comes_back_with_each_conditions_count_alone()
     {
         // p3 lives in Denver and ordered 60 days ago; p1 ordered 5 days ago in Boston: each condition holds for one.
-        var empty = await server.CallAsync("preview_segment", new
-        {
-            definition = Definition("""
+        var empty = await PreviewAsync("""
                 {"name": "Recent Denver buyers", "condition": {"all": [
                   {"property": {"name": "city", "op": "eq", "value": "Denver"}},
                   {"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "gte", "value": 1}}]}}
-                """),
-        });
+                """);
         Assert.Equal(0, (long)empty["count"]!);
         var counts = empty["condition_counts"]!.AsArray();
         Assert.Equal(["condition.all[0]", "condition.all[1]"], counts.Select(c => (string?)c!["path"]));
