@@ -55,4 +55,22 @@ public sealed class EvaluatorBenchmarkMediansTests
         Assert.StartsWith("  not judged  tick at 0.1% changed, peak resident set: 1: 700 MiB, 2: 1100 MiB, goal < 1,024 MiB (with --journal", journaled[2], StringComparison.Ordinal);
         Assert.DoesNotContain(EvaluatorBenchmark.LevelGoals(0.1, runs, embedded: false, journaled: true), line => line.Contains("peak", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_proposed_absolute_goals_are_printed_apart_from_the_issues_ratios()
+    {
+        (string, double, double, double)[] runs = [("2 workers", 0.20, 0.01, 700), ("4 workers", 0.25, 0.01, 700)];
+
+        var atTenth = EvaluatorBenchmark.LevelGoals(0.1, runs, embedded: false, fullRecompute: TimeSpan.FromMilliseconds(2_500)).ToList();
+        var atOne = EvaluatorBenchmark.LevelGoals(1, [("2 workers", 0.9, 0.05, 800)], embedded: false, fullRecompute: TimeSpan.FromMilliseconds(2_500)).ToList();
+
+        Assert.StartsWith("  not met  tick at 0.1% changed, time against the full recompute", atTenth[0], StringComparison.Ordinal);
+        Assert.Equal(
+            "  met      (proposed in README, not the issue's) tick at 0.1% changed, wall time: 2 workers: 500 ms, 4 workers: 625 ms, goal < 1,000 ms",
+            atTenth[2]);
+        Assert.Equal(
+            "  not met  (proposed in README, not the issue's) tick at 1% changed, wall time: 2 workers: 2250 ms, goal < 2,000 ms",
+            atOne[1]);
+        Assert.DoesNotContain(EvaluatorBenchmark.LevelGoals(0.1, runs, embedded: false), line => line.Contains("proposed", StringComparison.Ordinal));
+    }
 }
