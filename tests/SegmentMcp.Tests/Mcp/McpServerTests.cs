@@ -184,6 +184,8 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var created = await server.CallAsync("create_segment", new { definition = Definition("""{"name": "Denverites", "condition": {"property": {"name": "city", "op": "eq", "value": "Denvr"}}}""") });
         Assert.Equal(0, (long)created["size"]!);
         Assert.Equal("Denver", (string?)created["value_hints"]![0]!["closest"]![0]!["value"]);
+        var got = await server.CallAsync("get_segment", new { segment_id = (string?)created["segment_id"] });
+        Assert.Equal("condition.property.value", (string?)got["value_hints"]![0]!["path"]);
         await server.CallAsync("delete_segment", new { segment_id = (string?)created["segment_id"] });
     }
 
@@ -242,6 +244,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal("Boston openers", (string?)got["name"]);
         Assert.Equal(1, (int)got["version"]!);
         Assert.NotNull(got["definition"]!["condition"]);
+        Assert.False(got.AsObject().ContainsKey("value_hints"));
 
         var listed = await server.CallAsync("list_segments", new { limit = 1000 });
         Assert.Contains(listed["segments"]!.AsArray(), s => (string?)s!["id"] == id);

@@ -16,7 +16,15 @@ internal sealed record SegmentListItem(string Id, string Name, string? Descripti
 internal sealed record ListSegmentsResult(IReadOnlyList<SegmentListItem> Segments, string? NextCursor);
 
 internal sealed record GetSegmentResult(
-    string Id, string Name, string? Description, JsonObject Definition, int Version, long? Size, DateTime? EvaluatedAt, string ReadBack);
+    string Id,
+    string Name,
+    string? Description,
+    JsonObject Definition,
+    int Version,
+    long? Size,
+    DateTime? EvaluatedAt,
+    string ReadBack,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null);
 
 internal sealed record SaveSegmentResult(
     string SegmentId,
@@ -55,8 +63,8 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
     [McpServerTool(Name = "get_segment", Title = "Show a saved segment", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Shows one saved segment: its definition (the JSON of the segment language), an English read-back to show a
-        person, its version, size and evaluation time. Use it before update_segment to start from the current
-        definition. Example: {"segment_id": "recent-openers-3f9a"}.
+        person, its version, size and evaluation time, and value_hints when a value it compares with is one no data
+        holds (as preview_segment). Use it before update_segment to start from the current definition. Example: {"segment_id": "recent-openers-3f9a"}.
         """)]
     public async Task<GetSegmentResult> GetSegment(
         [Description("The segment id from list_segments or create_segment.")] string segment_id,
@@ -73,7 +81,10 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
             saved.Version,
             saved.Size,
             saved.EvaluatedAt,
-            parsed.Definition is { } definition ? DefinitionService.ReadBack(definition) : saved.Name);
+            parsed.Definition is { } definition ? DefinitionService.ReadBack(definition) : saved.Name,
+            parsed.Definition is { } compared
+                ? await ValueHints.ForAsync(definitions, ValidatedDefinition.Unchecked(tenant.Tenant, compared), DateTime.UtcNow, cancellationToken).ConfigureAwait(false)
+                : null);
     }
 
     [McpServerTool(Name = "create_segment", Title = "Save a new segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
