@@ -123,7 +123,7 @@ internal static class QuickstartCommand
                 await output.WriteLineAsync($"    {ReadBack.Describe(parsed.Definition)}").ConfigureAwait(false);
             }
 
-            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    {size:N0} members{(sample.Count > 0 ? ", e.g. " + string.Join(", ", sample) : string.Empty)}")).ConfigureAwait(false);
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    {SegmentsCommand.Members(size)}{(sample.Count > 0 ? ", e.g. " + string.Join(", ", sample) : string.Empty)}")).ConfigureAwait(false);
         }
 
         await output.WriteLineAsync(NextSteps(company, selection)).ConfigureAwait(false);

@@ -160,7 +160,7 @@ internal static class SegmentsCommand
 
             text.AppendLine(CultureInfo.InvariantCulture, $"  {readBack}");
             text.AppendLine(saved.EvaluatedAt is { } when
-                ? string.Create(CultureInfo.InvariantCulture, $"  {saved.Size ?? 0:N0} members as of {Iso(when)}")
+                ? string.Create(CultureInfo.InvariantCulture, $"  {Members(saved.Size ?? 0)} as of {Iso(when)}")
                 : "  not evaluated yet (segmentmcp evaluate runs a tick)");
             text.AppendLine(definition.ToJsonString(JsonOutput));
             await Console.Out.WriteAsync(text.ToString()).ConfigureAwait(false);
@@ -189,6 +189,10 @@ internal static class SegmentsCommand
             await Console.Error.WriteLineAsync($"{source}: warning: {value.Path}: {DefinitionService.Describe(value)}").ConfigureAwait(false);
         }
     }
+
+    /// <summary>"1 member", "2,048 members".</summary>
+    internal static string Members(long count) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count:N0} member{(count == 1 ? string.Empty : "s")}");
 
     private static async Task<int> SaveAsync(ParseResult args, CancellationToken stop)
     {
@@ -288,7 +292,7 @@ internal static class SegmentsCommand
 
             var what = unchanged ? "unchanged" : current is null ? "created" : "saved";
             var size = saved.EvaluatedAt is { } evaluated
-                ? string.Create(CultureInfo.InvariantCulture, $"{saved.Size ?? 0:N0} members as of {Iso(evaluated)}")
+                ? string.Create(CultureInfo.InvariantCulture, $"{Members(saved.Size ?? 0)} as of {Iso(evaluated)}")
                 : "not evaluated yet";
             await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"segment {saved.Id} version {saved.Version} ({what}): {size}")).ConfigureAwait(false);
             await Console.Out.WriteLineAsync($"  {readBack}").ConfigureAwait(false);
@@ -369,7 +373,7 @@ internal static class SegmentsCommand
                 async after => [.. (await members(after?.ProfileId).ConfigureAwait(false)).Select(m => new ExportRow(m, []))],
                 stop).ConfigureAwait(false);
             var when = asOf is { } time ? $"at {Iso(time)}" : $"as of {Iso(saved.EvaluatedAt!.Value)}";
-            await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"segment {saved.Id}: {written:N0} members {when}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"segment {saved.Id}: {Members(written)} {when}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
             return CommandLine.Ok;
         }, stop);
     }
@@ -692,7 +696,7 @@ internal static class SegmentsCommand
             foreach (var (file, saved, what) in results)
             {
                 var now = sizes.GetValueOrDefault(saved.Id) ?? saved;
-                var size = now.EvaluatedAt is { } at ? string.Create(CultureInfo.InvariantCulture, $"{now.Size ?? 0:N0} members as of {Iso(at)}") : "not evaluated yet";
+                var size = now.EvaluatedAt is { } at ? string.Create(CultureInfo.InvariantCulture, $"{Members(now.Size ?? 0)} as of {Iso(at)}") : "not evaluated yet";
                 await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{file}: segment {saved.Id} version {saved.Version} ({what}): {size}")).ConfigureAwait(false);
             }
 

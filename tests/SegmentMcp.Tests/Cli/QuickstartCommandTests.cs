@@ -15,7 +15,7 @@ public sealed class QuickstartCommandTests(TemporaryDirectory data) : IClassFixt
         Assert.Contains("Built the evaluator's per-profile timelines", first.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Evaluated 5 saved segments", first.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain(": 0 rows written", first.StandardError, StringComparison.Ordinal);
-        Assert.Equal(5, first.StandardOutput.Split('\n').Count(line => line.Contains(" members", StringComparison.Ordinal)));
+        Assert.Equal(5, first.StandardOutput.Split('\n').Count(line => line.Contains(" member", StringComparison.Ordinal)));
         Assert.Contains($"serve --company demo --data {data.Path}", first.StandardOutput, StringComparison.Ordinal);
         var segments = Segments(first.StandardOutput);
         Assert.Equal(5, segments.Count);

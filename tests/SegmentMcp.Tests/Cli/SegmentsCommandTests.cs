@@ -81,7 +81,7 @@ public sealed class SegmentsCommandTests : IDisposable
         // A shorter window from standard input: version 2, p2 exits.
         var changed = await RunAsync(Definition(30), "segments", "save", "--file", "-", "--id", id);
         Assert.True(changed.ExitCode == 0, changed.StandardError);
-        Assert.Contains($"segment {id} version 2 (saved): 1 members as of ", changed.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"segment {id} version 2 (saved): 1 member as of ", changed.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("in the last 30 days and whose city is Boston", changed.StandardOutput, StringComparison.Ordinal);
 
         var csv = await RunAsync(null, "segments", "export", "--id", id, "--format", "csv");
@@ -200,7 +200,7 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.True(first.ExitCode == 0, first.StandardError);
         Assert.Contains("2 created, 0 changed, 0 unchanged", first.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("(created): 2 members as of ", first.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("(created): 1 members as of ", first.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("(created): 1 member as of ", first.StandardOutput, StringComparison.Ordinal);
 
         var again = await RunAsync(null, "segments", "apply", "--dir", definitions);
         Assert.True(again.ExitCode == 0, again.StandardError);
@@ -230,7 +230,7 @@ public sealed class SegmentsCommandTests : IDisposable
         var applied = await RunAsync(null, "segments", "apply", "--dir", definitions);
         Assert.True(applied.ExitCode == 0, applied.StandardError);
         Assert.Contains("0 created, 1 changed, 1 unchanged", applied.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("version 2 (saved): 1 members as of ", applied.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("version 2 (saved): 1 member as of ", applied.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
