@@ -30,6 +30,9 @@ public sealed partial class SchemaDescriber
     /// </summary>
     public const int MaxAbsentValues = 5;
 
+    /// <summary>Absent values reported per call (an <c>in</c> list of a thousand slips is one mistake, not a thousand).</summary>
+    public const int MaxAbsentValuesReported = 20;
+
     /// <summary>
     /// The values of <paramref name="probes"/> that no data holds, with the closest values that it does. Existence
     /// is one statement per property, stopping at the first row of each value (a value that exists is usually found
@@ -59,7 +62,7 @@ public sealed partial class SchemaDescriber
                 select new AbsentValue(probe.Path, probe.Metric, probe.Property, value, closest[value]));
         }
 
-        return absent;
+        return absent.Count > MaxAbsentValuesReported ? absent[..MaxAbsentValuesReported] : absent;
     }
 
     /// <summary>Which of <paramref name="values"/> the property has ever had (its text under any type tag).</summary>
