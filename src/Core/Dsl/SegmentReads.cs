@@ -150,7 +150,8 @@ public sealed class SegmentReads
     public static bool HoldsForNoEvents(EventCondition e) =>
         e.Measure.Kind is MeasureKind.Count or MeasureKind.Sum or MeasureKind.Distinct && Compare(0, e.Op, e.Value);
 
-    private static bool Compare(double measured, Comparison op, double value) => op switch
+    /// <summary>A measure against a condition's comparison.</summary>
+    public static bool Compare(double measured, Comparison op, double value) => op switch
     {
         Comparison.Eq => measured == value,
         Comparison.Neq => measured != value,

@@ -118,6 +118,50 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
             cancellationToken);
     }
 
+    /// <summary>
+    /// The times of the profile's events of <paramref name="metric"/> in [<paramref name="from"/>, <paramref name="until"/>)
+    /// up to <paramref name="now"/>, oldest first, at most <paramref name="limit"/>: one profile's, for evidence.
+    /// </summary>
+    public Task<IReadOnlyList<DateTime>> EventTimesAsync(
+        string tenant, string profileId, string metric, DateTime? from, DateTime? until, DateTime now, int limit, CancellationToken cancellationToken)
+    {
+        var profile = new ProfileKey(tenant, profileId, now);
+        var lower = from is { } start ? Sql.Of($" AND ts >= {Sql.Param(Time3, start)}") : Sql.Empty;
+        var upper = until is { } end ? Sql.Of($" AND ts < {Sql.Param(Time3, end)}") : Sql.Empty;
+        return engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT ts FROM {events}
+                WHERE {profile.Tenant} AND metric = {Sql.Param("String", metric)} AND {profile.Profile}
+                  AND ts <= {profile.Now}{lower}{upper}
+                ORDER BY ts LIMIT {Sql.Param("UInt32", (long)limit)}
+                """),
+            row => row.GetDateTime(0),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The profile's latest event of <paramref name="metric"/> up to <paramref name="now"/> (ties to the later ingested)
+    /// and its value of <paramref name="property"/> ("$value": the event's number), or null without one.
+    /// </summary>
+    public async Task<(DateTime At, object? Value)?> LastEventAsync(
+        string tenant, string profileId, string metric, string property, DateTime now, CancellationToken cancellationToken)
+    {
+        var profile = new ProfileKey(tenant, profileId, now);
+        var rows = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT ts, value, properties[{Sql.Param("String", property)}] FROM {events}
+                WHERE {profile.Tenant} AND metric = {Sql.Param("String", metric)} AND {profile.Profile} AND ts <= {profile.Now}
+                ORDER BY ts DESC, ingested_at DESC LIMIT 1
+                """),
+            row => (At: row.GetDateTime(0), Number: row.GetNullableDouble(1), Tagged: row.GetString(2)),
+            cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0
+            ? null
+            : (rows[0].At, property == Core.Dsl.PropertyFilter.ValueProperty ? rows[0].Number : TaggedValue.Decode(rows[0].Tagged));
+    }
+
     private async Task<IReadOnlyDictionary<string, object?>> PropertiesAsync(ProfileKey profile, CancellationToken cancellationToken)
     {
         var rows = await engine.QueryAsync(

@@ -319,6 +319,43 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task Check_membership_gives_evidence_for_behavioural_conditions()
+    {
+        // p1 opened an email 1 and 2 days ago (subjects Sale, News) and ordered 5 days ago; p3 ordered 60 days ago.
+        var p1 = await server.CallAsync("check_membership", new
+        {
+            profile_id = "p1",
+            definition = Definition("""
+                {"name": "Behaviour", "condition": {"all": [
+                  {"first_time": {"metric": "Opened Email", "window": {"last_days": 7}}},
+                  {"regularly": {"metric": "Opened Email", "period": "day", "periods": 7, "min_periods": 2, "op": "gte", "value": 1}},
+                  {"last_event": {"metric": "Opened Email", "property": "subject", "op": "eq", "value": "Sale"}},
+                  {"sequence": {"steps": [{"metric": "Placed Order"}, {"metric": "Opened Email", "where": [{"name": "subject", "op": "eq", "value": "Sale"}]}], "within_hours": 240, "window": {"last_days": 30}}}]}}
+                """),
+        });
+        Assert.True((bool)p1["member"]!);
+        var evidence = p1["conditions"]!.AsArray().Skip(1).Select(c => c!["evidence"]!).ToList();
+        Assert.Equal(2, (long)evidence[0]["events_in_window"]!);
+        Assert.Equal(0, (long)evidence[0]["events_before_window"]!);
+        Assert.NotNull(evidence[0]["first_ever"]);
+        Assert.Equal(7, evidence[1]["periods"]!.AsArray().Count);
+        Assert.Equal(2, (long)evidence[1]["periods_meeting"]!);
+        Assert.Equal("Sale", (string?)evidence[2]["value"]);
+        Assert.Equal([1L, 2L], evidence[3]["steps"]!.AsArray().Select(step => (long)step!["events_in_window"]!));
+        Assert.StartsWith("Counts are of every event of the metric, before the where filters", (string?)evidence[3]["note"], StringComparison.Ordinal);
+
+        var p3 = await server.CallAsync("check_membership", new
+        {
+            profile_id = "p3",
+            definition = Definition("""{"name": "Lapsed", "condition": {"stopped": {"metric": "Placed Order", "before_days": [30, 90], "recent_days": 30}}}"""),
+        });
+        Assert.True((bool)p3["member"]!);
+        var stopped = p3["conditions"]![0]!["evidence"]!;
+        Assert.Equal(1, (long)stopped["events_between"]!);
+        Assert.Equal(0, (long)stopped["events_recent"]!);
+    }
+
+    [Fact]
     public async Task Explain_overlap_refresh_and_profile()
     {
         var a = (string)(await server.CallAsync("create_segment", new { definition = Definition(McpTestData.BostonOpeners) }))["segment_id"]!;

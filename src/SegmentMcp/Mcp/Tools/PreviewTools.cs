@@ -36,7 +36,7 @@ internal sealed record CheckMembershipResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 [McpServerToolType]
-internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, DefinitionService definitions, ProfileReader profiles, MemberProfiles memberProfiles)
+internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, DefinitionService definitions, ProfileReader profiles, MemberProfiles memberProfiles)
 {
     [McpServerTool(Name = "preview_segment", Title = "Preview a definition", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -123,7 +123,9 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
     [Description("""
         Says whether one profile is in a segment (saved: segment_id, or draft: definition) now or at as_of, and why:
         every condition of the definition with its JSON path, a read-back, whether it matched for this profile, and the
-        evidence (the property's value, or the profile's events of that metric in the window). Use it to answer "why is
+        evidence (the property's value, the profile's events of that metric in the window; for first_time, sequence,
+        stopped, restarted, regularly and last_event the events in each range the condition reads, per step or period,
+        or the last event's value). Use it to answer "why is
         (or isn't) this person in the segment?". An id no data has comes back with a note saying so. Example: {"profile_id": "p-000042", "segment_id": "boston-openers-3f9a"}.
         """)]
     public async Task<CheckMembershipResult> CheckMembership(
@@ -228,6 +230,9 @@ internal sealed class PreviewTools(ITenantAccessor tenant, ISegmentStore store, 
             case SegmentReferenceCondition reference:
                 evidence["segment_id"] = reference.SegmentId;
                 evidence["stored_member"] = await membership.IsMemberAsync(company, reference.SegmentId, profileId, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                await AddBehaviouralEvidenceAsync(company, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }

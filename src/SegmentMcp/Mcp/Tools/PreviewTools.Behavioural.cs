@@ -1,0 +1,135 @@
+using SegmentMcp.Core.Dsl;
+
+namespace SegmentMcp.Mcp.Tools;
+
+/// <summary>
+/// check_membership's evidence for the behavioural conditions: the profile's events of each metric in the time ranges
+/// the condition reads (counted before any where filter, as for an event condition), so "why not?" has an answer.
+/// </summary>
+internal sealed partial class PreviewTools
+{
+    /// <summary>Event times read for one regularly condition's periods (a profile's, so far more than any period holds).</summary>
+    private const int MaxEventTimes = 100_000;
+
+    private const string WhereNote = "Counts are of every event of the metric, before the where filters.";
+
+    private async Task AddBehaviouralEvidenceAsync(
+        string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
+    {
+        Task<Core.Storage.EventEvidence> Events(string metric, DateTime? from, DateTime? until) =>
+            profiles.EventsInRangeAsync(company, profileId, metric, from, until, now, cancellationToken);
+
+        switch (condition)
+        {
+            case FirstTimeCondition c:
+                {
+                    var range = TimeRange.Of(c.Window, now);
+                    var ever = await Events(c.Metric, null, null).ConfigureAwait(false);
+                    evidence["metric"] = c.Metric;
+                    evidence["from"] = range.From;
+                    evidence["until"] = range.Until ?? now;
+                    evidence["first_ever"] = ever.First;
+                    evidence["events_before_window"] = range.From is { } from ? (await Events(c.Metric, null, from).ConfigureAwait(false)).Events : 0;
+                    evidence["events_in_window"] = (await Events(c.Metric, range.From, range.Until).ConfigureAwait(false)).Events;
+                    Note(c.Where, evidence);
+                    break;
+                }
+
+            case SequenceCondition c:
+                {
+                    var range = TimeRange.Of(c.Window, now);
+                    var steps = new List<Dictionary<string, object?>>();
+                    foreach (var step in c.Steps)
+                    {
+                        var seen = await Events(step.Metric, range.From, range.Until).ConfigureAwait(false);
+                        steps.Add(new Dictionary<string, object?>(StringComparer.Ordinal)
+                        {
+                            ["metric"] = step.Metric,
+                            ["events_in_window"] = seen.Events,
+                            ["first"] = seen.First,
+                            ["last"] = seen.Last,
+                        });
+                    }
+
+                    evidence["from"] = range.From;
+                    evidence["until"] = range.Until ?? now;
+                    evidence["within_hours"] = c.WithinHours;
+                    evidence["steps"] = steps;
+                    Note(c.Steps.SelectMany(s => s.Where).ToList(), evidence);
+                    break;
+                }
+
+            case StoppedCondition c:
+                {
+                    var before = TimeRange.Of(c.Before, now);
+                    var recent = TimeRange.Of(c.Recent, now);
+                    var then = await Events(c.Metric, before.From, before.Until).ConfigureAwait(false);
+                    evidence["metric"] = c.Metric;
+                    evidence["events_between"] = then.Events;
+                    evidence["between_from"] = before.From;
+                    evidence["between_until"] = before.Until;
+                    evidence["last_between"] = then.Last;
+                    evidence["events_recent"] = (await Events(c.Metric, recent.From, null).ConfigureAwait(false)).Events;
+                    evidence["recent_from"] = recent.From;
+                    Note(c.Where, evidence);
+                    break;
+                }
+
+            case RestartedCondition c:
+                {
+                    var recentFrom = now.AddDays(-c.RecentDays);
+                    var recent = await Events(c.Metric, recentFrom, null).ConfigureAwait(false);
+                    var earlier = await Events(c.Metric, null, recent.First ?? recentFrom).ConfigureAwait(false);
+                    evidence["metric"] = c.Metric;
+                    evidence["events_recent"] = recent.Events;
+                    evidence["first_recent"] = recent.First;
+                    evidence["last_before"] = earlier.Last;
+                    evidence["gap_days"] = recent.First is { } back && earlier.Last is { } left ? Math.Round((back - left).TotalDays, 1) : null;
+                    break;
+                }
+
+            case RegularlyCondition c:
+                {
+                    var (oldest, current) = c.Span(now);
+                    var times = await profiles.EventTimesAsync(company, profileId, c.Metric, oldest, current, now, MaxEventTimes, cancellationToken).ConfigureAwait(false);
+                    var periods = new List<Dictionary<string, object?>>();
+                    for (var start = oldest; start < current; start = RegularlyCondition.Shift(c.Period, start, 1))
+                    {
+                        var end = RegularlyCondition.Shift(c.Period, start, 1);
+                        var count = times.Count(t => t >= start && t < end);
+                        periods.Add(new Dictionary<string, object?>(StringComparer.Ordinal)
+                        {
+                            ["from"] = start,
+                            ["events"] = count,
+                            ["meets"] = SegmentReads.Compare(count, c.Op, c.Value),
+                        });
+                    }
+
+                    evidence["metric"] = c.Metric;
+                    evidence["periods"] = periods;
+                    evidence["periods_meeting"] = periods.Count(p => (bool)p["meets"]!);
+                    evidence["min_periods"] = c.MinPeriods;
+                    Note(c.Where, evidence);
+                    break;
+                }
+
+            case LastEventCondition c:
+                {
+                    var last = await profiles.LastEventAsync(company, profileId, c.Metric, c.Filter.Name, now, cancellationToken).ConfigureAwait(false);
+                    evidence["metric"] = c.Metric;
+                    evidence["last_at"] = last?.At;
+                    evidence["property"] = c.Filter.Name;
+                    evidence["value"] = last?.Value;
+                    break;
+                }
+        }
+    }
+
+    private static void Note(IReadOnlyList<PropertyFilter> where, Dictionary<string, object?> evidence)
+    {
+        if (where.Count > 0)
+        {
+            evidence["note"] = WhereNote;
+        }
+    }
+}
