@@ -105,14 +105,12 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
         string tenant, string profileId, string metric, DateTime? from, DateTime? until, DateTime now, CancellationToken cancellationToken)
     {
         var profile = new ProfileKey(tenant, profileId, now);
-        var lower = from is { } start ? Sql.Of($" AND ts >= {Sql.Param(Time3, start)}") : Sql.Empty;
-        var upper = until is { } end ? Sql.Of($" AND ts < {Sql.Param(Time3, end)}") : Sql.Empty;
         return engine.QuerySingleAsync(
             Sql.Of(
                 $"""
                 SELECT count(), minOrNull(ts), maxOrNull(ts), sumOrNull(value) FROM {events}
                 WHERE {profile.Tenant} AND metric = {Sql.Param("String", metric)} AND {profile.Profile}
-                  AND ts <= {profile.Now}{lower}{upper}
+                  AND ts <= {profile.Now}{Range(from, until)}
                 """),
             row => new EventEvidence(row.GetInt64(0), row.GetNullableDateTime(1), row.GetNullableDateTime(2), row.GetNullableDouble(3)),
             cancellationToken);
@@ -126,14 +124,12 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
         string tenant, string profileId, string metric, DateTime? from, DateTime? until, DateTime now, int limit, CancellationToken cancellationToken)
     {
         var profile = new ProfileKey(tenant, profileId, now);
-        var lower = from is { } start ? Sql.Of($" AND ts >= {Sql.Param(Time3, start)}") : Sql.Empty;
-        var upper = until is { } end ? Sql.Of($" AND ts < {Sql.Param(Time3, end)}") : Sql.Empty;
         return engine.QueryAsync(
             Sql.Of(
                 $"""
                 SELECT ts FROM {events}
                 WHERE {profile.Tenant} AND metric = {Sql.Param("String", metric)} AND {profile.Profile}
-                  AND ts <= {profile.Now}{lower}{upper}
+                  AND ts <= {profile.Now}{Range(from, until)}
                 ORDER BY ts LIMIT {Sql.Param("UInt32", (long)limit)}
                 """),
             row => row.GetDateTime(0),
@@ -161,6 +157,10 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
             ? null
             : (rows[0].At, property == Core.Dsl.PropertyFilter.ValueProperty ? rows[0].Number : TaggedValue.Decode(rows[0].Tagged));
     }
+
+    /// <summary>" AND ts >= from AND ts &lt; until", each side only when given.</summary>
+    private static SqlFragment Range(DateTime? from, DateTime? until) => Sql.Of(
+        $"{(from is { } start ? Sql.Of($" AND ts >= {Sql.Param(Time3, start)}") : Sql.Empty)}{(until is { } end ? Sql.Of($" AND ts < {Sql.Param(Time3, end)}") : Sql.Empty)}");
 
     private async Task<IReadOnlyDictionary<string, object?>> PropertiesAsync(ProfileKey profile, CancellationToken cancellationToken)
     {
