@@ -122,6 +122,15 @@ internal sealed partial class PreviewTools
                     evidence["value"] = last?.Value;
                     break;
                 }
+
+            // Whether the profile was on the list (or in the bucket) is the condition's match itself.
+            case InListCondition c:
+                evidence["list_id"] = c.ListId;
+                break;
+            case RandomBucketCondition c:
+                evidence["percent"] = c.Percent;
+                evidence["seed"] = c.Seed;
+                break;
         }
     }
 
