@@ -209,12 +209,20 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
         var culture = System.Globalization.CultureInfo.InvariantCulture;
         var subject = absent.Metric is null
             ? $"No profile has ever had {absent.Property} = \"{absent.Value}\""
-            : $"No \"{absent.Metric}\" event has {absent.Property} = \"{absent.Value}\"";
+            : $"No \"{absent.Metric}\" event{When(absent.From, absent.Until)} has {absent.Property} = \"{absent.Value}\"";
         var unit = absent.Metric is null ? "profile" : "event";
         var closest = absent.Closest.Count == 0
             ? string.Empty
             : $" Closest values{(absent.Metric is null ? " now" : string.Empty)}: {string.Join(", ", absent.Closest.Select(c => string.Create(culture, $"\"{c.Value}\" ({c.Count:N0} {unit}{(c.Count == 1 ? string.Empty : "s")})")))}.";
         return $"{subject}; values are compared exactly, case included.{closest}";
+
+        string When(DateTime? from, DateTime? until) => (from, until) switch
+        {
+            ({ } start, { } end) => string.Create(culture, $" from {start:yyyy-MM-dd HH:mm} to {end:yyyy-MM-dd HH:mm} UTC (the time the condition reads)"),
+            ({ } start, null) => string.Create(culture, $" since {start:yyyy-MM-dd HH:mm} UTC (the time the condition reads)"),
+            (null, { } end) => string.Create(culture, $" before {end:yyyy-MM-dd HH:mm} UTC (the time the condition reads)"),
+            _ => string.Empty,
+        };
     }
 
     /// <summary>Members at <paramref name="now"/> after <paramref name="afterProfileId"/>, in profile id order, at most <paramref name="limit"/>.</summary>

@@ -10,17 +10,15 @@ public sealed record ValueCount(string Value, long Count);
 
 /// <summary>
 /// A value a definition compares with that no data holds: the profile property never had it (any profile, any time),
-/// or no event of the metric carries it. <see cref="Closest"/> are the values the data does hold, most similar first
-/// (edit distance ignoring case, then frequency): for profiles counted as of the evaluation time, for events over the
-/// first <see cref="SchemaDescriber.EventValueSample"/> events of the metric read.
+/// or no event of the metric in [<see cref="From"/>, <see cref="Until"/>) (the time the condition reads; null sides are
+/// open) carries it. <see cref="Closest"/> are the values the data does hold, most similar first (edit distance
+/// ignoring case, then frequency): for profiles counted as of the evaluation time, for events over the same time.
 /// </summary>
-public sealed record AbsentValue(string Path, string? Metric, string Property, string Value, IReadOnlyList<ValueCount> Closest);
+public sealed record AbsentValue(
+    string Path, string? Metric, string Property, string Value, IReadOnlyList<ValueCount> Closest, DateTime? From = null, DateTime? Until = null);
 
 public sealed partial class SchemaDescriber
 {
-    /// <summary>Events of a metric whose values the closest ones are chosen from.</summary>
-    public const int EventValueSample = 1_000_000;
-
     /// <summary>Closest values reported per absent value.</summary>
     public const int ClosestValueCount = 3;
 
@@ -34,24 +32,30 @@ public sealed partial class SchemaDescriber
     public const int MaxAbsentValuesReported = 20;
 
     /// <summary>
-    /// The values of <paramref name="probes"/> that no data holds, with the closest values that it does. Existence
-    /// is one statement per property, stopping at the first row of each value (a value that exists is usually found
-    /// in the first granules); only an absent value reads all of the property's values.
+    /// The values of <paramref name="probes"/> that no data holds, with the closest values that it does: one statement
+    /// per property (and time range) for existence, and only an absent value reads all of the property's values.
     /// </summary>
+    /// <remarks>
+    /// No statement here ends early with a LIMIT: on a cluster the entry point then cancels the shards' reads, and
+    /// chDB's server (26.7) aborts on such a cancel now and then (a bare <c>LIMIT 1</c> over a Distributed table took a
+    /// shard down within 40 tries). Without it a profile property's history is read whole by its key range (30–60 ms
+    /// for the 2M-profile demo's city) and an event property over the time its condition reads.
+    /// </remarks>
     public async Task<IReadOnlyList<AbsentValue>> AbsentValuesAsync(string tenant, IReadOnlyList<ValueProbe> probes, DateTime now, CancellationToken cancellationToken)
     {
         var absent = new List<AbsentValue>();
         var lookedUp = 0;
-        foreach (var group in probes.GroupBy(p => (p.Metric, p.Property)))
+        foreach (var group in probes.GroupBy(p => (p.Metric, p.Property, p.Window)))
         {
+            var range = group.Key.Metric is null ? TimeRange.All : TimeRange.Of(group.Key.Window, now);
             var values = group.SelectMany(p => p.Values).Distinct(StringComparer.Ordinal).ToList();
-            var found = (await ExistingAsync(tenant, group.Key.Metric, group.Key.Property, values, cancellationToken).ConfigureAwait(false))
+            var found = (await ExistingAsync(tenant, group.Key.Metric, group.Key.Property, values, range, now, cancellationToken).ConfigureAwait(false))
                 .ToHashSet(StringComparer.Ordinal);
             var closest = new Dictionary<string, IReadOnlyList<ValueCount>>(StringComparer.Ordinal);
             foreach (var value in values.Where(v => !found.Contains(v)))
             {
                 closest[value] = lookedUp++ < MaxAbsentValues
-                    ? await ClosestAsync(tenant, group.Key.Metric, group.Key.Property, value, now, cancellationToken).ConfigureAwait(false)
+                    ? await ClosestAsync(tenant, group.Key.Metric, group.Key.Property, value, range, now, cancellationToken).ConfigureAwait(false)
                     : [];
             }
 
@@ -59,34 +63,33 @@ public sealed partial class SchemaDescriber
                 from probe in @group
                 from value in probe.Values
                 where closest.ContainsKey(value)
-                select new AbsentValue(probe.Path, probe.Metric, probe.Property, value, closest[value]));
+                select new AbsentValue(probe.Path, probe.Metric, probe.Property, value, closest[value], range.From, range.Until));
         }
 
         return absent.Count > MaxAbsentValuesReported ? absent[..MaxAbsentValuesReported] : absent;
     }
 
-    /// <summary>Which of <paramref name="values"/> the property has ever had (its text under any type tag).</summary>
-    private Task<IReadOnlyList<string>> ExistingAsync(string tenant, string? metric, string property, IReadOnlyList<string> values, CancellationToken cancellationToken)
+    /// <summary>Which of <paramref name="values"/> the property has ever had (its text under any type tag), events in <paramref name="range"/>.</summary>
+    private Task<IReadOnlyList<string>> ExistingAsync(
+        string tenant, string? metric, string property, IReadOnlyList<string> values, TimeRange range, DateTime now, CancellationToken cancellationToken)
     {
         var tagged = Sql.Param("Array(String)", values.SelectMany(v => new[] { "s" + v, "n" + v, "b" + v }).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray());
         var tenantValue = Sql.Param("String", tenant);
         var propertyValue = Sql.Param("String", property);
-        var limit = Sql.Param("UInt32", (long)values.Count);
-
-        // DISTINCT with a LIMIT stops reading once it has that many rows: a value that exists ends the scan early.
         var statement = metric is null
-            ? Sql.Of($"SELECT DISTINCT substring(value, 2) FROM {traits} WHERE tenant = {tenantValue} AND property = {propertyValue} AND value IN {tagged} LIMIT {limit}")
-            : Sql.Of($"SELECT DISTINCT substring(properties[{propertyValue}], 2) FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)} AND properties[{propertyValue}] IN {tagged} LIMIT {limit}");
+            ? Sql.Of($"SELECT DISTINCT substring(value, 2) FROM {traits} WHERE tenant = {tenantValue} AND property = {propertyValue} AND value IN {tagged}")
+            : Sql.Of($"SELECT DISTINCT substring(properties[{propertyValue}], 2) FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)}{EventTimes(range, now)} AND properties[{propertyValue}] IN {tagged}");
         return engine.QueryAsync(statement, row => row.GetString(0), cancellationToken);
     }
 
-    private Task<IReadOnlyList<ValueCount>> ClosestAsync(string tenant, string? metric, string property, string value, DateTime now, CancellationToken cancellationToken)
+    private Task<IReadOnlyList<ValueCount>> ClosestAsync(
+        string tenant, string? metric, string property, string value, TimeRange range, DateTime now, CancellationToken cancellationToken)
     {
         var tenantValue = Sql.Param("String", tenant);
         var propertyValue = Sql.Param("String", property);
         var source = metric is null
             ? Sql.Of($"SELECT v FROM ({CurrentValues(tenantValue, Sql.Of($" AND property = {propertyValue}"), now)})")
-            : Sql.Of($"SELECT properties[{propertyValue}] AS v FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)} LIMIT {Sql.Param("UInt32", (long)EventValueSample)}");
+            : Sql.Of($"SELECT properties[{propertyValue}] AS v FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)}{EventTimes(range, now)}");
         return engine.QueryAsync(
             Sql.Of(
                 $"""
@@ -98,5 +101,13 @@ public sealed partial class SchemaDescriber
                 """),
             row => new ValueCount(row.GetString(0), row.GetInt64(1)),
             cancellationToken);
+    }
+
+    /// <summary>" AND ts …" for the events a condition reads: up to now, within its range.</summary>
+    private static SqlFragment EventTimes(TimeRange range, DateTime now)
+    {
+        var until = range.Until is { } end && end < now ? end : now;
+        return Sql.Of(
+            $" AND ts <= {Sql.Param(ClickHouseTime.Milliseconds, until)}{(range.From is { } start ? Sql.Of($" AND ts >= {Sql.Param(ClickHouseTime.Milliseconds, start)}") : Sql.Empty)}");
     }
 }

@@ -41,6 +41,11 @@ public sealed class ValueProbesTests
                 "condition.all[2].any[5].last_event.value Opened Email subject Sale",
             ],
             probes.Select(p => $"{p.Path} {p.Metric ?? "null"} {p.Property} {string.Join(",", p.Values)}"));
+
+        // Event values are looked for in the time the condition reads: its window, a superset of several ranges, or all time.
+        Assert.Equal(
+            [null, null, new LastDaysWindow(30), null, null, new LastDaysWindow(90), new LastDaysWindow(31 * 7), null],
+            probes.Select(p => p.Window));
     }
 
     [Theory]

@@ -47,6 +47,9 @@ public abstract partial class EngineContractTests
                 new ValueProbe("c.all[1]", null, "age", ["41"]),
                 new ValueProbe("c.all[2]", "Placed Order", "category", ["shoes", "Shoes", "7"]),
                 new ValueProbe("c.all[3]", null, "nickname", ["Bo"]),
+
+                // The orders were 10 days before now: none in the last 5 days carries any category.
+                new ValueProbe("c.all[4]", "Placed Order", "category", ["shoes"], new LastDaysWindow(5)),
             ],
             CheckNow,
             CancellationToken.None);
@@ -57,8 +60,10 @@ public abstract partial class EngineContractTests
                 "c.all[0] city boston: Boston 1, Austin 1, Berlin 2",
                 "c.all[2] Placed Order.category Shoes: shoes 2, toys 1, 7 1",
                 "c.all[3] nickname Bo: ",
+                "c.all[4] Placed Order.category shoes: ",
             ],
             absent.Select(a => $"{a.Path} {(a.Metric is null ? string.Empty : a.Metric + ".")}{a.Property} {a.Value}: {string.Join(", ", a.Closest.Select(c => $"{c.Value} {c.Count}"))}"));
+        Assert.Equal([null, null, null, null, CheckNow.AddDays(-5)], absent.Select(a => a.From));
     }
 
     [Fact]
