@@ -54,9 +54,16 @@ public sealed partial class SchemaDescriber
             var closest = new Dictionary<string, IReadOnlyList<ValueCount>>(StringComparer.Ordinal);
             foreach (var value in values.Where(v => !found.Contains(v)))
             {
-                closest[value] = lookedUp++ < MaxAbsentValues
+                closest[value] = lookedUp++ < MaxAbsentValues || closest.Count == 0
                     ? await ClosestAsync(tenant, group.Key.Metric, group.Key.Property, value, range, now, cancellationToken).ConfigureAwait(false)
                     : [];
+                if (closest.Count == 1 && closest[value].Count == 0 && group.Key.Metric is not null)
+                {
+                    // No event in the time the condition reads carries the property at all: the time is what is empty,
+                    // not the value (condition_counts shows that), so the values are no slip to report.
+                    closest.Clear();
+                    break;
+                }
             }
 
             absent.AddRange(
