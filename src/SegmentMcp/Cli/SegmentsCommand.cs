@@ -133,7 +133,13 @@ internal static class SegmentsCommand
             }
 
             var definition = JsonNode.Parse(saved.DefinitionJson)!.AsObject();
-            var readBack = SegmentDefinitionJson.Parse(saved.DefinitionJson).Definition is { } parsed ? DefinitionService.ReadBack(parsed) : saved.Name;
+            var parsed = SegmentDefinitionJson.Parse(saved.DefinitionJson).Definition;
+            var readBack = parsed is null ? saved.Name : DefinitionService.ReadBack(parsed);
+            if (parsed is not null)
+            {
+                await WarnAbsentValuesAsync(services.GetRequiredService<DefinitionService>(), ValidatedDefinition.Unchecked(company, parsed), $"segment {saved.Id}", stop).ConfigureAwait(false);
+            }
+
             if (args.GetValue(Json))
             {
                 var result = new JsonObject

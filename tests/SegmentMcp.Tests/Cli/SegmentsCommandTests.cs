@@ -241,14 +241,20 @@ public sealed class SegmentsCommandTests : IDisposable
 
         var saved = await RunAsync(Slip, "segments", "save", "--file", "-", "--json");
         Assert.True(saved.ExitCode == 0, saved.StandardError);
+        string id;
         using (var result = JsonDocument.Parse(saved.StandardOutput))
         {
             Assert.Equal(3, result.RootElement.GetProperty("size").GetInt64());
+            id = result.RootElement.GetProperty("segment_id").GetString()!;
         }
 
         Assert.Equal(
             "standard input: warning: condition.property.value: No profile has ever had city = \"denver\"; values are compared exactly, case included. Closest values now: \"Denver\" (1 profile), \"Boston\" (3 profiles).",
             saved.StandardError.Trim());
+        var shown = await RunAsync(null, "segments", "show", "--id", id);
+        Assert.True(shown.ExitCode == 0, shown.StandardError);
+        Assert.StartsWith($"segment {id}: warning: ", shown.StandardError, StringComparison.Ordinal);
+        Assert.Contains(": warning: condition.property.value: No profile has ever had city = \"denver\"", shown.StandardError, StringComparison.Ordinal);
 
         var definitions = Directory.CreateDirectory(Path.Combine(directory, "definitions")).FullName;
         await File.WriteAllTextAsync(Path.Combine(definitions, "denver.json"), Slip);
