@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol.Server;
+using SegmentMcp.Core.Dsl;
 
 namespace SegmentMcp.Mcp;
 
@@ -59,6 +60,11 @@ internal static class ArgumentGuard
             return null;
         }
 
+        if (Unknown(tool.ProtocolTool.Name, properties, arguments) is { } unknown)
+        {
+            return unknown;
+        }
+
         var required = schema.TryGetProperty("required", out var list) && list.ValueKind == JsonValueKind.Array
             ? list.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString()!).ToHashSet(StringComparer.Ordinal)
             : [];
@@ -84,6 +90,58 @@ internal static class ArgumentGuard
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Arguments the tool does not take. They are refused rather than ignored: a model that pages with <c>offset</c>
+    /// or passes <c>condition</c> beside <c>definition</c> would otherwise get a plausible answer to a question it
+    /// did not ask.
+    /// </summary>
+    private static string? Unknown(string tool, JsonElement properties, IDictionary<string, JsonElement>? arguments)
+    {
+        if (arguments is null || arguments.Count == 0)
+        {
+            return null;
+        }
+
+        var known = properties.EnumerateObject().Select(p => p.Name).ToList();
+        var unknown = arguments.Keys.Where(name => !known.Contains(name, StringComparer.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count == 0)
+        {
+            return null;
+        }
+
+        var takes = known.Count == 0 ? $"{tool} takes no arguments." : $"{tool} takes {string.Join(", ", known)}.";
+        var lines = unknown.Select(name => $"{ToolSupport.Echo(name)}: not an argument of {tool}.{Hint(name, known)}");
+        return string.Join("\n", lines) + "\n" + takes;
+    }
+
+    private static readonly string[] DefinitionFields = ["name", "description", "condition"];
+
+    private static readonly string[] TenantWords = ["tenant", "tenant_id", "company", "company_id", "workspace"];
+
+    private static readonly string[] PagingWords = ["offset", "page", "page_token", "next_cursor", "skip", "start"];
+
+    private static string Hint(string name, List<string> known)
+    {
+        if (known.Contains("definition") && DefinitionFields.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            return " A definition's fields go inside 'definition': {\"definition\": {\"name\": …, \"condition\": …}}.";
+        }
+
+        if (TenantWords.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            return " The workspace is fixed by the server (its --company, or the HTTP key), never by an argument.";
+        }
+
+        if (known.Contains("cursor") && PagingWords.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            return " To page, pass the previous result's next_cursor as 'cursor'.";
+        }
+
+        var near = known.Where(k => k.Contains(name, StringComparison.OrdinalIgnoreCase) || name.Contains(k, StringComparison.OrdinalIgnoreCase)
+            || Suggestions.Distance(name.ToUpperInvariant(), k.ToUpperInvariant()) <= Math.Max(1, name.Length / 3));
+        return Suggestions.DidYouMean(name, near);
     }
 
     /// <summary>

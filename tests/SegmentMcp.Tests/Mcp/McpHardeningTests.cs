@@ -234,6 +234,11 @@ public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFix
     [InlineData("preview_segment", """{"definition": {"name": "x", "condition": {"property": {"name": "city", "op": "is_set"}}}, "as_of": "1900-01-01T00:30:00+01:00"}""", "as_of: '1900-01-01T00:30:00+01:00' is not an ISO-8601 time from 1900 to 2299")]
     [InlineData("membership_changes", """{"segment_id": "x", "since": "yesterday"}""", "since: 'yesterday' is not an ISO-8601 time")]
     [InlineData("refresh_segments", """{"as_of": true}""", "as_of: must be a string (got true)")]
+    [InlineData("list_members", """{"segment_id": "x", "offset": 100}""", "offset: not an argument of list_members. To page, pass the previous result's next_cursor as 'cursor'.\nlist_members takes segment_id, limit, cursor, properties.")]
+    [InlineData("count_members", """{"segment": "x"}""", "segment: not an argument of count_members. Did you mean 'segment_id'?")]
+    [InlineData("preview_segment", """{"name": "x", "condition": {"property": {"name": "city", "op": "is_set"}}}""", "condition: not an argument of preview_segment. A definition's fields go inside 'definition'")]
+    [InlineData("describe_schema", """{"tenant": "other"}""", "tenant: not an argument of describe_schema. The workspace is fixed by the server")]
+    [InlineData("list_segments", """{"limit": 5, "sort": "size"}""", "sort: not an argument of list_segments.\nlist_segments takes cursor, limit.")]
     public async Task Bad_arguments_are_tool_errors_naming_the_argument_and_the_rule(string tool, string arguments, string expected)
     {
         var parsed = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(arguments)!.ToDictionary(p => p.Key, p => (object?)p.Value);
