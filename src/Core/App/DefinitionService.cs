@@ -77,7 +77,13 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
         var parsed = SegmentDefinitionJson.Parse(definition);
         if (parsed.Definition is null || parsed.Errors.Count > 0)
         {
-            throw Invalid(parsed.Errors);
+            var errors = DefinitionValidator.WithUnknownNames(parsed.Errors, definition, await CatalogAsync(tenant, fresh: false, cancellationToken).ConfigureAwait(false));
+            if (errors.Any(e => e.Code == DslErrorCode.UnknownName))
+            {
+                errors = DefinitionValidator.WithUnknownNames(parsed.Errors, definition, await CatalogAsync(tenant, fresh: true, cancellationToken).ConfigureAwait(false));
+            }
+
+            throw Invalid(errors);
         }
 
         var validator = new DefinitionValidator(new StoreDefinitionSource(store));

@@ -54,7 +54,7 @@ public sealed record DslValidationResult(ValidatedDefinition? Definition, IReadO
 /// Checks a parsed definition against a tenant's catalog (metrics, event and profile property names, with
 /// suggestions) and resolves its segment references, rejecting cycles.
 /// </summary>
-public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
+public sealed partial class DefinitionValidator(ISegmentDefinitionSource segments)
 {
     /// <summary>Parses and validates JSON text.</summary>
     public async Task<DslValidationResult> ValidateAsync(
@@ -62,7 +62,7 @@ public sealed class DefinitionValidator(ISegmentDefinitionSource segments)
     {
         var parsed = SegmentDefinitionJson.Parse(json);
         return parsed.Definition is null
-            ? new DslValidationResult(null, parsed.Errors)
+            ? new DslValidationResult(null, WithUnknownNames(parsed.Errors, json, catalog))
             : await ValidateAsync(tenant, parsed.Definition, catalog, ownSegmentId, cancellationToken).ConfigureAwait(false);
     }
 

@@ -42,6 +42,30 @@ public sealed class ValidatorTests
         Assert.Contains(result.Errors, e => e.Path == path && e.Message.Contains(message, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("""{"all": [{"event": {"metric": "opened email", "window": {"last_days": 30}}}, {"property": {"name": "City", "op": "eq", "value": "Boston"}}]}""",
+        "condition.all[0].event.op", "condition.all[0].event.metric", "condition.all[1].property.name")]
+    [InlineData("""{"not": {"first_time": {"metric": "Placed Ordr", "where": [{"name": "x"}]}}}""", "condition.not.first_time.window", "condition.not.first_time.metric", null)]
+    [InlineData("""{"any": [{"event": {"metric": "Opened Email", "where": [{"name": "subjet", "op": "is_set"}]}}, {"last_event": {"metric": "Placed Order", "property": "amout"}}]}""",
+        "condition.any[0].event.op", "condition.any[0].event.where[0].name", "condition.any[1].last_event.property")]
+    [InlineData("""{"sequence": {"steps": [{"metric": "Page Views"}, {"metric": "Placed Order", "then_not": {"metric": "Opened Emails", "within_hours": 2}}]}}""",
+        "condition.sequence.within_hours", "condition.sequence.steps[0].metric", "condition.sequence.steps[1].then_not.metric")]
+    public async Task A_definition_that_does_not_parse_still_has_its_names_checked(string condition, string syntaxPath, string namePath, string? otherNamePath)
+    {
+        // One answer lists the missing field and the misspelt names together, so a model fixes both in one call.
+        var result = await validator.ValidateAsync("acme", $$"""{"name": "n", "condition": {{condition}}}""", Catalog);
+
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors, e => e.Path == syntaxPath && e.Code == DslErrorCode.Syntax);
+        Assert.Contains(result.Errors, e => e.Path == namePath && e.Code == DslErrorCode.UnknownName && e.Message.Contains("Did you mean", StringComparison.Ordinal));
+        if (otherNamePath is not null)
+        {
+            Assert.Contains(result.Errors, e => e.Path == otherNamePath && e.Code == DslErrorCode.UnknownName);
+        }
+
+        Assert.Equal(result.Errors.Count, result.Errors.Select(e => e.Path).Distinct().Count());
+    }
+
     [Fact]
     public async Task A_definition_referencing_itself_through_its_own_id_is_a_cycle()
     {

@@ -227,6 +227,15 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Contains("'Opened Email'", error, StringComparison.Ordinal);
         Assert.Contains("condition.all[1].property.name", error, StringComparison.Ordinal);
         Assert.Contains("'city'", error, StringComparison.Ordinal);
+
+        // A missing field and a misspelt name are reported together, not one after the other.
+        var both = await server.FailAsync("create_segment", new
+        {
+            definition = Definition("""{"name": "both", "condition": {"not": {"event": {"metric": "Opened Emial", "window": {"last_days": 7}}}}}"""),
+        });
+        Assert.Contains("condition.not.event.op: Missing required field 'op'", both, StringComparison.Ordinal);
+        Assert.Contains("condition.not.event.metric: Unknown metric 'Opened Emial'. Did you mean 'Opened Email'", both, StringComparison.Ordinal);
+        Assert.DoesNotContain((await server.CallAsync("list_segments", new { }))["segments"]!.AsArray(), s => (string?)s!["name"] == "both");
         Assert.Contains("limit", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.Buyers), limit = 5000 }), StringComparison.Ordinal);
         Assert.Contains("as_of", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.Buyers), as_of = "yesterday" }), StringComparison.Ordinal);
     }
