@@ -34,7 +34,7 @@ public sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefinit
 /// tenant's catalog (errors become one <see cref="DefinitionException"/> listing every problem with its JSON path),
 /// compiles it, runs it (members, count, one profile, the engine's estimate), reads it back in English.
 /// </summary>
-public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema schema, ISegmentStore store, ITenantCatalogSource catalogSource, TimeProvider time)
+public sealed partial class DefinitionService(IClickHouseEngine engine, StorageSchema schema, ISegmentStore store, ITenantCatalogSource catalogSource, TimeProvider time)
 {
     private static readonly TimeSpan CatalogLifetime = TimeSpan.FromSeconds(60);
     private readonly ConcurrentDictionary<string, (TenantCatalog Catalog, DateTimeOffset ReadAt)> catalogs = new(StringComparer.Ordinal);
@@ -195,41 +195,6 @@ public sealed class DefinitionService(IClickHouseEngine engine, StorageSchema sc
     /// <summary>The DSL's deterministic English read-back of a definition.</summary>
     public static string ReadBack(SegmentDefinition definition, IReadOnlyDictionary<string, SegmentDefinition>? references = null) =>
         Core.Dsl.ReadBack.Describe(definition, references);
-
-    /// <summary>
-    /// The text values the definition compares with (<c>eq</c>, <c>neq</c>, <c>in</c>, <c>not_in</c>) that no data
-    /// holds, each with the closest values that it does: the likeliest reason a definition matches no one, which
-    /// validation cannot see (it checks names, not values).
-    /// </summary>
-    public async Task<IReadOnlyList<AbsentValue>> AbsentValuesAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
-    {
-        var probes = ValueProbes.Collect(definition.Definition);
-        return probes.Count == 0
-            ? []
-            : await new SchemaDescriber(engine, schema).AbsentValuesAsync(definition.Tenant, probes, now, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>One sentence for a reader (a person or a language model) about an <see cref="AbsentValue"/>.</summary>
-    public static string Describe(AbsentValue absent)
-    {
-        var culture = System.Globalization.CultureInfo.InvariantCulture;
-        var subject = absent.Metric is null
-            ? $"No profile has ever had {absent.Property} = \"{absent.Value}\""
-            : $"No \"{absent.Metric}\" event{When(absent.From, absent.Until)} has {absent.Property} = \"{absent.Value}\"";
-        var unit = absent.Metric is null ? "profile" : "event";
-        var closest = absent.Closest.Count == 0
-            ? string.Empty
-            : $" Closest values{(absent.Metric is null ? " now" : string.Empty)}: {string.Join(", ", absent.Closest.Select(c => string.Create(culture, $"\"{c.Value}\" ({c.Count:N0} {unit}{(c.Count == 1 ? string.Empty : "s")})")))}.";
-        return $"{subject}; values are compared exactly, case included.{closest}";
-
-        string When(DateTime? from, DateTime? until) => (from, until) switch
-        {
-            ({ } start, { } end) => string.Create(culture, $" from {start:yyyy-MM-dd HH:mm} to {end:yyyy-MM-dd HH:mm} UTC (the time the condition reads)"),
-            ({ } start, null) => string.Create(culture, $" since {start:yyyy-MM-dd HH:mm} UTC (the time the condition reads)"),
-            (null, { } end) => string.Create(culture, $" before {end:yyyy-MM-dd HH:mm} UTC (the time the condition reads)"),
-            _ => string.Empty,
-        };
-    }
 
     /// <summary>Members at <paramref name="now"/> after <paramref name="afterProfileId"/>, in profile id order, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<string>> MembersAsync(ValidatedDefinition definition, DateTime now, string? afterProfileId, int limit, CancellationToken cancellationToken)

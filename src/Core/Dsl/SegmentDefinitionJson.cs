@@ -482,6 +482,14 @@ public static partial class SegmentDefinitionJson
 
                     return ReadString(value, valuePath, requireNonBlank: false) is { } text ? [new StringScalar(text)] : null;
                 case FilterOperator.Gt or FilterOperator.Gte or FilterOperator.Lt or FilterOperator.Lte:
+                    if (value.ValueKind == JsonValueKind.String && IsoTime.TryParse(value.GetString()!, out _))
+                    {
+                        // The likeliest intent: a date comparison, which has its own operators.
+                        var instead = op is FilterOperator.Gt or FilterOperator.Gte ? "after" : "before";
+                        Error(valuePath, $"'{opName}' compares numbers, and {Describe(value)} is a date: compare dates with '{instead}' (or 'in_last_days', 'more_than_days_ago', 'in_next_days').");
+                        return null;
+                    }
+
                     return ReadNumber(value, valuePath, $"'{opName}' compares numbers: the value") is { } number ? [new NumberScalar(number)] : null;
                 case FilterOperator.Between:
                     if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != 2)

@@ -39,6 +39,13 @@ internal sealed class TaggedValueSql(SqlFragment value) : ValueSql
 
     public override SqlFragment Text => Sql.Of($"substring({value}, 2)");
 
+    /// <summary>
+    /// UInt8: the value has the shape <see cref="ValueSql.Number"/> or <see cref="ValueSql.Date"/> reads, without
+    /// reading it; a cheap test for whether a property holds any value of a kind (a shape that fails to read, a
+    /// 13th month, counts as one, so the test never says "none" when there is one).
+    /// </summary>
+    public SqlFragment HasShape(ValueKind kind) => Sql.Of($"match({value}, {(kind == ValueKind.Number ? NumberPattern : DatePattern)})");
+
     public override SqlFragment Tagged => value;
 
     // The grammar's spellings that best-effort parsing may not read as ISO are made canonical first: t and z

@@ -89,8 +89,9 @@ public sealed partial class SchemaDescriber
         return engine.QueryAsync(statement, row => row.GetString(0), cancellationToken);
     }
 
+    /// <summary>The property's values closest to <paramref name="value"/>, or its most common ones when that is null.</summary>
     private Task<IReadOnlyList<ValueCount>> ClosestAsync(
-        string tenant, string? metric, string property, string value, TimeRange range, DateTime now, CancellationToken cancellationToken)
+        string tenant, string? metric, string property, string? value, TimeRange range, DateTime now, CancellationToken cancellationToken)
     {
         var tenantValue = Sql.Param("String", tenant);
         var propertyValue = Sql.Param("String", property);
@@ -103,7 +104,7 @@ public sealed partial class SchemaDescriber
                 SELECT substring(v, 2) AS text, count() AS c FROM ({source})
                 WHERE v != ''
                 GROUP BY text
-                ORDER BY editDistanceUTF8(lowerUTF8(text), lowerUTF8({Sql.Param("String", value)})), c DESC, text
+                ORDER BY {(value is null ? Sql.Empty : Sql.Of($"editDistanceUTF8(lowerUTF8(text), lowerUTF8({Sql.Param("String", value)})), "))}c DESC, text
                 LIMIT {Sql.Param("UInt32", (long)ClosestValueCount)}
                 """),
             row => new ValueCount(row.GetString(0), row.GetInt64(1)),

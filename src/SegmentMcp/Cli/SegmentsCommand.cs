@@ -137,7 +137,7 @@ internal static class SegmentsCommand
             var readBack = parsed is null ? saved.Name : DefinitionService.ReadBack(parsed);
             if (parsed is not null)
             {
-                await WarnAbsentValuesAsync(services.GetRequiredService<DefinitionService>(), ValidatedDefinition.Unchecked(company, parsed), $"segment {saved.Id}", stop).ConfigureAwait(false);
+                await WarnValueNotesAsync(services.GetRequiredService<DefinitionService>(), ValidatedDefinition.Unchecked(company, parsed), $"segment {saved.Id}", stop).ConfigureAwait(false);
             }
 
             if (args.GetValue(Json))
@@ -176,23 +176,24 @@ internal static class SegmentsCommand
 
     /// <summary>
     /// Says on standard error which compared values no data holds (a slip of spelling or case that would leave the
-    /// segment empty); the definition is saved all the same, since the data may come to hold them.
+    /// segment empty) and which comparisons read numbers or dates from a property holding none; the definition is
+    /// saved all the same, since the data may come to hold them.
     /// </summary>
-    private static async Task WarnAbsentValuesAsync(DefinitionService definitions, ValidatedDefinition validated, string source, CancellationToken stop)
+    private static async Task WarnValueNotesAsync(DefinitionService definitions, ValidatedDefinition validated, string source, CancellationToken stop)
     {
-        IReadOnlyList<AbsentValue> absent;
+        IReadOnlyList<ValueNote> notes;
         try
         {
-            absent = await definitions.AbsentValuesAsync(validated, DateTime.UtcNow, stop).ConfigureAwait(false);
+            notes = await definitions.ValueNotesAsync(validated, DateTime.UtcNow, stop).ConfigureAwait(false);
         }
         catch (ClickHouseException)
         {
             return;
         }
 
-        foreach (var value in absent)
+        foreach (var note in notes)
         {
-            await Console.Error.WriteLineAsync($"{source}: warning: {value.Path}: {DefinitionService.Describe(value)}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{source}: warning: {note.Path}: {note.Message}").ConfigureAwait(false);
         }
     }
 
@@ -257,7 +258,7 @@ internal static class SegmentsCommand
                 return CommandLine.Failed;
             }
 
-            await WarnAbsentValuesAsync(definitions, validated, source, stop).ConfigureAwait(false);
+            await WarnValueNotesAsync(definitions, validated, source, stop).ConfigureAwait(false);
             var parsed = validated.Definition;
             var json = SegmentDefinitionJson.Write(parsed);
             var unchanged = current is not null && current.DefinitionJson == json;
@@ -648,7 +649,7 @@ internal static class SegmentsCommand
 
             foreach (var (file, _, validated) in plan)
             {
-                await WarnAbsentValuesAsync(definitions, validated, file, stop).ConfigureAwait(false);
+                await WarnValueNotesAsync(definitions, validated, file, stop).ConfigureAwait(false);
             }
 
             if (args.GetValue(DryRun))

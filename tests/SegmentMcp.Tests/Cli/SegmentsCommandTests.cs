@@ -259,11 +259,13 @@ public sealed class SegmentsCommandTests : IDisposable
         var definitions = Directory.CreateDirectory(Path.Combine(directory, "definitions")).FullName;
         await File.WriteAllTextAsync(Path.Combine(definitions, "denver.json"), Slip);
         await File.WriteAllTextAsync(Path.Combine(definitions, "boston.json"), Definition(90));
+        await File.WriteAllTextAsync(Path.Combine(definitions, "numbers.json"), """{"name": "Numbered", "condition": {"property": {"name": "city", "op": "gte", "value": 10}}}""");
         var planned = await RunAsync(null, "segments", "apply", "--dir", definitions, "--dry-run");
         Assert.True(planned.ExitCode == 0, planned.StandardError);
         Assert.Equal(
-            [$"{Path.Combine(definitions, "denver.json")}: warning: condition.property.value"],
+            [$"{Path.Combine(definitions, "denver.json")}: warning: condition.property.value", $"{Path.Combine(definitions, "numbers.json")}: warning: condition.property.op"],
             planned.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[..line.IndexOf(": No ", StringComparison.Ordinal)]));
+        Assert.Contains("No profile has ever had a number as city, and 'gte' reads it as one", planned.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -93,6 +93,20 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
             Assert.Equal(expected.ToJsonString(), actual.ToJsonString());
         }
 
+        // Value hints read the same on a cluster, where their lookups count rather than end at a first match.
+        var slips = new
+        {
+            definition = JsonDocument.Parse("""
+                {"name": "slips", "condition": {"any": [{"property": {"name": "city", "op": "eq", "value": "Bostn"}},
+                  {"property": {"name": "plan", "op": "gt", "value": 3}}, {"property": {"name": "age", "op": "gt", "value": 30}}]}}
+                """).RootElement,
+            as_of = t1.ToString("o"),
+            limit = 10,
+        };
+        var hintsOne = await singleMcp.CallAsync("preview_segment", slips);
+        Assert.Equal(["condition.any[0].property.value", "condition.any[1].property.op"], hintsOne["value_hints"]!.AsArray().Select(h => (string?)h!["path"]));
+        Assert.Equal(hintsOne.ToJsonString(), (await clusterMcp.CallAsync("preview_segment", slips)).ToJsonString());
+
         var overlapOne = await singleMcp.CallAsync("segment_overlap", new { segment_ids = singleIds.Take(4).ToArray() });
         var overlapCluster = await clusterMcp.CallAsync("segment_overlap", new { segment_ids = clusterIds.Take(4).ToArray() });
         Assert.Equal(WithoutIds(overlapOne, [.. singleIds]), WithoutIds(overlapCluster, [.. clusterIds]));

@@ -50,6 +50,8 @@ public sealed class ParserTests
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_days": 3, "since": "2024-01-01"}, "op": "gte", "value": 1}}}""", "condition.event.window", "exactly one shape")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_day": 3}, "op": "gte", "value": 1}}}""", "condition.event.window", "Did you mean 'last_days'")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "value": 1}}}""", "condition.event.op", "Missing required field 'op'")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "signup_date", "op": "gt", "value": "2026-11-01"}}}""", "condition.property.value", "'gt' compares numbers, and the string \"2026-11-01\" is a date: compare dates with 'after'")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "signup_date", "op": "lte", "value": "2026-11-01T10:00:00Z"}}}""", "condition.property.value", "compare dates with 'before'")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "op": "atleast", "value": 1}}}""", "condition.event.op", "Unknown comparison 'atleast'")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "op": "gte", "value": "1"}}}""", "condition.event.value", "must be a number")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "measure": {"total": "$value"}, "op": "gte", "value": 1}}}""", "condition.event.measure", "A measure is")]

@@ -59,6 +59,37 @@ public sealed class ValueProbesTests
     public void Numbers_booleans_patterns_and_ranges_are_not_probed(string condition) => Assert.Empty(Probes(condition));
 
     [Fact]
+    public void Comparisons_reading_numbers_or_dates_are_probed_for_the_kind_they_read()
+    {
+        var parsed = SegmentDefinitionJson.Parse("""
+            {"name": "x", "condition": {"all": [
+              {"property": {"name": "plan", "op": "gt", "value": 3}},
+              {"not": {"property": {"name": "age", "op": "before", "value": "2020-01-01"}}},
+              {"property": {"name": "signup_date", "op": "in_last_days", "value": 30}},
+              {"property": {"name": "city", "op": "eq", "value": "Boston"}},
+              {"event": {"metric": "Placed Order", "window": {"last_days": 30}, "where": [
+                {"name": "category", "op": "between", "value": [1, 5]}, {"name": "$value", "op": "gt", "value": 5}],
+                "measure": {"sum": "items"}, "op": "gte", "value": 1}},
+              {"event": {"metric": "Placed Order", "measure": {"avg": "$value"}, "op": "gte", "value": 1}},
+              {"event": {"metric": "Placed Order", "measure": {"distinct": "sku"}, "op": "gte", "value": 2}},
+              {"last_event": {"metric": "Opened Email", "property": "sent_at", "op": "after", "value": "2026-11-01"}}]}}
+            """);
+        Assert.Empty(parsed.Errors);
+
+        // Equality, $value (a number column) and count/distinct measures read any kind: nothing to probe there.
+        Assert.Equal(
+            [
+                "condition.all[0].property.op null plan Number gt 3 ",
+                "condition.all[1].not.property.op null age Date before 2020-01-01 ",
+                "condition.all[2].property.op null signup_date Date in_last_days 30 ",
+                "condition.all[4].event.where[0].op Placed Order category Number between 1, 5 LastDaysWindow { Days = 30 }",
+                "condition.all[7].last_event.op Opened Email sent_at Date after 2026-11-01 ",
+                "condition.all[4].event.measure Placed Order items Number sum items LastDaysWindow { Days = 30 }",
+            ],
+            ValueProbes.CollectKinds(parsed.Definition!).Select(p => $"{p.Path} {p.Metric ?? "null"} {p.Property} {p.Kind} {p.Operator} {p.Value} {p.Window}"));
+    }
+
+    [Fact]
     public void A_mixed_in_list_probes_only_its_text_values()
     {
         var probe = Assert.Single(Probes("""{"property": {"name": "plan", "op": "in", "value": ["basic", 3, true]}}"""));

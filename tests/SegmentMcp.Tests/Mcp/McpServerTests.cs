@@ -190,6 +190,30 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task A_comparison_reading_numbers_or_dates_on_a_property_holding_none_comes_back_as_a_value_hint()
+    {
+        var slipped = await PreviewAsync("""
+                {"name": "kinds", "condition": {"any": [
+                  {"property": {"name": "city", "op": "gt", "value": 3}},
+                  {"property": {"name": "city", "op": "after", "value": "2026-01-01"}},
+                  {"event": {"metric": "Opened Email", "measure": {"sum": "subject"}, "op": "gt", "value": 0}}]}}
+                """);
+        Assert.Equal(0, (long)slipped["count"]!);
+        var hints = slipped["value_hints"]!.AsArray();
+        Assert.Equal(["condition.any[0].property.op", "condition.any[1].property.op", "condition.any[2].event.measure"], hints.Select(h => (string?)h!["path"]));
+        Assert.Equal("Boston", (string?)hints[0]!["closest"]![0]!["value"]);
+        Assert.Equal(
+            "No profile has ever had a number as city, and 'gt' reads it as one, so the comparison holds for no profile (a number is a JSON number or a numeric string such as \"42.5\"). Most common values now: \"Boston\" (3 profiles), \"Denver\" (1 profile).",
+            (string?)hints[0]!["message"]);
+        Assert.StartsWith("No profile has ever had an ISO-8601 date as city, and 'after' reads it as one", (string?)hints[1]!["message"], StringComparison.Ordinal);
+        Assert.StartsWith("No \"Opened Email\" event has a number as subject, and 'sum' reads it as one, so there is nothing to sum", (string?)hints[2]!["message"], StringComparison.Ordinal);
+
+        // Properties holding the kind compared: no hints.
+        var fine = await PreviewAsync("""{"name": "fine", "condition": {"event": {"metric": "Placed Order", "measure": {"sum": "$value"}, "op": "gt", "value": 0}}}""");
+        Assert.False(fine.AsObject().ContainsKey("value_hints"));
+    }
+
+    [Fact]
     public async Task An_empty_conjunction_comes_back_with_each_conditions_count_alone()
     {
         // p3 lives in Denver and ordered 60 days ago; p1 ordered 5 days ago in Boston: each condition holds for one.

@@ -82,4 +82,53 @@ public abstract partial class EngineContractTests
         Assert.Equal(SchemaDescriber.MaxAbsentValues, absent.Count(a => a.Closest.Count > 0));
         Assert.All(absent.Take(SchemaDescriber.MaxAbsentValues), a => Assert.Equal("Boston", Assert.Single(a.Closest).Value));
     }
+
+    [Fact]
+    public async Task Wrong_kinds_are_properties_holding_values_but_none_of_the_kind_the_comparison_reads()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await UpdateAsync(
+            schema,
+            ("p1", -9, "plan", "spremium"), ("p2", -9, "plan", "sfree"), ("p3", -9, "plan", "sfree"),
+            ("p1", -9, "age", "n41"), ("p2", -9, "age", "s39"), ("p1", -9, "joined", "s2026-01-05"), ("p2", -9, "joined", "n1767571200"),
+            ("p1", -9, "tier", "s2026-13-45"));
+        var events = new StringBuilder();
+        foreach (var (profile, category, items) in new[] { ("p1", "sshoes", "s2"), ("p2", "sshoes", "sthree"), ("p3", "stoys", "sfour") })
+        {
+            events.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Placed Order\",\"profile_id\":\"{profile}\",\"ts\":\"2026-11-10 10:00:00.000\",\"value\":null,\"properties\":{{\"category\":\"{category}\",\"items\":\"{items}\"}}}}\n");
+        }
+
+        await Engine.InsertJsonEachRowAsync(schema.Events, Encoding.UTF8.GetBytes(events.ToString()), null);
+
+        var wrong = await new SchemaDescriber(Engine, schema).WrongKindsAsync(
+            "acme",
+            [
+                // plan holds text only; age holds a number and a numeric string; joined holds a date and epoch seconds;
+                // tier's text has a date's shape (a 13th month reads as no date, but the shape is enough to stay quiet).
+                new KindProbe("c.all[0]", null, "plan", ValueKind.Number, "gt", "3"),
+                new KindProbe("c.all[1]", null, "age", ValueKind.Number, "gt", "30"),
+                new KindProbe("c.all[2]", null, "joined", ValueKind.Date, "after", "2026-01-01"),
+                new KindProbe("c.all[3]", null, "age", ValueKind.Date, "before", "2020-01-01"),
+                new KindProbe("c.all[4]", null, "tier", ValueKind.Date, "after", "2026-01-01"),
+
+                // Never set: nothing to be of a wrong kind.
+                new KindProbe("c.all[5]", null, "nickname", ValueKind.Number, "gt", "1"),
+
+                // Events: category is text, items has one numeric string among words; none in the last 5 days at all.
+                new KindProbe("c.all[6]", "Placed Order", "category", ValueKind.Number, "between", "1, 5", new LastDaysWindow(30)),
+                new KindProbe("c.all[7]", "Placed Order", "items", ValueKind.Number, "sum", "items", new LastDaysWindow(30)),
+                new KindProbe("c.all[8]", "Placed Order", "category", ValueKind.Number, "gt", "1", new LastDaysWindow(5)),
+            ],
+            CheckNow,
+            CancellationToken.None);
+
+        Assert.Equal(
+            [
+                "c.all[0] plan Number gt: free 2, premium 1",
+                "c.all[3] age Date before: 39 1, 41 1",
+                "c.all[6] Placed Order.category Number between: shoes 2, toys 1",
+            ],
+            wrong.Select(w => $"{w.Path} {(w.Metric is null ? string.Empty : w.Metric + ".")}{w.Property} {w.Kind} {w.Operator}: {string.Join(", ", w.Common.Select(c => $"{c.Value} {c.Count}"))}"));
+        Assert.Equal([null, null, CheckNow.AddDays(-30)], wrong.Select(w => w.From));
+    }
 }

@@ -46,7 +46,8 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         existing names, so fix those and preview again. Name profile properties in properties to see who the listed
         members are (their values at the same time, in profiles). Values are compared exactly, case included: when a
         compared value (eq, neq, in, not_in) is one no profile or event has, value_hints names it with the closest
-        values the data holds; fix the value and preview again. When an {"all": [...]} matches no one, condition_counts
+        values the data holds, and a number or date comparison (gt, between, before, in_last_days, a sum) on a property
+        holding no numbers or dates is named with its most common values; fix the value or operator and preview again. When an {"all": [...]} matches no one, condition_counts
         gives each of its conditions' count alone, so you can say which one empties it. Example: {"definition": {"name": "Big spenders", "condition":
         {"event": {"metric": "Placed Order", "window": {"last_days": 90}, "measure": {"sum": "$value"}, "op": "gte", "value": 500}}}, "limit": 10}
         """)]

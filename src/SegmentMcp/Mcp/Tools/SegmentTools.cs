@@ -64,7 +64,7 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
     [Description("""
         Shows one saved segment: its definition (the JSON of the segment language), an English read-back to show a
         person, its version, size and evaluation time, and value_hints when a value it compares with is one no data
-        holds (as preview_segment). Use it before update_segment to start from the current definition. Example: {"segment_id": "recent-openers-3f9a"}.
+        holds or a number or date comparison is on a property holding none (as preview_segment). Use it before update_segment to start from the current definition. Example: {"segment_id": "recent-openers-3f9a"}.
         """)]
     public async Task<GetSegmentResult> GetSegment(
         [Description("The segment id from list_segments or create_segment.")] string segment_id,
@@ -90,7 +90,8 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
     [McpServerTool(Name = "create_segment", Title = "Save a new segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Saves a new segment and evaluates its membership now; returns its id, size and an English read-back (and
-        value_hints when a compared value is one no data holds, as preview_segment does). Draft and
+        value_hints when a compared value is one no data holds or a comparison reads a kind of value the property
+        never has, as preview_segment does). Draft and
         check the definition with preview_segment first, show the read-back to the person and create only once they
         confirm. The definition's language is in the resource segmentmcp://dsl/schema. Example:
         {"definition": {"name": "Boston openers", "condition": {"all": [

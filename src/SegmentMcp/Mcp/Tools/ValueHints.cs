@@ -5,9 +5,9 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Mcp.Tools;
 
 /// <summary>
-/// A value the definition compares with that no data holds (see <see cref="AbsentValue"/>), as tools return it: the
-/// JSON path of the value, the property (and metric, for an event property), the closest values the data holds and a
-/// sentence saying what to do.
+/// A <see cref="ValueNote"/> as tools return it: a value the definition compares with that no data holds, or a
+/// property without a value of the kind its comparison reads. The JSON path, the property (and metric, for an event
+/// property), the values the data holds (closest, or most common) and a sentence saying what to do.
 /// </summary>
 internal sealed record ValueHint(string Path, string Property, string? Metric, string Value, IReadOnlyList<ValueCount> Closest, string Message);
 
@@ -19,10 +19,10 @@ internal static class ValueHints
     /// </summary>
     public static async Task<IReadOnlyList<ValueHint>?> ForAsync(DefinitionService definitions, ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
     {
-        IReadOnlyList<AbsentValue> absent;
+        IReadOnlyList<ValueNote> notes;
         try
         {
-            absent = await definitions.AbsentValuesAsync(definition, now, cancellationToken).ConfigureAwait(false);
+            notes = await definitions.ValueNotesAsync(definition, now, cancellationToken).ConfigureAwait(false);
         }
         catch (ClickHouseException)
         {
@@ -30,8 +30,8 @@ internal static class ValueHints
             return null;
         }
 
-        return absent.Count == 0
+        return notes.Count == 0
             ? null
-            : [.. absent.Select(a => new ValueHint(a.Path, a.Property, a.Metric, a.Value, a.Closest, DefinitionService.Describe(a)))];
+            : [.. notes.Select(n => new ValueHint(n.Path, n.Property, n.Metric, n.Value, n.Closest, n.Message))];
     }
 }
