@@ -48,6 +48,23 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
             cancellationToken).ConfigureAwait(false) > 0;
     }
 
+    /// <summary>
+    /// Existing ids that differ from <paramref name="profileId"/> only in case or surrounding white space ("U10" for
+    /// "u10"): the usual slips when a person or a model retypes an id. One point lookup of a few variants.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> SimilarIdsAsync(string tenant, string profileId, CancellationToken cancellationToken)
+    {
+        var trimmed = profileId.Trim();
+        string[] variants = [trimmed, trimmed.ToLowerInvariant(), trimmed.ToUpperInvariant(), trimmed.Length == 0 ? trimmed : char.ToUpperInvariant(trimmed[0]) + trimmed[1..].ToLowerInvariant()];
+        var candidates = variants.Where(v => v.Length > 0 && v != profileId).Distinct(StringComparer.Ordinal).ToArray();
+        return candidates.Length == 0
+            ? []
+            : await engine.QueryAsync(
+                Sql.Of($"SELECT DISTINCT profile_id FROM {Sql.Table(schema.Profiles)} WHERE tenant = {Sql.Param("String", tenant)} AND profile_id IN {Sql.Param("Array(String)", candidates)} ORDER BY profile_id"),
+                row => row.GetString(0),
+                cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Those of <paramref name="profileIds"/> that no event or profile record of the tenant has, in the given order.</summary>
     public async Task<IReadOnlyList<string>> WithoutDataAsync(string tenant, IReadOnlyCollection<string> profileIds, CancellationToken cancellationToken)
     {

@@ -346,7 +346,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             definition = Definition("""{"name": "Non-buyers", "condition": {"not": {"event": {"metric": "Placed Order", "op": "gte", "value": 1}}}}"""),
         });
         Assert.True((bool)nobody["member"]!);
-        Assert.StartsWith("No event or profile record in this workspace has the id 'P1'", (string?)nobody["note"], StringComparison.Ordinal);
+        Assert.StartsWith("No event or profile record in this workspace has the id 'P1', so this is the answer for a profile with no data at all. Did you mean 'p1'?", (string?)nobody["note"], StringComparison.Ordinal);
 
         Assert.Contains("exactly one", await server.FailAsync("check_membership", new { profile_id = "p1" }), StringComparison.Ordinal);
     }
@@ -416,7 +416,10 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(41, (double)profile["properties"]!["age"]!);
         Assert.Equal("Opened Email", (string?)profile["recent_events"]![0]!["metric"]);
         Assert.Contains(a, profile["segments"]!.AsArray().Select(s => (string?)s));
-        Assert.Contains("no profile", await server.FailAsync("get_profile", new { profile_id = "nobody" }), StringComparison.Ordinal);
+        Assert.StartsWith("profile_id: no profile 'nobody' in this workspace. Ids are exact", await server.FailAsync("get_profile", new { profile_id = "nobody" }), StringComparison.Ordinal);
+
+        // Case and surrounding white space are the usual slips in a retyped id: the id that exists is named.
+        Assert.StartsWith("profile_id: no profile ' P1' in this workspace. Did you mean 'p1'?", await server.FailAsync("get_profile", new { profile_id = " P1" }), StringComparison.Ordinal);
 
         await server.CallAsync("delete_segment", new { segment_id = a });
         await server.CallAsync("delete_segment", new { segment_id = b });

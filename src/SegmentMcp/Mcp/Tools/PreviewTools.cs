@@ -144,14 +144,10 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         var member = await CheckAsync(validated, validated.Definition.Condition, "condition", profile_id, now, checks, cancellationToken).ConfigureAwait(false);
 
         // An id no data has still gets an answer (a negated condition holds for it), but one about nobody: say so.
-        return new CheckMembershipResult(
-            profile_id,
-            member,
-            checks,
-            now,
-            await known.ConfigureAwait(false)
-                ? null
-                : $"No event or profile record in this workspace has the id '{profile_id}', so this is the answer for a profile with no data at all. Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.");
+        var note = await known.ConfigureAwait(false)
+            ? null
+            : $"No event or profile record in this workspace has the id '{ToolSupport.Echo(profile_id)}', so this is the answer for a profile with no data at all.{Suggestions.DidYouMean(profile_id, await profiles.SimilarIdsAsync(tenant.Tenant, profile_id, cancellationToken).ConfigureAwait(false))} Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.";
+        return new CheckMembershipResult(profile_id, member, checks, now, note);
     }
 
     private async Task<bool> CheckAsync(
