@@ -13,13 +13,13 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp segments list|show|save|apply|delete|export|changes</c>: saved segments from scripts and pipelines, the same store,
-/// validation and evaluator as the MCP tools (<c>list_segments</c>, <c>get_segment</c>, <c>create_segment</c>,
+/// <c>segmentmcp segments list|show|preview|save|apply|delete|export|changes</c>: saved segments from scripts and pipelines, the same store,
+/// validation and evaluator as the MCP tools (<c>list_segments</c>, <c>get_segment</c>, <c>preview_segment</c>, <c>create_segment</c>,
 /// <c>update_segment</c>, <c>delete_segment</c>, <c>list_members</c>, <c>members_at</c>, <c>membership_changes</c>). Definitions come from files in
 /// the segment language, so they can live in version control; <c>save</c> of an unchanged definition stores no new
 /// version. Results go to standard output (<c>--json</c> for scripts), problems to standard error.
 /// </summary>
-internal static class SegmentsCommand
+internal static partial class SegmentsCommand
 {
     private static readonly Option<string> Company = Flags.Company("The tenant (default demo).", "demo");
     private static readonly Option<string?> Id = Flags.Text("--id", "S", "The segment id (segments list shows them).");
@@ -55,7 +55,7 @@ internal static class SegmentsCommand
 
     public static Command Create()
     {
-        var segments = new Command("segments", "Saved segments: list, show, save from a file, delete, export members and changes.");
+        var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, delete, export members and changes.");
         segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Company, Json, .. EngineSelection.Options], ListAsync));
         segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
         segments.Subcommands.Add(CommandLine.Verb(
@@ -63,6 +63,11 @@ internal static class SegmentsCommand
             "Save a segment from a definition file (new, or a new version with --id) and evaluate it; an unchanged definition stores nothing.",
             [File, SaveId, Company, NoEvaluate, Json, .. EngineSelection.Options],
             SaveAsync));
+        segments.Subcommands.Add(CommandLine.Verb(
+            "preview",
+            "Check a definition file against the data without saving it: its English read-back, how many profiles it matches now (or --as-of) and the first of them.",
+            [File, PreviewAsOf, PreviewLimit, Company, Json, .. EngineSelection.Options],
+            PreviewAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "apply",
             "Save every definition file of a directory, each as the saved segment of its name (created when none has it); unchanged ones store nothing, one bad file stores nothing.",
@@ -210,25 +215,10 @@ internal static class SegmentsCommand
             throw new UsageException("--id: a segment id is not blank");
         }
 
-        var input = StandardInput.Detach();
-        if (file != "-" && !System.IO.File.Exists(file))
-        {
-            throw new UsageException($"--file: no file at '{file}'");
-        }
-
         // The file is read and parsed before the engine opens: a mistake in it costs nothing and stores nothing.
-        var source = file == "-" ? "standard input" : file;
-        JsonElement definition;
-        await using (var stream = file == "-" ? input : System.IO.File.OpenRead(file))
+        if (await ReadFileAsync(file, "nothing was saved", stop).ConfigureAwait(false) is not var (source, definition))
         {
-            var (read, problem) = await ReadDefinitionAsync(stream, stop).ConfigureAwait(false);
-            if (problem is not null)
-            {
-                await Console.Error.WriteLineAsync($"{source}: {problem}; nothing was saved").ConfigureAwait(false);
-                return CommandLine.Failed;
-            }
-
-            definition = read;
+            return CommandLine.Failed;
         }
 
         return await WithServicesAsync(args, async (services, company) =>
@@ -242,19 +232,8 @@ internal static class SegmentsCommand
                 return CommandLine.Failed;
             }
 
-            ValidatedDefinition validated;
-            try
+            if (await ValidateAsync(definitions, company, definition, id, source, "nothing was saved", stop).ConfigureAwait(false) is not { } validated)
             {
-                validated = await definitions.ValidateAsync(company, definition, id, stop).ConfigureAwait(false);
-            }
-            catch (DefinitionException invalid)
-            {
-                foreach (var error in invalid.Errors)
-                {
-                    await Console.Error.WriteLineAsync($"{source}: {error}").ConfigureAwait(false);
-                }
-
-                await Console.Error.WriteLineAsync($"{source}: {invalid.Errors.Count} problem(s); nothing was saved").ConfigureAwait(false);
                 return CommandLine.Failed;
             }
 
@@ -545,6 +524,50 @@ internal static class SegmentsCommand
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             throw new IOException($"--output {output}: cannot write in '{Path.GetDirectoryName(temporary)}' ({exception.Message})", exception);
+        }
+    }
+
+    /// <summary>
+    /// The definition of <c>--file</c> (a path, or - for standard input) with the name to report it by, or null once
+    /// what is wrong with it is on standard error, ending with <paramref name="outcome"/>.
+    /// </summary>
+    private static async Task<(string Source, JsonElement Definition)?> ReadFileAsync(string file, string outcome, CancellationToken stop)
+    {
+        var input = StandardInput.Detach();
+        if (file != "-" && !System.IO.File.Exists(file))
+        {
+            throw new UsageException($"--file: no file at '{file}'");
+        }
+
+        var source = file == "-" ? "standard input" : file;
+        await using var stream = file == "-" ? input : System.IO.File.OpenRead(file);
+        var (definition, problem) = await ReadDefinitionAsync(stream, stop).ConfigureAwait(false);
+        if (problem is null)
+        {
+            return (source, definition);
+        }
+
+        await Console.Error.WriteLineAsync($"{source}: {problem}; {outcome}").ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>The validated definition, or null once each of its problems is on standard error with its path.</summary>
+    private static async Task<ValidatedDefinition?> ValidateAsync(
+        DefinitionService definitions, string company, JsonElement definition, string? ownId, string source, string outcome, CancellationToken stop)
+    {
+        try
+        {
+            return await definitions.ValidateAsync(company, definition, ownId, stop).ConfigureAwait(false);
+        }
+        catch (DefinitionException invalid)
+        {
+            foreach (var error in invalid.Errors)
+            {
+                await Console.Error.WriteLineAsync($"{source}: {error}").ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync($"{source}: {invalid.Errors.Count} problem(s); {outcome}").ConfigureAwait(false);
+            return null;
         }
     }
 

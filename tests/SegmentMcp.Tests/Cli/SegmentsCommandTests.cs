@@ -269,6 +269,43 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Preview_checks_a_definition_file_against_the_data_and_saves_nothing()
+    {
+        await LoadAsync();
+
+        var preview = await RunAsync(Definition(90), "segments", "preview", "--file", "-");
+        Assert.True(preview.ExitCode == 0, preview.StandardError);
+        var lines = preview.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("Profiles who placed an order in the last 90 days and whose city is Boston", lines[0]);
+        Assert.Matches(@"^  2 members at \S+Z \(nothing saved\); the first 2: p1, p2$", lines[1]);
+
+        var json = await RunAsync(Definition(90), "segments", "preview", "--file", "-", "--json", "--limit", "1", "--as-of", DateTime.UtcNow.AddDays(-30).ToString("o", CultureInfo.InvariantCulture));
+        Assert.True(json.ExitCode == 0, json.StandardError);
+        using (var document = JsonDocument.Parse(json.StandardOutput))
+        {
+            // Thirty days ago p2's order (60 days ago) was within 90 days, p1's (2 days ago) not yet made.
+            Assert.Equal(1, document.RootElement.GetProperty("count").GetInt64());
+            Assert.Equal(["p2"], document.RootElement.GetProperty("members").EnumerateArray().Select(m => m.GetString()));
+        }
+
+        // An empty conjunction says which condition empties it, and the slipped value is named on standard error.
+        var empty = await RunAsync(Definition(90).Replace("Boston", "Bostn", StringComparison.Ordinal), "segments", "preview", "--file", "-");
+        Assert.True(empty.ExitCode == 0, empty.StandardError);
+        Assert.Contains("  0 members at ", empty.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("    condition.all[0]: 3 members (Profiles who placed an order in the last 90 days)", empty.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("    condition.all[1]: 0 members (Profiles whose city is Bostn)", empty.StandardOutput, StringComparison.Ordinal);
+        Assert.StartsWith("standard input: warning: condition.all[1].property.value: No profile has ever had city = \"Bostn\"", empty.StandardError, StringComparison.Ordinal);
+
+        var invalid = await RunAsync("""{"name": "x", "condition": {"event": {"metric": "Placed Ordr"}}}""", "segments", "preview", "--file", "-");
+        Assert.Equal(1, invalid.ExitCode);
+        Assert.Contains("standard input: condition.event.metric: Unknown metric 'Placed Ordr'. Did you mean 'Placed Order'", invalid.StandardError, StringComparison.Ordinal);
+        Assert.Contains("standard input: 3 problem(s); nothing was previewed", invalid.StandardError, StringComparison.Ordinal);
+
+        var listed = await RunAsync(null, "segments", "list", "--json");
+        Assert.Equal("[]", listed.StandardOutput.Trim());
+    }
+
+    [Fact]
     public async Task Delete_is_refused_while_another_segment_uses_it()
     {
         await LoadAsync();
