@@ -27,6 +27,9 @@ public sealed class StoreDefinitionSource(ISegmentStore store) : ISegmentDefinit
         var saved = await store.GetAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false);
         return saved is null ? null : SegmentDefinitionJson.Parse(saved.DefinitionJson).Definition;
     }
+
+    public async Task<IReadOnlyList<(string Id, string Name)>> ListAsync(string tenant, CancellationToken cancellationToken) =>
+        [.. (await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false)).Select(s => (s.Id, s.Name))];
 }
 
 /// <summary>

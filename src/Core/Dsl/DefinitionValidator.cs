@@ -5,6 +5,10 @@ public interface ISegmentDefinitionSource
 {
     /// <summary>The current definition of a tenant's saved segment, or null when there is none.</summary>
     Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken);
+
+    /// <summary>Every saved segment's id and name, to suggest the one an unknown reference meant (none by default).</summary>
+    Task<IReadOnlyList<(string Id, string Name)>> ListAsync(string tenant, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<(string Id, string Name)>>([]);
 }
 
 /// <summary>A source with no saved segments (every reference is unknown).</summary>
@@ -151,7 +155,8 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
             var referenced = await segments.FindAsync(tenant, id, cancellationToken).ConfigureAwait(false);
             if (referenced is null)
             {
-                errors.Add(new DslError(path, $"Unknown segment '{id}' for this tenant.", DslErrorCode.UnknownSegment));
+                var known = await segments.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
+                errors.Add(new DslError(path, $"Unknown segment '{id}' for this tenant.{Suggestions.DidYouMeanSegment(id, known)} A reference names a saved segment by its id, not its name.", DslErrorCode.UnknownSegment));
                 return;
             }
 

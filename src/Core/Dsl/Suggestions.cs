@@ -25,10 +25,34 @@ public static class Suggestions
     /// </summary>
     public static string DidYouMeanId(string id, IEnumerable<string> ids)
     {
-        var near = ids.Where(candidate =>
-            candidate.Contains(id, StringComparison.OrdinalIgnoreCase)
-            || Distance(id.ToUpperInvariant(), candidate.ToUpperInvariant()) <= Math.Max(1, id.Length / 3));
-        return DidYouMean(id, near);
+        return DidYouMean(id, ids.Where(candidate => IsNearId(id, candidate)));
+    }
+
+    private static bool IsNearId(string id, string candidate) =>
+        candidate.Contains(id, StringComparison.OrdinalIgnoreCase)
+        || Distance(id.ToUpperInvariant(), candidate.ToUpperInvariant()) <= Math.Max(1, id.Length / 3);
+
+    /// <summary>
+    /// <see cref="DidYouMeanId"/> for saved segments, which people and models also call by name: the ids like the given
+    /// one, and the segments whose name is it, contains it or is contained in it (case ignored), each id with its name.
+    /// </summary>
+    public static string DidYouMeanSegment(string given, IEnumerable<(string Id, string Name)> segments)
+    {
+        var all = segments.ToList();
+        var text = given.Trim();
+        var byName = all
+            .Where(s => text.Length >= 3 && (s.Name.Contains(text, StringComparison.OrdinalIgnoreCase) || text.Contains(s.Name, StringComparison.OrdinalIgnoreCase)))
+            .OrderBy(s => !string.Equals(s.Name, text, StringComparison.OrdinalIgnoreCase))
+            .ThenBy(s => s.Id, StringComparer.Ordinal);
+        var ids = all.Select(s => s.Id).Where(id => IsNearId(given, id));
+        var byId = Closest(given, ids).Select(id => all.First(s => s.Id == id));
+        var near = byName.Concat(byId).DistinctBy(s => s.Id).Take(3).Select(s => $"'{s.Id}' (named \"{s.Name}\")").ToList();
+        return near.Count switch
+        {
+            0 => string.Empty,
+            1 => $" Did you mean {near[0]}?",
+            _ => $" Did you mean {string.Join(", ", near.Take(near.Count - 1))} or {near[^1]}?",
+        };
     }
 
     public static string JoinQuoted(IReadOnlyList<string> names, string conjunction) =>

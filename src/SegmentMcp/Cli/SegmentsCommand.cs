@@ -306,8 +306,8 @@ internal static partial class SegmentsCommand
             }
 
             // As delete_segment: deleting what is not there is no failure, but a mistyped id deserves a hint.
-            var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => s.Id);
-            await Console.Out.WriteLineAsync($"segment {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMeanId(id, known)}").ConfigureAwait(false);
+            var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => (s.Id, s.Name));
+            await Console.Out.WriteLineAsync($"segment {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMeanSegment(id, known)}").ConfigureAwait(false);
             return CommandLine.Ok;
         }, stop);
     }
@@ -760,8 +760,8 @@ internal static partial class SegmentsCommand
             return saved;
         }
 
-        var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => s.Id);
-        await Console.Error.WriteLineAsync($"no segment '{id}' in '{company}'.{Suggestions.DidYouMeanId(id, known)} segmentmcp segments list shows the saved segments.").ConfigureAwait(false);
+        var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => (s.Id, s.Name));
+        await Console.Error.WriteLineAsync($"no segment '{id}' in '{company}'.{Suggestions.DidYouMeanSegment(id, known)} segmentmcp segments list shows the saved segments.").ConfigureAwait(false);
         return null;
     }
 

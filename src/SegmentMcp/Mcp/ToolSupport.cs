@@ -67,9 +67,9 @@ internal static class ToolSupport
 
     public static string Iso(DateTime time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>"Unknown segment" with the closest ids of the tenant.</summary>
-    public static McpException UnknownSegment(string segmentId, IEnumerable<string> known) =>
-        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanId(segmentId, known)} Call list_segments to see the saved segments.");
+    /// <summary>"Unknown segment" with the tenant's segments whose id or name is like the one given.</summary>
+    public static McpException UnknownSegment(string segmentId, IEnumerable<(string Id, string Name)> known) =>
+        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanSegment(segmentId, known)} Call list_segments to see the saved segments.");
 
     /// <summary>The saved segment, or a tool error naming the closest ids.</summary>
     public static async Task<SavedSegment> RequireSegmentAsync(ISegmentStore store, string tenant, string? segmentId, CancellationToken cancellationToken)
@@ -82,6 +82,6 @@ internal static class ToolSupport
         }
 
         var all = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
-        throw UnknownSegment(segmentId!, all.Select(s => s.Id));
+        throw UnknownSegment(segmentId!, all.Select(s => (s.Id, s.Name)));
     }
 }

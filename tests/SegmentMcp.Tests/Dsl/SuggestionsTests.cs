@@ -19,6 +19,24 @@ public sealed class SuggestionsTests
     public void Ids_are_suggested_only_when_they_resemble_the_one_asked_for(string asked, string expected) =>
         Assert.Equal(expected, Suggestions.DidYouMeanId(asked, SegmentIds));
 
+    [Theory]
+    [InlineData("Big spenders this quarter", " Did you mean 'big-spenders-this-quarter-1caa' (named \"Big spenders this quarter\")?")]
+    [InlineData("big spenders", " Did you mean 'big-spenders-this-quarter-1caa' (named \"Big spenders this quarter\")?")]
+    [InlineData("boston-buyers-xxxx", " Did you mean 'boston-buyers-2dfc' (named \"Boston buyers\")?")]
+    [InlineData("customers", " Did you mean 'lapsed-premium-customers-ec7a' (named \"Lapsed premium customers\") or 'vip-customers-77aa' (named \"VIP customers\")?")]
+    [InlineData("The VIP customers segment", " Did you mean 'vip-customers-77aa' (named \"VIP customers\")?")]
+    [InlineData("zz", "")]
+    [InlineData("winter sale", "")]
+    public void Segments_are_suggested_by_a_resembling_id_or_by_their_name(string asked, string expected)
+    {
+        (string, string)[] segments =
+        [
+            ("abandoned-carts-this-week-2102", "Abandoned carts this week"), ("big-spenders-this-quarter-1caa", "Big spenders this quarter"),
+            ("boston-buyers-2dfc", "Boston buyers"), ("lapsed-premium-customers-ec7a", "Lapsed premium customers"), ("vip-customers-77aa", "VIP customers"),
+        ];
+        Assert.Equal(expected, Suggestions.DidYouMeanSegment(asked, segments));
+    }
+
     [Fact]
     public void Names_get_the_closest_three_whatever_their_distance()
     {

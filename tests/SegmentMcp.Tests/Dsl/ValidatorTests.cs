@@ -31,7 +31,8 @@ public sealed class ValidatorTests
     [InlineData("""{"event": {"metric": "Opened Email", "where": [{"name": "subjet", "op": "is_set"}], "op": "gte", "value": 1}}""", "condition.event.where[0].name", "Unknown property of 'Opened Email' events 'subjet'. Did you mean 'subject'")]
     [InlineData("""{"event": {"metric": "Placed Order", "measure": {"sum": "amout"}, "op": "gte", "value": 1}}""", "condition.event.measure", "Did you mean 'amount'")]
     [InlineData("""{"any": [{"property": {"name": "city", "op": "is_set"}}, {"property": {"name": "Country", "op": "is_set"}}]}""", "condition.any[1].property.name", "Unknown profile property 'Country'. Did you mean 'country'")]
-    [InlineData("""{"segment": {"id": "nope"}}""", "condition.segment.id", "Unknown segment 'nope'")]
+    [InlineData("""{"segment": {"id": "nope"}}""", "condition.segment.id", "Unknown segment 'nope' for this tenant. A reference names a saved segment by its id, not its name.")]
+    [InlineData("""{"segment": {"id": "people of boston"}}""", "condition.segment.id", "Unknown segment 'people of boston' for this tenant. Did you mean 'bostonians' (named \"People of Boston\")?")]
     [InlineData("""{"not": {"segment": {"id": "a"}}}""", "condition.not.segment.id", "Segment references form a cycle: 'a' → 'b' → 'a'.")]
     [InlineData("""{"segment": {"id": "stale"}}""", "condition.segment.id", "Segment 'stale' is not valid any more at condition.property.name: Unknown profile property 'town'.")]
     public async Task Names_are_checked_against_the_catalog_and_saved_segments(string condition, string path, string message)
@@ -128,5 +129,8 @@ public sealed class ValidatorTests
     {
         public Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
             Task.FromResult(Saved.GetValueOrDefault(segmentId));
+
+        public Task<IReadOnlyList<(string Id, string Name)>> ListAsync(string tenant, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<(string Id, string Name)>>([.. Saved.Select(s => (s.Key, s.Key == "bostonians" ? "People of Boston" : s.Value.Name))]);
     }
 }

@@ -315,6 +315,14 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Empty(changes["exited"]!.AsArray());
 
         Assert.Contains("Did you mean", await server.FailAsync("get_segment", new { segment_id = id + "x" }), StringComparison.Ordinal);
+
+        // Segments are also called by name, by tools and in references: the id is named with it.
+        var name = (string)(await server.CallAsync("get_segment", new { segment_id = id }))["name"]!;
+        Assert.Contains($"Did you mean '{id}' (named \"{name}\")?", await server.FailAsync("count_members", new { segment_id = name.ToUpperInvariant() }), StringComparison.Ordinal);
+        Assert.Contains(
+            $"condition.segment.id: Unknown segment '{name}' for this tenant. Did you mean '{id}' (named \"{name}\")?",
+            await server.FailAsync("preview_segment", new { definition = Definition("""{"name": "ref", "condition": {"segment": {"id": "NAME"}}}""".Replace("NAME", name, StringComparison.Ordinal)) }),
+            StringComparison.Ordinal);
         var deleted = await server.CallAsync("delete_segment", new { segment_id = id });
         Assert.True((bool)deleted["deleted"]!);
         Assert.False((bool)(await server.CallAsync("delete_segment", new { segment_id = id }))["deleted"]!);
