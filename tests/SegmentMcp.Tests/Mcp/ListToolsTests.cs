@@ -77,6 +77,13 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
         var now = await server.CallAsync("members_at", new { segment_id = segment, at = DateTime.UtcNow.ToString("o"), properties = new[] { "city" } });
         Assert.Equal(["p2"], now["members"]!.AsArray().Select(m => (string?)m));
         Assert.Equal("Boston", (string?)Assert.Single(now["profiles"]!.AsArray())!["properties"]!["city"]);
+        Assert.False(now.AsObject().ContainsKey("note"));
+
+        // The log knows no future: a later time is the last stored membership, and the note says it is no forecast.
+        var later = await server.CallAsync("members_at", new { segment_id = segment, at = DateTime.UtcNow.AddDays(7).ToString("o") });
+        Assert.Equal(["p2"], later["members"]!.AsArray().Select(m => (string?)m));
+        Assert.Contains("is in the future: these are the members the last evaluation (", (string?)later["note"], StringComparison.Ordinal);
+        Assert.Contains("call preview_segment with as_of", (string?)later["note"], StringComparison.Ordinal);
 
         var first = (string)then["first_evaluated_at"]!;
         var early = await server.FailAsync("members_at", new { segment_id = segment, at = "2000-01-01" });

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Storage;
@@ -6,7 +7,8 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Mcp.Tools;
 
 internal sealed record MembersAtResult(
-    string SegmentId, DateTime At, IReadOnlyList<string> Members, string? NextCursor, DateTime FirstEvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null);
+    string SegmentId, DateTime At, IReadOnlyList<string> Members, string? NextCursor, DateTime FirstEvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 /// <summary>Time travel: a saved segment's membership at a past time, from its entered/exited log.</summary>
 [McpServerToolType]
@@ -49,6 +51,10 @@ internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, 
         var members = await history.MembersAtAsync(tenant.Tenant, saved.Id, time, position?[2], take + 1, cancellationToken).ConfigureAwait(false);
         var page = members.Take(take).ToList();
         var next = members.Count > take ? Cursor.Encode("members_at", saved.Id, ToolSupport.Iso(time), page[^1]) : null;
-        return new MembersAtResult(saved.Id, time, page, next, first, await memberProfiles.DescribeAsync(tenant.Tenant, page, names, time, cancellationToken).ConfigureAwait(false));
+        // The log knows no future: a later time answers with the last stored membership, which a model could take for a forecast.
+        var note = time > DateTime.UtcNow
+            ? $"{ToolSupport.Iso(time)} is in the future: these are the members the last evaluation{(saved.EvaluatedAt is { } last ? $" ({ToolSupport.Iso(last)})" : string.Empty)} stored, not a forecast. To see whom the definition would match at a given time, call preview_segment with as_of."
+            : null;
+        return new MembersAtResult(saved.Id, time, page, next, first, await memberProfiles.DescribeAsync(tenant.Tenant, page, names, time, cancellationToken).ConfigureAwait(false), note);
     }
 }
