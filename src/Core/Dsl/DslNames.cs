@@ -65,6 +65,28 @@ public static class DslNames
 
     public static string Name(this FilterOperator op) => OperatorNames[op];
 
+    /// <summary>
+    /// The operator a symbol or a spelled-out word usually means (">=", "at_least", "equals", "exists"): edit distance
+    /// finds "gt" for ">=" no better than "eq", so these get the one right answer.
+    /// </summary>
+    private static readonly FrozenDictionary<string, string> OperatorSynonyms = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["="] = "eq", ["=="] = "eq", ["==="] = "eq", ["is"] = "eq", ["equals"] = "eq", ["equal"] = "eq", ["equal_to"] = "eq",
+        ["!="] = "neq", ["!=="] = "neq", ["<>"] = "neq", ["ne"] = "neq", ["not_equals"] = "neq", ["not_equal"] = "neq", ["is_not"] = "neq",
+        [">"] = "gt", ["greater_than"] = "gt", ["more_than"] = "gt",
+        [">="] = "gte", ["=>"] = "gte", ["ge"] = "gte", ["at_least"] = "gte", ["greater_than_or_equal"] = "gte",
+        ["<"] = "lt", ["less_than"] = "lt", ["fewer_than"] = "lt",
+        ["<="] = "lte", ["=<"] = "lte", ["le"] = "lte", ["at_most"] = "lte", ["less_than_or_equal"] = "lte",
+        ["exists"] = "is_set", ["is_present"] = "is_set", ["not_exists"] = "is_not_set", ["is_null"] = "is_not_set", ["is_empty"] = "is_not_set",
+        ["nin"] = "not_in", ["includes"] = "contains", ["like"] = "contains", ["startswith"] = "starts_with", ["endswith"] = "ends_with",
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>" Did you mean 'gte'?" for a known synonym that is among <paramref name="operators"/>, else the closest names.</summary>
+    public static string DidYouMeanOperator(string name, IReadOnlyList<string> operators) =>
+        OperatorSynonyms.TryGetValue(name.Trim(), out var meant) && operators.Contains(meant)
+            ? $" Did you mean '{meant}'?"
+            : Suggestions.DidYouMean(name, operators);
+
     public static string Name(this Comparison comparison) => ComparisonNames[comparison];
 
     public static string Name(this MeasureKind kind) => MeasureKinds[(int)kind];

@@ -212,7 +212,7 @@ public static partial class SegmentDefinitionJson
 
             if (!DslNames.TryParseOperator(opName, out var op))
             {
-                Error($"{path}.op", $"Unknown operator '{opName}'.{Suggestions.DidYouMean(opName, DslNames.FilterOperators)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
+                Error($"{path}.op", $"Unknown operator '{opName}'.{DslNames.DidYouMeanOperator(opName, DslNames.FilterOperators)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
                 return null;
             }
 
@@ -288,7 +288,7 @@ public static partial class SegmentDefinitionJson
                 return comparison;
             }
 
-            Error($"{path}.op", $"Unknown comparison '{name}'.{Suggestions.DidYouMean(name, DslNames.Comparisons)} A count is compared with one of {string.Join(", ", DslNames.Comparisons)}.");
+            Error($"{path}.op", $"Unknown comparison '{name}'.{DslNames.DidYouMeanOperator(name, DslNames.Comparisons)} A count is compared with one of {string.Join(", ", DslNames.Comparisons)}.");
             return null;
         }
     }

@@ -409,7 +409,7 @@ public static partial class SegmentDefinitionJson
 
             if (!DslNames.TryParseOperator(opName, out var op))
             {
-                Error($"{path}.op", $"Unknown operator '{opName}'.{Suggestions.DidYouMean(opName, DslNames.FilterOperators)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
+                Error($"{path}.op", $"Unknown operator '{opName}'.{DslNames.DidYouMeanOperator(opName, DslNames.FilterOperators)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
                 return null;
             }
 
