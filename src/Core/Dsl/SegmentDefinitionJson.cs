@@ -301,6 +301,26 @@ public static partial class SegmentDefinitionJson
             return property is null ? null : new Measure(kind, property);
         }
 
+        /// <summary>
+        /// For <c>last_weeks</c>, <c>last_months</c>, <c>last_years</c> and <c>last_minutes</c>: the window in the units
+        /// the language has, since that, not a near spelling, is what the writer needs.
+        /// </summary>
+        private static string? OtherUnit(string key, JsonElement value)
+        {
+            var count = value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n > 0 ? n : (int?)null;
+            string Days(int perUnit, string unit) => count is { } c
+                ? $" Windows count days or hours: {c} {unit}{(c == 1 ? string.Empty : "s")} is {{\"last_days\": {c * perUnit}}}"
+                : $" Windows count days or hours: a {unit} is {perUnit} days in \"last_days\"";
+            return key.ToLowerInvariant() switch
+            {
+                "last_weeks" or "last_week" => Days(7, "week") + ".",
+                "last_months" or "last_month" => Days(30, "month") + " (30-day months; a calendar month is {\"from\": T1, \"to\": T2}).",
+                "last_years" or "last_year" => Days(365, "year") + ".",
+                "last_minutes" or "last_minute" => " Windows count days or hours: the shortest is {\"last_hours\": 1}.",
+                _ => null,
+            };
+        }
+
         private Window? ReadWindow(JsonElement element, string path)
         {
             const string Shapes = "{\"last_days\": N}, {\"last_hours\": N}, {\"between_days_ago\": [A, B]}, {\"since\": T}, {\"before\": T} or {\"from\": T1, \"to\": T2}";
@@ -313,7 +333,7 @@ public static partial class SegmentDefinitionJson
             var keys = element.EnumerateObject().Select(p => p.Name).ToList();
             foreach (var key in keys.Where(k => !DslNames.WindowKinds.Contains(k)))
             {
-                Error(path, $"Unknown window field '{key}'.{Suggestions.DidYouMean(key, DslNames.WindowKinds)} A window is one of {Shapes}.");
+                Error(path, $"Unknown window field '{key}'.{OtherUnit(key, element.GetProperty(key)) ?? Suggestions.DidYouMean(key, DslNames.WindowKinds)} A window is one of {Shapes}.");
                 return null;
             }
 
