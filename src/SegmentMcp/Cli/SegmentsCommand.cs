@@ -241,6 +241,17 @@ internal static partial class SegmentsCommand
             var parsed = validated.Definition;
             var json = SegmentDefinitionJson.Write(parsed);
             var unchanged = current is not null && current.DefinitionJson == json;
+            if (id is null)
+            {
+                // A second segment of one name is allowed, but usually meant as a new version of the first.
+                var namesakes = (await store.ListAsync(company, stop).ConfigureAwait(false))
+                    .Where(s => string.Equals(s.Name.Trim(), parsed.Name.Trim(), StringComparison.OrdinalIgnoreCase)).Select(s => s.Id).ToList();
+                if (namesakes.Count > 0)
+                {
+                    await Console.Error.WriteLineAsync($"{source}: warning: {Suggestions.JoinQuoted(namesakes, "and")} {(namesakes.Count == 1 ? "has" : "have")} this name too; this saves another segment (segments save --id S saves a new version of S, segments apply matches files to segments by name)").ConfigureAwait(false);
+                }
+            }
+
             var saved = unchanged
                 ? current!
                 : await store.SaveAsync(company, id, parsed.Name, parsed.Description, json, stop).ConfigureAwait(false);

@@ -306,6 +306,24 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Saving_a_new_segment_under_a_name_in_use_warns_and_saves_another()
+    {
+        await LoadAsync();
+        var first = await RunAsync(Definition(90), "segments", "save", "--file", "-", "--json", "--no-evaluate");
+        Assert.True(first.ExitCode == 0, first.StandardError);
+        Assert.Equal(string.Empty, first.StandardError.Trim());
+        using var document = JsonDocument.Parse(first.StandardOutput);
+        var id = document.RootElement.GetProperty("segment_id").GetString();
+
+        var second = await RunAsync(Definition(30), "segments", "save", "--file", "-", "--json", "--no-evaluate");
+        Assert.True(second.ExitCode == 0, second.StandardError);
+        Assert.Equal(
+            $"standard input: warning: '{id}' has this name too; this saves another segment (segments save --id S saves a new version of S, segments apply matches files to segments by name)",
+            second.StandardError.Trim());
+        Assert.Equal(2, JsonDocument.Parse((await RunAsync(null, "segments", "list", "--json")).StandardOutput).RootElement.GetArrayLength());
+    }
+
+    [Fact]
     public async Task Delete_is_refused_while_another_segment_uses_it()
     {
         await LoadAsync();

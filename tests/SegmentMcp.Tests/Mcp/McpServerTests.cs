@@ -270,6 +270,17 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var created = await server.CallAsync("create_segment", new { definition = Definition(McpTestData.BostonOpeners) });
         var id = (string)created["segment_id"]!;
         Assert.Equal(2, (long)created["size"]!);
+
+        // The same definition created again (a retried call) is a copy, and the note names the original.
+        // (Other tests of this class may have saved the same definition: the original named is any of them.)
+        var copy = await server.CallAsync("create_segment", new { definition = Definition(McpTestData.BostonOpeners) });
+        var copyId = (string)copy["segment_id"]!;
+        Assert.NotEqual(id, copyId);
+        Assert.Matches(
+            $"^Segment '[a-z0-9-]+' already has this exact definition, so '{copyId}' is a copy of it. If an earlier create_segment only seemed to fail, delete_segment '{copyId}'.$",
+            (string?)copy["note"]);
+        await server.CallAsync("delete_segment", new { segment_id = copyId });
+
         Assert.NotNull(created["evaluated_at"]);
         Assert.False(string.IsNullOrEmpty((string?)created["read_back"]));
 

@@ -32,7 +32,8 @@ internal sealed record SaveSegmentResult(
     long? Size,
     string ReadBack,
     DateTime? EvaluatedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 internal sealed record DeleteSegmentResult(string SegmentId, bool Deleted);
 
@@ -105,8 +106,28 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
         var company = tenant.Tenant;
         var validated = await definitions.ValidateAsync(company, definition, null, cancellationToken).ConfigureAwait(false);
         var parsed = validated.Definition;
-        var saved = await store.SaveAsync(company, null, parsed.Name, parsed.Description, SegmentDefinitionJson.Write(parsed), cancellationToken).ConfigureAwait(false);
-        return await EvaluateAsync(company, saved, validated, cancellationToken).ConfigureAwait(false);
+        var json = SegmentDefinitionJson.Write(parsed);
+        var namesakes = (await store.ListAsync(company, cancellationToken).ConfigureAwait(false))
+            .Where(s => string.Equals(s.Name.Trim(), parsed.Name.Trim(), StringComparison.OrdinalIgnoreCase)).ToList();
+        var saved = await store.SaveAsync(company, null, parsed.Name, parsed.Description, json, cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(company, saved, validated, cancellationToken).ConfigureAwait(false);
+        return result with { Note = NamesakeNote(saved.Id, json, namesakes) };
+    }
+
+    /// <summary>
+    /// Names need not be unique, but a second segment of the same name is most often a create_segment retried after it
+    /// seemed to fail, or one meant as update_segment: say which segment it repeats and how to undo it.
+    /// </summary>
+    private static string? NamesakeNote(string id, string json, IReadOnlyList<SavedSegment> namesakes)
+    {
+        if (namesakes.FirstOrDefault(s => s.DefinitionJson == json) is { } twin)
+        {
+            return $"Segment '{twin.Id}' already has this exact definition, so '{id}' is a copy of it. If an earlier create_segment only seemed to fail, delete_segment '{id}'.";
+        }
+
+        return namesakes.Count == 0
+            ? null
+            : $"{Suggestions.JoinQuoted([.. namesakes.Select(s => s.Id)], "and")} {(namesakes.Count == 1 ? "has" : "have")} this name too. Names need not be unique, but to change a saved segment call update_segment with its id (and delete_segment '{id}').";
     }
 
     [McpServerTool(Name = "update_segment", Title = "Change a saved segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
