@@ -24,13 +24,39 @@ public sealed partial class DefinitionService
         var wrongLookup = kinds.Count == 0
             ? Task.FromResult<IReadOnlyList<WrongKind>>([])
             : new SchemaDescriber(engine, schema).WrongKindsAsync(definition.Tenant, kinds, now, cancellationToken);
-        await Task.WhenAll(absentLookup, wrongLookup).ConfigureAwait(false);
+        var listLookup = UnknownListsAsync(definition, cancellationToken);
+        await Task.WhenAll(absentLookup, wrongLookup, listLookup).ConfigureAwait(false);
         var (absent, wrong) = (await absentLookup.ConfigureAwait(false), await wrongLookup.ConfigureAwait(false));
         return
         [
             .. absent.Select(a => new ValueNote(a.Path, a.Property, a.Metric, a.Value, a.Closest, Describe(a)))
                 .Concat(wrong.Select(w => new ValueNote(w.Path, w.Property, w.Metric, w.Value, w.Common, Describe(w))))
+                .Concat(await listLookup.ConfigureAwait(false))
                 .OrderBy(n => n.Path, StringComparer.Ordinal),
+        ];
+    }
+
+    /// <summary>
+    /// <c>in_list</c> references to lists the tenant does not have: valid (a list may be created later, and until then
+    /// has no members), but most often a list called by its name, which matches no one without an error.
+    /// </summary>
+    private async Task<IReadOnlyList<ValueNote>> UnknownListsAsync(ValidatedDefinition definition, CancellationToken cancellationToken)
+    {
+        var references = ValueProbes.ListReferences(definition.Definition);
+        if (references.Count == 0)
+        {
+            return [];
+        }
+
+        var lists = await new ListStore(engine, schema, time).ListAsync(definition.Tenant, cancellationToken).ConfigureAwait(false);
+        var known = lists.Select(l => (l.Id, l.Name)).ToList();
+        return
+        [
+            .. references
+                .Where(r => !lists.Any(l => l.Id == r.ListId))
+                .Select(r => new ValueNote(
+                    r.Path, "in_list", null, r.ListId, [],
+                    $"No static list '{r.ListId}' in this workspace, so no profile is on it.{Suggestions.DidYouMeanNamed(r.ListId, known)} A reference names a list by its id (list_lists shows them)."))
         ];
     }
 

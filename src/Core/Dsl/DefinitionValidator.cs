@@ -156,7 +156,7 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
             if (referenced is null)
             {
                 var known = await segments.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
-                errors.Add(new DslError(path, $"Unknown segment '{id}' for this tenant.{Suggestions.DidYouMeanSegment(id, known)} A reference names a saved segment by its id, not its name.", DslErrorCode.UnknownSegment));
+                errors.Add(new DslError(path, $"Unknown segment '{id}' for this tenant.{Suggestions.DidYouMeanNamed(id, known)} A reference names a saved segment by its id, not its name.", DslErrorCode.UnknownSegment));
                 return;
             }
 

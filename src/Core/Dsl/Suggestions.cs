@@ -33,10 +33,11 @@ public static class Suggestions
         || Distance(id.ToUpperInvariant(), candidate.ToUpperInvariant()) <= Math.Max(1, id.Length / 3);
 
     /// <summary>
-    /// <see cref="DidYouMeanId"/> for saved segments, which people and models also call by name: the ids like the given
-    /// one, and the segments whose name is it, contains it or is contained in it (case ignored), each id with its name.
+    /// <see cref="DidYouMeanId"/> for things with an id and a name (saved segments, static lists), which people and models
+    /// also call by name: the ids like the given one, and those whose name is it, contains it or is contained in it (case
+    /// ignored), each id with its name.
     /// </summary>
-    public static string DidYouMeanSegment(string given, IEnumerable<(string Id, string Name)> segments)
+    public static string DidYouMeanNamed(string given, IEnumerable<(string Id, string Name)> segments)
     {
         var all = segments.ToList();
         var text = given.Trim();

@@ -35,6 +35,18 @@ public static class ValueProbes
     public static IReadOnlyList<KindProbe> CollectKinds(SegmentDefinition definition) =>
         [.. Filters(definition.Condition, "condition").SelectMany(KindOf), .. Measures(definition.Condition, "condition")];
 
+    /// <summary>Every <c>in_list</c> condition's list id, with the JSON path of the id.</summary>
+    public static IReadOnlyList<(string Path, string ListId)> ListReferences(SegmentDefinition definition) => [.. Lists(definition.Condition, "condition")];
+
+    private static IEnumerable<(string Path, string ListId)> Lists(Condition condition, string path) => condition switch
+    {
+        AllCondition all => all.Items.SelectMany((item, i) => Lists(item, $"{path}.all[{i}]")),
+        AnyCondition any => any.Items.SelectMany((item, i) => Lists(item, $"{path}.any[{i}]")),
+        NotCondition not => Lists(not.Inner, $"{path}.not"),
+        InListCondition list => [($"{path}.in_list.id", list.ListId)],
+        _ => [],
+    };
+
     /// <summary>A filter on a property, where it stands (the JSON path of its object) and the events it reads.</summary>
     private sealed record Located(PropertyFilter Filter, string? Metric, Window? Window, string Path);
 

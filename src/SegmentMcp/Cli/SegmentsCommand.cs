@@ -318,7 +318,7 @@ internal static partial class SegmentsCommand
 
             // As delete_segment: deleting what is not there is no failure, but a mistyped id deserves a hint.
             var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => (s.Id, s.Name));
-            await Console.Out.WriteLineAsync($"segment {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMeanSegment(id, known)}").ConfigureAwait(false);
+            await Console.Out.WriteLineAsync($"segment {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMeanNamed(id, known)}").ConfigureAwait(false);
             return CommandLine.Ok;
         }, stop);
     }
@@ -772,7 +772,7 @@ internal static partial class SegmentsCommand
         }
 
         var known = (await store.ListAsync(company, stop).ConfigureAwait(false)).Select(s => (s.Id, s.Name));
-        await Console.Error.WriteLineAsync($"no segment '{id}' in '{company}'.{Suggestions.DidYouMeanSegment(id, known)} segmentmcp segments list shows the saved segments.").ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"no segment '{id}' in '{company}'.{Suggestions.DidYouMeanNamed(id, known)} segmentmcp segments list shows the saved segments.").ConfigureAwait(false);
         return null;
     }
 

@@ -69,7 +69,7 @@ internal static class ToolSupport
 
     /// <summary>"Unknown segment" with the tenant's segments whose id or name is like the one given.</summary>
     public static McpException UnknownSegment(string segmentId, IEnumerable<(string Id, string Name)> known) =>
-        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanSegment(segmentId, known)} Call list_segments to see the saved segments.");
+        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanNamed(segmentId, known)} Call list_segments to see the saved segments.");
 
     /// <summary>The saved segment, or a tool error naming the closest ids.</summary>
     public static async Task<SavedSegment> RequireSegmentAsync(ISegmentStore store, string tenant, string? segmentId, CancellationToken cancellationToken)

@@ -34,7 +34,7 @@ public sealed class SuggestionsTests
             ("abandoned-carts-this-week-2102", "Abandoned carts this week"), ("big-spenders-this-quarter-1caa", "Big spenders this quarter"),
             ("boston-buyers-2dfc", "Boston buyers"), ("lapsed-premium-customers-ec7a", "Lapsed premium customers"), ("vip-customers-77aa", "VIP customers"),
         ];
-        Assert.Equal(expected, Suggestions.DidYouMeanSegment(asked, segments));
+        Assert.Equal(expected, Suggestions.DidYouMeanNamed(asked, segments));
     }
 
     [Fact]

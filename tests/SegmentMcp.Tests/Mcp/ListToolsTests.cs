@@ -63,6 +63,15 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
         var preview = await server.CallAsync("preview_segment", new { definition });
         Assert.Equal(["p1", "p2"], preview["members"]!.AsArray().Select(m => (string?)m));
         Assert.Contains("on list", (string?)preview["read_back"], StringComparison.Ordinal);
+        Assert.False(preview.AsObject().ContainsKey("value_hints"));
+
+        // A list called by its name is no list: valid, but empty, so the hint names the list meant.
+        var byName = await server.CallAsync("preview_segment", new { definition = JsonDocument.Parse("""{"name": "Beta", "condition": {"any": [{"in_list": {"id": "Beta testers"}}, {"property": {"name": "city", "op": "is_set"}}]}}""").RootElement });
+        var hint = Assert.Single(byName["value_hints"]!.AsArray())!;
+        Assert.Equal("condition.any[0].in_list.id", (string?)hint["path"]);
+        Assert.Equal(
+            $"No static list 'Beta testers' in this workspace, so no profile is on it. Did you mean '{id}' (named \"Beta testers\")? A reference names a list by its id (list_lists shows them).",
+            (string?)hint["message"]);
 
         // create_segment evaluates at once: that is where the segment's history starts.
         var segment = (string)(await server.CallAsync("create_segment", new { definition }))["segment_id"]!;
