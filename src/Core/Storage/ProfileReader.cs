@@ -7,6 +7,13 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// <summary>One event of a profile, its properties decoded to JSON values.</summary>
 public sealed record ProfileEvent(string Metric, DateTime Timestamp, double? Value, IReadOnlyDictionary<string, object?> Properties);
 
+/// <summary>
+/// A property value that a text someone gave as a profile id is (an email address, say): how many profiles ever had it
+/// and, when only a few did, those that have it now (<see cref="ProfileReader.FewHolders"/> or fewer, in id order;
+/// empty when more had it, as a city has).
+/// </summary>
+public sealed record PropertyValueMatch(string Property, string Value, long ProfilesEver, IReadOnlyList<string> Holders);
+
 /// <summary>A profile as of a time: its current properties and its latest events.</summary>
 public sealed record ProfileSnapshot(string ProfileId, bool Exists, IReadOnlyDictionary<string, object?> Properties, IReadOnlyList<ProfileEvent> RecentEvents);
 
@@ -54,15 +61,71 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
     /// </summary>
     public async Task<IReadOnlyList<string>> SimilarIdsAsync(string tenant, string profileId, CancellationToken cancellationToken)
     {
-        var trimmed = profileId.Trim();
-        string[] variants = [trimmed, trimmed.ToLowerInvariant(), trimmed.ToUpperInvariant(), trimmed.Length == 0 ? trimmed : char.ToUpperInvariant(trimmed[0]) + trimmed[1..].ToLowerInvariant()];
-        var candidates = variants.Where(v => v.Length > 0 && v != profileId).Distinct(StringComparer.Ordinal).ToArray();
+        var candidates = Variants(profileId).Where(v => v.Length > 0 && v != profileId).Distinct(StringComparer.Ordinal).ToArray();
         return candidates.Length == 0
             ? []
             : await engine.QueryAsync(
                 Sql.Of($"SELECT DISTINCT profile_id FROM {Sql.Table(schema.Profiles)} WHERE tenant = {Sql.Param("String", tenant)} AND profile_id IN {Sql.Param("Array(String)", candidates)} ORDER BY profile_id"),
                 row => row.GetString(0),
                 cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Profiles named per property value by <see cref="PropertyValueMatchesAsync"/>: an identity's holders, not a crowd's.</summary>
+    public const int FewHolders = 5;
+
+    /// <summary>
+    /// The profile property values equal to <paramref name="text"/> (or to its case and white space variants), most
+    /// specific first: what a person or a model means by an "id" that is no profile's, such as an email address.
+    /// </summary>
+    /// <remarks>
+    /// One read of the trait history's value projection (tenant, property, value) for every property at once, grouped
+    /// so no statement ends early with a LIMIT (see <see cref="SchemaDescriber.AbsentValuesAsync"/> on clusters); the
+    /// history says who ever had a value, so the few holders are then checked against their current values.
+    /// </remarks>
+    public async Task<IReadOnlyList<PropertyValueMatch>> PropertyValueMatchesAsync(string tenant, string text, DateTime now, CancellationToken cancellationToken)
+    {
+        var variants = Variants(text).Prepend(text).Where(v => v.Length > 0).Distinct(StringComparer.Ordinal).Select(v => "s" + v).ToArray();
+        if (variants.Length == 0)
+        {
+            return [];
+        }
+
+        var rows = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT property, substring(value, 2) AS text, uniqExact(profile_id) AS profiles, groupUniqArray({Sql.Param("UInt32", (long)FewHolders + 1)})(profile_id) AS sample
+                FROM {Sql.Table(schema.Traits)}
+                WHERE tenant = {Sql.Param("String", tenant)} AND value IN {Sql.Param("Array(String)", variants)} AND updated_at <= {Sql.Param(Time3, now)}
+                GROUP BY property, text
+                ORDER BY profiles, property, text
+                """),
+            row => (Property: row.GetString(0), Value: row.GetString(1), Profiles: row.GetInt64(2), Sample: row.GetStrings(3)),
+            cancellationToken).ConfigureAwait(false);
+        var matches = new List<PropertyValueMatch>();
+        foreach (var row in rows.Take(3))
+        {
+            IReadOnlyList<string> holders = [];
+            if (row.Profiles <= FewHolders)
+            {
+                var current = await PropertiesOfAsync(tenant, row.Sample, [row.Property], now, cancellationToken).ConfigureAwait(false);
+                holders = [.. row.Sample.Where(id => current.TryGetValue(id, out var values) && values.TryGetValue(row.Property, out var value) && value is string held && held == row.Value).Order(StringComparer.Ordinal)];
+                if (holders.Count == 0)
+                {
+                    continue;
+                }
+            }
+
+            matches.Add(new PropertyValueMatch(row.Property, row.Value, row.Profiles, holders));
+        }
+
+        return matches;
+    }
+
+    /// <summary>A retyped text's usual slips undone: surrounding white space, then all lower, all upper or capitalised.</summary>
+    private static string[] Variants(string text)
+    {
+        var trimmed = text.Trim();
+        return [trimmed, trimmed.ToLowerInvariant(), trimmed.ToUpperInvariant(), trimmed.Length == 0 ? trimmed : char.ToUpperInvariant(trimmed[0]) + trimmed[1..].ToLowerInvariant()];
     }
 
     /// <summary>Those of <paramref name="profileIds"/> that no event or profile record of the tenant has, in the given order.</summary>

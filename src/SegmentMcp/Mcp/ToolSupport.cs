@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using ModelContextProtocol;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
@@ -70,6 +71,40 @@ internal static class ToolSupport
     /// <summary>"Unknown segment" with the tenant's segments whose id or name is like the one given.</summary>
     public static McpException UnknownSegment(string segmentId, IEnumerable<(string Id, string Name)> known) =>
         new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanNamed(segmentId, known)} Call list_segments to see the saved segments.");
+
+    /// <summary>
+    /// What an id no data has probably meant, as sentences to append to the error or note: ids that differ only in case
+    /// or white space, else the property value it is (an email address names its profile; a city says how to list who
+    /// lives there).
+    /// </summary>
+    public static async Task<string> UnknownProfileHintAsync(ProfileReader profiles, string tool, string tenant, string profileId, DateTime now, CancellationToken cancellationToken)
+    {
+        var similar = await profiles.SimilarIdsAsync(tenant, profileId, cancellationToken).ConfigureAwait(false);
+        if (similar.Count > 0)
+        {
+            return Suggestions.DidYouMean(profileId, similar);
+        }
+
+        var matches = await profiles.PropertyValueMatchesAsync(tenant, profileId, now, cancellationToken).ConfigureAwait(false);
+        return string.Concat(matches.Select(match => " " + Describe(match, tool)));
+    }
+
+    private static string Describe(PropertyValueMatch match, string tool)
+    {
+        var value = $"'{Echo(match.Value)}'";
+        if (match.Holders.Count == 1)
+        {
+            return $"{value} is the {match.Property} of profile '{match.Holders[0]}': call {tool} with \"profile_id\": {JsonSerializer.Serialize(match.Holders[0])}.";
+        }
+
+        if (match.Holders.Count > 1)
+        {
+            return $"{value} is the {match.Property} of profiles {string.Join(", ", match.Holders.Select(id => $"'{id}'"))}.";
+        }
+
+        var condition = JsonSerializer.Serialize(new Dictionary<string, object> { ["property"] = new Dictionary<string, string> { ["name"] = match.Property, ["op"] = "eq", ["value"] = match.Value } });
+        return $"{value} is a value of {match.Property} ({match.ProfilesEver.ToString("N0", CultureInfo.InvariantCulture)} profiles have had it), not an id: preview_segment with the condition {condition} lists who has it.";
+    }
 
     /// <summary>The saved segment, or a tool error naming the closest ids.</summary>
     public static async Task<SavedSegment> RequireSegmentAsync(ISegmentStore store, string tenant, string? segmentId, CancellationToken cancellationToken)

@@ -440,6 +440,16 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         // Case and surrounding white space are the usual slips in a retyped id: the id that exists is named.
         Assert.StartsWith("profile_id: no profile ' P1' in this workspace. Did you mean 'p1'?", await server.FailAsync("get_profile", new { profile_id = " P1" }), StringComparison.Ordinal);
 
+        // A property value given as an id (an email address, usually) names the profile that has it, a value of a few
+        // profiles names them all.
+        Assert.StartsWith(
+            "profile_id: no profile 'denver' in this workspace. 'Denver' is the city of profile 'p3': call get_profile with \"profile_id\": \"p3\". Ids are exact",
+            await server.FailAsync("get_profile", new { profile_id = "denver" }),
+            StringComparison.Ordinal);
+        Assert.Contains("'Boston' is the city of profiles 'p1', 'p2', 'p4'.", await server.FailAsync("get_profile", new { profile_id = "Boston" }), StringComparison.Ordinal);
+        var checkedByValue = await server.CallAsync("check_membership", new { profile_id = "Denver", segment_id = b });
+        Assert.Contains("'Denver' is the city of profile 'p3': call check_membership with \"profile_id\": \"p3\".", (string)checkedByValue["note"]!, StringComparison.Ordinal);
+
         await server.CallAsync("delete_segment", new { segment_id = a });
         await server.CallAsync("delete_segment", new { segment_id = b });
 

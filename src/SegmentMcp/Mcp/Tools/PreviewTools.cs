@@ -146,7 +146,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         // An id no data has still gets an answer (a negated condition holds for it), but one about nobody: say so.
         var note = await known.ConfigureAwait(false)
             ? null
-            : $"No event or profile record in this workspace has the id '{ToolSupport.Echo(profile_id)}', so this is the answer for a profile with no data at all.{Suggestions.DidYouMean(profile_id, await profiles.SimilarIdsAsync(tenant.Tenant, profile_id, cancellationToken).ConfigureAwait(false))} Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.";
+            : $"No event or profile record in this workspace has the id '{ToolSupport.Echo(profile_id)}', so this is the answer for a profile with no data at all.{await ToolSupport.UnknownProfileHintAsync(profiles, "check_membership", tenant.Tenant, profile_id, now, cancellationToken).ConfigureAwait(false)} Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.";
         return new CheckMembershipResult(profile_id, member, checks, now, note);
     }
 

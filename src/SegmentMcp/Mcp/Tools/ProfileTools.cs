@@ -38,8 +38,8 @@ internal sealed class ProfileTools(ITenantAccessor tenant, ProfileReader profile
         var snapshot = await profiles.ReadAsync(company, profile_id, RecentEvents, asOf: null, cancellationToken).ConfigureAwait(false);
         if (!snapshot.Exists && snapshot.Properties.Count == 0)
         {
-            var similar = await profiles.SimilarIdsAsync(company, profile_id, cancellationToken).ConfigureAwait(false);
-            throw new McpException($"profile_id: no profile '{ToolSupport.Echo(profile_id)}' in this workspace.{Suggestions.DidYouMean(profile_id, similar)} Ids are exact and case-sensitive; list_members or preview_segment return real ids.");
+            var hint = await ToolSupport.UnknownProfileHintAsync(profiles, "get_profile", company, profile_id, DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
+            throw new McpException($"profile_id: no profile '{ToolSupport.Echo(profile_id)}' in this workspace.{hint} Ids are exact and case-sensitive; list_members or preview_segment return real ids.");
         }
 
         var segments = await membership.SegmentsOfProfileAsync(company, profile_id, cancellationToken).ConfigureAwait(false);
