@@ -61,6 +61,13 @@ public interface IMembershipReader
 
     /// <summary>The segments the profile is a stored member of.</summary>
     Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The stored members broken down by each profile property named (values as of <paramref name="asOf"/>), in the
+    /// order named: members with a value, distinct values, the <paramref name="top"/> most common, number spread.
+    /// </summary>
+    Task<IReadOnlyList<PropertyBreakdown>> BreakdownAsync(
+        string tenant, string segmentId, IReadOnlyList<string> properties, DateTime asOf, int top, CancellationToken cancellationToken);
 }
 
 /// <summary>One version row of a saved segment, as stored (a delete is a version with <paramref name="Deleted"/> set).</summary>

@@ -306,6 +306,50 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Breakdown_prints_each_property_s_values_among_the_members()
+    {
+        await LoadAsync();
+        var saved = await RunAsync(Definition(90), "segments", "save", "--file", "-", "--json");
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+        string id;
+        using (var result = JsonDocument.Parse(saved.StandardOutput))
+        {
+            id = result.RootElement.GetProperty("segment_id").GetString()!;
+        }
+
+        // The members are p1 (Boston, age 34) and p2 (Boston, no age).
+        var text = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "city, age");
+        Assert.True(text.ExitCode == 0, text.StandardError);
+        var lines = text.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd()).ToList();
+        Assert.Matches($@"^Boston buyers  \[{id}\]  2 members as of \S+Z$", lines[0]);
+        Assert.Equal(
+            [
+                "city: 2 with a value, 1 distinct",
+                "  Boston           2  100.0%",
+                "age: 1 with a value, 1 distinct",
+                "  numbers (1): min 34, p25 34, median 34, p75 34, max 34, mean 34",
+                "  34                   1   50.0%",
+                "  (no value)           1   50.0%",
+            ],
+            lines.Skip(1));
+
+        var json = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "age", "--json");
+        Assert.True(json.ExitCode == 0, json.StandardError);
+        using (var document = JsonDocument.Parse(json.StandardOutput))
+        {
+            var age = document.RootElement.GetProperty("properties")[0];
+            Assert.Equal(2, document.RootElement.GetProperty("members").GetInt64());
+            Assert.Equal((1, 1, 34.0), (age.GetProperty("with_value").GetInt64(), age.GetProperty("without_value").GetInt64(), age.GetProperty("numbers").GetProperty("median").GetDouble()));
+        }
+
+        var unknown = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "cty");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id)).ExitCode);
+        Assert.Equal(1, (await RunAsync(null, "segments", "breakdown", "--id", "nope", "--properties", "city")).ExitCode);
+    }
+
+    [Fact]
     public async Task Saving_a_new_segment_under_a_name_in_use_warns_and_saves_another()
     {
         await LoadAsync();

@@ -111,6 +111,19 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         var overlapCluster = await clusterMcp.CallAsync("segment_overlap", new { segment_ids = clusterIds.Take(4).ToArray() });
         Assert.Equal(WithoutIds(overlapOne, [.. singleIds]), WithoutIds(overlapCluster, [.. clusterIds]));
 
+        // A breakdown reads the members' trait histories through an IN over the membership, which on a cluster runs
+        // as a distributed query of its own; the counts, values and spreads are the same.
+        var breakdownOne = await singleMcp.CallAsync("segment_breakdown", new { segment_id = singleIds[0], properties = new[] { "city", "plan", "age" }, top = 3 });
+        var breakdownCluster = await clusterMcp.CallAsync("segment_breakdown", new { segment_id = clusterIds[0], properties = new[] { "city", "plan", "age" }, top = 3 });
+        Assert.NotEmpty(breakdownOne["properties"]![0]!["top_values"]!.AsArray());
+        Assert.Equal(
+            (breakdownOne["members"]!.ToJsonString(), breakdownOne["properties"]!.ToJsonString()),
+            (breakdownCluster["members"]!.ToJsonString(), breakdownCluster["properties"]!.ToJsonString()));
+
+        // A property value given as a profile id is found in every shard's trait history.
+        Assert.Equal(await singleMcp.FailAsync("get_profile", new { profile_id = "boston" }), await clusterMcp.FailAsync("get_profile", new { profile_id = "boston" }));
+        Assert.Contains("is a value of city", await clusterMcp.FailAsync("get_profile", new { profile_id = "boston" }), StringComparison.Ordinal);
+
         var explainedOne = await singleMcp.CallAsync("explain_segment", new { segment_id = singleIds[4], as_of = t1.ToString("o") });
         var explainedCluster = await clusterMcp.CallAsync("explain_segment", new { segment_id = clusterIds[4], as_of = t1.ToString("o") });
         Assert.Equal(ClusterTestData.Normalize((string)explainedOne["sql"]!, alone), ClusterTestData.Normalize((string)explainedCluster["sql"]!, clustered));

@@ -36,7 +36,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     [
         "add_to_list", "check_membership", "count_members", "create_list", "create_segment", "delete_segment", "describe_schema", "explain_segment",
         "get_profile", "get_segment", "list_lists", "list_members", "list_segments", "members_at", "membership_changes", "preview_segment",
-        "refresh_segments", "remove_from_list", "segment_overlap", "update_segment",
+        "refresh_segments", "remove_from_list", "segment_breakdown", "segment_overlap", "update_segment",
     ];
 
     public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme");
@@ -429,6 +429,18 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var refreshed = await server.CallAsync("refresh_segments", null, new SyncProgressRecorder(progress));
         Assert.Contains(refreshed["segments"]!.AsArray(), s => (string?)s!["segment_id"] == a);
         Assert.NotNull(refreshed["statistics"]);
+
+        // Who the Boston openers (p1, p2) are: both in Boston, one on each plan (a tie, in value order), one age known.
+        var breakdown = await server.CallAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city", "plan", "age" } });
+        Assert.Equal(2, (long)breakdown["members"]!);
+        var byProperty = breakdown["properties"]!.AsArray().ToDictionary(p => (string)p!["property"]!, p => p!);
+        Assert.Equal("""[{"value":"Boston","count":2,"share":1}]""", byProperty["city"]["top_values"]!.ToJsonString());
+        Assert.Equal("""[{"value":"free","count":1,"share":0.5},{"value":"premium","count":1,"share":0.5}]""", byProperty["plan"]["top_values"]!.ToJsonString());
+        Assert.Equal((1L, 1L, 41.0), ((long)byProperty["age"]["with_value"]!, (long)byProperty["age"]["without_value"]!, (double)byProperty["age"]["numbers"]!["median"]!));
+        Assert.Null(byProperty["city"]["numbers"]);
+        Assert.Contains("Did you mean 'city'", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "cty" } }), StringComparison.Ordinal);
+        Assert.StartsWith("properties: required", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = Array.Empty<string>() }), StringComparison.Ordinal);
+        Assert.StartsWith("top: 51 is out of range", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, top = 51 }), StringComparison.Ordinal);
 
         var profile = await server.CallAsync("get_profile", new { profile_id = "p1" });
         Assert.Equal("Boston", (string?)profile["properties"]!["city"]);

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
@@ -108,6 +109,43 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
         return new SegmentOverlapResult(sizes, pairs);
     }
+
+    [McpServerTool(Name = "segment_breakdown", Title = "Break a segment down by properties", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        What a saved segment's members are like, by profile property: for each property named, how many members have a
+        value, how many distinct values there are, the most common values with their counts and share of the members
+        (share is a fraction of all members, 0–1), the count of members with other values, and for number values their
+        spread (min, p25, median, p75, max, mean). Values are as of the segment's last evaluation. Use it for "which
+        cities are they in?", "what plans are they on?", "how old are they?" instead of listing members. Example:
+        {"segment_id": "boston-openers-3f9a", "properties": ["city", "plan", "age"]}.
+        """)]
+    public async Task<SegmentBreakdown> BreakdownSegment(
+        [Description("The saved segment's id.")] string segment_id,
+        [Description("1 to 10 profile property names (describe_schema lists them), e.g. [\"city\", \"plan\"].")] string[] properties,
+        [Description("How many of the most common values to return per property, 1–50 (default 10).")] int? top = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (properties is null || properties.Length == 0)
+        {
+            throw new McpException($"properties: required; give 1 to {SegmentBreakdown.MaxProperties} profile property names (describe_schema lists them), e.g. [\"city\"].");
+        }
+
+        if (properties.Distinct(StringComparer.Ordinal).Count() > SegmentBreakdown.MaxProperties)
+        {
+            throw new McpException($"properties: at most {SegmentBreakdown.MaxProperties} names per call (got {properties.Distinct(StringComparer.Ordinal).Count()}); split them over several calls.");
+        }
+
+        if (top is not null and (< 1 or > SegmentBreakdown.MaxTop))
+        {
+            throw new McpException($"top: {top} is out of range; give 1 to {SegmentBreakdown.MaxTop} (default {SegmentBreakdown.DefaultTop}).");
+        }
+
+        var company = tenant.Tenant;
+        var saved = await ToolSupport.RequireSegmentAsync(store, company, segment_id, cancellationToken).ConfigureAwait(false);
+        var names = await memberProfiles.NamesAsync(company, properties, cancellationToken).ConfigureAwait(false);
+        return await SegmentBreakdown.ReadAsync(membership, company, saved, names, top ?? SegmentBreakdown.DefaultTop, cancellationToken).ConfigureAwait(false);
+    }
+
 
     [McpServerTool(Name = "membership_changes", Title = "Who entered or left a segment", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""

@@ -1,0 +1,53 @@
+using System.Text.Json.Serialization;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Core.App;
+
+/// <summary>One of a property's most common values among a segment's members: count and share (a fraction of all members).</summary>
+public sealed record BreakdownValue(object? Value, long Count, double Share);
+
+/// <summary>One property among a segment's members: who has a value, its most common values, the rest, number spread.</summary>
+public sealed record PropertyBreakdownView(
+    string Property,
+    long WithValue,
+    long WithoutValue,
+    long DistinctValues,
+    IReadOnlyList<BreakdownValue> TopValues,
+    long Other,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NumberSummary? Numbers);
+
+/// <summary>A saved segment's members broken down by profile properties, as of its last evaluation.</summary>
+public sealed record SegmentBreakdown(string SegmentId, long Members, IReadOnlyList<PropertyBreakdownView> Properties, DateTime? EvaluatedAt)
+{
+    /// <summary>Properties one breakdown reads: each is a read of its trait history for the members.</summary>
+    public const int MaxProperties = 10;
+
+    public const int DefaultTop = 10;
+
+    public const int MaxTop = 50;
+
+    /// <summary>
+    /// The breakdown of <paramref name="saved"/> by <paramref name="properties"/> (known names, checked by the caller),
+    /// each member's values as of the segment's last evaluation, the same time its members are from.
+    /// </summary>
+    public static async Task<SegmentBreakdown> ReadAsync(
+        IMembershipReader membership, string tenant, SavedSegment saved, IReadOnlyList<string> properties, int top, CancellationToken cancellationToken)
+    {
+        var members = await membership.CountAsync(tenant, saved.Id, cancellationToken).ConfigureAwait(false);
+        var breakdowns = await membership.BreakdownAsync(tenant, saved.Id, properties, saved.EvaluatedAt ?? DateTime.UtcNow, top, cancellationToken).ConfigureAwait(false);
+        return new SegmentBreakdown(
+            saved.Id,
+            members,
+            [.. breakdowns.Select(b => new PropertyBreakdownView(
+                b.Property,
+                b.WithValue,
+                Math.Max(0, members - b.WithValue),
+                b.DistinctValues,
+                [.. b.TopValues.Select(v => new BreakdownValue(v.Value, v.Count, Share(v.Count, members)))],
+                b.WithValue - b.TopValues.Sum(v => v.Count),
+                b.Numbers))],
+            saved.EvaluatedAt);
+    }
+
+    private static double Share(long count, long members) => members == 0 ? 0 : Math.Round((double)count / members, 4);
+}

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using SegmentMcp.Core.App;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Cli;
+
+/// <summary><c>segments breakdown</c>: a saved segment's members by profile property (MCP's <c>segment_breakdown</c>).</summary>
+internal static partial class SegmentsCommand
+{
+    private static readonly Option<string?> BreakdownProperties = Flags.Text(
+        "--properties", "NAME,…", $"1 to {SegmentBreakdown.MaxProperties} profile properties to break the members down by, e.g. city,plan,age.");
+
+    private static readonly Option<int> BreakdownTop = Flags.Int(
+        "--top", "N", $"How many of each property's most common values to print (default {SegmentBreakdown.DefaultTop}).", SegmentBreakdown.DefaultTop, 1, SegmentBreakdown.MaxTop);
+
+    private static readonly JsonSerializerOptions SnakeCaseJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static Command BreakdownVerb() => CommandLine.Verb(
+        "breakdown",
+        "Break a saved segment's members down by profile properties: each property's most common values with counts and shares, and for numbers their spread.",
+        [Id, BreakdownProperties, BreakdownTop, Company, Json, .. EngineSelection.Options],
+        BreakdownAsync);
+
+    private static Task<int> BreakdownAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        string[] properties = [.. (args.GetValue(BreakdownProperties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
+        if (properties.Length is 0 or > SegmentBreakdown.MaxProperties)
+        {
+            throw new UsageException($"--properties: give 1 to {SegmentBreakdown.MaxProperties} profile property names, comma-separated (e.g. city,plan)");
+        }
+
+        var top = args.GetValue(BreakdownTop);
+        return WithServicesAsync(args, async (services, company) =>
+        {
+            if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
+                || !await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
+            {
+                return CommandLine.Failed;
+            }
+
+            var breakdown = await SegmentBreakdown.ReadAsync(services.GetRequiredService<IMembershipReader>(), company, saved, properties, top, stop).ConfigureAwait(false);
+            await Console.Out.WriteAsync(args.GetValue(Json)
+                ? JsonSerializer.Serialize(breakdown, SnakeCaseJson) + Environment.NewLine
+                : BreakdownText(saved, breakdown)).ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop);
+    }
+
+    private static string BreakdownText(SavedSegment saved, SegmentBreakdown breakdown)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{saved.Name}  [{saved.Id}]  {Members(breakdown.Members)}{(breakdown.EvaluatedAt is { } at ? " as of " + Iso(at) : " (not evaluated yet)")}");
+        foreach (var property in breakdown.Properties)
+        {
+            text.AppendLine();
+            text.AppendLine(CultureInfo.InvariantCulture, $"{property.Property}: {property.WithValue:N0} with a value, {property.DistinctValues:N0} distinct");
+            if (property.Numbers is { } n)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  numbers ({n.Count:N0}): min {n.Min:G6}, p25 {n.P25:G6}, median {n.Median:G6}, p75 {n.P75:G6}, max {n.Max:G6}, mean {n.Mean:G6}");
+            }
+
+            var rows = property.TopValues.Select(v => (Label: Label(v.Value), v.Count)).ToList();
+            if (property.Other > 0)
+            {
+                rows.Add(("(other values)", property.Other));
+            }
+
+            if (property.WithoutValue > 0)
+            {
+                rows.Add(("(no value)", property.WithoutValue));
+            }
+
+            var width = rows.Count == 0 ? 0 : Math.Min(40, rows.Max(r => r.Label.Length));
+            foreach (var (label, count) in rows)
+            {
+                var shown = label.Length > width ? label[..(width - 1)] + "…" : label;
+                var share = breakdown.Members == 0 ? 0 : 100.0 * count / breakdown.Members;
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {shown.PadRight(width)}  {count,10:N0}  {share,5:0.0}%");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Label(object? value) => value switch
+    {
+        string text => text,
+        bool flag => flag ? "true" : "false",
+        double number => number.ToString("G", CultureInfo.InvariantCulture),
+        _ => string.Empty,
+    };
+}
