@@ -230,6 +230,23 @@ public sealed partial class DefinitionService(IClickHouseEngine engine, StorageS
         return await engine.QueryAsync(page, row => row.GetString(0), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The members at <paramref name="now"/> broken down by each of <paramref name="properties"/> (their values at
+    /// the same time), with the count: what a draft's audience is like before it is saved.
+    /// </summary>
+    public async Task<(long Count, IReadOnlyList<PropertyBreakdown> Properties)> BreakdownAsync(
+        ValidatedDefinition definition, DateTime now, IReadOnlyList<string> properties, int top, CancellationToken cancellationToken) =>
+        await CurrentTraitsCheck.QueryAsync(
+            engine, definition, schema, new CompileOptions(now),
+            async (options, ct) =>
+            {
+                var count = await CountAsync(definition, now, options.CurrentTraitsComplete, ct).ConfigureAwait(false);
+                var breakdown = await MemberBreakdown.ReadAsync(
+                    engine, schema, definition.Tenant, SegmentCompiler.CompileMembers(definition, schema, options), properties, now, top, ct).ConfigureAwait(false);
+                return (count, breakdown);
+            },
+            cancellationToken).ConfigureAwait(false);
+
     /// <summary>The engine's estimate of the rows the compiled query reads (<c>EXPLAIN ESTIMATE</c>).</summary>
     public async Task<long> EstimateRowsAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Core.App;
@@ -16,8 +17,15 @@ public sealed record PropertyBreakdownView(
     long Other,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NumberSummary? Numbers);
 
-/// <summary>A saved segment's members broken down by profile properties, as of its last evaluation.</summary>
-public sealed record SegmentBreakdown(string SegmentId, long Members, IReadOnlyList<PropertyBreakdownView> Properties, DateTime? EvaluatedAt)
+/// <summary>
+/// A segment's members broken down by profile properties: a saved one's as of its last evaluation, a draft's (no
+/// segment id) as of the time it was evaluated at.
+/// </summary>
+public sealed record SegmentBreakdown(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? SegmentId,
+    long Members,
+    IReadOnlyList<PropertyBreakdownView> Properties,
+    DateTime? EvaluatedAt)
 {
     /// <summary>Properties one breakdown reads: each is a read of its trait history for the members.</summary>
     public const int MaxProperties = 10;
@@ -35,8 +43,20 @@ public sealed record SegmentBreakdown(string SegmentId, long Members, IReadOnlyL
     {
         var members = await membership.CountAsync(tenant, saved.Id, cancellationToken).ConfigureAwait(false);
         var breakdowns = await membership.BreakdownAsync(tenant, saved.Id, properties, saved.EvaluatedAt ?? DateTime.UtcNow, top, cancellationToken).ConfigureAwait(false);
-        return new SegmentBreakdown(
-            saved.Id,
+        return Of(saved.Id, members, breakdowns, saved.EvaluatedAt);
+    }
+
+    /// <summary>A draft definition's members at <paramref name="now"/> broken down the same way (no segment id).</summary>
+    public static async Task<SegmentBreakdown> ReadAsync(
+        DefinitionService definitions, ValidatedDefinition definition, IReadOnlyList<string> properties, DateTime now, int top, CancellationToken cancellationToken)
+    {
+        var (members, breakdowns) = await definitions.BreakdownAsync(definition, now, properties, top, cancellationToken).ConfigureAwait(false);
+        return Of(null, members, breakdowns, now);
+    }
+
+    private static SegmentBreakdown Of(string? segmentId, long members, IReadOnlyList<PropertyBreakdown> breakdowns, DateTime? evaluatedAt) =>
+        new(
+            segmentId,
             members,
             [.. breakdowns.Select(b => new PropertyBreakdownView(
                 b.Property,
@@ -46,8 +66,7 @@ public sealed record SegmentBreakdown(string SegmentId, long Members, IReadOnlyL
                 [.. b.TopValues.Select(v => new BreakdownValue(v.Value, v.Count, Share(v.Count, members)))],
                 b.WithValue - b.TopValues.Sum(v => v.Count),
                 b.Numbers))],
-            saved.EvaluatedAt);
-    }
+            evaluatedAt);
 
     private static double Share(long count, long members) => members == 0 ? 0 : Math.Round((double)count / members, 4);
 }

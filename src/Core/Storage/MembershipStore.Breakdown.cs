@@ -20,16 +20,39 @@ public sealed record PropertyBreakdown(string Property, long WithValue, long Dis
 public sealed partial class MembershipStore
 {
     /// <summary>
-    /// The segment's stored members broken down by each of <paramref name="properties"/>, with every member's value as
-    /// of <paramref name="asOf"/> (the latest update by then; removed values count as none): one statement for all the
-    /// properties, which reads their trait histories for the members only.
+    /// The segment's stored members broken down by each of <paramref name="properties"/> (see <see cref="MemberBreakdown.ReadAsync"/>).
+    /// </summary>
+    public Task<IReadOnlyList<PropertyBreakdown>> BreakdownAsync(
+        string tenant, string segmentId, IReadOnlyList<string> properties, DateTime asOf, int top, CancellationToken cancellationToken) =>
+        MemberBreakdown.ReadAsync(
+            engine,
+            schema,
+            tenant,
+            ReadsBuckets ? BucketMembers(tenant, segmentId) : Sql.Of($"SELECT profile_id FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1"),
+            properties,
+            asOf,
+            top,
+            cancellationToken);
+}
+
+/// <summary>Profiles' property values counted: who has a value, the most common values, the spread of numbers.</summary>
+public static class MemberBreakdown
+{
+    /// <summary>
+    /// The profiles of <paramref name="members"/> (a query of <c>profile_id</c>: stored members, or a definition's
+    /// compiled members) broken down by each of <paramref name="properties"/>, with every profile's value as of
+    /// <paramref name="asOf"/> (the latest update by then; removed values count as none), in the order named: one
+    /// statement for all the properties, which reads their trait histories for those profiles only.
     /// </summary>
     /// <remarks>
-    /// Exact: the history, not the current-value table (which may trail it), decides a member's value, the same way
-    /// list_members' properties are read. Top values are ordered by count, then value text, so ties are stable.
+    /// Exact: the history, not the current-value table (which may trail it), decides a profile's value, the same way
+    /// list_members' properties are read. Top values are ordered by count, then value text, so ties are stable. The
+    /// statement ends with the compiler's settings, so a compiled members query runs inside it as it does alone; on a
+    /// cluster the innermost aggregate is per profile, complete on each shard, and the counting above it runs at the
+    /// entry point.
     /// </remarks>
-    public async Task<IReadOnlyList<PropertyBreakdown>> BreakdownAsync(
-        string tenant, string segmentId, IReadOnlyList<string> properties, DateTime asOf, int top, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<PropertyBreakdown>> ReadAsync(
+        IClickHouseEngine engine, StorageSchema schema, string tenant, SqlFragment members, IReadOnlyList<string> properties, DateTime asOf, int top, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
         if (properties.Count == 0)
@@ -37,9 +60,6 @@ public sealed partial class MembershipStore
             return [];
         }
 
-        var members = ReadsBuckets
-            ? BucketMembers(tenant, segmentId)
-            : Sql.Of($"SELECT profile_id FROM {membership} FINAL WHERE {Keys(tenant, segmentId)} AND is_member = 1");
         var rows = await engine.QueryAsync(
             Sql.Of(
                 $"""
@@ -57,11 +77,11 @@ public sealed partial class MembershipStore
                     FROM (
                         SELECT property, profile_id, argMax(value, (updated_at, ingested_at)) AS v FROM {Sql.Table(schema.Traits)}
                         WHERE tenant = {Sql.Param("String", tenant)} AND property IN {Sql.Param("Array(String)", properties.ToArray())}
-                            AND updated_at <= {Sql.Param(Time3, asOf)} AND profile_id IN ({members})
+                            AND updated_at <= {Sql.Param(ClickHouseTime.Milliseconds, asOf)} AND profile_id IN ({members})
                         GROUP BY property, profile_id)
                     WHERE v != ''
                     GROUP BY property, v)
-                GROUP BY property
+                GROUP BY property{SegmentCompiler.Settings}
                 """),
             row =>
             {

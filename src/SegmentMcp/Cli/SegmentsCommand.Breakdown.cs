@@ -18,44 +18,91 @@ internal static partial class SegmentsCommand
     private static readonly Option<int> BreakdownTop = Flags.Int(
         "--top", "N", $"How many of each property's most common values to print (default {SegmentBreakdown.DefaultTop}).", SegmentBreakdown.DefaultTop, 1, SegmentBreakdown.MaxTop);
 
+    private static readonly Option<string?> BreakdownFile = Flags.Text("--file", "FILE|-", "Instead of --id: a definition file to evaluate now (or --as-of) and break down; nothing is saved.");
+
+    private static readonly Option<DateTime?> BreakdownAsOf = Flags.Time("--as-of", "With --file: evaluate the definition, and read the values, at this time (default now).");
+
     private static readonly JsonSerializerOptions SnakeCaseJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static Command BreakdownVerb() => CommandLine.Verb(
         "breakdown",
-        "Break a saved segment's members down by profile properties: each property's most common values with counts and shares, and for numbers their spread.",
-        [Id, BreakdownProperties, BreakdownTop, Company, Json, .. EngineSelection.Options],
+        "Break a saved segment's members (or a definition file's, nothing saved) down by profile properties: each property's most common values with counts and shares, and for numbers their spread.",
+        [Id, BreakdownFile, BreakdownAsOf, BreakdownProperties, BreakdownTop, Company, Json, .. EngineSelection.Options],
         BreakdownAsync);
 
-    private static Task<int> BreakdownAsync(ParseResult args, CancellationToken stop)
+    private static async Task<int> BreakdownAsync(ParseResult args, CancellationToken stop)
     {
-        var id = RequiredId(args);
+        var file = args.GetValue(BreakdownFile);
+        var id = args.GetValue(Id);
+        if ((id is null) == (file is null))
+        {
+            throw new UsageException("give --id S (a saved segment) or --file FILE (a definition to evaluate, - for standard input), one of the two");
+        }
+
+        if (id is not null)
+        {
+            id = RequiredId(args);
+        }
+        if (file is null && args.GetValue(BreakdownAsOf) is not null)
+        {
+            throw new UsageException("--as-of: only with --file; a saved segment is broken down as of its last evaluation");
+        }
+
         string[] properties = [.. (args.GetValue(BreakdownProperties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
         if (properties.Length is 0 or > SegmentBreakdown.MaxProperties)
         {
             throw new UsageException($"--properties: give 1 to {SegmentBreakdown.MaxProperties} profile property names, comma-separated (e.g. city,plan)");
         }
 
-        var top = args.GetValue(BreakdownTop);
-        return WithServicesAsync(args, async (services, company) =>
+        (string Source, JsonElement Definition)? draft = null;
+        if (file is not null && (draft = await ReadFileAsync(file, "nothing was broken down", stop).ConfigureAwait(false)) is null)
         {
-            if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
-                || !await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
+            return CommandLine.Failed;
+        }
+
+        var top = args.GetValue(BreakdownTop);
+        return await WithServicesAsync(args, async (services, company) =>
+        {
+            if (!await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
             {
                 return CommandLine.Failed;
             }
 
-            var breakdown = await SegmentBreakdown.ReadAsync(services.GetRequiredService<IMembershipReader>(), company, saved, properties, top, stop).ConfigureAwait(false);
+            SegmentBreakdown breakdown;
+            string title;
+            if (draft is var (source, definition))
+            {
+                var definitions = services.GetRequiredService<DefinitionService>();
+                if (await ValidateAsync(definitions, company, definition, null, source, "nothing was broken down", stop).ConfigureAwait(false) is not { } validated)
+                {
+                    return CommandLine.Failed;
+                }
+
+                await WarnValueNotesAsync(definitions, validated, source, stop).ConfigureAwait(false);
+                breakdown = await SegmentBreakdown.ReadAsync(definitions, validated, properties, args.GetValue(BreakdownAsOf) ?? DateTime.UtcNow, top, stop).ConfigureAwait(false);
+                title = $"{validated.Definition.Name}  (not saved)  {Members(breakdown.Members)} at {Iso(breakdown.EvaluatedAt!.Value)}";
+            }
+            else if (await FindAsync(services, company, id!, stop).ConfigureAwait(false) is { } saved)
+            {
+                breakdown = await SegmentBreakdown.ReadAsync(services.GetRequiredService<IMembershipReader>(), company, saved, properties, top, stop).ConfigureAwait(false);
+                title = $"{saved.Name}  [{saved.Id}]  {Members(breakdown.Members)}{(breakdown.EvaluatedAt is { } at ? " as of " + Iso(at) : " (not evaluated yet)")}";
+            }
+            else
+            {
+                return CommandLine.Failed;
+            }
+
             await Console.Out.WriteAsync(args.GetValue(Json)
                 ? JsonSerializer.Serialize(breakdown, SnakeCaseJson) + Environment.NewLine
-                : BreakdownText(saved, breakdown)).ConfigureAwait(false);
+                : BreakdownText(title, breakdown)).ConfigureAwait(false);
             return CommandLine.Ok;
-        }, stop);
+        }, stop).ConfigureAwait(false);
     }
 
-    private static string BreakdownText(SavedSegment saved, SegmentBreakdown breakdown)
+    private static string BreakdownText(string title, SegmentBreakdown breakdown)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{saved.Name}  [{saved.Id}]  {Members(breakdown.Members)}{(breakdown.EvaluatedAt is { } at ? " as of " + Iso(at) : " (not evaluated yet)")}");
+        text.AppendLine(title);
         foreach (var property in breakdown.Properties)
         {
             text.AppendLine();

@@ -342,6 +342,17 @@ public sealed class SegmentsCommandTests : IDisposable
             Assert.Equal((1, 1, 34.0), (age.GetProperty("with_value").GetInt64(), age.GetProperty("without_value").GetInt64(), age.GetProperty("numbers").GetProperty("median").GetDouble()));
         }
 
+        // A definition file is evaluated now, nothing saved: everyone in Boston (p1, p2, p3).
+        var draft = await RunAsync("""{"name": "Bostonians", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}""", "segments", "breakdown", "--file", "-", "--properties", "age", "--json");
+        Assert.True(draft.ExitCode == 0, draft.StandardError);
+        using (var document = JsonDocument.Parse(draft.StandardOutput))
+        {
+            Assert.False(document.RootElement.TryGetProperty("segment_id", out _));
+            Assert.Equal(3, document.RootElement.GetProperty("members").GetInt64());
+            Assert.Equal(2, document.RootElement.GetProperty("properties")[0].GetProperty("without_value").GetInt64());
+        }
+
+        Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "age", "--as-of", "2026-01-01")).ExitCode);
         var unknown = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "cty");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);

@@ -120,6 +120,17 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
             (breakdownOne["members"]!.ToJsonString(), breakdownOne["properties"]!.ToJsonString()),
             (breakdownCluster["members"]!.ToJsonString(), breakdownCluster["properties"]!.ToJsonString()));
 
+        // A draft's members, compiled inside the breakdown's statement: the same on a cluster.
+        var draft = new
+        {
+            definition = JsonDocument.Parse("""{"name": "draft", "condition": {"event": {"metric": "Opened Email", "window": {"last_days": 30}, "op": "gte", "value": 1}}}""").RootElement,
+            as_of = t1.ToString("o"),
+            properties = new[] { "city", "age" },
+        };
+        var draftOne = await singleMcp.CallAsync("segment_breakdown", draft);
+        Assert.True((long)draftOne["members"]! > 0);
+        Assert.Equal(draftOne.ToJsonString(), (await clusterMcp.CallAsync("segment_breakdown", draft)).ToJsonString());
+
         // A property value given as a profile id is found in every shard's trait history.
         Assert.Equal(await singleMcp.FailAsync("get_profile", new { profile_id = "boston" }), await clusterMcp.FailAsync("get_profile", new { profile_id = "boston" }));
         Assert.Contains("is a value of city", await clusterMcp.FailAsync("get_profile", new { profile_id = "boston" }), StringComparison.Ordinal);

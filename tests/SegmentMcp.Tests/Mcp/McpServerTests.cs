@@ -440,6 +440,13 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Null(byProperty["city"]["numbers"]);
         Assert.Contains("Did you mean 'city'", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "cty" } }), StringComparison.Ordinal);
         Assert.StartsWith("properties: required", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = Array.Empty<string>() }), StringComparison.Ordinal);
+        // A draft is evaluated now (or at as_of), nothing saved: Boston's profiles are p1, p2 and p4.
+        var draft = await server.CallAsync("segment_breakdown", new { definition = Definition("""{"name": "Bostonians", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}"""), properties = new[] { "plan" } });
+        Assert.Null(draft["segment_id"]);
+        Assert.Equal(3, (long)draft["members"]!);
+        Assert.Equal((2L, 1L), ((long)draft["properties"]![0]!["with_value"]!, (long)draft["properties"]![0]!["without_value"]!));
+        Assert.StartsWith("as_of: only for a draft", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, as_of = "2026-01-01" }), StringComparison.Ordinal);
+        Assert.StartsWith("Give exactly one of segment_id", await server.FailAsync("segment_breakdown", new { properties = new[] { "city" } }), StringComparison.Ordinal);
         Assert.StartsWith("top: 51 is out of range", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, top = 51 }), StringComparison.Ordinal);
 
         var profile = await server.CallAsync("get_profile", new { profile_id = "p1" });

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Text.Json;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.App;
@@ -24,7 +25,7 @@ internal sealed record MembershipChangesResult(
     string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor, IReadOnlyList<MemberProfile>? Profiles = null);
 
 [McpServerToolType]
-internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, MemberProfiles memberProfiles)
+internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, MemberProfiles memberProfiles, DefinitionService definitions)
 {
     [McpServerTool(Name = "count_members", Title = "Count a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -112,16 +113,19 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
     [McpServerTool(Name = "segment_breakdown", Title = "Break a segment down by properties", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
-        What a saved segment's members are like, by profile property: for each property named, how many members have a
+        What a segment's members are like, by profile property: for each property named, how many members have a
         value, how many distinct values there are, the most common values with their counts and share of the members
         (share is a fraction of all members, 0–1), the count of members with other values, and for number values their
-        spread (min, p25, median, p75, max, mean). Values are as of the segment's last evaluation. Use it for "which
+        spread (min, p25, median, p75, max, mean). A saved segment (segment_id) is read as of its last evaluation; a
+        draft (definition, as for preview_segment) is evaluated now or at as_of, nothing saved. Use it for "which
         cities are they in?", "what plans are they on?", "how old are they?" instead of listing members. Example:
         {"segment_id": "boston-openers-3f9a", "properties": ["city", "plan", "age"]}.
         """)]
     public async Task<SegmentBreakdown> BreakdownSegment(
-        [Description("The saved segment's id.")] string segment_id,
         [Description("1 to 10 profile property names (describe_schema lists them), e.g. [\"city\", \"plan\"].")] string[] properties,
+        [Description("A saved segment's id (or give definition instead).")] string? segment_id = null,
+        [Description("A draft definition (or give segment_id instead).")] JsonElement? definition = null,
+        [Description("For a draft: evaluate as of this ISO-8601 UTC time; default now.")] string? as_of = null,
         [Description("How many of the most common values to return per property, 1–50 (default 10).")] int? top = null,
         CancellationToken cancellationToken = default)
     {
@@ -140,12 +144,31 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
             throw new McpException($"top: {top} is out of range; give 1 to {SegmentBreakdown.MaxTop} (default {SegmentBreakdown.DefaultTop}).");
         }
 
+        var hasDefinition = definition is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) };
+        if (string.IsNullOrWhiteSpace(segment_id) == !hasDefinition)
+        {
+            throw new McpException("Give exactly one of segment_id (a saved segment) or definition (a draft).");
+        }
+
+        if (!hasDefinition && !string.IsNullOrWhiteSpace(as_of))
+        {
+            throw new McpException("as_of: only for a draft definition; a saved segment is broken down as of its last evaluation (members_at lists its members at a past time).");
+        }
+
         var company = tenant.Tenant;
+        var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
+        var take = top ?? SegmentBreakdown.DefaultTop;
+        if (hasDefinition)
+        {
+            var validated = await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken).ConfigureAwait(false);
+            var draftNames = await memberProfiles.NamesAsync(company, properties, cancellationToken).ConfigureAwait(false);
+            return await SegmentBreakdown.ReadAsync(definitions, validated, draftNames, now, take, cancellationToken).ConfigureAwait(false);
+        }
+
         var saved = await ToolSupport.RequireSegmentAsync(store, company, segment_id, cancellationToken).ConfigureAwait(false);
         var names = await memberProfiles.NamesAsync(company, properties, cancellationToken).ConfigureAwait(false);
-        return await SegmentBreakdown.ReadAsync(membership, company, saved, names, top ?? SegmentBreakdown.DefaultTop, cancellationToken).ConfigureAwait(false);
+        return await SegmentBreakdown.ReadAsync(membership, company, saved, names, take, cancellationToken).ConfigureAwait(false);
     }
-
 
     [McpServerTool(Name = "membership_changes", Title = "Who entered or left a segment", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""

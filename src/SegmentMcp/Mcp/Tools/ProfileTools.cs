@@ -26,7 +26,8 @@ internal sealed class ProfileTools(ITenantAccessor tenant, ProfileReader profile
     [Description("""
         Shows one profile: its current property values, its 20 most recent events (metric, time, value, properties) and
         the saved segments it is a member of. Use it to explain to a person who someone is, or to understand why a
-        profile is or is not in a segment (check_membership gives the per-condition evidence).
+        profile is or is not in a segment (check_membership gives the per-condition evidence). Given an email address
+        or another property value instead of an id, the error names the profile that has it.
         Example: {"profile_id": "p-000042"}.
         """)]
     public async Task<GetProfileResult> GetProfile(
