@@ -39,6 +39,14 @@ public sealed partial class MembershipStore
 public static class MemberBreakdown
 {
     /// <summary>
+    /// The per-profile aggregate follows the trait history's sort key (tenant, property, profile_id), so it streams
+    /// instead of hashing every (property, profile) pair; and a members set too large to narrow the key range (a
+    /// segment of many thousands covers nearly every granule) is not analysed against the index at all. Together, on
+    /// the 2M-profile demo with 404,445 members by four properties: 3.1–3.3 s against 8.5–9.1 s, on a busy machine.
+    /// </summary>
+    private static readonly SqlFragment InOrder = Sql.Of($"optimize_aggregation_in_order = 1, use_index_for_in_with_subqueries_max_values = 10000");
+
+    /// <summary>
     /// The profiles of <paramref name="members"/> (a query of <c>profile_id</c>: stored members, or a definition's
     /// compiled members) broken down by each of <paramref name="properties"/>, with every profile's value as of
     /// <paramref name="asOf"/> (the latest update by then; removed values count as none), in the order named: one
@@ -81,7 +89,7 @@ public static class MemberBreakdown
                         GROUP BY property, profile_id)
                     WHERE v != ''
                     GROUP BY property, v)
-                GROUP BY property{SegmentCompiler.Settings}
+                GROUP BY property{SegmentCompiler.Settings}, {InOrder}
                 """),
             row =>
             {
