@@ -70,19 +70,19 @@ public sealed partial class DefinitionValidator
                     ScanNames(body, at, catalog, errors, depth + 1);
                     break;
                 case "property" when Text(body, "name") is { } name:
-                    CheckName(name, catalog.ProfileProperties, $"{at}.name", "profile property", errors);
+                    CheckName(name, catalog.ProfileProperties, $"{at}.name", "profile property", errors, Elsewhere(name, catalog));
                     break;
                 case var kind when MetricConditions.Contains(kind):
                     ScanMetric(body, at, catalog, errors);
                     break;
                 case "restarted" when Text(body, "metric") is { } metric:
-                    CheckName(metric, catalog.Metrics, $"{at}.metric", "metric", errors);
+                    CheckName(metric, catalog.Metrics, $"{at}.metric", "metric", errors, Elsewhere(metric, null, catalog));
                     break;
                 case "last_event" when Text(body, "metric") is { } metric:
-                    if (CheckName(metric, catalog.Metrics, $"{at}.metric", "metric", errors)
+                    if (CheckName(metric, catalog.Metrics, $"{at}.metric", "metric", errors, Elsewhere(metric, null, catalog))
                         && Text(body, "property") is { } property && property != PropertyFilter.ValueProperty)
                     {
-                        CheckName(property, catalog.EventProperties(metric), $"{at}.property", $"property of '{metric}' events", errors);
+                        CheckName(property, catalog.EventProperties(metric), $"{at}.property", $"property of '{metric}' events", errors, Elsewhere(property, metric, catalog));
                     }
 
                     break;
@@ -95,7 +95,7 @@ public sealed partial class DefinitionValidator
                         ScanMetric(item, stepPath, catalog, errors);
                         if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("then_not", out var thenNot) && Text(thenNot, "metric") is { } metric)
                         {
-                            CheckName(metric, catalog.Metrics, $"{stepPath}.then_not.metric", "metric", errors);
+                            CheckName(metric, catalog.Metrics, $"{stepPath}.then_not.metric", "metric", errors, Elsewhere(metric, null, catalog));
                         }
                     }
 
@@ -107,7 +107,7 @@ public sealed partial class DefinitionValidator
     /// <summary>A metric and the names of its <c>where</c> filters, where they are strings.</summary>
     private static void ScanMetric(JsonElement body, string path, TenantCatalog catalog, List<DslError> errors)
     {
-        if (Text(body, "metric") is not { } metric || !CheckName(metric, catalog.Metrics, $"{path}.metric", "metric", errors)
+        if (Text(body, "metric") is not { } metric || !CheckName(metric, catalog.Metrics, $"{path}.metric", "metric", errors, Elsewhere(metric, null, catalog))
             || !body.TryGetProperty("where", out var where) || where.ValueKind != JsonValueKind.Array)
         {
             return;
@@ -119,7 +119,7 @@ public sealed partial class DefinitionValidator
         {
             if (Text(filter, "name") is { } name && name != PropertyFilter.ValueProperty)
             {
-                CheckName(name, properties, $"{path}.where[{index}].name", $"property of '{metric}' events", errors);
+                CheckName(name, properties, $"{path}.where[{index}].name", $"property of '{metric}' events", errors, Elsewhere(name, metric, catalog));
             }
 
             index++;

@@ -123,7 +123,7 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
                     await CheckAsync(not.Inner, $"{path}.not", errors).ConfigureAwait(false);
                     break;
                 case PropertyCondition property:
-                    CheckName(property.Filter.Name, catalog.ProfileProperties, $"{path}.property.name", "profile property", errors);
+                    CheckName(property.Filter.Name, catalog.ProfileProperties, $"{path}.property.name", "profile property", errors, Elsewhere(property.Filter.Name, catalog));
                     break;
                 case EventCondition e:
                     CheckEvent(e, $"{path}.event", catalog, errors);
@@ -187,7 +187,7 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
 
         if (e.Measure.Property is { } measured && measured != PropertyFilter.ValueProperty)
         {
-            CheckName(measured, properties, $"{path}.measure", $"property of '{e.Metric}' events", errors);
+            CheckName(measured, properties, $"{path}.measure", $"property of '{e.Metric}' events", errors, Elsewhere(measured, e.Metric, catalog));
         }
     }
 
@@ -206,7 +206,7 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
                     CheckMetric(c.Steps[i].Metric, c.Steps[i].Where, step, catalog, errors);
                     if (c.Steps[i].ThenNot is { } thenNot)
                     {
-                        CheckName(thenNot.Metric, catalog.Metrics, $"{step}.then_not.metric", "metric", errors);
+                        CheckName(thenNot.Metric, catalog.Metrics, $"{step}.then_not.metric", "metric", errors, Elsewhere(thenNot.Metric, null, catalog));
                     }
                 }
 
@@ -215,15 +215,15 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
                 CheckMetric(c.Metric, c.Where, $"{path}.stopped", catalog, errors);
                 break;
             case RestartedCondition c:
-                CheckName(c.Metric, catalog.Metrics, $"{path}.restarted.metric", "metric", errors);
+                CheckName(c.Metric, catalog.Metrics, $"{path}.restarted.metric", "metric", errors, Elsewhere(c.Metric, null, catalog));
                 break;
             case RegularlyCondition c:
                 CheckMetric(c.Metric, c.Where, $"{path}.regularly", catalog, errors);
                 break;
             case LastEventCondition c:
-                if (CheckName(c.Metric, catalog.Metrics, $"{path}.last_event.metric", "metric", errors) && !c.Filter.IsEventValue)
+                if (CheckName(c.Metric, catalog.Metrics, $"{path}.last_event.metric", "metric", errors, Elsewhere(c.Metric, null, catalog)) && !c.Filter.IsEventValue)
                 {
-                    CheckName(c.Filter.Name, catalog.EventProperties(c.Metric), $"{path}.last_event.property", $"property of '{c.Metric}' events", errors);
+                    CheckName(c.Filter.Name, catalog.EventProperties(c.Metric), $"{path}.last_event.property", $"property of '{c.Metric}' events", errors, Elsewhere(c.Filter.Name, c.Metric, catalog));
                 }
 
                 break;
@@ -233,7 +233,7 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
     /// <summary>A metric and its where filters' property names; false when the metric is unknown.</summary>
     private static bool CheckMetric(string metric, IReadOnlyList<PropertyFilter> where, string path, TenantCatalog catalog, List<DslError> errors)
     {
-        if (!CheckName(metric, catalog.Metrics, $"{path}.metric", "metric", errors))
+        if (!CheckName(metric, catalog.Metrics, $"{path}.metric", "metric", errors, Elsewhere(metric, null, catalog)))
         {
             return false;
         }
@@ -243,23 +243,33 @@ public sealed partial class DefinitionValidator(ISegmentDefinitionSource segment
         {
             if (!where[i].IsEventValue)
             {
-                CheckName(where[i].Name, properties, $"{path}.where[{i}].name", $"property of '{metric}' events", errors);
+                CheckName(where[i].Name, properties, $"{path}.where[{i}].name", $"property of '{metric}' events", errors, Elsewhere(where[i].Name, metric, catalog));
             }
         }
 
         return true;
     }
 
-    private static bool CheckName(string name, IReadOnlyCollection<string> known, string path, string what, List<DslError> errors)
+    /// <summary>What a name is instead of a profile property (<paramref name="name"/> alone), an event property of <paramref name="metric"/>, or a metric (metric null with a metric's place).</summary>
+    private static string? Elsewhere(string name, TenantCatalog catalog) => catalog.ProfilePropertyElsewhere(name);
+
+    private static string? Elsewhere(string name, string? metric, TenantCatalog catalog) =>
+        metric is null ? catalog.MetricElsewhere(name) : catalog.EventPropertyElsewhere(name, metric);
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is one of <paramref name="known"/>; else an error naming what it is instead
+    /// (<paramref name="elsewhere"/>: a metric given as a property, say) or the known names it is closest to.
+    /// </summary>
+    private static bool CheckName(string name, IReadOnlyCollection<string> known, string path, string what, List<DslError> errors, string? elsewhere = null)
     {
         if (known.Contains(name))
         {
             return true;
         }
 
-        var hint = known.Count == 0
+        var hint = elsewhere ?? (known.Count == 0
             ? $" No {what} is known for this tenant yet."
-            : Suggestions.DidYouMean(name, known);
+            : Suggestions.DidYouMean(name, known));
         errors.Add(new DslError(path, $"Unknown {what} '{name}'.{hint}", DslErrorCode.UnknownName));
         return false;
     }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace SegmentMcp.Core.Dsl;
 
 /// <summary>
@@ -28,6 +30,71 @@ public sealed class TenantCatalog
     /// <summary>The event property names seen on <paramref name="metric"/> (empty for an unknown metric).</summary>
     public IReadOnlySet<string> EventProperties(string metric) =>
         metricProperties.TryGetValue(metric, out var properties) ? properties : new HashSet<string>();
+
+    /// <summary>
+    /// For a name given as a profile property that is none: what it is instead (a metric, or a property of some
+    /// metrics' events) and the condition that tests it, as a sentence to append; null when it is nothing known.
+    /// </summary>
+    /// <param name="name">The name given.</param>
+    /// <param name="condition">Whether the name was given in a condition (the sentence then shows the condition that tests it) or where only profile properties are listed.</param>
+    public string? ProfilePropertyElsewhere(string name, bool condition = true)
+    {
+        if (HasMetric(name))
+        {
+            return !condition ? $" '{name}' is a metric, not a profile property." : $" '{name}' is a metric, not a profile property: an event condition tests it, e.g. {{\"event\": {{\"metric\": {Json(name)}, \"window\": {{\"last_days\": 30}}, \"op\": \"gte\", \"value\": 1}}}}.";
+        }
+
+        var metrics = MetricsWithProperty(name);
+        return metrics.Count == 0 ? null
+            : !condition ? $" '{name}' is a property of {EventsOf(metrics)}, not of profiles."
+            : $" '{name}' is a property of {EventsOf(metrics)}, not of profiles: an event condition's where filter tests it, e.g. {{\"event\": {{\"metric\": {Json(metrics[0])}, \"where\": [{{\"name\": {Json(name)}, \"op\": \"eq\", \"value\": \"…\"}}], \"op\": \"gte\", \"value\": 1}}}}.";
+    }
+
+    /// <summary>
+    /// For a name given as a property of <paramref name="metric"/>'s events that is none: the other metrics whose
+    /// events have it, or that it is a profile property (tested by a property condition); null when neither.
+    /// </summary>
+    public string? EventPropertyElsewhere(string name, string metric)
+    {
+        var metrics = MetricsWithProperty(name);
+        if (metrics.Count > 0)
+        {
+            return $" '{name}' is a property of {EventsOf(metrics)}, not of '{metric}' events.";
+        }
+
+        return ProfileProperties.Contains(name)
+            ? $" '{name}' is a profile property, not a property of '{metric}' events: a property condition tests it, e.g. {{\"property\": {{\"name\": {Json(name)}, \"op\": \"eq\", \"value\": \"…\"}}}} beside this one in an all."
+            : null;
+    }
+
+    /// <summary>For a name given as a metric that is none: that it is a profile property or an event property; null when neither.</summary>
+    public string? MetricElsewhere(string name)
+    {
+        if (ProfileProperties.Contains(name))
+        {
+            return $" '{name}' is a profile property, not a metric: a property condition tests it, e.g. {{\"property\": {{\"name\": {Json(name)}, \"op\": \"is_set\"}}}}.";
+        }
+
+        var metrics = MetricsWithProperty(name);
+        return metrics.Count == 0 ? null : $" '{name}' is a property of {EventsOf(metrics)}, not a metric: a where filter of an event condition on one of those tests it.";
+    }
+
+    private List<string> MetricsWithProperty(string name) =>
+        [.. metricProperties.Where(pair => pair.Value.Contains(name)).Select(pair => pair.Key).Order(StringComparer.Ordinal)];
+
+    /// <summary>"'A' events", "'A' and 'B' events", "4 metrics' events ('A', 'B', 'C', …)".</summary>
+    private static string EventsOf(IReadOnlyList<string> metrics) =>
+        metrics.Count switch
+        {
+            1 => $"'{metrics[0]}' events",
+            2 => $"'{metrics[0]}' and '{metrics[1]}' events",
+            3 => $"'{metrics[0]}', '{metrics[1]}' and '{metrics[2]}' events",
+            _ => $"{metrics.Count} metrics' events ('{metrics[0]}', '{metrics[1]}', '{metrics[2]}', …)",
+        };
+
+    private static string Json(string text) => JsonSerializer.Serialize(text, SuggestionJson);
+
+    private static readonly JsonSerializerOptions SuggestionJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }
 
 /// <summary>Where a tenant's catalog comes from (the engine's data, in Storage): the language reads it only through this.</summary>

@@ -480,7 +480,8 @@ internal static partial class SegmentsCommand
             return true;
         }
 
-        await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{Suggestions.DidYouMean(unknown, known)}").ConfigureAwait(false);
+        var catalog = await TenantCatalogReader.ReadAsync(services.GetRequiredService<IClickHouseEngine>(), services.GetRequiredService<StorageSchema>(), company, stop).ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{catalog.ProfilePropertyElsewhere(unknown, condition: false) ?? Suggestions.DidYouMean(unknown, known)}").ConfigureAwait(false);
         return false;
     }
 

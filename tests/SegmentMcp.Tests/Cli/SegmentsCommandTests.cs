@@ -356,6 +356,9 @@ public sealed class SegmentsCommandTests : IDisposable
         var unknown = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "cty");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);
+        var metric = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "Placed Order");
+        Assert.Equal(1, metric.ExitCode);
+        Assert.Contains("no profile property 'Placed Order'. 'Placed Order' is a metric, not a profile property.", metric.StandardError, StringComparison.Ordinal);
         Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id)).ExitCode);
         Assert.Equal(1, (await RunAsync(null, "segments", "breakdown", "--id", "nope", "--properties", "city")).ExitCode);
     }

@@ -35,12 +35,31 @@ public sealed class ValidatorTests
     [InlineData("""{"segment": {"id": "people of boston"}}""", "condition.segment.id", "Unknown segment 'people of boston' for this tenant. Did you mean 'bostonians' (named \"People of Boston\")?")]
     [InlineData("""{"not": {"segment": {"id": "a"}}}""", "condition.not.segment.id", "Segment references form a cycle: 'a' → 'b' → 'a'.")]
     [InlineData("""{"segment": {"id": "stale"}}""", "condition.segment.id", "Segment 'stale' is not valid any more at condition.property.name: Unknown profile property 'town'.")]
+    // A name in the wrong place is said to be what it is, with the condition that tests it.
+    [InlineData("""{"property": {"name": "campaign", "op": "eq", "value": "c1"}}""", "condition.property.name",
+        "Unknown profile property 'campaign'. 'campaign' is a property of 'Opened Email' events, not of profiles: an event condition's where filter tests it, e.g. {\"event\": {\"metric\": \"Opened Email\", \"where\": [{\"name\": \"campaign\", \"op\": \"eq\", \"value\": \"…\"}], \"op\": \"gte\", \"value\": 1}}.")]
+    [InlineData("""{"property": {"name": "Placed Order", "op": "is_set"}}""", "condition.property.name", "'Placed Order' is a metric, not a profile property: an event condition tests it")]
+    [InlineData("""{"event": {"metric": "city", "op": "gte", "value": 1}}""", "condition.event.metric", "'city' is a profile property, not a metric: a property condition tests it")]
+    [InlineData("""{"event": {"metric": "url", "op": "gte", "value": 1}}""", "condition.event.metric", "'url' is a property of 'Page View' events, not a metric")]
+    [InlineData("""{"event": {"metric": "Opened Email", "where": [{"name": "city", "op": "eq", "value": "Boston"}], "op": "gte", "value": 1}}""", "condition.event.where[0].name",
+        "'city' is a profile property, not a property of 'Opened Email' events: a property condition tests it")]
+    [InlineData("""{"event": {"metric": "Opened Email", "measure": {"sum": "amount"}, "op": "gte", "value": 1}}""", "condition.event.measure", "'amount' is a property of 'Placed Order' events, not of 'Opened Email' events.")]
+    [InlineData("""{"stopped": {"metric": "country", "before_days": [30, 90], "recent_days": 30}}""", "condition.stopped.metric", "'country' is a profile property, not a metric")]
     public async Task Names_are_checked_against_the_catalog_and_saved_segments(string condition, string path, string message)
     {
         var result = await validator.ValidateAsync("acme", Definition(condition), Catalog);
 
         Assert.False(result.IsValid);
         Assert.Contains(result.Errors, e => e.Path == path && e.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_name_in_the_wrong_place_is_named_also_when_the_definition_does_not_parse()
+    {
+        var result = await validator.ValidateAsync("acme", """{"name": "n", "condition": {"property": {"name": "subject", "value": "Sale"}}}""", Catalog);
+
+        Assert.Contains(result.Errors, e => e.Path == "condition.property.op" && e.Code == DslErrorCode.Syntax);
+        Assert.Contains(result.Errors, e => e.Path == "condition.property.name" && e.Message.Contains("'subject' is a property of 'Opened Email' events, not of profiles", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -439,6 +439,10 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal((1L, 1L, 41.0), ((long)byProperty["age"]["with_value"]!, (long)byProperty["age"]["without_value"]!, (double)byProperty["age"]["numbers"]!["median"]!));
         Assert.Null(byProperty["city"]["numbers"]);
         Assert.Contains("Did you mean 'city'", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "cty" } }), StringComparison.Ordinal);
+        Assert.Contains(
+            "no profile property 'subject' in this workspace. 'subject' is a property of 'Opened Email' events, not of profiles.",
+            await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "subject" } }),
+            StringComparison.Ordinal);
         Assert.StartsWith("properties: required", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = Array.Empty<string>() }), StringComparison.Ordinal);
         // A draft is evaluated now (or at as_of), nothing saved: Boston's profiles are p1, p2 and p4.
         var draft = await server.CallAsync("segment_breakdown", new { definition = Definition("""{"name": "Bostonians", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}"""), properties = new[] { "plan" } });

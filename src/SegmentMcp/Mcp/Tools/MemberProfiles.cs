@@ -32,7 +32,10 @@ internal sealed class MemberProfiles(ProfileReader profiles, IClickHouseEngine e
             var known = await TenantCatalogReader.ProfilePropertiesAsync(engine, schema, tenant, cancellationToken).ConfigureAwait(false);
             if (names.FirstOrDefault(name => !known.Contains(name, StringComparer.Ordinal)) is { } unknown)
             {
-                throw new McpException($"properties: no profile property '{ToolSupport.Echo(unknown)}' in this workspace.{Suggestions.DidYouMean(unknown, known)} describe_schema lists them.");
+                // A metric or an event property named here is a common slip: say what it is rather than what it resembles.
+                var catalog = await TenantCatalogReader.ReadAsync(engine, schema, tenant, cancellationToken).ConfigureAwait(false);
+                var hint = catalog.ProfilePropertyElsewhere(unknown, condition: false) ?? Suggestions.DidYouMean(unknown, known);
+                throw new McpException($"properties: no profile property '{ToolSupport.Echo(unknown)}' in this workspace.{hint} describe_schema lists them.");
             }
         }
 
