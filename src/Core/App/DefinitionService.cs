@@ -231,18 +231,18 @@ public sealed partial class DefinitionService(IClickHouseEngine engine, StorageS
     }
 
     /// <summary>
-    /// The members at <paramref name="now"/> broken down by each of <paramref name="properties"/> (their values at
-    /// the same time), with the count: what a draft's audience is like before it is saved.
+    /// The members at <paramref name="now"/> broken down as <paramref name="request"/> asks (values and events at the
+    /// same time), with the count: what a draft's audience is like before it is saved.
     /// </summary>
-    public async Task<(long Count, IReadOnlyList<PropertyBreakdown> Properties)> BreakdownAsync(
-        ValidatedDefinition definition, DateTime now, IReadOnlyList<string> properties, int top, CancellationToken cancellationToken) =>
+    public async Task<(long Count, BreakdownResult Breakdown)> BreakdownAsync(
+        ValidatedDefinition definition, DateTime now, BreakdownRequest request, CancellationToken cancellationToken) =>
         await CurrentTraitsCheck.QueryAsync(
             engine, definition, schema, new CompileOptions(now),
             async (options, ct) =>
             {
                 var count = await CountAsync(definition, now, options.CurrentTraitsComplete, ct).ConfigureAwait(false);
                 var breakdown = await MemberBreakdown.ReadAsync(
-                    engine, schema, definition.Tenant, SegmentCompiler.CompileMembers(definition, schema, options), properties, now, top, ct).ConfigureAwait(false);
+                    engine, schema, definition.Tenant, SegmentCompiler.CompileMembers(definition, schema, options), request, now, ct).ConfigureAwait(false);
                 return (count, breakdown);
             },
             cancellationToken).ConfigureAwait(false);

@@ -54,7 +54,7 @@ public sealed class TenantCatalog
     /// For a name given as a property of <paramref name="metric"/>'s events that is none: the other metrics whose
     /// events have it, or that it is a profile property (tested by a property condition); null when neither.
     /// </summary>
-    public string? EventPropertyElsewhere(string name, string metric)
+    public string? EventPropertyElsewhere(string name, string metric, bool condition = true)
     {
         var metrics = MetricsWithProperty(name);
         if (metrics.Count > 0)
@@ -62,21 +62,25 @@ public sealed class TenantCatalog
             return $" '{name}' is a property of {EventsOf(metrics)}, not of '{metric}' events.";
         }
 
-        return ProfileProperties.Contains(name)
-            ? $" '{name}' is a profile property, not a property of '{metric}' events: a property condition tests it, e.g. {{\"property\": {{\"name\": {Json(name)}, \"op\": \"eq\", \"value\": \"…\"}}}} beside this one in an all."
-            : null;
+        return !ProfileProperties.Contains(name) ? null
+            : !condition ? $" '{name}' is a profile property, not a property of '{metric}' events."
+            : $" '{name}' is a profile property, not a property of '{metric}' events: a property condition tests it, e.g. {{\"property\": {{\"name\": {Json(name)}, \"op\": \"eq\", \"value\": \"…\"}}}} beside this one in an all.";
     }
 
     /// <summary>For a name given as a metric that is none: that it is a profile property or an event property; null when neither.</summary>
-    public string? MetricElsewhere(string name)
+    /// <param name="name">The name given.</param>
+    /// <param name="condition">Whether the name was given in a condition (the sentence then says what tests it).</param>
+    public string? MetricElsewhere(string name, bool condition = true)
     {
         if (ProfileProperties.Contains(name))
         {
-            return $" '{name}' is a profile property, not a metric: a property condition tests it, e.g. {{\"property\": {{\"name\": {Json(name)}, \"op\": \"is_set\"}}}}.";
+            return !condition ? $" '{name}' is a profile property, not a metric." : $" '{name}' is a profile property, not a metric: a property condition tests it, e.g. {{\"property\": {{\"name\": {Json(name)}, \"op\": \"is_set\"}}}}.";
         }
 
         var metrics = MetricsWithProperty(name);
-        return metrics.Count == 0 ? null : $" '{name}' is a property of {EventsOf(metrics)}, not a metric: a where filter of an event condition on one of those tests it.";
+        return metrics.Count == 0 ? null
+            : !condition ? $" '{name}' is a property of {EventsOf(metrics)}, not a metric."
+            : $" '{name}' is a property of {EventsOf(metrics)}, not a metric: a where filter of an event condition on one of those tests it.";
     }
 
     private List<string> MetricsWithProperty(string name) =>

@@ -63,11 +63,10 @@ public interface IMembershipReader
     Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The stored members broken down by each profile property named (values as of <paramref name="asOf"/>), in the
-    /// order named: members with a value, distinct values, the <paramref name="top"/> most common, number spread.
+    /// The stored members broken down by the profile properties and event properties asked for (values and events as
+    /// of <paramref name="asOf"/>), in the order asked.
     /// </summary>
-    Task<IReadOnlyList<PropertyBreakdown>> BreakdownAsync(
-        string tenant, string segmentId, IReadOnlyList<string> properties, DateTime asOf, int top, CancellationToken cancellationToken);
+    Task<BreakdownResult> BreakdownAsync(string tenant, string segmentId, BreakdownRequest request, DateTime asOf, CancellationToken cancellationToken);
 }
 
 /// <summary>One version row of a saved segment, as stored (a delete is a version with <paramref name="Deleted"/> set).</summary>

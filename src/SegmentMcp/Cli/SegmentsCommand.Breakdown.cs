@@ -15,6 +15,9 @@ internal static partial class SegmentsCommand
     private static readonly Option<string?> BreakdownProperties = Flags.Text(
         "--properties", "NAME,…", $"1 to {SegmentBreakdown.MaxProperties} profile properties to break the members down by, e.g. city,plan,age.");
 
+    private static readonly Option<string?> BreakdownEvents = Flags.Text(
+        "--events", "METRIC:PROPERTY[:DAYS],…", $"Up to {SegmentBreakdown.MaxEvents} event properties to break the members down by, each a metric, its events' property and the last days to read (default {SegmentBreakdown.DefaultLastDays}), e.g. \"Placed Order:category:90\".");
+
     private static readonly Option<int> BreakdownTop = Flags.Int(
         "--top", "N", $"How many of each property's most common values to print (default {SegmentBreakdown.DefaultTop}).", SegmentBreakdown.DefaultTop, 1, SegmentBreakdown.MaxTop);
 
@@ -26,8 +29,8 @@ internal static partial class SegmentsCommand
 
     private static Command BreakdownVerb() => CommandLine.Verb(
         "breakdown",
-        "Break a saved segment's members (or a definition file's, nothing saved) down by profile properties: each property's most common values with counts and shares, and for numbers their spread.",
-        [Id, BreakdownFile, BreakdownAsOf, BreakdownProperties, BreakdownTop, Company, Json, .. EngineSelection.Options],
+        "Break a saved segment's members (or a definition file's, nothing saved) down by profile properties and event properties: the most common values with counts and shares, and for numbers their spread.",
+        [Id, BreakdownFile, BreakdownAsOf, BreakdownProperties, BreakdownEvents, BreakdownTop, Company, Json, .. EngineSelection.Options],
         BreakdownAsync);
 
     private static async Task<int> BreakdownAsync(ParseResult args, CancellationToken stop)
@@ -49,9 +52,10 @@ internal static partial class SegmentsCommand
         }
 
         string[] properties = [.. (args.GetValue(BreakdownProperties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
-        if (properties.Length is 0 or > SegmentBreakdown.MaxProperties)
+        var events = EventRequests(args.GetValue(BreakdownEvents));
+        if (properties.Length > SegmentBreakdown.MaxProperties || (properties.Length == 0 && events.Count == 0))
         {
-            throw new UsageException($"--properties: give 1 to {SegmentBreakdown.MaxProperties} profile property names, comma-separated (e.g. city,plan)");
+            throw new UsageException($"--properties: give 1 to {SegmentBreakdown.MaxProperties} profile property names, comma-separated (e.g. city,plan), or --events");
         }
 
         (string Source, JsonElement Definition)? draft = null;
@@ -63,10 +67,13 @@ internal static partial class SegmentsCommand
         var top = args.GetValue(BreakdownTop);
         return await WithServicesAsync(args, async (services, company) =>
         {
-            if (!await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
+            if (!await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false)
+                || !await KnownEventsAsync(services.GetRequiredService<DefinitionService>(), company, events, stop).ConfigureAwait(false))
             {
                 return CommandLine.Failed;
             }
+
+            var request = new BreakdownRequest(properties, events, top);
 
             SegmentBreakdown breakdown;
             string title;
@@ -79,12 +86,12 @@ internal static partial class SegmentsCommand
                 }
 
                 await WarnValueNotesAsync(definitions, validated, source, stop).ConfigureAwait(false);
-                breakdown = await SegmentBreakdown.ReadAsync(definitions, validated, properties, args.GetValue(BreakdownAsOf) ?? DateTime.UtcNow, top, stop).ConfigureAwait(false);
+                breakdown = await SegmentBreakdown.ReadAsync(definitions, validated, request, args.GetValue(BreakdownAsOf) ?? DateTime.UtcNow, stop).ConfigureAwait(false);
                 title = $"{validated.Definition.Name}  (not saved)  {Members(breakdown.Members)} at {Iso(breakdown.EvaluatedAt!.Value)}";
             }
             else if (await FindAsync(services, company, id!, stop).ConfigureAwait(false) is { } saved)
             {
-                breakdown = await SegmentBreakdown.ReadAsync(services.GetRequiredService<IMembershipReader>(), company, saved, properties, top, stop).ConfigureAwait(false);
+                breakdown = await SegmentBreakdown.ReadAsync(services.GetRequiredService<IMembershipReader>(), company, saved, request, stop).ConfigureAwait(false);
                 title = $"{saved.Name}  [{saved.Id}]  {Members(breakdown.Members)}{(breakdown.EvaluatedAt is { } at ? " as of " + Iso(at) : " (not evaluated yet)")}";
             }
             else
@@ -132,7 +139,64 @@ internal static partial class SegmentsCommand
             }
         }
 
+        foreach (var events in breakdown.Events ?? [])
+        {
+            text.AppendLine();
+            text.AppendLine(CultureInfo.InvariantCulture, $"{events.Metric} · {events.Property}, last {events.LastDays} days: {events.Events:N0} events of {events.Profiles:N0} members, {events.DistinctValues:N0} distinct values");
+            var rows = events.TopValues.Select(v => (Label: Label(v.Value), v.Events, v.Profiles)).ToList();
+            var width = rows.Count == 0 ? 0 : Math.Min(40, rows.Max(r => r.Label.Length));
+            foreach (var (label, count, profiles) in rows)
+            {
+                var shown = label.Length > width ? label[..(width - 1)] + "…" : label;
+                var share = breakdown.Members == 0 ? 0 : 100.0 * profiles / breakdown.Members;
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {shown.PadRight(width)}  {profiles,10:N0} members  {share,5:0.0}%  {count,10:N0} events");
+            }
+
+            if (events.WithoutEvents > 0)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  (no such event: {events.WithoutEvents:N0} members, {(breakdown.Members == 0 ? 0 : 100.0 * events.WithoutEvents / breakdown.Members):0.0}%)");
+            }
+        }
+
         return text.ToString();
+    }
+
+    /// <summary>--events read: "METRIC:PROPERTY[:DAYS]" items, comma-separated.</summary>
+    private static List<EventBreakdownRequest> EventRequests(string? text)
+    {
+        var items = (text ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (items.Length > SegmentBreakdown.MaxEvents)
+        {
+            throw new UsageException($"--events: at most {SegmentBreakdown.MaxEvents} event properties (got {items.Length})");
+        }
+
+        return [.. items.Select(item =>
+        {
+            var parts = item.Split(':', StringSplitOptions.TrimEntries);
+            var days = SegmentBreakdown.DefaultLastDays;
+            return parts.Length is 2 or 3 && parts[0].Length > 0 && parts[1].Length > 0
+                && (parts.Length == 2 || (int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out days) && days is >= 1 and <= SegmentBreakdown.MaxLastDays))
+                ? new EventBreakdownRequest(parts[0], parts[1], days)
+                : throw new UsageException($"--events: '{item}' is not METRIC:PROPERTY or METRIC:PROPERTY:DAYS (days 1 to {SegmentBreakdown.MaxLastDays}), e.g. \"Placed Order:category:90\"");
+        })];
+    }
+
+    /// <summary>Whether every event property asked for exists; says which does not on standard error.</summary>
+    private static async Task<bool> KnownEventsAsync(DefinitionService definitions, string company, List<EventBreakdownRequest> events, CancellationToken stop)
+    {
+        if (events.Count == 0)
+        {
+            return true;
+        }
+
+        var catalog = await definitions.CatalogAsync(company, fresh: true, stop).ConfigureAwait(false);
+        var problems = events.Select(e => SegmentBreakdown.UnknownName(e, catalog)).Where(p => p is not null).ToList();
+        foreach (var problem in problems)
+        {
+            await Console.Error.WriteLineAsync($"--events: {problem}").ConfigureAwait(false);
+        }
+
+        return problems.Count == 0;
     }
 
     private static string Label(object? value) => value switch

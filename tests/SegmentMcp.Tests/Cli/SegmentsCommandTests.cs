@@ -353,6 +353,12 @@ public sealed class SegmentsCommandTests : IDisposable
         }
 
         Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "age", "--as-of", "2026-01-01")).ExitCode);
+        // By event: the members' orders of the last 90 days (p1's 2 days ago, p2's 60 days ago); they carry no properties.
+        var orders = await RunAsync(null, "segments", "breakdown", "--id", id, "--events", "Placed Order:$value:90");
+        Assert.Equal(1, orders.ExitCode);
+        Assert.Contains("--events: property: 'Placed Order' events have no property '$value'. They carry no properties.", orders.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id, "--events", "Placed Order")).ExitCode);
+
         var unknown = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "cty");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);

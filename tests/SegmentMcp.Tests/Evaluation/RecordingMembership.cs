@@ -136,7 +136,6 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     public Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken) =>
         inner.SegmentsOfProfileAsync(tenant, profileId, cancellationToken);
 
-    public Task<IReadOnlyList<PropertyBreakdown>> BreakdownAsync(
-        string tenant, string segmentId, IReadOnlyList<string> properties, DateTime asOf, int top, CancellationToken cancellationToken) =>
-        inner.BreakdownAsync(tenant, segmentId, properties, asOf, top, cancellationToken);
+    public Task<BreakdownResult> BreakdownAsync(string tenant, string segmentId, BreakdownRequest request, DateTime asOf, CancellationToken cancellationToken) =>
+        inner.BreakdownAsync(tenant, segmentId, request, asOf, cancellationToken);
 }

@@ -443,7 +443,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             "no profile property 'subject' in this workspace. 'subject' is a property of 'Opened Email' events, not of profiles.",
             await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "subject" } }),
             StringComparison.Ordinal);
-        Assert.StartsWith("properties: required", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = Array.Empty<string>() }), StringComparison.Ordinal);
+        Assert.StartsWith("properties: give 1 to 10", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = Array.Empty<string>() }), StringComparison.Ordinal);
         // A draft is evaluated now (or at as_of), nothing saved: Boston's profiles are p1, p2 and p4.
         var draft = await server.CallAsync("segment_breakdown", new { definition = Definition("""{"name": "Bostonians", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}"""), properties = new[] { "plan" } });
         Assert.Null(draft["segment_id"]);
@@ -451,6 +451,20 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal((2L, 1L), ((long)draft["properties"]![0]!["with_value"]!, (long)draft["properties"]![0]!["without_value"]!));
         Assert.StartsWith("as_of: only for a draft", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, as_of = "2026-01-01" }), StringComparison.Ordinal);
         Assert.StartsWith("Give exactly one of segment_id", await server.FailAsync("segment_breakdown", new { properties = new[] { "city" } }), StringComparison.Ordinal);
+        // By event property: the Boston openers' emails of the last 30 days by subject (p1: Sale and News, p2: Sale).
+        var opened = await server.CallAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_days = 30 } } });
+        var subjects = opened["events"]![0]!;
+        Assert.Equal((3L, 2L, 0L, 2L), ((long)subjects["events"]!, (long)subjects["profiles"]!, (long)subjects["without_events"]!, (long)subjects["distinct_values"]!));
+        Assert.Equal("""[{"value":"Sale","events":2,"profiles":2,"share":1},{"value":"News","events":1,"profiles":1,"share":0.5}]""", subjects["top_values"]!.ToJsonString());
+        Assert.Contains(
+            "events[0].property: 'Opened Email' events have no property 'city'. 'city' is a profile property, not a property of 'Opened Email' events.",
+            await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "city" } } }),
+            StringComparison.Ordinal);
+        Assert.StartsWith(
+            "events[0].last_dys: not a field. Did you mean 'last_days'",
+            await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_dys = 30 } } }),
+            StringComparison.Ordinal);
+        Assert.StartsWith("events[0].last_days: give a whole number", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_days = 0 } } }), StringComparison.Ordinal);
         Assert.StartsWith("top: 51 is out of range", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, top = 51 }), StringComparison.Ordinal);
 
         var profile = await server.CallAsync("get_profile", new { profile_id = "p1" });

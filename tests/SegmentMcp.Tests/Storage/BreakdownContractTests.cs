@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Tests.Infrastructure;
 
@@ -40,7 +41,7 @@ public abstract partial class EngineContractTests
         var members = Enumerable.Range(0, 20).Select(i => $"p{i:D2}").ToList();
         await store.WriteChangesAsync("acme", "s1", CheckNow, members, [], null, CancellationToken.None);
 
-        var breakdown = await store.BreakdownAsync("acme", "s1", ["city", "age", "vip", "nickname"], CheckNow, 2, CancellationToken.None);
+        var breakdown = (await store.BreakdownAsync("acme", "s1", new BreakdownRequest(["city", "age", "vip", "nickname"], [], 2), CheckNow, CancellationToken.None)).Properties;
 
         // The reference: each member's latest update by then (the last one written wins a tie), empty = none.
         Dictionary<string, string> ValuesOf(string property) => members
@@ -76,5 +77,52 @@ public abstract partial class EngineContractTests
         // The case it is for: Boston lost p09, Denver gained it, p02 has none, p03 is still in Boston until its move.
         Assert.Equal(("Denver", 8L), ((string)breakdown[0].TopValues[0].Value!, breakdown[0].TopValues[0].Count));
         Assert.Equal(19, breakdown[0].WithValue);
+    }
+
+    [Fact]
+    public async Task An_event_breakdown_counts_the_members_events_in_their_days_by_value()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        var members = Enumerable.Range(0, 12).Select(i => $"p{i:D2}").ToList();
+        string[] categories = ["toys", "books", "home"];
+
+        // Each profile's orders: (days before the time asked, category or none); p12–p14 are not members.
+        var orders = new List<(string Profile, double DaysAgo, string? Category)>();
+        for (var i = 0; i < 15; i++)
+        {
+            for (var k = 0; k <= i % 4; k++)
+            {
+                orders.Add(($"p{i:D2}", 2 + (5 * k) + (i % 3), k == 3 ? null : categories[(i + k) % 3]));
+            }
+        }
+
+        orders.Add(("p00", 40, "garden")); // before the 30 days asked
+        orders.Add(("p01", -1, "garden")); // after the time asked
+        var rows = new StringBuilder();
+        foreach (var (profile, daysAgo, category) in orders)
+        {
+            var properties = category is null ? "{}" : $"{{\"category\":\"s{category}\"}}";
+            rows.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Placed Order\",\"profile_id\":\"{profile}\",\"ts\":\"{CheckNow.AddDays(-daysAgo):yyyy-MM-dd HH:mm:ss.fff}\",\"value\":null,\"properties\":{properties}}}\n");
+        }
+
+        rows.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Opened Email\",\"profile_id\":\"p00\",\"ts\":\"{CheckNow.AddDays(-1):yyyy-MM-dd HH:mm:ss.fff}\",\"value\":null,\"properties\":{{\"category\":\"stoys\"}}}}\n");
+        await Engine.InsertJsonEachRowAsync(schema.Events, Encoding.UTF8.GetBytes(rows.ToString()), null);
+        var store = new MembershipStore(Engine, schema);
+        await store.WriteChangesAsync("acme", "s1", CheckNow, members, [], null, CancellationToken.None);
+
+        var result = await store.BreakdownAsync("acme", "s1", new BreakdownRequest([], [new EventBreakdownRequest("Placed Order", "category", 30)], 2), CheckNow, CancellationToken.None);
+
+        // The reference: the members' orders in [now − 30 days, now], per category the orders and the profiles.
+        var read = orders.Where(o => members.Contains(o.Profile) && o.DaysAgo is >= 0 and <= 30).ToList();
+        var byValue = read.Where(o => o.Category is not null).GroupBy(o => o.Category!)
+            .Select(g => (Value: g.Key, Events: (long)g.Count(), Profiles: (long)g.Select(o => o.Profile).Distinct().Count()))
+            .OrderByDescending(v => v.Profiles).ThenByDescending(v => v.Events).ThenBy(v => "s" + v.Value, StringComparer.Ordinal).ToList();
+        var events = Assert.Single(result.Events);
+        Assert.Empty(result.Properties);
+        Assert.Equal(("Placed Order", "category", 30), (events.Metric, events.Property, events.LastDays));
+        Assert.Equal((long)read.Count, events.Events);
+        Assert.Equal(read.Select(o => o.Profile).Distinct().Count(), events.Profiles);
+        Assert.Equal(byValue.Count, events.DistinctValues);
+        Assert.Equal(byValue.Take(2).Select(v => ((object?)v.Value, v.Events, v.Profiles)), events.TopValues.Select(v => (v.Value, v.Events, v.Profiles)));
     }
 }

@@ -113,28 +113,33 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
     [McpServerTool(Name = "segment_breakdown", Title = "Break a segment down by properties", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
-        What a segment's members are like, by profile property: for each property named, how many members have a
-        value, how many distinct values there are, the most common values with their counts and share of the members
-        (share is a fraction of all members, 0–1), the count of members with other values, and for number values their
-        spread (min, p25, median, p75, max, mean). A saved segment (segment_id) is read as of its last evaluation; a
-        draft (definition, as for preview_segment) is evaluated now or at as_of, nothing saved. Use it for "which
-        cities are they in?", "what plans are they on?", "how old are they?" instead of listing members. Example:
-        {"segment_id": "boston-openers-3f9a", "properties": ["city", "plan", "age"]}.
+        What a segment's members are like. By profile property (properties): for each, how many members have a value,
+        how many distinct values there are, the most common values with their counts and share of the members (share
+        is a fraction of all members, 0–1), the members with other values, and for number values their spread (min,
+        p25, median, p75, max, mean). By event property (events, each {"metric", "property", "last_days"}): the
+        members' events of that metric in the last days (default 30), the members who had any and who had none, and
+        the values carried by the most members, with events and members per value. A saved segment (segment_id) is
+        read as of its last evaluation; a draft (definition, as for preview_segment) is evaluated now or at as_of,
+        nothing saved. Use it for "which cities are they in?", "what plans are they on?", "what did they buy?"
+        instead of listing members. Example: {"segment_id": "boston-openers-3f9a", "properties": ["city", "plan"],
+        "events": [{"metric": "Placed Order", "property": "category", "last_days": 90}]}.
         """)]
     public async Task<SegmentBreakdown> BreakdownSegment(
-        [Description("1 to 10 profile property names (describe_schema lists them), e.g. [\"city\", \"plan\"].")] string[] properties,
+        [Description("Up to 10 profile property names (describe_schema lists them), e.g. [\"city\", \"plan\"].")] string[]? properties = null,
+        [Description("Up to 5 event properties, each {\"metric\": M, \"property\": P, \"last_days\": N (1–3650, default 30)}: P of the members' M events in the last N days.")] JsonElement? events = null,
         [Description("A saved segment's id (or give definition instead).")] string? segment_id = null,
         [Description("A draft definition (or give segment_id instead).")] JsonElement? definition = null,
         [Description("For a draft: evaluate as of this ISO-8601 UTC time; default now.")] string? as_of = null,
         [Description("How many of the most common values to return per property, 1–50 (default 10).")] int? top = null,
         CancellationToken cancellationToken = default)
     {
-        if (properties is null || properties.Length == 0)
+        var eventRequests = EventRequests(events);
+        if ((properties is null || properties.Length == 0) && eventRequests.Count == 0)
         {
-            throw new McpException($"properties: required; give 1 to {SegmentBreakdown.MaxProperties} profile property names (describe_schema lists them), e.g. [\"city\"].");
+            throw new McpException($"properties: give 1 to {SegmentBreakdown.MaxProperties} profile property names (describe_schema lists them), e.g. [\"city\"], or events to break down by.");
         }
 
-        if (properties.Distinct(StringComparer.Ordinal).Count() > SegmentBreakdown.MaxProperties)
+        if (properties is not null && properties.Distinct(StringComparer.Ordinal).Count() > SegmentBreakdown.MaxProperties)
         {
             throw new McpException($"properties: at most {SegmentBreakdown.MaxProperties} names per call (got {properties.Distinct(StringComparer.Ordinal).Count()}); split them over several calls.");
         }
@@ -157,17 +162,74 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
         var company = tenant.Tenant;
         var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
-        var take = top ?? SegmentBreakdown.DefaultTop;
-        if (hasDefinition)
+        var validated = hasDefinition ? await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken).ConfigureAwait(false) : null;
+        var saved = hasDefinition ? null : await ToolSupport.RequireSegmentAsync(store, company, segment_id, cancellationToken).ConfigureAwait(false);
+        var names = properties is null or [] ? [] : await memberProfiles.NamesAsync(company, properties, cancellationToken).ConfigureAwait(false);
+        if (eventRequests.Count > 0)
         {
-            var validated = await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken).ConfigureAwait(false);
-            var draftNames = await memberProfiles.NamesAsync(company, properties, cancellationToken).ConfigureAwait(false);
-            return await SegmentBreakdown.ReadAsync(definitions, validated, draftNames, now, take, cancellationToken).ConfigureAwait(false);
+            var catalog = await definitions.CatalogAsync(company, fresh: false, cancellationToken).ConfigureAwait(false);
+            if (eventRequests.Any(e => SegmentBreakdown.UnknownName(e, catalog) is not null))
+            {
+                catalog = await definitions.CatalogAsync(company, fresh: true, cancellationToken).ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < eventRequests.Count; i++)
+            {
+                if (SegmentBreakdown.UnknownName(eventRequests[i], catalog) is { } problem)
+                {
+                    throw new McpException($"events[{i}].{problem} describe_schema lists the metrics and their properties.");
+                }
+            }
         }
 
-        var saved = await ToolSupport.RequireSegmentAsync(store, company, segment_id, cancellationToken).ConfigureAwait(false);
-        var names = await memberProfiles.NamesAsync(company, properties, cancellationToken).ConfigureAwait(false);
-        return await SegmentBreakdown.ReadAsync(membership, company, saved, names, take, cancellationToken).ConfigureAwait(false);
+        var request = new BreakdownRequest(names, eventRequests, top ?? SegmentBreakdown.DefaultTop);
+        return validated is not null
+            ? await SegmentBreakdown.ReadAsync(definitions, validated, request, now, cancellationToken).ConfigureAwait(false)
+            : await SegmentBreakdown.ReadAsync(membership, company, saved!, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The <c>events</c> argument read: up to <see cref="SegmentBreakdown.MaxEvents"/> objects, each error naming its place.</summary>
+    private static List<EventBreakdownRequest> EventRequests(JsonElement? events)
+    {
+        if (events is not { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } given)
+        {
+            return [];
+        }
+
+        if (given.ValueKind != JsonValueKind.Array || given.GetArrayLength() > SegmentBreakdown.MaxEvents)
+        {
+            throw new McpException($"events: give an array of up to {SegmentBreakdown.MaxEvents} objects {{\"metric\": M, \"property\": P, \"last_days\": N}}.");
+        }
+
+        var requests = new List<EventBreakdownRequest>();
+        foreach (var (item, i) in given.EnumerateArray().Select((item, i) => (item, i)))
+        {
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                throw new McpException($"events[{i}]: give an object {{\"metric\": M, \"property\": P, \"last_days\": N}}.");
+            }
+
+            if (item.EnumerateObject().FirstOrDefault(p => p.Name is not ("metric" or "property" or "last_days")) is { Value.ValueKind: not JsonValueKind.Undefined } unknown)
+            {
+                throw new McpException($"events[{i}].{ToolSupport.Echo(unknown.Name)}: not a field.{Suggestions.DidYouMean(unknown.Name, ["metric", "property", "last_days"])} An event property is {{\"metric\": M, \"property\": P, \"last_days\": N}}.");
+            }
+
+            string Text(string field) =>
+                item.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString())
+                    ? value.GetString()!
+                    : throw new McpException($"events[{i}].{field}: required; give a string ({(field == "metric" ? "a metric name" : "a property of its events")}, as describe_schema lists them).");
+
+            var days = SegmentBreakdown.DefaultLastDays;
+            if (item.TryGetProperty("last_days", out var lastDays) && lastDays.ValueKind != JsonValueKind.Null
+                && !(lastDays.TryGetInt32(out days) && days is >= 1 and <= SegmentBreakdown.MaxLastDays))
+            {
+                throw new McpException($"events[{i}].last_days: give a whole number of days, 1 to {SegmentBreakdown.MaxLastDays} (default {SegmentBreakdown.DefaultLastDays}).");
+            }
+
+            requests.Add(new EventBreakdownRequest(Text("metric"), Text("property"), days));
+        }
+
+        return requests;
     }
 
     [McpServerTool(Name = "membership_changes", Title = "Who entered or left a segment", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
