@@ -465,6 +465,8 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_dys = 30 } } }),
             StringComparison.Ordinal);
         Assert.StartsWith("events[0].last_days: give a whole number", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_days = 0 } } }), StringComparison.Ordinal);
+        Assert.StartsWith("events[0].last_days: give a whole number", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_days = "30" } } }), StringComparison.Ordinal);
+        Assert.StartsWith("events[0].metric: required", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = 3, property = "subject" } } }), StringComparison.Ordinal);
         Assert.StartsWith("top: 51 is out of range", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, top = 51 }), StringComparison.Ordinal);
 
         var profile = await server.CallAsync("get_profile", new { profile_id = "p1" });

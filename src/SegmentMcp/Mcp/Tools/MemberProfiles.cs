@@ -19,12 +19,12 @@ internal sealed class MemberProfiles(ProfileReader profiles, IClickHouseEngine e
     public const string ArgumentDescription = "Profile property names to return for each listed member (up to 20), e.g. [\"email\", \"city\"]; omit for ids alone.";
 
     /// <summary>The distinct names asked for, checked against the tenant's profile properties (an McpException names the unknown one).</summary>
-    public async Task<string[]> NamesAsync(string tenant, string[]? properties, CancellationToken cancellationToken)
+    public async Task<string[]> NamesAsync(string tenant, string[]? properties, CancellationToken cancellationToken, int max = MaxProperties)
     {
         string[] names = [.. (properties ?? []).Select(p => p?.Trim() ?? string.Empty).Distinct(StringComparer.Ordinal)];
-        if (names.Length > MaxProperties || names.Any(string.IsNullOrEmpty))
+        if (names.Length > max || names.Any(string.IsNullOrEmpty))
         {
-            throw new McpException($"properties: give 1 to {MaxProperties} profile property names (describe_schema lists them), or omit it.");
+            throw new McpException($"properties: give 1 to {max} profile property names (describe_schema lists them), or omit it.");
         }
 
         if (names.Length > 0)

@@ -164,7 +164,7 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
         var validated = hasDefinition ? await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken).ConfigureAwait(false) : null;
         var saved = hasDefinition ? null : await ToolSupport.RequireSegmentAsync(store, company, segment_id, cancellationToken).ConfigureAwait(false);
-        var names = properties is null or [] ? [] : await memberProfiles.NamesAsync(company, properties, cancellationToken).ConfigureAwait(false);
+        var names = properties is null or [] ? [] : await memberProfiles.NamesAsync(company, properties, cancellationToken, SegmentBreakdown.MaxProperties).ConfigureAwait(false);
         if (eventRequests.Count > 0)
         {
             var catalog = await definitions.CatalogAsync(company, fresh: false, cancellationToken).ConfigureAwait(false);
@@ -221,7 +221,7 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
             var days = SegmentBreakdown.DefaultLastDays;
             if (item.TryGetProperty("last_days", out var lastDays) && lastDays.ValueKind != JsonValueKind.Null
-                && !(lastDays.TryGetInt32(out days) && days is >= 1 and <= SegmentBreakdown.MaxLastDays))
+                && !(lastDays.ValueKind == JsonValueKind.Number && lastDays.TryGetInt32(out days) && days is >= 1 and <= SegmentBreakdown.MaxLastDays))
             {
                 throw new McpException($"events[{i}].last_days: give a whole number of days, 1 to {SegmentBreakdown.MaxLastDays} (default {SegmentBreakdown.DefaultLastDays}).");
             }
