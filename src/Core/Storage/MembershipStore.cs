@@ -87,6 +87,37 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
         string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var logged = await ChangesSourceAsync(tenant, segmentId, since, until, after, cancellationToken).ConfigureAwait(false);
+        return await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT at, profile_id, change FROM ({logged})
+                ORDER BY at, profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
+                """),
+            row => new MembershipChange(row.GetString(1), row.GetDateTime(0), row.GetBoolean(2)),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<DailyChanges>> ChangesByDayAsync(string tenant, string segmentId, DateTime since, CancellationToken cancellationToken)
+    {
+        var logged = await ChangesSourceAsync(tenant, segmentId, since, null, null, cancellationToken).ConfigureAwait(false);
+        return await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT toString(toDate(at)) AS day, toInt64(countIf(change = 1)) AS entered, toInt64(countIf(change = 0)) AS exited FROM ({logged})
+                GROUP BY day ORDER BY day
+                """),
+            row => new DailyChanges(DateOnly.ParseExact(row.GetString(0), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), row.GetInt64(1), row.GetInt64(2)),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The segment's log entries (at, profile_id, change as 0 exited / 1 entered) with since ≤ at &lt; until, after a
+    /// position: the logged ones, and on one engine those of the generations written without their log, derived.
+    /// </summary>
+    private async Task<SqlFragment> ChangesSourceAsync(
+        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, CancellationToken cancellationToken)
+    {
         var filters = new List<SqlFragment> { Keys(tenant, segmentId) };
         if (since is { } s)
         {
@@ -112,14 +143,7 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
             logged = Sql.Of($"{logged}\nUNION ALL\n{derived}");
         }
 
-        return await engine.QueryAsync(
-            Sql.Of(
-                $"""
-                SELECT at, profile_id, change FROM ({logged})
-                ORDER BY at, profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
-                """),
-            row => new MembershipChange(row.GetString(1), row.GetDateTime(0), row.GetBoolean(2)),
-            cancellationToken).ConfigureAwait(false);
+        return logged;
     }
 
     public async Task<long> OverlapAsync(string tenant, string segmentA, string segmentB, CancellationToken cancellationToken)

@@ -41,6 +41,9 @@ public interface ISegmentStore
 /// <summary>One entry of the entered/exited log.</summary>
 public sealed record MembershipChange(string ProfileId, DateTime At, bool Entered);
 
+/// <summary>How many profiles entered and exited a segment on one UTC day.</summary>
+public sealed record DailyChanges(DateOnly Day, long Entered, long Exited);
+
 /// <summary>Reads stored membership (as of each segment's last evaluation) and its change log.</summary>
 public interface IMembershipReader
 {
@@ -55,6 +58,9 @@ public interface IMembershipReader
     /// <summary>Log entries with since ≤ at &lt; until, ordered by (at, profile id), after the given position.</summary>
     Task<IReadOnlyList<MembershipChange>> ChangesAsync(
         string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Log entries at or after <paramref name="since"/> counted per UTC day (days without any left out), oldest first.</summary>
+    Task<IReadOnlyList<DailyChanges>> ChangesByDayAsync(string tenant, string segmentId, DateTime since, CancellationToken cancellationToken);
 
     /// <summary>How many profiles are stored members of both segments.</summary>
     Task<long> OverlapAsync(string tenant, string segmentA, string segmentB, CancellationToken cancellationToken);

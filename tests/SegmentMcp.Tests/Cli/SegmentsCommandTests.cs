@@ -359,6 +359,17 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Contains("--events: property: 'Placed Order' events have no property '$value'. They carry no properties.", orders.StandardError, StringComparison.Ordinal);
         Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id, "--events", "Placed Order")).ExitCode);
 
+        // Its growth: evaluated today only, so one day whose entries are its two members.
+        var growth = await RunAsync(null, "segments", "growth", "--id", id, "--days", "3");
+        Assert.True(growth.ExitCode == 0, growth.StandardError);
+        var growthLines = growth.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd()).ToList();
+        Assert.Equal("  DAY (UTC)      MEMBERS     ENTERED      EXITED", growthLines[1]);
+        Assert.Equal($"  {DateTime.UtcNow:yyyy-MM-dd}           2           2           0", growthLines[2]);
+        using (var document = JsonDocument.Parse((await RunAsync(null, "segments", "growth", "--id", id, "--json")).StandardOutput))
+        {
+            Assert.Equal(2, document.RootElement.GetProperty("history")[0].GetProperty("size").GetInt64());
+        }
+
         var unknown = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "cty");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);

@@ -134,6 +134,11 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         Assert.True((long)draftOne["members"]! > 0);
         Assert.Equal(draftOne.ToJsonString(), (await clusterMcp.CallAsync("segment_breakdown", draft)).ToJsonString());
 
+        // Growth day by day from the log: on a cluster every entry is logged, on one engine the first evaluation is derived.
+        var growthOne = await singleMcp.CallAsync("segment_growth", new { segment_id = singleIds[0], days = 3 });
+        Assert.NotEmpty(growthOne["history"]!.AsArray());
+        Assert.Equal(growthOne["history"]!.ToJsonString(), (await clusterMcp.CallAsync("segment_growth", new { segment_id = clusterIds[0], days = 3 }))["history"]!.ToJsonString());
+
         // A property value given as a profile id is found in every shard's trait history.
         Assert.Equal(await singleMcp.FailAsync("get_profile", new { profile_id = "boston" }), await clusterMcp.FailAsync("get_profile", new { profile_id = "boston" }));
         Assert.Contains("is a value of city", await clusterMcp.FailAsync("get_profile", new { profile_id = "boston" }), StringComparison.Ordinal);

@@ -136,6 +136,9 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
     public Task<IReadOnlyList<string>> SegmentsOfProfileAsync(string tenant, string profileId, CancellationToken cancellationToken) =>
         inner.SegmentsOfProfileAsync(tenant, profileId, cancellationToken);
 
+    public Task<IReadOnlyList<DailyChanges>> ChangesByDayAsync(string tenant, string segmentId, DateTime since, CancellationToken cancellationToken) =>
+        inner.ChangesByDayAsync(tenant, segmentId, since, cancellationToken);
+
     public Task<BreakdownResult> BreakdownAsync(string tenant, string segmentId, BreakdownRequest request, DateTime asOf, CancellationToken cancellationToken) =>
         inner.BreakdownAsync(tenant, segmentId, request, asOf, cancellationToken);
 }

@@ -36,7 +36,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     [
         "add_to_list", "check_membership", "count_members", "create_list", "create_segment", "delete_segment", "describe_schema", "explain_segment",
         "get_profile", "get_segment", "list_lists", "list_members", "list_segments", "members_at", "membership_changes", "preview_segment",
-        "refresh_segments", "remove_from_list", "segment_breakdown", "segment_overlap", "update_segment",
+        "refresh_segments", "remove_from_list", "segment_breakdown", "segment_growth", "segment_overlap", "update_segment",
     ];
 
     public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme");
@@ -468,6 +468,13 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.StartsWith("events[0].last_days: give a whole number", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_days = "30" } } }), StringComparison.Ordinal);
         Assert.StartsWith("events[0].metric: required", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = 3, property = "subject" } } }), StringComparison.Ordinal);
         Assert.StartsWith("top: 51 is out of range", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, top = 51 }), StringComparison.Ordinal);
+
+        // Evaluated today only: one day, whose entries are its two members.
+        var growth = await server.CallAsync("segment_growth", new { segment_id = a, days = 7 });
+        Assert.Equal(2, (long)growth["size"]!);
+        var today = Assert.Single(growth["history"]!.AsArray())!;
+        Assert.Equal((2L, 2L, 0L), ((long)today["size"]!, (long)today["entered"]!, (long)today["exited"]!));
+        Assert.StartsWith("days: 0 is out of range", await server.FailAsync("segment_growth", new { segment_id = a, days = 0 }), StringComparison.Ordinal);
 
         var profile = await server.CallAsync("get_profile", new { profile_id = "p1" });
         Assert.Equal("Boston", (string?)profile["properties"]!["city"]);

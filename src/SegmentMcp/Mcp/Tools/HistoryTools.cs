@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp.Tools;
@@ -12,8 +13,29 @@ internal sealed record MembersAtResult(
 
 /// <summary>Time travel: a saved segment's membership at a past time, from its entered/exited log.</summary>
 [McpServerToolType]
-internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, IMembershipHistory history, MemberProfiles memberProfiles)
+internal sealed class HistoryTools(ITenantAccessor tenant, ISegmentStore store, IMembershipHistory history, IMembershipReader membership, MemberProfiles memberProfiles)
 {
+    [McpServerTool(Name = "segment_growth", Title = "A segment's size day by day", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        A saved segment's size at the end of each of the last days (UTC; the last day at its last evaluation), with how
+        many profiles entered and exited on each day, from its entered/exited log: days before its first evaluation
+        are left out. Use it for "is this segment growing?", "when did it drop?"; membership_changes then lists who
+        entered or exited on a day, members_at who was in it. Example: {"segment_id": "boston-openers-3f9a", "days": 14}.
+        """)]
+    public async Task<SegmentGrowth> Growth(
+        [Description("The saved segment's id.")] string segment_id,
+        [Description("How many days back, 1–366 (default 30), ending with the day of the last evaluation.")] int? days = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (days is not null and (< 1 or > SegmentGrowth.MaxDays))
+        {
+            throw new McpException($"days: {days} is out of range; give 1 to {SegmentGrowth.MaxDays} (default {SegmentGrowth.DefaultDays}).");
+        }
+
+        var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
+        return await SegmentGrowth.ReadAsync(membership, history, tenant.Tenant, saved, days ?? SegmentGrowth.DefaultDays, cancellationToken).ConfigureAwait(false);
+    }
+
     [McpServerTool(Name = "members_at", Title = "A segment's members at a past time", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Lists the profile ids that were in a saved segment at a past time (as its last evaluation at or before that
