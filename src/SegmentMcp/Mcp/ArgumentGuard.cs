@@ -240,8 +240,10 @@ internal static class ArgumentGuard
                 return $"{name}: at most {maxItems.ToString("N0", CultureInfo.InvariantCulture)} items (got {value.GetArrayLength().ToString("N0", CultureInfo.InvariantCulture)}).";
             }
 
+            // An array of objects (segment_breakdown's events) is checked by its tool, field by field, as free-form JSON is here.
+            var objects = schema.TryGetProperty("items", out var items) && Types(items).Contains("object");
             var index = 0;
-            foreach (var item in value.EnumerateArray())
+            foreach (var item in value.EnumerateArray().Where(_ => !objects))
             {
                 var problem = item.ValueKind == JsonValueKind.String
                     ? CheckString($"{name}[{index}]", item, StringLimits.GetValueOrDefault(name, MaxTextLength))
@@ -254,7 +256,10 @@ internal static class ArgumentGuard
                 index++;
             }
 
-            return null;
+            if (!objects)
+            {
+                return null;
+            }
         }
 
         // Free-form JSON (a definition): bounded in size, and every string in it must be valid Unicode.

@@ -49,7 +49,11 @@ internal static class SegmentMcpServer
             options.ServerInfo = new Implementation { Name = "segmentmcp", Title = "SegmentMcp", Version = typeof(SegmentMcpServer).Assembly.GetName().Version?.ToString() ?? "1.0.0" };
             options.ServerInstructions = Instructions;
         });
-        builder.Services.PostConfigure<McpServerOptions>(options => ToolSchemas.UseSingleTypes(options.ToolCollection ?? [], ToolNames));
+        builder.Services.PostConfigure<McpServerOptions>(options =>
+        {
+            ToolSchemas.UseSingleTypes(options.ToolCollection ?? [], ToolNames);
+            ToolSchemas.DescribeRawArguments(options.ToolCollection ?? []);
+        });
         return builder
             // As IEnumerable<Type>: an array would bind to the overload that serves a target object's methods.
             .WithTools((IEnumerable<Type>)ToolTypes, McpJson.Options)

@@ -24,6 +24,53 @@ internal static class ToolSchemas
         }
     }
 
+    /// <summary>
+    /// Arguments the tools read as raw JSON (to name each mistake's place themselves) described by the shape they
+    /// take, so a client or a model sees their type like any other argument's.
+    /// </summary>
+    private static readonly Dictionary<(string Tool, string Argument), string> RawArgumentShapes = new()
+    {
+        [("segment_breakdown", "events")] = """
+            {"type": "array", "maxItems": 5, "items": {"type": "object", "additionalProperties": false, "required": ["metric", "property"],
+              "properties": {"metric": {"type": "string"}, "property": {"type": "string"}, "last_days": {"type": "integer", "minimum": 1, "maximum": 3650}}}}
+            """,
+    };
+
+    /// <summary>
+    /// Gives each raw JSON argument of <see cref="RawArgumentShapes"/> its shape, keeping its description.
+    /// </summary>
+    public static void DescribeRawArguments(IEnumerable<McpServerTool> tools)
+    {
+        foreach (var tool in tools)
+        {
+            if (JsonNode.Parse(tool.ProtocolTool.InputSchema.GetRawText()) is not JsonObject schema || schema["properties"] is not JsonObject properties)
+            {
+                continue;
+            }
+
+            var changed = false;
+            foreach (var ((toolName, argument), shape) in RawArgumentShapes)
+            {
+                if (toolName == tool.ProtocolTool.Name && properties[argument] is JsonObject current)
+                {
+                    var described = JsonNode.Parse(shape)!.AsObject();
+                    if (current["description"] is { } description)
+                    {
+                        described["description"] = description.DeepClone();
+                    }
+
+                    properties[argument] = described;
+                    changed = true;
+                }
+            }
+
+            if (changed)
+            {
+                tool.ProtocolTool.InputSchema = JsonSerializer.SerializeToElement(schema, McpJson.Options.GetTypeInfo(typeof(JsonObject)));
+            }
+        }
+    }
+
     /// <summary>The names given by the <see cref="McpServerToolAttribute"/> of the methods of <paramref name="toolTypes"/>.</summary>
     public static IReadOnlySet<string> NamesOf(IEnumerable<Type> toolTypes) => toolTypes
         .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
