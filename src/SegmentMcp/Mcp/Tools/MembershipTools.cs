@@ -30,7 +30,8 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
     [McpServerTool(Name = "count_members", Title = "Count a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         How many profiles are in a saved segment, as of its last evaluation (evaluated_at; segments are re-evaluated in
-        the background and by refresh_segments). Cheap: use it whenever a person asks "how many". Example:
+        the background and by refresh_segments). Cheap: use it whenever a person asks "how many" (segment_growth gives
+        the count day by day). Example:
         {"segment_id": "boston-openers-3f9a"}.
         """)]
     public async Task<CountMembersResult> CountMembers(
@@ -49,7 +50,8 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         Lists the profile ids in a saved segment (as of its last evaluation), in id order, 100 per page by default (limit
         up to 1000); pass next_cursor back as cursor for the next page. To see who they are, name profile properties in
         properties (up to 20, from describe_schema): each member then comes with those values as of the same evaluation,
-        in profiles, instead of a get_profile call per member. Example: {"segment_id": "boston-openers-3f9a", "limit":
+        in profiles, instead of a get_profile call per member. For what the members are like overall (their cities,
+        plans, purchases), segment_breakdown answers in one call. Example: {"segment_id": "boston-openers-3f9a", "limit":
         50, "properties": ["email", "city"]}.
         """)]
     public async Task<ListMembersResult> ListMembers(
