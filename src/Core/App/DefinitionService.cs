@@ -59,8 +59,11 @@ public sealed partial class DefinitionService(IClickHouseEngine engine, StorageS
         return catalog;
     }
 
-    /// <summary>Parses and validates; throws a <see cref="DefinitionException"/> listing every problem when it is not valid.</summary>
-    public async Task<ValidatedDefinition> ValidateAsync(string tenant, JsonElement definition, string? ownSegmentId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Parses and validates; throws a <see cref="DefinitionException"/> listing every problem when it is not valid.
+    /// A <paramref name="draft"/> (previewed, never saved) may leave out its name or be just its condition.
+    /// </summary>
+    public async Task<ValidatedDefinition> ValidateAsync(string tenant, JsonElement definition, string? ownSegmentId, CancellationToken cancellationToken, bool draft = false)
     {
         if (definition.ValueKind == JsonValueKind.String)
         {
@@ -75,6 +78,11 @@ public sealed partial class DefinitionService(IClickHouseEngine engine, StorageS
                 var error = new DslError("definition", $"not a JSON object ({exception.Message}). Pass the definition as a JSON object; see the resource segmentmcp://dsl/schema.");
                 throw new DefinitionException($"Invalid definition:\n- {error}", [error]);
             }
+        }
+
+        if (draft)
+        {
+            definition = SegmentDefinitionJson.AsDraft(definition);
         }
 
         var parsed = SegmentDefinitionJson.Parse(definition);

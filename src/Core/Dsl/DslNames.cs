@@ -87,6 +87,66 @@ public static class DslNames
             ? $" Did you mean '{meant}'?"
             : Suggestions.DidYouMean(name, operators);
 
+    /// <summary>
+    /// Condition keys from other query languages ("and", "$or", "trait", "metric") and the condition each means: the
+    /// closest by edit distance would offer "any" for "and".
+    /// </summary>
+    private static readonly FrozenDictionary<string, string> ConditionSynonyms = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["and"] = "all", ["&&"] = "all", ["every"] = "all", ["all_of"] = "all", ["allof"] = "all", ["must"] = "all",
+        ["or"] = "any", ["||"] = "any", ["either"] = "any", ["any_of"] = "any", ["anyof"] = "any", ["some"] = "any", ["should"] = "any",
+        ["!"] = "not", ["negate"] = "not", ["must_not"] = "not", ["except"] = "not",
+        ["properties"] = "property", ["profile"] = "property", ["profile_property"] = "property", ["user_property"] = "property",
+        ["trait"] = "property", ["attribute"] = "property", ["field"] = "property",
+        ["events"] = "event", ["metric"] = "event", ["behavior"] = "event", ["behaviour"] = "event", ["activity"] = "event", ["did"] = "event",
+        ["in_segment"] = "segment", ["member_of"] = "segment", ["segment_membership"] = "segment", ["segment_ref"] = "segment",
+        ["list"] = "in_list", ["static_list"] = "in_list", ["on_list"] = "in_list", ["list_membership"] = "in_list",
+        ["first_event"] = "first_time", ["first"] = "first_time", ["funnel"] = "sequence", ["steps"] = "sequence",
+        ["churned"] = "stopped", ["lapsed"] = "stopped", ["returned"] = "restarted", ["reactivated"] = "restarted",
+        ["sample"] = "random_bucket", ["random"] = "random_bucket", ["holdout"] = "random_bucket", ["last"] = "last_event", ["latest_event"] = "last_event",
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The condition kind a key from another language means ("$and", "OR", "trait"), or null.</summary>
+    public static string? ConditionMeant(string key)
+    {
+        var bare = key.Trim().TrimStart('$');
+        return ConditionKinds.FirstOrDefault(kind => string.Equals(kind, bare, StringComparison.OrdinalIgnoreCase))
+            ?? (ConditionSynonyms.TryGetValue(bare, out var meant) ? meant : null);
+    }
+
+    /// <summary>
+    /// Field names other languages use for this one's ("property" or "key" for a filter's "name", "operator" for
+    /// "op", "event" for "metric"), each with the field meant; used only when the field meant is allowed where it stands.
+    /// </summary>
+    private static readonly FrozenDictionary<string, string[]> FieldSynonyms = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["property"] = ["name"], ["key"] = ["name"], ["field"] = ["name"], ["attribute"] = ["name"], ["trait"] = ["name"], ["property_name"] = ["name"],
+        ["operator"] = ["op"], ["comparison"] = ["op"], ["operation"] = ["op"], ["comparator"] = ["op"], ["cmp"] = ["op"],
+        ["values"] = ["value"], ["val"] = ["value"], ["threshold"] = ["value"], ["amount"] = ["value"],
+        ["event"] = ["metric"], ["event_name"] = ["metric"], ["event_type"] = ["metric"], ["name"] = ["metric"], ["type"] = ["metric"], ["action"] = ["metric"],
+        ["filters"] = ["where"], ["filter"] = ["where"], ["conditions"] = ["where"], ["properties"] = ["where"],
+        ["time_window"] = ["window"], ["timeframe"] = ["window"], ["time_range"] = ["window"], ["period"] = ["window"], ["range"] = ["window"],
+        ["aggregation"] = ["measure"], ["aggregate"] = ["measure"], ["agg"] = ["measure"],
+        ["segment_id"] = ["id"], ["list_id"] = ["id"],
+        ["title"] = ["name"], ["label"] = ["name"], ["rule"] = ["condition"], ["rules"] = ["condition"], ["filter_definition"] = ["condition"], ["where_clause"] = ["condition"],
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>" Did you mean 'name'?" for a known synonym allowed here, else the closest allowed names.</summary>
+    public static string DidYouMeanField(string name, IReadOnlyList<string> allowed)
+    {
+        var meant = FieldSynonyms.TryGetValue(name.Trim(), out var fields) ? fields.FirstOrDefault(allowed.Contains) : null;
+        return meant is not null ? $" Did you mean '{meant}'?" : Suggestions.DidYouMean(name, allowed);
+    }
+
+    /// <summary>The comparison a name, symbol or word means ("gte", "$gte", ">=", "at_least"), or null.</summary>
+    public static string? ComparisonMeant(string name)
+    {
+        var bare = name.Trim().TrimStart('$');
+        return ComparisonsByName.ContainsKey(bare.ToLowerInvariant()) ? bare.ToLowerInvariant()
+            : OperatorSynonyms.TryGetValue(bare, out var meant) && ComparisonsByName.ContainsKey(meant) ? meant
+            : null;
+    }
+
     public static string Name(this Comparison comparison) => ComparisonNames[comparison];
 
     public static string Name(this MeasureKind kind) => MeasureKinds[(int)kind];

@@ -74,7 +74,7 @@ public static partial class SegmentDefinitionJson
                 return null;
             }
 
-            CheckFields(root, string.Empty, RootFields, ["name", "condition"]);
+            CheckFields(root, string.Empty, RootFields, ["name", "condition"], ExplainRootField);
             var name = root.TryGetProperty("name", out var nameElement) ? ReadString(nameElement, "name", requireNonBlank: true) : null;
             string? description = null;
             if (root.TryGetProperty("description", out var descriptionElement) && descriptionElement.ValueKind != JsonValueKind.Null)
@@ -93,6 +93,12 @@ public static partial class SegmentDefinitionJson
 
         private Condition? ReadCondition(JsonElement element, string path, int depth)
         {
+            if (element.ValueKind == JsonValueKind.Array)
+            {
+                Error(path, $"A condition is an object with one key, not {Describe(element)}: conditions that must all hold are written {{\"all\": [{{…}}, {{…}}]}}, and {{\"any\": [{{…}}, {{…}}]}} when one is enough.");
+                return null;
+            }
+
             if (element.ValueKind != JsonValueKind.Object)
             {
                 Error(path, $"A condition is an object with one key ({string.Join(", ", DslNames.ConditionKinds)}), not {Describe(element)}.");
@@ -144,7 +150,7 @@ public static partial class SegmentDefinitionJson
                     leaves++;
                     return ReadBehavioural(kind, body, bodyPath);
                 default:
-                    Error(bodyPath, $"Unknown condition '{kind}'.{Suggestions.DidYouMean(kind, DslNames.ConditionKinds)} A condition is one of {string.Join(", ", DslNames.ConditionKinds)}.");
+                    Error(bodyPath, $"Unknown condition '{Truncate(kind)}'.{DidYouMeanCondition(kind)} A condition is one of {string.Join(", ", DslNames.ConditionKinds)}.");
                     return null;
             }
         }
@@ -216,7 +222,7 @@ public static partial class SegmentDefinitionJson
                 return null;
             }
 
-            var ok = CheckFields(body, path, EventFields, ["metric", "op", "value"]);
+            var ok = CheckFields(body, path, EventFields, ["metric", "op", "value"], ExplainEventField, MissingEventField);
             var metric = body.TryGetProperty("metric", out var metricElement) ? ReadString(metricElement, $"{path}.metric", requireNonBlank: true) : null;
             var where = ReadWhere(body, path, ref ok);
 
@@ -326,7 +332,8 @@ public static partial class SegmentDefinitionJson
             const string Shapes = "{\"last_days\": N}, {\"last_hours\": N}, {\"between_days_ago\": [A, B]}, {\"since\": T}, {\"before\": T} or {\"from\": T1, \"to\": T2}";
             if (element.ValueKind != JsonValueKind.Object)
             {
-                Error(path, $"A window is one of {Shapes}, not {Describe(element)}.");
+                var meant = element.ValueKind == JsonValueKind.String ? WindowPhrase(element.GetString()!) : null;
+                Error(path, $"A window is one of {Shapes}, not {Describe(element)}.{meant}");
                 return null;
             }
 
@@ -408,7 +415,7 @@ public static partial class SegmentDefinitionJson
                 return null;
             }
 
-            var ok = CheckFields(element, path, FilterFields, ["name", "op"]);
+            var ok = CheckFields(element, path, FilterFields, ["name", "op"], missingHint: field => MissingFilterField(field, element));
             var name = element.TryGetProperty("name", out var nameElement) ? ReadString(nameElement, $"{path}.name", requireNonBlank: true) : null;
             if (name == PropertyFilter.ValueProperty && !isEventWhere)
             {
@@ -633,24 +640,46 @@ public static partial class SegmentDefinitionJson
             return false;
         }
 
-        /// <summary>Reports unknown fields (with suggestions) and missing required ones; true when there were none.</summary>
-        private bool CheckFields(JsonElement element, string path, IReadOnlyList<string> allowed, IReadOnlyList<string> required)
+        /// <summary>
+        /// Reports unknown fields (with suggestions) and missing required ones; true when there were none.
+        /// <paramref name="explain"/> may answer an unknown field with what it means here (a window's field beside the
+        /// window, a count written as an object), naming the required fields its answer covers so those are not also
+        /// reported missing; <paramref name="missingHint"/> adds to a missing field's message.
+        /// </summary>
+        private bool CheckFields(
+            JsonElement element,
+            string path,
+            IReadOnlyList<string> allowed,
+            IReadOnlyList<string> required,
+            Func<string, JsonElement, FieldHint?>? explain = null,
+            Func<string, string>? missingHint = null)
         {
             var ok = true;
+            var covered = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in element.EnumerateObject())
             {
-                if (!allowed.Contains(property.Name))
+                if (allowed.Contains(property.Name))
                 {
-                    Error(Join(path, property.Name), $"Unknown field '{Truncate(property.Name)}'.{Suggestions.DidYouMean(property.Name, allowed)} Allowed here: {string.Join(", ", allowed)}.");
-                    ok = false;
+                    continue;
+                }
+
+                ok = false;
+                if (explain?.Invoke(property.Name, property.Value) is { } hint)
+                {
+                    Error(Join(path, property.Name), hint.Message);
+                    covered.UnionWith(hint.Covers);
+                }
+                else
+                {
+                    Error(Join(path, property.Name), $"Unknown field '{Truncate(property.Name)}'.{DslNames.DidYouMeanField(property.Name, allowed)} Allowed here: {string.Join(", ", allowed)}.");
                 }
             }
 
             foreach (var name in required)
             {
-                if (!element.TryGetProperty(name, out _))
+                if (!element.TryGetProperty(name, out _) && !covered.Contains(name))
                 {
-                    Error(Join(path, name), $"Missing required field '{name}'.");
+                    Error(Join(path, name), $"Missing required field '{name}'.{missingHint?.Invoke(name)}");
                     ok = false;
                 }
             }

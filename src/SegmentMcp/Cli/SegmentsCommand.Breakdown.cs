@@ -80,7 +80,7 @@ internal static partial class SegmentsCommand
             if (draft is var (source, definition))
             {
                 var definitions = services.GetRequiredService<DefinitionService>();
-                if (await ValidateAsync(definitions, company, definition, null, source, "nothing was broken down", stop).ConfigureAwait(false) is not { } validated)
+                if (await ValidateAsync(definitions, company, definition, null, source, "nothing was broken down", stop, draft: true).ConfigureAwait(false) is not { } validated)
                 {
                     return CommandLine.Failed;
                 }

@@ -27,7 +27,7 @@ internal static partial class SegmentsCommand
         return await WithServicesAsync(args, async (services, company) =>
         {
             var definitions = services.GetRequiredService<DefinitionService>();
-            if (await ValidateAsync(definitions, company, definition, null, source, "nothing was previewed", stop).ConfigureAwait(false) is not { } validated)
+            if (await ValidateAsync(definitions, company, definition, null, source, "nothing was previewed", stop, draft: true).ConfigureAwait(false) is not { } validated)
             {
                 return CommandLine.Failed;
             }

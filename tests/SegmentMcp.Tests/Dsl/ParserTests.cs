@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using SegmentMcp.Core.Dsl;
 
 namespace SegmentMcp.Tests.Dsl;
@@ -67,7 +68,25 @@ public sealed class ParserTests
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "where": [{"name": "$value", "op": "contains", "value": "a"}], "op": "gte", "value": 1}}}""", "condition.event.where[0].op", "does not apply to \"$value\"")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "where": [{"name": "$value", "op": "eq", "value": "a"}], "op": "gte", "value": 1}}}""", "condition.event.where[0].value", "a number")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "op": "gte", "value": 1, "windw": {"last_days": 3}}}}""", "condition.event.windw", "Did you mean 'window'")]
-    [InlineData("""{"name": "x", "condition": {"and": [{"property": {"name": "a", "op": "is_set"}}]}}""", "condition.and", "Unknown condition 'and'. Did you mean 'any', 'all' or")]
+    [InlineData("""{"name": "x", "condition": {"and": [{"property": {"name": "a", "op": "is_set"}}]}}""", "condition.and", "Unknown condition 'and'. Did you mean 'all'? A condition is one of")]
+    [InlineData("""{"name": "x", "condition": {"$or": [{"property": {"name": "a", "op": "is_set"}}]}}""", "condition.$or", "Did you mean 'any'?")]
+    [InlineData("""{"name": "x", "condition": {"none": [{"property": {"name": "a", "op": "is_set"}}]}}""", "condition.none", "is written {\"not\": {\"any\": [{…}, {…}]}}")]
+    [InlineData("""{"name": "x", "condition": {"trait": {"name": "a", "op": "is_set"}}}""", "condition.trait", "Did you mean 'property'?")]
+    [InlineData("""{"name": "x", "condition": [{"property": {"name": "a", "op": "is_set"}}]}""", "condition", "are written {\"all\": [{…}, {…}]}")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "last_days": 7, "op": "gte", "value": 1}}}""", "condition.event.last_days", "'last_days' belongs inside the window: write \"window\": {\"last_days\": 7}.")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "within_days": 14, "op": "gte", "value": 1}}}""", "condition.event.within_days", "write \"window\": {\"last_days\": 14} instead of 'within_days'")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": "last 2 weeks", "op": "gte", "value": 1}}}""", "condition.event.window", "not the string \"last 2 weeks\". Did you mean {\"last_days\": 14}?")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": "past 24 hours", "op": "gte", "value": 1}}}""", "condition.event.window", "Did you mean {\"last_hours\": 24}?")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "count": {"$gte": 3}}}}""", "condition.event.count", "compared with \"op\" and \"value\", not 'count': write \"op\": \"gte\", \"value\": 3.")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "at_least": 2}}}""", "condition.event.at_least", "write \"op\": \"gte\", \"value\": 2.")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "times": 2}}}""", "condition.event.times", "at least 2 times is \"op\": \"gte\", \"value\": 2; exactly 2 is \"op\": \"eq\"")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m"}}}""", "condition.event.op", "\"op\": \"gte\", \"value\": 1 is at least once, \"op\": \"eq\", \"value\": 0 is none.")]
+    [InlineData("""{"name": "x", "condition": {"event": {"event": "m", "op": "gte", "value": 1}}}""", "condition.event.event", "Unknown field 'event'. Did you mean 'metric'?")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "value": "Boston"}}}""", "condition.property.op", "Missing required field 'op'. Did you mean \"op\": \"eq\"?")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "value": ["Boston", "Austin"]}}}""", "condition.property.op", "Did you mean \"op\": \"in\" (equal to one of the values)?")]
+    [InlineData("""{"name": "x", "condition": {"property": {"property": "city", "op": "eq", "value": "Boston"}}}""", "condition.property.property", "Unknown field 'property'. Did you mean 'name'?")]
+    [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "operator": "eq", "value": "Boston"}}}""", "condition.property.operator", "Did you mean 'op'?")]
+    [InlineData("""{"name": "x", "all": [{"property": {"name": "a", "op": "is_set"}}]}""", "all", "'all' is a condition: a definition holds its condition inside \"condition\", as {\"name\": …, \"condition\": {\"all\": …}}.")]
     [InlineData("""{"name": "x", "condition": {"all": [], "any": []}}""", "condition", "exactly one key")]
     [InlineData("""{"name": "x", "condition": {}}""", "condition", "An empty condition")]
     [InlineData("""{"name": "x", "condition": {"any": []}}""", "condition.any", "non-empty array")]
@@ -113,6 +132,42 @@ public sealed class ParserTests
         Assert.Equal(
             ["name", "condition.all[0].property.value", "condition.all[1].event.value"],
             result.Errors.Select(e => e.Path).ToArray());
+    }
+
+    [Fact]
+    public void A_shape_from_another_language_is_answered_once_not_also_as_missing_fields()
+    {
+        var result = SegmentDefinitionJson.Parse("""
+            {"name": "x", "condition": {"event": {"metric": "m", "count": {"gte": 2}, "last_days": 7}}}
+            """);
+        Assert.Equal(["condition.event.count", "condition.event.last_days"], result.Errors.Select(e => e.Path).ToArray());
+
+        var beside = SegmentDefinitionJson.Parse("""{"name": "x", "any": [{"property": {"name": "a", "op": "is_set"}}]}""");
+        Assert.Equal(["any"], beside.Errors.Select(e => e.Path).ToArray());
+    }
+
+    [Theory]
+    [InlineData("""{"condition": {"property": {"name": "a", "op": "is_set"}}}""", "Draft", """{"property":{"name":"a","op":"is_set"}}""")]
+    [InlineData("""{"all": [{"property": {"name": "a", "op": "is_set"}}]}""", "Draft", """{"all":[{"property":{"name":"a","op":"is_set"}}]}""")]
+    [InlineData("""{"name": "Mine", "description": "d", "condition": {"property": {"name": "a", "op": "is_set"}}}""", "Mine", """{"property":{"name":"a","op":"is_set"}}""")]
+    public void A_draft_may_leave_out_its_name_or_be_its_bare_condition(string json, string name, string condition)
+    {
+        using var document = JsonDocument.Parse(json);
+        var result = SegmentDefinitionJson.Parse(SegmentDefinitionJson.AsDraft(document.RootElement));
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(name, result.Definition!.Name);
+        var expected = SegmentDefinitionJson.Parse($$"""{"name": "{{name}}", "condition": {{condition}}}""").Definition!;
+        Assert.Equal(SegmentDefinitionJson.Write(expected), SegmentDefinitionJson.Write(result.Definition with { Description = null }));
+    }
+
+    [Fact]
+    public void A_draft_that_is_neither_keeps_the_readers_errors()
+    {
+        using var document = JsonDocument.Parse("""{"property": {"name": "a", "op": "is_set"}, "event": {"metric": "m", "op": "gte", "value": 1}}""");
+        var result = SegmentDefinitionJson.Parse(SegmentDefinitionJson.AsDraft(document.RootElement));
+
+        Assert.Equal(["property", "event"], result.Errors.Select(e => e.Path).ToArray());
     }
 
     [Fact]

@@ -262,6 +262,26 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.DoesNotContain((await server.CallAsync("list_segments", new { }))["segments"]!.AsArray(), s => (string?)s!["name"] == "both");
         Assert.Contains("limit", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.Buyers), limit = 5000 }), StringComparison.Ordinal);
         Assert.Contains("as_of", await server.FailAsync("preview_segment", new { definition = Definition(McpTestData.Buyers), as_of = "yesterday" }), StringComparison.Ordinal);
+
+        // A draft is never saved: it needs no name and may be its bare condition; a saved segment needs both.
+        var named = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners) });
+        var unnamed = await server.CallAsync("preview_segment", new { definition = Definition("""{"condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}""") });
+        var bare = await server.CallAsync("preview_segment", new { definition = Definition("""{"property": {"name": "city", "op": "eq", "value": "Boston"}}""") });
+        Assert.Equal((string?)unnamed["read_back"], (string?)bare["read_back"]);
+        Assert.Equal(unnamed["members"]!.ToJsonString(), bare["members"]!.ToJsonString());
+        Assert.True((long)bare["count"]! >= (long)named["count"]!);
+        Assert.Contains("name: Missing required field 'name'", await server.FailAsync("create_segment", new { definition = Definition("""{"condition": {"property": {"name": "city", "op": "is_set"}}}""") }), StringComparison.Ordinal);
+        Assert.Contains(
+            "property: 'property' is a condition: a definition holds its condition inside \"condition\"",
+            await server.FailAsync("create_segment", new { definition = Definition("""{"name": "bare", "property": {"name": "city", "op": "is_set"}}""") }),
+            StringComparison.Ordinal);
+
+        // Shapes of other query languages are answered with this language's spelling.
+        var foreign = await server.FailAsync("preview_segment", new
+        {
+            definition = Definition("""{"name": "x", "condition": {"and": [{"event": {"metric": "Opened Email", "last_days": 7, "count": {"$gte": 2}}}]}}"""),
+        });
+        Assert.Contains("condition.and: Unknown condition 'and'. Did you mean 'all'?", foreign, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Mcp.Tools;
 
 internal sealed record MembersAtResult(
-    string SegmentId, DateTime At, IReadOnlyList<string> Members, string? NextCursor, DateTime FirstEvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null,
+    string SegmentId, DateTime At, IReadOnlyList<string> Members, string? NextCursor, DateTime FirstEvaluatedAt, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 /// <summary>Time travel: a saved segment's membership at a past time, from its entered/exited log.</summary>

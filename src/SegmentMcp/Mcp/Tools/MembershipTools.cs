@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.App;
@@ -13,7 +14,7 @@ namespace SegmentMcp.Mcp.Tools;
 internal sealed record CountMembersResult(string SegmentId, long Count, DateTime? EvaluatedAt);
 
 internal sealed record ListMembersResult(
-    string SegmentId, long Count, IReadOnlyList<string> Members, string? NextCursor, DateTime? EvaluatedAt, IReadOnlyList<MemberProfile>? Profiles = null);
+    string SegmentId, long Count, IReadOnlyList<string> Members, string? NextCursor, DateTime? EvaluatedAt, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null);
 
 internal sealed record OverlapPair(string A, string B, long Both);
 
@@ -22,7 +23,7 @@ internal sealed record SegmentOverlapResult(IReadOnlyDictionary<string, long> Si
 internal sealed record MembershipChangeItem(string ProfileId, DateTime At);
 
 internal sealed record MembershipChangesResult(
-    string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor, IReadOnlyList<MemberProfile>? Profiles = null);
+    string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null);
 
 [McpServerToolType]
 internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, MemberProfiles memberProfiles, DefinitionService definitions)
@@ -164,7 +165,7 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
         var company = tenant.Tenant;
         var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
-        var validated = hasDefinition ? await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken).ConfigureAwait(false) : null;
+        var validated = hasDefinition ? await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken, draft: true).ConfigureAwait(false) : null;
         var saved = hasDefinition ? null : await ToolSupport.RequireSegmentAsync(store, company, segment_id, cancellationToken).ConfigureAwait(false);
         var names = properties is null or [] ? [] : await memberProfiles.NamesAsync(company, properties, cancellationToken, SegmentBreakdown.MaxProperties).ConfigureAwait(false);
         if (eventRequests.Count > 0)

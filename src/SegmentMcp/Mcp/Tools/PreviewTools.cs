@@ -18,7 +18,7 @@ internal sealed record PreviewSegmentResult(
     string? NextCursor,
     string ReadBack,
     DateTime EvaluatedAt,
-    IReadOnlyList<MemberProfile>? Profiles = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ConditionCount>? ConditionCounts = null);
 
@@ -52,7 +52,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         {"event": {"metric": "Placed Order", "window": {"last_days": 90}, "measure": {"sum": "$value"}, "op": "gte", "value": 500}}}, "limit": 10}
         """)]
     public async Task<PreviewSegmentResult> PreviewSegment(
-        [Description("The segment definition to try: {\"name\", \"description\"?, \"condition\"}.")] JsonElement definition,
+        [Description("The segment definition to try: {\"name\", \"description\"?, \"condition\"}; a draft may leave out the name.")] JsonElement definition,
         [Description("Evaluate as of this ISO-8601 UTC time (e.g. \"2026-11-20T10:00:00Z\"); default now.")] string? as_of = null,
         [Description("Member ids per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous preview of the same definition; omit for the first page.")] string? cursor = null,
@@ -64,7 +64,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         var now = position is null
             ? ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow
             : Cursor.Time(position[1], "preview_segment");
-        var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken).ConfigureAwait(false);
+        var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken, draft: true).ConfigureAwait(false);
         var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
         var hints = position is null ? ValueHints.ForAsync(definitions, validated, now, cancellationToken) : Task.FromResult<IReadOnlyList<ValueHint>?>(null);
         var (count, members) = await definitions.PreviewAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
@@ -245,7 +245,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         var company = tenant.Tenant;
         if (hasDefinition)
         {
-            return await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken).ConfigureAwait(false);
+            return await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken, draft: true).ConfigureAwait(false);
         }
 
         var saved = await ToolSupport.RequireSegmentAsync(store, company, segmentId, cancellationToken).ConfigureAwait(false);

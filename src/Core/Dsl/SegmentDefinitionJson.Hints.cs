@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace SegmentMcp.Core.Dsl;
+
+/// <summary>
+/// What the reader says about shapes other query languages use ("and", a window's field beside the window, a count
+/// written as {"gte": 1}, a condition beside the definition's name): each answered with this language's spelling, so
+/// a model fixes it in one call instead of guessing from a list of names.
+/// </summary>
+public static partial class SegmentDefinitionJson
+{
+    /// <summary>The name a draft without one is read with; a draft is evaluated, never saved.</summary>
+    public const string DraftName = "Draft";
+
+    /// <summary>
+    /// A draft to preview or break down is never saved, so it needs no name, and it may be given as its bare
+    /// condition ({"all": […]} instead of {"name": …, "condition": {"all": […]}}): both are filled in here. Anything
+    /// else is returned as it is, for the reader to report.
+    /// </summary>
+    public static JsonElement AsDraft(JsonElement definition)
+    {
+        if (definition.ValueKind != JsonValueKind.Object)
+        {
+            return definition;
+        }
+
+        var fields = definition.EnumerateObject().Select(p => p.Name).ToList();
+        var bareCondition = fields is [var only] && DslNames.ConditionKinds.Contains(only);
+        if (!bareCondition && fields.Contains("name"))
+        {
+            return definition;
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", DraftName);
+            if (bareCondition)
+            {
+                writer.WritePropertyName("condition");
+                definition.WriteTo(writer);
+            }
+            else
+            {
+                foreach (var field in definition.EnumerateObject())
+                {
+                    field.WriteTo(writer);
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
+    }
+
+    private sealed partial class Reader
+    {
+        private static readonly string[] CountFields =
+        [
+            "count", "times", "occurrences", "frequency", "num_events", "event_count", "min_count", "min_times", "minimum",
+            "at_least", "max_count", "max_times", "maximum", "at_most", "exactly",
+        ];
+
+        private static readonly string[] DayWindowFields = ["in_last_days", "within_days", "within_last_days", "days", "last_n_days", "past_days", "lookback_days"];
+
+        private static readonly string[] HourWindowFields = ["in_last_hours", "within_hours", "within_last_hours", "hours", "last_n_hours", "past_hours"];
+
+        /// <summary>A field the reader understood: what to write instead, and the required fields that answer covers.</summary>
+        private sealed record FieldHint(string Message, IReadOnlyList<string> Covers);
+
+        private static string DidYouMeanCondition(string kind)
+        {
+            var bare = kind.Trim().TrimStart('$');
+            if (bare.ToLowerInvariant() is "none" or "nor" or "none_of" or "noneof" or "not_any")
+            {
+                return " That none of several conditions holds is written {\"not\": {\"any\": [{…}, {…}]}}.";
+            }
+
+            return DslNames.ConditionMeant(kind) is { } meant
+                ? $" Did you mean '{meant}'?"
+                : Suggestions.DidYouMean(kind, DslNames.ConditionKinds);
+        }
+
+        /// <summary>A condition written beside the definition's name instead of inside its "condition".</summary>
+        private static FieldHint? ExplainRootField(string name, JsonElement value) =>
+            DslNames.ConditionMeant(name) is { } kind
+                ? new FieldHint(
+                    $"'{Truncate(name)}' is a condition: a definition holds its condition inside \"condition\", as {{\"name\": …, \"condition\": {{\"{kind}\": …}}}}.",
+                    ["condition"])
+                : null;
+
+        private static FieldHint? ExplainEventField(string name, JsonElement value)
+        {
+            var lower = name.Trim().ToLowerInvariant();
+            var raw = Truncate(value.GetRawText());
+            if (DslNames.WindowKinds.Contains(lower))
+            {
+                var window = lower is "from" or "to" ? "{\"from\": T1, \"to\": T2}" : $"{{\"{lower}\": {raw}}}";
+                return new FieldHint($"'{Truncate(name)}' belongs inside the window: write \"window\": {window}.", []);
+            }
+
+            if (DayWindowFields.Contains(lower) || HourWindowFields.Contains(lower))
+            {
+                var unit = DayWindowFields.Contains(lower) ? "last_days" : "last_hours";
+                var amount = value.ValueKind == JsonValueKind.Number ? raw : "N";
+                return new FieldHint($"An event condition's time is its window: write \"window\": {{\"{unit}\": {amount}}} instead of '{Truncate(name)}'.", []);
+            }
+
+            if (!CountFields.Contains(lower))
+            {
+                return null;
+            }
+
+            var written = CountWritten(lower, value);
+            return new FieldHint(
+                $"The events are counted and the count is compared with \"op\" and \"value\", not '{Truncate(name)}': {written}.",
+                ["op", "value"]);
+        }
+
+        /// <summary>"op"/"value" for a count written as a field: {"count": {"gte": 3}}, {"at_least": 3}, {"times": 3}.</summary>
+        private static string CountWritten(string field, JsonElement value)
+        {
+            if (value.ValueKind == JsonValueKind.Object && value.EnumerateObject().ToList() is [var only]
+                && DslNames.ComparisonMeant(only.Name) is { } op && only.Value.ValueKind == JsonValueKind.Number)
+            {
+                return $"write \"op\": \"{op}\", \"value\": {only.Value.GetRawText()}";
+            }
+
+            var number = value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "N";
+            return field switch
+            {
+                "min_count" or "min_times" or "minimum" or "at_least" => $"write \"op\": \"gte\", \"value\": {number}",
+                "max_count" or "max_times" or "maximum" or "at_most" => $"write \"op\": \"lte\", \"value\": {number}",
+                "exactly" => $"write \"op\": \"eq\", \"value\": {number}",
+                _ => $"at least {number} times is \"op\": \"gte\", \"value\": {number}; exactly {number} is \"op\": \"eq\"; none is \"op\": \"eq\", \"value\": 0",
+            };
+        }
+
+        /// <summary>" Did you mean {"last_days": 7}?" for a window written as words ("last 7 days", "past 2 weeks").</summary>
+        private static string? WindowPhrase(string text)
+        {
+            var match = WindowPhrasePattern().Match(text);
+            if (!match.Success || !int.TryParse(match.Groups["n"].Value, CultureInfo.InvariantCulture, out var n) || n is < 1 or > MaxDays)
+            {
+                return null;
+            }
+
+            var (field, amount, about) = match.Groups["unit"].Value.ToLowerInvariant() switch
+            {
+                "hour" => ("last_hours", n, string.Empty),
+                "day" => ("last_days", n, string.Empty),
+                "week" => ("last_days", n * 7, string.Empty),
+                "month" => ("last_days", n * 30, $" ({n} × 30 days; {{\"since\": T}} for calendar months)"),
+                _ => ("last_days", n * 365, string.Empty),
+            };
+            return amount > MaxDays ? null : $" Did you mean {{\"{field}\": {amount}}}?{about}";
+        }
+
+        [GeneratedRegex(@"^\s*(?:in\s+|within\s+)?(?:the\s+)?(?:last|past|previous)?\s*(?<n>\d{1,5})\s*(?<unit>hour|day|week|month|year)s?\s*$", RegexOptions.IgnoreCase)]
+        private static partial Regex WindowPhrasePattern();
+
+        private static string MissingEventField(string field) => field == "op"
+            ? " An event condition compares its events' count (or measure) with \"op\" and \"value\": \"op\": \"gte\", \"value\": 1 is at least once, \"op\": \"eq\", \"value\": 0 is none."
+            : string.Empty;
+
+        private static string MissingFilterField(string field, JsonElement filter)
+        {
+            if (field != "op")
+            {
+                return string.Empty;
+            }
+
+            if (!filter.TryGetProperty("value", out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return " E.g. \"op\": \"is_set\" for any value, \"op\": \"is_not_set\" for none.";
+            }
+
+            return value.ValueKind == JsonValueKind.Array
+                ? " Did you mean \"op\": \"in\" (equal to one of the values)?"
+                : " Did you mean \"op\": \"eq\"?";
+        }
+    }
+}
