@@ -61,9 +61,11 @@ public sealed partial class DefinitionService(IClickHouseEngine engine, StorageS
 
     /// <summary>
     /// Parses and validates; throws a <see cref="DefinitionException"/> listing every problem when it is not valid.
-    /// A <paramref name="draft"/> (previewed, never saved) may leave out its name or be just its condition.
+    /// With <paramref name="nameIfMissing"/> (a draft's, a saved segment's) the definition may leave out its name or be
+    /// just its condition.
     /// </summary>
-    public async Task<ValidatedDefinition> ValidateAsync(string tenant, JsonElement definition, string? ownSegmentId, CancellationToken cancellationToken, bool draft = false)
+    public async Task<ValidatedDefinition> ValidateAsync(
+        string tenant, JsonElement definition, string? ownSegmentId, CancellationToken cancellationToken, string? nameIfMissing = null)
     {
         if (definition.ValueKind == JsonValueKind.String)
         {
@@ -80,9 +82,9 @@ public sealed partial class DefinitionService(IClickHouseEngine engine, StorageS
             }
         }
 
-        if (draft)
+        if (nameIfMissing is not null)
         {
-            definition = SegmentDefinitionJson.AsDraft(definition);
+            definition = SegmentDefinitionJson.WithName(definition, nameIfMissing);
         }
 
         var parsed = SegmentDefinitionJson.Parse(definition);

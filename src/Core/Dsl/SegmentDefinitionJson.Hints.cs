@@ -15,11 +15,11 @@ public static partial class SegmentDefinitionJson
     public const string DraftName = "Draft";
 
     /// <summary>
-    /// A draft to preview or break down is never saved, so it needs no name, and it may be given as its bare
-    /// condition ({"all": […]} instead of {"name": …, "condition": {"all": […]}}): both are filled in here. Anything
-    /// else is returned as it is, for the reader to report.
+    /// A definition whose name is known without it (a draft, never saved; a saved segment's new version) may leave the
+    /// name out, or be given as its bare condition ({"all": […]} instead of {"name": …, "condition": {"all": […]}}):
+    /// both are filled in here with <paramref name="name"/>. Anything else is returned as it is, for the reader to report.
     /// </summary>
-    public static JsonElement AsDraft(JsonElement definition)
+    public static JsonElement WithName(JsonElement definition, string name)
     {
         if (definition.ValueKind != JsonValueKind.Object)
         {
@@ -37,7 +37,7 @@ public static partial class SegmentDefinitionJson
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteString("name", DraftName);
+            writer.WriteString("name", name);
             if (bareCondition)
             {
                 writer.WritePropertyName("condition");

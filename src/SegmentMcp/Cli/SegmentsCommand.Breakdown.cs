@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.App;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Cli;
@@ -80,7 +81,7 @@ internal static partial class SegmentsCommand
             if (draft is var (source, definition))
             {
                 var definitions = services.GetRequiredService<DefinitionService>();
-                if (await ValidateAsync(definitions, company, definition, null, source, "nothing was broken down", stop, draft: true).ConfigureAwait(false) is not { } validated)
+                if (await ValidateAsync(definitions, company, definition, null, source, "nothing was broken down", stop, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false) is not { } validated)
                 {
                     return CommandLine.Failed;
                 }

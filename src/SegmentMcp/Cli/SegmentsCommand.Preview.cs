@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.App;
+using SegmentMcp.Core.Dsl;
 
 namespace SegmentMcp.Cli;
 
@@ -27,7 +28,7 @@ internal static partial class SegmentsCommand
         return await WithServicesAsync(args, async (services, company) =>
         {
             var definitions = services.GetRequiredService<DefinitionService>();
-            if (await ValidateAsync(definitions, company, definition, null, source, "nothing was previewed", stop, draft: true).ConfigureAwait(false) is not { } validated)
+            if (await ValidateAsync(definitions, company, definition, null, source, "nothing was previewed", stop, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false) is not { } validated)
             {
                 return CommandLine.Failed;
             }

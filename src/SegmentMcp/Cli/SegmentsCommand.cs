@@ -567,11 +567,11 @@ internal static partial class SegmentsCommand
 
     /// <summary>The validated definition, or null once each of its problems is on standard error with its path.</summary>
     private static async Task<ValidatedDefinition?> ValidateAsync(
-        DefinitionService definitions, string company, JsonElement definition, string? ownId, string source, string outcome, CancellationToken stop, bool draft = false)
+        DefinitionService definitions, string company, JsonElement definition, string? ownId, string source, string outcome, CancellationToken stop, string? nameIfMissing = null)
     {
         try
         {
-            return await definitions.ValidateAsync(company, definition, ownId, stop, draft).ConfigureAwait(false);
+            return await definitions.ValidateAsync(company, definition, ownId, stop, nameIfMissing).ConfigureAwait(false);
         }
         catch (DefinitionException invalid)
         {

@@ -153,7 +153,7 @@ public sealed class ParserTests
     public void A_draft_may_leave_out_its_name_or_be_its_bare_condition(string json, string name, string condition)
     {
         using var document = JsonDocument.Parse(json);
-        var result = SegmentDefinitionJson.Parse(SegmentDefinitionJson.AsDraft(document.RootElement));
+        var result = SegmentDefinitionJson.Parse(SegmentDefinitionJson.WithName(document.RootElement, SegmentDefinitionJson.DraftName));
 
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
         Assert.Equal(name, result.Definition!.Name);
@@ -165,7 +165,7 @@ public sealed class ParserTests
     public void A_draft_that_is_neither_keeps_the_readers_errors()
     {
         using var document = JsonDocument.Parse("""{"property": {"name": "a", "op": "is_set"}, "event": {"metric": "m", "op": "gte", "value": 1}}""");
-        var result = SegmentDefinitionJson.Parse(SegmentDefinitionJson.AsDraft(document.RootElement));
+        var result = SegmentDefinitionJson.Parse(SegmentDefinitionJson.WithName(document.RootElement, SegmentDefinitionJson.DraftName));
 
         Assert.Equal(["property", "event"], result.Errors.Select(e => e.Path).ToArray());
     }

@@ -323,10 +323,13 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var updated = await server.CallAsync("update_segment", new
         {
             segment_id = id,
-            definition = Definition("""{"name": "Boston openers", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}"""),
+            definition = Definition("""{"property": {"name": "city", "op": "eq", "value": "Boston"}}"""),
         });
         Assert.Equal(2, (int)updated["version"]!);
         Assert.Equal(3, (long)updated["size"]!);
+        var afterUpdate = await server.CallAsync("get_segment", new { segment_id = id });
+        Assert.Equal("Boston openers", (string?)afterUpdate["name"]);
+        Assert.Equal("Boston openers", (string?)afterUpdate["definition"]!["name"]);
 
         // Who they are, in the same call: each member's properties as of the evaluation, a missing one left out.
         var described = await server.CallAsync("list_members", new { segment_id = id, properties = new[] { "plan", "city" } });

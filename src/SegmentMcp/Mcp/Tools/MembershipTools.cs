@@ -165,7 +165,7 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
 
         var company = tenant.Tenant;
         var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
-        var validated = hasDefinition ? await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken, draft: true).ConfigureAwait(false) : null;
+        var validated = hasDefinition ? await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false) : null;
         var saved = hasDefinition ? null : await ToolSupport.RequireSegmentAsync(store, company, segment_id, cancellationToken).ConfigureAwait(false);
         var names = properties is null or [] ? [] : await memberProfiles.NamesAsync(company, properties, cancellationToken, SegmentBreakdown.MaxProperties).ConfigureAwait(false);
         if (eventRequests.Count > 0)

@@ -64,7 +64,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         var now = position is null
             ? ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow
             : Cursor.Time(position[1], "preview_segment");
-        var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken, draft: true).ConfigureAwait(false);
+        var validated = await definitions.ValidateAsync(tenant.Tenant, definition, null, cancellationToken, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false);
         var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
         var hints = position is null ? ValueHints.ForAsync(definitions, validated, now, cancellationToken) : Task.FromResult<IReadOnlyList<ValueHint>?>(null);
         var (count, members) = await definitions.PreviewAsync(validated, now, position?[0], take + 1, cancellationToken).ConfigureAwait(false);
@@ -245,7 +245,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         var company = tenant.Tenant;
         if (hasDefinition)
         {
-            return await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken, draft: true).ConfigureAwait(false);
+            return await definitions.ValidateAsync(company, definition!.Value, null, cancellationToken, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false);
         }
 
         var saved = await ToolSupport.RequireSegmentAsync(store, company, segmentId, cancellationToken).ConfigureAwait(false);

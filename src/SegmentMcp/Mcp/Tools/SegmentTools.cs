@@ -139,12 +139,12 @@ internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, 
         """)]
     public async Task<SaveSegmentResult> UpdateSegment(
         [Description("The id of the segment to change.")] string segment_id,
-        [Description("The complete new definition (not a patch).")] JsonElement definition,
+        [Description("The complete new definition (not a patch); without a name it keeps the segment's name.")] JsonElement definition,
         CancellationToken cancellationToken = default)
     {
         var company = tenant.Tenant;
-        await RequireAsync(segment_id, cancellationToken).ConfigureAwait(false);
-        var validated = await definitions.ValidateAsync(company, definition, segment_id, cancellationToken).ConfigureAwait(false);
+        var current = await RequireAsync(segment_id, cancellationToken).ConfigureAwait(false);
+        var validated = await definitions.ValidateAsync(company, definition, segment_id, cancellationToken, nameIfMissing: current.Name).ConfigureAwait(false);
         var parsed = validated.Definition;
         SavedSegment saved;
         try
