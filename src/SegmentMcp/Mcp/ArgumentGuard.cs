@@ -129,6 +129,12 @@ internal static class ArgumentGuard
             return " A definition's fields go inside 'definition': {\"definition\": {\"name\": …, \"condition\": …}}.";
         }
 
+        if (!known.Contains("definition") && (known.Contains("segment_id") || known.Contains("segment_ids"))
+            && (name.Equals("definition", StringComparison.OrdinalIgnoreCase) || name.Equals("condition", StringComparison.OrdinalIgnoreCase)))
+        {
+            return " This tool reads saved segments only: preview_segment evaluates a draft definition (its count, members and their properties), segment_breakdown breaks one down, and create_segment saves it.";
+        }
+
         if (TenantWords.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
             return " The workspace is fixed by the server (its --company, or the HTTP key), never by an argument.";

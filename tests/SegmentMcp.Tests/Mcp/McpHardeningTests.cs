@@ -237,6 +237,8 @@ public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFix
     [InlineData("list_members", """{"segment_id": "x", "offset": 100}""", "offset: not an argument of list_members. To page, pass the previous result's next_cursor as 'cursor'.\nlist_members takes segment_id, limit, cursor, properties.")]
     [InlineData("count_members", """{"segment": "x"}""", "segment: not an argument of count_members. Did you mean 'segment_id'?")]
     [InlineData("preview_segment", """{"name": "x", "condition": {"property": {"name": "city", "op": "is_set"}}}""", "condition: not an argument of preview_segment. A definition's fields go inside 'definition'")]
+    [InlineData("count_members", """{"definition": {"condition": {"property": {"name": "city", "op": "is_set"}}}}""", "definition: not an argument of count_members. This tool reads saved segments only: preview_segment evaluates a draft definition")]
+    [InlineData("segment_overlap", """{"segment_ids": ["a"], "condition": {"property": {"name": "city", "op": "is_set"}}}""", "condition: not an argument of segment_overlap. This tool reads saved segments only")]
     [InlineData("describe_schema", """{"tenant": "other"}""", "tenant: not an argument of describe_schema. The workspace is fixed by the server")]
     [InlineData("list_segments", """{"limit": 5, "sort": "size"}""", "sort: not an argument of list_segments.\nlist_segments takes cursor, limit.")]
     public async Task Bad_arguments_are_tool_errors_naming_the_argument_and_the_rule(string tool, string arguments, string expected)
