@@ -43,7 +43,7 @@ public static partial class SegmentDefinitionJson
 
         private FirstTimeCondition? ReadFirstTime(JsonElement body, string path)
         {
-            var ok = CheckFields(body, path, FirstTimeFields, ["metric", "window"]);
+            var ok = CheckFields(body, path, FirstTimeFields, ["metric", "window"], ExplainWindowField);
             var metric = ReadMetric(body, path);
             var where = ReadWhere(body, path, ref ok);
             var window = ReadOptionalWindow(body, path, ref ok);
@@ -52,7 +52,7 @@ public static partial class SegmentDefinitionJson
 
         private SequenceCondition? ReadSequence(JsonElement body, string path)
         {
-            var ok = CheckFields(body, path, SequenceFields, ["steps", "within_hours"]);
+            var ok = CheckFields(body, path, SequenceFields, ["steps", "within_hours"], ExplainWindowField);
             var within = body.TryGetProperty("within_hours", out var withinElement) ? ReadInteger(withinElement, path, "within_hours", 1, MaxHours) : null;
             var window = ReadOptionalWindow(body, path, ref ok);
             if (!body.TryGetProperty("steps", out var stepsElement))
@@ -74,6 +74,13 @@ public static partial class SegmentDefinitionJson
             {
                 var stepPath = $"{stepsPath}[{index}]";
                 var isLast = ++index == count;
+                if (item.ValueKind == JsonValueKind.String)
+                {
+                    Error(stepPath, $"Expected a step {{\"metric\": …, \"where\": […]}}, not {Describe(item)}: write {{\"metric\": {Truncate(item.GetRawText())}}}.");
+                    ok = false;
+                    continue;
+                }
+
                 if (!RequireObject(item, stepPath, "a step {\"metric\": …, \"where\": […]}"))
                 {
                     ok = false;
@@ -137,7 +144,7 @@ public static partial class SegmentDefinitionJson
                 var b = a is null ? null : ReadInteger(beforeElement[1], path, "before_days[1]", 0, MaxDays);
                 if (a is null || b is null || a >= b)
                 {
-                    Error($"{path}.before_days", $"\"before_days\" takes two whole numbers [A, B] with A < B (events from B days ago up to A days ago), not {Describe(beforeElement)}.");
+                    Error($"{path}.before_days", $"\"before_days\" takes two whole numbers [A, B] with A < B (events from B days ago up to A days ago), not {Describe(beforeElement)}.{BeforeDaysMeant(beforeElement, body)}");
                 }
                 else
                 {

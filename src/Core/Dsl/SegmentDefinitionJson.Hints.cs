@@ -94,23 +94,35 @@ public static partial class SegmentDefinitionJson
                     ["condition"])
                 : null;
 
-        private static FieldHint? ExplainEventField(string name, JsonElement value)
+        /// <summary>A window's field written beside the window ("last_days": 7) or a window in other words ("within_days": 7).</summary>
+        private static FieldHint? ExplainWindowField(string name, JsonElement value)
         {
             var lower = name.Trim().ToLowerInvariant();
             var raw = Truncate(value.GetRawText());
             if (DslNames.WindowKinds.Contains(lower))
             {
                 var window = lower is "from" or "to" ? "{\"from\": T1, \"to\": T2}" : $"{{\"{lower}\": {raw}}}";
-                return new FieldHint($"'{Truncate(name)}' belongs inside the window: write \"window\": {window}.", []);
+                return new FieldHint($"'{Truncate(name)}' belongs inside the window: write \"window\": {window}.", ["window"]);
             }
 
             if (DayWindowFields.Contains(lower) || HourWindowFields.Contains(lower))
             {
                 var unit = DayWindowFields.Contains(lower) ? "last_days" : "last_hours";
                 var amount = value.ValueKind == JsonValueKind.Number ? raw : "N";
-                return new FieldHint($"An event condition's time is its window: write \"window\": {{\"{unit}\": {amount}}} instead of '{Truncate(name)}'.", []);
+                return new FieldHint($"A condition's time is its window: write \"window\": {{\"{unit}\": {amount}}} instead of '{Truncate(name)}'.", ["window"]);
             }
 
+            return null;
+        }
+
+        private static FieldHint? ExplainEventField(string name, JsonElement value)
+        {
+            if (ExplainWindowField(name, value) is { } window)
+            {
+                return window;
+            }
+
+            var lower = name.Trim().ToLowerInvariant();
             if (!CountFields.Contains(lower))
             {
                 return null;
@@ -163,6 +175,33 @@ public static partial class SegmentDefinitionJson
 
         [GeneratedRegex(@"^\s*(?:in\s+|within\s+)?(?:the\s+)?(?:last|past|previous)?\s*(?<n>\d{1,5})\s*(?<unit>hour|day|week|month|year)s?\s*$", RegexOptions.IgnoreCase)]
         private static partial Regex WindowPhrasePattern();
+
+        /// <summary>" Did you mean [{"name": "category", "op": "eq", "value": "shoes"}]?" for where written as {"category": "shoes"}.</summary>
+        private static string WhereAsObject(JsonElement where)
+        {
+            var pairs = where.EnumerateObject().ToList();
+            if (pairs.Count is 0 or > 3 || pairs.Any(p => p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null))
+            {
+                return string.Empty;
+            }
+
+            var filters = pairs.Select(p => $"{{\"name\": {JsonSerializer.Serialize(p.Name)}, \"op\": \"eq\", \"value\": {Truncate(p.Value.GetRawText())}}}");
+            return $" Did you mean [{string.Join(", ", filters)}]?";
+        }
+
+        /// <summary>For stopped's before_days given as one number of days: the window from recent_days back to it.</summary>
+        private static string BeforeDaysMeant(JsonElement before, JsonElement body)
+        {
+            if (before.ValueKind != JsonValueKind.Number || !before.TryGetInt32(out var days) || days < 1)
+            {
+                return string.Empty;
+            }
+
+            var recent = body.TryGetProperty("recent_days", out var recentElement) && recentElement.ValueKind == JsonValueKind.Number && recentElement.TryGetInt32(out var r) && r >= 1 && r < days ? r : 0;
+            return recent > 0
+                ? $" Did you mean [{recent}, {days}] (events between {days} and {recent} days ago, none in the last {recent})?"
+                : $" E.g. [30, {days}] for events between {days} and 30 days ago.";
+        }
 
         private static string MissingEventField(string field) => field == "op"
             ? " An event condition compares its events' count (or measure) with \"op\" and \"value\": \"op\": \"gte\", \"value\": 1 is at least once, \"op\": \"eq\", \"value\": 0 is none."

@@ -193,7 +193,8 @@ public static partial class SegmentDefinitionJson
 
             if (whereElement.ValueKind != JsonValueKind.Array)
             {
-                Error($"{path}.where", $"Expected an array of filters {{\"name\": …, \"op\": …, \"value\": …}}, not {Describe(whereElement)}.");
+                var meant = whereElement.ValueKind == JsonValueKind.Object ? WhereAsObject(whereElement) : string.Empty;
+                Error($"{path}.where", $"Expected an array of filters {{\"name\": …, \"op\": …, \"value\": …}}, not {Describe(whereElement)}.{meant}");
                 ok = false;
                 return where;
             }

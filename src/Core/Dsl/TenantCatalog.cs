@@ -62,6 +62,11 @@ public sealed class TenantCatalog
             return $" '{name}' is a property of {EventsOf(metrics)}, not of '{metric}' events.";
         }
 
+        if (condition && name.Trim().TrimStart('$', '_').ToLowerInvariant() is "value" or "event_value" or "numeric_value")
+        {
+            return $" Did you mean \"{PropertyFilter.ValueProperty}\", each event's numeric value (with the dollar sign)?";
+        }
+
         return !ProfileProperties.Contains(name) ? null
             : !condition ? $" '{name}' is a profile property, not a property of '{metric}' events."
             : $" '{name}' is a profile property, not a property of '{metric}' events: a property condition tests it, e.g. {{\"property\": {{\"name\": {Json(name)}, \"op\": \"eq\", \"value\": \"…\"}}}} beside this one in an all.";

@@ -86,6 +86,10 @@ public sealed class ParserTests
     [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "value": ["Boston", "Austin"]}}}""", "condition.property.op", "Did you mean \"op\": \"in\" (equal to one of the values)?")]
     [InlineData("""{"name": "x", "condition": {"property": {"property": "city", "op": "eq", "value": "Boston"}}}""", "condition.property.property", "Unknown field 'property'. Did you mean 'name'?")]
     [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "operator": "eq", "value": "Boston"}}}""", "condition.property.operator", "Did you mean 'op'?")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "where": {"category": "shoes"}, "op": "gte", "value": 1}}}""", "condition.event.where", "not an object. Did you mean [{\"name\": \"category\", \"op\": \"eq\", \"value\": \"shoes\"}]?")]
+    [InlineData("""{"name": "x", "condition": {"sequence": {"steps": ["m", {"metric": "n"}], "within_hours": 2}}}""", "condition.sequence.steps[0]", "not the string \"m\": write {\"metric\": \"m\"}.")]
+    [InlineData("""{"name": "x", "condition": {"stopped": {"metric": "m", "before_days": 90, "recent_days": 30}}}""", "condition.stopped.before_days", "not the number 90. Did you mean [30, 90] (events between 90 and 30 days ago, none in the last 30)?")]
+    [InlineData("""{"name": "x", "condition": {"first_time": {"metric": "m", "last_days": 30}}}""", "condition.first_time.last_days", "'last_days' belongs inside the window: write \"window\": {\"last_days\": 30}.")]
     [InlineData("""{"name": "x", "all": [{"property": {"name": "a", "op": "is_set"}}]}""", "all", "'all' is a condition: a definition holds its condition inside \"condition\", as {\"name\": …, \"condition\": {\"all\": …}}.")]
     [InlineData("""{"name": "x", "condition": {"all": [], "any": []}}""", "condition", "exactly one key")]
     [InlineData("""{"name": "x", "condition": {}}""", "condition", "An empty condition")]
@@ -141,6 +145,9 @@ public sealed class ParserTests
             {"name": "x", "condition": {"event": {"metric": "m", "count": {"gte": 2}, "last_days": 7}}}
             """);
         Assert.Equal(["condition.event.count", "condition.event.last_days"], result.Errors.Select(e => e.Path).ToArray());
+
+        var firstTime = SegmentDefinitionJson.Parse("""{"name": "x", "condition": {"first_time": {"metric": "m", "in_last_days": 30}}}""");
+        Assert.Equal(["condition.first_time.in_last_days"], firstTime.Errors.Select(e => e.Path).ToArray());
 
         var beside = SegmentDefinitionJson.Parse("""{"name": "x", "any": [{"property": {"name": "a", "op": "is_set"}}]}""");
         Assert.Equal(["any"], beside.Errors.Select(e => e.Path).ToArray());

@@ -44,6 +44,7 @@ public sealed class ValidatorTests
     [InlineData("""{"event": {"metric": "Opened Email", "where": [{"name": "city", "op": "eq", "value": "Boston"}], "op": "gte", "value": 1}}""", "condition.event.where[0].name",
         "'city' is a profile property, not a property of 'Opened Email' events: a property condition tests it")]
     [InlineData("""{"event": {"metric": "Opened Email", "measure": {"sum": "amount"}, "op": "gte", "value": 1}}""", "condition.event.measure", "'amount' is a property of 'Placed Order' events, not of 'Opened Email' events.")]
+    [InlineData("""{"event": {"metric": "Placed Order", "measure": {"sum": "value"}, "op": "gte", "value": 1}}""", "condition.event.measure", "Unknown property of 'Placed Order' events 'value'. Did you mean \"$value\", each event's numeric value (with the dollar sign)?")]
     [InlineData("""{"stopped": {"metric": "country", "before_days": [30, 90], "recent_days": 30}}""", "condition.stopped.metric", "'country' is a profile property, not a metric")]
     public async Task Names_are_checked_against_the_catalog_and_saved_segments(string condition, string path, string message)
     {
