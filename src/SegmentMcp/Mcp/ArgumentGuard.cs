@@ -146,6 +146,7 @@ internal static class ArgumentGuard
         }
 
         var near = known.Where(k => k.Contains(name, StringComparison.OrdinalIgnoreCase) || name.Contains(k, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(Singular(k), Singular(name), StringComparison.OrdinalIgnoreCase)
             || Suggestions.Distance(name.ToUpperInvariant(), k.ToUpperInvariant()) <= Math.Max(1, name.Length / 3));
         return Suggestions.DidYouMean(name, near);
     }
@@ -237,7 +238,10 @@ internal static class ArgumentGuard
         {
             if (value.ValueKind != JsonValueKind.Array)
             {
-                return $"{name}: must be an array (got {Describe(value)}).";
+                var asArray = schema.TryGetProperty("items", out var itemSchema) && Types(itemSchema).Contains("string") && value.ValueKind == JsonValueKind.String
+                    ? AsArray(value.GetString()!)
+                    : string.Empty;
+                return $"{name}: must be an array (got {Describe(value)}).{asArray}";
             }
 
             var maxItems = ArrayLimits.GetValueOrDefault(name, MaxArrayItems);
@@ -375,6 +379,19 @@ internal static class ArgumentGuard
     }
 
     private static string Range(string name) => name == "limit" ? $" from 1 to {ToolSupport.MaxLimit}" : string.Empty;
+
+    /// <summary>"property" for "properties", "segment_id" for "segment_ids": an argument named in the other number.</summary>
+    private static string Singular(string name) =>
+        name.EndsWith("ies", StringComparison.OrdinalIgnoreCase) ? name[..^3] + "y"
+        : name.EndsWith('s') || name.EndsWith('S') ? name[..^1]
+        : name;
+
+    /// <summary>" Write ["city", "plan"]." for a list of names given as one string ("city" or "city,plan").</summary>
+    private static string AsArray(string text)
+    {
+        var parts = ToolSupport.Echo(text).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return parts.Length == 0 ? string.Empty : $" Write [{string.Join(", ", parts.Select(p => JsonSerializer.Serialize(p)))}].";
+    }
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {

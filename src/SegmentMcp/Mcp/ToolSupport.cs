@@ -58,7 +58,9 @@ internal static class ToolSupport
             return utc;
         }
 
-        throw new McpException($"{argument}: '{Echo(value)}' is not an ISO-8601 time from 1900 to 2299; write e.g. 2026-11-20T10:00:00Z or 2026-11-20.");
+        // Relative words ("yesterday", "7 days ago") are the model's to resolve: the server's clock is what it needs.
+        var now = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        throw new McpException($"{argument}: '{Echo(value)}' is not an ISO-8601 time from 1900 to 2299; write e.g. 2026-11-20T10:00:00Z or 2026-11-20 (the server's time now is {now}).");
     }
 
     public static string Required(string? value, string argument) =>

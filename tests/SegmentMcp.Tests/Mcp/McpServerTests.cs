@@ -490,6 +490,14 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.StartsWith("events[0].last_days: give a whole number", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_days = 0 } } }), StringComparison.Ordinal);
         Assert.StartsWith("events[0].last_days: give a whole number", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", property = "subject", last_days = "30" } } }), StringComparison.Ordinal);
         Assert.StartsWith("events[0].metric: required", await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = 3, property = "subject" } } }), StringComparison.Ordinal);
+        Assert.Equal(
+            "events[0]: give an object {\"metric\": M, \"property\": P, \"last_days\": N}. Did you mean {\"metric\": \"Opened Email\", \"property\": \"subject\", \"last_days\": 7}?",
+            await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { "Opened Email:subject:7" } }));
+        Assert.StartsWith(
+            "events[0].properties: not a field. One property per item",
+            await server.FailAsync("segment_breakdown", new { segment_id = a, events = new[] { new { metric = "Opened Email", properties = new[] { "subject" } } } }),
+            StringComparison.Ordinal);
+        Assert.StartsWith("property: not an argument of segment_breakdown. Did you mean 'properties'?", await server.FailAsync("segment_breakdown", new { segment_id = a, property = "city" }), StringComparison.Ordinal);
         Assert.StartsWith("top: 51 is out of range", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "city" }, top = 51 }), StringComparison.Ordinal);
 
         // Evaluated today only: one day, whose entries are its two members.

@@ -191,6 +191,18 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
             : await SegmentBreakdown.ReadAsync(membership, company, saved!, request, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The CLI's "Metric:property[:days]", the likeliest string given as an event item, answered with its object.</summary>
+    private static string EventItemMeant(JsonElement item)
+    {
+        if (item.ValueKind != JsonValueKind.String || item.GetString()!.Split(':') is not [var metric, var property, .. var rest] || rest.Length > 1)
+        {
+            return string.Empty;
+        }
+
+        var days = rest is [var given] ? $", \"last_days\": {ToolSupport.Echo(given.Trim())}" : string.Empty;
+        return $" Did you mean {{\"metric\": {JsonSerializer.Serialize(ToolSupport.Echo(metric.Trim()))}, \"property\": {JsonSerializer.Serialize(ToolSupport.Echo(property.Trim()))}{days}}}?";
+    }
+
     /// <summary>The <c>events</c> argument read: up to <see cref="SegmentBreakdown.MaxEvents"/> objects, each error naming its place.</summary>
     private static List<EventBreakdownRequest> EventRequests(JsonElement? events)
     {
@@ -209,12 +221,15 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         {
             if (item.ValueKind != JsonValueKind.Object)
             {
-                throw new McpException($"events[{i}]: give an object {{\"metric\": M, \"property\": P, \"last_days\": N}}.");
+                throw new McpException($"events[{i}]: give an object {{\"metric\": M, \"property\": P, \"last_days\": N}}.{EventItemMeant(item)}");
             }
 
             if (item.EnumerateObject().FirstOrDefault(p => p.Name is not ("metric" or "property" or "last_days")) is { Value.ValueKind: not JsonValueKind.Undefined } unknown)
             {
-                throw new McpException($"events[{i}].{ToolSupport.Echo(unknown.Name)}: not a field.{Suggestions.DidYouMean(unknown.Name, ["metric", "property", "last_days"])} An event property is {{\"metric\": M, \"property\": P, \"last_days\": N}}.");
+                var hint = unknown.Name == "properties"
+                    ? " One property per item: {\"metric\": M, \"property\": P}, one item for each property."
+                    : Suggestions.DidYouMean(unknown.Name, ["metric", "property", "last_days"]);
+                throw new McpException($"events[{i}].{ToolSupport.Echo(unknown.Name)}: not a field.{hint} An event property is {{\"metric\": M, \"property\": P, \"last_days\": N}}.");
             }
 
             string Text(string field) =>
