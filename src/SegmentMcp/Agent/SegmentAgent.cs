@@ -185,7 +185,10 @@ internal sealed class SegmentAgent
 
         var now = options.AsOf ?? DateTime.UtcNow;
         var definitions = toolbox.Definitions;
-        var validated = await definitions.ValidateAsync(toolbox.Tenant, draft, null, cancellationToken).ConfigureAwait(false);
+        // preview_segment takes a draft without a name; the question names it, should it be saved.
+        var asked = question.Trim().ReplaceLineEndings(" ");
+        var name = asked.Length == 0 ? SegmentDefinitionJson.DraftName : asked.Length <= 80 ? asked : asked[..79] + "…";
+        var validated = await definitions.ValidateAsync(toolbox.Tenant, draft, null, cancellationToken, nameIfMissing: name).ConfigureAwait(false);
         var (count, sample) = await definitions.PreviewAsync(validated, now, null, options.SampleSize, cancellationToken).ConfigureAwait(false);
         return new AgentAnswer(
             question,
