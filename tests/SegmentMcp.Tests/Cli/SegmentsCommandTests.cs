@@ -301,6 +301,20 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Contains("standard input: condition.event.metric: Unknown metric 'Placed Ordr'. Did you mean 'Placed Order'", invalid.StandardError, StringComparison.Ordinal);
         Assert.Contains("standard input: 3 problem(s); nothing was previewed", invalid.StandardError, StringComparison.Ordinal);
 
+        // A draft file needs no name and may be its bare condition; saving one is refused, naming the field.
+        using (var definition = JsonDocument.Parse(Definition(90)))
+        {
+            var condition = definition.RootElement.GetProperty("condition").GetRawText();
+            var bare = await RunAsync(condition, "segments", "preview", "--file", "-");
+            Assert.True(bare.ExitCode == 0, bare.StandardError);
+            var bareLines = bare.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(lines[0], bareLines[0]);
+            Assert.Matches(@"^  2 members at \S+Z \(nothing saved\); the first 2: p1, p2$", bareLines[1]);
+            var unsaved = await RunAsync(condition, "segments", "save", "--file", "-");
+            Assert.Equal(1, unsaved.ExitCode);
+            Assert.Contains("is a condition: a definition holds its condition inside \"condition\"", unsaved.StandardError, StringComparison.Ordinal);
+        }
+
         var listed = await RunAsync(null, "segments", "list", "--json");
         Assert.Equal("[]", listed.StandardOutput.Trim());
     }
