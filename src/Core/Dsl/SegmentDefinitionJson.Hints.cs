@@ -203,6 +203,25 @@ public static partial class SegmentDefinitionJson
                 : $" E.g. [30, {days}] for events between {days} and 30 days ago.";
         }
 
+        /// <summary>" Write 30 without quotes." for a number given as a string.</summary>
+        private static string Unquoted(JsonElement element) =>
+            element.ValueKind == JsonValueKind.String
+            && double.TryParse(element.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)
+                ? $" Write {Truncate(element.GetString()!.Trim())} without quotes."
+                : string.Empty;
+
+        /// <summary>" Write [20, 30]." for between's bounds given as an object ({"min": 20, "max": 30}).</summary>
+        private static string BoundsAsArray(JsonElement value)
+        {
+            if (value.ValueKind != JsonValueKind.Object || value.EnumerateObject().ToList() is not [var lo, var hi]
+                || lo.Value.ValueKind != JsonValueKind.Number || hi.Value.ValueKind != JsonValueKind.Number)
+            {
+                return string.Empty;
+            }
+
+            return $" Write [{lo.Value.GetRawText()}, {hi.Value.GetRawText()}].";
+        }
+
         private static string MissingEventField(string field) => field == "op"
             ? " An event condition compares its events' count (or measure) with \"op\" and \"value\": \"op\": \"gte\", \"value\": 1 is at least once, \"op\": \"eq\", \"value\": 0 is none."
             : string.Empty;

@@ -133,6 +133,9 @@ public static partial class SegmentDefinitionJson
                 case "any":
                     var items = ReadItems(body, bodyPath, depth);
                     return items is null ? null : kind == "all" ? new AllCondition(items) : new AnyCondition(items);
+                case "not" when body.ValueKind == JsonValueKind.Array:
+                    Error(bodyPath, $"\"not\" takes one condition, not {Describe(body)}: that none of several holds is written {{\"not\": {{\"any\": [{{…}}, {{…}}]}}}}, and a single one {{\"not\": {{…}}}}.");
+                    return null;
                 case "not":
                     var inner = ReadCondition(body, bodyPath, depth + 1);
                     return inner is null ? null : new NotCondition(inner);
@@ -480,7 +483,10 @@ public static partial class SegmentDefinitionJson
                 case FilterOperator.In or FilterOperator.NotIn:
                     if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
                     {
-                        Error(valuePath, $"'{opName}' takes a non-empty array of values, not {Describe(value)}.");
+                        var one = value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False
+                            ? $" Write [{Truncate(value.GetRawText())}] for one value."
+                            : string.Empty;
+                        Error(valuePath, $"'{opName}' takes a non-empty array of values, not {Describe(value)}.{one}");
                         return null;
                     }
 
@@ -522,7 +528,7 @@ public static partial class SegmentDefinitionJson
                 case FilterOperator.Between:
                     if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != 2)
                     {
-                        Error(valuePath, $"'between' takes two numbers [lo, hi] (inclusive), not {Describe(value)}.");
+                        Error(valuePath, $"'between' takes two numbers [lo, hi] (inclusive), not {Describe(value)}.{BoundsAsArray(value)}");
                         return null;
                     }
 
@@ -568,7 +574,10 @@ public static partial class SegmentDefinitionJson
                     return null;
                 default:
                     var expected = numbersOnly ? "a number (\"$value\" is numeric)" : "a string, number or boolean";
-                    Error(path, $"'{opName}' takes {expected}, not {Describe(element)}.");
+                    var several = element.ValueKind == JsonValueKind.Array && opName is "eq" or "neq"
+                        ? $" For one of several values use \"op\": \"{(opName == "eq" ? "in" : "not_in")}\"."
+                        : string.Empty;
+                    Error(path, $"'{opName}' takes {expected}, not {Describe(element)}.{several}");
                     return null;
             }
         }
@@ -591,7 +600,7 @@ public static partial class SegmentDefinitionJson
                 return (int)number;
             }
 
-            Error(path, $"\"{what}\" takes a whole number from {min} to {max}, not {Describe(element)}.");
+            Error(path, $"\"{what}\" takes a whole number from {min} to {max}, not {Describe(element)}.{Unquoted(element)}");
             return null;
         }
 
@@ -602,7 +611,7 @@ public static partial class SegmentDefinitionJson
                 return number;
             }
 
-            Error(path, $"{Capitalize(what)} must be a number, not {Describe(element)}.");
+            Error(path, $"{Capitalize(what)} must be a number, not {Describe(element)}.{Unquoted(element)}");
             return null;
         }
 
