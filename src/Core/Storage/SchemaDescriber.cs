@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
@@ -10,8 +12,18 @@ public sealed record PropertyStatistics(string Name, IReadOnlyList<string> Types
 /// <summary>An event property of one metric, from a sample of that metric's events.</summary>
 public sealed record EventPropertyStatistics(string Name, IReadOnlyList<string> Types, IReadOnlyList<object?> SampleValues);
 
-/// <summary>A metric (event name): volume, reach, time span and the properties its events carry.</summary>
-public sealed record MetricStatistics(string Name, long Events, long Profiles, DateTime FirstSeen, DateTime LastSeen, IReadOnlyList<EventPropertyStatistics> Properties);
+/// <summary>
+/// A metric (event name): volume, reach, time span, the properties its events carry and, when its events have a
+/// numeric value (an order's amount), that value as <c>$value</c> with its types and most frequent values in the sample.
+/// </summary>
+public sealed record MetricStatistics(
+    string Name,
+    long Events,
+    long Profiles,
+    DateTime FirstSeen,
+    DateTime LastSeen,
+    IReadOnlyList<EventPropertyStatistics> Properties,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EventPropertyStatistics? Value = null);
 
 /// <summary>What a tenant's data looks like.</summary>
 public sealed record TenantStatistics(long Profiles, long Events, IReadOnlyList<PropertyStatistics> Properties, IReadOnlyList<MetricStatistics> Metrics);
@@ -76,7 +88,18 @@ public sealed partial class SchemaDescriber(IClickHouseEngine engine, StorageSch
                 group => (IReadOnlyList<EventPropertyStatistics>)[.. group.Select(entry => entry.Statistics)],
                 StringComparer.Ordinal);
         var metrics = metricRows
-            .Select(row => new MetricStatistics(row.Name, row.Events, row.Profiles, row.First, row.Last, propertiesByMetric.GetValueOrDefault(row.Name) ?? []))
+            .Select(row =>
+            {
+                var all = propertiesByMetric.GetValueOrDefault(row.Name) ?? [];
+                return new MetricStatistics(
+                    row.Name,
+                    row.Events,
+                    row.Profiles,
+                    row.First,
+                    row.Last,
+                    [.. all.Where(p => p.Name != PropertyFilter.ValueProperty)],
+                    all.FirstOrDefault(p => p.Name == PropertyFilter.ValueProperty));
+            })
             .ToList();
 
         var propertyFilter = property is null ? Sql.Empty : Sql.Of($" AND property = {Sql.Param("String", property)}");
@@ -152,13 +175,15 @@ public sealed partial class SchemaDescriber(IClickHouseEngine engine, StorageSch
     private SqlFragment EventPropertySamples(SqlFragment tenantValue, IReadOnlyList<string> metrics)
     {
         var limit = Sql.Param("UInt32", (long)EventSamplePerMetric);
+        // An event's numeric value joins its properties as "$value" (the name conditions use), tagged as a number.
+        var value = Sql.Param("String", PropertyFilter.ValueProperty);
         var samples = Sql.Join(Sql.Of($" UNION ALL "), metrics.Select(name =>
-            Sql.Of($"(SELECT metric, properties FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", name)} LIMIT {limit})")));
+            Sql.Of($"(SELECT metric, arrayConcat(CAST(properties, 'Array(Tuple(String, String))'), if(value IS NULL, [], [({value}, concat('n', toString(assumeNotNull(value))))])) AS properties FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", name)} LIMIT {limit})")));
         return Sql.Of(
             $"""
             SELECT metric, kv.1 AS name, groupUniqArray(substring(kv.2, 1, 1)) AS tags, topK({Sql.Param("UInt32", (long)SampleValueCount)})(kv.2) AS top
             FROM ({samples})
-            ARRAY JOIN CAST(properties, 'Array(Tuple(String, String))') AS kv
+            ARRAY JOIN properties AS kv
             GROUP BY metric, name ORDER BY metric, name
             """);
     }

@@ -103,7 +103,14 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(2, (long)orders["events"]!);
         Assert.Equal(2, (long)orders["profiles"]!);
         Assert.NotNull(orders["first_seen"]);
-        Assert.Equal("sku", (string?)orders["properties"]![0]!["name"]);
+        Assert.Equal(["sku"], orders["properties"]!.AsArray().Select(p => (string?)p!["name"]));
+
+        // The orders' amounts are their numeric value, named as conditions name it; emails have none.
+        Assert.Equal("$value", (string?)orders["value"]!["name"]);
+        Assert.Equal(["number"], orders["value"]!["types"]!.AsArray().Select(t => (string?)t));
+        Assert.Equal([30.0, 120.0], orders["value"]!["sample_values"]!.AsArray().Select(v => (double)v!).Order());
+        var emails = schema["metrics"]!.AsArray().Single(m => (string?)m!["name"] == "Opened Email")!;
+        Assert.False(emails.AsObject().ContainsKey("value"));
         Assert.False(schema.AsObject().ContainsKey("note"));
 
         var one = await server.CallAsync("describe_schema", new { metric = "Opened Email" });

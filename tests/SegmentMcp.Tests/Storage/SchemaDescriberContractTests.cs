@@ -96,14 +96,15 @@ public abstract partial class EngineContractTests
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
         var rows = new StringBuilder();
-        var events = new (string Metric, string Profile, string Category)[]
+        var events = new (string Metric, string Profile, string Category, double? Value)[]
         {
-            ("Placed Order", "p1", "sshoes"), ("Placed Order", "p1", "sshoes"), ("Placed Order", "p2", "n7"),
-            ("Viewed Product", "p1", "sbags"), ("Viewed Product", "p2", "sbags"), ("Viewed Product", "p3", "sshoes"), ("Viewed Product", "p3", "sshoes"),
+            ("Placed Order", "p1", "sshoes", 12.5), ("Placed Order", "p1", "sshoes", 30), ("Placed Order", "p2", "n7", 12.5),
+            ("Viewed Product", "p1", "sbags", null), ("Viewed Product", "p2", "sbags", null), ("Viewed Product", "p3", "sshoes", null), ("Viewed Product", "p3", "sshoes", null),
         };
         for (var i = 0; i < events.Length; i++)
         {
-            rows.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"{events[i].Metric}\",\"profile_id\":\"{events[i].Profile}\",\"ts\":\"2026-11-{10 + i} 10:00:00.000\",\"value\":null,\"properties\":{{\"category\":\"{events[i].Category}\"}}}}\n");
+            var value = events[i].Value is { } number ? number.ToString(CultureInfo.InvariantCulture) : "null";
+            rows.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"{events[i].Metric}\",\"profile_id\":\"{events[i].Profile}\",\"ts\":\"2026-11-{10 + i} 10:00:00.000\",\"value\":{value},\"properties\":{{\"category\":\"{events[i].Category}\"}}}}\n");
         }
 
         await Engine.InsertJsonEachRowAsync(schema.Events, Encoding.UTF8.GetBytes(rows.ToString()), null);
@@ -122,6 +123,19 @@ public abstract partial class EngineContractTests
             Assert.Equal(
                 metric.Select(e => Convert.ToString(TaggedValue.Decode(e.Category), CultureInfo.InvariantCulture)).Distinct().Order(StringComparer.Ordinal),
                 category.SampleValues.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal));
+
+            // The events' numeric value, when they have one, as "$value" beside the properties.
+            var values = metric.Where(e => e.Value is not null).Select(e => e.Value!.Value).Distinct().Order().ToList();
+            if (values.Count == 0)
+            {
+                Assert.Null(described.Value);
+            }
+            else
+            {
+                Assert.Equal("$value", described.Value!.Name);
+                Assert.Equal(["number"], described.Value.Types);
+                Assert.Equal(values, described.Value.SampleValues.Select(v => (double)v!).Order());
+            }
         }
 
         var one = await new SchemaDescriber(Engine, schema).DescribeAsync("acme", "Viewed Product", null, CheckNow, CancellationToken.None);

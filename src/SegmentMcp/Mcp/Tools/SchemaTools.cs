@@ -33,8 +33,9 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
     [Description("""
         Describes this workspace's data so you can write segment definitions with real names and values: how many
         profiles and events there are; every profile property with its JSON types, how many profiles have a value and
-        the most frequent values; every metric (event name) with event and profile counts, first/last time seen and the
-        properties its events carry; and the saved segments. Call it first, before drafting a definition, and again
+        the most frequent values; every metric (event name) with event and profile counts, first/last time seen, the
+        properties its events carry and, when its events have a numeric value (an order's amount), "value" with sample
+        values: conditions read it as "$value" (e.g. "measure": {"sum": "$value"}); and the saved segments. Call it first, before drafting a definition, and again
         with metric or property to look closer at one name. Example: {"metric": "Placed Order"}.
         Lists are paged 100 at a time; pass next_cursor back as cursor for more.
         """)]
