@@ -173,6 +173,36 @@ public static partial class SegmentDefinitionJson
             return amount > MaxDays ? null : $" Did you mean {{\"{field}\": {amount}}}?{about}";
         }
 
+        /// <summary>
+        /// A time relative to now ("30 days ago") given to a window's since or before: the window that says it, which
+        /// moves with the evaluation time as a fixed date would not.
+        /// </summary>
+        private static string RelativeTime(string field, string text)
+        {
+            var match = AgoPattern().Match(text);
+            if (!match.Success || !int.TryParse(match.Groups["n"].Value, CultureInfo.InvariantCulture, out var n) || n < 1)
+            {
+                return string.Empty;
+            }
+
+            var hours = match.Groups["unit"].Value.ToLowerInvariant() == "hour";
+            var days = match.Groups["unit"].Value.ToLowerInvariant() switch { "week" => n * 7, "month" => n * 30, "year" => n * 365, _ => n };
+            if (days > MaxDays)
+            {
+                return string.Empty;
+            }
+
+            return field switch
+            {
+                "since" => hours ? $" A time relative to now is a window of its own: {{\"last_hours\": {n}}}." : $" A time relative to now is a window of its own: {{\"last_days\": {days}}}.",
+                "before" when !hours => $" A time relative to now is a window of its own: {{\"between_days_ago\": [{days}, {MaxDays}]}} (more than {days} days ago).",
+                _ => string.Empty,
+            };
+        }
+
+        [GeneratedRegex(@"^\s*(?<n>\d{1,5})\s*(?<unit>hour|day|week|month|year)s?\s+ago\s*$", RegexOptions.IgnoreCase)]
+        private static partial Regex AgoPattern();
+
         [GeneratedRegex(@"^\s*(?:in\s+|within\s+)?(?:the\s+)?(?:last|past|previous)?\s*(?<n>\d{1,5})\s*(?<unit>hour|day|week|month|year)s?\s*$", RegexOptions.IgnoreCase)]
         private static partial Regex WindowPhrasePattern();
 

@@ -589,7 +589,8 @@ public static partial class SegmentDefinitionJson
                 return instant;
             }
 
-            Error(path, $"\"{field}\" takes an ISO-8601 date or timestamp such as \"2024-02-29\" or \"2024-02-29T10:00:00Z\" (years 1900–2299), not {Describe(element)}.");
+            var relative = element.ValueKind == JsonValueKind.String ? RelativeTime(field, element.GetString()!) : string.Empty;
+            Error(path, $"\"{field}\" takes an ISO-8601 date or timestamp such as \"2024-02-29\" or \"2024-02-29T10:00:00Z\" (years 1900–2299), not {Describe(element)}.{relative}");
             return null;
         }
 
