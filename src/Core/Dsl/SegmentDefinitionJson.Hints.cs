@@ -115,11 +115,17 @@ public static partial class SegmentDefinitionJson
             return null;
         }
 
+        /// <summary>A negation written as a flag on the condition ("negate": true) instead of around it.</summary>
+        private static FieldHint? ExplainNegationField(string name, JsonElement value) =>
+            name.Trim().ToLowerInvariant() is "not" or "negate" or "negated" or "exclude" or "excluded" or "invert" or "inverse" or "is_not"
+                ? new FieldHint($"A condition is negated by wrapping it, not by '{Truncate(name)}': {{\"not\": {{…this condition…}}}}.", [])
+                : null;
+
         private static FieldHint? ExplainEventField(string name, JsonElement value)
         {
-            if (ExplainWindowField(name, value) is { } window)
+            if ((ExplainWindowField(name, value) ?? ExplainNegationField(name, value)) is { } hint)
             {
-                return window;
+                return hint;
             }
 
             var lower = name.Trim().ToLowerInvariant();

@@ -419,7 +419,7 @@ public static partial class SegmentDefinitionJson
                 return null;
             }
 
-            var ok = CheckFields(element, path, FilterFields, ["name", "op"], missingHint: field => MissingFilterField(field, element));
+            var ok = CheckFields(element, path, FilterFields, ["name", "op"], isEventWhere ? null : ExplainNegationField, field => MissingFilterField(field, element));
             var name = element.TryGetProperty("name", out var nameElement) ? ReadString(nameElement, $"{path}.name", requireNonBlank: true) : null;
             if (name == PropertyFilter.ValueProperty && !isEventWhere)
             {
