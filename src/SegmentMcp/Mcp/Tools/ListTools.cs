@@ -93,7 +93,7 @@ internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, Profile
         if (await lists.GetAsync(company, id, cancellationToken).ConfigureAwait(false) is null)
         {
             var known = await lists.ListAsync(company, cancellationToken).ConfigureAwait(false);
-            throw new McpException($"list_id: no list '{ToolSupport.Echo(id)}' in this workspace.{Suggestions.DidYouMeanId(id, known.Select(l => l.Id))} Call list_lists to see the lists.");
+            throw new McpException($"list_id: no list '{ToolSupport.Echo(id)}' in this workspace.{Suggestions.DidYouMeanNamed(id, known.Select(l => (l.Id, l.Name)))} Call list_lists to see the lists.");
         }
 
         var change = await Run(() => add
