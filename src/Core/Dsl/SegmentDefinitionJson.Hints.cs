@@ -86,13 +86,20 @@ public static partial class SegmentDefinitionJson
                 : Suggestions.DidYouMean(kind, DslNames.ConditionKinds);
         }
 
-        /// <summary>A condition written beside the definition's name instead of inside its "condition".</summary>
-        private static FieldHint? ExplainRootField(string name, JsonElement value) =>
-            DslNames.ConditionMeant(name) is { } kind
+        /// <summary>A condition written beside the definition's name instead of inside its "condition"; an id in the definition.</summary>
+        private static FieldHint? ExplainRootField(string name, JsonElement value)
+        {
+            if (name.Trim().ToLowerInvariant() is "id" or "segment_id")
+            {
+                return new FieldHint($"A definition has no '{Truncate(name)}': saving it makes the id from its name, and a saved segment is changed by its id given beside the definition (update_segment's segment_id, segments save --id).", []);
+            }
+
+            return DslNames.ConditionMeant(name) is { } kind
                 ? new FieldHint(
                     $"'{Truncate(name)}' is a condition: a definition holds its condition inside \"condition\", as {{\"name\": …, \"condition\": {{\"{kind}\": …}}}}.",
                     ["condition"])
                 : null;
+        }
 
         /// <summary>A window's field written beside the window ("last_days": 7) or a window in other words ("within_days": 7).</summary>
         private static FieldHint? ExplainWindowField(string name, JsonElement value)

@@ -94,6 +94,7 @@ public sealed class ParserTests
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"before": "90 days ago"}, "op": "gte", "value": 1}}}""", "condition.event.window", "{\"between_days_ago\": [90, 36500]} (more than 90 days ago).")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "op": "gte", "value": 1, "negate": true}}}""", "condition.event.negate", "A condition is negated by wrapping it, not by 'negate': {\"not\": {…this condition…}}.")]
     [InlineData("""{"name": "x", "condition": {"property": {"name": "city", "op": "eq", "value": "a", "not": true}}}""", "condition.property.not", "negated by wrapping it")]
+    [InlineData("""{"id": "s1", "name": "x", "condition": {"property": {"name": "a", "op": "is_set"}}}""", "id", "A definition has no 'id': saving it makes the id from its name")]
     [InlineData("""{"name": "x", "all": [{"property": {"name": "a", "op": "is_set"}}]}""", "all", "'all' is a condition: a definition holds its condition inside \"condition\", as {\"name\": …, \"condition\": {\"all\": …}}.")]
     [InlineData("""{"name": "x", "condition": {"all": [], "any": []}}""", "condition", "exactly one key")]
     [InlineData("""{"name": "x", "condition": {}}""", "condition", "An empty condition")]
