@@ -131,12 +131,13 @@ public static class DslNames
         ["title"] = ["name"], ["label"] = ["name"], ["rule"] = ["condition"], ["rules"] = ["condition"], ["filter_definition"] = ["condition"], ["where_clause"] = ["condition"],
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The allowed field a known synonym means ("key" for "name"), or null.</summary>
+    public static string? FieldMeant(string name, IReadOnlyList<string> allowed) =>
+        FieldSynonyms.TryGetValue(name.Trim(), out var fields) ? fields.FirstOrDefault(allowed.Contains) : null;
+
     /// <summary>" Did you mean 'name'?" for a known synonym allowed here, else the closest allowed names.</summary>
-    public static string DidYouMeanField(string name, IReadOnlyList<string> allowed)
-    {
-        var meant = FieldSynonyms.TryGetValue(name.Trim(), out var fields) ? fields.FirstOrDefault(allowed.Contains) : null;
-        return meant is not null ? $" Did you mean '{meant}'?" : Suggestions.DidYouMean(name, allowed);
-    }
+    public static string DidYouMeanField(string name, IReadOnlyList<string> allowed) =>
+        FieldMeant(name, allowed) is { } meant ? $" Did you mean '{meant}'?" : Suggestions.DidYouMean(name, allowed);
 
     /// <summary>The comparison a name, symbol or word means ("gte", "$gte", ">=", "at_least"), or null.</summary>
     public static string? ComparisonMeant(string name)

@@ -27,7 +27,7 @@ public static partial class SegmentDefinitionJson
         }
 
         var fields = definition.EnumerateObject().Select(p => p.Name).ToList();
-        var bareCondition = fields is [var only] && DslNames.ConditionKinds.Contains(only);
+        var bareCondition = fields is [var only] && (DslNames.ConditionKinds.Contains(only) || DslNames.ConditionMeant(only) is not null);
         if (!bareCondition && fields.Contains("name"))
         {
             return definition;

@@ -125,8 +125,11 @@ public static partial class SegmentDefinitionJson
             }
 
             var kind = keys[0];
-            var body = element.GetProperty(kind);
-            var bodyPath = $"{path}.{kind}";
+            return ReadConditionBody(kind, element.GetProperty(kind), $"{path}.{kind}", depth);
+        }
+
+        private Condition? ReadConditionBody(string kind, JsonElement body, string bodyPath, int depth)
+        {
             switch (kind)
             {
                 case "all":
@@ -154,6 +157,14 @@ public static partial class SegmentDefinitionJson
                     return ReadBehavioural(kind, body, bodyPath);
                 default:
                     Error(bodyPath, $"Unknown condition '{Truncate(kind)}'.{DidYouMeanCondition(kind)} A condition is one of {string.Join(", ", DslNames.ConditionKinds)}.");
+
+                    // A key another language spells differently ("and", "$or", "trait") is read as the one meant, so
+                    // the problems inside it are reported in the same answer rather than one call later.
+                    if (DslNames.ConditionMeant(kind) is { } meant)
+                    {
+                        ReadConditionBody(meant, body, bodyPath, depth);
+                    }
+
                     return null;
             }
         }
@@ -683,6 +694,12 @@ public static partial class SegmentDefinitionJson
                 else
                 {
                     Error(Join(path, property.Name), $"Unknown field '{Truncate(property.Name)}'.{DslNames.DidYouMeanField(property.Name, allowed)} Allowed here: {string.Join(", ", allowed)}.");
+
+                    // "key" for "name": the field meant is named once, not also reported missing.
+                    if (DslNames.FieldMeant(property.Name, allowed) is { } meant)
+                    {
+                        covered.Add(meant);
+                    }
                 }
             }
 

@@ -160,6 +160,16 @@ public sealed class ParserTests
         var firstTime = SegmentDefinitionJson.Parse("""{"name": "x", "condition": {"first_time": {"metric": "m", "in_last_days": 30}}}""");
         Assert.Equal(["condition.first_time.in_last_days"], firstTime.Errors.Select(e => e.Path).ToArray());
 
+        // A condition key from another language is read as the one meant, so the problems inside it come in the same answer.
+        var nested = SegmentDefinitionJson.Parse("""
+            {"name": "x", "condition": {"and": [
+              {"event": {"metric": "m", "between_days_ago": [3, 5], "count": {"gte": 1}}},
+              {"property": {"property": "city", "op": "eq", "value": "Boston"}}]}}
+            """);
+        Assert.Equal(
+            ["condition.and", "condition.and[0].event.between_days_ago", "condition.and[0].event.count", "condition.and[1].property.property"],
+            nested.Errors.Select(e => e.Path).ToArray());
+
         var beside = SegmentDefinitionJson.Parse("""{"name": "x", "any": [{"property": {"name": "a", "op": "is_set"}}]}""");
         Assert.Equal(["any"], beside.Errors.Select(e => e.Path).ToArray());
     }
