@@ -56,6 +56,10 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
         Assert.Equal(1, (long)removed["changed"]!);
         var all = await server.CallAsync("list_lists");
         var listed = Assert.Single(all["lists"]!.AsArray());
+
+        // A list called by its name is answered with its id, as a segment is.
+        var listByName = await server.FailAsync("add_to_list", new { list_id = "beta testers", profile_ids = new[] { "p2" } });
+        Assert.Contains($"Did you mean '{id}' (named \"Beta testers\")?", listByName, StringComparison.Ordinal);
         Assert.Equal(id, (string?)listed!["list_id"]);
         Assert.Equal(2, (long)listed["size"]!);
 
@@ -105,11 +109,6 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
         var unknown = await server.FailAsync("add_to_list", new { list_id = "no-such-list", profile_ids = new[] { "p1" } });
         Assert.Contains("list_id: no list 'no-such-list'", unknown, StringComparison.Ordinal);
         Assert.Contains("list_lists", unknown, StringComparison.Ordinal);
-
-        // A list called by its name is answered with its id, as a segment is.
-        var created = await server.CallAsync("create_list", new { name = "Named by people", profile_ids = new[] { "p1" } });
-        var byName = await server.FailAsync("add_to_list", new { list_id = "named by people", profile_ids = new[] { "p2" } });
-        Assert.Contains($"Did you mean '{(string?)created["list_id"]}' (named \"Named by people\")?", byName, StringComparison.Ordinal);
         var tooMany = await server.FailAsync("create_list", new { name = "Big", profile_ids = Enumerable.Range(0, 10_001).Select(i => $"u{i}").ToArray() });
         Assert.Contains("profile_ids: at most 10,000 items", tooMany, StringComparison.Ordinal);
         var blank = await server.FailAsync("create_list", new { name = "Blank", profile_ids = new[] { "p1", " " } });
