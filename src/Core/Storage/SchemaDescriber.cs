@@ -6,11 +6,36 @@ namespace SegmentMcp.Core.Storage;
 
 using Sql = SegmentMcp.Core.Sql.Sql;
 
-/// <summary>A profile property: its JSON types, how many profiles have a value now, and the most frequent values.</summary>
-public sealed record PropertyStatistics(string Name, IReadOnlyList<string> Types, long ProfilesWithValue, IReadOnlyList<object?> SampleValues);
+/// <summary>
+/// A profile property: its JSON types, how many profiles have a value now, and the most frequent values. When the
+/// property alone is described, also how many distinct values it has, the most frequent ones with how many profiles
+/// have each, and the smallest and largest number (see <see cref="ValueSummary"/>); these are null otherwise.
+/// </summary>
+public sealed record PropertyStatistics(
+    string Name,
+    IReadOnlyList<string> Types,
+    long ProfilesWithValue,
+    IReadOnlyList<object?> SampleValues,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DistinctValues = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueFrequency>? TopValues = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Min = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Max = null);
 
-/// <summary>An event property of one metric, from a sample of that metric's events.</summary>
-public sealed record EventPropertyStatistics(string Name, IReadOnlyList<string> Types, IReadOnlyList<object?> SampleValues);
+/// <summary>
+/// An event property of one metric, from a sample of that metric's events; when the metric alone is described, with
+/// the same detail as a described profile property, counted in events of the sample.
+/// </summary>
+public sealed record EventPropertyStatistics(
+    string Name,
+    IReadOnlyList<string> Types,
+    IReadOnlyList<object?> SampleValues,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DistinctValues = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueFrequency>? TopValues = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Min = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Max = null);
+
+/// <summary>A value (string, number or boolean, as conditions compare it) and how many profiles or events have it.</summary>
+public sealed record ValueFrequency(object? Value, long Count);
 
 /// <summary>
 /// A metric (event name): volume, reach, time span, the properties its events carry and, when its events have a
@@ -23,7 +48,8 @@ public sealed record MetricStatistics(
     DateTime FirstSeen,
     DateTime LastSeen,
     IReadOnlyList<EventPropertyStatistics> Properties,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EventPropertyStatistics? Value = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EventPropertyStatistics? Value = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SampledEvents = null);
 
 /// <summary>What a tenant's data looks like.</summary>
 public sealed record TenantStatistics(long Profiles, long Events, IReadOnlyList<PropertyStatistics> Properties, IReadOnlyList<MetricStatistics> Metrics);
@@ -87,7 +113,7 @@ public sealed partial class SchemaDescriber(IClickHouseEngine engine, StorageSch
                 group => group.Key,
                 group => (IReadOnlyList<EventPropertyStatistics>)[.. group.Select(entry => entry.Statistics)],
                 StringComparer.Ordinal);
-        var metrics = metricRows
+        IReadOnlyList<MetricStatistics> metrics = metricRows
             .Select(row =>
             {
                 var all = propertiesByMetric.GetValueOrDefault(row.Name) ?? [];
@@ -115,6 +141,16 @@ public sealed partial class SchemaDescriber(IClickHouseEngine engine, StorageSch
                     """),
                 row => new PropertyStatistics(row.GetString(0), Types(row.GetStrings(1)), row.GetInt64(2), Samples(row.GetStrings(3))),
                 cancellationToken).ConfigureAwait(false);
+
+        if (property is not null && properties.Count == 1)
+        {
+            properties = [await DetailAsync(tenantValue, properties[0], now, cancellationToken).ConfigureAwait(false)];
+        }
+
+        if (metric is not null && metrics.Count == 1)
+        {
+            metrics = [await DetailAsync(tenantValue, metrics[0], cancellationToken).ConfigureAwait(false)];
+        }
 
         return new TenantStatistics(profiles, totalEvents, properties, metrics);
     }
@@ -174,18 +210,25 @@ public sealed partial class SchemaDescriber(IClickHouseEngine engine, StorageSch
     /// </summary>
     private SqlFragment EventPropertySamples(SqlFragment tenantValue, IReadOnlyList<string> metrics)
     {
-        var limit = Sql.Param("UInt32", (long)EventSamplePerMetric);
-        // An event's numeric value joins its properties as "$value" (the name conditions use), tagged as a number.
-        var value = Sql.Param("String", PropertyFilter.ValueProperty);
-        var samples = Sql.Join(Sql.Of($" UNION ALL "), metrics.Select(name =>
-            Sql.Of($"(SELECT metric, arrayConcat(CAST(properties, 'Array(Tuple(String, String))'), if(value IS NULL, [], [({value}, concat('n', toString(assumeNotNull(value))))])) AS properties FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", name)} LIMIT {limit})")));
         return Sql.Of(
             $"""
             SELECT metric, kv.1 AS name, groupUniqArray(substring(kv.2, 1, 1)) AS tags, topK({Sql.Param("UInt32", (long)SampleValueCount)})(kv.2) AS top
-            FROM ({samples})
+            FROM ({EventSample(tenantValue, metrics)})
             ARRAY JOIN properties AS kv
             GROUP BY metric, name ORDER BY metric, name
             """);
+    }
+
+    /// <summary>
+    /// Rows (metric, properties) of the first <see cref="EventSamplePerMetric"/> events read of each metric, an
+    /// event's numeric value joined to its properties as "$value" (the name conditions use), tagged as a number.
+    /// </summary>
+    private SqlFragment EventSample(SqlFragment tenantValue, IReadOnlyList<string> metrics)
+    {
+        var limit = Sql.Param("UInt32", (long)EventSamplePerMetric);
+        var value = Sql.Param("String", PropertyFilter.ValueProperty);
+        return Sql.Join(Sql.Of($" UNION ALL "), metrics.Select(name =>
+            Sql.Of($"(SELECT metric, arrayConcat(CAST(properties, 'Array(Tuple(String, String))'), if(value IS NULL, [], [({value}, concat('n', toString(assumeNotNull(value))))])) AS properties FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", name)} LIMIT {limit})")));
     }
 
     private Task<IReadOnlyList<string>> NamesAsync(

@@ -121,6 +121,20 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(4, (long)Assert.Single(cityOnly["properties"]!.AsArray())!["profiles_with_value"]!);
         Assert.Empty(cityOnly["metrics"]!.AsArray());
         Assert.Equal(6, (long)cityOnly["events"]!);
+
+        // Looking closer at one name lists its values with counts (left out of the whole schema's view).
+        Assert.False(city.AsObject().ContainsKey("top_values"));
+        Assert.False(orders.AsObject().ContainsKey("sampled_events"));
+        var cityValues = Assert.Single(cityOnly["properties"]!.AsArray())!;
+        var top = cityValues["top_values"]!.AsArray();
+        Assert.Equal("Boston", (string?)top[0]!["value"]);
+        Assert.Equal(4, top.Sum(v => (long)v!["count"]!));
+        Assert.Equal(top.Count, (long)cityValues["distinct_values"]!);
+        Assert.False(cityValues.AsObject().ContainsKey("min"));
+        var ordersOnly = Assert.Single((await server.CallAsync("describe_schema", new { metric = "Placed Order" }))["metrics"]!.AsArray())!;
+        Assert.Equal(2, (long)ordersOnly["sampled_events"]!);
+        Assert.Equal((30.0, 120.0), ((double)ordersOnly["value"]!["min"]!, (double)ordersOnly["value"]!["max"]!));
+        Assert.Equal(2, (long)ordersOnly["value"]!["distinct_values"]!);
         var unknown = await server.FailAsync("describe_schema", new { property = "cty" });
         Assert.StartsWith("property: no profile property 'cty'", unknown, StringComparison.Ordinal);
         Assert.Contains("Did you mean 'city'", unknown, StringComparison.Ordinal);

@@ -65,6 +65,24 @@ public abstract partial class EngineContractTests
 
             var one = await describer.DescribeAsync("acme", null, "plan", now, CancellationToken.None);
             Assert.Equal(expected.Where(p => p.Name == "plan").Select(p => p.Count), one.Properties.Select(p => p.ProfilesWithValue));
+            Assert.Null(Assert.Single(statistics.Properties, p => p.Name == "plan").TopValues);
+
+            // A property described alone: every value with how many profiles have it (most first, then in value
+            // order), how many distinct values, and the numeric range.
+            foreach (var name in new[] { "city", "age" })
+            {
+                var detail = Assert.Single((await describer.DescribeAsync("acme", null, name, now, CancellationToken.None)).Properties);
+                var values = current.Where(u => u.Property == name)
+                    .GroupBy(u => u.Value, StringComparer.Ordinal)
+                    .OrderByDescending(group => group.Count()).ThenBy(group => group.Key, StringComparer.Ordinal)
+                    .Select(group => (Value: TaggedValue.Decode(group.Key), Count: (long)group.Count()))
+                    .ToList();
+                var numbers = values.Select(v => v.Value).OfType<double>().ToList();
+                Assert.Equal(values.Count, detail.DistinctValues);
+                Assert.Equal(values, detail.TopValues!.Select(v => (v.Value, v.Count)));
+                Assert.Equal(numbers.Count == 0 ? null : numbers.Min(), detail.Min);
+                Assert.Equal(numbers.Count == 0 ? null : numbers.Max(), detail.Max);
+            }
         }
 
         await WriteAsync(
@@ -138,10 +156,22 @@ public abstract partial class EngineContractTests
             }
         }
 
+        Assert.All(statistics.Metrics, m => Assert.Null(m.SampledEvents));
         var one = await new SchemaDescriber(Engine, schema).DescribeAsync("acme", "Viewed Product", null, CheckNow, CancellationToken.None);
         Assert.Equal("Viewed Product", Assert.Single(one.Metrics).Name);
         Assert.Empty(one.Properties);
         Assert.Equal(events.Length, one.Events);
+
+        // A metric described alone: each property's and $value's values with their event counts and numeric range.
+        var orders = Assert.Single((await new SchemaDescriber(Engine, schema).DescribeAsync("acme", "Placed Order", null, CheckNow, CancellationToken.None)).Metrics);
+        Assert.Equal(3, orders.SampledEvents);
+        var orderCategory = Assert.Single(orders.Properties);
+        Assert.Equal(2, orderCategory.DistinctValues);
+        Assert.Equal(new (object?, long)[] { ("shoes", 2L), (7.0, 1L) }, orderCategory.TopValues!.Select(v => (v.Value, v.Count)));
+        Assert.Equal<(double?, double?)>((7.0, 7.0), (orderCategory.Min, orderCategory.Max));
+        Assert.Equal(2, orders.Value!.DistinctValues);
+        Assert.Equal(new (object?, long)[] { (12.5, 2L), (30.0, 1L) }, orders.Value.TopValues!.Select(v => (v.Value, v.Count)));
+        Assert.Equal<(double?, double?)>((12.5, 30.0), (orders.Value.Min, orders.Value.Max));
 
         // A property alone: no metric is read, the totals stay.
         var property = await new SchemaDescriber(Engine, schema).DescribeAsync("acme", null, "city", CheckNow, CancellationToken.None);

@@ -1,0 +1,105 @@
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+
+namespace SegmentMcp.Core.Storage;
+
+using Sql = SegmentMcp.Core.Sql.Sql;
+
+public sealed partial class SchemaDescriber
+{
+    /// <summary>
+    /// Most frequent values reported with their counts when one property or metric is described: enough for a city,
+    /// a plan or a category to be looked up rather than guessed; a column of ids is summed up by its distinct count.
+    /// </summary>
+    public const int TopValueCount = 50;
+
+    /// <summary>The property as described alone: its distinct values, the most frequent with profile counts, and its numeric range.</summary>
+    private async Task<PropertyStatistics> DetailAsync(SqlFragment tenantValue, PropertyStatistics property, DateTime now, CancellationToken cancellationToken)
+    {
+        var rows = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT v, count() AS c, count() OVER () AS d, min({NumberOf(Sql.Of($"v"))}) OVER () AS lo, max({NumberOf(Sql.Of($"v"))}) OVER () AS hi
+                FROM ({CurrentValues(tenantValue, Sql.Of($" AND property = {Sql.Param("String", property.Name)}"), now)})
+                WHERE v != ''
+                GROUP BY v ORDER BY c DESC, v LIMIT {Sql.Param("UInt32", (long)TopValueCount)}
+                """),
+            row => ValueRow.Read(row, 0),
+            cancellationToken).ConfigureAwait(false);
+        var summary = Summary.Of(rows);
+        return property with { DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max };
+    }
+
+    /// <summary>
+    /// The metric as described alone: each event property's (and "$value"'s) distinct values, most frequent values with
+    /// event counts and numeric range, over the same sample of events its types and sample values come from.
+    /// </summary>
+    private async Task<MetricStatistics> DetailAsync(SqlFragment tenantValue, MetricStatistics metric, CancellationToken cancellationToken)
+    {
+        var sample = EventSample(tenantValue, [metric.Name]);
+        var sampled = await engine.QueryScalarAsync<long>(Sql.Of($"SELECT count() FROM ({sample})"), cancellationToken).ConfigureAwait(false);
+        var rows = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT name, v, c, d, lo, hi FROM (
+                    SELECT kv.1 AS name, kv.2 AS v, count() AS c, count() OVER (PARTITION BY name) AS d,
+                        min({NumberOf(Sql.Of($"v"))}) OVER (PARTITION BY name) AS lo, max({NumberOf(Sql.Of($"v"))}) OVER (PARTITION BY name) AS hi
+                    FROM ({sample})
+                    ARRAY JOIN properties AS kv
+                    WHERE v != ''
+                    GROUP BY name, v)
+                ORDER BY name, c DESC, v LIMIT {Sql.Param("UInt32", (long)TopValueCount)} BY name
+                """),
+            row => (Name: row.GetString(0), Value: ValueRow.Read(row, 1)),
+            cancellationToken).ConfigureAwait(false);
+        var byName = rows.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(r => r.Value).ToList(), StringComparer.Ordinal);
+
+        EventPropertyStatistics Detail(EventPropertyStatistics property)
+        {
+            var summary = Summary.Of(byName.GetValueOrDefault(property.Name) ?? []);
+            return property with { DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max };
+        }
+
+        return metric with
+        {
+            Properties = [.. metric.Properties.Select(Detail)],
+            Value = metric.Value is { } value ? Detail(value) : null,
+            SampledEvents = sampled,
+        };
+    }
+
+    /// <summary>
+    /// What a described property's values add up to. The most frequent values are left out (null) where they say
+    /// nothing a language model could use: values that never repeat (emails, ids), and numbers with more distinct
+    /// values than are listed (amounts), which the range describes.
+    /// </summary>
+    private sealed record Summary(long Distinct, IReadOnlyList<ValueFrequency>? Top, double? Min, double? Max)
+    {
+        public static Summary Of(IReadOnlyList<ValueRow> rows)
+        {
+            if (rows.Count == 0)
+            {
+                return new Summary(0, [], null, null);
+            }
+
+            var first = rows[0];
+            var listed = first.Distinct <= TopValueCount || (first.Frequency.Count > 1 && rows.Any(r => r.Frequency.Value is not double));
+            return new Summary(first.Distinct, listed ? [.. rows.Select(r => r.Frequency)] : null, first.Min, first.Max);
+        }
+    }
+
+    /// <summary>A tagged value's number (null for a string or boolean).</summary>
+    private static SqlFragment NumberOf(SqlFragment tagged) =>
+        Sql.Of($"if(startsWith({tagged}, 'n'), toFloat64OrNull(substring({tagged}, 2)), NULL)");
+
+    /// <summary>Columns (tagged value, count, distinct values, smallest number, largest number) from <c>first</c> on.</summary>
+    private sealed record ValueRow(ValueFrequency Frequency, long Distinct, double? Min, double? Max)
+    {
+        public static ValueRow Read(Row row, int first) =>
+            new(
+                new ValueFrequency(TaggedValue.Decode(row.GetString(first)), row.GetInt64(first + 1)),
+                row.GetInt64(first + 2),
+                row.GetNullableDouble(first + 3),
+                row.GetNullableDouble(first + 4));
+    }
+}
