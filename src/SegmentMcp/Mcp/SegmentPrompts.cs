@@ -13,12 +13,13 @@ namespace SegmentMcp.Mcp;
 /// <summary>
 /// The prompts of <c>prompts/NAME/</c>: Semantic Kernel prompt templates in the core template format (skprompt.txt
 /// with <c>{{$variable}}</c>, config.json a <see cref="PromptTemplateConfig"/>), rendered with the caller's arguments
-/// and the tenant's catalog (<c>$tenant</c>, <c>$catalog</c>, <c>$segments</c>).
+/// and the tenant's catalog (<c>$tenant</c>, <c>$catalog</c>, <c>$segments</c>), and <c>$given</c>: the optional
+/// arguments the caller set, so a template need not print the empty ones.
 /// </summary>
 internal sealed class SegmentPrompts
 {
     /// <summary>The variables the server fills in itself; never prompt arguments.</summary>
-    private static readonly string[] ServerVariables = ["tenant", "catalog", "segments"];
+    private static readonly string[] ServerVariables = ["tenant", "catalog", "segments", "given"];
 
     private readonly IReadOnlyList<PromptFiles> configs;
     private readonly KernelPromptTemplateFactory factory = new() { AllowDangerouslySetContent = true };
@@ -82,6 +83,12 @@ internal sealed class SegmentPrompts
             values[variable.Name] = arguments.TryGetValue(variable.Name, out var value) && value is not null ? value : variable.Default?.ToString() ?? string.Empty;
         }
 
+        var given = declared
+            .Where(v => !v.IsRequired && arguments.TryGetValue(v.Name, out var value) && !string.IsNullOrWhiteSpace(value))
+            .Select(v => $"{v.Name} \"{arguments[v.Name]}\"")
+            .ToList();
+        values["given"] = given.Count == 0 ? "none" : string.Join(", ", given);
+
         var text = await RenderAsync(config, values, tenant, store, definitions, cancellationToken).ConfigureAwait(false);
         return new GetPromptResult
         {
@@ -121,6 +128,11 @@ internal sealed class SegmentPrompts
         var segments = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
         values["tenant"] = tenant;
         values["catalog"] = CatalogText(catalog);
+        if (!values.ContainsName("given"))
+        {
+            values["given"] = "none";
+        }
+
         values["segments"] = segments.Count == 0
             ? "(none yet)"
             : string.Join('\n', segments.Take(100).Select(s => $"- {s.Id}: {s.Name} ({(s.Size is { } size ? size.ToString(CultureInfo.InvariantCulture) + " members" : "not evaluated yet")})"));
@@ -132,7 +144,9 @@ internal sealed class SegmentPrompts
         var text = new StringBuilder();
         foreach (var metric in catalog.Metrics.Order(StringComparer.Ordinal).Take(200))
         {
-            text.Append("- metric \"").Append(metric).Append("\": ").AppendJoin(", ", catalog.EventProperties(metric).Order(StringComparer.Ordinal).Take(50)).Append('\n');
+            var properties = catalog.EventProperties(metric).Order(StringComparer.Ordinal).Take(50).ToList();
+            text.Append("- metric \"").Append(metric).Append("\": ");
+            (properties.Count == 0 ? text.Append("(no event properties)") : text.AppendJoin(", ", properties)).Append('\n');
         }
 
         text.Append("- profile properties: ").AppendJoin(", ", catalog.ProfileProperties.Order(StringComparer.Ordinal).Take(300));

@@ -591,6 +591,11 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Contains("preview_segment", text, StringComparison.Ordinal);
         Assert.DoesNotContain("{{$", text, StringComparison.Ordinal);
 
+        // Only the optional arguments the caller set are shown, each with its name.
+        Assert.Contains("Starting points the person gave: none.", text, StringComparison.Ordinal);
+        var started = await server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?> { ["goal"] = "buyers", ["metric"] = "Placed Order", ["value"] = " " });
+        Assert.Contains("Starting points the person gave: metric \"Placed Order\".", Assert.IsType<TextContentBlock>(Assert.Single(started.Messages).Content).Text, StringComparison.Ordinal);
+
         foreach (var (name, arguments) in new (string, Dictionary<string, object?>)[]
         {
             ("explain_profile", new() { ["profile_id"] = "p1" }),
