@@ -26,7 +26,7 @@ internal static partial class SegmentsCommand
 
     private static readonly Option<DateTime?> BreakdownAsOf = Flags.Time("--as-of", "With --file: evaluate the definition, and read the values, at this time (default now).");
 
-    private static readonly JsonSerializerOptions SnakeCaseJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    internal static readonly JsonSerializerOptions SnakeCaseJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static Command BreakdownVerb() => CommandLine.Verb(
         "breakdown",

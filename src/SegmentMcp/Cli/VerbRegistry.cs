@@ -15,6 +15,7 @@ internal static class VerbRegistry
         Mcp.ServeCommand.Create(),
         QuickstartCommand.Create(),
         IngestCommand.Create(),
+        SchemaCommand.Create(),
         DemoCommand.Create(),
         EvaluateCommand.Create(),
         ListsCommand.Create(),

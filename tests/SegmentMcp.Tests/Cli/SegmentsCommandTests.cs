@@ -395,6 +395,42 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Schema_lists_the_data_and_counts_one_names_values()
+    {
+        await LoadAsync();
+        var all = await RunAsync(null, "schema");
+        Assert.True(all.ExitCode == 0, all.StandardError);
+        var lines = all.StandardOutput.Split('\n').Select(l => l.TrimEnd()).ToList();
+        Assert.Equal("'acme': 4 profiles, 4 events", lines[0]);
+        Assert.Contains("city                      string                     4  Boston, Denver", lines);
+        Assert.Contains(lines, l => l.StartsWith("Placed Order                         3           3  ", StringComparison.Ordinal) && l.EndsWith("  $value", StringComparison.Ordinal));
+
+        // One property closer: each value with its profiles, most first.
+        var city = await RunAsync(null, "schema", "--property", "city");
+        Assert.True(city.ExitCode == 0, city.StandardError);
+        Assert.Contains("    2 distinct values\n    VALUE     PROFILES\n    Boston           3\n    Denver           1\n", city.StandardOutput, StringComparison.Ordinal);
+
+        // One metric closer, as JSON: its events' values counted in the sample, with the numeric range.
+        using (var document = JsonDocument.Parse((await RunAsync(null, "schema", "--metric", "Placed Order", "--json")).StandardOutput))
+        {
+            var orders = Assert.Single(document.RootElement.GetProperty("metrics").EnumerateArray());
+            Assert.Equal(3, orders.GetProperty("sampled_events").GetInt64());
+            var value = orders.GetProperty("value");
+            Assert.Equal((10, 10, 1), (value.GetProperty("min").GetDouble(), value.GetProperty("max").GetDouble(), value.GetProperty("distinct_values").GetInt64()));
+            Assert.Equal(3, value.GetProperty("top_values")[0].GetProperty("count").GetInt64());
+            Assert.Empty(document.RootElement.GetProperty("properties").EnumerateArray());
+        }
+
+        var unknown = await RunAsync(null, "schema", "--property", "cty");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("--property: 'acme' has no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);
+        var metric = await RunAsync(null, "schema", "--metric", "city");
+        Assert.Equal(1, metric.ExitCode);
+        Assert.Contains("--metric: 'acme' has no metric 'city'. 'city' is a profile property, not a metric.", metric.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, (await RunAsync(null, "schema", "--metric", "Placed Order", "--property", "city")).ExitCode);
+    }
+
+    [Fact]
     public async Task Saving_a_new_segment_under_a_name_in_use_warns_and_saves_another()
     {
         await LoadAsync();
