@@ -149,6 +149,7 @@ internal static class QuickstartCommand
                 "Which customers in Berlin bought shoes last month but haven't opened an email since?"
               ask in plain language:   dotnet run --project src/SegmentMcp -- ask {reach} "premium customers in Boston"
                                        (set SEGMENTMCP_LLM_ENDPOINT and SEGMENTMCP_LLM_MODEL first; see README)
+              see what the data holds: dotnet run --project src/SegmentMcp -- schema {reach} --property city
               serve MCP yourself:      dotnet run --project src/SegmentMcp -- serve {reach}
               keep segments current:   dotnet run --project src/SegmentMcp -- evaluate {reach}
               export an audience:      dotnet run --project src/SegmentMcp -- segments export {reach} --id ID --format csv --properties email,city{connection}
