@@ -101,7 +101,8 @@ public sealed class TenantCatalog
             _ => $"{metrics.Count} metrics' events ('{metrics[0]}', '{metrics[1]}', '{metrics[2]}', …)",
         };
 
-    private static string Json(string text) => JsonSerializer.Serialize(text, SuggestionJson);
+    /// <summary>A name as a JSON string, as a suggestion shows it (non-ASCII letters kept as they are).</summary>
+    public static string Json(string text) => JsonSerializer.Serialize(text, SuggestionJson);
 
     private static readonly JsonSerializerOptions SuggestionJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

@@ -139,6 +139,15 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.StartsWith("property: no profile property 'cty'", unknown, StringComparison.Ordinal);
         Assert.Contains("Did you mean 'city'", unknown, StringComparison.Ordinal);
         Assert.Contains("cursor", await server.FailAsync("describe_schema", new { cursor = "not-a-cursor" }), StringComparison.Ordinal);
+
+        // A name of the other kind is told what it is and which call looks at it.
+        Assert.Equal(
+            "property: no profile property 'sku' in this workspace. 'sku' is a property of 'Placed Order' events, not of profiles. Call describe_schema with {\"metric\": \"Placed Order\"} to see its values on those events.",
+            await server.FailAsync("describe_schema", new { property = "sku" }));
+        Assert.EndsWith(
+            "'city' is a profile property, not a metric. Call describe_schema with {\"property\": \"city\"} to look closer at it.",
+            await server.FailAsync("describe_schema", new { metric = "city" }),
+            StringComparison.Ordinal);
     }
 
     [Fact]

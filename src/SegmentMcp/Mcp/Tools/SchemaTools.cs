@@ -60,12 +60,12 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
             var catalog = await definitions.CatalogAsync(company, fresh: true, cancellationToken).ConfigureAwait(false);
             if (metric is not null && !catalog.HasMetric(metric))
             {
-                throw new McpException($"metric: no metric '{ToolSupport.Echo(metric)}' in this workspace.{Suggestions.DidYouMean(metric, catalog.Metrics)}");
+                throw new McpException($"metric: no metric '{ToolSupport.Echo(metric)}' in this workspace.{(catalog.MetricElsewhere(metric, condition: false) is { } elsewhere ? elsewhere + LookCloser(catalog, metric) : Suggestions.DidYouMean(metric, catalog.Metrics))}");
             }
 
             if (property is not null && !catalog.ProfileProperties.Contains(property))
             {
-                throw new McpException($"property: no profile property '{ToolSupport.Echo(property)}' in this workspace.{Suggestions.DidYouMean(property, catalog.ProfileProperties)}");
+                throw new McpException($"property: no profile property '{ToolSupport.Echo(property)}' in this workspace.{(catalog.ProfilePropertyElsewhere(property, condition: false) is { } elsewhere ? elsewhere + LookCloser(catalog, property) : Suggestions.DidYouMean(property, catalog.ProfileProperties))}");
             }
         }
 
@@ -93,6 +93,27 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
             more ? Cursor.Encode("describe_schema", (page + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)) : null,
             truncated || segments.Count > PageSize,
             statistics.Profiles == 0 && statistics.Events == 0 && metric is null && property is null ? EmptyWorkspaceNote(company) : null);
+    }
+
+    /// <summary>
+    /// For a name given as the wrong kind: the call that shows its values. A metric or profile property is looked at
+    /// by its own argument; an event property through a metric whose events carry it.
+    /// </summary>
+    private static string LookCloser(TenantCatalog catalog, string name)
+    {
+        var quoted = TenantCatalog.Json(name);
+        if (catalog.HasMetric(name))
+        {
+            return $" Call describe_schema with {{\"metric\": {quoted}}} to look closer at it.";
+        }
+
+        if (catalog.ProfileProperties.Contains(name))
+        {
+            return $" Call describe_schema with {{\"property\": {quoted}}} to look closer at it.";
+        }
+
+        var metric = catalog.Metrics.Order(StringComparer.Ordinal).FirstOrDefault(m => catalog.EventProperties(m).Contains(name));
+        return metric is null ? string.Empty : $" Call describe_schema with {{\"metric\": {TenantCatalog.Json(metric)}}} to see its values on those events.";
     }
 
     /// <summary>
