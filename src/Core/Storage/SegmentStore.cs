@@ -84,6 +84,28 @@ public sealed class SegmentStore(IClickHouseEngine engine, StorageSchema schema)
         return [.. (await reading.ConfigureAwait(false)).Select(row => ToSaved(row, states))];
     }
 
+    public async Task<IReadOnlyList<SegmentVersion>> VersionsAsync(string tenant, string segmentId, int? beforeVersion, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var current = await LatestAsync(tenant, segmentId, cancellationToken).ConfigureAwait(false);
+        if (current is null || current.Deleted)
+        {
+            return [];
+        }
+
+        // A version row may be stored twice until the engine merges (a retried insert): one row a version.
+        var below = Sql.Param("UInt32", (long)Math.Min(beforeVersion ?? int.MaxValue, current.Version + 1));
+        return await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT segment_id, version, name, description, definition, deleted, created_at
+                FROM {segments} WHERE tenant = {Sql.Param("String", tenant)} AND segment_id = {Sql.Param("String", segmentId)} AND version < {below}
+                ORDER BY version DESC LIMIT 1 BY version LIMIT {Sql.Param("UInt32", (long)limit)}
+                """),
+            row => ReadVersion(tenant, row),
+            cancellationToken).ConfigureAwait(false);
+    }
+
     public Task<IReadOnlyList<string>> TenantsAsync(CancellationToken cancellationToken) =>
         engine.QueryAsync(
             Sql.Of(

@@ -36,6 +36,12 @@ public interface ISegmentStore
 
     /// <summary>Every live segment of the tenant, ordered by id.</summary>
     Task<IReadOnlyList<SavedSegment>> ListAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The saved versions of a live segment, newest first, those below <paramref name="beforeVersion"/> when given, at
+    /// most <paramref name="limit"/>; empty when the segment does not exist or is deleted.
+    /// </summary>
+    Task<IReadOnlyList<SegmentVersion>> VersionsAsync(string tenant, string segmentId, int? beforeVersion, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>One entry of the entered/exited log.</summary>

@@ -55,7 +55,7 @@ internal static partial class SegmentsCommand
 
     public static Command Create()
     {
-        var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, delete, export members and changes.");
+        var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, versions, delete, export members and changes.");
         segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Company, Json, .. EngineSelection.Options], ListAsync));
         segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
         segments.Subcommands.Add(CommandLine.Verb(
@@ -75,6 +75,7 @@ internal static partial class SegmentsCommand
             ApplyAsync));
         segments.Subcommands.Add(BreakdownVerb());
         segments.Subcommands.Add(GrowthVerb());
+        segments.Subcommands.Add(VersionsVerb());
         segments.Subcommands.Add(CommandLine.Verb("delete", "Delete a saved segment with its members and history (refused while another segment uses it).", [Id, Company, .. EngineSelection.Options], DeleteAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "export",

@@ -33,16 +33,19 @@ internal static class ToolSupport
         return text[..cut] + "…";
     }
 
-    public static int Limit(int? limit)
+    public static int Limit(int? limit) => Limit(limit, DefaultLimit, MaxLimit);
+
+    /// <summary>A limit argument of a tool with its own default and maximum.</summary>
+    public static int Limit(int? limit, int defaultLimit, int maxLimit)
     {
         if (limit is null)
         {
-            return DefaultLimit;
+            return defaultLimit;
         }
 
-        return limit is >= 1 and <= MaxLimit
+        return limit >= 1 && limit <= maxLimit
             ? limit.Value
-            : throw new McpException($"limit: {limit} is out of range; give 1 to {MaxLimit} (default {DefaultLimit}).");
+            : throw new McpException($"limit: {limit} is out of range; give 1 to {maxLimit} (default {defaultLimit}).");
     }
 
     /// <summary>An ISO-8601 time argument (UTC when no offset is given); null when absent.</summary>

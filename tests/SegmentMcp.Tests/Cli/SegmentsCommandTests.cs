@@ -84,6 +84,23 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Contains($"segment {id} version 2 (saved): 1 member as of ", changed.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("in the last 30 days and whose city is Boston", changed.StandardOutput, StringComparison.Ordinal);
 
+        // Both versions, newest first, each with its read-back; the unchanged save stored none.
+        var versions = await RunAsync(null, "segments", "versions", "--id", id);
+        Assert.True(versions.ExitCode == 0, versions.StandardError);
+        var versionLines = versions.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, versionLines.Length);
+        Assert.StartsWith("  v2    ", versionLines[1], StringComparison.Ordinal);
+        Assert.Contains("in the last 30 days and whose city is Boston", versionLines[2], StringComparison.Ordinal);
+        Assert.StartsWith("  v1    ", versionLines[3], StringComparison.Ordinal);
+        Assert.Contains("in the last 90 days and whose city is Boston", versionLines[4], StringComparison.Ordinal);
+        Assert.Contains("  (1 older version: --limit 2 lists every one)", (await RunAsync(null, "segments", "versions", "--id", id, "--limit", "1")).StandardOutput, StringComparison.Ordinal);
+        using (var versionsJson = JsonDocument.Parse((await RunAsync(null, "segments", "versions", "--id", id, "--json")).StandardOutput))
+        {
+            var items = versionsJson.RootElement.GetProperty("versions");
+            Assert.Equal(2, versionsJson.RootElement.GetProperty("current_version").GetInt32());
+            Assert.Equal(90, items[1].GetProperty("definition").GetProperty("condition").GetProperty("all")[0].GetProperty("event").GetProperty("window").GetProperty("last_days").GetInt32());
+        }
+
         var csv = await RunAsync(null, "segments", "export", "--id", id, "--format", "csv");
         Assert.True(csv.ExitCode == 0, csv.StandardError);
         Assert.Equal("profile_id\np1\n", csv.StandardOutput);

@@ -32,10 +32,20 @@ public sealed class SegmentStoreTests
         Assert.Equal(new[] { created.Id, other.Id }.Order(StringComparer.Ordinal), list.Select(s => s.Id));
         Assert.Equal("Renamed", list.Single(s => s.Id == created.Id).Name);
 
+        // Every version is kept, newest first, and pages below a version; another tenant's id has none.
+        var versions = await store.VersionsAsync("t1", created.Id, null, 10, none);
+        Assert.Equal([(2, "Renamed", ""), (1, "Recent openers in Boston!", "desc")], versions.Select(v => (v.Version, v.Name, v.Description)));
+        Assert.All(versions, v => Assert.Equal(Definition, v.DefinitionJson));
+        Assert.True(versions[0].CreatedAt >= versions[1].CreatedAt);
+        Assert.Equal([2], (await store.VersionsAsync("t1", created.Id, null, 1, none)).Select(v => v.Version));
+        Assert.Equal([1], (await store.VersionsAsync("t1", created.Id, 2, 10, none)).Select(v => v.Version));
+        Assert.Empty(await store.VersionsAsync("t2", created.Id, null, 10, none));
+
         Assert.True(await store.DeleteAsync("t1", created.Id, none));
         Assert.False(await store.DeleteAsync("t1", created.Id, none));
         Assert.Null(await store.GetAsync("t1", created.Id, none));
         Assert.Null(await store.GetAsync("t2", other.Id, none));
+        Assert.Empty(await store.VersionsAsync("t1", created.Id, null, 10, none));
         Assert.Equal([other.Id], (await store.ListAsync("t1", none)).Select(s => s.Id));
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.SaveAsync("t1", created.Id, "again", null, Definition, none));
         Assert.Equal(["t1", "t2"], await store.TenantsAsync(none));

@@ -36,7 +36,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     [
         "add_to_list", "check_membership", "count_members", "create_list", "create_segment", "delete_segment", "describe_schema", "explain_segment",
         "get_profile", "get_segment", "list_lists", "list_members", "list_segments", "members_at", "membership_changes", "preview_segment",
-        "refresh_segments", "remove_from_list", "segment_breakdown", "segment_growth", "segment_overlap", "update_segment",
+        "refresh_segments", "remove_from_list", "segment_breakdown", "segment_growth", "segment_overlap", "segment_versions", "update_segment",
     ];
 
     public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme");
@@ -360,6 +360,23 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var afterUpdate = await server.CallAsync("get_segment", new { segment_id = id });
         Assert.Equal("Boston openers", (string?)afterUpdate["name"]);
         Assert.Equal("Boston openers", (string?)afterUpdate["definition"]!["name"]);
+
+        // Both versions, newest first, each with its read-back and definition; a page of one leads to the other.
+        var versions = await server.CallAsync("segment_versions", new { segment_id = id });
+        Assert.Equal(2, (int)versions["current_version"]!);
+        Assert.Null((string?)versions["next_cursor"]);
+        var items = versions["versions"]!.AsArray();
+        Assert.Equal([2, 1], items.Select(v => (int)v!["version"]!));
+        Assert.Equal("Profiles whose city is Boston", (string?)items[0]!["read_back"]);
+        Assert.Equal((string?)created["read_back"], (string?)items[1]!["read_back"]);
+        Assert.Equal("Boston", (string?)items[0]!["definition"]!["condition"]!["property"]!["value"]);
+        Assert.NotNull(items[1]!["saved_at"]);
+        var newest = await server.CallAsync("segment_versions", new { segment_id = id, limit = 1 });
+        var older = await server.CallAsync("segment_versions", new { segment_id = id, limit = 1, cursor = (string?)newest["next_cursor"] });
+        Assert.Equal([2, 1], newest["versions"]!.AsArray().Concat(older["versions"]!.AsArray()).Select(v => (int)v!["version"]!));
+        Assert.Null((string?)older["next_cursor"]);
+        Assert.StartsWith("limit: 101 is out of range; give 1 to 100", await server.FailAsync("segment_versions", new { segment_id = id, limit = 101 }), StringComparison.Ordinal);
+        Assert.Contains("Did you mean", await server.FailAsync("segment_versions", new { segment_id = id + "x" }), StringComparison.Ordinal);
 
         // Who they are, in the same call: each member's properties as of the evaluation, a missing one left out.
         var described = await server.CallAsync("list_members", new { segment_id = id, properties = new[] { "plan", "city" } });

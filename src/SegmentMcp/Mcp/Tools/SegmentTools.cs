@@ -38,7 +38,7 @@ internal sealed record SaveSegmentResult(
 internal sealed record DeleteSegmentResult(string SegmentId, bool Deleted);
 
 [McpServerToolType]
-internal sealed class SegmentTools(ITenantAccessor tenant, ISegmentStore store, ISegmentEvaluator evaluator, DefinitionService definitions)
+internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore store, ISegmentEvaluator evaluator, DefinitionService definitions)
 {
     [McpServerTool(Name = "list_segments", Title = "List saved segments", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
