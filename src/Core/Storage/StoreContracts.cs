@@ -15,7 +15,14 @@ public sealed record SavedSegment(
     string DefinitionJson,
     DateTime CreatedAt,
     DateTime? EvaluatedAt,
-    long? Size);
+    long? Size)
+{
+    /// <summary>Whether the id, name or description contains <paramref name="text"/>, ignoring case (a search of the list).</summary>
+    public bool Mentions(string text) =>
+        Id.Contains(text, StringComparison.OrdinalIgnoreCase)
+        || Name.Contains(text, StringComparison.OrdinalIgnoreCase)
+        || (Description?.Contains(text, StringComparison.OrdinalIgnoreCase) ?? false);
+}
 
 /// <summary>Saved segment definitions, every version kept, per tenant.</summary>
 public interface ISegmentStore

@@ -25,6 +25,7 @@ internal static partial class SegmentsCommand
     private static readonly Option<string?> Id = Flags.Text("--id", "S", "The segment id (segments list shows them).");
     private static readonly Option<string?> SaveId = Flags.Text("--id", "S", "Save as a new version of this saved segment (default: a new segment, its id made from the name).");
     private static readonly Option<string?> File = Flags.Text("--file", "FILE|-", "The definition: a JSON object {\"name\", \"description\"?, \"condition\"} in the segment language (- reads standard input).");
+    private static readonly Option<string?> Search = Flags.Text("--search", "TEXT", "Only the segments whose id, name or description contains TEXT, ignoring case.");
     private static readonly Option<bool> Json = Flags.Switch("--json", "Print JSON for scripts instead of text.");
     private static readonly Option<bool> NoEvaluate = Flags.Switch("--no-evaluate", "Save only; the next evaluator tick evaluates it.");
     private static readonly Option<DateTime?> AsOf = Flags.Time("--as-of", "The members at this past time, from the segment's entered/exited log (default: as of its last evaluation).");
@@ -56,7 +57,7 @@ internal static partial class SegmentsCommand
     public static Command Create()
     {
         var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, versions, delete, export members and changes.");
-        segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Company, Json, .. EngineSelection.Options], ListAsync));
+        segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Search, Company, Json, .. EngineSelection.Options], ListAsync));
         segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "save",
@@ -93,7 +94,9 @@ internal static partial class SegmentsCommand
     private static Task<int> ListAsync(ParseResult args, CancellationToken stop) =>
         WithServicesAsync(args, async (services, company) =>
         {
+            var search = args.GetValue(Search)?.Trim();
             var all = (await services.GetRequiredService<ISegmentStore>().ListAsync(company, stop).ConfigureAwait(false))
+                .Where(s => string.IsNullOrEmpty(search) || s.Mentions(search))
                 .OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
             if (args.GetValue(Json))
             {
@@ -112,7 +115,9 @@ internal static partial class SegmentsCommand
 
             if (all.Count == 0)
             {
-                await Console.Out.WriteLineAsync($"no saved segments in '{company}' (segments save --file FILE saves one)").ConfigureAwait(false);
+                await Console.Out.WriteLineAsync(string.IsNullOrEmpty(search)
+                    ? $"no saved segments in '{company}' (segments save --file FILE saves one)"
+                    : $"no saved segment of '{company}' mentions '{search}' in its id, name or description").ConfigureAwait(false);
                 return CommandLine.Ok;
             }
 

@@ -170,6 +170,14 @@ public sealed class SegmentsCommandTests : IDisposable
         var only = Assert.Single(segments.RootElement.EnumerateArray());
         Assert.Equal("Boston buyers", only.GetProperty("name").GetString());
         Assert.Equal(1, only.GetProperty("version").GetInt32());
+
+        // A search keeps the segments whose id, name or description mentions the text, ignoring case.
+        using (var found = JsonDocument.Parse((await RunAsync(null, "segments", "list", "--search", "BOSTON", "--json")).StandardOutput))
+        {
+            Assert.Equal("Boston buyers", Assert.Single(found.RootElement.EnumerateArray()).GetProperty("name").GetString());
+        }
+
+        Assert.Equal("no saved segment of 'acme' mentions 'Denver' in its id, name or description\n", (await RunAsync(null, "segments", "list", "--search", "Denver")).StandardOutput);
     }
 
     [Fact]

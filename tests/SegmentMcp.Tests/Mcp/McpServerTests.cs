@@ -342,6 +342,10 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
 
         var listed = await server.CallAsync("list_segments", new { limit = 1000 });
         Assert.Contains(listed["segments"]!.AsArray(), s => (string?)s!["id"] == id);
+        var found = (await server.CallAsync("list_segments", new { search = " BOSTON open " }))["segments"]!.AsArray();
+        Assert.Contains(found, s => (string?)s!["id"] == id);
+        Assert.All(found, s => Assert.Contains("boston open", ((string?)s!["name"])!.ToLowerInvariant(), StringComparison.Ordinal));
+        Assert.Empty((await server.CallAsync("list_segments", new { search = "no segment is called this" }))["segments"]!.AsArray());
         var count = await server.CallAsync("count_members", new { segment_id = id });
         Assert.Equal(2, (long)count["count"]!);
 

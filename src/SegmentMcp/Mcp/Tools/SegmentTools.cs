@@ -43,18 +43,25 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
     [McpServerTool(Name = "list_segments", Title = "List saved segments", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Lists the saved segments of this workspace in id order: id, name, description, current size, version and when
-        the size was last evaluated. Use it to find a segment's id. Pages of 100 by default (limit up to 1000); pass
-        next_cursor back as cursor for the next page. Example: {"limit": 20}.
+        the size was last evaluated. Use it to find a segment's id; with search, only the segments whose id, name or
+        description contains that text (ignoring case). Pages of 100 by default (limit up to 1000); pass next_cursor
+        back as cursor (with the same search) for the next page. Example: {"search": "boston"}.
         """)]
     public async Task<ListSegmentsResult> ListSegments(
         [Description("next_cursor from the previous list_segments call; omit for the first page.")] string? cursor = null,
         [Description("Segments per page, 1–1000 (default 100).")] int? limit = null,
+        [Description("Only segments whose id, name or description contains this text, ignoring case (e.g. \"churn\"); omit for all.")] string? search = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
         var after = Cursor.Decode(cursor, "list_segments", 1)?[0];
         var all = await store.ListAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false);
-        var rest = all.Where(s => after is null || string.CompareOrdinal(s.Id, after) > 0).OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
+        var text = string.IsNullOrWhiteSpace(search) ? null : search.Trim();
+        var rest = all
+            .Where(s => after is null || string.CompareOrdinal(s.Id, after) > 0)
+            .Where(s => text is null || s.Mentions(text))
+            .OrderBy(s => s.Id, StringComparer.Ordinal)
+            .ToList();
         var page = rest.Take(take).ToList();
         return new ListSegmentsResult(
             [.. page.Select(s => new SegmentListItem(s.Id, s.Name, s.Description, s.Size, s.Version, s.EvaluatedAt))],
