@@ -194,6 +194,10 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
             ("count_members", new() { ["segment_id"] = id }),
             ("get_segment", new() { ["segment_id"] = id }),
             ("describe_schema", new()),
+            ("describe_schema", new() { ["property"] = "city" }),
+            ("describe_schema", new() { ["metric"] = "Placed Order" }),
+            ("segment_versions", new() { ["segment_id"] = id }),
+            ("list_segments", new() { ["search"] = "customers" }),
             ("get_profile", new() { ["profile_id"] = member }),
             ("refresh_segments", new()),
             ("delete_segment", new() { ["segment_id"] = id }),
@@ -201,6 +205,11 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         {
             await CallAsync(client, tool, arguments);
         }
+
+        // One property looked at closely over the shards: its values' profiles add up to the profiles with a value.
+        var city = (await CallAsync(client, "describe_schema", new() { ["property"] = "city" }))["properties"]![0]!;
+        Assert.Equal((long)city["profiles_with_value"]!, city["top_values"]!.AsArray().Sum(v => (long)v!["count"]!));
+        Assert.Equal(city["top_values"]!.AsArray().Count, (long)city["distinct_values"]!);
     }
 
     private static async Task<JsonNode> CallAsync(McpClient client, string tool, Dictionary<string, object?> arguments)
