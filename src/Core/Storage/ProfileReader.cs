@@ -14,8 +14,15 @@ public sealed record ProfileEvent(string Metric, DateTime Timestamp, double? Val
 /// </summary>
 public sealed record PropertyValueMatch(string Property, string Value, long ProfilesEver, IReadOnlyList<string> Holders);
 
-/// <summary>A profile as of a time: its current properties and its latest events.</summary>
-public sealed record ProfileSnapshot(string ProfileId, bool Exists, IReadOnlyDictionary<string, object?> Properties, IReadOnlyList<ProfileEvent> RecentEvents);
+/// <summary>
+/// A profile as of a time: its current properties, its latest events (of one metric when asked) and, per metric, how
+/// many events it has and the first and last.
+/// </summary>
+public sealed record ProfileSnapshot(
+    string ProfileId, bool Exists, IReadOnlyDictionary<string, object?> Properties, IReadOnlyList<ProfileEvent> RecentEvents, IReadOnlyList<MetricActivity> Activity);
+
+/// <summary>A profile's events of one metric up to a time: how many, the first and the last.</summary>
+public sealed record MetricActivity(string Metric, long Events, DateTime First, DateTime Last);
 
 /// <summary>What an event condition saw for one profile: the events of its metric in its time range.</summary>
 public sealed record EventEvidence(long Events, DateTime? First, DateTime? Last, double? SumOfValues);
@@ -29,7 +36,11 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
     private const string Time3 = ClickHouseTime.Milliseconds;
     private readonly SqlFragment events = Sql.Table(schema.Events);
 
-    public async Task<ProfileSnapshot> ReadAsync(string tenant, string profileId, int recentEvents, DateTime? asOf, CancellationToken cancellationToken)
+    /// <summary>
+    /// The profile as of <paramref name="asOf"/> (default now): properties, the latest <paramref name="recentEvents"/>
+    /// events (only <paramref name="metric"/>'s when given) and the activity of every metric.
+    /// </summary>
+    public async Task<ProfileSnapshot> ReadAsync(string tenant, string profileId, int recentEvents, DateTime? asOf, CancellationToken cancellationToken, string? metric = null)
     {
         var profile = new ProfileKey(tenant, profileId, asOf ?? DateTime.UtcNow);
         var exists = await ExistsAsync(tenant, profileId, cancellationToken).ConfigureAwait(false);
@@ -38,12 +49,23 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
             Sql.Of(
                 $"""
                 SELECT metric, ts, value, properties FROM {events}
-                WHERE {profile.Tenant} AND {profile.Profile} AND ts <= {profile.Now}
+                WHERE {profile.Tenant}{(metric is null ? Sql.Empty : Sql.Of($" AND metric = {Sql.Param("String", metric)}"))} AND {profile.Profile} AND ts <= {profile.Now}
                 ORDER BY ts DESC, metric LIMIT {Sql.Param("UInt32", (long)recentEvents)}
                 """),
             row => new ProfileEvent(row.GetString(0), row.GetDateTime(1), row.GetNullableDouble(2), Decode(row.GetStringMap(3))),
             cancellationToken).ConfigureAwait(false);
-        return new ProfileSnapshot(profileId, exists, properties, recent);
+
+        // Every metric's count and span, latest first: the same key ranges the latest events were read from.
+        var activity = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT metric, count(), min(ts), max(ts) AS last FROM {events}
+                WHERE {profile.Tenant} AND {profile.Profile} AND ts <= {profile.Now}
+                GROUP BY metric ORDER BY last DESC, metric
+                """),
+            row => new MetricActivity(row.GetString(0), row.GetInt64(1), row.GetDateTime(2), row.GetDateTime(3)),
+            cancellationToken).ConfigureAwait(false);
+        return new ProfileSnapshot(profileId, exists, properties, recent, activity);
     }
 
     /// <summary>Whether any event or profile record of the tenant has this profile id (a point lookup in the universe).</summary>

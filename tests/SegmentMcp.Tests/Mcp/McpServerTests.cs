@@ -563,6 +563,19 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(41, (double)profile["properties"]!["age"]!);
         Assert.Equal("Opened Email", (string?)profile["recent_events"]![0]!["metric"]);
         Assert.Contains(a, profile["segments"]!.AsArray().Select(s => (string?)s));
+
+        // Its activity per metric, latest first; recent events of one metric, or fewer of them.
+        var activity = profile["activity"]!.AsArray();
+        Assert.Equal([("Opened Email", 2L), ("Placed Order", 1L)], activity.Select(m => ((string)m!["metric"]!, (long)m["events"]!)));
+        Assert.True((DateTime)activity[0]!["first"]! < (DateTime)activity[0]!["last"]!);
+        Assert.Equal((DateTime)activity[1]!["first"]!, (DateTime)activity[1]!["last"]!);
+        var orders = await server.CallAsync("get_profile", new { profile_id = "p1", metric = "Placed Order" });
+        var order = Assert.Single(orders["recent_events"]!.AsArray())!;
+        Assert.Equal(("Placed Order", 120.0, "A1"), ((string)order["metric"]!, (double)order["value"]!, (string)order["properties"]!["sku"]!));
+        Assert.Single((await server.CallAsync("get_profile", new { profile_id = "p1", limit = 1 }))["recent_events"]!.AsArray());
+        Assert.Contains("Did you mean 'Placed Order'", await server.FailAsync("get_profile", new { profile_id = "p1", metric = "Placed Ordr" }), StringComparison.Ordinal);
+        Assert.EndsWith("'city' is a profile property, not a metric.", await server.FailAsync("get_profile", new { profile_id = "p1", metric = "city" }), StringComparison.Ordinal);
+        Assert.StartsWith("limit: 0 is out of range; give 1 to 100", await server.FailAsync("get_profile", new { profile_id = "p1", limit = 0 }), StringComparison.Ordinal);
         Assert.StartsWith("profile_id: no profile 'nobody' in this workspace. Ids are exact", await server.FailAsync("get_profile", new { profile_id = "nobody" }), StringComparison.Ordinal);
 
         // Case and surrounding white space are the usual slips in a retyped id: the id that exists is named.

@@ -14,29 +14,51 @@ internal sealed record GetProfileResult(
     IReadOnlyDictionary<string, object?> Properties,
     IReadOnlyList<ProfileEventView> RecentEvents,
     IReadOnlyList<string> Segments,
-    bool Truncated);
+    bool Truncated,
+    IReadOnlyList<MetricActivity> Activity);
 
 [McpServerToolType]
-internal sealed class ProfileTools(ITenantAccessor tenant, ProfileReader profiles, IMembershipReader membership)
+internal sealed class ProfileTools(ITenantAccessor tenant, ProfileReader profiles, IMembershipReader membership, Core.App.DefinitionService definitions)
 {
     private const int RecentEvents = 20;
+    private const int MaxRecentEvents = 100;
     private const int MaxProperties = 200;
 
     [McpServerTool(Name = "get_profile", Title = "Show one profile", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
-        Shows one profile: its current property values, its 20 most recent events (metric, time, value, properties) and
-        the saved segments it is a member of. Use it to explain to a person who someone is, or to understand why a
-        profile is or is not in a segment (check_membership gives the per-condition evidence). Given an email address
-        or another property value instead of an id, the error names the profile that has it.
-        Example: {"profile_id": "p-000042"}.
+        Shows one profile: its current property values, its most recent events (metric, time, value, properties; 20 by
+        default, or those of one metric), its activity (for every metric it has events of: how many, the first and the
+        last) and the saved segments it is a member of. Use it to explain to a person who someone is, or to understand
+        why a profile is or is not in a segment (check_membership gives the per-condition evidence); with metric, to
+        answer "what did they order?" when other events crowd out the ones asked about. Given an email address or
+        another property value instead of an id, the error names the profile that has it.
+        Example: {"profile_id": "p-000042", "metric": "Placed Order"}.
         """)]
     public async Task<GetProfileResult> GetProfile(
         [Description("The profile id, exactly as stored (e.g. \"p-000042\").")] string profile_id,
+        [Description("Only this metric's events in recent_events (exact event name, e.g. \"Placed Order\"); omit for every metric.")] string? metric = null,
+        [Description("How many recent events, 1–100 (default 20).")] int? limit = null,
         CancellationToken cancellationToken = default)
     {
         ToolSupport.Required(profile_id, "profile_id");
+        var take = ToolSupport.Limit(limit, RecentEvents, MaxRecentEvents);
         var company = tenant.Tenant;
-        var snapshot = await profiles.ReadAsync(company, profile_id, RecentEvents, asOf: null, cancellationToken).ConfigureAwait(false);
+        if (metric is not null)
+        {
+            // The cached names first; a metric new since they were read is looked for again before it is refused.
+            var catalog = await definitions.CatalogAsync(company, fresh: false, cancellationToken).ConfigureAwait(false);
+            if (!catalog.HasMetric(metric))
+            {
+                catalog = await definitions.CatalogAsync(company, fresh: true, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!catalog.HasMetric(metric))
+            {
+                throw new McpException($"metric: no metric '{ToolSupport.Echo(metric)}' in this workspace.{catalog.MetricElsewhere(metric, condition: false) ?? Suggestions.DidYouMean(metric, catalog.Metrics)}");
+            }
+        }
+
+        var snapshot = await profiles.ReadAsync(company, profile_id, take, asOf: null, cancellationToken, metric).ConfigureAwait(false);
         if (!snapshot.Exists && snapshot.Properties.Count == 0)
         {
             var hint = await ToolSupport.UnknownProfileHintAsync(profiles, "get_profile", company, profile_id, DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
@@ -50,6 +72,7 @@ internal sealed class ProfileTools(ITenantAccessor tenant, ProfileReader profile
             properties,
             [.. snapshot.RecentEvents.Select(e => new ProfileEventView(e.Metric, e.Timestamp, e.Value, e.Properties))],
             segments,
-            snapshot.Properties.Count > MaxProperties);
+            snapshot.Properties.Count > MaxProperties,
+            snapshot.Activity);
     }
 }
