@@ -64,7 +64,7 @@ public static class DemoLoader
             return false;
         }
 
-        foreach (var table in new Func<SegmentMcp.Core.Sql.TableNames, string>[] { t => t.Events, t => t.ProfileUpdates, t => t.Traits, t => t.Profiles })
+        foreach (var table in new Func<SegmentMcp.Core.Sql.TableNames, string>[] { t => t.Events, t => t.ProfileUpdates, t => t.Traits, t => t.Profiles, t => t.EventProperties })
         {
             await schema.ExecuteWhereStoredAsync(
                 engine,

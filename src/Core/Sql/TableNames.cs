@@ -65,6 +65,12 @@ public class TableNames
 
     public string Profiles => Name("profiles");
 
+    /// <summary>
+    /// The names a tenant's events use: a row per (metric, event property), and one with an empty property per metric,
+    /// written as events are (a materialized view of <see cref="Events"/>), so the names are read without the events.
+    /// </summary>
+    public string EventProperties => Name("event_properties");
+
     /// <summary>Each profile's current value of each property, sorted by value: an accelerator of <see cref="Traits"/>.</summary>
     public string CurrentTraits => Name("current_traits");
 

@@ -157,7 +157,7 @@ public sealed partial class SchemaDescriber(IClickHouseEngine engine, StorageSch
 
     /// <summary>Metric names starting with <paramref name="prefix"/>, in order.</summary>
     public Task<IReadOnlyList<string>> MetricNamesAsync(string tenant, string prefix, int limit, CancellationToken cancellationToken) =>
-        NamesAsync(events, Sql.Of($"metric"), tenant, prefix, limit, cancellationToken);
+        NamesAsync(Sql.Table(schema.EventProperties), Sql.Of($"metric"), tenant, prefix, limit, cancellationToken);
 
     /// <summary>Profile property names starting with <paramref name="prefix"/>, in order.</summary>
     public Task<IReadOnlyList<string>> PropertyNamesAsync(string tenant, string prefix, int limit, CancellationToken cancellationToken) =>

@@ -18,7 +18,7 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 public sealed class StorageSchema : TableNames
 {
     /// <summary>The version of the last of <see cref="Migrations"/>.</summary>
-    public const int CurrentVersion = 21;
+    public const int CurrentVersion = 22;
 
     public StorageSchema(string database)
         : base(database)
@@ -79,6 +79,7 @@ public sealed class StorageSchema : TableNames
         new(19, "the key-value tables' times and numbers packed into one string an array, decoded in one copy (one engine; the timelines are rebuilt from the history after the upgrade)", PackedTimes()),
         new(20, "generations of a segment's stored members: an edit writes its members as a new generation beside the old one instead of logging its diff (one engine)", MembershipGenerations()),
         new(21, "the events' projection in ingestion order carries each event's value and properties, so that phase 2 reads the events newer than the timelines through it (written for existing parts)", IngestOrderWithValues()),
+        new(22, "the names events use (metric, event property) kept as events are written, so the name catalog reads them instead of every event (built from the events for an existing database)", EventPropertyNames()),
     ];
 
     /// <summary>On one engine (not on a cluster's nodes): see <see cref="KeyValueTables"/>.</summary>
@@ -369,6 +370,33 @@ public sealed class StorageSchema : TableNames
         Sql.Of($"ALTER TABLE {Sql.Table(Events)} ADD PROJECTION IF NOT EXISTS {Sql.Table(IngestOrderProjection)} (SELECT tenant, ingested_at, metric, ts, profile_id, value, properties ORDER BY tenant, ingested_at)"),
         Sql.Of($"ALTER TABLE {Sql.Table(Events)} MATERIALIZE PROJECTION {Sql.Table(IngestOrderProjection)} SETTINGS mutations_sync = 2"),
     ];
+
+    /// <summary>
+    /// Version 22: <see cref="TableNames.EventProperties"/>. The name catalog that validating a definition needs read
+    /// every event's property names (about 2 s on the 2M-profile demo, paid by the first call after every start); the
+    /// names are a few rows a metric. The view writes them a block at a time; then the events already stored are read
+    /// once. A name written twice (the view and the copy, a retried insert) is one name to every reader.
+    /// </summary>
+    private List<SqlFragment> EventPropertyNames()
+    {
+        var names = Sql.Of($"SELECT DISTINCT tenant, metric, property FROM {Sql.Table(Events)} ARRAY JOIN arrayConcat([''], mapKeys(properties)) AS property");
+        return
+        [
+            Sql.Of(
+                $"""
+                CREATE TABLE IF NOT EXISTS {Sql.Table(EventProperties)}
+                (
+                    tenant LowCardinality(String),
+                    metric LowCardinality(String),
+                    property String
+                )
+                ENGINE = {TableEngine("ReplacingMergeTree", EventProperties)}
+                ORDER BY (tenant, metric, property)
+                """),
+            Sql.Of($"CREATE MATERIALIZED VIEW IF NOT EXISTS {Sql.Table($"{Database}.event_properties_from_events")} TO {Sql.Table(EventProperties)} AS {names}"),
+            Sql.Of($"INSERT INTO {Sql.Table(EventProperties)} {names}"),
+        ];
+    }
 
     /// <summary>
     /// Version 12: <see cref="IngestOrderReads"/> for the trait rows and the profile updates. What a tick reads of them

@@ -12,7 +12,7 @@ public sealed class EngineCatalogSource(IClickHouseEngine engine, StorageSchema 
         TenantCatalogReader.ReadAsync(engine, schema, tenant, cancellationToken);
 }
 
-/// <summary>Loads a <see cref="TenantCatalog"/> with two light queries (key columns and map keys only).</summary>
+/// <summary>Loads a <see cref="TenantCatalog"/> with two light queries (the names events use, the trait table's key).</summary>
 public static class TenantCatalogReader
 {
     /// <summary>At most this many property names are kept per metric (and for profiles).</summary>
@@ -22,8 +22,9 @@ public static class TenantCatalogReader
     {
         var tenantValue = Sql.Param("String", tenant);
         var maxNames = Sql.Param("UInt32", (long)MaxNamesPerGroup);
+        // The names events use, kept as they are written (schema 22): a metric's row with no property says it exists.
         var metrics = await engine.QueryAsync(
-            Sql.Of($"SELECT metric, groupUniqArrayArray({maxNames})(mapKeys(properties)) FROM {Sql.Table(schema.Events)} WHERE tenant = {tenantValue} GROUP BY metric"),
+            Sql.Of($"SELECT metric, groupUniqArrayIf({maxNames})(property, property != '') FROM {Sql.Table(schema.EventProperties)} WHERE tenant = {tenantValue} GROUP BY metric"),
             row => (Metric: row.GetString(0), Properties: row.GetStrings(1)),
             cancellationToken).ConfigureAwait(false);
         var properties = await ProfilePropertiesAsync(engine, schema, tenant, cancellationToken).ConfigureAwait(false);
@@ -32,8 +33,7 @@ public static class TenantCatalogReader
     }
 
     /// <summary>
-    /// The tenant's profile property names alone, for a caller that needs no metrics: the catalog's event query reads
-    /// every event's property names (about 2 s on the 2M-profile demo), this one the trait table's key.
+    /// The tenant's profile property names alone, for a caller that needs no metrics: the trait table's key.
     /// </summary>
     public static Task<IReadOnlyList<string>> ProfilePropertiesAsync(IClickHouseEngine engine, StorageSchema schema, string tenant, CancellationToken cancellationToken = default) =>
         engine.QueryAsync(

@@ -102,6 +102,11 @@ public class DemoTests
         Assert.True(second.ReplacedExisting);
         Assert.Equal(first.Events, counts.Item1);
         Assert.Equal(counts, (await Scalar(engine, $"SELECT count() FROM {schema.Events}"), await Scalar(engine, $"SELECT count() FROM {schema.Traits}")));
+
+        // The names its events use are replaced with them: the same names, each once.
+        var names = $"SELECT count() FROM (SELECT DISTINCT metric, property FROM {schema.EventProperties})";
+        Assert.Equal(await Scalar(engine, $"SELECT count() FROM (SELECT DISTINCT metric, property FROM {schema.Events} ARRAY JOIN arrayConcat([''], mapKeys(properties)) AS property)"), await Scalar(engine, names));
+        Assert.Equal(await Scalar(engine, names), await Scalar(engine, $"SELECT count() FROM {schema.EventProperties} FINAL"));
     }
 
     private static string Orphans(StorageSchema schema, string metric, string before, string key) =>

@@ -34,6 +34,36 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task A_version_21_database_gets_the_names_its_events_use_and_keeps_them_as_events_arrive()
+    {
+        var schema = await DatabaseAtVersionAsync(21);
+        await Engine.InsertJsonEachRowAsync(schema.Events, TwoEvents, "before-migration");
+        await schema.EnsureCreatedAsync(Engine);
+
+        // Built from the events already stored: a metric whose events carry no property is named too.
+        var catalog = await TenantCatalogReader.ReadAsync(Engine, schema, "acme");
+        Assert.Equal(["Placed Order"], catalog.Metrics);
+        Assert.Equal(["category"], catalog.EventProperties("Placed Order"));
+
+        // Kept as events are written, the same event twice (a retried insert) giving one name.
+        var later = System.Text.Encoding.UTF8.GetBytes(
+            """
+            {"tenant":"acme","metric":"Active on Site","profile_id":"p1","ts":"2026-11-22 10:00:00.000","value":null,"properties":{}}
+            {"tenant":"acme","metric":"Placed Order","profile_id":"p1","ts":"2026-11-22 11:00:00.000","value":3,"properties":{"category":"sbags","coupon":"sX"}}
+            {"tenant":"globex","metric":"Signed Up","profile_id":"p9","ts":"2026-11-22 12:00:00.000","value":null,"properties":{"plan":"sfree"}}
+
+            """);
+        await Engine.InsertJsonEachRowAsync(schema.Events, later, "after-migration");
+        await Engine.InsertJsonEachRowAsync(schema.Events, later, "after-migration-again");
+        catalog = await TenantCatalogReader.ReadAsync(Engine, schema, "acme");
+        Assert.Equal(["Active on Site", "Placed Order"], catalog.Metrics.Order(StringComparer.Ordinal));
+        Assert.Empty(catalog.EventProperties("Active on Site"));
+        Assert.Equal(["category", "coupon"], catalog.EventProperties("Placed Order").Order(StringComparer.Ordinal));
+        Assert.Equal(["Signed Up"], (await TenantCatalogReader.ReadAsync(Engine, schema, "globex")).Metrics);
+        Assert.Equal(["Active on Site", "Placed Order"], await new SchemaDescriber(Engine, schema).MetricNamesAsync("acme", "", 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_version_1_database_with_data_gets_the_version_2_projections_in_place()
     {
         var schema = new StorageSchema(TestEngines.DatabaseName());

@@ -55,8 +55,8 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
         var statistics = await describer.DescribeAsync(company, metric, property, DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
         if ((metric is not null && statistics.Metrics.Count == 0) || (property is not null && statistics.Properties.Count == 0))
         {
-            // Only a name that matched nothing pays for the catalog (every event's property names, about 2 s on the
-            // 2M-profile demo), to tell a misspelling from a name without data as of now and to suggest the closest.
+            // Only a name that matched nothing reads the catalog (the names events use, and the profile properties), to
+            // tell a misspelling from a name without data as of now and to suggest the closest.
             var catalog = await definitions.CatalogAsync(company, fresh: true, cancellationToken).ConfigureAwait(false);
             if (metric is not null && !catalog.HasMetric(metric))
             {
