@@ -19,7 +19,7 @@ public sealed partial class SchemaDescriber
         var rows = await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT v, count() AS c, count() OVER () AS d, min({NumberOf(Sql.Of($"v"))}) OVER () AS lo, max({NumberOf(Sql.Of($"v"))}) OVER () AS hi
+                SELECT v, count() AS c, count() OVER () AS d, {Ranges(Sql.Empty)}
                 FROM ({CurrentValues(tenantValue, Sql.Of($" AND property = {Sql.Param("String", property.Name)}"), now)})
                 WHERE v != ''
                 GROUP BY v ORDER BY c DESC, v LIMIT {Sql.Param("UInt32", (long)TopValueCount)}
@@ -27,7 +27,10 @@ public sealed partial class SchemaDescriber
             row => ValueRow.Read(row, 0),
             cancellationToken).ConfigureAwait(false);
         var summary = Summary.Of(rows);
-        return property with { DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max };
+        return property with
+        {
+            DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max, Earliest = summary.Earliest, Latest = summary.Latest,
+        };
     }
 
     /// <summary>
@@ -41,9 +44,8 @@ public sealed partial class SchemaDescriber
         var rows = await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT name, v, c, d, lo, hi FROM (
-                    SELECT kv.1 AS name, kv.2 AS v, count() AS c, count() OVER (PARTITION BY name) AS d,
-                        min({NumberOf(Sql.Of($"v"))}) OVER (PARTITION BY name) AS lo, max({NumberOf(Sql.Of($"v"))}) OVER (PARTITION BY name) AS hi
+                SELECT name, v, c, d, lo, hi, first, last FROM (
+                    SELECT kv.1 AS name, kv.2 AS v, count() AS c, count() OVER (PARTITION BY name) AS d, {Ranges(Sql.Of($"PARTITION BY name"))}
                     FROM ({sample})
                     ARRAY JOIN properties AS kv
                     WHERE v != ''
@@ -57,7 +59,10 @@ public sealed partial class SchemaDescriber
         EventPropertyStatistics Detail(EventPropertyStatistics property)
         {
             var summary = Summary.Of(byName.GetValueOrDefault(property.Name) ?? []);
-            return property with { DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max };
+            return property with
+        {
+            DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max, Earliest = summary.Earliest, Latest = summary.Latest,
+        };
         }
 
         return metric with
@@ -73,33 +78,45 @@ public sealed partial class SchemaDescriber
     /// nothing a language model could use: values that never repeat (emails, ids), and numbers with more distinct
     /// values than are listed (amounts), which the range describes.
     /// </summary>
-    private sealed record Summary(long Distinct, IReadOnlyList<ValueFrequency>? Top, double? Min, double? Max)
+    private sealed record Summary(long Distinct, IReadOnlyList<ValueFrequency>? Top, double? Min, double? Max, string? Earliest, string? Latest)
     {
         public static Summary Of(IReadOnlyList<ValueRow> rows)
         {
             if (rows.Count == 0)
             {
-                return new Summary(0, [], null, null);
+                return new Summary(0, [], null, null, null, null);
             }
 
             var first = rows[0];
             var listed = first.Distinct <= TopValueCount || (first.Frequency.Count > 1 && rows.Any(r => r.Frequency.Value is not double));
-            return new Summary(first.Distinct, listed ? [.. rows.Select(r => r.Frequency)] : null, first.Min, first.Max);
+            return new Summary(first.Distinct, listed ? [.. rows.Select(r => r.Frequency)] : null, first.Min, first.Max, first.Earliest, first.Latest);
         }
     }
 
-    /// <summary>A tagged value's number (null for a string or boolean).</summary>
-    private static SqlFragment NumberOf(SqlFragment tagged) =>
-        Sql.Of($"if(startsWith({tagged}, 'n'), toFloat64OrNull(substring({tagged}, 2)), NULL)");
+    /// <summary>
+    /// Window columns lo, hi (the smallest and largest number among the values v) and first, last (the earliest and
+    /// latest text that starts with an ISO-8601 date, compared as text) over the window <paramref name="window"/>.
+    /// </summary>
+    private static SqlFragment Ranges(SqlFragment window)
+    {
+        var number = Sql.Of($"if(startsWith(v, 'n'), toFloat64OrNull(substring(v, 2)), NULL)");
+        var date = Sql.Of($"if(match(v, '^s[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'), substring(v, 2), NULL)");
+        return Sql.Of($"min({number}) OVER ({window}) AS lo, max({number}) OVER ({window}) AS hi, min({date}) OVER ({window}) AS first, max({date}) OVER ({window}) AS last");
+    }
 
-    /// <summary>Columns (tagged value, count, distinct values, smallest number, largest number) from <c>first</c> on.</summary>
-    private sealed record ValueRow(ValueFrequency Frequency, long Distinct, double? Min, double? Max)
+    /// <summary>
+    /// Columns (tagged value, count, distinct values, smallest number, largest number, earliest date, latest date) from
+    /// <c>first</c> on.
+    /// </summary>
+    private sealed record ValueRow(ValueFrequency Frequency, long Distinct, double? Min, double? Max, string? Earliest, string? Latest)
     {
         public static ValueRow Read(Row row, int first) =>
             new(
                 new ValueFrequency(TaggedValue.Decode(row.GetString(first)), row.GetInt64(first + 1)),
                 row.GetInt64(first + 2),
                 row.GetNullableDouble(first + 3),
-                row.GetNullableDouble(first + 4));
+                row.GetNullableDouble(first + 4),
+                row.GetNullableString(first + 5),
+                row.GetNullableString(first + 6));
     }
 }

@@ -80,7 +80,7 @@ internal static class SchemaCommand
                 text.AppendLine(CultureInfo.InvariantCulture, $"{p.Name,-24}  {string.Join(",", p.Types),-16}  {p.ProfilesWithValue,10:N0}  {Values(p.SampleValues)}");
                 if (closer)
                 {
-                    Detail(text, "profiles", p.DistinctValues, p.TopValues, p.Min, p.Max);
+                    Detail(text, "profiles", p.DistinctValues, p.TopValues, p.Min, p.Max, p.Earliest, p.Latest);
                 }
             }
         }
@@ -98,7 +98,7 @@ internal static class SchemaCommand
                     foreach (var p in m.Properties.Concat(m.Value is { } v ? [v] : []))
                     {
                         text.AppendLine(CultureInfo.InvariantCulture, $"  {p.Name} ({string.Join(",", p.Types)})");
-                        Detail(text, "events", p.DistinctValues, p.TopValues, p.Min, p.Max);
+                        Detail(text, "events", p.DistinctValues, p.TopValues, p.Min, p.Max, p.Earliest, p.Latest);
                     }
                 }
             }
@@ -107,13 +107,19 @@ internal static class SchemaCommand
         return text.ToString();
     }
 
-    /// <summary>A looked-at name's distinct count, numeric range and values with their counts, indented under it.</summary>
-    private static void Detail(StringBuilder text, string counted, long? distinct, IReadOnlyList<ValueFrequency>? top, double? min, double? max)
+    /// <summary>A looked-at name's distinct count, numeric and date ranges and values with their counts, indented under it.</summary>
+    private static void Detail(
+        StringBuilder text, string counted, long? distinct, IReadOnlyList<ValueFrequency>? top, double? min, double? max, string? earliest, string? latest)
     {
         text.Append(CultureInfo.InvariantCulture, $"    {distinct:N0} distinct values");
         if (min is { } low && max is { } high)
         {
             text.Append(CultureInfo.InvariantCulture, $", numbers from {Value(low)} to {Value(high)}");
+        }
+
+        if (earliest is not null && latest is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $", dates from {earliest} to {latest}");
         }
 
         text.AppendLine(top is null ? " (too many that rarely repeat to list)" : string.Empty);

@@ -69,7 +69,7 @@ public abstract partial class EngineContractTests
 
             // A property described alone: every value with how many profiles have it (most first, then in value
             // order), how many distinct values, and the numeric range.
-            foreach (var name in new[] { "city", "age" })
+            foreach (var name in new[] { "city", "age", "signup" })
             {
                 var detail = Assert.Single((await describer.DescribeAsync("acme", null, name, now, CancellationToken.None)).Properties);
                 var values = current.Where(u => u.Property == name)
@@ -82,6 +82,9 @@ public abstract partial class EngineContractTests
                 Assert.Equal(values, detail.TopValues!.Select(v => (v.Value, v.Count)));
                 Assert.Equal(numbers.Count == 0 ? null : numbers.Min(), detail.Min);
                 Assert.Equal(numbers.Count == 0 ? null : numbers.Max(), detail.Max);
+                var dates = values.Select(v => v.Value).OfType<string>().Where(v => System.Text.RegularExpressions.Regex.IsMatch(v, "^[0-9]{4}-[0-9]{2}-[0-9]{2}")).Order(StringComparer.Ordinal).ToList();
+                Assert.Equal(dates.FirstOrDefault(), detail.Earliest);
+                Assert.Equal(dates.LastOrDefault(), detail.Latest);
             }
         }
 
@@ -89,7 +92,8 @@ public abstract partial class EngineContractTests
             ("p1", -3, "city", "sBoston"), ("p1", -3, "plan", "spremium"), ("p1", -3, "age", "n41"),
             ("p2", -3, "city", "sBoston"), ("p2", -3, "plan", "sfree"),
             ("p3", -3, "city", "sBerlin"), ("p3", -3, "plan", "sfree"),
-            ("p4", -3, "city", "sParis"), ("p4", -3, "age", "btrue"));
+            ("p4", -3, "city", "sParis"), ("p4", -3, "age", "btrue"),
+            ("p1", -3, "signup", "s2024-05-01"), ("p2", -3, "signup", "s2023-11-30T08:00:00Z"), ("p3", -3, "signup", "ssoon"), ("p4", -3, "signup", "n20250101"));
 
         // Nothing refreshed yet: every profile is read from the history.
         await AssertStatisticsAsync(CheckNow, "before any refresh");

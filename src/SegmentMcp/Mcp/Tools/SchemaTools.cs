@@ -38,7 +38,8 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
         values: conditions read it as "$value" (e.g. "measure": {"sum": "$value"}); and the saved segments. Call it first, before drafting a definition, and again
         with metric or property to look closer at one name: then each property also has distinct_values, top_values (up
         to 50 values with how many profiles have each, or for a metric how many of its sampled_events; left out when
-        values never repeat, like emails, or are numbers with many values) and min/max of its numbers. Check a value
+        values never repeat, like emails, or are numbers with many values), min/max of its numbers and earliest/latest
+        of its ISO-8601 dates (compare those with the date operators: before, after, in_last_days…). Check a value
         there (is "Berlin" a city here? how is "premium" spelled?) before writing it into a definition. Example:
         {"property": "city"}.
         Lists are paged 100 at a time; pass next_cursor back as cursor for more.
