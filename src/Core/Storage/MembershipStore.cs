@@ -84,14 +84,14 @@ public sealed partial class MembershipStore(IClickHouseEngine engine, StorageSch
     }
 
     public async Task<IReadOnlyList<MembershipChange>> ChangesAsync(
-        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken)
+        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken, string? profileId = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var logged = await ChangesSourceAsync(tenant, segmentId, since, until, after, cancellationToken).ConfigureAwait(false);
         return await engine.QueryAsync(
             Sql.Of(
                 $"""
-                SELECT at, profile_id, change FROM ({logged})
+                SELECT at, profile_id, change FROM ({logged}){(profileId is null ? Sql.Empty : Sql.Of($" WHERE profile_id = {Sql.Param("String", profileId)}"))}
                 ORDER BY at, profile_id LIMIT {Sql.Param("UInt64", (long)limit)}
                 """),
             row => new MembershipChange(row.GetString(1), row.GetDateTime(0), row.GetBoolean(2)),

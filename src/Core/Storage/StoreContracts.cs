@@ -68,9 +68,12 @@ public interface IMembershipReader
     /// <summary>Whether the profile is a stored member.</summary>
     Task<bool> IsMemberAsync(string tenant, string segmentId, string profileId, CancellationToken cancellationToken);
 
-    /// <summary>Log entries with since ≤ at &lt; until, ordered by (at, profile id), after the given position.</summary>
+    /// <summary>
+    /// Log entries with since ≤ at &lt; until, ordered by (at, profile id), after the given position; only
+    /// <paramref name="profileId"/>'s when given.
+    /// </summary>
     Task<IReadOnlyList<MembershipChange>> ChangesAsync(
-        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken);
+        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken, string? profileId = null);
 
     /// <summary>Log entries at or after <paramref name="since"/> counted per UTC day (days without any left out), oldest first.</summary>
     Task<IReadOnlyList<DailyChanges>> ChangesByDayAsync(string tenant, string segmentId, DateTime since, CancellationToken cancellationToken);

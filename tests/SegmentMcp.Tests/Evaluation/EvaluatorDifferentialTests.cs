@@ -160,6 +160,14 @@ public sealed class EvaluatorDifferentialTests
                 Assert.Equal(expected.Count, report.Segments.Single(s => s.SegmentId == id).Size);
                 if (tick % 5 == 0)
                 {
+                    // One profile's entries and exits over the whole history are the whole log's, filtered.
+                    if (log.Count > 0)
+                    {
+                        var profile = log[^1].ProfileId;
+                        var own = await world.Membership.ChangesAsync(EvaluationWorld.Tenant, id, null, null, null, 1000, CancellationToken.None, profile);
+                        Assert.Equal((await world.ChangesAsync(id)).Where(c => c.ProfileId == profile), own);
+                    }
+
                     Assert.Equal(expected.Count, await world.Membership.CountAsync(EvaluationWorld.Tenant, id, CancellationToken.None));
                     var saved = await world.Segments.GetAsync(EvaluationWorld.Tenant, id, CancellationToken.None);
                     Assert.Equal(now, saved!.EvaluatedAt);

@@ -127,8 +127,8 @@ internal sealed class RecordingMembership(IMembershipStore inner) : IMembershipS
         inner.IsMemberAsync(tenant, segmentId, profileId, cancellationToken);
 
     public Task<IReadOnlyList<MembershipChange>> ChangesAsync(
-        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken) =>
-        inner.ChangesAsync(tenant, segmentId, since, until, after, limit, cancellationToken);
+        string tenant, string segmentId, DateTime? since, DateTime? until, (DateTime At, string ProfileId)? after, int limit, CancellationToken cancellationToken, string? profileId = null) =>
+        inner.ChangesAsync(tenant, segmentId, since, until, after, limit, cancellationToken, profileId);
 
     public Task<long> OverlapAsync(string tenant, string segmentA, string segmentB, CancellationToken cancellationToken) =>
         inner.OverlapAsync(tenant, segmentA, segmentB, cancellationToken);

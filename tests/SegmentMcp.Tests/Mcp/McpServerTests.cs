@@ -398,6 +398,9 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(["p1", "p2", "p4"], changes["profiles"]!.AsArray().Select(p => (string?)p!["profile_id"]));
         Assert.Equal("premium", (string?)changes["profiles"]![0]!["properties"]!["plan"]);
         Assert.Empty(changes["exited"]!.AsArray());
+        var own = await server.CallAsync("membership_changes", new { segment_id = id, profile_id = "p2" });
+        Assert.Equal(["p2"], own["entered"]!.AsArray().Select(c => (string?)c!["profile_id"]));
+        Assert.StartsWith("profile_id: no profile 'P2' in this workspace. Did you mean 'p2'?", await server.FailAsync("membership_changes", new { segment_id = id, profile_id = "P2" }), StringComparison.Ordinal);
 
         Assert.Contains("Did you mean", await server.FailAsync("get_segment", new { segment_id = id + "x" }), StringComparison.Ordinal);
 

@@ -26,7 +26,8 @@ internal sealed record MembershipChangesResult(
     string SegmentId, IReadOnlyList<MembershipChangeItem> Entered, IReadOnlyList<MembershipChangeItem> Exited, string? NextCursor, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null);
 
 [McpServerToolType]
-internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, MemberProfiles memberProfiles, DefinitionService definitions)
+internal sealed class MembershipTools(
+    ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, MemberProfiles memberProfiles, DefinitionService definitions, ProfileReader profiles)
 {
     [McpServerTool(Name = "count_members", Title = "Count a segment's members", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -255,7 +256,8 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         Who entered and who exited a saved segment between since and until (ISO-8601 UTC; default: all history up to
         now), with the evaluation time of each change, oldest first, 100 changes per page by default (limit up to 1000).
         Use it for "who joined this week?"; properties adds the changed profiles' values as of until (default now), in
-        profiles, e.g. their email for a welcome campaign. Example: {"segment_id": "boston-openers-3f9a", "since":
+        profiles, e.g. their email for a welcome campaign. With profile_id, only that profile's entries and exits: "when
+        did she join, and has she left since?". Example: {"segment_id": "boston-openers-3f9a", "since":
         "2026-11-13T00:00:00Z", "properties": ["email"]}.
         """)]
     public async Task<MembershipChangesResult> MembershipChanges(
@@ -265,6 +267,7 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
         [Description("Changes per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous membership_changes call with the same arguments.")] string? cursor = null,
         [Description(MemberProfiles.ArgumentDescription)] string[]? properties = null,
+        [Description("Only this profile's entries and exits (its id, exactly as stored).")] string? profile_id = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
@@ -290,7 +293,14 @@ internal sealed class MembershipTools(ITenantAccessor tenant, ISegmentStore stor
             after = (Cursor.Time(position[1], "membership_changes"), position[2]);
         }
 
-        var changes = await membership.ChangesAsync(tenant.Tenant, saved.Id, from, to, after, take + 1, cancellationToken).ConfigureAwait(false);
+        if (profile_id is not null && !await profiles.ExistsAsync(tenant.Tenant, profile_id, cancellationToken).ConfigureAwait(false))
+        {
+            // An email or a retyped id would otherwise read as "never entered".
+            var hint = await ToolSupport.UnknownProfileHintAsync(profiles, "membership_changes", tenant.Tenant, profile_id, DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
+            throw new McpException($"profile_id: no profile '{ToolSupport.Echo(profile_id)}' in this workspace.{hint}");
+        }
+
+        var changes = await membership.ChangesAsync(tenant.Tenant, saved.Id, from, to, after, take + 1, cancellationToken, profile_id).ConfigureAwait(false);
         var page = changes.Take(take).ToList();
         string[] changed = [.. page.Select(c => c.ProfileId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         return new MembershipChangesResult(
