@@ -23,7 +23,7 @@ public sealed class GoldenClusterSchemaTests
     public async Task Distributed_tables_match_the_baseline()
     {
         var cluster = new ClusterSchema("segmentmcp", "Host=127.0.0.1;Port=8123", new EngineLimits(), tenantShards: 2);
-        var tables = new[] { ("events_local", true), ("profile_updates_local", true), ("traits_local", true), ("profiles_local", true), ("segments_local", false), ("segment_state_local", false), ("membership_local", true), ("membership_log_local", true), ("current_traits_local", true), ("current_traits_watermark_local", false), ("lists_local", false), ("list_members_local", true), ("segment_first_evaluation_local", false) };
+        var tables = new[] { ("events_local", true), ("profile_updates_local", true), ("traits_local", true), ("profiles_local", true), ("segments_local", false), ("segment_state_local", false), ("membership_local", true), ("membership_log_local", true), ("current_traits_local", true), ("current_traits_watermark_local", false), ("lists_local", false), ("list_members_local", true), ("segment_first_evaluation_local", false), ("event_properties_local", false) };
 
         await MatchesAsync("distributed", [.. tables.Select(t => cluster.DistributedTable("segmentmcp", t.Item1, t.Item2, shards: 3, tenantShards: 2).ToStatement().Text)]);
     }

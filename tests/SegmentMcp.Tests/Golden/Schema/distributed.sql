@@ -49,3 +49,7 @@ COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
 CREATE TABLE IF NOT EXISTS segmentmcp.segment_first_evaluation AS segmentmcp.segment_first_evaluation_local
 ENGINE = Distributed('segmentmcp', 'segmentmcp', 'segment_first_evaluation_local', cityHash64(tenant) % 3)
 COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';
+
+CREATE TABLE IF NOT EXISTS segmentmcp.event_properties AS segmentmcp.event_properties_local
+ENGINE = Distributed('segmentmcp', 'segmentmcp', 'event_properties_local', cityHash64(tenant) % 3)
+COMMENT 'segmentmcp layout: shards=3 tenant_shards=2';

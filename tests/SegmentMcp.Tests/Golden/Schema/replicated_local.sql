@@ -226,3 +226,16 @@ ALTER TABLE segmentmcp.events_local DROP PROJECTION IF EXISTS by_ingest SETTINGS
 ALTER TABLE segmentmcp.events_local ADD PROJECTION IF NOT EXISTS by_ingest (SELECT tenant, ingested_at, metric, ts, profile_id, value, properties ORDER BY tenant, ingested_at);
 
 ALTER TABLE segmentmcp.events_local MATERIALIZE PROJECTION by_ingest SETTINGS mutations_sync = 2;
+
+CREATE TABLE IF NOT EXISTS segmentmcp.event_properties_local
+(
+    tenant LowCardinality(String),
+    metric LowCardinality(String),
+    property String
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/segmentmcp/event_properties_local', '{replica}')
+ORDER BY (tenant, metric, property);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS segmentmcp.event_properties_from_events TO segmentmcp.event_properties_local AS SELECT DISTINCT tenant, metric, property FROM segmentmcp.events_local ARRAY JOIN arrayConcat([''], mapKeys(properties)) AS property;
+
+INSERT INTO segmentmcp.event_properties_local SELECT DISTINCT tenant, metric, property FROM segmentmcp.events_local ARRAY JOIN arrayConcat([''], mapKeys(properties)) AS property;
