@@ -185,13 +185,30 @@ public sealed partial class DefinitionService(IClickHouseEngine engine, StorageS
     /// The saved segments whose conditions name <paramref name="segmentId"/> (in id order): a segment may not be deleted
     /// while any does, since they would stop evaluating.
     /// </summary>
-    public async Task<IReadOnlyList<string>> UsersOfAsync(string tenant, string segmentId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> UsersOfAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>
+        SavedWhereAsync(tenant, (id, reads) => id != segmentId && reads.References.Contains(segmentId, StringComparer.Ordinal), cancellationToken);
+
+    /// <summary>The ids of the saved segments whose definitions use static list <paramref name="listId"/> (in_list), in id order.</summary>
+    public Task<IReadOnlyList<string>> UsersOfListAsync(string tenant, string listId, CancellationToken cancellationToken) =>
+        SavedWhereAsync(tenant, (_, reads) => reads.Lists.Contains(listId, StringComparer.Ordinal), cancellationToken);
+
+    /// <summary>For every static list some saved segment uses: those segments' ids, in id order.</summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> ListUsersAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var saved = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
+        return saved
+            .SelectMany(s => SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } definition
+                ? SegmentReads.Of(definition.Condition).Lists.Distinct(StringComparer.Ordinal).Select(list => (List: list, Segment: s.Id))
+                : [])
+            .GroupBy(use => use.List, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, IReadOnlyList<string> (g) => [.. g.Select(use => use.Segment).Order(StringComparer.Ordinal)], StringComparer.Ordinal);
+    }
+
+    private async Task<IReadOnlyList<string>> SavedWhereAsync(string tenant, Func<string, SegmentReads, bool> uses, CancellationToken cancellationToken)
     {
         var saved = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
         return [.. saved
-            .Where(s => s.Id != segmentId
-                && SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } definition
-                && SegmentReads.Of(definition.Condition).References.Contains(segmentId, StringComparer.Ordinal))
+            .Where(s => SegmentDefinitionJson.Parse(s.DefinitionJson).Definition is { } definition && uses(s.Id, SegmentReads.Of(definition.Condition)))
             .Select(s => s.Id)
             .Order(StringComparer.Ordinal)];
     }

@@ -47,7 +47,7 @@ public static class Suggestions
             .ThenBy(s => s.Id, StringComparer.Ordinal);
         var ids = all.Select(s => s.Id).Where(id => IsNearId(given, id));
         var byId = Closest(given, ids).Select(id => all.First(s => s.Id == id));
-        var near = byName.Concat(byId).DistinctBy(s => s.Id).Take(3).Select(s => $"'{s.Id}' (named \"{s.Name}\")").ToList();
+        var near = byName.Concat(byId).DistinctBy(s => s.Id).Take(3).Select(s => s.Name == s.Id ? $"'{s.Id}'" : $"'{s.Id}' (named \"{s.Name}\")").ToList();
         return near.Count switch
         {
             0 => string.Empty,

@@ -84,6 +84,68 @@ public sealed class ListStore(IClickHouseEngine engine, StorageSchema schema, Ti
     public Task<ListChange> RemoveAsync(string tenant, string listId, IReadOnlyCollection<string> profileIds, CancellationToken cancellationToken) =>
         ChangeAsync(tenant, listId, profileIds, added: false, cancellationToken);
 
+    /// <summary>
+    /// The profiles on the list at <paramref name="at"/> (its latest add or remove at or before then is an add), in
+    /// profile id order after <paramref name="afterProfileId"/>, at most <paramref name="limit"/>.
+    /// </summary>
+    public Task<IReadOnlyList<string>> MembersAsync(string tenant, string listId, DateTime at, string? afterProfileId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var after = afterProfileId is null ? Sql.Empty : Sql.Of($" AND profile_id > {Sql.Param("String", afterProfileId)}");
+        return engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT profile_id FROM {members}
+                WHERE tenant = {Sql.Param("String", tenant)} AND list_id = {Sql.Param("String", listId)} AND at <= {Sql.Param(Time3, Truncate(at))}{after}
+                GROUP BY profile_id HAVING argMax(added, (at, ingested_at)) = 1
+                ORDER BY profile_id LIMIT {Sql.Param("UInt32", (long)limit)}
+                """),
+            row => row.GetString(0),
+            cancellationToken);
+    }
+
+    /// <summary>How many profiles were on the list at <paramref name="at"/>.</summary>
+    public async Task<long> SizeAsync(string tenant, string listId, DateTime at, CancellationToken cancellationToken)
+    {
+        var sizes = await engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT countIf(on_list = 1) FROM
+                    (SELECT argMax(added, (at, ingested_at)) AS on_list FROM {members}
+                     WHERE tenant = {Sql.Param("String", tenant)} AND list_id = {Sql.Param("String", listId)} AND at <= {Sql.Param(Time3, Truncate(at))}
+                     GROUP BY profile_id)
+                """),
+            row => row.GetInt64(0),
+            cancellationToken).ConfigureAwait(false);
+        return sizes[0];
+    }
+
+    /// <summary>
+    /// Removes the list and its whole add/remove history; false when the tenant has no such list. Callers refuse while
+    /// a saved segment uses it: the history is what answers in_list at earlier times.
+    /// </summary>
+    public async Task<bool> DeleteAsync(string tenant, string listId, CancellationToken cancellationToken)
+    {
+        if (await GetAsync(tenant, listId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return false;
+        }
+
+        var tenantValue = Sql.Param("String", tenant);
+        var listValue = Sql.Param("String", listId);
+
+        // The members first: a delete cut short leaves a list that still exists and can be deleted again.
+        foreach (var table in new Func<TableNames, string>[] { t => t.ListMembers, t => t.Lists })
+        {
+            await schema.ExecuteWhereStoredAsync(
+                engine,
+                t => Sql.Of($"DELETE FROM {Sql.Table(table(t))} WHERE tenant = {tenantValue} AND list_id = {listValue}"),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
     private async Task<ListChange> ChangeAsync(string tenant, string listId, IReadOnlyCollection<string> profileIds, bool added, CancellationToken cancellationToken)
     {
         var ids = Check(profileIds);
@@ -171,9 +233,7 @@ public sealed class ListStore(IClickHouseEngine engine, StorageSchema schema, Ti
         return [.. profileIds.Distinct(StringComparer.Ordinal)];
     }
 
-    private DateTime Now()
-    {
-        var utc = clock.GetUtcNow().UtcDateTime;
-        return new DateTime(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
-    }
+    private DateTime Now() => Truncate(clock.GetUtcNow().UtcDateTime);
+
+    private static DateTime Truncate(DateTime utc) => new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Core.Storage.Chdb;
 using SegmentMcp.Core.Storage.Server;
@@ -48,6 +50,22 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
 
     /// <summary>The engine flags, declared once: every verb that reads data adds them all.</summary>
     public static IReadOnlyList<Option> Options { get; } = [Data, ClickHouse, DatabaseFlag, QueryTimeout, Cluster, TenantShardsFlag, ReplicatedFlag];
+
+    /// <summary>
+    /// Opens the engine the flags select, runs <paramref name="run"/> with the product's services over it for the tenant
+    /// of <paramref name="company"/>, and closes the engine: the frame of every verb that reads or writes one tenant.
+    /// </summary>
+    public static async Task<int> WithServicesAsync(ParseResult args, Option<string> company, Func<ServiceProvider, string, Task<int>> run, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var tenant = args.GetValue(company) ?? "demo";
+        var (engine, schema) = await FromArguments(args).OpenAsync(stop).ConfigureAwait(false);
+        await using (engine.ConfigureAwait(false))
+        {
+            await using var services = SegmentServices.Build(engine, schema);
+            return await run(services, tenant).ConfigureAwait(false);
+        }
+    }
 
     public static EngineSelection FromArguments(ParseResult args)
     {

@@ -103,6 +103,9 @@ internal static class Flags
         });
 
     /// <summary>A switch: on when given (<c>--name=false</c> leaves it off).</summary>
+    /// <summary>A time as the verbs print it: ISO-8601 UTC to the millisecond, the form <see cref="Time"/> reads back.</summary>
+    public static string Iso(DateTime time) => time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
     public static Option<bool> Switch(string name, string description) => new(name) { Description = description };
 
     /// <summary>A flag that may be given several times; every value counts.</summary>

@@ -1,21 +1,30 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.App;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp lists import --id L --file FILE|- [--company ID] (--data DIR | --clickhouse CONN)</c>: puts the profile
-/// ids of a file (one per line) on static list L, creating L when the tenant has no such list. Every line is checked
-/// before anything is written: one bad line writes nothing.
+/// <c>segmentmcp lists import|list|export|delete</c>: static lists from scripts, the same store as the MCP tools
+/// (<c>create_list</c>/<c>add_to_list</c>, <c>list_lists</c>, <c>get_list</c>, <c>delete_list</c>). <c>import</c> puts the
+/// profile ids of a file (one per line) on list L, creating L when the tenant has no such list; every line is checked
+/// before anything is written, so one bad line writes nothing. <c>export</c> writes the ids back in the same shape.
 /// </summary>
 internal static class ListsCommand
 {
     private static readonly Option<string?> Id = Flags.Text("--id", "L", "The list id (segments use it as {\"in_list\": {\"id\": L}}); created when missing.");
     private static readonly Option<string?> File = Flags.Text("--file", "FILE|-", "Profile ids, one per line (blank lines are skipped; - reads standard input).");
+    private static readonly Option<string?> ListId = Flags.Text("--id", "L", "The list id (lists list shows them).");
     private static readonly Option<string> Company = Flags.Company("The tenant (default demo).", "demo");
+    private static readonly Option<bool> Json = Flags.Switch("--json", "Print JSON for scripts instead of text.");
+    private static readonly Option<DateTime?> AsOf = Flags.Time("--as-of", "Who was on the list at this past time (every add and remove is kept; default now).");
+    private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
 
     public static Command Create()
     {
@@ -25,6 +34,21 @@ internal static class ListsCommand
             "Put the profile ids of a file (one per line) on a static list, creating the list when missing.",
             [Id, File, Company, .. EngineSelection.Options],
             ImportAsync));
+        lists.Subcommands.Add(CommandLine.Verb(
+            "list",
+            "List the static lists: id, name, profiles on it, creation time and the saved segments that use it.",
+            [Company, Json, .. EngineSelection.Options],
+            ListAsync));
+        lists.Subcommands.Add(CommandLine.Verb(
+            "export",
+            "Write the profile ids on a static list now (or --as-of a past time), in id order: one a line (what import reads), or csv/ndjson with profile properties.",
+            [ListId, Company, MemberExport.Format, MemberExport.Properties, AsOf, MemberExport.Output, .. EngineSelection.Options],
+            ExportAsync));
+        lists.Subcommands.Add(CommandLine.Verb(
+            "delete",
+            "Delete a static list with its whole add/remove history (refused while a saved segment uses it).",
+            [ListId, Company, .. EngineSelection.Options],
+            DeleteAsync));
         return lists;
     }
 
@@ -92,6 +116,120 @@ internal static class ListsCommand
             return CommandLine.Ok;
         }
     }
+
+    private static Task<int> ListAsync(ParseResult args, CancellationToken stop) =>
+        WithServicesAsync(args, async (services, company) =>
+        {
+            var users = await services.GetRequiredService<DefinitionService>().ListUsersAsync(company, stop).ConfigureAwait(false);
+            var all = await services.GetRequiredService<ListStore>().ListAsync(company, stop).ConfigureAwait(false);
+            if (args.GetValue(Json))
+            {
+                var json = new JsonArray([.. all.Select(l => new JsonObject
+                {
+                    ["list_id"] = l.Id,
+                    ["name"] = l.Name,
+                    ["size"] = l.Size,
+                    ["created_at"] = Iso(l.CreatedAt),
+                    ["used_by"] = new JsonArray([.. (users.GetValueOrDefault(l.Id) ?? []).Select(id => JsonValue.Create(id))]),
+                })]);
+                await Console.Out.WriteLineAsync(json.ToJsonString(JsonOutput)).ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            if (all.Count == 0)
+            {
+                await Console.Out.WriteLineAsync($"'{company}' has no static lists (segmentmcp lists import creates one)").ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            foreach (var list in all)
+            {
+                var usedBy = users.GetValueOrDefault(list.Id) is { Count: > 0 } segments ? $", used by {string.Join(", ", segments)}" : string.Empty;
+                await Console.Out.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{list.Id}  \"{list.Name}\"  {list.Size:N0} on it, created {Iso(list.CreatedAt)}{usedBy}")).ConfigureAwait(false);
+            }
+
+            return CommandLine.Ok;
+        }, stop);
+
+    private static Task<int> ExportAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        var format = args.GetValue(MemberExport.Format) ?? "ids";
+        var output = MemberExport.OutputFile(args);
+        var properties = MemberExport.PropertyNames(args, format);
+        return WithServicesAsync(args, async (services, company) =>
+        {
+            var lists = services.GetRequiredService<ListStore>();
+            if (await FindAsync(lists, company, id, stop).ConfigureAwait(false) is not { } list
+                || !await MemberExport.KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
+            {
+                return CommandLine.Failed;
+            }
+
+            // One time for every page, so an add while the export runs neither repeats nor skips anyone.
+            var at = args.GetValue(AsOf) ?? DateTime.UtcNow;
+            var written = await MemberExport.WriteAsync(
+                services, company, output, format, [], properties, at,
+                async after => [.. (await lists.MembersAsync(company, list.Id, at, after?.ProfileId, MemberWriter.Page, stop).ConfigureAwait(false)).Select(p => new ExportRow(p, []))],
+                stop).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"list {list.Id}: {written:N0} {(written == 1 ? "profile" : "profiles")} at {Iso(at)}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop);
+    }
+
+    private static Task<int> DeleteAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        return WithServicesAsync(args, async (services, company) =>
+        {
+            var users = await services.GetRequiredService<DefinitionService>().UsersOfListAsync(company, id, stop).ConfigureAwait(false);
+            if (users.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"list {id} is used by {Suggestions.JoinQuoted(users, "and")}; change or delete those segments first. Nothing was deleted.").ConfigureAwait(false);
+                return CommandLine.Failed;
+            }
+
+            var lists = services.GetRequiredService<ListStore>();
+            if (await lists.DeleteAsync(company, id, stop).ConfigureAwait(false))
+            {
+                await Console.Out.WriteLineAsync($"list {id} deleted with its history").ConfigureAwait(false);
+                return CommandLine.Ok;
+            }
+
+            // As delete_list: deleting what is not there is no failure, but a mistyped id deserves a hint.
+            var known = (await lists.ListAsync(company, stop).ConfigureAwait(false)).Select(l => (l.Id, l.Name));
+            await Console.Out.WriteLineAsync($"list {id}: not found in '{company}', nothing deleted.{Suggestions.DidYouMeanNamed(id, known)}").ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop);
+    }
+
+    private static string RequiredId(ParseResult args)
+    {
+        var id = args.GetValue(ListId) ?? throw new UsageException("give --id L, a static list's id (lists list shows them)");
+        return string.IsNullOrWhiteSpace(id) ? throw new UsageException("--id: a list id is not blank") : id;
+    }
+
+    /// <summary>The list, or null after saying on standard error that there is none (with the closest ids).</summary>
+    private static async Task<StaticList?> FindAsync(ListStore lists, string company, string id, CancellationToken stop)
+    {
+        if (await lists.GetAsync(company, id, stop).ConfigureAwait(false) is { } list)
+        {
+            return list;
+        }
+
+        var known = (await lists.ListAsync(company, stop).ConfigureAwait(false)).Select(l => (l.Id, l.Name));
+        await Console.Error.WriteLineAsync($"no list '{id}' in '{company}'.{Suggestions.DidYouMeanNamed(id, known)} segmentmcp lists list shows the static lists.").ConfigureAwait(false);
+        return null;
+    }
+
+    private static Task<int> WithServicesAsync(ParseResult args, Func<ServiceProvider, string, Task<int>> run, CancellationToken stop) =>
+        EngineSelection.WithServicesAsync(args, Company, run, stop);
+
+    private static string Iso(DateTime time) => Flags.Iso(time);
 
     /// <summary>The distinct ids (trimmed, blank lines skipped) and a "line N: reason" for each bad line.</summary>
     private static async Task<(List<string> Ids, List<string> Bad)> ReadAsync(Stream stream, CancellationToken stop)

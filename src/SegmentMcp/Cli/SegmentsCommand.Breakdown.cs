@@ -68,7 +68,7 @@ internal static partial class SegmentsCommand
         var top = args.GetValue(BreakdownTop);
         return await WithServicesAsync(args, async (services, company) =>
         {
-            if (!await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false)
+            if (!await MemberExport.KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false)
                 || !await KnownEventsAsync(services.GetRequiredService<DefinitionService>(), company, events, stop).ConfigureAwait(false))
             {
                 return CommandLine.Failed;

@@ -29,13 +29,6 @@ internal static partial class SegmentsCommand
     private static readonly Option<bool> Json = Flags.Switch("--json", "Print JSON for scripts instead of text.");
     private static readonly Option<bool> NoEvaluate = Flags.Switch("--no-evaluate", "Save only; the next evaluator tick evaluates it.");
     private static readonly Option<DateTime?> AsOf = Flags.Time("--as-of", "The members at this past time, from the segment's entered/exited log (default: as of its last evaluation).");
-    private static readonly Option<string> Format = Flags.Text(
-        "--format", "ids|csv|ndjson", "ids: one profile id a line; csv: a profile_id column with a header; ndjson: {\"profile_id\": …} a line.", "ids",
-        value => value is "ids" or "csv" or "ndjson" ? null : $"--format must be ids, csv or ndjson, not '{value}'");
-
-    private static readonly Option<string?> Properties = Flags.Text(
-        "--properties", "NAME,…", "Profile properties to add as columns (csv) or fields (ndjson), e.g. email,city: each profile's values at the rows' time (export: the members' time; changes: --until).");
-
     private static readonly Option<string> ChangesFormat = Flags.Text(
         "--format", "csv|ndjson", "csv: profile_id, change, at columns with a header; ndjson: {\"profile_id\", \"change\", \"at\"} a line.", "csv",
         value => value is "csv" or "ndjson" ? null : $"--format must be csv or ndjson, not '{value}'");
@@ -49,8 +42,6 @@ internal static partial class SegmentsCommand
     private static readonly Option<bool> DryRun = Flags.Switch("--dry-run", "Validate every file and print what would be created or changed; store nothing.");
 
     private static readonly Option<string?> DefinitionsDirectory = Flags.Text("--dir", "DIR", "A directory of definition files (*.json), each matched to the saved segment of the same name.");
-
-    private static readonly Option<string?> Output = Flags.Text("--output", "FILE", "Write the members to FILE instead of standard output (replaced whole, only once every member is read).");
 
     private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
 
@@ -81,12 +72,12 @@ internal static partial class SegmentsCommand
         segments.Subcommands.Add(CommandLine.Verb(
             "export",
             "Write a saved segment's members (as of its last evaluation, or --as-of a past time), in profile id order.",
-            [Id, Company, Format, Properties, AsOf, Output, .. EngineSelection.Options],
+            [Id, Company, MemberExport.Format, MemberExport.Properties, AsOf, MemberExport.Output, .. EngineSelection.Options],
             ExportAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "changes",
             "Write who entered and who exited a saved segment (from its log, oldest first), with their profile properties if asked.",
-            [Id, Company, ChangesFormat, Since, Until, Only, Properties, Output, .. EngineSelection.Options],
+            [Id, Company, ChangesFormat, Since, Until, Only, MemberExport.Properties, MemberExport.Output, .. EngineSelection.Options],
             ChangesAsync));
         return segments;
     }
@@ -334,14 +325,14 @@ internal static partial class SegmentsCommand
     private static Task<int> ExportAsync(ParseResult args, CancellationToken stop)
     {
         var id = RequiredId(args);
-        var format = args.GetValue(Format) ?? "ids";
+        var format = args.GetValue(MemberExport.Format) ?? "ids";
         var asOf = args.GetValue(AsOf);
-        var output = OutputFile(args);
-        var properties = PropertyNames(args, format);
+        var output = MemberExport.OutputFile(args);
+        var properties = MemberExport.PropertyNames(args, format);
         return WithServicesAsync(args, async (services, company) =>
         {
             if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
-                || !await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
+                || !await MemberExport.KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
             {
                 return CommandLine.Failed;
             }
@@ -373,7 +364,7 @@ internal static partial class SegmentsCommand
                 members = after => membership.MembersAsync(company, saved.Id, after, MemberWriter.Page, stop);
             }
 
-            var written = await WriteAsync(
+            var written = await MemberExport.WriteAsync(
                 services, company, output, format, [], properties, asOf ?? saved.EvaluatedAt!.Value,
                 async after => [.. (await members(after?.ProfileId).ConfigureAwait(false)).Select(m => new ExportRow(m, []))],
                 stop).ConfigureAwait(false);
@@ -395,12 +386,12 @@ internal static partial class SegmentsCommand
         }
 
         var only = args.GetValue(Only);
-        var output = OutputFile(args);
-        var properties = PropertyNames(args, format);
+        var output = MemberExport.OutputFile(args);
+        var properties = MemberExport.PropertyNames(args, format);
         return WithServicesAsync(args, async (services, company) =>
         {
             if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
-                || !await KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
+                || !await MemberExport.KnownPropertiesAsync(services, company, properties, stop).ConfigureAwait(false))
             {
                 return CommandLine.Failed;
             }
@@ -412,7 +403,7 @@ internal static partial class SegmentsCommand
             var counts = (Entered: 0L, Exited: 0L);
             (DateTime At, string ProfileId)? position = null;
             var done = false;
-            var written = await WriteAsync(
+            var written = await MemberExport.WriteAsync(
                 services, company, output, format, ["change", "at"], properties, valuesAt,
                 async _ =>
                 {
@@ -442,109 +433,6 @@ internal static partial class SegmentsCommand
                 $"segment {saved.Id}: {counts.Entered:N0} entered, {counts.Exited:N0} exited {range}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
             return CommandLine.Ok;
         }, stop);
-    }
-
-    private static string? OutputFile(ParseResult args)
-    {
-        var output = args.GetValue(Output);
-        if (output is not null && (output.Length == 0 || Directory.Exists(output)))
-        {
-            throw new UsageException($"--output: '{output}' is not a file name");
-        }
-
-        // Checked before anything is read: the export writes beside the file and would otherwise fail at the end.
-        var folder = output is null ? null : Path.GetDirectoryName(Path.GetFullPath(output));
-        return folder is not null && !Directory.Exists(folder)
-            ? throw new UsageException($"--output: no directory '{folder}' to write '{Path.GetFileName(output)}' in")
-            : output;
-    }
-
-    private static string[] PropertyNames(ParseResult args, string format)
-    {
-        string[] properties = [.. (args.GetValue(Properties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
-        if (properties.Length > 0 && format == "ids")
-        {
-            throw new UsageException("--properties: give --format csv or ndjson as well (ids writes profile ids alone)");
-        }
-
-        return properties.FirstOrDefault(p => p is "profile_id" or "change" or "at") is { } taken
-            ? throw new UsageException($"--properties: {taken} is a column of its own; name profile properties only")
-            : properties;
-    }
-
-    /// <summary>Whether every name is one of the tenant's profile properties; says which is not on standard error.</summary>
-    private static async Task<bool> KnownPropertiesAsync(ServiceProvider services, string company, string[] properties, CancellationToken stop)
-    {
-        if (properties.Length == 0)
-        {
-            return true;
-        }
-
-        var known = await TenantCatalogReader.ProfilePropertiesAsync(
-            services.GetRequiredService<IClickHouseEngine>(), services.GetRequiredService<StorageSchema>(), company, stop).ConfigureAwait(false);
-        if (properties.FirstOrDefault(p => !known.Contains(p, StringComparer.Ordinal)) is not { } unknown)
-        {
-            return true;
-        }
-
-        var catalog = await TenantCatalogReader.ReadAsync(services.GetRequiredService<IClickHouseEngine>(), services.GetRequiredService<StorageSchema>(), company, stop).ConfigureAwait(false);
-        await Console.Error.WriteLineAsync($"--properties: '{company}' has no profile property '{unknown}'.{catalog.ProfilePropertyElsewhere(unknown, condition: false) ?? Suggestions.DidYouMean(unknown, known)}").ConfigureAwait(false);
-        return false;
-    }
-
-    /// <summary>
-    /// The rows to standard output, or to <paramref name="output"/>: written beside it and moved over it at the end, so
-    /// a failed export leaves what was there.
-    /// </summary>
-    private static async Task<long> WriteAsync(
-        ServiceProvider services, string company, string? output, string format, IReadOnlyList<string> leading, string[] properties, DateTime valuesAt,
-        Func<ExportRow?, Task<IReadOnlyList<ExportRow>>> page, CancellationToken stop)
-    {
-        var profiles = services.GetRequiredService<ProfileReader>();
-        var temporary = output is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.part");
-        try
-        {
-            long written;
-            await using (var stream = temporary is null ? Console.OpenStandardOutput() : CreateBeside(temporary, output!))
-            {
-                written = await MemberWriter.WriteAsync(
-                    stream, format, leading, properties, page, ids => profiles.PropertiesOfAsync(company, ids, properties, valuesAt, stop), stop).ConfigureAwait(false);
-            }
-
-            if (temporary is not null)
-            {
-                try
-                {
-                    System.IO.File.Move(temporary, output!, overwrite: true);
-                }
-                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-                {
-                    throw new IOException($"--output {output}: the export could not replace it ({exception.Message})", exception);
-                }
-            }
-
-            return written;
-        }
-        finally
-        {
-            if (temporary is not null && System.IO.File.Exists(temporary))
-            {
-                System.IO.File.Delete(temporary);
-            }
-        }
-    }
-
-    /// <summary>The file an export is written to before it replaces <paramref name="output"/>; a failure names the output.</summary>
-    private static FileStream CreateBeside(string temporary, string output)
-    {
-        try
-        {
-            return System.IO.File.Create(temporary);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"--output {output}: cannot write in '{Path.GetDirectoryName(temporary)}' ({exception.Message})", exception);
-        }
     }
 
     /// <summary>
@@ -785,17 +673,8 @@ internal static partial class SegmentsCommand
         return null;
     }
 
-    private static async Task<int> WithServicesAsync(ParseResult args, Func<ServiceProvider, string, Task<int>> run, CancellationToken stop)
-    {
-        var company = args.GetValue(Company) ?? "demo";
-        var selection = EngineSelection.FromArguments(args);
-        var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
-        await using (engine.ConfigureAwait(false))
-        {
-            await using var services = SegmentServices.Build(engine, schema);
-            return await run(services, company).ConfigureAwait(false);
-        }
-    }
+    private static Task<int> WithServicesAsync(ParseResult args, Func<ServiceProvider, string, Task<int>> run, CancellationToken stop) =>
+        EngineSelection.WithServicesAsync(args, Company, run, stop);
 
-    private static string Iso(DateTime time) => time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    private static string Iso(DateTime time) => Flags.Iso(time);
 }

@@ -2,7 +2,7 @@ using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Cli;
 
-/// <summary><c>segmentmcp lists import</c> as a user runs it: the real executable, its own data directory, exit codes.</summary>
+/// <summary><c>segmentmcp lists</c> as a user runs it: the real executable, its own data directory, exit codes.</summary>
 [Trait("Category", "Engine")]
 public sealed class ListsCommandTests : IDisposable
 {
@@ -56,15 +56,68 @@ public sealed class ListsCommandTests : IDisposable
         Assert.Contains("nothing was written", refused.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_list_is_listed_exported_in_the_shape_import_reads_and_deleted_unless_a_segment_uses_it()
+    {
+        var profiles = """
+            {"profile_id":"u1","properties":{"city":"Boston, MA","email":"a@x.io"},"updated_at":"2026-11-20T10:00:00Z"}
+            {"profile_id":"u2","properties":{"city":"Denver"},"updated_at":"2026-11-20T10:00:00Z"}
+            """;
+        Assert.Equal(0, (await HostProcess.RunAsync(profiles, "ingest", "--profiles", "-", "--company", "acme", "--data", Data)).ExitCode);
+        Assert.Equal(0, (await HostProcess.RunAsync("u2\nu1\nu3\n", "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data)).ExitCode);
+        var between = DateTime.UtcNow.ToString("o");
+        await Task.Delay(20);
+        Assert.Equal(0, (await HostProcess.RunAsync("u4\n", "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data)).ExitCode);
+
+        var listed = await HostProcess.RunAsync(null, "lists", "list", "--company", "acme", "--data", Data);
+        Assert.True(listed.ExitCode == 0, listed.StandardError);
+        Assert.StartsWith("vips  \"vips\"  4 on it, created ", listed.StandardOutput, StringComparison.Ordinal);
+
+        // ids is what import reads, so a list moves between workspaces as a file; csv and ndjson add properties.
+        var exported = Path.Combine(directory, "vips.txt");
+        var ids = await HostProcess.RunAsync(null, "lists", "export", "--id", "vips", "--output", exported, "--company", "acme", "--data", Data);
+        Assert.True(ids.ExitCode == 0, ids.StandardError);
+        Assert.Equal(["u1", "u2", "u3", "u4"], await File.ReadAllLinesAsync(exported));
+        Assert.StartsWith("list vips: 4 profiles at ", ids.StandardError, StringComparison.Ordinal);
+        var csv = await HostProcess.RunAsync(null, "lists", "export", "--id", "vips", "--format", "csv", "--properties", "city,email", "--as-of", between, "--company", "acme", "--data", Data);
+        Assert.Equal("profile_id,city,email\nu1,\"Boston, MA\",a@x.io\nu2,Denver,\nu3,,\n", csv.StandardOutput);
+        Assert.Equal(0, (await HostProcess.RunAsync(null, "lists", "import", "--id", "copy", "--file", exported, "--company", "acme", "--data", Data)).ExitCode);
+
+        var segment = Path.Combine(directory, "on-vips.json");
+        await File.WriteAllTextAsync(segment, """{"name": "On vips", "condition": {"in_list": {"id": "vips"}}}""");
+        var saved = await HostProcess.RunAsync(null, "segments", "save", "--file", segment, "--json", "--company", "acme", "--data", Data);
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+        var segmentId = (string)System.Text.Json.Nodes.JsonNode.Parse(saved.StandardOutput)!["segment_id"]!;
+        var json = await HostProcess.RunAsync(null, "lists", "list", "--json", "--company", "acme", "--data", Data);
+        var vips = System.Text.Json.Nodes.JsonNode.Parse(json.StandardOutput)!.AsArray().Single(l => (string?)l!["list_id"] == "vips")!;
+        Assert.Equal([segmentId], vips["used_by"]!.AsArray().Select(u => (string?)u));
+
+        var refused = await HostProcess.RunAsync(null, "lists", "delete", "--id", "vips", "--company", "acme", "--data", Data);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal($"list vips is used by '{segmentId}'; change or delete those segments first. Nothing was deleted.", refused.StandardError.Trim());
+        var deleted = await HostProcess.RunAsync(null, "lists", "delete", "--id", "copy", "--company", "acme", "--data", Data);
+        Assert.Equal("list copy deleted with its history", deleted.StandardOutput.Trim());
+        var missing = await HostProcess.RunAsync(null, "lists", "export", "--id", "copy", "--company", "acme", "--data", Data);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("no list 'copy' in 'acme'.", missing.StandardError, StringComparison.Ordinal);
+        var again = await HostProcess.RunAsync(null, "lists", "delete", "--id", "vipz", "--company", "acme", "--data", Data);
+        Assert.Equal(0, again.ExitCode);
+        Assert.Equal("list vipz: not found in 'acme', nothing deleted. Did you mean 'vips'?", again.StandardOutput.Trim());
+    }
+
     [Theory]
     [InlineData("lists", "import", "--file", "-", "--data", "DATA")]
     [InlineData("lists", "import", "--id", "x", "--data", "DATA")]
     [InlineData("lists", "import", "--id", "x", "--file", "/no/such/ids.txt", "--data", "DATA")]
+    [InlineData("lists", "export", "--data", "DATA")]
+    [InlineData("lists", "export", "--id", "x", "--properties", "email", "--data", "DATA")]
+    [InlineData("lists", "export", "--id", "x", "--output", "/no/such/dir/ids.txt", "--data", "DATA")]
+    [InlineData("lists", "delete", "--id", " ", "--data", "DATA")]
     public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
     {
         var run = await HostProcess.RunAsync(null, [.. arguments.Select(a => a == "DATA" ? Data : a)]);
 
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith("segmentmcp lists import: ", run.StandardError, StringComparison.Ordinal);
+        Assert.StartsWith($"segmentmcp lists {arguments[1]}: ", run.StandardError, StringComparison.Ordinal);
     }
 }

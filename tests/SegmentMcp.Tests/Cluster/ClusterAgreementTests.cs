@@ -153,6 +153,17 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         var checkCluster = await clusterMcp.CallAsync("check_membership", new { profile_id = member, segment_id = clusterIds[0], as_of = t1.ToString("o") });
         Assert.True((bool)checkCluster["member"]!);
         Assert.Equal(checkOne.ToJsonString(), checkCluster.ToJsonString());
+
+        // A static list on the cluster: read back page by page, then deleted with its history from every shard.
+        string[] onList = [member, "x1", "x2"];
+        var listId = (string)(await clusterMcp.CallAsync("create_list", new { name = "Cluster list", profile_ids = onList }))["list_id"]!;
+        var firstPage = await clusterMcp.CallAsync("get_list", new { list_id = listId, limit = 2 });
+        var lastPage = await clusterMcp.CallAsync("get_list", new { list_id = listId, limit = 2, cursor = (string?)firstPage["next_cursor"] });
+        Assert.Equal(3, (long)firstPage["size"]!);
+        Assert.Equal(onList.Order(StringComparer.Ordinal), firstPage["members"]!.AsArray().Concat(lastPage["members"]!.AsArray()).Select(m => (string?)m));
+        Assert.True((bool)(await clusterMcp.CallAsync("delete_list", new { list_id = listId }))["deleted"]!);
+        Assert.Empty((await clusterMcp.CallAsync("list_lists"))["lists"]!.AsArray());
+        Assert.Equal(0L, (long)(await cluster.Engine.QueryAsync(Sql.Of($"SELECT count() FROM {Sql.Table(clustered.ListMembers)}"), row => row.GetInt64(0), CancellationToken.None)).Single());
     }
 
     [Fact]

@@ -104,6 +104,72 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
     }
 
     [Fact]
+    public async Task A_list_is_read_page_by_page_at_any_time_names_its_segments_and_is_deleted_only_when_none_uses_it()
+    {
+        var tools = (await server.Client.ListToolsAsync()).ToDictionary(t => t.Name, t => t.ProtocolTool.Annotations!);
+        Assert.True(tools["get_list"].ReadOnlyHint);
+        Assert.True(tools["delete_list"].DestructiveHint);
+
+        var id = (string)(await server.CallAsync("create_list", new { name = "Suppression", profile_ids = new[] { "p3", "p1", "p2" } }))["list_id"]!;
+        var between = DateTime.UtcNow;
+        await Task.Delay(20);
+        await server.CallAsync("remove_from_list", new { list_id = id, profile_ids = new[] { "p2" } });
+
+        // Now, a page at a time with the profiles' values; later pages keep the first page's time.
+        var first = await server.CallAsync("get_list", new { list_id = id, limit = 1, properties = new[] { "city" } });
+        Assert.Equal("Suppression", (string?)first["name"]);
+        Assert.Equal(2, (long)first["size"]!);
+        Assert.Equal(["p1"], first["members"]!.AsArray().Select(m => (string?)m));
+        Assert.Equal("Boston", (string?)Assert.Single(first["profiles"]!.AsArray())!["properties"]!["city"]);
+        await server.CallAsync("add_to_list", new { list_id = id, profile_ids = new[] { "p2" } });
+        var second = await server.CallAsync("get_list", new { list_id = id, limit = 1, cursor = (string?)first["next_cursor"] });
+        Assert.Equal(["p3"], second["members"]!.AsArray().Select(m => (string?)m));
+        Assert.Null(second["next_cursor"]);
+        Assert.Equal((string?)first["at"], (string?)second["at"]);
+        Assert.Equal(3, (long)(await server.CallAsync("get_list", new { list_id = id }))["size"]!);
+
+        // Before the removal, the list as it was; before the list, no one.
+        var then = await server.CallAsync("get_list", new { list_id = id, as_of = between.ToString("o") });
+        Assert.Equal(["p1", "p2", "p3"], then["members"]!.AsArray().Select(m => (string?)m));
+        Assert.Equal(3, (long)then["size"]!);
+        Assert.Empty((await server.CallAsync("get_list", new { list_id = id, as_of = "2000-01-01" }))["members"]!.AsArray());
+
+        // A segment that uses it is named everywhere, and the list outlives no segment reading it.
+        var definition = JsonDocument.Parse("{\"name\": \"Not suppressed\", \"condition\": {\"not\": {\"in_list\": {\"id\": \"" + id + "\"}}}}").RootElement;
+        var segment = (string)(await server.CallAsync("create_segment", new { definition }))["segment_id"]!;
+        Assert.Equal([segment], (await server.CallAsync("get_list", new { list_id = id }))["used_by"]!.AsArray().Select(u => (string?)u));
+        var listed = (await server.CallAsync("list_lists"))["lists"]!.AsArray().Single(l => (string?)l!["list_id"] == id)!;
+        Assert.Equal([segment], listed["used_by"]!.AsArray().Select(u => (string?)u));
+        var refused = await server.FailAsync("delete_list", new { list_id = id });
+        Assert.Equal($"list_id: '{id}' is used by '{segment}'; change or delete those segments first.", refused);
+        Assert.Equal(3, (long)(await server.CallAsync("get_list", new { list_id = id }))["size"]!);
+
+        await server.CallAsync("delete_segment", new { segment_id = segment });
+        Assert.True((bool)(await server.CallAsync("delete_list", new { list_id = id }))["deleted"]!);
+        Assert.DoesNotContain((await server.CallAsync("list_lists"))["lists"]!.AsArray(), l => (string?)l!["list_id"] == id);
+        Assert.Contains($"list_id: no list '{id}'", await server.FailAsync("get_list", new { list_id = id, as_of = between.ToString("o") }), StringComparison.Ordinal);
+        Assert.False((bool)(await server.CallAsync("delete_list", new { list_id = id }))["deleted"]!);
+
+        // The deleted list's history is gone too: a draft reading it, even in the past, finds no one on it.
+        var past = await server.CallAsync("preview_segment", new { definition = JsonDocument.Parse("{\"name\": \"x\", \"condition\": {\"in_list\": {\"id\": \"" + id + "\"}}}").RootElement, as_of = between.ToString("o") });
+        Assert.Equal(0, (long)past["count"]!);
+    }
+
+    [Fact]
+    public async Task Get_list_checks_its_cursor_and_time()
+    {
+        var one = (string)(await server.CallAsync("create_list", new { name = "One", profile_ids = new[] { "p1", "p2" } }))["list_id"]!;
+        var other = (string)(await server.CallAsync("create_list", new { name = "Other", profile_ids = new[] { "p1", "p2" } }))["list_id"]!;
+        var page = await server.CallAsync("get_list", new { list_id = one, limit = 1 });
+        Assert.Equal("cursor: this cursor belongs to another list; omit it to start from the beginning.", await server.FailAsync("get_list", new { list_id = other, cursor = (string?)page["next_cursor"] }));
+        Assert.Contains("cursor: 'nonsense' is not a cursor of this tool", await server.FailAsync("get_list", new { list_id = one, cursor = "nonsense" }), StringComparison.Ordinal);
+        Assert.StartsWith("as_of: ", await server.FailAsync("get_list", new { list_id = one, as_of = "yesterday" }), StringComparison.Ordinal);
+        Assert.StartsWith("limit: ", await server.FailAsync("get_list", new { list_id = one, limit = 0 }), StringComparison.Ordinal);
+        Assert.True((bool)(await server.CallAsync("delete_list", new { list_id = one }))["deleted"]!);
+        Assert.True((bool)(await server.CallAsync("delete_list", new { list_id = other }))["deleted"]!);
+    }
+
+    [Fact]
     public async Task Bad_list_calls_are_tool_errors_naming_the_argument()
     {
         var unknown = await server.FailAsync("add_to_list", new { list_id = "no-such-list", profile_ids = new[] { "p1" } });

@@ -3,12 +3,26 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
+using SegmentMcp.Core.App;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp.Tools;
 
-internal sealed record StaticListItem(string ListId, string Name, DateTime CreatedAt, long Size);
+internal sealed record StaticListItem(string ListId, string Name, DateTime CreatedAt, long Size, IReadOnlyList<string> UsedBy);
+
+internal sealed record GetListResult(
+    string ListId,
+    string Name,
+    DateTime CreatedAt,
+    long Size,
+    DateTime At,
+    IReadOnlyList<string> Members,
+    string? NextCursor,
+    IReadOnlyList<string> UsedBy,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null);
+
+internal sealed record DeleteListResult(string ListId, bool Deleted);
 
 internal sealed record ListListsResult(IReadOnlyList<StaticListItem> Lists);
 
@@ -27,7 +41,7 @@ internal sealed record CreateListResult(
 
 /// <summary>Static lists: uploaded sets of profile ids that segments use with {"in_list": {"id": …}}.</summary>
 [McpServerToolType]
-internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, ProfileReader profiles)
+internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, ProfileReader profiles, DefinitionService definitions, MemberProfiles memberProfiles)
 {
     [McpServerTool(Name = "create_list", Title = "Create a static list", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -82,20 +96,99 @@ internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, Profile
         """)]
     public async Task<ListListsResult> ListLists(CancellationToken cancellationToken = default)
     {
-        var all = await lists.ListAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false);
-        return new ListListsResult([.. all.Select(l => new StaticListItem(l.Id, l.Name, l.CreatedAt, l.Size))]);
+        var reading = lists.ListAsync(tenant.Tenant, cancellationToken);
+        var users = await definitions.ListUsersAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false);
+        var all = await reading.ConfigureAwait(false);
+        return new ListListsResult([.. all.Select(l => new StaticListItem(l.Id, l.Name, l.CreatedAt, l.Size, users.GetValueOrDefault(l.Id) ?? []))]);
+    }
+
+    [McpServerTool(Name = "get_list", Title = "Show a static list and who is on it", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Shows one static list: its name, creation time, size, the saved segments that use it (used_by) and the profile
+        ids on it now (or at as_of), in id order, 100 per page by default (limit up to 1000); pass next_cursor back as
+        cursor for the next page. Name profile properties in properties (e.g. email) to get each listed profile's
+        values. Use it for "who is on my suppression list?" or to check an upload. Example: {"list_id":
+        "beta-testers-3f9a", "properties": ["email"]}.
+        """)]
+    public async Task<GetListResult> GetList(
+        [Description("The list's id (from create_list or list_lists).")] string list_id,
+        [Description("Profile ids per page, 1–1000 (default 100).")] int? limit = null,
+        [Description("next_cursor of the previous get_list call for this list; omit for the first page.")] string? cursor = null,
+        [Description("ISO-8601 UTC time: who was on the list then (every add and remove is kept); default now.")] string? as_of = null,
+        [Description(MemberProfiles.ArgumentDescription)] string[]? properties = null,
+        CancellationToken cancellationToken = default)
+    {
+        var take = ToolSupport.Limit(limit);
+        var position = Cursor.Decode(cursor, "get_list", 3);
+        var list = await RequireAsync(list_id, cancellationToken).ConfigureAwait(false);
+        if (position is not null && position[0] != list.Id)
+        {
+            throw new McpException("cursor: this cursor belongs to another list; omit it to start from the beginning.");
+        }
+
+        // Later pages read the list at the first page's time, so an add between pages neither repeats nor skips anyone.
+        var at = position is not null
+            ? DateTime.Parse(position[1], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)
+            : ToolSupport.Time(as_of, "as_of") ?? Milliseconds(DateTime.UtcNow);
+        var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken).ConfigureAwait(false);
+        var usedBy = definitions.UsersOfListAsync(tenant.Tenant, list.Id, cancellationToken);
+        var members = await lists.MembersAsync(tenant.Tenant, list.Id, at, position?[2], take + 1, cancellationToken).ConfigureAwait(false);
+        var page = members.Take(take).ToList();
+        var size = as_of is null && position is null ? list.Size : await lists.SizeAsync(tenant.Tenant, list.Id, at, cancellationToken).ConfigureAwait(false);
+        var details = await memberProfiles.DescribeAsync(tenant.Tenant, page, names, at, cancellationToken).ConfigureAwait(false);
+        return new GetListResult(
+            list.Id,
+            list.Name,
+            list.CreatedAt,
+            size,
+            at,
+            page,
+            members.Count > take ? Cursor.Encode("get_list", list.Id, ToolSupport.Iso(at), page[^1]) : null,
+            await usedBy.ConfigureAwait(false),
+            details);
+    }
+
+    [McpServerTool(Name = "delete_list", Title = "Delete a static list", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Deletes a static list with its whole add/remove history: it disappears from list_lists and no profile is on it
+        at any time any more. This cannot be undone: confirm with the person first. Refused while a saved segment uses
+        it (in_list): change or delete those segments first (list_lists and get_list name them in used_by). Deleting a
+        list that does not exist returns deleted = false. Example: {"list_id": "beta-testers-3f9a"}.
+        """)]
+    public async Task<DeleteListResult> DeleteList(
+        [Description("The id of the list to delete.")] string list_id,
+        CancellationToken cancellationToken = default)
+    {
+        var id = ToolSupport.Required(list_id, "list_id");
+        var users = await definitions.UsersOfListAsync(tenant.Tenant, id, cancellationToken).ConfigureAwait(false);
+        if (users.Count > 0)
+        {
+            throw new McpException($"list_id: '{ToolSupport.Echo(id)}' is used by {Suggestions.JoinQuoted(users, "and")}; change or delete those segments first.");
+        }
+
+        return new DeleteListResult(id, await lists.DeleteAsync(tenant.Tenant, id, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Now as the list's rows store time, so the reported time is the one the cursor carries.</summary>
+    private static DateTime Milliseconds(DateTime utc) => new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
+
+    private async Task<StaticList> RequireAsync(string? listId, CancellationToken cancellationToken)
+    {
+        var id = ToolSupport.Required(listId, "list_id");
+        var company = tenant.Tenant;
+        if (await lists.GetAsync(company, id, cancellationToken).ConfigureAwait(false) is { } list)
+        {
+            return list;
+        }
+
+        var known = await lists.ListAsync(company, cancellationToken).ConfigureAwait(false);
+        throw new McpException($"list_id: no list '{ToolSupport.Echo(id)}' in this workspace.{Suggestions.DidYouMeanNamed(id, known.Select(l => (l.Id, l.Name)))} Call list_lists to see the lists.");
     }
 
     private async Task<ListChangeResult> ChangeAsync(string list_id, string[] profile_ids, bool add, CancellationToken cancellationToken)
     {
-        var id = ToolSupport.Required(list_id, "list_id");
+        var id = (await RequireAsync(list_id, cancellationToken).ConfigureAwait(false)).Id;
         var company = tenant.Tenant;
-        if (await lists.GetAsync(company, id, cancellationToken).ConfigureAwait(false) is null)
-        {
-            var known = await lists.ListAsync(company, cancellationToken).ConfigureAwait(false);
-            throw new McpException($"list_id: no list '{ToolSupport.Echo(id)}' in this workspace.{Suggestions.DidYouMeanNamed(id, known.Select(l => (l.Id, l.Name)))} Call list_lists to see the lists.");
-        }
-
         var change = await Run(() => add
             ? lists.AddAsync(company, id, profile_ids ?? [], cancellationToken)
             : lists.RemoveAsync(company, id, profile_ids ?? [], cancellationToken)).ConfigureAwait(false);
