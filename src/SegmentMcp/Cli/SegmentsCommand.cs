@@ -58,7 +58,7 @@ internal static partial class SegmentsCommand
         segments.Subcommands.Add(CommandLine.Verb(
             "preview",
             "Check a definition file against the data without saving it: its English read-back, how many profiles it matches now (or --as-of) and the first of them.",
-            [File, PreviewAsOf, PreviewLimit, Company, Json, .. EngineSelection.Options],
+            [File, PreviewAsOf, PreviewLimit, CompareTo, Company, Json, .. EngineSelection.Options],
             PreviewAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "apply",

@@ -74,8 +74,8 @@ internal static class ToolSupport
     public static string Iso(DateTime time) => time.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>"Unknown segment" with the tenant's segments whose id or name is like the one given.</summary>
-    public static McpException UnknownSegment(string segmentId, IEnumerable<(string Id, string Name)> known) =>
-        new($"segment_id: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanNamed(segmentId, known)} Call list_segments to see the saved segments.");
+    public static McpException UnknownSegment(string segmentId, IEnumerable<(string Id, string Name)> known, string argument = "segment_id") =>
+        new($"{argument}: no segment '{Echo(segmentId)}' in this workspace.{Suggestions.DidYouMeanNamed(segmentId, known)} Call list_segments to see the saved segments.");
 
     /// <summary>
     /// What an id no data has probably meant, as sentences to append to the error or note: ids that differ only in case
@@ -112,9 +112,9 @@ internal static class ToolSupport
     }
 
     /// <summary>The saved segment, or a tool error naming the closest ids.</summary>
-    public static async Task<SavedSegment> RequireSegmentAsync(ISegmentStore store, string tenant, string? segmentId, CancellationToken cancellationToken)
+    public static async Task<SavedSegment> RequireSegmentAsync(ISegmentStore store, string tenant, string? segmentId, CancellationToken cancellationToken, string argument = "segment_id")
     {
-        Required(segmentId, "segment_id");
+        Required(segmentId, argument);
         var saved = await store.GetAsync(tenant, segmentId!, cancellationToken).ConfigureAwait(false);
         if (saved is not null)
         {
@@ -122,6 +122,6 @@ internal static class ToolSupport
         }
 
         var all = await store.ListAsync(tenant, cancellationToken).ConfigureAwait(false);
-        throw UnknownSegment(segmentId!, all.Select(s => (s.Id, s.Name)));
+        throw UnknownSegment(segmentId!, all.Select(s => (s.Id, s.Name)), argument);
     }
 }

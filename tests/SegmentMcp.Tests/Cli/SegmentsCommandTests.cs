@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Cli;
@@ -291,6 +292,29 @@ public sealed class SegmentsCommandTests : IDisposable
             [$"{Path.Combine(definitions, "denver.json")}: warning: condition.property.value", $"{Path.Combine(definitions, "numbers.json")}: warning: condition.property.op"],
             planned.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[..line.IndexOf(": No ", StringComparison.Ordinal)]));
         Assert.Contains("No profile has ever had a number as city, and 'gte' reads it as one", planned.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Preview_compare_to_counts_who_would_enter_and_exit_a_saved_segment()
+    {
+        await LoadAsync();
+        var file = Path.Combine(directory, "recent.json");
+        await File.WriteAllTextAsync(file, Definition(90));
+        var id = JsonNode.Parse((await RunAsync(null, "segments", "save", "--file", file, "--json")).StandardOutput)!["segment_id"]!.GetValue<string>();
+
+        // The last 30 days instead of 90: p2's order (60 days ago) no longer counts.
+        var text = await RunAsync(Definition(30), "segments", "preview", "--file", "-", "--compare-to", id);
+        Assert.True(text.ExitCode == 0, text.StandardError);
+        Assert.EndsWith($"  against segment {id}, whose definition matches 2 members at the same time: 1 in both, 0 would enter, 1 would exit (p2)", text.StandardOutput.TrimEnd(), StringComparison.Ordinal);
+
+        var json = await RunAsync(Definition(30), "segments", "preview", "--file", "-", "--compare-to", id, "--json", "--limit", "0");
+        var compared = JsonNode.Parse(json.StandardOutput)!["compared_to"]!;
+        Assert.Equal((2L, 1L, 0L, 1L), ((long)compared["matches"]!, (long)compared["in_both"]!, (long)compared["would_enter"]!, (long)compared["would_exit"]!));
+        Assert.Equal(["p2"], compared["would_exit_examples"]!.AsArray().Select(m => (string?)m));
+
+        var unknown = await RunAsync(Definition(30), "segments", "preview", "--file", "-", "--compare-to", "recnt");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.StartsWith("no segment 'recnt' in 'acme'.", unknown.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -267,6 +267,47 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task Compare_to_says_who_would_enter_and_exit_and_the_update_logs_exactly_those()
+    {
+        var saved = (string)(await server.CallAsync("create_segment", new
+        {
+            definition = Definition("""{"name": "Boston residents", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}"""),
+        }))["segment_id"]!;
+        var draft = Definition("""{"name": "Boston residents", "condition": {"property": {"name": "plan", "op": "eq", "value": "free"}}}""");
+
+        var preview = await server.CallAsync("preview_segment", new { definition = draft, compare_to = saved, limit = 1 });
+        var compared = preview["compared_to"]!;
+        Assert.Equal(saved, (string?)compared["segment_id"]);
+        Assert.Equal((3L, 1L, 1L, 2L), ((long)compared["matches"]!, (long)compared["in_both"]!, (long)compared["would_enter"]!, (long)compared["would_exit"]!));
+        Assert.Equal(["p3"], compared["would_enter_examples"]!.AsArray().Select(m => (string?)m));
+        Assert.Equal(["p1", "p4"], compared["would_exit_examples"]!.AsArray().Select(m => (string?)m));
+
+        // The same sets as the two definitions previewed apart.
+        var draftMembers = (await server.CallAsync("preview_segment", new { definition = draft }))["members"]!.AsArray().Select(m => (string)m!).ToHashSet();
+        var savedMembers = (await server.CallAsync("list_members", new { segment_id = saved }))["members"]!.AsArray().Select(m => (string)m!).ToHashSet();
+        Assert.Equal(draftMembers.Intersect(savedMembers).Count(), (long)compared["in_both"]!);
+        Assert.Equal(draftMembers.Except(savedMembers).Order(StringComparer.Ordinal), compared["would_enter_examples"]!.AsArray().Select(m => (string?)m));
+
+        // Later pages carry no comparison; a draft built on the segment itself can only narrow it.
+        Assert.False((await server.CallAsync("preview_segment", new { definition = draft, compare_to = saved, cursor = (string?)preview["next_cursor"] })).AsObject().ContainsKey("compared_to"));
+        var narrowed = (await server.CallAsync("preview_segment", new
+        {
+            definition = Definition("{\"name\": \"n\", \"condition\": {\"all\": [{\"segment\": {\"id\": \"" + saved + "\"}}, {\"property\": {\"name\": \"plan\", \"op\": \"eq\", \"value\": \"premium\"}}]}}"),
+            compare_to = saved,
+        }))["compared_to"]!;
+        Assert.Equal((1L, 0L, 2L), ((long)narrowed["in_both"]!, (long)narrowed["would_enter"]!, (long)narrowed["would_exit"]!));
+        Assert.Contains("compare_to: no segment 'boston-residentz'", await server.FailAsync("preview_segment", new { definition = draft, compare_to = "boston-residentz" }), StringComparison.Ordinal);
+
+        // What the preview said is what the update logs.
+        var before = DateTime.UtcNow.ToString("o");
+        await server.CallAsync("update_segment", new { segment_id = saved, definition = draft });
+        var changes = await server.CallAsync("membership_changes", new { segment_id = saved, since = before });
+        Assert.Equal(["p3"], changes["entered"]!.AsArray().Select(c => (string?)c!["profile_id"]));
+        Assert.Equal(["p1", "p4"], changes["exited"]!.AsArray().Select(c => (string?)c!["profile_id"]).Order(StringComparer.Ordinal));
+        await server.CallAsync("delete_segment", new { segment_id = saved });
+    }
+
+    [Fact]
     public async Task Invalid_definitions_list_every_problem_with_its_path_and_suggestions()
     {
         var error = await server.FailAsync("preview_segment", new

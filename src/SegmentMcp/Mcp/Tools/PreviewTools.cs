@@ -20,7 +20,18 @@ internal sealed record PreviewSegmentResult(
     DateTime EvaluatedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ValueHint>? ValueHints = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ConditionCount>? ConditionCounts = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ConditionCount>? ConditionCounts = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PreviewComparison? ComparedTo = null);
+
+/// <summary>preview_segment's compare_to: the draft against a saved segment's definition at the same time.</summary>
+internal sealed record PreviewComparison(
+    string SegmentId,
+    long Matches,
+    long InBoth,
+    long WouldEnter,
+    long WouldExit,
+    IReadOnlyList<string> WouldEnterExamples,
+    IReadOnlyList<string> WouldExitExamples);
 
 internal sealed record ExplainParameter(string Name, string Type, string Value);
 
@@ -48,7 +59,10 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         compared value (eq, neq, in, not_in) is one no profile or event has, value_hints names it with the closest
         values the data holds, and a number or date comparison (gt, between, before, in_last_days, a sum) on a property
         holding no numbers or dates is named with its most common values; fix the value or operator and preview again. When an {"all": [...]} matches no one, condition_counts
-        gives each of its conditions' count alone, so you can say which one empties it. Example: {"definition": {"name": "Big spenders", "condition":
+        gives each of its conditions' count alone, so you can say which one empties it. Before update_segment, pass the
+        saved segment's id as compare_to: compared_to then says how many profiles its current definition matches at the
+        same time, how many both match, and how many would enter and exit with this draft (with the first few ids of
+        each), so the person confirms the change in members as well as in words. Example: {"definition": {"name": "Big spenders", "condition":
         {"event": {"metric": "Placed Order", "window": {"last_days": 90}, "measure": {"sum": "$value"}, "op": "gte", "value": 500}}}, "limit": 10}
         """)]
     public async Task<PreviewSegmentResult> PreviewSegment(
@@ -57,10 +71,12 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         [Description("Member ids per page, 1–1000 (default 100).")] int? limit = null,
         [Description("next_cursor of the previous preview of the same definition; omit for the first page.")] string? cursor = null,
         [Description(MemberProfiles.ArgumentDescription)] string[]? properties = null,
+        [Description("A saved segment's id to compare the draft with (its definition at the same time): who would enter and exit if it took this draft. First page only.")] string? compare_to = null,
         CancellationToken cancellationToken = default)
     {
         var take = ToolSupport.Limit(limit);
         var position = Cursor.Decode(cursor, "preview_segment", 2);
+        var compared = compare_to is null ? null : await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, compare_to, cancellationToken, "compare_to").ConfigureAwait(false);
         var now = position is null
             ? ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow
             : Cursor.Time(position[1], "preview_segment");
@@ -74,6 +90,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         var conditionCounts = count == 0 && position is null
             ? await definitions.ConditionCountsAsync(validated, now, cancellationToken).ConfigureAwait(false)
             : [];
+        var comparison = compared is null || position is not null ? null : await CompareAsync(validated, count, compared, now, cancellationToken).ConfigureAwait(false);
         return new PreviewSegmentResult(
             count,
             page,
@@ -82,7 +99,8 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
             now,
             await memberProfiles.DescribeAsync(tenant.Tenant, page, names, now, cancellationToken).ConfigureAwait(false),
             await hints.ConfigureAwait(false),
-            conditionCounts.Count == 0 ? null : conditionCounts);
+            conditionCounts.Count == 0 ? null : conditionCounts,
+            comparison);
     }
 
     [McpServerTool(Name = "explain_segment", Title = "Show a segment's query", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
@@ -232,6 +250,25 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
                 await AddBehaviouralEvidenceAsync(company, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
                 break;
         }
+    }
+
+    private async Task<PreviewComparison> CompareAsync(ValidatedDefinition draft, long draftCount, SavedSegment compared, DateTime now, CancellationToken cancellationToken)
+    {
+        ValidatedDefinition saved;
+        try
+        {
+            saved = await definitions.ValidateSavedAsync(tenant.Tenant, compared, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DefinitionException invalid)
+        {
+            // A saved definition can stop being valid (a segment it used was deleted by hand): say so, not the draft.
+            var problem = invalid.Errors.Count > 0 ? $" ({invalid.Errors[0].Path}: {invalid.Errors[0].Message})" : string.Empty;
+            throw new McpException($"compare_to: '{compared.Id}' no longer evaluates{problem}; compare with another segment or fix it first.");
+        }
+
+        var comparison = await definitions.CompareAsync(draft, draftCount, compared.Id, saved, now, cancellationToken).ConfigureAwait(false);
+        return new PreviewComparison(
+            comparison.SegmentId, comparison.SavedMatches, comparison.InBoth, comparison.WouldEnter, comparison.WouldExit, comparison.WouldEnterExamples, comparison.WouldExitExamples);
     }
 
     private async Task<ValidatedDefinition> ResolveAsync(string? segmentId, JsonElement? definition, CancellationToken cancellationToken)

@@ -140,8 +140,9 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
     [McpServerTool(Name = "update_segment", Title = "Change a saved segment", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Replaces a saved segment's definition with a new version and re-evaluates its membership; profiles that no
-        longer match are logged as exited. Start from get_segment's definition, preview the change, confirm the
-        read-back with the person, then update. Example: {"segment_id": "boston-openers-3f9a", "definition": {"name":
+        longer match are logged as exited. Start from get_segment's definition, preview the change with
+        preview_segment's compare_to set to this segment (it says how many would enter and exit), confirm the
+        read-back and that change with the person, then update. Example: {"segment_id": "boston-openers-3f9a", "definition": {"name":
         "Boston openers", "condition": {"property": {"name": "city", "op": "in", "value": ["Boston", "Cambridge"]}}}}
         """)]
     public async Task<SaveSegmentResult> UpdateSegment(
