@@ -436,6 +436,27 @@ internal static partial class SegmentsCommand
     }
 
     /// <summary>
+    /// ": N → M members, E would enter, X would exit" for a new definition of <paramref name="current"/>, both evaluated
+    /// at <paramref name="now"/>; empty when the saved definition no longer evaluates (its own problem, reported elsewhere).
+    /// </summary>
+    private static async Task<string> ChangeInMembersAsync(DefinitionService definitions, string company, ValidatedDefinition next, SavedSegment current, DateTime now, CancellationToken stop)
+    {
+        ValidatedDefinition saved;
+        try
+        {
+            saved = await definitions.ValidateSavedAsync(company, current, stop).ConfigureAwait(false);
+        }
+        catch (DefinitionException)
+        {
+            return string.Empty;
+        }
+
+        var count = await definitions.CountAsync(next, now, stop).ConfigureAwait(false);
+        var change = await definitions.CompareAsync(next, count, current.Id, saved, now, stop).ConfigureAwait(false);
+        return string.Create(CultureInfo.InvariantCulture, $": {change.SavedMatches:N0} → {Members(count)} now, {change.WouldEnter:N0} would enter, {change.WouldExit:N0} would exit");
+    }
+
+    /// <summary>
     /// The definition of <c>--file</c> (a path, or - for standard input) with the name to report it by, or null once
     /// what is wrong with it is on standard error, ending with <paramref name="outcome"/>.
     /// </summary>
@@ -586,13 +607,21 @@ internal static partial class SegmentsCommand
             if (args.GetValue(DryRun))
             {
                 // What apply would do, file by file, from the same comparison; nothing is stored or evaluated.
-                var would = plan.Select(p => (p.File, p.Current, What: p.Current is null ? "create" : p.Current.DefinitionJson == SegmentDefinitionJson.Write(p.Validated.Definition) ? "unchanged" : "change")).ToList();
-                foreach (var (file, current, what) in would)
+                // Each created or changed definition is also evaluated now, so a reviewer sees its effect on members.
+                var would = plan.Select(p => (p.File, p.Current, p.Validated, What: p.Current is null ? "create" : p.Current.DefinitionJson == SegmentDefinitionJson.Write(p.Validated.Definition) ? "unchanged" : "change")).ToList();
+                var now = DateTime.UtcNow;
+                foreach (var (file, current, validated, what) in would)
                 {
+                    var effect = what switch
+                    {
+                        "create" => Members(await definitions.CountAsync(validated, now, stop).ConfigureAwait(false)),
+                        "change" => await ChangeInMembersAsync(definitions, company, validated, current!, now, stop).ConfigureAwait(false),
+                        _ => string.Empty,
+                    };
                     await Console.Out.WriteLineAsync(what switch
                     {
-                        "create" => $"{file}: would create a segment",
-                        "change" => string.Create(CultureInfo.InvariantCulture, $"{file}: would save segment {current!.Id} version {current.Version + 1}"),
+                        "create" => $"{file}: would create a segment of {effect}",
+                        "change" => string.Create(CultureInfo.InvariantCulture, $"{file}: would save segment {current!.Id} version {current.Version + 1}{effect}"),
                         _ => $"{file}: segment {current!.Id} unchanged",
                     }).ConfigureAwait(false);
                 }

@@ -249,8 +249,11 @@ public sealed class SegmentsCommandTests : IDisposable
         File.Delete(Path.Combine(definitions, "typo.json"));
         var planned = await RunAsync(null, "segments", "apply", "--dir", definitions, "--dry-run");
         Assert.True(planned.ExitCode == 0, planned.StandardError);
-        Assert.Contains("boston.json: would save segment ", planned.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains(" version 2", planned.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"boston\.json: would save segment \S+ version 2: 2 → 1 member now, 0 would enter, 1 would exit\n", planned.StandardOutput);
+        await File.WriteAllTextAsync(Path.Combine(definitions, "new.json"), Definition(365).Replace("Boston buyers", "Yearly Boston buyers", StringComparison.Ordinal));
+        var withNew = await RunAsync(null, "segments", "apply", "--dir", definitions, "--dry-run");
+        Assert.Contains("new.json: would create a segment of 2 members", withNew.StandardOutput, StringComparison.Ordinal);
+        File.Delete(Path.Combine(definitions, "new.json"));
         Assert.Contains("dry run: 0 to create, 1 to change, 1 unchanged; nothing was saved", planned.StandardOutput, StringComparison.Ordinal);
 
         var applied = await RunAsync(null, "segments", "apply", "--dir", definitions);
