@@ -3,6 +3,9 @@ namespace SegmentMcp.Core.Evaluation;
 /// <summary>Per-segment outcome of a tick.</summary>
 public sealed record SegmentTickResult(string SegmentId, long Size, long Entered, long Exited, long Candidates)
 {
+    /// <summary>The segment's tenant (a tick of every tenant reports segments of several).</summary>
+    public string Tenant { get; init; } = string.Empty;
+
     /// <summary>Rows the engine read for this segment (phase 1 and its chunks).</summary>
     public ulong RowsRead { get; init; }
 

@@ -38,8 +38,25 @@ internal static class SegmentMcpServer
         services.AddSegmentServices(engine, schema);
         services.TryAddSingleton(_ => new SegmentPrompts(promptsDirectory ?? SegmentPrompts.DefaultDirectory));
         services.TryAddSingleton<MemberProfiles>();
+        services.TryAddSingleton<SegmentSubscriptions>();
+
+        // Every tick, whoever runs it (the background service, refresh_segments, a save), reaches the subscribers.
+        var evaluator = services.Last(d => d.ServiceType == typeof(ISegmentEvaluator));
+        services.Remove(evaluator);
+        services.AddSingleton<ISegmentEvaluator>(sp => new NotifyingEvaluator(
+            evaluator.ImplementationInstance as ISegmentEvaluator ?? (ISegmentEvaluator)evaluator.ImplementationFactory!(sp),
+            sp.GetRequiredService<SegmentSubscriptions>()));
         return services;
     }
+
+    /// <summary>
+    /// Resource subscriptions for saved segments (<see cref="SegmentSubscriptions"/>): for a server with one client at a
+    /// time (stdio, in-process pipes), which holds the stream that notifications go out on. The HTTP server is
+    /// stateless and does not offer them.
+    /// </summary>
+    public static IMcpServerBuilder WithSegmentSubscriptions(this IMcpServerBuilder builder) => builder
+        .WithSubscribeToResourcesHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().SubscribeAsync(request, cancellationToken))
+        .WithUnsubscribeFromResourcesHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().UnsubscribeAsync(request, cancellationToken));
 
     /// <summary>Adds the tools, resources, prompts, completions and the error boundary to an MCP server.</summary>
     public static IMcpServerBuilder WithSegmentMcp(this IMcpServerBuilder builder)

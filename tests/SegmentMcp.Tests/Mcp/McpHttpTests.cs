@@ -58,6 +58,9 @@ public sealed class McpHttpTests : IAsyncLifetime
         await using var acme = await ConnectAsync(AcmeKey);
         await using var globex = await ConnectAsync(GlobexKey);
 
+        // Stateless HTTP holds no stream to notify on: it offers no resource subscriptions (stdio does).
+        Assert.NotEqual(true, acme.ServerCapabilities.Resources?.Subscribe);
+
         var acmeSchema = await CallAsync(acme, "describe_schema", new { });
         var globexSchema = await CallAsync(globex, "describe_schema", new { });
         Assert.Equal("acme", (string?)acmeSchema["tenant"]);

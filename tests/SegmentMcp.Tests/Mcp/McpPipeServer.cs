@@ -30,7 +30,7 @@ public sealed class McpPipeServer : IAsyncDisposable
 
     public McpClient Client { get; private set; } = null!;
 
-    public static async Task<McpPipeServer> StartAsync(IClickHouseEngine engine, StorageSchema schema, string tenant)
+    public static async Task<McpPipeServer> StartAsync(IClickHouseEngine engine, StorageSchema schema, string tenant, McpClientOptions? clientOptions = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -40,9 +40,10 @@ public sealed class McpPipeServer : IAsyncDisposable
         var serverToClient = new Pipe();
         services.AddMcpServer()
             .WithStreamServerTransport(clientToServer.Reader.AsStream(), serverToClient.Writer.AsStream())
-            .WithSegmentMcp();
+            .WithSegmentMcp()
+            .WithSegmentSubscriptions();
         var server = new McpPipeServer(services.BuildServiceProvider(), clientToServer, serverToClient);
-        server.Client = await McpClient.CreateAsync(new StreamClientTransport(clientToServer.Writer.AsStream(), serverToClient.Reader.AsStream()));
+        server.Client = await McpClient.CreateAsync(new StreamClientTransport(clientToServer.Writer.AsStream(), serverToClient.Reader.AsStream()), clientOptions);
         return server;
     }
 

@@ -666,6 +666,38 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task A_subscribed_segment_notifies_when_members_change_a_version_is_saved_or_it_is_deleted()
+    {
+        // resources/subscribe is the revisions' up to 2025-11-25 (2026-07-28 replaced it by subscriptions/listen).
+        await using var server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme", new ModelContextProtocol.Client.McpClientOptions { ProtocolVersion = "2025-11-25" });
+        Assert.True(server.Client.ServerCapabilities.Resources?.Subscribe);
+        var id = (string)(await server.CallAsync("create_segment", new
+        {
+            definition = Definition("""{"name": "Watched", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}"""),
+        }))["segment_id"]!;
+        var uri = $"segmentmcp://segments/{id}";
+        var updates = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        await using (await server.Client.SubscribeToResourceAsync(uri, (update, token) => updates.Writer.WriteAsync(update.Uri, token)))
+        {
+            // An evaluation that changes nothing says nothing; a new version does (the notification goes out before the result).
+            await server.CallAsync("refresh_segments", new { });
+            await server.CallAsync("update_segment", new { segment_id = id, definition = Definition("""{"condition": {"property": {"name": "city", "op": "eq", "value": "Denver"}}}""") });
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            Assert.Equal(uri, await updates.Reader.ReadAsync(wait.Token));
+            await Task.Delay(200);
+            Assert.False(updates.Reader.TryRead(out _), "one notification per change");
+
+            await server.CallAsync("delete_segment", new { segment_id = id });
+            Assert.Equal(uri, await updates.Reader.ReadAsync(wait.Token));
+        }
+
+        var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => server.Client.SubscribeToResourceAsync("segmentmcp://segments/no-such-segment"));
+        Assert.Contains("Resource not found: no saved segment 'no-such-segment'", unknown.Message, StringComparison.Ordinal);
+        var other = await Assert.ThrowsAsync<McpProtocolException>(() => server.Client.SubscribeToResourceAsync("segmentmcp://schema"));
+        Assert.Contains("Only saved segments send updates: subscribe to segmentmcp://segments/{id}", other.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Prompts_render_with_the_tenant_catalog()
     {
         var prompts = await server.Client.ListPromptsAsync();

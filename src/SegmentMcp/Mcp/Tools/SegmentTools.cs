@@ -38,7 +38,7 @@ internal sealed record SaveSegmentResult(
 internal sealed record DeleteSegmentResult(string SegmentId, bool Deleted);
 
 [McpServerToolType]
-internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore store, ISegmentEvaluator evaluator, DefinitionService definitions)
+internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore store, ISegmentEvaluator evaluator, DefinitionService definitions, SegmentSubscriptions subscriptions)
 {
     [McpServerTool(Name = "list_segments", Title = "List saved segments", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -186,6 +186,11 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
         }
 
         var deleted = await store.DeleteAsync(company, segment_id, cancellationToken).ConfigureAwait(false);
+        if (deleted)
+        {
+            await subscriptions.NotifyAsync([segment_id], cancellationToken).ConfigureAwait(false);
+        }
+
         return new DeleteSegmentResult(segment_id, deleted);
     }
 
