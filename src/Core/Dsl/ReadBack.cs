@@ -56,6 +56,7 @@ public static partial class ReadBack
         AnyCondition any => Group(any.Items.Select(c => Clause(c, references, false)).ToList(), "or", top),
         NotCondition { Inner: EventCondition e } => EventClause(e, negated: true),
         NotCondition { Inner: SegmentReferenceCondition r } => SegmentClause(r with { Member = !r.Member }, references),
+        NotCondition { Inner: InListCondition l } => $"who are not on list '{l.ListId}'",
         NotCondition not => "who do not match (" + Clause(not.Inner, references, top: true) + ")",
         PropertyCondition p => PropertyClause(p.Filter),
         EventCondition e => EventClause(e, negated: false),

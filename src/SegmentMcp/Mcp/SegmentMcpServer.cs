@@ -19,7 +19,9 @@ internal static class SegmentMcpServer
         SegmentMcp builds audience segments over this workspace's profiles and events. Start with describe_schema for
         real metric, property and value names; draft definitions in the segment language (resource
         segmentmcp://dsl/schema) and try them with preview_segment; show the person the read_back and create_segment
-        only after they confirm. Errors list every problem with its JSON path and the closest existing names.
+        only after they confirm. To change a saved segment, preview the new definition with compare_to set to it, so
+        the person sees who would enter and exit before update_segment. Errors list every problem with its JSON path
+        and the closest existing names.
         """;
 
     /// <summary>The classes whose [McpServerTool] methods are the product's tools.</summary>

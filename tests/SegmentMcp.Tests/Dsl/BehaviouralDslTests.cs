@@ -39,6 +39,10 @@ public sealed class BehaviouralDslTests
             """{"in_list": {"id": "beta-testers-3f9a"}}""",
             "Profiles who are on list 'beta-testers-3f9a'"
         },
+        {
+            """{"not": {"in_list": {"id": "suppression-3f9a"}}}""",
+            "Profiles who are not on list 'suppression-3f9a'"
+        },
     };
 
     [Theory]

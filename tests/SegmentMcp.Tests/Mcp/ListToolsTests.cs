@@ -132,7 +132,10 @@ public sealed class ListToolsTests(ListToolsFixture fixture) : IClassFixture<Lis
         var then = await server.CallAsync("get_list", new { list_id = id, as_of = between.ToString("o") });
         Assert.Equal(["p1", "p2", "p3"], then["members"]!.AsArray().Select(m => (string?)m));
         Assert.Equal(3, (long)then["size"]!);
-        Assert.Empty((await server.CallAsync("get_list", new { list_id = id, as_of = "2000-01-01" }))["members"]!.AsArray());
+        var before = await server.CallAsync("get_list", new { list_id = id, as_of = "2000-01-01" });
+        Assert.Empty(before["members"]!.AsArray());
+        Assert.StartsWith("as_of 2000-01-01T00:00:00.000Z is before the list was created at ", (string?)before["note"], StringComparison.Ordinal);
+        Assert.False(then.AsObject().ContainsKey("note"));
 
         // A segment that uses it is named everywhere, and the list outlives no segment reading it.
         var definition = JsonDocument.Parse("{\"name\": \"Not suppressed\", \"condition\": {\"not\": {\"in_list\": {\"id\": \"" + id + "\"}}}}").RootElement;

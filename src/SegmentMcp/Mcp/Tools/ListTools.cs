@@ -20,7 +20,8 @@ internal sealed record GetListResult(
     IReadOnlyList<string> Members,
     string? NextCursor,
     IReadOnlyList<string> UsedBy,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 internal sealed record DeleteListResult(string ListId, bool Deleted);
 
@@ -145,7 +146,8 @@ internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, Profile
             page,
             members.Count > take ? Cursor.Encode("get_list", list.Id, ToolSupport.Iso(at), page[^1]) : null,
             await usedBy.ConfigureAwait(false),
-            details);
+            details,
+            at < list.CreatedAt ? $"as_of {ToolSupport.Iso(at)} is before the list was created at {ToolSupport.Iso(list.CreatedAt)}, so no one was on it then." : null);
     }
 
     [McpServerTool(Name = "delete_list", Title = "Delete a static list", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
