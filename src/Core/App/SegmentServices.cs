@@ -29,6 +29,7 @@ public static class SegmentServices
         services.TryAddSingleton<IMembershipReader>(sp => sp.GetRequiredService<IMembershipStore>());
         services.TryAddSingleton<IMembershipHistory>(sp => sp.GetRequiredService<MembershipStore>());
         services.TryAddSingleton<ListStore>();
+        services.TryAddSingleton<ProfileEraser>();
         services.TryAddSingleton<ITenantCatalogSource, EngineCatalogSource>();
         services.TryAddSingleton<DefinitionService>();
         services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });

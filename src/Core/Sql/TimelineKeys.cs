@@ -75,6 +75,22 @@ public static class TimelineKeys
         return Sql.Of($"startsWith({key}, {tenantPrefix}) AND has({segmentIds}, {MembershipSegment(key, tenant)})");
     }
 
+    /// <summary>Whether a key of the membership buckets is one of <paramref name="tenant"/>'s.</summary>
+    public static SqlFragment OfTenant(SqlFragment key, SqlFragment tenant) =>
+        Sql.Of($"startsWith({key}, concat(toString(length({tenant})), ':', {tenant}))");
+
+    /// <summary>
+    /// Whether a <see cref="Membership"/> key of <paramref name="tenant"/> is a generation's count row
+    /// (<see cref="MembershipCount"/>): its last part, after the segment, starts with <c>c</c>, which no bucket's does.
+    /// </summary>
+    public static SqlFragment IsMembershipCount(SqlFragment key, SqlFragment tenant)
+    {
+        var tenantPrefix = Sql.Of($"concat(toString(length({tenant})), ':', {tenant})");
+        var rest = Sql.Of($"substring({key}, length({tenantPrefix}) + 1)");
+        var colon = Sql.Of($"position({rest}, ':')");
+        return Sql.Of($"startsWith(substring({rest}, {colon} + 1 + toUInt64OrZero(substring({rest}, 1, {colon} - 1))), 'c')");
+    }
+
     /// <summary>The segment part of a <see cref="Membership"/> key of <paramref name="tenant"/>, read back from its length prefix.</summary>
     public static SqlFragment MembershipSegment(SqlFragment key, SqlFragment tenant)
     {

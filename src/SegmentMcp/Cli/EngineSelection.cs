@@ -55,11 +55,21 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
     /// Opens the engine the flags select, runs <paramref name="run"/> with the product's services over it for the tenant
     /// of <paramref name="company"/>, and closes the engine: the frame of every verb that reads or writes one tenant.
     /// </summary>
-    public static async Task<int> WithServicesAsync(ParseResult args, Option<string> company, Func<ServiceProvider, string, Task<int>> run, CancellationToken stop)
+    public static async Task<int> WithServicesAsync(
+        ParseResult args, Option<string> company, Func<ServiceProvider, string, Task<int>> run, CancellationToken stop, TimeSpan? queryTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         var tenant = args.GetValue(company) ?? "demo";
-        var (engine, schema) = await FromArguments(args).OpenAsync(stop).ConfigureAwait(false);
+        var selection = FromArguments(args);
+
+        // A verb whose statements are long by nature (a mutation rewriting the history) has its own default limit;
+        // --query-timeout given on the command line still wins.
+        if (queryTimeout is { } longer && args.GetResult(QueryTimeout) is null)
+        {
+            selection = selection with { Limits = selection.Limits with { QueryTimeout = longer } };
+        }
+
+        var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
         await using (engine.ConfigureAwait(false))
         {
             await using var services = SegmentServices.Build(engine, schema);

@@ -63,21 +63,8 @@ internal static class ListsCommand
 
         var company = args.GetValue(Company) ?? "demo";
         var selection = EngineSelection.FromArguments(args);
-        var input = StandardInput.Detach();
-        if (file != "-" && !System.IO.File.Exists(file))
+        if (await ProfileIdFile.ReadOrReportAsync(file, "lists import", "nothing was written", stop).ConfigureAwait(false) is not { } ids)
         {
-            throw new UsageException($"--file: no file at '{file}'");
-        }
-
-        var (ids, bad) = await ReadAsync(file == "-" ? input : System.IO.File.OpenRead(file), stop).ConfigureAwait(false);
-        if (bad.Count > 0)
-        {
-            foreach (var line in bad.Take(20))
-            {
-                await Console.Error.WriteLineAsync(line).ConfigureAwait(false);
-            }
-
-            await Console.Error.WriteLineAsync($"segmentmcp lists import: {bad.Count.ToString("N0", CultureInfo.InvariantCulture)} bad line(s); nothing was written").ConfigureAwait(false);
             return CommandLine.Failed;
         }
 
@@ -230,39 +217,4 @@ internal static class ListsCommand
         EngineSelection.WithServicesAsync(args, Company, run, stop);
 
     private static string Iso(DateTime time) => Flags.Iso(time);
-
-    /// <summary>The distinct ids (trimmed, blank lines skipped) and a "line N: reason" for each bad line.</summary>
-    private static async Task<(List<string> Ids, List<string> Bad)> ReadAsync(Stream stream, CancellationToken stop)
-    {
-        var ids = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var bad = new List<string>();
-        using var reader = new StreamReader(stream);
-        var number = 0;
-        while (await reader.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
-        {
-            number++;
-            var text = line.Trim();
-            if (text.Length == 0)
-            {
-                continue;
-            }
-
-            // Bytes that are not UTF-8 decode to U+FFFD: stored, the id would match no profile ever ingested.
-            if (text.Contains('\uFFFD', StringComparison.Ordinal))
-            {
-                bad.Add($"line {number}: not UTF-8 text (save the file as UTF-8, or UTF-16 with its byte-order mark)");
-            }
-            else if (text.Length > ListStore.MaxProfileIdLength)
-            {
-                bad.Add($"line {number}: a profile id is at most {ListStore.MaxProfileIdLength} characters; this one has {text.Length}");
-            }
-            else if (seen.Add(text))
-            {
-                ids.Add(text);
-            }
-        }
-
-        return (ids, bad);
-    }
 }

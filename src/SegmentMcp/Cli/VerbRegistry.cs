@@ -19,6 +19,7 @@ internal static class VerbRegistry
         DemoCommand.Create(),
         EvaluateCommand.Create(),
         ListsCommand.Create(),
+        ProfilesCommand.Create(),
         SegmentsCommand.Create(),
         ClickHouseServerCommand.Create(),
         Agent.AskCommand.CreateAsk(),

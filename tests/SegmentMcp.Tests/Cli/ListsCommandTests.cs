@@ -105,6 +105,38 @@ public sealed class ListsCommandTests : IDisposable
         Assert.Equal("list vipz: not found in 'acme', nothing deleted. Did you mean 'vips'?", again.StandardOutput.Trim());
     }
 
+    [Fact]
+    public async Task Profiles_erase_removes_everything_about_the_listed_ids_and_a_bad_line_erases_nothing()
+    {
+        var profiles = """
+            {"profile_id":"u1","properties":{"city":"Boston"},"updated_at":"2026-11-20T10:00:00Z"}
+            {"profile_id":"u2","properties":{"city":"Boston"},"updated_at":"2026-11-20T10:00:00Z"}
+            """;
+        var events = """{"profile_id":"u1","metric":"Opened Email","timestamp":"2026-11-21T10:00:00Z"}""" + "\n";
+        Assert.Equal(0, (await HostProcess.RunAsync(profiles, "ingest", "--profiles", "-", "--company", "acme", "--data", Data)).ExitCode);
+        Assert.Equal(0, (await HostProcess.RunAsync(events, "ingest", "--events", "-", "--company", "acme", "--data", Data)).ExitCode);
+        Assert.Equal(0, (await HostProcess.RunAsync("u1\nu2\n", "lists", "import", "--id", "vips", "--file", "-", "--company", "acme", "--data", Data)).ExitCode);
+        var segment = Path.Combine(directory, "boston.json");
+        await File.WriteAllTextAsync(segment, """{"name": "Boston", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}""");
+        Assert.Equal(0, (await HostProcess.RunAsync(null, "segments", "save", "--file", segment, "--company", "acme", "--data", Data)).ExitCode);
+
+        var bad = await HostProcess.RunAsync("u1\n" + new string('x', 1001) + "\n", "profiles", "erase", "--file", "-", "--company", "acme", "--data", Data);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("nothing was erased", bad.StandardError, StringComparison.Ordinal);
+
+        var erased = await HostProcess.RunAsync("u1\nU2\n", "profiles", "erase", "--file", "-", "--company", "acme", "--data", Data);
+        Assert.True(erased.ExitCode == 0, erased.StandardError);
+        Assert.Matches(@"^erased 1 profile from 'acme' with their events, profile records, list entries and segment history; removed from boston-[0-9a-f]{4} \(1\)\n$", erased.StandardOutput);
+        Assert.Equal("note: 1 of the ids (U2) had nothing stored in 'acme'; ids are exact and case-sensitive", erased.StandardError.Trim());
+
+        var listed = await HostProcess.RunAsync(null, "lists", "export", "--id", "vips", "--company", "acme", "--data", Data);
+        Assert.Equal("u2\n", listed.StandardOutput);
+        var members = await HostProcess.RunAsync(null, "segments", "list", "--json", "--company", "acme", "--data", Data);
+        Assert.Equal(1, System.Text.Json.Nodes.JsonNode.Parse(members.StandardOutput)![0]!["size"]!.GetValue<long>());
+        var schema = await HostProcess.RunAsync(null, "schema", "--json", "--company", "acme", "--data", Data);
+        Assert.Equal(1, System.Text.Json.Nodes.JsonNode.Parse(schema.StandardOutput)!["profiles"]!.GetValue<long>());
+    }
+
     [Theory]
     [InlineData("lists", "import", "--file", "-", "--data", "DATA")]
     [InlineData("lists", "import", "--id", "x", "--data", "DATA")]
@@ -113,11 +145,13 @@ public sealed class ListsCommandTests : IDisposable
     [InlineData("lists", "export", "--id", "x", "--properties", "email", "--data", "DATA")]
     [InlineData("lists", "export", "--id", "x", "--output", "/no/such/dir/ids.txt", "--data", "DATA")]
     [InlineData("lists", "delete", "--id", " ", "--data", "DATA")]
+    [InlineData("profiles", "erase", "--data", "DATA")]
+    [InlineData("profiles", "erase", "--file", "/no/such/ids.txt", "--data", "DATA")]
     public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
     {
         var run = await HostProcess.RunAsync(null, [.. arguments.Select(a => a == "DATA" ? Data : a)]);
 
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith($"segmentmcp lists {arguments[1]}: ", run.StandardError, StringComparison.Ordinal);
+        Assert.StartsWith($"segmentmcp {arguments[0]} {arguments[1]}: ", run.StandardError, StringComparison.Ordinal);
     }
 }

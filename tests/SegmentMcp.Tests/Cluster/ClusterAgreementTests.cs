@@ -70,20 +70,7 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         // The MCP tools over the stored and the previewed membership.
         await using var clusterMcp = await McpPipeServer.StartAsync(cluster.Engine, clustered, Tenant);
         await using var singleMcp = await McpPipeServer.StartAsync(single, alone, Tenant);
-        for (var i = 0; i < singleIds.Count; i++)
-        {
-            foreach (var (tool, arguments) in new (string, Func<string, object>)[]
-            {
-                ("count_members", id => new { segment_id = id }),
-                ("list_members", id => new { segment_id = id, limit = 1000 }),
-                ("membership_changes", id => new { segment_id = id, limit = 1000 }),
-            })
-            {
-                var expected = await singleMcp.CallAsync(tool, arguments(singleIds[i]));
-                var actual = await clusterMcp.CallAsync(tool, arguments(clusterIds[i]));
-                Assert.Equal(WithoutIds(expected, singleIds[i]), WithoutIds(actual, clusterIds[i]));
-            }
-        }
+        await AssertSameMembershipAsync(singleMcp, singleIds, clusterMcp, clusterIds);
 
         foreach (var shape in CompilerBenchmark.Shapes.Where(s => !s.Definition.Contains("\"segment\"", StringComparison.Ordinal)))
         {
@@ -164,6 +151,40 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
         Assert.True((bool)(await clusterMcp.CallAsync("delete_list", new { list_id = listId }))["deleted"]!);
         Assert.Empty((await clusterMcp.CallAsync("list_lists"))["lists"]!.AsArray());
         Assert.Equal(0L, (long)(await cluster.Engine.QueryAsync(Sql.Of($"SELECT count() FROM {Sql.Table(clustered.ListMembers)}"), row => row.GetInt64(0), CancellationToken.None)).Single());
+
+        // A profile erased on both: gone from every shard's history and membership, the same members and sizes after.
+        var erasedOnCluster = await clusterServices.GetRequiredService<ProfileEraser>().EraseAsync(Tenant, [member], CancellationToken.None);
+        var erasedAlone = await singleServices.GetRequiredService<ProfileEraser>().EraseAsync(Tenant, [member], CancellationToken.None);
+        Assert.Equal([member], erasedOnCluster.Erased);
+        Assert.True(erasedAlone.RemovedFromSegments.Values.Sum() > 0, "the erased profile was in no segment");
+        Assert.Equal(erasedAlone.RemovedFromSegments.Values.Sum(), erasedOnCluster.RemovedFromSegments.Values.Sum());
+        Assert.Contains("no profile", await clusterMcp.FailAsync("get_profile", new { profile_id = member }), StringComparison.Ordinal);
+        await AssertSameMembershipAsync(singleMcp, singleIds, clusterMcp, clusterIds, member);
+
+        await ClusterTestData.AssertSameStoredAsync(single, alone, singleIds, cluster.Engine, clustered, clusterIds, Tenant);
+    }
+
+    /// <summary>Each segment's count, members and log read the same through both servers (and never name <paramref name="absent"/>).</summary>
+    private static async Task AssertSameMembershipAsync(McpPipeServer singleMcp, IReadOnlyList<string> singleIds, McpPipeServer clusterMcp, IReadOnlyList<string> clusterIds, string? absent = null)
+    {
+        for (var i = 0; i < singleIds.Count; i++)
+        {
+            foreach (var (tool, arguments) in new (string, Func<string, object>)[]
+            {
+                ("count_members", id => new { segment_id = id }),
+                ("list_members", id => new { segment_id = id, limit = 1000 }),
+                ("membership_changes", id => new { segment_id = id, limit = 1000 }),
+            })
+            {
+                var expected = await singleMcp.CallAsync(tool, arguments(singleIds[i]));
+                var actual = await clusterMcp.CallAsync(tool, arguments(clusterIds[i]));
+                Assert.Equal(WithoutIds(expected, singleIds[i]), WithoutIds(actual, clusterIds[i]));
+                if (absent is not null)
+                {
+                    Assert.DoesNotContain(absent, actual.ToJsonString(), StringComparison.Ordinal);
+                }
+            }
+        }
     }
 
     [Fact]

@@ -1,0 +1,69 @@
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Cli;
+
+/// <summary>A file of profile ids, one a line (what <c>lists import</c>, <c>lists export</c> and <c>profiles erase</c> read or write).</summary>
+internal static class ProfileIdFile
+{
+    /// <summary>
+    /// The ids of <c>--file</c> (a path, or - for standard input), or null once each bad line (the first 20) and
+    /// "<paramref name="verb"/>: N bad line(s); <paramref name="outcome"/>" are on standard error.
+    /// </summary>
+    public static async Task<List<string>?> ReadOrReportAsync(string file, string verb, string outcome, CancellationToken stop)
+    {
+        var input = StandardInput.Detach();
+        if (file != "-" && !File.Exists(file))
+        {
+            throw new UsageException($"--file: no file at '{file}'");
+        }
+
+        var (ids, bad) = await ReadAsync(file == "-" ? input : File.OpenRead(file), stop).ConfigureAwait(false);
+        if (bad.Count == 0)
+        {
+            return ids;
+        }
+
+        foreach (var line in bad.Take(20))
+        {
+            await Console.Error.WriteLineAsync(line).ConfigureAwait(false);
+        }
+
+        await Console.Error.WriteLineAsync($"segmentmcp {verb}: {bad.Count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bad line(s); {outcome}").ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>The distinct ids (trimmed, blank lines skipped) and a "line N: reason" for each bad line.</summary>
+    public static async Task<(List<string> Ids, List<string> Bad)> ReadAsync(Stream stream, CancellationToken stop)
+    {
+        var ids = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var bad = new List<string>();
+        using var reader = new StreamReader(stream);
+        var number = 0;
+        while (await reader.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
+        {
+            number++;
+            var text = line.Trim();
+            if (text.Length == 0)
+            {
+                continue;
+            }
+
+            // Bytes that are not UTF-8 decode to U+FFFD: stored, the id would match no profile ever ingested.
+            if (text.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                bad.Add($"line {number}: not UTF-8 text (save the file as UTF-8, or UTF-16 with its byte-order mark)");
+            }
+            else if (text.Length > ListStore.MaxProfileIdLength)
+            {
+                bad.Add($"line {number}: a profile id is at most {ListStore.MaxProfileIdLength} characters; this one has {text.Length}");
+            }
+            else if (seen.Add(text))
+            {
+                ids.Add(text);
+            }
+        }
+
+        return (ids, bad);
+    }
+}
