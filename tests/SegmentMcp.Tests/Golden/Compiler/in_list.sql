@@ -1,4 +1,4 @@
--- Profiles who are on list 'vips' or who do not match (who are on list 'suppressed')
+-- Profiles who are on list 'vips' or who are not on list 'suppressed'
 SELECT u.profile_id AS profile_id
 FROM (
   SELECT profile_id
