@@ -120,6 +120,22 @@ public static partial class SegmentCompiler
         return builder.CurrentTraitsCheck()?.ToStatement();
     }
 
+    /// <summary>
+    /// A measure's aggregate over the rows a selection keeps (null: over every row the query's WHERE lets through).
+    /// <paramref name="measured"/> is the measured property's value, null for a count.
+    /// </summary>
+    internal static Func<SqlFragment?, SqlFragment> MeasureAggregate(MeasureKind kind, ValueSql? measured) => kind switch
+    {
+        MeasureKind.Count => s => s is null ? Sql.Of($"count()") : Sql.Of($"countIf({s})"),
+        MeasureKind.Sum => s => s is null ? Sql.Of($"sum(ifNull({measured!.Number}, 0))") : Sql.Of($"sumIf(ifNull({measured!.Number}, 0), {s})"),
+        MeasureKind.Avg => s => s is null ? Sql.Of($"avgOrNull({measured!.Number})") : Sql.Of($"avgOrNullIf({measured!.Number}, {s})"),
+        MeasureKind.Min => s => s is null ? Sql.Of($"minOrNull({measured!.Number})") : Sql.Of($"minOrNullIf({measured!.Number}, {s})"),
+        MeasureKind.Max => s => s is null ? Sql.Of($"maxOrNull({measured!.Number})") : Sql.Of($"maxOrNullIf({measured!.Number}, {s})"),
+        _ => measured is EventValueSql
+            ? s => s is null ? Sql.Of($"uniqExactIf(value, isNotNull(value))") : Sql.Of($"uniqExactIf(value, {s} AND isNotNull(value))")
+            : s => s is null ? Sql.Of($"uniqExactIf({measured!.Tagged}, {measured.IsSet})") : Sql.Of($"uniqExactIf({measured!.Tagged}, {s} AND {measured.IsSet})"),
+    };
+
     /// <summary>The name a restricted query reads its candidates by, bound once in <see cref="Candidates"/>.</summary>
     public static SqlFragment CandidateIds { get; } = Sql.Of($"candidate_ids");
 
@@ -442,18 +458,7 @@ public static partial class SegmentCompiler
                 var name => (ValueSql)new TaggedValueSql(EventProperty(name)),
             };
 
-            // Over the rows the selection keeps; null: over every row the aggregate's WHERE lets through.
-            Func<SqlFragment?, SqlFragment> aggregateOf = e.Measure.Kind switch
-            {
-                MeasureKind.Count => s => s is null ? Sql.Of($"count()") : Sql.Of($"countIf({s})"),
-                MeasureKind.Sum => s => s is null ? Sql.Of($"sum(ifNull({measured!.Number}, 0))") : Sql.Of($"sumIf(ifNull({measured!.Number}, 0), {s})"),
-                MeasureKind.Avg => s => s is null ? Sql.Of($"avgOrNull({measured!.Number})") : Sql.Of($"avgOrNullIf({measured!.Number}, {s})"),
-                MeasureKind.Min => s => s is null ? Sql.Of($"minOrNull({measured!.Number})") : Sql.Of($"minOrNullIf({measured!.Number}, {s})"),
-                MeasureKind.Max => s => s is null ? Sql.Of($"maxOrNull({measured!.Number})") : Sql.Of($"maxOrNullIf({measured!.Number}, {s})"),
-                _ => measured is EventValueSql
-                    ? s => s is null ? Sql.Of($"uniqExactIf(value, isNotNull(value))") : Sql.Of($"uniqExactIf(value, {s} AND isNotNull(value))")
-                    : s => s is null ? Sql.Of($"uniqExactIf({measured!.Tagged}, {measured.IsSet})") : Sql.Of($"uniqExactIf({measured!.Tagged}, {s} AND {measured.IsSet})"),
-            };
+            var aggregateOf = MeasureAggregate(e.Measure.Kind, measured);
             var selected = parts.All;
             var column = AddEventColumn(new EventColumn(e.Metric, range, e.Where.Count > 0, aggregateOf(selected), selected, parts, aggregateOf));
             var comparison = Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");

@@ -1,3 +1,4 @@
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Core.Storage;
@@ -24,8 +25,12 @@ public sealed record ProfileSnapshot(
 /// <summary>A profile's events of one metric up to a time: how many, the first and the last.</summary>
 public sealed record MetricActivity(string Metric, long Events, DateTime First, DateTime Last);
 
-/// <summary>What an event condition saw for one profile: the events of its metric in its time range.</summary>
-public sealed record EventEvidence(long Events, DateTime? First, DateTime? Last, double? SumOfValues);
+/// <summary>
+/// What a condition saw of one profile's events of a metric in a time range: all of them, then those passing its where
+/// filters (Matching, their first and last) and its measure over those (null where the measure of none is).
+/// </summary>
+public sealed record EventEvidence(
+    long Events, DateTime? First, DateTime? Last, double? SumOfValues, long Matching, DateTime? FirstMatching, DateTime? LastMatching, double? Measured);
 
 /// <summary>
 /// Reads one profile: point lookups by (tenant, profile_id) — profile_updates and the universe are keyed by it, events
@@ -202,41 +207,32 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
             StringComparer.Ordinal);
     }
 
-    /// <summary>How many events of <paramref name="metric"/> the profile has with from ≤ ts &lt; until (and ts ≤ now).</summary>
-    public Task<EventEvidence> EventsInRangeAsync(
-        string tenant, string profileId, string metric, DateTime? from, DateTime? until, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The profile's events of the selection's metric in its range up to <paramref name="now"/>, and of those the
+    /// ones passing its where filters with <paramref name="measure"/> (default a count) over them.
+    /// </summary>
+    public async Task<EventEvidence> EventsAsync(
+        string tenant, string profileId, EventSelection selection, DateTime now, CancellationToken cancellationToken, Measure? measure = null)
     {
-        var profile = new ProfileKey(tenant, profileId, now);
-        return engine.QuerySingleAsync(
-            Sql.Of(
-                $"""
-                SELECT count(), minOrNull(ts), maxOrNull(ts), sumOrNull(value) FROM {events}
-                WHERE {profile.Tenant} AND metric = {Sql.Param("String", metric)} AND {profile.Profile}
-                  AND ts <= {profile.Now}{Range(from, until)}
-                """),
-            row => new EventEvidence(row.GetInt64(0), row.GetNullableDateTime(1), row.GetNullableDateTime(2), row.GetNullableDouble(3)),
-            cancellationToken);
+        var result = await engine.QueryAsync(ProfileEventsQuery.Summary(schema, tenant, profileId, selection, measure ?? Measure.Count, now), cancellationToken).ConfigureAwait(false);
+        return result.ReadSingle(row => new EventEvidence(
+                row.GetInt64(0),
+                row.GetNullableDateTime(1),
+                row.GetNullableDateTime(2),
+                row.GetNullableDouble(3),
+                row.GetInt64(4),
+                row.GetNullableDateTime(5),
+                row.GetNullableDateTime(6),
+                row.GetNullableDouble(7)));
     }
 
     /// <summary>
-    /// The times of the profile's events of <paramref name="metric"/> in [<paramref name="from"/>, <paramref name="until"/>)
-    /// up to <paramref name="now"/>, oldest first, at most <paramref name="limit"/>: one profile's, for evidence.
+    /// The times of the profile's events passing the selection (its where filters included) up to
+    /// <paramref name="now"/>, oldest first, at most <paramref name="limit"/>: one profile's, for evidence.
     /// </summary>
-    public Task<IReadOnlyList<DateTime>> EventTimesAsync(
-        string tenant, string profileId, string metric, DateTime? from, DateTime? until, DateTime now, int limit, CancellationToken cancellationToken)
-    {
-        var profile = new ProfileKey(tenant, profileId, now);
-        return engine.QueryAsync(
-            Sql.Of(
-                $"""
-                SELECT ts FROM {events}
-                WHERE {profile.Tenant} AND metric = {Sql.Param("String", metric)} AND {profile.Profile}
-                  AND ts <= {profile.Now}{Range(from, until)}
-                ORDER BY ts LIMIT {Sql.Param("UInt32", (long)limit)}
-                """),
-            row => row.GetDateTime(0),
-            cancellationToken);
-    }
+    public Task<IReadOnlyList<DateTime>> MatchingEventTimesAsync(
+        string tenant, string profileId, EventSelection selection, DateTime now, int limit, CancellationToken cancellationToken) =>
+        engine.QueryAsync(ProfileEventsQuery.MatchingTimes(schema, tenant, profileId, selection, now, limit), row => row.GetDateTime(0), cancellationToken);
 
     /// <summary>
     /// The profile's latest event of <paramref name="metric"/> up to <paramref name="now"/> (ties to the later ingested)
@@ -259,10 +255,6 @@ public sealed class ProfileReader(IClickHouseEngine engine, StorageSchema schema
             ? null
             : (rows[0].At, property == Core.Dsl.PropertyFilter.ValueProperty ? rows[0].Number : TaggedValue.Decode(rows[0].Tagged));
     }
-
-    /// <summary>" AND ts >= from AND ts &lt; until", each side only when given.</summary>
-    private static SqlFragment Range(DateTime? from, DateTime? until) => Sql.Of(
-        $"{(from is { } start ? Sql.Of($" AND ts >= {Sql.Param(Time3, start)}") : Sql.Empty)}{(until is { } end ? Sql.Of($" AND ts < {Sql.Param(Time3, end)}") : Sql.Empty)}");
 
     private async Task<IReadOnlyDictionary<string, object?>> PropertiesAsync(ProfileKey profile, CancellationToken cancellationToken)
     {

@@ -120,6 +120,63 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.True(nonEmpty > checkedCases / 4, $"only {nonEmpty} of {checkedCases} cases had members");
     }
 
+    /// <summary>
+    /// check_membership's evidence for an event condition (the events passing its metric, window and where filters,
+    /// and its measure over them) against the reference's reading of the same events, for random leaves and profiles.
+    /// </summary>
+    [Fact]
+    public async Task Evidence_counts_and_measures_as_the_reference_does()
+    {
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("SEGMENTMCP_DIFF_SEED"), CultureInfo.InvariantCulture, out var s) ? s : Environment.TickCount;
+        output.WriteLine($"seed {seed} (replay with SEGMENTMCP_DIFF_SEED={seed})");
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var random = new Random(seed);
+        var reader = new ProfileReader(engine, schema);
+        var checkedLeaves = 0;
+        var withEvents = 0;
+        for (var d = 0; d < Nows.Length; d++)
+        {
+            var world = new RandomWorld(random, Nows[d], $"d{d}");
+            world.GenerateData(profilesPerTenant: 20);
+            world.GenerateSavedSegments(3);
+            await engine.InsertJsonEachRowAsync(schema.Events, RandomWorld.EventRows(world.Events), null);
+            var reference = new ReferenceEvaluator(world.Events, world.Updates, world.Saved, world.ListChanges);
+            var leaves = Enumerable.Range(0, 100).SelectMany(_ => EventLeaves(world.Definition().Condition)).Take(50).ToList();
+            foreach (var leaf in leaves)
+            {
+                var tenant = world.Tenants[random.Next(2)];
+                // Mostly a profile with events of the metric, so the filters and the window decide.
+                var active = world.Events.Where(e => e.Tenant == tenant && e.Metric == leaf.Metric).Select(e => e.ProfileId).Distinct().Order(StringComparer.Ordinal).ToList();
+                var profile = active.Count > 0 && random.Next(5) > 0 ? active[random.Next(active.Count)] : "u" + random.Next(20).ToString(CultureInfo.InvariantCulture);
+                var range = TimeRange.Of(leaf.Window, world.Now);
+                var evidence = await reader.EventsAsync(tenant, profile, new EventSelection(leaf.Metric, leaf.Where, range.From, range.Until), world.Now, default, leaf.Measure);
+                var (matching, measured) = reference.EventMeasure(tenant, leaf, profile, world.Now);
+                var context = $"seed {seed}, dataset {d}, tenant {tenant}, profile {profile}, now {world.Now:O}: {SegmentDefinitionJson.Write(new SegmentDefinition("leaf", null, leaf))}";
+                Assert.True(matching == evidence.Matching, $"{context}\nmatching: expected {matching}, got {evidence.Matching}");
+                Assert.True(
+                    measured is null ? evidence.Measured is null : evidence.Measured is { } got && Math.Abs(got - measured.Value) <= 1e-9 * Math.Max(1, Math.Abs(measured.Value)),
+                    $"{context}\nmeasured: expected {measured}, got {evidence.Measured}");
+                Assert.True(evidence.Matching <= evidence.Events, $"{context}\nmore matching than events");
+                checkedLeaves++;
+                withEvents += matching > 0 ? 1 : 0;
+            }
+        }
+
+        output.WriteLine($"{checkedLeaves} leaves, {withEvents} with matching events");
+        // Guards against a generator whose filters and windows select nothing (which would test little).
+        Assert.True(withEvents >= checkedLeaves / 10, $"only {withEvents} of {checkedLeaves} leaves had matching events");
+    }
+
+    private static IEnumerable<EventCondition> EventLeaves(Condition condition) => condition switch
+    {
+        AllCondition all => all.Items.SelectMany(EventLeaves),
+        AnyCondition any => any.Items.SelectMany(EventLeaves),
+        NotCondition not => EventLeaves(not.Inner),
+        EventCondition e => [e],
+        _ => [],
+    };
+
     private sealed class InMemorySegments(IReadOnlyDictionary<string, SegmentDefinition> saved) : ISegmentDefinitionSource
     {
         public Task<SegmentDefinition?> FindAsync(string tenant, string segmentId, CancellationToken cancellationToken) =>

@@ -41,6 +41,13 @@ public sealed partial class ReferenceEvaluator(
         return context.Universe.Where(profile => context.Holds(condition, profile)).ToHashSet(StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// What an event condition reads of one profile at <paramref name="now"/>: how many of its events pass the metric,
+    /// the window and the where filters, and the measure over them (null where the measure of no numbers is).
+    /// </summary>
+    public (long Matching, double? Measured) EventMeasure(string tenant, EventCondition condition, string profile, DateTime now) =>
+        new Context(this, tenant, now).Measure(condition, profile);
+
     [GeneratedRegex("^-?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$")]
     private static partial Regex NumberText();
 
@@ -96,7 +103,10 @@ public sealed partial class ReferenceEvaluator(
             _ => Behavioural(condition, profile),
         };
 
-        private bool Event(EventCondition e, string profile)
+        private bool Event(EventCondition e, string profile) =>
+            Measure(e, profile).Measured is { } m && Compare(m, e.Op, e.Value);
+
+        public (long Matching, double? Measured) Measure(EventCondition e, string profile)
         {
             var selected = Matching(eventsByProfile.GetValueOrDefault(profile, []), e.Metric, e.Where).Where(x => InWindow(e.Window, x.Ts)).ToList();
             double? measured;
@@ -127,7 +137,7 @@ public sealed partial class ReferenceEvaluator(
                 };
             }
 
-            return measured is { } m && Compare(m, e.Op, e.Value);
+            return (selected.Count, measured);
         }
 
         private bool InWindow(Window? window, DateTime ts) => window switch

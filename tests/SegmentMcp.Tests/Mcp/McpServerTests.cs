@@ -512,7 +512,9 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(2, (long)evidence[1]["periods_meeting"]!);
         Assert.Equal("Sale", (string?)evidence[2]["value"]);
         Assert.Equal([1L, 2L], evidence[3]["steps"]!.AsArray().Select(step => (long)step!["events_in_window"]!));
-        Assert.StartsWith("Counts are of every event of the metric, before the where filters", (string?)evidence[3]["note"], StringComparison.Ordinal);
+        Assert.Equal(1, (long)evidence[3]["steps"]![1]!["matching_in_window"]!);
+        Assert.False(evidence[3]["steps"]![0]!.AsObject().ContainsKey("matching_in_window"));
+        Assert.StartsWith("events_… counts, first and last are of every event of the metric; matching_… of those passing the where filters", (string?)evidence[3]["note"], StringComparison.Ordinal);
 
         var p3 = await server.CallAsync("check_membership", new
         {
@@ -523,6 +525,54 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var stopped = p3["conditions"]![0]!["evidence"]!;
         Assert.Equal(1, (long)stopped["events_between"]!);
         Assert.Equal(0, (long)stopped["events_recent"]!);
+    }
+
+    [Fact]
+    public async Task Check_membership_evidence_counts_what_the_condition_reads()
+    {
+        // p1 opened an email 1 day ago (Sale) and 2 days ago (News) and ordered 5 days ago for 120.
+        var p1 = await server.CallAsync("check_membership", new
+        {
+            profile_id = "p1",
+            definition = Definition("""
+                {"name": "Filtered", "condition": {"any": [
+                  {"event": {"metric": "Opened Email", "where": [{"name": "subject", "op": "eq", "value": "Sale"}], "window": {"last_days": 30}, "op": "gte", "value": 2}},
+                  {"event": {"metric": "Placed Order", "measure": {"sum": "$value"}, "window": {"last_days": 30}, "op": "gt", "value": 100}},
+                  {"event": {"metric": "Placed Order", "measure": {"avg": "$value"}, "window": {"last_days": 1}, "op": "gte", "value": 0}},
+                  {"regularly": {"metric": "Opened Email", "where": [{"name": "subject", "op": "eq", "value": "Sale"}], "period": "day", "periods": 7, "min_periods": 2, "op": "gte", "value": 1}},
+                  {"first_time": {"metric": "Opened Email", "where": [{"name": "subject", "op": "eq", "value": "News"}], "window": {"last_days": 7}}},
+                  {"stopped": {"metric": "Opened Email", "where": [{"name": "subject", "op": "eq", "value": "News"}], "before_days": [1, 7], "recent_days": 1}}]}}
+                """),
+        });
+        var checks = p1["conditions"]!.AsArray().Skip(1).ToList();
+        var evidence = checks.Select(c => c!["evidence"]!).ToList();
+
+        // Two opens in the window, one of them a Sale: the count compared with 2 is 1, so the condition fails.
+        Assert.False((bool)checks[0]!["matched"]!);
+        Assert.Equal((2L, 1L, 1.0), ((long)evidence[0]["events_in_window"]!, (long)evidence[0]["matching_events"]!, (double)evidence[0]["measured_value"]!));
+        Assert.Equal(McpTestData.Now.AddDays(-1), (DateTime)evidence[0]["last_matching"]!, TimeSpan.FromSeconds(1));
+        Assert.Contains("matching_events", (string?)evidence[0]["note"], StringComparison.Ordinal);
+
+        // A measure shows the number compared; one of no events is null, and the condition is false.
+        Assert.True((bool)checks[1]!["matched"]!);
+        Assert.Equal(120.0, (double)evidence[1]["measured_value"]!);
+        Assert.False(evidence[1].AsObject().ContainsKey("matching_events"));
+        Assert.False((bool)checks[2]!["matched"]!);
+        Assert.Null(evidence[2]["measured_value"]);
+
+        // Only the Sale open counts for regularly: one day of the seven meets, not the two the condition asks for.
+        Assert.False((bool)checks[3]!["matched"]!);
+        Assert.Equal(1, (long)evidence[3]["periods_meeting"]!);
+        Assert.Equal(1, evidence[3]["periods"]!.AsArray().Sum(period => (long)period!["events"]!));
+
+        // The first News open is 2 days ago, although an open (Sale) came later and the metric's first is older.
+        Assert.True((bool)checks[4]!["matched"]!);
+        Assert.Equal(McpTestData.Now.AddDays(-2), (DateTime)evidence[4]["first_matching_ever"]!, TimeSpan.FromSeconds(1));
+        Assert.Equal((2L, 1L), ((long)evidence[4]["events_in_window"]!, (long)evidence[4]["matching_in_window"]!));
+
+        // Stopped: of the two opens between 1 and 7 days ago one is News, and none is in the last day.
+        Assert.True((bool)checks[5]!["matched"]!);
+        Assert.Equal((2L, 1L, 0L), ((long)evidence[5]["events_between"]!, (long)evidence[5]["matching_between"]!, (long)evidence[5]["matching_recent"]!));
     }
 
     [Fact]

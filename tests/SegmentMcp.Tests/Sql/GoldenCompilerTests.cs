@@ -87,21 +87,7 @@ public sealed class GoldenCompilerTests
         var definition = ValidatedDefinition.Unchecked("acme", Parse(condition), Saved);
         var options = new CompileOptions(Now, mode, mode == CompileMode.Restricted ? ["p1", "p2"] : null);
         var statement = SegmentCompiler.Compile(definition, GoldenSchema, options);
-        var explained = SqlExplain.Of(statement);
-        var actual = $"-- {ReadBack.Describe(definition.Definition, Saved)}\n{GoldenSql.Format(explained.Sql)}\n{string.Concat(explained.Parameters.Select(p => $"-- {p.Name} {p.ClickHouseType} = {p.Value}\n"))}".ReplaceLineEndings("\n");
-
-        var baseline = Path.Combine(AppContext.BaseDirectory, "Golden", "Compiler", name + ".sql");
-        if (Environment.GetEnvironmentVariable("SEGMENTMCP_REWRITE_GOLDEN") == "1")
-        {
-            var source = Path.Combine(SourceDirectory(), "..", "Golden", "Compiler", name + ".sql");
-            Directory.CreateDirectory(Path.GetDirectoryName(source)!);
-            await File.WriteAllTextAsync(source, actual, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        }
-        else
-        {
-            Assert.True(File.Exists(baseline), $"No baseline {baseline}: run with SEGMENTMCP_REWRITE_GOLDEN=1 to create it.");
-            Assert.Equal((await File.ReadAllTextAsync(baseline)).ReplaceLineEndings("\n"), actual);
-        }
+        await AssertMatchesBaselineAsync(name, ReadBack.Describe(definition.Definition, Saved), statement);
 
         // No user text in SQL: every value of the definition is a parameter.
         Assert.DoesNotContain("Boston", statement.Text, StringComparison.Ordinal);
@@ -113,6 +99,28 @@ public sealed class GoldenCompilerTests
 
         // The layout changes whitespace only.
         Assert.Equal(Regex.Replace(statement.Text, @"\s", string.Empty), Regex.Replace(GoldenSql.Format(statement.Text), @"\s", string.Empty));
+    }
+
+    /// <summary>check_membership's evidence: the filters and the measure are the compiler's, over one profile's rows.</summary>
+    [Fact]
+    [Trait("Category", "Engine")]
+    public async Task The_evidence_queries_match_their_baselines_and_run()
+    {
+        var definition = Parse("""{"event": {"metric": "Placed Order", "where": [{"name": "$value", "op": "gte", "value": 20}, {"name": "category", "op": "eq", "value": "shoes"}], "window": {"between_days_ago": [3, 30]}, "measure": {"avg": "amount"}, "op": "gte", "value": 10}}""");
+        var e = (EventCondition)definition.Condition;
+        var range = TimeRange.Of(e.Window, Now);
+        var selection = new EventSelection(e.Metric, e.Where, range.From, range.Until);
+        var summary = ProfileEventsQuery.Summary(GoldenSchema, "acme", "p1", selection, e.Measure, Now);
+        var times = ProfileEventsQuery.MatchingTimes(GoldenSchema, "acme", "p1", selection, Now, 100);
+        await AssertMatchesBaselineAsync("evidence_summary", ReadBack.Describe(definition), summary);
+        await AssertMatchesBaselineAsync("evidence_times", ReadBack.Describe(definition), times);
+        Assert.DoesNotContain("shoes", summary.Text, StringComparison.Ordinal);
+
+        var schema = await ExecutionSchema.Value;
+        var counted = await TestEngines.Embedded.QueryAsync(ProfileEventsQuery.Summary(schema, "acme", "p1", selection, e.Measure, Now));
+        Assert.Equal(8, counted.ColumnNames.Count);
+        Assert.Single(counted.Rows);
+        Assert.Empty((await TestEngines.Embedded.QueryAsync(ProfileEventsQuery.MatchingTimes(schema, "acme", "p1", selection, Now, 100))).Rows);
     }
 
     [Fact]
@@ -250,6 +258,26 @@ public sealed class GoldenCompilerTests
         var statement = SegmentCompiler.Compile(definition, GoldenSchema, new CompileOptions(Now));
 
         Assert.Contains($"'^s{IsoTime.SqlPattern}$'", statement.Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>The statement, laid out with its parameters under a comment line, equals Golden/Compiler/NAME.sql.</summary>
+    private static async Task AssertMatchesBaselineAsync(string name, string comment, SqlStatement statement)
+    {
+        var explained = SqlExplain.Of(statement);
+        var actual = $"-- {comment}\n{GoldenSql.Format(explained.Sql)}\n{string.Concat(explained.Parameters.Select(p => $"-- {p.Name} {p.ClickHouseType} = {p.Value}\n"))}".ReplaceLineEndings("\n");
+
+        var baseline = Path.Combine(AppContext.BaseDirectory, "Golden", "Compiler", name + ".sql");
+        if (Environment.GetEnvironmentVariable("SEGMENTMCP_REWRITE_GOLDEN") == "1")
+        {
+            var source = Path.Combine(SourceDirectory(), "..", "Golden", "Compiler", name + ".sql");
+            Directory.CreateDirectory(Path.GetDirectoryName(source)!);
+            await File.WriteAllTextAsync(source, actual, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        }
+        else
+        {
+            Assert.True(File.Exists(baseline), $"No baseline {baseline}: run with SEGMENTMCP_REWRITE_GOLDEN=1 to create it.");
+            Assert.Equal((await File.ReadAllTextAsync(baseline)).ReplaceLineEndings("\n"), actual);
+        }
     }
 
     /// <summary>A profile with only an age: outside Boston and without page views.</summary>

@@ -1,36 +1,48 @@
 using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
 
 namespace SegmentMcp.Mcp.Tools;
 
 /// <summary>
 /// check_membership's evidence for the behavioural conditions: the profile's events of each metric in the time ranges
-/// the condition reads (counted before any where filter, as for an event condition), so "why not?" has an answer.
+/// the condition reads, and with where filters those passing them (matching_…), so "why not?" has an answer.
 /// </summary>
 internal sealed partial class PreviewTools
 {
     /// <summary>Event times read for one regularly condition's periods (a profile's, so far more than any period holds).</summary>
     private const int MaxEventTimes = 100_000;
 
-    private const string WhereNote = "Counts are of every event of the metric, before the where filters.";
+    private const string WhereNote =
+        "events_… counts, first and last are of every event of the metric; matching_… of those passing the where filters, the events the condition reads.";
 
     private async Task AddBehaviouralEvidenceAsync(
         string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
     {
-        Task<Core.Storage.EventEvidence> Events(string metric, DateTime? from, DateTime? until) =>
-            profiles.EventsInRangeAsync(company, profileId, metric, from, until, now, cancellationToken);
+        Task<Core.Storage.EventEvidence> Events(string metric, IReadOnlyList<PropertyFilter> where, DateTime? from, DateTime? until) =>
+            profiles.EventsAsync(company, profileId, new EventSelection(metric, where, from, until), now, cancellationToken);
 
         switch (condition)
         {
             case FirstTimeCondition c:
                 {
                     var range = TimeRange.Of(c.Window, now);
-                    var ever = await Events(c.Metric, null, null).ConfigureAwait(false);
+                    var ever = await Events(c.Metric, c.Where, null, null).ConfigureAwait(false);
+                    var before = range.From is { } from ? await Events(c.Metric, c.Where, null, from).ConfigureAwait(false) : null;
+                    var within = await Events(c.Metric, c.Where, range.From, range.Until).ConfigureAwait(false);
                     evidence["metric"] = c.Metric;
                     evidence["from"] = range.From;
                     evidence["until"] = range.Until ?? now;
                     evidence["first_ever"] = ever.First;
-                    evidence["events_before_window"] = range.From is { } from ? (await Events(c.Metric, null, from).ConfigureAwait(false)).Events : 0;
-                    evidence["events_in_window"] = (await Events(c.Metric, range.From, range.Until).ConfigureAwait(false)).Events;
+                    evidence["events_before_window"] = before?.Events ?? 0;
+                    evidence["events_in_window"] = within.Events;
+                    if (c.Where.Count > 0)
+                    {
+                        // The condition's "first time" is the first event passing the filters.
+                        evidence["first_matching_ever"] = ever.FirstMatching;
+                        evidence["matching_before_window"] = before?.Matching ?? 0;
+                        evidence["matching_in_window"] = within.Matching;
+                    }
+
                     Note(c.Where, evidence);
                     break;
                 }
@@ -41,14 +53,22 @@ internal sealed partial class PreviewTools
                     var steps = new List<Dictionary<string, object?>>();
                     foreach (var step in c.Steps)
                     {
-                        var seen = await Events(step.Metric, range.From, range.Until).ConfigureAwait(false);
-                        steps.Add(new Dictionary<string, object?>(StringComparer.Ordinal)
+                        var seen = await Events(step.Metric, step.Where, range.From, range.Until).ConfigureAwait(false);
+                        var read = new Dictionary<string, object?>(StringComparer.Ordinal)
                         {
                             ["metric"] = step.Metric,
                             ["events_in_window"] = seen.Events,
                             ["first"] = seen.First,
                             ["last"] = seen.Last,
-                        });
+                        };
+                        if (step.Where.Count > 0)
+                        {
+                            read["matching_in_window"] = seen.Matching;
+                            read["first_matching"] = seen.FirstMatching;
+                            read["last_matching"] = seen.LastMatching;
+                        }
+
+                        steps.Add(read);
                     }
 
                     evidence["from"] = range.From;
@@ -63,14 +83,22 @@ internal sealed partial class PreviewTools
                 {
                     var before = TimeRange.Of(c.Before, now);
                     var recent = TimeRange.Of(c.Recent, now);
-                    var then = await Events(c.Metric, before.From, before.Until).ConfigureAwait(false);
+                    var then = await Events(c.Metric, c.Where, before.From, before.Until).ConfigureAwait(false);
+                    var lately = await Events(c.Metric, c.Where, recent.From, null).ConfigureAwait(false);
                     evidence["metric"] = c.Metric;
                     evidence["events_between"] = then.Events;
                     evidence["between_from"] = before.From;
                     evidence["between_until"] = before.Until;
                     evidence["last_between"] = then.Last;
-                    evidence["events_recent"] = (await Events(c.Metric, recent.From, null).ConfigureAwait(false)).Events;
+                    evidence["events_recent"] = lately.Events;
                     evidence["recent_from"] = recent.From;
+                    if (c.Where.Count > 0)
+                    {
+                        evidence["matching_between"] = then.Matching;
+                        evidence["last_matching_between"] = then.LastMatching;
+                        evidence["matching_recent"] = lately.Matching;
+                    }
+
                     Note(c.Where, evidence);
                     break;
                 }
@@ -78,8 +106,8 @@ internal sealed partial class PreviewTools
             case RestartedCondition c:
                 {
                     var recentFrom = now.AddDays(-c.RecentDays);
-                    var recent = await Events(c.Metric, recentFrom, null).ConfigureAwait(false);
-                    var earlier = await Events(c.Metric, null, recent.First ?? recentFrom).ConfigureAwait(false);
+                    var recent = await Events(c.Metric, [], recentFrom, null).ConfigureAwait(false);
+                    var earlier = await Events(c.Metric, [], null, recent.First ?? recentFrom).ConfigureAwait(false);
                     evidence["metric"] = c.Metric;
                     evidence["events_recent"] = recent.Events;
                     evidence["first_recent"] = recent.First;
@@ -91,7 +119,8 @@ internal sealed partial class PreviewTools
             case RegularlyCondition c:
                 {
                     var (oldest, current) = c.Span(now);
-                    var times = await profiles.EventTimesAsync(company, profileId, c.Metric, oldest, current, now, MaxEventTimes, cancellationToken).ConfigureAwait(false);
+                    // The periods count what the condition counts: the events passing its where filters.
+                    var times = await profiles.MatchingEventTimesAsync(company, profileId, new EventSelection(c.Metric, c.Where, oldest, current), now, MaxEventTimes, cancellationToken).ConfigureAwait(false);
                     var periods = new List<Dictionary<string, object?>>();
                     for (var start = oldest; start < current; start = RegularlyCondition.Shift(c.Period, start, 1))
                     {
@@ -109,7 +138,11 @@ internal sealed partial class PreviewTools
                     evidence["periods"] = periods;
                     evidence["periods_meeting"] = periods.Count(p => (bool)p["meets"]!);
                     evidence["min_periods"] = c.MinPeriods;
-                    Note(c.Where, evidence);
+                    if (c.Where.Count > 0)
+                    {
+                        evidence["note"] = "Each period's events are those passing the where filters.";
+                    }
+
                     break;
                 }
 

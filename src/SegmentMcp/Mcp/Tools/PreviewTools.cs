@@ -142,9 +142,10 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
     [Description("""
         Says whether one profile is in a segment (saved: segment_id, or draft: definition) now or at as_of, and why:
         every condition of the definition with its JSON path, a read-back, whether it matched for this profile, and the
-        evidence (the property's value, the profile's events of that metric in the window; for first_time, sequence,
-        stopped, restarted, regularly and last_event the events in each range the condition reads, per step or period,
-        or the last event's value). Use it to answer "why is
+        evidence (the property's value; the profile's events of that metric in the window, those passing the where
+        filters as matching_events, and measured_value, the number op compares; for first_time, sequence, stopped,
+        restarted, regularly and last_event the events in each range the condition reads, per step or period, or the
+        last event's value). Use it to answer "why is
         (or isn't) this person in the segment?". An id no data has comes back with a note saying so. Example: {"profile_id": "p-000042", "segment_id": "boston-openers-3f9a"}.
         """)]
     public async Task<CheckMembershipResult> CheckMembership(
@@ -226,7 +227,7 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
             case EventCondition e:
                 {
                     var range = TimeRange.Of(e.Window, now);
-                    var seen = await profiles.EventsInRangeAsync(company, profileId, e.Metric, range.From, range.Until, now, cancellationToken).ConfigureAwait(false);
+                    var seen = await profiles.EventsAsync(company, profileId, new EventSelection(e.Metric, e.Where, range.From, range.Until), now, cancellationToken, e.Measure).ConfigureAwait(false);
                     evidence["metric"] = e.Metric;
                     evidence["from"] = range.From;
                     evidence["until"] = range.Until ?? now;
@@ -236,9 +237,14 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
                     evidence["sum_of_values"] = seen.SumOfValues;
                     if (e.Where.Count > 0)
                     {
-                        evidence["note"] = "events_in_window counts every event of the metric in the window, before the where filters.";
+                        evidence["matching_events"] = seen.Matching;
+                        evidence["first_matching"] = seen.FirstMatching;
+                        evidence["last_matching"] = seen.LastMatching;
+                        evidence["note"] = "events_in_window, first, last and sum_of_values are of every event of the metric in the window; matching_events, first_matching and last_matching of those passing the where filters.";
                     }
 
+                    // The number the condition compares (op, value): the measure over the matching events.
+                    evidence["measured_value"] = seen.Measured;
                     break;
                 }
 
