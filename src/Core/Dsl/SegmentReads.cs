@@ -148,7 +148,39 @@ public sealed class SegmentReads
 
     /// <summary>The value of an event leaf for a profile with no matching events.</summary>
     public static bool HoldsForNoEvents(EventCondition e) =>
-        e.Measure.Kind is MeasureKind.Count or MeasureKind.Sum or MeasureKind.Distinct && Compare(0, e.Op, e.Value);
+        e.Measure.Kind is MeasureKind.Count or MeasureKind.Sum or MeasureKind.Distinct && CompareMeasure(e.Measure.Kind, 0, e.Op, e.Value);
+
+    /// <summary>
+    /// How far a sum or an average may lie from the compared value and still equal it: 10⁻⁹ of the value, at least
+    /// 10⁻⁹. Floating-point addition depends on the order of the rows (0.1 + 0.2 + 0.3 is 0.6000000000000001 one way
+    /// and 0.6 another), and the engine's order differs between evaluations of the same data; 33.33 + 33.33 + 33.34
+    /// must equal 100 in all of them, or a profile would enter and exit on its own.
+    /// </summary>
+    public static double MeasureTolerance(double value) => 1e-9 * Math.Max(1, Math.Abs(value));
+
+    /// <summary>Whether a measure's kind is compared with <see cref="MeasureTolerance"/>: the ones that add values.</summary>
+    public static bool ComparedWithTolerance(MeasureKind kind) => kind is MeasureKind.Sum or MeasureKind.Avg;
+
+    /// <summary>An event condition's measure against its comparison, sums and averages within <see cref="MeasureTolerance"/>.</summary>
+    public static bool CompareMeasure(MeasureKind kind, double measured, Comparison op, double value)
+    {
+        if (!ComparedWithTolerance(kind))
+        {
+            return Compare(measured, op, value);
+        }
+
+        var tolerance = MeasureTolerance(value);
+        var (below, above) = (value - tolerance, value + tolerance);
+        return op switch
+        {
+            Comparison.Eq => measured >= below && measured <= above,
+            Comparison.Neq => measured < below || measured > above,
+            Comparison.Gt => measured > above,
+            Comparison.Gte => measured >= below,
+            Comparison.Lt => measured < below,
+            _ => measured <= above,
+        };
+    }
 
     /// <summary>A measure against a condition's comparison.</summary>
     public static bool Compare(double measured, Comparison op, double value) => op switch

@@ -461,10 +461,29 @@ public static partial class SegmentCompiler
             var aggregateOf = MeasureAggregate(e.Measure.Kind, measured);
             var selected = parts.All;
             var column = AddEventColumn(new EventColumn(e.Metric, range, e.Where.Count > 0, aggregateOf(selected), selected, parts, aggregateOf));
-            var comparison = Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");
+            var comparison = SegmentReads.ComparedWithTolerance(e.Measure.Kind)
+                ? WithinTolerance(column, e.Op, e.Value)
+                : Sql.Of($"{column} {Operator(e.Op)} {Sql.Param("Float64", e.Value)}");
 
             // avg/min/max are NULL for an empty set (and for profiles missing from the aggregate): false.
             return e.Measure.Kind is MeasureKind.Avg or MeasureKind.Min or MeasureKind.Max ? Sql.Of($"ifNull({comparison}, 0)") : comparison;
+        }
+
+        /// <summary>A sum or an average against the value as <see cref="SegmentReads.CompareMeasure"/> compares it.</summary>
+        private static SqlFragment WithinTolerance(SqlFragment column, Comparison op, double value)
+        {
+            var tolerance = SegmentReads.MeasureTolerance(value);
+            var below = Sql.Param("Float64", value - tolerance);
+            var above = Sql.Param("Float64", value + tolerance);
+            return op switch
+            {
+                Comparison.Eq => Sql.Of($"({column} >= {below} AND {column} <= {above})"),
+                Comparison.Neq => Sql.Of($"({column} < {below} OR {column} > {above})"),
+                Comparison.Gt => Sql.Of($"{column} > {above}"),
+                Comparison.Gte => Sql.Of($"{column} >= {below}"),
+                Comparison.Lt => Sql.Of($"{column} < {below}"),
+                _ => Sql.Of($"{column} <= {above}"),
+            };
         }
 
         private static SqlFragment Operator(Comparison op) => op switch

@@ -168,6 +168,61 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         Assert.True(withEvents >= checkedLeaves / 10, $"only {withEvents} of {checkedLeaves} leaves had matching events");
     }
 
+    /// <summary>
+    /// 0.1 + 0.2 + 0.3 is 0.6000000000000001 added in that order and 0.6 in the reverse one, and the engine's order of
+    /// rows differs between evaluations: a total or an average that lands on the compared value equals it whatever
+    /// the order, in the compiled query (whole and restricted to the profiles) as in the reference evaluator.
+    /// </summary>
+    [Fact]
+    public async Task Sums_that_land_on_the_compared_value_equal_it_in_every_order()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var now = Nows[0];
+        var events = new List<TestEvent>();
+        foreach (var (profile, values) in new[] { ("forward", new[] { 0.1, 0.2, 0.3 }), ("reverse", new[] { 0.3, 0.2, 0.1 }), ("short", new[] { 0.1, 0.2, 0.29 }) })
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                events.Add(new TestEvent("acme", "Placed Order", profile, now.AddDays(-1 - i), values[i], new Dictionary<string, string>()));
+            }
+        }
+
+        // One insert per event: each its own part, so the rows are not read in one fixed order.
+        foreach (var e in events)
+        {
+            await engine.InsertJsonEachRowAsync(schema.Events, RandomWorld.EventRows([e]), null);
+        }
+
+        Assert.NotEqual(0.6, (0.1 + 0.2) + 0.3);
+        var reference = new ReferenceEvaluator(events, [], new Dictionary<string, SegmentDefinition>());
+        var cases = new (string Measure, string Op, double Value, string[] Members)[]
+        {
+            ("{\"sum\": \"$value\"}", "eq", 0.6, ["forward", "reverse"]),
+            ("{\"sum\": \"$value\"}", "gte", 0.6, ["forward", "reverse"]),
+            ("{\"sum\": \"$value\"}", "gt", 0.6, []),
+            ("{\"sum\": \"$value\"}", "lte", 0.6, ["forward", "reverse", "short"]),
+            ("{\"sum\": \"$value\"}", "lt", 0.6, ["short"]),
+            ("{\"sum\": \"$value\"}", "neq", 0.6, ["short"]),
+            ("{\"avg\": \"$value\"}", "eq", 0.2, ["forward", "reverse"]),
+            ("{\"avg\": \"$value\"}", "gt", 0.2, []),
+        };
+        foreach (var (measure, op, value, members) in cases)
+        {
+            var leaf = $$"""{"metric": "Placed Order", "measure": {{measure}}, "op": "{{op}}", "value": {{value.ToString(CultureInfo.InvariantCulture)}}}""";
+            var json = "{\"name\": \"totals\", \"condition\": {\"event\": " + leaf + "}}";
+            var definition = SegmentDefinitionJson.Parse(json).Definition!;
+            var validated = ValidatedDefinition.Unchecked("acme", definition);
+            foreach (var mode in new[] { CompileMode.Members, CompileMode.Restricted })
+            {
+                var result = await engine.QueryAsync(SegmentCompiler.Compile(validated, schema, new CompileOptions(now, mode, ["forward", "reverse", "short"])));
+                Assert.True(members.SequenceEqual(result.Rows.Select(row => (string)row[0]!).Order(StringComparer.Ordinal)), $"{json} ({mode}): got [{string.Join(", ", result.Rows.Select(row => row[0]))}]");
+            }
+
+            Assert.Equal(members, reference.Members("acme", definition.Condition, now).Order(StringComparer.Ordinal));
+        }
+    }
+
     private static IEnumerable<EventCondition> EventLeaves(Condition condition) => condition switch
     {
         AllCondition all => all.Items.SelectMany(EventLeaves),

@@ -120,6 +120,30 @@ public sealed partial class ReferenceEvaluator
         private static DateTime Step(Period period, DateTime start, int count) =>
             period == Period.Day ? start.AddDays(count) : period == Period.Week ? start.AddDays(7 * count) : start.AddMonths(count);
 
+        /// <summary>
+        /// A sum or an average equals the value within 10⁻⁹ of it (at least 10⁻⁹; README, "Measures, comparisons,
+        /// windows"), the bounds computed as the compiled query's parameters are; other measures compare exactly.
+        /// </summary>
+        private static bool MeasureHolds(EventCondition e, double m)
+        {
+            if (e.Measure.Kind is not (MeasureKind.Sum or MeasureKind.Avg))
+            {
+                return Compare(m, e.Op, e.Value);
+            }
+
+            var tolerance = 1e-9 * Math.Max(1, Math.Abs(e.Value));
+            var (below, above) = (e.Value - tolerance, e.Value + tolerance);
+            return e.Op switch
+            {
+                Comparison.Eq => m >= below && m <= above,
+                Comparison.Neq => m < below || m > above,
+                Comparison.Gt => m > above,
+                Comparison.Gte => m >= below,
+                Comparison.Lt => m < below,
+                _ => m <= above,
+            };
+        }
+
         private static bool Compare(double m, Comparison op, double value) => op switch
         {
             Comparison.Eq => m == value,

@@ -104,7 +104,7 @@ public sealed partial class ReferenceEvaluator(
         };
 
         private bool Event(EventCondition e, string profile) =>
-            Measure(e, profile).Measured is { } m && Compare(m, e.Op, e.Value);
+            Measure(e, profile).Measured is { } m && MeasureHolds(e, m);
 
         public (long Matching, double? Measured) Measure(EventCondition e, string profile)
         {

@@ -11,4 +11,4 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- p1 String = 'Placed Order'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p2 Float64 = 10
+-- p2 Float64 = 9.99999999

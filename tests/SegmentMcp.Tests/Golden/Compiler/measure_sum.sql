@@ -10,4 +10,4 @@ SETTINGS join_use_nulls = 0, distributed_group_by_no_merge = 1
 -- tenant String = 'acme'
 -- p0 String = 'Placed Order'
 -- now DateTime64(3, 'UTC') = '2024-02-27 12:00:00.000'
--- p1 Float64 = 100
+-- p1 Float64 = 100.0000001
