@@ -32,6 +32,7 @@ public static class SegmentServices
         services.TryAddSingleton<ProfileEraser>();
         services.TryAddSingleton<ITenantCatalogSource, EngineCatalogSource>();
         services.TryAddSingleton<DefinitionService>();
+        services.TryAddSingleton<MembershipCheck>();
         services.TryAddSingleton(new EvaluatorOptions { EvaluateEverySeconds = 0 });
         services.TryAddSingleton<QueryEstimates>();
         services.TryAddSingleton<ISegmentEvaluator>(sp => new SegmentEvaluator(

@@ -13,9 +13,9 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp segments list|show|preview|save|apply|breakdown|growth|delete|export|changes</c>: saved segments from scripts and pipelines, the same store,
+/// <c>segmentmcp segments list|show|preview|save|apply|breakdown|growth|check|versions|delete|export|changes</c>: saved segments from scripts and pipelines, the same store,
 /// validation and evaluator as the MCP tools (<c>list_segments</c>, <c>get_segment</c>, <c>preview_segment</c>, <c>create_segment</c>,
-/// <c>update_segment</c>, <c>delete_segment</c>, <c>segment_breakdown</c>, <c>segment_growth</c>, <c>list_members</c>, <c>members_at</c>, <c>membership_changes</c>). Definitions come from files in
+/// <c>update_segment</c>, <c>delete_segment</c>, <c>segment_breakdown</c>, <c>segment_growth</c>, <c>check_membership</c>, <c>list_members</c>, <c>members_at</c>, <c>membership_changes</c>). Definitions come from files in
 /// the segment language, so they can live in version control; <c>save</c> of an unchanged definition stores no new
 /// version. Results go to standard output (<c>--json</c> for scripts), problems to standard error.
 /// </summary>
@@ -47,7 +47,7 @@ internal static partial class SegmentsCommand
 
     public static Command Create()
     {
-        var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, versions, delete, export members and changes.");
+        var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, check a profile, versions, delete, export members and changes.");
         segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Search, Company, Json, .. EngineSelection.Options], ListAsync));
         segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
         segments.Subcommands.Add(CommandLine.Verb(
@@ -67,6 +67,7 @@ internal static partial class SegmentsCommand
             ApplyAsync));
         segments.Subcommands.Add(BreakdownVerb());
         segments.Subcommands.Add(GrowthVerb());
+        segments.Subcommands.Add(CheckVerb());
         segments.Subcommands.Add(VersionsVerb());
         segments.Subcommands.Add(CommandLine.Verb("delete", "Delete a saved segment with its members and history (refused while another segment uses it).", [Id, Company, .. EngineSelection.Options], DeleteAsync));
         segments.Subcommands.Add(CommandLine.Verb(

@@ -483,6 +483,63 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_says_why_a_profile_is_in_a_segment_and_profiles_show_who_it_is()
+    {
+        await LoadAsync();
+        var saved = await RunAsync(Definition(30), "segments", "save", "--file", "-", "--json");
+        var id = (string)JsonNode.Parse(saved.StandardOutput)!["segment_id"]!;
+
+        // p2 is in Boston but ordered 60 days ago: the order condition fails, with no event in its window.
+        var p2 = await RunAsync(null, "segments", "check", "--id", id, "--profile", "p2");
+        Assert.True(p2.ExitCode == 0, p2.StandardError);
+        var lines = p2.StandardOutput.Split('\n');
+        Assert.StartsWith($"p2 is not in Boston buyers [{id}] at ", lines[0], StringComparison.Ordinal);
+        Assert.Contains("    fails  condition.all[0]: Profiles who placed an order in the last 30 days", lines);
+        Assert.Contains(lines, line => line.Contains("events_in_window 0", StringComparison.Ordinal) && line.Contains("measured_value 0", StringComparison.Ordinal));
+        Assert.Contains("    holds  condition.all[1]: Profiles whose city is Boston", lines);
+        Assert.Contains(lines, line => line.Contains("property \"city\", value \"Boston\"", StringComparison.Ordinal));
+
+        // As of 59 days ago the order was inside the 30 days: p2 was in the segment then. A draft file works as a segment does.
+        var then = await RunAsync(Definition(30), "segments", "check", "--file", "-", "--profile", "p2", "--as-of", DateTime.UtcNow.AddDays(-59).ToString("O", CultureInfo.InvariantCulture), "--json");
+        Assert.True(then.ExitCode == 0, then.StandardError);
+        var checkedThen = JsonNode.Parse(then.StandardOutput)!;
+        Assert.True((bool)checkedThen["member"]!);
+        Assert.Equal(1, (long)checkedThen["conditions"]![1]!["evidence"]!["events_in_window"]!);
+        Assert.Equal("condition.all[0]", (string?)checkedThen["conditions"]![1]!["path"]);
+
+        // An id nothing has: answered for a profile without data, with a note naming the id it resembles.
+        var nobody = await RunAsync(null, "segments", "check", "--id", id, "--profile", "P1");
+        Assert.Equal(0, nobody.ExitCode);
+        Assert.Contains("no event or profile record in 'acme' has the id 'P1'", nobody.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Did you mean 'p1'?", nobody.StandardError, StringComparison.Ordinal);
+        Assert.Equal(1, (await RunAsync(null, "segments", "check", "--id", "nope", "--profile", "p1")).ExitCode);
+
+        // profiles show: p1's values, its order, its segment.
+        var shown = await RunAsync(null, "profiles", "show", "--id", "p1");
+        Assert.True(shown.ExitCode == 0, shown.StandardError);
+        Assert.Contains("    city: \"Boston\"", shown.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("    age: 34", shown.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"  segments: {id}", shown.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("  Placed Order  value 10", shown.StandardOutput, StringComparison.Ordinal);
+        var json = JsonNode.Parse((await RunAsync(null, "profiles", "show", "--id", "p1", "--metric", "Placed Order", "--json")).StandardOutput)!;
+        Assert.Equal(10.0, (double)json["recent_events"]![0]!["value"]!);
+        Assert.Equal("Boston", (string?)json["properties"]!["city"]);
+        Assert.Equal([id], json["segments"]!.AsArray().Select(s => (string?)s));
+
+        // As of 75 days ago p1 had its city but not yet its age (set 50 days ago), and no order.
+        var past = JsonNode.Parse((await RunAsync(null, "profiles", "show", "--id", "p1", "--as-of", DateTime.UtcNow.AddDays(-75).ToString("O", CultureInfo.InvariantCulture), "--json")).StandardOutput)!;
+        Assert.Equal(["city"], past["properties"]!.AsObject().Select(p => p.Key));
+        Assert.Empty(past["recent_events"]!.AsArray());
+
+        var unknown = await RunAsync(null, "profiles", "show", "--id", "P1");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("no profile 'P1' in 'acme'. Did you mean 'p1'?", unknown.StandardError, StringComparison.Ordinal);
+        var metric = await RunAsync(null, "profiles", "show", "--id", "p1", "--metric", "Placed Ordr");
+        Assert.Equal(1, metric.ExitCode);
+        Assert.Contains("no metric 'Placed Ordr' in 'acme'. Did you mean 'Placed Order'", metric.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Saving_a_new_segment_under_a_name_in_use_warns_and_saves_another()
     {
         await LoadAsync();
@@ -541,6 +598,11 @@ public sealed class SegmentsCommandTests : IDisposable
     [InlineData("segments", "changes", "--id", "x", "--since", "2026-12-02", "--until", "2026-12-01")]
     [InlineData("segments", "export", "--id", "x", "--output", "/no/such/directory/members.csv")]
     [InlineData("segments", "changes", "--id", "x", "--output", "/no/such/directory/changes.csv")]
+    [InlineData("segments", "check", "--id", "x")]
+    [InlineData("segments", "check", "--profile", "p1")]
+    [InlineData("segments", "check", "--id", "x", "--file", "-", "--profile", "p1")]
+    [InlineData("profiles", "show")]
+    [InlineData("profiles", "show", "--id", "p1", "--events", "-1")]
     public async Task Usage_mistakes_exit_2_and_say_what_is_wrong(params string[] arguments)
     {
         var run = await HostProcess.RunAsync(null, [.. arguments, "--data", Data]);

@@ -37,8 +37,6 @@ internal sealed record ExplainParameter(string Name, string Type, string Value);
 
 internal sealed record ExplainSegmentResult(string ReadBack, string Sql, IReadOnlyList<ExplainParameter> Parameters, long? EstimatedRowsRead, DateTime EvaluatedAt);
 
-internal sealed record ConditionCheck(string Path, string ReadBack, bool Matched, IReadOnlyDictionary<string, object?> Evidence);
-
 internal sealed record CheckMembershipResult(
     string ProfileId,
     bool Member,
@@ -47,7 +45,8 @@ internal sealed record CheckMembershipResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 [McpServerToolType]
-internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, DefinitionService definitions, ProfileReader profiles, MemberProfiles memberProfiles)
+internal sealed class PreviewTools(
+    ITenantAccessor tenant, ISegmentStore store, DefinitionService definitions, MembershipCheck membershipCheck, ProfileReader profiles, MemberProfiles memberProfiles)
 {
     [McpServerTool(Name = "preview_segment", Title = "Preview a definition", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
@@ -107,7 +106,9 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
     [Description("""
         Shows how a saved segment (segment_id) or a draft (definition) is evaluated: the English read-back, the one
         ClickHouse query it compiles to with its parameters, and ClickHouse's estimate of the rows it reads. Use it when
-        a person asks why a segment is slow or how it is computed. Give exactly one of segment_id or definition.
+        a person asks why a segment is slow or how it is computed. A sum or an average is compared with a bound a
+        billionth beyond the value (at least 500 reads ">= 499.9999995"), so that totals landing exactly on it hold
+        whatever order the rows are added in. Give exactly one of segment_id or definition.
         Example: {"segment_id": "boston-openers-3f9a"}.
         """)]
     public async Task<ExplainSegmentResult> ExplainSegment(
@@ -158,104 +159,14 @@ internal sealed partial class PreviewTools(ITenantAccessor tenant, ISegmentStore
         ToolSupport.Required(profile_id, "profile_id");
         var now = ToolSupport.Time(as_of, "as_of") ?? DateTime.UtcNow;
         var validated = await ResolveAsync(segment_id, definition, cancellationToken).ConfigureAwait(false);
-        var checks = new List<ConditionCheck>();
         var known = profiles.ExistsAsync(tenant.Tenant, profile_id, cancellationToken);
-        var member = await CheckAsync(validated, validated.Definition.Condition, "condition", profile_id, now, checks, cancellationToken).ConfigureAwait(false);
+        var (member, checks) = await membershipCheck.CheckAsync(validated, profile_id, now, cancellationToken).ConfigureAwait(false);
 
         // An id no data has still gets an answer (a negated condition holds for it), but one about nobody: say so.
         var note = await known.ConfigureAwait(false)
             ? null
             : $"No event or profile record in this workspace has the id '{ToolSupport.Echo(profile_id)}', so this is the answer for a profile with no data at all.{await ToolSupport.UnknownProfileHintAsync(profiles, "check_membership", tenant.Tenant, profile_id, now, cancellationToken).ConfigureAwait(false)} Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.";
         return new CheckMembershipResult(profile_id, member, checks, now, note);
-    }
-
-    private async Task<bool> CheckAsync(
-        ValidatedDefinition root, Condition condition, string path, string profileId, DateTime now, List<ConditionCheck> checks, CancellationToken cancellationToken)
-    {
-        var index = checks.Count;
-        checks.Add(null!);
-        var evidence = new Dictionary<string, object?>(StringComparer.Ordinal);
-        bool matched;
-        switch (condition)
-        {
-            case AllCondition or AnyCondition:
-                {
-                    var items = condition is AllCondition all ? all.Items : ((AnyCondition)condition).Items;
-                    var key = condition is AllCondition ? "all" : "any";
-                    var results = new List<bool>();
-                    for (var i = 0; i < items.Count; i++)
-                    {
-                        results.Add(await CheckAsync(root, items[i], $"{path}.{key}[{i}]", profileId, now, checks, cancellationToken).ConfigureAwait(false));
-                    }
-
-                    matched = key == "all" ? results.All(r => r) : results.Any(r => r);
-                    evidence["items_matched"] = results.Count(r => r);
-                    evidence["items"] = results.Count;
-                    break;
-                }
-
-            case NotCondition not:
-                matched = !await CheckAsync(root, not.Inner, $"{path}.not", profileId, now, checks, cancellationToken).ConfigureAwait(false);
-                break;
-            default:
-                matched = await definitions.HoldsForAsync(
-                    ValidatedDefinition.Unchecked(root.Tenant, root.Definition with { Condition = condition }, root.References),
-                    profileId,
-                    now,
-                    cancellationToken).ConfigureAwait(false);
-                await AddEvidenceAsync(root.Tenant, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
-                break;
-        }
-
-        checks[index] = new ConditionCheck(path, DefinitionService.ReadBack(root.Definition with { Condition = condition }, root.References), matched, evidence);
-        return matched;
-    }
-
-    private async Task AddEvidenceAsync(string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
-    {
-        switch (condition)
-        {
-            case PropertyCondition property:
-                {
-                    var values = await profiles.PropertiesAsync(company, profileId, now, cancellationToken).ConfigureAwait(false);
-                    evidence["property"] = property.Filter.Name;
-                    evidence["value"] = values.GetValueOrDefault(property.Filter.Name);
-                    evidence["is_set"] = values.ContainsKey(property.Filter.Name);
-                    break;
-                }
-
-            case EventCondition e:
-                {
-                    var range = TimeRange.Of(e.Window, now);
-                    var seen = await profiles.EventsAsync(company, profileId, new EventSelection(e.Metric, e.Where, range.From, range.Until), now, cancellationToken, e.Measure).ConfigureAwait(false);
-                    evidence["metric"] = e.Metric;
-                    evidence["from"] = range.From;
-                    evidence["until"] = range.Until ?? now;
-                    evidence["events_in_window"] = seen.Events;
-                    evidence["first"] = seen.First;
-                    evidence["last"] = seen.Last;
-                    evidence["sum_of_values"] = seen.SumOfValues;
-                    if (e.Where.Count > 0)
-                    {
-                        evidence["matching_events"] = seen.Matching;
-                        evidence["first_matching"] = seen.FirstMatching;
-                        evidence["last_matching"] = seen.LastMatching;
-                        evidence["note"] = "events_in_window, first, last and sum_of_values are of every event of the metric in the window; matching_events, first_matching and last_matching of those passing the where filters.";
-                    }
-
-                    // The number the condition compares (op, value): the measure over the matching events.
-                    evidence["measured_value"] = seen.Measured;
-                    break;
-                }
-
-            case SegmentReferenceCondition reference:
-                evidence["segment_id"] = reference.SegmentId;
-                evidence["stored_member"] = await membership.IsMemberAsync(company, reference.SegmentId, profileId, cancellationToken).ConfigureAwait(false);
-                break;
-            default:
-                await AddBehaviouralEvidenceAsync(company, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
-                break;
-        }
     }
 
     private async Task<PreviewComparison> CompareAsync(ValidatedDefinition draft, long draftCount, SavedSegment compared, DateTime now, CancellationToken cancellationToken)

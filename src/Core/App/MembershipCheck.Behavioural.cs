@@ -1,13 +1,13 @@
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Sql;
 
-namespace SegmentMcp.Mcp.Tools;
+namespace SegmentMcp.Core.App;
 
 /// <summary>
-/// check_membership's evidence for the behavioural conditions: the profile's events of each metric in the time ranges
-/// the condition reads, and with where filters those passing them (matching_…), so "why not?" has an answer.
+/// The evidence for the behavioural conditions: the profile's events of each metric in the time ranges the condition
+/// reads, and with where filters those passing them (matching_…), so "why not?" has an answer.
 /// </summary>
-internal sealed partial class PreviewTools
+public sealed partial class MembershipCheck
 {
     /// <summary>Event times read for one regularly condition's periods (a profile's, so far more than any period holds).</summary>
     private const int MaxEventTimes = 100_000;
@@ -18,7 +18,7 @@ internal sealed partial class PreviewTools
     private async Task AddBehaviouralEvidenceAsync(
         string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
     {
-        Task<Core.Storage.EventEvidence> Events(string metric, IReadOnlyList<PropertyFilter> where, DateTime? from, DateTime? until) =>
+        Task<Storage.EventEvidence> Events(string metric, IReadOnlyList<PropertyFilter> where, DateTime? from, DateTime? until) =>
             profiles.EventsAsync(company, profileId, new EventSelection(metric, where, from, until), now, cancellationToken);
 
         switch (condition)

@@ -1,0 +1,115 @@
+using SegmentMcp.Core.Dsl;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Core.App;
+
+/// <summary>One condition of a definition checked for one profile: its JSON path, read-back, result and evidence.</summary>
+public sealed record ConditionCheck(string Path, string ReadBack, bool Matched, IReadOnlyDictionary<string, object?> Evidence);
+
+/// <summary>
+/// Whether one profile is in a segment at a time, and why: every condition of the definition, each leaf decided by
+/// the compiled query restricted to the profile, with the evidence it read (a property's value, the events in a
+/// window and those passing the where filters, the measure compared). check_membership and <c>segments check</c>.
+/// </summary>
+public sealed partial class MembershipCheck(DefinitionService definitions, ProfileReader profiles, IMembershipReader membership)
+{
+    /// <summary>The profile's membership at <paramref name="now"/> and the conditions in document order (the root first).</summary>
+    public async Task<(bool Member, IReadOnlyList<ConditionCheck> Conditions)> CheckAsync(
+        ValidatedDefinition definition, string profileId, DateTime now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var checks = new List<ConditionCheck>();
+        var member = await CheckAsync(definition, definition.Definition.Condition, "condition", profileId, now, checks, cancellationToken).ConfigureAwait(false);
+        return (member, checks);
+    }
+
+    private async Task<bool> CheckAsync(
+        ValidatedDefinition root, Condition condition, string path, string profileId, DateTime now, List<ConditionCheck> checks, CancellationToken cancellationToken)
+    {
+        var index = checks.Count;
+        checks.Add(null!);
+        var evidence = new Dictionary<string, object?>(StringComparer.Ordinal);
+        bool matched;
+        switch (condition)
+        {
+            case AllCondition or AnyCondition:
+                {
+                    var items = condition is AllCondition all ? all.Items : ((AnyCondition)condition).Items;
+                    var key = condition is AllCondition ? "all" : "any";
+                    var results = new List<bool>();
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        results.Add(await CheckAsync(root, items[i], $"{path}.{key}[{i}]", profileId, now, checks, cancellationToken).ConfigureAwait(false));
+                    }
+
+                    matched = key == "all" ? results.All(r => r) : results.Any(r => r);
+                    evidence["items_matched"] = results.Count(r => r);
+                    evidence["items"] = results.Count;
+                    break;
+                }
+
+            case NotCondition not:
+                matched = !await CheckAsync(root, not.Inner, $"{path}.not", profileId, now, checks, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                matched = await definitions.HoldsForAsync(
+                    ValidatedDefinition.Unchecked(root.Tenant, root.Definition with { Condition = condition }, root.References),
+                    profileId,
+                    now,
+                    cancellationToken).ConfigureAwait(false);
+                await AddEvidenceAsync(root.Tenant, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        checks[index] = new ConditionCheck(path, DefinitionService.ReadBack(root.Definition with { Condition = condition }, root.References), matched, evidence);
+        return matched;
+    }
+
+    private async Task AddEvidenceAsync(string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
+    {
+        switch (condition)
+        {
+            case PropertyCondition property:
+                {
+                    var values = await profiles.PropertiesAsync(company, profileId, now, cancellationToken).ConfigureAwait(false);
+                    evidence["property"] = property.Filter.Name;
+                    evidence["value"] = values.GetValueOrDefault(property.Filter.Name);
+                    evidence["is_set"] = values.ContainsKey(property.Filter.Name);
+                    break;
+                }
+
+            case EventCondition e:
+                {
+                    var range = TimeRange.Of(e.Window, now);
+                    var seen = await profiles.EventsAsync(company, profileId, new EventSelection(e.Metric, e.Where, range.From, range.Until), now, cancellationToken, e.Measure).ConfigureAwait(false);
+                    evidence["metric"] = e.Metric;
+                    evidence["from"] = range.From;
+                    evidence["until"] = range.Until ?? now;
+                    evidence["events_in_window"] = seen.Events;
+                    evidence["first"] = seen.First;
+                    evidence["last"] = seen.Last;
+                    evidence["sum_of_values"] = seen.SumOfValues;
+                    if (e.Where.Count > 0)
+                    {
+                        evidence["matching_events"] = seen.Matching;
+                        evidence["first_matching"] = seen.FirstMatching;
+                        evidence["last_matching"] = seen.LastMatching;
+                        evidence["note"] = "events_in_window, first, last and sum_of_values are of every event of the metric in the window; matching_events, first_matching and last_matching of those passing the where filters.";
+                    }
+
+                    // The number the condition compares (op, value): the measure over the matching events.
+                    evidence["measured_value"] = seen.Measured;
+                    break;
+                }
+
+            case SegmentReferenceCondition reference:
+                evidence["segment_id"] = reference.SegmentId;
+                evidence["stored_member"] = await membership.IsMemberAsync(company, reference.SegmentId, profileId, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                await AddBehaviouralEvidenceAsync(company, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+    }
+}
