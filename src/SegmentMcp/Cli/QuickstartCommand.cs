@@ -152,6 +152,7 @@ internal static class QuickstartCommand
               see what the data holds: dotnet run --project src/SegmentMcp -- schema {reach} --property city
               serve MCP yourself:      dotnet run --project src/SegmentMcp -- serve {reach}
               keep segments current:   dotnet run --project src/SegmentMcp -- evaluate {reach}
+              why someone is in one:   dotnet run --project src/SegmentMcp -- segments check {reach} --id ID --profile PROFILE
               export an audience:      dotnet run --project src/SegmentMcp -- segments export {reach} --id ID --format csv --properties email,city{connection}
             """;
     }
