@@ -16,10 +16,10 @@ public sealed partial class MembershipCheck
         "events_… counts, first and last are of every event of the metric; matching_… of those passing the where filters, the events the condition reads.";
 
     private async Task AddBehaviouralEvidenceAsync(
-        string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
+        string tenant, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
     {
         Task<Storage.EventEvidence> Events(string metric, IReadOnlyList<PropertyFilter> where, DateTime? from, DateTime? until) =>
-            profiles.EventsAsync(company, profileId, new EventSelection(metric, where, from, until), now, cancellationToken);
+            profiles.EventsAsync(tenant, profileId, new EventSelection(metric, where, from, until), now, cancellationToken);
 
         switch (condition)
         {
@@ -120,7 +120,7 @@ public sealed partial class MembershipCheck
                 {
                     var (oldest, current) = c.Span(now);
                     // The periods count what the condition counts: the events passing its where filters.
-                    var times = await profiles.MatchingEventTimesAsync(company, profileId, new EventSelection(c.Metric, c.Where, oldest, current), now, MaxEventTimes, cancellationToken).ConfigureAwait(false);
+                    var times = await profiles.MatchingEventTimesAsync(tenant, profileId, new EventSelection(c.Metric, c.Where, oldest, current), now, MaxEventTimes, cancellationToken).ConfigureAwait(false);
                     var periods = new List<Dictionary<string, object?>>();
                     for (var start = oldest; start < current; start = RegularlyCondition.Shift(c.Period, start, 1))
                     {
@@ -148,7 +148,7 @@ public sealed partial class MembershipCheck
 
             case LastEventCondition c:
                 {
-                    var last = await profiles.LastEventAsync(company, profileId, c.Metric, c.Filter.Name, now, cancellationToken).ConfigureAwait(false);
+                    var last = await profiles.LastEventAsync(tenant, profileId, c.Metric, c.Filter.Name, now, cancellationToken).ConfigureAwait(false);
                     evidence["metric"] = c.Metric;
                     evidence["last_at"] = last?.At;
                     evidence["property"] = c.Filter.Name;

@@ -66,13 +66,13 @@ public sealed partial class MembershipCheck(DefinitionService definitions, Profi
         return matched;
     }
 
-    private async Task AddEvidenceAsync(string company, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
+    private async Task AddEvidenceAsync(string tenant, Condition condition, string profileId, DateTime now, Dictionary<string, object?> evidence, CancellationToken cancellationToken)
     {
         switch (condition)
         {
             case PropertyCondition property:
                 {
-                    var values = await profiles.PropertiesAsync(company, profileId, now, cancellationToken).ConfigureAwait(false);
+                    var values = await profiles.PropertiesAsync(tenant, profileId, now, cancellationToken).ConfigureAwait(false);
                     evidence["property"] = property.Filter.Name;
                     evidence["value"] = values.GetValueOrDefault(property.Filter.Name);
                     evidence["is_set"] = values.ContainsKey(property.Filter.Name);
@@ -82,7 +82,7 @@ public sealed partial class MembershipCheck(DefinitionService definitions, Profi
             case EventCondition e:
                 {
                     var range = TimeRange.Of(e.Window, now);
-                    var seen = await profiles.EventsAsync(company, profileId, new EventSelection(e.Metric, e.Where, range.From, range.Until), now, cancellationToken, e.Measure).ConfigureAwait(false);
+                    var seen = await profiles.EventsAsync(tenant, profileId, new EventSelection(e.Metric, e.Where, range.From, range.Until), now, cancellationToken, e.Measure).ConfigureAwait(false);
                     evidence["metric"] = e.Metric;
                     evidence["from"] = range.From;
                     evidence["until"] = range.Until ?? now;
@@ -105,10 +105,10 @@ public sealed partial class MembershipCheck(DefinitionService definitions, Profi
 
             case SegmentReferenceCondition reference:
                 evidence["segment_id"] = reference.SegmentId;
-                evidence["stored_member"] = await membership.IsMemberAsync(company, reference.SegmentId, profileId, cancellationToken).ConfigureAwait(false);
+                evidence["stored_member"] = await membership.IsMemberAsync(tenant, reference.SegmentId, profileId, cancellationToken).ConfigureAwait(false);
                 break;
             default:
-                await AddBehaviouralEvidenceAsync(company, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
+                await AddBehaviouralEvidenceAsync(tenant, condition, profileId, now, evidence, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }
