@@ -77,6 +77,7 @@ internal static class SegmentMcpServer
             // As IEnumerable<Type>: an array would bind to the overload that serves a target object's methods.
             .WithTools((IEnumerable<Type>)ToolTypes, McpJson.Options)
             .WithResources<SegmentResources>()
+            .WithListResourcesHandler((request, cancellationToken) => SegmentResources.ListSavedAsync(request, cancellationToken))
             .WithListPromptsHandler((request, _) => ValueTask.FromResult(Prompts(request.Services).List()))
             .WithGetPromptHandler(async (request, cancellationToken) =>
             {

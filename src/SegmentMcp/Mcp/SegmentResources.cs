@@ -1,7 +1,10 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
@@ -52,6 +55,41 @@ internal sealed class SegmentResources(ITenantAccessor tenant, ISegmentStore sto
             ["read_back"] = parsed is null ? saved.Name : DefinitionService.ReadBack(parsed),
         };
         return json.ToJsonString(McpJson.Options);
+    }
+
+    /// <summary>Saved segments listed per resources/list page.</summary>
+    internal const int SegmentsPerPage = 200;
+
+    /// <summary>
+    /// resources/list: the workspace's saved segments, each as its <c>segmentmcp://segments/{id}</c>, in id order (the SDK
+    /// adds the static resources to the first page). A client's resource picker then offers the segments themselves,
+    /// not only the template to type an id into. The cursor is the last id of the previous page.
+    /// </summary>
+    internal static async ValueTask<ListResourcesResult> ListSavedAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken)
+    {
+        var services = request.Services!;
+        var tenant = services.GetRequiredService<ITenantAccessor>().Tenant;
+        var after = request.Params?.Cursor;
+        var saved = (await services.GetRequiredService<ISegmentStore>().ListAsync(tenant, cancellationToken).ConfigureAwait(false))
+            .Where(s => after is null || string.CompareOrdinal(s.Id, after) > 0)
+            .OrderBy(s => s.Id, StringComparer.Ordinal)
+            .Take(SegmentsPerPage + 1)
+            .ToList();
+        var page = saved.Take(SegmentsPerPage).ToList();
+        return new ListResourcesResult
+        {
+            Resources = [.. page.Select(s => new Resource
+            {
+                Uri = $"segmentmcp://segments/{Uri.EscapeDataString(s.Id)}",
+                Name = s.Id,
+                Title = s.Name,
+                Description = string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Saved segment \"{s.Name}\": {(s.EvaluatedAt is { } at ? $"{s.Size:N0} members as of {ToolSupport.Iso(at)}" : "not evaluated yet")}, version {s.Version}.{(string.IsNullOrWhiteSpace(s.Description) ? string.Empty : " " + s.Description)}"),
+                MimeType = "application/json",
+            })],
+            NextCursor = saved.Count > SegmentsPerPage ? page[^1].Id : null,
+        };
     }
 
     internal static JsonObject CatalogJson(string company, TenantCatalog catalog)

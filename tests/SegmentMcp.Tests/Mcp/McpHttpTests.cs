@@ -104,6 +104,8 @@ public sealed class McpHttpTests : IAsyncLifetime
         Assert.Contains("globex", Assert.IsType<TextResourceContents>(Assert.Single(catalog.Contents)).Text, StringComparison.Ordinal);
         var ids = await globex.CompleteAsync(new ResourceTemplateReference { Uri = "segmentmcp://segments/{id}" }, "id", string.Empty);
         Assert.DoesNotContain(acmeId, ids.Completion.Values);
+        Assert.DoesNotContain(await globex.ListResourcesAsync(), r => r.Uri == $"segmentmcp://segments/{acmeId}");
+        Assert.Contains(await acme.ListResourcesAsync(), r => r.Uri == $"segmentmcp://segments/{acmeId}");
     }
 
     private async Task<McpClient> ConnectAsync(string key) =>

@@ -712,7 +712,41 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var segment = await server.Client.ReadResourceAsync($"segmentmcp://segments/{id}");
         Assert.Equal("Buyers", (string?)JsonNode.Parse(Assert.IsType<TextResourceContents>(Assert.Single(segment.Contents)).Text)!["name"]);
         await Assert.ThrowsAnyAsync<McpException>(() => server.Client.ReadResourceAsync("segmentmcp://segments/does-not-exist").AsTask());
+
+        // resources/list offers the saved segment itself, named and described, beside the static resources.
+        var listed = await server.Client.ListResourcesAsync();
+        var resource = Assert.Single(listed, r => r.Uri == $"segmentmcp://segments/{id}");
+        Assert.Equal("Buyers", resource.ProtocolResource.Title);
+        Assert.Contains("members as of", resource.Description, StringComparison.Ordinal);
+        Assert.Contains(listed, r => r.Uri == "segmentmcp://schema");
         await server.CallAsync("delete_segment", new { segment_id = id });
+        Assert.DoesNotContain(await server.Client.ListResourcesAsync(), r => r.Uri == $"segmentmcp://segments/{id}");
+    }
+
+    [Fact]
+    public async Task Resources_list_pages_through_every_saved_segment_of_the_workspace_only()
+    {
+        // A workspace of its own, with more saved segments than one page holds.
+        const string tenant = "resource-pages";
+        var store = new SegmentStore(fixture.Engine, fixture.Schema);
+        var ids = new List<string>();
+        for (var i = 0; i < SegmentResources.SegmentsPerPage + 5; i++)
+        {
+            ids.Add((await store.SaveAsync(tenant, null, $"Segment {i:D3}", null, McpTestData.Buyers, CancellationToken.None)).Id);
+        }
+
+        await using var own = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, tenant);
+        var first = await own.Client.ListResourcesAsync(new ListResourcesRequestParams());
+        Assert.NotNull(first.NextCursor);
+        var second = await own.Client.ListResourcesAsync(new ListResourcesRequestParams { Cursor = first.NextCursor });
+        Assert.Null(second.NextCursor);
+        var segments = first.Resources.Concat(second.Resources).Select(r => r.Uri).Where(uri => uri.StartsWith("segmentmcp://segments/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(ids.Order(StringComparer.Ordinal).Select(id => $"segmentmcp://segments/{Uri.EscapeDataString(id)}"), segments);
+        Assert.Contains(first.Resources, r => r.Uri == "segmentmcp://schema");
+        Assert.DoesNotContain(second.Resources, r => r.Uri == "segmentmcp://schema");
+
+        // Another workspace's client sees none of them.
+        Assert.DoesNotContain(await server.Client.ListResourcesAsync(), r => r.Uri.Contains("segment-0", StringComparison.Ordinal));
     }
 
     [Fact]
