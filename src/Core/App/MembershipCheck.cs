@@ -24,6 +24,27 @@ public sealed partial class MembershipCheck(DefinitionService definitions, Profi
         return (member, checks);
     }
 
+    /// <summary>
+    /// Whether a saved segment's stored members (as of its last evaluation) include the profile, with that evaluation's
+    /// time; null before its first evaluation. Beside <see cref="CheckAsync(ValidatedDefinition, string, DateTime, CancellationToken)"/>
+    /// it tells an answer that changed since the evaluation from one the evaluation holds.
+    /// </summary>
+    public async Task<(bool Member, DateTime EvaluatedAt)?> StoredAsync(string tenant, SavedSegment saved, string profileId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        return saved.EvaluatedAt is { } evaluatedAt
+            ? (await membership.IsMemberAsync(tenant, saved.Id, profileId, cancellationToken).ConfigureAwait(false), evaluatedAt)
+            : null;
+    }
+
+    /// <summary>What to say when the stored membership and the answer now differ (null when they agree).</summary>
+    public static string? StoredDiffers(bool memberNow, (bool Member, DateTime EvaluatedAt) stored, string refresh) =>
+        stored.Member == memberNow
+            ? null
+            : stored.Member
+                ? $"The segment's stored members (its last evaluation, {IsoTime.Format(stored.EvaluatedAt)}) include this profile, but evaluated now it no longer matches: the next evaluation ({refresh}) records its exit."
+                : $"The segment's stored members (its last evaluation, {IsoTime.Format(stored.EvaluatedAt)}) do not include this profile, but evaluated now it matches: the next evaluation ({refresh}) records its entry.";
+
     private async Task<bool> CheckAsync(
         ValidatedDefinition root, Condition condition, string path, string profileId, DateTime now, List<ConditionCheck> checks, CancellationToken cancellationToken)
     {

@@ -55,6 +55,7 @@ internal static partial class SegmentsCommand
             var definitions = services.GetRequiredService<DefinitionService>();
             ValidatedDefinition validated;
             string title;
+            SavedSegment? checkedSegment = null;
             if (draft is var (source, definition))
             {
                 if (await ValidateAsync(definitions, company, definition, null, source, "nothing was checked", stop, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false) is not { } checkedDraft)
@@ -68,6 +69,7 @@ internal static partial class SegmentsCommand
             else if (await FindAsync(services, company, id!, stop).ConfigureAwait(false) is { } saved)
             {
                 validated = await definitions.ValidateSavedAsync(company, saved, stop).ConfigureAwait(false);
+                checkedSegment = saved;
                 title = $"{saved.Name} [{saved.Id}]";
             }
             else
@@ -77,7 +79,14 @@ internal static partial class SegmentsCommand
 
             var profiles = services.GetRequiredService<ProfileReader>();
             var known = await profiles.ExistsAsync(company, profileId, stop).ConfigureAwait(false);
-            var (member, conditions) = await services.GetRequiredService<MembershipCheck>().CheckAsync(validated, profileId, now, stop).ConfigureAwait(false);
+            var check = services.GetRequiredService<MembershipCheck>();
+            var (member, conditions) = await check.CheckAsync(validated, profileId, now, stop).ConfigureAwait(false);
+            var stored = checkedSegment is null ? null : await check.StoredAsync(company, checkedSegment, profileId, stop).ConfigureAwait(false);
+            if (args.GetValue(CheckAsOf) is null && stored is { } kept && MembershipCheck.StoredDiffers(member, kept, "segmentmcp evaluate") is { } pending)
+            {
+                await Console.Error.WriteLineAsync("note: " + pending).ConfigureAwait(false);
+            }
+
             if (!known)
             {
                 // Not an error: the answer holds for someone with no data (a negated condition does). But say so.
@@ -94,6 +103,12 @@ internal static partial class SegmentsCommand
                     ["conditions"] = JsonSerializer.SerializeToNode(conditions, SnakeCaseJson),
                     ["evaluated_at"] = Iso(now),
                 };
+                if (stored is { } storedMembership)
+                {
+                    result["stored_member"] = storedMembership.Member;
+                    result["stored_evaluated_at"] = Iso(storedMembership.EvaluatedAt);
+                }
+
                 await Console.Out.WriteLineAsync(result.ToJsonString(JsonOutput)).ConfigureAwait(false);
                 return CommandLine.Ok;
             }

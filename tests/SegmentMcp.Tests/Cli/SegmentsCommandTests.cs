@@ -507,6 +507,15 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Equal(1, (long)checkedThen["conditions"]![1]!["evidence"]!["events_in_window"]!);
         Assert.Equal("condition.all[0]", (string?)checkedThen["conditions"]![1]!["path"]);
 
+        // p2 orders after the evaluation: it matches now, and the note says the stored members do not have it yet.
+        var order = $$"""{"profile_id":"p2","metric":"Placed Order","timestamp":"{{DateTime.UtcNow.AddHours(-2).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}}","value":10}""";
+        Assert.Equal(0, (await RunAsync(order, "ingest", "--events", "-")).ExitCode);
+        var pending = await RunAsync(null, "segments", "check", "--id", id, "--profile", "p2", "--json");
+        Assert.True((bool)JsonNode.Parse(pending.StandardOutput)!["member"]!);
+        Assert.False((bool)JsonNode.Parse(pending.StandardOutput)!["stored_member"]!);
+        Assert.Contains("note: The segment's stored members (its last evaluation, ", pending.StandardError, StringComparison.Ordinal);
+        Assert.Contains("do not include this profile, but evaluated now it matches: the next evaluation (segmentmcp evaluate) records its entry.", pending.StandardError, StringComparison.Ordinal);
+
         // An id nothing has: answered for a profile without data, with a note naming the id it resembles.
         var nobody = await RunAsync(null, "segments", "check", "--id", id, "--profile", "P1");
         Assert.Equal(0, nobody.ExitCode);

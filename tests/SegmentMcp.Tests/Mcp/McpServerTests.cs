@@ -528,6 +528,42 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task Check_membership_says_when_the_stored_members_lag_the_answer_now()
+    {
+        // A workspace of its own: an order written after the evaluation makes p2 a buyer before the next one.
+        const string tenant = "drift";
+        await McpTestData.SeedAsync(fixture.Engine, fixture.Schema, tenant, string.Empty);
+        await using var own = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, tenant);
+        var id = (string)(await own.CallAsync("create_segment", new { definition = Definition(McpTestData.Buyers) }))["segment_id"]!;
+
+        var p1 = await own.CallAsync("check_membership", new { profile_id = "p1", segment_id = id });
+        Assert.Equal((true, true), ((bool)p1["member"]!, (bool)p1["stored_member"]!));
+        Assert.NotNull(p1["stored_evaluated_at"]);
+        Assert.False(p1.AsObject().ContainsKey("note"));
+
+        var order = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["tenant"] = tenant,
+            ["metric"] = "Placed Order",
+            ["profile_id"] = "p2",
+            ["ts"] = DateTime.UtcNow.AddMinutes(-1).ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture),
+            ["value"] = 5,
+            ["properties"] = new Dictionary<string, string>(),
+        });
+        await fixture.Engine.InsertJsonEachRowAsync(fixture.Schema.Events, System.Text.Encoding.UTF8.GetBytes(order), null);
+        var p2 = await own.CallAsync("check_membership", new { profile_id = "p2", segment_id = id });
+        Assert.Equal((true, false), ((bool)p2["member"]!, (bool)p2["stored_member"]!));
+        Assert.Contains("do not include this profile, but evaluated now it matches: the next evaluation", (string?)p2["note"], StringComparison.Ordinal);
+
+        // After a refresh they agree again; a draft has no stored members.
+        await own.CallAsync("refresh_segments", new { });
+        var refreshed = await own.CallAsync("check_membership", new { profile_id = "p2", segment_id = id });
+        Assert.Equal((true, true), ((bool)refreshed["member"]!, (bool)refreshed["stored_member"]!));
+        Assert.False(refreshed.AsObject().ContainsKey("note"));
+        Assert.False((await own.CallAsync("check_membership", new { profile_id = "p2", definition = Definition(McpTestData.Buyers) })).AsObject().ContainsKey("stored_member"));
+    }
+
+    [Fact]
     public async Task Check_membership_evidence_counts_what_the_condition_reads()
     {
         // p1 opened an email 1 day ago (Sale) and 2 days ago (News) and ordered 5 days ago for 120.

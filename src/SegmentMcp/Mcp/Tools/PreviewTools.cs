@@ -42,6 +42,8 @@ internal sealed record CheckMembershipResult(
     bool Member,
     IReadOnlyList<ConditionCheck> Conditions,
     DateTime EvaluatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? StoredMember = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTime? StoredEvaluatedAt = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
 
 [McpServerToolType]
@@ -147,7 +149,9 @@ internal sealed class PreviewTools(
         filters as matching_events, and measured_value, the number op compares; for first_time, sequence, stopped,
         restarted, regularly and last_event the events in each range the condition reads, per step or period, or the
         last event's value). Use it to answer "why is
-        (or isn't) this person in the segment?". An id no data has comes back with a note saying so. Example: {"profile_id": "p-000042", "segment_id": "boston-openers-3f9a"}.
+        (or isn't) this person in the segment?". For a saved segment, stored_member says whether its stored members
+        (list_members, as of its last evaluation at stored_evaluated_at) include the profile; a note explains when that
+        differs from the answer now. An id no data has comes back with a note saying so. Example: {"profile_id": "p-000042", "segment_id": "boston-openers-3f9a"}.
         """)]
     public async Task<CheckMembershipResult> CheckMembership(
         [Description("The profile id to check.")] string profile_id,
@@ -166,7 +170,19 @@ internal sealed class PreviewTools(
         var note = await known.ConfigureAwait(false)
             ? null
             : $"No event or profile record in this workspace has the id '{ToolSupport.Echo(profile_id)}', so this is the answer for a profile with no data at all.{await ToolSupport.UnknownProfileHintAsync(profiles, "check_membership", tenant.Tenant, profile_id, now, cancellationToken).ConfigureAwait(false)} Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.";
-        return new CheckMembershipResult(profile_id, member, checks, now, note);
+        // A saved segment's stored members are as of its last evaluation: when they disagree with the answer now, say
+        // which is which, so list_members and this answer do not seem to contradict each other.
+        (bool Member, DateTime EvaluatedAt)? stored = null;
+        if (segment_id is not null && await store.GetAsync(tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false) is { } saved)
+        {
+            stored = await membershipCheck.StoredAsync(tenant.Tenant, saved, profile_id, cancellationToken).ConfigureAwait(false);
+            if (as_of is null && stored is { } kept && MembershipCheck.StoredDiffers(member, kept, "refresh_segments, or the background one") is { } pending)
+            {
+                note = note is null ? pending : $"{note} {pending}";
+            }
+        }
+
+        return new CheckMembershipResult(profile_id, member, checks, now, stored?.Member, stored?.EvaluatedAt, note);
     }
 
     private async Task<PreviewComparison> CompareAsync(ValidatedDefinition draft, long draftCount, SavedSegment compared, DateTime now, CancellationToken cancellationToken)
