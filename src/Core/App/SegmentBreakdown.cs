@@ -22,7 +22,8 @@ public sealed record EventBreakdownValue(object? Value, long Events, long Profil
 
 /// <summary>
 /// One event property among the members' events of a metric in the last days: the events, the members who had any and
-/// those who had none, and the values carried by the most members.
+/// those who had none, the values carried by the most members and, for number values ($value, an amount), their sum
+/// and spread.
 /// </summary>
 public sealed record EventBreakdownView(
     string Metric,
@@ -32,7 +33,8 @@ public sealed record EventBreakdownView(
     long Profiles,
     long WithoutEvents,
     long DistinctValues,
-    IReadOnlyList<EventBreakdownValue> TopValues);
+    IReadOnlyList<EventBreakdownValue> TopValues,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EventNumberSummary? Numbers);
 
 /// <summary>
 /// A segment's members broken down by profile properties and event properties: a saved one's as of its last
@@ -101,7 +103,8 @@ public sealed record SegmentBreakdown(
                     e.Profiles,
                     Math.Max(0, members - e.Profiles),
                     e.DistinctValues,
-                    [.. e.TopValues.Select(v => new EventBreakdownValue(v.Value, v.Events, v.Profiles, Share(v.Profiles, members)))]))],
+                    [.. e.TopValues.Select(v => new EventBreakdownValue(v.Value, v.Events, v.Profiles, Share(v.Profiles, members)))],
+                    e.Numbers))],
             evaluatedAt);
 
     /// <summary>
@@ -115,8 +118,9 @@ public sealed record SegmentBreakdown(
             return $"metric: no metric '{asked.Metric}' in this workspace.{catalog.MetricElsewhere(asked.Metric, condition: false) ?? Suggestions.DidYouMean(asked.Metric, catalog.Metrics)}";
         }
 
+        // $value is every event's own number: any metric has it (events without one are left out of the numbers).
         var properties = catalog.EventProperties(asked.Metric);
-        return properties.Contains(asked.Property)
+        return properties.Contains(asked.Property) || asked.Property == PropertyFilter.ValueProperty
             ? null
             : $"property: '{asked.Metric}' events have no property '{asked.Property}'.{catalog.EventPropertyElsewhere(asked.Property, asked.Metric, condition: false) ?? (properties.Count == 0 ? " They carry no properties." : Suggestions.DidYouMean(asked.Property, properties))}";
     }

@@ -15,11 +15,19 @@ public sealed record NumberSummary(long Count, double Min, double P25, double Me
 public sealed record EventValueShare(object? Value, long Events, long Profiles);
 
 /// <summary>
+/// The number values of an event property (or the events' <c>$value</c>) among members' events: how many events carry
+/// one, their sum and spread (each event counted once), and the sum over the profiles that had any: "the average order
+/// is 58.20, and a buyer spent 131.40 on average".
+/// </summary>
+public sealed record EventNumberSummary(
+    long Events, double Sum, double Min, double P25, double Median, double P75, double Max, double Mean, long Profiles, double MeanPerProfile);
+
+/// <summary>
 /// One event property among a segment's members' events of a metric in a time range: the events and the profiles that
-/// had any, how many distinct values, and the values carried by the most profiles.
+/// had any, how many distinct values, the values carried by the most profiles, and the spread of number values.
 /// </summary>
 public sealed record EventPropertyBreakdown(
-    string Metric, string Property, int LastDays, long Events, long Profiles, long DistinctValues, IReadOnlyList<EventValueShare> TopValues);
+    string Metric, string Property, int LastDays, long Events, long Profiles, long DistinctValues, IReadOnlyList<EventValueShare> TopValues, EventNumberSummary? Numbers = null);
 
 /// <summary>An event property to break members down by: its metric's events in the last <paramref name="LastDays"/> days.</summary>
 public sealed record EventBreakdownRequest(string Metric, string Property, int LastDays);
@@ -144,19 +152,33 @@ public static class MemberBreakdown
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(asked.LastDays);
         var (metric, from) = (asked.Metric, until.AddDays(-asked.LastDays));
-        var (propertyName, time) = (Sql.Param("String", asked.Property), ClickHouseTime.Milliseconds);
+        var time = ClickHouseTime.Milliseconds;
+
+        // Each event's value as a tagged text (the values counted) and as a number (the spread): the property's, or for
+        // $value the event's own number, tagged as a JSON number so it reads back as one.
+        var (tagged, number) = asked.Property == Dsl.PropertyFilter.ValueProperty
+            ? (Sql.Of($"if(isNull(value), '', concat('n', toString(value)))"), Sql.Of($"value"))
+            : (Sql.Of($"properties[{Sql.Param("String", asked.Property)}]"), Sql.Of($"if(startsWith(properties[{Sql.Param("String", asked.Property)}], 'n'), toFloat64OrNull(substring(properties[{Sql.Param("String", asked.Property)}], 2)), NULL)"));
         var rows = await engine.QueryAsync(
             Sql.Of(
                 $"""
                 SELECT all_events, all_profiles, toInt64(length(by_events.1)) AS distinct_values,
                     arraySlice(arraySort(p -> (-p.3, -p.2, p.1), arrayZip(by_events.1, by_events.2, by_profiles.2)), 1, {Sql.Param("UInt32", (long)top)}) AS top,
-                    arrayMap(p -> p.1, top) AS top_values, arrayMap(p -> toString(p.2), top) AS top_events, arrayMap(p -> toString(p.3), top) AS top_profiles
+                    arrayMap(p -> p.1, top) AS top_values, arrayMap(p -> toString(p.2), top) AS top_events, arrayMap(p -> toString(p.3), top) AS top_profiles,
+                    numbered, if(numbered = 0, NULL, round(total, 4)) AS number_sum, if(numbered = 0, NULL, low) AS number_min,
+                    if(numbered = 0, NULL, quartiles[1]) AS number_p25, if(numbered = 0, NULL, quartiles[2]) AS number_median, if(numbered = 0, NULL, quartiles[3]) AS number_p75,
+                    if(numbered = 0, NULL, high) AS number_max, if(numbered = 0, NULL, round(total / numbered, 4)) AS number_mean,
+                    numbered_profiles, if(numbered = 0, NULL, round(total / numbered_profiles, 4)) AS number_mean_per_profile
                 FROM (
                     SELECT toInt64(sum(events)) AS all_events, toInt64(count()) AS all_profiles,
                         sumMap(arrayFilter(x -> x != '', vs) AS held, arrayMap(x -> toUInt64(1), held)) AS by_events,
-                        sumMap(arrayDistinct(held) AS distinct_held, arrayMap(x -> toUInt64(1), distinct_held)) AS by_profiles
+                        sumMap(arrayDistinct(held) AS distinct_held, arrayMap(x -> toUInt64(1), distinct_held)) AS by_profiles,
+                        toInt64(sum(length(ns))) AS numbered, toInt64(countIf(length(ns) > 0)) AS numbered_profiles,
+                        sumArray(ns) AS total, minArray(ns) AS low, maxArray(ns) AS high, quantilesExactArray(0.25, 0.5, 0.75)(ns) AS quartiles
                     FROM (
-                        SELECT profile_id, count() AS events, groupArray(properties[{propertyName}]) AS vs FROM {Sql.Table(schema.Events)}
+                        SELECT profile_id, count() AS events, groupArray({tagged}) AS vs, arrayFilter(x -> isNotNull(x), groupArray({number})) AS raw_ns,
+                            arrayMap(x -> assumeNotNull(x), raw_ns) AS ns
+                        FROM {Sql.Table(schema.Events)}
                         WHERE tenant = {Sql.Param("String", tenant)} AND metric = {Sql.Param("String", metric)}
                             AND ts >= {Sql.Param(time, from)} AND ts <= {Sql.Param(time, until)} AND profile_id IN ({members})
                         GROUP BY profile_id))
@@ -173,7 +195,11 @@ public static class MemberBreakdown
                     row.GetInt64(1),
                     row.GetInt64(2),
                     [.. values.Select((value, i) => new EventValueShare(
-                        TaggedValue.Decode(value), long.Parse(events[i], CultureInfo.InvariantCulture), long.Parse(profiles[i], CultureInfo.InvariantCulture)))]);
+                        TaggedValue.Decode(value), long.Parse(events[i], CultureInfo.InvariantCulture), long.Parse(profiles[i], CultureInfo.InvariantCulture)))],
+                    row.GetInt64(7) is > 0 and var numbered
+                        ? new EventNumberSummary(
+                            numbered, row.GetDouble(8), row.GetDouble(9), row.GetDouble(10), row.GetDouble(11), row.GetDouble(12), row.GetDouble(13), row.GetDouble(14), row.GetInt64(15), row.GetDouble(16))
+                        : null);
             },
             cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? new EventPropertyBreakdown(asked.Metric, asked.Property, asked.LastDays, 0, 0, 0, []) : rows[0];

@@ -144,6 +144,11 @@ internal static partial class SegmentsCommand
         {
             text.AppendLine();
             text.AppendLine(CultureInfo.InvariantCulture, $"{events.Metric} · {events.Property}, last {events.LastDays} days: {events.Events:N0} events of {events.Profiles:N0} members, {events.DistinctValues:N0} distinct values");
+            if (events.Numbers is { } n)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  numbers ({n.Events:N0} events): sum {n.Sum:G10}, min {n.Min:G6}, p25 {n.P25:G6}, median {n.Median:G6}, p75 {n.P75:G6}, max {n.Max:G6}, mean {n.Mean:G6}; per member who had any ({n.Profiles:N0}) {n.MeanPerProfile:G6}");
+            }
+
             var rows = events.TopValues.Select(v => (Label: Label(v.Value), v.Events, v.Profiles)).ToList();
             var width = rows.Count == 0 ? 0 : Math.Min(40, rows.Max(r => r.Label.Length));
             foreach (var (label, count, profiles) in rows)

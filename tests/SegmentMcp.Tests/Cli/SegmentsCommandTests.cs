@@ -420,9 +420,14 @@ public sealed class SegmentsCommandTests : IDisposable
 
         Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "age", "--as-of", "2026-01-01")).ExitCode);
         // By event: the members' orders of the last 90 days (p1's 2 days ago, p2's 60 days ago); they carry no properties.
-        var orders = await RunAsync(null, "segments", "breakdown", "--id", id, "--events", "Placed Order:$value:90");
+        var orders = await RunAsync(null, "segments", "breakdown", "--id", id, "--events", "Placed Order:category:90");
         Assert.Equal(1, orders.ExitCode);
-        Assert.Contains("--events: property: 'Placed Order' events have no property '$value'. They carry no properties.", orders.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--events: property: 'Placed Order' events have no property 'category'. They carry no properties.", orders.StandardError, StringComparison.Ordinal);
+
+        // Their own numbers ($value) are there all the same: 10 each, one order per member.
+        var amounts = await RunAsync(null, "segments", "breakdown", "--id", id, "--events", "Placed Order:$value:90");
+        Assert.True(amounts.ExitCode == 0, amounts.StandardError);
+        Assert.Contains("  numbers (2 events): sum 20, min 10, p25 10, median 10, p75 10, max 10, mean 10; per member who had any (2) 10", amounts.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(2, (await RunAsync(null, "segments", "breakdown", "--id", id, "--events", "Placed Order")).ExitCode);
 
         // Its growth: evaluated today only, so one day whose entries are its two members.

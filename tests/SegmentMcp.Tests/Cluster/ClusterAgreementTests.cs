@@ -100,10 +100,11 @@ public sealed class ClusterAgreementTests(TwoShardCluster fixture) : IClassFixtu
 
         // A breakdown reads the members' trait histories through an IN over the membership, which on a cluster runs
         // as a distributed query of its own; the counts, values and spreads are the same.
-        var byEvents = new[] { new { metric = "Placed Order", property = "category", last_days = 365 } };
+        var byEvents = new[] { new { metric = "Placed Order", property = "category", last_days = 365 }, new { metric = "Placed Order", property = "$value", last_days = 365 } };
         var breakdownOne = await singleMcp.CallAsync("segment_breakdown", new { segment_id = singleIds[0], properties = new[] { "city", "plan", "age" }, events = byEvents, top = 3 });
         var breakdownCluster = await clusterMcp.CallAsync("segment_breakdown", new { segment_id = clusterIds[0], properties = new[] { "city", "plan", "age" }, events = byEvents, top = 3 });
         Assert.True((long)breakdownOne["events"]![0]!["events"]! > 0);
+        Assert.True((long)breakdownOne["events"]![1]!["numbers"]!["events"]! > 0);
         Assert.Equal(breakdownOne["events"]!.ToJsonString(), breakdownCluster["events"]!.ToJsonString());
         Assert.NotEmpty(breakdownOne["properties"]![0]!["top_values"]!.AsArray());
         Assert.Equal(

@@ -643,6 +643,12 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal((1L, 1L, 41.0), ((long)byProperty["age"]["with_value"]!, (long)byProperty["age"]["without_value"]!, (double)byProperty["age"]["numbers"]!["median"]!));
         Assert.Null(byProperty["city"]["numbers"]);
         Assert.Contains("Did you mean 'city'", await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "cty" } }), StringComparison.Ordinal);
+
+        // The buyers' order amounts ($value, any metric's own number) in the last 30 days: p1's 120 (p3's is older).
+        var amounts = await server.CallAsync("segment_breakdown", new { segment_id = b, events = new[] { new { metric = "Placed Order", property = "$value", last_days = 30 } } });
+        var numbers = amounts["events"]![0]!["numbers"]!;
+        Assert.Equal((1L, 120.0, 120.0, 1L, 120.0), ((long)numbers["events"]!, (double)numbers["sum"]!, (double)numbers["mean"]!, (long)numbers["profiles"]!, (double)numbers["mean_per_profile"]!));
+        Assert.Null((await server.CallAsync("segment_breakdown", new { segment_id = b, events = new[] { new { metric = "Placed Order", property = "sku", last_days = 30 } } }))["events"]![0]!["numbers"]);
         Assert.Contains(
             "no profile property 'subject' in this workspace. 'subject' is a property of 'Opened Email' events, not of profiles.",
             await server.FailAsync("segment_breakdown", new { segment_id = a, properties = new[] { "subject" } }),

@@ -86,23 +86,30 @@ public abstract partial class EngineContractTests
         var members = Enumerable.Range(0, 12).Select(i => $"p{i:D2}").ToList();
         string[] categories = ["toys", "books", "home"];
 
-        // Each profile's orders: (days before the time asked, category or none); p12–p14 are not members.
-        var orders = new List<(string Profile, double DaysAgo, string? Category)>();
+        // Each profile's orders: (days before the time asked, category or none, amount or none, items: a number, a word
+        // or none); p12–p14 are not members.
+        var orders = new List<(string Profile, double DaysAgo, string? Category, double? Amount, string? Items)>();
         for (var i = 0; i < 15; i++)
         {
             for (var k = 0; k <= i % 4; k++)
             {
-                orders.Add(($"p{i:D2}", 2 + (5 * k) + (i % 3), k == 3 ? null : categories[(i + k) % 3]));
+                orders.Add((
+                    $"p{i:D2}",
+                    2 + (5 * k) + (i % 3),
+                    k == 3 ? null : categories[(i + k) % 3],
+                    k == 2 ? null : ((i * 7) + (k * 3)) % 50 + 0.25,
+                    k switch { 1 => "sfew", 3 => null, _ => string.Create(CultureInfo.InvariantCulture, $"n{k + (i % 2) + 1}") }));
             }
         }
 
-        orders.Add(("p00", 40, "garden")); // before the 30 days asked
-        orders.Add(("p01", -1, "garden")); // after the time asked
+        orders.Add(("p00", 40, "garden", 1000, "n9")); // before the 30 days asked
+        orders.Add(("p01", -1, "garden", 1000, "n9")); // after the time asked
         var rows = new StringBuilder();
-        foreach (var (profile, daysAgo, category) in orders)
+        foreach (var (profile, daysAgo, category, amount, items) in orders)
         {
-            var properties = category is null ? "{}" : $"{{\"category\":\"s{category}\"}}";
-            rows.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Placed Order\",\"profile_id\":\"{profile}\",\"ts\":\"{CheckNow.AddDays(-daysAgo):yyyy-MM-dd HH:mm:ss.fff}\",\"value\":null,\"properties\":{properties}}}\n");
+            var properties = string.Join(",", new[] { ("category", category is null ? null : "s" + category), ("items", items) }.Where(p => p.Item2 is not null).Select(p => $"\"{p.Item1}\":\"{p.Item2}\""));
+            var value = amount is { } number ? number.ToString(CultureInfo.InvariantCulture) : "null";
+            rows.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Placed Order\",\"profile_id\":\"{profile}\",\"ts\":\"{CheckNow.AddDays(-daysAgo):yyyy-MM-dd HH:mm:ss.fff}\",\"value\":{value},\"properties\":{{{properties}}}}}\n");
         }
 
         rows.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Opened Email\",\"profile_id\":\"p00\",\"ts\":\"{CheckNow.AddDays(-1):yyyy-MM-dd HH:mm:ss.fff}\",\"value\":null,\"properties\":{{\"category\":\"stoys\"}}}}\n");
@@ -110,19 +117,48 @@ public abstract partial class EngineContractTests
         var store = new MembershipStore(Engine, schema);
         await store.WriteChangesAsync("acme", "s1", CheckNow, members, [], null, CancellationToken.None);
 
-        var result = await store.BreakdownAsync("acme", "s1", new BreakdownRequest([], [new EventBreakdownRequest("Placed Order", "category", 30)], 2), CheckNow, CancellationToken.None);
+        var result = await store.BreakdownAsync(
+            "acme",
+            "s1",
+            new BreakdownRequest([], [new EventBreakdownRequest("Placed Order", "category", 30), new EventBreakdownRequest("Placed Order", "$value", 30), new EventBreakdownRequest("Placed Order", "items", 30)], 2),
+            CheckNow,
+            CancellationToken.None);
 
         // The reference: the members' orders in [now − 30 days, now], per category the orders and the profiles.
         var read = orders.Where(o => members.Contains(o.Profile) && o.DaysAgo is >= 0 and <= 30).ToList();
         var byValue = read.Where(o => o.Category is not null).GroupBy(o => o.Category!)
             .Select(g => (Value: g.Key, Events: (long)g.Count(), Profiles: (long)g.Select(o => o.Profile).Distinct().Count()))
             .OrderByDescending(v => v.Profiles).ThenByDescending(v => v.Events).ThenBy(v => "s" + v.Value, StringComparer.Ordinal).ToList();
-        var events = Assert.Single(result.Events);
+        Assert.Equal(3, result.Events.Count);
+        var events = result.Events[0];
         Assert.Empty(result.Properties);
+        Assert.Null(events.Numbers);
         Assert.Equal(("Placed Order", "category", 30), (events.Metric, events.Property, events.LastDays));
         Assert.Equal((long)read.Count, events.Events);
         Assert.Equal(read.Select(o => o.Profile).Distinct().Count(), events.Profiles);
         Assert.Equal(byValue.Count, events.DistinctValues);
         Assert.Equal(byValue.Take(2).Select(v => ((object?)v.Value, v.Events, v.Profiles)), events.TopValues.Select(v => (v.Value, v.Events, v.Profiles)));
+
+        // Numbers: the events' own amounts ($value), and the items property's number values (not its words).
+        foreach (var (breakdown, numberOf) in new (EventPropertyBreakdown, Func<(string Profile, double DaysAgo, string? Category, double? Amount, string? Items), double?>)[]
+        {
+            (result.Events[1], o => o.Amount),
+            (result.Events[2], o => o.Items is ['n', .. var digits] ? double.Parse(digits, CultureInfo.InvariantCulture) : null),
+        })
+        {
+            var numbered = read.Where(o => numberOf(o) is not null).ToList();
+            var numbers = numbered.Select(o => numberOf(o)!.Value).ToList();
+            var spread = Assert.IsType<EventNumberSummary>(breakdown.Numbers);
+            var profiles = numbered.Select(o => o.Profile).Distinct().Count();
+            Assert.Equal((numbers.Count, numbers.Min(), numbers.Max(), profiles), (spread.Events, spread.Min, spread.Max, spread.Profiles));
+            Assert.Equal(Math.Round(numbers.Sum(), 4), spread.Sum, 6);
+            Assert.Equal(Math.Round(numbers.Average(), 4), spread.Mean, 6);
+            Assert.Equal(Math.Round(numbers.Sum() / profiles, 4), spread.MeanPerProfile, 6);
+            Assert.Contains(spread.Median, numbers);
+            Assert.True(spread.Min <= spread.P25 && spread.P25 <= spread.Median && spread.Median <= spread.P75 && spread.P75 <= spread.Max);
+        }
+
+        // $value's values count as numbers.
+        Assert.IsType<double>(result.Events[1].TopValues[0].Value);
     }
 }

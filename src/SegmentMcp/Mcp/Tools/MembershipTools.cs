@@ -122,7 +122,10 @@ internal sealed class MembershipTools(
         is a fraction of all members, 0–1), the members with other values, and for number values their spread (min,
         p25, median, p75, max, mean). By event property (events, each {"metric", "property", "last_days"}): the
         members' events of that metric in the last days (default 30), the members who had any and who had none, and
-        the values carried by the most members, with events and members per value. A saved segment (segment_id) is
+        the values carried by the most members, with events and members per value; for number values (property
+        "$value" is each event's own number, such as an order's amount) numbers gives their sum, spread and mean over
+        the events and mean_per_profile over the members who had any ("average order value", "average spend per
+        buyer"). A saved segment (segment_id) is
         read as of its last evaluation; a draft (definition, as for preview_segment) is evaluated now or at as_of,
         nothing saved. Use it for "which cities are they in?", "what plans are they on?", "what did they buy?"
         instead of listing members. Example: {"segment_id": "boston-openers-3f9a", "properties": ["city", "plan"],
