@@ -20,8 +20,10 @@ internal static class SegmentMcpServer
         real metric, property and value names; draft definitions in the segment language (resource
         segmentmcp://dsl/schema) and try them with preview_segment; show the person the read_back and create_segment
         only after they confirm. To change a saved segment, preview the new definition with compare_to set to it, so
-        the person sees who would enter and exit before update_segment. Errors list every problem with its JSON path
-        and the closest existing names.
+        the person sees who would enter and exit before update_segment. To say who is in a segment, use
+        segment_breakdown (their properties, what they bought, their spend as an event's $value) rather than paging
+        members; check_membership explains one person, condition by condition. Errors list every problem with its JSON
+        path and the closest existing names.
         """;
 
     /// <summary>The classes whose [McpServerTool] methods are the product's tools.</summary>
