@@ -709,6 +709,15 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var order = Assert.Single(orders["recent_events"]!.AsArray())!;
         Assert.Equal(("Placed Order", 120.0, "A1"), ((string)order["metric"]!, (double)order["value"]!, (string)order["properties"]!["sku"]!));
         Assert.Single((await server.CallAsync("get_profile", new { profile_id = "p1", limit = 1 }))["recent_events"]!.AsArray());
+        Assert.False(profile.AsObject().ContainsKey("as_of"));
+
+        // As of 3 days ago: the email opens (1 and 2 days ago) had not happened; the order (5 days ago) had.
+        var earlier = await server.CallAsync("get_profile", new { profile_id = "p1", as_of = DateTime.UtcNow.AddDays(-3).ToString("O") });
+        Assert.Equal(["Placed Order"], earlier["recent_events"]!.AsArray().Select(e => (string?)e!["metric"]));
+        Assert.Equal(["Placed Order"], earlier["activity"]!.AsArray().Select(m => (string?)m!["metric"]));
+        Assert.Equal("Boston", (string?)earlier["properties"]!["city"]);
+        Assert.NotNull(earlier["as_of"]);
+        Assert.StartsWith("properties, recent_events and activity are as of as_of", (string?)earlier["note"], StringComparison.Ordinal);
         Assert.Contains("Did you mean 'Placed Order'", await server.FailAsync("get_profile", new { profile_id = "p1", metric = "Placed Ordr" }), StringComparison.Ordinal);
         Assert.EndsWith("'city' is a profile property, not a metric.", await server.FailAsync("get_profile", new { profile_id = "p1", metric = "city" }), StringComparison.Ordinal);
         Assert.StartsWith("limit: 0 is out of range; give 1 to 100", await server.FailAsync("get_profile", new { profile_id = "p1", limit = 0 }), StringComparison.Ordinal);
