@@ -170,6 +170,7 @@ internal sealed class PreviewTools(
         var note = await known.ConfigureAwait(false)
             ? null
             : $"No event or profile record in this workspace has the id '{ToolSupport.Echo(profile_id)}', so this is the answer for a profile with no data at all.{await ToolSupport.UnknownProfileHintAsync(profiles, "check_membership", tenant.Tenant, profile_id, now, cancellationToken).ConfigureAwait(false)} Ids are exact and case-sensitive; list_members, preview_segment and get_profile use real ids.";
+
         // A saved segment's stored members are as of its last evaluation: when they disagree with the answer now, say
         // which is which, so list_members and this answer do not seem to contradict each other.
         (bool Member, DateTime EvaluatedAt)? stored = null;
