@@ -54,13 +54,54 @@ internal static class SegmentMcpServer
     }
 
     /// <summary>
-    /// Resource subscriptions for saved segments (<see cref="SegmentSubscriptions"/>): for a server with one client at a
-    /// time (stdio, in-process pipes), which holds the stream that notifications go out on. The HTTP server is
-    /// stateless and does not offer them.
+    /// Updates about saved segments (<see cref="SegmentSubscriptions"/>) for a server with one client at a time (stdio,
+    /// in-process pipes), whose session is a stream notifications can go out on: <c>resources/subscribe</c> and the
+    /// resource list's changes for revisions up to 2025-11-25, <c>subscriptions/listen</c> for 2026-07-28.
     /// </summary>
-    public static IMcpServerBuilder WithSegmentSubscriptions(this IMcpServerBuilder builder) => builder
-        .WithSubscribeToResourcesHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().SubscribeAsync(request, cancellationToken))
-        .WithUnsubscribeFromResourcesHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().UnsubscribeAsync(request, cancellationToken));
+    public static IMcpServerBuilder WithSegmentSubscriptions(this IMcpServerBuilder builder)
+    {
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => ActivatorUtilities.CreateInstance<SegmentSubscriptions>(sp, true)));
+        return builder
+            .WithSubscribeToResourcesHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().SubscribeAsync(request, cancellationToken))
+            .WithUnsubscribeFromResourcesHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().UnsubscribeAsync(request, cancellationToken))
+            .WithSegmentListen();
+    }
+
+    /// <summary>
+    /// <c>subscriptions/listen</c> (2026-07-28) for saved segments: the stateless HTTP server holds no session to push
+    /// on, but a listen request's own response stream carries the updates until the client ends it.
+    /// </summary>
+    public static IMcpServerBuilder WithSegmentListen(this IMcpServerBuilder builder)
+    {
+        // A custom listen handler advertises nothing by itself; clients keep resourceSubscriptions only where
+        // resources.subscribe is advertised.
+        builder.Services.Configure<McpServerOptions>(options =>
+        {
+            options.Capabilities ??= new ServerCapabilities();
+            options.Capabilities.Resources ??= new ResourcesCapability();
+            options.Capabilities.Resources.Subscribe = true;
+        });
+        return builder.WithSubscriptionsListenHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().ListenAsync(request, cancellationToken));
+    }
+
+    /// <summary>
+    /// For the stateless HTTP server: a client that initializes (revisions up to 2025-11-25) has no stream its updates
+    /// could go out on, so its initialize result does not offer <c>resources/subscribe</c>; 2026-07-28 clients, which
+    /// subscribe with <c>subscriptions/listen</c>, still see <c>resources.subscribe</c> in <c>server/discover</c>.
+    /// </summary>
+    public static IMcpServerBuilder WithoutSessionSubscriptions(this IMcpServerBuilder builder) => builder
+        .WithMessageFilters(filters => filters.AddOutgoingFilter(next => (context, cancellationToken) =>
+        {
+            if (context.JsonRpcMessage is JsonRpcResponse { Result: JsonObject result } && result.ContainsKey("protocolVersion") && result["capabilities"]?["resources"] is JsonObject resources)
+            {
+                resources.Remove("subscribe");
+            }
+
+            return next(context, cancellationToken);
+        }))
+        .WithSubscribeToResourcesHandler((_, _) => throw new McpProtocolException(
+            $"resources/subscribe needs a session to send updates on, and this HTTP server keeps none: subscribe with subscriptions/listen (protocol {SegmentSubscriptions.ListenRevision}), whose own response stream carries the updates, or serve over stdio.",
+            McpErrorCode.MethodNotFound));
 
     /// <summary>Adds the tools, resources, prompts, completions and the error boundary to an MCP server.</summary>
     public static IMcpServerBuilder WithSegmentMcp(this IMcpServerBuilder builder)

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
@@ -10,86 +12,247 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Mcp;
 
 /// <summary>
-/// <c>resources/subscribe</c> for saved segments (<c>segmentmcp://segments/{id}</c>) on a server with one client
-/// (stdio): after an evaluation in which members entered or left a subscribed segment, or which evaluated a new
-/// version of it, and when it is deleted, the client gets <c>notifications/resources/updated</c> with its URI, so an
-/// agent can wait for "someone joined my VIP segment" instead of polling. A tick that changed nothing sends nothing.
+/// Updates about saved segments (<c>segmentmcp://segments/{id}</c>), so an agent can wait for "someone joined my VIP
+/// segment" instead of polling. After an evaluation in which members entered or left a watched segment, or which
+/// evaluated a new version of it, and when it is deleted, the client gets <c>notifications/resources/updated</c> with
+/// its URI; a tick that changed nothing sends nothing. When segments are created, changed or deleted through this
+/// server, <c>notifications/resources/list_changed</c> says that <c>resources/list</c> changed.
+/// Two protocols ask for them:
+/// <list type="bullet">
+/// <item><description><c>resources/subscribe</c> (revisions up to 2025-11-25) on a server with one client at a time
+/// (stdio), whose session is the stream the updates go out on;</description></item>
+/// <item><description><c>subscriptions/listen</c> (2026-07-28), on stdio and on the stateless HTTP server alike: the
+/// listen request's own response stream carries the updates, each tagged with its id, until the client cancels it.</description></item>
+/// </list>
+/// Every watch keeps the tenant it was made for: an evaluation of all tenants tells each client only of its own.
 /// </summary>
-internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<SegmentSubscriptions> logger)
+internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<SegmentSubscriptions> logger, bool sessionNotifications = false)
 {
     public const string UriPrefix = "segmentmcp://segments/";
 
-    private readonly ConcurrentDictionary<string, McpServer> subscribed = new(StringComparer.Ordinal);
+    /// <summary>More segments than one listen request may name; a workspace lists its segments 200 a page.</summary>
+    public const int MaxSegmentsPerListen = 1000;
+
+    /// <summary>The protocol revision that replaced <c>resources/subscribe</c> by <c>subscriptions/listen</c>.</summary>
+    public const string ListenRevision = "2026-07-28";
+
+    private readonly ConcurrentDictionary<(string Tenant, string Uri), McpServer> sessions = new();
+    private readonly ConcurrentDictionary<Listener, byte> listeners = new();
 
     public static string UriOf(string segmentId) => UriPrefix + Uri.EscapeDataString(segmentId);
 
     public async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
     {
-        var uri = SegmentUri(request.Params?.Uri);
-        var id = Uri.UnescapeDataString(uri[UriPrefix.Length..]);
-        var store = request.Services!.GetRequiredService<ISegmentStore>();
-        if (id.Length > ArgumentGuard.MaxIdLength || await store.GetAsync(tenant.Tenant, id, cancellationToken).ConfigureAwait(false) is null)
-        {
-            var notFound = new McpProtocolException($"Resource not found: no saved segment '{ToolSupport.Echo(id)}' in this workspace ({ToolSupport.Echo(uri)}). List them with list_segments.", McpErrorCode.InvalidParams);
-            notFound.Data["uri"] = uri;
-            throw notFound;
-        }
-
-        subscribed[uri] = request.Server;
+        var company = tenant.Tenant;
+        var uri = await ExistingSegmentUriAsync(request.Services!, company, request.Params?.Uri, "uri", cancellationToken).ConfigureAwait(false);
+        sessions[(company, uri)] = request.Server;
         return new EmptyResult();
     }
 
     public ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request, CancellationToken cancellationToken)
     {
-        subscribed.TryRemove(SegmentUri(request.Params?.Uri), out _);
+        sessions.TryRemove((tenant.Tenant, SegmentUri(request.Params?.Uri, "uri")), out _);
         return ValueTask.FromResult(new EmptyResult());
     }
 
-    /// <summary>Tells the subscribers of the segments whose members or definition this tick changed, and of those it purged.</summary>
-    public Task PublishAsync(TickReport report, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>subscriptions/listen</c>: checks the segments asked for, acknowledges what this server will send (the
+    /// segments' updates, the resource list's changes; tool and prompt lists never change), then holds the stream
+    /// open until the client cancels the request.
+    /// </summary>
+    public async ValueTask<EmptyResult> ListenAsync(RequestContext<SubscriptionsListenRequestParams> request, CancellationToken cancellationToken)
     {
-        if (subscribed.IsEmpty)
+        var company = tenant.Tenant;
+        var requested = request.Params?.Notifications ?? new SubscriptionsListenNotifications();
+        var asked = requested.ResourceSubscriptions ?? [];
+        if (asked.Count > MaxSegmentsPerListen)
         {
-            return Task.CompletedTask;
+            throw new McpProtocolException($"notifications.resourceSubscriptions: {asked.Count} URIs; one subscriptions/listen takes at most {MaxSegmentsPerListen}.", McpErrorCode.InvalidParams);
         }
 
-        var company = tenant.Tenant;
-        var changed = report.Segments
-            .Where(s => s.Tenant == company && (s.Entered + s.Exited > 0 || s.EvaluatedWhole))
-            .Select(s => s.SegmentId)
-            .Concat(report.Purged.Where(p => p.StartsWith(company + "/", StringComparison.Ordinal)).Select(p => p[(company.Length + 1)..]));
-        return NotifyAsync(changed, cancellationToken);
+        var uris = new List<string>();
+        for (var i = 0; i < asked.Count; i++)
+        {
+            var uri = await ExistingSegmentUriAsync(request.Services!, company, asked[i], $"notifications.resourceSubscriptions[{i}]", cancellationToken).ConfigureAwait(false);
+            if (!uris.Contains(uri, StringComparer.Ordinal))
+            {
+                uris.Add(uri);
+            }
+        }
+
+        var granted = new SubscriptionsListenNotifications
+        {
+            ResourceSubscriptions = uris.Count > 0 ? uris : null,
+            ResourcesListChanged = requested.ResourcesListChanged == true ? true : null,
+        };
+        var listener = new Listener(company, request.Server, request.JsonRpcRequest.Id, new HashSet<string>(uris, StringComparer.Ordinal), granted.ResourcesListChanged == true);
+
+        // Registered before the acknowledgement, which must come first: an update meanwhile waits for it.
+        listeners[listener] = 0;
+        try
+        {
+            var acknowledgement = JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)!.AsObject();
+            await listener.SendAsync(NotificationMethods.SubscriptionsAcknowledgedNotification, acknowledgement, first: true, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client cancelled the request or went away: that is how a subscription ends.
+        }
+        finally
+        {
+            listeners.TryRemove(listener, out _);
+        }
+
+        return new EmptyResult();
     }
 
-    /// <summary>Tells the subscribers of these segments of this server's tenant that they changed.</summary>
-    public async Task NotifyAsync(IEnumerable<string> segmentIds, CancellationToken cancellationToken)
+    /// <summary>Tells the watchers of the segments whose members or definition this tick changed, and of those it purged.</summary>
+    public async Task PublishAsync(TickReport report, CancellationToken cancellationToken)
+    {
+        if (sessions.IsEmpty && listeners.IsEmpty)
+        {
+            return;
+        }
+
+        var changed = report.Segments
+            .Where(s => s.Entered + s.Exited > 0 || s.EvaluatedWhole)
+            .Select(s => (s.Tenant, s.SegmentId))
+            .Concat(report.Purged.Select(p => p.Split('/', 2)).Where(p => p.Length == 2).Select(p => (Tenant: p[0], SegmentId: p[1])));
+        foreach (var group in changed.GroupBy(c => c.Tenant, StringComparer.Ordinal))
+        {
+            await NotifyAsync(group.Key, group.Select(c => c.SegmentId), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Tells the watchers of these segments of <paramref name="company"/> that they changed.</summary>
+    public async Task NotifyAsync(string company, IEnumerable<string> segmentIds, CancellationToken cancellationToken)
     {
         foreach (var uri in segmentIds.Distinct(StringComparer.Ordinal).Select(UriOf))
         {
-            if (!subscribed.TryGetValue(uri, out var server))
+            if (sessions.TryGetValue((company, uri), out var server))
             {
-                continue;
+                try
+                {
+                    await server.SendNotificationAsync(NotificationMethods.ResourceUpdatedNotification, new ResourceUpdatedNotificationParams { Uri = uri }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // The client went away: its subscriptions go with it; the evaluation is not its concern.
+                    sessions.TryRemove((company, uri), out _);
+                    logger.LogDebug(exception, "Could not notify {Uri}; subscription dropped", uri);
+                }
             }
 
-            try
+            foreach (var listener in listeners.Keys.Where(l => l.Tenant == company && l.Uris.Contains(uri)))
             {
-                await server.SendNotificationAsync(NotificationMethods.ResourceUpdatedNotification, new ResourceUpdatedNotificationParams { Uri = uri }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // The client went away: its subscriptions go with it; the evaluation is not its concern.
-                subscribed.TryRemove(uri, out _);
-                logger.LogDebug(exception, "Could not notify {Uri}; subscription dropped", uri);
+                await SendAsync(listener, NotificationMethods.ResourceUpdatedNotification, new JsonObject { ["uri"] = uri }, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    private static string SegmentUri(string? uri) =>
+    /// <summary>
+    /// Tells <paramref name="company"/>'s clients that <c>resources/list</c> changed (a segment was created, changed or
+    /// deleted): the listen streams that asked, and on stdio the session of <paramref name="caller"/> when it speaks a
+    /// revision before subscriptions/listen (it was promised <c>listChanged</c> at initialization).
+    /// </summary>
+    public async Task SegmentListChangedAsync(string company, McpServer? caller, CancellationToken cancellationToken)
+    {
+        if (sessionNotifications && caller is not null && !IsListenRevision(caller.NegotiatedProtocolVersion))
+        {
+            try
+            {
+                await caller.SendNotificationAsync(NotificationMethods.ResourceListChangedNotification, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                logger.LogDebug(exception, "Could not send {Method}", NotificationMethods.ResourceListChangedNotification);
+            }
+        }
+
+        foreach (var listener in listeners.Keys.Where(l => l.Tenant == company && l.ListChanged))
+        {
+            await SendAsync(listener, NotificationMethods.ResourceListChangedNotification, [], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAsync(Listener listener, string method, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await listener.SendAsync(method, parameters, first: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A stream that closed ends its subscription; the others still get theirs.
+            listeners.TryRemove(listener, out _);
+            logger.LogDebug(exception, "Could not send {Method} on subscription {Id}; subscription dropped", method, listener.Id);
+        }
+    }
+
+    private static bool IsListenRevision(string? protocolVersion) =>
+        protocolVersion is not null && string.CompareOrdinal(protocolVersion, ListenRevision) >= 0;
+
+    /// <summary>The URI of a saved segment of <paramref name="company"/>, or the resource-not-found error naming <paramref name="where"/>.</summary>
+    private static async Task<string> ExistingSegmentUriAsync(IServiceProvider services, string company, string? given, string where, CancellationToken cancellationToken)
+    {
+        var uri = SegmentUri(given, where);
+        var id = Uri.UnescapeDataString(uri[UriPrefix.Length..]);
+        var store = services.GetRequiredService<ISegmentStore>();
+        if (id.Length > ArgumentGuard.MaxIdLength || await store.GetAsync(company, id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            var notFound = new McpProtocolException($"Resource not found: no saved segment '{ToolSupport.Echo(id)}' in this workspace ({ToolSupport.Echo(uri)}{(where == "uri" ? string.Empty : ", " + where)}). List them with list_segments.", McpErrorCode.InvalidParams);
+            notFound.Data["uri"] = uri;
+            throw notFound;
+        }
+
+        return uri;
+    }
+
+    private static string SegmentUri(string? uri, string where) =>
         string.IsNullOrEmpty(uri)
-            ? throw new McpProtocolException("'uri' is required.", McpErrorCode.InvalidParams)
+            ? throw new McpProtocolException($"'{where}' is required.", McpErrorCode.InvalidParams)
             : uri.StartsWith(UriPrefix, StringComparison.Ordinal) && uri.Length > UriPrefix.Length
                 ? uri
-                : throw new McpProtocolException($"Only saved segments send updates: subscribe to {UriPrefix}{{id}}, not '{ToolSupport.Echo(uri)}'.", McpErrorCode.InvalidParams);
+                : throw new McpProtocolException($"Only saved segments send updates: subscribe to {UriPrefix}{{id}}, not '{ToolSupport.Echo(uri)}'{(where == "uri" ? string.Empty : " (" + where + ")")}.", McpErrorCode.InvalidParams);
+
+    /// <summary>
+    /// One <c>subscriptions/listen</c> stream: what it watches, for which tenant, and the request whose response
+    /// stream carries it. Nothing goes out before the acknowledgement.
+    /// </summary>
+    private sealed class Listener(string tenant, McpServer server, RequestId id, IReadOnlySet<string> uris, bool listChanged)
+    {
+        private readonly TaskCompletionSource acknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Tenant => tenant;
+
+        public RequestId Id => id;
+
+        public IReadOnlySet<string> Uris => uris;
+
+        public bool ListChanged => listChanged;
+
+        public async Task SendAsync(string method, JsonObject parameters, bool first, CancellationToken cancellationToken)
+        {
+            if (!first)
+            {
+                await acknowledged.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            parameters["_meta"] = new JsonObject { [MetaKeys.SubscriptionId] = id.Id is long number ? JsonValue.Create(number) : JsonValue.Create(id.Id?.ToString()) };
+            try
+            {
+                await server.SendMessageAsync(new JsonRpcNotification { Method = method, Params = parameters }, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (first)
+                {
+                    acknowledged.TrySetResult();
+                }
+            }
+        }
+    }
 }
 
 /// <summary>

@@ -185,10 +185,15 @@ internal static class ServeCommand
                     options.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
                 }
             })
-            .WithSegmentMcp();
+            .WithSegmentMcp()
+            .WithSegmentListen();
         if (conformanceFixtures)
         {
             mcp.WithConformanceFixtures();
+        }
+        else
+        {
+            mcp.WithoutSessionSubscriptions();
         }
 
         var app = builder.Build();

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Core.Storage;
 using SegmentMcp.Mcp;
 using SegmentMcp.Tests.Infrastructure;
 
@@ -19,11 +20,13 @@ public sealed class McpHttpTests : IAsyncLifetime
     private const string GlobexKey = "globex-key-0123456789abcdef";
     private WebApplication app = null!;
     private string url = null!;
+    private IClickHouseEngine engine = null!;
+    private StorageSchema schema = null!;
 
     public async Task InitializeAsync()
     {
-        var engine = TestEngines.Embedded;
-        var schema = await TestEngines.NewSchemaAsync(engine, "mcp_http");
+        engine = TestEngines.Embedded;
+        schema = await TestEngines.NewSchemaAsync(engine, "mcp_http");
         await McpTestData.SeedAsync(engine, schema, "acme", string.Empty);
         await McpTestData.SeedAsync(engine, schema, "globex", "g-");
         url = $"http://127.0.0.1:{FreePort()}";
@@ -57,9 +60,6 @@ public sealed class McpHttpTests : IAsyncLifetime
     {
         await using var acme = await ConnectAsync(AcmeKey);
         await using var globex = await ConnectAsync(GlobexKey);
-
-        // Stateless HTTP holds no stream to notify on: it offers no resource subscriptions (stdio does).
-        Assert.NotEqual(true, acme.ServerCapabilities.Resources?.Subscribe);
 
         var acmeSchema = await CallAsync(acme, "describe_schema", new { });
         var globexSchema = await CallAsync(globex, "describe_schema", new { });
@@ -108,12 +108,58 @@ public sealed class McpHttpTests : IAsyncLifetime
         Assert.Contains(await acme.ListResourcesAsync(), r => r.Uri == $"segmentmcp://segments/{acmeId}");
     }
 
-    private async Task<McpClient> ConnectAsync(string key) =>
-        await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+    [Fact]
+    public async Task Listening_streams_each_tenant_the_updates_of_its_own_segments()
+    {
+        // A client that initializes (up to 2025-11-25) has no stream here to get updates on: none are offered, and
+        // resources/subscribe says what works instead.
+        await using var legacy = await ConnectAsync(AcmeKey, "2025-11-25");
+        Assert.NotEqual(true, legacy.ServerCapabilities.Resources?.Subscribe);
+        var refused = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => legacy.SubscribeToResourceAsync("segmentmcp://segments/any"));
+        Assert.Contains("subscribe with subscriptions/listen (protocol 2026-07-28), whose own response stream carries the updates", refused.Message, StringComparison.Ordinal);
+
+        // 2026-07-28: the listen request's own response stream carries them, on a stateless server.
+        await using var acme = await ConnectAsync(AcmeKey, "2026-07-28");
+        await using var globex = await ConnectAsync(GlobexKey, "2026-07-28");
+        Assert.True(acme.ServerCapabilities.Resources?.Subscribe);
+        var definition = JsonDocument.Parse(McpTestData.Buyers).RootElement;
+        var acmeUri = $"segmentmcp://segments/{(string)(await CallAsync(acme, "create_segment", new { definition }))["segment_id"]!}";
+        var globexUri = $"segmentmcp://segments/{(string)(await CallAsync(globex, "create_segment", new { definition }))["segment_id"]!}";
+        var crossed = await ListenStream.RefusedAsync(globex, new SubscriptionsListenNotifications { ResourceSubscriptions = [acmeUri] });
+        Assert.Contains("Resource not found: no saved segment", crossed.Message, StringComparison.Ordinal);
+
+        await using var acmeStream = await ListenStream.OpenAsync(acme, "acme-buyers", new SubscriptionsListenNotifications { ResourceSubscriptions = [acmeUri], ResourcesListChanged = true });
+        await using var globexStream = await ListenStream.OpenAsync(globex, "globex-buyers", new SubscriptionsListenNotifications { ResourceSubscriptions = [globexUri], ResourcesListChanged = true });
+        Assert.Equal([acmeUri], acmeStream.Granted.ResourceSubscriptions);
+
+        // p2 places an order at acme: acme's next evaluation lets p2 in and tells acme's stream.
+        var order = JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            Endpoint = new Uri(url),
-            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
-        }));
+            ["tenant"] = "acme",
+            ["metric"] = "Placed Order",
+            ["profile_id"] = "p2",
+            ["ts"] = DateTime.UtcNow.AddMinutes(-1).ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture),
+            ["value"] = 5,
+            ["properties"] = new Dictionary<string, string>(),
+        });
+        await engine.InsertJsonEachRowAsync(schema.Events, System.Text.Encoding.UTF8.GetBytes(order), null);
+        var refreshed = await CallAsync(acme, "refresh_segments", new { });
+        Assert.Contains(refreshed["segments"]!.AsArray(), s => $"segmentmcp://segments/{(string?)s!["segment_id"]}" == acmeUri && (int)s["entered"]! == 1);
+        await acmeStream.UpdatedAsync(acmeUri);
+
+        // Globex heard nothing of it: the first thing on its stream is its own list change, which came later.
+        await CallAsync(globex, "create_segment", new { definition = JsonDocument.Parse(McpTestData.BostonOpeners).RootElement });
+        await globexStream.ListChangedAsync();
+    }
+
+    private async Task<McpClient> ConnectAsync(string key, string? protocolVersion = null) =>
+        await McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = new Uri(url),
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
+            }),
+            new McpClientOptions { ProtocolVersion = protocolVersion });
 
     private static async Task<JsonNode> CallAsync(McpClient client, string tool, object arguments)
     {

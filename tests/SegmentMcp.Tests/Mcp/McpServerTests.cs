@@ -812,6 +812,8 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         }))["segment_id"]!;
         var uri = $"segmentmcp://segments/{id}";
         var updates = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var listChanges = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        await using var listChanged = server.Client.RegisterNotificationHandler(NotificationMethods.ResourceListChangedNotification, (notification, token) => listChanges.Writer.WriteAsync(notification.Method, token));
         await using (await server.Client.SubscribeToResourceAsync(uri, (update, token) => updates.Writer.WriteAsync(update.Uri, token)))
         {
             // An evaluation that changes nothing says nothing; a new version does (the notification goes out before the result).
@@ -822,14 +824,66 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             await Task.Delay(200);
             Assert.False(updates.Reader.TryRead(out _), "one notification per change");
 
+            // The session was promised resources.listChanged: deleting a segment changes resources/list.
             await server.CallAsync("delete_segment", new { segment_id = id });
             Assert.Equal(uri, await updates.Reader.ReadAsync(wait.Token));
+            Assert.Equal(NotificationMethods.ResourceListChangedNotification, await listChanges.Reader.ReadAsync(wait.Token));
         }
 
         var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => server.Client.SubscribeToResourceAsync("segmentmcp://segments/no-such-segment"));
         Assert.Contains("Resource not found: no saved segment 'no-such-segment'", unknown.Message, StringComparison.Ordinal);
         var other = await Assert.ThrowsAsync<McpProtocolException>(() => server.Client.SubscribeToResourceAsync("segmentmcp://schema"));
         Assert.Contains("Only saved segments send updates: subscribe to segmentmcp://segments/{id}", other.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Listening_streams_a_watched_segments_updates_and_the_list_changes_tagged_with_the_request()
+    {
+        // 2026-07-28 replaced resources/subscribe by subscriptions/listen: one request whose stream carries what it asked for.
+        await using var server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, "acme", new ModelContextProtocol.Client.McpClientOptions { ProtocolVersion = "2026-07-28" });
+        Assert.True(server.Client.ServerCapabilities.Resources?.Subscribe);
+        var watched = (string)(await server.CallAsync("create_segment", new { definition = Definition("""{"name": "Watched", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}""") }))["segment_id"]!;
+        var other = (string)(await server.CallAsync("create_segment", new { definition = Definition("""{"name": "Other", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}""") }))["segment_id"]!;
+        var uri = $"segmentmcp://segments/{watched}";
+
+        await using (var stream = await ListenStream.OpenAsync(server.Client, "watch-1", new SubscriptionsListenNotifications
+        {
+            ResourceSubscriptions = [uri, uri],
+            ResourcesListChanged = true,
+            ToolsListChanged = true,
+        }))
+        {
+            // Granted: the segment once and the resource list; the tool list never changes, so it is not promised.
+            Assert.Equal([uri], stream.Granted.ResourceSubscriptions);
+            Assert.True(stream.Granted.ResourcesListChanged);
+            Assert.Null(stream.Granted.ToolsListChanged);
+
+            // An evaluation that changes nothing sends nothing, and another segment's new version is not this stream's
+            // concern; renaming it changes resources/list. What arrives next is therefore the list change.
+            await server.CallAsync("refresh_segments", new { });
+            await server.CallAsync("update_segment", new { segment_id = other, definition = Definition("""{"name": "Other, renamed", "condition": {"property": {"name": "city", "op": "eq", "value": "Denver"}}}""") });
+            await stream.ListChangedAsync();
+
+            // A new version of the watched segment (same name: the list is unchanged), then its deletion.
+            await server.CallAsync("update_segment", new { segment_id = watched, definition = Definition("""{"condition": {"property": {"name": "city", "op": "eq", "value": "Denver"}}}""") });
+            await stream.UpdatedAsync(uri);
+            await server.CallAsync("delete_segment", new { segment_id = watched });
+            Assert.Equal([NotificationMethods.ResourceListChangedNotification, $"{NotificationMethods.ResourceUpdatedNotification} {uri}"], await stream.NextSortedAsync(2));
+        }
+
+        // Once cancelled, a stream gets nothing more: the next list change reaches only the stream open then.
+        await using (var second = await ListenStream.OpenAsync(server.Client, "watch-2", new SubscriptionsListenNotifications { ResourcesListChanged = true }))
+        {
+            Assert.Null(second.Granted.ResourceSubscriptions);
+            await server.CallAsync("create_segment", new { definition = Definition("""{"name": "Third", "condition": {"property": {"name": "plan", "op": "eq", "value": "free"}}}""") });
+            await second.ListChangedAsync();
+        }
+
+        var unknown = await ListenStream.RefusedAsync(server.Client, new SubscriptionsListenNotifications { ResourceSubscriptions = [$"segmentmcp://segments/{other}", "segmentmcp://segments/no-such-segment"] });
+        Assert.Contains("Resource not found: no saved segment 'no-such-segment'", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("notifications.resourceSubscriptions[1]", unknown.Message, StringComparison.Ordinal);
+        var schema = await ListenStream.RefusedAsync(server.Client, new SubscriptionsListenNotifications { ResourceSubscriptions = ["segmentmcp://schema"] });
+        Assert.Contains("Only saved segments send updates: subscribe to segmentmcp://segments/{id}, not 'segmentmcp://schema' (notifications.resourceSubscriptions[0])", schema.Message, StringComparison.Ordinal);
     }
 
     [Fact]

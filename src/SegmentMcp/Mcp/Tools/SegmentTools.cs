@@ -108,6 +108,7 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
         """)]
     public async Task<SaveSegmentResult> CreateSegment(
         [Description("The segment definition: {\"name\", \"description\"?, \"condition\"} in the segment language.")] JsonElement definition,
+        McpServer? server = null,
         CancellationToken cancellationToken = default)
     {
         var company = tenant.Tenant;
@@ -118,6 +119,7 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
             .Where(s => string.Equals(s.Name.Trim(), parsed.Name.Trim(), StringComparison.OrdinalIgnoreCase)).ToList();
         var saved = await store.SaveAsync(company, null, parsed.Name, parsed.Description, json, cancellationToken).ConfigureAwait(false);
         var result = await EvaluateAsync(company, saved, validated, cancellationToken).ConfigureAwait(false);
+        await subscriptions.SegmentListChangedAsync(company, server, cancellationToken).ConfigureAwait(false);
         return result with { Note = NamesakeNote(saved.Id, json, namesakes) };
     }
 
@@ -148,6 +150,7 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
     public async Task<SaveSegmentResult> UpdateSegment(
         [Description("The id of the segment to change.")] string segment_id,
         [Description("The complete new definition (not a patch); without a name it keeps the segment's name.")] JsonElement definition,
+        McpServer? server = null,
         CancellationToken cancellationToken = default)
     {
         var company = tenant.Tenant;
@@ -164,7 +167,14 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
             throw ToolSupport.UnknownSegment(segment_id, []);
         }
 
-        return await EvaluateAsync(company, saved, validated, cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(company, saved, validated, cancellationToken).ConfigureAwait(false);
+        if (saved.Name != current.Name)
+        {
+            // resources/list titles a segment by its name.
+            await subscriptions.SegmentListChangedAsync(company, server, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     [McpServerTool(Name = "delete_segment", Title = "Delete a saved segment", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
@@ -175,6 +185,7 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
         """)]
     public async Task<DeleteSegmentResult> DeleteSegment(
         [Description("The id of the segment to delete.")] string segment_id,
+        McpServer? server = null,
         CancellationToken cancellationToken = default)
     {
         ToolSupport.Required(segment_id, "segment_id");
@@ -188,7 +199,8 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
         var deleted = await store.DeleteAsync(company, segment_id, cancellationToken).ConfigureAwait(false);
         if (deleted)
         {
-            await subscriptions.NotifyAsync([segment_id], cancellationToken).ConfigureAwait(false);
+            await subscriptions.NotifyAsync(company, [segment_id], cancellationToken).ConfigureAwait(false);
+            await subscriptions.SegmentListChangedAsync(company, server, cancellationToken).ConfigureAwait(false);
         }
 
         return new DeleteSegmentResult(segment_id, deleted);
