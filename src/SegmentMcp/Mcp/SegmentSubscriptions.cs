@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -58,7 +59,7 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
     /// <summary>
     /// <c>subscriptions/listen</c>: checks the segments asked for, acknowledges what this server will send (the
     /// segments' updates, the resource list's changes; tool and prompt lists never change), then holds the stream
-    /// open until the client cancels the request.
+    /// open until the client cancels the request, or answers it when the server stops.
     /// </summary>
     public async ValueTask<EmptyResult> ListenAsync(RequestContext<SubscriptionsListenRequestParams> request, CancellationToken cancellationToken)
     {
@@ -87,17 +88,22 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
         };
         var listener = new Listener(company, request.Server, request.JsonRpcRequest.Id, new HashSet<string>(uris, StringComparer.Ordinal), granted.ResourcesListChanged == true);
 
+        // A stopping server ends its streams with a response; held open, they would hold up its shutdown (Kestrel waits
+        // 30 s for open requests).
+        var stopping = request.Services?.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        using var ends = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+
         // Registered before the acknowledgement, which must come first: an update meanwhile waits for it.
         listeners[listener] = 0;
         try
         {
             var acknowledgement = JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)!.AsObject();
             await listener.SendAsync(NotificationMethods.SubscriptionsAcknowledgedNotification, acknowledgement, first: true, cancellationToken).ConfigureAwait(false);
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, ends.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (ends.IsCancellationRequested)
         {
-            // The client cancelled the request or went away: that is how a subscription ends.
+            // The client cancelled the request or went away, or the server is stopping: that is how a subscription ends.
         }
         finally
         {

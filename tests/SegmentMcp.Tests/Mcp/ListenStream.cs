@@ -23,7 +23,7 @@ public sealed class ListenStream : IAsyncDisposable
     private readonly Channel<(string Method, JsonObject Params)> arrived = Channel.CreateUnbounded<(string, JsonObject)>();
     private readonly CancellationTokenSource open = new();
     private readonly List<IAsyncDisposable> handlers = [];
-    private Task request = Task.CompletedTask;
+    private Task<JsonRpcResponse> request = Task.FromResult(new JsonRpcResponse { Result = null });
 
     private ListenStream(string id) => Id = id;
 
@@ -106,7 +106,7 @@ public sealed class ListenStream : IAsyncDisposable
     }
 
     /// <summary>The request itself: it fails when the server refuses the subscription.</summary>
-    public Task Request => request;
+    public Task<JsonRpcResponse> Request => request;
 
     public async ValueTask DisposeAsync()
     {

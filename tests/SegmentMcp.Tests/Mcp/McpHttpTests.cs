@@ -152,6 +152,19 @@ public sealed class McpHttpTests : IAsyncLifetime
         await globexStream.ListChangedAsync();
     }
 
+    [Fact]
+    public async Task A_stopping_server_answers_its_open_listen_requests()
+    {
+        await using var acme = await ConnectAsync(AcmeKey, "2026-07-28");
+        await using var stream = await ListenStream.OpenAsync(acme, "until-stop", new SubscriptionsListenNotifications { ResourcesListChanged = true });
+
+        // Held open, the request would hold up the shutdown until Kestrel gives up on it and cuts it off.
+        var stopping = app.StopAsync();
+        var answer = await stream.Request.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("until-stop", answer.Id.ToString());
+        await stopping;
+    }
+
     private async Task<McpClient> ConnectAsync(string key, string? protocolVersion = null) =>
         await McpClient.CreateAsync(
             new HttpClientTransport(new HttpClientTransportOptions
