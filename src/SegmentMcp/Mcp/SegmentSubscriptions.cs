@@ -34,6 +34,9 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
     /// <summary>More segments than one listen request may name; a workspace lists its segments 200 a page.</summary>
     public const int MaxSegmentsPerListen = 1000;
 
+    /// <summary>Open listen streams a workspace may hold: each is an open request, and one key should not hold unboundedly many.</summary>
+    public const int MaxListenersPerTenant = 100;
+
     /// <summary>The protocol revision that replaced <c>resources/subscribe</c> by <c>subscriptions/listen</c>.</summary>
     public const string ListenRevision = "2026-07-28";
 
@@ -94,7 +97,16 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
 
         // Registered before the acknowledgement, which must come first: an update meanwhile waits for it.
-        listeners[listener] = 0;
+        lock (listeners)
+        {
+            if (listeners.Keys.Count(l => l.Tenant == company) >= MaxListenersPerTenant)
+            {
+                throw new McpProtocolException($"This workspace already has {MaxListenersPerTenant} open subscriptions/listen requests, the most it may hold: cancel one, or name several segments in one request's resourceSubscriptions.", McpErrorCode.InvalidRequest);
+            }
+
+            listeners[listener] = 0;
+        }
+
         try
         {
             var acknowledgement = JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)!.AsObject();

@@ -57,10 +57,18 @@ public sealed class ListenStream : IAsyncDisposable
                 Params = JsonSerializer.SerializeToNode(new SubscriptionsListenRequestParams { Notifications = notifications }, McpJsonUtilities.DefaultOptions),
             },
             stream.open.Token);
-        var first = await stream.NextAsync();
-        Assert.Equal(NotificationMethods.SubscriptionsAcknowledgedNotification, first.Method);
-        stream.Granted = first.Params["notifications"].Deserialize<SubscriptionsListenNotifications>(McpJsonUtilities.DefaultOptions)!;
-        return stream;
+        try
+        {
+            var first = await stream.NextAsync();
+            Assert.Equal(NotificationMethods.SubscriptionsAcknowledgedNotification, first.Method);
+            stream.Granted = first.Params["notifications"].Deserialize<SubscriptionsListenNotifications>(McpJsonUtilities.DefaultOptions)!;
+            return stream;
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The next notification on this stream: its method and the URI it names (null for a list change).</summary>
@@ -115,9 +123,9 @@ public sealed class ListenStream : IAsyncDisposable
         {
             await request;
         }
-        catch (OperationCanceledException)
+        catch (Exception exception) when (exception is OperationCanceledException or McpProtocolException)
         {
-            // A cancelled subscription ends without a response.
+            // A cancelled subscription ends without a response; a refused one's error reached who opened it.
         }
 
         foreach (var handler in handlers)

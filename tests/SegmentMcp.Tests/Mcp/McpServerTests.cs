@@ -879,6 +879,35 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             await second.ListChangedAsync();
         }
 
+        // A workspace holds at most 100 open streams; the 101st is refused, and ending one makes room again.
+        var open = new List<ListenStream>();
+        for (var i = 0; i < SegmentSubscriptions.MaxListenersPerTenant; i++)
+        {
+            open.Add(await ListenStream.OpenAsync(server.Client, $"many-{i}", new SubscriptionsListenNotifications { ResourcesListChanged = true }));
+        }
+
+        var tooMany = await ListenStream.RefusedAsync(server.Client, new SubscriptionsListenNotifications { ResourcesListChanged = true });
+        Assert.Contains("already has 100 open subscriptions/listen requests", tooMany.Message, StringComparison.Ordinal);
+        await open[0].DisposeAsync();
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                // The server ends a stream when the client's cancellation reaches it, a moment after the client gave up.
+                await (await ListenStream.OpenAsync(server.Client, $"room-again-{attempt}", new SubscriptionsListenNotifications { ResourcesListChanged = true })).DisposeAsync();
+                break;
+            }
+            catch (McpProtocolException refusedAgain) when (attempt < 100 && refusedAgain.Message.Contains("already has 100", StringComparison.Ordinal))
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        foreach (var stream in open.Skip(1))
+        {
+            await stream.DisposeAsync();
+        }
+
         var unknown = await ListenStream.RefusedAsync(server.Client, new SubscriptionsListenNotifications { ResourceSubscriptions = [$"segmentmcp://segments/{other}", "segmentmcp://segments/no-such-segment"] });
         Assert.Contains("Resource not found: no saved segment 'no-such-segment'", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("notifications.resourceSubscriptions[1]", unknown.Message, StringComparison.Ordinal);
