@@ -17,6 +17,12 @@ public sealed record SegmentTickResult(string SegmentId, long Size, long Entered
     /// candidates enough for that to be cheaper) instead of chunks of its candidates.
     /// </summary>
     public bool EvaluatedWhole { get; init; }
+
+    /// <summary>True when this tick evaluated a version of the segment that no evaluation had before (new or edited).</summary>
+    public bool NewVersion { get; init; }
+
+    /// <summary>The version evaluated.</summary>
+    public int Version { get; init; }
 }
 
 /// <summary>What a tick cost.</summary>

@@ -634,7 +634,7 @@ public sealed partial class SegmentEvaluator : ISegmentEvaluator, IAsyncDisposab
             foreach (var (job, size) in finished)
             {
                 doneAtT1.Add(job.SegmentId);
-                tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount) { Tenant = tenant, RowsRead = job.RowsRead, Work = job.Work, EvaluatedWhole = job.Whole });
+                tick.Add(new SegmentTickResult(job.SegmentId, size, job.Entered, job.Exited, job.CandidateCount) { Tenant = tenant, RowsRead = job.RowsRead, Work = job.Work, EvaluatedWhole = job.Whole, NewVersion = job.Previous?.Version != job.Version, Version = job.Version });
                 logger.LogDebug(
                     "Segment {Tenant}/{Segment} v{Version} at {EvaluatedAt:O}: {Candidates} candidates, {Entered} entered, {Exited} exited, size {Size}",
                     tenant, job.SegmentId, job.Version, tick.T1, job.CandidateCount, job.Entered, job.Exited, size);

@@ -125,6 +125,9 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
         return new EmptyResult();
     }
 
+    /// <summary>The <c>_meta</c> key of an update that says what changed, so a watcher need not read the segment to know.</summary>
+    public const string ChangeMetaKey = "segmentmcp/change";
+
     /// <summary>Tells the watchers of the segments whose members or definition this tick changed, and of those it purged.</summary>
     public async Task PublishAsync(TickReport report, CancellationToken cancellationToken)
     {
@@ -133,39 +136,52 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
             return;
         }
 
-        var changed = report.Segments
-            .Where(s => s.Entered + s.Exited > 0 || s.EvaluatedWhole)
-            .Select(s => (s.Tenant, s.SegmentId))
-            .Concat(report.Purged.Select(p => p.Split('/', 2)).Where(p => p.Length == 2).Select(p => (Tenant: p[0], SegmentId: p[1])));
-        foreach (var group in changed.GroupBy(c => c.Tenant, StringComparer.Ordinal))
+        foreach (var segment in report.Segments.Where(s => s.Entered + s.Exited > 0 || s.NewVersion))
         {
-            await NotifyAsync(group.Key, group.Select(c => c.SegmentId), cancellationToken).ConfigureAwait(false);
+            await NotifyAsync(segment.Tenant, segment.SegmentId, () => new JsonObject
+            {
+                ["evaluated_at"] = ToolSupport.Iso(report.EvaluatedAt),
+                ["version"] = segment.Version,
+                ["new_version"] = segment.NewVersion,
+                ["size"] = segment.Size,
+                ["entered"] = segment.Entered,
+                ["exited"] = segment.Exited,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var purged in report.Purged.Select(p => p.Split('/', 2)).Where(p => p.Length == 2))
+        {
+            await SegmentDeletedAsync(purged[0], purged[1], cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Tells the watchers of these segments of <paramref name="company"/> that they changed.</summary>
-    public async Task NotifyAsync(string company, IEnumerable<string> segmentIds, CancellationToken cancellationToken)
-    {
-        foreach (var uri in segmentIds.Distinct(StringComparer.Ordinal).Select(UriOf))
-        {
-            if (sessions.TryGetValue((company, uri), out var server))
-            {
-                try
-                {
-                    await server.SendNotificationAsync(NotificationMethods.ResourceUpdatedNotification, new ResourceUpdatedNotificationParams { Uri = uri }, cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    // The client went away: its subscriptions go with it; the evaluation is not its concern.
-                    sessions.TryRemove((company, uri), out _);
-                    logger.LogDebug(exception, "Could not notify {Uri}; subscription dropped", uri);
-                }
-            }
+    /// <summary>Tells the watchers of a deleted segment of <paramref name="company"/>.</summary>
+    public Task SegmentDeletedAsync(string company, string segmentId, CancellationToken cancellationToken) =>
+        NotifyAsync(company, segmentId, () => new JsonObject { ["deleted"] = true }, cancellationToken);
 
-            foreach (var listener in listeners.Keys.Where(l => l.Tenant == company && l.Uris.Contains(uri)))
+    private async Task NotifyAsync(string company, string segmentId, Func<JsonObject> change, CancellationToken cancellationToken)
+    {
+        var uri = UriOf(segmentId);
+        if (sessions.TryGetValue((company, uri), out var server))
+        {
+            try
             {
-                await SendAsync(listener, NotificationMethods.ResourceUpdatedNotification, new JsonObject { ["uri"] = uri }, cancellationToken).ConfigureAwait(false);
+                await server.SendNotificationAsync(
+                    NotificationMethods.ResourceUpdatedNotification,
+                    new ResourceUpdatedNotificationParams { Uri = uri, Meta = new JsonObject { [ChangeMetaKey] = change() } },
+                    cancellationToken: cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // The client went away: its subscriptions go with it; the evaluation is not its concern.
+                sessions.TryRemove((company, uri), out _);
+                logger.LogDebug(exception, "Could not notify {Uri}; subscription dropped", uri);
+            }
+        }
+
+        foreach (var listener in listeners.Keys.Where(l => l.Tenant == company && l.Uris.Contains(uri)))
+        {
+            await SendAsync(listener, NotificationMethods.ResourceUpdatedNotification, new JsonObject { ["uri"] = uri, ["_meta"] = new JsonObject { [ChangeMetaKey] = change() } }, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -257,7 +273,12 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
                 await acknowledged.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            parameters["_meta"] = new JsonObject { [MetaKeys.SubscriptionId] = id.Id is long number ? JsonValue.Create(number) : JsonValue.Create(id.Id?.ToString()) };
+            if (parameters["_meta"] is not JsonObject meta)
+            {
+                parameters["_meta"] = meta = [];
+            }
+
+            meta[MetaKeys.SubscriptionId] = id.Id is long number ? JsonValue.Create(number) : JsonValue.Create(id.Id?.ToString());
             try
             {
                 await server.SendMessageAsync(new JsonRpcNotification { Method = method, Params = parameters }, cancellationToken).ConfigureAwait(false);

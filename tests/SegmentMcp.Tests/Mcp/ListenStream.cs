@@ -86,11 +86,12 @@ public sealed class ListenStream : IAsyncDisposable
         return await waiting;
     }
 
-    /// <summary>The next notification, which must be a resources/updated for <paramref name="uri"/>.</summary>
-    public async Task UpdatedAsync(string uri)
+    /// <summary>The next notification, which must be a resources/updated for <paramref name="uri"/>; returns what it says changed.</summary>
+    public async Task<JsonObject> UpdatedAsync(string uri)
     {
         var (method, parameters) = await NextAsync();
         Assert.Equal((NotificationMethods.ResourceUpdatedNotification, uri), (method, (string?)parameters["uri"]));
+        return Assert.IsType<JsonObject>(parameters["_meta"]?["segmentmcp/change"]);
     }
 
     /// <summary>The next notification, which must be a resources/list_changed.</summary>
@@ -98,7 +99,7 @@ public sealed class ListenStream : IAsyncDisposable
         Assert.Equal(NotificationMethods.ResourceListChangedNotification, (await NextAsync()).Method);
 
     /// <summary>
-    /// The next <paramref name="count"/> notifications as "method uri", in order: one call's notifications go out in
+    /// The next <paramref name="count"/> notifications as "method uri change", sorted: one call's notifications go out in
     /// order, but the client may run its handlers for them concurrently.
     /// </summary>
     public async Task<string[]> NextSortedAsync(int count)
@@ -107,7 +108,7 @@ public sealed class ListenStream : IAsyncDisposable
         for (var i = 0; i < count; i++)
         {
             var (method, parameters) = await NextAsync();
-            next.Add($"{method} {(string?)parameters["uri"]}".TrimEnd());
+            next.Add($"{method} {(string?)parameters["uri"]} {parameters["_meta"]?["segmentmcp/change"]?.ToJsonString()}".TrimEnd());
         }
 
         return [.. next.Order(StringComparer.Ordinal)];

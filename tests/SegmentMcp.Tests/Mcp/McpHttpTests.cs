@@ -145,7 +145,8 @@ public sealed class McpHttpTests : IAsyncLifetime
         await engine.InsertJsonEachRowAsync(schema.Events, System.Text.Encoding.UTF8.GetBytes(order), null);
         var refreshed = await CallAsync(acme, "refresh_segments", new { });
         Assert.Contains(refreshed["segments"]!.AsArray(), s => $"segmentmcp://segments/{(string?)s!["segment_id"]}" == acmeUri && (int)s["entered"]! == 1);
-        await acmeStream.UpdatedAsync(acmeUri);
+        var change = await acmeStream.UpdatedAsync(acmeUri);
+        Assert.Equal((1L, 0L, false), ((long)change["entered"]!, (long)change["exited"]!, (bool)change["new_version"]!));
 
         // Globex heard nothing of it: the first thing on its stream is its own list change, which came later.
         await CallAsync(globex, "create_segment", new { definition = JsonDocument.Parse(McpTestData.BostonOpeners).RootElement });

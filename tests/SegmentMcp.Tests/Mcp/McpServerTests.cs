@@ -812,19 +812,26 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         }))["segment_id"]!;
         var uri = $"segmentmcp://segments/{id}";
         var updates = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var changes = System.Threading.Channels.Channel.CreateUnbounded<string?>();
         var listChanges = System.Threading.Channels.Channel.CreateUnbounded<string>();
         await using var listChanged = server.Client.RegisterNotificationHandler(NotificationMethods.ResourceListChangedNotification, (notification, token) => listChanges.Writer.WriteAsync(notification.Method, token));
-        await using (await server.Client.SubscribeToResourceAsync(uri, (update, token) => updates.Writer.WriteAsync(update.Uri, token)))
+        await using (await server.Client.SubscribeToResourceAsync(uri, async (update, token) =>
+        {
+            await changes.Writer.WriteAsync(update.Meta?["segmentmcp/change"]?.ToJsonString(), token);
+            await updates.Writer.WriteAsync(update.Uri, token);
+        }))
         {
             // An evaluation that changes nothing says nothing; a new version does (the notification goes out before the result).
             await server.CallAsync("refresh_segments", new { });
             await server.CallAsync("update_segment", new { segment_id = id, definition = Definition("""{"condition": {"property": {"name": "city", "op": "eq", "value": "Denver"}}}""") });
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             Assert.Equal(uri, await updates.Reader.ReadAsync(wait.Token));
+            Assert.Contains("\"version\":2,\"new_version\":true", await changes.Reader.ReadAsync(wait.Token), StringComparison.Ordinal);
             await Task.Delay(200);
             Assert.False(updates.Reader.TryRead(out _), "one notification per change");
 
             // The session was promised resources.listChanged: deleting a segment changes resources/list.
+            // (Each update's _meta says what changed; the listen test checks it.)
             await server.CallAsync("delete_segment", new { segment_id = id });
             Assert.Equal(uri, await updates.Reader.ReadAsync(wait.Token));
             Assert.Equal(NotificationMethods.ResourceListChangedNotification, await listChanges.Reader.ReadAsync(wait.Token));
@@ -865,10 +872,12 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             await stream.ListChangedAsync();
 
             // A new version of the watched segment (same name: the list is unchanged), then its deletion.
-            await server.CallAsync("update_segment", new { segment_id = watched, definition = Definition("""{"condition": {"property": {"name": "city", "op": "eq", "value": "Denver"}}}""") });
-            await stream.UpdatedAsync(uri);
+            var saved = await server.CallAsync("update_segment", new { segment_id = watched, definition = Definition("""{"condition": {"property": {"name": "city", "op": "eq", "value": "Denver"}}}""") });
+            var change = await stream.UpdatedAsync(uri);
+            Assert.Equal((2, true, (long)saved["size"]!, (string?)saved["evaluated_at"]), ((int)change["version"]!, (bool)change["new_version"]!, (long)change["size"]!, (string?)change["evaluated_at"]));
+            Assert.True((long)change["entered"]! + (long)change["exited"]! > 0, "Boston's members left and Denver's came");
             await server.CallAsync("delete_segment", new { segment_id = watched });
-            Assert.Equal([NotificationMethods.ResourceListChangedNotification, $"{NotificationMethods.ResourceUpdatedNotification} {uri}"], await stream.NextSortedAsync(2));
+            Assert.Equal([NotificationMethods.ResourceListChangedNotification, $"{NotificationMethods.ResourceUpdatedNotification} {uri} {{\"deleted\":true}}"], await stream.NextSortedAsync(2));
         }
 
         // Once cancelled, a stream gets nothing more: the next list change reaches only the stream open then.

@@ -199,7 +199,7 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
         var deleted = await store.DeleteAsync(company, segment_id, cancellationToken).ConfigureAwait(false);
         if (deleted)
         {
-            await subscriptions.NotifyAsync(company, [segment_id], cancellationToken).ConfigureAwait(false);
+            await subscriptions.SegmentDeletedAsync(company, segment_id, cancellationToken).ConfigureAwait(false);
             await subscriptions.SegmentListChangedAsync(company, server, cancellationToken).ConfigureAwait(false);
         }
 
