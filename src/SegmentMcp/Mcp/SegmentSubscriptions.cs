@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,12 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
 
     /// <summary>More segments than one listen request may name; a workspace lists its segments 200 a page.</summary>
     public const int MaxSegmentsPerListen = 1000;
+
+    /// <summary>
+    /// Notifications a listen stream may have waiting to be sent. Publishing only queues them, so a client that stops
+    /// reading never holds up an evaluation; one this far behind is told so and its subscription ends.
+    /// </summary>
+    public const int MaxPendingPerListener = 1000;
 
     /// <summary>Open listen streams a workspace may hold: each is an open request, and one key should not hold unboundedly many.</summary>
     public const int MaxListenersPerTenant = 100;
@@ -89,14 +96,16 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
             ResourceSubscriptions = uris.Count > 0 ? uris : null,
             ResourcesListChanged = requested.ResourcesListChanged == true ? true : null,
         };
-        var listener = new Listener(company, request.Server, request.JsonRpcRequest.Id, new HashSet<string>(uris, StringComparer.Ordinal), granted.ResourcesListChanged == true);
+        var listener = new Listener(company, request.JsonRpcRequest.Id, new HashSet<string>(uris, StringComparer.Ordinal), granted.ResourcesListChanged == true);
 
         // A stopping server ends its streams with a response; held open, they would hold up its shutdown (Kestrel waits
         // 30 s for open requests).
         var stopping = request.Services?.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
 
-        // Registered before the acknowledgement, which must come first: an update meanwhile waits for it.
+        // The acknowledgement is queued first, before anything can be published to the stream.
+        var acknowledgement = JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)!.AsObject();
+        listener.Offer(NotificationMethods.SubscriptionsAcknowledgedNotification, acknowledgement);
         lock (listeners)
         {
             if (listeners.Keys.Count(l => l.Tenant == company) >= MaxListenersPerTenant)
@@ -109,20 +118,27 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
 
         try
         {
-            var acknowledgement = JsonSerializer.SerializeToNode(new SubscriptionsAcknowledgedNotificationParams { Notifications = granted }, McpJsonUtilities.DefaultOptions)!.AsObject();
-            await listener.SendAsync(NotificationMethods.SubscriptionsAcknowledgedNotification, acknowledgement, first: true, cancellationToken).ConfigureAwait(false);
-            await Task.Delay(Timeout.Infinite, ends.Token).ConfigureAwait(false);
+            // This request sends its own stream's notifications, one at a time and in order, until it ends.
+            await foreach (var (method, parameters) in listener.Pending.ReadAllAsync(ends.Token).ConfigureAwait(false))
+            {
+                await request.Server.SendMessageAsync(new JsonRpcNotification { Method = method, Params = parameters }, ends.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (ends.IsCancellationRequested)
         {
             // The client cancelled the request or went away, or the server is stopping: that is how a subscription ends.
+            return new EmptyResult();
         }
         finally
         {
             listeners.TryRemove(listener, out _);
         }
 
-        return new EmptyResult();
+        // The queue was closed: the client fell too far behind.
+        logger.LogWarning("Subscription {Id} of {Tenant} ended: its client fell {Pending} notifications behind", listener.Id, company, MaxPendingPerListener);
+        throw new McpProtocolException(
+            $"This subscription fell more than {MaxPendingPerListener} notifications behind and was ended. Listen again, and catch up with membership_changes since the last update you saw.",
+            McpErrorCode.InternalError);
     }
 
     /// <summary>The <c>_meta</c> key of an update that says what changed, so a watcher need not read the segment to know.</summary>
@@ -181,7 +197,7 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
 
         foreach (var listener in listeners.Keys.Where(l => l.Tenant == company && l.Uris.Contains(uri)))
         {
-            await SendAsync(listener, NotificationMethods.ResourceUpdatedNotification, new JsonObject { ["uri"] = uri, ["_meta"] = new JsonObject { [ChangeMetaKey] = change() } }, cancellationToken).ConfigureAwait(false);
+            Offer(listener, NotificationMethods.ResourceUpdatedNotification, new JsonObject { ["uri"] = uri, ["_meta"] = new JsonObject { [ChangeMetaKey] = change() } });
         }
     }
 
@@ -206,21 +222,16 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
 
         foreach (var listener in listeners.Keys.Where(l => l.Tenant == company && l.ListChanged))
         {
-            await SendAsync(listener, NotificationMethods.ResourceListChangedNotification, [], cancellationToken).ConfigureAwait(false);
+            Offer(listener, NotificationMethods.ResourceListChangedNotification, []);
         }
     }
 
-    private async Task SendAsync(Listener listener, string method, JsonObject parameters, CancellationToken cancellationToken)
+    private void Offer(Listener listener, string method, JsonObject parameters)
     {
-        try
+        if (!listener.Offer(method, parameters))
         {
-            await listener.SendAsync(method, parameters, first: false, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // A stream that closed ends its subscription; the others still get theirs.
+            // Its queue is full and now closed: the listen request ends with an error, and nothing more is queued.
             listeners.TryRemove(listener, out _);
-            logger.LogDebug(exception, "Could not send {Method} on subscription {Id}; subscription dropped", method, listener.Id);
         }
     }
 
@@ -251,12 +262,13 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
                 : throw new McpProtocolException($"Only saved segments send updates: subscribe to {UriPrefix}{{id}}, not '{ToolSupport.Echo(uri)}'{(where == "uri" ? string.Empty : " (" + where + ")")}.", McpErrorCode.InvalidParams);
 
     /// <summary>
-    /// One <c>subscriptions/listen</c> stream: what it watches, for which tenant, and the request whose response
-    /// stream carries it. Nothing goes out before the acknowledgement.
+    /// One <c>subscriptions/listen</c> stream: what it watches, for which tenant, and the notifications waiting for its
+    /// request to send them, each tagged with the request's id.
     /// </summary>
-    private sealed class Listener(string tenant, McpServer server, RequestId id, IReadOnlySet<string> uris, bool listChanged)
+    private sealed class Listener(string tenant, RequestId id, IReadOnlySet<string> uris, bool listChanged)
     {
-        private readonly TaskCompletionSource acknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Channel<(string Method, JsonObject Params)> pending = Channel.CreateBounded<(string, JsonObject)>(
+            new BoundedChannelOptions(MaxPendingPerListener) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
         public string Tenant => tenant;
 
@@ -266,30 +278,24 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
 
         public bool ListChanged => listChanged;
 
-        public async Task SendAsync(string method, JsonObject parameters, bool first, CancellationToken cancellationToken)
-        {
-            if (!first)
-            {
-                await acknowledged.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+        public ChannelReader<(string Method, JsonObject Params)> Pending => pending.Reader;
 
+        /// <summary>Queues a notification; false when the queue is full, which closes it.</summary>
+        public bool Offer(string method, JsonObject parameters)
+        {
             if (parameters["_meta"] is not JsonObject meta)
             {
                 parameters["_meta"] = meta = [];
             }
 
             meta[MetaKeys.SubscriptionId] = id.Id is long number ? JsonValue.Create(number) : JsonValue.Create(id.Id?.ToString());
-            try
+            if (pending.Writer.TryWrite((method, parameters)))
             {
-                await server.SendMessageAsync(new JsonRpcNotification { Method = method, Params = parameters }, cancellationToken).ConfigureAwait(false);
+                return true;
             }
-            finally
-            {
-                if (first)
-                {
-                    acknowledged.TrySetResult();
-                }
-            }
+
+            pending.Writer.TryComplete();
+            return false;
         }
     }
 }
