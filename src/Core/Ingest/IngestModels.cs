@@ -7,8 +7,18 @@ public enum IngestKind
     Profiles,
 }
 
+/// <summary>How an input's records are written.</summary>
+public enum IngestFormat
+{
+    /// <summary>One JSON object a line (see README, "Ingest format").</summary>
+    Ndjson,
+
+    /// <summary>A header naming the columns, then one record a row (see <see cref="CsvTranslator"/>).</summary>
+    Csv,
+}
+
 /// <summary>
-/// One NDJSON input. A reopenable source (a file, a factory) is read twice when bad lines must reject the whole input:
+/// One NDJSON or CSV input. A reopenable source (a file, a factory) is read twice when bad lines must reject the whole input:
 /// once to validate, once to write. A one-shot source (stdin, a stream) is copied to a temporary file while it is
 /// validated and written from that copy.
 /// </summary>
@@ -16,12 +26,20 @@ public sealed class IngestSource
 {
     private readonly Func<Stream> open;
 
-    private IngestSource(string name, Func<Stream> open, bool reopenable)
+    private IngestSource(string name, Func<Stream> open, bool reopenable, IngestFormat format = IngestFormat.Ndjson, bool translated = false)
     {
         Name = name;
         this.open = open;
         IsReopenable = reopenable;
+        Format = format;
+        IsTranslatedCsv = translated;
     }
+
+    /// <summary>NDJSON that <see cref="CsvTranslator"/> wrote, whose bad records are lines of their reasons.</summary>
+    internal bool IsTranslatedCsv { get; }
+
+    /// <summary>How the records are written; CSV is turned into NDJSON before it is validated.</summary>
+    public IngestFormat Format { get; }
 
     /// <summary>What messages call this input (a path, "stdin", "demo events").</summary>
     public string Name { get; }
@@ -32,8 +50,8 @@ public sealed class IngestSource
     public static IngestSource File(string path) => File(path, path);
 
     /// <summary>A file that messages call <paramref name="name"/> (the temporary copy of stdin is still "stdin").</summary>
-    internal static IngestSource File(string path, string name) =>
-        new(name, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true);
+    internal static IngestSource File(string path, string name, bool translatedCsv = false) =>
+        new(name, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true, translated: translatedCsv);
 
     /// <summary>A source read once (stdin, a network stream). The ingestor does not dispose the stream it is given.</summary>
     public static IngestSource OneShot(string name, Stream stream)
@@ -56,6 +74,9 @@ public sealed class IngestSource
 
     /// <summary>A source that <paramref name="open"/> can produce again, byte for byte (a generator with a fixed seed).</summary>
     public static IngestSource Reopenable(string name, Func<Stream> open) => new(name, open, reopenable: true);
+
+    /// <summary>The same input, read as <paramref name="format"/>.</summary>
+    public IngestSource As(IngestFormat format) => new(Name, open, IsReopenable, format);
 
     internal Stream Open() => open();
 

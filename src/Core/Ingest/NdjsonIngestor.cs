@@ -6,7 +6,7 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Core.Ingest;
 
 /// <summary>
-/// Loads NDJSON events and profile records into the storage schema.
+/// Loads NDJSON (or CSV) events and profile records into the storage schema.
 /// </summary>
 /// <remarks>
 /// <para>By default a run is all or nothing: every input is validated first (a reopenable input is read twice, a
@@ -18,6 +18,8 @@ namespace SegmentMcp.Core.Ingest;
 /// rows, so a profile record without <c>updated_at</c> (which gets "now") still deduplicates on a re-run.</para>
 /// <para>Events are batched by month, the events table's partition, so an insert writes one part whatever the order
 /// of the input (<see cref="PartitionedBatches"/>).</para>
+/// <para>A CSV input is first turned into NDJSON in a temporary file, line for line (<see cref="CsvTranslator"/>),
+/// so it is validated and written exactly as NDJSON is and its messages name the CSV's lines.</para>
 /// <para>Parsing runs on its own thread, one batch ahead of the insert in flight (a bounded channel), so the two
 /// cores of a small machine parse and insert at the same time.</para>
 /// </remarks>
@@ -63,21 +65,28 @@ public sealed class NdjsonIngestor
         var temporaryFiles = new List<string>();
         try
         {
-            if (!options.SkipInvalid)
+            // Input by input, so messages come in the order of the inputs.
+            for (var i = 0; i < inputs.Count; i++)
             {
-                var validated = new List<(IngestKind Kind, IngestSource Source)>();
-                foreach (var (kind, source) in inputs)
+                var (kind, source) = inputs[i];
+                if (source.Format == IngestFormat.Csv)
                 {
-                    validated.Add((kind, await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false)));
+                    var translated = await TranslateCsvAsync(kind, source, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
+                    if (translated is null)
+                    {
+                        // A header that cannot be read: no record can be, with or without SkipInvalid.
+                        return Untouched(inputs, errors, stopwatch);
+                    }
+
+                    source = translated;
                 }
 
-                if (errors.Count > 0)
-                {
-                    var untouched = inputs.Select(i => new IngestSourceResult(i.Kind, i.Source.Name, 0, 0, errors.CountFor(i.Kind), 0)).ToList();
-                    return new IngestResult(untouched, errors.Kept, errors.Count, Rejected: true, stopwatch.Elapsed);
-                }
+                inputs[i] = (kind, options.SkipInvalid ? source : await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false));
+            }
 
-                inputs = validated;
+            if (!options.SkipInvalid && errors.Count > 0)
+            {
+                return Untouched(inputs, errors, stopwatch);
             }
 
             var results = new List<IngestSourceResult>();
@@ -107,6 +116,50 @@ public sealed class NdjsonIngestor
             }
         }
     }
+
+    private static IngestResult Untouched(List<(IngestKind Kind, IngestSource Source)> inputs, ErrorLog errors, Stopwatch stopwatch) =>
+        new([.. inputs.Select(i => new IngestSourceResult(i.Kind, i.Source.Name, 0, 0, errors.CountFor(i.Kind), 0))], errors.Kept, errors.Count, Rejected: true, stopwatch.Elapsed);
+
+    /// <summary>
+    /// Writes a CSV input's NDJSON to a temporary file and returns it as a source of the same name, or null when its
+    /// header cannot be read (reported as an error of its line).
+    /// </summary>
+    private Task<IngestSource?> TranslateCsvAsync(
+        IngestKind kind, IngestSource source, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () =>
+            {
+                var path = Path.Combine(Path.GetTempPath(), $"segmentmcp-ingest-{Guid.NewGuid():N}.ndjson");
+                temporaryFiles.Add(path);
+                var progress = new ProgressClock(options, stopwatch);
+                CsvHeaderProblem? header;
+                using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                using (var input = source.Open())
+                {
+                    header = new CsvTranslator(kind).Translate(
+                        input,
+                        output,
+                        line =>
+                        {
+                            if (progress.DueNow())
+                            {
+                                progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Validating, line, 0, stopwatch.Elapsed));
+                            }
+                        },
+                        cancellationToken);
+                }
+
+                if (header is not { } problem)
+                {
+                    return IngestSource.File(path, source.Name, translatedCsv: true);
+                }
+
+                errors.Add(new IngestError(kind, source.Name, problem.Line, problem.Reason));
+                return null;
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
 
     /// <summary>Reads every line and reports the bad ones; returns the source the write pass should read.</summary>
     private async Task<IngestSource> ValidateAsync(
@@ -190,7 +243,7 @@ public sealed class NdjsonIngestor
                 var progress = new ProgressClock(options, stopwatch);
                 while (reader.TryReadLine(out var line))
                 {
-                    if (!IsBlank(line) && converter.Convert(line, scratch) is { } reason)
+                    if (!IsBlank(line) && Convert(converter, source, line, scratch) is { } reason)
                     {
                         found.Add((reader.LineNumber, reason));
                     }
@@ -255,7 +308,7 @@ public sealed class NdjsonIngestor
                             continue;
                         }
 
-                        if (converter.Convert(line, scratch) is { } reason)
+                        if (Convert(converter, source, line, scratch) is { } reason)
                         {
                             errors.Add(new IngestError(kind, source.Name, reader.LineNumber, reason));
                         }
@@ -375,7 +428,7 @@ public sealed class NdjsonIngestor
             }
 
             row.Clear();
-            if (converter.Convert(line, row) is { } reason)
+            if (Convert(converter, source, line, row) is { } reason)
             {
                 var error = new IngestError(kind, source.Name, reader.LineNumber, reason);
                 if (!options.SkipInvalid)
@@ -413,6 +466,10 @@ public sealed class NdjsonIngestor
         }
     }
 
+    /// <summary>Writes the line's row, or returns why it is bad (for translated CSV, the reason a bad record's line holds).</summary>
+    private static string? Convert(RecordConverter converter, IngestSource source, ReadOnlySpan<byte> line, RowBuffer output) =>
+        source.IsTranslatedCsv && line[0] == CsvTranslator.BadRecordMark ? Encoding.UTF8.GetString(line[1..]) : converter.Convert(line, output);
+
     private static bool IsBlank(ReadOnlySpan<byte> line) => !line.ContainsAnyExcept((byte)' ', (byte)'\t');
 
     /// <summary>Every bad line goes to the callback; the first few are kept for the result.</summary>
@@ -445,7 +502,9 @@ public sealed class NdjsonIngestor
     {
         private TimeSpan next = options.ProgressInterval;
 
-        public bool Due(long line) => (line & 0x3FFF) == 0 && stopwatch.Elapsed >= next;
+        public bool Due(long line) => (line & 0x3FFF) == 0 && DueNow();
+
+        public bool DueNow() => stopwatch.Elapsed >= next;
 
         public void Report(IngestProgress progress)
         {

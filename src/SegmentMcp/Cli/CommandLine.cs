@@ -108,7 +108,7 @@ internal static class CommandLine
             await Console.Error.WriteLineAsync($"segmentmcp {verb}: {source}{engine.Message}").ConfigureAwait(false);
             return Failed;
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException or DllNotFoundException or ArgumentException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or DllNotFoundException or ArgumentException)
         {
             await Console.Error.WriteLineAsync($"segmentmcp {verb}: {exception.Message}").ConfigureAwait(false);
             return Failed;

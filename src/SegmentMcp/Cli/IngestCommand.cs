@@ -5,14 +5,17 @@ using SegmentMcp.Core.Ingest;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N]</c>:
-/// NDJSON into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
+/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv] [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N]</c>:
+/// NDJSON or CSV into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
 /// means nothing is written (exit 1). The summary goes to standard output.
 /// </summary>
 internal static class IngestCommand
 {
-    private static readonly Option<string?> Events = Flags.Text("--events", "FILE|-", "NDJSON events to load (- reads standard input).");
-    private static readonly Option<string?> Profiles = Flags.Text("--profiles", "FILE|-", "NDJSON profile records to load (- reads standard input).");
+    private static readonly Option<string?> Events = Flags.Text("--events", "FILE|-", "Events to load (- reads standard input).");
+    private static readonly Option<string?> Profiles = Flags.Text("--profiles", "FILE|-", "Profile records to load (- reads standard input).");
+    private static readonly Option<string?> Format = Flags.Text(
+        "--format", "ndjson|csv", "How the inputs are written (default: csv for a file ending in .csv or .tsv, else ndjson; standard input: ndjson). CSV: a header naming the columns (profile_id, …; other columns are properties).",
+        value => value is "ndjson" or "csv" ? null : $"--format must be ndjson or csv, not '{value}'");
     private static readonly Option<string?> Company = Flags.Company("The tenant of records without company_id; a record naming another is a bad line.");
     private static readonly Option<bool> SkipInvalid = Flags.Switch("--skip-invalid", "Write the good lines and report the bad ones (default: one bad line writes nothing).");
     private static readonly Option<int> BatchRows = Flags.Int("--batch-rows", "N", "Rows per insert at most (events are batched by month, their table's partition).", 100_000, 1, 10_000_000);
@@ -20,8 +23,8 @@ internal static class IngestCommand
 
     public static Command Create() => CommandLine.Verb(
         "ingest",
-        "Load NDJSON events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
-        [Events, Profiles, Company, SkipInvalid, BatchRows, ParallelInserts, .. EngineSelection.Options],
+        "Load NDJSON or CSV events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
+        [Events, Profiles, Format, Company, SkipInvalid, BatchRows, ParallelInserts, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken cancellationToken)
@@ -45,8 +48,9 @@ internal static class IngestCommand
 
         // Set aside before the engine opens, whether or not we read it: see StandardInput.
         StandardInput.Detach();
-        var eventSource = Source("events", events);
-        var profileSource = Source("profiles", profiles);
+        var format = args.GetValue(Format);
+        var eventSource = Source("events", events, format);
+        var profileSource = Source("profiles", profiles, format);
         var both = eventSource is not null && profileSource is not null;
         IngestKind? reporting = null;
         var options = new IngestOptions
@@ -75,9 +79,11 @@ internal static class IngestCommand
         var result = await new NdjsonIngestor(engine, schema, options).IngestAsync(eventSource, profileSource, cancellationToken).ConfigureAwait(false);
         if (result.Rejected)
         {
-            await Console.Error.WriteLineAsync(string.Create(
-                CultureInfo.InvariantCulture,
-                $"segmentmcp ingest: {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}; nothing was written (fix them, or pass --skip-invalid to write the good lines)")).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(skipInvalid
+                ? "segmentmcp ingest: a CSV header cannot be read, so no line of that file can; nothing was written"
+                : string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"segmentmcp ingest: {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}; nothing was written (fix them, or pass --skip-invalid to write the good lines)")).ConfigureAwait(false);
             return CommandLine.Failed;
         }
 
@@ -94,19 +100,18 @@ internal static class IngestCommand
         return CommandLine.Ok;
     }
 
-    private static IngestSource? Source(string flag, string? value)
+    private static IngestSource? Source(string flag, string? value, string? format)
     {
         if (value is null)
         {
             return null;
         }
 
-        if (value == "-")
-        {
-            return IngestSource.OneShot("stdin", StandardInput.Detach());
-        }
-
-        return File.Exists(value) ? IngestSource.File(value) : throw new UsageException($"--{flag}: no file at '{value}'");
+        var source = value == "-" ? IngestSource.OneShot("stdin", StandardInput.Detach())
+            : File.Exists(value) ? IngestSource.File(value)
+            : throw new UsageException($"--{flag}: no file at '{value}'");
+        var csv = format == "csv" || (format is null && (value.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || value.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase)));
+        return csv ? source.As(IngestFormat.Csv) : source;
     }
 
     private static string Name(IngestKind kind) => kind == IngestKind.Events ? "events" : "profiles";

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using SegmentMcp.Core.Ingest;
 using SegmentMcp.Core.Storage;
@@ -132,6 +133,92 @@ public class IngestTests
         Assert.Equal(13, result.InvalidLines);
         Assert.Equal(0L, await Count(engine, schema.Events));
         Assert.Equal(0L, await Count(engine, schema.ProfileUpdates));
+    }
+
+    [Fact]
+    public async Task Csv_lands_as_the_same_rows_as_the_ndjson_it_stands_for_and_again_writes_nothing()
+    {
+        var engine = TestEngines.Embedded;
+        var csvSchema = await TestEngines.NewSchemaAsync(engine);
+        var ndjsonSchema = await TestEngines.NewSchemaAsync(engine);
+        var csvEvents = Csv(
+            "events.csv",
+            "profile_id,metric,timestamp,value,category,gift",
+            "p1,Placed Order,2026-11-20T10:00:00Z,42.5,shoes,true",
+            "p2,Opened Email,2026-10-02T08:00:00+02:00,,\"Sale, \"\"50%\"\"\",",
+            "p1,Placed Order,2026-09-01T00:00:00Z,7,,FALSE");
+        var ndjsonEvents = Lines(
+            """{"profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z","value":42.5,"properties":{"category":"shoes","gift":true}}""",
+            """{"profile_id":"p2","metric":"Opened Email","timestamp":"2026-10-02T08:00:00+02:00","properties":{"category":"Sale, \"50%\""}}""",
+            """{"profile_id":"p1","metric":"Placed Order","timestamp":"2026-09-01T00:00:00Z","value":7,"properties":{"gift":false}}""");
+        var csvProfiles = Csv(
+            "profiles.csv",
+            "profile_id;city;age;zip;updated_at",
+            "p1;Boston;34;02134;2026-11-20T10:00:00Z",
+            "p2;\"New\nYork\";;10001;");
+        var ndjsonProfiles = Lines(
+            """{"profile_id":"p1","properties":{"city":"Boston","age":34,"zip":"02134"},"updated_at":"2026-11-20T10:00:00Z"}""",
+            """{"profile_id":"p2","properties":{"city":"New\nYork","zip":10001}}""");
+        var options = new IngestOptions { Company = "acme", Now = Now };
+
+        var fromCsv = await new NdjsonIngestor(engine, csvSchema, options).IngestAsync(csvEvents, csvProfiles);
+        await new NdjsonIngestor(engine, ndjsonSchema, options).IngestAsync(ndjsonEvents, ndjsonProfiles);
+        var again = await new NdjsonIngestor(engine, csvSchema, options).IngestAsync(csvEvents, csvProfiles);
+
+        Assert.False(fromCsv.Rejected);
+        Assert.Equal((3, 2), (fromCsv.EventsWritten, fromCsv.ProfilesWritten));
+        Assert.Equal([4L, 4L], fromCsv.Sources.Select(s => s.Lines)); // the CSV's own lines: a value spans two
+        const string EventRows = "SELECT tenant, profile_id, metric, toString(ts), value, toJSONString(mapSort(properties)) FROM {0} ORDER BY ts";
+        const string TraitRows = "SELECT tenant, profile_id, property, value, toString(updated_at) FROM {0} ORDER BY profile_id, property";
+        var events = await Rows(engine, string.Format(CultureInfo.InvariantCulture, EventRows, csvSchema.Events));
+        Assert.Equal(3, events.Count);
+        Assert.Equal(events, await Rows(engine, string.Format(CultureInfo.InvariantCulture, EventRows, ndjsonSchema.Events)));
+        var traits = await Rows(engine, string.Format(CultureInfo.InvariantCulture, TraitRows, csvSchema.Traits));
+        Assert.Equal(5, traits.Count);
+        Assert.Equal(traits, await Rows(engine, string.Format(CultureInfo.InvariantCulture, TraitRows, ndjsonSchema.Traits)));
+        Assert.Equal(5, again.RowsWritten); // sent again; the engine drops the known blocks
+        Assert.Equal((3L, 2L, 5L), await Counts(engine, csvSchema));
+    }
+
+    [Fact]
+    public async Task A_bad_csv_record_rejects_the_input_naming_csv_lines_and_a_bad_header_rejects_even_with_skip_invalid()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var events = Csv(
+            "events.csv",
+            "profile_id,metric,timestamp,note",
+            "p1,Placed Order,2026-11-20T10:00:00Z,\"two",
+            "lines\"",
+            "p2,Placed Order,20/11/2026,x",
+            "p3,Placed Order,2026-11-20T10:00:00Z,x,y",
+            ",Placed Order,2026-11-20T10:00:00Z,x",
+            "p4,Placed Order,2026-11-20T10:00:00Z,");
+        var options = new IngestOptions { Company = "acme" };
+
+        var rejected = await new NdjsonIngestor(engine, schema, options).IngestAsync(events, null);
+        var skipped = await new NdjsonIngestor(engine, schema, options with { SkipInvalid = true }).IngestAsync(events, null);
+        var written = await Count(engine, schema.Events);
+        var badHeader = await new NdjsonIngestor(engine, schema, options with { SkipInvalid = true })
+            .IngestAsync(events, Csv("profiles.csv", "id,city", "p9,Rome"));
+
+        string[] expected =
+        [
+            "line 4: field 'timestamp' is not an ISO-8601 timestamp between 1900 and 2299: \"20/11/2026\"",
+            "line 5: 5 values where the header has 4 columns (a value holding a comma must be quoted: \"a,b\")",
+            "line 6: field 'profile_id' is empty",
+        ];
+        Assert.True(rejected.Rejected);
+        Assert.Equal(expected, rejected.Errors.Select(e => e.ToString()));
+        Assert.False(skipped.Rejected);
+        Assert.Equal(2, skipped.EventsWritten);
+        Assert.Equal(2, written);
+        Assert.True(badHeader.Rejected);
+        Assert.Equal(
+            "line 1: no 'profile_id' column (the header has: id, city); name the column that holds each profile's id profile_id. The separator read is a comma.",
+            Assert.Single(badHeader.Errors).ToString());
+        Assert.Equal(0, badHeader.RowsWritten);
+        Assert.Equal((2L, 0L), (await Count(engine, schema.Events), await Count(engine, schema.ProfileUpdates)));
     }
 
     [Fact]
@@ -365,6 +452,12 @@ public class IngestTests
     {
         var bytes = Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n");
         return IngestSource.Reopenable("test.ndjson", () => new MemoryStream(bytes, writable: false));
+    }
+
+    private static IngestSource Csv(string name, params string[] lines)
+    {
+        var bytes = Encoding.UTF8.GetBytes(string.Join("\r\n", lines) + "\r\n");
+        return IngestSource.Reopenable(name, () => new MemoryStream(bytes, writable: false)).As(IngestFormat.Csv);
     }
 
     private static async Task<List<object?[]>> Rows(IClickHouseEngine engine, string sql, params SqlParameter[] parameters) =>

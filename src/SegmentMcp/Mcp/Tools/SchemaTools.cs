@@ -125,7 +125,7 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
     {
         var quoted = ToolSupport.Echo(company);
         return $"This workspace ('{quoted}') has no profiles or events yet, so no segment can have members. Tell the user: load " +
-            $"data with 'segmentmcp ingest --company {quoted} --events FILE --profiles FILE', or the demo shop with 'segmentmcp demo " +
+            $"data with 'segmentmcp ingest --company {quoted} --events FILE --profiles FILE' (NDJSON, or CSV exports with a header row), or the demo shop with 'segmentmcp demo " +
             $"--company {quoted}'. If they expected data here, the server may have been started for another company or data " +
             "directory; its first line on standard error names both.";
     }

@@ -1,0 +1,582 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace SegmentMcp.Core.Ingest;
+
+/// <summary>
+/// Turns a CSV file (a spreadsheet's or a CRM's export) into the NDJSON records <see cref="RecordConverter"/> reads,
+/// so CSV and NDJSON go through one validation and one write path.
+/// </summary>
+/// <remarks>
+/// <para>The output has one line per line of the input: a record spanning three lines (a quoted value with line
+/// breaks) is its JSON line and two empty ones, the header is an empty line, and a bad record is a line of its reason
+/// (<see cref="BadRecordMark"/>). The ingestor skips empty lines and counts them, so every message it gives names the
+/// CSV's own line, in the order of the lines.</para>
+/// <para>The header names the columns. <c>profile_id</c> and <c>company_id</c> (and for events <c>metric</c>,
+/// <c>timestamp</c> and <c>value</c>, for profiles <c>updated_at</c>) are the record's fields, matched ignoring case;
+/// every other column is a property. An empty cell sets nothing. A cell that is a JSON number (<c>34</c>, <c>-0.5</c>,
+/// not <c>02134</c>) is stored as a number, <c>true</c>/<c>false</c> in any case as a boolean, anything else as text;
+/// comparisons read text of a number's shape as that number, so a column's mixed cells still compare alike.</para>
+/// <para>Quoting follows RFC 4180 (<c>"a ""quoted"" value, with a comma"</c>); the separator is the one of
+/// <c>,</c> <c>;</c> and tab that the header line uses most (spreadsheets in many locales write <c>;</c>). Spaces
+/// around an unquoted value are not part of it. UTF-8 with or without a byte-order mark, or UTF-16 with one.</para>
+/// </remarks>
+internal sealed class CsvTranslator
+{
+    /// <summary>A record longer than this (an unclosed quote swallowing the file, usually) stops the translation.</summary>
+    public const int MaxRecordChars = 64 * 1024 * 1024;
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    private readonly IngestKind kind;
+    private readonly StringBuilder record = new();
+    private readonly List<(int Start, int Length, bool Quoted)> fields = [];
+    private readonly ArrayBufferWriter<byte> json = new(4096);
+    private Column[]? columns;
+    private char separator;
+
+    /// <param name="kind">Which fields the columns may name.</param>
+    public CsvTranslator(IngestKind kind)
+    {
+        this.kind = kind;
+    }
+
+    /// <summary>
+    /// The first byte of an output line that stands for a bad record: the reason follows (UTF-8). It goes where the
+    /// record would, so the ingestor reports every problem in the order of the lines.
+    /// </summary>
+    public const byte BadRecordMark = 0x01;
+
+    private enum State
+    {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+        AfterClosingQuote,
+    }
+
+    private enum Role
+    {
+        Property,
+        Profile,
+        Company,
+        Metric,
+        Timestamp,
+        Value,
+    }
+
+    /// <summary>
+    /// Writes the NDJSON for <paramref name="input"/> to <paramref name="output"/>. Returns null, or why the header
+    /// cannot be read (no profile id column, a duplicate name, …), which means no record could be.
+    /// </summary>
+    /// <param name="onLines">Called every 64K characters with the line reached (progress).</param>
+    public CsvHeaderProblem? Translate(Stream input, Stream output, Action<long>? onLines = null, CancellationToken cancellationToken = default)
+    {
+        using var reader = new StreamReader(input, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        var buffer = new char[1 << 16];
+        var state = State.FieldStart;
+        long line = 1;
+        long recordLine = 1;
+        var bad = (string?)null;
+        var fieldStart = 0;
+        var endsWithNewline = false;
+        while (true)
+        {
+            var read = reader.Read(buffer);
+            if (read == 0)
+            {
+                break;
+            }
+
+            if (separator == '\0')
+            {
+                separator = DetectSeparator(buffer.AsSpan(0, read));
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            onLines?.Invoke(line);
+
+            endsWithNewline = buffer[read - 1] == '\n';
+            foreach (var c in buffer.AsSpan(0, read))
+            {
+                if ((c == separator || c == '\n') && state != State.Quoted)
+                {
+                    fields.Add(Field(state, fieldStart));
+                    state = State.FieldStart;
+                    if (c == '\n')
+                    {
+                        if (EndRecord(output, recordLine, line, ref bad) is { } header)
+                        {
+                            return header;
+                        }
+
+                        line++;
+                        recordLine = line;
+                    }
+
+                    continue;
+                }
+
+                switch (state)
+                {
+                    case State.FieldStart:
+                        if (c == '"')
+                        {
+                            fieldStart = record.Length;
+                            state = State.Quoted;
+                        }
+                        else if (c is not (' ' or '\r' or '\t'))
+                        {
+                            fieldStart = record.Length;
+                            record.Append(c);
+                            state = State.Unquoted;
+                        }
+
+                        break;
+                    case State.Unquoted:
+                        if (c != '\r')
+                        {
+                            record.Append(c);
+                        }
+
+                        break;
+                    case State.Quoted:
+                        if (c == '"')
+                        {
+                            state = State.QuoteInQuoted;
+                            break;
+                        }
+
+                        if (c == '\n')
+                        {
+                            line++;
+                            if (record.Length > fieldStart && record[^1] == '\r')
+                            {
+                                record.Length--; // A line break in a value is \n, whatever the file's line ends.
+                            }
+                        }
+
+                        record.Append(c);
+                        if (record.Length > MaxRecordChars)
+                        {
+                            throw new InvalidDataException($"line {recordLine}: a quoted value longer than {MaxRecordChars / (1024 * 1024)} M characters starts here; is a closing quote (\") missing?");
+                        }
+
+                        break;
+                    default: // Just after a closing quote.
+                        if (c == '"' && state == State.QuoteInQuoted)
+                        {
+                            record.Append('"');
+                            state = State.Quoted;
+                        }
+                        else if (c is ' ' or '\r' or '\t')
+                        {
+                            state = State.AfterClosingQuote;
+                        }
+                        else
+                        {
+                            // Keep reading the record as it is; it is reported, not guessed at.
+                            bad ??= $"text after the closing quote of a value in column {fields.Count + 1}{ColumnName(fields.Count)}; a quote inside a quoted value is written twice (\"\")";
+                            record.Append(c);
+                            state = State.Unquoted;
+                        }
+
+                        break;
+                }
+            }
+        }
+
+        switch (state)
+        {
+            case State.Quoted when columns is null:
+                return new CsvHeaderProblem(recordLine, "the header has a quoted name that is never closed (a missing \")");
+            case State.Quoted:
+                WriteBadRecord(output, "a quoted value starts on this line and is never closed (a missing \")");
+                fields.Clear();
+                record.Clear();
+                WriteEmptyLines(output, line - recordLine + (endsWithNewline ? 0 : 1) - 1);
+                return null;
+            case State.FieldStart when fields.Count == 0:
+                return null; // The input ended with its last line's newline (or was empty).
+        }
+
+        fields.Add(Field(state, fieldStart));
+        return EndRecord(output, recordLine, line, ref bad);
+    }
+
+    /// <summary>The value that ends here, begun at <paramref name="start"/> in <paramref name="state"/>.</summary>
+    private (int Start, int Length, bool Quoted) Field(State state, int start) => state switch
+    {
+        State.FieldStart => (record.Length, 0, false),
+        State.Unquoted => (start, TrimmedLength(start), false),
+        _ => (start, record.Length - start, true),
+    };
+
+    /// <summary>The separator the header line uses most outside quotes: comma, semicolon or tab (comma when none).</summary>
+    private static char DetectSeparator(ReadOnlySpan<char> start)
+    {
+        int commas = 0, semicolons = 0, tabs = 0;
+        var quoted = false;
+        var text = false;
+        foreach (var c in start)
+        {
+            if (c == '"')
+            {
+                quoted = !quoted;
+                text = true;
+            }
+            else if (c == '\n' && !quoted)
+            {
+                if (text)
+                {
+                    break; // Blank lines before the header are skipped.
+                }
+            }
+            else if (!quoted && !char.IsWhiteSpace(c))
+            {
+                text = true;
+                commas += c == ',' ? 1 : 0;
+                semicolons += c == ';' ? 1 : 0;
+            }
+            else if (!quoted && c == '\t')
+            {
+                tabs++;
+            }
+        }
+
+        return tabs > commas && tabs >= semicolons ? '\t' : semicolons > commas ? ';' : ',';
+    }
+
+    /// <summary>The length of the unquoted value that started at <paramref name="start"/> without its trailing spaces.</summary>
+    private int TrimmedLength(int start)
+    {
+        var end = record.Length;
+        while (end > start && (record[end - 1] == ' ' || (record[end - 1] == '\t' && separator != '\t')))
+        {
+            end--;
+        }
+
+        return end - start;
+    }
+
+    /// <summary>
+    /// Writes the record that spans lines <paramref name="first"/> to <paramref name="last"/> (the header, a blank
+    /// line, a record or a bad one) as that many output lines. Returns a header problem, which ends the translation.
+    /// </summary>
+    private CsvHeaderProblem? EndRecord(Stream output, long first, long last, ref string? bad)
+    {
+        try
+        {
+            var blank = fields.Count == 1 && fields[0].Length == 0 && !fields[0].Quoted;
+            if (blank)
+            {
+                WriteEmptyLines(output, last - first + 1);
+                return null;
+            }
+
+            if (columns is null)
+            {
+                if (bad is not null)
+                {
+                    return new CsvHeaderProblem(first, bad);
+                }
+
+                var problem = ReadHeader(first);
+                WriteEmptyLines(output, last - first + 1);
+                return problem;
+            }
+
+            bad ??= Check();
+            if (bad is not null)
+            {
+                WriteBadRecord(output, bad);
+                WriteEmptyLines(output, last - first);
+                return null;
+            }
+
+            WriteRecord(output);
+            WriteEmptyLines(output, last - first);
+            return null;
+        }
+        finally
+        {
+            fields.Clear();
+            record.Clear();
+            bad = null;
+        }
+    }
+
+    private CsvHeaderProblem? ReadHeader(long line)
+    {
+        var count = fields.Count;
+        while (count > 1 && fields[count - 1] is { Length: 0, Quoted: false })
+        {
+            count--; // Separators a spreadsheet left after the last column.
+        }
+
+        var names = new Column[count];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            var name = Text(i);
+            if (name.Contains('\uFFFD', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+            {
+                return new CsvHeaderProblem(line, "the header is not UTF-8 text; save the file as UTF-8 (or UTF-16 with its byte-order mark)");
+            }
+
+            if (name.Length == 0)
+            {
+                return new CsvHeaderProblem(line, $"column {i + 1} has no name; every column needs one (a property name, or profile_id, …)");
+            }
+
+            var role = RoleOf(name);
+            var key = role == Role.Property ? name : FieldName(role);
+            if (seen.TryGetValue(key, out var other))
+            {
+                return new CsvHeaderProblem(line, $"columns {other + 1} and {i + 1} are both '{key}'");
+            }
+
+            seen[key] = i;
+            names[i] = new Column(name, role, role == Role.Property ? name : FieldName(role));
+        }
+
+        Role[] required = kind == IngestKind.Events ? [Role.Profile, Role.Metric, Role.Timestamp] : [Role.Profile];
+        foreach (var role in required)
+        {
+            if (!names.Any(c => c.Role == role))
+            {
+                var header = string.Join(", ", names.Select(c => c.Name));
+                return new CsvHeaderProblem(
+                    line,
+                    $"no '{FieldName(role)}' column (the header has: {Shortened(header)}); {Explanation(role)} The separator read is {SeparatorName(separator)}.");
+            }
+        }
+
+        columns = names;
+        return null;
+    }
+
+    private string? Check()
+    {
+        var count = fields.Count;
+        while (count > columns!.Length && fields[count - 1].Length == 0)
+        {
+            count--; // Separators a spreadsheet left after the last column.
+        }
+
+        if (count != columns.Length)
+        {
+            return $"{count} values where the header has {columns.Length} columns"
+                + (count > columns.Length ? $" (a value holding {SeparatorName(separator)} must be quoted: \"a{separator}b\")" : string.Empty);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var (start, length, _) = fields[i];
+            for (var j = start; j < start + length; j++)
+            {
+                if (record[j] is '\uFFFD' or '\0')
+                {
+                    return $"the value in column '{columns[i].Name}' is not UTF-8 text; save the file as UTF-8 (or UTF-16 with its byte-order mark)";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void WriteRecord(Stream output)
+    {
+        json.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(json, WriterOptions))
+        {
+            writer.WriteStartObject();
+            for (var i = 0; i < columns!.Length; i++)
+            {
+                var column = columns[i];
+                var text = Span(i);
+                if (column.Role == Role.Property)
+                {
+                    continue;
+                }
+
+                if (text.IsEmpty && (column.Role is Role.Company or Role.Value || (column.Role == Role.Timestamp && kind == IngestKind.Profiles)))
+                {
+                    continue; // Left to --company; no value; an update that takes effect now.
+                }
+
+                writer.WritePropertyName(column.Key);
+                if (column.Role == Role.Value && IsJsonNumber(text))
+                {
+                    writer.WriteRawValue(text, skipInputValidation: true);
+                }
+                else
+                {
+                    writer.WriteStringValue(text);
+                }
+            }
+
+            writer.WriteStartObject("properties");
+            for (var i = 0; i < columns.Length; i++)
+            {
+                var text = Span(i);
+                if (columns[i].Role != Role.Property || text.IsEmpty)
+                {
+                    continue;
+                }
+
+                writer.WritePropertyName(columns[i].Key);
+                if (IsJsonNumber(text))
+                {
+                    writer.WriteRawValue(text, skipInputValidation: true);
+                }
+                else if (text.Equals("true", StringComparison.OrdinalIgnoreCase) || text.Equals("false", StringComparison.OrdinalIgnoreCase))
+                {
+                    writer.WriteBooleanValue(text.Length == 4);
+                }
+                else
+                {
+                    writer.WriteStringValue(text);
+                }
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        output.Write(json.WrittenSpan);
+        output.WriteByte((byte)'\n');
+    }
+
+    /// <summary>A JSON number: <c>-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?</c>.</summary>
+    internal static bool IsJsonNumber(ReadOnlySpan<char> text)
+    {
+        var rest = text.StartsWith('-') ? text[1..] : text;
+        if (rest.StartsWith('0'))
+        {
+            rest = rest[1..];
+        }
+        else if (!SkipDigits(ref rest))
+        {
+            return false;
+        }
+
+        if (rest.StartsWith('.'))
+        {
+            rest = rest[1..];
+            if (!SkipDigits(ref rest))
+            {
+                return false;
+            }
+        }
+
+        if (rest.StartsWith('e') || rest.StartsWith('E'))
+        {
+            rest = rest[1..];
+            if (rest.StartsWith('+') || rest.StartsWith('-'))
+            {
+                rest = rest[1..];
+            }
+
+            if (!SkipDigits(ref rest))
+            {
+                return false;
+            }
+        }
+
+        return rest.IsEmpty;
+    }
+
+    /// <summary>Moves past the leading digits; false when there are none.</summary>
+    private static bool SkipDigits(ref ReadOnlySpan<char> text)
+    {
+        var digits = text.IndexOfAnyExceptInRange('0', '9');
+        digits = digits < 0 ? text.Length : digits;
+        text = text[digits..];
+        return digits > 0;
+    }
+
+    private static void WriteBadRecord(Stream output, string reason)
+    {
+        output.WriteByte(BadRecordMark);
+        output.Write(Encoding.UTF8.GetBytes(reason));
+        output.WriteByte((byte)'\n');
+    }
+
+    private static void WriteEmptyLines(Stream output, long count)
+    {
+        for (var i = 0L; i < count; i++)
+        {
+            output.WriteByte((byte)'\n');
+        }
+    }
+
+    private ReadOnlySpan<char> Span(int field)
+    {
+        // StringBuilder chunks are not one span; records are short, so a copy per value is cheap enough.
+        var (start, length, _) = fields[field];
+        return record.ToString(start, length).AsSpan();
+    }
+
+    private string Text(int field) => record.ToString(fields[field].Start, fields[field].Length);
+
+    private string ColumnName(int index) => columns is not null && index < columns.Length ? $" ('{columns[index].Name}')" : string.Empty;
+
+    private Role RoleOf(string name)
+    {
+        if (name.Equals("profile_id", StringComparison.OrdinalIgnoreCase))
+        {
+            return Role.Profile;
+        }
+
+        if (name.Equals("company_id", StringComparison.OrdinalIgnoreCase))
+        {
+            return Role.Company;
+        }
+
+        if (kind == IngestKind.Events)
+        {
+            return name.Equals("metric", StringComparison.OrdinalIgnoreCase) ? Role.Metric
+                : name.Equals("timestamp", StringComparison.OrdinalIgnoreCase) ? Role.Timestamp
+                : name.Equals("value", StringComparison.OrdinalIgnoreCase) ? Role.Value
+                : Role.Property;
+        }
+
+        return name.Equals("updated_at", StringComparison.OrdinalIgnoreCase) ? Role.Timestamp : Role.Property;
+    }
+
+    private string FieldName(Role role) => role switch
+    {
+        Role.Profile => "profile_id",
+        Role.Company => "company_id",
+        Role.Metric => "metric",
+        Role.Timestamp => kind == IngestKind.Events ? "timestamp" : "updated_at",
+        Role.Value => "value",
+        _ => throw new ArgumentOutOfRangeException(nameof(role)),
+    };
+
+    private static string Explanation(Role role) => role switch
+    {
+        Role.Profile => "name the column that holds each profile's id profile_id.",
+        Role.Metric => "an event needs a metric column (what happened: Placed Order, Opened Email, …).",
+        _ => "an event needs a timestamp column (ISO-8601, e.g. 2026-11-20T10:00:00Z).",
+    };
+
+    private static string SeparatorName(char separator) => separator switch
+    {
+        ';' => "a semicolon",
+        '\t' => "a tab",
+        _ => "a comma",
+    };
+
+    private static string Shortened(string text) => text.Length <= 200 ? text : text[..200] + "…";
+
+    /// <summary>A header column: its name as written, what it holds, and the JSON name it is written under.</summary>
+    private readonly record struct Column(string Name, Role Role, string Key);
+}
+
+/// <summary>Why a CSV header cannot be read, and on which line it is.</summary>
+internal readonly record struct CsvHeaderProblem(long Line, string Reason);
