@@ -31,6 +31,7 @@ internal sealed class CsvTranslator
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
     private readonly IngestKind kind;
+    private readonly bool withProperties;
     private readonly StringBuilder record = new();
     private readonly List<(int Start, int Length, bool Quoted)> fields = [];
     private readonly ArrayBufferWriter<byte> json = new(4096);
@@ -38,9 +39,12 @@ internal sealed class CsvTranslator
     private char separator;
 
     /// <param name="kind">Which fields the columns may name.</param>
-    public CsvTranslator(IngestKind kind)
+    /// <param name="kind">Which fields the columns may name.</param>
+    /// <param name="withProperties">False to leave the property columns out (only the ids are wanted).</param>
+    public CsvTranslator(IngestKind kind, bool withProperties = true)
     {
         this.kind = kind;
+        this.withProperties = withProperties;
     }
 
     /// <summary>
@@ -369,7 +373,7 @@ internal sealed class CsvTranslator
 
         if (count != columns.Length)
         {
-            return $"{count} values where the header has {columns.Length} columns"
+            return $"{count} value{(count == 1 ? string.Empty : "s")} where the header has {columns.Length} columns"
                 + (count > columns.Length ? $" (a value holding {SeparatorName(separator)} must be quoted: \"a{separator}b\")" : string.Empty);
         }
 
@@ -420,10 +424,10 @@ internal sealed class CsvTranslator
             }
 
             writer.WriteStartObject("properties");
-            for (var i = 0; i < columns.Length; i++)
+            for (var i = 0; i < columns.Length && withProperties; i++)
             {
-                var text = Span(i);
-                if (columns[i].Role != Role.Property || text.IsEmpty)
+                var text = columns[i].Role == Role.Property ? Span(i) : [];
+                if (text.IsEmpty)
                 {
                     continue;
                 }

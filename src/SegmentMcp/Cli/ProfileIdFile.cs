@@ -1,3 +1,4 @@
+using SegmentMcp.Core.Ingest;
 using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Cli;
@@ -32,17 +33,42 @@ internal static class ProfileIdFile
         return null;
     }
 
-    /// <summary>The distinct ids (trimmed, blank lines skipped) and a "line N: reason" for each bad line.</summary>
+    /// <summary>
+    /// The distinct ids (trimmed, blank lines skipped) and a "line N: reason" for each bad line. A CSV whose header
+    /// names a profile_id column (what <c>segments export --format csv</c> writes) gives that column's ids.
+    /// </summary>
     public static async Task<(List<string> Ids, List<string> Bad)> ReadAsync(Stream stream, CancellationToken stop)
     {
+        using var content = new MemoryStream();
+        using (stream)
+        {
+            await stream.CopyToAsync(content, stop).ConfigureAwait(false);
+        }
+
+        var lines = new List<(long Number, string Text)>();
+        var bad = new List<string>();
+        content.Position = 0;
+        using (var reader = new StreamReader(content, leaveOpen: true))
+        {
+            var number = 0;
+            while (await reader.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
+            {
+                number++;
+                if (lines.Count == 0 && line.Trim().Length > 0 && ProfileIdColumn.IsHeader(line))
+                {
+                    content.Position = 0;
+                    (lines, bad) = ProfileIdColumn.Read(content, stop);
+                    break;
+                }
+
+                lines.Add((number, line));
+            }
+        }
+
         var ids = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var bad = new List<string>();
-        using var reader = new StreamReader(stream);
-        var number = 0;
-        while (await reader.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
+        foreach (var (number, line) in lines)
         {
-            number++;
             var text = line.Trim();
             if (text.Length == 0)
             {

@@ -83,6 +83,15 @@ public sealed class ListsCommandTests : IDisposable
         Assert.Equal("profile_id,city,email\nu1,\"Boston, MA\",a@x.io\nu2,Denver,\nu3,,\n", csv.StandardOutput);
         Assert.Equal(0, (await HostProcess.RunAsync(null, "lists", "import", "--id", "copy", "--file", exported, "--company", "acme", "--data", Data)).ExitCode);
 
+        // A CSV export goes back in by its profile_id column, not as lines (its header is no id, nor is "u1,Boston, MA").
+        var fromCsv = await HostProcess.RunAsync(csv.StandardOutput, "lists", "import", "--id", "from-csv", "--file", "-", "--company", "acme", "--data", Data);
+        Assert.True(fromCsv.ExitCode == 0, fromCsv.StandardError);
+        Assert.Contains("list from-csv (created): 3 ids read, 3 added, 0 already on it, 3 on the list", fromCsv.StandardOutput, StringComparison.Ordinal);
+        var badCsv = await HostProcess.RunAsync("email;Profile_ID\na@x.io;u1\nb@x.io;\nc@x.io\n", "lists", "import", "--id", "from-csv", "--file", "-", "--company", "acme", "--data", Data);
+        Assert.Equal(1, badCsv.ExitCode);
+        Assert.Contains("line 3: the profile_id value is empty\nline 4: 1 value where the header has 2 columns\n", badCsv.StandardError, StringComparison.Ordinal);
+        Assert.Contains("nothing was written", badCsv.StandardError, StringComparison.Ordinal);
+
         var segment = Path.Combine(directory, "on-vips.json");
         await File.WriteAllTextAsync(segment, """{"name": "On vips", "condition": {"in_list": {"id": "vips"}}}""");
         var saved = await HostProcess.RunAsync(null, "segments", "save", "--file", segment, "--json", "--company", "acme", "--data", Data);

@@ -176,6 +176,26 @@ public class CsvTranslatorTests
     [InlineData("NaN", false)]
     public void Numbers_are_json_numbers(string text, bool number) => Assert.Equal(number, CsvTranslator.IsJsonNumber(text));
 
+    [Theory]
+    [InlineData("profile_id", true)]
+    [InlineData("email,Profile_ID,city", true)]
+    [InlineData("\"profile_id\";\"city\"", true)]
+    [InlineData("email\t profile_id ", true)]
+    [InlineData("u1", false)]
+    [InlineData("profile_ids", false)]
+    [InlineData("my profile_id", false)]
+    public void A_file_of_ids_is_csv_when_its_first_line_names_a_profile_id_column(string firstLine, bool header) =>
+        Assert.Equal(header, ProfileIdColumn.IsHeader(firstLine));
+
+    [Fact]
+    public void The_profile_id_column_gives_each_records_id_with_its_line_and_the_bad_records()
+    {
+        var (ids, bad) = ProfileIdColumn.Read(new MemoryStream(Encoding.UTF8.GetBytes("city,profile_id\n\"Boston,\nMA\",u1\n\nRome,u2\nOslo,\nParis\n")));
+
+        Assert.Equal([(2L, "u1"), (5L, "u2")], ids);
+        Assert.Equal(["line 6: the profile_id value is empty", "line 7: 1 value where the header has 2 columns"], bad);
+    }
+
     private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, string csv) =>
         Translate(kind, Encoding.UTF8.GetBytes(csv));
 

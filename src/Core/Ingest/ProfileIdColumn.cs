@@ -1,0 +1,63 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SegmentMcp.Core.Ingest;
+
+/// <summary>
+/// The profile ids of a CSV file whose header names a <c>profile_id</c> column (what <c>segments export --format
+/// csv</c> writes), for the verbs that read a file of ids (<c>lists import</c>, <c>profiles erase</c>).
+/// </summary>
+public static class ProfileIdColumn
+{
+    /// <summary>
+    /// Whether <paramref name="firstLine"/> (the file's first line that is not blank) is a CSV header with a
+    /// <c>profile_id</c> column: one of its comma-, semicolon- or tab-separated cells is that name, ignoring case,
+    /// quotes and surrounding spaces.
+    /// </summary>
+    public static bool IsHeader(string firstLine) =>
+        firstLine.Split([',', ';', '\t']).Any(cell => cell.Trim().Trim('"').Trim().Equals("profile_id", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Each record's <c>profile_id</c> with the line it starts on, in file order, and "line N: reason" for every
+    /// record that cannot be read (a row with too few values, a quote never closed, …), as ingest reports them.
+    /// </summary>
+    public static (List<(long Line, string Id)> Ids, List<string> Bad) Read(Stream csv, CancellationToken cancellationToken = default)
+    {
+        using var translated = new MemoryStream();
+        var header = new CsvTranslator(IngestKind.Profiles, withProperties: false).Translate(csv, translated, cancellationToken: cancellationToken);
+        if (header is { } problem)
+        {
+            return ([], [$"line {problem.Line}: {problem.Reason}"]);
+        }
+
+        var ids = new List<(long, string)>();
+        var bad = new List<string>();
+        var line = 0L;
+        foreach (var text in Encoding.UTF8.GetString(translated.GetBuffer(), 0, (int)translated.Length).Split('\n'))
+        {
+            line++;
+            if (text.Length == 0)
+            {
+                continue;
+            }
+
+            if (text[0] == (char)CsvTranslator.BadRecordMark)
+            {
+                bad.Add($"line {line}: {text[1..]}");
+                continue;
+            }
+
+            using var record = JsonDocument.Parse(text);
+            var id = record.RootElement.GetProperty("profile_id").GetString()!;
+            if (id.Length == 0)
+            {
+                bad.Add($"line {line}: the profile_id value is empty");
+                continue;
+            }
+
+            ids.Add((line, id));
+        }
+
+        return (ids, bad);
+    }
+}
