@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.App;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Export;
 
 namespace SegmentMcp.Cli;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SegmentMcp.Core.App;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Export;
 
 namespace SegmentMcp.Cli;
 
@@ -79,49 +80,14 @@ internal static class MemberExport
         Func<ExportRow?, Task<IReadOnlyList<ExportRow>>> page, CancellationToken stop)
     {
         var profiles = services.GetRequiredService<ProfileReader>();
-        var temporary = output is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.part");
-        try
+        Task<long> WriteRowsAsync(Stream stream) => MemberWriter.WriteAsync(
+            stream, format, leading, properties, page, ids => profiles.PropertiesOfAsync(company, ids, properties, valuesAt, stop), stop);
+        if (output is not null)
         {
-            long written;
-            await using (var stream = temporary is null ? Console.OpenStandardOutput() : CreateBeside(temporary, output!))
-            {
-                written = await MemberWriter.WriteAsync(
-                    stream, format, leading, properties, page, ids => profiles.PropertiesOfAsync(company, ids, properties, valuesAt, stop), stop).ConfigureAwait(false);
-            }
+            return await ExportFile.WriteAsync(output, $"--output {output}", WriteRowsAsync).ConfigureAwait(false);
+        }
 
-            if (temporary is not null)
-            {
-                try
-                {
-                    System.IO.File.Move(temporary, output!, overwrite: true);
-                }
-                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-                {
-                    throw new IOException($"--output {output}: the export could not replace it ({exception.Message})", exception);
-                }
-            }
-
-            return written;
-        }
-        finally
-        {
-            if (temporary is not null && System.IO.File.Exists(temporary))
-            {
-                System.IO.File.Delete(temporary);
-            }
-        }
-    }
-
-    /// <summary>The file an export is written to before it replaces <paramref name="output"/>; a failure names the output.</summary>
-    public static FileStream CreateBeside(string temporary, string output)
-    {
-        try
-        {
-            return System.IO.File.Create(temporary);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"--output {output}: cannot write in '{Path.GetDirectoryName(temporary)}' ({exception.Message})", exception);
-        }
+        await using var standardOutput = Console.OpenStandardOutput();
+        return await WriteRowsAsync(standardOutput).ConfigureAwait(false);
     }
 }

@@ -9,6 +9,7 @@ using SegmentMcp.Core.App;
 using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Export;
 
 namespace SegmentMcp.Cli;
 

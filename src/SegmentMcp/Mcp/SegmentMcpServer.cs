@@ -33,8 +33,11 @@ internal static class SegmentMcpServer
         typeof(HistoryTools), typeof(ListTools), typeof(RefreshTools), typeof(ProfileTools),
     ];
 
+    /// <summary>Tools for a server on the user's own machine (stdio): they touch its files.</summary>
+    private static readonly Type[] LocalToolTypes = [typeof(ExportTools)];
+
     /// <summary>The product's tool names: only their schemas are rewritten, never another registration's (the conformance fixtures).</summary>
-    private static readonly IReadOnlySet<string> ToolNames = ToolSchemas.NamesOf(ToolTypes);
+    private static readonly IReadOnlySet<string> ToolNames = ToolSchemas.NamesOf([.. ToolTypes, .. LocalToolTypes]);
 
     /// <summary>The product's services (<see cref="SegmentServices"/>) plus what only the MCP server needs: its prompts.</summary>
     public static IServiceCollection AddSegmentMcpServices(this IServiceCollection services, IClickHouseEngine engine, StorageSchema schema, string? promptsDirectory = null)
@@ -66,6 +69,13 @@ internal static class SegmentMcpServer
             .WithUnsubscribeFromResourcesHandler((request, cancellationToken) => request.Services!.GetRequiredService<SegmentSubscriptions>().UnsubscribeAsync(request, cancellationToken))
             .WithSegmentListen();
     }
+
+    /// <summary>
+    /// The tools that write files (<see cref="ExportTools"/>), for a server on the user's own machine: stdio, whose
+    /// client started it. The HTTP server, shared by tenants over the network, does not offer them.
+    /// </summary>
+    public static IMcpServerBuilder WithLocalFileTools(this IMcpServerBuilder builder) =>
+        builder.WithTools((IEnumerable<Type>)LocalToolTypes, McpJson.Options);
 
     /// <summary>
     /// <c>subscriptions/listen</c> (2026-07-28) for saved segments: the stateless HTTP server holds no session to push

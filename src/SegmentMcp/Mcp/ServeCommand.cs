@@ -128,7 +128,7 @@ internal static class ServeCommand
         builder.Services.AddSingleton<ITenantAccessor>(new FixedTenant(company));
         builder.Services.AddSingleton(background);
         builder.Services.AddHostedService<EvaluationService>();
-        builder.Services.AddMcpServer().WithStreamServerTransport(streams.Input, streams.Output).WithSegmentMcp().WithSegmentSubscriptions();
+        builder.Services.AddMcpServer().WithStreamServerTransport(streams.Input, streams.Output).WithSegmentMcp().WithSegmentSubscriptions().WithLocalFileTools();
         using var host = builder.Build();
         await host.RunAsync(stop).ConfigureAwait(false);
     }

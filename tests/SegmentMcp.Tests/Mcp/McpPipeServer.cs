@@ -41,7 +41,8 @@ public sealed class McpPipeServer : IAsyncDisposable
         services.AddMcpServer()
             .WithStreamServerTransport(clientToServer.Reader.AsStream(), serverToClient.Writer.AsStream())
             .WithSegmentMcp()
-            .WithSegmentSubscriptions();
+            .WithSegmentSubscriptions()
+            .WithLocalFileTools();
         var server = new McpPipeServer(services.BuildServiceProvider(), clientToServer, serverToClient);
         server.Client = await McpClient.CreateAsync(new StreamClientTransport(clientToServer.Writer.AsStream(), serverToClient.Reader.AsStream()), clientOptions);
         return server;

@@ -4,7 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace SegmentMcp.Cli;
+namespace SegmentMcp.Export;
 
 /// <summary>One exported row: a profile and the columns before its properties (a change and its time, say).</summary>
 internal sealed record ExportRow(string ProfileId, IReadOnlyList<object?> Leading);
