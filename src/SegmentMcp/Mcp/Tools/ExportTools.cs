@@ -121,7 +121,7 @@ internal sealed class ExportTools(
             throw new McpException("path: required; ask the user where to save the file (an absolute path, or one starting with ~/).");
         }
 
-        if (given == "~" || given.StartsWith("~/", StringComparison.Ordinal))
+        if (given == "~" || given.StartsWith("~/", StringComparison.Ordinal) || given.StartsWith("~\\", StringComparison.Ordinal))
         {
             given = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), given.Length > 2 ? given[2..] : string.Empty);
         }
