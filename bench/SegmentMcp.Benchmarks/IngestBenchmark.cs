@@ -59,7 +59,7 @@ internal static class IngestBenchmark
                         generate.Restart();
                         WriteCsvFile(ndjson, path);
                         generated += generate.Elapsed;
-                        source = IngestSource.File(path).As(IngestFormat.Csv);
+                        source = IngestSource.File(path).AsCsv();
                     }
 
                     var schema = new StorageSchema("bench_ingest_" + Guid.NewGuid().ToString("N")[..8]);

@@ -16,7 +16,8 @@ namespace SegmentMcp.Core.Ingest;
 /// CSV's own line, in the order of the lines.</para>
 /// <para>The header names the columns. <c>profile_id</c> and <c>company_id</c> (and for events <c>metric</c>,
 /// <c>timestamp</c> and <c>value</c>, for profiles <c>updated_at</c>) are the record's fields, matched ignoring case;
-/// every other column is a property. An empty cell sets nothing. A cell that is a JSON number (<c>34</c>, <c>-0.5</c>,
+/// every other column is a property; <see cref="CsvColumns"/> gives fields to columns of other names and can name one
+/// metric for every event. An empty cell sets nothing. A cell that is a JSON number (<c>34</c>, <c>-0.5</c>,
 /// not <c>02134</c>) is stored as a number, <c>true</c>/<c>false</c> in any case as a boolean, anything else as text;
 /// comparisons read text of a number's shape as that number, so a column's mixed cells still compare alike.</para>
 /// <para>Quoting follows RFC 4180 (<c>"a ""quoted"" value, with a comma"</c>); the separator is the one of
@@ -32,19 +33,23 @@ internal sealed class CsvTranslator
 
     private readonly IngestKind kind;
     private readonly bool withProperties;
+    private readonly CsvColumns? columns;
+    private readonly string? metric;
     private readonly StringBuilder record = new();
     private readonly List<(int Start, int Length, bool Quoted)> fields = [];
     private readonly ArrayBufferWriter<byte> json = new(4096);
-    private Column[]? columns;
+    private Column[]? header;
     private char separator;
 
     /// <param name="kind">Which fields the columns may name.</param>
-    /// <param name="kind">Which fields the columns may name.</param>
     /// <param name="withProperties">False to leave the property columns out (only the ids are wanted).</param>
-    public CsvTranslator(IngestKind kind, bool withProperties = true)
+    /// <param name="columns">Fields held by columns of other names; the metric of every event.</param>
+    public CsvTranslator(IngestKind kind, bool withProperties = true, CsvColumns? columns = null)
     {
         this.kind = kind;
         this.withProperties = withProperties;
+        this.columns = columns;
+        metric = kind == IngestKind.Events ? columns?.Metric : null;
     }
 
     /// <summary>
@@ -195,7 +200,7 @@ internal sealed class CsvTranslator
 
         switch (state)
         {
-            case State.Quoted when columns is null:
+            case State.Quoted when header is null:
                 return new CsvHeaderProblem(recordLine, "the header has a quoted name that is never closed (a missing \")");
             case State.Quoted:
                 WriteBadRecord(output, "a quoted value starts on this line and is never closed (a missing \")");
@@ -281,7 +286,7 @@ internal sealed class CsvTranslator
                 return null;
             }
 
-            if (columns is null)
+            if (header is null)
             {
                 if (bad is not null)
                 {
@@ -321,60 +326,95 @@ internal sealed class CsvTranslator
             count--; // Separators a spreadsheet left after the last column.
         }
 
-        var names = new Column[count];
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var texts = new string[count];
         for (var i = 0; i < count; i++)
         {
-            var name = Text(i);
-            if (name.Contains('\uFFFD', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+            texts[i] = Text(i);
+            if (texts[i].Contains('\uFFFD', StringComparison.Ordinal) || texts[i].Contains('\0', StringComparison.Ordinal))
             {
                 return new CsvHeaderProblem(line, "the header is not UTF-8 text; save the file as UTF-8 (or UTF-16 with its byte-order mark)");
             }
 
-            if (name.Length == 0)
+            if (texts[i].Length == 0)
             {
                 return new CsvHeaderProblem(line, $"column {i + 1} has no name; every column needs one (a property name, or profile_id, …)");
             }
+        }
 
-            var role = RoleOf(name);
-            var key = role == Role.Property ? name : FieldName(role);
+        var listed = Shortened(string.Join(", ", texts));
+        var mapped = new Dictionary<int, Role>();
+        foreach (var given in (columns?.Fields ?? []).GroupBy(f => f.Field, StringComparer.Ordinal))
+        {
+            if (RoleOfField(given.Key) is not { } role)
+            {
+                continue; // A field of the other kind of input (updated_at for events, say).
+            }
+
+            // Each input uses the column it has of those given; one named as the field itself needs no mapping.
+            var found = given.Select(g => Array.FindIndex(texts, t => t.Equals(g.Column.Trim(), StringComparison.OrdinalIgnoreCase))).Where(i => i >= 0).Distinct().ToList();
+            if (found.Count > 1)
+            {
+                return new CsvHeaderProblem(line, $"columns {string.Join(" and ", found.Select(i => $"'{texts[i]}'"))} are each given as {given.Key}; give one.");
+            }
+
+            if (found.Count == 1)
+            {
+                mapped[found[0]] = role;
+            }
+            else if (!texts.Any(t => RoleOf(t) == role))
+            {
+                var wanted = string.Join(" or ", given.Select(g => $"'{g.Column}'"));
+                return new CsvHeaderProblem(line, $"no column {wanted} to read {given.Key} from (the header has: {listed}).");
+            }
+        }
+
+        var names = new Column[count];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            var role = mapped.TryGetValue(i, out var given) ? given : RoleOf(texts[i]);
+            var key = role == Role.Property ? texts[i] : FieldName(role);
             if (seen.TryGetValue(key, out var other))
             {
-                return new CsvHeaderProblem(line, $"columns {other + 1} and {i + 1} are both '{key}'");
+                return new CsvHeaderProblem(line, $"columns {other + 1} ('{texts[other]}') and {i + 1} ('{texts[i]}') are both '{key}'");
             }
 
             seen[key] = i;
-            names[i] = new Column(name, role, role == Role.Property ? name : FieldName(role));
+            names[i] = new Column(texts[i], role, key);
+        }
+
+        if (metric is not null && names.FirstOrDefault(c => c.Role == Role.Metric) is { Name: not null } metricColumn)
+        {
+            return new CsvHeaderProblem(line, $"column '{metricColumn.Name}' holds each event's metric, and a metric for every event ('{metric}') was given too; give one or the other.");
         }
 
         Role[] required = kind == IngestKind.Events ? [Role.Profile, Role.Metric, Role.Timestamp] : [Role.Profile];
         foreach (var role in required)
         {
-            if (!names.Any(c => c.Role == role))
+            if (!names.Any(c => c.Role == role) && !(role == Role.Metric && metric is not null))
             {
-                var header = string.Join(", ", names.Select(c => c.Name));
                 return new CsvHeaderProblem(
                     line,
-                    $"no '{FieldName(role)}' column (the header has: {Shortened(header)}); {Explanation(role)} The separator read is {SeparatorName(separator)}.");
+                    $"no '{FieldName(role)}' column (the header has: {listed}); {Explanation(role)} The separator read is {SeparatorName(separator)}.");
             }
         }
 
-        columns = names;
+        header = names;
         return null;
     }
 
     private string? Check()
     {
         var count = fields.Count;
-        while (count > columns!.Length && fields[count - 1].Length == 0)
+        while (count > header!.Length && fields[count - 1].Length == 0)
         {
             count--; // Separators a spreadsheet left after the last column.
         }
 
-        if (count != columns.Length)
+        if (count != header.Length)
         {
-            return $"{count} value{(count == 1 ? string.Empty : "s")} where the header has {columns.Length} columns"
-                + (count > columns.Length ? $" (a value holding {SeparatorName(separator)} must be quoted: \"a{separator}b\")" : string.Empty);
+            return $"{count} value{(count == 1 ? string.Empty : "s")} where the header has {header.Length} columns"
+                + (count > header.Length ? $" (a value holding {SeparatorName(separator)} must be quoted: \"a{separator}b\")" : string.Empty);
         }
 
         for (var i = 0; i < count; i++)
@@ -384,7 +424,7 @@ internal sealed class CsvTranslator
             {
                 if (record[j] is '\uFFFD' or '\0')
                 {
-                    return $"the value in column '{columns[i].Name}' is not UTF-8 text; save the file as UTF-8 (or UTF-16 with its byte-order mark)";
+                    return $"the value in column '{header[i].Name}' is not UTF-8 text; save the file as UTF-8 (or UTF-16 with its byte-order mark)";
                 }
             }
         }
@@ -398,9 +438,14 @@ internal sealed class CsvTranslator
         using (var writer = new Utf8JsonWriter(json, WriterOptions))
         {
             writer.WriteStartObject();
-            for (var i = 0; i < columns!.Length; i++)
+            if (metric is not null)
             {
-                var column = columns[i];
+                writer.WriteString("metric", metric);
+            }
+
+            for (var i = 0; i < header!.Length; i++)
+            {
+                var column = header[i];
                 var text = Span(i);
                 if (column.Role == Role.Property)
                 {
@@ -424,15 +469,15 @@ internal sealed class CsvTranslator
             }
 
             writer.WriteStartObject("properties");
-            for (var i = 0; i < columns.Length && withProperties; i++)
+            for (var i = 0; i < header.Length && withProperties; i++)
             {
-                var text = columns[i].Role == Role.Property ? Span(i) : [];
+                var text = header[i].Role == Role.Property ? Span(i) : [];
                 if (text.IsEmpty)
                 {
                     continue;
                 }
 
-                writer.WritePropertyName(columns[i].Key);
+                writer.WritePropertyName(header[i].Key);
                 if (IsJsonNumber(text))
                 {
                     writer.WriteRawValue(text, skipInputValidation: true);
@@ -527,7 +572,7 @@ internal sealed class CsvTranslator
 
     private string Text(int field) => record.ToString(fields[field].Start, fields[field].Length);
 
-    private string ColumnName(int index) => columns is not null && index < columns.Length ? $" ('{columns[index].Name}')" : string.Empty;
+    private string ColumnName(int index) => header is not null && index < header.Length ? $" ('{header[index].Name}')" : string.Empty;
 
     private Role RoleOf(string name)
     {
@@ -552,6 +597,16 @@ internal sealed class CsvTranslator
         return name.Equals("updated_at", StringComparison.OrdinalIgnoreCase) ? Role.Timestamp : Role.Property;
     }
 
+    /// <summary>The role of a field name given in <see cref="CsvColumns"/>, or null when this kind of input has no such field.</summary>
+    private Role? RoleOfField(string field) => field switch
+    {
+        "profile_id" => Role.Profile,
+        "company_id" => Role.Company,
+        "metric" or "timestamp" or "value" when kind == IngestKind.Events => field == "metric" ? Role.Metric : field == "timestamp" ? Role.Timestamp : Role.Value,
+        "updated_at" when kind == IngestKind.Profiles => Role.Timestamp,
+        _ => null,
+    };
+
     private string FieldName(Role role) => role switch
     {
         Role.Profile => "profile_id",
@@ -564,9 +619,9 @@ internal sealed class CsvTranslator
 
     private static string Explanation(Role role) => role switch
     {
-        Role.Profile => "name the column that holds each profile's id profile_id.",
-        Role.Metric => "an event needs a metric column (what happened: Placed Order, Opened Email, …).",
-        _ => "an event needs a timestamp column (ISO-8601, e.g. 2026-11-20T10:00:00Z).",
+        Role.Profile => "name the column that holds each profile's id profile_id, or say which it is (--map profile_id=COLUMN).",
+        Role.Metric => "an event needs a metric column (what happened: Placed Order, Opened Email, …), or one metric for every row (--metric NAME).",
+        _ => "an event needs a timestamp column (ISO-8601, e.g. 2026-11-20T10:00:00Z), or say which column holds it (--map timestamp=COLUMN).",
     };
 
     private static string SeparatorName(char separator) => separator switch

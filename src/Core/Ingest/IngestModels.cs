@@ -26,14 +26,18 @@ public sealed class IngestSource
 {
     private readonly Func<Stream> open;
 
-    private IngestSource(string name, Func<Stream> open, bool reopenable, IngestFormat format = IngestFormat.Ndjson, bool translated = false)
+    private IngestSource(string name, Func<Stream> open, bool reopenable, IngestFormat format = IngestFormat.Ndjson, bool translated = false, CsvColumns? columns = null)
     {
         Name = name;
         this.open = open;
         IsReopenable = reopenable;
         Format = format;
         IsTranslatedCsv = translated;
+        Columns = columns;
     }
+
+    /// <summary>For CSV: which columns hold the record's fields when the header does not name them so.</summary>
+    public CsvColumns? Columns { get; }
 
     /// <summary>NDJSON that <see cref="CsvTranslator"/> wrote, whose bad records are lines of their reasons.</summary>
     internal bool IsTranslatedCsv { get; }
@@ -75,8 +79,8 @@ public sealed class IngestSource
     /// <summary>A source that <paramref name="open"/> can produce again, byte for byte (a generator with a fixed seed).</summary>
     public static IngestSource Reopenable(string name, Func<Stream> open) => new(name, open, reopenable: true);
 
-    /// <summary>The same input, read as <paramref name="format"/>.</summary>
-    public IngestSource As(IngestFormat format) => new(Name, open, IsReopenable, format);
+    /// <summary>The same input, read as CSV (<paramref name="columns"/>: fields held by other columns than their names).</summary>
+    public IngestSource AsCsv(CsvColumns? columns = null) => new(Name, open, IsReopenable, IngestFormat.Csv, columns: columns);
 
     internal Stream Open() => open();
 
@@ -109,6 +113,20 @@ public sealed class IngestSource
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
+}
+
+/// <summary>
+/// For a CSV whose header does not use the field names: which column holds which field (<c>profile_id</c> in "Customer
+/// ID", <c>timestamp</c> in "Order Date"), and for an events file without a metric column, the metric of every row.
+/// </summary>
+/// <param name="Fields">(field, column) pairs, the field one of <see cref="FieldNames"/>. A field may be given several
+/// columns (an orders file's "Customer Email", a contacts file's "Email"): each input uses the one it has. A field an
+/// input's kind does not have (updated_at for events) is left out of that input.</param>
+/// <param name="Metric">The metric of every event of a file that has no metric column.</param>
+public sealed record CsvColumns(IReadOnlyList<(string Field, string Column)> Fields, string? Metric = null)
+{
+    /// <summary>The fields a column can be given to.</summary>
+    public static readonly IReadOnlyList<string> FieldNames = ["profile_id", "company_id", "metric", "timestamp", "value", "updated_at"];
 }
 
 /// <summary>How an ingest run behaves.</summary>

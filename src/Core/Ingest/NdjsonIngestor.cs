@@ -136,7 +136,7 @@ public sealed class NdjsonIngestor
                 using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
                 using (var input = source.Open())
                 {
-                    header = new CsvTranslator(kind).Translate(
+                    header = new CsvTranslator(kind, columns: source.Columns).Translate(
                         input,
                         output,
                         line =>

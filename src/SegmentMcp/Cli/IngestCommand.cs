@@ -5,7 +5,7 @@ using SegmentMcp.Core.Ingest;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv] [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N]</c>:
+/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv] [--map FIELD=COLUMN …] [--metric NAME] [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N]</c>:
 /// NDJSON or CSV into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
 /// means nothing is written (exit 1). The summary goes to standard output.
 /// </summary>
@@ -16,6 +16,9 @@ internal static class IngestCommand
     private static readonly Option<string?> Format = Flags.Text(
         "--format", "ndjson|csv", "How the inputs are written (default: csv for a file ending in .csv or .tsv, else ndjson; standard input: ndjson). CSV: a header naming the columns (profile_id, …; other columns are properties).",
         value => value is "ndjson" or "csv" ? null : $"--format must be ndjson or csv, not '{value}'");
+    private static readonly Option<string[]> Map = Flags.Repeated(
+        "--map", "FIELD=COLUMN", "CSV: the column holding a field when the header does not use its name, e.g. --map profile_id=\"Customer ID\" --map timestamp=\"Order Date\" (fields: profile_id, company_id, metric, timestamp, value, updated_at); repeat for each field, and for a field whose column the two files name differently (each file uses the one it has).");
+    private static readonly Option<string?> Metric = Flags.Text("--metric", "NAME", "CSV events without a metric column: every row is an event of NAME (e.g. an orders export: \"Placed Order\").");
     private static readonly Option<string?> Company = Flags.Company("The tenant of records without company_id; a record naming another is a bad line.");
     private static readonly Option<bool> SkipInvalid = Flags.Switch("--skip-invalid", "Write the good lines and report the bad ones (default: one bad line writes nothing).");
     private static readonly Option<int> BatchRows = Flags.Int("--batch-rows", "N", "Rows per insert at most (events are batched by month, their table's partition).", 100_000, 1, 10_000_000);
@@ -24,7 +27,7 @@ internal static class IngestCommand
     public static Command Create() => CommandLine.Verb(
         "ingest",
         "Load NDJSON or CSV events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
-        [Events, Profiles, Format, Company, SkipInvalid, BatchRows, ParallelInserts, .. EngineSelection.Options],
+        [Events, Profiles, Format, Map, Metric, Company, SkipInvalid, BatchRows, ParallelInserts, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken cancellationToken)
@@ -49,8 +52,13 @@ internal static class IngestCommand
         // Set aside before the engine opens, whether or not we read it: see StandardInput.
         StandardInput.Detach();
         var format = args.GetValue(Format);
-        var eventSource = Source("events", events, format);
-        var profileSource = Source("profiles", profiles, format);
+        var columns = Columns(args.GetValue(Map) ?? [], args.GetValue(Metric), events);
+        var eventSource = Source("events", events, format, columns);
+        var profileSource = Source("profiles", profiles, format, columns);
+        if (columns is not null && eventSource?.Format != IngestFormat.Csv && profileSource?.Format != IngestFormat.Csv)
+        {
+            throw new UsageException("--map and --metric are for CSV input: give a file ending in .csv or .tsv, or --format csv");
+        }
         var both = eventSource is not null && profileSource is not null;
         IngestKind? reporting = null;
         var options = new IngestOptions
@@ -100,7 +108,42 @@ internal static class IngestCommand
         return CommandLine.Ok;
     }
 
-    private static IngestSource? Source(string flag, string? value, string? format)
+    /// <summary>The fields --map gives to columns and the metric --metric gives every event, or null when neither is given.</summary>
+    private static CsvColumns? Columns(string[] maps, string? metric, string? events)
+    {
+        if (maps.Length == 0 && metric is null)
+        {
+            return null;
+        }
+
+        if (metric is not null && (metric.Trim().Length == 0 || events is null))
+        {
+            throw new UsageException(events is null ? "--metric names the metric of every row of --events; give --events FILE" : "--metric: give a metric name");
+        }
+
+        var fields = new List<(string Field, string Column)>();
+        foreach (var map in maps)
+        {
+            var equals = map.IndexOf('=', StringComparison.Ordinal);
+            var field = equals < 0 ? map.Trim() : map[..equals].Trim();
+            var column = equals < 0 ? string.Empty : map[(equals + 1)..].Trim();
+            if (equals < 0 || column.Length == 0 || !CsvColumns.FieldNames.Contains(field, StringComparer.Ordinal))
+            {
+                throw new UsageException($"--map {map}: give FIELD=COLUMN, FIELD one of {string.Join(", ", CsvColumns.FieldNames)} (e.g. --map profile_id=\"Customer ID\")");
+            }
+
+            fields.Add((field, column));
+        }
+
+        if (metric is not null && fields.Any(f => f.Field == "metric"))
+        {
+            throw new UsageException("--metric and --map metric=… both say where the metric is; give one");
+        }
+
+        return new CsvColumns(fields, metric?.Trim());
+    }
+
+    private static IngestSource? Source(string flag, string? value, string? format, CsvColumns? columns)
     {
         if (value is null)
         {
@@ -111,7 +154,7 @@ internal static class IngestCommand
             : File.Exists(value) ? IngestSource.File(value)
             : throw new UsageException($"--{flag}: no file at '{value}'");
         var csv = format == "csv" || (format is null && (value.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || value.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase)));
-        return csv ? source.As(IngestFormat.Csv) : source;
+        return csv ? source.AsCsv(columns) : source;
     }
 
     private static string Name(IngestKind kind) => kind == IngestKind.Events ? "events" : "profiles";

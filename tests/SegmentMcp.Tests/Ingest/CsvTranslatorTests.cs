@@ -125,11 +125,11 @@ public class CsvTranslatorTests
     }
 
     [Theory]
-    [InlineData(IngestKind.Profiles, "id,email,city\nu1,a@b.c,Rome\n", "no 'profile_id' column (the header has: id, email, city); name the column that holds each profile's id profile_id. The separator read is a comma.")]
-    [InlineData(IngestKind.Events, "profile_id;metric;when\nu1;Opened Email;2026-11-20\n", "no 'timestamp' column (the header has: profile_id, metric, when); an event needs a timestamp column (ISO-8601, e.g. 2026-11-20T10:00:00Z). The separator read is a semicolon.")]
-    [InlineData(IngestKind.Events, "profile_id,timestamp\n", "no 'metric' column (the header has: profile_id, timestamp); an event needs a metric column (what happened: Placed Order, Opened Email, …). The separator read is a comma.")]
-    [InlineData(IngestKind.Profiles, "profile_id,city,Profile_Id\n", "columns 1 and 3 are both 'profile_id'")]
-    [InlineData(IngestKind.Profiles, "profile_id,city,city\n", "columns 2 and 3 are both 'city'")]
+    [InlineData(IngestKind.Profiles, "id,email,city\nu1,a@b.c,Rome\n", "no 'profile_id' column (the header has: id, email, city); name the column that holds each profile's id profile_id, or say which it is (--map profile_id=COLUMN). The separator read is a comma.")]
+    [InlineData(IngestKind.Events, "profile_id;metric;when\nu1;Opened Email;2026-11-20\n", "no 'timestamp' column (the header has: profile_id, metric, when); an event needs a timestamp column (ISO-8601, e.g. 2026-11-20T10:00:00Z), or say which column holds it (--map timestamp=COLUMN). The separator read is a semicolon.")]
+    [InlineData(IngestKind.Events, "profile_id,timestamp\n", "no 'metric' column (the header has: profile_id, timestamp); an event needs a metric column (what happened: Placed Order, Opened Email, …), or one metric for every row (--metric NAME). The separator read is a comma.")]
+    [InlineData(IngestKind.Profiles, "profile_id,city,Profile_Id\n", "columns 1 ('profile_id') and 3 ('Profile_Id') are both 'profile_id'")]
+    [InlineData(IngestKind.Profiles, "profile_id,city,city\n", "columns 2 ('city') and 3 ('city') are both 'city'")]
     [InlineData(IngestKind.Profiles, "profile_id,\"city\n", "the header has a quoted name that is never closed (a missing \")")]
     [InlineData(IngestKind.Profiles, "profile_id,\"city\"x\n", "text after the closing quote of a value in column 2; a quote inside a quoted value is written twice (\"\")")]
     public void A_header_that_cannot_be_read_is_one_problem_naming_what_is_missing(IngestKind kind, string csv, string reason)
@@ -176,6 +176,37 @@ public class CsvTranslatorTests
     [InlineData("NaN", false)]
     public void Numbers_are_json_numbers(string text, bool number) => Assert.Equal(number, CsvTranslator.IsJsonNumber(text));
 
+    [Fact]
+    public void Mapped_columns_hold_their_fields_each_file_uses_the_one_it_has_and_one_metric_can_name_every_row()
+    {
+        var columns = new CsvColumns(
+            [("profile_id", "Customer Email"), ("profile_id", "email"), ("timestamp", "order date"), ("value", "Total"), ("updated_at", "Changed")],
+            "Placed Order");
+
+        var orders = Translate(IngestKind.Events, "Order ID,Customer Email,Order Date,Total\n1001,ann@x.io,2026-11-20 10:00,42.5\n", columns);
+        var idsOnly = columns with { Fields = [("profile_id", "Customer Email"), ("profile_id", "email")] };
+        var contacts = Translate(IngestKind.Profiles, "Email,City,Order Date\nann@x.io,Boston,2026-01-01\n", idsOnly);
+        var named = Translate(IngestKind.Profiles, "profile_id,City\nu1,Rome\n", idsOnly);
+        var missing = Translate(IngestKind.Profiles, "profile_id,City\nu1,Rome\n", columns);
+
+        Assert.Equal("""{"metric":"Placed Order","profile_id":"ann@x.io","timestamp":"2026-11-20 10:00","value":42.5,"properties":{"Order ID":1001}}""", orders.Lines[1]);
+        Assert.Equal("""{"profile_id":"ann@x.io","properties":{"City":"Boston","Order Date":"2026-01-01"}}""", contacts.Lines[1]);
+        Assert.Equal("""{"profile_id":"u1","properties":{"City":"Rome"}}""", named.Lines[1]);
+        Assert.Equal(new CsvHeaderProblem(1, "no column 'Changed' to read updated_at from (the header has: profile_id, City)."), missing.Header);
+    }
+
+    [Theory]
+    [InlineData("Email,Customer Email\n", "columns 'Customer Email' and 'Email' are each given as profile_id; give one.")]
+    [InlineData("Mail,City\n", "no column 'Customer Email' or 'email' to read profile_id from (the header has: Mail, City).")]
+    [InlineData("email,metric,timestamp\n", "column 'metric' holds each event's metric, and a metric for every event ('Placed Order') was given too; give one or the other.")]
+    [InlineData("email,profile_id,timestamp\n", "columns 1 ('email') and 2 ('profile_id') are both 'profile_id'")]
+    public void A_mapping_the_header_cannot_satisfy_is_a_header_problem(string csv, string reason)
+    {
+        var columns = new CsvColumns([("profile_id", "Customer Email"), ("profile_id", "email")], "Placed Order");
+
+        Assert.Equal(new CsvHeaderProblem(1, reason), Translate(IngestKind.Events, csv, columns).Header);
+    }
+
     [Theory]
     [InlineData("profile_id", true)]
     [InlineData("email,Profile_ID,city", true)]
@@ -196,13 +227,13 @@ public class CsvTranslatorTests
         Assert.Equal(["line 6: the profile_id value is empty", "line 7: 1 value where the header has 2 columns"], bad);
     }
 
-    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, string csv) =>
-        Translate(kind, Encoding.UTF8.GetBytes(csv));
+    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, string csv, CsvColumns? columns = null) =>
+        Translate(kind, Encoding.UTF8.GetBytes(csv), columns);
 
-    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, byte[] csv)
+    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, byte[] csv, CsvColumns? columns = null)
     {
         using var output = new MemoryStream();
-        var header = new CsvTranslator(kind).Translate(new MemoryStream(csv), output);
+        var header = new CsvTranslator(kind, columns: columns).Translate(new MemoryStream(csv), output);
         var text = Encoding.UTF8.GetString(output.ToArray());
         Assert.True(text.Length == 0 || text[^1] == '\n', "every output line ends with a line break");
         var lines = text.Length == 0 ? [] : text[..^1].Split('\n').ToList();

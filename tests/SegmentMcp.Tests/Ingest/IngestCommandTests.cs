@@ -151,4 +151,34 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Equal(2, badFormat.ExitCode);
         Assert.Contains("--format must be ndjson or csv, not 'xlsx'", badFormat.StandardError, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_orders_export_and_a_contacts_export_load_with_their_own_column_names()
+    {
+        var orders = Write("orders.csv", "Order ID,Customer Email,Order Date,Total\n1001,ann@x.io,2026-11-20 10:00:00,42.5\n1002,bob@x.io,2026-11-21,19\n");
+        var contacts = Write("contacts.csv", "Email,City\nann@x.io,Boston\nbob@x.io,Rome\n");
+        string[] mapping = ["--map", "profile_id=Customer Email", "--map", "profile_id=Email", "--map", "timestamp=Order Date", "--map", "value=Total", "--metric", "Placed Order"];
+
+        var loaded = await HostProcess.RunAsync(null, ["ingest", "--events", orders, "--profiles", contacts, .. mapping, "--company", "acme", "--data", Data]);
+        var ann = await HostProcess.RunAsync(null, "profiles", "show", "--id", "ann@x.io", "--json", "--company", "acme", "--data", Data);
+        var unmapped = await HostProcess.RunAsync(null, "ingest", "--events", orders, "--company", "acme", "--data", Data);
+        var ndjson = await HostProcess.RunAsync(null, "ingest", "--events", Write("e.ndjson", GoodEvent), "--metric", "Placed Order", "--data", Data);
+        var badMap = await HostProcess.RunAsync(null, "ingest", "--events", orders, "--map", "customer=Customer Email", "--data", Data);
+
+        Assert.True(loaded.ExitCode == 0, loaded.StandardError);
+        Assert.Contains("events:   2 rows written from " + orders, loaded.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("profiles: 2 rows written from " + contacts, loaded.StandardOutput, StringComparison.Ordinal);
+        var profile = System.Text.Json.Nodes.JsonNode.Parse(ann.StandardOutput)!;
+        Assert.Equal("Boston", (string?)profile["properties"]!["City"]);
+        var order = profile["recent_events"]!.AsArray().Single()!;
+        Assert.Equal("Placed Order", (string?)order["metric"]);
+        Assert.Equal(42.5, (double)order["value"]!);
+        Assert.Equal(1001, (int)order["properties"]!["Order ID"]!);
+        Assert.Equal(1, unmapped.ExitCode);
+        Assert.Contains("line 1: no 'profile_id' column (the header has: Order ID, Customer Email, Order Date, Total); name the column that holds each profile's id profile_id, or say which it is (--map profile_id=COLUMN).", unmapped.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, ndjson.ExitCode);
+        Assert.Contains("--map and --metric are for CSV input", ndjson.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, badMap.ExitCode);
+        Assert.Contains("--map customer=Customer Email: give FIELD=COLUMN, FIELD one of profile_id, company_id, metric, timestamp, value, updated_at", badMap.StandardError, StringComparison.Ordinal);
+    }
 }

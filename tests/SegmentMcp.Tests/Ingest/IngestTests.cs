@@ -215,7 +215,7 @@ public class IngestTests
         Assert.Equal(2, written);
         Assert.True(badHeader.Rejected);
         Assert.Equal(
-            "line 1: no 'profile_id' column (the header has: id, city); name the column that holds each profile's id profile_id. The separator read is a comma.",
+            "line 1: no 'profile_id' column (the header has: id, city); name the column that holds each profile's id profile_id, or say which it is (--map profile_id=COLUMN). The separator read is a comma.",
             Assert.Single(badHeader.Errors).ToString());
         Assert.Equal(0, badHeader.RowsWritten);
         Assert.Equal((2L, 0L), (await Count(engine, schema.Events), await Count(engine, schema.ProfileUpdates)));
@@ -457,7 +457,7 @@ public class IngestTests
     private static IngestSource Csv(string name, params string[] lines)
     {
         var bytes = Encoding.UTF8.GetBytes(string.Join("\r\n", lines) + "\r\n");
-        return IngestSource.Reopenable(name, () => new MemoryStream(bytes, writable: false)).As(IngestFormat.Csv);
+        return IngestSource.Reopenable(name, () => new MemoryStream(bytes, writable: false)).AsCsv();
     }
 
     private static async Task<List<object?[]>> Rows(IClickHouseEngine engine, string sql, params SqlParameter[] parameters) =>
