@@ -5,7 +5,8 @@ namespace SegmentMcp.Core.Ingest;
 
 /// <summary>
 /// The profile ids of a CSV file whose header names a <c>profile_id</c> column (what <c>segments export --format
-/// csv</c> writes), for the verbs that read a file of ids (<c>lists import</c>, <c>profiles erase</c>).
+/// csv</c> writes) or another column the caller names, for the verbs that read a file of ids (<c>lists import</c>,
+/// <c>profiles erase</c>).
 /// </summary>
 public static class ProfileIdColumn
 {
@@ -21,10 +22,12 @@ public static class ProfileIdColumn
     /// Each record's <c>profile_id</c> with the line it starts on, in file order, and "line N: reason" for every
     /// record that cannot be read (a row with too few values, a quote never closed, …), as ingest reports them.
     /// </summary>
-    public static (List<(long Line, string Id)> Ids, List<string> Bad) Read(Stream csv, CancellationToken cancellationToken = default)
+    /// <param name="column">The column holding the ids, when it is not called profile_id (an export's "Email").</param>
+    public static (List<(long Line, string Id)> Ids, List<string> Bad) Read(Stream csv, string? column = null, CancellationToken cancellationToken = default)
     {
         using var translated = new MemoryStream();
-        var header = new CsvTranslator(IngestKind.Profiles, withProperties: false).Translate(csv, translated, cancellationToken: cancellationToken);
+        var columns = column is null ? null : new CsvColumns([("profile_id", column)]);
+        var header = new CsvTranslator(IngestKind.Profiles, withProperties: false, columns).Translate(csv, translated, cancellationToken: cancellationToken);
         if (header is { } problem)
         {
             return ([], [$"line {problem.Line}: {problem.Reason}"]);

@@ -33,7 +33,7 @@ internal static class ListsCommand
         lists.Subcommands.Add(CommandLine.Verb(
             "import",
             "Put the profile ids of a file (one per line) on a static list, creating the list when missing.",
-            [Id, File, Company, .. EngineSelection.Options],
+            [Id, File, ProfileIdFile.Column, Company, .. EngineSelection.Options],
             ImportAsync));
         lists.Subcommands.Add(CommandLine.Verb(
             "list",
@@ -64,7 +64,7 @@ internal static class ListsCommand
 
         var company = args.GetValue(Company) ?? "demo";
         var selection = EngineSelection.FromArguments(args);
-        if (await ProfileIdFile.ReadOrReportAsync(file, "lists import", "nothing was written", stop).ConfigureAwait(false) is not { } ids)
+        if (await ProfileIdFile.ReadOrReportAsync(file, args.GetValue(ProfileIdFile.Column), "lists import", "nothing was written", stop).ConfigureAwait(false) is not { } ids)
         {
             return CommandLine.Failed;
         }

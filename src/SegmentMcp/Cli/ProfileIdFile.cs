@@ -6,19 +6,28 @@ namespace SegmentMcp.Cli;
 /// <summary>A file of profile ids, one a line (what <c>lists import</c>, <c>lists export</c> and <c>profiles erase</c> read or write).</summary>
 internal static class ProfileIdFile
 {
+    /// <summary><c>--column NAME</c>: the file is a CSV and NAME the column of its ids.</summary>
+    public static readonly System.CommandLine.Option<string?> Column = Flags.Text(
+        "--column", "NAME", "The file is a CSV (a header, then rows) and NAME the column holding the profile ids, e.g. Email; without it, a CSV whose header has a profile_id column is read by that column, and any other file as one id a line.");
+
     /// <summary>
     /// The ids of <c>--file</c> (a path, or - for standard input), or null once each bad line (the first 20) and
     /// "<paramref name="verb"/>: N bad line(s); <paramref name="outcome"/>" are on standard error.
     /// </summary>
-    public static async Task<List<string>?> ReadOrReportAsync(string file, string verb, string outcome, CancellationToken stop)
+    public static async Task<List<string>?> ReadOrReportAsync(string file, string? column, string verb, string outcome, CancellationToken stop)
     {
+        if (column is not null && column.Trim().Length == 0)
+        {
+            throw new UsageException("--column: give the name of the column holding the profile ids");
+        }
+
         var input = StandardInput.Detach();
         if (file != "-" && !File.Exists(file))
         {
             throw new UsageException($"--file: no file at '{file}'");
         }
 
-        var (ids, bad) = await ReadAsync(file == "-" ? input : File.OpenRead(file), stop).ConfigureAwait(false);
+        var (ids, bad) = await ReadAsync(file == "-" ? input : File.OpenRead(file), column, stop).ConfigureAwait(false);
         if (bad.Count == 0)
         {
             return ids;
@@ -35,9 +44,10 @@ internal static class ProfileIdFile
 
     /// <summary>
     /// The distinct ids (trimmed, blank lines skipped) and a "line N: reason" for each bad line. A CSV whose header
-    /// names a profile_id column (what <c>segments export --format csv</c> writes) gives that column's ids.
+    /// names a profile_id column (what <c>segments export --format csv</c> writes) gives that column's ids, and with
+    /// <paramref name="column"/> any CSV gives that column's.
     /// </summary>
-    public static async Task<(List<string> Ids, List<string> Bad)> ReadAsync(Stream stream, CancellationToken stop)
+    public static async Task<(List<string> Ids, List<string> Bad)> ReadAsync(Stream stream, string? column, CancellationToken stop)
     {
         using var content = new MemoryStream();
         using (stream)
@@ -54,10 +64,10 @@ internal static class ProfileIdFile
             while (await reader.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
             {
                 number++;
-                if (lines.Count == 0 && line.Trim().Length > 0 && ProfileIdColumn.IsHeader(line))
+                if (lines.Count == 0 && line.Trim().Length > 0 && (column is not null || ProfileIdColumn.IsHeader(line)))
                 {
                     content.Position = 0;
-                    (lines, bad) = ProfileIdColumn.Read(content, stop);
+                    (lines, bad) = ProfileIdColumn.Read(content, column, stop);
                     break;
                 }
 

@@ -37,7 +37,7 @@ internal static class ProfilesCommand
         profiles.Subcommands.Add(CommandLine.Verb(
             "erase",
             "Erase profiles (ids in a file, one a line) with everything stored about them: events, profile records, list entries, segment memberships and their history. Cannot be undone.",
-            [File, Company, .. EngineSelection.Options],
+            [File, ProfileIdFile.Column, Company, .. EngineSelection.Options],
             EraseAsync));
         return profiles;
     }
@@ -165,7 +165,7 @@ internal static class ProfilesCommand
     private static async Task<int> EraseAsync(ParseResult args, CancellationToken stop)
     {
         var file = args.GetValue(File) ?? throw new UsageException("give --file FILE (or - for standard input), the profile ids to erase");
-        if (await ProfileIdFile.ReadOrReportAsync(file, "profiles erase", "nothing was erased", stop).ConfigureAwait(false) is not { } ids)
+        if (await ProfileIdFile.ReadOrReportAsync(file, args.GetValue(ProfileIdFile.Column), "profiles erase", "nothing was erased", stop).ConfigureAwait(false) is not { } ids)
         {
             return CommandLine.Failed;
         }

@@ -91,6 +91,12 @@ public sealed class ListsCommandTests : IDisposable
         Assert.Equal(1, badCsv.ExitCode);
         Assert.Contains("line 3: the profile_id value is empty\nline 4: 1 value where the header has 2 columns\n", badCsv.StandardError, StringComparison.Ordinal);
         Assert.Contains("nothing was written", badCsv.StandardError, StringComparison.Ordinal);
+        var byColumn = await HostProcess.RunAsync("Email,City\nu1,Boston\nu2,\"Rome, IT\"\n", "lists", "import", "--id", "by-column", "--file", "-", "--column", "email", "--company", "acme", "--data", Data);
+        Assert.True(byColumn.ExitCode == 0, byColumn.StandardError);
+        Assert.Contains("list by-column (created): 2 ids read, 2 added, 0 already on it, 2 on the list", byColumn.StandardOutput, StringComparison.Ordinal);
+        var noColumn = await HostProcess.RunAsync("Email,City\nu1,Boston\n", "lists", "import", "--id", "by-column", "--file", "-", "--column", "Mail", "--company", "acme", "--data", Data);
+        Assert.Equal(1, noColumn.ExitCode);
+        Assert.Contains("line 1: no column 'Mail' to read profile_id from (the header has: Email, City).", noColumn.StandardError, StringComparison.Ordinal);
 
         var segment = Path.Combine(directory, "on-vips.json");
         await File.WriteAllTextAsync(segment, """{"name": "On vips", "condition": {"in_list": {"id": "vips"}}}""");

@@ -227,6 +227,15 @@ public class CsvTranslatorTests
         Assert.Equal(["line 6: the profile_id value is empty", "line 7: 1 value where the header has 2 columns"], bad);
     }
 
+    [Fact]
+    public void A_named_column_gives_the_ids_of_a_csv_without_a_profile_id_column()
+    {
+        var (ids, bad) = ProfileIdColumn.Read(new MemoryStream(Encoding.UTF8.GetBytes("Name;E-mail\nAnn;ann@x.io\nBob;bob@x.io\n")), "e-mail");
+
+        Assert.Equal([(2L, "ann@x.io"), (3L, "bob@x.io")], ids);
+        Assert.Empty(bad);
+    }
+
     private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, string csv, CsvColumns? columns = null) =>
         Translate(kind, Encoding.UTF8.GetBytes(csv), columns);
 
