@@ -398,41 +398,14 @@ internal static partial class SegmentsCommand
                 return CommandLine.Failed;
             }
 
-            // Pages of the log in (at, profile) order; a page filtered by --only may be short, so the paging follows the
-            // log's rows, not the rows written.
             var membership = services.GetRequiredService<IMembershipReader>();
             var valuesAt = until ?? DateTime.UtcNow;
-            var counts = (Entered: 0L, Exited: 0L);
-            (DateTime At, string ProfileId)? position = null;
-            var done = false;
-            var written = await MemberExport.WriteAsync(
-                services, company, output, format, ["change", "at"], properties, valuesAt,
-                async _ =>
-                {
-                    var rows = new List<ExportRow>();
-                    while (!done && rows.Count < MemberWriter.Page)
-                    {
-                        var changes = await membership.ChangesAsync(company, saved.Id, since, until, position, MemberWriter.Page, stop).ConfigureAwait(false);
-                        done = changes.Count < MemberWriter.Page;
-                        if (changes.Count > 0)
-                        {
-                            position = (changes[^1].At, changes[^1].ProfileId);
-                        }
-
-                        foreach (var change in changes.Where(c => only is null || c.Entered == (only == "entered")))
-                        {
-                            counts = change.Entered ? (counts.Entered + 1, counts.Exited) : (counts.Entered, counts.Exited + 1);
-                            rows.Add(new ExportRow(change.ProfileId, [change.Entered ? "entered" : "exited", Iso(change.At)]));
-                        }
-                    }
-
-                    return rows;
-                },
-                stop).ConfigureAwait(false);
+            var changes = new ChangeRows(membership, company, saved.Id, since, until, only, stop);
+            await MemberExport.WriteAsync(services, company, output, format, ChangeRows.Columns, properties, valuesAt, changes.NextAsync, stop).ConfigureAwait(false);
             var range = $"{(since is { } from ? $"from {Iso(from)} " : string.Empty)}until {(until is { } to ? Iso(to) : "now")}";
             await Console.Error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"segment {saved.Id}: {counts.Entered:N0} entered, {counts.Exited:N0} exited {range}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
+                $"segment {saved.Id}: {changes.Entered:N0} entered, {changes.Exited:N0} exited {range}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
             return CommandLine.Ok;
         }, stop);
     }

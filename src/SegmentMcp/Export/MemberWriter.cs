@@ -29,9 +29,11 @@ internal static class MemberWriter
         IReadOnlyList<string> properties,
         Func<ExportRow?, Task<IReadOnlyList<ExportRow>>> page,
         Func<IReadOnlyList<string>, Task<IReadOnlyDictionary<string, IReadOnlyDictionary<string, object?>>>> propertiesOf,
-        CancellationToken stop)
+        CancellationToken stop,
+        bool forExcel = false)
     {
-        var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16) { NewLine = "\n" };
+        // Excel opens a CSV without a byte-order mark in the system's legacy code page (München as MÃ¼nchen).
+        var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: forExcel), 1 << 16) { NewLine = "\n" };
         await using (writer.ConfigureAwait(false))
         {
             string[] columns = ["profile_id", .. leading, .. properties];
