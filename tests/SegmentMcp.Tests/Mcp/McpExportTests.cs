@@ -99,6 +99,7 @@ public sealed class McpExportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(0, (long)entered["exited"]!);
         Assert.Equal("csv", (string?)entered["format"]);
         Assert.False(entered.AsObject().ContainsKey("since"));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", (string?)entered["until"]);
         Assert.Equal($"profile_id,change,at,city\np1,entered,{at},Boston\np2,entered,{at},Boston\n", await File.ReadAllTextAsync(joined));
         Assert.Equal(0, (long)exited["entered"]! + (long)exited["exited"]!);
         Assert.Equal(at, (string?)exited["since"]);

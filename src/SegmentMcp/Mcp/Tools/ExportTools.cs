@@ -151,7 +151,8 @@ internal sealed class ExportTools(
 
         var saved = await ToolSupport.RequireSegmentAsync(store, tenant.Tenant, segment_id, cancellationToken).ConfigureAwait(false);
         var names = await memberProfiles.NamesAsync(tenant.Tenant, properties, cancellationToken, MaxProperties).ConfigureAwait(false);
-        var end = to ?? DateTime.UtcNow;
+        var now = DateTime.UtcNow;
+        var end = to ?? now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond)); // milliseconds, as the log keeps times
         var changes = new ChangeRows(membership, tenant.Tenant, saved.Id, from, to, only, cancellationToken);
         await WriteAsync(file, kind, ChangeRows.Columns, names, changes.NextAsync, end, for_excel == true, cancellationToken).ConfigureAwait(false);
         return new ExportChangesResult(saved.Id, file, kind, changes.Entered, changes.Exited, names, from, end, existed ? true : null);
