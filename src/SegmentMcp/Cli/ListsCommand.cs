@@ -43,7 +43,7 @@ internal static class ListsCommand
         lists.Subcommands.Add(CommandLine.Verb(
             "export",
             "Write the profile ids on a static list now (or --as-of a past time), in id order: one a line (what import reads), or csv/ndjson with profile properties.",
-            [ListId, Company, MemberExport.Format, MemberExport.Properties, AsOf, MemberExport.Output, .. EngineSelection.Options],
+            [ListId, Company, MemberExport.Format, MemberExport.Properties, AsOf, MemberExport.Output, MemberExport.Excel, .. EngineSelection.Options],
             ExportAsync));
         lists.Subcommands.Add(CommandLine.Verb(
             "delete",
@@ -147,6 +147,7 @@ internal static class ListsCommand
         var format = args.GetValue(MemberExport.Format) ?? "ids";
         var output = MemberExport.OutputFile(args);
         var properties = MemberExport.PropertyNames(args, format);
+        var forExcel = MemberExport.ForExcel(args, format);
         return WithServicesAsync(args, async (services, company) =>
         {
             var lists = services.GetRequiredService<ListStore>();
@@ -161,7 +162,8 @@ internal static class ListsCommand
             var written = await MemberExport.WriteAsync(
                 services, company, output, format, [], properties, at,
                 async after => [.. (await lists.MembersAsync(company, list.Id, at, after?.ProfileId, MemberWriter.Page, stop).ConfigureAwait(false)).Select(p => new ExportRow(p, []))],
-                stop).ConfigureAwait(false);
+                stop,
+                forExcel).ConfigureAwait(false);
             await Console.Error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"list {list.Id}: {written:N0} {(written == 1 ? "profile" : "profiles")} at {Iso(at)}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);

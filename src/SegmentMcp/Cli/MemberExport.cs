@@ -38,6 +38,13 @@ internal static class MemberExport
             : output;
     }
 
+    public static readonly Option<bool> Excel = Flags.Switch(
+        "--excel", "With --format csv: start the file with the UTF-8 byte-order mark, without which Excel opens it in the system's legacy code page (München as MÃ¼nchen).");
+
+    /// <summary>Whether <c>--excel</c> is given; only a csv is written for Excel.</summary>
+    public static bool ForExcel(ParseResult args, string format) =>
+        args.GetValue(Excel) && (format == "csv" ? true : throw new UsageException("--excel: give --format csv as well (only a csv is written for Excel)"));
+
     public static string[] PropertyNames(ParseResult args, string format)
     {
         string[] properties = [.. (args.GetValue(Properties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
@@ -77,11 +84,11 @@ internal static class MemberExport
     /// </summary>
     public static async Task<long> WriteAsync(
         ServiceProvider services, string company, string? output, string format, IReadOnlyList<string> leading, string[] properties, DateTime valuesAt,
-        Func<ExportRow?, Task<IReadOnlyList<ExportRow>>> page, CancellationToken stop)
+        Func<ExportRow?, Task<IReadOnlyList<ExportRow>>> page, CancellationToken stop, bool forExcel = false)
     {
         var profiles = services.GetRequiredService<ProfileReader>();
         Task<long> WriteRowsAsync(Stream stream) => MemberWriter.WriteAsync(
-            stream, format, leading, properties, page, ids => profiles.PropertiesOfAsync(company, ids, properties, valuesAt, stop), stop);
+            stream, format, leading, properties, page, ids => profiles.PropertiesOfAsync(company, ids, properties, valuesAt, stop), stop, forExcel);
         if (output is not null)
         {
             return await ExportFile.WriteAsync(output, $"--output {output}", WriteRowsAsync).ConfigureAwait(false);

@@ -74,12 +74,12 @@ internal static partial class SegmentsCommand
         segments.Subcommands.Add(CommandLine.Verb(
             "export",
             "Write a saved segment's members (as of its last evaluation, or --as-of a past time), in profile id order.",
-            [Id, Company, MemberExport.Format, MemberExport.Properties, AsOf, MemberExport.Output, .. EngineSelection.Options],
+            [Id, Company, MemberExport.Format, MemberExport.Properties, AsOf, MemberExport.Output, MemberExport.Excel, .. EngineSelection.Options],
             ExportAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "changes",
             "Write who entered and who exited a saved segment (from its log, oldest first), with their profile properties if asked.",
-            [Id, Company, ChangesFormat, Since, Until, Only, MemberExport.Properties, MemberExport.Output, .. EngineSelection.Options],
+            [Id, Company, ChangesFormat, Since, Until, Only, MemberExport.Properties, MemberExport.Output, MemberExport.Excel, .. EngineSelection.Options],
             ChangesAsync));
         return segments;
     }
@@ -331,6 +331,7 @@ internal static partial class SegmentsCommand
         var asOf = args.GetValue(AsOf);
         var output = MemberExport.OutputFile(args);
         var properties = MemberExport.PropertyNames(args, format);
+        var forExcel = MemberExport.ForExcel(args, format);
         return WithServicesAsync(args, async (services, company) =>
         {
             if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
@@ -369,7 +370,8 @@ internal static partial class SegmentsCommand
             var written = await MemberExport.WriteAsync(
                 services, company, output, format, [], properties, asOf ?? saved.EvaluatedAt!.Value,
                 async after => [.. (await members(after?.ProfileId).ConfigureAwait(false)).Select(m => new ExportRow(m, []))],
-                stop).ConfigureAwait(false);
+                stop,
+                forExcel).ConfigureAwait(false);
             var when = asOf is { } time ? $"at {Iso(time)}" : $"as of {Iso(saved.EvaluatedAt!.Value)}";
             await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"segment {saved.Id}: {Members(written)} {when}{(output is null ? string.Empty : $" written to {output}")}")).ConfigureAwait(false);
             return CommandLine.Ok;
@@ -390,6 +392,7 @@ internal static partial class SegmentsCommand
         var only = args.GetValue(Only);
         var output = MemberExport.OutputFile(args);
         var properties = MemberExport.PropertyNames(args, format);
+        var forExcel = MemberExport.ForExcel(args, format);
         return WithServicesAsync(args, async (services, company) =>
         {
             if (await FindAsync(services, company, id, stop).ConfigureAwait(false) is not { } saved
@@ -401,7 +404,7 @@ internal static partial class SegmentsCommand
             var membership = services.GetRequiredService<IMembershipReader>();
             var valuesAt = until ?? DateTime.UtcNow;
             var changes = new ChangeRows(membership, company, saved.Id, since, until, only, stop);
-            await MemberExport.WriteAsync(services, company, output, format, ChangeRows.Columns, properties, valuesAt, changes.NextAsync, stop).ConfigureAwait(false);
+            await MemberExport.WriteAsync(services, company, output, format, ChangeRows.Columns, properties, valuesAt, changes.NextAsync, stop, forExcel).ConfigureAwait(false);
             var range = $"{(since is { } from ? $"from {Iso(from)} " : string.Empty)}until {(until is { } to ? Iso(to) : "now")}";
             await Console.Error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,

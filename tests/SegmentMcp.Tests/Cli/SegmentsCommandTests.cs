@@ -147,6 +147,10 @@ public sealed class SegmentsCommandTests : IDisposable
         var exits = await RunAsync(null, "segments", "changes", "--id", id, "--only", "exited", "--format", "ndjson", "--since", firstEvaluation);
         Assert.True(exits.ExitCode == 0, exits.StandardError);
         Assert.Equal($"{{\"profile_id\":\"p2\",\"change\":\"exited\",\"at\":\"{secondEvaluation}\"}}\n", exits.StandardOutput);
+        var excelFile = Path.Combine(directory, "exits.csv");
+        var excel = await RunAsync(null, "segments", "changes", "--id", id, "--only", "exited", "--excel", "--output", excelFile);
+        Assert.True(excel.ExitCode == 0, excel.StandardError);
+        Assert.Equal([0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes($"profile_id,change,at\np2,exited,{secondEvaluation}\n")], await File.ReadAllBytesAsync(excelFile));
     }
 
     [Fact]
@@ -608,6 +612,7 @@ public sealed class SegmentsCommandTests : IDisposable
     [InlineData("segments", "apply")]
     [InlineData("segments", "apply", "--dir", "/no/such/directory")]
     [InlineData("segments", "export", "--id", "x", "--properties", "city")]
+    [InlineData("segments", "export", "--id", "x", "--excel")]
     [InlineData("segments", "changes", "--id", "x", "--only", "joined")]
     [InlineData("segments", "changes", "--id", "x", "--since", "2026-12-02", "--until", "2026-12-01")]
     [InlineData("segments", "export", "--id", "x", "--output", "/no/such/directory/members.csv")]
