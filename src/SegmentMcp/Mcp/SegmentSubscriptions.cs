@@ -156,7 +156,8 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
         {
             await NotifyAsync(segment.Tenant, segment.SegmentId, () => new JsonObject
             {
-                ["evaluated_at"] = ToolSupport.Iso(report.EvaluatedAt),
+                // Written as the tools write times, so it equals their evaluated_at character for character.
+                ["evaluated_at"] = DateTime.SpecifyKind(report.EvaluatedAt, DateTimeKind.Utc),
                 ["version"] = segment.Version,
                 ["new_version"] = segment.NewVersion,
                 ["size"] = segment.Size,
