@@ -34,7 +34,7 @@ internal static class SegmentMcpServer
     ];
 
     /// <summary>Tools for a server on the user's own machine (stdio): they touch its files.</summary>
-    private static readonly Type[] LocalToolTypes = [typeof(ExportTools)];
+    private static readonly Type[] LocalToolTypes = [typeof(ExportTools), typeof(ImportTools)];
 
     /// <summary>The product's tool names: only their schemas are rewritten, never another registration's (the conformance fixtures).</summary>
     private static readonly IReadOnlySet<string> ToolNames = ToolSchemas.NamesOf([.. ToolTypes, .. LocalToolTypes]);
@@ -71,7 +71,7 @@ internal static class SegmentMcpServer
     }
 
     /// <summary>
-    /// The tools that write files (<see cref="ExportTools"/>), for a server on the user's own machine: stdio, whose
+    /// The tools that write and read the user's files (<see cref="ExportTools"/>, <see cref="ImportTools"/>), for a server on the user's own machine: stdio, whose
     /// client started it. The HTTP server, shared by tenants over the network, does not offer them.
     /// </summary>
     public static IMcpServerBuilder WithLocalFileTools(this IMcpServerBuilder builder) =>

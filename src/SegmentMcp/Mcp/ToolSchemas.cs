@@ -34,6 +34,10 @@ internal static class ToolSchemas
             {"type": "array", "maxItems": 5, "items": {"type": "object", "additionalProperties": false, "required": ["metric", "property"],
               "properties": {"metric": {"type": "string"}, "property": {"type": "string"}, "last_days": {"type": "integer", "minimum": 1, "maximum": 3650}}}}
             """,
+        [("import_file", "columns")] = """
+            {"type": "object", "additionalProperties": false,
+              "properties": {"profile_id": {"type": "string"}, "company_id": {"type": "string"}, "metric": {"type": "string"}, "timestamp": {"type": "string"}, "value": {"type": "string"}, "updated_at": {"type": "string"}}}
+            """,
     };
 
     /// <summary>

@@ -199,23 +199,7 @@ internal sealed class ExportTools(
     /// <summary>The absolute path to write, or an error the model can act on.</summary>
     private static string FilePath(string? path)
     {
-        var given = path?.Trim();
-        if (string.IsNullOrEmpty(given))
-        {
-            throw new McpException("path: required; ask the user where to save the file (an absolute path, or one starting with ~/).");
-        }
-
-        if (given == "~" || given.StartsWith("~/", StringComparison.Ordinal) || given.StartsWith("~\\", StringComparison.Ordinal))
-        {
-            given = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), given.Length > 2 ? given[2..] : string.Empty);
-        }
-
-        if (!Path.IsPathFullyQualified(given))
-        {
-            throw new McpException($"path: '{ToolSupport.Echo(given)}' is relative, and the server's working folder is nothing the user chose. Give an absolute path or one starting with ~/ (their home folder), e.g. ~/Downloads/segment.csv.");
-        }
-
-        var file = Path.GetFullPath(given);
+        var file = LocalFiles.FullPath(path, "ask the user where to save the file", "~/Downloads/segment.csv");
         if (Directory.Exists(file) || file.EndsWith(Path.DirectorySeparatorChar))
         {
             throw new McpException($"path: '{ToolSupport.Echo(file)}' is a folder; add a file name, e.g. {ToolSupport.Echo(Path.Combine(file, "segment.csv"))}.");

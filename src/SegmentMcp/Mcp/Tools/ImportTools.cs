@@ -1,0 +1,242 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using SegmentMcp.Core.Ingest;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Mcp.Tools;
+
+internal sealed record ImportProblem(long Line, string Reason);
+
+internal sealed record ImportFileResult(
+    string Path,
+    string Kind,
+    string Format,
+    long Lines,
+    long RowsWritten,
+    long InvalidLines,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ImportProblem>? Problems,
+    double Seconds);
+
+/// <summary>
+/// Loads a file of events or profile records from the user's computer into this workspace, through the same ingest
+/// as <c>segmentmcp ingest</c>: validation, batches with deduplication tokens, CSV translation. Served over stdio only,
+/// as <see cref="ExportTools"/> is: a remote HTTP server has no business reading its own files for a caller.
+/// </summary>
+[McpServerToolType]
+internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEngine engine, StorageSchema schema)
+{
+    /// <summary>Bad lines an answer lists; the count covers them all.</summary>
+    public const int MaxProblems = 20;
+
+    [McpServerTool(Name = "import_file", Title = "Load events or profiles from a file", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Loads a file from the user's computer into this workspace: kind "events" (what people did: one row per event,
+        with profile_id, metric, timestamp, value?) or "profiles" (who they are: profile_id and property columns such as
+        email, city, plan). csv (a header row naming the columns; every column other than the fields is a property) or
+        ndjson (a record a line: {"profile_id", "metric", "timestamp", "value"?, "properties"?} for events,
+        {"profile_id", "properties", "updated_at"?} for profiles), from the extension unless format is given. For an export whose header names fields
+        its own way, columns maps each field to its column, e.g. {"profile_id": "Customer Email", "timestamp": "Order
+        Date", "value": "Total"}; metric names the event of every row of a csv without a metric column (an orders
+        export: "Placed Order"). Every line is checked first: by default one bad line loads nothing, and the error lists
+        the bad lines; skip_invalid loads the good lines and lists the bad ones (only when the user agrees to leave
+        them out). Loading the same file again stores nothing twice. Saved segments take the new data at their next
+        evaluation; call refresh_segments for it now, then describe_schema shows the new names. Example: {"path":
+        "~/Downloads/orders.csv", "kind": "events", "metric": "Placed Order", "columns": {"profile_id": "Email",
+        "timestamp": "Created at", "value": "Total"}}.
+        """)]
+    public async Task<ImportFileResult> ImportFile(
+        McpServer server,
+        RequestContext<CallToolRequestParams> context,
+        [Description("The file to load: an absolute path, or one starting with ~/ for the user's home folder, e.g. ~/Downloads/contacts.csv.")] string path,
+        [Description("events (one row per thing a person did) or profiles (one row per person, with their properties).")] string kind,
+        [Description("csv or ndjson; default from the path's extension (.csv or .tsv, .ndjson or .jsonl).")] string? format = null,
+        [Description("csv: the column holding each field when the header does not use the field's name, e.g. {\"profile_id\": \"Customer ID\", \"timestamp\": \"Order Date\"}. Fields: profile_id, metric, timestamp, value (events), updated_at (profiles), company_id.")] JsonElement? columns = null,
+        [Description("csv events without a metric column: the metric of every row, e.g. \"Placed Order\".")] string? metric = null,
+        [Description("Load the good lines and list the bad ones, instead of loading nothing when a line is bad; only when the user agreed. Default false.")] bool? skip_invalid = null,
+        CancellationToken cancellationToken = default)
+    {
+        var file = SourcePath(path);
+        var ingestKind = kind switch
+        {
+            "events" => IngestKind.Events,
+            "profiles" => IngestKind.Profiles,
+            _ => throw new McpException($"kind: '{ToolSupport.Echo(kind)}' is not events or profiles: events are rows of what people did (a metric and a time), profiles rows of who they are (their properties)."),
+        };
+        var csv = Format(format, file) == "csv";
+        var mapped = Columns(columns, metric, ingestKind, csv);
+        var source = IngestSource.File(file);
+        if (csv)
+        {
+            source = source.AsCsv(mapped);
+        }
+
+        var token = context.Params?.ProgressToken;
+        var options = new IngestOptions
+        {
+            Company = tenant.Tenant,
+            SkipInvalid = skip_invalid == true,
+            MaxKeptErrors = MaxProblems,
+            OnProgress = p => Notify(server, token, new ProgressNotificationValue
+            {
+                Progress = p.Lines,
+                Message = string.Create(CultureInfo.InvariantCulture, $"{(p.Phase == IngestPhase.Validating ? "checking" : "loading")}, line {p.Lines:N0}, {p.Rows:N0} rows written"),
+            }),
+        };
+
+        IngestResult result;
+        try
+        {
+            result = await new NdjsonIngestor(engine, schema, options)
+                .IngestAsync(ingestKind == IngestKind.Events ? source : null, ingestKind == IngestKind.Profiles ? source : null, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new McpException($"path: {exception.Message} Nothing was loaded.", exception);
+        }
+
+        var problems = result.Errors.Select(e => new ImportProblem(e.Line, InToolTerms(e.Reason))).ToList();
+        if (result.Rejected)
+        {
+            throw new McpException(Refusal(file, result, problems, csv));
+        }
+
+        var loaded = result.Sources.Single();
+        if (token is { } progressToken)
+        {
+            // Awaited, unlike the reports on the way: a notification sent after the result would miss the request's stream.
+            await server.NotifyProgressAsync(
+                progressToken,
+                new ProgressNotificationValue { Progress = loaded.Lines, Total = loaded.Lines, Message = string.Create(CultureInfo.InvariantCulture, $"{loaded.RowsWritten:N0} rows written") },
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, loaded.RowsWritten, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3));
+    }
+
+    /// <summary>A progress report from the ingest's own thread, which must not wait for the client.</summary>
+    private static void Notify(McpServer server, ProgressToken? token, ProgressNotificationValue value)
+    {
+        if (token is { } progressToken)
+        {
+            _ = server.NotifyProgressAsync(progressToken, value, cancellationToken: CancellationToken.None);
+        }
+    }
+
+    /// <summary>Why nothing was loaded, with the bad lines the model needs to tell the user or to fix its mapping.</summary>
+    private static string Refusal(string file, IngestResult result, List<ImportProblem> problems, bool csv)
+    {
+        // A csv's line 1 is its header; records start at line 2.
+        var header = csv && problems.Any(p => p.Line == 1);
+        var lines = string.Join("\n", problems.Select(p => string.Create(CultureInfo.InvariantCulture, $"line {p.Line}: {p.Reason}")));
+        var more = result.InvalidLines > problems.Count
+            ? string.Create(CultureInfo.InvariantCulture, $"\n… and {result.InvalidLines - problems.Count:N0} more bad lines.")
+            : string.Empty;
+        var advice = header
+            ? "Its header cannot be read, so no line can: map the fields to the file's columns with columns (and metric), or tell the user what the file lacks."
+            : string.Create(
+                CultureInfo.InvariantCulture,
+                $"{result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}, so nothing was loaded. Show the user; if they agree to leave the bad lines out, call again with skip_invalid: true.");
+        return $"{ToolSupport.Echo(Path.GetFileName(file))}: {advice}\n{lines}{more}";
+    }
+
+    /// <summary>A reason in this tool's arguments where the ingest names the command line's flags.</summary>
+    private static string InToolTerms(string reason) =>
+        MapFlag().Replace(reason.Replace("(--metric NAME)", "(metric: NAME)", StringComparison.Ordinal), m => $"(columns: {{\"{m.Groups[1].Value}\": COLUMN}})");
+
+    [GeneratedRegex(@"\(--map (\w+)=COLUMN\)")]
+    private static partial Regex MapFlag();
+
+    /// <summary>The file to read, or an error the model can act on.</summary>
+    private static string SourcePath(string? path)
+    {
+        var file = LocalFiles.FullPath(path, "ask the user which file to load", "~/Downloads/contacts.csv");
+        if (Directory.Exists(file))
+        {
+            throw new McpException($"path: '{ToolSupport.Echo(file)}' is a folder; give the file in it to load.");
+        }
+
+        return File.Exists(file)
+            ? file
+            : throw new McpException($"path: there is no file '{ToolSupport.Echo(file)}'. Ask the user where the file is (an absolute path, or one starting with ~/).");
+    }
+
+    private static string Format(string? format, string file)
+    {
+        if (format is not null)
+        {
+            return format is "csv" or "ndjson"
+                ? format
+                : throw new McpException($"format: '{ToolSupport.Echo(format)}' is not csv or ndjson.");
+        }
+
+        return Path.GetExtension(file).ToLowerInvariant() switch
+        {
+            ".csv" or ".tsv" => "csv",
+            ".ndjson" or ".jsonl" => "ndjson",
+            var other => throw new McpException($"format: required for a file ending in '{ToolSupport.Echo(other)}'; give csv or ndjson (a spreadsheet must be saved as csv first)."),
+        };
+    }
+
+    /// <summary>The csv mapping from <paramref name="columns"/> and <paramref name="metric"/>, checked field by field.</summary>
+    private static CsvColumns? Columns(JsonElement? columns, string? metric, IngestKind kind, bool csv)
+    {
+        var given = columns is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } ? columns : null;
+        if (given is null && metric is null)
+        {
+            return null;
+        }
+
+        if (!csv)
+        {
+            throw new McpException($"{(given is null ? "metric" : "columns")}: for csv files only; an ndjson record names its fields itself.");
+        }
+
+        if (metric is not null)
+        {
+            if (kind != IngestKind.Events)
+            {
+                throw new McpException("metric: names the event of every row, for kind events; a profiles file has no metric.");
+            }
+
+            if (metric.Trim().Length == 0)
+            {
+                throw new McpException("metric: give the metric's name, e.g. \"Placed Order\", or leave metric out.");
+            }
+        }
+
+        var fields = new List<(string Field, string Column)>();
+        if (given is { } mapping)
+        {
+            if (mapping.ValueKind != JsonValueKind.Object)
+            {
+                throw new McpException("columns: must be an object from field to column name, e.g. {\"profile_id\": \"Customer ID\"}.");
+            }
+
+            foreach (var entry in mapping.EnumerateObject())
+            {
+                if (!CsvColumns.FieldNames.Contains(entry.Name, StringComparer.Ordinal))
+                {
+                    throw new McpException($"columns.{ToolSupport.Echo(entry.Name)}: not a field; fields are {string.Join(", ", CsvColumns.FieldNames)}. Every column that is no field's is loaded as a property under its own name.");
+                }
+
+                if (entry.Value.ValueKind != JsonValueKind.String || entry.Value.GetString()!.Trim().Length == 0)
+                {
+                    throw new McpException($"columns.{entry.Name}: give the name of the file's column, as its header writes it.");
+                }
+
+                fields.Add((entry.Name, entry.Value.GetString()!.Trim()));
+            }
+        }
+
+        return metric is not null && fields.Any(f => f.Field == "metric")
+            ? throw new McpException("metric: columns.metric already names the column holding the metric; give one of the two.")
+            : new CsvColumns(fields, metric?.Trim());
+    }
+}

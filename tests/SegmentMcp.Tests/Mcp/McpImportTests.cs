@@ -1,0 +1,151 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SegmentMcp.Tests.Mcp;
+
+/// <summary><c>import_file</c> through a real MCP client over pipes: exports of other tools loaded as they are, and every refusal.</summary>
+[Trait("Category", "Engine")]
+public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixture>, IAsyncLifetime
+{
+    private const string Contacts = "Email,City,Plan,Orders Total\nann@example.com,Boston,premium,52.5\nbob@example.com,Denver,free,7\n";
+
+    private const string Orders = "Email,Order Date,Total,Category\nann@example.com,2026-11-20T10:00:00Z,42.5,shoes\nann@example.com,2026-11-21T10:00:00Z,10,socks\nbob@example.com,2026-11-22T10:00:00Z,7,socks\n";
+
+    private readonly string directory = Directory.CreateTempSubdirectory("segmentmcp-import-").FullName;
+
+    // A workspace of its own per test: what one test loads, no other sees.
+    private readonly string tenant = "import-" + Guid.NewGuid().ToString("N")[..8];
+    private McpPipeServer server = null!;
+
+    public async Task InitializeAsync() => server = await McpPipeServer.StartAsync(fixture.Engine, fixture.Schema, tenant);
+
+    public async Task DisposeAsync()
+    {
+        await server.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public async Task Loads_csv_exports_by_their_own_column_names_and_a_second_load_stores_nothing_twice()
+    {
+        var contacts = Write("contacts.csv", Contacts);
+        var orders = Write("orders.csv", Orders);
+
+        var people = await server.CallAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["profile_id"] = "Email" } });
+        var events = await server.CallAsync(
+            "import_file",
+            new { path = orders, kind = "events", metric = "Placed Order", columns = new Dictionary<string, string> { ["profile_id"] = "Email", ["timestamp"] = "Order Date", ["value"] = "Total" } });
+        var again = await server.CallAsync(
+            "import_file",
+            new { path = orders, kind = "events", metric = "Placed Order", columns = new Dictionary<string, string> { ["profile_id"] = "Email", ["timestamp"] = "Order Date", ["value"] = "Total" } });
+
+        Assert.Equal((contacts, "profiles", "csv", 3L, 2L, 0L), ((string)people["path"]!, (string)people["kind"]!, (string)people["format"]!, (long)people["lines"]!, (long)people["rows_written"]!, (long)people["invalid_lines"]!));
+        Assert.False(people.AsObject().ContainsKey("problems"));
+        Assert.Equal(("events", 4L, 3L), ((string)events["kind"]!, (long)events["lines"]!, (long)events["rows_written"]!));
+        Assert.Equal(3L, (long)again["rows_written"]!);
+
+        // The data answers questions at once: a property and an event condition over what the two files held.
+        var preview = await server.CallAsync("preview_segment", new
+        {
+            definition = JsonDocument.Parse("""
+                {"name": "Boston big spenders", "condition": {"all": [
+                  {"property": {"name": "City", "op": "eq", "value": "Boston"}},
+                  {"property": {"name": "Orders Total", "op": "gt", "value": 50}},
+                  {"event": {"metric": "Placed Order", "where": [{"name": "Category", "op": "eq", "value": "shoes"}], "measure": {"sum": "$value"}, "op": "gte", "value": 40}}]}}
+                """).RootElement,
+        });
+        Assert.Equal(1, (long)preview["count"]!);
+        Assert.Equal(["ann@example.com"], preview["members"]!.AsArray().Select(m => (string?)m));
+
+        // Loaded twice, stored once.
+        var ann = await server.CallAsync("get_profile", new { profile_id = "ann@example.com" });
+        Assert.Equal([("Placed Order", 2L)], ann["activity"]!.AsArray().Select(m => ((string)m!["metric"]!, (long)m["events"]!)));
+        Assert.Equal(("Boston", "premium", 52.5), ((string)ann["properties"]!["City"]!, (string)ann["properties"]!["Plan"]!, (double)ann["properties"]!["Orders Total"]!));
+
+        var schema = await server.CallAsync("describe_schema");
+        Assert.Equal((2L, 3L), ((long)schema["profiles"]!, (long)schema["events"]!));
+
+    }
+
+    [Fact]
+    public async Task A_bad_line_loads_nothing_until_skip_invalid_loads_the_good_ones_and_lists_the_bad()
+    {
+        var file = Write("events.ndjson", string.Join('\n',
+            """{"profile_id":"p1","metric":"Opened Email","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"profile_id":"p2","metric":"Opened Email"}""",
+            """{"company_id":"someone-else","profile_id":"p3","metric":"Opened Email","timestamp":"2026-11-20T10:00:00Z"}""",
+            """{"profile_id":"p4","metric":"Opened Email","timestamp":"2026-11-21T10:00:00Z"}""") + "\n");
+
+        var refused = await server.FailAsync("import_file", new { path = file, kind = "events" });
+        var empty = await server.CallAsync("describe_schema");
+        var loaded = await server.CallAsync("import_file", new { path = file, kind = "events", skip_invalid = true });
+
+        var lines = refused.Split('\n');
+        Assert.Equal("events.ndjson: 2 bad lines, so nothing was loaded. Show the user; if they agree to leave the bad lines out, call again with skip_invalid: true.", lines[0]);
+        Assert.StartsWith("line 2: ", lines[1], StringComparison.Ordinal);
+        Assert.Contains("timestamp", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("line 3: ", lines[2], StringComparison.Ordinal);
+        Assert.Contains("someone-else", lines[2], StringComparison.Ordinal);
+        Assert.Equal(3, lines.Length);
+        Assert.Equal(0, (long)empty["events"]!);
+
+        Assert.Equal(("ndjson", 4L, 2L, 2L), ((string)loaded["format"]!, (long)loaded["lines"]!, (long)loaded["rows_written"]!, (long)loaded["invalid_lines"]!));
+        Assert.Equal([2L, 3L], loaded["problems"]!.AsArray().Select(p => (long)p!["line"]!));
+        Assert.Equal(2, (long)(await server.CallAsync("describe_schema"))["events"]!);
+    }
+
+    [Fact]
+    public async Task Refuses_what_it_cannot_read_naming_the_argument_and_loads_nothing()
+    {
+        var contacts = Write("contacts.csv", Contacts);
+        var ndjson = Write("people.jsonl", """{"profile_id":"p1","properties":{"city":"Boston"}}""" + "\n");
+        var sheet = Write("people.xlsx", "not csv");
+        var email = new Dictionary<string, string> { ["profile_id"] = "Email" };
+
+        Assert.StartsWith("path: 'contacts.csv' is relative, and the server's working folder is nothing the user chose.", await server.FailAsync("import_file", new { path = "contacts.csv", kind = "profiles" }), StringComparison.Ordinal);
+        Assert.StartsWith($"path: there is no file '{Path.Combine(directory, "nope.csv")}'.", await server.FailAsync("import_file", new { path = Path.Combine(directory, "nope.csv"), kind = "profiles" }), StringComparison.Ordinal);
+        Assert.Equal($"path: '{directory}' is a folder; give the file in it to load.", await server.FailAsync("import_file", new { path = directory, kind = "profiles" }));
+        Assert.StartsWith("format: required for a file ending in '.xlsx'; give csv or ndjson (a spreadsheet must be saved as csv first).", await server.FailAsync("import_file", new { path = sheet, kind = "profiles" }), StringComparison.Ordinal);
+        Assert.StartsWith("kind: 'contacts' is not events or profiles", await server.FailAsync("import_file", new { path = contacts, kind = "contacts" }), StringComparison.Ordinal);
+        Assert.Equal("columns: for csv files only; an ndjson record names its fields itself.", await server.FailAsync("import_file", new { path = ndjson, kind = "profiles", columns = email }));
+        Assert.StartsWith("columns.email: not a field; fields are profile_id, company_id, metric, timestamp, value, updated_at.", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["email"] = "Email" } }), StringComparison.Ordinal);
+        Assert.Equal("columns.profile_id: give the name of the file's column, as its header writes it.", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["profile_id"] = " " } }));
+        Assert.StartsWith("metric: names the event of every row, for kind events", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = email, metric = "Signed Up" }), StringComparison.Ordinal);
+        Assert.StartsWith("metric: columns.metric already names the column", await server.FailAsync("import_file", new { path = contacts, kind = "events", metric = "Signed Up", columns = new Dictionary<string, string> { ["metric"] = "Plan" } }), StringComparison.Ordinal);
+
+        // A header without the profile id: nothing can be read, and the message names the columns the file has.
+        var header = (await server.FailAsync("import_file", new { path = contacts, kind = "profiles" })).Split('\n');
+        Assert.Equal("contacts.csv: Its header cannot be read, so no line can: map the fields to the file's columns with columns (and metric), or tell the user what the file lacks.", header[0]);
+        Assert.StartsWith("line 1: ", header[1], StringComparison.Ordinal);
+        Assert.Contains("(the header has: Email, City, Plan, Orders Total)", header[1], StringComparison.Ordinal);
+        Assert.Contains("""(columns: {"profile_id": COLUMN})""", header[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("--map", header[1], StringComparison.Ordinal);
+        var orders = Write("orders.csv", Orders);
+        var noMetric = await server.FailAsync("import_file", new { path = orders, kind = "events", columns = new Dictionary<string, string> { ["profile_id"] = "Email", ["timestamp"] = "Order Date" } });
+        Assert.Contains("(metric: NAME)", noMetric, StringComparison.Ordinal);
+
+        Assert.Equal(0, (long)(await server.CallAsync("describe_schema"))["profiles"]!);
+        Assert.Equal(["contacts.csv", "orders.csv", "people.jsonl", "people.xlsx"], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Is_listed_as_a_stdio_tool_that_changes_data_without_destroying_any()
+    {
+        var tool = (await server.Client.ListToolsAsync()).Single(t => t.Name == "import_file").ProtocolTool;
+        var schema = JsonNode.Parse(tool.InputSchema.GetRawText())!;
+
+        Assert.False(tool.Annotations!.ReadOnlyHint);
+        Assert.False(tool.Annotations.DestructiveHint);
+        Assert.True(tool.Annotations.IdempotentHint);
+        Assert.Equal(["kind", "path"], schema["required"]!.AsArray().Select(r => (string?)r).Order(StringComparer.Ordinal));
+        Assert.Equal("object", (string?)schema["properties"]!["columns"]!["type"]);
+        Assert.Equal(["profile_id", "company_id", "metric", "timestamp", "value", "updated_at"], schema["properties"]!["columns"]!["properties"]!.AsObject().Select(p => p.Key));
+    }
+}
