@@ -63,4 +63,65 @@ public static class ProfileIdColumn
 
         return (ids, bad);
     }
+
+    /// <summary>
+    /// The distinct ids of a file of profile ids (trimmed, blank lines skipped) and a "line N: reason" for each bad
+    /// line. A CSV whose header names a profile_id column (what <c>segments export --format csv</c> writes) gives that
+    /// column's ids, and with <paramref name="column"/> any CSV gives that column's; any other file is one id a line.
+    /// </summary>
+    public static async Task<(List<string> Ids, List<string> Bad)> ReadIdsAsync(Stream stream, string? column, CancellationToken stop)
+    {
+        using var content = new MemoryStream();
+        using (stream)
+        {
+            await stream.CopyToAsync(content, stop).ConfigureAwait(false);
+        }
+
+        var lines = new List<(long Number, string Text)>();
+        var bad = new List<string>();
+        content.Position = 0;
+        using (var reader = new StreamReader(content, leaveOpen: true))
+        {
+            var number = 0;
+            while (await reader.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
+            {
+                number++;
+                if (lines.Count == 0 && line.Trim().Length > 0 && (column is not null || IsHeader(line)))
+                {
+                    content.Position = 0;
+                    (lines, bad) = Read(content, column, stop);
+                    break;
+                }
+
+                lines.Add((number, line));
+            }
+        }
+
+        var ids = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (number, line) in lines)
+        {
+            var text = line.Trim();
+            if (text.Length == 0)
+            {
+                continue;
+            }
+
+            // Bytes that are not UTF-8 decode to U+FFFD: stored, the id would match no profile ever ingested.
+            if (text.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                bad.Add($"line {number}: not UTF-8 text (save the file as UTF-8, or UTF-16 with its byte-order mark)");
+            }
+            else if (text.Length > Storage.ListStore.MaxProfileIdLength)
+            {
+                bad.Add($"line {number}: a profile id is at most {Storage.ListStore.MaxProfileIdLength} characters; this one has {text.Length}");
+            }
+            else if (seen.Add(text))
+            {
+                ids.Add(text);
+            }
+        }
+
+        return (ids, bad);
+    }
 }

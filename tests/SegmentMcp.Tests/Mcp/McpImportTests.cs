@@ -136,6 +136,40 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
     }
 
     [Fact]
+    public async Task Puts_the_ids_of_a_file_on_a_new_or_an_existing_list_and_adds_nothing_when_a_line_is_bad()
+    {
+        var attendees = Write("attendees.csv", "Name,Email\nAnn,ann@example.com\n\"Bob, Jr.\",bob@example.com\nAnn again,ann@example.com\nCy,cy@example.com\n");
+        var more = Write("more.txt", "cy@example.com\n\ndee@example.com\n");
+        var broken = Write("broken.csv", "Name,Email\nEd,ed@example.com\nFay\n");
+        await server.CallAsync("import_file", new { path = Write("people.csv", Contacts), kind = "profiles", columns = new Dictionary<string, string> { ["profile_id"] = "Email" } });
+
+        var created = await server.CallAsync("import_list", new { path = attendees, name = "Webinar attendees", column = "Email" });
+        var id = (string)created["list_id"]!;
+        var added = await server.CallAsync("import_list", new { path = more, list_id = id });
+
+        Assert.StartsWith("webinar-attendees-", id, StringComparison.Ordinal);
+        Assert.Equal(("Webinar attendees", true, 3L, 3L, 0L, 3L), ((string)created["name"]!, (bool)created["created"]!, (long)created["ids_read"]!, (long)created["added"]!, (long)created["already_on"]!, (long)created["size"]!));
+        Assert.StartsWith("1 of these ids ('cy@example.com') has no events or profile records in this workspace yet.", (string?)created["note"], StringComparison.Ordinal);
+        Assert.Equal((false, 2L, 1L, 1L, 4L), ((bool)added["created"]!, (long)added["ids_read"]!, (long)added["added"]!, (long)added["already_on"]!, (long)added["size"]!));
+
+        // Segments use it at once.
+        var preview = await server.CallAsync("preview_segment", new { definition = JsonDocument.Parse($$$"""{"name": "Boston attendees", "condition": {"all": [{"in_list": {"id": "{{{id}}}"}}, {"property": {"name": "City", "op": "eq", "value": "Boston"}}]}}""").RootElement });
+        Assert.Equal(["ann@example.com"], preview["members"]!.AsArray().Select(m => (string?)m));
+
+        var bad = (await server.FailAsync("import_list", new { path = broken, name = "Broken", column = "Email" })).Split('\n');
+        Assert.Equal("broken.csv: 1 bad line, so no id was added. Tell the user; for a csv, column names the column of the ids.", bad[0]);
+        Assert.StartsWith("line 3: ", bad[1], StringComparison.Ordinal);
+        Assert.StartsWith("name: give name to create a new list, or list_id", await server.FailAsync("import_list", new { path = more }), StringComparison.Ordinal);
+        Assert.StartsWith("name: give name to create a new list, or list_id", await server.FailAsync("import_list", new { path = more, name = "X", list_id = id }), StringComparison.Ordinal);
+        Assert.StartsWith("list_id: no list 'webinar-attendees' in this workspace. Did you mean", await server.FailAsync("import_list", new { path = more, list_id = "webinar-attendees" }), StringComparison.Ordinal);
+        Assert.StartsWith("line 1: no column 'E-mail'", (await server.FailAsync("import_list", new { path = attendees, name = "Y", column = "E-mail" })).Split('\n')[1], StringComparison.Ordinal);
+        Assert.StartsWith("path: 'more.txt' is relative", await server.FailAsync("import_list", new { path = "more.txt", name = "Z" }), StringComparison.Ordinal);
+
+        // Refused calls created no list.
+        Assert.Equal([id], (await server.CallAsync("list_lists"))["lists"]!.AsArray().Select(l => (string?)l!["list_id"]));
+    }
+
+    [Fact]
     public async Task Is_listed_as_a_stdio_tool_that_changes_data_without_destroying_any()
     {
         var tool = (await server.Client.ListToolsAsync()).Single(t => t.Name == "import_file").ProtocolTool;

@@ -35,7 +35,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     public static readonly string[] ToolNames =
     [
         "add_to_list", "check_membership", "count_members", "create_list", "create_segment", "delete_list", "delete_segment", "describe_schema", "explain_segment", "export_changes", "export_segment",
-        "get_list", "get_profile", "get_segment", "import_file", "list_lists", "list_members", "list_segments", "members_at", "membership_changes", "preview_segment",
+        "get_list", "get_profile", "get_segment", "import_file", "import_list", "list_lists", "list_members", "list_segments", "members_at", "membership_changes", "preview_segment",
         "refresh_segments", "remove_from_list", "segment_breakdown", "segment_growth", "segment_overlap", "segment_versions", "update_segment",
     ];
 

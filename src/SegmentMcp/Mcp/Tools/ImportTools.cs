@@ -13,6 +13,16 @@ namespace SegmentMcp.Mcp.Tools;
 
 internal sealed record ImportProblem(long Line, string Reason);
 
+internal sealed record ImportListResult(
+    string ListId,
+    string Name,
+    bool Created,
+    long IdsRead,
+    long Added,
+    long AlreadyOn,
+    long Size,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Note = null);
+
 internal sealed record ImportFileResult(
     string Path,
     string Kind,
@@ -24,12 +34,13 @@ internal sealed record ImportFileResult(
     double Seconds);
 
 /// <summary>
-/// Loads a file of events or profile records from the user's computer into this workspace, through the same ingest
-/// as <c>segmentmcp ingest</c>: validation, batches with deduplication tokens, CSV translation. Served over stdio only,
+/// Loads a file from the user's computer into this workspace: events or profile records through the same ingest as
+/// <c>segmentmcp ingest</c> (validation, batches with deduplication tokens, CSV translation), or profile ids onto a
+/// static list as <c>segmentmcp lists import</c> reads them. Served over stdio only,
 /// as <see cref="ExportTools"/> is: a remote HTTP server has no business reading its own files for a caller.
 /// </summary>
 [McpServerToolType]
-internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEngine engine, StorageSchema schema)
+internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEngine engine, StorageSchema schema, ListStore lists, ProfileReader profiles)
 {
     /// <summary>Bad lines an answer lists; the count covers them all.</summary>
     public const int MaxProblems = 20;
@@ -118,6 +129,73 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         }
 
         return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, loaded.RowsWritten, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3));
+    }
+
+    [McpServerTool(Name = "import_list", Title = "Put a file's profile ids on a static list", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
+    [Description("""
+        Puts the profile ids of a file on the user's computer on a static list, any number of them: "here are the
+        people who came to our webinar" or a suppression list from another tool. The file is one id a line, or a csv
+        whose header has a profile_id column (what export_segment writes), or any csv with column naming the column of
+        the ids (e.g. "Email"). name creates a new list called that; list_id adds to an existing one (ids already on it
+        stay as they are). Every line is checked first: one bad line adds nothing, and the error lists the bad lines.
+        Segments use the list as {"in_list": {"id": LIST_ID}}. A note names ids no data has yet (they stay on the list
+        and count once data arrives; ids are exact and case-sensitive). Example: {"path": "~/Downloads/attendees.csv",
+        "name": "Webinar attendees", "column": "Email"}.
+        """)]
+    public async Task<ImportListResult> ImportList(
+        [Description("The file of ids: an absolute path, or one starting with ~/ for the user's home folder, e.g. ~/Downloads/attendees.csv.")] string path,
+        [Description("Create a new list with this name, e.g. \"Webinar attendees\" (give name or list_id).")] string? name = null,
+        [Description("Add to this existing list (from list_lists; give name or list_id).")] string? list_id = null,
+        [Description("The csv column holding the profile ids when it is not profile_id, e.g. \"Email\".")] string? column = null,
+        CancellationToken cancellationToken = default)
+    {
+        var file = SourcePath(path);
+        if ((name is null) == (list_id is null))
+        {
+            throw new McpException("name: give name to create a new list, or list_id to add to an existing one (one of the two).");
+        }
+
+        if (name is not null && name.Trim().Length == 0)
+        {
+            throw new McpException("name: give the new list a name, e.g. \"Webinar attendees\".");
+        }
+
+        if (column is not null && column.Trim().Length == 0)
+        {
+            throw new McpException("column: give the name of the csv column holding the ids, as its header writes it, or leave column out.");
+        }
+
+        var existing = list_id is null ? null : await ListTools.RequireAsync(lists, tenant.Tenant, list_id, cancellationToken).ConfigureAwait(false);
+        List<string> ids;
+        List<string> bad;
+        try
+        {
+            (ids, bad) = await ProfileIdColumn.ReadIdsAsync(File.OpenRead(file), column?.Trim(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new McpException($"path: {exception.Message} Nothing was added.", exception);
+        }
+
+        if (bad.Count > 0)
+        {
+            var more = bad.Count > MaxProblems ? string.Create(CultureInfo.InvariantCulture, $"\n… and {bad.Count - MaxProblems:N0} more bad lines.") : string.Empty;
+            throw new McpException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{ToolSupport.Echo(Path.GetFileName(file))}: {bad.Count:N0} bad line{(bad.Count == 1 ? string.Empty : "s")}, so no id was added. Tell the user; for a csv, column names the column of the ids.\n{string.Join("\n", bad.Take(MaxProblems))}{more}"));
+        }
+
+        var company = tenant.Tenant;
+        var list = existing ?? await lists.CreateAsync(company, name!.Trim(), [], cancellationToken).ConfigureAwait(false);
+        long added = 0;
+        foreach (var batch in ids.Chunk(ListStore.MaxProfilesPerCall))
+        {
+            added += (await lists.AddAsync(company, list.Id, batch, cancellationToken).ConfigureAwait(false)).Changed;
+        }
+
+        var size = (await lists.GetAsync(company, list.Id, cancellationToken).ConfigureAwait(false))?.Size ?? 0;
+        var note = await ListTools.WithoutDataNoteAsync(profiles, company, ids, cancellationToken).ConfigureAwait(false);
+        return new ImportListResult(list.Id, list.Name, existing is null, ids.Count, added, ids.Count - added, size, note);
     }
 
     /// <summary>A progress report from the ingest's own thread, which must not wait for the client.</summary>

@@ -174,10 +174,12 @@ internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, Profile
     /// <summary>Now as the list's rows store time, so the reported time is the one the cursor carries.</summary>
     private static DateTime Milliseconds(DateTime utc) => new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
 
-    private async Task<StaticList> RequireAsync(string? listId, CancellationToken cancellationToken)
+    private Task<StaticList> RequireAsync(string? listId, CancellationToken cancellationToken) => RequireAsync(lists, tenant.Tenant, listId, cancellationToken);
+
+    /// <summary>The tenant's list <paramref name="listId"/>, or an error naming the closest ids and names.</summary>
+    internal static async Task<StaticList> RequireAsync(ListStore lists, string company, string? listId, CancellationToken cancellationToken)
     {
         var id = ToolSupport.Required(listId, "list_id");
-        var company = tenant.Tenant;
         if (await lists.GetAsync(company, id, cancellationToken).ConfigureAwait(false) is { } list)
         {
             return list;
@@ -201,9 +203,17 @@ internal sealed class ListTools(ITenantAccessor tenant, ListStore lists, Profile
     /// Ids are kept whether or not data has them (a CRM export may name people before their first event), but a slip
     /// (a wrong prefix, another case) would leave a list that matches no one: say which ids have no data yet.
     /// </summary>
-    private async Task<string?> WithoutDataNoteAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    private Task<string?> WithoutDataNoteAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        WithoutDataNoteAsync(profiles, tenant.Tenant, ids, cancellationToken);
+
+    internal static async Task<string?> WithoutDataNoteAsync(ProfileReader profiles, string company, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
-        var without = await profiles.WithoutDataAsync(tenant.Tenant, ids, cancellationToken).ConfigureAwait(false);
+        var without = new List<string>();
+        foreach (var batch in ids.Chunk(ListStore.MaxProfilesPerCall))
+        {
+            without.AddRange(await profiles.WithoutDataAsync(company, batch, cancellationToken).ConfigureAwait(false));
+        }
+
         if (without.Count == 0)
         {
             return null;
