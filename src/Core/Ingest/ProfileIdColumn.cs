@@ -83,19 +83,60 @@ public static class ProfileIdColumn
         using (var reader = new StreamReader(content, leaveOpen: true))
         {
             var number = 0;
+            var first = true;
             while (await reader.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
             {
                 number++;
-                if (lines.Count == 0 && line.Trim().Length > 0 && (column is not null || IsHeader(line)))
+                if (first && line.Trim().Length > 0)
                 {
-                    content.Position = 0;
-                    (lines, bad) = Read(content, column, stop);
-                    break;
+                    first = false;
+                    if (column is not null || IsHeader(line))
+                    {
+                        content.Position = 0;
+                        (lines, bad) = Read(content, column, stop);
+                        return Distinct(lines, bad);
+                    }
                 }
 
                 lines.Add((number, line));
             }
         }
+
+        if (CsvHeader(lines) is { } header)
+        {
+            return ([], [header]);
+        }
+
+        return Distinct(lines, bad);
+    }
+
+    /// <summary>
+    /// A CSV read as one id a line would make every row, header included, an id that no profile has: the first
+    /// non-blank line holding a comma, semicolon or tab when every other line holds one too is taken for a header,
+    /// reported with its columns.
+    /// </summary>
+    private static string? CsvHeader(List<(long Number, string Text)> lines)
+    {
+        var rows = lines.Where(l => l.Text.Trim().Length > 0).ToList();
+        if (rows.Count < 2)
+        {
+            return null;
+        }
+
+        foreach (var separator in new[] { ',', ';', '\t' })
+        {
+            if (rows.All(r => r.Text.Contains(separator, StringComparison.Ordinal)))
+            {
+                var columns = rows[0].Text.Split(separator).Select(c => c.Trim().Trim('"').Trim());
+                return $"line {rows[0].Number}: this looks like a CSV header (columns {string.Join(", ", columns)}) and no column is profile_id, so every row would be read as one id; name the column that holds the profile ids (--column NAME)";
+            }
+        }
+
+        return null;
+    }
+
+    private static (List<string> Ids, List<string> Bad) Distinct(List<(long Number, string Text)> lines, List<string> bad)
+    {
 
         var ids = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -97,6 +97,9 @@ public sealed class ListsCommandTests : IDisposable
         var noColumn = await HostProcess.RunAsync("Email,City\nu1,Boston\n", "lists", "import", "--id", "by-column", "--file", "-", "--column", "Mail", "--company", "acme", "--data", Data);
         Assert.Equal(1, noColumn.ExitCode);
         Assert.Contains("line 1: no column 'Mail' to read profile_id from (the header has: Email, City).", noColumn.StandardError, StringComparison.Ordinal);
+        var headerAsId = await HostProcess.RunAsync("\nEmail,City\nu1,Boston\nu2,\"Rome, IT\"\n", "lists", "import", "--id", "header-as-id", "--file", "-", "--company", "acme", "--data", Data);
+        Assert.Equal(1, headerAsId.ExitCode);
+        Assert.Contains("line 2: this looks like a CSV header (columns Email, City) and no column is profile_id, so every row would be read as one id; name the column that holds the profile ids (--column NAME)", headerAsId.StandardError, StringComparison.Ordinal);
 
         var segment = Path.Combine(directory, "on-vips.json");
         await File.WriteAllTextAsync(segment, """{"name": "On vips", "condition": {"in_list": {"id": "vips"}}}""");

@@ -236,6 +236,28 @@ public class CsvTranslatorTests
         Assert.Empty(bad);
     }
 
+    [Theory]
+    [InlineData("u1\nu2\n\nu1\n", "u1|u2", "")]
+    [InlineData("Smith, John\nu2\n", "Smith, John|u2", "")]
+    [InlineData("only,one,line\n", "only,one,line", "")]
+    [InlineData("\nName;Email\nAnn;a@x.io\n", "", "line 2: this looks like a CSV header (columns Name, Email)")]
+    [InlineData("Name,Email\n\"Bob, Jr.\",b@x.io\n", "", "line 1: this looks like a CSV header (columns Name, Email)")]
+    [InlineData("name,profile_id\nAnn,u7\n", "u7", "")]
+    public async Task A_file_of_ids_is_one_id_a_line_unless_it_is_a_csv_whose_id_column_must_be_named(string file, string ids, string problem)
+    {
+        var (read, bad) = await ProfileIdColumn.ReadIdsAsync(new MemoryStream(Encoding.UTF8.GetBytes(file)), null, CancellationToken.None);
+
+        Assert.Equal(ids, string.Join('|', read));
+        if (problem.Length == 0)
+        {
+            Assert.Empty(bad);
+        }
+        else
+        {
+            Assert.StartsWith(problem, Assert.Single(bad), StringComparison.Ordinal);
+        }
+    }
+
     private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, string csv, CsvColumns? columns = null) =>
         Translate(kind, Encoding.UTF8.GetBytes(csv), columns);
 

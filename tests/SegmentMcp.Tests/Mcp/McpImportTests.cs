@@ -163,6 +163,11 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.StartsWith("name: give name to create a new list, or list_id", await server.FailAsync("import_list", new { path = more, name = "X", list_id = id }), StringComparison.Ordinal);
         Assert.StartsWith("list_id: no list 'webinar-attendees' in this workspace. Did you mean", await server.FailAsync("import_list", new { path = more, list_id = "webinar-attendees" }), StringComparison.Ordinal);
         Assert.StartsWith("line 1: no column 'E-mail'", (await server.FailAsync("import_list", new { path = attendees, name = "Y", column = "E-mail" })).Split('\n')[1], StringComparison.Ordinal);
+        Assert.Equal(
+            $"name: a list called 'Webinar attendees' exists already ({id}, 4 on it). Pass list_id to add to it, delete_list it first if it was loaded wrong, or choose another name.",
+            await server.FailAsync("import_list", new { path = more, name = "webinar attendees" }));
+        var noColumn = (await server.FailAsync("import_list", new { path = attendees, name = "Headers" })).Split('\n');
+        Assert.Equal("line 1: this looks like a CSV header (columns Name, Email) and no column is profile_id, so every row would be read as one id; name the column that holds the profile ids (column: NAME)", noColumn[1]);
         Assert.StartsWith("path: 'more.txt' is relative", await server.FailAsync("import_list", new { path = "more.txt", name = "Z" }), StringComparison.Ordinal);
 
         // Refused calls created no list.

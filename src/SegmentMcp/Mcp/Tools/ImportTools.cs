@@ -136,7 +136,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         Puts the profile ids of a file on the user's computer on a static list, any number of them: "here are the
         people who came to our webinar" or a suppression list from another tool. The file is one id a line, or a csv
         whose header has a profile_id column (what export_segment writes), or any csv with column naming the column of
-        the ids (e.g. "Email"). name creates a new list called that; list_id adds to an existing one (ids already on it
+        the ids (e.g. "Email"). name creates a new list called that (refused when a list has that name); list_id adds to an existing one (ids already on it
         stay as they are). Every line is checked first: one bad line adds nothing, and the error lists the bad lines.
         Segments use the list as {"in_list": {"id": LIST_ID}}. A note names ids no data has yet (they stay on the list
         and count once data arrives; ids are exact and case-sensitive). Example: {"path": "~/Downloads/attendees.csv",
@@ -166,6 +166,15 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         }
 
         var existing = list_id is null ? null : await ListTools.RequireAsync(lists, tenant.Tenant, list_id, cancellationToken).ConfigureAwait(false);
+        if (name is not null
+            && (await lists.ListAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false)).FirstOrDefault(l => string.Equals(l.Name.Trim(), name.Trim(), StringComparison.OrdinalIgnoreCase)) is { } namesake)
+        {
+            // A second call after a wrong first one would otherwise leave two lists of one name.
+            throw new McpException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"name: a list called '{ToolSupport.Echo(namesake.Name)}' exists already ({namesake.Id}, {namesake.Size:N0} on it). Pass list_id to add to it, delete_list it first if it was loaded wrong, or choose another name."));
+        }
+
         List<string> ids;
         List<string> bad;
         try
@@ -182,7 +191,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
             var more = bad.Count > MaxProblems ? string.Create(CultureInfo.InvariantCulture, $"\n… and {bad.Count - MaxProblems:N0} more bad lines.") : string.Empty;
             throw new McpException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{ToolSupport.Echo(Path.GetFileName(file))}: {bad.Count:N0} bad line{(bad.Count == 1 ? string.Empty : "s")}, so no id was added. Tell the user; for a csv, column names the column of the ids.\n{string.Join("\n", bad.Take(MaxProblems))}{more}"));
+                $"{ToolSupport.Echo(Path.GetFileName(file))}: {bad.Count:N0} bad line{(bad.Count == 1 ? string.Empty : "s")}, so no id was added. Tell the user; for a csv, column names the column of the ids.\n{string.Join("\n", bad.Take(MaxProblems).Select(b => b.Replace("(--column NAME)", "(column: NAME)", StringComparison.Ordinal)))}{more}"));
         }
 
         var company = tenant.Tenant;
