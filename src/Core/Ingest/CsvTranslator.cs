@@ -462,6 +462,10 @@ internal sealed class CsvTranslator
                 {
                     writer.WriteRawValue(text, skipInputValidation: true);
                 }
+                else if (column.Role == Role.Timestamp && ZoneAfterSpace(text) is var zone and > 0)
+                {
+                    writer.WriteStringValue(string.Concat(text[..zone], text[(zone + 1)..] is "UTC" ? "Z" : text[(zone + 1)..]));
+                }
                 else
                 {
                     writer.WriteStringValue(text);
@@ -498,6 +502,22 @@ internal sealed class CsvTranslator
 
         output.Write(json.WrittenSpan);
         output.WriteByte((byte)'\n');
+    }
+
+    /// <summary>
+    /// Where a time's zone follows it after a space (<c>2026-11-20 10:00:00 -0500</c>, as Shopify's exports write it;
+    /// <c>… UTC</c>), or -1: the time is ISO-8601 once that space goes, and <c>UTC</c> becomes <c>Z</c>.
+    /// </summary>
+    internal static int ZoneAfterSpace(ReadOnlySpan<char> text)
+    {
+        var space = text.LastIndexOf(' ');
+        if (space < 16 || space == text.Length - 1 || text[11..space].Contains(' '))
+        {
+            return -1;
+        }
+
+        var zone = text[(space + 1)..];
+        return zone[0] is '+' or '-' or 'Z' or 'z' || zone is "UTC" ? space : -1;
     }
 
     /// <summary>A JSON number: <c>-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?</c>.</summary>

@@ -48,6 +48,23 @@ public class CsvTranslatorTests
             lines);
     }
 
+    [Theory]
+    [InlineData("2026-11-20 10:00:00 -0500", "2026-11-20 10:00:00-0500")]
+    [InlineData("2026-11-20 10:00:00 +01:00", "2026-11-20 10:00:00+01:00")]
+    [InlineData("2026-11-20 10:00 UTC", "2026-11-20 10:00Z")]
+    [InlineData("2026-11-20T10:00:00.5 Z", "2026-11-20T10:00:00.5Z")]
+    [InlineData("2026-11-20 10:00:00", "2026-11-20 10:00:00")]
+    [InlineData("2026-11-20 10:00:00 EST", "2026-11-20 10:00:00 EST")]
+    [InlineData("Nov 20 2026 10:00 -0500", "Nov 20 2026 10:00 -0500")]
+    public void A_time_whose_zone_follows_a_space_as_exports_write_it_is_read_as_iso(string cell, string written)
+    {
+        var (lines, bad, _) = Translate(IngestKind.Events, $"profile_id,metric,timestamp,Created at\nu1,Placed Order,{cell},{cell}\n");
+
+        Assert.Empty(bad);
+        // The time is the event's; a property keeps its text as it came.
+        Assert.Equal($$$"""{"profile_id":"u1","metric":"Placed Order","timestamp":"{{{written}}}","properties":{"Created at":"{{{cell}}}"}}""", lines[1]);
+    }
+
     [Fact]
     public void Quoted_values_keep_separators_quotes_and_line_breaks_and_output_lines_follow_input_lines()
     {

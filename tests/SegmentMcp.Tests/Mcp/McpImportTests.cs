@@ -9,7 +9,7 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
 {
     private const string Contacts = "Email,City,Plan,Orders Total\nann@example.com,Boston,premium,52.5\nbob@example.com,Denver,free,7\n";
 
-    private const string Orders = "Email,Order Date,Total,Category\nann@example.com,2026-11-20T10:00:00Z,42.5,shoes\nann@example.com,2026-11-21T10:00:00Z,10,socks\nbob@example.com,2026-11-22T10:00:00Z,7,socks\n";
+    private const string Orders = "Email,Order Date,Total,Category\nann@example.com,2026-11-20T10:00:00Z,42.5,shoes\nann@example.com,2026-11-21 05:00:00 -0500,10,socks\nbob@example.com,2026-11-22T10:00:00Z,7,socks\n";
 
     private readonly string directory = Directory.CreateTempSubdirectory("segmentmcp-import-").FullName;
 
@@ -67,6 +67,8 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         // Loaded twice, stored once.
         var ann = await server.CallAsync("get_profile", new { profile_id = "ann@example.com" });
         Assert.Equal([("Placed Order", 2L)], ann["activity"]!.AsArray().Select(m => ((string)m!["metric"]!, (long)m["events"]!)));
+        // A time written as Shopify's exports write it (a space before the zone) is read as the instant it names.
+        Assert.Equal(new DateTime(2026, 11, 21, 10, 0, 0, DateTimeKind.Utc), ((DateTime)ann["activity"]![0]!["last"]!).ToUniversalTime());
         Assert.Equal(("Boston", "premium", 52.5), ((string)ann["properties"]!["City"]!, (string)ann["properties"]!["Plan"]!, (double)ann["properties"]!["Orders Total"]!));
 
         var schema = await server.CallAsync("describe_schema");
