@@ -133,7 +133,9 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         var noMetric = await server.FailAsync("import_file", new { path = orders, kind = "events", columns = new Dictionary<string, string> { ["profile_id"] = "Email", ["timestamp"] = "Order Date" } });
         Assert.Contains("(metric: NAME)", noMetric, StringComparison.Ordinal);
 
-        Assert.Equal(0, (long)(await server.CallAsync("describe_schema"))["profiles"]!);
+        var schema = await server.CallAsync("describe_schema");
+        Assert.Equal(0, (long)schema["profiles"]!);
+        Assert.Contains("Tell the user: import_file loads a CSV or NDJSON file from their computer (ask for its path), or they can load data with 'segmentmcp ingest", (string?)schema["note"], StringComparison.Ordinal);
         Assert.Equal(["contacts.csv", "orders.csv", "people.jsonl", "people.xlsx"], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 

@@ -45,6 +45,7 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
         Lists are paged 100 at a time; pass next_cursor back as cursor for more.
         """)]
     public async Task<DescribeSchemaResult> DescribeSchema(
+        McpServer server,
         [Description("Only this metric (exact event name, e.g. \"Opened Email\"); omit for all.")] string? metric = null,
         [Description("Only this profile property (exact name, e.g. \"city\"); omit for all.")] string? property = null,
         [Description("next_cursor from the previous describe_schema call with the same metric/property; omit for the first page.")] string? cursor = null,
@@ -93,7 +94,7 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
             page == 0 ? [.. segments.Take(PageSize).Select(s => new SegmentBrief(s.Id, s.Name, s.Size))] : [],
             more ? Cursor.Encode("describe_schema", (page + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)) : null,
             truncated || segments.Count > PageSize,
-            statistics.Profiles == 0 && statistics.Events == 0 && metric is null && property is null ? EmptyWorkspaceNote(company) : null);
+            statistics.Profiles == 0 && statistics.Events == 0 && metric is null && property is null ? EmptyWorkspaceNote(company, server.ServerOptions.ToolCollection?.TryGetPrimitive("import_file", out _) == true) : null);
     }
 
     /// <summary>
@@ -121,10 +122,11 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
     /// What to tell the user when there is nothing to segment: the usual cause is data not loaded yet, or a server
     /// started for another company or data directory. Other tenants are never named: the tenant is all a caller sees.
     /// </summary>
-    private static string EmptyWorkspaceNote(string company)
+    private static string EmptyWorkspaceNote(string company, bool canImport)
     {
         var quoted = ToolSupport.Echo(company);
-        return $"This workspace ('{quoted}') has no profiles or events yet, so no segment can have members. Tell the user: load " +
+        var import = canImport ? "import_file loads a CSV or NDJSON file from their computer (ask for its path), or they can " : string.Empty;
+        return $"This workspace ('{quoted}') has no profiles or events yet, so no segment can have members. Tell the user: {import}load " +
             $"data with 'segmentmcp ingest --company {quoted} --events FILE --profiles FILE' (NDJSON, or CSV exports with a header row), or the demo shop with 'segmentmcp demo " +
             $"--company {quoted}'. If they expected data here, the server may have been started for another company or data " +
             "directory; its first line on standard error names both.";
