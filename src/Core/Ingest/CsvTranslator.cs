@@ -462,6 +462,10 @@ internal sealed class CsvTranslator
                 {
                     writer.WriteRawValue(text, skipInputValidation: true);
                 }
+                else if (column.Role == Role.Value && Amount(text, separator) is { } amount)
+                {
+                    writer.WriteRawValue(amount, skipInputValidation: true);
+                }
                 else if (column.Role == Role.Timestamp && ZoneAfterSpace(text) is var zone and > 0)
                 {
                     writer.WriteStringValue(string.Concat(text[..zone], text[(zone + 1)..] is "UTC" ? "Z" : text[(zone + 1)..]));
@@ -502,6 +506,38 @@ internal sealed class CsvTranslator
 
         output.Write(json.WrittenSpan);
         output.WriteByte((byte)'\n');
+    }
+
+    /// <summary>
+    /// A <c>value</c> cell as a spreadsheet formats money, as a JSON number, or null: a currency sign at either end
+    /// (<c>$1,234.50</c>, <c>42,50 €</c>) and digit grouping dropped. In a semicolon-separated file (the locales whose
+    /// spreadsheets write one) the comma is the decimal mark and the dot groups digits (<c>1.234,50</c>); otherwise
+    /// the dot is the decimal mark and commas group digits by threes.
+    /// </summary>
+    internal static string? Amount(ReadOnlySpan<char> text, char separator)
+    {
+        text = text.Trim(" \u00A0\u202F$€£¥₹");
+        var negative = text.StartsWith('-');
+        var digits = negative ? text[1..].TrimStart(" $€£¥₹") : text;
+        var (decimalMark, grouping) = separator == ';' ? (',', '.') : ('.', ',');
+        var point = digits.IndexOf(decimalMark);
+        var whole = point < 0 ? digits : digits[..point];
+        var fraction = point < 0 ? [] : digits[(point + 1)..];
+        if (whole.IsEmpty || (point >= 0 && (fraction.IsEmpty || fraction.ContainsAnyExcept("0123456789"))))
+        {
+            return null;
+        }
+
+        // Groups of three after the first group of one to three digits, or no grouping at all.
+        var groups = whole.ToString().Split(grouping);
+        if (groups.Any(g => g.Length == 0 || g.AsSpan().ContainsAnyExcept("0123456789"))
+            || (groups.Length > 1 && (groups[0].Length > 3 || groups.Skip(1).Any(g => g.Length != 3))))
+        {
+            return null;
+        }
+
+        var number = (negative ? "-" : string.Empty) + string.Concat(groups).TrimStart('0').PadLeft(1, '0') + (point < 0 ? string.Empty : "." + fraction.ToString());
+        return IsJsonNumber(number) ? number : null;
     }
 
     /// <summary>

@@ -49,6 +49,34 @@ public class CsvTranslatorTests
     }
 
     [Theory]
+    [InlineData("$42.50", ',', "42.50")]
+    [InlineData("$1,234.50", ',', "1234.50")]
+    [InlineData("-$5", ',', "-5")]
+    [InlineData("1,234,567", '\t', "1234567")]
+    [InlineData("£ 12", ',', "12")]
+    [InlineData("42,50 €", ';', "42.50")]
+    [InlineData("1.234,5", ';', "1234.5")]
+    [InlineData("\u20AC1.234.567", ';', "1234567")]
+    [InlineData("1,23", ',', null)]
+    [InlineData("12,34.5", ',', null)]
+    [InlineData("42.", ',', null)]
+    [InlineData("forty", ',', null)]
+    [InlineData("$", ',', null)]
+    [InlineData("1.2.3", ',', null)]
+    public void A_value_formatted_as_money_is_read_as_its_number(string cell, char separator, string? number) =>
+        Assert.Equal(number, CsvTranslator.Amount(cell, separator));
+
+    [Fact]
+    public void Money_in_the_value_column_becomes_the_events_number_and_a_property_keeps_its_text()
+    {
+        var (lines, bad, _) = Translate(IngestKind.Events, "profile_id;metric;timestamp;value;Total\nu1;Placed Order;2026-11-20;1.234,50 €;1.234,50 €\nu2;Placed Order;2026-11-20;viel;x\n");
+
+        Assert.Empty(bad);
+        Assert.Equal("""{"profile_id":"u1","metric":"Placed Order","timestamp":"2026-11-20","value":1234.50,"properties":{"Total":"1.234,50 €"}}""", lines[1]);
+        Assert.Equal("""{"profile_id":"u2","metric":"Placed Order","timestamp":"2026-11-20","value":"viel","properties":{"Total":"x"}}""", lines[2]);
+    }
+
+    [Theory]
     [InlineData("2026-11-20 10:00:00 -0500", "2026-11-20 10:00:00-0500")]
     [InlineData("2026-11-20 10:00:00 +01:00", "2026-11-20 10:00:00+01:00")]
     [InlineData("2026-11-20 10:00 UTC", "2026-11-20 10:00Z")]
