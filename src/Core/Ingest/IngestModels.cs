@@ -166,6 +166,12 @@ public sealed record IngestOptions
 
     public int MaxKeptErrors { get; init; } = 1000;
 
+    /// <summary>
+    /// Reads and checks every line and writes nothing: each input's result counts its lines and the records that
+    /// would be written (<see cref="IngestSourceResult.ValidRecords"/>), and every bad line is reported.
+    /// </summary>
+    public bool DryRun { get; init; }
+
     /// <summary>Inputs at least this large are validated by one worker per core (tests lower it).</summary>
     internal long ParallelValidationMinBytes { get; init; } = 64 * 1024 * 1024;
 
@@ -191,7 +197,11 @@ public enum IngestPhase
 public sealed record IngestProgress(IngestKind Kind, string Source, IngestPhase Phase, long Lines, long Rows, TimeSpan Elapsed);
 
 /// <summary>What one input contributed.</summary>
-public sealed record IngestSourceResult(IngestKind Kind, string Source, long Lines, long RowsWritten, long InvalidLines, int Batches);
+public sealed record IngestSourceResult(IngestKind Kind, string Source, long Lines, long RowsWritten, long InvalidLines, int Batches)
+{
+    /// <summary>A dry run's records that passed every check: the rows a real run would write (without the bad lines).</summary>
+    public long ValidRecords { get; init; }
+}
 
 /// <summary>The outcome of a run.</summary>
 public sealed record IngestResult(

@@ -63,6 +63,7 @@ public sealed class NdjsonIngestor
 
         var errors = new ErrorLog(options);
         var temporaryFiles = new List<string>();
+        var checkedInputs = new List<IngestSourceResult>();
         try
         {
             // Input by input, so messages come in the order of the inputs.
@@ -81,7 +82,20 @@ public sealed class NdjsonIngestor
                     source = translated;
                 }
 
-                inputs[i] = (kind, options.SkipInvalid ? source : await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false));
+                if (options.DryRun)
+                {
+                    var before = errors.CountFor(kind);
+                    var (_, lines, records) = await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
+                    checkedInputs.Add(new IngestSourceResult(kind, source.Name, lines, 0, errors.CountFor(kind) - before, 0) { ValidRecords = records - (errors.CountFor(kind) - before) });
+                    continue;
+                }
+
+                inputs[i] = (kind, options.SkipInvalid ? source : (await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false)).Source);
+            }
+
+            if (options.DryRun)
+            {
+                return new IngestResult(checkedInputs, errors.Kept, errors.Count, Rejected: false, stopwatch.Elapsed);
             }
 
             if (!options.SkipInvalid && errors.Count > 0)
@@ -162,7 +176,8 @@ public sealed class NdjsonIngestor
             TaskScheduler.Default);
 
     /// <summary>Reads every line and reports the bad ones; returns the source the write pass should read.</summary>
-    private async Task<IngestSource> ValidateAsync(
+    /// <summary>Checks every line; returns the source to write from, its line count and its records (lines not blank).</summary>
+    private async Task<(IngestSource Source, long Lines, long Records)> ValidateAsync(
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         if (source.IsReopenable && Environment.ProcessorCount > 1)
@@ -170,8 +185,8 @@ public sealed class NdjsonIngestor
             var slices = Slice(source, options.ParallelValidationMinBytes);
             if (slices.Count > 1)
             {
-                await ValidateInParallelAsync(kind, source, slices, now, errors, stopwatch, cancellationToken).ConfigureAwait(false);
-                return source;
+                var (lines, records) = await ValidateInParallelAsync(kind, source, slices, now, errors, stopwatch, cancellationToken).ConfigureAwait(false);
+                return (source, lines, records);
             }
         }
 
@@ -226,7 +241,7 @@ public sealed class NdjsonIngestor
         return [.. starts.Select((start, i) => (start, i + 1 < starts.Count ? starts[i + 1] : length))];
     }
 
-    private async Task ValidateInParallelAsync(
+    private async Task<(long Lines, long Records)> ValidateInParallelAsync(
         IngestKind kind, IngestSource source, List<(long Start, long End)> slices, DateTimeOffset now, ErrorLog errors, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         var linesSeen = new long[slices.Count];
@@ -241,9 +256,16 @@ public sealed class NdjsonIngestor
                 var converter = new RecordConverter(kind, options.Company, now);
                 var scratch = new RowBuffer(64 * 1024);
                 var progress = new ProgressClock(options, stopwatch);
+                long records = 0;
                 while (reader.TryReadLine(out var line))
                 {
-                    if (!IsBlank(line) && Convert(converter, source, line, scratch) is { } reason)
+                    if (IsBlank(line))
+                    {
+                        continue;
+                    }
+
+                    records++;
+                    if (Convert(converter, source, line, scratch) is { } reason)
                     {
                         found.Add((reader.LineNumber, reason));
                     }
@@ -260,7 +282,7 @@ public sealed class NdjsonIngestor
                     }
                 }
 
-                return (Lines: reader.LineNumber, Errors: found);
+                return (Lines: reader.LineNumber, Records: records, Errors: found);
             },
             cancellationToken,
             TaskCreationOptions.LongRunning,
@@ -268,7 +290,7 @@ public sealed class NdjsonIngestor
         var results = await Task.WhenAll(workers).ConfigureAwait(false);
 
         long offset = 0;
-        foreach (var (lines, found) in results)
+        foreach (var (lines, _, found) in results)
         {
             foreach (var (line, reason) in found)
             {
@@ -277,9 +299,11 @@ public sealed class NdjsonIngestor
 
             offset += lines;
         }
+
+        return (offset, results.Sum(r => r.Records));
     }
 
-    private Task<IngestSource> ValidateSequentiallyAsync(
+    private Task<(IngestSource Source, long Lines, long Records)> ValidateSequentiallyAsync(
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(
             () =>
@@ -294,6 +318,8 @@ public sealed class NdjsonIngestor
                     result = IngestSource.File(path, source.Name);
                 }
 
+                long lines;
+                long records = 0;
                 using (copy)
                 using (var stream = source.Open())
                 {
@@ -308,6 +334,7 @@ public sealed class NdjsonIngestor
                             continue;
                         }
 
+                        records++;
                         if (Convert(converter, source, line, scratch) is { } reason)
                         {
                             errors.Add(new IngestError(kind, source.Name, reader.LineNumber, reason));
@@ -320,9 +347,11 @@ public sealed class NdjsonIngestor
                             progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Validating, reader.LineNumber, 0, stopwatch.Elapsed));
                         }
                     }
+
+                    lines = reader.LineNumber;
                 }
 
-                return result;
+                return (result, lines, records);
             },
             cancellationToken,
             TaskCreationOptions.LongRunning,

@@ -5,7 +5,7 @@ using SegmentMcp.Core.Ingest;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv] [--map FIELD=COLUMN …] [--metric NAME] [--company ID] [--skip-invalid] [--batch-rows N] [--parallel-inserts N]</c>:
+/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv] [--map FIELD=COLUMN …] [--metric NAME] [--company ID] [--skip-invalid] [--dry-run] [--batch-rows N] [--parallel-inserts N]</c>:
 /// NDJSON or CSV into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
 /// means nothing is written (exit 1). The summary goes to standard output.
 /// </summary>
@@ -21,13 +21,14 @@ internal static class IngestCommand
     private static readonly Option<string?> Metric = Flags.Text("--metric", "NAME", "CSV events without a metric column: every row is an event of NAME (e.g. an orders export: \"Placed Order\").");
     private static readonly Option<string?> Company = Flags.Company("The tenant of records without company_id; a record naming another is a bad line.");
     private static readonly Option<bool> SkipInvalid = Flags.Switch("--skip-invalid", "Write the good lines and report the bad ones (default: one bad line writes nothing).");
+    private static readonly Option<bool> DryRun = Flags.Switch("--dry-run", "Read and check every line and write nothing: prints how many rows each input would write and every bad line (exit 1 when a real run would write nothing).");
     private static readonly Option<int> BatchRows = Flags.Int("--batch-rows", "N", "Rows per insert at most (events are batched by month, their table's partition).", 100_000, 1, 10_000_000);
     private static readonly Option<int> ParallelInserts = Flags.Int("--parallel-inserts", "N", "Batches inserted at the same time.", 2, 1, 16);
 
     public static Command Create() => CommandLine.Verb(
         "ingest",
         "Load NDJSON or CSV events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
-        [Events, Profiles, Format, Map, Metric, Company, SkipInvalid, BatchRows, ParallelInserts, .. EngineSelection.Options],
+        [Events, Profiles, Format, Map, Metric, Company, SkipInvalid, DryRun, BatchRows, ParallelInserts, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken cancellationToken)
@@ -61,10 +62,12 @@ internal static class IngestCommand
         }
         var both = eventSource is not null && profileSource is not null;
         IngestKind? reporting = null;
+        var dryRun = args.GetValue(DryRun);
         var options = new IngestOptions
         {
             Company = company,
             SkipInvalid = skipInvalid,
+            DryRun = dryRun,
             BatchRows = batchRows,
             ParallelInserts = parallelInserts,
             OnError = error =>
@@ -85,6 +88,11 @@ internal static class IngestCommand
 
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var result = await new NdjsonIngestor(engine, schema, options).IngestAsync(eventSource, profileSource, cancellationToken).ConfigureAwait(false);
+        if (dryRun && !result.Rejected)
+        {
+            return await ReportDryRunAsync(result, skipInvalid).ConfigureAwait(false);
+        }
+
         if (result.Rejected)
         {
             await Console.Error.WriteLineAsync(skipInvalid
@@ -106,6 +114,23 @@ internal static class IngestCommand
             CultureInfo.InvariantCulture,
             $"{"total:",-10}{result.RowsWritten:N0} rows in {result.Elapsed.TotalSeconds:F1} s ({result.RowsPerSecond:N0} rows/s) into {selection.Describe()}, database {schema.Database}")).ConfigureAwait(false);
         return CommandLine.Ok;
+    }
+
+    /// <summary>What a real run would have written; exit 1 when it would have written nothing because of bad lines.</summary>
+    private static async Task<int> ReportDryRunAsync(IngestResult result, bool skipInvalid)
+    {
+        foreach (var source in result.Sources)
+        {
+            await Console.Out.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Name(source.Kind) + ":",-10}{source.ValidRecords:N0} rows would be written from {source.Source} ({source.Lines:N0} lines{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad" : string.Empty)})")).ConfigureAwait(false);
+        }
+
+        var rejected = result.InvalidLines > 0 && !skipInvalid;
+        await Console.Out.WriteLineAsync(rejected
+            ? string.Create(CultureInfo.InvariantCulture, $"dry run: nothing written; with {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")} a real run would write nothing either (fix them, or pass --skip-invalid to write the good lines)")
+            : "dry run: nothing written").ConfigureAwait(false);
+        return rejected ? CommandLine.Failed : CommandLine.Ok;
     }
 
     /// <summary>The fields --map gives to columns and the metric --metric gives every event, or null when neither is given.</summary>

@@ -48,6 +48,29 @@ public sealed class IngestCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_dry_run_prints_what_a_run_would_write_and_writes_nothing()
+    {
+        var events = Write("events.ndjson", GoodEvent, "{\"profile_id\":\"p1\"", GoodEvent.Replace("p1", "p2", StringComparison.Ordinal));
+        var profiles = Write("people.csv", "profile_id,city", "p1,Boston", "p2,Rome");
+
+        var refused = await HostProcess.RunAsync(null, "ingest", "--events", events, "--profiles", profiles, "--company", "acme", "--dry-run", "--data", Data);
+        var skipping = await HostProcess.RunAsync(null, "ingest", "--events", events, "--profiles", profiles, "--company", "acme", "--dry-run", "--skip-invalid", "--data", Data);
+        var clean = await HostProcess.RunAsync(null, "ingest", "--profiles", profiles, "--company", "acme", "--dry-run", "--data", Data);
+        var schema = await HostProcess.RunAsync(null, "schema", "--company", "acme", "--json", "--data", Data);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("line 2: not valid JSON at column 19", refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"events:   2 rows would be written from {events} (3 lines, 1 bad)", refused.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"profiles: 2 rows would be written from {profiles} (3 lines)", refused.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("dry run: nothing written; with 1 bad line a real run would write nothing either", refused.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(0, skipping.ExitCode);
+        Assert.EndsWith("dry run: nothing written\n", skipping.StandardOutput.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal(0, clean.ExitCode);
+        Assert.True(schema.ExitCode == 0, schema.StandardError);
+        Assert.Equal((0L, 0L), ((long)System.Text.Json.Nodes.JsonNode.Parse(schema.StandardOutput)!["profiles"]!, (long)System.Text.Json.Nodes.JsonNode.Parse(schema.StandardOutput)!["events"]!));
+    }
+
+    [Fact]
     public async Task A_utf16_file_is_named_as_such_and_a_utf8_byte_order_mark_with_crlf_is_read()
     {
         var utf16 = Path.Combine(directory, "events-utf16.ndjson");

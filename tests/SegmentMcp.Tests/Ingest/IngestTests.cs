@@ -378,14 +378,16 @@ public class IngestTests
             await Rows(engine, $"SELECT lengthUTF8(profile_id) AS p, lengthUTF8(metric) FROM {schema.Events} GROUP BY p, metric ORDER BY 1, 2"));
     }
 
+    /// <summary>3,000 lines of events: blank at every 911th, not JSON at every 397th (seven of them).</summary>
+    private static byte[] ViewsWithBlankAndBadLines() => Encoding.UTF8.GetBytes(string.Join('\n', Enumerable.Range(1, 3000).Select(i => i % 397 == 0 ? "{\"broken\"" : i % 911 == 0 ? "" :
+        $$$"""{"company_id":"acme","profile_id":"p{{{i}}}","metric":"Viewed Product","timestamp":"2026-11-20T10:00:00Z"}""")));
+
     [Fact]
     public async Task Parallel_validation_reports_the_same_lines_as_a_sequential_pass()
     {
         var engine = TestEngines.Embedded;
         var schema = await TestEngines.NewSchemaAsync(engine);
-        var lines = Enumerable.Range(1, 3000).Select(i => i % 397 == 0 ? "{\"broken\"" : i % 911 == 0 ? "" :
-            $$$"""{"company_id":"acme","profile_id":"p{{{i}}}","metric":"Viewed Product","timestamp":"2026-11-20T10:00:00Z"}""").ToArray();
-        var bytes = Encoding.UTF8.GetBytes(string.Join('\n', lines));
+        var bytes = ViewsWithBlankAndBadLines();
 
         var parallel = await new NdjsonIngestor(engine, schema, new IngestOptions { ParallelValidationMinBytes = 1 })
             .IngestAsync(IngestSource.Reopenable("big.ndjson", () => new MemoryStream(bytes, writable: false)), null);
@@ -397,6 +399,31 @@ public class IngestTests
         Assert.Equal(expected, sequential.Errors.Select(e => e.ToString()));
         Assert.True(parallel.Rejected);
         Assert.Equal(0L, await Count(engine, schema.Events));
+    }
+
+    [Fact]
+    public async Task A_dry_run_counts_the_rows_a_run_would_write_and_the_bad_lines_in_parallel_and_in_sequence_and_writes_nothing()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var bytes = ViewsWithBlankAndBadLines();
+        var csv = Encoding.UTF8.GetBytes("profile_id,city\np1,Boston\np2\n\np3,Rome\n");
+
+        var parallel = await new NdjsonIngestor(engine, schema, new IngestOptions { Company = "acme", ParallelValidationMinBytes = 1, DryRun = true })
+            .IngestAsync(IngestSource.Reopenable("big.ndjson", () => new MemoryStream(bytes, writable: false)), IngestSource.Reopenable("people.csv", () => new MemoryStream(csv, writable: false)).AsCsv());
+        var sequential = await new NdjsonIngestor(engine, schema, new IngestOptions { DryRun = true, SkipInvalid = true })
+            .IngestAsync(IngestSource.OneShot("stdin", new MemoryStream(bytes, writable: false)), null);
+
+        // 3,000 lines: 3 blank (911, 1822, 2733) and 7 bad (397 × 1…7); the csv's line 3 has too few values.
+        Assert.False(parallel.Rejected);
+        Assert.Equal(
+            [(IngestKind.Events, 3000L, 0L, 7L, 2990L), (IngestKind.Profiles, 5L, 0L, 1L, 2L)],
+            parallel.Sources.Select(r => (r.Kind, r.Lines, r.RowsWritten, r.InvalidLines, r.ValidRecords)));
+        Assert.Equal(8, parallel.InvalidLines);
+        Assert.Equal("line 3: 1 value where the header has 2 columns", parallel.Errors[^1].ToString());
+        Assert.Equal((3000L, 7L, 2990L), (sequential.Sources[0].Lines, sequential.Sources[0].InvalidLines, sequential.Sources[0].ValidRecords));
+        Assert.Equal(0L, await Count(engine, schema.Events));
+        Assert.Equal(0L, await Count(engine, schema.Traits));
     }
 
     [Fact]

@@ -85,6 +85,7 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
             """{"company_id":"someone-else","profile_id":"p3","metric":"Opened Email","timestamp":"2026-11-20T10:00:00Z"}""",
             """{"profile_id":"p4","metric":"Opened Email","timestamp":"2026-11-21T10:00:00Z"}""") + "\n");
 
+        var check = await server.CallAsync("import_file", new { path = file, kind = "events", dry_run = true });
         var refused = await server.FailAsync("import_file", new { path = file, kind = "events" });
         var empty = await server.CallAsync("describe_schema");
         var loaded = await server.CallAsync("import_file", new { path = file, kind = "events", skip_invalid = true });
@@ -97,6 +98,8 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Contains("someone-else", lines[2], StringComparison.Ordinal);
         Assert.Equal(3, lines.Length);
         Assert.Equal(0, (long)empty["events"]!);
+        Assert.Equal((true, 4L, 0L, 2L, 2L), ((bool)check["dry_run"]!, (long)check["lines"]!, (long)check["rows_written"]!, (long)check["valid_rows"]!, (long)check["invalid_lines"]!));
+        Assert.Equal([2L, 3L], check["problems"]!.AsArray().Select(p => (long)p!["line"]!));
 
         Assert.Equal(("ndjson", 4L, 2L, 2L), ((string)loaded["format"]!, (long)loaded["lines"]!, (long)loaded["rows_written"]!, (long)loaded["invalid_lines"]!));
         Assert.Equal([2L, 3L], loaded["problems"]!.AsArray().Select(p => (long)p!["line"]!));

@@ -31,7 +31,9 @@ internal sealed record ImportFileResult(
     long RowsWritten,
     long InvalidLines,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ImportProblem>? Problems,
-    double Seconds);
+    double Seconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? DryRun = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? ValidRows = null);
 
 /// <summary>
 /// Loads a file from the user's computer into this workspace: events or profile records through the same ingest as
@@ -56,7 +58,8 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         Date", "value": "Total"}; metric names the event of every row of a csv without a metric column (an orders
         export: "Placed Order"). Every line is checked first: by default one bad line loads nothing, and the error lists
         the bad lines; skip_invalid loads the good lines and lists the bad ones (only when the user agrees to leave
-        them out). Loading the same file again stores nothing twice. Saved segments take the new data at their next
+        them out); dry_run checks the whole file and loads nothing (valid_rows, and the bad lines in problems). Loading the
+        same file again stores nothing twice. Saved segments take the new data at their next
         evaluation; call refresh_segments for it now, then describe_schema shows the new names. Example: {"path":
         "~/Downloads/orders.csv", "kind": "events", "metric": "Placed Order", "columns": {"profile_id": "Email",
         "timestamp": "Created at", "value": "Total"}}.
@@ -70,6 +73,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         [Description("csv: the column holding each field when the header does not use the field's name, e.g. {\"profile_id\": \"Customer ID\", \"timestamp\": \"Order Date\"}. Fields: profile_id, metric, timestamp, value (events), updated_at (profiles), company_id.")] JsonElement? columns = null,
         [Description("csv events without a metric column: the metric of every row, e.g. \"Placed Order\".")] string? metric = null,
         [Description("Load the good lines and list the bad ones, instead of loading nothing when a line is bad; only when the user agreed. Default false.")] bool? skip_invalid = null,
+        [Description("Check the file and load nothing: valid_rows says how many rows a load would write, problems lists the bad lines. Default false.")] bool? dry_run = null,
         CancellationToken cancellationToken = default)
     {
         var file = SourcePath(path);
@@ -92,6 +96,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         {
             Company = tenant.Tenant,
             SkipInvalid = skip_invalid == true,
+            DryRun = dry_run == true,
             MaxKeptErrors = MaxProblems,
             OnProgress = p => Notify(server, token, new ProgressNotificationValue
             {
@@ -119,6 +124,11 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         }
 
         var loaded = result.Sources.Single();
+        if (dry_run == true)
+        {
+            return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, 0, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), DryRun: true, ValidRows: loaded.ValidRecords);
+        }
+
         if (token is { } progressToken)
         {
             // Awaited, unlike the reports on the way: a notification sent after the result would miss the request's stream.
