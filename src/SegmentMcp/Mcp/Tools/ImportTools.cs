@@ -53,16 +53,16 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         with profile_id, metric, timestamp, value?) or "profiles" (who they are: profile_id and property columns such as
         email, city, plan). csv (a header row naming the columns; every column other than the fields is a property) or
         ndjson (a record a line: {"profile_id", "metric", "timestamp", "value"?, "properties"?} for events,
-        {"profile_id", "properties", "updated_at"?} for profiles), from the extension unless format is given. For an export whose header names fields
-        its own way, columns maps each field to its column, e.g. {"profile_id": "Customer Email", "timestamp": "Order
-        Date", "value": "Total"}; metric names the event of every row of a csv without a metric column (an orders
-        export: "Placed Order"). Every line is checked first: by default one bad line loads nothing, and the error lists
-        the bad lines; skip_invalid loads the good lines and lists the bad ones (only when the user agrees to leave
-        them out); dry_run checks the whole file and loads nothing (valid_rows, and the bad lines in problems). Loading the
-        same file again stores nothing twice. Saved segments take the new data at their next
-        evaluation; call refresh_segments for it now, then describe_schema shows the new names. Example: {"path":
-        "~/Downloads/orders.csv", "kind": "events", "metric": "Placed Order", "columns": {"profile_id": "Email",
-        "timestamp": "Created at", "value": "Total"}}.
+        {"profile_id", "properties", "updated_at"?} for profiles), from the extension unless format is given. For an
+        export whose header names fields its own way, columns maps each field to its column, e.g. {"profile_id":
+        "Customer Email", "timestamp": "Order Date", "value": "Total"}; metric names the event of every row of a csv
+        without a metric column (an orders export: "Placed Order"). Every line is checked first: by default one bad
+        line loads nothing, and the error lists the bad lines; skip_invalid loads the good lines and lists the bad ones
+        (only when the user agrees to leave them out); dry_run checks the whole file and loads nothing (valid_rows, and
+        the bad lines in problems). Loading the same file again stores nothing twice. Saved segments take the new data
+        at their next evaluation; call refresh_segments for it now, then describe_schema shows the new names. Example:
+        {"path": "~/Downloads/orders.csv", "kind": "events", "metric": "Placed Order", "columns": {"profile_id":
+        "Email", "timestamp": "Created at", "value": "Total"}}.
         """)]
     public async Task<ImportFileResult> ImportFile(
         McpServer server,
@@ -114,7 +114,9 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            throw new McpException($"path: {exception.Message} Nothing was loaded.", exception);
+            // Validation reads the whole file before anything is written, so a file that cannot be read is usually
+            // refused untouched; batches written before a later failure stay and are not written twice by a retry.
+            throw new McpException($"path: {exception.Message} Tell the user; once the file reads, loading it again stores nothing twice.", exception);
         }
 
         var problems = result.Errors.Select(e => new ImportProblem(e.Line, InToolTerms(e.Reason))).ToList();
