@@ -39,6 +39,9 @@ internal sealed class CsvTranslator
     private readonly List<(int Start, int Length, bool Quoted)> fields = [];
     private readonly ArrayBufferWriter<byte> json = new(4096);
     private Column[]? header;
+
+    /// <summary>Once the header is read: the keys of the columns that are properties, in header order.</summary>
+    public IReadOnlyList<string> PropertyNames => header is null ? [] : [.. header.Where(c => c.Role == Role.Property).Select(c => c.Key)];
     private char separator;
 
     /// <param name="kind">Which fields the columns may name.</param>

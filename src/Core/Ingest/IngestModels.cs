@@ -201,6 +201,12 @@ public sealed record IngestSourceResult(IngestKind Kind, string Source, long Lin
 {
     /// <summary>A dry run's records that passed every check: the rows a real run would write (without the bad lines).</summary>
     public long ValidRecords { get; init; }
+
+    /// <summary>
+    /// For a CSV input: the columns loaded as properties, by the names they are stored under, in header order (event
+    /// properties for events, profile properties for profiles). Null for NDJSON, whose records name their own.
+    /// </summary>
+    public IReadOnlyList<string>? CsvProperties { get; init; }
 }
 
 /// <summary>The outcome of a run.</summary>

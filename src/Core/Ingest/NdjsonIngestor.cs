@@ -64,6 +64,7 @@ public sealed class NdjsonIngestor
         var errors = new ErrorLog(options);
         var temporaryFiles = new List<string>();
         var checkedInputs = new List<IngestSourceResult>();
+        var csvProperties = new Dictionary<IngestKind, IReadOnlyList<string>>();
         try
         {
             // Input by input, so messages come in the order of the inputs.
@@ -72,7 +73,8 @@ public sealed class NdjsonIngestor
                 var (kind, source) = inputs[i];
                 if (source.Format == IngestFormat.Csv)
                 {
-                    var translated = await TranslateCsvAsync(kind, source, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
+                    var (translated, properties) = await TranslateCsvAsync(kind, source, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
+                    csvProperties[kind] = properties;
                     if (translated is null)
                     {
                         // A header that cannot be read: no record can be, with or without SkipInvalid.
@@ -86,7 +88,11 @@ public sealed class NdjsonIngestor
                 {
                     var before = errors.CountFor(kind);
                     var (_, lines, records) = await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
-                    checkedInputs.Add(new IngestSourceResult(kind, source.Name, lines, 0, errors.CountFor(kind) - before, 0) { ValidRecords = records - (errors.CountFor(kind) - before) });
+                    checkedInputs.Add(new IngestSourceResult(kind, source.Name, lines, 0, errors.CountFor(kind) - before, 0)
+                    {
+                        ValidRecords = records - (errors.CountFor(kind) - before),
+                        CsvProperties = csvProperties.GetValueOrDefault(kind),
+                    });
                     continue;
                 }
 
@@ -106,7 +112,7 @@ public sealed class NdjsonIngestor
             var results = new List<IngestSourceResult>();
             foreach (var (kind, source) in inputs)
             {
-                results.Add(await WriteAsync(kind, source, now, errors, stopwatch, cancellationToken).ConfigureAwait(false));
+                results.Add(await WriteAsync(kind, source, now, errors, stopwatch, cancellationToken).ConfigureAwait(false) with { CsvProperties = csvProperties.GetValueOrDefault(kind) });
             }
 
             var result = new IngestResult(results, errors.Kept, errors.Count, Rejected: false, stopwatch.Elapsed);
@@ -138,7 +144,7 @@ public sealed class NdjsonIngestor
     /// Writes a CSV input's NDJSON to a temporary file and returns it as a source of the same name, or null when its
     /// header cannot be read (reported as an error of its line).
     /// </summary>
-    private Task<IngestSource?> TranslateCsvAsync(
+    private Task<(IngestSource? Source, IReadOnlyList<string> Properties)> TranslateCsvAsync(
         IngestKind kind, IngestSource source, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(
             () =>
@@ -147,10 +153,11 @@ public sealed class NdjsonIngestor
                 temporaryFiles.Add(path);
                 var progress = new ProgressClock(options, stopwatch);
                 CsvHeaderProblem? header;
+                var translator = new CsvTranslator(kind, columns: source.Columns);
                 using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
                 using (var input = source.Open())
                 {
-                    header = new CsvTranslator(kind, columns: source.Columns).Translate(
+                    header = translator.Translate(
                         input,
                         output,
                         line =>
@@ -165,17 +172,16 @@ public sealed class NdjsonIngestor
 
                 if (header is not { } problem)
                 {
-                    return IngestSource.File(path, source.Name, translatedCsv: true);
+                    return ((IngestSource?)IngestSource.File(path, source.Name, translatedCsv: true), translator.PropertyNames);
                 }
 
                 errors.Add(new IngestError(kind, source.Name, problem.Line, problem.Reason));
-                return null;
+                return (null, []);
             },
             cancellationToken,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
 
-    /// <summary>Reads every line and reports the bad ones; returns the source the write pass should read.</summary>
     /// <summary>Checks every line; returns the source to write from, its line count and its records (lines not blank).</summary>
     private async Task<(IngestSource Source, long Lines, long Records)> ValidateAsync(
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken)

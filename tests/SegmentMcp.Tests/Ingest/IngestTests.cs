@@ -420,6 +420,7 @@ public class IngestTests
             [(IngestKind.Events, 3000L, 0L, 7L, 2990L), (IngestKind.Profiles, 5L, 0L, 1L, 2L)],
             parallel.Sources.Select(r => (r.Kind, r.Lines, r.RowsWritten, r.InvalidLines, r.ValidRecords)));
         Assert.Equal(8, parallel.InvalidLines);
+        Assert.Equal([null, ["city"]], parallel.Sources.Select(r => r.CsvProperties));
         Assert.Equal("line 3: 1 value where the header has 2 columns", parallel.Errors[^1].ToString());
         Assert.Equal((3000L, 7L, 2990L), (sequential.Sources[0].Lines, sequential.Sources[0].InvalidLines, sequential.Sources[0].ValidRecords));
         Assert.Equal(0L, await Count(engine, schema.Events));

@@ -48,6 +48,8 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
 
         Assert.Equal((contacts, "profiles", "csv", 3L, 2L, 0L), ((string)people["path"]!, (string)people["kind"]!, (string)people["format"]!, (long)people["lines"]!, (long)people["rows_written"]!, (long)people["invalid_lines"]!));
         Assert.False(people.AsObject().ContainsKey("problems"));
+        Assert.Equal(["City", "Plan", "Orders Total"], people["properties"]!.AsArray().Select(p => (string?)p));
+        Assert.Equal(["Category"], events["properties"]!.AsArray().Select(p => (string?)p));
         Assert.Equal(("events", 4L, 3L), ((string)events["kind"]!, (long)events["lines"]!, (long)events["rows_written"]!));
         Assert.Equal(3L, (long)again["rows_written"]!);
 
@@ -100,6 +102,7 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal(0, (long)empty["events"]!);
         Assert.Equal((true, 4L, 0L, 2L, 2L), ((bool)check["dry_run"]!, (long)check["lines"]!, (long)check["rows_written"]!, (long)check["valid_rows"]!, (long)check["invalid_lines"]!));
         Assert.Equal([2L, 3L], check["problems"]!.AsArray().Select(p => (long)p!["line"]!));
+        Assert.False(check.AsObject().ContainsKey("properties")); // ndjson records name their own
 
         Assert.Equal(("ndjson", 4L, 2L, 2L), ((string)loaded["format"]!, (long)loaded["lines"]!, (long)loaded["rows_written"]!, (long)loaded["invalid_lines"]!));
         Assert.Equal([2L, 3L], loaded["problems"]!.AsArray().Select(p => (long)p!["line"]!));

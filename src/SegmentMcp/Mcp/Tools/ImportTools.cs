@@ -33,7 +33,8 @@ internal sealed record ImportFileResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ImportProblem>? Problems,
     double Seconds,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? DryRun = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? ValidRows = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? ValidRows = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Properties = null);
 
 /// <summary>
 /// Loads a file from the user's computer into this workspace: events or profile records through the same ingest as
@@ -59,7 +60,9 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         without a metric column (an orders export: "Placed Order"). Every line is checked first: by default one bad
         line loads nothing, and the error lists the bad lines; skip_invalid loads the good lines and lists the bad ones
         (only when the user agrees to leave them out); dry_run checks the whole file and loads nothing (valid_rows, and
-        the bad lines in problems). Loading the same file again stores nothing twice. Saved segments take the new data
+        the bad lines in problems). For a csv, properties names the columns loaded as properties: for events, event
+        properties (use them in an event condition's where), for profiles, profile properties. Loading the same file
+        again stores nothing twice. Saved segments take the new data
         at their next evaluation; call refresh_segments for it now, then describe_schema shows the new names. Example:
         {"path": "~/Downloads/orders.csv", "kind": "events", "metric": "Placed Order", "columns": {"profile_id":
         "Email", "timestamp": "Created at", "value": "Total"}}.
@@ -128,7 +131,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         var loaded = result.Sources.Single();
         if (dry_run == true)
         {
-            return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, 0, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), DryRun: true, ValidRows: loaded.ValidRecords);
+            return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, 0, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), DryRun: true, ValidRows: loaded.ValidRecords, Properties: loaded.CsvProperties);
         }
 
         if (token is { } progressToken)
@@ -140,7 +143,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
                 cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
-        return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, loaded.RowsWritten, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3));
+        return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, loaded.RowsWritten, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), Properties: loaded.CsvProperties);
     }
 
     [McpServerTool(Name = "import_list", Title = "Put a file's profile ids on a static list", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
