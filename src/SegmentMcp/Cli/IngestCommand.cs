@@ -108,6 +108,7 @@ internal static class IngestCommand
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{Name(source.Kind) + ":",-10}{source.RowsWritten:N0} rows written from {source.Source} ({source.Lines:N0} lines, {source.Batches} batch{(source.Batches == 1 ? string.Empty : "es")}{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad lines skipped" : string.Empty)})")).ConfigureAwait(false);
+            await WritePropertiesAsync(source).ConfigureAwait(false);
         }
 
         await Console.Out.WriteLineAsync(string.Create(
@@ -115,6 +116,12 @@ internal static class IngestCommand
             $"{"total:",-10}{result.RowsWritten:N0} rows in {result.Elapsed.TotalSeconds:F1} s ({result.RowsPerSecond:N0} rows/s) into {selection.Describe()}, database {schema.Database}")).ConfigureAwait(false);
         return CommandLine.Ok;
     }
+
+    /// <summary>A CSV's columns that became properties, which an event condition reads in its where, a profile condition by name.</summary>
+    private static Task WritePropertiesAsync(IngestSourceResult source) =>
+        source.CsvProperties is { Count: > 0 } names
+            ? Console.Out.WriteLineAsync($"{string.Empty,-10}{(source.Kind == IngestKind.Events ? "event" : "profile")} properties: {string.Join(", ", names)}")
+            : Task.CompletedTask;
 
     /// <summary>What a real run would have written; exit 1 when it would have written nothing because of bad lines.</summary>
     private static async Task<int> ReportDryRunAsync(IngestResult result, bool skipInvalid)
@@ -124,6 +131,7 @@ internal static class IngestCommand
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{Name(source.Kind) + ":",-10}{source.ValidRecords:N0} rows would be written from {source.Source} ({source.Lines:N0} lines{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad" : string.Empty)})")).ConfigureAwait(false);
+            await WritePropertiesAsync(source).ConfigureAwait(false);
         }
 
         var rejected = result.InvalidLines > 0 && !skipInvalid;

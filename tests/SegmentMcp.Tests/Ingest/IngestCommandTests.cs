@@ -61,7 +61,7 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("line 2: not valid JSON at column 19", refused.StandardError, StringComparison.Ordinal);
         Assert.Contains($"events:   2 rows would be written from {events} (3 lines, 1 bad)", refused.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains($"profiles: 2 rows would be written from {profiles} (3 lines)", refused.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"profiles: 2 rows would be written from {profiles} (3 lines)\n          profile properties: city\n", refused.StandardOutput.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Contains("dry run: nothing written; with 1 bad line a real run would write nothing either", refused.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(0, skipping.ExitCode);
         Assert.EndsWith("dry run: nothing written\n", skipping.StandardOutput.ReplaceLineEndings("\n"), StringComparison.Ordinal);
@@ -140,9 +140,9 @@ public sealed class IngestCommandTests : IDisposable
         var schema = await HostProcess.RunAsync(null, "schema", "--property", "lifetime_value", "--company", "acme", "--data", Data);
 
         Assert.True(fromFile.ExitCode == 0, fromFile.StandardError);
-        Assert.Contains("profiles: 3 rows written from " + profiles + " (4 lines, 1 batch)", fromFile.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("profiles: 3 rows written from " + profiles + " (4 lines, 1 batch)\n          profile properties: email, city, lifetime_value\n", fromFile.StandardOutput.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.True(fromStdin.ExitCode == 0, fromStdin.StandardError);
-        Assert.Contains("events:   2 rows written from stdin (3 lines, 1 batch)", fromStdin.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("events:   2 rows written from stdin (3 lines, 1 batch)\ntotal:", fromStdin.StandardOutput.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.True(preview.ExitCode == 0, preview.StandardError);
         Assert.Contains("1 member at ", preview.StandardOutput, StringComparison.Ordinal);
         Assert.EndsWith("the first 1: u1", preview.StandardOutput.TrimEnd(), StringComparison.Ordinal);
