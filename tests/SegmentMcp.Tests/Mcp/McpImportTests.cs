@@ -180,6 +180,8 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal("line 1: this looks like a CSV header (columns Name, Email) and no column is profile_id, so every row would be read as one id; name the column that holds the profile ids (column: NAME)", noColumn[1]);
         Assert.StartsWith("path: 'more.txt' is relative", await server.FailAsync("import_list", new { path = "more.txt", name = "Z" }), StringComparison.Ordinal);
 
+        Assert.Equal("path: 'empty.csv' holds no profile ids (only blank lines, or a csv header without rows); nothing was changed.", await server.FailAsync("import_list", new { path = Write("empty.csv", "Name,Email\n"), name = "Empty", column = "Email" }));
+
         // Refused calls created no list.
         Assert.Equal([id], (await server.CallAsync("list_lists"))["lists"]!.AsArray().Select(l => (string?)l!["list_id"]));
     }

@@ -209,6 +209,11 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
                 $"{ToolSupport.Echo(Path.GetFileName(file))}: {bad.Count:N0} bad line{(bad.Count == 1 ? string.Empty : "s")}, so no id was added. Tell the user; for a csv, column names the column of the ids.\n{string.Join("\n", bad.Take(MaxProblems).Select(b => b.Replace("(--column NAME)", "(column: NAME)", StringComparison.Ordinal)))}{more}"));
         }
 
+        if (ids.Count == 0)
+        {
+            throw new McpException($"path: '{ToolSupport.Echo(Path.GetFileName(file))}' holds no profile ids (only blank lines, or a csv header without rows); nothing was changed.");
+        }
+
         var company = tenant.Tenant;
         var list = existing ?? await lists.CreateAsync(company, name!.Trim(), [], cancellationToken).ConfigureAwait(false);
         long added = 0;
