@@ -77,14 +77,24 @@ public sealed partial class DefinitionService
     public static string Describe(AbsentValue absent)
     {
         var culture = CultureInfo.InvariantCulture;
+        var anyCase = absent.IgnoreCase ? " in any case" : string.Empty;
         var subject = absent.Metric is null
-            ? $"No profile has ever had {absent.Property} = \"{absent.Value}\""
-            : $"No \"{absent.Metric}\" event{When(absent.From, absent.Until)} has {absent.Property} = \"{absent.Value}\"";
+            ? $"No profile has ever had {absent.Property} = \"{absent.Value}\"{anyCase}"
+            : $"No \"{absent.Metric}\" event{When(absent.From, absent.Until)} has {absent.Property} = \"{absent.Value}\"{anyCase}";
         var unit = absent.Metric is null ? "profile" : "event";
         var closest = absent.Closest.Count == 0
             ? string.Empty
             : $" Closest values{(absent.Metric is null ? " now" : string.Empty)}: {string.Join(", ", absent.Closest.Select(c => string.Create(culture, $"\"{c.Value}\" ({c.Count:N0} {unit}{(c.Count == 1 ? string.Empty : "s")})")))}.";
-        return $"{subject}; values are compared exactly, case included.{closest}";
+        if (absent.IgnoreCase)
+        {
+            return $"{subject}.{closest}";
+        }
+
+        // A value held in another case is the likeliest slip of all; the filter can say so itself.
+        var otherCase = absent.Closest.Any(c => string.Equals(c.Value, absent.Value, StringComparison.OrdinalIgnoreCase))
+            ? " (\"ignore_case\": true on the filter compares without case)"
+            : string.Empty;
+        return $"{subject}; values are compared exactly, case included{otherCase}.{closest}";
     }
 
     /// <summary>" from … to … UTC (the time the condition reads)", or empty for all time.</summary>

@@ -81,6 +81,30 @@ public static class DslNames
         ["nin"] = "not_in", ["includes"] = "contains", ["like"] = "contains", ["startswith"] = "starts_with", ["endswith"] = "ends_with",
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Case-insensitive operators of other languages (Django's "iexact", "icontains"; SQL's "ilike") and the filter
+    /// operator each is with <c>"ignore_case": true</c>.
+    /// </summary>
+    private static readonly FrozenDictionary<string, string> IgnoreCaseOperators = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["ieq"] = "eq", ["iexact"] = "eq", ["iequals"] = "eq", ["equals_ignore_case"] = "eq", ["eq_ignore_case"] = "eq", ["eq_ci"] = "eq", ["equalsignorecase"] = "eq",
+        ["ineq"] = "neq", ["ine"] = "neq", ["neq_ignore_case"] = "neq",
+        ["iin"] = "in", ["in_ignore_case"] = "in",
+        ["icontains"] = "contains", ["ilike"] = "contains", ["contains_ignore_case"] = "contains", ["contains_ci"] = "contains",
+        ["not_icontains"] = "not_contains", ["not_ilike"] = "not_contains", ["inotcontains"] = "not_contains",
+        ["istartswith"] = "starts_with", ["istarts_with"] = "starts_with", ["starts_with_ignore_case"] = "starts_with",
+        ["iendswith"] = "ends_with", ["iends_with"] = "ends_with", ["ends_with_ignore_case"] = "ends_with",
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// " Did you mean 'gte'?" for an unknown filter operator: a known synonym, a case-insensitive operator ("icontains":
+    /// 'contains' with "ignore_case": true), else the closest names.
+    /// </summary>
+    public static string DidYouMeanFilterOperator(string name) =>
+        IgnoreCaseOperators.TryGetValue(name.Trim().TrimStart('$'), out var meant)
+            ? $" Did you mean '{meant}' with \"ignore_case\": true?"
+            : DidYouMeanOperator(name, FilterOperators);
+
     /// <summary>" Did you mean 'gte'?" for a known synonym that is among <paramref name="operators"/>, else the closest names.</summary>
     public static string DidYouMeanOperator(string name, IReadOnlyList<string> operators) =>
         OperatorSynonyms.TryGetValue(name.Trim(), out var meant) && operators.Contains(meant)
@@ -171,6 +195,10 @@ public static class DslNames
 
     /// <summary>Operators on dates (the value must parse as an ISO-8601 date or timestamp).</summary>
     public static bool IsDateOperator(this FilterOperator op) => op is FilterOperator.Before or FilterOperator.After || op.TakesDays();
+
+    /// <summary>Operators that compare a string operand with the value's text, which <c>"ignore_case"</c> applies to.</summary>
+    public static bool ComparesText(this FilterOperator op) =>
+        op is FilterOperator.Eq or FilterOperator.Neq or FilterOperator.In or FilterOperator.NotIn || op.IsTextOperator();
 
     /// <summary>Operators on text (substring and prefix tests).</summary>
     public static bool IsTextOperator(this FilterOperator op) =>

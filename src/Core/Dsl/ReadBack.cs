@@ -88,8 +88,11 @@ public static partial class ReadBack
         _ => $"whose {filter.Name} {Predicate(filter)}",
     };
 
-    /// <summary>"is Boston", "contains ab", "is between 1 and 5", "is before 2024-01-01" …</summary>
-    private static string Predicate(PropertyFilter filter) => filter.Op switch
+    /// <summary>"is Boston", "contains ab", "is between 1 and 5", "is before 2024-01-01", "is boston (ignoring case)" …</summary>
+    private static string Predicate(PropertyFilter filter) =>
+        filter.IgnoreCase && filter.Values.Any(v => v is StringScalar) ? $"{CasePredicate(filter)} (ignoring case)" : CasePredicate(filter);
+
+    private static string CasePredicate(PropertyFilter filter) => filter.Op switch
     {
         FilterOperator.Eq => $"is {Value(filter.Single)}",
         FilterOperator.Neq => $"is not {Value(filter.Single)}",

@@ -112,9 +112,11 @@ public sealed record BoolScalar(bool Value) : Scalar;
 /// <summary>
 /// A filter on a property value. <see cref="Values"/> holds the operand(s): none for is_set/is_not_set, one for
 /// eq/neq/contains/gt/…/before/after and the day counts, the list for in/not_in, [lo, hi] for between.
-/// <see cref="Instant"/> is the parsed time of before/after.
+/// <see cref="Instant"/> is the parsed time of before/after. <see cref="IgnoreCase"/> (<c>"ignore_case": true</c>, only
+/// on the operators that compare text: <see cref="DslNames.ComparesText"/>) compares string operands with the value
+/// both lower-cased (ClickHouse's <c>lowerUTF8</c>); numbers and booleans compare as they always do.
 /// </summary>
-public sealed record PropertyFilter(string Name, FilterOperator Op, IReadOnlyList<Scalar> Values)
+public sealed record PropertyFilter(string Name, FilterOperator Op, IReadOnlyList<Scalar> Values, bool IgnoreCase = false)
 {
     /// <summary>The name of the event's numeric value in where filters and measures.</summary>
     public const string ValueProperty = "$value";

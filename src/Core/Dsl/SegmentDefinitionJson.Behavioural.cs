@@ -17,7 +17,7 @@ public static partial class SegmentDefinitionJson
         private static readonly string[] StoppedFields = ["metric", "where", "before_days", "recent_days"];
         private static readonly string[] RestartedFields = ["metric", "gap_days", "recent_days"];
         private static readonly string[] RegularlyFields = ["metric", "where", "period", "periods", "min_periods", "op", "value"];
-        private static readonly string[] LastEventFields = ["metric", "property", "op", "value"];
+        private static readonly string[] LastEventFields = ["metric", "property", "op", "value", "ignore_case"];
         private static readonly string[] RandomBucketFields = ["percent", "seed"];
         private static readonly string[] InListFields = ["id"];
 
@@ -209,7 +209,7 @@ public static partial class SegmentDefinitionJson
 
         private LastEventCondition? ReadLastEvent(JsonElement body, string path)
         {
-            var ok = CheckFields(body, path, LastEventFields, ["metric", "property", "op"]);
+            var ok = CheckFields(body, path, LastEventFields, ["metric", "property", "op"], ExplainCaseField);
             var metric = ReadMetric(body, path);
             var property = body.TryGetProperty("property", out var propertyElement) ? ReadString(propertyElement, $"{path}.property", requireNonBlank: true) : null;
             if (!body.TryGetProperty("op", out var opElement) || ReadString(opElement, $"{path}.op", requireNonBlank: true) is not { } opName)
@@ -219,13 +219,14 @@ public static partial class SegmentDefinitionJson
 
             if (!DslNames.TryParseOperator(opName, out var op))
             {
-                Error($"{path}.op", $"Unknown operator '{opName}'.{DslNames.DidYouMeanOperator(opName, DslNames.FilterOperators)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
+                Error($"{path}.op", $"Unknown operator '{opName}'.{DslNames.DidYouMeanFilterOperator(opName)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
                 return null;
             }
 
             var values = ReadOperands(body, path, op, property == PropertyFilter.ValueProperty);
-            return ok && metric is not null && property is not null && values is not null
-                ? new LastEventCondition(metric, new PropertyFilter(property, op, values))
+            var ignoreCase = ReadIgnoreCase(body, path, op, property == PropertyFilter.ValueProperty);
+            return ok && metric is not null && property is not null && values is not null && ignoreCase is not null
+                ? new LastEventCondition(metric, new PropertyFilter(property, op, values, ignoreCase.Value))
                 : null;
         }
 

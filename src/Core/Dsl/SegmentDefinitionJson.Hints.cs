@@ -122,6 +122,38 @@ public static partial class SegmentDefinitionJson
             return null;
         }
 
+        /// <summary>
+        /// Case written another way than <c>"ignore_case"</c>: "case_sensitive": false, "caseInsensitive": true,
+        /// "match_case". The flag's value decides the answer, so a synonym alone would mislead.
+        /// </summary>
+        private static FieldHint? ExplainCaseField(string name, JsonElement value)
+        {
+            var bare = name.Trim().ToLowerInvariant().Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
+            bool? sensitive = bare switch
+            {
+                "casesensitive" or "matchcase" or "casesensitivity" or "exactcase" => true,
+                "caseinsensitive" or "ignorecase" or "insensitive" or "nocase" or "ci" or "icase" or "ignorecasing" => false,
+                _ => null,
+            };
+            if (sensitive is null)
+            {
+                return null;
+            }
+
+            var flag = value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => (bool?)null,
+            };
+            return (sensitive, flag) switch
+            {
+                (true, false) or (false, true) => new FieldHint($"Case is ignored with \"ignore_case\": true, not '{Truncate(name)}'.", []),
+                (true, true) or (false, false) => new FieldHint($"Text comparisons are case-sensitive unless the filter has \"ignore_case\": true: leave out '{Truncate(name)}'.", []),
+                _ => new FieldHint($"Case is set with \"ignore_case\": true or false, not '{Truncate(name)}'.", []),
+            };
+        }
+
         /// <summary>A negation written as a flag on the condition ("negate": true) instead of around it.</summary>
         private static FieldHint? ExplainNegationField(string name, JsonElement value) =>
             name.Trim().ToLowerInvariant() is "not" or "negate" or "negated" or "exclude" or "excluded" or "invert" or "inverse" or "is_not"

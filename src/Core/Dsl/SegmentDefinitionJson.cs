@@ -58,7 +58,7 @@ public static partial class SegmentDefinitionJson
     private sealed partial class Reader
     {
         private static readonly string[] RootFields = ["name", "description", "condition"];
-        private static readonly string[] FilterFields = ["name", "op", "value"];
+        private static readonly string[] FilterFields = ["name", "op", "value", "ignore_case"];
         private static readonly string[] EventFields = ["metric", "where", "window", "measure", "op", "value"];
         private static readonly string[] SegmentFields = ["id", "member"];
 
@@ -430,7 +430,13 @@ public static partial class SegmentDefinitionJson
                 return null;
             }
 
-            var ok = CheckFields(element, path, FilterFields, ["name", "op"], isEventWhere ? null : ExplainNegationField, field => MissingFilterField(field, element));
+            var ok = CheckFields(
+                element,
+                path,
+                FilterFields,
+                ["name", "op"],
+                (field, value) => ExplainCaseField(field, value) ?? (isEventWhere ? null : ExplainNegationField(field, value)),
+                field => MissingFilterField(field, element));
             var name = element.TryGetProperty("name", out var nameElement) ? ReadString(nameElement, $"{path}.name", requireNonBlank: true) : null;
             if (name == PropertyFilter.ValueProperty && !isEventWhere)
             {
@@ -451,12 +457,51 @@ public static partial class SegmentDefinitionJson
 
             if (!DslNames.TryParseOperator(opName, out var op))
             {
-                Error($"{path}.op", $"Unknown operator '{opName}'.{DslNames.DidYouMeanOperator(opName, DslNames.FilterOperators)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
+                Error($"{path}.op", $"Unknown operator '{opName}'.{DslNames.DidYouMeanFilterOperator(opName)} Operators: {string.Join(", ", DslNames.FilterOperators)}.");
                 return null;
             }
 
             var values = ReadOperands(element, path, op, name == PropertyFilter.ValueProperty);
-            return ok && name is not null && values is not null ? new PropertyFilter(name, op, values) : null;
+            var ignoreCase = ReadIgnoreCase(element, path, op, name == PropertyFilter.ValueProperty);
+            return ok && name is not null && values is not null && ignoreCase is not null ? new PropertyFilter(name, op, values, ignoreCase.Value) : null;
+        }
+
+        /// <summary>A filter's optional <c>"ignore_case"</c>: a boolean, true only where the operator compares text.</summary>
+        private bool? ReadIgnoreCase(JsonElement filter, string path, FilterOperator op, bool isEventValue)
+        {
+            if (!filter.TryGetProperty("ignore_case", out var element) || element.ValueKind == JsonValueKind.Null)
+            {
+                return false;
+            }
+
+            var fieldPath = $"{path}.ignore_case";
+            if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                var unquoted = element.ValueKind == JsonValueKind.String && element.GetString()!.Trim().ToLowerInvariant() is "true" or "false"
+                    ? $" Write {element.GetString()!.Trim().ToLowerInvariant()} without quotes."
+                    : string.Empty;
+                Error(fieldPath, $"\"ignore_case\" is true or false, not {Describe(element)}.{unquoted}");
+                return null;
+            }
+
+            if (element.ValueKind == JsonValueKind.False)
+            {
+                return false;
+            }
+
+            if (isEventValue)
+            {
+                Error(fieldPath, "\"$value\" is a number: \"ignore_case\" applies to text. Leave it out.");
+                return null;
+            }
+
+            if (!op.ComparesText())
+            {
+                Error(fieldPath, $"'{op.Name()}' does not compare text: \"ignore_case\" applies to eq, neq, in, not_in, contains, not_contains, starts_with and ends_with. Leave it out.");
+                return null;
+            }
+
+            return true;
         }
 
         private List<Scalar>? ReadOperands(JsonElement filter, string path, FilterOperator op, bool isEventValue)

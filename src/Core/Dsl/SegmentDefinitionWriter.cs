@@ -118,6 +118,11 @@ public static partial class SegmentDefinitionJson
             writer.WritePropertyName("value");
             WriteScalar(writer, filter.Values[0]);
         }
+
+        if (filter.IgnoreCase)
+        {
+            writer.WriteBoolean("ignore_case", true);
+        }
     }
 
     private static void WriteScalar(Utf8JsonWriter writer, Scalar scalar)

@@ -8,9 +8,10 @@ namespace SegmentMcp.Core.Dsl;
 /// and a value no data holds ("Bostn", "boston", "Premium") makes a condition match no one (or everyone, negated)
 /// without an error. <paramref name="Metric"/> is null for a profile property, else the metric whose events carry it;
 /// <paramref name="Window"/> is then the time the condition reads those events in (null: all time), a superset for the
-/// conditions that read several ranges.
+/// conditions that read several ranges. <paramref name="IgnoreCase"/>: the filter compares without case, so a value the
+/// data holds in any case is no slip.
 /// </summary>
-public sealed record ValueProbe(string Path, string? Metric, string Property, IReadOnlyList<string> Values, Window? Window = null);
+public sealed record ValueProbe(string Path, string? Metric, string Property, IReadOnlyList<string> Values, Window? Window = null, bool IgnoreCase = false);
 
 /// <summary>What a comparison reads a property's values as; a value of another kind never passes it.</summary>
 public enum ValueKind
@@ -99,7 +100,7 @@ public static class ValueProbes
 
         // Numbers and booleans are compared by their reading, not their text: a value no one has is no slip there.
         var texts = filter.Values.OfType<StringScalar>().Select(s => s.Value).Distinct(StringComparer.Ordinal).ToList();
-        return texts.Count == 0 ? [] : [new ValueProbe($"{located.Path}.value", located.Metric, filter.Name, texts, located.Window)];
+        return texts.Count == 0 ? [] : [new ValueProbe($"{located.Path}.value", located.Metric, filter.Name, texts, located.Window, filter.IgnoreCase)];
     }
 
     private static IEnumerable<KindProbe> KindOf(Located located)

@@ -91,21 +91,21 @@ internal static class FilterSql
         switch (filter.Op)
         {
             case FilterOperator.Eq:
-                return Equal(filter.Single, v);
+                return Equal(filter.Single, v, filter.IgnoreCase);
             case FilterOperator.Neq:
-                return Sql.Of($"({v.IsSet} AND NOT {Equal(filter.Single, v)})");
+                return Sql.Of($"({v.IsSet} AND NOT {Equal(filter.Single, v, filter.IgnoreCase)})");
             case FilterOperator.In:
-                return In(filter.Values, v);
+                return In(filter.Values, v, filter.IgnoreCase);
             case FilterOperator.NotIn:
-                return Sql.Of($"({v.IsSet} AND NOT {In(filter.Values, v)})");
+                return Sql.Of($"({v.IsSet} AND NOT {In(filter.Values, v, filter.IgnoreCase)})");
             case FilterOperator.Contains:
-                return Sql.Of($"({v.IsSet} AND position({v.Text}, {Text(filter)}) > 0)");
+                return Sql.Of($"({v.IsSet} AND position({Text(v, filter)}, {Text(filter)}) > 0)");
             case FilterOperator.NotContains:
-                return Sql.Of($"({v.IsSet} AND position({v.Text}, {Text(filter)}) = 0)");
+                return Sql.Of($"({v.IsSet} AND position({Text(v, filter)}, {Text(filter)}) = 0)");
             case FilterOperator.StartsWith:
-                return Sql.Of($"({v.IsSet} AND startsWith({v.Text}, {Text(filter)}))");
+                return Sql.Of($"({v.IsSet} AND startsWith({Text(v, filter)}, {Text(filter)}))");
             case FilterOperator.EndsWith:
-                return Sql.Of($"({v.IsSet} AND endsWith({v.Text}, {Text(filter)}))");
+                return Sql.Of($"({v.IsSet} AND endsWith({Text(v, filter)}, {Text(filter)}))");
             case FilterOperator.Gt:
                 return Sql.Of($"ifNull({v.Number} > {Number(filter.Single)}, 0)");
             case FilterOperator.Gte:
@@ -177,7 +177,8 @@ internal static class FilterSql
             return WrittenMonthDayNear(column, AnniversaryCodes(now, filter.Days));
         }
 
-        if (filter.Op is not (FilterOperator.Eq or FilterOperator.In) || filter.Values.Any(v => v is NumberScalar))
+        // A sort key holds the text as written: no range of it holds every case of a text.
+        if (filter.Op is not (FilterOperator.Eq or FilterOperator.In) || filter.Values.Any(v => v is NumberScalar || (filter.IgnoreCase && v is StringScalar)))
         {
             return null;
         }
@@ -200,7 +201,8 @@ internal static class FilterSql
     /// booleans, whose predicate compares the text under any tag, which the hint lists.
     /// </summary>
     public static bool KeyHintIsExact(PropertyFilter filter) =>
-        filter.Op is FilterOperator.Eq or FilterOperator.In && filter.Values.Count > 0 && filter.Values.All(v => v is StringScalar or BoolScalar);
+        filter.Op is FilterOperator.Eq or FilterOperator.In && filter.Values.Count > 0
+        && filter.Values.All(v => v is BoolScalar || (v is StringScalar && !filter.IgnoreCase));
 
     /// <summary>
     /// A tagged value whose date's UTC month and day (<c>month * 100 + day</c>) can be one of <paramref name="codes"/>:
@@ -235,21 +237,25 @@ internal static class FilterSql
 
     private static string Day(DateTime t) => t.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static SqlFragment Equal(Scalar operand, ValueSql v) => operand switch
+    private static SqlFragment Equal(Scalar operand, ValueSql v, bool ignoreCase) => operand switch
     {
+        StringScalar s when ignoreCase => Sql.Of($"({v.IsSet} AND lowerUTF8({v.Text}) = lowerUTF8({Sql.Param("String", s.Value)}))"),
         StringScalar s => Sql.Of($"({v.IsSet} AND {v.Text} = {Sql.Param("String", s.Value)})"),
         NumberScalar n => Sql.Of($"ifNull({v.Number} = {Number(n)}, 0)"),
         BoolScalar b => Sql.Of($"({v.Tagged} = {Sql.Param("String", b.Value ? "btrue" : "bfalse")})"),
         _ => throw new InvalidOperationException("Unknown scalar."),
     };
 
-    private static SqlFragment In(IReadOnlyList<Scalar> values, ValueSql v)
+    private static SqlFragment In(IReadOnlyList<Scalar> values, ValueSql v, bool ignoreCase)
     {
         var alternatives = new List<SqlFragment>();
         var strings = values.OfType<StringScalar>().Select(s => s.Value).Distinct(StringComparer.Ordinal).ToArray();
         if (strings.Length > 0)
         {
-            alternatives.Add(Sql.Of($"({v.IsSet} AND has({Sql.Param("Array(String)", strings)}, {v.Text}))"));
+            var list = Sql.Param("Array(String)", strings);
+            alternatives.Add(ignoreCase
+                ? Sql.Of($"({v.IsSet} AND has(arrayMap(x -> lowerUTF8(x), {list}), lowerUTF8({v.Text})))")
+                : Sql.Of($"({v.IsSet} AND has({list}, {v.Text}))"));
         }
 
         var numbers = values.OfType<NumberScalar>().Select(n => n.Value).Distinct().ToArray();
@@ -267,7 +273,15 @@ internal static class FilterSql
         return Sql.Or(alternatives);
     }
 
-    private static SqlFragment Text(PropertyFilter filter) => Sql.Param("String", ((StringScalar)filter.Single).Value);
+    /// <summary>The operand of a text operator, lower-cased by the engine under <c>ignore_case</c>.</summary>
+    private static SqlFragment Text(PropertyFilter filter)
+    {
+        var operand = Sql.Param("String", ((StringScalar)filter.Single).Value);
+        return filter.IgnoreCase ? Sql.Of($"lowerUTF8({operand})") : operand;
+    }
+
+    /// <summary>The value's text, lower-cased like the operand under <c>ignore_case</c>.</summary>
+    private static SqlFragment Text(ValueSql v, PropertyFilter filter) => filter.IgnoreCase ? Sql.Of($"lowerUTF8({v.Text})") : v.Text;
 
     private static SqlFragment Number(Scalar scalar) => Sql.Param("Float64", ((NumberScalar)scalar).Value);
 }

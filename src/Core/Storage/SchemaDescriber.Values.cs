@@ -13,9 +13,10 @@ public sealed record ValueCount(string Value, long Count);
 /// or no event of the metric in [<see cref="From"/>, <see cref="Until"/>) (the time the condition reads; null sides are
 /// open) carries it. <see cref="Closest"/> are the values the data does hold, most similar first (edit distance
 /// ignoring case, then frequency): for profiles counted as of the evaluation time, for events over the same time.
+/// <see cref="IgnoreCase"/>: the filter compares without case, and the value is absent in every case.
 /// </summary>
 public sealed record AbsentValue(
-    string Path, string? Metric, string Property, string Value, IReadOnlyList<ValueCount> Closest, DateTime? From = null, DateTime? Until = null);
+    string Path, string? Metric, string Property, string Value, IReadOnlyList<ValueCount> Closest, DateTime? From = null, DateTime? Until = null, bool IgnoreCase = false);
 
 public sealed partial class SchemaDescriber
 {
@@ -45,11 +46,11 @@ public sealed partial class SchemaDescriber
     {
         var absent = new List<AbsentValue>();
         var lookedUp = 0;
-        foreach (var group in probes.GroupBy(p => (p.Metric, p.Property, p.Window)))
+        foreach (var group in probes.GroupBy(p => (p.Metric, p.Property, p.Window, p.IgnoreCase)))
         {
             var range = group.Key.Metric is null ? TimeRange.All : TimeRange.Of(group.Key.Window, now);
             var values = group.SelectMany(p => p.Values).Distinct(StringComparer.Ordinal).ToList();
-            var found = (await ExistingAsync(tenant, group.Key.Metric, group.Key.Property, values, range, now, cancellationToken).ConfigureAwait(false))
+            var found = (await ExistingAsync(tenant, group.Key.Metric, group.Key.Property, values, group.Key.IgnoreCase, range, now, cancellationToken).ConfigureAwait(false))
                 .ToHashSet(StringComparer.Ordinal);
             var closest = new Dictionary<string, IReadOnlyList<ValueCount>>(StringComparer.Ordinal);
             foreach (var value in values.Where(v => !found.Contains(v)))
@@ -70,16 +71,24 @@ public sealed partial class SchemaDescriber
                 from probe in @group
                 from value in probe.Values
                 where closest.ContainsKey(value)
-                select new AbsentValue(probe.Path, probe.Metric, probe.Property, value, closest[value], range.From, range.Until));
+                select new AbsentValue(probe.Path, probe.Metric, probe.Property, value, closest[value], range.From, range.Until, probe.IgnoreCase));
         }
 
         return absent.Count > MaxAbsentValuesReported ? absent[..MaxAbsentValuesReported] : absent;
     }
 
-    /// <summary>Which of <paramref name="values"/> the property has ever had (its text under any type tag), events in <paramref name="range"/>.</summary>
+    /// <summary>
+    /// Which of <paramref name="values"/> the property has ever had (its text under any type tag; in any case when
+    /// <paramref name="ignoreCase"/>), events in <paramref name="range"/>.
+    /// </summary>
     private Task<IReadOnlyList<string>> ExistingAsync(
-        string tenant, string? metric, string property, IReadOnlyList<string> values, TimeRange range, DateTime now, CancellationToken cancellationToken)
+        string tenant, string? metric, string property, IReadOnlyList<string> values, bool ignoreCase, TimeRange range, DateTime now, CancellationToken cancellationToken)
     {
+        if (ignoreCase)
+        {
+            return ExistingInAnyCaseAsync(tenant, metric, property, values, range, now, cancellationToken);
+        }
+
         var tagged = Sql.Param("Array(String)", values.SelectMany(v => new[] { "s" + v, "n" + v, "b" + v }).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray());
         var tenantValue = Sql.Param("String", tenant);
         var propertyValue = Sql.Param("String", property);
@@ -87,6 +96,32 @@ public sealed partial class SchemaDescriber
             ? Sql.Of($"SELECT DISTINCT substring(value, 2) FROM {traits} WHERE tenant = {tenantValue} AND property = {propertyValue} AND value IN {tagged}")
             : Sql.Of($"SELECT DISTINCT substring(properties[{propertyValue}], 2) FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)}{EventTimes(range, now)} AND properties[{propertyValue}] IN {tagged}");
         return engine.QueryAsync(statement, row => row.GetString(0), cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="ExistingAsync"/> without case: the engine lowers both sides (as the filter does), so no value the
+    /// filter matches is reported absent. The sort key cannot seek to every case of a text: the property's rows are read.
+    /// </summary>
+    private Task<IReadOnlyList<string>> ExistingInAnyCaseAsync(
+        string tenant, string? metric, string property, IReadOnlyList<string> values, TimeRange range, DateTime now, CancellationToken cancellationToken)
+    {
+        var asked = Sql.Param("Array(String)", values.ToArray());
+        var tenantValue = Sql.Param("String", tenant);
+        var propertyValue = Sql.Param("String", property);
+        var text = metric is null ? Sql.Of($"substring(value, 2)") : Sql.Of($"substring(properties[{propertyValue}], 2)");
+        var source = metric is null
+            ? Sql.Of($"{traits} WHERE tenant = {tenantValue} AND property = {propertyValue} AND value != ''")
+            : Sql.Of($"{events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", metric)}{EventTimes(range, now)} AND properties[{propertyValue}] != ''");
+        return engine.QueryAsync(
+            Sql.Of(
+                $"""
+                SELECT asked FROM (
+                    SELECT groupUniqArray(lowerUTF8({text})) AS held FROM {source} AND has(arrayMap(x -> lowerUTF8(x), {asked}), lowerUTF8({text})))
+                ARRAY JOIN {asked} AS asked
+                WHERE has(held, lowerUTF8(asked))
+                """),
+            row => row.GetString(0),
+            cancellationToken);
     }
 
     /// <summary>The property's values closest to <paramref name="value"/>, or its most common ones when that is null.</summary>

@@ -282,7 +282,7 @@ public sealed class SegmentsCommandTests : IDisposable
         }
 
         Assert.Equal(
-            "standard input: warning: condition.property.value: No profile has ever had city = \"denver\"; values are compared exactly, case included. Closest values now: \"Denver\" (1 profile), \"Boston\" (3 profiles).",
+            "standard input: warning: condition.property.value: No profile has ever had city = \"denver\"; values are compared exactly, case included (\"ignore_case\": true on the filter compares without case). Closest values now: \"Denver\" (1 profile), \"Boston\" (3 profiles).",
             saved.StandardError.Trim());
         var shown = await RunAsync(null, "segments", "show", "--id", id);
         Assert.True(shown.ExitCode == 0, shown.StandardError);

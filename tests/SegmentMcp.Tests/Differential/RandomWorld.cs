@@ -16,7 +16,7 @@ public sealed partial class RandomWorld
     public static readonly string[] EventProperties = ["plan", "amount", "channel", "when"];
     public static readonly string[] ProfileProperties = ["city", "age", "birthday", "vip", "score", "signup", "nickname"];
 
-    private static readonly string[] Strings = ["Boston", "boston", "Paris", "pro", "Pro", "free", "", "New York", "a'b\\c", "7", "1e1", "007", "true"];
+    private static readonly string[] Strings = ["Boston", "boston", "BOSTON", "Paris", "pro", "Pro", "free", "", "New York", "a'b\\c", "7", "1e1", "007", "true", "TRUE", "École", "école"];
     private static readonly double[] Numbers = [0, 5, -2.5, 10, 3.5, 100, 1];
     private static readonly int[] DayCounts = [0, 1, 2, 3, 5, 7, 30, 365];
     private static readonly string[] FixedDates = ["2024-02-29", "2023-02-28", "1969-12-31T23:00:00Z", "1900-03-01", "1904-02-29", "2023-02-29", "not a date", "2024-02-28T12:00:00+02:00", "1999-12-31 23:59"];
@@ -230,14 +230,14 @@ public sealed partial class RandomWorld
             FilterOperator.Eq or FilterOperator.Neq => [Scalar(isEventValue)],
             FilterOperator.In or FilterOperator.NotIn => [.. Enumerable.Range(0, random.Next(1, 5)).Select(_ => Scalar(isEventValue))],
             FilterOperator.Contains or FilterOperator.NotContains or FilterOperator.StartsWith or FilterOperator.EndsWith =>
-                [new StringScalar(Pick(["o", "Bo", "", "n", "pro", "0", "2024", "x"]))],
+                [new StringScalar(Pick(["o", "Bo", "", "n", "pro", "0", "2024", "x", "BO", "É"]))],
             FilterOperator.Gt or FilterOperator.Gte or FilterOperator.Lt or FilterOperator.Lte => [new NumberScalar(Pick(Numbers))],
             FilterOperator.Between => BetweenValues(),
             FilterOperator.Before or FilterOperator.After =>
                 [new StringScalar(random.Next(2) == 0 ? IsoTime.Format(Pick(edges)) : Pick(["2024-02-29", "1970-01-01", "1950-06-15T10:00:00Z", "2023-02-28"]))],
             _ => [new NumberScalar(Pick(DayCounts))],
         };
-        return new PropertyFilter(name, op, values);
+        return new PropertyFilter(name, op, values, IgnoreCase: op.ComparesText() && !isEventValue && random.Next(3) == 0);
     }
 
     private NumberScalar[] BetweenValues()

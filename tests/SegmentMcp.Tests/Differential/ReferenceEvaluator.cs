@@ -165,13 +165,13 @@ public sealed partial class ReferenceEvaluator(
                 case FilterOperator.IsNotSet:
                     return !set;
                 case FilterOperator.Eq:
-                    return Equal(f.Single, tagged, number);
+                    return Equal(f.Single, tagged, number, f.IgnoreCase);
                 case FilterOperator.Neq:
-                    return set && !Equal(f.Single, tagged, number);
+                    return set && !Equal(f.Single, tagged, number, f.IgnoreCase);
                 case FilterOperator.In:
-                    return f.Values.Any(v => Equal(v, tagged, number));
+                    return f.Values.Any(v => Equal(v, tagged, number, f.IgnoreCase));
                 case FilterOperator.NotIn:
-                    return set && !f.Values.Any(v => Equal(v, tagged, number));
+                    return set && !f.Values.Any(v => Equal(v, tagged, number, f.IgnoreCase));
                 case FilterOperator.Gt:
                     return number > Num(f.Single);
                 case FilterOperator.Gte:
@@ -189,8 +189,8 @@ public sealed partial class ReferenceEvaluator(
                 return false;
             }
 
-            var text = Text(tagged);
-            var needle = f.Single is StringScalar s ? s.Value : string.Empty;
+            var text = Cased(Text(tagged), f.IgnoreCase);
+            var needle = Cased(f.Single is StringScalar s ? s.Value : string.Empty, f.IgnoreCase);
             var date = Date(tagged);
             return f.Op switch
             {
@@ -210,9 +210,12 @@ public sealed partial class ReferenceEvaluator(
 
         private static double Num(Scalar scalar) => ((NumberScalar)scalar).Value;
 
-        private static bool Equal(Scalar operand, string tagged, double? number) => operand switch
+        /// <summary>The text as ignore_case compares it (the random world's texts lower-case alike in .NET and ClickHouse).</summary>
+        private static string Cased(string text, bool ignoreCase) => ignoreCase ? text.ToLowerInvariant() : text;
+
+        private static bool Equal(Scalar operand, string tagged, double? number, bool ignoreCase) => operand switch
         {
-            StringScalar s => IsSet(tagged) && Text(tagged) == s.Value,
+            StringScalar s => IsSet(tagged) && Cased(Text(tagged), ignoreCase) == Cased(s.Value, ignoreCase),
             NumberScalar n => number == n.Value,
             BoolScalar b => tagged == (b.Value ? "btrue" : "bfalse"),
             _ => false,

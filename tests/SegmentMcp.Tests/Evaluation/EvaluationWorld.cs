@@ -328,7 +328,9 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
         4 => new PropertyFilter("renewal", FilterOperator.InNextDays, [new NumberScalar(Random.Next(1, 6))]),
         5 => new PropertyFilter("birthday", FilterOperator.AnniversaryInNextDays, [new NumberScalar(Random.Next(0, 30))]),
         6 => new PropertyFilter("score", FilterOperator.Gt, [new NumberScalar(Random.Next(10, 90))]),
-        7 => new PropertyFilter("city", FilterOperator.Neq, [new StringScalar("Paris")]),
+        7 => Random.Next(2) == 0
+            ? new PropertyFilter("city", FilterOperator.Neq, [new StringScalar("Paris")])
+            : new PropertyFilter("city", FilterOperator.In, [new StringScalar(Cities[Random.Next(Cities.Length)].ToUpperInvariant())], IgnoreCase: true),
         _ => new PropertyFilter("score", FilterOperator.IsSet, []),
     });
 

@@ -203,8 +203,17 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal("Opened Email", (string?)hints[1]!["metric"]);
         Assert.Equal("News", (string?)hints[1]!["closest"]![0]!["value"]);
         Assert.Equal(
-            "No profile has ever had city = \"boston\"; values are compared exactly, case included. Closest values now: \"Boston\" (3 profiles), \"Denver\" (1 profile).",
+            "No profile has ever had city = \"boston\"; values are compared exactly, case included (\"ignore_case\": true on the filter compares without case). Closest values now: \"Boston\" (3 profiles), \"Denver\" (1 profile).",
             (string?)hints[0]!["message"]);
+        Assert.Contains("values are compared exactly, case included. Closest values: \"News\"", (string?)hints[1]!["message"], StringComparison.Ordinal);
+
+        // The same value without case matches the Bostonians and is no slip; a misspelling still is, in any case.
+        var anyCase = await PreviewAsync("""{"name": "any case", "condition": {"property": {"name": "city", "op": "eq", "value": "boston", "ignore_case": true}}}""");
+        Assert.Equal(3, (long)anyCase["count"]!);
+        Assert.False(anyCase.AsObject().ContainsKey("value_hints"));
+        Assert.Equal("Profiles whose city is boston (ignoring case)", (string?)anyCase["read_back"]);
+        var misspelt = await PreviewAsync("""{"name": "any case", "condition": {"property": {"name": "city", "op": "eq", "value": "BOSTN", "ignore_case": true}}}""");
+        Assert.StartsWith("No profile has ever had city = \"BOSTN\" in any case. Closest values now: \"Boston\"", (string?)misspelt["value_hints"]![0]!["message"], StringComparison.Ordinal);
 
         // Values the data holds: no hints, and the field is left out.
         var exact = await server.CallAsync("preview_segment", new { definition = Definition(McpTestData.BostonOpeners) });

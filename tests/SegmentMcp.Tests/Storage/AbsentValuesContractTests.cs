@@ -69,6 +69,31 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task Under_ignore_case_a_value_held_in_any_case_is_present_and_only_a_slip_in_every_case_is_absent()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await UpdateAsync(schema, ("p1", -9, "city", "sBOSTON"), ("p2", -9, "city", "sÉcole"), ("p3", -9, "city", "sAustin"));
+        await Engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Encoding.UTF8.GetBytes("{\"tenant\":\"acme\",\"metric\":\"Placed Order\",\"profile_id\":\"p1\",\"ts\":\"2026-11-10 10:00:00.000\",\"value\":null,\"properties\":{\"category\":\"sShoes\"}}\n"),
+            null);
+
+        var absent = await new SchemaDescriber(Engine, schema).AbsentValuesAsync(
+            "acme",
+            [
+                new ValueProbe("c.all[0]", null, "city", ["boston", "ÉCOLE", "Bostn"], IgnoreCase: true),
+                new ValueProbe("c.all[1]", null, "city", ["boston"]),
+                new ValueProbe("c.all[2]", "Placed Order", "category", ["SHOES", "hats"], IgnoreCase: true),
+            ],
+            CheckNow,
+            CancellationToken.None);
+
+        Assert.Equal(
+            ["c.all[0] Bostn True: BOSTON", "c.all[1] boston False: BOSTON", "c.all[2] hats True: Shoes"],
+            absent.Select(a => $"{a.Path} {a.Value} {a.IgnoreCase}: {a.Closest[0].Value}"));
+    }
+
+    [Fact]
     public async Task Absent_values_look_up_closest_values_for_the_first_few_only_and_report_at_most_twenty()
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);

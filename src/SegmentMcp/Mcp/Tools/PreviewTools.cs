@@ -56,7 +56,8 @@ internal sealed class PreviewTools(
         page of matching profile ids and an English read-back. Use it to draft and check a definition before
         create_segment; if the definition is invalid the error lists every problem with its JSON path and the closest
         existing names, so fix those and preview again. Name profile properties in properties to see who the listed
-        members are (their values at the same time, in profiles). Values are compared exactly, case included: when a
+        members are (their values at the same time, in profiles). Values are compared exactly, case included (a filter
+        with "ignore_case": true compares text without case): when a
         compared value (eq, neq, in, not_in) is one no profile or event has, value_hints names it with the closest
         values the data holds, and a number or date comparison (gt, between, before, in_last_days, a sum) on a property
         holding no numbers or dates is named with its most common values; fix the value or operator and preview again. When an {"all": [...]} matches no one, condition_counts
