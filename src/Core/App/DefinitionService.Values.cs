@@ -25,11 +25,16 @@ public sealed partial class DefinitionService
             ? Task.FromResult<IReadOnlyList<WrongKind>>([])
             : new SchemaDescriber(engine, schema).WrongKindsAsync(definition.Tenant, kinds, now, cancellationToken);
         var listLookup = UnknownListsAsync(definition, cancellationToken);
-        await Task.WhenAll(absentLookup, wrongLookup, listLookup).ConfigureAwait(false);
+        var caseLookup = CaseVariantsAsync(definition, now, cancellationToken);
+        await Task.WhenAll(absentLookup, wrongLookup, listLookup, caseLookup).ConfigureAwait(false);
         var (absent, wrong) = (await absentLookup.ConfigureAwait(false), await wrongLookup.ConfigureAwait(false));
+
+        // An absent value's note already names its other cases among the closest values.
+        var cases = (await caseLookup.ConfigureAwait(false)).Where(c => !absent.Any(a => a.Path == c.Path && a.Value == c.Value));
         return
         [
             .. absent.Select(a => new ValueNote(a.Path, a.Property, a.Metric, a.Value, a.Closest, Describe(a)))
+                .Concat(cases.Select(c => new ValueNote(c.Path, c.Property, c.Metric, c.Value, c.Others, Describe(c))))
                 .Concat(wrong.Select(w => new ValueNote(w.Path, w.Property, w.Metric, w.Value, w.Common, Describe(w))))
                 .Concat(await listLookup.ConfigureAwait(false))
                 .OrderBy(n => n.Path, StringComparer.Ordinal),
@@ -71,6 +76,27 @@ public sealed partial class DefinitionService
         return probes.Count == 0
             ? []
             : await new SchemaDescriber(engine, schema).AbsentValuesAsync(definition.Tenant, probes, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The compared values held in other cases too, for case-sensitive filters (see <see cref="CaseVariants"/>).</summary>
+    private async Task<IReadOnlyList<CaseVariants>> CaseVariantsAsync(ValidatedDefinition definition, DateTime now, CancellationToken cancellationToken)
+    {
+        var probes = ValueProbes.Collect(definition.Definition).Where(p => !p.IgnoreCase).ToList();
+        return probes.Count == 0
+            ? []
+            : await new SchemaDescriber(engine, schema).CaseVariantsAsync(definition.Tenant, probes, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One sentence for a reader (a person or a language model) about a <see cref="CaseVariants"/>.</summary>
+    public static string Describe(CaseVariants variants)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        var unit = variants.Metric is null ? "profile" : "event";
+        var others = string.Join(", ", variants.Others.Select(c => string.Create(culture, $"\"{c.Value}\" ({c.Count:N0} {unit}{(c.Count == 1 ? string.Empty : "s")})")));
+        var subject = variants.Metric is null
+            ? $"Profiles now also have {variants.Property} = {others}"
+            : $"\"{variants.Metric}\" events{When(variants.From, variants.Until)} also carry {variants.Property} = {others}";
+        return $"{subject}: values are compared exactly, case included, so this filter tells them apart from \"{variants.Value}\"; with \"ignore_case\": true it does not.";
     }
 
     /// <summary>One sentence for a reader (a person or a language model) about an <see cref="AbsentValue"/>.</summary>

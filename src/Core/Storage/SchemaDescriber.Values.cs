@@ -18,8 +18,62 @@ public sealed record ValueCount(string Value, long Count);
 public sealed record AbsentValue(
     string Path, string? Metric, string Property, string Value, IReadOnlyList<ValueCount> Closest, DateTime? From = null, DateTime? Until = null, bool IgnoreCase = false);
 
+/// <summary>
+/// A value a case-sensitive filter compares with, and the values the data holds that differ from it only in case
+/// (<see cref="Others"/>, most frequent first): "Boston" beside "BOSTON" and "boston" typed into a form. The filter
+/// tells them apart, which is seldom what the person meant; the rest as in <see cref="AbsentValue"/>.
+/// </summary>
+public sealed record CaseVariants(
+    string Path, string? Metric, string Property, string Value, IReadOnlyList<ValueCount> Others, DateTime? From = null, DateTime? Until = null);
+
 public sealed partial class SchemaDescriber
 {
+    /// <summary>Other-case values reported per compared value.</summary>
+    public const int MaxCaseVariants = 3;
+
+    /// <summary>
+    /// For the case-sensitive <paramref name="probes"/>, the values the data holds that equal a compared value except
+    /// in case: one statement per property (and time range), reading the property's current values (a profile
+    /// property, counted as of <paramref name="now"/>) or its events in the time the condition reads, as
+    /// <see cref="ClosestAsync"/> does for an absent value. The engine lowers both sides, as <c>ignore_case</c> does.
+    /// </summary>
+    public async Task<IReadOnlyList<CaseVariants>> CaseVariantsAsync(string tenant, IReadOnlyList<ValueProbe> probes, DateTime now, CancellationToken cancellationToken)
+    {
+        var variants = new List<CaseVariants>();
+        foreach (var group in probes.Where(p => !p.IgnoreCase).GroupBy(p => (p.Metric, p.Property, p.Window)))
+        {
+            var range = group.Key.Metric is null ? TimeRange.All : TimeRange.Of(group.Key.Window, now);
+            var values = group.SelectMany(p => p.Values).Distinct(StringComparer.Ordinal).ToArray();
+            var asked = Sql.Param("Array(String)", values);
+            var tenantValue = Sql.Param("String", tenant);
+            var propertyValue = Sql.Param("String", group.Key.Property);
+            var source = group.Key.Metric is null
+                ? Sql.Of($"SELECT v FROM ({CurrentValues(tenantValue, Sql.Of($" AND property = {propertyValue}"), now)})")
+                : Sql.Of($"SELECT properties[{propertyValue}] AS v FROM {events} WHERE tenant = {tenantValue} AND metric = {Sql.Param("String", group.Key.Metric)}{EventTimes(range, now)}");
+            var rows = await engine.QueryAsync(
+                Sql.Of(
+                    $"""
+                    SELECT asked, text, c FROM (
+                        SELECT substring(v, 2) AS text, count() AS c FROM ({source})
+                        WHERE v != '' AND has(arrayMap(x -> lowerUTF8(x), {asked}), lowerUTF8(substring(v, 2)))
+                        GROUP BY text)
+                    ARRAY JOIN {asked} AS asked
+                    WHERE lowerUTF8(asked) = lowerUTF8(text) AND text != asked
+                    ORDER BY asked, c DESC, text
+                    """),
+                row => (Asked: row.GetString(0), Other: new ValueCount(row.GetString(1), row.GetInt64(2))),
+                cancellationToken).ConfigureAwait(false);
+            var byValue = rows.GroupBy(r => r.Asked, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(r => r.Other).Take(MaxCaseVariants).ToList(), StringComparer.Ordinal);
+            variants.AddRange(
+                from probe in @group
+                from value in probe.Values
+                where byValue.ContainsKey(value)
+                select new CaseVariants(probe.Path, probe.Metric, probe.Property, value, byValue[value], range.From, range.Until));
+        }
+
+        return variants.Count > MaxAbsentValuesReported ? variants[..MaxAbsentValuesReported] : variants;
+    }
+
     /// <summary>Closest values reported per absent value.</summary>
     public const int ClosestValueCount = 3;
 

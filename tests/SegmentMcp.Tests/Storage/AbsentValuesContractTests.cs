@@ -94,6 +94,47 @@ public abstract partial class EngineContractTests
     }
 
     [Fact]
+    public async Task Case_variants_are_the_values_held_that_differ_from_a_compared_one_only_in_case()
+    {
+        var schema = await TestEngines.NewSchemaAsync(Engine);
+        await UpdateAsync(
+            schema,
+            ("p1", -9, "city", "sBoston"), ("p2", -9, "city", "sBOSTON"), ("p3", -9, "city", "sBOSTON"), ("p4", -9, "city", "sboston"),
+            ("p5", -9, "city", "sÉcole"), ("p6", -9, "city", "sAustin"),
+
+            // p7 was in BoSTon and moved: profiles are counted as of now.
+            ("p7", -9, "city", "sBoSTon"), ("p7", -2, "city", "sAustin"));
+        var events = new StringBuilder();
+        foreach (var (days, category) in new[] { (10, "sshoes"), (10, "sShoes"), (40, "sSHOES") })
+        {
+            events.Append(CultureInfo.InvariantCulture, $"{{\"tenant\":\"acme\",\"metric\":\"Placed Order\",\"profile_id\":\"p1\",\"ts\":\"{CheckNow.AddDays(-days):yyyy-MM-dd HH:mm:ss.fff}\",\"value\":null,\"properties\":{{\"category\":\"{category}\"}}}}\n");
+        }
+
+        await Engine.InsertJsonEachRowAsync(schema.Events, Encoding.UTF8.GetBytes(events.ToString()), null);
+
+        var variants = await new SchemaDescriber(Engine, schema).CaseVariantsAsync(
+            "acme",
+            [
+                new ValueProbe("c.all[0]", null, "city", ["Boston", "Austin", "école"]),
+                new ValueProbe("c.all[1]", null, "city", ["boston"]),
+                new ValueProbe("c.all[2]", "Placed Order", "category", ["shoes"], new LastDaysWindow(30)),
+                new ValueProbe("c.all[3]", null, "city", ["Boston"], IgnoreCase: true),
+            ],
+            CheckNow,
+            CancellationToken.None);
+
+        Assert.Equal(
+            [
+                "c.all[0] Boston: BOSTON 2, boston 1",
+                "c.all[0] école: École 1",
+                "c.all[1] boston: BOSTON 2, Boston 1",
+                "c.all[2] shoes: Shoes 1",
+            ],
+            variants.Select(v => $"{v.Path} {v.Value}: {string.Join(", ", v.Others.Select(o => $"{o.Value} {o.Count}"))}"));
+        Assert.Equal([null, null, null, CheckNow.AddDays(-30)], variants.Select(v => v.From));
+    }
+
+    [Fact]
     public async Task Absent_values_look_up_closest_values_for_the_first_few_only_and_report_at_most_twenty()
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);

@@ -60,7 +60,9 @@ internal sealed class PreviewTools(
         with "ignore_case": true compares text without case): when a
         compared value (eq, neq, in, not_in) is one no profile or event has, value_hints names it with the closest
         values the data holds, and a number or date comparison (gt, between, before, in_last_days, a sum) on a property
-        holding no numbers or dates is named with its most common values; fix the value or operator and preview again. When an {"all": [...]} matches no one, condition_counts
+        holding no numbers or dates is named with its most common values; fix the value or operator and preview again.
+        A value the data also holds in other cases ("BOSTON", "boston" beside "Boston") is named with those cases:
+        add "ignore_case": true to the filter unless the person meant that exact spelling. When an {"all": [...]} matches no one, condition_counts
         gives each of its conditions' count alone, so you can say which one empties it. Before update_segment, pass the
         saved segment's id as compare_to: compared_to then says how many profiles its current definition matches at the
         same time, how many both match, and how many would enter and exit with this draft (with the first few ids of
