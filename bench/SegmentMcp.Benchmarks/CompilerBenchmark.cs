@@ -139,6 +139,18 @@ internal static class CompilerBenchmark
               AND updated_at <= {{Now}}
             GROUP BY profile_id HAVING count() = 2
             """),
+        new("in Boston, any case (ignore_case)", """
+            {"name": "In Boston", "condition": {"property": {"name": "city", "op": "eq", "value": "BOSTON", "ignore_case": true}}}
+            """, s => $$"""
+            SELECT profile_id FROM {{s.Traits}}
+            WHERE tenant = {{TenantParameter}} AND property = 'city' AND updated_at <= {{Now}}
+            GROUP BY profile_id
+            HAVING lowerUTF8(substring(argMax(value, (updated_at, ingested_at)), 2)) = 'boston'
+            """,
+            s => $$"""
+            SELECT profile_id FROM {{s.CurrentTraits}} FINAL
+            WHERE tenant = {{TenantParameter}} AND property = 'city' AND updated_at <= {{Now}} AND lowerUTF8(substring(value, 2)) = 'boston'
+            """),
         new("signed up 30d (property date)", """
             {"name": "New signups", "condition": {"property": {"name": "signup_date", "op": "in_last_days", "value": 30}}}
             """, s => $$"""
