@@ -15,6 +15,9 @@ public enum IngestFormat
 
     /// <summary>A header naming the columns, then one record a row (see <see cref="CsvTranslator"/>).</summary>
     Csv,
+
+    /// <summary>One JSON array of records, <c>[{…}, {…}]</c>, in any layout (see <see cref="JsonArrayTranslator"/>).</summary>
+    Json,
 }
 
 /// <summary>
@@ -26,21 +29,26 @@ public sealed class IngestSource
 {
     private readonly Func<Stream> open;
 
-    private IngestSource(string name, Func<Stream> open, bool reopenable, IngestFormat format = IngestFormat.Ndjson, bool translated = false, CsvColumns? columns = null)
+    private IngestSource(
+        string name, Func<Stream> open, bool reopenable, IngestFormat format = IngestFormat.Ndjson, bool translated = false, CsvColumns? columns = null, string lineUnit = "line")
     {
         Name = name;
         this.open = open;
         IsReopenable = reopenable;
         Format = format;
-        IsTranslatedCsv = translated;
+        IsTranslated = translated;
         Columns = columns;
+        LineUnit = lineUnit;
     }
+
+    /// <summary>What a line of this input is to its reader: "line", or "record" for a JSON array's translation.</summary>
+    internal string LineUnit { get; }
 
     /// <summary>For CSV: which columns hold the record's fields when the header does not name them so.</summary>
     public CsvColumns? Columns { get; }
 
-    /// <summary>NDJSON that <see cref="CsvTranslator"/> wrote, whose bad records are lines of their reasons.</summary>
-    internal bool IsTranslatedCsv { get; }
+    /// <summary>NDJSON that <see cref="CsvTranslator"/> or <see cref="JsonArrayTranslator"/> wrote, whose bad records are lines of their reasons.</summary>
+    internal bool IsTranslated { get; }
 
     /// <summary>How the records are written; CSV is turned into NDJSON before it is validated.</summary>
     public IngestFormat Format { get; }
@@ -54,8 +62,8 @@ public sealed class IngestSource
     public static IngestSource File(string path) => File(path, path);
 
     /// <summary>A file that messages call <paramref name="name"/> (the temporary copy of stdin is still "stdin").</summary>
-    internal static IngestSource File(string path, string name, bool translatedCsv = false) =>
-        new(name, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true, translated: translatedCsv);
+    internal static IngestSource File(string path, string name, bool translated = false, string lineUnit = "line") =>
+        new(name, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true, translated: translated, lineUnit: lineUnit);
 
     /// <summary>A source read once (stdin, a network stream). The ingestor does not dispose the stream it is given.</summary>
     public static IngestSource OneShot(string name, Stream stream)
@@ -81,6 +89,28 @@ public sealed class IngestSource
 
     /// <summary>The same input, read as CSV (<paramref name="columns"/>: fields held by other columns than their names).</summary>
     public IngestSource AsCsv(CsvColumns? columns = null) => new(Name, open, IsReopenable, IngestFormat.Csv, columns: columns);
+
+    /// <summary>
+    /// Whether the file's first character past a byte-order mark and whitespace is '[': a JSON array of records, which
+    /// NDJSON (one object a line) never starts with, so a file can be read as one without being told.
+    /// </summary>
+    public static bool StartsWithJsonArray(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        Span<byte> start = stackalloc byte[4096];
+        var read = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        var text = start[..read];
+        if (text.StartsWith("\uFEFF"u8))
+        {
+            text = text[3..];
+        }
+
+        var first = text.IndexOfAnyExcept(" \t\r\n"u8);
+        return first >= 0 && text[first] == '[';
+    }
+
+    /// <summary>The same input, read as one JSON array of records.</summary>
+    public IngestSource AsJsonArray() => new(Name, open, IsReopenable, IngestFormat.Json);
 
     internal Stream Open() => open();
 
@@ -183,9 +213,10 @@ public sealed record IngestOptions
 }
 
 /// <summary>A bad input line. <see cref="ToString"/> is the contract form <c>line N: reason</c>.</summary>
-public sealed record IngestError(IngestKind Kind, string Source, long Line, string Reason)
+/// <summary>A bad line (or, for a JSON array, record: <see cref="Unit"/>) of an input.</summary>
+public sealed record IngestError(IngestKind Kind, string Source, long Line, string Reason, string Unit = "line")
 {
-    public override string ToString() => $"line {Line}: {Reason}";
+    public override string ToString() => $"{Unit} {Line}: {Reason}";
 }
 
 public enum IngestPhase
@@ -207,6 +238,9 @@ public sealed record IngestSourceResult(IngestKind Kind, string Source, long Lin
     /// properties for events, profile properties for profiles). Null for NDJSON, whose records name their own.
     /// </summary>
     public IReadOnlyList<string>? CsvProperties { get; init; }
+
+    /// <summary>What <see cref="Lines"/> counts: "line", or "record" for a JSON array.</summary>
+    public string LineUnit { get; init; } = "line";
 }
 
 /// <summary>The outcome of a run.</summary>

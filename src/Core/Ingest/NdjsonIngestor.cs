@@ -83,6 +83,16 @@ public sealed class NdjsonIngestor
 
                     source = translated;
                 }
+                else if (source.Format == IngestFormat.Json)
+                {
+                    if (await TranslateJsonArrayAsync(kind, source, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false) is not { } translated)
+                    {
+                        // An array that cannot be read (cut short, two arrays, no array): no record can be trusted.
+                        return Untouched(inputs, errors, stopwatch);
+                    }
+
+                    source = translated;
+                }
 
                 if (options.DryRun)
                 {
@@ -90,6 +100,7 @@ public sealed class NdjsonIngestor
                     var (_, lines, records) = await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
                     checkedInputs.Add(new IngestSourceResult(kind, source.Name, lines, 0, errors.CountFor(kind) - before, 0)
                     {
+                        LineUnit = source.LineUnit,
                         ValidRecords = records - (errors.CountFor(kind) - before),
                         CsvProperties = csvProperties.GetValueOrDefault(kind),
                     });
@@ -144,39 +155,70 @@ public sealed class NdjsonIngestor
     /// Writes a CSV input's NDJSON to a temporary file and returns it as a source of the same name, or null when its
     /// header cannot be read (reported as an error of its line).
     /// </summary>
-    private Task<(IngestSource? Source, IReadOnlyList<string> Properties)> TranslateCsvAsync(
-        IngestKind kind, IngestSource source, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken) =>
+    private async Task<(IngestSource? Source, IReadOnlyList<string> Properties)> TranslateCsvAsync(
+        IngestKind kind, IngestSource source, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        var translator = new CsvTranslator(kind, columns: source.Columns);
+        var (path, header) = await TranslateAsync(
+            kind, source, temporaryFiles, stopwatch, (input, output, onLines) => translator.Translate(input, output, onLines, cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (header is not { } problem)
+        {
+            return (IngestSource.File(path, source.Name, translated: true), translator.PropertyNames);
+        }
+
+        errors.Add(new IngestError(kind, source.Name, problem.Line, problem.Reason));
+        return (null, []);
+    }
+
+    /// <summary>
+    /// Writes a JSON array's records as NDJSON to a temporary file and returns it as a source of the same name whose
+    /// lines are records, or null when the array cannot be read (reported at its line of the file).
+    /// </summary>
+    private async Task<IngestSource?> TranslateJsonArrayAsync(
+        IngestKind kind, IngestSource source, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        var translator = new JsonArrayTranslator();
+        var (path, problem) = await TranslateAsync(
+            kind, source, temporaryFiles, stopwatch, (input, output, onRecords) => translator.Translate(input, output, onRecords, cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (problem is null)
+        {
+            return IngestSource.File(path, source.Name, translated: true, lineUnit: "record");
+        }
+
+        errors.Add(new IngestError(kind, source.Name, problem.Line, problem.Reason));
+        return null;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="translate"/> from the source into a new temporary NDJSON file, on a thread of its own (the
+    /// translators read synchronously), reporting its progress; returns the file and what the translator returned.
+    /// </summary>
+    private Task<(string Path, TProblem Problem)> TranslateAsync<TProblem>(
+        IngestKind kind,
+        IngestSource source,
+        List<string> temporaryFiles,
+        Stopwatch stopwatch,
+        Func<Stream, Stream, Action<long>, TProblem> translate,
+        CancellationToken cancellationToken) =>
         Task.Factory.StartNew(
             () =>
             {
                 var path = Path.Combine(Path.GetTempPath(), $"segmentmcp-ingest-{Guid.NewGuid():N}.ndjson");
                 temporaryFiles.Add(path);
                 var progress = new ProgressClock(options, stopwatch);
-                CsvHeaderProblem? header;
-                var translator = new CsvTranslator(kind, columns: source.Columns);
-                using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-                using (var input = source.Open())
-                {
-                    header = translator.Translate(
-                        input,
-                        output,
-                        line =>
+                using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                using var input = source.Open();
+                var problem = translate(
+                    input,
+                    output,
+                    reached =>
+                    {
+                        if (progress.DueNow())
                         {
-                            if (progress.DueNow())
-                            {
-                                progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Validating, line, 0, stopwatch.Elapsed));
-                            }
-                        },
-                        cancellationToken);
-                }
-
-                if (header is not { } problem)
-                {
-                    return ((IngestSource?)IngestSource.File(path, source.Name, translatedCsv: true), translator.PropertyNames);
-                }
-
-                errors.Add(new IngestError(kind, source.Name, problem.Line, problem.Reason));
-                return (null, []);
+                            progress.Report(new IngestProgress(kind, source.Name, IngestPhase.Validating, reached, 0, stopwatch.Elapsed));
+                        }
+                    });
+                return (path, problem);
             },
             cancellationToken,
             TaskCreationOptions.LongRunning,
@@ -300,7 +342,7 @@ public sealed class NdjsonIngestor
         {
             foreach (var (line, reason) in found)
             {
-                errors.Add(new IngestError(kind, source.Name, offset + line, reason));
+                errors.Add(new IngestError(kind, source.Name, offset + line, reason, source.LineUnit));
             }
 
             offset += lines;
@@ -343,7 +385,7 @@ public sealed class NdjsonIngestor
                         records++;
                         if (Convert(converter, source, line, scratch) is { } reason)
                         {
-                            errors.Add(new IngestError(kind, source.Name, reader.LineNumber, reason));
+                            errors.Add(new IngestError(kind, source.Name, reader.LineNumber, reason, source.LineUnit));
                         }
 
                         scratch.Clear();
@@ -436,7 +478,7 @@ public sealed class NdjsonIngestor
             await producer.ConfigureAwait(false);
         }
 
-        return new IngestSourceResult(kind, source.Name, lines, rowsWritten, errors.CountFor(kind) - invalidBefore, batches);
+        return new IngestSourceResult(kind, source.Name, lines, rowsWritten, errors.CountFor(kind) - invalidBefore, batches) { LineUnit = source.LineUnit };
     }
 
     /// <summary>The parsing thread: fills batches and hands them to the inserting loop. Returns the number of lines read.</summary>
@@ -465,7 +507,7 @@ public sealed class NdjsonIngestor
             row.Clear();
             if (Convert(converter, source, line, row) is { } reason)
             {
-                var error = new IngestError(kind, source.Name, reader.LineNumber, reason);
+                var error = new IngestError(kind, source.Name, reader.LineNumber, reason, source.LineUnit);
                 if (!options.SkipInvalid)
                 {
                     // Validated a moment ago: the input changed under us. Stop rather than write half of it.
@@ -503,7 +545,7 @@ public sealed class NdjsonIngestor
 
     /// <summary>Writes the line's row, or returns why it is bad (for translated CSV, the reason a bad record's line holds).</summary>
     private static string? Convert(RecordConverter converter, IngestSource source, ReadOnlySpan<byte> line, RowBuffer output) =>
-        source.IsTranslatedCsv && line[0] == CsvTranslator.BadRecordMark ? Encoding.UTF8.GetString(line[1..]) : converter.Convert(line, output);
+        source.IsTranslated && line[0] == CsvTranslator.BadRecordMark ? Encoding.UTF8.GetString(line[1..]) : converter.Convert(line, output);
 
     private static bool IsBlank(ReadOnlySpan<byte> line) => !line.ContainsAnyExcept((byte)' ', (byte)'\t');
 

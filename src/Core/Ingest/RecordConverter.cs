@@ -94,7 +94,10 @@ internal sealed class RecordConverter
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return "expected a JSON object";
+                // "[" alone, or "[{…}," : a JSON array of records read as NDJSON (standard input is not sniffed).
+                return reader.TokenType == JsonTokenType.StartArray
+                    ? "expected a JSON object, not an array: a file holding one JSON array of records is read with --format json"
+                    : "expected a JSON object";
             }
 
             properties.Clear();

@@ -5,7 +5,7 @@ using SegmentMcp.Core.Ingest;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv] [--map FIELD=COLUMN …] [--metric NAME] [--company ID] [--skip-invalid] [--dry-run] [--batch-rows N] [--parallel-inserts N]</c>:
+/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv|json] [--map FIELD=COLUMN …] [--metric NAME] [--company ID] [--skip-invalid] [--dry-run] [--batch-rows N] [--parallel-inserts N]</c>:
 /// NDJSON or CSV into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
 /// means nothing is written (exit 1). The summary goes to standard output.
 /// </summary>
@@ -14,8 +14,8 @@ internal static class IngestCommand
     private static readonly Option<string?> Events = Flags.Text("--events", "FILE|-", "Events to load (- reads standard input).");
     private static readonly Option<string?> Profiles = Flags.Text("--profiles", "FILE|-", "Profile records to load (- reads standard input).");
     private static readonly Option<string?> Format = Flags.Text(
-        "--format", "ndjson|csv", "How the inputs are written (default: csv for a file ending in .csv or .tsv, else ndjson; standard input: ndjson). CSV: a header naming the columns (profile_id, …; other columns are properties).",
-        value => value is "ndjson" or "csv" ? null : $"--format must be ndjson or csv, not '{value}'");
+        "--format", "ndjson|csv|json", "How the inputs are written (default: csv for a file ending in .csv or .tsv, json for a file starting with '[', else ndjson; standard input: ndjson). CSV: a header naming the columns (profile_id, …; other columns are properties). json: one array of records, [{…}, {…}], in any layout.",
+        value => value is "ndjson" or "csv" or "json" ? null : $"--format must be ndjson, csv or json, not '{value}'");
     private static readonly Option<string[]> Map = Flags.Repeated(
         "--map", "FIELD=COLUMN", "CSV: the column holding a field when the header does not use its name, e.g. --map profile_id=\"Customer ID\" --map timestamp=\"Order Date\" (fields: profile_id, company_id, metric, timestamp, value, updated_at); repeat for each field, and for a field whose column the two files name differently (each file uses the one it has).");
     private static readonly Option<string?> Metric = Flags.Text("--metric", "NAME", "CSV events without a metric column: every row is an event of NAME (e.g. an orders export: \"Placed Order\").");
@@ -27,7 +27,7 @@ internal static class IngestCommand
 
     public static Command Create() => CommandLine.Verb(
         "ingest",
-        "Load NDJSON or CSV events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason'.",
+        "Load NDJSON, CSV or JSON-array events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason' ('record N' in a JSON array).",
         [Events, Profiles, Format, Map, Metric, Company, SkipInvalid, DryRun, BatchRows, ParallelInserts, .. EngineSelection.Options],
         RunAsync);
 
@@ -96,7 +96,7 @@ internal static class IngestCommand
         if (result.Rejected)
         {
             await Console.Error.WriteLineAsync(skipInvalid
-                ? "segmentmcp ingest: a CSV header cannot be read, so no line of that file can; nothing was written"
+                ? "segmentmcp ingest: a CSV header or a JSON array cannot be read, so no record of that file can; nothing was written"
                 : string.Create(
                     CultureInfo.InvariantCulture,
                     $"segmentmcp ingest: {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}; nothing was written (fix them, or pass --skip-invalid to write the good lines)")).ConfigureAwait(false);
@@ -107,7 +107,7 @@ internal static class IngestCommand
         {
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{Name(source.Kind) + ":",-10}{source.RowsWritten:N0} rows written from {source.Source} ({source.Lines:N0} lines, {source.Batches} batch{(source.Batches == 1 ? string.Empty : "es")}{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad lines skipped" : string.Empty)})")).ConfigureAwait(false);
+                $"{Name(source.Kind) + ":",-10}{source.RowsWritten:N0} rows written from {source.Source} ({source.Lines:N0} {source.LineUnit}s, {source.Batches} batch{(source.Batches == 1 ? string.Empty : "es")}{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad lines skipped" : string.Empty)})")).ConfigureAwait(false);
             await WritePropertiesAsync(source).ConfigureAwait(false);
         }
 
@@ -130,7 +130,7 @@ internal static class IngestCommand
         {
             await Console.Out.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{Name(source.Kind) + ":",-10}{source.ValidRecords:N0} rows would be written from {source.Source} ({source.Lines:N0} lines{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad" : string.Empty)})")).ConfigureAwait(false);
+                $"{Name(source.Kind) + ":",-10}{source.ValidRecords:N0} rows would be written from {source.Source} ({source.Lines:N0} {source.LineUnit}s{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad" : string.Empty)})")).ConfigureAwait(false);
             await WritePropertiesAsync(source).ConfigureAwait(false);
         }
 
@@ -187,7 +187,8 @@ internal static class IngestCommand
             : File.Exists(value) ? IngestSource.File(value)
             : throw new UsageException($"--{flag}: no file at '{value}'");
         var csv = format == "csv" || (format is null && (value.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || value.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase)));
-        return csv ? source.AsCsv(columns) : source;
+        var json = format == "json" || (format is null && !csv && value != "-" && IngestSource.StartsWithJsonArray(value));
+        return csv ? source.AsCsv(columns) : json ? source.AsJsonArray() : source;
     }
 
     private static string Name(IngestKind kind) => kind == IngestKind.Events ? "events" : "profiles";

@@ -48,6 +48,39 @@ public sealed class IngestCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_json_array_file_is_read_record_by_record_without_being_told_and_problems_name_the_record()
+    {
+        var events = Write("events.json", "[", "  " + GoodEvent + ",", "  {\"profile_id\": \"p2\",", "   \"timestamp\": \"2026-11-20T10:00:00Z\"},", "  " + GoodEvent.Replace("p1", "p3", StringComparison.Ordinal), "]");
+        var profiles = Write("people.ndjson", """[{"profile_id":"p1","properties":{"city":"Boston"}},{"profile_id":"p3","properties":{"city":"Rome"}}]""");
+        var cutShort = Write("cut.json", "[", "  " + GoodEvent + ",", "  " + GoodEvent.Replace("p1", "p2", StringComparison.Ordinal));
+
+        var refused = await HostProcess.RunAsync(null, "ingest", "--events", events, "--profiles", profiles, "--company", "acme", "--data", Data);
+        var skipping = await HostProcess.RunAsync(null, "ingest", "--events", events, "--profiles", profiles, "--company", "acme", "--skip-invalid", "--data", Data);
+        var truncated = await HostProcess.RunAsync(null, "ingest", "--events", cutShort, "--company", "acme", "--skip-invalid", "--data", Data);
+        var piped = await HostProcess.RunAsync(File.ReadAllText(profiles), "ingest", "--profiles", "-", "--company", "acme", "--dry-run", "--data", Data);
+        var pipedUntold = await HostProcess.RunAsync(File.ReadAllText(profiles), "ingest", "--profiles", "-", "--format", "ndjson", "--company", "acme", "--dry-run", "--data", Data);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal(["record 2: missing field 'metric'"], refused.StandardError.Split('\n').Where(l => l.StartsWith("record ", StringComparison.Ordinal)));
+        Assert.True(skipping.ExitCode == 0, skipping.StandardError);
+        Assert.Contains($"events:   2 rows written from {events} (3 records, 1 batch, 1 bad lines skipped)", skipping.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"profiles: 2 rows written from {profiles} (2 records", skipping.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(1, truncated.ExitCode);
+        Assert.Contains("line 3: the file ends before the array's closing ']' (after record 2): was the export cut short?", truncated.StandardError, StringComparison.Ordinal);
+        Assert.Contains("a CSV header or a JSON array cannot be read, so no record of that file can; nothing was written", truncated.StandardError, StringComparison.Ordinal);
+
+        // Standard input is not sniffed: --format json reads it, and an array read as NDJSON says so.
+        Assert.Equal(1, piped.ExitCode);
+        Assert.Contains("line 1: expected a JSON object, not an array: a file holding one JSON array of records is read with --format json", pipedUntold.StandardError, StringComparison.Ordinal);
+        var told = await HostProcess.RunAsync(File.ReadAllText(profiles), "ingest", "--profiles", "-", "--format", "json", "--company", "acme", "--dry-run", "--data", Data);
+        Assert.True(told.ExitCode == 0, told.StandardError);
+        Assert.Contains("profiles: 2 rows would be written from stdin (2 records)", told.StandardOutput, StringComparison.Ordinal);
+
+        var schema = await HostProcess.RunAsync(null, "schema", "--company", "acme", "--json", "--data", Data);
+        Assert.Equal((2L, 2L), ((long)System.Text.Json.Nodes.JsonNode.Parse(schema.StandardOutput)!["profiles"]!, (long)System.Text.Json.Nodes.JsonNode.Parse(schema.StandardOutput)!["events"]!));
+    }
+
+    [Fact]
     public async Task A_dry_run_prints_what_a_run_would_write_and_writes_nothing()
     {
         var events = Write("events.ndjson", GoodEvent, "{\"profile_id\":\"p1\"", GoodEvent.Replace("p1", "p2", StringComparison.Ordinal));
@@ -170,9 +203,9 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Equal(1, badHeader.ExitCode);
         Assert.Contains("line 1: no 'profile_id' column (the header has: id, city)", badHeader.StandardError, StringComparison.Ordinal);
         Assert.Contains("The separator read is a tab.", badHeader.StandardError, StringComparison.Ordinal);
-        Assert.Contains("a CSV header cannot be read, so no line of that file can; nothing was written", badHeader.StandardError, StringComparison.Ordinal);
+        Assert.Contains("a CSV header or a JSON array cannot be read, so no record of that file can; nothing was written", badHeader.StandardError, StringComparison.Ordinal);
         Assert.Equal(2, badFormat.ExitCode);
-        Assert.Contains("--format must be ndjson or csv, not 'xlsx'", badFormat.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--format must be ndjson, csv or json, not 'xlsx'", badFormat.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -120,7 +120,7 @@ public class IngestTests
             "line 5: field 'timestamp' is not an ISO-8601 timestamp between 1900 and 2299: \"20/11/2026\"",
             "line 6: field 'profile_id' is empty",
             "line 7: missing field 'company_id' (or pass --company)",
-            "line 8: expected a JSON object",
+            "line 8: expected a JSON object, not an array: a file holding one JSON array of records is read with --format json",
             "line 9: field 'profile_id' must be a string, not a number",
             "line 10: field 'properties' must be an object, not an array",
             "line 11: field 'timestamp' is not an ISO-8601 timestamp between 1900 and 2299: \"2026-02-30T10:00:00Z\"",

@@ -120,7 +120,7 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.StartsWith("path: 'contacts.csv' is relative, and the server's working folder is nothing the user chose.", await server.FailAsync("import_file", new { path = "contacts.csv", kind = "profiles" }), StringComparison.Ordinal);
         Assert.StartsWith($"path: there is no file '{Path.Combine(directory, "nope.csv")}'.", await server.FailAsync("import_file", new { path = Path.Combine(directory, "nope.csv"), kind = "profiles" }), StringComparison.Ordinal);
         Assert.Equal($"path: '{directory}' is a folder; give the file in it to load.", await server.FailAsync("import_file", new { path = directory, kind = "profiles" }));
-        Assert.StartsWith("format: required for a file ending in '.xlsx'; give csv or ndjson (a spreadsheet must be saved as csv first).", await server.FailAsync("import_file", new { path = sheet, kind = "profiles" }), StringComparison.Ordinal);
+        Assert.StartsWith("format: required for a file ending in '.xlsx'; give csv, ndjson or json (a spreadsheet must be saved as csv first).", await server.FailAsync("import_file", new { path = sheet, kind = "profiles" }), StringComparison.Ordinal);
         Assert.StartsWith("kind: 'contacts' is not events or profiles", await server.FailAsync("import_file", new { path = contacts, kind = "contacts" }), StringComparison.Ordinal);
         Assert.Equal("columns: for csv files only; an ndjson record names its fields itself.", await server.FailAsync("import_file", new { path = ndjson, kind = "profiles", columns = email }));
         Assert.StartsWith("columns.email: not a field; fields are profile_id, company_id, metric, timestamp, value, updated_at.", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["email"] = "Email" } }), StringComparison.Ordinal);
@@ -184,6 +184,36 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
 
         // Refused calls created no list.
         Assert.Equal([id], (await server.CallAsync("list_lists"))["lists"]!.AsArray().Select(l => (string?)l!["list_id"]));
+    }
+
+    [Fact]
+    public async Task Loads_a_json_array_export_and_names_a_bad_record_by_its_place_in_the_array()
+    {
+        var good = Write("people.json", """
+            [
+              {"profile_id": "ann", "properties": {"city": "Boston"}},
+              {"profile_id": "bob", "properties": {"city": "Denver"}}
+            ]
+            """);
+        var bad = Write("orders.json", """[{"profile_id": "ann", "metric": "Placed Order", "timestamp": "2026-11-20T10:00:00Z"}, {"profile_id": "bob", "metric": "Placed Order"}]""");
+        var cut = Write("cut.json", "[\n  {\"profile_id\": \"ann\"},\n");
+
+        var loaded = await server.CallAsync("import_file", new { path = good, kind = "profiles" });
+        Assert.Equal(("json", 2L, 2L), ((string)loaded["format"]!, (long)loaded["lines"]!, (long)loaded["rows_written"]!));
+
+        var refused = await server.FailAsync("import_file", new { path = bad, kind = "events" });
+        Assert.Equal(["orders.json: 1 bad line, so nothing was loaded. Show the user; if they agree to leave the bad lines out, call again with skip_invalid: true.", "record 2: missing field 'timestamp'"], refused.Split('\n'));
+        var checkedOnly = await server.CallAsync("import_file", new { path = bad, kind = "events", dry_run = true });
+        var problem = Assert.Single(checkedOnly["problems"]!.AsArray())!;
+        Assert.Equal((2L, false), ((long)problem["record"]!, problem.AsObject().ContainsKey("line")));
+
+        Assert.Equal(
+            ["cut.json: Its JSON array cannot be read, so none of its records can; tell the user what is wrong with the file.", "line 2: the file ends before the array's closing ']' (after record 1 and a comma): was the export cut short?"],
+            (await server.FailAsync("import_file", new { path = cut, kind = "profiles" })).Split('\n'));
+        Assert.StartsWith(
+            "line 1: the file starts with '{', not '[': a JSON array of records starts with '['; a file of one JSON object a line is NDJSON (format: \"ndjson\")",
+            (await server.FailAsync("import_file", new { path = Write("lines.txt", "{\"profile_id\": \"ann\"}\n"), kind = "profiles", format = "json" })).Split('\n')[1],
+            StringComparison.Ordinal);
     }
 
     [Fact]

@@ -11,7 +11,16 @@ using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Mcp.Tools;
 
-internal sealed record ImportProblem(long Line, string Reason);
+/// <summary>A bad line of a file, or for a JSON array a bad record (its place in the array) in <see cref="Record"/>.</summary>
+internal sealed record ImportProblem(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Line,
+    string Reason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Record = null)
+{
+    public override string ToString() => Record is { } record
+        ? string.Create(CultureInfo.InvariantCulture, $"record {record}: {Reason}")
+        : string.Create(CultureInfo.InvariantCulture, $"line {Line}: {Reason}");
+}
 
 internal sealed record ImportListResult(
     string ListId,
@@ -54,7 +63,9 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         with profile_id, metric, timestamp, value?) or "profiles" (who they are: profile_id and property columns such as
         email, city, plan). csv (a header row naming the columns; every column other than the fields is a property) or
         ndjson (a record a line: {"profile_id", "metric", "timestamp", "value"?, "properties"?} for events,
-        {"profile_id", "properties", "updated_at"?} for profiles), from the extension unless format is given. For an
+        {"profile_id", "properties", "updated_at"?} for profiles) or json (one array of such records, as many tools
+        export; a file starting with '[' is read so, and its problems name records), from the extension unless format
+        is given. For an
         export whose header names fields its own way, columns maps each field to its column, e.g. {"profile_id":
         "Customer Email", "timestamp": "Order Date", "value": "Total"}; metric names the event of every row of a csv
         without a metric column (an orders export: "Placed Order"). Every line is checked first: by default one bad
@@ -72,7 +83,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         RequestContext<CallToolRequestParams> context,
         [Description("The file to load: an absolute path, or one starting with ~/ for the user's home folder, e.g. ~/Downloads/contacts.csv.")] string path,
         [Description("events (one row per thing a person did) or profiles (one row per person, with their properties).")] string kind,
-        [Description("csv or ndjson; default from the path's extension (.csv or .tsv, .ndjson or .jsonl).")] string? format = null,
+        [Description("csv, ndjson (one JSON object a line) or json (one array of records, [{…}, {…}]); default from the path's extension (.csv or .tsv; .ndjson, .jsonl or .json: json when the file starts with '[', else ndjson).")] string? format = null,
         [Description("csv: the column holding each field when the header does not use the field's name, e.g. {\"profile_id\": \"Customer ID\", \"timestamp\": \"Order Date\"}. Fields: profile_id, metric, timestamp, value (events), updated_at (profiles), company_id.")] JsonElement? columns = null,
         [Description("csv events without a metric column: the metric of every row, e.g. \"Placed Order\".")] string? metric = null,
         [Description("Load the good lines and list the bad ones, instead of loading nothing when a line is bad; only when the user agreed. Default false.")] bool? skip_invalid = null,
@@ -86,13 +97,15 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
             "profiles" => IngestKind.Profiles,
             _ => throw new McpException($"kind: '{ToolSupport.Echo(kind)}' is not events or profiles: events are rows of what people did (a metric and a time), profiles rows of who they are (their properties)."),
         };
-        var csv = Format(format, file) == "csv";
+        var fileFormat = Format(format, file);
+        var csv = fileFormat == "csv";
         var mapped = Columns(columns, metric, ingestKind, csv);
-        var source = IngestSource.File(file);
-        if (csv)
+        var source = fileFormat switch
         {
-            source = source.AsCsv(mapped);
-        }
+            "csv" => IngestSource.File(file).AsCsv(mapped),
+            "json" => IngestSource.File(file).AsJsonArray(),
+            _ => IngestSource.File(file),
+        };
 
         var token = context.Params?.ProgressToken;
         var options = new IngestOptions
@@ -122,16 +135,18 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
             throw new McpException($"path: {exception.Message} Tell the user; once the file reads, loading it again stores nothing twice.", exception);
         }
 
-        var problems = result.Errors.Select(e => new ImportProblem(e.Line, InToolTerms(e.Reason))).ToList();
+        var problems = result.Errors
+            .Select(e => e.Unit == "record" ? new ImportProblem(null, InToolTerms(e.Reason), e.Line) : new ImportProblem(e.Line, InToolTerms(e.Reason)))
+            .ToList();
         if (result.Rejected)
         {
-            throw new McpException(Refusal(file, result, problems, csv));
+            throw new McpException(Refusal(file, result, problems, fileFormat));
         }
 
         var loaded = result.Sources.Single();
         if (dry_run == true)
         {
-            return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, 0, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), DryRun: true, ValidRows: loaded.ValidRecords, Properties: loaded.CsvProperties);
+            return new ImportFileResult(file, kind, fileFormat, loaded.Lines, 0, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), DryRun: true, ValidRows: loaded.ValidRecords, Properties: loaded.CsvProperties);
         }
 
         if (token is { } progressToken)
@@ -143,7 +158,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
                 cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
-        return new ImportFileResult(file, kind, csv ? "csv" : "ndjson", loaded.Lines, loaded.RowsWritten, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), Properties: loaded.CsvProperties);
+        return new ImportFileResult(file, kind, fileFormat, loaded.Lines, loaded.RowsWritten, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), Properties: loaded.CsvProperties);
     }
 
     [McpServerTool(Name = "import_list", Title = "Put a file's profile ids on a static list", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
@@ -237,16 +252,20 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
     }
 
     /// <summary>Why nothing was loaded, with the bad lines the model needs to tell the user or to fix its mapping.</summary>
-    private static string Refusal(string file, IngestResult result, List<ImportProblem> problems, bool csv)
+    private static string Refusal(string file, IngestResult result, List<ImportProblem> problems, string format)
     {
-        // A csv's line 1 is its header; records start at line 2.
-        var header = csv && problems.Any(p => p.Line == 1);
-        var lines = string.Join("\n", problems.Select(p => string.Create(CultureInfo.InvariantCulture, $"line {p.Line}: {p.Reason}")));
+        // A csv's line 1 is its header; records start at line 2. A JSON array's problems are records, unless the
+        // array itself cannot be read (a line of the file).
+        var header = format == "csv" && problems.Any(p => p.Line == 1);
+        var array = format == "json" && problems.Any(p => p.Line is not null);
+        var lines = string.Join("\n", problems);
         var more = result.InvalidLines > problems.Count
             ? string.Create(CultureInfo.InvariantCulture, $"\n… and {result.InvalidLines - problems.Count:N0} more bad lines.")
             : string.Empty;
         var advice = header
             ? "Its header cannot be read, so no line can: map the fields to the file's columns with columns (and metric), or tell the user what the file lacks."
+            : array
+            ? "Its JSON array cannot be read, so none of its records can; tell the user what is wrong with the file."
             : string.Create(
                 CultureInfo.InvariantCulture,
                 $"{result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}, so nothing was loaded. Show the user; if they agree to leave the bad lines out, call again with skip_invalid: true.");
@@ -255,7 +274,10 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
 
     /// <summary>A reason in this tool's arguments where the ingest names the command line's flags.</summary>
     private static string InToolTerms(string reason) =>
-        MapFlag().Replace(reason.Replace("(--metric NAME)", "(metric: NAME)", StringComparison.Ordinal), m => $"(columns: {{\"{m.Groups[1].Value}\": COLUMN}})");
+        MapFlag().Replace(
+            reason.Replace("(--metric NAME)", "(metric: NAME)", StringComparison.Ordinal).Replace("(--format ndjson)", "(format: \"ndjson\")", StringComparison.Ordinal)
+                .Replace("with --format json", "with format: \"json\"", StringComparison.Ordinal),
+            m => $"(columns: {{\"{m.Groups[1].Value}\": COLUMN}})");
 
     [GeneratedRegex(@"\(--map (\w+)=COLUMN\)")]
     private static partial Regex MapFlag();
@@ -278,16 +300,16 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
     {
         if (format is not null)
         {
-            return format is "csv" or "ndjson"
+            return format is "csv" or "ndjson" or "json"
                 ? format
-                : throw new McpException($"format: '{ToolSupport.Echo(format)}' is not csv or ndjson.");
+                : throw new McpException($"format: '{ToolSupport.Echo(format)}' is not csv, ndjson or json.");
         }
 
         return Path.GetExtension(file).ToLowerInvariant() switch
         {
             ".csv" or ".tsv" => "csv",
-            ".ndjson" or ".jsonl" => "ndjson",
-            var other => throw new McpException($"format: required for a file ending in '{ToolSupport.Echo(other)}'; give csv or ndjson (a spreadsheet must be saved as csv first)."),
+            ".ndjson" or ".jsonl" or ".json" => IngestSource.StartsWithJsonArray(file) ? "json" : "ndjson",
+            var other => throw new McpException($"format: required for a file ending in '{ToolSupport.Echo(other)}'; give csv, ndjson or json (a spreadsheet must be saved as csv first)."),
         };
     }
 
