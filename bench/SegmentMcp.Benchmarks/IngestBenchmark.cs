@@ -11,10 +11,10 @@ using SegmentMcp.Core.Storage.Chdb;
 namespace SegmentMcp.Benchmarks;
 
 /// <summary>
-/// <c>ingest [--data DIR] [--sizes 1000000,10000000] [--formats ndjson,csv]</c>: writes NDJSON files of demo events (1M and
-/// 10M lines by default), and the same events as CSV, ingests each into a fresh database through the full default path
-/// (CSV: turned into NDJSON, then the validation pass, then the write pass) and prints events/s and the process's peak
-/// resident memory.
+/// <c>ingest [--data DIR] [--sizes 1000000,10000000] [--formats ndjson,csv,json]</c>: writes NDJSON files of demo events
+/// (1M and 10M lines by default), and the same events as CSV or as a pretty-printed JSON array, ingests each into a
+/// fresh database through the full default path (CSV and JSON: turned into NDJSON, then the validation pass, then the
+/// write pass) and prints events/s and the process's peak resident memory.
 /// </summary>
 internal static class IngestBenchmark
 {
@@ -22,9 +22,9 @@ internal static class IngestBenchmark
     {
         var sizes = args.Numbers("sizes", [1_000_000, 10_000_000]);
         var formats = (args.Text("formats") ?? "ndjson,csv").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (formats.Length == 0 || formats.Any(f => f is not ("ndjson" or "csv")))
+        if (formats.Length == 0 || formats.Any(f => f is not ("ndjson" or "csv" or "json")))
         {
-            throw new ArgumentException("--formats: ndjson, csv or both (ndjson,csv)");
+            throw new ArgumentException("--formats: any of ndjson, csv and json, comma-separated (ndjson,csv)");
         }
 
         var selection = args.Engine(embeddedOnly: true);
@@ -60,6 +60,14 @@ internal static class IngestBenchmark
                         WriteCsvFile(ndjson, path);
                         generated += generate.Elapsed;
                         source = IngestSource.File(path).AsCsv();
+                    }
+                    else if (format == "json")
+                    {
+                        path = Path.ChangeExtension(ndjson, ".json");
+                        generate.Restart();
+                        WriteJsonArrayFile(ndjson, path);
+                        generated += generate.Elapsed;
+                        source = IngestSource.File(path).AsJsonArray();
                     }
 
                     var schema = new StorageSchema("bench_ingest_" + Guid.NewGuid().ToString("N")[..8]);
@@ -98,6 +106,28 @@ internal static class IngestBenchmark
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The same events as one JSON array, a record a line indented, as exports pretty-print them.</summary>
+    private static void WriteJsonArrayFile(string ndjson, string json)
+    {
+        using var writer = new StreamWriter(json, append: false, new UTF8Encoding(false), 1 << 20) { NewLine = "\n" };
+        writer.WriteLine("[");
+        var first = true;
+        foreach (var line in File.ReadLines(ndjson))
+        {
+            if (!first)
+            {
+                writer.WriteLine(",");
+            }
+
+            writer.Write("  ");
+            writer.Write(line);
+            first = false;
+        }
+
+        writer.WriteLine();
+        writer.WriteLine("]");
     }
 
     /// <summary>
