@@ -144,7 +144,17 @@ public sealed class ChangedVersionTests
         }
         else
         {
-            Assert.NotEmpty(await world.ChangesAsync(world.SegmentIds[0], t1, t1.AddMilliseconds(1)));
+            // Some version's diff reached the log before it died (which ones have a diff depends on the seeded world).
+            var logged = new List<string>();
+            foreach (var id in world.SegmentIds)
+            {
+                if ((await world.ChangesAsync(id, t1, t1.AddMilliseconds(1))).Any())
+                {
+                    logged.Add(id);
+                }
+            }
+
+            Assert.NotEmpty(logged);
         }
 
         evaluator.AfterLogWritten = null;
