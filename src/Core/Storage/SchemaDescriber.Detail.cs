@@ -13,6 +13,16 @@ public sealed partial class SchemaDescriber
     /// </summary>
     public const int TopValueCount = 50;
 
+    /// <summary>
+    /// Groups of texts differing only in case ("Boston", "BOSTON", "boston") reported when one property or metric is
+    /// described, the largest first, each with its most frequent spellings: enough to tell a model that a filter on one
+    /// spelling misses the others, and that "ignore_case" is the answer.
+    /// </summary>
+    public const int CaseVariantGroupCount = 10;
+
+    /// <summary>Spellings listed per group of <see cref="CaseVariantGroupCount"/>.</summary>
+    public const int CaseVariantsPerGroup = 5;
+
     /// <summary>The property as described alone: its distinct values, the most frequent with profile counts, and its numeric range.</summary>
     private async Task<PropertyStatistics> DetailAsync(SqlFragment tenantValue, PropertyStatistics property, DateTime now, CancellationToken cancellationToken)
     {
@@ -26,11 +36,49 @@ public sealed partial class SchemaDescriber
                 """),
             row => ValueRow.Read(row, 0),
             cancellationToken).ConfigureAwait(false);
+        var variants = await engine.QueryAsync(
+            CaseVariantGroups(
+                Sql.Of($"SELECT v FROM ({CurrentValues(tenantValue, Sql.Of($" AND property = {Sql.Param("String", property.Name)}"), now)})"),
+                Sql.Of($"''")),
+            CaseVariant.Read,
+            cancellationToken).ConfigureAwait(false);
         var summary = Summary.Of(rows);
         return property with
         {
             DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max, Earliest = summary.Earliest, Latest = summary.Latest,
+            CaseVariants = CaseVariant.Groups(variants),
         };
+    }
+
+    /// <summary>
+    /// Rows (name, lowered text, tagged text, count) of the texts among <c>v</c> in <paramref name="source"/> that share
+    /// their lower case with another, per <paramref name="name"/> (an expression over the source's columns: the event
+    /// property, or a constant), largest group first, at most <see cref="CaseVariantsPerGroup"/> spellings a group, most
+    /// frequent first. The engine lowers them, as an "ignore_case" filter does.
+    /// </summary>
+    private static SqlFragment CaseVariantGroups(SqlFragment source, SqlFragment name) => Sql.Of(
+        $"""
+        SELECT name, k, v, c FROM (
+            SELECT name, v, c, k, count() OVER (PARTITION BY name, k) AS spellings, sum(c) OVER (PARTITION BY name, k) AS total
+            FROM (SELECT {name} AS name, v, count() AS c, lowerUTF8(v) AS k FROM ({source}) WHERE startsWith(v, 's') GROUP BY name, v))
+        WHERE spellings > 1
+        ORDER BY name, total DESC, k, c DESC, v
+        LIMIT {Sql.Param("UInt32", (long)CaseVariantsPerGroup)} BY name, k
+        """);
+
+    /// <summary>A row of <see cref="CaseVariantGroups"/>.</summary>
+    private sealed record CaseVariant(string Name, string Lowered, ValueFrequency Value)
+    {
+        public static CaseVariant Read(Row row) =>
+            new(row.GetString(0), row.GetString(1), new ValueFrequency(TaggedValue.Decode(row.GetString(2)), row.GetInt64(3)));
+
+        /// <summary>The first <see cref="CaseVariantGroupCount"/> groups of one name's rows, in their order; null when there are none.</summary>
+        public static List<IReadOnlyList<ValueFrequency>>? Groups(IEnumerable<CaseVariant> rows)
+        {
+            List<IReadOnlyList<ValueFrequency>> groups =
+                [.. rows.GroupBy(r => r.Lowered, StringComparer.Ordinal).Take(CaseVariantGroupCount).Select(g => (IReadOnlyList<ValueFrequency>)[.. g.Select(r => r.Value)])];
+            return groups.Count == 0 ? null : groups;
+        }
     }
 
     /// <summary>
@@ -55,14 +103,20 @@ public sealed partial class SchemaDescriber
             row => (Name: row.GetString(0), Value: ValueRow.Read(row, 1)),
             cancellationToken).ConfigureAwait(false);
         var byName = rows.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(r => r.Value).ToList(), StringComparer.Ordinal);
+        var variants = await engine.QueryAsync(
+            CaseVariantGroups(Sql.Of($"SELECT kv.1 AS name, kv.2 AS v FROM ({sample}) ARRAY JOIN properties AS kv"), Sql.Of($"name")),
+            CaseVariant.Read,
+            cancellationToken).ConfigureAwait(false);
+        var variantsByName = variants.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, CaseVariant.Groups, StringComparer.Ordinal);
 
         EventPropertyStatistics Detail(EventPropertyStatistics property)
         {
             var summary = Summary.Of(byName.GetValueOrDefault(property.Name) ?? []);
             return property with
-        {
-            DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max, Earliest = summary.Earliest, Latest = summary.Latest,
-        };
+            {
+                DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max, Earliest = summary.Earliest, Latest = summary.Latest,
+                CaseVariants = variantsByName.GetValueOrDefault(property.Name),
+            };
         }
 
         return metric with

@@ -9,8 +9,8 @@ using Sql = SegmentMcp.Core.Sql.Sql;
 /// <summary>
 /// A profile property: its JSON types, how many profiles have a value now, and the most frequent values. When the
 /// property alone is described, also how many distinct values it has, the most frequent ones with how many profiles
-/// have each, the smallest and largest number, and the earliest and latest ISO-8601 date among its texts; these are
-/// null otherwise.
+/// have each, the smallest and largest number, the earliest and latest ISO-8601 date among its texts, and the texts
+/// that differ only in case (<see cref="CaseVariants"/>, when there are any); these are null otherwise.
 /// </summary>
 public sealed record PropertyStatistics(
     string Name,
@@ -22,7 +22,8 @@ public sealed record PropertyStatistics(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Min = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Max = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Earliest = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Latest = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Latest = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<IReadOnlyList<ValueFrequency>>? CaseVariants = null);
 
 /// <summary>
 /// An event property of one metric, from a sample of that metric's events; when the metric alone is described, with
@@ -37,7 +38,8 @@ public sealed record EventPropertyStatistics(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Min = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Max = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Earliest = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Latest = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Latest = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<IReadOnlyList<ValueFrequency>>? CaseVariants = null);
 
 /// <summary>A value (string, number or boolean, as conditions compare it) and how many profiles or events have it.</summary>
 public sealed record ValueFrequency(object? Value, long Count);

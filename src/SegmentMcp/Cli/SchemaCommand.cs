@@ -80,7 +80,7 @@ internal static class SchemaCommand
                 text.AppendLine(CultureInfo.InvariantCulture, $"{p.Name,-24}  {string.Join(",", p.Types),-16}  {p.ProfilesWithValue,10:N0}  {Values(p.SampleValues)}");
                 if (closer)
                 {
-                    Detail(text, "profiles", p.DistinctValues, p.TopValues, p.Min, p.Max, p.Earliest, p.Latest);
+                    Detail(text, "profiles", p.DistinctValues, p.TopValues, p.Min, p.Max, p.Earliest, p.Latest, p.CaseVariants);
                 }
             }
         }
@@ -98,7 +98,7 @@ internal static class SchemaCommand
                     foreach (var p in m.Properties.Concat(m.Value is { } v ? [v] : []))
                     {
                         text.AppendLine(CultureInfo.InvariantCulture, $"  {p.Name} ({string.Join(",", p.Types)})");
-                        Detail(text, "events", p.DistinctValues, p.TopValues, p.Min, p.Max, p.Earliest, p.Latest);
+                        Detail(text, "events", p.DistinctValues, p.TopValues, p.Min, p.Max, p.Earliest, p.Latest, p.CaseVariants);
                     }
                 }
             }
@@ -107,9 +107,20 @@ internal static class SchemaCommand
         return text.ToString();
     }
 
-    /// <summary>A looked-at name's distinct count, numeric and date ranges and values with their counts, indented under it.</summary>
+    /// <summary>
+    /// A looked-at name's distinct count, numeric and date ranges, values with their counts and texts differing only
+    /// in case, indented under it.
+    /// </summary>
     private static void Detail(
-        StringBuilder text, string counted, long? distinct, IReadOnlyList<ValueFrequency>? top, double? min, double? max, string? earliest, string? latest)
+        StringBuilder text,
+        string counted,
+        long? distinct,
+        IReadOnlyList<ValueFrequency>? top,
+        double? min,
+        double? max,
+        string? earliest,
+        string? latest,
+        IReadOnlyList<IReadOnlyList<ValueFrequency>>? caseVariants)
     {
         text.Append(CultureInfo.InvariantCulture, $"    {distinct:N0} distinct values");
         if (min is { } low && max is { } high)
@@ -130,6 +141,15 @@ internal static class SchemaCommand
             foreach (var value in top)
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"    {Value(value.Value).PadRight(width)}  {value.Count,10:N0}");
+            }
+        }
+
+        if (caseVariants is { Count: > 0 })
+        {
+            text.AppendLine("    differing only in case (a filter tells them apart unless it has \"ignore_case\": true):");
+            foreach (var group in caseVariants)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"      {string.Join(", ", group.Select(v => $"{Value(v.Value)} ({v.Count:N0} {(v.Count == 1 ? counted[..^1] : counted)})"))}");
             }
         }
     }

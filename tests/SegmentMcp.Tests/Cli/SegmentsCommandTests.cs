@@ -470,6 +470,7 @@ public sealed class SegmentsCommandTests : IDisposable
         var city = await RunAsync(null, "schema", "--property", "city");
         Assert.True(city.ExitCode == 0, city.StandardError);
         Assert.Contains("    2 distinct values\n    VALUE     PROFILES\n    Boston           3\n    Denver           1\n", city.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("differing only in case", city.StandardOutput, StringComparison.Ordinal);
 
         // One metric closer, as JSON: its events' values counted in the sample, with the numeric range.
         using (var document = JsonDocument.Parse((await RunAsync(null, "schema", "--metric", "Placed Order", "--json")).StandardOutput))
@@ -489,6 +490,15 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Equal(1, metric.ExitCode);
         Assert.Contains("--metric: 'acme' has no metric 'city'. 'city' is a profile property, not a metric.", metric.StandardError, StringComparison.Ordinal);
         Assert.Equal(2, (await RunAsync(null, "schema", "--metric", "Placed Order", "--property", "city")).ExitCode);
+
+        // A city typed in capitals: the two spellings are shown together, with the flag that joins them.
+        var shouted = Path.Combine(directory, "shouted.ndjson");
+        await File.WriteAllTextAsync(shouted, """{"profile_id":"p5","properties":{"city":"BOSTON"}}""" + "\n");
+        Assert.Equal(0, (await RunAsync(null, "ingest", "--profiles", shouted)).ExitCode);
+        Assert.Contains(
+            "    differing only in case (a filter tells them apart unless it has \"ignore_case\": true):\n      Boston (3 profiles), BOSTON (1 profile)\n",
+            (await RunAsync(null, "schema", "--property", "city")).StandardOutput,
+            StringComparison.Ordinal);
     }
 
     [Fact]

@@ -65,6 +65,18 @@ public sealed class McpIgnoreCaseTests(McpFixture fixture) : IClassFixture<McpFi
     }
 
     [Fact]
+    public async Task Describe_schema_groups_the_spellings_of_a_value_before_any_filter_is_written()
+    {
+        var city = (await server.CallAsync("describe_schema", new { property = "City" }))["properties"]![0]!;
+        var group = Assert.Single(city["case_variants"]!.AsArray())!;
+        Assert.Equal([("Boston", 2L), ("BOSTON", 1L), ("boston", 1L)], group.AsArray().Select(v => ((string)v!["value"]!, (long)v["count"]!)));
+
+        // Emails differ in case only in their domains here: each address is its own text, so none is grouped.
+        var email = (await server.CallAsync("describe_schema", new { property = "Email" }))["properties"]![0]!.AsObject();
+        Assert.False(email.ContainsKey("case_variants"));
+    }
+
+    [Fact]
     public async Task A_saved_ignore_case_segment_keeps_its_flag_follows_changes_and_explains_a_member()
     {
         var created = await server.CallAsync("create_segment", new { definition = Definition("""{"property": {"name": "City", "op": "in", "value": ["BOSTON"], "ignore_case": true}}""") });

@@ -38,8 +38,10 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
         values: conditions read it as "$value" (e.g. "measure": {"sum": "$value"}); and the saved segments. Call it first, before drafting a definition, and again
         with metric or property to look closer at one name: then each property also has distinct_values, top_values (up
         to 50 values with how many profiles have each, or for a metric how many of its sampled_events; left out when
-        values never repeat, like emails, or are numbers with many values), min/max of its numbers and earliest/latest
-        of its ISO-8601 dates (compare those with the date operators: before, after, in_last_days…). Check a value
+        values never repeat, like emails, or are numbers with many values), min/max of its numbers, earliest/latest
+        of its ISO-8601 dates (compare those with the date operators: before, after, in_last_days…) and, when some texts
+        differ only in case, case_variants (groups like "Boston", "BOSTON", "boston" with their counts: a filter on one
+        spelling misses the others unless it has "ignore_case": true). Check a value
         there (is "Berlin" a city here? how is "premium" spelled?) before writing it into a definition. Example:
         {"property": "city"}.
         Lists are paged 100 at a time; pass next_cursor back as cursor for more.
@@ -125,9 +127,9 @@ internal sealed class SchemaTools(ITenantAccessor tenant, SchemaDescriber descri
     private static string EmptyWorkspaceNote(string company, bool canImport)
     {
         var quoted = ToolSupport.Echo(company);
-        var import = canImport ? "import_file loads a CSV or NDJSON file from their computer (ask for its path), or they can " : string.Empty;
+        var import = canImport ? "import_file loads a CSV, NDJSON or JSON file from their computer (ask for its path), or they can " : string.Empty;
         return $"This workspace ('{quoted}') has no profiles or events yet, so no segment can have members. Tell the user: {import}load " +
-            $"data with 'segmentmcp ingest --company {quoted} --events FILE --profiles FILE' (NDJSON, or CSV exports with a header row), or the demo shop with 'segmentmcp demo " +
+            $"data with 'segmentmcp ingest --company {quoted} --events FILE --profiles FILE' (NDJSON, JSON arrays, or CSV exports with a header row), or the demo shop with 'segmentmcp demo " +
             $"--company {quoted}'. If they expected data here, the server may have been started for another company or data " +
             "directory; its first line on standard error names both.";
     }
