@@ -16,7 +16,7 @@ namespace SegmentMcp.Core.Ingest;
 /// CSV's own line, in the order of the lines.</para>
 /// <para>The header names the columns. <c>profile_id</c> and <c>company_id</c> (and for events <c>metric</c>,
 /// <c>timestamp</c> and <c>value</c>, for profiles <c>updated_at</c>) are the record's fields, matched ignoring case;
-/// every other column is a property; <see cref="CsvColumns"/> gives fields to columns of other names and can name one
+/// every other column is a property; <see cref="FieldMap"/> gives fields to columns of other names and can name one
 /// metric for every event. An empty cell sets nothing. A cell that is a JSON number (<c>34</c>, <c>-0.5</c>,
 /// not <c>02134</c>) is stored as a number, <c>true</c>/<c>false</c> in any case as a boolean, anything else as text;
 /// comparisons read text of a number's shape as that number, so a column's mixed cells still compare alike.</para>
@@ -33,7 +33,7 @@ internal sealed class CsvTranslator
 
     private readonly IngestKind kind;
     private readonly bool withProperties;
-    private readonly CsvColumns? columns;
+    private readonly FieldMap? columns;
     private readonly string? metric;
     private readonly StringBuilder record = new();
     private readonly List<(int Start, int Length, bool Quoted)> fields = [];
@@ -47,7 +47,7 @@ internal sealed class CsvTranslator
     /// <param name="kind">Which fields the columns may name.</param>
     /// <param name="withProperties">False to leave the property columns out (only the ids are wanted).</param>
     /// <param name="columns">Fields held by columns of other names; the metric of every event.</param>
-    public CsvTranslator(IngestKind kind, bool withProperties = true, CsvColumns? columns = null)
+    public CsvTranslator(IngestKind kind, bool withProperties = true, FieldMap? columns = null)
     {
         this.kind = kind;
         this.withProperties = withProperties;
@@ -656,7 +656,7 @@ internal sealed class CsvTranslator
         return name.Equals("updated_at", StringComparison.OrdinalIgnoreCase) ? Role.Timestamp : Role.Property;
     }
 
-    /// <summary>The role of a field name given in <see cref="CsvColumns"/>, or null when this kind of input has no such field.</summary>
+    /// <summary>The role of a field name given in <see cref="FieldMap"/>, or null when this kind of input has no such field.</summary>
     private Role? RoleOfField(string field) => field switch
     {
         "profile_id" => Role.Profile,

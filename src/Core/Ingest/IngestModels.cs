@@ -30,22 +30,22 @@ public sealed class IngestSource
     private readonly Func<Stream> open;
 
     private IngestSource(
-        string name, Func<Stream> open, bool reopenable, IngestFormat format = IngestFormat.Ndjson, bool translated = false, CsvColumns? columns = null, string lineUnit = "line")
+        string name, Func<Stream> open, bool reopenable, IngestFormat format = IngestFormat.Ndjson, bool translated = false, FieldMap? map = null, string lineUnit = "line")
     {
         Name = name;
         this.open = open;
         IsReopenable = reopenable;
         Format = format;
         IsTranslated = translated;
-        Columns = columns;
+        Map = map;
         LineUnit = lineUnit;
     }
 
     /// <summary>What a line of this input is to its reader: "line", or "record" for a JSON array's translation.</summary>
     internal string LineUnit { get; }
 
-    /// <summary>For CSV: which columns hold the record's fields when the header does not name them so.</summary>
-    public CsvColumns? Columns { get; }
+    /// <summary>Which columns (CSV) or keys (JSON) hold the record's fields when they are not named so.</summary>
+    public FieldMap? Map { get; }
 
     /// <summary>NDJSON that <see cref="CsvTranslator"/> or <see cref="JsonArrayTranslator"/> wrote, whose bad records are lines of their reasons.</summary>
     internal bool IsTranslated { get; }
@@ -62,8 +62,8 @@ public sealed class IngestSource
     public static IngestSource File(string path) => File(path, path);
 
     /// <summary>A file that messages call <paramref name="name"/> (the temporary copy of stdin is still "stdin").</summary>
-    internal static IngestSource File(string path, string name, bool translated = false, string lineUnit = "line") =>
-        new(name, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true, translated: translated, lineUnit: lineUnit);
+    internal static IngestSource File(string path, string name, bool translated = false, string lineUnit = "line", FieldMap? map = null) =>
+        new(name, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan), reopenable: true, translated: translated, map: map, lineUnit: lineUnit);
 
     /// <summary>A source read once (stdin, a network stream). The ingestor does not dispose the stream it is given.</summary>
     public static IngestSource OneShot(string name, Stream stream)
@@ -87,8 +87,11 @@ public sealed class IngestSource
     /// <summary>A source that <paramref name="open"/> can produce again, byte for byte (a generator with a fixed seed).</summary>
     public static IngestSource Reopenable(string name, Func<Stream> open) => new(name, open, reopenable: true);
 
-    /// <summary>The same input, read as CSV (<paramref name="columns"/>: fields held by other columns than their names).</summary>
-    public IngestSource AsCsv(CsvColumns? columns = null) => new(Name, open, IsReopenable, IngestFormat.Csv, columns: columns);
+    /// <summary>The same input, read as CSV (<paramref name="map"/>: fields held by other columns than their names).</summary>
+    public IngestSource AsCsv(FieldMap? map = null) => new(Name, open, IsReopenable, IngestFormat.Csv, map: map);
+
+    /// <summary>The same input (NDJSON or a JSON array), its records' fields held by the keys <paramref name="map"/> names.</summary>
+    public IngestSource WithMap(FieldMap? map) => new(Name, open, IsReopenable, Format, map: map);
 
     /// <summary>
     /// Whether the file's first character past a byte-order mark and whitespace is '[': a JSON array of records, which
@@ -110,7 +113,7 @@ public sealed class IngestSource
     }
 
     /// <summary>The same input, read as one JSON array of records.</summary>
-    public IngestSource AsJsonArray() => new(Name, open, IsReopenable, IngestFormat.Json);
+    public IngestSource AsJsonArray(FieldMap? map = null) => new(Name, open, IsReopenable, IngestFormat.Json, map: map);
 
     internal Stream Open() => open();
 
@@ -146,17 +149,23 @@ public sealed class IngestSource
 }
 
 /// <summary>
-/// For a CSV whose header does not use the field names: which column holds which field (<c>profile_id</c> in "Customer
-/// ID", <c>timestamp</c> in "Order Date"), and for an events file without a metric column, the metric of every row.
+/// For an export that does not use the field names: which CSV column or JSON key holds which field (<c>profile_id</c>
+/// in "Customer ID" or "userId", <c>timestamp</c> in "Order Date"), and for events without a metric, the metric of
+/// every one.
 /// </summary>
-/// <param name="Fields">(field, column) pairs, the field one of <see cref="FieldNames"/>. A field may be given several
-/// columns (an orders file's "Customer Email", a contacts file's "Email"): each input uses the one it has. A field an
-/// input's kind does not have (updated_at for events) is left out of that input.</param>
-/// <param name="Metric">The metric of every event of a file that has no metric column.</param>
-public sealed record CsvColumns(IReadOnlyList<(string Field, string Column)> Fields, string? Metric = null)
+/// <param name="Fields">(field, column or key) pairs, the field one of <see cref="FieldNames"/>. A field may be given
+/// several (an orders file's "Customer Email", a contacts file's "Email"): a CSV uses the column its header has, a JSON
+/// record the first of them, in the order given, that it holds with a value other than null. A field an input's kind
+/// does not have (updated_at for events) is left out of that input. <c>properties</c> is a JSON record's alone: every
+/// CSV column that is no field's is a property.</param>
+/// <param name="Metric">The metric of every event that has none (a CSV without a metric column).</param>
+public sealed record FieldMap(IReadOnlyList<(string Field, string Column)> Fields, string? Metric = null)
 {
-    /// <summary>The fields a column can be given to.</summary>
-    public static readonly IReadOnlyList<string> FieldNames = ["profile_id", "company_id", "metric", "timestamp", "value", "updated_at"];
+    /// <summary>The fields a column or key can be given to.</summary>
+    public static readonly IReadOnlyList<string> FieldNames = ["profile_id", "company_id", "metric", "timestamp", "value", "updated_at", "properties"];
+
+    /// <summary>The field only JSON records map: a CSV's properties are its other columns.</summary>
+    public const string PropertiesField = "properties";
 }
 
 /// <summary>How an ingest run behaves.</summary>

@@ -158,7 +158,7 @@ public sealed class NdjsonIngestor
     private async Task<(IngestSource? Source, IReadOnlyList<string> Properties)> TranslateCsvAsync(
         IngestKind kind, IngestSource source, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
-        var translator = new CsvTranslator(kind, columns: source.Columns);
+        var translator = new CsvTranslator(kind, columns: source.Map);
         var (path, header) = await TranslateAsync(
             kind, source, temporaryFiles, stopwatch, (input, output, onLines) => translator.Translate(input, output, onLines, cancellationToken), cancellationToken).ConfigureAwait(false);
         if (header is not { } problem)
@@ -182,7 +182,7 @@ public sealed class NdjsonIngestor
             kind, source, temporaryFiles, stopwatch, (input, output, onRecords) => translator.Translate(input, output, onRecords, cancellationToken), cancellationToken).ConfigureAwait(false);
         if (problem is null)
         {
-            return IngestSource.File(path, source.Name, translated: true, lineUnit: "record");
+            return IngestSource.File(path, source.Name, translated: true, lineUnit: "record", map: source.Map);
         }
 
         errors.Add(new IngestError(kind, source.Name, problem.Line, problem.Reason));
@@ -301,7 +301,7 @@ public sealed class NdjsonIngestor
                 using var stream = source.Open();
                 stream.Position = slice.Start;
                 var reader = new LineReader(stream, limit: slice.End - slice.Start, stripByteOrderMark: index == 0);
-                var converter = new RecordConverter(kind, options.Company, now);
+                var converter = new RecordConverter(kind, options.Company, now, source.Map);
                 var scratch = new RowBuffer(64 * 1024);
                 var progress = new ProgressClock(options, stopwatch);
                 long records = 0;
@@ -363,7 +363,7 @@ public sealed class NdjsonIngestor
                     var path = Path.Combine(Path.GetTempPath(), $"segmentmcp-ingest-{Guid.NewGuid():N}.ndjson");
                     temporaryFiles.Add(path);
                     copy = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-                    result = IngestSource.File(path, source.Name);
+                    result = IngestSource.File(path, source.Name, map: source.Map);
                 }
 
                 long lines;
@@ -372,7 +372,7 @@ public sealed class NdjsonIngestor
                 using (var stream = source.Open())
                 {
                     var reader = new LineReader(stream, copy);
-                    var converter = new RecordConverter(kind, options.Company, now);
+                    var converter = new RecordConverter(kind, options.Company, now, source.Map);
                     var scratch = new RowBuffer(64 * 1024);
                     var progress = new ProgressClock(options, stopwatch);
                     while (reader.TryReadLine(out var line))
@@ -494,7 +494,7 @@ public sealed class NdjsonIngestor
     {
         using var stream = source.Open();
         var reader = new LineReader(stream);
-        var converter = new RecordConverter(kind, options.Company, now);
+        var converter = new RecordConverter(kind, options.Company, now, source.Map);
         var progress = new ProgressClock(options, stopwatch);
         var row = new RowBuffer(64 * 1024);
         while (reader.TryReadLine(out var line))

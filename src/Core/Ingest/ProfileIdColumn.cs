@@ -26,7 +26,7 @@ public static class ProfileIdColumn
     public static (List<(long Line, string Id)> Ids, List<string> Bad) Read(Stream csv, string? column = null, CancellationToken cancellationToken = default)
     {
         using var translated = new MemoryStream();
-        var columns = column is null ? null : new CsvColumns([("profile_id", column)]);
+        var columns = column is null ? null : new FieldMap([("profile_id", column)]);
         var header = new CsvTranslator(IngestKind.Profiles, withProperties: false, columns).Translate(csv, translated, cancellationToken: cancellationToken);
         if (header is { } problem)
         {

@@ -46,7 +46,12 @@ internal sealed class RecordConverter
     private bool hasTicks;
     private int propertyCount;
 
-    public RecordConverter(IngestKind kind, string? company, DateTimeOffset now)
+    // A mapped input's keys per field (indexed by the bit of Fields), in the order given, and which of them the
+    // record at hand is read from; null for records using the field names, which the hot path matches as literals.
+    private readonly MappedKeys? mapped;
+    private readonly byte[]? metricConstant;
+
+    public RecordConverter(IngestKind kind, string? company, DateTimeOffset now, FieldMap? map = null)
     {
         this.kind = kind;
         companyText = company;
@@ -56,6 +61,11 @@ internal sealed class RecordConverter
         }
 
         nowMilliseconds = Milliseconds(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond));
+        mapped = MappedKeys.Of(kind, map);
+        if (kind == IngestKind.Events && map?.Metric is { } metric)
+        {
+            metricConstant = Encoding.UTF8.GetBytes(metric);
+        }
     }
 
     /// <summary>The insert format of the rows <see cref="Convert"/> writes.</summary>
@@ -108,7 +118,7 @@ internal sealed class RecordConverter
             var seen = Fields.None;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var field = Identify(ref reader);
+                var (field, rank) = mapped is null ? (Identify(ref reader), 0) : mapped.Identify(ref reader);
                 reader.Read();
                 if (field == Fields.None)
                 {
@@ -116,17 +126,35 @@ internal sealed class RecordConverter
                     continue;
                 }
 
+                if (mapped is not null && mapped.HasAlternatives(field))
+                {
+                    // Several keys may hold the field: the first given that the record holds other than null wins.
+                    if (reader.TokenType == JsonTokenType.Null || ((seen & field) != 0 && rank > mapped.Rank(field)))
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    if ((seen & field) != 0 && rank < mapped.Rank(field))
+                    {
+                        seen &= ~field;
+                        Forget(field);
+                    }
+                }
+
                 if ((seen & field) != 0)
                 {
                     return $"duplicate field '{Name(field)}'";
                 }
 
+                mapped?.Read(field, rank);
+
                 seen |= field;
                 var reason = field switch
                 {
                     Fields.Company => ReadCompany(ref reader),
-                    Fields.Profile => ReadId(ref reader, "profile_id", ref profileField),
-                    Fields.Metric => ReadId(ref reader, "metric", ref metricField),
+                    Fields.Profile => ReadId(ref reader, Name(Fields.Profile), ref profileField),
+                    Fields.Metric => ReadId(ref reader, Name(Fields.Metric), ref metricField),
                     Fields.Timestamp => ReadTimestamp(ref reader),
                     Fields.Value => ReadValue(ref reader),
                     _ => ReadProperties(ref reader),
@@ -156,26 +184,12 @@ internal sealed class RecordConverter
 
     private string? Finish(ReadOnlySpan<byte> line, RowBuffer output, Fields seen)
     {
-        if ((seen & Fields.Profile) == 0)
+        var required = kind == IngestKind.Events
+            ? Fields.Profile | (metricConstant is null ? Fields.Metric : Fields.None) | Fields.Timestamp
+            : Fields.Profile | Fields.Properties;
+        if ((seen & required) != required)
         {
-            return "missing field 'profile_id'";
-        }
-
-        if (kind == IngestKind.Events)
-        {
-            if ((seen & Fields.Metric) == 0)
-            {
-                return "missing field 'metric'";
-            }
-
-            if ((seen & Fields.Timestamp) == 0)
-            {
-                return "missing field 'timestamp'";
-            }
-        }
-        else if ((seen & Fields.Properties) == 0)
-        {
-            return "missing field 'properties'";
+            return Missing(line, required & ~seen);
         }
 
         if ((seen & Fields.Company) == 0 && company is null)
@@ -196,7 +210,7 @@ internal sealed class RecordConverter
         WriteString(output, Text(line, profileField));
         if (kind == IngestKind.Events)
         {
-            WriteString(output, Text(line, metricField));
+            WriteString(output, (seen & Fields.Metric) != 0 ? Text(line, metricField) : metricConstant);
         }
 
         // DateTime64(3): milliseconds since the epoch; a profile update without updated_at takes effect now.
@@ -301,7 +315,59 @@ internal sealed class RecordConverter
         return reader.ValueTextEquals("updated_at"u8) ? Fields.Timestamp : Fields.None;
     }
 
-    private string Name(Fields field) => field switch
+    /// <summary>
+    /// Why a record lacks a field: the key a map reads it from, or for a field named as the format names it, the key
+    /// of the record that looks like it (an export's "userId" or "event"), with the --map that reads it.
+    /// </summary>
+    private string Missing(ReadOnlySpan<byte> line, Fields missing)
+    {
+        var reasons = new List<string>();
+        foreach (var field in (Fields[])[Fields.Profile, Fields.Metric, Fields.Timestamp, Fields.Properties])
+        {
+            if ((missing & field) == 0)
+            {
+                continue;
+            }
+
+            var standard = StandardName(field);
+            if (mapped?.Keys(field) is { } keys)
+            {
+                reasons.Add($"missing field {string.Join(" or ", keys.Select(k => $"'{k}'"))} (read as {standard}, --map)");
+            }
+            else
+            {
+                var alias = FieldAliases.Find(line, standard, kind);
+                reasons.Add($"missing field '{standard}'{(alias is null ? string.Empty : $" (the record has '{alias}': --map {standard}={FieldAliases.Quoted(alias)} reads it)")}");
+            }
+        }
+
+        return string.Join("; ", reasons);
+    }
+
+    /// <summary>Clears what an earlier key of a field read, before a key given ahead of it in the map is read instead.</summary>
+    private void Forget(Fields field)
+    {
+        switch (field)
+        {
+            case Fields.Timestamp:
+                hasTicks = false;
+                break;
+            case Fields.Value:
+                hasValue = false;
+                break;
+            case Fields.Properties:
+                properties.Clear();
+                propertyCount = 0;
+                break;
+        }
+    }
+
+    /// <summary>The key the record's field is read from: its name, or the key a map gives it.</summary>
+    private string Name(Fields field) => mapped?.Name(field) ?? StandardName(field);
+
+    private string StandardName(Fields field) => StandardName(kind, field);
+
+    private static string StandardName(IngestKind kind, Fields field) => field switch
     {
         Fields.Company => "company_id",
         Fields.Profile => "profile_id",
@@ -311,9 +377,85 @@ internal sealed class RecordConverter
         _ => "properties",
     };
 
+    /// <summary>
+    /// The keys a <see cref="FieldMap"/> gives the fields of one kind of record (a field it does not name keeps its
+    /// own name), and which of them the record at hand holds each field in.
+    /// </summary>
+    private sealed class MappedKeys
+    {
+        private static readonly Fields[] All = [Fields.Company, Fields.Profile, Fields.Metric, Fields.Timestamp, Fields.Value, Fields.Properties];
+
+        private readonly byte[][][] keys = new byte[All.Length][][];
+        private readonly string[][] names = new string[All.Length][];
+        private readonly bool[] given = new bool[All.Length];
+        private readonly string[][] mapped = new string[All.Length][];
+        private readonly int[] ranks = new int[All.Length];
+
+        private MappedKeys(IngestKind kind, FieldMap map)
+        {
+            for (var i = 0; i < All.Length; i++)
+            {
+                var field = All[i];
+                var standard = StandardName(kind, field);
+                var applies = kind == IngestKind.Events || field is not (Fields.Metric or Fields.Value);
+                string[] mappedTo = [.. map.Fields.Where(f => f.Field == standard).Select(f => f.Column).Distinct(StringComparer.Ordinal)];
+                given[i] = applies && mappedTo.Length > 0;
+
+                // The field's own name stays its last key: of two files, the one that uses it needs no map.
+                names[i] = !applies ? [] : mappedTo.Contains(standard, StringComparer.Ordinal) ? mappedTo : [.. mappedTo, standard];
+                mapped[i] = !applies ? [] : mappedTo;
+                keys[i] = [.. names[i].Select(Encoding.UTF8.GetBytes)];
+            }
+        }
+
+        /// <summary>The keys of <paramref name="map"/> for records of <paramref name="kind"/>; null when it names none of their fields.</summary>
+        public static MappedKeys? Of(IngestKind kind, FieldMap? map)
+        {
+            if (map is null || map.Fields.Count == 0)
+            {
+                return null;
+            }
+
+            var keys = new MappedKeys(kind, map);
+            return keys.given.Any(g => g) ? keys : null;
+        }
+
+        /// <summary>The field the current key holds and the key's place among the field's keys.</summary>
+        public (Fields Field, int Rank) Identify(ref Utf8JsonReader reader)
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                for (var rank = 0; rank < keys[i].Length; rank++)
+                {
+                    if (reader.ValueTextEquals(keys[i][rank]))
+                    {
+                        return (All[i], rank);
+                    }
+                }
+            }
+
+            return (Fields.None, 0);
+        }
+
+        public bool HasAlternatives(Fields field) => keys[Index(field)].Length > 1;
+
+        public int Rank(Fields field) => ranks[Index(field)];
+
+        /// <summary>Notes that the record's <paramref name="field"/> is read from its key of <paramref name="rank"/>.</summary>
+        public void Read(Fields field, int rank) => ranks[Index(field)] = rank;
+
+        /// <summary>The key the field was read from.</summary>
+        public string Name(Fields field) => names[Index(field)][ranks[Index(field)]];
+
+        /// <summary>The keys the map gives the field, or null when it keeps its name.</summary>
+        public IReadOnlyList<string>? Keys(Fields field) => given[Index(field)] ? mapped[Index(field)] : null;
+
+        private static int Index(Fields field) => System.Numerics.BitOperations.Log2((uint)field);
+    }
+
     private string? ReadCompany(ref Utf8JsonReader reader)
     {
-        var reason = CheckId(ref reader, "company_id", Storage.TenantId.MaxLength);
+        var reason = CheckId(ref reader, Name(Fields.Company), Storage.TenantId.MaxLength);
         if (reason is not null)
         {
             return reason;
@@ -321,7 +463,7 @@ internal sealed class RecordConverter
 
         if (company is not null && !reader.ValueTextEquals(companyText))
         {
-            return $"company_id '{Truncated(reader.GetString())}' differs from --company '{companyText}'";
+            return $"{Name(Fields.Company)} '{Truncated(reader.GetString())}' differs from --company '{companyText}'";
         }
 
         companyField = StringField(ref reader);
@@ -369,7 +511,7 @@ internal sealed class RecordConverter
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? ReadTimestamp(ref Utf8JsonReader reader)
     {
-        var name = kind == IngestKind.Events ? "timestamp" : "updated_at";
+        var name = Name(Fields.Timestamp);
         if (reader.TokenType == JsonTokenType.Null && kind == IngestKind.Profiles)
         {
             return null; // An explicit null means "now", like a missing one.
@@ -405,12 +547,12 @@ internal sealed class RecordConverter
 
         if (reader.TokenType != JsonTokenType.Number)
         {
-            return WrongType("value", "a number or null", reader.TokenType);
+            return WrongType(Name(Fields.Value), "a number or null", reader.TokenType);
         }
 
         if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
         {
-            return "field 'value' is out of the range of a 64-bit float";
+            return $"field '{Name(Fields.Value)}' is out of the range of a 64-bit float";
         }
 
         value = number;
@@ -429,7 +571,7 @@ internal sealed class RecordConverter
 
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            return WrongType("properties", "an object", reader.TokenType);
+            return WrongType(Name(Fields.Properties), "an object", reader.TokenType);
         }
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)

@@ -6,7 +6,7 @@ namespace SegmentMcp.Cli;
 
 /// <summary>
 /// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv|json] [--map FIELD=COLUMN …] [--metric NAME] [--company ID] [--skip-invalid] [--dry-run] [--batch-rows N] [--parallel-inserts N]</c>:
-/// NDJSON or CSV into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
+/// NDJSON, CSV or a JSON array into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
 /// means nothing is written (exit 1). The summary goes to standard output.
 /// </summary>
 internal static class IngestCommand
@@ -17,8 +17,8 @@ internal static class IngestCommand
         "--format", "ndjson|csv|json", "How the inputs are written (default: csv for a file ending in .csv or .tsv, json for a file starting with '[', else ndjson; standard input: ndjson). CSV: a header naming the columns (profile_id, …; other columns are properties). json: one array of records, [{…}, {…}], in any layout.",
         value => value is "ndjson" or "csv" or "json" ? null : $"--format must be ndjson, csv or json, not '{value}'");
     private static readonly Option<string[]> Map = Flags.Repeated(
-        "--map", "FIELD=COLUMN", "CSV: the column holding a field when the header does not use its name, e.g. --map profile_id=\"Customer ID\" --map timestamp=\"Order Date\" (fields: profile_id, company_id, metric, timestamp, value, updated_at); repeat for each field, and for a field whose column the two files name differently (each file uses the one it has).");
-    private static readonly Option<string?> Metric = Flags.Text("--metric", "NAME", "CSV events without a metric column: every row is an event of NAME (e.g. an orders export: \"Placed Order\").");
+        "--map", "FIELD=COLUMN", "The CSV column or JSON key holding a field when the export does not use its name, e.g. --map profile_id=\"Customer ID\" --map timestamp=\"Order Date\", or for JSON records --map profile_id=userId --map metric=event (fields: profile_id, company_id, metric, timestamp, value, updated_at, and for JSON properties); repeat for each field, and for a field the two files name differently (a CSV uses the column it has, a JSON record the first key given that it holds).");
+    private static readonly Option<string?> Metric = Flags.Text("--metric", "NAME", "Events without a metric (a CSV without a metric column, JSON records without the field): each is an event of NAME (e.g. an orders export: \"Placed Order\").");
     private static readonly Option<string?> Company = Flags.Company("The tenant of records without company_id; a record naming another is a bad line.");
     private static readonly Option<bool> SkipInvalid = Flags.Switch("--skip-invalid", "Write the good lines and report the bad ones (default: one bad line writes nothing).");
     private static readonly Option<bool> DryRun = Flags.Switch("--dry-run", "Read and check every line and write nothing: prints how many rows each input would write and every bad line (exit 1 when a real run would write nothing).");
@@ -56,10 +56,11 @@ internal static class IngestCommand
         var columns = Columns(args.GetValue(Map) ?? [], args.GetValue(Metric), events);
         var eventSource = Source("events", events, format, columns);
         var profileSource = Source("profiles", profiles, format, columns);
-        if (columns is not null && eventSource?.Format != IngestFormat.Csv && profileSource?.Format != IngestFormat.Csv)
+        if (columns?.Fields.Any(f => f.Field == FieldMap.PropertiesField) == true && (eventSource?.Format == IngestFormat.Csv || profileSource?.Format == IngestFormat.Csv))
         {
-            throw new UsageException("--map and --metric are for CSV input: give a file ending in .csv or .tsv, or --format csv");
+            throw new UsageException("--map properties=… is for JSON records, whose properties are one object; in a CSV every column that is no field's is a property");
         }
+
         var both = eventSource is not null && profileSource is not null;
         IngestKind? reporting = null;
         var dryRun = args.GetValue(DryRun);
@@ -142,7 +143,7 @@ internal static class IngestCommand
     }
 
     /// <summary>The fields --map gives to columns and the metric --metric gives every event, or null when neither is given.</summary>
-    private static CsvColumns? Columns(string[] maps, string? metric, string? events)
+    private static FieldMap? Columns(string[] maps, string? metric, string? events)
     {
         if (maps.Length == 0 && metric is null)
         {
@@ -160,9 +161,9 @@ internal static class IngestCommand
             var equals = map.IndexOf('=', StringComparison.Ordinal);
             var field = equals < 0 ? map.Trim() : map[..equals].Trim();
             var column = equals < 0 ? string.Empty : map[(equals + 1)..].Trim();
-            if (equals < 0 || column.Length == 0 || !CsvColumns.FieldNames.Contains(field, StringComparer.Ordinal))
+            if (equals < 0 || column.Length == 0 || !FieldMap.FieldNames.Contains(field, StringComparer.Ordinal))
             {
-                throw new UsageException($"--map {map}: give FIELD=COLUMN, FIELD one of {string.Join(", ", CsvColumns.FieldNames)} (e.g. --map profile_id=\"Customer ID\")");
+                throw new UsageException($"--map {map}: give FIELD=COLUMN, FIELD one of {string.Join(", ", FieldMap.FieldNames)} (e.g. --map profile_id=\"Customer ID\")");
             }
 
             fields.Add((field, column));
@@ -173,10 +174,10 @@ internal static class IngestCommand
             throw new UsageException("--metric and --map metric=… both say where the metric is; give one");
         }
 
-        return new CsvColumns(fields, metric?.Trim());
+        return new FieldMap(fields, metric?.Trim());
     }
 
-    private static IngestSource? Source(string flag, string? value, string? format, CsvColumns? columns)
+    private static IngestSource? Source(string flag, string? value, string? format, FieldMap? columns)
     {
         if (value is null)
         {
@@ -188,7 +189,7 @@ internal static class IngestCommand
             : throw new UsageException($"--{flag}: no file at '{value}'");
         var csv = format == "csv" || (format is null && (value.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || value.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase)));
         var json = format == "json" || (format is null && !csv && value != "-" && IngestSource.StartsWithJsonArray(value));
-        return csv ? source.AsCsv(columns) : json ? source.AsJsonArray() : source;
+        return csv ? source.AsCsv(columns) : json ? source.AsJsonArray(columns) : source.WithMap(columns);
     }
 
     private static string Name(IngestKind kind) => kind == IngestKind.Events ? "events" : "profiles";

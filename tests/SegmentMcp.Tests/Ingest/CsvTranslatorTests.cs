@@ -224,7 +224,7 @@ public class CsvTranslatorTests
     [Fact]
     public void Mapped_columns_hold_their_fields_each_file_uses_the_one_it_has_and_one_metric_can_name_every_row()
     {
-        var columns = new CsvColumns(
+        var columns = new FieldMap(
             [("profile_id", "Customer Email"), ("profile_id", "email"), ("timestamp", "order date"), ("value", "Total"), ("updated_at", "Changed")],
             "Placed Order");
 
@@ -247,7 +247,7 @@ public class CsvTranslatorTests
     [InlineData("email,profile_id,timestamp\n", "columns 1 ('email') and 2 ('profile_id') are both 'profile_id'")]
     public void A_mapping_the_header_cannot_satisfy_is_a_header_problem(string csv, string reason)
     {
-        var columns = new CsvColumns([("profile_id", "Customer Email"), ("profile_id", "email")], "Placed Order");
+        var columns = new FieldMap([("profile_id", "Customer Email"), ("profile_id", "email")], "Placed Order");
 
         Assert.Equal(new CsvHeaderProblem(1, reason), Translate(IngestKind.Events, csv, columns).Header);
     }
@@ -303,10 +303,10 @@ public class CsvTranslatorTests
         }
     }
 
-    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, string csv, CsvColumns? columns = null) =>
+    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, string csv, FieldMap? columns = null) =>
         Translate(kind, Encoding.UTF8.GetBytes(csv), columns);
 
-    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, byte[] csv, CsvColumns? columns = null)
+    private static (List<string> Lines, List<(long, string)> Bad, CsvHeaderProblem? Header) Translate(IngestKind kind, byte[] csv, FieldMap? columns = null)
     {
         using var output = new MemoryStream();
         var header = new CsvTranslator(kind, columns: columns).Translate(new MemoryStream(csv), output);

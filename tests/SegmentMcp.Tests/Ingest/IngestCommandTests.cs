@@ -218,7 +218,7 @@ public sealed class IngestCommandTests : IDisposable
         var loaded = await HostProcess.RunAsync(null, ["ingest", "--events", orders, "--profiles", contacts, .. mapping, "--company", "acme", "--data", Data]);
         var ann = await HostProcess.RunAsync(null, "profiles", "show", "--id", "ann@x.io", "--json", "--company", "acme", "--data", Data);
         var unmapped = await HostProcess.RunAsync(null, "ingest", "--events", orders, "--company", "acme", "--data", Data);
-        var ndjson = await HostProcess.RunAsync(null, "ingest", "--events", Write("e.ndjson", GoodEvent), "--metric", "Placed Order", "--data", Data);
+        var properties = await HostProcess.RunAsync(null, "ingest", "--events", orders, "--map", "properties=Total", "--data", Data);
         var badMap = await HostProcess.RunAsync(null, "ingest", "--events", orders, "--map", "customer=Customer Email", "--data", Data);
 
         Assert.True(loaded.ExitCode == 0, loaded.StandardError);
@@ -232,9 +232,9 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Equal(1001, (int)order["properties"]!["Order ID"]!);
         Assert.Equal(1, unmapped.ExitCode);
         Assert.Contains("line 1: no 'profile_id' column (the header has: Order ID, Customer Email, Order Date, Total); name the column that holds each profile's id profile_id, or say which it is (--map profile_id=COLUMN).", unmapped.StandardError, StringComparison.Ordinal);
-        Assert.Equal(2, ndjson.ExitCode);
-        Assert.Contains("--map and --metric are for CSV input", ndjson.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, properties.ExitCode);
+        Assert.Contains("--map properties=… is for JSON records, whose properties are one object; in a CSV every column that is no field's is a property", properties.StandardError, StringComparison.Ordinal);
         Assert.Equal(2, badMap.ExitCode);
-        Assert.Contains("--map customer=Customer Email: give FIELD=COLUMN, FIELD one of profile_id, company_id, metric, timestamp, value, updated_at", badMap.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--map customer=Customer Email: give FIELD=COLUMN, FIELD one of profile_id, company_id, metric, timestamp, value, updated_at, properties", badMap.StandardError, StringComparison.Ordinal);
     }
 }

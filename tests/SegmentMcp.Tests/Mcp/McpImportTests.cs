@@ -122,8 +122,9 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal($"path: '{directory}' is a folder; give the file in it to load.", await server.FailAsync("import_file", new { path = directory, kind = "profiles" }));
         Assert.StartsWith("format: required for a file ending in '.xlsx'; give csv, ndjson or json (a spreadsheet must be saved as csv first).", await server.FailAsync("import_file", new { path = sheet, kind = "profiles" }), StringComparison.Ordinal);
         Assert.StartsWith("kind: 'contacts' is not events or profiles", await server.FailAsync("import_file", new { path = contacts, kind = "contacts" }), StringComparison.Ordinal);
-        Assert.Equal("columns: for csv files only; an ndjson record names its fields itself.", await server.FailAsync("import_file", new { path = ndjson, kind = "profiles", columns = email }));
-        Assert.StartsWith("columns.email: not a field; fields are profile_id, company_id, metric, timestamp, value, updated_at.", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["email"] = "Email" } }), StringComparison.Ordinal);
+        Assert.Equal("columns.properties: for ndjson and json records, whose properties are one object; in a csv every column that is no field's is a property.", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["properties"] = "City" } }));
+        Assert.Equal("columns.profile_id: give the name of the file's key, as its records write it.", await server.FailAsync("import_file", new { path = ndjson, kind = "profiles", columns = new Dictionary<string, string> { ["profile_id"] = "" } }));
+        Assert.StartsWith("columns.email: not a field; fields are profile_id, company_id, metric, timestamp, value, updated_at, properties.", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["email"] = "Email" } }), StringComparison.Ordinal);
         Assert.Equal("columns.profile_id: give the name of the file's column, as its header writes it.", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = new Dictionary<string, string> { ["profile_id"] = " " } }));
         Assert.StartsWith("metric: names the event of every row, for kind events", await server.FailAsync("import_file", new { path = contacts, kind = "profiles", columns = email, metric = "Signed Up" }), StringComparison.Ordinal);
         Assert.StartsWith("metric: columns.metric already names the column", await server.FailAsync("import_file", new { path = contacts, kind = "events", metric = "Signed Up", columns = new Dictionary<string, string> { ["metric"] = "Plan" } }), StringComparison.Ordinal);
@@ -141,7 +142,7 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
 
         var schema = await server.CallAsync("describe_schema");
         Assert.Equal(0, (long)schema["profiles"]!);
-        Assert.Contains("Tell the user: import_file loads a CSV or NDJSON file from their computer (ask for its path), or they can load data with 'segmentmcp ingest", (string?)schema["note"], StringComparison.Ordinal);
+        Assert.Contains("Tell the user: import_file loads a CSV, NDJSON or JSON file from their computer (ask for its path), or they can load data with 'segmentmcp ingest", (string?)schema["note"], StringComparison.Ordinal);
         Assert.Equal(["contacts.csv", "orders.csv", "people.jsonl", "people.xlsx"], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
@@ -214,6 +215,40 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
             "line 1: the file starts with '{', not '[': a JSON array of records starts with '['; a file of one JSON object a line is NDJSON (format: \"ndjson\")",
             (await server.FailAsync("import_file", new { path = Write("lines.txt", "{\"profile_id\": \"ann\"}\n"), kind = "profiles", format = "json" })).Split('\n')[1],
             StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Loads_json_records_with_their_own_keys_after_naming_the_keys_that_look_like_the_fields()
+    {
+        var tracked = Write("tracked.json", """
+            [
+              {"event": "Order Completed", "userId": "ann", "timestamp": "2026-11-20T10:00:00Z", "properties": {"total": 30}},
+              {"event": "Order Completed", "userId": null, "anonymousId": "anon-7", "timestamp": "2026-11-21T10:00:00Z"},
+              {"event": "Order Completed", "user id": "bob", "timestamp": "2026-11-22T10:00:00Z"}
+            ]
+            """);
+
+        // Each bad record names the key it has instead, in this tool's arguments.
+        var refused = (await server.FailAsync("import_file", new { path = tracked, kind = "events" })).Split('\n');
+        Assert.Equal(
+            [
+                "record 1: missing field 'profile_id' (the record has 'userId': columns: {\"profile_id\": \"userId\"} reads it); missing field 'metric' (the record has 'event': columns: {\"metric\": \"event\"} reads it)",
+                "record 2: missing field 'profile_id' (the record has 'anonymousId': columns: {\"profile_id\": \"anonymousId\"} reads it); missing field 'metric' (the record has 'event': columns: {\"metric\": \"event\"} reads it)",
+                "record 3: missing field 'profile_id' (the record has 'user id': columns: {\"profile_id\": \"user id\"} reads it); missing field 'metric' (the record has 'event': columns: {\"metric\": \"event\"} reads it)",
+            ],
+            refused[1..]);
+
+        // One key a field here: a record without it is named by the mapped key.
+        var partly = await server.CallAsync("import_file", new { path = tracked, kind = "events", columns = new Dictionary<string, string> { ["profile_id"] = "userId", ["metric"] = "event" }, dry_run = true });
+        Assert.Equal(
+            ["missing field 'userId' (read as profile_id, columns)", "missing field 'userId' (read as profile_id, columns)"],
+            partly["problems"]!.AsArray().Select(p => (string)p!["reason"]!));
+        Assert.Equal(1L, (long)partly["valid_rows"]!);
+
+        var loaded = await server.CallAsync("import_file", new { path = Write("tracked-ids.json", File.ReadAllText(tracked).Replace("\"user id\"", "\"userId\"", StringComparison.Ordinal).Replace("\"userId\": null, \"anonymousId\"", "\"userId\"", StringComparison.Ordinal)), kind = "events", columns = new Dictionary<string, string> { ["profile_id"] = "userId", ["metric"] = "event" } });
+        Assert.Equal((3L, 0L), ((long)loaded["rows_written"]!, (long)loaded["invalid_lines"]!));
+        var ann = await server.CallAsync("get_profile", new { profile_id = "ann" });
+        Assert.Equal("Order Completed", (string?)ann["recent_events"]![0]!["metric"]);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class McpStdioProcessTests
             Assert.Equal("demo", (string?)schema["tenant"]);
             Assert.Equal(0, (long)schema["events"]!);
             Assert.StartsWith("This workspace ('demo') has no profiles or events yet, so no segment can have members.", (string?)schema["note"], StringComparison.Ordinal);
-            Assert.Contains("import_file loads a CSV or NDJSON file", (string?)schema["note"], StringComparison.Ordinal);
+            Assert.Contains("import_file loads a CSV, NDJSON or JSON file", (string?)schema["note"], StringComparison.Ordinal);
 
             // Which tenant and which data, on standard error, for the client's log.
             Assert.Contains($"segmentmcp serve: MCP over stdio for company 'demo' on the embedded engine at {data}, database segmentmcp", errors);

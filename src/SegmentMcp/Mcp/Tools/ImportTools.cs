@@ -66,9 +66,10 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         {"profile_id", "properties", "updated_at"?} for profiles) or json (one array of such records, as many tools
         export; a file starting with '[' is read so, and its problems name records), from the extension unless format
         is given. For an
-        export whose header names fields its own way, columns maps each field to its column, e.g. {"profile_id":
-        "Customer Email", "timestamp": "Order Date", "value": "Total"}; metric names the event of every row of a csv
-        without a metric column (an orders export: "Placed Order"). Every line is checked first: by default one bad
+        export that names fields its own way, columns maps each field to its csv column, e.g. {"profile_id":
+        "Customer Email", "timestamp": "Order Date", "value": "Total"}, or to its json key, e.g. {"profile_id":
+        "userId", "metric": "event", "properties": "traits"} (a record lacking a field names the key it looks like
+        instead); metric names the event of every row without one (an orders export: "Placed Order"). Every line is checked first: by default one bad
         line loads nothing, and the error lists the bad lines; skip_invalid loads the good lines and lists the bad ones
         (only when the user agrees to leave them out); dry_run checks the whole file and loads nothing (valid_rows, and
         the bad lines in problems). For a csv, properties names the columns loaded as properties: for events, event
@@ -84,8 +85,8 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         [Description("The file to load: an absolute path, or one starting with ~/ for the user's home folder, e.g. ~/Downloads/contacts.csv.")] string path,
         [Description("events (one row per thing a person did) or profiles (one row per person, with their properties).")] string kind,
         [Description("csv, ndjson (one JSON object a line) or json (one array of records, [{…}, {…}]); default from the path's extension (.csv or .tsv; .ndjson, .jsonl or .json: json when the file starts with '[', else ndjson).")] string? format = null,
-        [Description("csv: the column holding each field when the header does not use the field's name, e.g. {\"profile_id\": \"Customer ID\", \"timestamp\": \"Order Date\"}. Fields: profile_id, metric, timestamp, value (events), updated_at (profiles), company_id.")] JsonElement? columns = null,
-        [Description("csv events without a metric column: the metric of every row, e.g. \"Placed Order\".")] string? metric = null,
+        [Description("The csv column or json key holding each field when the file does not use the field's name, e.g. {\"profile_id\": \"Customer ID\", \"timestamp\": \"Order Date\"} or {\"profile_id\": \"userId\", \"metric\": \"event\"}. Fields: profile_id, metric, timestamp, value (events), updated_at (profiles), company_id, and for ndjson/json properties (the object of properties, e.g. \"traits\").")] JsonElement? columns = null,
+        [Description("Events without a metric (a csv without a metric column, records without the field): the metric of each, e.g. \"Placed Order\".")] string? metric = null,
         [Description("Load the good lines and list the bad ones, instead of loading nothing when a line is bad; only when the user agreed. Default false.")] bool? skip_invalid = null,
         [Description("Check the file and load nothing: valid_rows says how many rows a load would write, problems lists the bad lines. Default false.")] bool? dry_run = null,
         CancellationToken cancellationToken = default)
@@ -103,8 +104,8 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         var source = fileFormat switch
         {
             "csv" => IngestSource.File(file).AsCsv(mapped),
-            "json" => IngestSource.File(file).AsJsonArray(),
-            _ => IngestSource.File(file),
+            "json" => IngestSource.File(file).AsJsonArray(mapped),
+            _ => IngestSource.File(file).WithMap(mapped),
         };
 
         var token = context.Params?.ProgressToken;
@@ -273,14 +274,27 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
     }
 
     /// <summary>A reason in this tool's arguments where the ingest names the command line's flags.</summary>
-    private static string InToolTerms(string reason) =>
-        MapFlag().Replace(
+    private static string InToolTerms(string reason)
+    {
+        var flags = MapFlag().Replace(
             reason.Replace("(--metric NAME)", "(metric: NAME)", StringComparison.Ordinal).Replace("(--format ndjson)", "(format: \"ndjson\")", StringComparison.Ordinal)
-                .Replace("with --format json", "with format: \"json\"", StringComparison.Ordinal),
+                .Replace("with --format json", "with format: \"json\"", StringComparison.Ordinal)
+                .Replace(", --map)", ", columns)", StringComparison.Ordinal),
             m => $"(columns: {{\"{m.Groups[1].Value}\": COLUMN}})");
+        return MapKey().Replace(flags, m => $"columns: {{\"{m.Groups[1].Value}\": {JsonSerializer.Serialize(Unquoted(m.Groups[2].Value))}}} reads it");
+    }
+
+    /// <summary>A key as <see cref="MapKey"/> found it: shell quotes removed.</summary>
+    private static string Unquoted(string key) =>
+        key.Length >= 2 && key[0] == '\'' && key[^1] == '\'' ? key[1..^1]
+        : key.Length >= 2 && key[0] == '"' && key[^1] == '"' ? key[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal)
+        : key;
 
     [GeneratedRegex(@"\(--map (\w+)=COLUMN\)")]
     private static partial Regex MapFlag();
+
+    [GeneratedRegex("""--map (\w+)=('[^']*'|"(?:[^"\\]|\\.)*"|\S+) reads it""")]
+    private static partial Regex MapKey();
 
     /// <summary>The file to read, or an error the model can act on.</summary>
     private static string SourcePath(string? path)
@@ -313,18 +327,13 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         };
     }
 
-    /// <summary>The csv mapping from <paramref name="columns"/> and <paramref name="metric"/>, checked field by field.</summary>
-    private static CsvColumns? Columns(JsonElement? columns, string? metric, IngestKind kind, bool csv)
+    /// <summary>The mapping (csv columns or json keys) from <paramref name="columns"/> and <paramref name="metric"/>, checked field by field.</summary>
+    private static FieldMap? Columns(JsonElement? columns, string? metric, IngestKind kind, bool csv)
     {
         var given = columns is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } ? columns : null;
         if (given is null && metric is null)
         {
             return null;
-        }
-
-        if (!csv)
-        {
-            throw new McpException($"{(given is null ? "metric" : "columns")}: for csv files only; an ndjson record names its fields itself.");
         }
 
         if (metric is not null)
@@ -350,22 +359,27 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
 
             foreach (var entry in mapping.EnumerateObject())
             {
-                if (!CsvColumns.FieldNames.Contains(entry.Name, StringComparer.Ordinal))
+                if (!FieldMap.FieldNames.Contains(entry.Name, StringComparer.Ordinal))
                 {
-                    throw new McpException($"columns.{ToolSupport.Echo(entry.Name)}: not a field; fields are {string.Join(", ", CsvColumns.FieldNames)}. Every column that is no field's is loaded as a property under its own name.");
+                    throw new McpException($"columns.{ToolSupport.Echo(entry.Name)}: not a field; fields are {string.Join(", ", FieldMap.FieldNames)}. Every column that is no field's is loaded as a property under its own name.");
+                }
+
+                if (entry.Name == FieldMap.PropertiesField && csv)
+                {
+                    throw new McpException("columns.properties: for ndjson and json records, whose properties are one object; in a csv every column that is no field's is a property.");
                 }
 
                 if (entry.Value.ValueKind != JsonValueKind.String || entry.Value.GetString()!.Trim().Length == 0)
                 {
-                    throw new McpException($"columns.{entry.Name}: give the name of the file's column, as its header writes it.");
+                    throw new McpException($"columns.{entry.Name}: give the name of the file's {(csv ? "column, as its header writes it" : "key, as its records write it")}.");
                 }
 
-                fields.Add((entry.Name, entry.Value.GetString()!.Trim()));
+                fields.Add((entry.Name, csv ? entry.Value.GetString()!.Trim() : entry.Value.GetString()!));
             }
         }
 
         return metric is not null && fields.Any(f => f.Field == "metric")
             ? throw new McpException("metric: columns.metric already names the column holding the metric; give one of the two.")
-            : new CsvColumns(fields, metric?.Trim());
+            : new FieldMap(fields, metric?.Trim());
     }
 }

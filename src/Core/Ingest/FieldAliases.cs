@@ -1,0 +1,93 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SegmentMcp.Core.Ingest;
+
+/// <summary>
+/// The names other tools give the fields of a record (Segment's userId and event, Amplitude's event_type and
+/// event_properties, Mixpanel's distinct_id, PostHog's…), so that a record lacking a field can be answered with the
+/// key it has instead, and the --map that reads it. Only read for a bad record: never on the hot path.
+/// </summary>
+internal static class FieldAliases
+{
+    // Compared with a key lowered and stripped of '_', '-', '.', ' ' and '$'.
+    private static readonly Dictionary<string, string[]> ByField = new(StringComparer.Ordinal)
+    {
+        ["profile_id"] = ["userid", "user", "distinctid", "customerid", "customer", "contactid", "personid", "profile", "externalid", "memberid", "accountid", "visitorid", "uid", "anonymousid"],
+        ["metric"] = ["event", "eventname", "eventtype", "name", "action", "activity", "metricname"],
+        ["timestamp"] = ["time", "ts", "eventtime", "datetime", "date", "occurredat", "createdat", "timestampms", "originaltimestamp", "sentat", "receivedat", "at"],
+        ["updated_at"] = ["updatedat", "updated", "lastupdated", "modifiedat", "lastmodified", "timestamp", "time", "ts"],
+        ["properties"] = ["traits", "attributes", "props", "eventproperties", "userproperties", "customattributes", "attrs", "data", "set", "fields"],
+    };
+
+    /// <summary>
+    /// The top-level key of <paramref name="line"/> (a JSON object) that other tools use for <paramref name="field"/>,
+    /// the likeliest first; null when there is none, or the line is no object. A plain "id" is a profile record's id,
+    /// but an event's own id in an event record.
+    /// </summary>
+    public static string? Find(ReadOnlySpan<byte> line, string field, IngestKind kind)
+    {
+        if (!ByField.TryGetValue(field, out var aliases))
+        {
+            return null;
+        }
+
+        if (field == "profile_id" && kind == IngestKind.Profiles)
+        {
+            aliases = [.. aliases, "id"];
+        }
+
+        var keys = new List<string>();
+        var reader = new Utf8JsonReader(line);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = reader.GetString()!;
+                reader.Read();
+                var holdsValue = reader.TokenType != JsonTokenType.Null;
+                reader.Skip();
+                if (holdsValue)
+                {
+                    keys.Add(key);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // The line was read once already; what was read before a fault is still worth a hint.
+        }
+
+        return aliases
+            .Select(alias => keys.FirstOrDefault(key => Normalized(key) == alias))
+            .FirstOrDefault(key => key is not null);
+    }
+
+    /// <summary>
+    /// <paramref name="key"/> as the shell writes it in --map FIELD=KEY: bare when it holds only letters, digits, '_',
+    /// '-' and '.', else in single quotes (where '$' is not expanded), or double quotes when it holds a single quote.
+    /// </summary>
+    public static string Quoted(string key) =>
+        key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.') ? key
+        : key.Contains('\'', StringComparison.Ordinal) ? $"\"{key.Replace("\"", "\\\"", StringComparison.Ordinal)}\""
+        : $"'{key}'";
+
+    private static string Normalized(string key)
+    {
+        var text = new StringBuilder(key.Length);
+        foreach (var c in key)
+        {
+            if (c is not ('_' or '-' or '.' or ' ' or '$'))
+            {
+                text.Append(char.ToLowerInvariant(c));
+            }
+        }
+
+        return text.ToString();
+    }
+}

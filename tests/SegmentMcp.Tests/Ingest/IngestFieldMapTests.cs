@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text;
+using SegmentMcp.Core.Ingest;
+using SegmentMcp.Core.Sql;
+using SegmentMcp.Core.Storage;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Ingest;
+
+/// <summary>
+/// JSON records exported by other tools (a tracking library's userId/event/traits) load through a
+/// <see cref="FieldMap"/> as the same rows as records written with the field names, whichever reading path they take;
+/// a record lacking a field is answered with the key it has instead.
+/// </summary>
+[Trait("Category", "Engine")]
+public sealed class IngestFieldMapTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 8, 30, 0, TimeSpan.Zero);
+
+    /// <summary>Track calls: identified (userId) or not (userId null, anonymousId), one without an event name.</summary>
+    private static readonly string[] TrackCalls =
+    [
+        """{"type":"track","event":"Order Completed","userId":"u1","anonymousId":"a1","timestamp":"2026-11-20T10:00:00Z","revenue":30,"properties":{"currency":"USD"}}""",
+        """{"type":"track","anonymousId":"a2","userId":null,"event":"Order Completed","timestamp":"2026-11-21T10:00:00Z","properties":{"currency":"EUR"}}""",
+        """{"type":"track","userId":"u2","timestamp":"2026-11-22T10:00:00Z"}""",
+    ];
+
+    /// <summary>The same events as records written with the field names.</summary>
+    private static readonly string[] TrackRows =
+    [
+        """{"profile_id":"u1","metric":"Order Completed","timestamp":"2026-11-20T10:00:00Z","value":30,"properties":{"currency":"USD"}}""",
+        """{"profile_id":"a2","metric":"Order Completed","timestamp":"2026-11-21T10:00:00Z","properties":{"currency":"EUR"}}""",
+        """{"profile_id":"u2","metric":"Tracked","timestamp":"2026-11-22T10:00:00Z"}""",
+    ];
+
+    /// <summary>Identify calls as a JSON array; the last uses the field names, as a second export might.</summary>
+    private const string IdentifyCalls = """
+        [
+          {"type": "identify", "userId": "u1", "traits": {"city": "Boston", "plan": "pro"}, "timestamp": "2026-11-01T00:00:00Z"},
+          {"type": "identify", "userId": "u2", "traits": null, "properties": {"city": "Denver"}, "timestamp": "2026-11-02T00:00:00Z"},
+          {"profile_id": "u3", "properties": {"city": "Rome"}, "updated_at": "2026-11-03T00:00:00Z"}
+        ]
+        """;
+
+    private static readonly string[] IdentifyRows =
+    [
+        """{"profile_id":"u1","properties":{"city":"Boston","plan":"pro"},"updated_at":"2026-11-01T00:00:00Z"}""",
+        """{"profile_id":"u2","properties":{"city":"Denver"},"updated_at":"2026-11-02T00:00:00Z"}""",
+        """{"profile_id":"u3","properties":{"city":"Rome"},"updated_at":"2026-11-03T00:00:00Z"}""",
+    ];
+
+    // Several keys for one field: the first a record holds other than null is read.
+    private static readonly FieldMap TrackingLibrary = new(
+        [("profile_id", "userId"), ("profile_id", "anonymousId"), ("metric", "event"), ("value", "revenue"), ("properties", "traits"), ("updated_at", "timestamp")],
+        Metric: "Tracked");
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Mapped_records_land_as_the_rows_the_field_names_give_in_every_reading_path(bool inParallel)
+    {
+        var engine = TestEngines.Embedded;
+        var mappedSchema = await TestEngines.NewSchemaAsync(engine);
+        var namedSchema = await TestEngines.NewSchemaAsync(engine);
+        var options = new IngestOptions { Company = "acme", Now = Now, ParallelValidationMinBytes = inParallel ? 1 : 1L << 30 };
+
+        // NDJSON checked in slices in parallel, or read once (standard input, copied aside while it is checked);
+        // and a JSON array of records.
+        using var stdin = new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", TrackCalls) + "\n"));
+        var track = (inParallel ? Source("track.ndjson", string.Join("\n", TrackCalls)) : IngestSource.OneShot("stdin", stdin)).WithMap(TrackingLibrary);
+        var identify = Source("identify.json", IdentifyCalls).AsJsonArray(TrackingLibrary);
+        var mapped = await new NdjsonIngestor(engine, mappedSchema, options).IngestAsync(track, identify);
+        await new NdjsonIngestor(engine, namedSchema, options).IngestAsync(
+            Source("events.ndjson", string.Join("\n", TrackRows)), Source("profiles.ndjson", string.Join("\n", IdentifyRows)));
+
+        Assert.False(mapped.Rejected, string.Join("\n", mapped.Errors));
+        Assert.Equal((3, 3), (mapped.EventsWritten, mapped.ProfilesWritten));
+        foreach (var (sql, table) in new[]
+        {
+            ("SELECT tenant, profile_id, metric, toString(ts), value, toJSONString(mapSort(properties)) FROM {0} ORDER BY ts", (Func<StorageSchema, string>)(s => s.Events)),
+            ("SELECT tenant, profile_id, property, value, toString(updated_at) FROM {0} ORDER BY profile_id, property", s => s.Traits),
+        })
+        {
+            var expected = await Rows(engine, string.Format(CultureInfo.InvariantCulture, sql, table(namedSchema)));
+            Assert.Equal(3, expected.Select(r => r[1]).Distinct().Count());
+            Assert.Equal(expected, await Rows(engine, string.Format(CultureInfo.InvariantCulture, sql, table(mappedSchema))));
+        }
+    }
+
+    [Fact]
+    public async Task A_record_lacking_a_field_is_told_the_key_it_has_instead_or_the_mapped_key_it_lacks()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var options = new IngestOptions { Company = "acme", DryRun = true };
+
+        var unmapped = await new NdjsonIngestor(engine, schema, options).IngestAsync(
+            Source("events.ndjson", string.Join("\n", TrackCalls[0], TrackCalls[1], """{"user id":"u1","name":"Signed Up","time":"2026-11-20T10:00:00Z","id":"e1"}""", """{"id":"e1","event_type":"Viewed","ts":"2026-11-20T10:00:00Z"}""")),
+            Source("profiles.ndjson", string.Join("\n", """{"id":"u1","$set":{"city":"Boston"}}""", """{"user_id":"u1","city":"Boston"}""")));
+        Assert.Equal(
+            [
+                "line 1: missing field 'profile_id' (the record has 'userId': --map profile_id=userId reads it); missing field 'metric' (the record has 'event': --map metric=event reads it)",
+                "line 2: missing field 'profile_id' (the record has 'anonymousId': --map profile_id=anonymousId reads it); missing field 'metric' (the record has 'event': --map metric=event reads it)",
+                "line 3: missing field 'profile_id' (the record has 'user id': --map profile_id='user id' reads it); missing field 'metric' (the record has 'name': --map metric=name reads it); missing field 'timestamp' (the record has 'time': --map timestamp=time reads it)",
+                "line 4: missing field 'profile_id'; missing field 'metric' (the record has 'event_type': --map metric=event_type reads it); missing field 'timestamp' (the record has 'ts': --map timestamp=ts reads it)",
+                "line 1: missing field 'profile_id' (the record has 'id': --map profile_id=id reads it); missing field 'properties' (the record has '$set': --map properties='$set' reads it)",
+                "line 2: missing field 'profile_id' (the record has 'user_id': --map profile_id=user_id reads it); missing field 'properties'",
+            ],
+            unmapped.Errors.Select(e => e.ToString()));
+
+        var map = new FieldMap([("profile_id", "userId"), ("profile_id", "anonymousId"), ("timestamp", "time")]);
+        var lacking = await new NdjsonIngestor(engine, schema, options).IngestAsync(
+            Source("events.ndjson", string.Join("\n", """{"userId":null,"metric":"M","time":"2026-11-20T10:00:00Z"}""", """{"userId":7,"metric":"M","time":"2026-11-20"}""", """{"userId":"u1","metric":"M","time":"soon"}""", """{"userId":"u1","userId":"u2","metric":"M","time":"2026-11-20"}""")).WithMap(map),
+            null);
+        Assert.Equal(
+            [
+                "line 1: missing field 'userId' or 'anonymousId' (read as profile_id, --map)",
+                "line 2: field 'userId' must be a string, not a number",
+                "line 3: field 'time' is not an ISO-8601 timestamp between 1900 and 2299: \"soon\"",
+                "line 4: duplicate field 'userId'",
+            ],
+            lacking.Errors.Select(e => e.ToString()));
+        Assert.Equal(0L, Convert.ToInt64((await engine.QueryAsync(new SqlStatement($"SELECT count() FROM {schema.Events}"))).Rows[0][0], CultureInfo.InvariantCulture));
+    }
+
+    private static IngestSource Source(string name, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text + "\n");
+        return IngestSource.Reopenable(name, () => new MemoryStream(bytes, writable: false));
+    }
+
+    private static async Task<List<object?[]>> Rows(IClickHouseEngine engine, string sql) =>
+        [.. (await engine.QueryAsync(new SqlStatement(sql))).Rows];
+}
