@@ -469,6 +469,10 @@ internal sealed class CsvTranslator
                 {
                     writer.WriteRawValue(amount, skipInputValidation: true);
                 }
+                else if (column.Role == Role.Timestamp && IsJsonNumber(text))
+                {
+                    writer.WriteRawValue(text, skipInputValidation: true); // A time since 1970, read as in a JSON record.
+                }
                 else if (column.Role == Role.Timestamp && ZoneAfterSpace(text) is var zone and > 0)
                 {
                     writer.WriteStringValue(string.Concat(text[..zone], text[(zone + 1)..] is "UTC" ? "Z" : text[(zone + 1)..]));

@@ -4,7 +4,8 @@ namespace SegmentMcp.Core.Ingest;
 
 /// <summary>
 /// The product's one ISO-8601 grammar (<see cref="Dsl.IsoTime"/>, where it is defined and documented) on UTF-8 bytes,
-/// without allocating, for ingest's hot path. A test holds the two parsers to the same answers on a corpus.
+/// without allocating, for ingest's hot path. A test holds the two parsers to the same answers on a corpus. Ingest also
+/// takes a time as a number since 1970 (<see cref="TryFromEpoch"/>).
 /// </summary>
 internal static class Iso8601
 {
@@ -118,6 +119,39 @@ internal static class Iso8601
         utcTicks = local - offsetTicks;
         utcTicks -= utcTicks % TimeSpan.TicksPerMillisecond;
         return utcTicks >= MinTicks && utcTicks < MaxTicks;
+    }
+
+    /// <summary>
+    /// A time given as a number since 1970-01-01 UTC, as databases and tracking libraries export it, its unit told by its
+    /// size: seconds from 10^9, milliseconds from 10^12, microseconds from 10^15, nanoseconds from 10^18, each from
+    /// 2001-09-09 on. Smaller numbers, and those between the bands, are refused (<paramref name="unit"/> null): a date
+    /// written 20261120 would otherwise be read as seconds, in August 1970. False, with the unit, after 2299.
+    /// </summary>
+    public static bool TryFromEpoch(decimal number, out long utcTicks, out string? unit)
+    {
+        utcTicks = 0;
+        (decimal ticksPerUnit, unit) = number switch
+        {
+            >= 1e9m and < 1e11m => (TimeSpan.TicksPerSecond, "seconds"),
+            >= 1e12m and < 1e14m => (TimeSpan.TicksPerMillisecond, "milliseconds"),
+            >= 1e15m and < 1e17m => (TimeSpan.TicksPerMicrosecond, "microseconds"),
+            >= 1e18m => (1m / TimeSpan.NanosecondsPerTick, "nanoseconds"),
+            _ => (0m, null),
+        };
+        if (unit is null)
+        {
+            return false;
+        }
+
+        var ticks = decimal.Floor(number * ticksPerUnit) + DateTime.UnixEpoch.Ticks;
+        if (ticks >= MaxTicks)
+        {
+            return false;
+        }
+
+        utcTicks = (long)ticks;
+        utcTicks -= utcTicks % TimeSpan.TicksPerMillisecond;
+        return true;
     }
 
     /// <summary>Writes <c>yyyy-MM-dd HH:mm:ss.fff</c> (the form ClickHouse parses fastest) into 23 bytes.</summary>

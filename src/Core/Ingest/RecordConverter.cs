@@ -517,9 +517,25 @@ internal sealed class RecordConverter
             return null; // An explicit null means "now", like a missing one.
         }
 
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            // Seconds, milliseconds… since 1970, read exactly: a double would turn .123 s into 122 ms.
+            string? unit = "nanoseconds";
+            if (!reader.TryGetDecimal(out var number) || !Iso8601.TryFromEpoch(number, out ticks, out unit))
+            {
+                var written = Truncated(Encoding.UTF8.GetString(reader.ValueSpan));
+                return unit is null
+                    ? $"field '{name}' is the number {written}, which is no time: a number is read as seconds since 1970 from 1e9 on, milliseconds from 1e12, microseconds from 1e15, nanoseconds from 1e18 (each from 2001-09-09); write other times, or a date like 20261120, in ISO-8601 (2026-11-20)"
+                    : $"field '{name}' is the number {written}, which read as {unit} since 1970 is after 2299";
+            }
+
+            hasTicks = true;
+            return null;
+        }
+
         if (reader.TokenType != JsonTokenType.String)
         {
-            return WrongType(name, "an ISO-8601 string", reader.TokenType);
+            return WrongType(name, "an ISO-8601 string or a number of seconds (or milliseconds) since 1970", reader.TokenType);
         }
 
         Span<byte> scratch = stackalloc byte[64];

@@ -181,6 +181,58 @@ public class IngestTests
     }
 
     [Fact]
+    public async Task Times_given_as_numbers_since_1970_land_as_the_iso_times_they_stand_for()
+    {
+        var engine = TestEngines.Embedded;
+        var epochSchema = await TestEngines.NewSchemaAsync(engine);
+        var isoSchema = await TestEngines.NewSchemaAsync(engine);
+        var options = new IngestOptions { Company = "acme", Now = Now };
+
+        // Seconds (with a fraction), milliseconds and microseconds; the same in a CSV; a profile's updated_at.
+        var epochEvents = Lines(
+            """{"profile_id":"p1","metric":"Opened Email","timestamp":1763632800}""",
+            """{"profile_id":"p1","metric":"Opened Email","timestamp":1763632801.25}""",
+            """{"profile_id":"p2","metric":"Opened Email","timestamp":1763632802123}""",
+            """{"profile_id":"p2","metric":"Opened Email","timestamp":1763632803123456}""");
+        var epochCsv = Csv("orders.csv", "profile_id,metric,timestamp", "p3,Placed Order,1763632804", "p3,Placed Order,1763632805500");
+        var epochProfiles = Lines("""{"profile_id":"p1","properties":{"city":"Boston"},"updated_at":1763632800000}""");
+        var isoEvents = Lines(
+            """{"profile_id":"p1","metric":"Opened Email","timestamp":"2025-11-20T10:00:00Z"}""",
+            """{"profile_id":"p1","metric":"Opened Email","timestamp":"2025-11-20T10:00:01.25Z"}""",
+            """{"profile_id":"p2","metric":"Opened Email","timestamp":"2025-11-20T10:00:02.123Z"}""",
+            """{"profile_id":"p2","metric":"Opened Email","timestamp":"2025-11-20T10:00:03.123Z"}""",
+            """{"profile_id":"p3","metric":"Placed Order","timestamp":"2025-11-20T10:00:04Z"}""",
+            """{"profile_id":"p3","metric":"Placed Order","timestamp":"2025-11-20T10:00:05.5Z"}""");
+        var isoProfiles = Lines("""{"profile_id":"p1","properties":{"city":"Boston"},"updated_at":"2025-11-20T10:00:00Z"}""");
+
+        var fromNumbers = await new NdjsonIngestor(engine, epochSchema, options).IngestAsync(epochEvents, epochProfiles);
+        var fromCsv = await new NdjsonIngestor(engine, epochSchema, options).IngestAsync(epochCsv, null);
+        await new NdjsonIngestor(engine, isoSchema, options).IngestAsync(isoEvents, isoProfiles);
+
+        Assert.False(fromNumbers.Rejected || fromCsv.Rejected, string.Join("\n", fromNumbers.Errors.Concat(fromCsv.Errors)));
+        const string EventRows = "SELECT profile_id, metric, toString(ts) FROM {0} ORDER BY ts";
+        const string TraitRows = "SELECT profile_id, property, value, toString(updated_at) FROM {0}";
+        var expected = await Rows(engine, string.Format(CultureInfo.InvariantCulture, EventRows, isoSchema.Events));
+        Assert.Equal(6, expected.Count);
+        Assert.Equal(expected, await Rows(engine, string.Format(CultureInfo.InvariantCulture, EventRows, epochSchema.Events)));
+        Assert.Equal(
+            await Rows(engine, string.Format(CultureInfo.InvariantCulture, TraitRows, isoSchema.Traits)),
+            await Rows(engine, string.Format(CultureInfo.InvariantCulture, TraitRows, epochSchema.Traits)));
+
+        // A date written as digits is not read as seconds in 1970, nor a timestamp's digits as milliseconds in 2612.
+        var refused = await new NdjsonIngestor(engine, epochSchema, options with { DryRun = true }).IngestAsync(
+            Lines("""{"profile_id":"p1","metric":"M","timestamp":20261120}""", """{"profile_id":"p1","metric":"M","timestamp":20261120100000}""", """{"profile_id":"p1","metric":"M","timestamp":true}"""),
+            null);
+        Assert.Equal(
+            [
+                "line 1: field 'timestamp' is the number 20261120, which is no time: a number is read as seconds since 1970 from 1e9 on, milliseconds from 1e12, microseconds from 1e15, nanoseconds from 1e18 (each from 2001-09-09); write other times, or a date like 20261120, in ISO-8601 (2026-11-20)",
+                "line 2: field 'timestamp' is the number 20261120100000, which read as milliseconds since 1970 is after 2299",
+                "line 3: field 'timestamp' must be an ISO-8601 string or a number of seconds (or milliseconds) since 1970, not a boolean",
+            ],
+            refused.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
     public async Task A_bad_csv_record_rejects_the_input_naming_csv_lines_and_a_bad_header_rejects_even_with_skip_invalid()
     {
         var engine = TestEngines.Embedded;

@@ -37,4 +37,35 @@ public class Iso8601Tests
     [InlineData("20/11/2026")]
     public void Other_text_is_rejected(string text) =>
         Assert.False(Iso8601.TryParse(Encoding.UTF8.GetBytes(text), out _));
+
+    [Theory]
+    [InlineData("1763632800", "2025-11-20 10:00:00.000", "seconds")]
+    [InlineData("1763632800.123", "2025-11-20 10:00:00.123", "seconds")]
+    [InlineData("1763632800.9999", "2025-11-20 10:00:00.999", "seconds")]
+    [InlineData("1000000000", "2001-09-09 01:46:40.000", "seconds")]
+    [InlineData("1763632800123", "2025-11-20 10:00:00.123", "milliseconds")]
+    [InlineData("1763632800123456", "2025-11-20 10:00:00.123", "microseconds")]
+    [InlineData("1763632800123456789", "2025-11-20 10:00:00.123", "nanoseconds")]
+    public void A_number_since_1970_has_its_unit_told_by_its_size(string number, string expected, string unit)
+    {
+        Assert.True(Iso8601.TryFromEpoch(decimal.Parse(number, System.Globalization.CultureInfo.InvariantCulture), out var ticks, out var read));
+        var formatted = new byte[Iso8601.FormattedLength];
+        Iso8601.Format(ticks, formatted);
+        Assert.Equal((expected, unit), (Encoding.UTF8.GetString(formatted), read));
+    }
+
+    [Theory]
+    [InlineData("20261120", null)] // a date written as digits, not August 1970
+    [InlineData("0", null)]
+    [InlineData("-86400", null)]
+    [InlineData("999999999", null)]
+    [InlineData("500000000000", null)] // milliseconds before 2001, or seconds in the year 17814
+    [InlineData("500000000000000", null)]
+    [InlineData("50000000000", "seconds")] // after 2299
+    [InlineData("20261120100000", "milliseconds")] // yyyyMMddHHmmss: after 2299 in milliseconds
+    public void Other_numbers_are_refused(string number, string? unit)
+    {
+        Assert.False(Iso8601.TryFromEpoch(decimal.Parse(number, System.Globalization.CultureInfo.InvariantCulture), out _, out var read));
+        Assert.Equal(unit, read);
+    }
 }
