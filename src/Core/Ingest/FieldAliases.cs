@@ -21,9 +21,9 @@ internal static class FieldAliases
     };
 
     /// <summary>
-    /// The top-level key of <paramref name="line"/> (a JSON object) that other tools use for <paramref name="field"/>,
-    /// the likeliest first; null when there is none, or the line is no object. A plain "id" is a profile record's id,
-    /// but an event's own id in an event record.
+    /// The key of <paramref name="line"/> (a JSON object) that other tools use for <paramref name="field"/>, the
+    /// likeliest first: a top-level key, else a member of a top-level object as "parent.member"; null when there is none,
+    /// or the line is no object. A plain "id" is a profile record's id, but an event's own id in an event record.
     /// </summary>
     public static string? Find(ReadOnlySpan<byte> line, string field, IngestKind kind)
     {
@@ -37,7 +37,11 @@ internal static class FieldAliases
             aliases = [.. aliases, "id"];
         }
 
-        var keys = new List<string>();
+        // Top-level keys, then "parent.member" for the members of their objects (Mixpanel keeps the user's id and the
+        // time inside "properties"): holding an object for the properties, else a string, number or boolean.
+        var keys = new List<(string Path, string Name)>();
+        var members = new List<(string Path, string Name)>();
+        var wantsObject = field == "properties";
         var reader = new Utf8JsonReader(line);
         try
         {
@@ -50,11 +54,33 @@ internal static class FieldAliases
             {
                 var key = reader.GetString()!;
                 reader.Read();
-                var holdsValue = reader.TokenType != JsonTokenType.Null;
-                reader.Skip();
-                if (holdsValue)
+                if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    keys.Add(key);
+                    if (wantsObject)
+                    {
+                        keys.Add((key, key));
+                    }
+
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var member = reader.GetString()!;
+                        reader.Read();
+                        if (!wantsObject && reader.TokenType is not (JsonTokenType.Null or JsonTokenType.StartObject or JsonTokenType.StartArray))
+                        {
+                            members.Add(($"{key}.{member}", member));
+                        }
+
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    if (!wantsObject && reader.TokenType is not (JsonTokenType.Null or JsonTokenType.StartArray))
+                    {
+                        keys.Add((key, key));
+                    }
+
+                    reader.Skip();
                 }
             }
         }
@@ -63,9 +89,11 @@ internal static class FieldAliases
             // The line was read once already; what was read before a fault is still worth a hint.
         }
 
-        return aliases
-            .Select(alias => keys.FirstOrDefault(key => Normalized(key) == alias))
-            .FirstOrDefault(key => key is not null);
+        return Match(keys) ?? Match(members);
+
+        string? Match(List<(string Path, string Name)> candidates) => aliases
+            .Select(alias => candidates.FirstOrDefault(c => Normalized(c.Name) == alias).Path)
+            .FirstOrDefault(path => path is not null);
     }
 
     /// <summary>

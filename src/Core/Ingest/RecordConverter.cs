@@ -45,6 +45,7 @@ internal sealed class RecordConverter
     private long ticks;
     private bool hasTicks;
     private int propertyCount;
+    private Fields seen;
 
     // A mapped input's keys per field (indexed by the bit of Fields), in the order given, and which of them the
     // record at hand is read from; null for records using the field names, which the hot path matches as literals.
@@ -115,50 +116,14 @@ internal sealed class RecordConverter
             hasTicks = false;
             hasValue = false;
             propertyCount = 0;
-            var seen = Fields.None;
+            seen = Fields.None;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var (field, rank) = mapped is null ? (Identify(ref reader), 0) : mapped.Identify(ref reader);
+                var (field, rank, parent) = mapped is null ? (Identify(ref reader), 0, -1) : mapped.Identify(ref reader);
                 reader.Read();
-                if (field == Fields.None)
-                {
-                    reader.Skip();
-                    continue;
-                }
-
-                if (mapped is not null && mapped.HasAlternatives(field))
-                {
-                    // Several keys may hold the field: the first given that the record holds other than null wins.
-                    if (reader.TokenType == JsonTokenType.Null || ((seen & field) != 0 && rank > mapped.Rank(field)))
-                    {
-                        reader.Skip();
-                        continue;
-                    }
-
-                    if ((seen & field) != 0 && rank < mapped.Rank(field))
-                    {
-                        seen &= ~field;
-                        Forget(field);
-                    }
-                }
-
-                if ((seen & field) != 0)
-                {
-                    return $"duplicate field '{Name(field)}'";
-                }
-
-                mapped?.Read(field, rank);
-
-                seen |= field;
-                var reason = field switch
-                {
-                    Fields.Company => ReadCompany(ref reader),
-                    Fields.Profile => ReadId(ref reader, Name(Fields.Profile), ref profileField),
-                    Fields.Metric => ReadId(ref reader, Name(Fields.Metric), ref metricField),
-                    Fields.Timestamp => ReadTimestamp(ref reader),
-                    Fields.Value => ReadValue(ref reader),
-                    _ => ReadProperties(ref reader),
-                };
+                var reason = field != Fields.None ? ReadField(ref reader, field, rank, parent)
+                    : parent >= 0 && reader.TokenType == JsonTokenType.StartObject ? ReadNested(ref reader, parent)
+                    : Skip(ref reader);
                 if (reason is not null)
                 {
                     return reason;
@@ -180,6 +145,69 @@ internal sealed class RecordConverter
                 ? "not UTF-8 text (NUL bytes or a UTF-16 byte-order mark: a UTF-16 file?); save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8"
                 : $"not valid JSON at column {exception.BytePositionInLine + 1}";
         }
+    }
+
+    /// <summary>
+    /// Reads the value of a key holding <paramref name="field"/> (its key of <paramref name="rank"/> in a map); for the
+    /// properties, <paramref name="parent"/> says which fields a map reads from inside them (-1: none).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private string? ReadField(ref Utf8JsonReader reader, Fields field, int rank, int parent)
+    {
+        if (mapped is not null && mapped.HasAlternatives(field))
+        {
+            // Several keys may hold the field: the first given that the record holds other than null wins.
+            if (reader.TokenType == JsonTokenType.Null || ((seen & field) != 0 && rank > mapped.Rank(field)))
+            {
+                return Skip(ref reader);
+            }
+
+            if ((seen & field) != 0 && rank < mapped.Rank(field))
+            {
+                seen &= ~field;
+                Forget(field);
+            }
+        }
+
+        if ((seen & field) != 0)
+        {
+            return $"duplicate field '{Name(field)}'";
+        }
+
+        mapped?.Read(field, rank);
+        seen |= field;
+        return field switch
+        {
+            Fields.Company => ReadCompany(ref reader),
+            Fields.Profile => ReadId(ref reader, Name(Fields.Profile), ref profileField),
+            Fields.Metric => ReadId(ref reader, Name(Fields.Metric), ref metricField),
+            Fields.Timestamp => ReadTimestamp(ref reader),
+            Fields.Value => ReadValue(ref reader),
+            _ => ReadProperties(ref reader, parent),
+        };
+    }
+
+    /// <summary>An object that is no field of the record but holds fields a map reads from inside it ("properties.time").</summary>
+    private string? ReadNested(ref Utf8JsonReader reader, int parent)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var (field, rank) = mapped!.Child(parent, ref reader);
+            reader.Read();
+            var reason = field == Fields.None ? Skip(ref reader) : ReadField(ref reader, field, rank, -1);
+            if (reason is not null)
+            {
+                return reason;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Skip(ref Utf8JsonReader reader)
+    {
+        reader.Skip();
+        return null;
     }
 
     private string? Finish(ReadOnlySpan<byte> line, RowBuffer output, Fields seen)
@@ -386,6 +414,11 @@ internal sealed class RecordConverter
         private static readonly Fields[] All = [Fields.Company, Fields.Profile, Fields.Metric, Fields.Timestamp, Fields.Value, Fields.Properties];
 
         private readonly byte[][][] keys = new byte[All.Length][][];
+
+        // Keys "parent.child": the top-level keys holding an object (Mixpanel's "properties") and, per parent, the
+        // members read as fields (its "distinct_id", "time").
+        private readonly byte[][] parents;
+        private readonly (byte[] Child, Fields Field, int Rank)[][] children;
         private readonly string[][] names = new string[All.Length][];
         private readonly bool[] given = new bool[All.Length];
         private readonly string[][] mapped = new string[All.Length][];
@@ -406,6 +439,14 @@ internal sealed class RecordConverter
                 mapped[i] = !applies ? [] : mappedTo;
                 keys[i] = [.. names[i].Select(Encoding.UTF8.GetBytes)];
             }
+
+            var nested = Enumerable.Range(0, All.Length)
+                .SelectMany(i => names[i].Select((name, rank) => (Name: name, Field: All[i], Rank: rank)))
+                .Where(k => k.Name.IndexOf('.', StringComparison.Ordinal) is > 0 and var dot && dot < k.Name.Length - 1)
+                .GroupBy(k => k.Name[..k.Name.IndexOf('.', StringComparison.Ordinal)], StringComparer.Ordinal)
+                .ToList();
+            parents = [.. nested.Select(g => Encoding.UTF8.GetBytes(g.Key))];
+            children = [.. nested.Select(g => g.Select(k => (Encoding.UTF8.GetBytes(k.Name[(k.Name.IndexOf('.', StringComparison.Ordinal) + 1)..]), k.Field, k.Rank)).ToArray())];
         }
 
         /// <summary>The keys of <paramref name="map"/> for records of <paramref name="kind"/>; null when it names none of their fields.</summary>
@@ -420,17 +461,44 @@ internal sealed class RecordConverter
             return keys.given.Any(g => g) ? keys : null;
         }
 
-        /// <summary>The field the current key holds and the key's place among the field's keys.</summary>
-        public (Fields Field, int Rank) Identify(ref Utf8JsonReader reader)
+        /// <summary>
+        /// The field the current top-level key holds and the key's place among the field's keys, and the parent it is
+        /// of fields read from inside its object (-1: none).
+        /// </summary>
+        public (Fields Field, int Rank, int Parent) Identify(ref Utf8JsonReader reader)
         {
+            var parent = -1;
+            for (var i = 0; i < parents.Length; i++)
+            {
+                if (reader.ValueTextEquals(parents[i]))
+                {
+                    parent = i;
+                    break;
+                }
+            }
+
             for (var i = 0; i < keys.Length; i++)
             {
                 for (var rank = 0; rank < keys[i].Length; rank++)
                 {
                     if (reader.ValueTextEquals(keys[i][rank]))
                     {
-                        return (All[i], rank);
+                        return (All[i], rank, parent);
                     }
+                }
+            }
+
+            return (Fields.None, 0, parent);
+        }
+
+        /// <summary>The field the current key inside the object of <paramref name="parent"/> holds, and its key's rank.</summary>
+        public (Fields Field, int Rank) Child(int parent, ref Utf8JsonReader reader)
+        {
+            foreach (var (child, field, rank) in children[parent])
+            {
+                if (reader.ValueTextEquals(child))
+                {
+                    return (field, rank);
                 }
             }
 
@@ -576,8 +644,9 @@ internal sealed class RecordConverter
         return null;
     }
 
+    /// <summary>The properties object; with <paramref name="parent"/> ≥ 0, a member a map makes a field is read as that field instead.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private string? ReadProperties(ref Utf8JsonReader reader)
+    private string? ReadProperties(ref Utf8JsonReader reader, int parent)
     {
         var output = properties;
         if (reader.TokenType == JsonTokenType.Null && kind == IngestKind.Events)
@@ -592,6 +661,17 @@ internal sealed class RecordConverter
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
+            if (parent >= 0 && mapped!.Child(parent, ref reader) is (not Fields.None and var field, var rank))
+            {
+                reader.Read();
+                if (ReadField(ref reader, field, rank, -1) is { } reason)
+                {
+                    return reason;
+                }
+
+                continue;
+            }
+
             var keyStart = output.Length;
             WriteJsonString(ref reader, output, tag: null);
             reader.Read();

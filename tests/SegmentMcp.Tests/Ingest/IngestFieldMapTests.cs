@@ -123,6 +123,57 @@ public sealed class IngestFieldMapTests
         Assert.Equal(0L, Convert.ToInt64((await engine.QueryAsync(new SqlStatement($"SELECT count() FROM {schema.Events}"))).Rows[0][0], CultureInfo.InvariantCulture));
     }
 
+    [Fact]
+    public async Task Fields_kept_inside_an_object_are_read_from_it_and_are_no_properties()
+    {
+        var engine = TestEngines.Embedded;
+        var mappedSchema = await TestEngines.NewSchemaAsync(engine);
+        var namedSchema = await TestEngines.NewSchemaAsync(engine);
+        var options = new IngestOptions { Company = "acme", Now = Now };
+
+        // An analytics export keeping the user's id and the time (in seconds) inside the properties; another tool's
+        // user id inside a context object that is no field.
+        string[] exported =
+        [
+            """{"event":"Signed Up","properties":{"time":1763632800,"distinct_id":"u1","$city":"Boston","plan":"pro"}}""",
+            """{"event":"Viewed Page","properties":{"$city":"Denver","distinct_id":"u2","time":1763632900.5}}""",
+            """{"event":"Viewed Page","context":{"ip":"10.0.0.1","user":"u3"},"properties":{"time":1763633000}}""",
+        ];
+        string[] named =
+        [
+            """{"profile_id":"u1","metric":"Signed Up","timestamp":"2025-11-20T10:00:00Z","properties":{"$city":"Boston","plan":"pro"}}""",
+            """{"profile_id":"u2","metric":"Viewed Page","timestamp":"2025-11-20T10:01:40.5Z","properties":{"$city":"Denver"}}""",
+            """{"profile_id":"u3","metric":"Viewed Page","timestamp":"2025-11-20T10:03:20Z"}""",
+        ];
+        var map = new FieldMap([("metric", "event"), ("profile_id", "properties.distinct_id"), ("profile_id", "context.user"), ("timestamp", "properties.time")]);
+
+        var mapped = await new NdjsonIngestor(engine, mappedSchema, options).IngestAsync(Source("export.ndjson", string.Join("\n", exported)).WithMap(map), null);
+        await new NdjsonIngestor(engine, namedSchema, options).IngestAsync(Source("events.ndjson", string.Join("\n", named)), null);
+
+        Assert.False(mapped.Rejected, string.Join("\n", mapped.Errors));
+        const string Sql = "SELECT profile_id, metric, toString(ts), toJSONString(mapSort(properties)) FROM {0} ORDER BY ts";
+        var expected = await Rows(engine, string.Format(CultureInfo.InvariantCulture, Sql, namedSchema.Events));
+        Assert.Equal(3, expected.Count);
+        Assert.Equal(expected, await Rows(engine, string.Format(CultureInfo.InvariantCulture, Sql, mappedSchema.Events)));
+
+        // Unmapped, the hints name the members; mapped, a record without the member names the path it lacks.
+        var dryRun = options with { DryRun = true };
+        var unmapped = await new NdjsonIngestor(engine, mappedSchema, dryRun).IngestAsync(Source("export.ndjson", exported[0]), null);
+        Assert.Equal(
+            "line 1: missing field 'profile_id' (the record has 'properties.distinct_id': --map profile_id=properties.distinct_id reads it); missing field 'metric' (the record has 'event': --map metric=event reads it); missing field 'timestamp' (the record has 'properties.time': --map timestamp=properties.time reads it)",
+            Assert.Single(unmapped.Errors).ToString());
+        var lacking = await new NdjsonIngestor(engine, mappedSchema, dryRun).IngestAsync(
+            Source("export.ndjson", string.Join("\n", """{"event":"M","properties":{"distinct_id":"u1"}}""", """{"event":"M","properties":{"distinct_id":"u1","time":"later"}}""", """{"event":"M","properties":{"distinct_id":"u1","time":1763632800,"time":1763632801}}""")).WithMap(map),
+            null);
+        Assert.Equal(
+            [
+                "line 1: missing field 'properties.time' (read as timestamp, --map)",
+                "line 2: field 'properties.time' is not an ISO-8601 timestamp between 1900 and 2299: \"later\"",
+                "line 3: duplicate field 'properties.time'",
+            ],
+            lacking.Errors.Select(e => e.ToString()));
+    }
+
     private static IngestSource Source(string name, string text)
     {
         var bytes = Encoding.UTF8.GetBytes(text + "\n");

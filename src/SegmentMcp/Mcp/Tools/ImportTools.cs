@@ -68,8 +68,8 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         is given. For an
         export that names fields its own way, columns maps each field to its csv column, e.g. {"profile_id":
         "Customer Email", "timestamp": "Order Date", "value": "Total"}, or to its json key, e.g. {"profile_id":
-        "userId", "metric": "event", "properties": "traits"} (a record lacking a field names the key it looks like
-        instead); metric names the event of every row without one (an orders export: "Placed Order"). Every line is checked first: by default one bad
+        "userId", "metric": "event", "properties": "traits"}, or "properties.distinct_id" for a member of an object (a
+        record lacking a field names the key it looks like instead); metric names the event of every row without one (an orders export: "Placed Order"). Every line is checked first: by default one bad
         line loads nothing, and the error lists the bad lines; skip_invalid loads the good lines and lists the bad ones
         (only when the user agrees to leave them out); dry_run checks the whole file and loads nothing (valid_rows, and
         the bad lines in problems). For a csv, properties names the columns loaded as properties: for events, event
