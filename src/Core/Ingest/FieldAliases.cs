@@ -13,11 +13,12 @@ internal static class FieldAliases
     // Compared with a key lowered and stripped of '_', '-', '.', ' ' and '$'.
     private static readonly Dictionary<string, string[]> ByField = new(StringComparer.Ordinal)
     {
-        ["profile_id"] = ["userid", "user", "distinctid", "customerid", "customer", "contactid", "personid", "profile", "externalid", "memberid", "accountid", "visitorid", "uid", "anonymousid"],
-        ["metric"] = ["event", "eventname", "eventtype", "name", "action", "activity", "metricname"],
-        ["timestamp"] = ["time", "ts", "eventtime", "datetime", "date", "occurredat", "createdat", "timestampms", "originaltimestamp", "sentat", "receivedat", "at"],
+        // Each list starts with the field's own name, which matches it written otherwise ("ProfileId", "$properties").
+        ["profile_id"] = ["profileid", "userid", "user", "distinctid", "customerid", "customer", "contactid", "personid", "profile", "externalid", "memberid", "accountid", "visitorid", "uid", "anonymousid"],
+        ["metric"] = ["metric", "event", "eventname", "eventtype", "name", "action", "activity", "metricname"],
+        ["timestamp"] = ["timestamp", "time", "ts", "eventtime", "datetime", "date", "occurredat", "createdat", "timestampms", "originaltimestamp", "sentat", "receivedat", "at"],
         ["updated_at"] = ["updatedat", "updated", "lastupdated", "modifiedat", "lastmodified", "timestamp", "time", "ts"],
-        ["properties"] = ["traits", "attributes", "props", "eventproperties", "userproperties", "customattributes", "attrs", "data", "set", "fields"],
+        ["properties"] = ["properties", "traits", "attributes", "props", "eventproperties", "userproperties", "customattributes", "attrs", "data", "set", "fields"],
     };
 
     /// <summary>

@@ -96,7 +96,7 @@ public sealed class IngestFieldMapTests
 
         var unmapped = await new NdjsonIngestor(engine, schema, options).IngestAsync(
             Source("events.ndjson", string.Join("\n", TrackCalls[0], TrackCalls[1], """{"user id":"u1","name":"Signed Up","time":"2026-11-20T10:00:00Z","id":"e1"}""", """{"id":"e1","event_type":"Viewed","ts":"2026-11-20T10:00:00Z"}""")),
-            Source("profiles.ndjson", string.Join("\n", """{"id":"u1","$set":{"city":"Boston"}}""", """{"user_id":"u1","city":"Boston"}""")));
+            Source("profiles.ndjson", string.Join("\n", """{"id":"u1","$set":{"city":"Boston"}}""", """{"user_id":"u1","city":"Boston"}""", """{"$distinct_id":"u1","$properties":{"$city":"Boston"}}""")));
         Assert.Equal(
             [
                 "line 1: missing field 'profile_id' (the record has 'userId': --map profile_id=userId reads it); missing field 'metric' (the record has 'event': --map metric=event reads it)",
@@ -105,6 +105,7 @@ public sealed class IngestFieldMapTests
                 "line 4: missing field 'profile_id'; missing field 'metric' (the record has 'event_type': --map metric=event_type reads it); missing field 'timestamp' (the record has 'ts': --map timestamp=ts reads it)",
                 "line 1: missing field 'profile_id' (the record has 'id': --map profile_id=id reads it); missing field 'properties' (the record has '$set': --map properties='$set' reads it)",
                 "line 2: missing field 'profile_id' (the record has 'user_id': --map profile_id=user_id reads it); missing field 'properties'",
+                "line 3: missing field 'profile_id' (the record has '$distinct_id': --map profile_id='$distinct_id' reads it); missing field 'properties' (the record has '$properties': --map properties='$properties' reads it)",
             ],
             unmapped.Errors.Select(e => e.ToString()));
 
