@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace SegmentMcp.Core.Ingest;
 
@@ -8,7 +9,7 @@ namespace SegmentMcp.Core.Ingest;
 /// event_properties, Mixpanel's distinct_id, PostHog's…), so that a record lacking a field can be answered with the
 /// key it has instead, and the --map that reads it. Only read for a bad record: never on the hot path.
 /// </summary>
-internal static class FieldAliases
+public static partial class FieldAliases
 {
     // Compared with a key lowered and stripped of '_', '-', '.', ' ' and '$'.
     private static readonly Dictionary<string, string[]> ByField = new(StringComparer.Ordinal)
@@ -26,7 +27,7 @@ internal static class FieldAliases
     /// likeliest first: a top-level key, else a member of a top-level object as "parent.member"; null when there is none,
     /// or the line is no object. A plain "id" is a profile record's id, but an event's own id in an event record.
     /// </summary>
-    public static string? Find(ReadOnlySpan<byte> line, string field, IngestKind kind)
+    internal static string? Find(ReadOnlySpan<byte> line, string field, IngestKind kind)
     {
         if (!ByField.TryGetValue(field, out var aliases))
         {
@@ -96,6 +97,47 @@ internal static class FieldAliases
             .Select(alias => candidates.FirstOrDefault(c => Normalized(c.Name) == alias).Path)
             .FirstOrDefault(path => path is not null);
     }
+
+    /// <summary>The clause of a missing field's reason naming the key the record has instead (<see cref="Suggested"/> reads it back).</summary>
+    internal static string Hint(string field, string key) => $" (the record has '{key}': --map {field}={Quoted(key)} reads it)";
+
+    /// <summary>
+    /// The (field, key) pairs the reasons of bad records suggest mapping, the first key for each field: null unless
+    /// every reason suggests one (when a map would not load every record, the records have other problems too).
+    /// </summary>
+    public static IReadOnlyList<(string Field, string Key)>? Suggested(IReadOnlyCollection<string> reasons)
+    {
+        var pairs = new List<(string Field, string Key)>();
+        foreach (var reason in reasons)
+        {
+            var hints = HintPattern().Matches(reason);
+            if (hints.Count == 0)
+            {
+                return null;
+            }
+
+            foreach (Match hint in hints)
+            {
+                var field = hint.Groups[1].Value;
+                if (!pairs.Exists(p => p.Field == field))
+                {
+                    pairs.Add((field, Unquoted(hint.Groups[2].Value)));
+                }
+            }
+        }
+
+        return pairs.Count == 0 ? null : pairs;
+    }
+
+    /// <summary>A key as <see cref="Quoted"/> wrote it.</summary>
+    public static string Unquoted(string key) =>
+        key.Length >= 2 && key[0] == '\'' && key[^1] == '\'' ? key[1..^1]
+        : key.Length >= 2 && key[0] == '"' && key[^1] == '"' ? key[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal)
+        : key;
+
+    /// <summary>The "--map FIELD=KEY reads it" of a <see cref="Hint"/>: groups field and key (quoted as written).</summary>
+    [GeneratedRegex("""--map (\w+)=('[^']*'|"(?:[^"\\]|\\.)*"|\S+) reads it""")]
+    public static partial Regex HintPattern();
 
     /// <summary>
     /// <paramref name="key"/> as the shell writes it in --map FIELD=KEY: bare when it holds only letters, digits, '_',

@@ -365,7 +365,7 @@ internal sealed class RecordConverter
             else
             {
                 var alias = FieldAliases.Find(line, standard, kind);
-                reasons.Add($"missing field '{standard}'{(alias is null ? string.Empty : $" (the record has '{alias}': --map {standard}={FieldAliases.Quoted(alias)} reads it)")}");
+                reasons.Add($"missing field '{standard}'{(alias is null ? string.Empty : FieldAliases.Hint(standard, alias))}");
             }
         }
 

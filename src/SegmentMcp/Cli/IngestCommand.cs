@@ -100,7 +100,7 @@ internal static class IngestCommand
                 ? "segmentmcp ingest: a CSV header or a JSON array cannot be read, so no record of that file can; nothing was written"
                 : string.Create(
                     CultureInfo.InvariantCulture,
-                    $"segmentmcp ingest: {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}; nothing was written (fix them, or pass --skip-invalid to write the good lines)")).ConfigureAwait(false);
+                    $"segmentmcp ingest: {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}; nothing was written ({Remedy(result)})")).ConfigureAwait(false);
             return CommandLine.Failed;
         }
 
@@ -137,7 +137,7 @@ internal static class IngestCommand
 
         var rejected = result.InvalidLines > 0 && !skipInvalid;
         await Console.Out.WriteLineAsync(rejected
-            ? string.Create(CultureInfo.InvariantCulture, $"dry run: nothing written; with {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")} a real run would write nothing either (fix them, or pass --skip-invalid to write the good lines)")
+            ? string.Create(CultureInfo.InvariantCulture, $"dry run: nothing written; with {result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")} a real run would write nothing either ({Remedy(result)})")
             : "dry run: nothing written").ConfigureAwait(false);
         return rejected ? CommandLine.Failed : CommandLine.Ok;
     }
@@ -191,6 +191,15 @@ internal static class IngestCommand
         var json = format == "json" || (format is null && !csv && value != "-" && IngestSource.StartsWithJsonArray(value));
         return csv ? source.AsCsv(columns) : json ? source.AsJsonArray(columns) : source.WithMap(columns);
     }
+
+    /// <summary>
+    /// What to do about the bad lines: when every one lacks fields whose keys it names, the flags that read them
+    /// (skipping such lines would write nothing); else fix them or skip them.
+    /// </summary>
+    private static string Remedy(IngestResult result) =>
+        FieldAliases.Suggested([.. result.Errors.Select(e => e.Reason)]) is { } map
+            ? $"the records name fields with their own keys: add {string.Join(" ", map.Select(p => $"--map {p.Field}={FieldAliases.Quoted(p.Key)}"))}"
+            : "fix them, or pass --skip-invalid to write the good lines";
 
     private static string Name(IngestKind kind) => kind == IngestKind.Events ? "events" : "profiles";
 }

@@ -209,6 +209,30 @@ public sealed class IngestCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_tracking_export_is_told_the_maps_it_needs_and_loads_with_them()
+    {
+        var export = Write(
+            "track.ndjson",
+            """{"type":"track","event":"Order Completed","userId":"u1","timestamp":1763632800,"properties":{"total":30}}""",
+            """{"type":"track","event":"Order Completed","userId":null,"anonymousId":"a2","timestamp":"2025-11-21T10:00:00Z"}""");
+
+        var refused = await HostProcess.RunAsync(null, "ingest", "--events", export, "--company", "acme", "--data", Data);
+        var dryRun = await HostProcess.RunAsync(null, "ingest", "--events", export, "--company", "acme", "--dry-run", "--data", Data);
+        var loaded = await HostProcess.RunAsync(null, "ingest", "--events", export, "--company", "acme", "--map", "profile_id=userId", "--map", "profile_id=anonymousId", "--map", "metric=event", "--data", Data);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.EndsWith(
+            "segmentmcp ingest: 2 bad lines; nothing was written (the records name fields with their own keys: add --map profile_id=userId --map metric=event)",
+            refused.StandardError.TrimEnd(),
+            StringComparison.Ordinal);
+        Assert.Contains("a real run would write nothing either (the records name fields with their own keys: add --map profile_id=userId --map metric=event)", dryRun.StandardOutput, StringComparison.Ordinal);
+        Assert.True(loaded.ExitCode == 0, loaded.StandardError);
+        Assert.Contains("events:   2 rows written from " + export, loaded.StandardOutput, StringComparison.Ordinal);
+        var visitor = await HostProcess.RunAsync(null, "profiles", "show", "--id", "a2", "--company", "acme", "--data", Data);
+        Assert.Contains("Order Completed", visitor.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_orders_export_and_a_contacts_export_load_with_their_own_column_names()
     {
         var orders = Write("orders.csv", "Order ID,Customer Email,Order Date,Total\n1001,ann@x.io,2026-11-20 10:00:00,42.5\n1002,bob@x.io,2026-11-21,19\n");

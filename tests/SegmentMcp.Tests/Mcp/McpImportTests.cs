@@ -231,6 +231,9 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         // Each bad record names the key it has instead, in this tool's arguments.
         var refused = (await server.FailAsync("import_file", new { path = tracked, kind = "events" })).Split('\n');
         Assert.Equal(
+            "tracked.json: Its records name the fields with their own keys, so nothing was loaded: call again with columns: {\"profile_id\":\"userId\",\"metric\":\"event\"}, and tell the user which keys were read as which fields.",
+            refused[0]);
+        Assert.Equal(
             [
                 "record 1: missing field 'profile_id' (the record has 'userId': columns: {\"profile_id\": \"userId\"} reads it); missing field 'metric' (the record has 'event': columns: {\"metric\": \"event\"} reads it)",
                 "record 2: missing field 'profile_id' (the record has 'anonymousId': columns: {\"profile_id\": \"anonymousId\"} reads it); missing field 'metric' (the record has 'event': columns: {\"metric\": \"event\"} reads it)",

@@ -263,10 +263,14 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         var more = result.InvalidLines > problems.Count
             ? string.Create(CultureInfo.InvariantCulture, $"\n… and {result.InvalidLines - problems.Count:N0} more bad lines.")
             : string.Empty;
+        // The bad records (the first kept) lack fields whose keys they name: mapping them loads the file; skipping would not.
+        var renamed = header || array ? null : FieldAliases.Suggested([.. result.Errors.Select(e => e.Reason)]);
         var advice = header
             ? "Its header cannot be read, so no line can: map the fields to the file's columns with columns (and metric), or tell the user what the file lacks."
             : array
             ? "Its JSON array cannot be read, so none of its records can; tell the user what is wrong with the file."
+            : renamed is not null
+            ? $"Its records name the fields with their own keys, so nothing was loaded: call again with columns: {JsonSerializer.Serialize(renamed.ToDictionary(p => p.Field, p => p.Key))}, and tell the user which keys were read as which fields."
             : string.Create(
                 CultureInfo.InvariantCulture,
                 $"{result.InvalidLines:N0} bad line{(result.InvalidLines == 1 ? string.Empty : "s")}, so nothing was loaded. Show the user; if they agree to leave the bad lines out, call again with skip_invalid: true.");
@@ -281,20 +285,11 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
                 .Replace("with --format json", "with format: \"json\"", StringComparison.Ordinal)
                 .Replace(", --map)", ", columns)", StringComparison.Ordinal),
             m => $"(columns: {{\"{m.Groups[1].Value}\": COLUMN}})");
-        return MapKey().Replace(flags, m => $"columns: {{\"{m.Groups[1].Value}\": {JsonSerializer.Serialize(Unquoted(m.Groups[2].Value))}}} reads it");
+        return FieldAliases.HintPattern().Replace(flags, m => $"columns: {{\"{m.Groups[1].Value}\": {JsonSerializer.Serialize(FieldAliases.Unquoted(m.Groups[2].Value))}}} reads it");
     }
-
-    /// <summary>A key as <see cref="MapKey"/> found it: shell quotes removed.</summary>
-    private static string Unquoted(string key) =>
-        key.Length >= 2 && key[0] == '\'' && key[^1] == '\'' ? key[1..^1]
-        : key.Length >= 2 && key[0] == '"' && key[^1] == '"' ? key[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal)
-        : key;
 
     [GeneratedRegex(@"\(--map (\w+)=COLUMN\)")]
     private static partial Regex MapFlag();
-
-    [GeneratedRegex("""--map (\w+)=('[^']*'|"(?:[^"\\]|\\.)*"|\S+) reads it""")]
-    private static partial Regex MapKey();
 
     /// <summary>The file to read, or an error the model can act on.</summary>
     private static string SourcePath(string? path)
