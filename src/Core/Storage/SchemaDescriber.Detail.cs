@@ -53,15 +53,19 @@ public sealed partial class SchemaDescriber
     /// <summary>
     /// Rows (name, lowered text, tagged text, count) of the texts among <c>v</c> in <paramref name="source"/> that share
     /// their lower case with another, per <paramref name="name"/> (an expression over the source's columns: the event
-    /// property, or a constant), largest group first, at most <see cref="CaseVariantsPerGroup"/> spellings a group, most
-    /// frequent first. The engine lowers them, as an "ignore_case" filter does.
+    /// property, or a constant): the <see cref="CaseVariantGroupCount"/> largest groups, largest first, at most
+    /// <see cref="CaseVariantsPerGroup"/> spellings a group, most frequent first. The engine lowers them, as an
+    /// "ignore_case" filter does. Two hash aggregations (by text, then by lowered text): no sort of every value, which an
+    /// email property's 2M would make slow.
     /// </summary>
     private static SqlFragment CaseVariantGroups(SqlFragment source, SqlFragment name) => Sql.Of(
         $"""
-        SELECT name, k, v, c FROM (
-            SELECT name, v, c, k, count() OVER (PARTITION BY name, k) AS spellings, sum(c) OVER (PARTITION BY name, k) AS total
-            FROM (SELECT {name} AS name, v, count() AS c, lowerUTF8(v) AS k FROM ({source}) WHERE startsWith(v, 's') GROUP BY name, v))
-        WHERE spellings > 1
+        SELECT name, k, spelling.1 AS v, spelling.2 AS c FROM (
+            SELECT name, k, sum(c) AS total, groupArray((v, c)) AS spellings
+            FROM (SELECT {name} AS name, v, count() AS c, lowerUTF8(v) AS k FROM ({source}) WHERE startsWith(v, 's') GROUP BY name, v)
+            GROUP BY name, k HAVING count() > 1
+            ORDER BY name, total DESC, k LIMIT {Sql.Param("UInt32", (long)CaseVariantGroupCount)} BY name)
+        ARRAY JOIN spellings AS spelling
         ORDER BY name, total DESC, k, c DESC, v
         LIMIT {Sql.Param("UInt32", (long)CaseVariantsPerGroup)} BY name, k
         """);
