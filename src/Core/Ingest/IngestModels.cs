@@ -192,6 +192,13 @@ public sealed record IngestOptions
     /// </summary>
     public int ParallelInserts { get; init; } = 2;
 
+    /// <summary>
+    /// A property holding an object becomes a property per member, named "parent.member" (a tracking library's
+    /// <c>address.city</c>), objects within at any depth likewise; arrays stay JSON text. Off: the object is one
+    /// property holding its JSON text.
+    /// </summary>
+    public bool FlattenProperties { get; init; }
+
     /// <summary>The <c>updated_at</c> of profile records that leave it out (default: when the run starts).</summary>
     public DateTimeOffset? Now { get; init; }
 

@@ -301,7 +301,7 @@ public sealed class NdjsonIngestor
                 using var stream = source.Open();
                 stream.Position = slice.Start;
                 var reader = new LineReader(stream, limit: slice.End - slice.Start, stripByteOrderMark: index == 0);
-                var converter = new RecordConverter(kind, options.Company, now, source.Map);
+                var converter = new RecordConverter(kind, options.Company, now, source.Map, options.FlattenProperties);
                 var scratch = new RowBuffer(64 * 1024);
                 var progress = new ProgressClock(options, stopwatch);
                 long records = 0;
@@ -372,7 +372,7 @@ public sealed class NdjsonIngestor
                 using (var stream = source.Open())
                 {
                     var reader = new LineReader(stream, copy);
-                    var converter = new RecordConverter(kind, options.Company, now, source.Map);
+                    var converter = new RecordConverter(kind, options.Company, now, source.Map, options.FlattenProperties);
                     var scratch = new RowBuffer(64 * 1024);
                     var progress = new ProgressClock(options, stopwatch);
                     while (reader.TryReadLine(out var line))
@@ -494,7 +494,7 @@ public sealed class NdjsonIngestor
     {
         using var stream = source.Open();
         var reader = new LineReader(stream);
-        var converter = new RecordConverter(kind, options.Company, now, source.Map);
+        var converter = new RecordConverter(kind, options.Company, now, source.Map, options.FlattenProperties);
         var progress = new ProgressClock(options, stopwatch);
         var row = new RowBuffer(64 * 1024);
         while (reader.TryReadLine(out var line))

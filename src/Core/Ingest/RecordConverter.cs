@@ -46,15 +46,16 @@ internal sealed class RecordConverter
     private bool hasTicks;
     private int propertyCount;
     private Fields seen;
+    private readonly bool flatten;
 
-    // A mapped input's keys per field (indexed by the bit of Fields), in the order given, and which of them the
-    // record at hand is read from; null for records using the field names, which the hot path matches as literals.
+    // The keys a map gives the fields; null for records using the field names, which the hot path matches as literals.
     private readonly MappedKeys? mapped;
     private readonly byte[]? metricConstant;
 
-    public RecordConverter(IngestKind kind, string? company, DateTimeOffset now, FieldMap? map = null)
+    public RecordConverter(IngestKind kind, string? company, DateTimeOffset now, FieldMap? map = null, bool flatten = false)
     {
         this.kind = kind;
+        this.flatten = flatten;
         companyText = company;
         if (company is not null)
         {
@@ -136,7 +137,7 @@ internal sealed class RecordConverter
                 return "expected one JSON object per line";
             }
 
-            return Finish(line, output, seen);
+            return Finish(line, output);
         }
         catch (JsonException exception)
         {
@@ -210,7 +211,7 @@ internal sealed class RecordConverter
         return null;
     }
 
-    private string? Finish(ReadOnlySpan<byte> line, RowBuffer output, Fields seen)
+    private string? Finish(ReadOnlySpan<byte> line, RowBuffer output)
     {
         var required = kind == IngestKind.Events
             ? Fields.Profile | (metricConstant is null ? Fields.Metric : Fields.None) | Fields.Timestamp
@@ -413,16 +414,18 @@ internal sealed class RecordConverter
     {
         private static readonly Fields[] All = [Fields.Company, Fields.Profile, Fields.Metric, Fields.Timestamp, Fields.Value, Fields.Properties];
 
+        // Per field (indexed by its bit): the keys tried in order, as text and bytes; the keys the map gave (the rest
+        // is the field's own name); whether it gave any; and the key the record at hand holds it in.
+        private readonly string[][] names = new string[All.Length][];
         private readonly byte[][][] keys = new byte[All.Length][][];
+        private readonly string[][] mapped = new string[All.Length][];
+        private readonly bool[] given = new bool[All.Length];
+        private readonly int[] ranks = new int[All.Length];
 
-        // Keys "parent.child": the top-level keys holding an object (Mixpanel's "properties") and, per parent, the
-        // members read as fields (its "distinct_id", "time").
+        // Keys "parent.child": the top-level keys holding an object (an analytics export's "properties") and, per
+        // parent, the members read as fields (its "distinct_id", "time").
         private readonly byte[][] parents;
         private readonly (byte[] Child, Fields Field, int Rank)[][] children;
-        private readonly string[][] names = new string[All.Length][];
-        private readonly bool[] given = new bool[All.Length];
-        private readonly string[][] mapped = new string[All.Length][];
-        private readonly int[] ranks = new int[All.Length];
 
         private MappedKeys(IngestKind kind, FieldMap map)
         {
@@ -673,37 +676,87 @@ internal sealed class RecordConverter
             }
 
             var keyStart = output.Length;
+            var key = flatten ? reader.GetString()! : null; // Only a flattened object's members need it again.
             WriteJsonString(ref reader, output, tag: null);
             reader.Read();
-            switch (reader.TokenType)
+            if (key is not null && reader.TokenType == JsonTokenType.StartObject)
             {
-                case JsonTokenType.String:
-                    WriteJsonString(ref reader, output, (byte)'s');
-                    break;
-                case JsonTokenType.Number:
-                    WriteTagged(output, (byte)'n', reader.ValueSpan);
-                    break;
-                case JsonTokenType.True:
-                    WriteTagged(output, (byte)'b', "true"u8);
-                    break;
-                case JsonTokenType.False:
-                    WriteTagged(output, (byte)'b', "false"u8);
-                    break;
-                case JsonTokenType.Null when kind == IngestKind.Events:
-                    output.Truncate(keyStart); // An event property set to null is simply absent.
-                    continue;
-                case JsonTokenType.Null:
-                    output.Write((byte)0); // Profile update: the empty value means "removed".
-                    break;
-                default:
-                    WriteNestedAsString(ref reader, output);
-                    break;
+                output.Truncate(keyStart);
+                Flatten(ref reader, key, output);
+                continue;
+            }
+
+            if (!WriteValue(ref reader, output))
+            {
+                output.Truncate(keyStart); // An event property set to null is simply absent.
+                continue;
             }
 
             propertyCount++;
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Writes the current value as a tagged property value; false (nothing written) for an event property set to null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool WriteValue(ref Utf8JsonReader reader, RowBuffer output)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                WriteJsonString(ref reader, output, (byte)'s');
+                break;
+            case JsonTokenType.Number:
+                WriteTagged(output, (byte)'n', reader.ValueSpan);
+                break;
+            case JsonTokenType.True:
+                WriteTagged(output, (byte)'b', "true"u8);
+                break;
+            case JsonTokenType.False:
+                WriteTagged(output, (byte)'b', "false"u8);
+                break;
+            case JsonTokenType.Null when kind == IngestKind.Events:
+                return false;
+            case JsonTokenType.Null:
+                output.Write((byte)0); // Profile update: the empty value means "removed".
+                break;
+            default:
+                WriteNestedAsString(ref reader, output);
+                break;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// With <see cref="IngestOptions.FlattenProperties"/>: the members of the object property <paramref name="prefix"/>
+    /// as properties "prefix.member", objects within at any depth likewise; arrays stay JSON text.
+    /// </summary>
+    private void Flatten(ref Utf8JsonReader reader, string prefix, RowBuffer output)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = $"{prefix}.{reader.GetString()}";
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                Flatten(ref reader, key, output);
+                continue;
+            }
+
+            var keyStart = output.Length;
+            WriteString(output, Encoding.UTF8.GetBytes(key));
+            if (!WriteValue(ref reader, output))
+            {
+                output.Truncate(keyStart);
+                continue;
+            }
+
+            propertyCount++;
+        }
     }
 
     /// <summary>Writes the current string token unescaped as a RowBinary String, optionally after a tag byte.</summary>

@@ -5,7 +5,7 @@ using SegmentMcp.Core.Ingest;
 namespace SegmentMcp.Cli;
 
 /// <summary>
-/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv|json] [--map FIELD=COLUMN …] [--metric NAME] [--company ID] [--skip-invalid] [--dry-run] [--batch-rows N] [--parallel-inserts N]</c>:
+/// <c>segmentmcp ingest --events FILE|- --profiles FILE|- [--format ndjson|csv|json] [--map FIELD=COLUMN …] [--metric NAME] [--flatten] [--company ID] [--skip-invalid] [--dry-run] [--batch-rows N] [--parallel-inserts N]</c>:
 /// NDJSON, CSV or a JSON array into the storage schema. Bad lines go to standard error as <c>line N: reason</c>; by default one bad line
 /// means nothing is written (exit 1). The summary goes to standard output.
 /// </summary>
@@ -19,6 +19,7 @@ internal static class IngestCommand
     private static readonly Option<string[]> Map = Flags.Repeated(
         "--map", "FIELD=COLUMN", "The CSV column or JSON key holding a field when the export does not use its name, e.g. --map profile_id=\"Customer ID\" --map timestamp=\"Order Date\", or for JSON records --map profile_id=userId --map metric=event (fields: profile_id, company_id, metric, timestamp, value, updated_at, and for JSON properties); repeat for each field, and for a field the two files name differently (a CSV uses the column it has, a JSON record the first key given that it holds).");
     private static readonly Option<string?> Metric = Flags.Text("--metric", "NAME", "Events without a metric (a CSV without a metric column, JSON records without the field): each is an event of NAME (e.g. an orders export: \"Placed Order\").");
+    private static readonly Option<bool> Flatten = Flags.Switch("--flatten", "JSON records: a property holding an object becomes a property per member, named PARENT.MEMBER (traits' address.city), at any depth; arrays stay JSON text (default: the object is one property holding its JSON text).");
     private static readonly Option<string?> Company = Flags.Company("The tenant of records without company_id; a record naming another is a bad line.");
     private static readonly Option<bool> SkipInvalid = Flags.Switch("--skip-invalid", "Write the good lines and report the bad ones (default: one bad line writes nothing).");
     private static readonly Option<bool> DryRun = Flags.Switch("--dry-run", "Read and check every line and write nothing: prints how many rows each input would write and every bad line (exit 1 when a real run would write nothing).");
@@ -28,7 +29,7 @@ internal static class IngestCommand
     public static Command Create() => CommandLine.Verb(
         "ingest",
         "Load NDJSON, CSV or JSON-array events and/or profile records (- reads standard input); bad lines are reported as 'line N: reason' ('record N' in a JSON array).",
-        [Events, Profiles, Format, Map, Metric, Company, SkipInvalid, DryRun, BatchRows, ParallelInserts, .. EngineSelection.Options],
+        [Events, Profiles, Format, Map, Metric, Flatten, Company, SkipInvalid, DryRun, BatchRows, ParallelInserts, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken cancellationToken)
@@ -69,6 +70,7 @@ internal static class IngestCommand
             Company = company,
             SkipInvalid = skipInvalid,
             DryRun = dryRun,
+            FlattenProperties = args.GetValue(Flatten),
             BatchRows = batchRows,
             ParallelInserts = parallelInserts,
             OnError = error =>

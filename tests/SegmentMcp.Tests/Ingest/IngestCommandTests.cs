@@ -230,6 +230,12 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Contains("events:   2 rows written from " + export, loaded.StandardOutput, StringComparison.Ordinal);
         var visitor = await HostProcess.RunAsync(null, "profiles", "show", "--id", "a2", "--company", "acme", "--data", Data);
         Assert.Contains("Order Completed", visitor.StandardOutput, StringComparison.Ordinal);
+
+        var traits = Write("identify.ndjson", """{"userId":"a2","traits":{"address":{"city":"Boston"}}}""");
+        var flattened = await HostProcess.RunAsync(null, "ingest", "--profiles", traits, "--company", "acme", "--map", "profile_id=userId", "--map", "properties=traits", "--flatten", "--data", Data);
+        Assert.True(flattened.ExitCode == 0, flattened.StandardError);
+        var city = await HostProcess.RunAsync(null, "profiles", "show", "--id", "a2", "--json", "--company", "acme", "--data", Data);
+        Assert.Equal("Boston", (string?)System.Text.Json.Nodes.JsonNode.Parse(city.StandardOutput)!["properties"]!["address.city"]);
     }
 
     [Fact]

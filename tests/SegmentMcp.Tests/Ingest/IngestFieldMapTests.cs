@@ -175,6 +175,32 @@ public sealed class IngestFieldMapTests
             lacking.Errors.Select(e => e.ToString()));
     }
 
+    [Fact]
+    public async Task Flattened_object_properties_land_as_a_property_per_member_at_any_depth()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var options = new IngestOptions { Company = "acme", Now = Now, FlattenProperties = true };
+
+        var result = await new NdjsonIngestor(engine, schema, options).IngestAsync(
+            Source("events.ndjson", """{"profile_id":"u1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00Z","properties":{"item":{"sku":"A1","price":{"amount":30,"currency":"USD"},"gift":null},"tags":["x",{"y":1}],"empty":{}}}"""),
+            Source("profiles.ndjson", """{"profile_id":"u1","properties":{"address":{"city":"Boston","zip":"02134","geo":{"lat":42.35}},"plan":"pro","old":{"field":null}}}"""));
+
+        Assert.False(result.Rejected, string.Join("\n", result.Errors));
+        Assert.Equal(
+            """{"item.price.amount":"n30","item.price.currency":"sUSD","item.sku":"sA1","tags":"s[\"x\",{\"y\":1}]"}""",
+            Assert.Single(await Rows(engine, $"SELECT toJSONString(mapSort(properties)) FROM {schema.Events}"))[0]);
+        Assert.Equal(
+            ["address.city=sBoston", "address.geo.lat=n42.35", "address.zip=s02134", "old.field=", "plan=spro"],
+            (await Rows(engine, $"SELECT property, value FROM {schema.ProfileUpdates} ARRAY JOIN mapKeys(properties) AS property, mapValues(properties) AS value ORDER BY property")).Select(r => $"{r[0]}={r[1]}"));
+
+        // Without the option, the object is one property holding its JSON text.
+        var whole = await TestEngines.NewSchemaAsync(engine);
+        await new NdjsonIngestor(engine, whole, options with { FlattenProperties = false }).IngestAsync(
+            null, Source("profiles.ndjson", """{"profile_id":"u1","properties":{"address":{"city":"Boston"}}}"""));
+        Assert.Equal("""s{"city":"Boston"}""", Assert.Single(await Rows(engine, $"SELECT properties['address'] FROM {whole.ProfileUpdates}"))[0]);
+    }
+
     private static IngestSource Source(string name, string text)
     {
         var bytes = Encoding.UTF8.GetBytes(text + "\n");

@@ -252,6 +252,15 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal((3L, 0L), ((long)loaded["rows_written"]!, (long)loaded["invalid_lines"]!));
         var ann = await server.CallAsync("get_profile", new { profile_id = "ann" });
         Assert.Equal("Order Completed", (string?)ann["recent_events"]![0]!["metric"]);
+
+        // Traits holding an object, flattened so that a condition can compare their members.
+        var identified = Write("identify.json", """[{"userId": "ann", "traits": {"address": {"city": "Boston", "zip": "02134"}, "plan": "pro"}}]""");
+        var traits = await server.CallAsync("import_file", new { path = identified, kind = "profiles", columns = new Dictionary<string, string> { ["profile_id"] = "userId", ["properties"] = "traits" }, flatten = true });
+        Assert.Equal(1L, (long)traits["rows_written"]!);
+        var properties = (await server.CallAsync("get_profile", new { profile_id = "ann" }))["properties"]!;
+        Assert.Equal(("Boston", "02134", "pro"), ((string?)properties["address.city"], (string?)properties["address.zip"], (string?)properties["plan"]));
+        var bostonians = await server.CallAsync("preview_segment", new { definition = new { name = "Bostonians", condition = new { property = new { name = "address.city", op = "eq", value = "Boston" } } } });
+        Assert.Equal(1L, (long)bostonians["count"]!);
     }
 
     [Fact]

@@ -87,6 +87,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         [Description("csv, ndjson (one JSON object a line) or json (one array of records, [{…}, {…}]); default from the path's extension (.csv or .tsv; .ndjson, .jsonl or .json: json when the file starts with '[', else ndjson).")] string? format = null,
         [Description("The csv column or json key holding each field when the file does not use the field's name, e.g. {\"profile_id\": \"Customer ID\", \"timestamp\": \"Order Date\"} or {\"profile_id\": \"userId\", \"metric\": \"event\"}. Fields: profile_id, metric, timestamp, value (events), updated_at (profiles), company_id, and for ndjson/json properties (the object of properties, e.g. \"traits\").")] JsonElement? columns = null,
         [Description("Events without a metric (a csv without a metric column, records without the field): the metric of each, e.g. \"Placed Order\".")] string? metric = null,
+        [Description("ndjson/json: a property holding an object (traits' {\"address\": {\"city\": …}}) becomes a property per member, named address.city, so conditions can compare it; arrays stay JSON text. Default false: the object is one property holding its JSON text.")] bool? flatten = null,
         [Description("Load the good lines and list the bad ones, instead of loading nothing when a line is bad; only when the user agreed. Default false.")] bool? skip_invalid = null,
         [Description("Check the file and load nothing: valid_rows says how many rows a load would write, problems lists the bad lines. Default false.")] bool? dry_run = null,
         CancellationToken cancellationToken = default)
@@ -114,6 +115,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
             Company = tenant.Tenant,
             SkipInvalid = skip_invalid == true,
             DryRun = dry_run == true,
+            FlattenProperties = flatten == true,
             MaxKeptErrors = MaxProblems,
             OnProgress = p => Notify(server, token, new ProgressNotificationValue
             {
