@@ -28,7 +28,7 @@ internal static class DemoCommand
         var company = args.ValueOf(Company);
         var seed = args.GetValue(Seed);
         var reference = args.GetValue(ReferenceTime);
-        var selection = EngineSelection.FromArguments(args);
+        var selection = EngineSelection.FromArguments(args, EngineSelection.BulkLoadQueryTimeout);
 
         StandardInput.Detach(); // see StandardInput: a piped stdin would break the engine's inserts
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -37,7 +37,10 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
         "--database", "NAME", "The database that holds the tables.", DefaultDatabase, CheckDatabase);
 
     public static readonly Option<int> QueryTimeout = Flags.Int(
-        "--query-timeout", "SECONDS", "How long one query may run, enforced by ClickHouse.", 60, 1, 86_400);
+        "--query-timeout", "SECONDS", "How long one query may run, enforced by ClickHouse (ingest, demo and quickstart: default 2 hours).", 60, 1, 86_400);
+
+    /// <summary>The statement limit of the verbs that load data: an insert on a busy machine is slow, not stuck.</summary>
+    public static readonly TimeSpan BulkLoadQueryTimeout = TimeSpan.FromHours(2);
 
     public static readonly Option<string?> Cluster = Flags.Text(
         "--cluster", "NAME", "With --clickhouse: shard the tables over this cluster of the server's remote_servers (env SEGMENTMCP_CLUSTER).", CheckClusterName);
@@ -60,14 +63,7 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
     {
         ArgumentNullException.ThrowIfNull(run);
         var tenant = args.GetValue(company) ?? "demo";
-        var selection = FromArguments(args);
-
-        // A verb whose statements are long by nature (a mutation rewriting the history) has its own default limit;
-        // --query-timeout given on the command line still wins.
-        if (queryTimeout is { } longer && args.GetResult(QueryTimeout) is null)
-        {
-            selection = selection with { Limits = selection.Limits with { QueryTimeout = longer } };
-        }
+        var selection = FromArguments(args, queryTimeout);
 
         var (engine, schema) = await selection.OpenAsync(stop).ConfigureAwait(false);
         await using (engine.ConfigureAwait(false))
@@ -75,6 +71,19 @@ internal sealed record EngineSelection(string? ConnectionString, string DataPath
             await using var services = SegmentServices.Build(engine, schema);
             return await run(services, tenant).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The engine the flags select. A verb whose statements are long by nature (a bulk load's inserts on a busy machine,
+    /// a mutation rewriting the history) gives its own <paramref name="defaultQueryTimeout"/>; --query-timeout given on
+    /// the command line still wins.
+    /// </summary>
+    public static EngineSelection FromArguments(ParseResult args, TimeSpan? defaultQueryTimeout)
+    {
+        var selection = FromArguments(args);
+        return defaultQueryTimeout is { } longer && args.GetResult(QueryTimeout) is null or { Implicit: true }
+            ? selection with { Limits = selection.Limits with { QueryTimeout = longer } }
+            : selection;
     }
 
     public static EngineSelection FromArguments(ParseResult args)

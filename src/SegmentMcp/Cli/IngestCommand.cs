@@ -40,7 +40,7 @@ internal static class IngestCommand
         var skipInvalid = args.GetValue(SkipInvalid);
         var batchRows = args.GetValue(BatchRows);
         var parallelInserts = args.GetValue(ParallelInserts);
-        var selection = EngineSelection.FromArguments(args);
+        var selection = EngineSelection.FromArguments(args, EngineSelection.BulkLoadQueryTimeout);
         if (events is null && profiles is null)
         {
             throw new UsageException("give --events FILE and/or --profiles FILE (- reads standard input)");

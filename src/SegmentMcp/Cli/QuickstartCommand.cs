@@ -48,7 +48,7 @@ internal static class QuickstartCommand
     {
         var company = args.ValueOf(Company);
         var profiles = args.GetValue(Profiles);
-        var selection = EngineSelection.FromArguments(args);
+        var selection = EngineSelection.FromArguments(args, EngineSelection.BulkLoadQueryTimeout);
 
         StandardInput.Detach();
         var (engine, schema) = await selection.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -209,6 +209,18 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void A_bulk_load_gets_its_own_default_statement_limit_and_query_timeout_still_wins()
+    {
+        static TimeSpan Limit(TimeSpan? verbDefault, params string[] arguments) =>
+            EngineSelection.FromArguments(CommandLine.Parse(["ingest", "--events", "-", .. arguments]), verbDefault).Limits.QueryTimeout;
+
+        Assert.Equal(TimeSpan.FromSeconds(60), Limit(null));
+        Assert.Equal(EngineSelection.BulkLoadQueryTimeout, Limit(EngineSelection.BulkLoadQueryTimeout));
+        Assert.Equal(TimeSpan.FromSeconds(90), Limit(EngineSelection.BulkLoadQueryTimeout, "--query-timeout", "90"));
+        Assert.Equal(TimeSpan.FromSeconds(60), Limit(EngineSelection.BulkLoadQueryTimeout, "--query-timeout", "60"));
+    }
+
+    [Fact]
     public void Flags_take_equals_keep_the_last_value_and_repeat_where_declared()
     {
         var parsed = CommandLine.Parse(["ingest", "--batch-rows=5", "--batch-rows", "7", "--company", "acme", "--skip-invalid", "--events", "-"]);
