@@ -63,7 +63,8 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         with profile_id, metric, timestamp, value?) or "profiles" (who they are: profile_id and property columns such as
         email, city, plan). csv (a header row naming the columns; every column other than the fields is a property) or
         ndjson (a record a line: {"profile_id", "metric", "timestamp", "value"?, "properties"?} for events,
-        {"profile_id", "properties", "updated_at"?} for profiles) or json (one array of such records, as many tools
+        {"profile_id", "properties", "updated_at"?} for profiles; times in ISO-8601 or as seconds or milliseconds since
+        1970) or json (one array of such records, as many tools
         export; a file starting with '[' is read so, and its problems name records), from the extension unless format
         is given. For an
         export that names fields its own way, columns maps each field to its csv column, e.g. {"profile_id":
