@@ -102,16 +102,18 @@ public static partial class FieldAliases
     internal static string Hint(string field, string key) => $" (the record has '{key}': --map {field}={Quoted(key)} reads it)";
 
     /// <summary>
-    /// The (field, key) pairs the reasons of bad records suggest mapping, the first key for each field: null unless
-    /// every reason suggests one (when a map would not load every record, the records have other problems too).
+    /// The (field, key) pairs the reasons of bad records suggest mapping, the first key for each field: null unless every
+    /// reason is fields lacking, each with the key to read it from (when a map would not load every record, the records
+    /// have other problems too).
     /// </summary>
     public static IReadOnlyList<(string Field, string Key)>? Suggested(IReadOnlyCollection<string> reasons)
     {
         var pairs = new List<(string Field, string Key)>();
         foreach (var reason in reasons)
         {
+            // Every field the record lacks must have its key named: else the map would not load the record either.
             var hints = HintPattern().Matches(reason);
-            if (hints.Count == 0)
+            if (hints.Count == 0 || hints.Count != reason.Split("; missing field ").Length)
             {
                 return null;
             }
