@@ -36,13 +36,16 @@ public sealed partial class SchemaDescriber
                 """),
             row => ValueRow.Read(row, 0),
             cancellationToken).ConfigureAwait(false);
-        var variants = await engine.QueryAsync(
+        var summary = Summary.Of(rows);
+
+        // Values that never repeat (emails, ids) are not what filters compare with one value: their spellings are not
+        // looked for, which would cost an email property of the 2M-profile demo 1.9 s more (2.7–3.6 against 4.5–5.7 s).
+        var variants = summary.Top is null ? [] : await engine.QueryAsync(
             CaseVariantGroups(
                 Sql.Of($"SELECT v FROM ({CurrentValues(tenantValue, Sql.Of($" AND property = {Sql.Param("String", property.Name)}"), now)})"),
                 Sql.Of($"''")),
             CaseVariant.Read,
             cancellationToken).ConfigureAwait(false);
-        var summary = Summary.Of(rows);
         return property with
         {
             DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max, Earliest = summary.Earliest, Latest = summary.Latest,
@@ -119,7 +122,7 @@ public sealed partial class SchemaDescriber
             return property with
             {
                 DistinctValues = summary.Distinct, TopValues = summary.Top, Min = summary.Min, Max = summary.Max, Earliest = summary.Earliest, Latest = summary.Latest,
-                CaseVariants = variantsByName.GetValueOrDefault(property.Name),
+                CaseVariants = summary.Top is null ? null : variantsByName.GetValueOrDefault(property.Name),
             };
         }
 

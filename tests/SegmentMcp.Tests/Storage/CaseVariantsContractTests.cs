@@ -69,6 +69,12 @@ public abstract partial class EngineContractTests
         Assert.Null(Assert.Single((await new SchemaDescriber(Engine, schema).DescribeAsync("acme", null, null, CheckNow, CancellationToken.None)).Properties).CaseVariants);
         await UpdateAsync(schema, ("p0", -1, "plan", "spremium"), ("p1", -1, "plan", "sfree"));
         Assert.Null(Assert.Single((await new SchemaDescriber(Engine, schema).DescribeAsync("acme", null, "plan", CheckNow, CancellationToken.None)).Properties).CaseVariants);
+
+        // Values that never repeat (an email a profile) are not looked at, even where two differ only in case.
+        await UpdateAsync(schema, [.. Enumerable.Range(0, SchemaDescriber.TopValueCount + 10).Select(i => ($"p{i}", -1, "email", $"s{(i == 0 ? "ANN" : "ann")}{(i < 2 ? 0 : i)}@example.com"))]);
+        var email = Assert.Single((await new SchemaDescriber(Engine, schema).DescribeAsync("acme", null, "email", CheckNow, CancellationToken.None)).Properties);
+        Assert.Null(email.TopValues);
+        Assert.Null(email.CaseVariants);
     }
 
     [Fact]
