@@ -218,6 +218,12 @@ public sealed record IngestOptions
     /// </summary>
     public bool DryRun { get; init; }
 
+    /// <summary>
+    /// A dry run's first good records per input, as a load would store them (<see cref="IngestSourceResult.Sample"/>),
+    /// so a mapping is checked by eye before anything is written.
+    /// </summary>
+    public int SampleRecords { get; init; } = 5;
+
     /// <summary>Inputs at least this large are validated by one worker per core (tests lower it).</summary>
     internal long ParallelValidationMinBytes { get; init; } = 64 * 1024 * 1024;
 
@@ -248,6 +254,9 @@ public sealed record IngestSourceResult(IngestKind Kind, string Source, long Lin
 {
     /// <summary>A dry run's records that passed every check: the rows a real run would write (without the bad lines).</summary>
     public long ValidRecords { get; init; }
+
+    /// <summary>A dry run's first good records as a load would store them (up to <see cref="IngestOptions.SampleRecords"/>).</summary>
+    public IReadOnlyList<ParsedRecord>? Sample { get; init; }
 
     /// <summary>
     /// For a CSV input: the columns loaded as properties, by the names they are stored under, in header order (event

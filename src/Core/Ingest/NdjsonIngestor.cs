@@ -39,9 +39,9 @@ public sealed class NdjsonIngestor
             TenantId.Require(company, "--company");
         }
 
-        if (this.options.BatchRows < 1 || this.options.BatchBytes < 1024 || this.options.ParallelInserts < 1)
+        if (this.options.BatchRows < 1 || this.options.BatchBytes < 1024 || this.options.ParallelInserts < 1 || this.options.SampleRecords < 0)
         {
-            throw new ArgumentException("BatchRows and ParallelInserts must be positive and BatchBytes at least 1 KiB.", nameof(options));
+            throw new ArgumentException("BatchRows and ParallelInserts must be positive, BatchBytes at least 1 KiB and SampleRecords not negative.", nameof(options));
         }
     }
 
@@ -97,12 +97,13 @@ public sealed class NdjsonIngestor
                 if (options.DryRun)
                 {
                     var before = errors.CountFor(kind);
-                    var (_, lines, records) = await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
+                    var (_, lines, records, sample) = await ValidateAsync(kind, source, now, errors, temporaryFiles, stopwatch, cancellationToken).ConfigureAwait(false);
                     checkedInputs.Add(new IngestSourceResult(kind, source.Name, lines, 0, errors.CountFor(kind) - before, 0)
                     {
                         LineUnit = source.LineUnit,
                         ValidRecords = records - (errors.CountFor(kind) - before),
                         CsvProperties = csvProperties.GetValueOrDefault(kind),
+                        Sample = sample,
                     });
                     continue;
                 }
@@ -224,8 +225,11 @@ public sealed class NdjsonIngestor
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
 
-    /// <summary>Checks every line; returns the source to write from, its line count and its records (lines not blank).</summary>
-    private async Task<(IngestSource Source, long Lines, long Records)> ValidateAsync(
+    /// <summary>
+    /// Checks every line; returns the source to write from, its line count, its records (lines not blank) and, for a dry
+    /// run, its first good records.
+    /// </summary>
+    private async Task<(IngestSource Source, long Lines, long Records, IReadOnlyList<ParsedRecord> Sample)> ValidateAsync(
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         if (source.IsReopenable && Environment.ProcessorCount > 1)
@@ -233,8 +237,8 @@ public sealed class NdjsonIngestor
             var slices = Slice(source, options.ParallelValidationMinBytes);
             if (slices.Count > 1)
             {
-                var (lines, records) = await ValidateInParallelAsync(kind, source, slices, now, errors, stopwatch, cancellationToken).ConfigureAwait(false);
-                return (source, lines, records);
+                var (lines, records, sample) = await ValidateInParallelAsync(kind, source, slices, now, errors, stopwatch, cancellationToken).ConfigureAwait(false);
+                return (source, lines, records, sample);
             }
         }
 
@@ -289,7 +293,7 @@ public sealed class NdjsonIngestor
         return [.. starts.Select((start, i) => (start, i + 1 < starts.Count ? starts[i + 1] : length))];
     }
 
-    private async Task<(long Lines, long Records)> ValidateInParallelAsync(
+    private async Task<(long Lines, long Records, IReadOnlyList<ParsedRecord> Sample)> ValidateInParallelAsync(
         IngestKind kind, IngestSource source, List<(long Start, long End)> slices, DateTimeOffset now, ErrorLog errors, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         var linesSeen = new long[slices.Count];
@@ -298,6 +302,8 @@ public sealed class NdjsonIngestor
             {
                 // Line numbers are relative to the slice until every earlier slice has been counted.
                 var found = new List<(long Line, string Reason)>();
+                var sample = new List<ParsedRecord>();
+                var sampling = options.DryRun ? options.SampleRecords : 0; // Each slice's first: a short first slice may hold too few.
                 using var stream = source.Open();
                 stream.Position = slice.Start;
                 var reader = new LineReader(stream, limit: slice.End - slice.Start, stripByteOrderMark: index == 0);
@@ -317,6 +323,10 @@ public sealed class NdjsonIngestor
                     {
                         found.Add((reader.LineNumber, reason));
                     }
+                    else if (sample.Count < sampling)
+                    {
+                        sample.Add(ParsedRecord.Decode(kind, reader.LineNumber, scratch.Written.Span));
+                    }
 
                     scratch.Clear();
                     if ((reader.LineNumber & 0x3FFF) == 0)
@@ -330,7 +340,7 @@ public sealed class NdjsonIngestor
                     }
                 }
 
-                return (Lines: reader.LineNumber, Records: records, Errors: found);
+                return (Lines: reader.LineNumber, Records: records, Errors: found, Sample: sample);
             },
             cancellationToken,
             TaskCreationOptions.LongRunning,
@@ -338,20 +348,22 @@ public sealed class NdjsonIngestor
         var results = await Task.WhenAll(workers).ConfigureAwait(false);
 
         long offset = 0;
-        foreach (var (lines, _, found) in results)
+        var sample = new List<ParsedRecord>();
+        foreach (var (lines, _, found, sliceSample) in results)
         {
             foreach (var (line, reason) in found)
             {
                 errors.Add(new IngestError(kind, source.Name, offset + line, reason, source.LineUnit));
             }
 
+            sample.AddRange(sliceSample.Take(options.SampleRecords - sample.Count).Select(r => r with { Line = offset + r.Line }));
             offset += lines;
         }
 
-        return (offset, results.Sum(r => r.Records));
+        return (offset, results.Sum(r => r.Records), sample);
     }
 
-    private Task<(IngestSource Source, long Lines, long Records)> ValidateSequentiallyAsync(
+    private Task<(IngestSource Source, long Lines, long Records, IReadOnlyList<ParsedRecord> Sample)> ValidateSequentiallyAsync(
         IngestKind kind, IngestSource source, DateTimeOffset now, ErrorLog errors, List<string> temporaryFiles, Stopwatch stopwatch, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(
             () =>
@@ -368,6 +380,8 @@ public sealed class NdjsonIngestor
 
                 long lines;
                 long records = 0;
+                var sample = new List<ParsedRecord>();
+                var sampling = options.DryRun ? options.SampleRecords : 0;
                 using (copy)
                 using (var stream = source.Open())
                 {
@@ -387,6 +401,10 @@ public sealed class NdjsonIngestor
                         {
                             errors.Add(new IngestError(kind, source.Name, reader.LineNumber, reason, source.LineUnit));
                         }
+                        else if (sample.Count < sampling)
+                        {
+                            sample.Add(ParsedRecord.Decode(kind, reader.LineNumber, scratch.Written.Span));
+                        }
 
                         scratch.Clear();
                         if (progress.Due(reader.LineNumber))
@@ -399,7 +417,7 @@ public sealed class NdjsonIngestor
                     lines = reader.LineNumber;
                 }
 
-                return (result, lines, records);
+                return (result, lines, records, (IReadOnlyList<ParsedRecord>)sample);
             },
             cancellationToken,
             TaskCreationOptions.LongRunning,

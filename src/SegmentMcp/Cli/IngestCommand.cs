@@ -126,6 +126,21 @@ internal static class IngestCommand
             ? Console.Out.WriteLineAsync($"{string.Empty,-10}{(source.Kind == IngestKind.Events ? "event" : "profile")} properties: {string.Join(", ", names)}")
             : Task.CompletedTask;
 
+    /// <summary>A dry run's first good records as they would be stored, one JSON object a line: a mapping checked by eye.</summary>
+    private static async Task WriteSampleAsync(IngestSourceResult source)
+    {
+        if (source.Sample is not { Count: > 0 } sample)
+        {
+            return;
+        }
+
+        await Console.Out.WriteLineAsync($"{string.Empty,-10}as stored, the first {(sample.Count == 1 ? "record" : $"{sample.Count} records")}:").ConfigureAwait(false);
+        foreach (var record in sample)
+        {
+            await Console.Out.WriteLineAsync($"{string.Empty,-10}{record.ToJson(source.LineUnit).ToJsonString(SegmentsCommand.CompactJson)}").ConfigureAwait(false);
+        }
+    }
+
     /// <summary>What a real run would have written; exit 1 when it would have written nothing because of bad lines.</summary>
     private static async Task<int> ReportDryRunAsync(IngestResult result, bool skipInvalid)
     {
@@ -135,6 +150,7 @@ internal static class IngestCommand
                 CultureInfo.InvariantCulture,
                 $"{Name(source.Kind) + ":",-10}{source.ValidRecords:N0} rows would be written from {source.Source} ({source.Lines:N0} {source.LineUnit}s{(source.InvalidLines > 0 ? $", {source.InvalidLines:N0} bad" : string.Empty)})")).ConfigureAwait(false);
             await WritePropertiesAsync(source).ConfigureAwait(false);
+            await WriteSampleAsync(source).ConfigureAwait(false);
         }
 
         var rejected = result.InvalidLines > 0 && !skipInvalid;

@@ -19,7 +19,7 @@ internal static partial class SegmentsCommand
 
     private static readonly Option<DateTime?> CheckAsOf = Flags.Time("--as-of", "Check at this time (default now): whether the profile was (or will be) in the segment then.");
 
-    private static readonly JsonSerializerOptions CompactJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonSerializerOptions CompactJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static Command CheckVerb() => CommandLine.Verb(
         "check",

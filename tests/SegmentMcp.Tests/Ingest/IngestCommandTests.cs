@@ -96,6 +96,17 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Contains($"events:   2 rows would be written from {events} (3 lines, 1 bad)", refused.StandardOutput, StringComparison.Ordinal);
         Assert.Contains($"profiles: 2 rows would be written from {profiles} (3 lines)\n          profile properties: city\n", refused.StandardOutput.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Contains("dry run: nothing written; with 1 bad line a real run would write nothing either", refused.StandardOutput, StringComparison.Ordinal);
+        // The good records as they would be stored, one JSON object a line under each input.
+        Assert.Contains(
+            string.Join(
+                "\n",
+                "          as stored, the first 2 records:",
+                """          {"line":1,"profile_id":"p1","metric":"Placed Order","timestamp":"2026-11-20T10:00:00.000Z","value":42.5,"properties":{"category":"shoes"}}""",
+                """          {"line":3,"profile_id":"p2","metric":"Placed Order","timestamp":"2026-11-20T10:00:00.000Z","value":42.5,"properties":{"category":"shoes"}}""",
+                "profiles: "),
+            refused.StandardOutput.ReplaceLineEndings("\n"),
+            StringComparison.Ordinal);
+        Assert.Matches("""profile properties: city\n +as stored, the first 2 records:\n +\{"line":2,"profile_id":"p1","updated_at":"[0-9T:.-]+Z","properties":\{"city":"Boston"\}\}\n""", refused.StandardOutput.ReplaceLineEndings("\n"));
         Assert.Equal(0, skipping.ExitCode);
         Assert.EndsWith("dry run: nothing written\n", skipping.StandardOutput.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Equal(0, clean.ExitCode);

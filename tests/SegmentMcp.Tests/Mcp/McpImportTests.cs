@@ -103,6 +103,11 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         Assert.Equal((true, 4L, 0L, 2L, 2L), ((bool)check["dry_run"]!, (long)check["lines"]!, (long)check["rows_written"]!, (long)check["valid_rows"]!, (long)check["invalid_lines"]!));
         Assert.Equal([2L, 3L], check["problems"]!.AsArray().Select(p => (long)p!["line"]!));
         Assert.False(check.AsObject().ContainsKey("properties")); // ndjson records name their own
+        // The good records as they would be stored (the server's company, times in UTC), to check with the user.
+        Assert.Equal(
+            """[{"line":1,"profile_id":"p1","metric":"Opened Email","timestamp":"2026-11-20T10:00:00.000Z","value":null,"properties":{}},{"line":4,"profile_id":"p4","metric":"Opened Email","timestamp":"2026-11-21T10:00:00.000Z","value":null,"properties":{}}]""",
+            check["sample"]!.ToJsonString());
+        Assert.False(loaded.AsObject().ContainsKey("sample"));
 
         Assert.Equal(("ndjson", 4L, 2L, 2L), ((string)loaded["format"]!, (long)loaded["lines"]!, (long)loaded["rows_written"]!, (long)loaded["invalid_lines"]!));
         Assert.Equal([2L, 3L], loaded["problems"]!.AsArray().Select(p => (long)p!["line"]!));
@@ -207,6 +212,8 @@ public sealed class McpImportTests(McpFixture fixture) : IClassFixture<McpFixtur
         var checkedOnly = await server.CallAsync("import_file", new { path = bad, kind = "events", dry_run = true });
         var problem = Assert.Single(checkedOnly["problems"]!.AsArray())!;
         Assert.Equal((2L, false), ((long)problem["record"]!, problem.AsObject().ContainsKey("line")));
+        var sampled = Assert.Single(checkedOnly["sample"]!.AsArray())!;
+        Assert.Equal((1L, false), ((long)sampled["record"]!, sampled.AsObject().ContainsKey("line")));
 
         Assert.Equal(
             ["cut.json: Its JSON array cannot be read, so none of its records can; tell the user what is wrong with the file.", "line 2: the file ends before the array's closing ']' (after record 1 and a comma): was the export cut short?"],

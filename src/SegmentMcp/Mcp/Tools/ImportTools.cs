@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using ModelContextProtocol;
@@ -43,7 +44,8 @@ internal sealed record ImportFileResult(
     double Seconds,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? DryRun = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? ValidRows = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Properties = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Properties = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<JsonObject>? Sample = null);
 
 /// <summary>
 /// Loads a file from the user's computer into this workspace: events or profile records through the same ingest as
@@ -72,8 +74,9 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         "userId", "metric": "event", "properties": "traits"}, or "properties.distinct_id" for a member of an object (a
         record lacking a field names the key it looks like instead); metric names the event of every row without one (an orders export: "Placed Order"). Every line is checked first: by default one bad
         line loads nothing, and the error lists the bad lines; skip_invalid loads the good lines and lists the bad ones
-        (only when the user agrees to leave them out); dry_run checks the whole file and loads nothing (valid_rows, and
-        the bad lines in problems). For a csv, properties names the columns loaded as properties: for events, event
+        (only when the user agrees to leave them out); dry_run checks the whole file and loads nothing (valid_rows, the
+        bad lines in problems, and sample: the first 5 good records as they would be stored, to check with the user that
+        each column landed where meant: the times, the value, numbers as numbers). For a csv, properties names the columns loaded as properties: for events, event
         properties (use them in an event condition's where), for profiles, profile properties. Loading the same file
         again stores nothing twice. Saved segments take the new data
         at their next evaluation; call refresh_segments for it now, then describe_schema shows the new names. Example:
@@ -90,7 +93,7 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         [Description("Events without a metric (a csv without a metric column, records without the field): the metric of each, e.g. \"Placed Order\".")] string? metric = null,
         [Description("ndjson/json: a property holding an object (traits' {\"address\": {\"city\": …}}) becomes a property per member, named address.city, so conditions can compare it; arrays stay JSON text. Default false: the object is one property holding its JSON text.")] bool? flatten = null,
         [Description("Load the good lines and list the bad ones, instead of loading nothing when a line is bad; only when the user agreed. Default false.")] bool? skip_invalid = null,
-        [Description("Check the file and load nothing: valid_rows says how many rows a load would write, problems lists the bad lines. Default false.")] bool? dry_run = null,
+        [Description("Check the file and load nothing: valid_rows says how many rows a load would write, problems lists the bad lines, sample shows the first 5 good records as they would be stored. Default false.")] bool? dry_run = null,
         CancellationToken cancellationToken = default)
     {
         var file = SourcePath(path);
@@ -150,7 +153,8 @@ internal sealed partial class ImportTools(ITenantAccessor tenant, IClickHouseEng
         var loaded = result.Sources.Single();
         if (dry_run == true)
         {
-            return new ImportFileResult(file, kind, fileFormat, loaded.Lines, 0, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), DryRun: true, ValidRows: loaded.ValidRecords, Properties: loaded.CsvProperties);
+            return new ImportFileResult(file, kind, fileFormat, loaded.Lines, 0, loaded.InvalidLines, problems.Count > 0 ? problems : null, Math.Round(result.Elapsed.TotalSeconds, 3), DryRun: true, ValidRows: loaded.ValidRecords, Properties: loaded.CsvProperties,
+                Sample: loaded.Sample is { Count: > 0 } sample ? [.. sample.Select(r => r.ToJson(loaded.LineUnit))] : null);
         }
 
         if (token is { } progressToken)
