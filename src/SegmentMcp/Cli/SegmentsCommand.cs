@@ -48,7 +48,7 @@ internal static partial class SegmentsCommand
 
     public static Command Create()
     {
-        var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, check a profile, versions, delete, export members and changes.");
+        var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, check a profile, versions, delete, export members and changes, watch changes as they are recorded.");
         segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Search, Company, Json, .. EngineSelection.Options], ListAsync));
         segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
         segments.Subcommands.Add(CommandLine.Verb(
@@ -70,6 +70,7 @@ internal static partial class SegmentsCommand
         segments.Subcommands.Add(GrowthVerb());
         segments.Subcommands.Add(CheckVerb());
         segments.Subcommands.Add(VersionsVerb());
+        segments.Subcommands.Add(WatchVerb());
         segments.Subcommands.Add(CommandLine.Verb("delete", "Delete a saved segment with its members and history (refused while another segment uses it).", [Id, Company, .. EngineSelection.Options], DeleteAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "export",

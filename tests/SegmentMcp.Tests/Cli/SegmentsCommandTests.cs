@@ -154,6 +154,97 @@ public sealed class SegmentsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Watch_writes_what_each_round_records_and_posts_a_round_again_after_a_failed_post()
+    {
+        await LoadAsync();
+        var start = Iso(DateTime.UtcNow.AddSeconds(-1));
+        var saved = await RunAsync(Definition(90), "segments", "save", "--file", "-", "--no-evaluate", "--json");
+        Assert.True(saved.ExitCode == 0, saved.StandardError);
+        string id;
+        using (var created = JsonDocument.Parse(saved.StandardOutput))
+        {
+            id = created.RootElement.GetProperty("segment_id").GetString()!;
+        }
+
+        // The round evaluates first: the new segment's members enter, with their city then.
+        var first = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--properties", "city");
+        Assert.True(first.ExitCode == 0, first.StandardError);
+        var entered = first.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(["p1", "p2"], entered.Select(e => (string?)e["profile_id"]));
+        var firstEvaluation = (string)entered[0]["at"]!;
+        Assert.All(entered, e => Assert.Equal((id, "entered", firstEvaluation, "Boston"), ((string?)e["segment_id"], (string?)e["change"], (string?)e["at"], (string?)e["city"])));
+
+        // A new version evaluated at its save: p2 exits; a watch from then on writes just that.
+        var changed = await RunAsync(Definition(30), "segments", "save", "--file", "-", "--id", id, "--json");
+        Assert.True(changed.ExitCode == 0, changed.StandardError);
+        string secondEvaluation;
+        using (var version = JsonDocument.Parse(changed.StandardOutput))
+        {
+            secondEvaluation = version.RootElement.GetProperty("evaluated_at").GetString()!;
+        }
+
+        var csv = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--since", secondEvaluation, "--format", "csv");
+        Assert.True(csv.ExitCode == 0, csv.StandardError);
+        Assert.Equal($"segment_id,profile_id,change,at\n{id},p2,exited,{secondEvaluation}\n", csv.StandardOutput);
+
+        // POSTed: the receiver fails the first request, so the second round sends the same changes again.
+        var port = ServerProcess.FreePort();
+        using var receiver = new System.Net.HttpListener();
+        receiver.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
+        receiver.Start();
+        var bodies = new List<(string? Authorization, JsonObject Body)>();
+        var receiving = Task.Run(async () =>
+        {
+            while (bodies.Count < 2)
+            {
+                var context = await receiver.GetContextAsync();
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                bodies.Add((context.Request.Headers["Authorization"], JsonNode.Parse(await reader.ReadToEndAsync())!.AsObject()));
+                context.Response.StatusCode = bodies.Count == 1 ? 500 : 200;
+                context.Response.Close();
+            }
+        });
+        var posted = await RunAsync(null, "segments", "watch", "--id", id, "--since", start, "--rounds", "2", "--every", "1", "--post", $"http://127.0.0.1:{port}/hook/", "--post-header", "Authorization: Bearer k1");
+        await receiving.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(posted.ExitCode == 0, posted.StandardError);
+        Assert.Equal(string.Empty, posted.StandardOutput);
+        Assert.Contains("500 Internal Server Error; the round's 3 changes are sent again next round", posted.StandardError, StringComparison.Ordinal);
+        Assert.Contains("POST http://127.0.0.1:" + port + "/hook/: 2 entered, 1 exited", posted.StandardError, StringComparison.Ordinal);
+        var expected = new JsonObject
+        {
+            ["company"] = "acme",
+            ["changes"] = new JsonArray(
+                Change(id, "p1", "entered", firstEvaluation),
+                Change(id, "p2", "entered", firstEvaluation),
+                Change(id, "p2", "exited", secondEvaluation)),
+        }.ToJsonString();
+        Assert.Equal([("Bearer k1", expected), ("Bearer k1", expected)], bodies.Select(b => (b.Authorization, b.Body.ToJsonString())));
+    }
+
+    [Fact]
+    public async Task Watch_refuses_what_it_cannot_do_before_reading_anything()
+    {
+        var embedded = await RunAsync(null, "segments", "watch", "--no-evaluate");
+        var notHttp = await RunAsync(null, "segments", "watch", "--post", "ftp://example.test/hook");
+        var headerAlone = await RunAsync(null, "segments", "watch", "--post-header", "Authorization: Bearer k1");
+        var badHeader = await RunAsync(null, "segments", "watch", "--post", "http://127.0.0.1:9/hook", "--post-header", "Bearer k1");
+        var unknown = await RunAsync(null, "segments", "watch", "--id", "nope", "--rounds", "1");
+
+        Assert.Equal((2, 2, 2, 2, 1), (embedded.ExitCode, notHttp.ExitCode, headerAlone.ExitCode, badHeader.ExitCode, unknown.ExitCode));
+        Assert.Contains("--no-evaluate: the embedded data is open in this process alone", embedded.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post must be an http:// or https:// URL, not 'ftp://example.test/hook'", notHttp.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header Bearer k1: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
+        Assert.Contains("no segment 'nope' in 'acme'", unknown.StandardError, StringComparison.Ordinal);
+    }
+
+    private static JsonObject Change(string segmentId, string profileId, string change, string at) =>
+        new() { ["segment_id"] = segmentId, ["profile_id"] = profileId, ["change"] = change, ["at"] = at };
+
+    private static string Iso(DateTime time) => time.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task A_bad_definition_file_stores_nothing_and_says_where()
     {
         await LoadAsync();

@@ -96,7 +96,7 @@ public sealed class ServerProcess : IAsyncDisposable
         await HostProcess.StopAsync(process, TimeSpan.FromSeconds(20), dataPath);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
