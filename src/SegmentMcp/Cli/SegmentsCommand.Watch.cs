@@ -173,17 +173,18 @@ internal static partial class SegmentsCommand
                 await Console.Error.WriteLineAsync($"segment {id} was deleted; no longer watched").ConfigureAwait(false);
             }
 
+            var columns = Columns(properties);
             var lines = await LinesAsync(round.Changes, stop).ConfigureAwait(false);
             if (post is null)
             {
                 foreach (var line in lines)
                 {
-                    await Console.Out.WriteLineAsync(format == "csv" ? MemberWriter.Line("csv", line.Columns, line.Fields) : line.Json.ToJsonString(CompactJson)).ConfigureAwait(false);
+                    await Console.Out.WriteLineAsync(MemberWriter.Line(format, columns, line)).ConfigureAwait(false);
                 }
 
                 await Console.Out.FlushAsync(stop).ConfigureAwait(false);
             }
-            else if (lines.Count > 0 && !await PostAsync(lines, stop).ConfigureAwait(false))
+            else if (lines.Count > 0 && !await PostAsync(columns, lines, stop).ConfigureAwait(false))
             {
                 return true; // Not acknowledged: the next round sends these again.
             }
@@ -192,9 +193,9 @@ internal static partial class SegmentsCommand
             return !named || (await feed.WatchedAsync(stop).ConfigureAwait(false)).Count > 0;
         }
 
-        private async Task<List<(string[] Columns, object?[] Fields, JsonObject Json)>> LinesAsync(IReadOnlyList<FeedChange> changes, CancellationToken stop)
+        /// <summary>Each change's fields in <see cref="Columns"/>' order.</summary>
+        private async Task<List<object?[]>> LinesAsync(IReadOnlyList<FeedChange> changes, CancellationToken stop)
         {
-            var columns = Columns(properties);
             var values = new Dictionary<string, IReadOnlyDictionary<string, object?>>(StringComparer.Ordinal);
             if (properties.Length > 0 && changes.Count > 0)
             {
@@ -210,24 +211,21 @@ internal static partial class SegmentsCommand
                 }
             }
 
-            var lines = new List<(string[], object?[], JsonObject)>(changes.Count);
-            foreach (var change in changes)
+            return [.. changes.Select(change =>
             {
                 var known = values.GetValueOrDefault(change.ProfileId);
-                object?[] fields = [change.SegmentId, change.ProfileId, change.Entered ? "entered" : "exited", Iso(change.At), .. properties.Select(p => known?.GetValueOrDefault(p))];
-                lines.Add((columns, fields, JsonNode.Parse(MemberWriter.Line("ndjson", columns, fields))!.AsObject()));
-            }
-
-            return lines;
+                return (object?[])[change.SegmentId, change.ProfileId, change.Entered ? "entered" : "exited", Iso(change.At), .. properties.Select(p => known?.GetValueOrDefault(p))];
+            })];
         }
 
         /// <summary>POSTs the round in batches; false (said on standard error) when one fails.</summary>
-        private async Task<bool> PostAsync(List<(string[] Columns, object?[] Fields, JsonObject Json)> lines, CancellationToken stop)
+        private async Task<bool> PostAsync(string[] columns, List<object?[]> lines, CancellationToken stop)
         {
             var sent = 0;
             foreach (var batch in lines.Chunk(PostBatch))
             {
-                var body = new JsonObject { ["company"] = company, ["changes"] = new JsonArray([.. batch.Select(l => (JsonNode)l.Json.DeepClone())]) };
+                // The objects of the ndjson lines, a batch at a time: a first round of a large segment holds no JSON for all.
+                var body = new JsonObject { ["company"] = company, ["changes"] = new JsonArray([.. batch.Select(l => JsonNode.Parse(MemberWriter.Line("ndjson", columns, l)))]) };
                 using var request = new HttpRequestMessage(HttpMethod.Post, post) { Content = new StringContent(body.ToJsonString(CompactJson), Encoding.UTF8, "application/json") };
                 foreach (var (name, value) in headers)
                 {
@@ -256,7 +254,7 @@ internal static partial class SegmentsCommand
                 sent += batch.Length;
             }
 
-            var entered = lines.Count(l => (string?)l.Fields[2] == "entered");
+            var entered = lines.Count(l => (string?)l[2] == "entered");
             await Console.Error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{Iso(DateTime.UtcNow)} POST {post}: {entered:N0} entered, {lines.Count - entered:N0} exited")).ConfigureAwait(false);
