@@ -25,6 +25,9 @@ internal sealed class ApiKeys
 
     public int Count => keys.Count;
 
+    /// <summary>The tenants the keys give access to, each once.</summary>
+    public IReadOnlyList<string> Tenants => [.. keys.Select(k => k.Tenant).Distinct(StringComparer.Ordinal)];
+
     public static ApiKeys Load(string path)
     {
         string text;

@@ -13,6 +13,7 @@ using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
 using SegmentMcp.Mcp.Conformance;
 using SegmentMcp.Core.Sql;
+using SegmentMcp.Export;
 
 namespace SegmentMcp.Mcp;
 
@@ -43,10 +44,18 @@ internal static class ServeCommand
     private static readonly Option<int> EvaluateEvery = Flags.Int("--evaluate-every", "SECONDS", "Keep saved segments current in the background every SECONDS (0 = never).", 60, 0, 86_400);
     private static readonly Option<string?> Prompts = Flags.Text("--prompts", "DIR", "The directory of prompt templates to serve (default: prompts/ beside the executable).");
 
+    private static readonly Option<string?> Post = Flags.Text(
+        "--post", "URL", "POST saved segments' entries and exits to this webhook as evaluations record them, checked every --evaluate-every seconds (as segments watch --post).",
+        value => WebhookTarget.UrlProblem("--post", value));
+
+    private static readonly Option<string[]> PostHeaders = Flags.Repeated("--post-header", "\"NAME: VALUE\"", "A header every POST carries, e.g. \"Authorization: Bearer …\" (repeatable).");
+
+    private static readonly Option<string?> PostProperties = Flags.Text("--post-properties", "NAME,…", "Profile properties each POSTed change carries, e.g. email,first_name (values as of the change).");
+
     public static Command Create() => CommandLine.Verb(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
-        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, .. EngineSelection.Options],
+        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, Post, PostHeaders, PostProperties, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
@@ -87,6 +96,7 @@ internal static class ServeCommand
 
         CheckPrompts(prompts);
         var keys = keysPath is null ? null : ApiKeys.Load(keysPath);
+        var webhook = Webhook(args, keys?.Tenants ?? [company], evaluateEvery);
         var streams = http ? default : StdioStreams.Detach();
         // The engine opens in the background, a moment after start-up or at the first call that needs it, whichever
         // comes first: chDB's boot takes both cores for most of a second, and the MCP handshake (initialize,
@@ -102,7 +112,7 @@ internal static class ServeCommand
             var background = new EvaluatorOptions { EvaluateEverySeconds = evaluateEvery, RefreshTimelinesAfterTick = true };
             if (http)
             {
-                await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts, hosts, company, fixtures);
+                await using var app = BuildHttpApp(engine, schema, keys, urls, background, prompts, hosts, company, fixtures, webhook);
                 app.Lifetime.ApplicationStarted.Register(() => Console.Error.WriteLine(Listening(app, keys, company)));
                 await app.RunAsync(stop).ConfigureAwait(false);
             }
@@ -112,15 +122,40 @@ internal static class ServeCommand
                 Console.Error.WriteLine(
                     $"segmentmcp serve: MCP over stdio for company '{company}' on the {selection.Describe()}, database {schema.Database}" +
                     (Console.IsInputRedirected ? string.Empty : " (waiting for an MCP client on standard input; Ctrl+C stops; 'segmentmcp help' lists the verbs)"));
-                await RunStdioAsync(engine, schema, company, streams, background, prompts, stop).ConfigureAwait(false);
+                await RunStdioAsync(engine, schema, company, streams, background, prompts, webhook, stop).ConfigureAwait(false);
             }
         }
 
         return CommandLine.Ok;
     }
 
+    /// <summary>The webhook <c>--post</c> names for <paramref name="tenants"/>, or null without it.</summary>
+    private static WebhookOptions? Webhook(ParseResult args, IReadOnlyList<string> tenants, int evaluateEvery)
+    {
+        var headers = args.ValueOf(PostHeaders)
+            .Select(h => WebhookTarget.Header(h) ?? throw new UsageException($"--post-header {h}: give \"NAME: VALUE\", e.g. \"Authorization: Bearer …\""))
+            .ToList();
+        string[] properties = [.. (args.GetValue(PostProperties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
+        if (args.GetValue(Post) is not { } url)
+        {
+            return headers.Count > 0 || properties.Length > 0 ? throw new UsageException("--post-header and --post-properties: give --post URL as well") : null;
+        }
+
+        // Without background evaluation, changes come from refresh_segments and saves: looked for every minute.
+        return new WebhookOptions(new WebhookTarget(new Uri(url), headers), tenants, TimeSpan.FromSeconds(evaluateEvery > 0 ? evaluateEvery : 60), properties);
+    }
+
+    private static void AddWebhook(IServiceCollection services, WebhookOptions? webhook)
+    {
+        if (webhook is not null)
+        {
+            services.AddSingleton(webhook);
+            services.AddHostedService<WebhookService>();
+        }
+    }
+
     private static async Task RunStdioAsync(
-        IClickHouseEngine engine, StorageSchema schema, string company, (Stream Input, Stream Output) streams, EvaluatorOptions background, string? prompts, CancellationToken stop)
+        IClickHouseEngine engine, StorageSchema schema, string company, (Stream Input, Stream Output) streams, EvaluatorOptions background, string? prompts, WebhookOptions? webhook, CancellationToken stop)
     {
         var builder = Host.CreateEmptyApplicationBuilder(settings: null);
         LogToStandardError(builder.Logging);
@@ -128,6 +163,7 @@ internal static class ServeCommand
         builder.Services.AddSingleton<ITenantAccessor>(new FixedTenant(company));
         builder.Services.AddSingleton(background);
         builder.Services.AddHostedService<EvaluationService>();
+        AddWebhook(builder.Services, webhook);
         builder.Services.AddMcpServer().WithStreamServerTransport(streams.Input, streams.Output).WithSegmentMcp().WithSegmentSubscriptions().WithLocalFileTools();
         using var host = builder.Build();
         await host.RunAsync(stop).ConfigureAwait(false);
@@ -147,7 +183,8 @@ internal static class ServeCommand
         string? prompts,
         HostCheck? hosts = null,
         string company = DefaultCompany,
-        bool conformanceFixtures = false)
+        bool conformanceFixtures = false,
+        WebhookOptions? webhook = null)
     {
         if (keys is null && !conformanceFixtures)
         {
@@ -175,6 +212,7 @@ internal static class ServeCommand
 
         builder.Services.AddSingleton(background);
         builder.Services.AddHostedService<EvaluationService>();
+        AddWebhook(builder.Services, webhook);
         var mcp = builder.Services.AddMcpServer()
             .WithHttpTransport(options =>
             {

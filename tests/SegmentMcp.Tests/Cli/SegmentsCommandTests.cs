@@ -188,29 +188,14 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Equal($"segment_id,profile_id,change,at\n{id},p2,exited,{secondEvaluation}\n", csv.StandardOutput);
 
         // POSTed: the receiver fails the first request, so the second round sends the same changes again.
-        var port = ServerProcess.FreePort();
-        using var receiver = new System.Net.HttpListener();
-        receiver.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
-        receiver.Start();
-        var bodies = new List<(string? Authorization, JsonObject Body)>();
-        var receiving = Task.Run(async () =>
-        {
-            while (bodies.Count < 2)
-            {
-                var context = await receiver.GetContextAsync();
-                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                bodies.Add((context.Request.Headers["Authorization"], JsonNode.Parse(await reader.ReadToEndAsync())!.AsObject()));
-                context.Response.StatusCode = bodies.Count == 1 ? 500 : 200;
-                context.Response.Close();
-            }
-        });
-        var posted = await RunAsync(null, "segments", "watch", "--id", id, "--since", start, "--rounds", "2", "--every", "1", "--post", $"http://127.0.0.1:{port}/hook/", "--post-header", "Authorization: Bearer k1");
-        await receiving.WaitAsync(TimeSpan.FromSeconds(30));
+        using var receiver = new WebhookReceiver("Authorization", 500);
+        var posted = await RunAsync(null, "segments", "watch", "--id", id, "--since", start, "--rounds", "2", "--every", "1", "--post", receiver.Url, "--post-header", "Authorization: Bearer k1");
+        await receiver.WaitForAsync(2);
 
         Assert.True(posted.ExitCode == 0, posted.StandardError);
         Assert.Equal(string.Empty, posted.StandardOutput);
         Assert.Contains("500 Internal Server Error; the round's 3 changes are sent again next round", posted.StandardError, StringComparison.Ordinal);
-        Assert.Contains("POST http://127.0.0.1:" + port + "/hook/: 2 entered, 1 exited", posted.StandardError, StringComparison.Ordinal);
+        Assert.Contains("POST " + receiver.Url + ": 2 entered, 1 exited", posted.StandardError, StringComparison.Ordinal);
         var expected = new JsonObject
         {
             ["company"] = "acme",
@@ -219,7 +204,7 @@ public sealed class SegmentsCommandTests : IDisposable
                 Change(id, "p2", "entered", firstEvaluation),
                 Change(id, "p2", "exited", secondEvaluation)),
         }.ToJsonString();
-        Assert.Equal([("Bearer k1", expected), ("Bearer k1", expected)], bodies.Select(b => (b.Authorization, b.Body.ToJsonString())));
+        Assert.Equal([("Bearer k1", expected), ("Bearer k1", expected)], receiver.Requests);
     }
 
     [Fact]

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SegmentMcp.Core.App;
+using SegmentMcp.Core.Storage;
+
+namespace SegmentMcp.Export;
+
+/// <summary>What <c>serve --post</c> sends where: the webhook, the tenants served, how often, which properties.</summary>
+internal sealed record WebhookOptions(WebhookTarget Target, IReadOnlyList<string> Tenants, TimeSpan Interval, IReadOnlyList<string> Properties);
+
+/// <summary>
+/// <c>serve --post URL</c>: every interval, POSTs the saved segments' entries and exits that evaluations recorded since
+/// the last delivery, for each tenant served, as <c>segments watch --post</c> does (the same feed and bodies): whoever
+/// evaluates (the background tick, <c>refresh_segments</c>, a save, another process on a server), each evaluation is
+/// sent whole once it is complete. A failed POST is logged and that tenant's changes are sent again next time, so a
+/// receiver gets every change at least once. Deliveries start with the changes recorded after the server started.
+/// </summary>
+internal sealed class WebhookService(ISegmentStore segments, IMembershipReader membership, ProfileReader profiles, WebhookOptions options, ILogger<WebhookService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var since = DateTime.UtcNow;
+        var feeds = options.Tenants.Distinct(StringComparer.Ordinal)
+            .Select(tenant => (Tenant: tenant, Feed: new MembershipFeed(segments, membership, tenant, null, since), Delivery: new ChangeDelivery(profiles, tenant, options.Properties)))
+            .ToList();
+        using var http = new HttpClient { Timeout = WebhookTarget.Timeout };
+        logger.LogInformation("Membership changes of {Tenants} go to {Url} every {Seconds:0} s", string.Join(", ", feeds.Select(f => f.Tenant)), options.Target.Url, options.Interval.TotalSeconds);
+        using var timer = new PeriodicTimer(options.Interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                foreach (var (tenant, feed, delivery) in feeds)
+                {
+                    await DeliverAsync(tenant, feed, delivery, http, stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: what was delivered stays delivered.
+        }
+    }
+
+    private async Task DeliverAsync(string tenant, MembershipFeed feed, ChangeDelivery delivery, HttpClient http, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var round = await feed.NextAsync(stoppingToken).ConfigureAwait(false);
+            var rows = await delivery.RowsAsync(round.Changes, stoppingToken).ConfigureAwait(false);
+            if (rows.Count > 0 && await delivery.PostAsync(http, options.Target, rows, stoppingToken).ConfigureAwait(false) is var (problem, received))
+            {
+                logger.LogWarning(
+                    "POST {Url} for {Tenant} failed: {Problem}; its {Count} changes are sent again next time ({Received} of them were received already)",
+                    options.Target.Url, tenant, problem, rows.Count, received);
+                return;
+            }
+
+            feed.Acknowledge(round);
+            if (rows.Count > 0)
+            {
+                logger.LogInformation("POST {Url} for {Tenant}: {Counts}", options.Target.Url, tenant, ChangeDelivery.Counts(rows));
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            // The engine not open yet or gone for a moment: nothing was acknowledged, so the next time reads it all again.
+            logger.LogWarning("Membership changes of {Tenant} could not be read for {Url}; trying again next time: {Reason}", tenant, options.Target.Url, exception.Message);
+        }
+    }
+}

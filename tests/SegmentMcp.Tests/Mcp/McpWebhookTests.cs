@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using SegmentMcp.Tests.Infrastructure;
+
+namespace SegmentMcp.Tests.Mcp;
+
+/// <summary>
+/// <c>serve --post URL</c>: the real server over stdio sends the entries an evaluation records to a webhook, with the
+/// properties asked for, and sends them again after the receiver failed.
+/// </summary>
+[Trait("Category", "Engine")]
+public sealed class McpWebhookTests
+{
+    [Fact]
+    public async Task The_server_posts_a_saved_segments_entries_and_posts_them_again_after_a_failure()
+    {
+        using var directory = new TemporaryDirectory();
+        var now = DateTime.UtcNow;
+        var profiles = Path.Combine(directory.Path, "people.ndjson");
+        var events = Path.Combine(directory.Path, "orders.ndjson");
+        await File.WriteAllLinesAsync(profiles, [
+            """{"profile_id":"ann","properties":{"email":"ann@example.com"}}""",
+            """{"profile_id":"bob","properties":{"email":"bob@example.com"}}""",
+        ]);
+        await File.WriteAllLinesAsync(events, [
+            $$"""{"profile_id":"ann","metric":"Placed Order","timestamp":"{{now.AddDays(-1):yyyy-MM-ddTHH:mm:ssZ}}"}""",
+            $$"""{"profile_id":"carl","metric":"Viewed Product","timestamp":"{{now.AddDays(-1):yyyy-MM-ddTHH:mm:ssZ}}"}""",
+        ]);
+
+        using var receiver = new WebhookReceiver("X-Secret", 503, 204);
+        var errors = new ConcurrentQueue<string>();
+        await using (var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments =
+            [
+                HostProcess.AssemblyPath, "serve", "--company", "shop", "--data", Path.Combine(directory.Path, "data"), "--evaluate-every", "1",
+                "--post", receiver.Url, "--post-header", "X-Secret: s3", "--post-properties", "email",
+            ],
+            Name = "segmentmcp",
+            StandardErrorLines = errors.Enqueue,
+        })))
+        {
+            foreach (var (path, kind) in new[] { (profiles, "profiles"), (events, "events") })
+            {
+                var loaded = await client.CallToolAsync("import_file", new Dictionary<string, object?> { ["path"] = path, ["kind"] = kind });
+                Assert.False(loaded.IsError ?? false, Text(loaded));
+            }
+
+            var created = await client.CallToolAsync("create_segment", new Dictionary<string, object?>
+            {
+                ["definition"] = JsonNode.Parse("""{"name": "Buyers", "condition": {"event": {"metric": "Placed Order", "op": "gte", "value": 1}}}"""),
+            });
+            Assert.False(created.IsError ?? false, Text(created));
+            var segment = JsonNode.Parse(Text(created))!;
+
+            await receiver.WaitForAsync(2);
+            var expected = new JsonObject
+            {
+                ["company"] = "shop",
+                ["changes"] = new JsonArray(new JsonObject
+                {
+                    ["segment_id"] = (string?)segment["segment_id"],
+                    ["profile_id"] = "ann",
+                    ["change"] = "entered",
+                    ["at"] = DateTimeOffset.Parse((string)segment["evaluated_at"]!, CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+                    ["email"] = "ann@example.com",
+                }),
+            }.ToJsonString();
+            Assert.Equal([("s3", expected), ("s3", expected)], receiver.Requests.Take(2));
+
+            var clock = Stopwatch.StartNew();
+            while (!errors.Any(e => e.Contains("POST " + receiver.Url + " for shop: 1 entered, 0 exited", StringComparison.Ordinal)) && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.Contains(errors, e => e.Contains("for shop failed: 503 Service Unavailable; its 1 changes are sent again next time", StringComparison.Ordinal));
+            Assert.Contains(errors, e => e.Contains("POST " + receiver.Url + " for shop: 1 entered, 0 exited", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task A_webhook_flag_without_its_url_or_with_a_bad_one_is_a_usage_error()
+    {
+        var headerAlone = await HostProcess.RunAsync(null, "serve", "--post-header", "X-Secret: s3");
+        var propertiesAlone = await HostProcess.RunAsync(null, "serve", "--post-properties", "email");
+        var notHttp = await HostProcess.RunAsync(null, "serve", "--post", "mailto:ops@example.com");
+        var badHeader = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-header", "no colon");
+
+        Assert.Equal((2, 2, 2, 2), (headerAlone.ExitCode, propertiesAlone.ExitCode, notHttp.ExitCode, badHeader.ExitCode));
+        Assert.Contains("--post-header and --post-properties: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header and --post-properties: give --post URL as well", propertiesAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post must be an http:// or https:// URL, not 'mailto:ops@example.com'", notHttp.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header no colon: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
+    }
+
+    private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+}
