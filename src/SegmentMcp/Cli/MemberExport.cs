@@ -19,7 +19,7 @@ internal static class MemberExport
         value => value is "ids" or "csv" or "ndjson" ? null : $"--format must be ids, csv or ndjson, not '{value}'");
 
     public static readonly Option<string?> Properties = Flags.Text(
-        "--properties", "NAME,…", "Profile properties to add as columns (csv) or fields (ndjson), e.g. email,city: each profile's values at the rows' time (segments export: the members' time; changes: --until; lists export: --as-of or now).");
+        "--properties", "NAME,…", "Profile properties to add as columns (csv) or fields (ndjson), e.g. email,city: each profile's values at the rows' time (segments export: the members' time; changes: --until; watch: a round's last change; lists export: --as-of or now).");
 
     public static readonly Option<string?> Output = Flags.Text("--output", "FILE", "Write the members to FILE instead of standard output (replaced whole, only once every member is read).");
 
