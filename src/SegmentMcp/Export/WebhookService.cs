@@ -9,13 +9,41 @@ namespace SegmentMcp.Export;
 internal sealed record WebhookOptions(WebhookTarget Target, IReadOnlyList<string> Tenants, TimeSpan Interval, IReadOnlyList<string> Properties);
 
 /// <summary>
-/// <c>serve --post URL</c>: every interval, POSTs the saved segments' entries and exits that evaluations recorded since
+/// Said by the serving process's evaluator after an evaluation that changed membership, so the webhook is sent at once
+/// rather than at its next interval.
+/// </summary>
+internal sealed class WebhookSignal : IDisposable
+{
+    private readonly SemaphoreSlim changed = new(0, 1);
+
+    public void Changed()
+    {
+        try
+        {
+            changed.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already said and not yet heard: once is enough.
+        }
+    }
+
+    /// <summary>Waits for <see cref="Changed"/>, at most <paramref name="interval"/>.</summary>
+    public Task<bool> WaitAsync(TimeSpan interval, CancellationToken cancellationToken) => changed.WaitAsync(interval, cancellationToken);
+
+    public void Dispose() => changed.Dispose();
+}
+
+/// <summary>
+/// <c>serve --post URL</c>: after each evaluation of this process that changed membership, and every interval (for
+/// evaluations of other processes, and to retry), POSTs the saved segments' entries and exits that evaluations recorded since
 /// the last delivery, for each tenant served, as <c>segments watch --post</c> does (the same feed and bodies): whoever
 /// evaluates (the background tick, <c>refresh_segments</c>, a save, another process on a server), each evaluation is
 /// sent whole once it is complete. A failed POST is logged and that tenant's changes are sent again next time, so a
 /// receiver gets every change at least once. Deliveries start with the changes recorded after the server started.
 /// </summary>
-internal sealed class WebhookService(ISegmentStore segments, IMembershipReader membership, ProfileReader profiles, WebhookOptions options, ILogger<WebhookService> logger)
+internal sealed class WebhookService(
+    ISegmentStore segments, IMembershipReader membership, ProfileReader profiles, WebhookOptions options, WebhookSignal signal, ILogger<WebhookService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -26,11 +54,11 @@ internal sealed class WebhookService(ISegmentStore segments, IMembershipReader m
             .ToList();
         using var http = new HttpClient { Timeout = WebhookTarget.Timeout };
         logger.LogInformation("Membership changes of {Tenants} go to {Url} every {Seconds:0} s", string.Join(", ", feeds.Select(f => f.Tenant)), options.Target.Url, options.Interval.TotalSeconds);
-        using var timer = new PeriodicTimer(options.Interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                await signal.WaitAsync(options.Interval, stoppingToken).ConfigureAwait(false);
                 foreach (var (tenant, feed, delivery) in feeds)
                 {
                     await DeliverAsync(tenant, feed, delivery, http, stoppingToken).ConfigureAwait(false);

@@ -8,6 +8,7 @@ using ModelContextProtocol.Server;
 using SegmentMcp.Core.App;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Export;
 using SegmentMcp.Mcp.Tools;
 
 namespace SegmentMcp.Mcp;
@@ -52,7 +53,8 @@ internal static class SegmentMcpServer
         services.Remove(evaluator);
         services.AddSingleton<ISegmentEvaluator>(sp => new NotifyingEvaluator(
             evaluator.ImplementationInstance as ISegmentEvaluator ?? (ISegmentEvaluator)evaluator.ImplementationFactory!(sp),
-            sp.GetRequiredService<SegmentSubscriptions>()));
+            sp.GetRequiredService<SegmentSubscriptions>(),
+            sp.GetService<WebhookSignal>()));
         return services;
     }
 

@@ -10,6 +10,7 @@ using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using SegmentMcp.Core.Evaluation;
 using SegmentMcp.Core.Storage;
+using SegmentMcp.Export;
 
 namespace SegmentMcp.Mcp;
 
@@ -305,7 +306,7 @@ internal sealed class SegmentSubscriptions(ITenantAccessor tenant, ILogger<Segme
 /// The evaluator with every tick's report (a failed tick's too) passed to <see cref="SegmentSubscriptions"/>. It owns
 /// the evaluator it wraps: disposing it waits for that one's work after a tick, as the container would have.
 /// </summary>
-internal sealed class NotifyingEvaluator(ISegmentEvaluator inner, SegmentSubscriptions subscriptions) : ISegmentEvaluator, IAsyncDisposable, IDisposable
+internal sealed class NotifyingEvaluator(ISegmentEvaluator inner, SegmentSubscriptions subscriptions, WebhookSignal? webhook = null) : ISegmentEvaluator, IAsyncDisposable, IDisposable
 {
     public ValueTask DisposeAsync() => inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
 
@@ -321,10 +322,20 @@ internal sealed class NotifyingEvaluator(ISegmentEvaluator inner, SegmentSubscri
         catch (TickFailedException failed)
         {
             await subscriptions.PublishAsync(failed.Report, cancellationToken).ConfigureAwait(false);
+            Signal(failed.Report);
             throw;
         }
 
         await subscriptions.PublishAsync(report, cancellationToken).ConfigureAwait(false);
+        Signal(report);
         return report;
+    }
+
+    private void Signal(TickReport report)
+    {
+        if (webhook is not null && report.Segments.Any(s => s.Entered > 0 || s.Exited > 0))
+        {
+            webhook.Changed();
+        }
     }
 }

@@ -45,7 +45,7 @@ internal static class ServeCommand
     private static readonly Option<string?> Prompts = Flags.Text("--prompts", "DIR", "The directory of prompt templates to serve (default: prompts/ beside the executable).");
 
     private static readonly Option<string?> Post = Flags.Text(
-        "--post", "URL", "POST saved segments' entries and exits to this webhook as evaluations record them, checked every --evaluate-every seconds (as segments watch --post).",
+        "--post", "URL", "POST saved segments' entries and exits to this webhook as soon as an evaluation records them (and every --evaluate-every seconds, for other processes' evaluations and retries), as segments watch --post does.",
         value => WebhookTarget.UrlProblem("--post", value));
 
     private static readonly Option<string[]> PostHeaders = Flags.Repeated("--post-header", "\"NAME: VALUE\"", "A header every POST carries, e.g. \"Authorization: Bearer …\" (repeatable).");
@@ -150,6 +150,7 @@ internal static class ServeCommand
         if (webhook is not null)
         {
             services.AddSingleton(webhook);
+            services.AddSingleton<WebhookSignal>();
             services.AddHostedService<WebhookService>();
         }
     }

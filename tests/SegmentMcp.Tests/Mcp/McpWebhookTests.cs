@@ -86,6 +86,35 @@ public sealed class McpWebhookTests
     }
 
     [Fact]
+    public async Task An_evaluation_that_changes_membership_is_posted_at_once_not_at_the_next_interval()
+    {
+        using var directory = new TemporaryDirectory();
+        var events = Path.Combine(directory.Path, "orders.ndjson");
+        await File.WriteAllLinesAsync(events, [$$"""{"profile_id":"ann","metric":"Placed Order","timestamp":"{{DateTime.UtcNow.AddDays(-1):yyyy-MM-ddTHH:mm:ssZ}}"}"""]);
+        using var receiver = new WebhookReceiver("X-Secret");
+
+        // No background evaluation, so the webhook is looked at every 60 s: the save's evaluation must not wait for it.
+        await using var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [HostProcess.AssemblyPath, "serve", "--company", "shop", "--data", Path.Combine(directory.Path, "data"), "--evaluate-every", "0", "--post", receiver.Url],
+            Name = "segmentmcp",
+        }));
+        Assert.False((await client.CallToolAsync("import_file", new Dictionary<string, object?> { ["path"] = events, ["kind"] = "events" })).IsError ?? false);
+        var clock = Stopwatch.StartNew();
+        var created = await client.CallToolAsync("create_segment", new Dictionary<string, object?>
+        {
+            ["definition"] = JsonNode.Parse("""{"name": "Buyers", "condition": {"event": {"metric": "Placed Order", "op": "gte", "value": 1}}}"""),
+        });
+        Assert.False(created.IsError ?? false, Text(created));
+
+        await receiver.WaitForAsync(1);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"posted after {clock.Elapsed.TotalSeconds:0} s");
+        var (_, body) = Assert.Single(receiver.Requests);
+        Assert.Equal(["ann"], JsonNode.Parse(body)!["changes"]!.AsArray().Select(c => (string?)c!["profile_id"]));
+    }
+
+    [Fact]
     public async Task A_webhook_flag_without_its_url_or_with_a_bad_one_is_a_usage_error()
     {
         var headerAlone = await HostProcess.RunAsync(null, "serve", "--post-header", "X-Secret: s3");
