@@ -5,6 +5,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using SegmentMcp.Core.Evaluation;
+using SegmentMcp.Export;
+using SegmentMcp.Mcp;
 using SegmentMcp.Tests.Infrastructure;
 
 namespace SegmentMcp.Tests.Mcp;
@@ -68,7 +71,7 @@ public sealed class McpWebhookTests
                     ["segment_id"] = (string?)segment["segment_id"],
                     ["profile_id"] = "ann",
                     ["change"] = "entered",
-                    ["at"] = DateTimeOffset.Parse((string)segment["evaluated_at"]!, CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+                    ["at"] = Iso((string)segment["evaluated_at"]!),
                     ["email"] = "ann@example.com",
                 }),
             }.ToJsonString();
@@ -115,6 +118,52 @@ public sealed class McpWebhookTests
     }
 
     [Fact]
+    public async Task Over_http_each_tenant_of_the_keys_file_gets_bodies_of_its_own_changes()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await McpTestData.SeedAsync(engine, schema, "acme", string.Empty);
+        await McpTestData.SeedAsync(engine, schema, "globex", "g-");
+        using var receiver = new WebhookReceiver("X-Secret");
+        var keys = ApiKeys.Parse("acme-key-0123456789abcdef acme\nglobex-key-0123456789abcdef globex\n", "keys");
+        var url = $"http://127.0.0.1:{ServerProcess.FreePort()}";
+        var webhook = new WebhookOptions(new WebhookTarget(new Uri(receiver.Url), [("X-Secret", "s3")]), keys.Tenants, TimeSpan.FromMinutes(5), ["city"]);
+        await using var app = ServeCommand.BuildHttpApp(engine, schema, keys, url, new EvaluatorOptions { EvaluateEverySeconds = 0 }, McpTestData.PromptsDirectory(), webhook: webhook);
+        await app.StartAsync();
+        var saved = new Dictionary<string, JsonNode>();
+        foreach (var (tenant, key) in new[] { ("acme", "acme-key-0123456789abcdef"), ("globex", "globex-key-0123456789abcdef") })
+        {
+            await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = new Uri(url),
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
+            }));
+            var created = await client.CallToolAsync("create_segment", new Dictionary<string, object?> { ["definition"] = JsonNode.Parse(McpTestData.BostonOpeners) });
+            Assert.False(created.IsError ?? false, Text(created));
+            saved[tenant] = JsonNode.Parse(Text(created))!;
+        }
+
+        await receiver.WaitForAsync(2);
+        await app.StopAsync();
+
+        // Posted at each save's evaluation (the interval is minutes), each company's own members with their city.
+        string Expected(string tenant, string prefix) => new JsonObject
+        {
+            ["company"] = tenant,
+            ["changes"] = new JsonArray([.. new[] { "p1", "p2" }.Select(p => (JsonNode)new JsonObject
+            {
+                ["segment_id"] = (string?)saved[tenant]["segment_id"],
+                ["profile_id"] = prefix + p,
+                ["change"] = "entered",
+                ["at"] = Iso((string)saved[tenant]["evaluated_at"]!),
+                ["city"] = "Boston",
+            })]),
+        }.ToJsonString();
+        Assert.Equal([Expected("acme", string.Empty), Expected("globex", "g-")], receiver.Requests.Select(r => r.Body).Order(StringComparer.Ordinal));
+        Assert.All(receiver.Requests, r => Assert.Equal("s3", r.Header));
+    }
+
+    [Fact]
     public async Task A_webhook_flag_without_its_url_or_with_a_bad_one_is_a_usage_error()
     {
         var headerAlone = await HostProcess.RunAsync(null, "serve", "--post-header", "X-Secret: s3");
@@ -128,6 +177,10 @@ public sealed class McpWebhookTests
         Assert.Contains("--post must be an http:// or https:// URL, not 'mailto:ops@example.com'", notHttp.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post-header no colon: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
     }
+
+    /// <summary>A tool's time as the webhook writes it, to the millisecond.</summary>
+    private static string Iso(string time) =>
+        DateTimeOffset.Parse(time, CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
     private static string Text(CallToolResult result) => string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
 }
