@@ -29,7 +29,7 @@ internal static class ListsCommand
 
     public static Command Create()
     {
-        var lists = new Command("lists", "Static lists of profile ids.");
+        var lists = new Command("lists", "Static lists of profile ids: import, remove, list, export, delete.");
         lists.Subcommands.Add(CommandLine.Verb(
             "import",
             "Put the profile ids of a file (one per line) on a static list, creating the list when missing.",
@@ -45,6 +45,11 @@ internal static class ListsCommand
             "Write the profile ids on a static list now (or --as-of a past time), in id order: one a line (what import reads), or csv/ndjson with profile properties.",
             [ListId, Company, MemberExport.Format, MemberExport.Properties, AsOf, MemberExport.Output, MemberExport.Excel, .. EngineSelection.Options],
             ExportAsync));
+        lists.Subcommands.Add(CommandLine.Verb(
+            "remove",
+            "Take the profile ids of a file (one per line, or a csv's profile_id or --column) off a static list; the list and its history stay.",
+            [ListId, File, ProfileIdFile.Column, Company, .. EngineSelection.Options],
+            RemoveAsync));
         lists.Subcommands.Add(CommandLine.Verb(
             "delete",
             "Delete a static list with its whole add/remove history (refused while a saved segment uses it).",
@@ -103,6 +108,38 @@ internal static class ListsCommand
                 $"list {id}{(created ? " (created)" : string.Empty)}: {ids.Count:N0} ids read, {added:N0} added, {ids.Count - added:N0} already on it, {size:N0} on the list")).ConfigureAwait(false);
             return CommandLine.Ok;
         }
+    }
+
+    private static async Task<int> RemoveAsync(ParseResult args, CancellationToken stop)
+    {
+        var id = RequiredId(args);
+        var file = args.GetValue(File) ?? throw new UsageException("give --file FILE (or - for standard input)");
+        if (await ProfileIdFile.ReadOrReportAsync(file, args.GetValue(ProfileIdFile.Column), "lists remove", "nothing was removed", stop).ConfigureAwait(false) is not { } ids)
+        {
+            return CommandLine.Failed;
+        }
+
+        return await WithServicesAsync(args, async (services, company) =>
+        {
+            var lists = services.GetRequiredService<ListStore>();
+            if (await FindAsync(lists, company, id, stop).ConfigureAwait(false) is null)
+            {
+                return CommandLine.Failed;
+            }
+
+            // Earlier lists stay answerable: a removal is a row of its own, so members_at before it still has them.
+            var removed = 0;
+            foreach (var batch in ids.Chunk(ListStore.MaxProfilesPerCall))
+            {
+                removed += (await lists.RemoveAsync(company, id, batch, stop).ConfigureAwait(false)).Changed;
+            }
+
+            var size = (await lists.GetAsync(company, id, stop).ConfigureAwait(false))?.Size ?? 0;
+            await Console.Out.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"list {id}: {ids.Count:N0} ids read, {removed:N0} removed, {ids.Count - removed:N0} not on it, {size:N0} on the list")).ConfigureAwait(false);
+            return CommandLine.Ok;
+        }, stop).ConfigureAwait(false);
     }
 
     private static Task<int> ListAsync(ParseResult args, CancellationToken stop) =>

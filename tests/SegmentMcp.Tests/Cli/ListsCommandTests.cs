@@ -39,6 +39,33 @@ public sealed class ListsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Remove_takes_ids_off_a_list_and_its_history_keeps_who_was_on_it_before()
+    {
+        Task<(int ExitCode, string StandardOutput, string StandardError)> Run(string? input, params string[] arguments) =>
+            HostProcess.RunAsync(input, [.. arguments, "--company", "acme", "--data", Data]);
+        var imported = await Run("u1\nu2\nu3\n", "lists", "import", "--id", "vips", "--file", "-");
+        Assert.True(imported.ExitCode == 0, imported.StandardError);
+        var before = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+        await Task.Delay(50);
+
+        var removed = await Run("profile_id,city\nu2,Boston\nu9,Rome\n", "lists", "remove", "--id", "vips", "--file", "-");
+        var now = await Run(null, "lists", "export", "--id", "vips");
+        var then = await Run(null, "lists", "export", "--id", "vips", "--as-of", before);
+        var unknown = await Run("u1\n", "lists", "remove", "--id", "vip", "--file", "-");
+        var bad = await Run("u1\n" + new string('x', 1001) + "\n", "lists", "remove", "--id", "vips", "--file", "-");
+
+        Assert.True(removed.ExitCode == 0, removed.StandardError);
+        Assert.Equal("list vips: 2 ids read, 1 removed, 1 not on it, 2 on the list\n", removed.StandardOutput);
+        Assert.Equal("u1\nu3\n", now.StandardOutput);
+        Assert.Equal("u1\nu2\nu3\n", then.StandardOutput);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("no list 'vip' in 'acme'. Did you mean 'vips'?", unknown.StandardError, StringComparison.Ordinal);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("nothing was removed", bad.StandardError, StringComparison.Ordinal);
+        Assert.Equal("u1\nu3\n", (await Run(null, "lists", "export", "--id", "vips")).StandardOutput);
+    }
+
+    [Fact]
     public async Task Ids_in_utf16_are_read_and_bytes_that_are_not_utf8_are_named()
     {
         var utf16 = Path.Combine(directory, "ids-utf16.txt");
