@@ -37,12 +37,20 @@ public sealed class FeedRound
 /// </summary>
 /// <param name="segmentIds">The segments to watch; null watches every saved segment of the tenant, those saved later too.</param>
 /// <param name="since">The earliest change time delivered (a segment first evaluated later delivers its first members as entries).</param>
-public sealed class MembershipFeed(ISegmentStore segments, IMembershipReader membership, string tenant, IReadOnlyCollection<string>? segmentIds, DateTime since)
+/// <param name="resumeAt">Where an earlier feed stopped, per segment (its <see cref="Positions"/>), to go on from there.</param>
+public sealed class MembershipFeed(
+    ISegmentStore segments, IMembershipReader membership, string tenant, IReadOnlyCollection<string>? segmentIds, DateTime since, IReadOnlyDictionary<string, DateTime>? resumeAt = null)
 {
     /// <summary>Log rows read per statement.</summary>
     internal const int Page = 10_000;
 
-    private readonly Dictionary<string, DateTime> positions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> positions = new(resumeAt ?? new Dictionary<string, DateTime>(), StringComparer.Ordinal);
+
+    /// <summary>The earliest change time delivered for a segment without a position.</summary>
+    public DateTime Since => since;
+
+    /// <summary>Per segment delivered from, the time its next round reads from: what a later feed resumes at.</summary>
+    public IReadOnlyDictionary<string, DateTime> Positions => new Dictionary<string, DateTime>(positions, StringComparer.Ordinal);
     private readonly HashSet<string> deleted = new(StringComparer.Ordinal);
 
     /// <summary>The segments watched that are not deleted (all of the tenant's when none were named).</summary>
@@ -103,5 +111,9 @@ public sealed class MembershipFeed(ISegmentStore segments, IMembershipReader mem
         }
 
         deleted.UnionWith(round.Deleted);
+        foreach (var id in round.Deleted)
+        {
+            positions.Remove(id); // Said once; a resumed feed need not say it again.
+        }
     }
 }

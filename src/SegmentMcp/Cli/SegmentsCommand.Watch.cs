@@ -33,12 +33,16 @@ internal static partial class SegmentsCommand
         "--post", "URL", $"POST each round's changes to URL as JSON, {WebhookTarget.Batch:N0} a request, instead of writing them: {{\"company\", \"changes\": [{{segment_id, profile_id, change, at}}, …]}}; a failed POST sends them again next round.",
         value => WebhookTarget.UrlProblem("--post", value));
 
+    private static readonly Option<string?> State = Flags.Text(
+        "--state", "FILE", "Keep where the watch stopped in FILE, and go on from there when it is given again (nothing recorded meanwhile is lost; default: start from --since or now each time).",
+        value => FeedStateFile.Problem("--state", value));
+
     private static readonly Option<string[]> PostHeaders = Flags.Repeated("--post-header", "\"NAME: VALUE\"", "A header every POST carries, e.g. \"Authorization: Bearer …\" (repeatable).");
 
     private static Command WatchVerb() => CommandLine.Verb(
         "watch",
         "Print saved segments' entries and exits as they are recorded (or POST them to a URL), evaluating every --every seconds.",
-        [WatchIds, Company, Every, Rounds, WatchSince, WatchFormat, MemberExport.Properties, ReadOnly, Post, PostHeaders, .. EngineSelection.Options],
+        [WatchIds, Company, Every, Rounds, WatchSince, State, WatchFormat, MemberExport.Properties, ReadOnly, Post, PostHeaders, .. EngineSelection.Options],
         WatchAsync);
 
     private static Task<int> WatchAsync(ParseResult args, CancellationToken stop)
@@ -62,6 +66,7 @@ internal static partial class SegmentsCommand
         }
 
         var since = args.GetValue(WatchSince) ?? DateTime.UtcNow;
+        var state = args.GetValue(State) is { } statePath ? new FeedStateFile(statePath, "--state") : null;
         return WithServicesAsync(args, async (services, company) =>
         {
             foreach (var id in ids)
@@ -77,11 +82,12 @@ internal static partial class SegmentsCommand
                 return CommandLine.Failed;
             }
 
-            var feed = new MembershipFeed(services.GetRequiredService<ISegmentStore>(), services.GetRequiredService<IMembershipReader>(), company, ids.Length == 0 ? null : ids, since);
+            var feed = state?.Resume(services.GetRequiredService<ISegmentStore>(), services.GetRequiredService<IMembershipReader>(), company, ids.Length == 0 ? null : ids, since)
+                ?? new MembershipFeed(services.GetRequiredService<ISegmentStore>(), services.GetRequiredService<IMembershipReader>(), company, ids.Length == 0 ? null : ids, since);
             using var http = post is null ? null : new HttpClient { Timeout = WebhookTarget.Timeout };
             var delivery = new ChangeDelivery(services.GetRequiredService<ProfileReader>(), company, properties);
             var watched = ids.Length == 0 ? $"every saved segment of '{company}'" : string.Join(", ", ids);
-            await Console.Error.WriteLineAsync($"segmentmcp segments watch: {watched}, changes from {Iso(since)}, {(evaluate ? "evaluating" : "reading")} every {every.TotalSeconds:0} s{(post is null ? string.Empty : $", POST to {post.Url}")}; Ctrl+C stops").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"segmentmcp segments watch: {watched}, changes from {(state is not null && feed.Positions.Count > 0 ? $"where {state.Path} left off" : Iso(feed.Since))}, {(evaluate ? "evaluating" : "reading")} every {every.TotalSeconds:0} s{(post is null ? string.Empty : $", POST to {post.Url}")}; Ctrl+C stops").ConfigureAwait(false);
             if (format == "csv" && post is null)
             {
                 await Console.Out.WriteLineAsync(string.Join(',', delivery.Columns)).ConfigureAwait(false);
@@ -96,7 +102,9 @@ internal static partial class SegmentsCommand
                         await EvaluateForWatchAsync(services, company, stop).ConfigureAwait(false);
                     }
 
-                    if (!await WatchRoundAsync(feed, delivery, ids.Length > 0, format, post, http, stop).ConfigureAwait(false))
+                    var going = await WatchRoundAsync(feed, delivery, ids.Length > 0, format, post, http, stop).ConfigureAwait(false);
+                    state?.Save([(company, feed)]);
+                    if (!going)
                     {
                         await Console.Error.WriteLineAsync("segmentmcp segments watch: every watched segment was deleted").ConfigureAwait(false);
                         return CommandLine.Ok;

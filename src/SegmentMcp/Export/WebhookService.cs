@@ -6,7 +6,8 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Export;
 
 /// <summary>What <c>serve --post</c> sends where: the webhook, the tenants served, how often, which properties.</summary>
-internal sealed record WebhookOptions(WebhookTarget Target, IReadOnlyList<string> Tenants, TimeSpan Interval, IReadOnlyList<string> Properties);
+/// <param name="State">Where deliveries stopped, to go on from there after a restart (null: from each start).</param>
+internal sealed record WebhookOptions(WebhookTarget Target, IReadOnlyList<string> Tenants, TimeSpan Interval, IReadOnlyList<string> Properties, FeedStateFile? State = null);
 
 /// <summary>
 /// Said by the serving process's evaluator after an evaluation that changed membership, so the webhook is sent at once
@@ -40,7 +41,8 @@ internal sealed class WebhookSignal : IDisposable
 /// the last delivery, for each tenant served, as <c>segments watch --post</c> does (the same feed and bodies): whoever
 /// evaluates (the background tick, <c>refresh_segments</c>, a save, another process on a server), each evaluation is
 /// sent whole once it is complete. A failed POST is logged and that tenant's changes are sent again next time, so a
-/// receiver gets every change at least once. Deliveries start with the changes recorded after the server started.
+/// receiver gets every change at least once. Deliveries start with the changes recorded after the server started, or
+/// with <see cref="WebhookOptions.State"/> where the last run stopped.
 /// </summary>
 internal sealed class WebhookService(
     ISegmentStore segments, IMembershipReader membership, ProfileReader profiles, WebhookOptions options, WebhookSignal signal, ILogger<WebhookService> logger)
@@ -50,7 +52,10 @@ internal sealed class WebhookService(
     {
         var since = DateTime.UtcNow;
         var feeds = options.Tenants.Distinct(StringComparer.Ordinal)
-            .Select(tenant => (Tenant: tenant, Feed: new MembershipFeed(segments, membership, tenant, null, since), Delivery: new ChangeDelivery(profiles, tenant, options.Properties)))
+            .Select(tenant => (
+                Tenant: tenant,
+                Feed: options.State?.Resume(segments, membership, tenant, null, since) ?? new MembershipFeed(segments, membership, tenant, null, since),
+                Delivery: new ChangeDelivery(profiles, tenant, options.Properties)))
             .ToList();
         using var http = new HttpClient { Timeout = WebhookTarget.Timeout };
         logger.LogInformation("Membership changes of {Tenants} go to {Url} every {Seconds:0} s", string.Join(", ", feeds.Select(f => f.Tenant)), options.Target.Url, options.Interval.TotalSeconds);
@@ -59,9 +64,15 @@ internal sealed class WebhookService(
             while (true)
             {
                 await signal.WaitAsync(options.Interval, stoppingToken).ConfigureAwait(false);
+                var delivered = false;
                 foreach (var (tenant, feed, delivery) in feeds)
                 {
-                    await DeliverAsync(tenant, feed, delivery, http, stoppingToken).ConfigureAwait(false);
+                    delivered |= await DeliverAsync(tenant, feed, delivery, http, stoppingToken).ConfigureAwait(false);
+                }
+
+                if (delivered && options.State is { } state)
+                {
+                    Remember(state, feeds.Select(f => (f.Tenant, f.Feed)));
                 }
             }
         }
@@ -71,7 +82,21 @@ internal sealed class WebhookService(
         }
     }
 
-    private async Task DeliverAsync(string tenant, MembershipFeed feed, ChangeDelivery delivery, HttpClient http, CancellationToken stoppingToken)
+    private void Remember(FeedStateFile state, IEnumerable<(string Tenant, MembershipFeed Feed)> feeds)
+    {
+        try
+        {
+            state.Save(feeds);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // Deliveries go on; a restart would send again what came after the last state written.
+            logger.LogWarning("Where the webhook deliveries stopped could not be kept in {Path}: {Reason}", state.Path, exception.Message);
+        }
+    }
+
+    /// <summary>One tenant's round; true when it was delivered (acknowledged), whether or not it held changes.</summary>
+    private async Task<bool> DeliverAsync(string tenant, MembershipFeed feed, ChangeDelivery delivery, HttpClient http, CancellationToken stoppingToken)
     {
         try
         {
@@ -82,7 +107,7 @@ internal sealed class WebhookService(
                 logger.LogWarning(
                     "POST {Url} for {Tenant} failed: {Problem}; its {Count} changes are sent again next time ({Received} of them were received already)",
                     options.Target.Url, tenant, problem, rows.Count, received);
-                return;
+                return false;
             }
 
             feed.Acknowledge(round);
@@ -90,11 +115,14 @@ internal sealed class WebhookService(
             {
                 logger.LogInformation("POST {Url} for {Tenant}: {Counts}", options.Target.Url, tenant, ChangeDelivery.Counts(rows));
             }
+
+            return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
             // The engine not open yet or gone for a moment: nothing was acknowledged, so the next time reads it all again.
             logger.LogWarning("Membership changes of {Tenant} could not be read for {Url}; trying again next time: {Reason}", tenant, options.Target.Url, exception.Message);
+            return false;
         }
     }
 }

@@ -50,12 +50,16 @@ internal static class ServeCommand
 
     private static readonly Option<string[]> PostHeaders = Flags.Repeated("--post-header", "\"NAME: VALUE\"", "A header every POST carries, e.g. \"Authorization: Bearer …\" (repeatable).");
 
+    private static readonly Option<string?> PostState = Flags.Text(
+        "--post-state", "FILE", "Keep where the webhook deliveries stopped in FILE, and go on from there at the next start (nothing recorded while the server was down is lost).",
+        value => FeedStateFile.Problem("--post-state", value));
+
     private static readonly Option<string?> PostProperties = Flags.Text("--post-properties", "NAME,…", "Profile properties each POSTed change carries, e.g. email,first_name (values as of the change).");
 
     public static Command Create() => CommandLine.Verb(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
-        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, Post, PostHeaders, PostProperties, .. EngineSelection.Options],
+        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, Post, PostHeaders, PostProperties, PostState, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
@@ -136,13 +140,17 @@ internal static class ServeCommand
             .Select(h => WebhookTarget.Header(h) ?? throw new UsageException($"--post-header {h}: give \"NAME: VALUE\", e.g. \"Authorization: Bearer …\""))
             .ToList();
         string[] properties = [.. (args.GetValue(PostProperties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
+        var state = args.GetValue(PostState) is { } statePath ? new FeedStateFile(statePath, "--post-state") : null;
         if (args.GetValue(Post) is not { } url)
         {
-            return headers.Count > 0 || properties.Length > 0 ? throw new UsageException("--post-header and --post-properties: give --post URL as well") : null;
+            return headers.Count > 0 || properties.Length > 0 || state is not null ? throw new UsageException("--post-header, --post-properties and --post-state: give --post URL as well") : null;
         }
 
+        // Read now: a state file that cannot be read stops start-up with its name, rather than a delivery later.
+        _ = state?.Load();
+
         // Without background evaluation, changes come from refresh_segments and saves: looked for every minute.
-        return new WebhookOptions(new WebhookTarget(new Uri(url), headers), tenants, TimeSpan.FromSeconds(evaluateEvery > 0 ? evaluateEvery : 60), properties);
+        return new WebhookOptions(new WebhookTarget(new Uri(url), headers), tenants, TimeSpan.FromSeconds(evaluateEvery > 0 ? evaluateEvery : 60), properties, state);
     }
 
     private static void AddWebhook(IServiceCollection services, WebhookOptions? webhook)

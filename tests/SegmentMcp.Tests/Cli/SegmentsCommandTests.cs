@@ -187,6 +187,19 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.True(csv.ExitCode == 0, csv.StandardError);
         Assert.Equal($"segment_id,profile_id,change,at\n{id},p2,exited,{secondEvaluation}\n", csv.StandardOutput);
 
+        // With a state file a second watch goes on where the first stopped, without --since.
+        var stateFile = Path.Combine(directory, "watch-state.json");
+        var resumedFirst = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--since", start, "--state", stateFile, "--format", "csv");
+        var resumedAgain = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--state", stateFile, "--format", "csv");
+        Assert.True(resumedFirst.ExitCode == 0, resumedFirst.StandardError);
+        Assert.Equal(4, resumedFirst.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal("segment_id,profile_id,change,at\n", resumedAgain.StandardOutput);
+        Assert.Contains($"changes from where {stateFile} left off", resumedAgain.StandardError, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(stateFile, "[]");
+        var unreadable = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--state", stateFile);
+        Assert.Equal(1, unreadable.ExitCode);
+        Assert.Contains($"--state {stateFile}: not a state file this program wrote", unreadable.StandardError, StringComparison.Ordinal);
+
         // POSTed: the receiver fails the first request, so the second round sends the same changes again.
         using var receiver = new WebhookReceiver("Authorization", 500);
         var posted = await RunAsync(null, "segments", "watch", "--id", id, "--since", start, "--rounds", "2", "--every", "1", "--post", receiver.Url, "--post-header", "Authorization: Bearer k1");

@@ -66,6 +66,11 @@ public sealed class MembershipFeedTests
         Assert.Equal([(openers.Id, "p2", false, t3)], Changes(third));
         feed.Acknowledge(third);
 
+        // A feed resumed where this one stopped (a restarted watch) reads nothing twice.
+        var resumed = new MembershipFeed(store, membership, "acme", null, feed.Since, feed.Positions);
+        Assert.Empty((await resumed.NextAsync(CancellationToken.None)).Changes);
+        Assert.Equal(first.Changes.Select(c => c.SegmentId).Distinct().Order(StringComparer.Ordinal), resumed.Positions.Keys.Order(StringComparer.Ordinal));
+
         // A deleted segment is reported once.
         Assert.True(await store.DeleteAsync("acme", buyers.Id, CancellationToken.None));
         var deleted = await feed.NextAsync(CancellationToken.None);

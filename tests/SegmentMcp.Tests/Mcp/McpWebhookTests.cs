@@ -164,6 +164,61 @@ public sealed class McpWebhookTests
     }
 
     [Fact]
+    public async Task With_a_state_file_a_restarted_server_posts_what_was_recorded_while_it_was_down()
+    {
+        using var directory = new TemporaryDirectory();
+        var data = Path.Combine(directory.Path, "data");
+        var state = Path.Combine(directory.Path, "webhook-state.json");
+        var yesterday = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var events = Path.Combine(directory.Path, "orders.ndjson");
+        await File.WriteAllLinesAsync(events, [$$"""{"profile_id":"ann","metric":"Placed Order","timestamp":"{{yesterday}}"}"""]);
+        using var receiver = new WebhookReceiver("X-Secret");
+        StdioClientTransport Server(string evaluateEvery) => new(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [HostProcess.AssemblyPath, "serve", "--company", "shop", "--data", data, "--evaluate-every", evaluateEvery, "--post", receiver.Url, "--post-state", state],
+            Name = "segmentmcp",
+        });
+
+        await using (var client = await McpClient.CreateAsync(Server("0")))
+        {
+            Assert.False((await client.CallToolAsync("import_file", new Dictionary<string, object?> { ["path"] = events, ["kind"] = "events" })).IsError ?? false);
+            var created = await client.CallToolAsync("create_segment", new Dictionary<string, object?>
+            {
+                ["definition"] = JsonNode.Parse("""{"name": "Buyers", "condition": {"event": {"metric": "Placed Order", "op": "gte", "value": 1}}}"""),
+            });
+            Assert.False(created.IsError ?? false, Text(created));
+            await receiver.WaitForAsync(1);
+            var clock = Stopwatch.StartNew();
+            while (!(File.Exists(state) && File.ReadAllText(state).Contains("buyers", StringComparison.Ordinal)) && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        // While the server is down: bob orders, and an evaluation from the command line records his entry.
+        var ingest = await HostProcess.RunAsync($$"""{"profile_id":"bob","metric":"Placed Order","timestamp":"{{yesterday}}"}""" + "\n", "ingest", "--events", "-", "--company", "shop", "--data", data);
+        Assert.True(ingest.ExitCode == 0, ingest.StandardError);
+        var evaluated = await HostProcess.RunAsync(null, "evaluate", "--company", "shop", "--data", data);
+        Assert.True(evaluated.ExitCode == 0, evaluated.StandardError);
+
+        await using (var client = await McpClient.CreateAsync(Server("1")))
+        {
+            await receiver.WaitForAsync(2);
+        }
+
+        Assert.Equal(
+            [["ann"], ["bob"]],
+            receiver.Requests.Select(r => JsonNode.Parse(r.Body)!["changes"]!.AsArray().Select(c => (string?)c!["profile_id"]).ToArray()));
+
+        // A state file of another shape stops start-up, naming it.
+        await File.WriteAllTextAsync(state, "{\"positions\": []}");
+        var refused = await HostProcess.RunAsync(null, "serve", "--company", "shop", "--data", data, "--post", receiver.Url, "--post-state", state);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"--post-state {state}: not a state file this program wrote", refused.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_webhook_flag_without_its_url_or_with_a_bad_one_is_a_usage_error()
     {
         var headerAlone = await HostProcess.RunAsync(null, "serve", "--post-header", "X-Secret: s3");
@@ -172,8 +227,8 @@ public sealed class McpWebhookTests
         var badHeader = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-header", "no colon");
 
         Assert.Equal((2, 2, 2, 2), (headerAlone.ExitCode, propertiesAlone.ExitCode, notHttp.ExitCode, badHeader.ExitCode));
-        Assert.Contains("--post-header and --post-properties: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
-        Assert.Contains("--post-header and --post-properties: give --post URL as well", propertiesAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header, --post-properties and --post-state: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header, --post-properties and --post-state: give --post URL as well", propertiesAlone.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post must be an http:// or https:// URL, not 'mailto:ops@example.com'", notHttp.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post-header no colon: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
     }
