@@ -37,12 +37,15 @@ internal static partial class SegmentsCommand
         "--state", "FILE", "Keep where the watch stopped in FILE, and go on from there when it is given again (nothing recorded meanwhile is lost; default: start from --since or now each time).",
         value => FeedStateFile.Problem("--state", value));
 
+    private static readonly Option<string?> PostSecretFile = Flags.Text(
+        "--post-secret-file", "FILE", $"Sign every POST with the secret in FILE (at least 16 characters): a {WebhookTarget.SignatureHeader} header, t=UNIX_SECONDS,v1=HMAC-SHA256 of \"t.body\" in hex.");
+
     private static readonly Option<string[]> PostHeaders = Flags.Repeated("--post-header", "\"NAME: VALUE\"", "A header every POST carries, e.g. \"Authorization: Bearer …\" (repeatable).");
 
     private static Command WatchVerb() => CommandLine.Verb(
         "watch",
         "Print saved segments' entries and exits as they are recorded (or POST them to a URL), evaluating every --every seconds.",
-        [WatchIds, Company, Every, Rounds, WatchSince, State, WatchFormat, MemberExport.Properties, ReadOnly, Post, PostHeaders, .. EngineSelection.Options],
+        [WatchIds, Company, Every, Rounds, WatchSince, State, WatchFormat, MemberExport.Properties, ReadOnly, Post, PostHeaders, PostSecretFile, .. EngineSelection.Options],
         WatchAsync);
 
     private static Task<int> WatchAsync(ParseResult args, CancellationToken stop)
@@ -59,11 +62,15 @@ internal static partial class SegmentsCommand
         }
 
         var headers = args.ValueOf(PostHeaders).Select(PostHeader).ToList();
-        var post = args.GetValue(Post) is { } url ? new WebhookTarget(new Uri(url), headers) : null;
-        if (headers.Count > 0 && post is null)
+        var secretFile = args.GetValue(PostSecretFile);
+        if ((headers.Count > 0 || secretFile is not null) && args.GetValue(Post) is null)
         {
-            throw new UsageException("--post-header: give --post URL as well");
+            throw new UsageException("--post-header and --post-secret-file: give --post URL as well");
         }
+
+        var post = args.GetValue(Post) is { } url
+            ? new WebhookTarget(new Uri(url), headers, secretFile is null ? null : WebhookTarget.ReadSecret("--post-secret-file", secretFile))
+            : null;
 
         var since = args.GetValue(WatchSince) ?? DateTime.UtcNow;
         var state = args.GetValue(State) is { } statePath ? new FeedStateFile(statePath, "--state") : null;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -9,8 +10,39 @@ using SegmentMcp.Core.Storage;
 namespace SegmentMcp.Export;
 
 /// <summary>A webhook: where membership changes are POSTed, with the headers every request carries.</summary>
-internal sealed record WebhookTarget(Uri Url, IReadOnlyList<(string Name, string Value)> Headers)
+/// <param name="Secret">Signs every body when given (<see cref="SignatureHeader"/>).</param>
+internal sealed record WebhookTarget(Uri Url, IReadOnlyList<(string Name, string Value)> Headers, byte[]? Secret = null)
 {
+    /// <summary>
+    /// <c>t=UNIX_SECONDS,v1=HEX</c>: HMAC-SHA256 with the secret of the seconds, a dot and the body, so a receiver knows
+    /// the body came from the holder of the secret unchanged, and when (to refuse an old one replayed).
+    /// </summary>
+    public const string SignatureHeader = "SegmentMcp-Signature";
+
+    /// <summary>The secret of <paramref name="flag"/>'s file: its text without surrounding white space.</summary>
+    public static byte[] ReadSecret(string flag, string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path).Trim();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{flag} {path}: the secret cannot be read ({exception.Message})", exception);
+        }
+
+        return text.Length >= 16 ? Encoding.UTF8.GetBytes(text) : throw new InvalidDataException($"{flag} {path}: the secret is {text.Length} characters; give at least 16");
+    }
+
+    /// <summary>The <see cref="SignatureHeader"/> value for a body sent at <paramref name="at"/>.</summary>
+    public static string Signature(byte[] secret, DateTimeOffset at, string body)
+    {
+        var seconds = at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var mac = HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(seconds + "." + body));
+        return $"t={seconds},v1={Convert.ToHexStringLower(mac)}";
+    }
+
     /// <summary>Changes per POST: a receiver gets bodies of a bounded size whatever a round holds.</summary>
     public const int Batch = 1_000;
 
@@ -75,10 +107,16 @@ internal sealed class ChangeDelivery(ProfileReader profiles, string company, IRe
         {
             // The objects of the ndjson lines, a batch at a time: a first round of a large segment holds no JSON for all.
             var body = new JsonObject { ["company"] = company, ["changes"] = new JsonArray([.. batch.Select(row => JsonNode.Parse(MemberWriter.Line("ndjson", Columns, row)))]) };
-            using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new StringContent(body.ToJsonString(Body), Encoding.UTF8, "application/json") };
+            var text = body.ToJsonString(Body);
+            using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new StringContent(text, Encoding.UTF8, "application/json") };
             foreach (var (name, value) in target.Headers)
             {
                 request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            if (target.Secret is { } secret)
+            {
+                request.Headers.TryAddWithoutValidation(WebhookTarget.SignatureHeader, WebhookTarget.Signature(secret, DateTimeOffset.UtcNow, text));
             }
 
             string? problem;

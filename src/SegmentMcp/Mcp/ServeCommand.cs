@@ -54,12 +54,15 @@ internal static class ServeCommand
         "--post-state", "FILE", "Keep where the webhook deliveries stopped in FILE, and go on from there at the next start (nothing recorded while the server was down is lost).",
         value => FeedStateFile.Problem("--post-state", value));
 
+    private static readonly Option<string?> PostSecretFile = Flags.Text(
+        "--post-secret-file", "FILE", $"Sign every POST with the secret in FILE (at least 16 characters): a {WebhookTarget.SignatureHeader} header, t=UNIX_SECONDS,v1=HMAC-SHA256 of \"t.body\" in hex.");
+
     private static readonly Option<string?> PostProperties = Flags.Text("--post-properties", "NAME,…", "Profile properties each POSTed change carries, e.g. email,first_name (values as of the change).");
 
     public static Command Create() => CommandLine.Verb(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
-        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, Post, PostHeaders, PostProperties, PostState, .. EngineSelection.Options],
+        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, Post, PostHeaders, PostProperties, PostState, PostSecretFile, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
@@ -141,16 +144,21 @@ internal static class ServeCommand
             .ToList();
         string[] properties = [.. (args.GetValue(PostProperties) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal)];
         var state = args.GetValue(PostState) is { } statePath ? new FeedStateFile(statePath, "--post-state") : null;
+        var secretFile = args.GetValue(PostSecretFile);
         if (args.GetValue(Post) is not { } url)
         {
-            return headers.Count > 0 || properties.Length > 0 || state is not null ? throw new UsageException("--post-header, --post-properties and --post-state: give --post URL as well") : null;
+            return headers.Count > 0 || properties.Length > 0 || state is not null || secretFile is not null
+                ? throw new UsageException("--post-header, --post-properties, --post-state and --post-secret-file: give --post URL as well")
+                : null;
         }
+
+        var secret = secretFile is null ? null : WebhookTarget.ReadSecret("--post-secret-file", secretFile);
 
         // Read now: a state file that cannot be read stops start-up with its name, rather than a delivery later.
         _ = state?.Load();
 
         // Without background evaluation, changes come from refresh_segments and saves: looked for every minute.
-        return new WebhookOptions(new WebhookTarget(new Uri(url), headers), tenants, TimeSpan.FromSeconds(evaluateEvery > 0 ? evaluateEvery : 60), properties, state);
+        return new WebhookOptions(new WebhookTarget(new Uri(url), headers, secret), tenants, TimeSpan.FromSeconds(evaluateEvery > 0 ? evaluateEvery : 60), properties, state);
     }
 
     private static void AddWebhook(IServiceCollection services, WebhookOptions? webhook)

@@ -202,7 +202,9 @@ public sealed class SegmentsCommandTests : IDisposable
 
         // POSTed: the receiver fails the first request, so the second round sends the same changes again.
         using var receiver = new WebhookReceiver("Authorization", 500);
-        var posted = await RunAsync(null, "segments", "watch", "--id", id, "--since", start, "--rounds", "2", "--every", "1", "--post", receiver.Url, "--post-header", "Authorization: Bearer k1");
+        var secretFile = Path.Combine(directory, "webhook-secret");
+        await File.WriteAllTextAsync(secretFile, "0123456789abcdef-secret\n");
+        var posted = await RunAsync(null, "segments", "watch", "--id", id, "--since", start, "--rounds", "2", "--every", "1", "--post", receiver.Url, "--post-header", "Authorization: Bearer k1", "--post-secret-file", secretFile);
         await receiver.WaitForAsync(2);
 
         Assert.True(posted.ExitCode == 0, posted.StandardError);
@@ -218,6 +220,16 @@ public sealed class SegmentsCommandTests : IDisposable
                 Change(id, "p2", "exited", secondEvaluation)),
         }.ToJsonString();
         Assert.Equal([("Bearer k1", expected), ("Bearer k1", expected)], receiver.Requests);
+
+        // Each body signed: HMAC-SHA256 of "t.body" with the secret, as a receiver checks it.
+        Assert.All(receiver.Signed, request =>
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(request.Signature ?? string.Empty, "^t=([0-9]+),v1=([0-9a-f]{64})$");
+            Assert.True(match.Success, request.Signature);
+            var mac = System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes("0123456789abcdef-secret"), Encoding.UTF8.GetBytes(match.Groups[1].Value + "." + request.Body));
+            Assert.Equal(Convert.ToHexStringLower(mac), match.Groups[2].Value);
+            Assert.InRange(long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        });
     }
 
     [Fact]
@@ -228,11 +240,16 @@ public sealed class SegmentsCommandTests : IDisposable
         var headerAlone = await RunAsync(null, "segments", "watch", "--post-header", "Authorization: Bearer k1");
         var badHeader = await RunAsync(null, "segments", "watch", "--post", "http://127.0.0.1:9/hook", "--post-header", "Bearer k1");
         var unknown = await RunAsync(null, "segments", "watch", "--id", "nope", "--rounds", "1");
+        var shortSecret = Path.Combine(directory, "short-secret");
+        await File.WriteAllTextAsync(shortSecret, "abc");
+        var weak = await RunAsync(null, "segments", "watch", "--post", "http://127.0.0.1:9/hook", "--post-secret-file", shortSecret);
+        Assert.Equal(1, weak.ExitCode);
+        Assert.Contains($"--post-secret-file {shortSecret}: the secret is 3 characters; give at least 16", weak.StandardError, StringComparison.Ordinal);
 
         Assert.Equal((2, 2, 2, 2, 1), (embedded.ExitCode, notHttp.ExitCode, headerAlone.ExitCode, badHeader.ExitCode, unknown.ExitCode));
         Assert.Contains("--no-evaluate: the embedded data is open in this process alone", embedded.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post must be an http:// or https:// URL, not 'ftp://example.test/hook'", notHttp.StandardError, StringComparison.Ordinal);
-        Assert.Contains("--post-header: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header and --post-secret-file: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post-header Bearer k1: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
         Assert.Contains("no segment 'nope' in 'acme'", unknown.StandardError, StringComparison.Ordinal);
     }

@@ -35,9 +35,10 @@ public sealed class WebhookReceiver : IDisposable
                 }
 
                 using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                var body = JsonNode.Parse(await reader.ReadToEndAsync())!.ToJsonString();
+                var raw = await reader.ReadToEndAsync();
                 var index = Requests.Count;
-                Requests.Enqueue((context.Request.Headers[header], body));
+                Signed.Enqueue((context.Request.Headers["SegmentMcp-Signature"], raw));
+                Requests.Enqueue((context.Request.Headers[header], JsonNode.Parse(raw)!.ToJsonString()));
                 context.Response.StatusCode = index < answers.Length ? answers[index] : 200;
                 context.Response.Close();
             }
@@ -48,6 +49,9 @@ public sealed class WebhookReceiver : IDisposable
 
     /// <summary>Each request's header value and body (JSON, re-serialized compactly).</summary>
     public ConcurrentQueue<(string? Header, string Body)> Requests { get; } = new();
+
+    /// <summary>Each request's signature header and its body exactly as sent, to check the signature over.</summary>
+    public ConcurrentQueue<(string? Signature, string Body)> Signed { get; } = new();
 
     /// <summary>Waits until <paramref name="count"/> requests have come, or fails after a minute.</summary>
     public async Task WaitForAsync(int count)

@@ -219,6 +219,15 @@ public sealed class McpWebhookTests
     }
 
     [Fact]
+    public void A_signature_is_the_hmac_sha256_of_the_time_a_dot_and_the_body()
+    {
+        // The expected value computed apart from this code (Python's hmac module).
+        var signature = WebhookTarget.Signature(Encoding.UTF8.GetBytes("0123456789abcdef-secret"), DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), """{"company":"acme","changes":[]}""");
+
+        Assert.Equal("t=1700000000,v1=bd49c626136d43433093bbeca534a8501345001451fd83c6473c6bd7dfc19b60", signature);
+    }
+
+    [Fact]
     public async Task A_webhook_flag_without_its_url_or_with_a_bad_one_is_a_usage_error()
     {
         var headerAlone = await HostProcess.RunAsync(null, "serve", "--post-header", "X-Secret: s3");
@@ -227,8 +236,8 @@ public sealed class McpWebhookTests
         var badHeader = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-header", "no colon");
 
         Assert.Equal((2, 2, 2, 2), (headerAlone.ExitCode, propertiesAlone.ExitCode, notHttp.ExitCode, badHeader.ExitCode));
-        Assert.Contains("--post-header, --post-properties and --post-state: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
-        Assert.Contains("--post-header, --post-properties and --post-state: give --post URL as well", propertiesAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header, --post-properties, --post-state and --post-secret-file: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-header, --post-properties, --post-state and --post-secret-file: give --post URL as well", propertiesAlone.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post must be an http:// or https:// URL, not 'mailto:ops@example.com'", notHttp.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post-header no colon: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
     }
