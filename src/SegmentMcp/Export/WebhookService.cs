@@ -1,13 +1,27 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SegmentMcp.Core.App;
+using SegmentMcp.Core.Dsl;
 using SegmentMcp.Core.Storage;
 
 namespace SegmentMcp.Export;
 
 /// <summary>What <c>serve --post</c> sends where: the webhook, the tenants served, how often, which properties.</summary>
 /// <param name="State">Where deliveries stopped, to go on from there after a restart (null: from each start).</param>
-internal sealed record WebhookOptions(WebhookTarget Target, IReadOnlyList<string> Tenants, TimeSpan Interval, IReadOnlyList<string> Properties, FeedStateFile? State = null);
+/// <param name="Segments">The saved segments whose changes are sent (null: every one of each tenant, those saved later too).</param>
+/// <param name="Since">
+/// The earliest change time sent to a segment without a state (null: when the service starts). The server's start, taken
+/// before its evaluator starts: a tick records its changes at the time it began, so a tick begun before the webhook
+/// service (waiting for the engine to open, say) would otherwise record changes just before the deliveries start.
+/// </param>
+internal sealed record WebhookOptions(
+    WebhookTarget Target,
+    IReadOnlyList<string> Tenants,
+    TimeSpan Interval,
+    IReadOnlyList<string> Properties,
+    FeedStateFile? State = null,
+    IReadOnlyList<string>? Segments = null,
+    DateTime? Since = null);
 
 /// <summary>
 /// Said by the serving process's evaluator after an evaluation that changed membership, so the webhook is sent at once
@@ -50,20 +64,27 @@ internal sealed class WebhookService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var since = DateTime.UtcNow;
+        var since = options.Since ?? DateTime.UtcNow;
         var feeds = options.Tenants.Distinct(StringComparer.Ordinal)
             .Select(tenant => (
                 Tenant: tenant,
-                Feed: options.State?.Resume(segments, membership, tenant, null, since) ?? new MembershipFeed(segments, membership, tenant, null, since),
+                Feed: options.State?.Resume(segments, membership, tenant, options.Segments, since) ?? new MembershipFeed(segments, membership, tenant, options.Segments, since),
                 Delivery: new ChangeDelivery(profiles, tenant, options.Properties)))
             .ToList();
         using var http = new HttpClient { Timeout = WebhookTarget.Timeout };
-        logger.LogInformation("Membership changes of {Tenants} go to {Url} every {Seconds:0} s", string.Join(", ", feeds.Select(f => f.Tenant)), options.Target.Url, options.Interval.TotalSeconds);
+        logger.LogInformation(
+            "Membership changes of {Segments} of {Tenants} go to {Url} every {Seconds:0} s",
+            options.Segments is null ? "every saved segment" : string.Join(", ", options.Segments),
+            string.Join(", ", feeds.Select(f => f.Tenant)),
+            options.Target.Url,
+            options.Interval.TotalSeconds);
+        var namesChecked = options.Segments is null;
         try
         {
             while (true)
             {
                 await signal.WaitAsync(options.Interval, stoppingToken).ConfigureAwait(false);
+                namesChecked = namesChecked || await CheckNamedSegmentsAsync(options.Segments!, stoppingToken).ConfigureAwait(false);
                 var delivered = false;
                 foreach (var (tenant, feed, delivery) in feeds)
                 {
@@ -80,6 +101,37 @@ internal sealed class WebhookService(
         {
             // Stopping: what was delivered stays delivered.
         }
+    }
+
+    /// <summary>
+    /// Says which <c>--post-segment</c> ids no company served has, with the closest, so a mistyped id is not a silent
+    /// webhook; false while the segments cannot be read yet (the engine not open), to look again next time.
+    /// </summary>
+    private async Task<bool> CheckNamedSegmentsAsync(IReadOnlyList<string> named, CancellationToken stoppingToken)
+    {
+        var saved = new List<(string Id, string Name)>();
+        try
+        {
+            foreach (var tenant in options.Tenants.Distinct(StringComparer.Ordinal))
+            {
+                saved.AddRange((await segments.ListAsync(tenant, stoppingToken).ConfigureAwait(false)).Select(s => (s.Id, s.Name)));
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        foreach (var id in named.Where(id => !saved.Any(s => s.Id == id)))
+        {
+            logger.LogWarning(
+                "--post-segment {Id}: no saved segment of {Tenants} has this id, so none of its changes are sent.{Suggestion}",
+                id,
+                string.Join(", ", options.Tenants.Distinct(StringComparer.Ordinal)),
+                Suggestions.DidYouMeanNamed(id, saved));
+        }
+
+        return true;
     }
 
     private void Remember(FeedStateFile state, IEnumerable<(string Tenant, MembershipFeed Feed)> feeds)

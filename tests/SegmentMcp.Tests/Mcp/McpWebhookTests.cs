@@ -219,6 +219,80 @@ public sealed class McpWebhookTests
     }
 
     [Fact]
+    public async Task With_post_segment_only_the_named_segments_changes_are_posted_and_an_unknown_id_is_said()
+    {
+        using var directory = new TemporaryDirectory();
+        var data = Path.Combine(directory.Path, "data");
+        var yesterday = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        string Event(string profile, string metric) => $$"""{"profile_id":"{{profile}}","metric":"{{metric}}","timestamp":"{{yesterday}}"}""";
+        var ingest = await HostProcess.RunAsync(Event("ann", "Placed Order") + "\n" + Event("ann", "Viewed Product") + "\n", "ingest", "--events", "-", "--company", "shop", "--data", data);
+        Assert.True(ingest.ExitCode == 0, ingest.StandardError);
+        async Task<string> SaveAsync(string name, string metric)
+        {
+            var saved = await HostProcess.RunAsync(
+                new JsonObject
+                {
+                    ["name"] = name,
+                    ["condition"] = new JsonObject { ["event"] = new JsonObject { ["metric"] = metric, ["op"] = "gte", ["value"] = 1 } },
+                }.ToJsonString(), "segments", "save", "--file", "-", "--company", "shop", "--data", data, "--json");
+            Assert.True(saved.ExitCode == 0, saved.StandardError);
+            return (string)JsonNode.Parse(saved.StandardOutput)!["segment_id"]!;
+        }
+
+        var buyers = await SaveAsync("Buyers", "Placed Order");
+        var viewers = await SaveAsync("Viewers", "Viewed Product");
+
+        using var receiver = new WebhookReceiver("X-Secret");
+        var errors = new ConcurrentQueue<string>();
+        await using (var client = await McpClient.CreateAsync(new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments =
+            [
+                HostProcess.AssemblyPath, "serve", "--company", "shop", "--data", data, "--evaluate-every", "1",
+                "--post", receiver.Url, "--post-segment", buyers, "--post-segment", "buyers",
+            ],
+            Name = "segmentmcp",
+            StandardErrorLines = errors.Enqueue,
+        })))
+        {
+            // Bob enters both segments; then Carl only Buyers. The round that posts Carl's entry has read Viewers past
+            // Bob's entry too, so every change of Viewers that could have been posted has been by then.
+            foreach (var lines in new[] { new[] { Event("bob", "Placed Order"), Event("bob", "Viewed Product") }, new[] { Event("carl", "Placed Order") } })
+            {
+                var file = Path.Combine(directory.Path, $"events-{lines.Length}.ndjson");
+                await File.WriteAllLinesAsync(file, lines);
+                var loaded = await client.CallToolAsync("import_file", new Dictionary<string, object?> { ["path"] = file, ["kind"] = "events" });
+                Assert.False(loaded.IsError ?? false, Text(loaded));
+                var refreshed = await client.CallToolAsync("refresh_segments", new Dictionary<string, object?>());
+                Assert.False(refreshed.IsError ?? false, Text(refreshed));
+            }
+
+            var changes = new List<JsonNode>();
+            var clock = Stopwatch.StartNew();
+            while (!changes.Any(c => (string?)c["profile_id"] == "carl") && clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(100);
+                changes = [.. receiver.Requests.SelectMany(r => JsonNode.Parse(r.Body)!["changes"]!.AsArray()).Select(c => c!)];
+            }
+
+            if (changes.Count != 2)
+            {
+                var all = await client.CallToolAsync("membership_changes", new Dictionary<string, object?> { ["segment_id"] = buyers });
+                Assert.Fail(string.Join("\n", receiver.Requests.Select(r => r.Body).Concat(errors).Append(Text(all))));
+            }
+
+            Assert.Equal([(buyers, "bob"), (buyers, "carl")], changes.Select(c => ((string)c["segment_id"]!, (string)c["profile_id"]!)));
+            var membership = await client.CallToolAsync("membership_changes", new Dictionary<string, object?> { ["segment_id"] = viewers, ["profile_id"] = "bob" });
+            Assert.Contains("entered", Text(membership), StringComparison.Ordinal);
+        }
+
+        Assert.Contains(errors, e => e.Contains("--post-segment buyers: no saved segment of shop has this id, so none of its changes are sent.", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains($"'{buyers}' (named \"Buyers\")", StringComparison.Ordinal));
+        Assert.DoesNotContain(errors, e => e.Contains($"--post-segment {buyers}:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_signature_is_the_hmac_sha256_of_the_time_a_dot_and_the_body()
     {
         // The expected value computed apart from this code (Python's hmac module).
@@ -234,10 +308,15 @@ public sealed class McpWebhookTests
         var propertiesAlone = await HostProcess.RunAsync(null, "serve", "--post-properties", "email");
         var notHttp = await HostProcess.RunAsync(null, "serve", "--post", "mailto:ops@example.com");
         var badHeader = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-header", "no colon");
+        var segmentAlone = await HostProcess.RunAsync(null, "serve", "--post-segment", "buyers-1a2b");
+        var blankSegment = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-segment", " ");
 
-        Assert.Equal((2, 2, 2, 2), (headerAlone.ExitCode, propertiesAlone.ExitCode, notHttp.ExitCode, badHeader.ExitCode));
-        Assert.Contains("--post-header, --post-properties, --post-state and --post-secret-file: give --post URL as well", headerAlone.StandardError, StringComparison.Ordinal);
-        Assert.Contains("--post-header, --post-properties, --post-state and --post-secret-file: give --post URL as well", propertiesAlone.StandardError, StringComparison.Ordinal);
+        Assert.Equal((2, 2, 2, 2, 2, 2), (headerAlone.ExitCode, propertiesAlone.ExitCode, notHttp.ExitCode, badHeader.ExitCode, segmentAlone.ExitCode, blankSegment.ExitCode));
+        const string AloneError = "--post-header, --post-properties, --post-segment, --post-state and --post-secret-file: give --post URL as well";
+        Assert.Contains(AloneError, headerAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains(AloneError, propertiesAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains(AloneError, segmentAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--post-segment: a segment id is not blank", blankSegment.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post must be an http:// or https:// URL, not 'mailto:ops@example.com'", notHttp.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post-header no colon: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
     }
