@@ -60,6 +60,25 @@ public sealed class MembershipFeed(
         return segmentIds is null ? saved : [.. saved.Where(s => segmentIds.Contains(s.Id, StringComparer.Ordinal))];
     }
 
+    /// <summary>
+    /// Starts the feed at the evaluations completed so far: each watched segment without a position is read from after
+    /// its last completed evaluation (a segment not evaluated yet, from its first), so rounds hold exactly the
+    /// evaluations that complete after this call. An evaluation logs its changes at the time it began, so one that
+    /// began before the feed's start (another process's tick, say) and completes after it would otherwise be taken for
+    /// history and skipped. For a feed "from now"; one from a given time or a resumed position needs no call. Segments
+    /// saved later are read from <see cref="Since"/>.
+    /// </summary>
+    public async Task BeginAsync(CancellationToken cancellationToken)
+    {
+        foreach (var segment in await WatchedAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!positions.ContainsKey(segment.Id))
+            {
+                positions[segment.Id] = segment.EvaluatedAt is { } evaluated ? After(evaluated) : DateTime.UnixEpoch;
+            }
+        }
+    }
+
     /// <summary>The changes recorded since the last acknowledged round, up to each segment's last completed evaluation.</summary>
     public async Task<FeedRound> NextAsync(CancellationToken cancellationToken)
     {
@@ -77,8 +96,7 @@ public sealed class MembershipFeed(
                 continue;
             }
 
-            // Log times have millisecond precision: everything of the evaluation at `evaluated` is below this.
-            var until = evaluated.AddTicks(TimeSpan.TicksPerMillisecond - (evaluated.Ticks % TimeSpan.TicksPerMillisecond));
+            var until = After(evaluated);
             (DateTime At, string ProfileId)? after = null;
             while (true)
             {
@@ -100,6 +118,9 @@ public sealed class MembershipFeed(
             gone,
             reached);
     }
+
+    /// <summary>Log times have millisecond precision: everything of the evaluation at <paramref name="evaluated"/> is below this.</summary>
+    private static DateTime After(DateTime evaluated) => evaluated.AddTicks(TimeSpan.TicksPerMillisecond - (evaluated.Ticks % TimeSpan.TicksPerMillisecond));
 
     /// <summary>Marks a round delivered: the next starts after it.</summary>
     public void Acknowledge(FeedRound round)

@@ -20,7 +20,7 @@ internal static partial class SegmentsCommand
 
     private static readonly Option<int> Rounds = Flags.Int("--rounds", "N", "Stop after N rounds (default 0: until Ctrl+C or SIGTERM).", 0, 0, 1_000_000);
 
-    private static readonly Option<DateTime?> WatchSince = Flags.Time("--since", "Deliver changes recorded at or after this time too (default: from the start of the watch).");
+    private static readonly Option<DateTime?> WatchSince = Flags.Time("--since", "Deliver changes recorded at or after this time too (default: those of the evaluations that complete after the watch starts).");
 
     private static readonly Option<string> WatchFormat = Flags.Text(
         "--format", "ndjson|csv", "ndjson: {\"segment_id\", \"profile_id\", \"change\", \"at\"} a line (default); csv: those columns with a header.", "ndjson",
@@ -72,7 +72,8 @@ internal static partial class SegmentsCommand
             ? new WebhookTarget(new Uri(url), headers, secretFile is null ? null : WebhookTarget.ReadSecret("--post-secret-file", secretFile))
             : null;
 
-        var since = args.GetValue(WatchSince) ?? DateTime.UtcNow;
+        var givenSince = args.GetValue(WatchSince);
+        var since = givenSince ?? DateTime.UtcNow;
         var state = args.GetValue(State) is { } statePath ? new FeedStateFile(statePath, "--state") : null;
         return WithServicesAsync(args, async (services, company) =>
         {
@@ -91,6 +92,12 @@ internal static partial class SegmentsCommand
 
             var feed = state?.Resume(services.GetRequiredService<ISegmentStore>(), services.GetRequiredService<IMembershipReader>(), company, ids.Length == 0 ? null : ids, since)
                 ?? new MembershipFeed(services.GetRequiredService<ISegmentStore>(), services.GetRequiredService<IMembershipReader>(), company, ids.Length == 0 ? null : ids, since);
+            if (givenSince is null && (state is null || !state.Load().ContainsKey(company)))
+            {
+                // From now: from the evaluations that complete after this, one already under way included.
+                await feed.BeginAsync(stop).ConfigureAwait(false);
+            }
+
             using var http = post is null ? null : new HttpClient { Timeout = WebhookTarget.Timeout };
             var delivery = new ChangeDelivery(services.GetRequiredService<ProfileReader>(), company, properties);
             var watched = ids.Length == 0 ? $"every saved segment of '{company}'" : string.Join(", ", ids);

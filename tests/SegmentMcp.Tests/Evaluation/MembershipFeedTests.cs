@@ -18,11 +18,7 @@ public sealed class MembershipFeedTests
     [Fact]
     public async Task Delivers_each_evaluations_changes_again_until_acknowledged_then_only_later_ones()
     {
-        var engine = TestEngines.Embedded;
-        var schema = await TestEngines.NewSchemaAsync(engine);
-        await McpTestData.SeedAsync(engine, schema, "acme", string.Empty);
-        var store = new SegmentStore(engine, schema);
-        var membership = new MembershipStore(engine, schema);
+        var (engine, schema, store, membership) = await SeededAsync();
         await using var evaluator = new SegmentEvaluator(engine, schema);
         var openers = await store.SaveAsync("acme", null, "Boston openers", null, McpTestData.BostonOpeners, CancellationToken.None);
         var buyers = await store.SaveAsync("acme", null, "Buyers", null, McpTestData.Buyers, CancellationToken.None);
@@ -88,6 +84,37 @@ public sealed class MembershipFeedTests
     }
 
     [Fact]
+    public async Task A_feed_begun_now_delivers_an_evaluation_that_began_before_it_and_completed_after()
+    {
+        var (engine, schema, store, membership) = await SeededAsync();
+        await using var evaluator = new SegmentEvaluator(engine, schema);
+        var openers = await store.SaveAsync("acme", null, "Boston openers", null, McpTestData.BostonOpeners, CancellationToken.None);
+        var t1 = Millisecond(McpTestData.Now.AddMinutes(-10));
+        var t2 = t1.AddMinutes(1);
+        await evaluator.TickAsync("acme", t1, null, CancellationToken.None);
+        var buyers = await store.SaveAsync("acme", null, "Buyers", null, McpTestData.Buyers, CancellationToken.None);
+
+        // Both feeds start now; Buyers was saved but not evaluated yet.
+        var now = DateTime.UtcNow;
+        var begun = new MembershipFeed(store, membership, "acme", null, now);
+        await begun.BeginAsync(CancellationToken.None);
+        var plain = new MembershipFeed(store, membership, "acme", null, now);
+        Assert.Empty((await begun.NextAsync(CancellationToken.None)).Changes); // t1's evaluation completed before.
+
+        // An evaluation that began at t2, before the feeds started (logged at t2), completes now.
+        await engine.InsertJsonEachRowAsync(
+            schema.Events,
+            Encoding.UTF8.GetBytes($$"""{"tenant":"acme","profile_id":"p4","metric":"Opened Email","ts":"{{t1.AddDays(-1):yyyy-MM-dd HH:mm:ss.fff}}"}""" + "\n"),
+            null);
+        await evaluator.TickAsync("acme", t2, null, CancellationToken.None);
+
+        Assert.Equal(
+            Sorted([(openers.Id, "p4", true, t2), (buyers.Id, "p1", true, t2), (buyers.Id, "p3", true, t2)]),
+            Changes(await begun.NextAsync(CancellationToken.None)));
+        Assert.Empty((await plain.NextAsync(CancellationToken.None)).Changes); // Taken for history: why BeginAsync exists.
+    }
+
+    [Fact]
     public async Task Reads_a_segments_changes_a_page_at_a_time_without_losing_or_repeating_any()
     {
         var engine = TestEngines.Embedded;
@@ -110,6 +137,15 @@ public sealed class MembershipFeedTests
 
         Assert.Equal(Enumerable.Range(0, count).Select(i => $"p{i:D6}"), round.Changes.Select(c => c.ProfileId));
         Assert.All(round.Changes, c => Assert.Equal((buyers.Id, true, at), (c.SegmentId, c.Entered, c.At)));
+    }
+
+    /// <summary>A new database holding the seeded tenant "acme", with its segment and membership stores.</summary>
+    private static async Task<(IClickHouseEngine Engine, StorageSchema Schema, SegmentStore Store, MembershipStore Membership)> SeededAsync()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        await McpTestData.SeedAsync(engine, schema, "acme", string.Empty);
+        return (engine, schema, new SegmentStore(engine, schema), new MembershipStore(engine, schema));
     }
 
     private static DateTime Millisecond(DateTime time) => new(time.Ticks - (time.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
