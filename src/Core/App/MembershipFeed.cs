@@ -20,6 +20,9 @@ public sealed class FeedRound
 
     public IReadOnlyList<FeedChange> Changes { get; }
 
+    /// <summary>The entries alone (<paramref name="entered"/> true), the exits alone (false) or every change (null).</summary>
+    public IReadOnlyList<FeedChange> Only(bool? entered) => entered is { } wanted ? [.. Changes.Where(c => c.Entered == wanted)] : Changes;
+
     /// <summary>Watched segments deleted since the last acknowledged round (each reported once).</summary>
     public IReadOnlyList<string> Deleted { get; }
 

@@ -45,13 +45,14 @@ internal static partial class SegmentsCommand
     private static Command WatchVerb() => CommandLine.Verb(
         "watch",
         "Print saved segments' entries and exits as they are recorded (or POST them to a URL), evaluating every --every seconds.",
-        [WatchIds, Company, Every, Rounds, WatchSince, State, WatchFormat, MemberExport.Properties, ReadOnly, Post, PostHeaders, PostSecretFile, .. EngineSelection.Options],
+        [WatchIds, Company, Every, Rounds, WatchSince, State, Only, WatchFormat, MemberExport.Properties, ReadOnly, Post, PostHeaders, PostSecretFile, .. EngineSelection.Options],
         WatchAsync);
 
     private static Task<int> WatchAsync(ParseResult args, CancellationToken stop)
     {
         string[] ids = [.. args.ValueOf(WatchIds).Select(id => string.IsNullOrWhiteSpace(id) ? throw new UsageException("--id: a segment id is not blank") : id).Distinct(StringComparer.Ordinal)];
         var format = args.ValueOf(WatchFormat);
+        bool? entered = args.GetValue(Only) is { } only ? only == "entered" : null;
         var properties = MemberExport.PropertyNames(args, format);
         var every = TimeSpan.FromSeconds(args.GetValue(Every));
         var rounds = args.GetValue(Rounds);
@@ -116,7 +117,7 @@ internal static partial class SegmentsCommand
                         await EvaluateForWatchAsync(services, company, stop).ConfigureAwait(false);
                     }
 
-                    var going = await WatchRoundAsync(feed, delivery, ids.Length > 0, format, post, http, stop).ConfigureAwait(false);
+                    var going = await WatchRoundAsync(feed, delivery, ids.Length > 0, entered, format, post, http, stop).ConfigureAwait(false);
                     state?.Save([(company, feed)]);
                     if (!going)
                     {
@@ -164,7 +165,7 @@ internal static partial class SegmentsCommand
     /// deleted. A round whose POST fails is not acknowledged, so the next sends it again.
     /// </summary>
     private static async Task<bool> WatchRoundAsync(
-        MembershipFeed feed, ChangeDelivery delivery, bool named, string format, WebhookTarget? post, HttpClient? http, CancellationToken stop)
+        MembershipFeed feed, ChangeDelivery delivery, bool named, bool? entered, string format, WebhookTarget? post, HttpClient? http, CancellationToken stop)
     {
         FeedRound round;
         try
@@ -182,7 +183,7 @@ internal static partial class SegmentsCommand
             await Console.Error.WriteLineAsync($"segment {id} was deleted; no longer watched").ConfigureAwait(false);
         }
 
-        var rows = await delivery.RowsAsync(round.Changes, stop).ConfigureAwait(false);
+        var rows = await delivery.RowsAsync(round.Only(entered), stop).ConfigureAwait(false);
         if (post is null)
         {
             foreach (var row in rows)

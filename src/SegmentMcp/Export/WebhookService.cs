@@ -14,6 +14,7 @@ namespace SegmentMcp.Export;
 /// before its evaluator starts: a tick records its changes at the time it began, so a tick begun before the webhook
 /// service (waiting for the engine to open, say) would otherwise record changes just before the deliveries start.
 /// </param>
+/// <param name="Entered">Only entries (true), only exits (false), or both (null).</param>
 internal sealed record WebhookOptions(
     WebhookTarget Target,
     IReadOnlyList<string> Tenants,
@@ -21,7 +22,8 @@ internal sealed record WebhookOptions(
     IReadOnlyList<string> Properties,
     FeedStateFile? State = null,
     IReadOnlyList<string>? Segments = null,
-    DateTime? Since = null);
+    DateTime? Since = null,
+    bool? Entered = null);
 
 /// <summary>
 /// Said by the serving process's evaluator after an evaluation that changed membership, so the webhook is sent at once
@@ -153,7 +155,7 @@ internal sealed class WebhookService(
         try
         {
             var round = await feed.NextAsync(stoppingToken).ConfigureAwait(false);
-            var rows = await delivery.RowsAsync(round.Changes, stoppingToken).ConfigureAwait(false);
+            var rows = await delivery.RowsAsync(round.Only(options.Entered), stoppingToken).ConfigureAwait(false);
             if (rows.Count > 0 && await delivery.PostAsync(http, options.Target, rows, stoppingToken).ConfigureAwait(false) is var (problem, received))
             {
                 logger.LogWarning(

@@ -59,13 +59,17 @@ internal static class ServeCommand
 
     private static readonly Option<string?> PostProperties = Flags.Text("--post-properties", "NAME,…", "Profile properties each POSTed change carries, e.g. email,first_name (values as of the change).");
 
+    private static readonly Option<string?> PostOnly = Flags.Text(
+        "--post-only", "entered|exited", "POST only the profiles that entered, or only those that exited (default both).",
+        value => value is "entered" or "exited" ? null : $"--post-only must be entered or exited, not '{value}'");
+
     private static readonly Option<string[]> PostSegments = Flags.Repeated(
         "--post-segment", "S", "POST only this saved segment's changes (repeatable; default every saved segment of each company served, those saved later too).");
 
     public static Command Create() => CommandLine.Verb(
         "serve",
         "Serve MCP: stdio (default) for one company, or Streamable HTTP with bearer keys per tenant.",
-        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, Post, PostHeaders, PostProperties, PostSegments, PostState, PostSecretFile, .. EngineSelection.Options],
+        [Company, Http, Urls, Keys, AllowedHosts, ConformanceFixtures, EvaluateEvery, Prompts, Post, PostHeaders, PostProperties, PostSegments, PostOnly, PostState, PostSecretFile, .. EngineSelection.Options],
         RunAsync);
 
     public static async Task<int> RunAsync(ParseResult args, CancellationToken stop)
@@ -149,10 +153,11 @@ internal static class ServeCommand
         var state = args.GetValue(PostState) is { } statePath ? new FeedStateFile(statePath, "--post-state") : null;
         var secretFile = args.GetValue(PostSecretFile);
         string[] segments = [.. args.ValueOf(PostSegments).Select(id => string.IsNullOrWhiteSpace(id) ? throw new UsageException("--post-segment: a segment id is not blank") : id.Trim()).Distinct(StringComparer.Ordinal)];
+        bool? entered = args.GetValue(PostOnly) is { } only ? only == "entered" : null;
         if (args.GetValue(Post) is not { } url)
         {
-            return headers.Count > 0 || properties.Length > 0 || segments.Length > 0 || state is not null || secretFile is not null
-                ? throw new UsageException("--post-header, --post-properties, --post-segment, --post-state and --post-secret-file: give --post URL as well")
+            return headers.Count > 0 || properties.Length > 0 || segments.Length > 0 || entered is not null || state is not null || secretFile is not null
+                ? throw new UsageException("--post-header, --post-properties, --post-segment, --post-only, --post-state and --post-secret-file: give --post URL as well")
                 : null;
         }
 
@@ -162,7 +167,7 @@ internal static class ServeCommand
         _ = state?.Load();
 
         // Without background evaluation, changes come from refresh_segments and saves: looked for every minute.
-        return new WebhookOptions(new WebhookTarget(new Uri(url), headers, secret), tenants, TimeSpan.FromSeconds(evaluateEvery > 0 ? evaluateEvery : 60), properties, state, segments.Length == 0 ? null : segments, DateTime.UtcNow);
+        return new WebhookOptions(new WebhookTarget(new Uri(url), headers, secret), tenants, TimeSpan.FromSeconds(evaluateEvery > 0 ? evaluateEvery : 60), properties, state, segments.Length == 0 ? null : segments, DateTime.UtcNow, entered);
     }
 
     private static void AddWebhook(IServiceCollection services, WebhookOptions? webhook)

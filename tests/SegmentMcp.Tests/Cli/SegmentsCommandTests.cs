@@ -187,6 +187,12 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.True(csv.ExitCode == 0, csv.StandardError);
         Assert.Equal($"segment_id,profile_id,change,at\n{id},p2,exited,{secondEvaluation}\n", csv.StandardOutput);
 
+        // --only keeps the entries or the exits of the same rounds.
+        var exits = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--since", start, "--only", "exited", "--format", "csv");
+        var entries = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--since", start, "--only", "entered", "--format", "csv");
+        Assert.Equal($"segment_id,profile_id,change,at\n{id},p2,exited,{secondEvaluation}\n", exits.StandardOutput);
+        Assert.Equal($"segment_id,profile_id,change,at\n{id},p1,entered,{firstEvaluation}\n{id},p2,entered,{firstEvaluation}\n", entries.StandardOutput);
+
         // With a state file a second watch goes on where the first stopped, without --since.
         var stateFile = Path.Combine(directory, "watch-state.json");
         var resumedFirst = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--since", start, "--state", stateFile, "--format", "csv");
@@ -240,6 +246,9 @@ public sealed class SegmentsCommandTests : IDisposable
         var headerAlone = await RunAsync(null, "segments", "watch", "--post-header", "Authorization: Bearer k1");
         var badHeader = await RunAsync(null, "segments", "watch", "--post", "http://127.0.0.1:9/hook", "--post-header", "Bearer k1");
         var unknown = await RunAsync(null, "segments", "watch", "--id", "nope", "--rounds", "1");
+        var badOnly = await RunAsync(null, "segments", "watch", "--only", "joined");
+        Assert.Equal(2, badOnly.ExitCode);
+        Assert.Contains("--only must be entered or exited, not 'joined'", badOnly.StandardError, StringComparison.Ordinal);
         var shortSecret = Path.Combine(directory, "short-secret");
         await File.WriteAllTextAsync(shortSecret, "abc");
         var weak = await RunAsync(null, "segments", "watch", "--post", "http://127.0.0.1:9/hook", "--post-secret-file", shortSecret);

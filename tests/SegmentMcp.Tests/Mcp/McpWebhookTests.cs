@@ -219,7 +219,7 @@ public sealed class McpWebhookTests
     }
 
     [Fact]
-    public async Task With_post_segment_only_the_named_segments_changes_are_posted_and_an_unknown_id_is_said()
+    public async Task With_post_segment_and_post_only_just_those_segments_entries_are_posted_and_an_unknown_id_is_said()
     {
         using var directory = new TemporaryDirectory();
         var data = Path.Combine(directory.Path, "data");
@@ -250,17 +250,27 @@ public sealed class McpWebhookTests
             Arguments =
             [
                 HostProcess.AssemblyPath, "serve", "--company", "shop", "--data", data, "--evaluate-every", "1",
-                "--post", receiver.Url, "--post-segment", buyers, "--post-segment", "buyers",
+                "--post", receiver.Url, "--post-segment", buyers, "--post-segment", "buyers", "--post-only", "entered",
             ],
             Name = "segmentmcp",
             StandardErrorLines = errors.Enqueue,
         })))
         {
-            // Bob enters both segments; then Carl only Buyers. The round that posts Carl's entry has read Viewers past
-            // Bob's entry too, so every change of Viewers that could have been posted has been by then.
-            foreach (var lines in new[] { new[] { Event("bob", "Placed Order"), Event("bob", "Viewed Product") }, new[] { Event("carl", "Placed Order") } })
+            // Bob enters both segments; Buyers becomes "two orders", so Ann and Bob exit it; Carl orders twice and enters
+            // it. The round that posts Carl's entry has read both segments past the earlier steps, so every change that
+            // could have been posted has been by then.
+            await ImportAndRefreshAsync(Event("bob", "Placed Order"), Event("bob", "Viewed Product"));
+            var updated = await client.CallToolAsync("update_segment", new Dictionary<string, object?>
             {
-                var file = Path.Combine(directory.Path, $"events-{lines.Length}.ndjson");
+                ["segment_id"] = buyers,
+                ["definition"] = JsonNode.Parse("""{"condition": {"event": {"metric": "Placed Order", "op": "gte", "value": 2}}}"""),
+            });
+            Assert.False(updated.IsError ?? false, Text(updated));
+            await ImportAndRefreshAsync(Event("carl", "Placed Order"), Event("carl", "Placed Order").Replace("Z\"", ".5Z\"", StringComparison.Ordinal));
+
+            async Task ImportAndRefreshAsync(params string[] lines)
+            {
+                var file = Path.Combine(directory.Path, $"events-{Guid.NewGuid():N}.ndjson");
                 await File.WriteAllLinesAsync(file, lines);
                 var loaded = await client.CallToolAsync("import_file", new Dictionary<string, object?> { ["path"] = file, ["kind"] = "events" });
                 Assert.False(loaded.IsError ?? false, Text(loaded));
@@ -282,9 +292,13 @@ public sealed class McpWebhookTests
                 Assert.Fail(string.Join("\n", receiver.Requests.Select(r => r.Body).Concat(errors).Append(Text(all))));
             }
 
-            Assert.Equal([(buyers, "bob"), (buyers, "carl")], changes.Select(c => ((string)c["segment_id"]!, (string)c["profile_id"]!)));
-            var membership = await client.CallToolAsync("membership_changes", new Dictionary<string, object?> { ["segment_id"] = viewers, ["profile_id"] = "bob" });
-            Assert.Contains("entered", Text(membership), StringComparison.Ordinal);
+            Assert.Equal(
+                [(buyers, "bob", "entered"), (buyers, "carl", "entered")],
+                changes.Select(c => ((string)c["segment_id"]!, (string)c["profile_id"]!, (string)c["change"]!)));
+            var viewed = await client.CallToolAsync("membership_changes", new Dictionary<string, object?> { ["segment_id"] = viewers, ["profile_id"] = "bob" });
+            Assert.Contains("entered", Text(viewed), StringComparison.Ordinal);
+            var exits = await client.CallToolAsync("membership_changes", new Dictionary<string, object?> { ["segment_id"] = buyers });
+            Assert.Equal(["ann", "bob"], JsonNode.Parse(Text(exits))!["exited"]!.AsArray().Select(e => (string?)e!["profile_id"]).Order(StringComparer.Ordinal));
         }
 
         Assert.Contains(errors, e => e.Contains("--post-segment buyers: no saved segment of shop has this id, so none of its changes are sent.", StringComparison.Ordinal));
@@ -309,13 +323,18 @@ public sealed class McpWebhookTests
         var notHttp = await HostProcess.RunAsync(null, "serve", "--post", "mailto:ops@example.com");
         var badHeader = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-header", "no colon");
         var segmentAlone = await HostProcess.RunAsync(null, "serve", "--post-segment", "buyers-1a2b");
+        var onlyAlone = await HostProcess.RunAsync(null, "serve", "--post-only", "entered");
+        var badOnly = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-only", "joined");
         var blankSegment = await HostProcess.RunAsync(null, "serve", "--post", "http://127.0.0.1:9/hook", "--post-segment", " ");
 
         Assert.Equal((2, 2, 2, 2, 2, 2), (headerAlone.ExitCode, propertiesAlone.ExitCode, notHttp.ExitCode, badHeader.ExitCode, segmentAlone.ExitCode, blankSegment.ExitCode));
-        const string AloneError = "--post-header, --post-properties, --post-segment, --post-state and --post-secret-file: give --post URL as well";
+        const string AloneError = "--post-header, --post-properties, --post-segment, --post-only, --post-state and --post-secret-file: give --post URL as well";
         Assert.Contains(AloneError, headerAlone.StandardError, StringComparison.Ordinal);
         Assert.Contains(AloneError, propertiesAlone.StandardError, StringComparison.Ordinal);
         Assert.Contains(AloneError, segmentAlone.StandardError, StringComparison.Ordinal);
+        Assert.Contains(AloneError, onlyAlone.StandardError, StringComparison.Ordinal);
+        Assert.Equal((2, 2), (onlyAlone.ExitCode, badOnly.ExitCode));
+        Assert.Contains("--post-only must be entered or exited, not 'joined'", badOnly.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post-segment: a segment id is not blank", blankSegment.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post must be an http:// or https:// URL, not 'mailto:ops@example.com'", notHttp.StandardError, StringComparison.Ordinal);
         Assert.Contains("--post-header no colon: give \"NAME: VALUE\"", badHeader.StandardError, StringComparison.Ordinal);
