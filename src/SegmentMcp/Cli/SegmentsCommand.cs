@@ -27,6 +27,9 @@ internal static partial class SegmentsCommand
     private static readonly Option<string?> SaveId = Flags.Text("--id", "S", "Save as a new version of this saved segment (default: a new segment, its id made from the name).");
     private static readonly Option<string?> File = Flags.Text("--file", "FILE|-", "The definition: a JSON object {\"name\", \"description\"?, \"condition\"} in the segment language (- reads standard input).");
     private static readonly Option<string?> Search = Flags.Text("--search", "TEXT", "Only the segments whose id, name or description contains TEXT, ignoring case.");
+    private static readonly Option<DateTime?> ChangesSince = Flags.Time(
+        "--changes-since", "With each segment, how many profiles entered and exited it at or after this time (its evaluations' log).");
+
     private static readonly Option<bool> Json = Flags.Switch("--json", "Print JSON for scripts instead of text.");
     private static readonly Option<bool> NoEvaluate = Flags.Switch("--no-evaluate", "Save only; the next evaluator tick evaluates it.");
     private static readonly Option<DateTime?> AsOf = Flags.Time("--as-of", "The members at this past time, from the segment's entered/exited log (default: as of its last evaluation).");
@@ -49,7 +52,7 @@ internal static partial class SegmentsCommand
     public static Command Create()
     {
         var segments = new Command("segments", "Saved segments: list, show, preview or save from a file, break down, growth, check a profile, versions, delete, export members and changes, watch changes as they are recorded.");
-        segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Search, Company, Json, .. EngineSelection.Options], ListAsync));
+        segments.Subcommands.Add(CommandLine.Verb("list", "List the saved segments: id, name, members, version, last evaluation.", [Search, ChangesSince, Company, Json, .. EngineSelection.Options], ListAsync));
         segments.Subcommands.Add(CommandLine.Verb("show", "Show a saved segment: its definition, English read-back, size and version.", [Id, Company, Json, .. EngineSelection.Options], ShowAsync));
         segments.Subcommands.Add(CommandLine.Verb(
             "save",
@@ -92,16 +95,29 @@ internal static partial class SegmentsCommand
             var all = (await services.GetRequiredService<ISegmentStore>().ListAsync(company, stop).ConfigureAwait(false))
                 .Where(s => string.IsNullOrEmpty(search) || s.Mentions(search))
                 .OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
+            var activity = args.GetValue(ChangesSince) is { } since
+                ? await SegmentActivity.SinceAsync(services.GetRequiredService<IMembershipReader>(), company, [.. all.Select(s => s.Id)], since, stop).ConfigureAwait(false)
+                : null;
             if (args.GetValue(Json))
             {
-                var array = new JsonArray([.. all.Select(s => (JsonNode)new JsonObject
+                var array = new JsonArray([.. all.Select(s =>
                 {
-                    ["id"] = s.Id,
-                    ["name"] = s.Name,
-                    ["description"] = s.Description,
-                    ["size"] = s.Size,
-                    ["version"] = s.Version,
-                    ["evaluated_at"] = s.EvaluatedAt is { } at ? Iso(at) : null,
+                    var item = new JsonObject
+                    {
+                        ["id"] = s.Id,
+                        ["name"] = s.Name,
+                        ["description"] = s.Description,
+                        ["size"] = s.Size,
+                        ["version"] = s.Version,
+                        ["evaluated_at"] = s.EvaluatedAt is { } at ? Iso(at) : null,
+                    };
+                    if (activity?[s.Id] is { } moved)
+                    {
+                        item["entered"] = moved.Entered;
+                        item["exited"] = moved.Exited;
+                    }
+
+                    return (JsonNode)item;
                 })]);
                 await Console.Out.WriteLineAsync(array.ToJsonString(JsonOutput)).ConfigureAwait(false);
                 return CommandLine.Ok;
@@ -117,13 +133,14 @@ internal static partial class SegmentsCommand
 
             var idWidth = Math.Max(2, all.Max(s => s.Id.Length));
             var nameWidth = Math.Min(40, Math.Max(4, all.Max(s => s.Name.Length)));
-            await Console.Out.WriteLineAsync($"{"ID".PadRight(idWidth)}  {"NAME".PadRight(nameWidth)}  {"MEMBERS",10}  {"VERSION",7}  EVALUATED (UTC)").ConfigureAwait(false);
+            await Console.Out.WriteLineAsync($"{"ID".PadRight(idWidth)}  {"NAME".PadRight(nameWidth)}  {"MEMBERS",10}{(activity is null ? string.Empty : $"  {"ENTERED",10}  {"EXITED",10}")}  {"VERSION",7}  EVALUATED (UTC)").ConfigureAwait(false);
             foreach (var s in all)
             {
                 var name = s.Name.Length > nameWidth ? s.Name[..(nameWidth - 1)] + "…" : s.Name;
                 var size = s.Size is { } n ? n.ToString("N0", CultureInfo.InvariantCulture) : "-";
                 var at = s.EvaluatedAt is { } t ? t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "not yet";
-                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{s.Id.PadRight(idWidth)}  {name.PadRight(nameWidth)}  {size,10}  {s.Version,7}  {at}")).ConfigureAwait(false);
+                var moved = activity?[s.Id] is { } m ? string.Create(CultureInfo.InvariantCulture, $"  {m.Entered,10:N0}  {m.Exited,10:N0}") : string.Empty;
+                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{s.Id.PadRight(idWidth)}  {name.PadRight(nameWidth)}  {size,10}{moved}  {s.Version,7}  {at}")).ConfigureAwait(false);
             }
 
             return CommandLine.Ok;

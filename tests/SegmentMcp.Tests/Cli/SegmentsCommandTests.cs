@@ -187,6 +187,15 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.True(csv.ExitCode == 0, csv.StandardError);
         Assert.Equal($"segment_id,profile_id,change,at\n{id},p2,exited,{secondEvaluation}\n", csv.StandardOutput);
 
+        // segments list counts the same log: since the start, two entries and an exit; from the edit on, the exit alone.
+        var listed = await RunAsync(null, "segments", "list", "--changes-since", start, "--json");
+        var sinceEdit = await RunAsync(null, "segments", "list", "--changes-since", secondEvaluation);
+        Assert.True(listed.ExitCode == 0, listed.StandardError);
+        var counts = JsonNode.Parse(listed.StandardOutput)!.AsArray().Single(s => (string?)s!["id"] == id)!;
+        Assert.Equal((2L, 1L), ((long)counts["entered"]!, (long)counts["exited"]!));
+        Assert.Matches(@"MEMBERS\s+ENTERED\s+EXITED\s+VERSION", sinceEdit.StandardOutput);
+        Assert.Matches($@"{id}\s+.+\s+1\s+0\s+1\s+2\s", sinceEdit.StandardOutput);
+
         // --only keeps the entries or the exits of the same rounds.
         var exits = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--since", start, "--only", "exited", "--format", "csv");
         var entries = await RunAsync(null, "segments", "watch", "--id", id, "--rounds", "1", "--since", start, "--only", "entered", "--format", "csv");

@@ -241,7 +241,7 @@ public sealed class McpHardeningTests(McpFixture fixture) : IClassFixture<McpFix
     [InlineData("count_members", """{"definition": {"condition": {"property": {"name": "city", "op": "is_set"}}}}""", "definition: not an argument of count_members. This tool reads saved segments only: preview_segment evaluates a draft definition")]
     [InlineData("segment_overlap", """{"segment_ids": ["a"], "condition": {"property": {"name": "city", "op": "is_set"}}}""", "condition: not an argument of segment_overlap. This tool reads saved segments only")]
     [InlineData("describe_schema", """{"tenant": "other"}""", "tenant: not an argument of describe_schema. The workspace is fixed by the server")]
-    [InlineData("list_segments", """{"limit": 5, "sort": "size"}""", "sort: not an argument of list_segments.\nlist_segments takes cursor, limit, search.")]
+    [InlineData("list_segments", """{"limit": 5, "sort": "size"}""", "sort: not an argument of list_segments.\nlist_segments takes cursor, limit, search, changes_since.")]
     public async Task Bad_arguments_are_tool_errors_naming_the_argument_and_the_rule(string tool, string arguments, string expected)
     {
         var parsed = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(arguments)!.ToDictionary(p => p.Key, p => (object?)p.Value);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
@@ -702,6 +703,19 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
         var today = Assert.Single(growth["history"]!.AsArray())!;
         Assert.Equal((2L, 2L, 0L), ((long)today["size"]!, (long)today["entered"]!, (long)today["exited"]!));
         Assert.StartsWith("days: 0 is out of range", await server.FailAsync("segment_growth", new { segment_id = a, days = 0 }), StringComparison.Ordinal);
+
+        // The same log per segment in list_segments: from the time a's members entered, its two entries; from a millisecond
+        // later, none; without the argument, no counts.
+        JsonNode? Listed(JsonNode list) => list["segments"]!.AsArray().Single(item => (string?)item!["id"] == a);
+        var entries = (await server.CallAsync("membership_changes", new { segment_id = a }))["entered"]!.AsArray();
+        Assert.Equal(2, entries.Count);
+        var evaluatedAt = entries.Select(e => DateTimeOffset.Parse((string)e!["at"]!, CultureInfo.InvariantCulture)).Distinct().Single();
+        var moved = Listed(await server.CallAsync("list_segments", new { changes_since = evaluatedAt.ToString("O", CultureInfo.InvariantCulture) }))!;
+        Assert.Equal((2L, 0L), ((long)moved["entered"]!, (long)moved["exited"]!));
+        var later = Listed(await server.CallAsync("list_segments", new { changes_since = evaluatedAt.AddMilliseconds(1).ToString("O", CultureInfo.InvariantCulture) }))!;
+        Assert.Equal((0L, 0L), ((long)later["entered"]!, (long)later["exited"]!));
+        Assert.False(Listed(await server.CallAsync("list_segments", new { }))!.AsObject().ContainsKey("entered"));
+        Assert.StartsWith("changes_since:", await server.FailAsync("list_segments", new { changes_since = "last week" }), StringComparison.Ordinal);
 
         var profile = await server.CallAsync("get_profile", new { profile_id = "p1" });
         Assert.Equal("Boston", (string?)profile["properties"]!["city"]);

@@ -11,7 +11,17 @@ using SegmentMcp.Core.App;
 
 namespace SegmentMcp.Mcp.Tools;
 
-internal sealed record SegmentListItem(string Id, string Name, string? Description, long? Size, int Version, DateTime? EvaluatedAt);
+/// <param name="Entered">With changes_since: the entries recorded since then.</param>
+/// <param name="Exited">With changes_since: the exits recorded since then.</param>
+internal sealed record SegmentListItem(
+    string Id,
+    string Name,
+    string? Description,
+    long? Size,
+    int Version,
+    DateTime? EvaluatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Entered = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Exited = null);
 
 internal sealed record ListSegmentsResult(IReadOnlyList<SegmentListItem> Segments, string? NextCursor);
 
@@ -38,21 +48,27 @@ internal sealed record SaveSegmentResult(
 internal sealed record DeleteSegmentResult(string SegmentId, bool Deleted);
 
 [McpServerToolType]
-internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore store, ISegmentEvaluator evaluator, DefinitionService definitions, SegmentSubscriptions subscriptions)
+internal sealed partial class SegmentTools(
+    ITenantAccessor tenant, ISegmentStore store, IMembershipReader membership, ISegmentEvaluator evaluator, DefinitionService definitions, SegmentSubscriptions subscriptions)
 {
     [McpServerTool(Name = "list_segments", Title = "List saved segments", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
     [Description("""
         Lists the saved segments of this workspace in id order: id, name, description, current size, version and when
         the size was last evaluated. Use it to find a segment's id; with search, only the segments whose id, name or
-        description contains that text (ignoring case). Pages of 100 by default (limit up to 1000); pass next_cursor
-        back as cursor (with the same search) for the next page. Example: {"search": "boston"}.
+        description contains that text (ignoring case). With changes_since, each segment also carries entered and exited:
+        how many profiles its evaluations added and removed since then, for "which segments moved most this week?"
+        (segment_growth gives one segment's days, membership_changes who). Pages of 100 by default (limit up to 1000);
+        pass next_cursor back as cursor (with the same search) for the next page.
+        Example: {"search": "boston", "changes_since": "2026-11-30T00:00:00Z"}.
         """)]
     public async Task<ListSegmentsResult> ListSegments(
         [Description("next_cursor from the previous list_segments call; omit for the first page.")] string? cursor = null,
         [Description("Segments per page, 1–1000 (default 100).")] int? limit = null,
         [Description("Only segments whose id, name or description contains this text, ignoring case (e.g. \"churn\"); omit for all.")] string? search = null,
+        [Description("Add entered and exited to each segment: the changes recorded at or after this ISO-8601 UTC time (e.g. a week ago).")] string? changes_since = null,
         CancellationToken cancellationToken = default)
     {
+        var since = ToolSupport.Time(changes_since, "changes_since");
         var take = ToolSupport.Limit(limit);
         var after = Cursor.Decode(cursor, "list_segments", 1)?[0];
         var all = await store.ListAsync(tenant.Tenant, cancellationToken).ConfigureAwait(false);
@@ -63,8 +79,11 @@ internal sealed partial class SegmentTools(ITenantAccessor tenant, ISegmentStore
             .OrderBy(s => s.Id, StringComparer.Ordinal)
             .ToList();
         var page = rest.Take(take).ToList();
+        var activity = since is { } from
+            ? await SegmentActivity.SinceAsync(membership, tenant.Tenant, [.. page.Select(s => s.Id)], from, cancellationToken).ConfigureAwait(false)
+            : null;
         return new ListSegmentsResult(
-            [.. page.Select(s => new SegmentListItem(s.Id, s.Name, s.Description, s.Size, s.Version, s.EvaluatedAt))],
+            [.. page.Select(s => new SegmentListItem(s.Id, s.Name, s.Description, s.Size, s.Version, s.EvaluatedAt, activity?[s.Id].Entered, activity?[s.Id].Exited))],
             rest.Count > take ? Cursor.Encode("list_segments", page[^1].Id) : null);
     }
 
