@@ -951,7 +951,7 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
     public async Task Prompts_render_with_the_tenant_catalog()
     {
         var prompts = await server.Client.ListPromptsAsync();
-        Assert.Equal(["audit_segment", "build_segment", "compare_segments", "explain_profile"], prompts.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["audit_segment", "build_segment", "compare_segments", "explain_profile", "segments_report"], prompts.Select(p => p.Name).Order(StringComparer.Ordinal));
 
         var built = await server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?> { ["goal"] = "Bostonians who open emails" });
         var text = Assert.IsType<TextContentBlock>(Assert.Single(built.Messages).Content).Text;
@@ -970,11 +970,18 @@ public sealed class McpServerTests(McpFixture fixture) : IClassFixture<McpFixtur
             ("explain_profile", new() { ["profile_id"] = "p1" }),
             ("compare_segments", new() { ["segment_ids"] = "a,b" }),
             ("audit_segment", new() { ["segment_id"] = "a" }),
+            ("segments_report", new() { ["since"] = "2026-11-30" }),
         })
         {
             var rendered = await server.Client.GetPromptAsync(name, arguments);
             Assert.Contains("acme", Assert.IsType<TextContentBlock>(Assert.Single(rendered.Messages).Content).Text, StringComparison.Ordinal);
         }
+
+        var report = await server.Client.GetPromptAsync("segments_report", new Dictionary<string, object?> { ["since"] = "2026-11-30" });
+        var reportText = Assert.IsType<TextContentBlock>(Assert.Single(report.Messages).Content).Text;
+        Assert.Contains("since 2026-11-30", reportText, StringComparison.Ordinal);
+        Assert.Contains("list_segments with changes_since", reportText, StringComparison.Ordinal);
+        Assert.DoesNotContain("{{$", reportText, StringComparison.Ordinal);
 
         var error = await Assert.ThrowsAsync<McpProtocolException>(() => server.Client.GetPromptAsync("build_segment", new Dictionary<string, object?>()).AsTask());
         Assert.Contains("goal", error.Message, StringComparison.Ordinal);

@@ -14,7 +14,7 @@ public sealed class PromptLoadingTests
     {
         var prompts = new SegmentPrompts(McpTestData.PromptsDirectory());
 
-        Assert.Equal(["audit_segment", "build_segment", "compare_segments", "explain_profile"], prompts.List().Prompts.Select(p => p.Name));
+        Assert.Equal(["audit_segment", "build_segment", "compare_segments", "explain_profile", "segments_report"], prompts.List().Prompts.Select(p => p.Name));
     }
 
     [Theory]
