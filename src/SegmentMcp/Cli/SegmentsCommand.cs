@@ -71,6 +71,7 @@ internal static partial class SegmentsCommand
             ApplyAsync));
         segments.Subcommands.Add(BreakdownVerb());
         segments.Subcommands.Add(GrowthVerb());
+        segments.Subcommands.Add(OverlapVerb());
         segments.Subcommands.Add(CheckVerb());
         segments.Subcommands.Add(VersionsVerb());
         segments.Subcommands.Add(WatchVerb());

@@ -569,6 +569,21 @@ public sealed class SegmentsCommandTests : IDisposable
             Assert.Equal(2, document.RootElement.GetProperty("history")[0].GetProperty("size").GetInt64());
         }
 
+        // Its overlap with every Bostonian (p1, p2 and p4): both its members.
+        var bostonians = await RunAsync("""{"name": "Bostonians", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}""", "segments", "save", "--file", "-", "--json");
+        Assert.True(bostonians.ExitCode == 0, bostonians.StandardError);
+        var everyone = (string)JsonNode.Parse(bostonians.StandardOutput)!["segment_id"]!;
+        var overlap = await RunAsync(null, "segments", "overlap", "--id", id, "--id", everyone);
+        Assert.True(overlap.ExitCode == 0, overlap.StandardError);
+        Assert.Matches($@"{id}\s+{everyone}\s+2\s+100\.0%", overlap.StandardOutput);
+        Assert.Matches($@"{everyone}\s+3\s+Bostonians", overlap.StandardOutput);
+        var overlapJson = JsonNode.Parse((await RunAsync(null, "segments", "overlap", "--id", id, "--id", everyone, "--json")).StandardOutput)!;
+        Assert.Equal((2L, 3L, 2L), ((long)overlapJson["sizes"]![id]!, (long)overlapJson["sizes"]![everyone]!, (long)overlapJson["pairs"]![0]!["both"]!));
+        var one = await RunAsync(null, "segments", "overlap", "--id", id);
+        Assert.Equal(2, one.ExitCode);
+        Assert.Contains("--id: give 2 to 8 distinct saved segments, --id once for each (got 1)", one.StandardError, StringComparison.Ordinal);
+        Assert.Equal(1, (await RunAsync(null, "segments", "overlap", "--id", id, "--id", "nope")).ExitCode);
+
         var unknown = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "cty");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);

@@ -16,10 +16,6 @@ internal sealed record CountMembersResult(string SegmentId, long Count, DateTime
 internal sealed record ListMembersResult(
     string SegmentId, long Count, IReadOnlyList<string> Members, string? NextCursor, DateTime? EvaluatedAt, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<MemberProfile>? Profiles = null);
 
-internal sealed record OverlapPair(string A, string B, long Both);
-
-internal sealed record SegmentOverlapResult(IReadOnlyDictionary<string, long> Sizes, IReadOnlyList<OverlapPair> Pairs);
-
 internal sealed record MembershipChangeItem(string ProfileId, DateTime At);
 
 internal sealed record MembershipChangesResult(
@@ -90,29 +86,18 @@ internal sealed class MembershipTools(
         CancellationToken cancellationToken = default)
     {
         var ids = (segment_ids ?? []).ToList();
-        if (ids.Count is < 2 or > 8 || ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
+        if (ids.Count is < SegmentOverlapResult.MinSegments or > SegmentOverlapResult.MaxSegments || ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
         {
             throw new McpException($"segment_ids: give 2 to 8 distinct segment ids (got {ids.Count}{(ids.Distinct(StringComparer.Ordinal).Count() != ids.Count ? ", with repeats" : string.Empty)}).");
         }
 
         var company = tenant.Tenant;
-        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var id in ids)
         {
             await ToolSupport.RequireSegmentAsync(store, company, id, cancellationToken).ConfigureAwait(false);
-            sizes[id] = await membership.CountAsync(company, id, cancellationToken).ConfigureAwait(false);
         }
 
-        var pairs = new List<OverlapPair>();
-        for (var i = 0; i < ids.Count; i++)
-        {
-            for (var j = i + 1; j < ids.Count; j++)
-            {
-                pairs.Add(new OverlapPair(ids[i], ids[j], await membership.OverlapAsync(company, ids[i], ids[j], cancellationToken).ConfigureAwait(false)));
-            }
-        }
-
-        return new SegmentOverlapResult(sizes, pairs);
+        return await SegmentOverlapResult.ReadAsync(membership, company, ids, cancellationToken).ConfigureAwait(false);
     }
 
     [McpServerTool(Name = "segment_breakdown", Title = "Break a segment down by properties", ReadOnly = true, Idempotent = true, OpenWorld = false, UseStructuredContent = true)]
