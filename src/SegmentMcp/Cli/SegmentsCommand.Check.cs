@@ -29,12 +29,7 @@ internal static partial class SegmentsCommand
 
     private static async Task<int> CheckAsync(ParseResult args, CancellationToken stop)
     {
-        var file = args.GetValue(CheckFile);
-        var id = args.GetValue(Id);
-        if ((id is null) == (file is null))
-        {
-            throw new UsageException("give --id S (a saved segment) or --file FILE (a definition, - for standard input), one of the two");
-        }
+        var (id, file) = SavedOrFile(args, CheckFile);
 
         var profileId = args.GetValue(CheckProfile);
         if (string.IsNullOrEmpty(profileId))
@@ -42,7 +37,6 @@ internal static partial class SegmentsCommand
             throw new UsageException("give --profile P, the profile id to check");
         }
 
-        id = id is null ? null : RequiredId(args);
         (string Source, JsonElement Definition)? draft = null;
         if (file is not null && (draft = await ReadFileAsync(file, "nothing was checked", stop).ConfigureAwait(false)) is null)
         {
@@ -53,26 +47,7 @@ internal static partial class SegmentsCommand
         return await WithServicesAsync(args, async (services, company) =>
         {
             var definitions = services.GetRequiredService<DefinitionService>();
-            ValidatedDefinition validated;
-            string title;
-            SavedSegment? checkedSegment = null;
-            if (draft is var (source, definition))
-            {
-                if (await ValidateAsync(definitions, company, definition, null, source, "nothing was checked", stop, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false) is not { } checkedDraft)
-                {
-                    return CommandLine.Failed;
-                }
-
-                validated = checkedDraft;
-                title = $"{validated.Definition.Name} (not saved)";
-            }
-            else if (await FindAsync(services, company, id!, stop).ConfigureAwait(false) is { } saved)
-            {
-                validated = await definitions.ValidateSavedAsync(company, saved, stop).ConfigureAwait(false);
-                checkedSegment = saved;
-                title = $"{saved.Name} [{saved.Id}]";
-            }
-            else
+            if (await SavedOrDraftAsync(services, company, id, draft, "nothing was checked", stop).ConfigureAwait(false) is not var (validated, title, checkedSegment))
             {
                 return CommandLine.Failed;
             }
@@ -151,4 +126,33 @@ internal static partial class SegmentsCommand
         IFormattable number => number.ToString(null, CultureInfo.InvariantCulture),
         _ => JsonSerializer.Serialize(value, CompactJson),
     };
+
+    /// <summary>
+    /// The saved segment <paramref name="id"/>, or the definition file <paramref name="draft"/> validated (its problems
+    /// on standard error, ending with <paramref name="nothingDone"/>), with a title naming it; null when either failed.
+    /// </summary>
+    private static async Task<(ValidatedDefinition Validated, string Title, SavedSegment? Saved)?> SavedOrDraftAsync(
+        ServiceProvider services, string company, string? id, (string Source, JsonElement Definition)? draft, string nothingDone, CancellationToken stop)
+    {
+        var definitions = services.GetRequiredService<DefinitionService>();
+        if (draft is var (source, definition))
+        {
+            return await ValidateAsync(definitions, company, definition, null, source, nothingDone, stop, nameIfMissing: SegmentDefinitionJson.DraftName).ConfigureAwait(false) is { } validated
+                ? (validated, $"{validated.Definition.Name} (not saved)", null)
+                : null;
+        }
+
+        return await FindAsync(services, company, id!, stop).ConfigureAwait(false) is { } saved
+            ? (await definitions.ValidateSavedAsync(company, saved, stop).ConfigureAwait(false), $"{saved.Name} [{saved.Id}]", saved)
+            : null;
+    }
+
+    /// <summary>The saved segment's id (<c>--id</c>) or the definition file (<paramref name="file"/>): exactly one of the two.</summary>
+    private static (string? Id, string? File) SavedOrFile(ParseResult args, Option<string?> file)
+    {
+        var path = args.GetValue(file);
+        return (args.GetValue(Id) is null) == (path is null)
+            ? throw new UsageException("give --id S (a saved segment) or --file FILE (a definition, - for standard input), one of the two")
+            : (path is null ? RequiredId(args) : null, path);
+    }
 }

@@ -73,6 +73,7 @@ internal static partial class SegmentsCommand
         segments.Subcommands.Add(GrowthVerb());
         segments.Subcommands.Add(OverlapVerb());
         segments.Subcommands.Add(CheckVerb());
+        segments.Subcommands.Add(ExplainVerb());
         segments.Subcommands.Add(VersionsVerb());
         segments.Subcommands.Add(WatchVerb());
         segments.Subcommands.Add(CommandLine.Verb("delete", "Delete a saved segment with its members and history (refused while another segment uses it).", [Id, Company, .. EngineSelection.Options], DeleteAsync));

@@ -15,7 +15,7 @@ public sealed class CommandLineTests
 {
     private static readonly string[] VerbNames =
     [
-        "ask", "chat", "clickhouse-server", "cluster-demo", "demo", "eval-nl", "evaluate", "help", "ingest", "lists delete", "lists export", "lists import", "lists list", "lists remove", "profiles erase", "profiles show", "quickstart", "schema", "segments apply", "segments breakdown", "segments changes", "segments check", "segments delete", "segments export", "segments growth", "segments list", "segments overlap", "segments preview", "segments save", "segments show", "segments versions", "segments watch", "serve", "version",
+        "ask", "chat", "clickhouse-server", "cluster-demo", "demo", "eval-nl", "evaluate", "help", "ingest", "lists delete", "lists export", "lists import", "lists list", "lists remove", "profiles erase", "profiles show", "quickstart", "schema", "segments apply", "segments breakdown", "segments changes", "segments check", "segments delete", "segments explain", "segments export", "segments growth", "segments list", "segments overlap", "segments preview", "segments save", "segments show", "segments versions", "segments watch", "serve", "version",
     ];
 
     [Fact]
@@ -272,7 +272,7 @@ public sealed class CommandLineTests
     public void Every_company_flag_follows_the_one_tenant_rule()
     {
         var withCompany = CommandLine.Verbs().Where(verb => verb.Options.Any(option => option.Name == "--company")).ToList();
-        Assert.Equal(["ask", "chat", "demo", "eval-nl", "evaluate", "ingest", "lists delete", "lists export", "lists import", "lists list", "lists remove", "profiles erase", "profiles show", "quickstart", "schema", "segments apply", "segments breakdown", "segments changes", "segments check", "segments delete", "segments export", "segments growth", "segments list", "segments overlap", "segments preview", "segments save", "segments show", "segments versions", "segments watch", "serve"], withCompany.Select(CommandLine.Name));
+        Assert.Equal(["ask", "chat", "demo", "eval-nl", "evaluate", "ingest", "lists delete", "lists export", "lists import", "lists list", "lists remove", "profiles erase", "profiles show", "quickstart", "schema", "segments apply", "segments breakdown", "segments changes", "segments check", "segments delete", "segments explain", "segments export", "segments growth", "segments list", "segments overlap", "segments preview", "segments save", "segments show", "segments versions", "segments watch", "serve"], withCompany.Select(CommandLine.Name));
         foreach (var verb in withCompany)
         {
             var words = CommandLine.Name(verb).Split(' ');

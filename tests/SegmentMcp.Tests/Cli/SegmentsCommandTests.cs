@@ -584,6 +584,20 @@ public sealed class SegmentsCommandTests : IDisposable
         Assert.Contains("--id: give 2 to 8 distinct saved segments, --id once for each (got 1)", one.StandardError, StringComparison.Ordinal);
         Assert.Equal(1, (await RunAsync(null, "segments", "overlap", "--id", id, "--id", "nope")).ExitCode);
 
+        // Its query: one statement, every value a parameter.
+        var explained = await RunAsync(null, "segments", "explain", "--id", id);
+        Assert.True(explained.ExitCode == 0, explained.StandardError);
+        Assert.Contains("Profiles who placed an order in the last 90 days and whose city is Boston", explained.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^SELECT .*\{tenant:String\}", explained.StandardOutput);
+        Assert.DoesNotContain("'Boston'", explained.StandardOutput.Split("parameters:")[0], StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^  p\d+\s+String\s+'Boston'$", explained.StandardOutput);
+        Assert.Matches(@"ClickHouse estimates [\d,]+ rows read", explained.StandardOutput);
+        var explainedJson = JsonNode.Parse((await RunAsync("""{"name": "Bostonians", "condition": {"property": {"name": "city", "op": "eq", "value": "Boston"}}}""", "segments", "explain", "--file", "-", "--json")).StandardOutput)!;
+        Assert.Contains(explainedJson["parameters"]!.AsArray(), p => (string?)p!["value"] == "'Boston'" && (string?)p["type"] == "String");
+        Assert.StartsWith("SELECT", (string)explainedJson["sql"]!, StringComparison.Ordinal);
+        Assert.Equal("Profiles whose city is Boston", (string?)explainedJson["read_back"]);
+        Assert.Equal(2, (await RunAsync(null, "segments", "explain")).ExitCode);
+
         var unknown = await RunAsync(null, "segments", "breakdown", "--id", id, "--properties", "cty");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("no profile property 'cty'. Did you mean 'city'", unknown.StandardError, StringComparison.Ordinal);
