@@ -82,6 +82,16 @@ public sealed class SegmentReads
         EmptyProfileValue(condition, references) != false;
 
     /// <summary>
+    /// Whether a profile that appears in the universe can be a member though nothing the condition reads itself, nor
+    /// the log of a segment it references, says so. A referenced segment that holds for an empty profile may exclude
+    /// the new profile for data only that segment reads, and its log then has no entry for it (the profile was no
+    /// member before it existed and is none now): such a reference is taken as either value. One that is false for an
+    /// empty profile takes the new profile in only with an entry in its log, so it counts as false here.
+    /// </summary>
+    public static bool MayHoldForNewProfile(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references) =>
+        EmptyProfileValue(condition, references, new Dictionary<string, bool?>(StringComparer.Ordinal), referencesByLog: true) != false;
+
+    /// <summary>
     /// The condition's value for a profile with no events and no properties: true, false, or null when it depends on
     /// the profile itself (its id's random bucket, its being on a list).
     /// </summary>
@@ -89,7 +99,8 @@ public sealed class SegmentReads
         EmptyProfileValue(condition, references, new Dictionary<string, bool?>(StringComparer.Ordinal));
 
     /// <param name="known">Each referenced segment's value, computed once (references can fan out geometrically).</param>
-    private static bool? EmptyProfileValue(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references, Dictionary<string, bool?> known)
+    /// <param name="referencesByLog">The condition's own references as <see cref="MayHoldForNewProfile"/> takes them (theirs stay exact).</param>
+    private static bool? EmptyProfileValue(Condition condition, IReadOnlyDictionary<string, SegmentDefinition> references, Dictionary<string, bool?> known, bool referencesByLog = false)
     {
         switch (condition)
         {
@@ -102,7 +113,7 @@ public sealed class SegmentReads
                     var unknown = false;
                     foreach (var item in isAll ? ((AllCondition)condition).Items : ((AnyCondition)condition).Items)
                     {
-                        var value = EmptyProfileValue(item, references, known);
+                        var value = EmptyProfileValue(item, references, known, referencesByLog);
                         if (value == decisive)
                         {
                             return decisive;
@@ -115,7 +126,7 @@ public sealed class SegmentReads
                 }
 
             case NotCondition not:
-                return !EmptyProfileValue(not.Inner, references, known);
+                return !EmptyProfileValue(not.Inner, references, known, referencesByLog);
             case EventCondition e:
                 return HoldsForNoEvents(e);
             case PropertyCondition p:
@@ -128,7 +139,7 @@ public sealed class SegmentReads
                         : throw new InvalidOperationException($"Segment '{r.SegmentId}' is not resolved.");
                 }
 
-                return inner is null ? null : inner == r.Member;
+                return inner is null || (referencesByLog && inner == true) ? null : inner == r.Member;
             case RandomBucketCondition or InListCondition:
                 return null;
             default:

@@ -410,9 +410,11 @@ internal static partial class CandidateQuery
         }
 
         // (6) Entering the universe changes nothing for a condition that is false on an empty profile: a member needs
-        // some data the rules above see. Otherwise add the profiles that appeared between t0 and t1, and those with
-        // any data ingested after w0 (a late row can move a profile's first appearance before t0).
-        if (SegmentReads.HoldsForEmptyProfile(condition, references))
+        // some data the rules above see, or an entry in a referenced segment's log. Otherwise add the profiles that
+        // appeared between t0 and t1, and those with any data ingested after w0 (a late row can move a profile's first
+        // appearance before t0). A new profile that a referenced segment holding for empty profiles excludes leaves
+        // no entry in its log, so such a reference counts as either value (MayHoldForNewProfile).
+        if (SegmentReads.MayHoldForNewProfile(condition, references))
         {
             branches.Add(SqlF.Of(
                 $"SELECT profile_id FROM {SqlF.Table(schema.Profiles)} WHERE tenant = {tenantParameter} GROUP BY profile_id HAVING min(first_seen) > {t0Parameter} AND min(first_seen) <= {t1Parameter}"));

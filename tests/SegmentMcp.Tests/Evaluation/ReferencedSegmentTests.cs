@@ -200,6 +200,42 @@ public sealed class ReferencedSegmentTests
         return (world, recording, ids, evaluator);
     }
 
+    [Fact]
+    public async Task A_new_profile_excluded_by_a_segment_that_holds_for_empty_profiles_enters_the_segment_of_its_non_members()
+    {
+        var engine = TestEngines.Embedded;
+        var schema = await TestEngines.NewSchemaAsync(engine);
+        var world = new EvaluationWorld(engine, schema, 43);
+        // At most N spent in two days: a profile without orders is one, so new profiles belong to it until they spend.
+        static SegmentDefinition LightSpenders(double most) =>
+            new("Light spenders", null, new EventCondition("Placed Order", [], new LastDaysWindow(2), new Measure(MeasureKind.Sum, PropertyFilter.ValueProperty), Comparison.Lte, most));
+        async Task OrderAsync(string profile, double value, DateTime at) => await engine.InsertJsonEachRowAsync(
+            schema.Events,
+            System.Text.Encoding.UTF8.GetBytes($$"""{"tenant":"{{EvaluationWorld.Tenant}}","profile_id":"{{profile}}","metric":"Placed Order","ts":"{{EvaluationWorld.Time(at)}}","value":{{value}}}""" + "\n"),
+            null);
+
+        await OrderAsync("ann", 10, Start.AddHours(-1));
+        await OrderAsync("bob", 100, Start.AddHours(-1));
+        var light = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, "Light spenders", null, SegmentDefinitionJson.Write(LightSpenders(50)), CancellationToken.None);
+        var heavy = new SegmentDefinition("Not light spenders", null, new SegmentReferenceCondition(light.Id, Member: false));
+        var others = await world.Segments.SaveAsync(EvaluationWorld.Tenant, null, heavy.Name, null, SegmentDefinitionJson.Write(heavy), CancellationToken.None);
+        await using var evaluator = new SegmentEvaluator(engine, schema, new EvaluatorOptions { IngestLag = TimeSpan.Zero });
+        await evaluator.TickAsync(EvaluationWorld.Tenant, Start, null, CancellationToken.None);
+        Assert.Equal(["bob"], await world.StoredMembersAsync(others.Id));
+
+        // In one tick the referenced segment takes a new definition (still true for empty profiles), so the referencing
+        // one reads its log rather than inlining it, and Carl appears with an order of 80. Light spenders leaves him
+        // out with no entry in its log (he was no member before he existed); he is one of its non-members all the same.
+        var t = Start.AddHours(1);
+        await world.Segments.SaveAsync(EvaluationWorld.Tenant, light.Id, "Light spenders", null, SegmentDefinitionJson.Write(LightSpenders(60)), CancellationToken.None);
+        await OrderAsync("carl", 80, t.AddMinutes(-5));
+        await evaluator.TickAsync(EvaluationWorld.Tenant, t, null, CancellationToken.None);
+
+        Assert.Empty(await world.ChangesAsync(light.Id, t, t.AddMilliseconds(1)));
+        Assert.Equal(["bob", "carl"], await world.StoredMembersAsync(others.Id));
+        Assert.Equal(await world.RecomputeAsync(others.Id, t), await world.StoredMembersAsync(others.Id));
+    }
+
     private static async Task AssertMembersAsync(EvaluationWorld world, List<string> ids, DateTime t)
     {
         foreach (var id in ids)
