@@ -14,7 +14,10 @@ public static class DslNames
     /// <summary>The period names of <c>regularly</c>, in <see cref="Period"/> order.</summary>
     public static readonly IReadOnlyList<string> Periods = ["day", "week", "month"];
 
-    public static readonly IReadOnlyList<string> WindowKinds = ["last_days", "last_hours", "between_days_ago", "since", "before", "from", "to"];
+    public static readonly IReadOnlyList<string> WindowKinds = ["last_days", "last_hours", "between_days_ago", "since", "before", "from", "to", "this", "previous", "periods"];
+
+    /// <summary>The calendar periods of the <c>this</c> and <c>previous</c> windows, in <see cref="CalendarUnit"/> order.</summary>
+    public static readonly IReadOnlyList<string> CalendarUnits = ["day", "week", "month", "quarter", "year"];
 
     public static readonly IReadOnlyList<string> MeasureKinds = ["count", "sum", "avg", "min", "max", "distinct"];
 
@@ -177,6 +180,15 @@ public static class DslNames
     public static string Name(this MeasureKind kind) => MeasureKinds[(int)kind];
 
     public static string Name(this Period period) => Periods[(int)period];
+
+    public static string Name(this CalendarUnit unit) => CalendarUnits[(int)unit];
+
+    public static bool TryParseCalendarUnit(string name, out CalendarUnit unit)
+    {
+        var index = CalendarUnits.ToList().IndexOf(name);
+        unit = (CalendarUnit)Math.Max(index, 0);
+        return index >= 0;
+    }
 
     public static bool TryParseOperator(string name, out FilterOperator op) => OperatorsByName.TryGetValue(name, out op);
 

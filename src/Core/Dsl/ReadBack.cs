@@ -187,6 +187,11 @@ public static partial class ReadBack
         SinceWindow w => $"since {Instant(w.Since)}",
         BeforeWindow w => $"before {Instant(w.Before)}",
         FromToWindow w => $"from {Instant(w.From)} until {Instant(w.To)}",
+        ThisPeriodWindow { Unit: CalendarUnit.Day } => "today",
+        ThisPeriodWindow w => $"this {w.Unit.Name()}",
+        PreviousPeriodsWindow { Unit: CalendarUnit.Day, Periods: 1 } => "yesterday",
+        PreviousPeriodsWindow { Periods: 1 } w => $"last {w.Unit.Name()}",
+        PreviousPeriodsWindow w => $"in the previous {w.Periods.ToString(CultureInfo.InvariantCulture)} calendar {w.Unit.Name()}s",
         _ => string.Empty,
     };
 

@@ -161,6 +161,59 @@ public sealed record BeforeWindow(DateTime Before) : Window;
 /// <summary><c>{"from": T1, "to": T2}</c>: T1 ≤ ts &lt; T2.</summary>
 public sealed record FromToWindow(DateTime From, DateTime To) : Window;
 
+/// <summary><c>{"this": "month"}</c>: the current calendar period so far (UTC): its start ≤ ts ≤ now.</summary>
+public sealed record ThisPeriodWindow(CalendarUnit Unit) : Window;
+
+/// <summary>
+/// <c>{"previous": "month", "periods": N}</c>: the N whole calendar periods (UTC) before the current one: the start of
+/// the N-th before it ≤ ts &lt; the start of the current one.
+/// </summary>
+public sealed record PreviousPeriodsWindow(CalendarUnit Unit, int Periods = 1) : Window;
+
+/// <summary>A calendar period of the <c>this</c> and <c>previous</c> windows, in UTC; weeks start on Monday.</summary>
+public enum CalendarUnit
+{
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+/// <summary>Calendar arithmetic of <see cref="CalendarUnit"/>, in UTC.</summary>
+public static class CalendarPeriods
+{
+    /// <summary>The most periods a <c>previous</c> window spans per unit: about a hundred years, as <c>last_days</c>.</summary>
+    public static int MaxPeriods(CalendarUnit unit) => unit switch
+    {
+        CalendarUnit.Day => 36500,
+        CalendarUnit.Week => 5214,
+        CalendarUnit.Month => 1200,
+        CalendarUnit.Quarter => 400,
+        _ => 100,
+    };
+
+    /// <summary>The start of the period holding <paramref name="t"/>.</summary>
+    public static DateTime Start(CalendarUnit unit, DateTime t) => unit switch
+    {
+        CalendarUnit.Day => DateTime.SpecifyKind(t.Date, DateTimeKind.Utc),
+        CalendarUnit.Week => DateTime.SpecifyKind(t.Date.AddDays(-(((int)t.DayOfWeek + 6) % 7)), DateTimeKind.Utc),
+        CalendarUnit.Month => new DateTime(t.Year, t.Month, 1, 0, 0, 0, DateTimeKind.Utc),
+        CalendarUnit.Quarter => new DateTime(t.Year, ((t.Month - 1) / 3 * 3) + 1, 1, 0, 0, 0, DateTimeKind.Utc),
+        _ => new DateTime(t.Year, 1, 1, 0, 0, 0, DateTimeKind.Utc),
+    };
+
+    /// <summary>A period start moved by <paramref name="count"/> periods.</summary>
+    public static DateTime Shift(CalendarUnit unit, DateTime start, int count) => unit switch
+    {
+        CalendarUnit.Day => start.AddDays(count),
+        CalendarUnit.Week => start.AddDays(7 * count),
+        CalendarUnit.Month => start.AddMonths(count),
+        CalendarUnit.Quarter => start.AddMonths(3 * count),
+        _ => start.AddYears(count),
+    };
+}
+
 /// <summary>What kind of problem a <see cref="DslError"/> is, so callers branch on a code, never on message text.</summary>
 public enum DslErrorCode
 {
@@ -203,6 +256,14 @@ public readonly record struct TimeRange(DateTime? From, DateTime? Until)
         SinceWindow w => new(w.Since, null),
         BeforeWindow w => new(null, w.Before),
         FromToWindow w => new(w.From, w.To),
+        ThisPeriodWindow w => new(CalendarPeriods.Start(w.Unit, now), null),
+        PreviousPeriodsWindow w => PreviousPeriods(w, now),
         _ => throw new InvalidOperationException($"Unknown window {window.GetType().Name}."),
     };
+
+    private static TimeRange PreviousPeriods(PreviousPeriodsWindow window, DateTime now)
+    {
+        var current = CalendarPeriods.Start(window.Unit, now);
+        return new(CalendarPeriods.Shift(window.Unit, current, -window.Periods), current);
+    }
 }

@@ -108,7 +108,12 @@ public static partial class SegmentDefinitionJson
             var raw = Truncate(value.GetRawText());
             if (DslNames.WindowKinds.Contains(lower))
             {
-                var window = lower is "from" or "to" ? "{\"from\": T1, \"to\": T2}" : $"{{\"{lower}\": {raw}}}";
+                var window = lower switch
+                {
+                    "from" or "to" => "{\"from\": T1, \"to\": T2}",
+                    "periods" => $"{{\"previous\": \"month\", \"periods\": {raw}}}",
+                    _ => $"{{\"{lower}\": {raw}}}",
+                };
                 return new FieldHint($"'{Truncate(name)}' belongs inside the window: write \"window\": {window}.", ["window"]);
             }
 
@@ -201,6 +206,11 @@ public static partial class SegmentDefinitionJson
         /// <summary>" Did you mean {"last_days": 7}?" for a window written as words ("last 7 days", "past 2 weeks").</summary>
         private static string? WindowPhrase(string text)
         {
+            if (CalendarPhrase(text) is { } calendar)
+            {
+                return calendar;
+            }
+
             var match = WindowPhrasePattern().Match(text);
             if (!match.Success || !int.TryParse(match.Groups["n"].Value, CultureInfo.InvariantCulture, out var n) || n is < 1 or > MaxDays)
             {
@@ -212,7 +222,7 @@ public static partial class SegmentDefinitionJson
                 "hour" => ("last_hours", n, string.Empty),
                 "day" => ("last_days", n, string.Empty),
                 "week" => ("last_days", n * 7, string.Empty),
-                "month" => ("last_days", n * 30, $" ({n} × 30 days; {{\"since\": T}} for calendar months)"),
+                "month" => ("last_days", n * 30, $" ({n} × 30 days; {{\"previous\": \"month\", \"periods\": {n}}} for the {n} calendar month{(n == 1 ? string.Empty : "s")} before this one)"),
                 _ => ("last_days", n * 365, string.Empty),
             };
             return amount > MaxDays ? null : $" Did you mean {{\"{field}\": {amount}}}?{about}";
@@ -244,6 +254,30 @@ public static partial class SegmentDefinitionJson
                 _ => string.Empty,
             };
         }
+
+        /// <summary>"this month", "last quarter", "today", "yesterday": the calendar window that says it.</summary>
+        private static string? CalendarPhrase(string text)
+        {
+            var match = CalendarPhrasePattern().Match(text);
+            if (!match.Success)
+            {
+                return null;
+            }
+
+            var word = match.Groups["word"].Value.ToLowerInvariant();
+            var window = word switch
+            {
+                "today" => "{\"this\": \"day\"}",
+                "yesterday" => "{\"previous\": \"day\"}",
+                _ => match.Groups["which"].Value.ToLowerInvariant() is "this" or "current"
+                    ? $"{{\"this\": \"{word}\"}}"
+                    : $"{{\"previous\": \"{word}\"}}",
+            };
+            return $" Did you mean {window}? (calendar periods in UTC)";
+        }
+
+        [GeneratedRegex(@"^\s*(?:(?:in\s+|during\s+)?(?:the\s+)?(?<which>this|current|last|previous)\s+(?:calendar\s+)?(?<word>day|week|month|quarter|year)|(?<word>today|yesterday))\s*$", RegexOptions.IgnoreCase)]
+        private static partial Regex CalendarPhrasePattern();
 
         [GeneratedRegex(@"^\s*(?<n>\d{1,5})\s*(?<unit>hour|day|week|month|year)s?\s+ago\s*$", RegexOptions.IgnoreCase)]
         private static partial Regex AgoPattern();

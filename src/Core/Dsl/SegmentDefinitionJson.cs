@@ -329,22 +329,25 @@ public static partial class SegmentDefinitionJson
         private static string? OtherUnit(string key, JsonElement value)
         {
             var count = value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n > 0 ? n : (int?)null;
+            string? Unit() => value.ValueKind == JsonValueKind.String ? CalendarUnitMeant(value.GetString()!) : null;
             string Days(int perUnit, string unit) => count is { } c
                 ? $" Windows count days or hours: {c} {unit}{(c == 1 ? string.Empty : "s")} is {{\"last_days\": {c * perUnit}}}"
                 : $" Windows count days or hours: a {unit} is {perUnit} days in \"last_days\"";
             return key.ToLowerInvariant() switch
             {
                 "last_weeks" or "last_week" => Days(7, "week") + ".",
-                "last_months" or "last_month" => Days(30, "month") + " (30-day months; a calendar month is {\"from\": T1, \"to\": T2}).",
+                "last_months" or "last_month" => Days(30, "month") + " (30-day months; the calendar month before this one is {\"previous\": \"month\"}, this one so far {\"this\": \"month\"}).",
                 "last_years" or "last_year" => Days(365, "year") + ".",
                 "last_minutes" or "last_minute" => " Windows count days or hours: the shortest is {\"last_hours\": 1}.",
+                "last" or "past" or "prior" when Unit() is { } unit => $" Did you mean {{\"previous\": \"{unit}\"}} (the whole calendar {unit} before this one; {{\"this\": \"{unit}\"}} is this one so far)?",
+                "current" or "calendar" or "within" when Unit() is { } unit => $" Did you mean {{\"this\": \"{unit}\"}} (this calendar {unit} so far)?",
                 _ => null,
             };
         }
 
         private Window? ReadWindow(JsonElement element, string path)
         {
-            const string Shapes = "{\"last_days\": N}, {\"last_hours\": N}, {\"between_days_ago\": [A, B]}, {\"since\": T}, {\"before\": T} or {\"from\": T1, \"to\": T2}";
+            const string Shapes = "{\"last_days\": N}, {\"last_hours\": N}, {\"between_days_ago\": [A, B]}, {\"since\": T}, {\"before\": T}, {\"from\": T1, \"to\": T2}, {\"this\": PERIOD} or {\"previous\": PERIOD, \"periods\": N} (PERIOD day, week, month, quarter or year)";
             if (element.ValueKind != JsonValueKind.Object)
             {
                 var meant = element.ValueKind == JsonValueKind.String ? WindowPhrase(element.GetString()!) : null;
@@ -360,7 +363,8 @@ public static partial class SegmentDefinitionJson
             }
 
             var isFromTo = keys.Count == 2 && keys.Contains("from") && keys.Contains("to");
-            if (keys.Count != 1 && !isFromTo)
+            var isPrevious = keys.Contains("previous") && (keys.Count == 1 || (keys.Count == 2 && keys.Contains("periods")));
+            if (keys.Count != 1 && !isFromTo && !isPrevious)
             {
                 var found = keys.Count == 0 ? "an empty object" : Suggestions.JoinQuoted(keys, "and");
                 Error(path, $"A window has exactly one shape, found {found}. Use one of {Shapes}.");
@@ -383,6 +387,19 @@ public static partial class SegmentDefinitionJson
                 }
 
                 return new FromToWindow(from.Value, to.Value);
+            }
+
+            if (isPrevious)
+            {
+                if (ReadCalendarUnit(element.GetProperty("previous"), path, "previous") is not { } unit)
+                {
+                    return null;
+                }
+
+                var periods = element.TryGetProperty("periods", out var periodsElement)
+                    ? ReadInteger(periodsElement, path, "periods", 1, CalendarPeriods.MaxPeriods(unit))
+                    : 1;
+                return periods is { } n ? new PreviousPeriodsWindow(unit, n) : null;
             }
 
             var value = element.GetProperty(keys[0]);
@@ -417,10 +434,51 @@ public static partial class SegmentDefinitionJson
                     return ReadInstant(value, path, "since") is { } since ? new SinceWindow(since) : null;
                 case "before":
                     return ReadInstant(value, path, "before") is { } before ? new BeforeWindow(before) : null;
+                case "this":
+                    return ReadCalendarUnit(value, path, "this") is { } current ? new ThisPeriodWindow(current) : null;
+                case "periods":
+                    Error(path, "\"periods\" counts the periods of a \"previous\" window: {\"previous\": \"month\", \"periods\": 3} is the 3 whole months before this one.");
+                    return null;
                 default:
                     Error(path, $"\"{keys[0]}\" needs its partner: a window {{\"from\": T1, \"to\": T2}} has both.");
                     return null;
             }
+        }
+
+        /// <summary>The period of a <c>this</c> or <c>previous</c> window: day, week, month, quarter or year.</summary>
+        private CalendarUnit? ReadCalendarUnit(JsonElement element, string path, string field)
+        {
+            var text = element.ValueKind == JsonValueKind.String ? element.GetString()! : null;
+            if (text is not null && DslNames.TryParseCalendarUnit(text, out var unit))
+            {
+                return unit;
+            }
+
+            var meant = text is null ? null : CalendarUnitMeant(text);
+            var hint = meant is not null ? $" Did you mean \"{meant}\"?" : string.Empty;
+            Error(path, $"\"{field}\" takes a calendar period: \"day\", \"week\", \"month\", \"quarter\" or \"year\" (UTC; weeks start on Monday), not {(text is null ? Describe(element) : $"\"{Truncate(text)}\"")}.{hint}");
+            return null;
+        }
+
+        /// <summary>"months", "Month", "calendar_month", "mon": the period meant.</summary>
+        private static string? CalendarUnitMeant(string text)
+        {
+            var lower = text.Trim().ToLowerInvariant().Replace("calendar_", string.Empty, StringComparison.Ordinal).Replace("calendar ", string.Empty, StringComparison.Ordinal);
+            var singular = lower.EndsWith('s') ? lower[..^1] : lower;
+            if (DslNames.CalendarUnits.Contains(singular))
+            {
+                return singular;
+            }
+
+            return lower switch
+            {
+                "today" or "daily" => "day",
+                "weekly" => "week",
+                "monthly" => "month",
+                "quarterly" => "quarter",
+                "yearly" or "annual" or "annually" => "year",
+                _ => Suggestions.Closest(lower, DslNames.CalendarUnits, 1).FirstOrDefault(),
+            };
         }
 
         private PropertyFilter? ReadFilter(JsonElement element, string path, bool isEventWhere)

@@ -168,6 +168,17 @@ public static partial class SegmentDefinitionJson
                 writer.WriteString("from", IsoTime.Format(w.From));
                 writer.WriteString("to", IsoTime.Format(w.To));
                 break;
+            case ThisPeriodWindow w:
+                writer.WriteString("this", w.Unit.Name());
+                break;
+            case PreviousPeriodsWindow w:
+                writer.WriteString("previous", w.Unit.Name());
+                if (w.Periods != 1)
+                {
+                    writer.WriteNumber("periods", w.Periods);
+                }
+
+                break;
         }
 
         writer.WriteEndObject();

@@ -57,7 +57,7 @@ internal static class NlBenchmark
     public const string HelperPrefix = "helper:";
 
     /// <summary>The features a case may name: the parts of the language its answer needs.</summary>
-    public static readonly string[] Features = ["property", "window", "measure", "where", "not", "or", "anniversary", "segment", "property_date"];
+    public static readonly string[] Features = ["property", "window", "measure", "where", "not", "or", "anniversary", "segment", "property_date", "calendar"];
 
     /// <summary>The phrasing styles a case may name.</summary>
     public static readonly string[] Styles = ["plain", "terse", "jargon", "typo", "relative_date", "ambiguous"];

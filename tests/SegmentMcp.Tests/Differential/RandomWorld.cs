@@ -40,6 +40,16 @@ public sealed partial class RandomWorld
 
         edges.Add(now.AddHours(-1));
         edges.Add(now.AddHours(-6));
+
+        // The calendar windows' edges: the current day's, week's, month's, quarter's and year's starts, the previous
+        // month's and the one before.
+        var month = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc);
+        foreach (var start in new[] { now.Date, now.Date.AddDays(-(((int)now.DayOfWeek + 6) % 7)), month, month.AddMonths(-1), month.AddMonths(-2), new DateTime(now.Year, ((now.Month - 1) / 3 * 3) + 1, 1, 0, 0, 0, DateTimeKind.Utc), new DateTime(now.Year, 1, 1, 0, 0, 0, DateTimeKind.Utc) })
+        {
+            var utc = DateTime.SpecifyKind(start, DateTimeKind.Utc);
+            edges.Add(utc);
+            edges.Add(utc.AddMilliseconds(-1));
+        }
     }
 
     public DateTime Now { get; }
@@ -211,6 +221,9 @@ public sealed partial class RandomWorld
         4 => new SinceWindow(Pick(WindowInstants)),
         5 => new BeforeWindow(Pick(WindowInstants)),
         6 => new FromToWindow(WindowInstants[0], WindowInstants[random.Next(1, 3)]),
+        7 => random.Next(2) == 0
+            ? new ThisPeriodWindow((CalendarUnit)random.Next(5))
+            : new PreviousPeriodsWindow((CalendarUnit)random.Next(5), Pick([1, 1, 2, 3])),
         _ => new LastDaysWindow(Pick([3, 10])),
     };
 

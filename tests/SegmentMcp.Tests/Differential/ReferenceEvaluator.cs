@@ -149,8 +149,27 @@ public sealed partial class ReferenceEvaluator(
             SinceWindow w => w.Since <= ts,
             BeforeWindow w => ts < w.Before,
             FromToWindow w => w.From <= ts && ts < w.To,
+            ThisPeriodWindow w => PeriodIndex(w.Unit, ts) == PeriodIndex(w.Unit, now) && ts <= now,
+            PreviousPeriodsWindow w => PeriodIndex(w.Unit, now) - PeriodIndex(w.Unit, ts) is var back && back >= 1 && back <= w.Periods,
             _ => throw new InvalidOperationException(),
         };
+
+        /// <summary>
+        /// The calendar period holding t as a running number (UTC; weeks counted from a Monday), so the windows are
+        /// checked by counting periods rather than by computing their edges as the compiler does.
+        /// </summary>
+        private static long PeriodIndex(CalendarUnit unit, DateTime t)
+        {
+            var days = (long)Math.Floor((t - DateTime.UnixEpoch).TotalDays);
+            return unit switch
+            {
+                CalendarUnit.Day => days,
+                CalendarUnit.Week => (long)Math.Floor((days - 4) / 7.0), // 1970-01-05 was a Monday
+                CalendarUnit.Month => (t.Year * 12L) + t.Month - 1,
+                CalendarUnit.Quarter => (t.Year * 4L) + ((t.Month - 1) / 3),
+                _ => t.Year,
+            };
+        }
 
         /// <param name="tagged">The tagged value ('' when not set); ignored for $value.</param>
         /// <param name="eventValue">The event's numeric value when the filter is on $value.</param>

@@ -27,7 +27,8 @@ public sealed class JsonSchemaTests
         var measures = defs.GetProperty("measure").GetProperty("oneOf")[1].GetProperty("properties").EnumerateObject().Select(p => p.Name);
 
         Assert.All(DslNames.ConditionKinds, kind => Assert.True(defs.TryGetProperty(kind, out _), kind));
-        Assert.Equal(DslNames.WindowKinds.Order(), windows.Order());
+        Assert.Equal(DslNames.WindowKinds.Order(), windows.Distinct().Order());
+        Assert.Equal(DslNames.CalendarUnits, defs.GetProperty("calendar_period").GetProperty("enum").EnumerateArray().Select(e => e.GetString()!));
         Assert.Equal(DslNames.MeasureKinds.Skip(1).Order(), measures.Order());
         Assert.Equal($"^{IsoTime.SqlPattern}$", defs.GetProperty("timestamp").GetProperty("pattern").GetString());
     }

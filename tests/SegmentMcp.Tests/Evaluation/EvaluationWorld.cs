@@ -295,7 +295,12 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
             4 => new SinceWindow(now.AddDays(Random.Next(-10, 10))),
             5 => new BeforeWindow(now.AddDays(Random.Next(-5, 15))),
             6 => new FromToWindow(now.AddDays(-Random.Next(2, 10)), now.AddDays(Random.Next(-1, 10))),
-            7 => new LastDaysWindow(Random.Next(1, 4)),
+            7 => Random.Next(3) switch
+            {
+                0 => new LastDaysWindow(Random.Next(1, 4)),
+                1 => new ThisPeriodWindow((CalendarUnit)Random.Next(3)),
+                _ => new PreviousPeriodsWindow((CalendarUnit)Random.Next(3), Random.Next(1, 3)),
+            },
             _ => new LastHoursWindow(Random.Next(1, 12)),
         };
         var where = new List<PropertyFilter>();

@@ -52,9 +52,9 @@ public abstract class OneSidedEdgeTests
 
         var store = new SegmentStore(Engine, schema);
         var orders = new EventCondition("Placed Order", [], new LastDaysWindow(7), Measure.Count, Comparison.Gte, 3);
-        var repeat = await store.SaveAsync(Tenant, null, "repeat", null, Json(orders), CancellationToken.None);
+        var repeat = await store.SaveAsync(Tenant, null, "repeat", null, EventRows.Definition(orders), CancellationToken.None);
         var none = await store.SaveAsync(
-            Tenant, null, "no orders", null, Json(new NotCondition(orders with { Value = 1 })), CancellationToken.None);
+            Tenant, null, "no orders", null, EventRows.Definition(new NotCondition(orders with { Value = 1 })), CancellationToken.None);
 
         var evaluator = new SegmentEvaluator(Engine, schema, new EvaluatorOptions { IngestLag = TimeSpan.Zero });
         await evaluator.TickAsync(Tenant, T0, null, CancellationToken.None);
@@ -77,7 +77,8 @@ public abstract class OneSidedEdgeTests
     public async Task New_rows_move_a_monotone_condition_one_way_only()
     {
         var schema = await TestEngines.NewSchemaAsync(Engine);
-        await Engine.InsertJsonEachRowAsync(schema.Events, Rows(
+        await Engine.InsertJsonEachRowAsync(schema.Events, EventRows.Of(
+            Tenant,
             ("Opened Email", "m", T0.AddDays(-5)),
             ("Received Email", "m", T0.AddDays(-5)),
             ("Received Email", "n", T0.AddDays(-5)),
@@ -87,9 +88,9 @@ public abstract class OneSidedEdgeTests
         var store = new SegmentStore(Engine, schema);
         var opened = new EventCondition("Opened Email", [], new LastDaysWindow(30), Measure.Count, Comparison.Gte, 1);
         var received = opened with { Metric = "Received Email" };
-        var openers = await store.SaveAsync(Tenant, null, "openers", null, Json(opened), CancellationToken.None);
+        var openers = await store.SaveAsync(Tenant, null, "openers", null, EventRows.Definition(opened), CancellationToken.None);
         var unopened = await store.SaveAsync(
-            Tenant, null, "received, never opened", null, Json(new AllCondition([received, new NotCondition(opened)])), CancellationToken.None);
+            Tenant, null, "received, never opened", null, EventRows.Definition(new AllCondition([received, new NotCondition(opened)])), CancellationToken.None);
 
         var evaluator = new SegmentEvaluator(Engine, schema, new EvaluatorOptions { IngestLag = TimeSpan.Zero });
         await evaluator.TickAsync(Tenant, T0, null, CancellationToken.None);
@@ -99,7 +100,8 @@ public abstract class OneSidedEdgeTests
         // Ingested after the tick: opens by m (a member of "openers") and n (not one), one more received email for k
         // (a member of "received, never opened"), and q's late open, dated outside every window at t1.
         await Task.Delay(10);
-        await Engine.InsertJsonEachRowAsync(schema.Events, Rows(
+        await Engine.InsertJsonEachRowAsync(schema.Events, EventRows.Of(
+            Tenant,
             ("Opened Email", "m", T0.AddMinutes(30)),
             ("Opened Email", "n", T0.AddMinutes(30)),
             ("Received Email", "k", T0.AddMinutes(30)),
@@ -116,19 +118,6 @@ public abstract class OneSidedEdgeTests
         Assert.Equal(1, report.Segments.Single(s => s.SegmentId == unopened.Id).Candidates);
         Assert.Equal(["k"], await MembersAsync(schema, unopened.Id));
     }
-
-    private static byte[] Rows(params (string Metric, string Profile, DateTime Ts)[] rows) =>
-        Encoding.UTF8.GetBytes(string.Concat(rows.Select(r => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["tenant"] = Tenant,
-            ["metric"] = r.Metric,
-            ["profile_id"] = r.Profile,
-            ["ts"] = r.Ts.ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture),
-            ["properties"] = new Dictionary<string, string>(),
-        }) + "\n")));
-
-    private static string Json(Condition condition) =>
-        SegmentDefinitionJson.Write(new SegmentDefinition("x", null, condition));
 
     private async Task<List<string>> MembersAsync(StorageSchema schema, string segmentId) =>
         [.. await new MembershipStore(Engine, schema).MembersAsync(Tenant, segmentId, null, 100, CancellationToken.None)];

@@ -47,6 +47,8 @@ public sealed class GoldenCompilerTests
         ["window_between_days_ago"] = ("""{"event": {"metric": "Opened Email", "window": {"between_days_ago": [1, 7]}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_since"] = ("""{"event": {"metric": "Opened Email", "window": {"since": "2024-02-01"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_before"] = ("""{"event": {"metric": "Opened Email", "window": {"before": "2024-02-01T08:30:00Z"}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["window_this_month"] = ("""{"event": {"metric": "Placed Order", "window": {"this": "month"}, "op": "gte", "value": 1}}""", CompileMode.Members),
+        ["window_previous_weeks"] = ("""{"event": {"metric": "Placed Order", "window": {"previous": "week", "periods": 2}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_from_to"] = ("""{"event": {"metric": "Opened Email", "window": {"from": "2024-01-01", "to": "2024-02-01"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         // Windows of one metric without a gap: the bounds alone select their rows, each count keeps only its own edge.
         ["windows_adjacent"] = ("""{"all": [{"event": {"metric": "Placed Order", "window": {"between_days_ago": [30, 90]}, "op": "gte", "value": 1}}, {"not": {"event": {"metric": "Placed Order", "window": {"last_days": 30}, "op": "gte", "value": 1}}}]}""", CompileMode.Members),

@@ -1,0 +1,89 @@
+using SegmentMcp.Core.Dsl;
+
+namespace SegmentMcp.Tests.Dsl;
+
+public sealed class CalendarWindowTests
+{
+    private static Window ParseWindow(string window)
+    {
+        var result = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"event": {"metric": "m", "window": """ + window + """, "op": "gte", "value": 1}}}""");
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        return Assert.IsType<EventCondition>(result.Definition!.Condition).Window!;
+    }
+
+    [Theory]
+    [InlineData("""{"this": "day"}""", """{"this":"day"}""")]
+    [InlineData("""{"this": "quarter"}""", """{"this":"quarter"}""")]
+    [InlineData("""{"previous": "month"}""", """{"previous":"month"}""")]
+    [InlineData("""{"previous": "month", "periods": 1}""", """{"previous":"month"}""")]
+    [InlineData("""{"periods": 3, "previous": "week"}""", """{"previous":"week","periods":3}""")]
+    public void Calendar_windows_parse_and_write_back_in_one_canonical_form(string window, string written)
+    {
+        var definition = new SegmentDefinition("n", null, new EventCondition("m", [], ParseWindow(window), Measure.Count, Comparison.Gte, 1));
+
+        var json = SegmentDefinitionJson.Write(definition);
+
+        Assert.Contains($"\"window\":{written}", json, StringComparison.Ordinal);
+        Assert.Equal(json, SegmentDefinitionJson.Write(SegmentDefinitionJson.Parse(json).Definition!));
+    }
+
+    // 2026-12-02 is a Wednesday: its week began on Monday 30 November, in the month before.
+    [Theory]
+    [InlineData("""{"this": "day"}""", "2026-12-02T00:00:00", null)]
+    [InlineData("""{"this": "week"}""", "2026-11-30T00:00:00", null)]
+    [InlineData("""{"this": "month"}""", "2026-12-01T00:00:00", null)]
+    [InlineData("""{"this": "quarter"}""", "2026-10-01T00:00:00", null)]
+    [InlineData("""{"this": "year"}""", "2026-01-01T00:00:00", null)]
+    [InlineData("""{"previous": "day"}""", "2026-12-01T00:00:00", "2026-12-02T00:00:00")]
+    [InlineData("""{"previous": "week", "periods": 2}""", "2026-11-16T00:00:00", "2026-11-30T00:00:00")]
+    [InlineData("""{"previous": "month"}""", "2026-11-01T00:00:00", "2026-12-01T00:00:00")]
+    [InlineData("""{"previous": "month", "periods": 12}""", "2025-12-01T00:00:00", "2026-12-01T00:00:00")]
+    [InlineData("""{"previous": "quarter"}""", "2026-07-01T00:00:00", "2026-10-01T00:00:00")]
+    [InlineData("""{"previous": "year", "periods": 2}""", "2024-01-01T00:00:00", "2026-01-01T00:00:00")]
+    public void Calendar_windows_resolve_to_utc_period_edges(string window, string from, string? until)
+    {
+        var now = new DateTime(2026, 12, 2, 15, 45, 30, DateTimeKind.Utc);
+
+        var range = TimeRange.Of(ParseWindow(window), now);
+
+        Assert.Equal(DateTime.Parse(from, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal), range.From);
+        Assert.Equal(until is null ? null : DateTime.Parse(until, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal), range.Until);
+        Assert.Equal(DateTimeKind.Utc, range.From!.Value.Kind);
+    }
+
+    [Fact]
+    public void A_week_starting_on_the_evaluation_day_and_a_sunday_evaluation_take_the_monday()
+    {
+        var monday = new DateTime(2026, 11, 30, 0, 0, 0, DateTimeKind.Utc);
+
+        Assert.Equal(monday, CalendarPeriods.Start(CalendarUnit.Week, monday));
+        Assert.Equal(monday, CalendarPeriods.Start(CalendarUnit.Week, new DateTime(2026, 12, 6, 23, 59, 59, DateTimeKind.Utc)));
+        Assert.Equal(monday.AddDays(7), CalendarPeriods.Start(CalendarUnit.Week, new DateTime(2026, 12, 7, 0, 0, 0, DateTimeKind.Utc)));
+    }
+
+    [Theory]
+    [InlineData("""{"this": "day"}""", "Profiles who placed an order today")]
+    [InlineData("""{"this": "month"}""", "Profiles who placed an order this month")]
+    [InlineData("""{"previous": "day"}""", "Profiles who placed an order yesterday")]
+    [InlineData("""{"previous": "quarter"}""", "Profiles who placed an order last quarter")]
+    [InlineData("""{"previous": "week", "periods": 4}""", "Profiles who placed an order in the previous 4 calendar weeks")]
+    public void Calendar_windows_read_back_as_english(string window, string expected)
+    {
+        var definition = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"event": {"metric": "Placed Order", "window": """ + window + """, "op": "gte", "value": 1}}}""").Definition!;
+
+        Assert.Equal(expected, ReadBack.Describe(definition));
+    }
+
+    [Theory]
+    [InlineData(CalendarUnit.Day, 36500)]
+    [InlineData(CalendarUnit.Month, 1200)]
+    [InlineData(CalendarUnit.Year, 100)]
+    public void A_previous_window_spans_at_most_about_a_hundred_years(CalendarUnit unit, int most)
+    {
+        var json = """{"name": "n", "condition": {"event": {"metric": "m", "window": {"previous": """ + $"\"{unit.Name()}\", \"periods\": {most + 1}" + """}, "op": "gte", "value": 1}}}""";
+
+        Assert.True(SegmentDefinitionJson.Parse(json.Replace($"{most + 1}", $"{most}", StringComparison.Ordinal)).IsValid);
+        var error = Assert.Single(SegmentDefinitionJson.Parse(json).Errors);
+        Assert.Equal("condition.event.window", error.Path);
+    }
+}
