@@ -25,9 +25,9 @@ internal static class QuickstartCommand
     [
         ("Recent openers in Boston who have not ordered",
             """{ "all": [ { "event": { "metric": "Opened Email", "window": { "between_days_ago": [3, 5] }, "op": "gte", "value": 1 } }, { "property": { "name": "city", "op": "eq", "value": "Boston" } }, { "not": { "event": { "metric": "Placed Order", "window": { "last_days": 30 }, "op": "gte", "value": 1 } } } ] }"""),
-        ("Big spenders this quarter",
-            """{ "event": { "metric": "Placed Order", "window": { "last_days": 90 }, "measure": { "sum": "$value" }, "op": "gte", "value": 500 } }"""),
-        ("Abandoned carts this week",
+        ("Big spenders last quarter",
+            """{ "event": { "metric": "Placed Order", "window": { "previous": "quarter" }, "measure": { "sum": "$value" }, "op": "gte", "value": 500 } }"""),
+        ("Abandoned carts in the last 7 days",
             """{ "all": [ { "event": { "metric": "Added to Cart", "window": { "last_days": 7 }, "op": "gte", "value": 1 } }, { "event": { "metric": "Placed Order", "window": { "last_days": 7 }, "op": "eq", "value": 0 } } ] }"""),
         ("Birthdays in the next 7 days",
             """{ "property": { "name": "birthday", "op": "anniversary_in_next_days", "value": 7 } }"""),
