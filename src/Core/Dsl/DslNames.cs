@@ -14,7 +14,7 @@ public static class DslNames
     /// <summary>The period names of <c>regularly</c>, in <see cref="Period"/> order.</summary>
     public static readonly IReadOnlyList<string> Periods = ["day", "week", "month"];
 
-    public static readonly IReadOnlyList<string> WindowKinds = ["last_days", "last_hours", "between_days_ago", "since", "before", "from", "to", "this", "previous", "periods"];
+    public static readonly IReadOnlyList<string> WindowKinds = ["last_days", "last_hours", "between_days_ago", "since", "before", "from", "to", "this", "previous", "periods", "time_zone"];
 
     /// <summary>The calendar periods of the <c>this</c> and <c>previous</c> windows, in <see cref="CalendarUnit"/> order.</summary>
     public static readonly IReadOnlyList<string> CalendarUnits = ["day", "week", "month", "quarter", "year"];

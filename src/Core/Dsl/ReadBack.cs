@@ -187,13 +187,20 @@ public static partial class ReadBack
         SinceWindow w => $"since {Instant(w.Since)}",
         BeforeWindow w => $"before {Instant(w.Before)}",
         FromToWindow w => $"from {Instant(w.From)} until {Instant(w.To)}",
-        ThisPeriodWindow { Unit: CalendarUnit.Day } => "today",
-        ThisPeriodWindow w => $"this {w.Unit.Name()}",
-        PreviousPeriodsWindow { Unit: CalendarUnit.Day, Periods: 1 } => "yesterday",
-        PreviousPeriodsWindow { Periods: 1 } w => $"last {w.Unit.Name()}",
-        PreviousPeriodsWindow w => $"in the previous {w.Periods.ToString(CultureInfo.InvariantCulture)} calendar {w.Unit.Name()}s",
+        ThisPeriodWindow w => Zoned(w.Unit == CalendarUnit.Day ? "today" : $"this {w.Unit.Name()}", w.TimeZone),
+        PreviousPeriodsWindow w => Zoned(
+            w switch
+            {
+                { Unit: CalendarUnit.Day, Periods: 1 } => "yesterday",
+                { Periods: 1 } => $"last {w.Unit.Name()}",
+                _ => $"in the previous {w.Periods.ToString(CultureInfo.InvariantCulture)} calendar {w.Unit.Name()}s",
+            },
+            w.TimeZone),
         _ => string.Empty,
     };
+
+    /// <summary>"last month (America/New_York time)": a calendar window in a time zone other than UTC names it.</summary>
+    private static string Zoned(string text, string? timeZone) => timeZone is null ? text : $"{text} ({timeZone} time)";
 
     /// <summary>
     /// "opened", "open", " an email" from "Opened Email"; "purchased", "purchase", "" from "Purchased"; "had", "have",

@@ -161,16 +161,19 @@ public sealed record BeforeWindow(DateTime Before) : Window;
 /// <summary><c>{"from": T1, "to": T2}</c>: T1 ≤ ts &lt; T2.</summary>
 public sealed record FromToWindow(DateTime From, DateTime To) : Window;
 
-/// <summary><c>{"this": "month"}</c>: the current calendar period so far (UTC): its start ≤ ts ≤ now.</summary>
-public sealed record ThisPeriodWindow(CalendarUnit Unit) : Window;
+/// <summary>
+/// <c>{"this": "month"}</c>: the current calendar period so far: its start ≤ ts ≤ now. Periods are UTC's unless
+/// <see cref="TimeZone"/> names an IANA time zone (<c>"time_zone": "America/New_York"</c>).
+/// </summary>
+public sealed record ThisPeriodWindow(CalendarUnit Unit, string? TimeZone = null) : Window;
 
 /// <summary>
-/// <c>{"previous": "month", "periods": N}</c>: the N whole calendar periods (UTC) before the current one: the start of
-/// the N-th before it ≤ ts &lt; the start of the current one.
+/// <c>{"previous": "month", "periods": N}</c>: the N whole calendar periods before the current one: the start of the
+/// N-th before it ≤ ts &lt; the start of the current one; in UTC or <see cref="TimeZone"/>.
 /// </summary>
-public sealed record PreviousPeriodsWindow(CalendarUnit Unit, int Periods = 1) : Window;
+public sealed record PreviousPeriodsWindow(CalendarUnit Unit, int Periods = 1, string? TimeZone = null) : Window;
 
-/// <summary>A calendar period of the <c>this</c> and <c>previous</c> windows, in UTC; weeks start on Monday.</summary>
+/// <summary>A calendar period of the <c>this</c> and <c>previous</c> windows; weeks start on Monday.</summary>
 public enum CalendarUnit
 {
     Day,
@@ -180,7 +183,7 @@ public enum CalendarUnit
     Year,
 }
 
-/// <summary>Calendar arithmetic of <see cref="CalendarUnit"/>, in UTC.</summary>
+/// <summary>Calendar arithmetic of <see cref="CalendarUnit"/>, in UTC or in a time zone.</summary>
 public static class CalendarPeriods
 {
     /// <summary>The most periods a <c>previous</c> window spans per unit: about a hundred years, as <c>last_days</c>.</summary>
@@ -193,18 +196,34 @@ public static class CalendarPeriods
         _ => 100,
     };
 
-    /// <summary>The start of the period holding <paramref name="t"/>.</summary>
-    public static DateTime Start(CalendarUnit unit, DateTime t) => unit switch
+    /// <summary>The time zone of an IANA id the parser accepted (null: UTC).</summary>
+    public static TimeZoneInfo? Zone(string? id) => id is null ? null : TimeZoneInfo.FindSystemTimeZoneById(id);
+
+    /// <summary>
+    /// The instant the period holding <paramref name="utc"/>, moved by <paramref name="shift"/> periods, starts: the
+    /// period's first local midnight (or the first instant after it where a clock change skips midnight).
+    /// </summary>
+    public static DateTime Start(CalendarUnit unit, DateTime utc, TimeZoneInfo? zone = null, int shift = 0)
     {
-        CalendarUnit.Day => DateTime.SpecifyKind(t.Date, DateTimeKind.Utc),
-        CalendarUnit.Week => DateTime.SpecifyKind(t.Date.AddDays(-(((int)t.DayOfWeek + 6) % 7)), DateTimeKind.Utc),
-        CalendarUnit.Month => new DateTime(t.Year, t.Month, 1, 0, 0, 0, DateTimeKind.Utc),
-        CalendarUnit.Quarter => new DateTime(t.Year, ((t.Month - 1) / 3 * 3) + 1, 1, 0, 0, 0, DateTimeKind.Utc),
-        _ => new DateTime(t.Year, 1, 1, 0, 0, 0, DateTimeKind.Utc),
+        if (zone is null)
+        {
+            return DateTime.SpecifyKind(Shift(unit, LocalStart(unit, utc), shift), DateTimeKind.Utc);
+        }
+
+        var local = TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), zone);
+        return ToUtc(Shift(unit, LocalStart(unit, local), shift), zone);
+    }
+
+    private static DateTime LocalStart(CalendarUnit unit, DateTime t) => unit switch
+    {
+        CalendarUnit.Day => t.Date,
+        CalendarUnit.Week => t.Date.AddDays(-(((int)t.DayOfWeek + 6) % 7)),
+        CalendarUnit.Month => new DateTime(t.Year, t.Month, 1),
+        CalendarUnit.Quarter => new DateTime(t.Year, ((t.Month - 1) / 3 * 3) + 1, 1),
+        _ => new DateTime(t.Year, 1, 1),
     };
 
-    /// <summary>A period start moved by <paramref name="count"/> periods.</summary>
-    public static DateTime Shift(CalendarUnit unit, DateTime start, int count) => unit switch
+    private static DateTime Shift(CalendarUnit unit, DateTime start, int count) => unit switch
     {
         CalendarUnit.Day => start.AddDays(count),
         CalendarUnit.Week => start.AddDays(7 * count),
@@ -212,6 +231,29 @@ public static class CalendarPeriods
         CalendarUnit.Quarter => start.AddMonths(3 * count),
         _ => start.AddYears(count),
     };
+
+    /// <summary>
+    /// A local wall time as an instant: the earlier of a repeated time; for a time a clock change skipped, the instant
+    /// of the change (the first that shows a later wall time).
+    /// </summary>
+    private static DateTime ToUtc(DateTime local, TimeZoneInfo zone)
+    {
+        local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        if (zone.IsAmbiguousTime(local))
+        {
+            return DateTime.SpecifyKind(local - zone.GetAmbiguousTimeOffsets(local).Max(), DateTimeKind.Utc);
+        }
+
+        if (zone.IsInvalidTime(local))
+        {
+            // Before the change the offset was the one an hour earlier had: the skipped wall time minus that offset is
+            // the change's instant.
+            var before = zone.GetUtcOffset(local.AddHours(-3));
+            return DateTime.SpecifyKind(local - before, DateTimeKind.Utc);
+        }
+
+        return TimeZoneInfo.ConvertTimeToUtc(local, zone);
+    }
 }
 
 /// <summary>What kind of problem a <see cref="DslError"/> is, so callers branch on a code, never on message text.</summary>
@@ -256,14 +298,14 @@ public readonly record struct TimeRange(DateTime? From, DateTime? Until)
         SinceWindow w => new(w.Since, null),
         BeforeWindow w => new(null, w.Before),
         FromToWindow w => new(w.From, w.To),
-        ThisPeriodWindow w => new(CalendarPeriods.Start(w.Unit, now), null),
+        ThisPeriodWindow w => new(CalendarPeriods.Start(w.Unit, now, CalendarPeriods.Zone(w.TimeZone)), null),
         PreviousPeriodsWindow w => PreviousPeriods(w, now),
         _ => throw new InvalidOperationException($"Unknown window {window.GetType().Name}."),
     };
 
     private static TimeRange PreviousPeriods(PreviousPeriodsWindow window, DateTime now)
     {
-        var current = CalendarPeriods.Start(window.Unit, now);
-        return new(CalendarPeriods.Shift(window.Unit, current, -window.Periods), current);
+        var zone = CalendarPeriods.Zone(window.TimeZone);
+        return new(CalendarPeriods.Start(window.Unit, now, zone, -window.Periods), CalendarPeriods.Start(window.Unit, now, zone));
     }
 }

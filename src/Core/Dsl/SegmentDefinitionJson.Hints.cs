@@ -112,6 +112,7 @@ public static partial class SegmentDefinitionJson
                 {
                     "from" or "to" => "{\"from\": T1, \"to\": T2}",
                     "periods" => $"{{\"previous\": \"month\", \"periods\": {raw}}}",
+                    "time_zone" => $"{{\"this\": \"day\", \"time_zone\": {raw}}}",
                     _ => $"{{\"{lower}\": {raw}}}",
                 };
                 return new FieldHint($"'{Truncate(name)}' belongs inside the window: write \"window\": {window}.", ["window"]);
@@ -253,6 +254,47 @@ public static partial class SegmentDefinitionJson
                 "before" when !hours => $" A time relative to now is a window of its own: {{\"between_days_ago\": [{days}, {MaxDays}]}} (more than {days} days ago).",
                 _ => string.Empty,
             };
+        }
+
+        /// <summary>" Did you mean "America/New_York"?" for "EST", "Eastern Standard Time", "new york" or a misspelt id.</summary>
+        private static string TimeZoneMeant(string text)
+        {
+            var upper = text.ToUpperInvariant();
+            var meant = upper switch
+            {
+                "EST" or "EDT" or "ET" or "EASTERN" or "US/EASTERN" => "America/New_York",
+                "CST" or "CDT" or "CT" or "CENTRAL" or "US/CENTRAL" => "America/Chicago",
+                "MST" or "MDT" or "MT" or "MOUNTAIN" or "US/MOUNTAIN" => "America/Denver",
+                "PST" or "PDT" or "PT" or "PACIFIC" or "US/PACIFIC" => "America/Los_Angeles",
+                "GMT" or "Z" or "ZULU" or "UTC+0" or "GMT+0" => "UTC",
+                "BST" => "Europe/London",
+                "CEST" => "Europe/Berlin",
+                "IST" => "Asia/Kolkata",
+                "JST" => "Asia/Tokyo",
+                "AEST" or "AEDT" => "Australia/Sydney",
+                _ => null,
+            };
+            if (meant is null && TimeZoneInfo.TryConvertWindowsIdToIanaId(text, out var iana))
+            {
+                meant = iana;
+            }
+
+            var ids = TimeZoneInfo.GetSystemTimeZones().Where(z => z.HasIanaId).Select(z => z.Id).ToList();
+            if (meant is null)
+            {
+                // A city written with spaces or in another case: "new york", "america/new york".
+                var city = text.Trim().Replace(' ', '_');
+                meant = ids.FirstOrDefault(id => string.Equals(id, city, StringComparison.OrdinalIgnoreCase))
+                    ?? ids.FirstOrDefault(id => string.Equals(id[(id.LastIndexOf('/') + 1)..], city, StringComparison.OrdinalIgnoreCase));
+            }
+
+            if (meant is not null)
+            {
+                return $" Did you mean \"{meant}\"?";
+            }
+
+            var closest = Suggestions.Closest(text, ids, 1);
+            return closest.Count > 0 ? $" Did you mean \"{closest[0]}\"?" : string.Empty;
         }
 
         /// <summary>"this month", "last quarter", "today", "yesterday": the calendar window that says it.</summary>

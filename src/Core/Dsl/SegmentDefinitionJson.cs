@@ -363,8 +363,14 @@ public static partial class SegmentDefinitionJson
             }
 
             var isFromTo = keys.Count == 2 && keys.Contains("from") && keys.Contains("to");
-            var isPrevious = keys.Contains("previous") && (keys.Count == 1 || (keys.Count == 2 && keys.Contains("periods")));
-            if (keys.Count != 1 && !isFromTo && !isPrevious)
+            var isCalendar = keys.Contains("this") || keys.Contains("previous");
+            var calendarKeys = keys.Where(k => k is not ("periods" or "time_zone")).ToList();
+            if (isCalendar && calendarKeys.Count == 1 && (keys.Contains("previous") || !keys.Contains("periods")))
+            {
+                return ReadCalendarWindow(element, path);
+            }
+
+            if (keys.Count != 1 && !isFromTo)
             {
                 var found = keys.Count == 0 ? "an empty object" : Suggestions.JoinQuoted(keys, "and");
                 Error(path, $"A window has exactly one shape, found {found}. Use one of {Shapes}.");
@@ -387,19 +393,6 @@ public static partial class SegmentDefinitionJson
                 }
 
                 return new FromToWindow(from.Value, to.Value);
-            }
-
-            if (isPrevious)
-            {
-                if (ReadCalendarUnit(element.GetProperty("previous"), path, "previous") is not { } unit)
-                {
-                    return null;
-                }
-
-                var periods = element.TryGetProperty("periods", out var periodsElement)
-                    ? ReadInteger(periodsElement, path, "periods", 1, CalendarPeriods.MaxPeriods(unit))
-                    : 1;
-                return periods is { } n ? new PreviousPeriodsWindow(unit, n) : null;
             }
 
             var value = element.GetProperty(keys[0]);
@@ -434,15 +427,58 @@ public static partial class SegmentDefinitionJson
                     return ReadInstant(value, path, "since") is { } since ? new SinceWindow(since) : null;
                 case "before":
                     return ReadInstant(value, path, "before") is { } before ? new BeforeWindow(before) : null;
-                case "this":
-                    return ReadCalendarUnit(value, path, "this") is { } current ? new ThisPeriodWindow(current) : null;
                 case "periods":
                     Error(path, "\"periods\" counts the periods of a \"previous\" window: {\"previous\": \"month\", \"periods\": 3} is the 3 whole months before this one.");
+                    return null;
+                case "time_zone":
+                    Error(path, "\"time_zone\" sets the time zone of a calendar window: {\"this\": \"day\", \"time_zone\": \"America/New_York\"} is today in New York.");
                     return null;
                 default:
                     Error(path, $"\"{keys[0]}\" needs its partner: a window {{\"from\": T1, \"to\": T2}} has both.");
                     return null;
             }
+        }
+
+        /// <summary><c>{"this": P, "time_zone"?: Z}</c> or <c>{"previous": P, "periods"?: N, "time_zone"?: Z}</c>.</summary>
+        private Window? ReadCalendarWindow(JsonElement element, string path)
+        {
+            var isThis = element.TryGetProperty("this", out var thisElement);
+            var unit = ReadCalendarUnit(isThis ? thisElement : element.GetProperty("previous"), path, isThis ? "this" : "previous");
+            var ok = unit is not null;
+            string? zone = null;
+            if (element.TryGetProperty("time_zone", out var zoneElement))
+            {
+                ok &= TryReadTimeZone(zoneElement, path, out zone);
+            }
+
+            if (isThis)
+            {
+                return ok ? new ThisPeriodWindow(unit!.Value, zone) : null;
+            }
+
+            var periods = element.TryGetProperty("periods", out var periodsElement)
+                ? unit is { } u ? ReadInteger(periodsElement, path, "periods", 1, CalendarPeriods.MaxPeriods(u)) : null
+                : 1;
+            return ok && periods is { } n ? new PreviousPeriodsWindow(unit!.Value, n, zone) : null;
+        }
+
+        /// <summary>
+        /// An IANA time zone id the system knows ("America/New_York", "Europe/Berlin"); UTC itself is no time zone of the
+        /// window (null), so the two spellings of a UTC window are one definition.
+        /// </summary>
+        private bool TryReadTimeZone(JsonElement element, string path, out string? id)
+        {
+            id = null;
+            var text = element.ValueKind == JsonValueKind.String ? element.GetString()!.Trim() : null;
+            if (text is { Length: > 0 and <= 64 } && TimeZoneInfo.TryFindSystemTimeZoneById(text, out var zone) && zone.HasIanaId)
+            {
+                id = zone.Id is "UTC" or "Etc/UTC" or "Etc/GMT" or "GMT" or "Etc/Universal" or "Universal" or "Zulu" or "Etc/Zulu" ? null : zone.Id;
+                return true;
+            }
+
+            var hint = text is null ? string.Empty : TimeZoneMeant(text);
+            Error(path, $"\"time_zone\" takes an IANA time zone such as \"America/New_York\", \"Europe/Berlin\" or \"UTC\", not {(text is null ? Describe(element) : $"\"{Truncate(text)}\"")}.{hint}");
+            return false;
         }
 
         /// <summary>The period of a <c>this</c> or <c>previous</c> window: day, week, month, quarter or year.</summary>

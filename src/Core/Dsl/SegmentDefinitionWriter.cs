@@ -170,6 +170,7 @@ public static partial class SegmentDefinitionJson
                 break;
             case ThisPeriodWindow w:
                 writer.WriteString("this", w.Unit.Name());
+                WriteTimeZone(writer, w.TimeZone);
                 break;
             case PreviousPeriodsWindow w:
                 writer.WriteString("previous", w.Unit.Name());
@@ -178,9 +179,18 @@ public static partial class SegmentDefinitionJson
                     writer.WriteNumber("periods", w.Periods);
                 }
 
+                WriteTimeZone(writer, w.TimeZone);
                 break;
         }
 
         writer.WriteEndObject();
+    }
+
+    private static void WriteTimeZone(Utf8JsonWriter writer, string? timeZone)
+    {
+        if (timeZone is not null)
+        {
+            writer.WriteString("time_zone", timeZone);
+        }
     }
 }

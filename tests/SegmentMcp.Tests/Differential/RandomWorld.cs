@@ -21,6 +21,12 @@ public sealed partial class RandomWorld
     private static readonly int[] DayCounts = [0, 1, 2, 3, 5, 7, 30, 365];
     private static readonly string[] FixedDates = ["2024-02-29", "2023-02-28", "1969-12-31T23:00:00Z", "1900-03-01", "1904-02-29", "2023-02-29", "not a date", "2024-02-28T12:00:00+02:00", "1999-12-31 23:59"];
 
+    /// <summary>
+    /// The calendar windows' zones: UTC; New York; Kolkata (+5:30); Lord Howe (a 30-minute clock change); Santiago (its
+    /// clocks skip midnight in September).
+    /// </summary>
+    private static readonly string?[] TimeZones = [null, null, "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "America/Santiago"];
+
     private readonly Random random;
     private readonly List<DateTime> edges;
 
@@ -49,6 +55,17 @@ public sealed partial class RandomWorld
             var utc = DateTime.SpecifyKind(start, DateTimeKind.Utc);
             edges.Add(utc);
             edges.Add(utc.AddMilliseconds(-1));
+        }
+
+        // And the same edges in the time zones the windows may name.
+        foreach (var zone in TimeZones.OfType<string>().Select(TimeZoneInfo.FindSystemTimeZoneById))
+        {
+            foreach (var (unit, shift) in new[] { (CalendarUnit.Day, 0), (CalendarUnit.Day, -1), (CalendarUnit.Week, 0), (CalendarUnit.Month, 0), (CalendarUnit.Month, -1) })
+            {
+                var start = CalendarPeriods.Start(unit, now, zone, shift);
+                edges.Add(start);
+                edges.Add(start.AddMilliseconds(-1));
+            }
         }
     }
 
@@ -222,8 +239,8 @@ public sealed partial class RandomWorld
         5 => new BeforeWindow(Pick(WindowInstants)),
         6 => new FromToWindow(WindowInstants[0], WindowInstants[random.Next(1, 3)]),
         7 => random.Next(2) == 0
-            ? new ThisPeriodWindow((CalendarUnit)random.Next(5))
-            : new PreviousPeriodsWindow((CalendarUnit)random.Next(5), Pick([1, 1, 2, 3])),
+            ? new ThisPeriodWindow((CalendarUnit)random.Next(5), Pick<string?>(TimeZones))
+            : new PreviousPeriodsWindow((CalendarUnit)random.Next(5), Pick([1, 1, 2, 3]), Pick<string?>(TimeZones)),
         _ => new LastDaysWindow(Pick([3, 10])),
     };
 

@@ -149,18 +149,22 @@ public sealed partial class ReferenceEvaluator(
             SinceWindow w => w.Since <= ts,
             BeforeWindow w => ts < w.Before,
             FromToWindow w => w.From <= ts && ts < w.To,
-            ThisPeriodWindow w => PeriodIndex(w.Unit, ts) == PeriodIndex(w.Unit, now) && ts <= now,
-            PreviousPeriodsWindow w => PeriodIndex(w.Unit, now) - PeriodIndex(w.Unit, ts) is var back && back >= 1 && back <= w.Periods,
+            ThisPeriodWindow w => PeriodIndex(w.Unit, Local(ts, w.TimeZone)) == PeriodIndex(w.Unit, Local(now, w.TimeZone)) && ts <= now,
+            PreviousPeriodsWindow w => PeriodIndex(w.Unit, Local(now, w.TimeZone)) - PeriodIndex(w.Unit, Local(ts, w.TimeZone)) is var back && back >= 1 && back <= w.Periods,
             _ => throw new InvalidOperationException(),
         };
 
+        /// <summary>The wall time of an instant in a time zone (UTC when none is named).</summary>
+        private static DateTime Local(DateTime utc, string? timeZone) =>
+            timeZone is null ? utc : TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), TimeZoneInfo.FindSystemTimeZoneById(timeZone));
+
         /// <summary>
-        /// The calendar period holding t as a running number (UTC; weeks counted from a Monday), so the windows are
+        /// The calendar period holding a wall time t as a running number (weeks counted from a Monday), so the windows are
         /// checked by counting periods rather than by computing their edges as the compiler does.
         /// </summary>
         private static long PeriodIndex(CalendarUnit unit, DateTime t)
         {
-            var days = (long)Math.Floor((t - DateTime.UnixEpoch).TotalDays);
+            var days = (long)Math.Floor((DateTime.SpecifyKind(t, DateTimeKind.Utc) - DateTime.UnixEpoch).TotalDays);
             return unit switch
             {
                 CalendarUnit.Day => days,

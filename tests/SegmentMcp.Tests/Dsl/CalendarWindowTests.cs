@@ -17,6 +17,7 @@ public sealed class CalendarWindowTests
     [InlineData("""{"previous": "month"}""", """{"previous":"month"}""")]
     [InlineData("""{"previous": "month", "periods": 1}""", """{"previous":"month"}""")]
     [InlineData("""{"periods": 3, "previous": "week"}""", """{"previous":"week","periods":3}""")]
+    [InlineData("""{"time_zone": "America/New_York", "this": "week"}""", """{"this":"week","time_zone":"America/New_York"}""")]
     public void Calendar_windows_parse_and_write_back_in_one_canonical_form(string window, string written)
     {
         var definition = new SegmentDefinition("n", null, new EventCondition("m", [], ParseWindow(window), Measure.Count, Comparison.Gte, 1));
@@ -51,6 +52,43 @@ public sealed class CalendarWindowTests
         Assert.Equal(DateTimeKind.Utc, range.From!.Value.Kind);
     }
 
+    [Theory]
+    [InlineData("""{"this": "day", "time_zone": "America/New_York"}""", "2026-12-02T15:45:30Z", "2026-12-02T05:00:00Z", null)]
+    [InlineData("""{"previous": "month", "time_zone": "Asia/Kolkata"}""", "2026-12-02T15:45:30Z", "2026-10-31T18:30:00Z", "2026-11-30T18:30:00Z")]
+    [InlineData("""{"previous": "day", "time_zone": "Asia/Kolkata"}""", "2026-12-01T19:00:00Z", "2026-11-30T18:30:00Z", "2026-12-01T18:30:00Z")]
+    [InlineData("""{"previous": "week", "time_zone": "America/New_York"}""", "2026-11-04T12:00:00Z", "2026-10-26T04:00:00Z", "2026-11-02T05:00:00Z")]
+    [InlineData("""{"this": "day", "time_zone": "America/Santiago"}""", "2026-09-06T12:00:00Z", "2026-09-06T04:00:00Z", null)]
+    [InlineData("""{"previous": "day", "time_zone": "America/Santiago"}""", "2026-09-07T12:00:00Z", "2026-09-06T04:00:00Z", "2026-09-07T03:00:00Z")]
+    public void Calendar_windows_in_a_time_zone_start_at_its_local_midnight_or_the_clock_change_that_skips_it(string window, string now, string from, string? until)
+    {
+        var range = TimeRange.Of(ParseWindow(window), Utc(now));
+
+        Assert.Equal(Utc(from), range.From);
+        Assert.Equal(until is null ? null : Utc(until), range.Until);
+    }
+
+    [Theory]
+    [InlineData("Eastern Standard Time", "Did you mean \"America/New_York\"?")]
+    [InlineData("PST", "Did you mean \"America/Los_Angeles\"?")]
+    [InlineData("new york", "Did you mean \"America/New_York\"?")]
+    [InlineData("Europe/Berln", "Did you mean \"Europe/Berlin\"?")]
+    public void An_unknown_time_zone_is_an_error_naming_the_one_meant(string zone, string hint)
+    {
+        var result = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"event": {"metric": "m", "window": {"this": "day", "time_zone": """ + System.Text.Json.JsonSerializer.Serialize(zone) + """}, "op": "gte", "value": 1}}}""");
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("condition.event.window", error.Path);
+        Assert.StartsWith("\"time_zone\" takes an IANA time zone such as \"America/New_York\"", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(hint, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Utc_named_as_the_time_zone_is_the_plain_window()
+    {
+        Assert.Equal(new ThisPeriodWindow(CalendarUnit.Month), ParseWindow("""{"this": "month", "time_zone": "UTC"}"""));
+        Assert.Equal(new PreviousPeriodsWindow(CalendarUnit.Week, 2, "Europe/Berlin"), ParseWindow("""{"previous": "week", "periods": 2, "time_zone": "Europe/Berlin"}"""));
+    }
+
     [Fact]
     public void A_week_starting_on_the_evaluation_day_and_a_sunday_evaluation_take_the_monday()
     {
@@ -67,6 +105,7 @@ public sealed class CalendarWindowTests
     [InlineData("""{"previous": "day"}""", "Profiles who placed an order yesterday")]
     [InlineData("""{"previous": "quarter"}""", "Profiles who placed an order last quarter")]
     [InlineData("""{"previous": "week", "periods": 4}""", "Profiles who placed an order in the previous 4 calendar weeks")]
+    [InlineData("""{"previous": "day", "time_zone": "America/New_York"}""", "Profiles who placed an order yesterday (America/New_York time)")]
     public void Calendar_windows_read_back_as_english(string window, string expected)
     {
         var definition = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"event": {"metric": "Placed Order", "window": """ + window + """, "op": "gte", "value": 1}}}""").Definition!;
@@ -86,4 +125,7 @@ public sealed class CalendarWindowTests
         var error = Assert.Single(SegmentDefinitionJson.Parse(json).Errors);
         Assert.Equal("condition.event.window", error.Path);
     }
+
+    private static DateTime Utc(string text) =>
+        DateTime.Parse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
 }

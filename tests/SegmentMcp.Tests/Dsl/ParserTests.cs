@@ -64,6 +64,8 @@ public sealed class ParserTests
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": "last week", "op": "gte", "value": 1}}}""", "condition.event.window", "Did you mean {\"previous\": \"week\"}?")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": "Yesterday", "op": "gte", "value": 1}}}""", "condition.event.window", "Did you mean {\"previous\": \"day\"}?")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": "last 2 months", "op": "gte", "value": 1}}}""", "condition.event.window", "Did you mean {\"last_days\": 60}? (2 × 30 days; {\"previous\": \"month\", \"periods\": 2} for the 2 calendar months before this one)")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"time_zone": "Europe/Paris"}, "op": "gte", "value": 1}}}""", "condition.event.window", "\"time_zone\" sets the time zone of a calendar window")]
+    [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_days": 3, "time_zone": "Europe/Paris"}, "op": "gte", "value": 1}}}""", "condition.event.window", "exactly one shape")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "periods": 3, "op": "gte", "value": 1}}}""", "condition.event.periods", "'periods' belongs inside the window: write \"window\": {\"previous\": \"month\", \"periods\": 3}.")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "window": {"last_year": "1"}, "op": "gte", "value": 1}}}""", "condition.event.window", "a year is 365 days in \"last_days\".")]
     [InlineData("""{"name": "x", "condition": {"event": {"metric": "m", "value": 1}}}""", "condition.event.op", "Missing required field 'op'")]

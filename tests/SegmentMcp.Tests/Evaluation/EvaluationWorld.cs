@@ -20,6 +20,9 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
     private static readonly string[] Cities = ["Boston", "Paris", "Tokyo"];
     private static readonly string[] Categories = ["a", "b", "c"];
 
+    /// <summary>The calendar windows' zones: UTC, New York, Kolkata (+5:30), Lord Howe (a 30-minute clock change).</summary>
+    private static readonly string?[] TimeZones = [null, null, "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"];
+
     public Random Random { get; } = new(seed);
 
     public SegmentStore Segments { get; } = new(engine, schema);
@@ -298,8 +301,8 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
             7 => Random.Next(3) switch
             {
                 0 => new LastDaysWindow(Random.Next(1, 4)),
-                1 => new ThisPeriodWindow((CalendarUnit)Random.Next(3)),
-                _ => new PreviousPeriodsWindow((CalendarUnit)Random.Next(3), Random.Next(1, 3)),
+                1 => new ThisPeriodWindow((CalendarUnit)Random.Next(3), TimeZones[Random.Next(TimeZones.Length)]),
+                _ => new PreviousPeriodsWindow((CalendarUnit)Random.Next(3), Random.Next(1, 3), TimeZones[Random.Next(TimeZones.Length)]),
             },
             _ => new LastHoursWindow(Random.Next(1, 12)),
         };
