@@ -84,7 +84,7 @@ public static partial class ReadBack
     {
         FilterOperator.IsSet => $"who have {Article(filter.Name)} {filter.Name}",
         FilterOperator.IsNotSet => $"who have no {filter.Name}",
-        FilterOperator.AnniversaryInNextDays => $"whose {filter.Name} anniversary is {InNextDays(filter.Days)}",
+        FilterOperator.AnniversaryInNextDays => Zoned($"whose {filter.Name} anniversary is {InNextDays(filter.Days)}", filter.TimeZone),
         _ => $"whose {filter.Name} {Predicate(filter)}",
     };
 
@@ -114,7 +114,7 @@ public static partial class ReadBack
         FilterOperator.InLastDays => $"is {InLastDays(filter.Days)}",
         FilterOperator.MoreThanDaysAgo => $"is more than {Days(filter.Days)} ago",
         FilterOperator.InNextDays => $"is {InNextDays(filter.Days)}",
-        _ => $"has its anniversary {InNextDays(filter.Days)}",
+        _ => Zoned($"has its anniversary {InNextDays(filter.Days)}", filter.TimeZone),
     };
 
     private static string EventClause(EventCondition e, bool negated)

@@ -116,7 +116,7 @@ public sealed record BoolScalar(bool Value) : Scalar;
 /// on the operators that compare text: <see cref="DslNames.ComparesText"/>) compares string operands with the value
 /// both lower-cased (ClickHouse's <c>lowerUTF8</c>); numbers and booleans compare as they always do.
 /// </summary>
-public sealed record PropertyFilter(string Name, FilterOperator Op, IReadOnlyList<Scalar> Values, bool IgnoreCase = false)
+public sealed record PropertyFilter(string Name, FilterOperator Op, IReadOnlyList<Scalar> Values, bool IgnoreCase = false, string? TimeZone = null)
 {
     /// <summary>The name of the event's numeric value in where filters and measures.</summary>
     public const string ValueProperty = "$value";
@@ -128,6 +128,14 @@ public sealed record PropertyFilter(string Name, FilterOperator Op, IReadOnlyLis
 
     /// <summary>The day count of in_last_days, more_than_days_ago, in_next_days, anniversary_in_next_days.</summary>
     public int Days => (int)((NumberScalar)Values[0]).Value;
+
+    /// <summary>
+    /// The day an anniversary counts from: the date of <paramref name="now"/> in <see cref="TimeZone"/> (UTC's when
+    /// none is named), so a birthday in New York is today from New York's midnight.
+    /// </summary>
+    public DateTime Today(DateTime now) => TimeZone is null
+        ? now.Date
+        : TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(now, DateTimeKind.Utc), TimeZoneInfo.FindSystemTimeZoneById(TimeZone)).Date;
 
     /// <summary>The instant of before/after, parsed from the ISO text.</summary>
     public DateTime Instant => IsoTime.TryParse(((StringScalar)Values[0]).Value, out var instant)

@@ -17,7 +17,7 @@ public static partial class SegmentDefinitionJson
         private static readonly string[] StoppedFields = ["metric", "where", "before_days", "recent_days"];
         private static readonly string[] RestartedFields = ["metric", "gap_days", "recent_days"];
         private static readonly string[] RegularlyFields = ["metric", "where", "period", "periods", "min_periods", "op", "value"];
-        private static readonly string[] LastEventFields = ["metric", "property", "op", "value", "ignore_case"];
+        private static readonly string[] LastEventFields = ["metric", "property", "op", "value", "ignore_case", "time_zone"];
         private static readonly string[] RandomBucketFields = ["percent", "seed"];
         private static readonly string[] InListFields = ["id"];
 
@@ -225,8 +225,9 @@ public static partial class SegmentDefinitionJson
 
             var values = ReadOperands(body, path, op, property == PropertyFilter.ValueProperty);
             var ignoreCase = ReadIgnoreCase(body, path, op, property == PropertyFilter.ValueProperty);
+            var zone = ReadFilterTimeZone(body, path, op, ref ok);
             return ok && metric is not null && property is not null && values is not null && ignoreCase is not null
-                ? new LastEventCondition(metric, new PropertyFilter(property, op, values, ignoreCase.Value))
+                ? new LastEventCondition(metric, new PropertyFilter(property, op, values, ignoreCase.Value, zone))
                 : null;
         }
 

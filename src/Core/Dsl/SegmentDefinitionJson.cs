@@ -58,7 +58,7 @@ public static partial class SegmentDefinitionJson
     private sealed partial class Reader
     {
         private static readonly string[] RootFields = ["name", "description", "condition"];
-        private static readonly string[] FilterFields = ["name", "op", "value", "ignore_case"];
+        private static readonly string[] FilterFields = ["name", "op", "value", "ignore_case", "time_zone"];
         private static readonly string[] EventFields = ["metric", "where", "window", "measure", "op", "value"];
         private static readonly string[] SegmentFields = ["id", "member"];
 
@@ -557,7 +557,27 @@ public static partial class SegmentDefinitionJson
 
             var values = ReadOperands(element, path, op, name == PropertyFilter.ValueProperty);
             var ignoreCase = ReadIgnoreCase(element, path, op, name == PropertyFilter.ValueProperty);
-            return ok && name is not null && values is not null && ignoreCase is not null ? new PropertyFilter(name, op, values, ignoreCase.Value) : null;
+            var zone = ReadFilterTimeZone(element, path, op, ref ok);
+            return ok && name is not null && values is not null && ignoreCase is not null ? new PropertyFilter(name, op, values, ignoreCase.Value, zone) : null;
+        }
+
+        /// <summary>A filter's optional <c>"time_zone"</c>: only anniversary_in_next_days counts calendar days.</summary>
+        private string? ReadFilterTimeZone(JsonElement filter, string path, FilterOperator op, ref bool ok)
+        {
+            if (!filter.TryGetProperty("time_zone", out var element))
+            {
+                return null;
+            }
+
+            if (op != FilterOperator.AnniversaryInNextDays)
+            {
+                Error($"{path}.time_zone", $"'{op.Name()}' counts time, not calendar days: \"time_zone\" applies to anniversary_in_next_days (and to calendar windows). Leave it out.");
+                ok = false;
+                return null;
+            }
+
+            ok &= TryReadTimeZone(element, $"{path}.time_zone", out var zone);
+            return zone;
         }
 
         /// <summary>A filter's optional <c>"ignore_case"</c>: a boolean, true only where the operator compares text.</summary>

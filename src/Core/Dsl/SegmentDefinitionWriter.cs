@@ -123,6 +123,8 @@ public static partial class SegmentDefinitionJson
         {
             writer.WriteBoolean("ignore_case", true);
         }
+
+        WriteTimeZone(writer, filter.TimeZone);
     }
 
     private static void WriteScalar(Utf8JsonWriter writer, Scalar scalar)

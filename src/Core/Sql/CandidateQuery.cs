@@ -478,8 +478,8 @@ internal static partial class CandidateQuery
     {
         if (filter.Op == FilterOperator.AnniversaryInNextDays)
         {
-            var before = FilterSql.AnniversaryCodes(t0, filter.Days);
-            var after = FilterSql.AnniversaryCodes(t1, filter.Days);
+            var before = FilterSql.AnniversaryCodes(filter.Today(t0), filter.Days);
+            var after = FilterSql.AnniversaryCodes(filter.Today(t1), filter.Days);
             var changed = before.Except(after).Union(after.Except(before)).Order().ToArray();
             if (changed.Length == 0)
             {

@@ -132,7 +132,7 @@ internal static class FilterSql
                 return Sql.Of($"ifNull({v.Date} BETWEEN {now} AND {Sql.Param(DateTimeType, nowValue.AddDays(filter.Days))}, 0)");
             case FilterOperator.AnniversaryInNextDays:
                 var date = v.Date;
-                var codes = Sql.Param("Array(UInt16)", AnniversaryCodes(nowValue, filter.Days));
+                var codes = Sql.Param("Array(UInt16)", AnniversaryCodes(filter.Today(nowValue), filter.Days));
                 return Sql.Of($"ifNull(has({codes}, toMonth({date}) * 100 + toDayOfMonth({date})), 0)");
             default:
                 throw new InvalidOperationException($"Unknown operator {filter.Op}.");
@@ -140,15 +140,16 @@ internal static class FilterSql
     }
 
     /// <summary>
-    /// The month·100+day codes of the days from today (UTC) to today + <paramref name="days"/>. A 29 February
-    /// anniversary falls on 28 February in non-leap years, so such a 28 February also stands for 229.
+    /// The month·100+day codes of the days from <paramref name="today"/> (<see cref="PropertyFilter.Today"/>) to
+    /// today + <paramref name="days"/>. A 29 February anniversary falls on 28 February in non-leap years, so such a
+    /// 28 February also stands for 229.
     /// </summary>
-    public static long[] AnniversaryCodes(DateTime now, int days)
+    public static long[] AnniversaryCodes(DateTime today, int days)
     {
         var codes = new SortedSet<long>();
         for (var offset = 0; offset <= days; offset++)
         {
-            var day = now.Date.AddDays(offset);
+            var day = today.Date.AddDays(offset);
             codes.Add((day.Month * 100) + day.Day);
             if (day.Month == 2 && day.Day == 28 && !DateTime.IsLeapYear(day.Year))
             {
@@ -174,7 +175,7 @@ internal static class FilterSql
 
         if (filter.Op == FilterOperator.AnniversaryInNextDays)
         {
-            return WrittenMonthDayNear(column, AnniversaryCodes(now, filter.Days));
+            return WrittenMonthDayNear(column, AnniversaryCodes(filter.Today(now), filter.Days));
         }
 
         // A sort key holds the text as written: no range of it holds every case of a text.

@@ -267,7 +267,8 @@ public sealed partial class RandomWorld
                 [new StringScalar(random.Next(2) == 0 ? IsoTime.Format(Pick(edges)) : Pick(["2024-02-29", "1970-01-01", "1950-06-15T10:00:00Z", "2023-02-28"]))],
             _ => [new NumberScalar(Pick(DayCounts))],
         };
-        return new PropertyFilter(name, op, values, IgnoreCase: op.ComparesText() && !isEventValue && random.Next(3) == 0);
+        var ignoreCase = op.ComparesText() && !isEventValue && random.Next(3) == 0;
+        return new PropertyFilter(name, op, values, ignoreCase, op == FilterOperator.AnniversaryInNextDays ? Pick<string?>(TimeZones) : null);
     }
 
     private NumberScalar[] BetweenValues()

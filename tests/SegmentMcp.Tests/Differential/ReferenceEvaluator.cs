@@ -226,7 +226,7 @@ public sealed partial class ReferenceEvaluator(
                 FilterOperator.InLastDays => date >= now.AddDays(-f.Days) && date <= now,
                 FilterOperator.MoreThanDaysAgo => date < now.AddDays(-f.Days),
                 FilterOperator.InNextDays => date >= now && date <= now.AddDays(f.Days),
-                FilterOperator.AnniversaryInNextDays => date is { } d && DaysToAnniversary(d) <= f.Days,
+                FilterOperator.AnniversaryInNextDays => date is { } d && DaysToAnniversary(d, f.TimeZone) <= f.Days,
                 _ => throw new InvalidOperationException(f.Op.ToString()),
             };
         }
@@ -244,9 +244,9 @@ public sealed partial class ReferenceEvaluator(
             _ => false,
         };
 
-        private int DaysToAnniversary(DateTime date)
+        private int DaysToAnniversary(DateTime date, string? timeZone)
         {
-            var today = now.Date;
+            var today = DateTime.SpecifyKind(Local(now, timeZone).Date, DateTimeKind.Utc);
             var next = Occurrence(today.Year, date);
             if (next < today)
             {

@@ -82,6 +82,33 @@ public sealed class CalendarWindowTests
         Assert.EndsWith(hint, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("America/New_York", "2026-12-02T03:00:00Z", 1201)] // 1 December, 22:00 in New York
+    [InlineData("Asia/Kolkata", "2026-12-01T19:00:00Z", 1202)] // 2 December, 00:30 in Kolkata
+    [InlineData(null, "2026-12-02T03:00:00Z", 1202)]
+    public void A_birthday_today_counts_from_the_named_zone_s_date(string? zone, string now, long today)
+    {
+        var zoneField = zone is null ? string.Empty : $", \"time_zone\": \"{zone}\"";
+        var result = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"property": {"name": "birthday", "op": "anniversary_in_next_days", "value": 0""" + zoneField + """}}}""");
+        var filter = Assert.IsType<PropertyCondition>(result.Definition!.Condition).Filter;
+
+        Assert.Equal([today], Core.Sql.FilterSql.AnniversaryCodes(filter.Today(Utc(now)), 0));
+        Assert.Equal(zone is null ? "Profiles whose birthday anniversary is today" : $"Profiles whose birthday anniversary is today ({zone} time)", ReadBack.Describe(result.Definition));
+        var written = SegmentDefinitionJson.Write(result.Definition);
+        Assert.Equal(zone is not null, written.Contains($"\"time_zone\":\"{zone}\"", StringComparison.Ordinal));
+        Assert.Equal(written, SegmentDefinitionJson.Write(SegmentDefinitionJson.Parse(written).Definition!));
+    }
+
+    [Fact]
+    public void A_time_zone_on_a_filter_that_counts_time_is_an_error()
+    {
+        var result = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"property": {"name": "signup", "op": "in_last_days", "value": 7, "time_zone": "Europe/Paris"}}}""");
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("condition.property.time_zone", error.Path);
+        Assert.StartsWith("'in_last_days' counts time, not calendar days: \"time_zone\" applies to anniversary_in_next_days", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Utc_named_as_the_time_zone_is_the_plain_window()
     {

@@ -334,7 +334,7 @@ internal sealed partial class EvaluationWorld(IClickHouseEngine engine, StorageS
         2 => new PropertyFilter("signup", FilterOperator.InLastDays, [new NumberScalar(Random.Next(1, 10))]),
         3 => new PropertyFilter("signup", FilterOperator.MoreThanDaysAgo, [new NumberScalar(Random.Next(1, 20))]),
         4 => new PropertyFilter("renewal", FilterOperator.InNextDays, [new NumberScalar(Random.Next(1, 6))]),
-        5 => new PropertyFilter("birthday", FilterOperator.AnniversaryInNextDays, [new NumberScalar(Random.Next(0, 30))]),
+        5 => new PropertyFilter("birthday", FilterOperator.AnniversaryInNextDays, [new NumberScalar(Random.Next(0, 30))], TimeZone: TimeZones[Random.Next(TimeZones.Length)]),
         6 => new PropertyFilter("score", FilterOperator.Gt, [new NumberScalar(Random.Next(10, 90))]),
         7 => Random.Next(2) == 0
             ? new PropertyFilter("city", FilterOperator.Neq, [new StringScalar("Paris")])
