@@ -470,7 +470,10 @@ public static partial class SegmentDefinitionJson
         {
             id = null;
             var text = element.ValueKind == JsonValueKind.String ? element.GetString()!.Trim() : null;
-            if (text is { Length: > 0 and <= 64 } && TimeZoneInfo.TryFindSystemTimeZoneById(text, out var zone) && zone.HasIanaId)
+            // "EST" and "MST" are fixed offsets in the time zone database, kept for old systems: whoever writes them means
+            // New York's or Denver's clock, daylight saving time included.
+            var legacyOffset = text is not null && text.ToUpperInvariant() is "EST" or "MST";
+            if (text is { Length: > 0 and <= 64 } && !legacyOffset && TimeZoneInfo.TryFindSystemTimeZoneById(text, out var zone) && zone.HasIanaId)
             {
                 id = zone.Id is "UTC" or "Etc/UTC" or "Etc/GMT" or "GMT" or "Etc/Universal" or "Universal" or "Zulu" or "Etc/Zulu" ? null : zone.Id;
                 return true;

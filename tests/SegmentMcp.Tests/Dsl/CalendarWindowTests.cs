@@ -70,6 +70,7 @@ public sealed class CalendarWindowTests
     [Theory]
     [InlineData("Eastern Standard Time", "Did you mean \"America/New_York\"?")]
     [InlineData("PST", "Did you mean \"America/Los_Angeles\"?")]
+    [InlineData("EST", "Did you mean \"America/New_York\"?")]
     [InlineData("new york", "Did you mean \"America/New_York\"?")]
     [InlineData("Europe/Berln", "Did you mean \"Europe/Berlin\"?")]
     public void An_unknown_time_zone_is_an_error_naming_the_one_meant(string zone, string hint)
