@@ -347,7 +347,7 @@ public static partial class SegmentDefinitionJson
 
         private Window? ReadWindow(JsonElement element, string path)
         {
-            const string Shapes = "{\"last_days\": N}, {\"last_hours\": N}, {\"between_days_ago\": [A, B]}, {\"since\": T}, {\"before\": T}, {\"from\": T1, \"to\": T2}, {\"this\": PERIOD} or {\"previous\": PERIOD, \"periods\": N} (PERIOD day, week, month, quarter or year)";
+            const string Shapes = "{\"last_days\": N}, {\"last_hours\": N}, {\"between_days_ago\": [A, B]}, {\"since\": T}, {\"before\": T}, {\"from\": T1, \"to\": T2}, {\"this\": PERIOD} or {\"previous\": PERIOD, \"periods\": N} (PERIOD day, week, month, quarter or year; either may add \"time_zone\": an IANA zone such as \"America/New_York\")";
             if (element.ValueKind != JsonValueKind.Object)
             {
                 var meant = element.ValueKind == JsonValueKind.String ? WindowPhrase(element.GetString()!) : null;
