@@ -122,9 +122,10 @@ public sealed partial class MembershipCheck
                     // The periods count what the condition counts: the events passing its where filters.
                     var times = await profiles.MatchingEventTimesAsync(tenant, profileId, new EventSelection(c.Metric, c.Where, oldest, current), now, MaxEventTimes, cancellationToken).ConfigureAwait(false);
                     var periods = new List<Dictionary<string, object?>>();
-                    for (var start = oldest; start < current; start = RegularlyCondition.Shift(c.Period, start, 1))
+                    var edges = c.Edges(now);
+                    for (var back = edges.Count - 1; back > 0; back--)
                     {
-                        var end = RegularlyCondition.Shift(c.Period, start, 1);
+                        var (start, end) = (edges[back], edges[back - 1]);
                         var count = times.Count(t => t >= start && t < end);
                         periods.Add(new Dictionary<string, object?>(StringComparer.Ordinal)
                         {

@@ -50,8 +50,8 @@ public enum Period
 
 /// <summary>
 /// <c>{"regularly": {...}}</c>: in at least <see cref="MinPeriods"/> of the last <see cref="Periods"/> whole calendar
-/// periods (the current partial one excluded) the period's count of events of <see cref="Metric"/> passing
-/// <see cref="Where"/> compares to <see cref="Value"/> by <see cref="Op"/>.
+/// periods (the current partial one excluded; UTC's, or <see cref="TimeZone"/>'s) the period's count of events of
+/// <see cref="Metric"/> passing <see cref="Where"/> compares to <see cref="Value"/> by <see cref="Op"/>.
 /// </summary>
 public sealed record RegularlyCondition(
     string Metric,
@@ -60,29 +60,31 @@ public sealed record RegularlyCondition(
     int Periods,
     int MinPeriods,
     Comparison Op,
-    double Value) : Condition
+    double Value,
+    string? TimeZone = null) : Condition
 {
     /// <summary>The start of the current (partial) period and of the oldest period counted, at <paramref name="now"/>.</summary>
     public (DateTime Oldest, DateTime Current) Span(DateTime now)
     {
-        var current = PeriodStart(Period, now);
-        return (Shift(Period, current, -Periods), current);
+        var zone = CalendarPeriods.Zone(TimeZone);
+        return (CalendarPeriods.Start(Unit, now, zone, -Periods), CalendarPeriods.Start(Unit, now, zone));
     }
 
-    /// <summary>The start of the calendar period holding <paramref name="t"/>.</summary>
-    public static DateTime PeriodStart(Period period, DateTime t) => period switch
+    /// <summary>
+    /// The starts of the counted periods and of the current one, newest first: element k (from 0) is the end of
+    /// period k + 1 (1 = the last whole period). In a time zone with clock changes the periods differ in length.
+    /// </summary>
+    public IReadOnlyList<DateTime> Edges(DateTime now)
     {
-        Period.Day => t.Date,
-        Period.Week => t.Date.AddDays(-(((int)t.DayOfWeek + 6) % 7)),
-        _ => new DateTime(t.Year, t.Month, 1, 0, 0, 0, DateTimeKind.Utc),
-    };
+        var zone = CalendarPeriods.Zone(TimeZone);
+        return [.. Enumerable.Range(0, Periods + 1).Select(back => CalendarPeriods.Start(Unit, now, zone, -back))];
+    }
 
-    /// <summary>A period start moved by <paramref name="count"/> periods.</summary>
-    public static DateTime Shift(Period period, DateTime start, int count) => period switch
+    private CalendarUnit Unit => Period switch
     {
-        Period.Day => start.AddDays(count),
-        Period.Week => start.AddDays(7 * count),
-        _ => start.AddMonths(count),
+        Period.Day => CalendarUnit.Day,
+        Period.Week => CalendarUnit.Week,
+        _ => CalendarUnit.Month,
     };
 }
 

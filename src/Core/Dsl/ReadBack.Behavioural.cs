@@ -50,7 +50,7 @@ public static partial class ReadBack
                     var times = c.Value == 1 ? "time" : "times";
                     var period = c.Period.Name();
                     var periods = c.Periods == 1 ? $"the last whole {period}" : $"at least {Count(c.MinPeriods)} of the last {Count(c.Periods)} whole {period}s";
-                    return $"who {verb}{rest}{Where(c.Where)} {Comparative(c.Op)} {Number(c.Value)} {times} a {period} in {periods}";
+                    return Zoned($"who {verb}{rest}{Where(c.Where)} {Comparative(c.Op)} {Number(c.Value)} {times} a {period} in {periods}", c.TimeZone);
                 }
 
             case LastEventCondition c:

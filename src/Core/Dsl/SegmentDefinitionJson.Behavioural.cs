@@ -16,7 +16,7 @@ public static partial class SegmentDefinitionJson
         private static readonly string[] ThenNotFields = ["metric", "within_hours"];
         private static readonly string[] StoppedFields = ["metric", "where", "before_days", "recent_days"];
         private static readonly string[] RestartedFields = ["metric", "gap_days", "recent_days"];
-        private static readonly string[] RegularlyFields = ["metric", "where", "period", "periods", "min_periods", "op", "value"];
+        private static readonly string[] RegularlyFields = ["metric", "where", "period", "periods", "min_periods", "op", "value", "time_zone"];
         private static readonly string[] LastEventFields = ["metric", "property", "op", "value", "ignore_case", "time_zone"];
         private static readonly string[] RandomBucketFields = ["percent", "seed"];
         private static readonly string[] InListFields = ["id"];
@@ -202,8 +202,14 @@ public static partial class SegmentDefinitionJson
 
             var op = ReadComparison(body, path);
             var value = body.TryGetProperty("value", out var valueElement) ? ReadNumber(valueElement, $"{path}.value", "the number each period's count is compared with") : null;
+            string? zone = null;
+            if (body.TryGetProperty("time_zone", out var zoneElement))
+            {
+                ok &= TryReadTimeZone(zoneElement, $"{path}.time_zone", out zone);
+            }
+
             return ok && metric is not null && period is not null && periods is not null && minimum is not null && op is not null && value is not null
-                ? new RegularlyCondition(metric, where, period.Value, periods.Value, minimum.Value, op.Value, value.Value)
+                ? new RegularlyCondition(metric, where, period.Value, periods.Value, minimum.Value, op.Value, value.Value, zone)
                 : null;
         }
 

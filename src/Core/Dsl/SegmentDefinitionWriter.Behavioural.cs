@@ -67,6 +67,7 @@ public static partial class SegmentDefinitionJson
                 writer.WriteNumber("min_periods", c.MinPeriods);
                 writer.WriteString("op", c.Op.Name());
                 writer.WriteNumber("value", c.Value);
+                WriteTimeZone(writer, c.TimeZone);
                 writer.WriteEndObject();
                 break;
             case LastEventCondition c:

@@ -159,7 +159,8 @@ public static partial class SegmentCompiler
         /// <summary>
         /// Each matching event of the counted periods becomes its period's number (1 = the last whole period) by
         /// arithmetic from the current period's start: days and weeks have a fixed length in UTC, months are counted
-        /// with toRelativeMonthNum. The outer WHERE counts the periods whose count passes. When the test only asks
+        /// with toRelativeMonthNum. In a time zone, whose days need not last 24 hours, an event's period is the number of
+        /// period starts (computed here, at most 53) after it. The outer WHERE counts the periods whose count passes. When the test only asks
         /// whether a period has an event at all (at least once, or never), the periods are bits of one UInt64 (at most
         /// 52 periods) instead of an array of every event's period: a fixed-size state, 132–148 ms against 207–213 ms
         /// for weekly browsers on the 2M-profile demo.
@@ -169,7 +170,9 @@ public static partial class SegmentCompiler
             var (oldest, current) = c.Span(now);
             var range = new TimeRange(oldest, current);
             var selection = Selection(c.Metric, c.Where, range);
-            var number = c.Period == Period.Month
+            var number = c.TimeZone is not null
+                ? Sql.Of($"arrayCount(period_start -> period_start > ts, {Sql.Param($"Array({DateTimeType})", c.Edges(now).ToArray())})")
+                : c.Period == Period.Month
                 ? Sql.Of($"toRelativeMonthNum({Sql.Param(DateTimeType, current)}) - toRelativeMonthNum(ts)")
                 : Sql.Of($"intDiv({Sql.Param("Int64", UnixMilliseconds(current))} - toUnixTimestamp64Milli(ts) - 1, {Sql.Param("Int64", c.Period == Period.Day ? 86_400_000L : 7 * 86_400_000L)}) + 1");
             if (PassesByPresence(c.Op, c.Value) is { } passesWithEvents)

@@ -56,7 +56,7 @@ public sealed partial class RandomWorld
             case 4:
                 var period = (Period)random.Next(3);
                 var periods = period switch { Period.Day => random.Next(1, 12), Period.Week => random.Next(1, 6), _ => random.Next(1, 3) };
-                return new RegularlyCondition(metric, Where(), period, periods, random.Next(1, periods + 1), (Comparison)random.Next(6), Pick([0.0, 1, 2]));
+                return new RegularlyCondition(metric, Where(), period, periods, random.Next(1, periods + 1), (Comparison)random.Next(6), Pick([0.0, 1, 2]), Pick<string?>(TimeZones));
             case 5:
                 var property = Pick([PropertyFilter.ValueProperty, .. EventProperties]);
                 return new LastEventCondition(metric, Filter(property, isEventValue: property == PropertyFilter.ValueProperty));

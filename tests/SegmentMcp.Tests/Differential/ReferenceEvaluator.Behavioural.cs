@@ -45,19 +45,14 @@ public sealed partial class ReferenceEvaluator
 
                 case RegularlyCondition c:
                     {
-                        var matching = Matching(mine, c.Metric, c.Where).ToList();
-                        var current = c.Period switch
-                        {
-                            Period.Day => now.Date,
-                            Period.Week => now.Date.AddDays(now.DayOfWeek == DayOfWeek.Sunday ? -6 : 1 - (int)now.DayOfWeek),
-                            _ => new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc),
-                        };
+                        // Each event's period counted back from now's in wall time (UTC's or the zone's), not by edges.
+                        var unit = c.Period switch { Period.Day => CalendarUnit.Day, Period.Week => CalendarUnit.Week, _ => CalendarUnit.Month };
+                        var currentIndex = PeriodIndex(unit, Local(now, c.TimeZone));
+                        var backs = Matching(mine, c.Metric, c.Where).Where(e => e.Ts <= now).Select(e => currentIndex - PeriodIndex(unit, Local(e.Ts, c.TimeZone))).ToList();
                         var passing = 0;
                         for (var i = 1; i <= c.Periods; i++)
                         {
-                            var start = Step(c.Period, current, -i);
-                            var end = Step(c.Period, current, 1 - i);
-                            var count = matching.Count(e => e.Ts >= start && e.Ts < end);
+                            var count = backs.Count(back => back == i);
                             passing += Compare(count, c.Op, c.Value) ? 1 : 0;
                         }
 
@@ -116,9 +111,6 @@ public sealed partial class ReferenceEvaluator
         private IEnumerable<TestEvent> Matching(List<TestEvent> mine, string metric, IReadOnlyList<PropertyFilter> where) =>
             mine.Where(x => x.Metric == metric)
                 .Where(x => where.All(f => f.IsEventValue ? Filter(f, string.Empty, x.Value, isEventValue: true) : Filter(f, x.Properties.GetValueOrDefault(f.Name, string.Empty), null)));
-
-        private static DateTime Step(Period period, DateTime start, int count) =>
-            period == Period.Day ? start.AddDays(count) : period == Period.Week ? start.AddDays(7 * count) : start.AddMonths(count);
 
         /// <summary>
         /// A sum or an average equals the value within 10⁻⁹ of it (at least 10⁻⁹; README, "Measures, comparisons,

@@ -101,6 +101,22 @@ public sealed class CalendarWindowTests
     }
 
     [Fact]
+    public void Regularly_in_a_time_zone_counts_its_local_days_a_25_hour_day_included()
+    {
+        var result = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"regularly": {"metric": "Page View", "period": "day", "periods": 3, "min_periods": 2, "op": "gte", "value": 1, "time_zone": "America/New_York"}}}""");
+        var regularly = Assert.IsType<RegularlyCondition>(result.Definition!.Condition);
+
+        // Monday 2 November 2026, 07:00 in New York: Sunday 1 November had 25 hours (daylight saving time ended).
+        Assert.Equal(
+            [Utc("2026-11-02T05:00:00Z"), Utc("2026-11-01T04:00:00Z"), Utc("2026-10-31T04:00:00Z"), Utc("2026-10-30T04:00:00Z")],
+            regularly.Edges(Utc("2026-11-02T12:00:00Z")));
+        Assert.Equal("Profiles who had a Page View event at least 1 time a day in at least 2 of the last 3 whole days (America/New_York time)", ReadBack.Describe(result.Definition));
+        var written = SegmentDefinitionJson.Write(result.Definition);
+        Assert.Contains("\"time_zone\":\"America/New_York\"", written, StringComparison.Ordinal);
+        Assert.Equal(written, SegmentDefinitionJson.Write(SegmentDefinitionJson.Parse(written).Definition!));
+    }
+
+    [Fact]
     public void A_time_zone_on_a_filter_that_counts_time_is_an_error()
     {
         var result = SegmentDefinitionJson.Parse("""{"name": "n", "condition": {"property": {"name": "signup", "op": "in_last_days", "value": 7, "time_zone": "Europe/Paris"}}}""");

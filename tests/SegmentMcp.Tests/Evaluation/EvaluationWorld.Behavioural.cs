@@ -69,7 +69,7 @@ internal sealed partial class EvaluationWorld
             case 4:
                 var period = (Period)Random.Next(3);
                 var periods = period == Period.Month ? 1 : Random.Next(1, 5);
-                return new RegularlyCondition(metric, where, period, periods, Random.Next(1, periods + 1), Random.Next(2) == 0 ? Comparison.Gte : Comparison.Lt, Random.Next(0, 3));
+                return new RegularlyCondition(metric, where, period, periods, Random.Next(1, periods + 1), Random.Next(2) == 0 ? Comparison.Gte : Comparison.Lt, Random.Next(0, 3), TimeZones[Random.Next(TimeZones.Length)]);
             case 5:
                 return new LastEventCondition(metric, Random.Next(3) switch
                 {

@@ -48,6 +48,7 @@ public sealed class GoldenCompilerTests
         ["window_since"] = ("""{"event": {"metric": "Opened Email", "window": {"since": "2024-02-01"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_before"] = ("""{"event": {"metric": "Opened Email", "window": {"before": "2024-02-01T08:30:00Z"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["anniversary_in_a_time_zone"] = ("""{"property": {"name": "birthday", "op": "anniversary_in_next_days", "value": 0, "time_zone": "Pacific/Auckland"}}""", CompileMode.Members),
+        ["regularly_in_a_time_zone"] = ("""{"regularly": {"metric": "Page View", "period": "day", "periods": 3, "min_periods": 2, "op": "gte", "value": 1, "time_zone": "America/New_York"}}""", CompileMode.Members),
         ["window_this_month"] = ("""{"event": {"metric": "Placed Order", "window": {"this": "month"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_yesterday_in_a_time_zone"] = ("""{"event": {"metric": "Placed Order", "window": {"previous": "day", "time_zone": "America/New_York"}, "op": "gte", "value": 1}}""", CompileMode.Members),
         ["window_previous_weeks"] = ("""{"event": {"metric": "Placed Order", "window": {"previous": "week", "periods": 2}, "op": "gte", "value": 1}}""", CompileMode.Members),
